@@ -1,0 +1,64 @@
+/**
+ * The bucket as the engine sees it: a narrow port with two implementations (S3,
+ * memory) that pass one conformance suite (blob-store.conformance.ts).
+ * Keys are relative to the store's prefix and always use '/' separators.
+ */
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import type { ByteStream } from '../streams.js';
+
+export interface BlobInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface ObjectLockOptions {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  retainUntil: Date;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Byte length when known up front; a single request is used then, multipart otherwise. */
+  contentLength?: number;
+  lock?: ObjectLockOptions;
+  /** Bytes sent so far. */
+  onProgress?: (bytesSent: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive, as in HTTP Range; omitted reads to the end. */
+  end?: number;
+}
+
+export interface BlobStore {
+  /** Human description for messages, e.g. "s3://bucket/prefix". */
+  readonly location: string;
+  /**
+   * Streams `body` to `key`. All or nothing: on any error (including a failing
+   * body stream) the upload is aborted and nothing is visible under `key`.
+   */
+  put(key: string, body: ByteStream | Uint8Array, options?: PutOptions): Promise<void>;
+  /** Throws OBJECT_NOT_FOUND when absent. */
+  get(key: string, range?: ByteRange): Promise<ByteStream>;
+  /** undefined when absent. */
+  stat(key: string): Promise<BlobInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Idempotent: removing an absent key succeeds. Throws OBJECT_LOCKED under retention. */
+  remove(key: string): Promise<void>;
+  /** Server-side copy (used to publish a staged upload under its content address). */
+  copy(fromKey: string, toKey: string, options?: { lock?: ObjectLockOptions }): Promise<void>;
+  /** Whether the bucket has Object Lock enabled (undefined when the store cannot tell). */
+  objectLockEnabled(): Promise<boolean | undefined>;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return isLifeboatError(error, 'OBJECT_NOT_FOUND');
+}
+
+export function notFound(key: string, location: string): LifeboatError {
+  return new LifeboatError('OBJECT_NOT_FOUND', `No object ${key} in ${location}.`, { details: { key } });
+}

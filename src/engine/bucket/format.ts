@@ -1,0 +1,154 @@
+/**
+ * Bucket format v1: the JSON documents (marker, snapshot manifest, pending record,
+ * lock) and their validation. docs/bucket-format.md is the spec; keep them in step.
+ * Readers refuse a version they do not know, and a document that does not match.
+ */
+import { z } from 'zod';
+import { LifeboatError } from '../errors.js';
+
+export const FORMAT_VERSION = 1;
+
+const oid = z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex git object id');
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-hex SHA-256');
+const isoDate = z.string().datetime({ offset: true });
+
+export const encryptionSchema = z.object({
+  scheme: z.literal('age'),
+  /** X25519 recipients (age1...); any one matching identity decrypts. */
+  recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/)).min(1),
+});
+export type EncryptionConfig = z.infer<typeof encryptionSchema>;
+
+export const objectLockSchema = z.object({
+  mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+  days: z.number().int().min(1).max(36500),
+});
+export type ObjectLockConfig = z.infer<typeof objectLockSchema>;
+
+export const markerSchema = z.object({
+  format: z.literal('lifeboat'),
+  version: z.number().int(),
+  createdAt: isoDate,
+  encryption: encryptionSchema.nullable(),
+  objectLock: objectLockSchema.nullable(),
+});
+export type Marker = z.infer<typeof markerSchema>;
+
+export const refSchema = z.object({
+  name: z.string().min(1),
+  oid,
+  /** Annotated tags: the object the tag finally points to. */
+  peeled: oid.optional(),
+});
+export type SnapshotRef = z.infer<typeof refSchema>;
+
+export const headSchema = z.object({
+  symref: z.string().optional(),
+  oid: oid.optional(),
+  unborn: z.boolean().optional(),
+});
+
+export const bundleSchema = z.object({
+  /** Key relative to the bucket prefix: <workspace>/<repo>/objects/<sha256>. */
+  key: z.string(),
+  /** SHA-256 of the stored bytes (after encryption, when encrypted). */
+  sha256,
+  size: z.number().int().nonnegative(),
+  /** full: no prerequisites; incremental: a thin pack against `prerequisites`. */
+  kind: z.enum(['full', 'incremental']),
+  prerequisites: z.array(oid),
+  /** Refs the bundle header lists (its bundle "references"). */
+  refs: z.array(refSchema.pick({ name: true, oid: true })),
+  pack: z.object({
+    objectCount: z.number().int().nonnegative(),
+    /** Trailing SHA-1 of the pack, hex. */
+    trailer: oid,
+    bytes: z.number().int().nonnegative(),
+  }),
+  encrypted: z.boolean(),
+  /** The snapshot that wrote this bundle (later snapshots reuse it). */
+  createdBy: z.string(),
+});
+export type BundleEntry = z.infer<typeof bundleSchema>;
+
+export const repositorySchema = z.object({
+  workspace: z.string(),
+  repository: z.string(),
+  /** Descriptive, as known when the snapshot was taken. */
+  workspaceSlug: z.string().optional(),
+  slug: z.string().optional(),
+  name: z.string().optional(),
+  uuid: z.string().optional(),
+});
+
+export const triggerSchema = z.enum(['push', 'schedule', 'manual', 'cli', 'restore-guard']);
+export type SnapshotTrigger = z.infer<typeof triggerSchema>;
+
+export const manifestSchema = z.object({
+  format: z.literal('lifeboat-snapshot'),
+  version: z.number().int(),
+  id: z.string(),
+  repository: repositorySchema,
+  /** Where the refs were read, without credentials. */
+  source: z.string(),
+  createdAt: isoDate,
+  trigger: triggerSchema,
+  head: headSchema,
+  refs: z.array(refSchema),
+  /** Apply in order: the first is full, each later one needs the ones before it. */
+  bundles: z.array(bundleSchema),
+  encryption: encryptionSchema.nullable(),
+});
+export type SnapshotManifest = z.infer<typeof manifestSchema>;
+
+/** A backup still in progress: the bundles already stored, so the next invocation can continue. */
+export const pendingSchema = z.object({
+  format: z.literal('lifeboat-pending'),
+  version: z.number().int(),
+  id: z.string(),
+  startedAt: isoDate,
+  updatedAt: isoDate,
+  /** The snapshot this backup increments from, if any. */
+  base: z.string().nullable(),
+  bundles: z.array(bundleSchema),
+});
+export type PendingBackup = z.infer<typeof pendingSchema>;
+
+export const lockSchema = z.object({
+  format: z.literal('lifeboat-lock'),
+  version: z.number().int(),
+  /** shared: a backup or restore is running; exclusive: a prune is deleting. */
+  mode: z.enum(['shared', 'exclusive']),
+  owner: z.string(),
+  createdAt: isoDate,
+  /** Refreshed while the holder is alive; a lock older than the stale age is ignored. */
+  refreshedAt: isoDate,
+});
+export type LockRecord = z.infer<typeof lockSchema>;
+
+/** Parses one of the documents above; refuses an unknown version before looking at the rest. */
+export function parseDocument<S extends z.ZodType<{ version: number }>>(schema: S, bytes: Uint8Array | string, what: string): z.infer<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  } catch (error) {
+    throw new LifeboatError('FORMAT_INVALID', `${what} is not valid JSON.`, { cause: error });
+  }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version > FORMAT_VERSION) {
+    throw new LifeboatError('FORMAT_UNSUPPORTED', `${what} uses bucket format version ${version}; this Lifeboat reads version ${FORMAT_VERSION}. Upgrade Lifeboat to read it.`, { details: { version } });
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new LifeboatError('FORMAT_INVALID', `${what} is not a valid Lifeboat document: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}.`);
+  }
+  if (result.data.version !== FORMAT_VERSION) {
+    throw new LifeboatError('FORMAT_UNSUPPORTED', `${what} uses bucket format version ${result.data.version}; this Lifeboat reads version ${FORMAT_VERSION}.`, { details: { version: result.data.version } });
+  }
+  return result.data;
+}
+
+export function serializeDocument(document: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(document, null, 2)}\n`, 'utf8');
+}

@@ -1,0 +1,142 @@
+/**
+ * The one module that names bucket objects (docs/bucket-format.md, "Layout").
+ * Keys are relative to the store's prefix. Writers build keys here; the CLI
+ * parses them here.
+ *
+ *   lifeboat.json                                   format marker
+ *   <workspace>/<repo>/objects/<sha256>             immutable, content-addressed blobs (bundles)
+ *   <workspace>/<repo>/snapshots/<snapshot-id>.json snapshot manifests, written last
+ *   <workspace>/<repo>/pending/<snapshot-id>.json   progress of a backup still running (resumable)
+ *   <workspace>/<repo>/staging/<upload-id>          uploads not yet published under their hash
+ *   <workspace>/<repo>/locks/<lock-id>.json         backup (shared) and prune (exclusive) locks
+ */
+import { LifeboatError } from '../errors.js';
+
+export const MARKER_KEY = 'lifeboat.json';
+
+/** Where one repository's objects live: the workspace and repository UUIDs (Forge) or slugs (CLI). */
+export interface RepoPath {
+  workspace: string;
+  repository: string;
+}
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+/** 20261126T061500Z-3fa9c1: sortable by time, unique enough, safe inside a ref name. */
+const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+const LOCK_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function isValidSegment(segment: string): boolean {
+  return SEGMENT.test(segment) && segment !== '..' && !segment.endsWith('.');
+}
+
+export function isSnapshotId(id: string): boolean {
+  return SNAPSHOT_ID.test(id);
+}
+
+/** Parses "workspace/repo"; UUIDs may be given with braces, which are dropped. */
+export function parseRepoPath(text: string): RepoPath {
+  const parts = text.split('/').map((part) => part.replace(/^\{(.*)\}$/, '$1'));
+  const [workspace, repository] = parts;
+  if (parts.length !== 2 || !workspace || !repository || !isValidSegment(workspace) || !isValidSegment(repository)) {
+    throw new LifeboatError('INVALID_ARGUMENT', `"${text}" is not a repository path: use <workspace>/<repository>, letters, digits, '.', '_' and '-' only.`);
+  }
+  return { workspace, repository };
+}
+
+export function formatRepoPath(repo: RepoPath): string {
+  return `${repo.workspace}/${repo.repository}`;
+}
+
+export function repoPrefix(repo: RepoPath): string {
+  checkRepo(repo);
+  return `${repo.workspace}/${repo.repository}/`;
+}
+
+export function objectKey(repo: RepoPath, sha256: string): string {
+  if (!SHA256.test(sha256)) throw new LifeboatError('INTERNAL', `Not a SHA-256: ${sha256}`);
+  return `${repoPrefix(repo)}objects/${sha256}`;
+}
+
+export function objectsPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}objects/`;
+}
+
+export function snapshotKey(repo: RepoPath, snapshotId: string): string {
+  checkSnapshotId(snapshotId);
+  return `${repoPrefix(repo)}snapshots/${snapshotId}.json`;
+}
+
+export function snapshotsPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}snapshots/`;
+}
+
+export function pendingKey(repo: RepoPath, snapshotId: string): string {
+  checkSnapshotId(snapshotId);
+  return `${repoPrefix(repo)}pending/${snapshotId}.json`;
+}
+
+export function pendingPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}pending/`;
+}
+
+export function stagingKey(repo: RepoPath, uploadId: string): string {
+  if (!LOCK_ID.test(uploadId)) throw new LifeboatError('INTERNAL', `Bad upload id: ${uploadId}`);
+  return `${repoPrefix(repo)}staging/${uploadId}`;
+}
+
+export function stagingPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}staging/`;
+}
+
+export function lockKey(repo: RepoPath, lockId: string): string {
+  if (!LOCK_ID.test(lockId)) throw new LifeboatError('INTERNAL', `Bad lock id: ${lockId}`);
+  return `${repoPrefix(repo)}locks/${lockId}.json`;
+}
+
+export function locksPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}locks/`;
+}
+
+export type ParsedKey =
+  | { kind: 'marker' }
+  | { kind: 'object'; repo: RepoPath; sha256: string }
+  | { kind: 'snapshot'; repo: RepoPath; snapshotId: string }
+  | { kind: 'pending'; repo: RepoPath; snapshotId: string }
+  | { kind: 'staging'; repo: RepoPath; uploadId: string }
+  | { kind: 'lock'; repo: RepoPath; lockId: string }
+  | { kind: 'unknown' };
+
+export function parseKey(key: string): ParsedKey {
+  if (key === MARKER_KEY) return { kind: 'marker' };
+  const parts = key.split('/');
+  if (parts.length !== 4) return { kind: 'unknown' };
+  const [workspace, repository, area, name] = parts as [string, string, string, string];
+  if (!isValidSegment(workspace) || !isValidSegment(repository)) return { kind: 'unknown' };
+  const repo = { workspace, repository };
+  const json = name.endsWith('.json') ? name.slice(0, -'.json'.length) : undefined;
+  switch (area) {
+    case 'objects':
+      return SHA256.test(name) ? { kind: 'object', repo, sha256: name } : { kind: 'unknown' };
+    case 'snapshots':
+      return json && isSnapshotId(json) ? { kind: 'snapshot', repo, snapshotId: json } : { kind: 'unknown' };
+    case 'pending':
+      return json && isSnapshotId(json) ? { kind: 'pending', repo, snapshotId: json } : { kind: 'unknown' };
+    case 'staging':
+      return LOCK_ID.test(name) ? { kind: 'staging', repo, uploadId: name } : { kind: 'unknown' };
+    case 'locks':
+      return json && LOCK_ID.test(json) ? { kind: 'lock', repo, lockId: json } : { kind: 'unknown' };
+    default:
+      return { kind: 'unknown' };
+  }
+}
+
+function checkRepo(repo: RepoPath): void {
+  if (!isValidSegment(repo.workspace) || !isValidSegment(repo.repository)) {
+    throw new LifeboatError('INVALID_ARGUMENT', `Invalid repository path ${repo.workspace}/${repo.repository}.`);
+  }
+}
+
+function checkSnapshotId(id: string): void {
+  if (!isSnapshotId(id)) throw new LifeboatError('INVALID_ARGUMENT', `"${id}" is not a snapshot id (like 20261126T061500Z-3fa9c1).`);
+}

@@ -1,0 +1,109 @@
+/**
+ * Errors with stable codes. Engine code throws LifeboatError; the edges (CLI line,
+ * resolver envelope, UI banner) turn a code into words. Codes survive JSON, so a
+ * queue consumer or resolver can pass them on unchanged.
+ */
+
+export const ErrorCodes = {
+  // Git server
+  GIT_UNREACHABLE: 'GIT_UNREACHABLE',
+  GIT_AUTH_REQUIRED: 'GIT_AUTH_REQUIRED',
+  GIT_FORBIDDEN: 'GIT_FORBIDDEN',
+  GIT_NOT_A_REPOSITORY: 'GIT_NOT_A_REPOSITORY',
+  GIT_PROTOCOL: 'GIT_PROTOCOL',
+  GIT_REMOTE_ERROR: 'GIT_REMOTE_ERROR',
+  GIT_PUSH_REJECTED: 'GIT_PUSH_REJECTED',
+  GIT_TIMEOUT: 'GIT_TIMEOUT',
+  GIT_HTTP: 'GIT_HTTP',
+  PACK_CORRUPT: 'PACK_CORRUPT',
+  BUNDLE_CORRUPT: 'BUNDLE_CORRUPT',
+  // Bucket
+  BUCKET_NOT_FOUND: 'BUCKET_NOT_FOUND',
+  BUCKET_ACCESS_DENIED: 'BUCKET_ACCESS_DENIED',
+  BUCKET_UNREACHABLE: 'BUCKET_UNREACHABLE',
+  BUCKET_NOT_INITIALIZED: 'BUCKET_NOT_INITIALIZED',
+  BUCKET_ALREADY_INITIALIZED: 'BUCKET_ALREADY_INITIALIZED',
+  BUCKET_ERROR: 'BUCKET_ERROR',
+  OBJECT_NOT_FOUND: 'OBJECT_NOT_FOUND',
+  OBJECT_LOCKED: 'OBJECT_LOCKED',
+  FORMAT_UNSUPPORTED: 'FORMAT_UNSUPPORTED',
+  FORMAT_INVALID: 'FORMAT_INVALID',
+  CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
+  SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
+  SNAPSHOT_AMBIGUOUS: 'SNAPSHOT_AMBIGUOUS',
+  CHAIN_INCOMPLETE: 'CHAIN_INCOMPLETE',
+  LOCKED: 'LOCKED',
+  // Encryption
+  IDENTITY_REQUIRED: 'IDENTITY_REQUIRED',
+  IDENTITY_MISMATCH: 'IDENTITY_MISMATCH',
+  IDENTITY_INVALID: 'IDENTITY_INVALID',
+  RECIPIENT_INVALID: 'RECIPIENT_INVALID',
+  DECRYPT_FAILED: 'DECRYPT_FAILED',
+  // Restore
+  RESTORE_TARGET_NOT_EMPTY: 'RESTORE_TARGET_NOT_EMPTY',
+  RESTORE_REF_EXISTS: 'RESTORE_REF_EXISTS',
+  LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
+  // Input
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  ABORTED: 'ABORTED',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Who can act on it: the user (fix a setting), nobody yet (retry later), or us (a bug). */
+export type ErrorKind = 'user' | 'transient' | 'bug';
+
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'GIT_UNREACHABLE',
+  'GIT_TIMEOUT',
+  'BUCKET_UNREACHABLE',
+  'LOCKED',
+]);
+const BUG: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['INTERNAL']);
+
+export interface LifeboatErrorJson {
+  code: ErrorCode;
+  kind: ErrorKind;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export class LifeboatError extends Error {
+  override readonly name = 'LifeboatError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get kind(): ErrorKind {
+    if (BUG.has(this.code)) return 'bug';
+    return TRANSIENT.has(this.code) ? 'transient' : 'user';
+  }
+
+  toJSON(): LifeboatErrorJson {
+    return { code: this.code, kind: this.kind, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+
+  static fromJSON(json: LifeboatErrorJson): LifeboatError {
+    return new LifeboatError(json.code, json.message, json.details ? { details: json.details } : undefined);
+  }
+}
+
+export function isLifeboatError(error: unknown, code?: ErrorCode): error is LifeboatError {
+  return error instanceof LifeboatError && (code === undefined || error.code === code);
+}
+
+/** Anything thrown that is not a LifeboatError is a bug until proven otherwise. */
+export function toLifeboatError(error: unknown): LifeboatError {
+  if (error instanceof LifeboatError) return error;
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new LifeboatError('INTERNAL', message, { cause: error });
+}
