@@ -1,0 +1,78 @@
+import { backup, type BackupProgress } from '../../engine/backup.js';
+import { parseRepoPath } from '../../engine/bucket/keys.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { type Command, stringFlag } from '../command.js';
+import { gitClient, openBucket, positiveInteger } from '../context.js';
+import { formatBytes, type Output } from '../output.js';
+
+export const backupCommand: Command = {
+  name: 'backup',
+  usage: 'lifeboat backup <git-url> --repo <workspace>/<repo> [--max-refs-per-bundle N]',
+  summary: 'Back up every ref of a git repository into a new snapshot (nothing is written when nothing changed).',
+  options: {
+    repo: { type: 'string' },
+    'max-refs-per-bundle': { type: 'string' },
+  },
+  async run(args, output) {
+    const [url, extra] = args.positionals;
+    if (!url || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one git URL: ${this.usage}`);
+    const repoText = stringFlag(args, 'repo');
+    if (!repoText) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names where the snapshots go in the bucket.');
+    const repo = parseRepoPath(repoText);
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    const maxRefs = positiveInteger(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle');
+    const result = await backup({
+      store,
+      repo,
+      git: gitClient(url),
+      trigger: 'cli',
+      repository: { workspaceSlug: repo.workspace, slug: repo.repository },
+      ...(maxRefs ? { maxRefsPerBundle: maxRefs } : {}),
+      owner: `lifeboat-cli pid ${process.pid}`,
+      onProgress: (progress) => showProgress(progress, output),
+    });
+    output.done();
+    if (result.status === 'partial') throw new LifeboatError('INTERNAL', 'Backup stopped before its end without a deadline.');
+    const snapshot = result.snapshot;
+    output.result(
+      {
+        snapshot: result.status === 'created' ? snapshot.id : null,
+        status: result.status,
+        newest: snapshot.id,
+        repo: repoText,
+        refs: snapshot.refs.length,
+        bundles: snapshot.bundles.length,
+        bundlesWritten: result.status === 'created' ? result.bundlesWritten : 0,
+        bytesUploaded: result.bytesUploaded,
+      },
+      () => result.status === 'unchanged'
+        ? `Unchanged since snapshot ${snapshot.id}: nothing written.`
+        : `Snapshot ${snapshot.id}: ${snapshot.refs.length} refs, ${formatBytes(result.bytesUploaded)} uploaded in ${result.bundlesWritten} bundle(s); chain of ${snapshot.bundles.length}.`,
+    );
+    return 0;
+  },
+};
+
+function showProgress(progress: BackupProgress, output: Output): void {
+  switch (progress.phase) {
+    case 'refs':
+      output.progress(`Listed ${progress.refs} refs`, true);
+      break;
+    case 'fetch':
+      output.progress(`Fetching ${progress.kind} bundle ${progress.bundle}/${progress.bundles} (${progress.refs} refs)`, true);
+      break;
+    case 'server':
+      output.progress(`remote: ${progress.message}`);
+      break;
+    case 'upload':
+      output.progress(`Uploaded ${formatBytes(progress.bytes)}`);
+      break;
+    case 'stored':
+      output.done();
+      output.progress(`Stored bundle ${progress.bundle} (${formatBytes(progress.bytes)})`, true);
+      break;
+    case 'unchanged':
+    case 'commit':
+      break;
+  }
+}

@@ -1,0 +1,30 @@
+import { findSnapshot, readManifest } from '../../engine/bucket/catalog.js';
+import { readMarker } from '../../engine/bucket/marker.js';
+import { downloadSnapshot } from '../../engine/download.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { type Command, stringFlag } from '../command.js';
+import { loadIdentities, openBucket, optionalRepo } from '../context.js';
+
+export const downloadCommand: Command = {
+  name: 'download',
+  usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>]',
+  summary: 'Write a snapshot as plain git bundles (decrypted), its manifest and a restore.sh that needs only git.',
+  options: { out: { type: 'string' }, repo: { type: 'string' } },
+  async run(args, output) {
+    const [id] = args.positionals;
+    const out = stringFlag(args, 'out');
+    if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
+    const manifest = await readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+    const report = await downloadSnapshot(store, manifest, {
+      directory: out,
+      ...(identities ? { identities } : {}),
+      onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}`, true),
+    });
+    output.done();
+    output.result(report, () => [`Wrote snapshot ${report.snapshot} to ${report.directory}:`, ...report.files.map((file) => `  ${file.path}`), `Rebuild it with plain git: sh ${report.directory}/restore.sh`].join('\n'));
+    return 0;
+  },
+};

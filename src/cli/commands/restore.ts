@@ -1,0 +1,47 @@
+import { findSnapshot, readManifest } from '../../engine/bucket/catalog.js';
+import { readMarker } from '../../engine/bucket/marker.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { type RestoreMode, type RestoreProgress, restoreToDirectory, restoreToRemote } from '../../engine/restore.js';
+import { boolFlag, type Command, listFlag, stringFlag } from '../command.js';
+import { gitClient, loadIdentities, openBucket, optionalRepo } from '../context.js';
+import { type Output, formatBytes } from '../output.js';
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite]) [--ref <refname>]... [--identity <file>]',
+  summary: 'Restore a snapshot into a new local bare repository, or push it to any git server.',
+  options: {
+    to: { type: 'string' },
+    push: { type: 'string' },
+    beside: { type: 'boolean' },
+    overwrite: { type: 'boolean' },
+    ref: { type: 'string', multiple: true },
+    repo: { type: 'string' },
+  },
+  async run(args, output) {
+    const [id] = args.positionals;
+    const to = stringFlag(args, 'to');
+    const push = stringFlag(args, 'push');
+    if (!id || (to === undefined) === (push === undefined)) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and exactly one of --to or --push: ${this.usage}`);
+    if (boolFlag(args, 'beside') && boolFlag(args, 'overwrite')) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite exclude each other.');
+    if (to !== undefined && (boolFlag(args, 'beside') || boolFlag(args, 'overwrite'))) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite apply to --push only.');
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
+    const manifest = await readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+    const only = listFlag(args, 'ref');
+    const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
+    const mode: RestoreMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';
+    const report = to !== undefined
+      ? await restoreToDirectory({ ...common, directory: to })
+      : await restoreToRemote({ ...common, git: gitClient(push!), mode });
+    output.done();
+    output.result({ ...report, target: to ?? push }, () => `Restored ${report.refs.length} refs of snapshot ${report.snapshot} into ${to ?? push}${mode === 'beside' && push ? ` under refs/heads/restored/${report.snapshot}/ and refs/tags/restored/${report.snapshot}/` : ''}.`);
+    return 0;
+  },
+};
+
+function showProgress(progress: RestoreProgress, output: Output): void {
+  if (progress.phase === 'bundle') output.progress(`Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`, true);
+  else if (progress.phase === 'server') output.progress(`remote: ${progress.message}`);
+}

@@ -1,0 +1,74 @@
+import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
+import type { SnapshotManifest } from '../../engine/bucket/format.js';
+import { formatRepoPath } from '../../engine/bucket/keys.js';
+import { readMarker } from '../../engine/bucket/marker.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { type Command, stringFlag } from '../command.js';
+import { openBucket, optionalRepo } from '../context.js';
+import { formatBytes } from '../output.js';
+
+export function summarize(manifest: SnapshotManifest) {
+  return {
+    id: manifest.id,
+    repo: `${manifest.repository.workspace}/${manifest.repository.repository}`,
+    createdAt: manifest.createdAt,
+    trigger: manifest.trigger,
+    refs: manifest.refs.length,
+    bundles: manifest.bundles.length,
+    bytes: manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0),
+    encrypted: manifest.encryption !== null,
+  };
+}
+
+export const snapshotsCommand: Command = {
+  name: 'snapshots',
+  usage: 'lifeboat snapshots [--repo <workspace>/<repo>]',
+  summary: 'List snapshots, oldest first.',
+  options: { repo: { type: 'string' } },
+  async run(args, output) {
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const found = await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo')));
+    const snapshots = [];
+    for (const location of found) snapshots.push(summarize(await readManifest(store, location)));
+    output.result({ snapshots }, () => {
+      if (snapshots.length === 0) return `No snapshots in ${store.location}.`;
+      const rows = snapshots.map((s) => [s.id, s.repo, s.createdAt, s.trigger, `${s.refs} refs`, `${s.bundles} bundles`, formatBytes(s.bytes), s.encrypted ? 'encrypted' : '']);
+      return table([['SNAPSHOT', 'REPOSITORY', 'CREATED', 'TRIGGER', 'REFS', 'CHAIN', 'SIZE', ''], ...rows]);
+    });
+    return 0;
+  },
+};
+
+export const showCommand: Command = {
+  name: 'show',
+  usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>]',
+  summary: 'Show a snapshot: its refs, HEAD and bundle chain.',
+  options: { repo: { type: 'string' } },
+  async run(args, output) {
+    const [id] = args.positionals;
+    if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const location = await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo')));
+    const manifest = await readManifest(store, location);
+    output.result(manifest, () => [
+      `Snapshot ${manifest.id} of ${formatRepoPath(location.repo)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
+      `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
+      `HEAD -> ${manifest.head.symref ?? '(detached)'}${manifest.head.unborn ? ' (unborn)' : ''}`,
+      `Encryption: ${manifest.encryption ? `age to ${manifest.encryption.recipients.join(', ')}` : 'none'}`,
+      '',
+      `Bundles (apply in order):`,
+      ...manifest.bundles.map((b, i) => `  ${i + 1}. ${b.kind.padEnd(11)} ${formatBytes(b.size).padStart(10)}  ${b.refs.length} refs, ${b.pack.objectCount} objects  ${b.key}`),
+      '',
+      `Refs (${manifest.refs.length}):`,
+      ...manifest.refs.map((r) => `  ${r.oid} ${r.name}${r.peeled ? ` (-> ${r.peeled})` : ''}`),
+    ].join('\n'));
+    return 0;
+  },
+};
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}

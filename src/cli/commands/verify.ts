@@ -1,0 +1,39 @@
+import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
+import { readMarker } from '../../engine/bucket/marker.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { type VerifyReport, verifySnapshot } from '../../engine/verify.js';
+import { boolFlag, type Command, stringFlag } from '../command.js';
+import { loadIdentities, openBucket, optionalRepo } from '../context.js';
+import { ExitCode, formatBytes } from '../output.js';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>]',
+  summary: 'Check checksums, chain completeness and (decrypted, with an identity) bundle headers and pack trailers.',
+  options: { all: { type: 'boolean' }, repo: { type: 'string' } },
+  async run(args, output) {
+    const [id] = args.positionals;
+    const all = boolFlag(args, 'all');
+    if ((id === undefined) === !all) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot id or --all: ${this.usage}`);
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
+    const repo = optionalRepo(stringFlag(args, 'repo'));
+    const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
+    const reports: VerifyReport[] = [];
+    for (const location of locations) {
+      const manifest = await readManifest(store, location);
+      reports.push(await verifySnapshot(store, manifest, {
+        ...(identities ? { identities } : {}),
+        onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}`),
+      }));
+    }
+    output.done();
+    const ok = reports.every((report) => report.ok);
+    output.result({ ok, snapshots: reports }, () => reports.map((report) => {
+      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.deep ? '' : ' (checksums only: encrypted, no --identity)'}`;
+      return [head, ...report.problems.map((problem) => `         ${problem.code}: ${problem.message}`)].join('\n');
+    }).join('\n') || 'No snapshots to verify.');
+    return ok ? ExitCode.ok : ExitCode.verifyFailed;
+  },
+};

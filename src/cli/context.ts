@@ -1,0 +1,62 @@
+/**
+ * What every command shares: the bucket (flags or environment), age identities,
+ * and git clients. Credentials follow the usual conventions: the AWS SDK's own
+ * chain for S3, the URL or LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD for git.
+ */
+import { readFile } from 'node:fs/promises';
+import { LifeboatError } from '../engine/errors.js';
+import type { BlobStore } from '../engine/bucket/blob-store.js';
+import { parseIdentities } from '../engine/bucket/crypto.js';
+import { parseRepoPath, type RepoPath } from '../engine/bucket/keys.js';
+import { createS3Store, parseBucketUrl } from '../engine/bucket/s3-store.js';
+import { createGitClient } from '../engine/git/client.js';
+import type { GitClient } from '../engine/git/types.js';
+
+export interface CommonFlags {
+  bucket?: string;
+  endpoint?: string;
+  identity?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function openBucket(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): BlobStore {
+  const url = flags.bucket ?? env.LIFEBOAT_BUCKET;
+  if (!url) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
+  const { bucket, prefix } = parseBucketUrl(url);
+  const endpoint = flags.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  return createS3Store({ bucket, prefix, ...(endpoint ? { endpoint } : {}) });
+}
+
+/** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */
+export async function loadIdentities(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const path = flags.identity ?? env.LIFEBOAT_IDENTITY;
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new LifeboatError('IDENTITY_INVALID', `Cannot read the identity file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return parseIdentities(text);
+}
+
+export function gitClient(url: string, env: NodeJS.ProcessEnv = process.env): GitClient {
+  const username = env.LIFEBOAT_GIT_USERNAME;
+  const password = env.LIFEBOAT_GIT_PASSWORD;
+  if ((username === undefined) !== (password === undefined)) {
+    throw new LifeboatError('INVALID_ARGUMENT', 'Set both LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD, or neither.');
+  }
+  return createGitClient({ url, ...(username !== undefined && password !== undefined ? { credentials: { username, password } } : {}) });
+}
+
+export function optionalRepo(text: string | undefined): RepoPath | undefined {
+  return text === undefined ? undefined : parseRepoPath(text);
+}
+
+export function positiveInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new LifeboatError('INVALID_ARGUMENT', `${flag} needs a whole number, not "${text}".`);
+  return value;
+}

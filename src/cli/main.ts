@@ -1,0 +1,81 @@
+/**
+ * `lifeboat`: the recovery command line. It reads and writes the bucket directly
+ * and needs neither Bitbucket nor the Forge app. Each command parses its flags and
+ * calls one engine service; the command list below is the map.
+ */
+import { parseArgs } from 'node:util';
+import { LifeboatError } from '../engine/errors.js';
+import { type Command, commonOptions } from './command.js';
+import { backupCommand } from './commands/backup.js';
+import { downloadCommand } from './commands/download.js';
+import { initCommand } from './commands/init.js';
+import { pruneCommand } from './commands/prune.js';
+import { restoreCommand } from './commands/restore.js';
+import { showCommand, snapshotsCommand } from './commands/snapshots.js';
+import { verifyCommand } from './commands/verify.js';
+import { ExitCode, type Output, createOutput, reportError } from './output.js';
+
+export const commands: Command[] = [
+  initCommand,
+  backupCommand,
+  snapshotsCommand,
+  showCommand,
+  verifyCommand,
+  restoreCommand,
+  downloadCommand,
+  pruneCommand,
+];
+
+export function helpText(): string {
+  return [
+    'lifeboat — back up git repositories into an S3 bucket and restore them, with or without Bitbucket.',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`),
+    '',
+    'Usage:',
+    ...commands.map((command) => `  ${command.usage}`),
+    '',
+    'Common options:',
+    '  --bucket s3://<bucket>/<prefix>   or LIFEBOAT_BUCKET',
+    '  --endpoint <url>                  S3-compatible endpoint (or AWS_ENDPOINT_URL_S3); region and keys the AWS SDK way (AWS_REGION, AWS_ACCESS_KEY_ID, ...)',
+    '  --identity <file>                 age identity file for encrypted snapshots (or LIFEBOAT_IDENTITY)',
+    '  --json                            results as JSON on stdout',
+    '  -q, --quiet                       no progress on stderr',
+    '',
+    'Git credentials: in the URL, or LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD',
+    '(Bitbucket access token: user x-token-auth; API token: user x-bitbucket-api-token-auth).',
+    'Exit codes: 0 ok, 1 failed, 2 bad usage, 3 verification found problems.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(`${helpText()}\n`);
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  let output: Output | undefined;
+  try {
+    if (!command) throw new LifeboatError('INVALID_ARGUMENT', `Unknown command "${name}". Run \`lifeboat help\` for the list.`);
+    const parsed = parse(command, rest);
+    if (parsed.values.help) {
+      process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
+      return ExitCode.ok;
+    }
+    output = createOutput({ json: parsed.values.json === true, quiet: parsed.values.quiet === true });
+    return await command.run(parsed, output);
+  } catch (error) {
+    return reportError(error, output);
+  }
+}
+
+function parse(command: Command, argv: string[]) {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...commonOptions, ...command.options }, allowPositionals: true, strict: true });
+    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
+  } catch (error) {
+    throw new LifeboatError('INVALID_ARGUMENT', `${(error as Error).message}\nUsage: ${command.usage}`);
+  }
+}

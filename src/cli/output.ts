@@ -1,0 +1,76 @@
+/**
+ * The CLI's edge: results to stdout (text, or --json with a stable shape),
+ * progress and diagnostics to stderr, error codes turned into words and an exit code.
+ */
+import { type LifeboatError, toLifeboatError } from '../engine/errors.js';
+
+export const ExitCode = { ok: 0, failed: 1, usage: 2, verifyFailed: 3 } as const;
+
+export interface Output {
+  json: boolean;
+  /** A result: printed as text, or as JSON when --json was given. */
+  result(value: unknown, text: () => string): void;
+  /** A progress line on stderr; redrawn in place on a terminal, dropped otherwise unless `always`. */
+  progress(line: string, always?: boolean): void;
+  /** Ends a redrawn progress line. */
+  done(): void;
+  warn(line: string): void;
+}
+
+export function createOutput(options: { json: boolean; quiet: boolean; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WriteStream | NodeJS.WritableStream }): Output {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const tty = 'isTTY' in stderr && stderr.isTTY === true;
+  let drawn = false;
+  let lastDraw = 0;
+  return {
+    json: options.json,
+    result(value, text) {
+      stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+    },
+    progress(line, always = false) {
+      if (options.quiet) return;
+      if (tty) {
+        const now = Date.now();
+        if (!always && now - lastDraw < 100) return; // at most ten redraws a second
+        lastDraw = now;
+        const width = ('columns' in stderr && stderr.columns) || 100;
+        stderr.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
+        drawn = true;
+      } else if (always) {
+        stderr.write(`${line}\n`);
+      }
+    },
+    done() {
+      if (drawn) stderr.write('\n');
+      drawn = false;
+    },
+    warn(line) {
+      if (drawn) stderr.write('\n');
+      drawn = false;
+      stderr.write(`${line}\n`);
+    },
+  };
+}
+
+/** One error, as the user reads it; with --json a stable object on stdout as well. */
+export function reportError(error: unknown, output: Output | undefined, stderr: NodeJS.WritableStream = process.stderr): number {
+  const failure: LifeboatError = toLifeboatError(error);
+  output?.done();
+  if (output?.json) process.stdout.write(`${JSON.stringify({ error: failure.toJSON() }, null, 2)}\n`);
+  const hint = failure.kind === 'bug' ? '\nThis is a bug in Lifeboat; please report it with the command you ran.' : '';
+  stderr.write(`lifeboat: error [${failure.code}]: ${failure.message}${hint}\n`);
+  if (failure.kind === 'bug' && process.env.LIFEBOAT_DEBUG && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
+  return failure.code === 'INVALID_ARGUMENT' ? ExitCode.usage : ExitCode.failed;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,258 @@
+/**
+ * Backup: the refs a git server holds now, stored as a new snapshot whose bundle
+ * chain reproduces them. Order of writes (docs/bucket-format.md, "Writing"):
+ * bundles → pending record after each → manifest last → pending record removed.
+ * Nothing becomes visible as a snapshot before its manifest exists.
+ */
+import { randomBytes } from 'node:crypto';
+import { LifeboatError } from './errors.js';
+import type { BlobStore } from './bucket/blob-store.js';
+import { listPending, readManifest, readNewestManifest } from './bucket/catalog.js';
+import {
+  type BundleEntry,
+  FORMAT_VERSION,
+  type PendingBackup,
+  type SnapshotManifest,
+  type SnapshotRef,
+  type SnapshotTrigger,
+  serializeDocument,
+} from './bucket/format.js';
+import { type RepoPath, pendingKey, snapshotKey } from './bucket/keys.js';
+import { acquireLock } from './bucket/locks.js';
+import { readMarker } from './bucket/marker.js';
+import { writeObject } from './bucket/objects.js';
+import { writeBundleHeader } from './git/bundle.js';
+import type { GitClient, RefListing, RemoteRef } from './git/types.js';
+import { concatStreams } from './streams.js';
+
+export interface RepositoryInfo {
+  workspaceSlug?: string;
+  slug?: string;
+  name?: string;
+  uuid?: string;
+}
+
+export interface ChainPolicy {
+  /** Start a new full bundle once the chain has this many increments. */
+  maxIncrements: number;
+  /** ...or once the increments add up to this fraction of the full bundle's size. */
+  maxIncrementRatio: number;
+}
+
+export const DEFAULT_CHAIN_POLICY: ChainPolicy = { maxIncrements: 30, maxIncrementRatio: 0.5 };
+
+export type BackupProgress =
+  | { phase: 'refs'; refs: number }
+  | { phase: 'unchanged' }
+  | { phase: 'fetch'; bundle: number; bundles: number; refs: number; kind: 'full' | 'incremental' }
+  | { phase: 'server'; message: string }
+  | { phase: 'upload'; bytes: number }
+  | { phase: 'stored'; bundle: number; bytes: number }
+  | { phase: 'commit'; snapshot: string };
+
+export interface BackupOptions {
+  store: BlobStore;
+  repo: RepoPath;
+  git: GitClient;
+  trigger: SnapshotTrigger;
+  repository?: RepositoryInfo;
+  chainPolicy?: ChainPolicy;
+  /**
+   * Split the fetch into bundles of at most this many refs, so that a first backup
+   * too large for one request (Forge: ~180 s each) becomes a chain of smaller ones.
+   */
+  maxRefsPerBundle?: number;
+  /** Stop after the bundle that ends past this time; the next call continues from what is stored. */
+  deadline?: Date;
+  owner?: string;
+  now?: () => Date;
+  onProgress?: (progress: BackupProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type BackupResult =
+  | { status: 'unchanged'; snapshot: SnapshotManifest; bytesUploaded: 0 }
+  | { status: 'created'; snapshot: SnapshotManifest; bytesUploaded: number; bundlesWritten: number }
+  | { status: 'partial'; pendingId: string; bytesUploaded: number; bundlesWritten: number; refsRemaining: number };
+
+export async function backup(options: BackupOptions): Promise<BackupResult> {
+  const { store, repo, git } = options;
+  const now = options.now ?? (() => new Date());
+  const marker = await readMarker(store);
+  const lock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
+  try {
+    const listing = await git.listRefs();
+    options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
+    const newest = await readNewestManifest(store, repo);
+    if (newest && sameState(newest, listing)) {
+      options.onProgress?.({ phase: 'unchanged' });
+      return { status: 'unchanged', snapshot: newest, bytesUploaded: 0 };
+    }
+
+    const resumed = await resumablePending(store, repo, newest);
+    const id = resumed?.id ?? newSnapshotId(now());
+    const startedAt = resumed?.startedAt ?? now().toISOString();
+    const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY);
+    const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
+
+    const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
+    let bytesUploaded = 0;
+    let bundlesWritten = 0;
+    for (const [index, group] of groups.entries()) {
+      options.signal?.throwIfAborted();
+      const haves = commitTips(chain);
+      const kind = chain.length === 0 ? 'full' : 'incremental';
+      options.onProgress?.({ phase: 'fetch', bundle: index + 1, bundles: groups.length, refs: group.length, kind });
+      const entry = await storeBundle({ ...options, marker, id, group, haves, kind, now });
+      chain.push(entry);
+      bytesUploaded += entry.size;
+      bundlesWritten += 1;
+      options.onProgress?.({ phase: 'stored', bundle: index + 1, bytes: entry.size });
+      const remaining = groups.length - index - 1;
+      if (remaining > 0) {
+        const pending: PendingBackup = {
+          format: 'lifeboat-pending', version: FORMAT_VERSION, id, startedAt, updatedAt: now().toISOString(),
+          base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0),
+        };
+        await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
+        await lock.refresh();
+        if (options.deadline && now() >= options.deadline) {
+          return { status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.slice(index + 1).flat().length };
+        }
+      }
+    }
+
+    const manifest: SnapshotManifest = {
+      format: 'lifeboat-snapshot',
+      version: FORMAT_VERSION,
+      id,
+      repository: { workspace: repo.workspace, repository: repo.repository, ...options.repository },
+      source: git.url,
+      createdAt: now().toISOString(),
+      trigger: options.trigger,
+      head: listing.head,
+      refs: listing.refs.map(({ name, oid, peeled }) => (peeled ? { name, oid, peeled } : { name, oid })),
+      bundles: chain,
+      encryption: marker.encryption,
+    };
+    await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json' });
+    if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
+    options.onProgress?.({ phase: 'commit', snapshot: id });
+    return { status: 'created', snapshot: manifest, bytesUploaded, bundlesWritten };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** 20261126T061500Z-3fa9c1 (keys.ts checks the shape). */
+export function newSnapshotId(at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+function sameState(manifest: SnapshotManifest, listing: RefListing): boolean {
+  if ((manifest.head.symref ?? null) !== (listing.head.symref ?? null)) return false;
+  if (manifest.refs.length !== listing.refs.length) return false;
+  const known = new Map(manifest.refs.map((ref) => [ref.name, ref.oid]));
+  return listing.refs.every((ref) => known.get(ref.name) === ref.oid);
+}
+
+/** A backup interrupted earlier (its pending record) is continued if its base is still the newest snapshot. */
+async function resumablePending(store: BlobStore, repo: RepoPath, newest: SnapshotManifest | undefined): Promise<PendingBackup | undefined> {
+  const pending = (await listPending(store, repo)).at(-1);
+  if (!pending || pending.base !== (newest?.id ?? null)) return undefined;
+  return pending;
+}
+
+async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null): Promise<SnapshotManifest | undefined> {
+  return baseId === null ? undefined : readManifest(store, { repo, id: baseId });
+}
+
+function chooseBase(newest: SnapshotManifest | undefined, policy: ChainPolicy): SnapshotManifest | undefined {
+  if (!newest || newest.bundles.length === 0) return newest;
+  const [full, ...increments] = newest.bundles;
+  const incrementBytes = increments.reduce((sum, bundle) => sum + bundle.size, 0);
+  const tooLong = increments.length >= policy.maxIncrements || (full !== undefined && incrementBytes > full.size * policy.maxIncrementRatio);
+  return tooLong ? undefined : newest;
+}
+
+/** The ref values a chain reproduces when its bundles are applied in order. */
+function chainState(chain: BundleEntry[]): Map<string, string> {
+  const state = new Map<string, string>();
+  for (const bundle of chain) for (const ref of bundle.refs) state.set(ref.name, ref.oid);
+  return state;
+}
+
+/** Refs whose current value the chain does not already hold. Deleted refs need no bundle: the manifest's ref list is the truth. */
+function refsToFetch(chain: BundleEntry[], refs: RemoteRef[]): RemoteRef[] {
+  const state = chainState(chain);
+  return refs.filter((ref) => state.get(ref.name) !== ref.oid);
+}
+
+/**
+ * Haves and bundle prerequisites: branch tips only. A prerequisite must be a commit
+ * ("lacks these prerequisite commits" otherwise), and only refs/heads/ is sure to
+ * hold commits: a tag may point at a tree or a blob.
+ */
+function commitTips(chain: BundleEntry[]): string[] {
+  const tips = new Set<string>();
+  for (const [name, oid] of chainState(chain)) if (name.startsWith('refs/heads/')) tips.add(oid);
+  return [...tips].sort();
+}
+
+function splitRefs(refs: RemoteRef[], maxPerBundle: number | undefined): RemoteRef[][] {
+  if (refs.length === 0) return [];
+  if (maxPerBundle !== undefined && (!Number.isInteger(maxPerBundle) || maxPerBundle < 1)) {
+    throw new LifeboatError('INVALID_ARGUMENT', `maxRefsPerBundle must be a positive integer, not ${maxPerBundle}.`);
+  }
+  // Branches first: their tips become the next bundles' haves, so later groups are thin.
+  const ordered = [...refs].sort((a, b) => Number(!a.name.startsWith('refs/heads/')) - Number(!b.name.startsWith('refs/heads/')) || a.name.localeCompare(b.name));
+  const size = maxPerBundle ?? ordered.length;
+  const groups: RemoteRef[][] = [];
+  for (let start = 0; start < ordered.length; start += size) groups.push(ordered.slice(start, start + size));
+  return groups;
+}
+
+interface StoreBundleOptions extends BackupOptions {
+  marker: Awaited<ReturnType<typeof readMarker>>;
+  id: string;
+  group: RemoteRef[];
+  haves: string[];
+  kind: 'full' | 'incremental';
+  now: () => Date;
+}
+
+/** One fetch streamed as a bundle (header + raw pack) into one stored object. */
+async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
+  const { git, group, haves } = options;
+  const wants = [...new Set(group.map((ref) => ref.oid))];
+  const pack = await git.fetchPack({
+    wants,
+    haves,
+    onProgress: (message) => options.onProgress?.({ phase: 'server', message }),
+  });
+  const refs: SnapshotRef[] = group.map(({ name, oid }) => ({ name, oid }));
+  const header = writeBundleHeader({
+    prerequisites: haves.map((oid) => ({ oid, comment: '' })),
+    refs: refs.map(({ name, oid }) => ({ name, oid })),
+  });
+  const stored = await writeObject(concatStreams([header, pack]), {
+    store: options.store,
+    repo: options.repo,
+    marker: options.marker,
+    now: options.now(),
+    onProgress: (bytes) => options.onProgress?.({ phase: 'upload', bytes }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return {
+    key: stored.key,
+    sha256: stored.sha256,
+    size: stored.size,
+    kind: options.kind,
+    prerequisites: haves,
+    refs: refs.map(({ name, oid }) => ({ name, oid })),
+    pack: { objectCount: pack.stats.objectCount, trailer: pack.stats.trailer, bytes: pack.stats.bytes },
+    encrypted: options.marker.encryption !== null,
+    createdBy: options.id,
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Reading what the bucket holds: repositories, snapshots and their manifests.
+ * Snapshots are listed from their keys (names sort by time) and read on demand.
+ */
+import { LifeboatError } from '../errors.js';
+import { collect } from '../streams.js';
+import type { BlobStore } from './blob-store.js';
+import { isNotFound } from './blob-store.js';
+import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
+import { type RepoPath, formatRepoPath, parseKey, pendingKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
+
+export interface SnapshotLocation {
+  repo: RepoPath;
+  id: string;
+}
+
+/** Snapshot ids of one repository, oldest first. */
+export async function listSnapshotIds(store: BlobStore, repo: RepoPath): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const blob of store.list(snapshotsPrefix(repo))) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind === 'snapshot') ids.push(parsed.snapshotId);
+  }
+  return ids.sort();
+}
+
+/** Every snapshot in the bucket (or under one repository), oldest first. */
+export async function listAllSnapshots(store: BlobStore, repo?: RepoPath): Promise<SnapshotLocation[]> {
+  if (repo) return (await listSnapshotIds(store, repo)).map((id) => ({ repo, id }));
+  const found: SnapshotLocation[] = [];
+  for await (const blob of store.list('')) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind === 'snapshot') found.push({ repo: parsed.repo, id: parsed.snapshotId });
+  }
+  return found.sort((a, b) => a.id.localeCompare(b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
+}
+
+/** Finds a snapshot by id anywhere in the bucket (ids are unique per repository, and in practice globally). */
+export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath): Promise<SnapshotLocation> {
+  const matches = (await listAllSnapshots(store, repo)).filter((snapshot) => snapshot.id === id);
+  const [first, second] = matches;
+  if (!first) {
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in ${store.location}${repo ? ` for ${formatRepoPath(repo)}` : ''}. List them with \`lifeboat snapshots\`.`, { details: { snapshot: id } });
+  }
+  if (second) {
+    throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `Snapshot id ${id} exists for several repositories (${matches.map((m) => formatRepoPath(m.repo)).join(', ')}); add --repo.`);
+  }
+  return first;
+}
+
+export async function readManifest(store: BlobStore, snapshot: SnapshotLocation): Promise<SnapshotManifest> {
+  const key = snapshotKey(snapshot.repo, snapshot.id);
+  let bytes: Buffer;
+  try {
+    bytes = await collect(await store.get(key));
+  } catch (error) {
+    if (isNotFound(error)) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
+    throw error;
+  }
+  const manifest = parseDocument(manifestSchema, bytes, `Snapshot ${snapshot.id}`);
+  if (manifest.id !== snapshot.id) {
+    throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} names itself ${manifest.id}.`);
+  }
+  return manifest;
+}
+
+export async function readNewestManifest(store: BlobStore, repo: RepoPath): Promise<SnapshotManifest | undefined> {
+  const id = (await listSnapshotIds(store, repo)).at(-1);
+  return id === undefined ? undefined : readManifest(store, { repo, id });
+}
+
+/** Pending backups of one repository (started, not yet committed), oldest first. */
+export async function listPending(store: BlobStore, repo: RepoPath): Promise<PendingBackup[]> {
+  const pending: PendingBackup[] = [];
+  for await (const blob of store.list(pendingPrefix(repo))) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind !== 'pending') continue;
+    try {
+      pending.push(parseDocument(pendingSchema, await collect(await store.get(pendingKey(repo, parsed.snapshotId))), `Pending backup ${parsed.snapshotId}`));
+    } catch (error) {
+      if (!isNotFound(error)) throw error; // finished between list and get
+    }
+  }
+  return pending.sort((a, b) => a.id.localeCompare(b.id));
+}

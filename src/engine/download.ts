@@ -1,0 +1,98 @@
+/**
+ * Download: a snapshot as plain files that need only git — the decrypted bundles in
+ * apply order, the manifest, the exact ref list, and a README saying how to apply
+ * them. This is the way out that depends on nothing of Lifeboat's.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { LifeboatError } from './errors.js';
+import type { BlobStore } from './bucket/blob-store.js';
+import { type SnapshotManifest, serializeDocument } from './bucket/format.js';
+import { readPlain } from './bucket/objects.js';
+
+export interface DownloadReport {
+  snapshot: string;
+  directory: string;
+  files: { path: string; bytes: number }[];
+}
+
+export async function downloadSnapshot(
+  store: BlobStore,
+  manifest: SnapshotManifest,
+  options: { directory: string; identities?: string[]; onBundle?: (index: number, total: number) => void },
+): Promise<DownloadReport> {
+  const directory = resolve(options.directory);
+  await mkdir(directory, { recursive: true });
+  if ((await readdir(directory)).length > 0) {
+    throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${directory} is not empty; choose a new folder.`);
+  }
+  const files: DownloadReport['files'] = [];
+  const bundleNames: string[] = [];
+  try {
+    for (const [index, entry] of manifest.bundles.entries()) {
+      options.onBundle?.(index + 1, manifest.bundles.length);
+      const name = `${String(index + 1).padStart(3, '0')}-${entry.kind}-${entry.sha256.slice(0, 12)}.bundle`;
+      const bytes = await writeStreamToFile(join(directory, name), readPlain(store, entry, manifest.encryption, options.identities));
+      files.push({ path: name, bytes });
+      bundleNames.push(name);
+    }
+    const plainFiles: [string, string | Buffer][] = [
+      ['refs.txt', manifest.refs.map((ref) => `${ref.oid} ${ref.name}\n`).join('')],
+      ['manifest.json', serializeDocument(manifest)],
+      ['restore.sh', restoreScript(manifest, bundleNames)],
+    ];
+    for (const [name, content] of plainFiles) {
+      await writeFile(join(directory, name), content, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
+      files.push({ path: name, bytes: Buffer.byteLength(content) });
+    }
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+  return { snapshot: manifest.id, directory, files };
+}
+
+/** Writes through a temporary name, so a file with the final name is always complete. */
+async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>): Promise<number> {
+  const partial = `${path}.partial`;
+  const out = createWriteStream(partial, { highWaterMark: 1 << 20 });
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      bytes += chunk.byteLength;
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (error) {
+    out.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  }
+  await rename(partial, path);
+  return bytes;
+}
+
+/** A POSIX shell script: plain git rebuilds the repository from the files beside it. */
+function restoreScript(manifest: SnapshotManifest, bundles: string[]): string {
+  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  return `#!/bin/sh
+# Lifeboat snapshot ${manifest.id} of ${manifest.repository.slug ?? manifest.repository.repository},
+# taken ${manifest.createdAt} from ${manifest.source}.
+# The *.bundle files are standard git bundles. This script applies them in order
+# into a new bare repository, then sets the refs exactly as recorded in refs.txt
+# (which also drops refs that were deleted before the snapshot). Needs only git.
+# Usage: sh restore.sh [target.git]   then e.g.   git -C target.git push --mirror <url>
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+target=\${1:-restored.git}
+git init --quiet --bare "$target"
+${bundles.map((name) => `git -C "$target" fetch --quiet "$here/${name}" '+refs/*:refs/*'`).join('\n')}
+git -C "$target" for-each-ref --format='delete %(refname)' | git -C "$target" update-ref --stdin
+awk '{ print "create " $2 " " $1 }' "$here/refs.txt" | git -C "$target" update-ref --stdin
+${manifest.head.symref ? `git -C "$target" symbolic-ref HEAD ${quote(manifest.head.symref)}` : ''}
+echo "Restored ${manifest.refs.length} refs into $target"
+`;
+}

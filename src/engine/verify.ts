@@ -1,0 +1,88 @@
+/**
+ * Verify: a snapshot can be restored. Without an identity: every object exists and
+ * matches its SHA-256, and the chain is complete. With an identity (or when not
+ * encrypted) also: each bundle's header matches the manifest and its pack's
+ * signature, object count and SHA-1 trailer are intact.
+ */
+import { LifeboatError, toLifeboatError } from './errors.js';
+import type { BlobStore } from './bucket/blob-store.js';
+import type { SnapshotManifest } from './bucket/format.js';
+import { readPlain, readVerified } from './bucket/objects.js';
+import { readBundle } from './git/bundle.js';
+import { checkPack } from './git/pack-check.js';
+import { drain } from './streams.js';
+
+export interface VerifyProblem {
+  code: string;
+  message: string;
+  key?: string;
+}
+
+export interface VerifyReport {
+  snapshot: string;
+  ok: boolean;
+  /** Whether bundle contents (header, pack) were checked, or only stored checksums. */
+  deep: boolean;
+  bundles: number;
+  bytes: number;
+  problems: VerifyProblem[];
+}
+
+export async function verifySnapshot(
+  store: BlobStore,
+  manifest: SnapshotManifest,
+  options: { identities?: string[]; onBundle?: (index: number, total: number) => void } = {},
+): Promise<VerifyReport> {
+  const problems: VerifyProblem[] = [...chainProblems(manifest)];
+  const deep = manifest.encryption === null || (options.identities?.length ?? 0) > 0;
+  let bytes = 0;
+  for (const [index, entry] of manifest.bundles.entries()) {
+    options.onBundle?.(index + 1, manifest.bundles.length);
+    try {
+      if (!deep) {
+        await drain(readVerified(store, entry));
+      } else {
+        const bundle = await readBundle(readPlain(store, entry, manifest.encryption, options.identities));
+        const stats = await checkPack(bundle.pack);
+        const sameRefs = bundle.refs.length === entry.refs.length && bundle.refs.every((ref, i) => ref.name === entry.refs[i]?.name && ref.oid === entry.refs[i]?.oid);
+        if (!sameRefs) problems.push({ code: 'BUNDLE_CORRUPT', message: `Bundle ${entry.key} lists other refs than the manifest records.`, key: entry.key });
+        if (stats.trailer !== entry.pack.trailer || stats.objectCount !== entry.pack.objectCount) {
+          problems.push({ code: 'PACK_CORRUPT', message: `Pack in ${entry.key} is not the one recorded (trailer ${stats.trailer}, ${stats.objectCount} objects; recorded ${entry.pack.trailer}, ${entry.pack.objectCount}).`, key: entry.key });
+        }
+      }
+      bytes += entry.size;
+    } catch (error) {
+      const failure = toLifeboatError(error);
+      if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
+      problems.push({ code: failure.code, message: failure.message, key: entry.key });
+    }
+  }
+  return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, problems };
+}
+
+/** Structure alone: the first bundle is full, prerequisites come from earlier bundles, every ref is delivered. */
+export function chainProblems(manifest: SnapshotManifest): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const delivered = new Set<string>();
+  for (const [index, entry] of manifest.bundles.entries()) {
+    if (index === 0 && (entry.kind !== 'full' || entry.prerequisites.length > 0)) {
+      problems.push({ code: 'CHAIN_INCOMPLETE', message: `The first bundle ${entry.key} is not a full bundle.`, key: entry.key });
+    }
+    const missing = entry.prerequisites.filter((oid) => !delivered.has(oid));
+    if (missing.length > 0) {
+      problems.push({ code: 'CHAIN_INCOMPLETE', message: `Bundle ${entry.key} needs ${missing.length} commit(s) no earlier bundle provides (${missing.slice(0, 3).join(', ')}).`, key: entry.key });
+    }
+    for (const ref of entry.refs) delivered.add(ref.oid);
+  }
+  const undelivered = manifest.refs.filter((ref) => !delivered.has(ref.oid));
+  if (undelivered.length > 0) {
+    problems.push({ code: 'CHAIN_INCOMPLETE', message: `No bundle brings ${undelivered.map((ref) => ref.name).slice(0, 5).join(', ')}${undelivered.length > 5 ? ` and ${undelivered.length - 5} more` : ''}.` });
+  }
+  return problems;
+}
+
+export function assertVerified(report: VerifyReport): void {
+  if (!report.ok) {
+    throw new LifeboatError(report.problems[0]?.code === 'CHECKSUM_MISMATCH' ? 'CHECKSUM_MISMATCH' : 'CHAIN_INCOMPLETE', `Snapshot ${report.snapshot} failed verification: ${report.problems.map((p) => p.message).join(' ')}`);
+  }
+}
