@@ -20,7 +20,7 @@ import {
 import { type RepoPath, pendingKey, snapshotKey } from './bucket/keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
-import { writeObject } from './bucket/objects.js';
+import { lockFor, writeObject } from './bucket/objects.js';
 import { writeBundleHeader } from './git/bundle.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { concatStreams } from './streams.js';
@@ -38,6 +38,8 @@ export interface ChainPolicy {
   /** ...or once the increments add up to this fraction of the full bundle's size. */
   maxIncrementRatio: number;
 }
+
+const LOCK_REFRESH_MS = 5 * 60_000;
 
 export const DEFAULT_CHAIN_POLICY: ChainPolicy = { maxIncrements: 30, maxIncrementRatio: 0.5 };
 
@@ -79,7 +81,11 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const { store, repo, git } = options;
   const now = options.now ?? (() => new Date());
   const marker = await readMarker(store);
-  const lock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
+  const repoLock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
+  // A single bundle may upload for longer than a lock stays fresh: keep it alive meanwhile.
+  let refreshFailure: unknown;
+  const refresher = setInterval(() => repoLock.refresh().catch((error: unknown) => { refreshFailure = error; }), LOCK_REFRESH_MS);
+  refresher.unref();
   try {
     const listing = await git.listRefs();
     options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
@@ -115,7 +121,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
           base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0),
         };
         await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
-        await lock.refresh();
+        await repoLock.refresh();
         if (options.deadline && now() >= options.deadline) {
           return { status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.slice(index + 1).flat().length };
         }
@@ -135,12 +141,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       bundles: chain,
       encryption: marker.encryption,
     };
-    await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json' });
+    if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
+    const retention = lockFor(marker, now());
+    await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
     if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
     return { status: 'created', snapshot: manifest, bytesUploaded, bundlesWritten };
   } finally {
-    await lock.release();
+    clearInterval(refresher);
+    await repoLock.release();
   }
 }
 

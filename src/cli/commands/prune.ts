@@ -1,0 +1,67 @@
+import { readMarker } from '../../engine/bucket/marker.js';
+import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js';
+import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
+import { formatRepoPath } from '../../engine/bucket/keys.js';
+import { boolFlag, type Command, type ParsedArgs, stringFlag } from '../command.js';
+import { openBucket, optionalRepo, positiveInteger } from '../context.js';
+import { ExitCode, formatBytes } from '../output.js';
+
+const POLICY_FLAGS = {
+  'keep-last': 'keepLast',
+  'keep-hourly': 'keepHourly',
+  'keep-daily': 'keepDaily',
+  'keep-weekly': 'keepWeekly',
+  'keep-monthly': 'keepMonthly',
+  'keep-yearly': 'keepYearly',
+} as const;
+
+export const pruneCommand: Command = {
+  name: 'prune',
+  usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
+  summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs.',
+  options: {
+    'dry-run': { type: 'boolean' },
+    repo: { type: 'string' },
+    ...Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+  },
+  async run(args, output) {
+    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    await readMarker(store);
+    const policy = policyFrom(args);
+    const repo = optionalRepo(stringFlag(args, 'repo'));
+    const options = {
+      dryRun: boolFlag(args, 'dry-run'),
+      owner: `lifeboat-cli prune pid ${process.pid}`,
+      onProgress: (message: string) => output.progress(message),
+    };
+    const result = repo ? { reports: [await prune(store, repo, policy, options)], failures: [] } : await pruneAll(store, policy, options);
+    output.done();
+    output.result(result, () => [
+      ...result.reports.map(describe),
+      ...result.failures.map((failure) => `${formatRepoPath(failure.repo)}: not pruned: [${failure.error.code}] ${failure.error.message}`),
+    ].join('\n') || 'Nothing to prune.');
+    return result.failures.length > 0 ? ExitCode.failed : ExitCode.ok;
+  },
+};
+
+function policyFrom(args: ParsedArgs): RetentionPolicy {
+  const policy: Record<string, number> = {};
+  for (const [flag, field] of Object.entries(POLICY_FLAGS)) {
+    const value = positiveInteger(stringFlag(args, flag), `--${flag}`);
+    if (value !== undefined) policy[field] = value;
+  }
+  return validatePolicy(policy);
+}
+
+function describe(report: PruneReport): string {
+  const verb = report.dryRun ? 'would' : '';
+  const lines = [
+    `${formatRepoPath(report.repo)}: keep ${report.keptSnapshots.length} snapshot(s), ${verb ? 'would forget' : 'forgot'} ${report.forgottenSnapshots.length}, ${verb ? 'would delete' : 'deleted'} ${report.deletedObjects.length} object(s) (${formatBytes(report.bytesFreed)})${report.dryRun ? ' [dry run: nothing changed]' : ''}`,
+    ...report.forgottenSnapshots.map((id) => `  forget ${id}`),
+    ...report.deletedObjects.map((object) => `  delete ${object.key} (${formatBytes(object.size)})`),
+  ];
+  if (report.lockedSnapshots.length + report.lockedObjects.length > 0) {
+    lines.push(`  under Object Lock, kept until their retention ends: ${report.lockedSnapshots.length} snapshot(s), ${report.lockedObjects.length} object(s)`);
+  }
+  return lines.join('\n');
+}

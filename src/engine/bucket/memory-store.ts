@@ -1,0 +1,141 @@
+/**
+ * BlobStore in memory, for tests. Behaves like the S3 store as the conformance
+ * suite sees it, plus Object Lock retention: a locked object cannot be removed or
+ * overwritten before its retainUntil.
+ */
+import { LifeboatError, toLifeboatError } from '../errors.js';
+import { fromBytes, type ByteStream } from '../streams.js';
+import { notFound, type BlobInfo, type BlobStore, type ByteRange, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+
+export interface MemoryBlobStoreOptions {
+  /** What objectLockEnabled() answers (default false); lock puts need true or undefined, as on S3. */
+  objectLockEnabled?: boolean | undefined;
+  /** Clock for lastModified and retention; default the real one. */
+  now?: () => Date;
+  location?: string;
+}
+
+interface StoredObject {
+  bytes: Uint8Array;
+  lastModified: Date;
+  lock: ObjectLockOptions | undefined;
+}
+
+/** get() hands out the bytes in pieces, so readers meet chunk boundaries as they would over HTTP. */
+const READ_CHUNK = 64 * 1024;
+
+export class MemoryBlobStore implements BlobStore {
+  readonly location: string;
+  private readonly objects = new Map<string, StoredObject>();
+  private readonly lockEnabled: boolean | undefined;
+  private readonly now: () => Date;
+
+  constructor(options: MemoryBlobStoreOptions = {}) {
+    this.location = options.location ?? 'memory://';
+    this.lockEnabled = 'objectLockEnabled' in options ? options.objectLockEnabled : false;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async put(key: string, body: ByteStream | Uint8Array, options: PutOptions = {}): Promise<void> {
+    const { signal, lock, onProgress } = options;
+    if (lock && this.lockEnabled === false) {
+      throw new LifeboatError('BUCKET_ERROR', `${this.location} refused to write ${key}: Object Lock is not enabled on the bucket.`);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      if (signal?.aborted) throw aborted(signal);
+      for await (const chunk of body instanceof Uint8Array ? fromBytes(body) : body) {
+        if (signal?.aborted) throw aborted(signal);
+        chunks.push(chunk);
+        size += chunk.byteLength;
+        onProgress?.(size);
+      }
+      if (signal?.aborted) throw aborted(signal);
+    } catch (error) {
+      throw toLifeboatError(error);
+    }
+    this.checkNotRetained(key, 'overwritten');
+    // Buffer.concat copies, so a caller reusing its buffers cannot change what was stored.
+    this.objects.set(key, { bytes: Buffer.concat(chunks, size), lastModified: this.now(), lock });
+  }
+
+  async get(key: string, range?: ByteRange): Promise<ByteStream> {
+    const object = this.objects.get(key);
+    if (!object) throw notFound(key, this.location);
+    const { bytes } = object;
+    let start = 0;
+    let end = bytes.byteLength;
+    if (range) {
+      if (!Number.isInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start))) {
+        throw new LifeboatError('INVALID_ARGUMENT', `Invalid byte range ${range.start}-${range.end ?? ''}.`);
+      }
+      if (range.start >= bytes.byteLength) {
+        throw new LifeboatError('INVALID_ARGUMENT', `The requested range is outside ${key} in ${this.location}.`, { details: { key } });
+      }
+      start = range.start;
+      end = Math.min(bytes.byteLength, (range.end ?? Infinity) + 1);
+    }
+    return chunked(bytes.subarray(start, end));
+  }
+
+  async stat(key: string): Promise<BlobInfo | undefined> {
+    const object = this.objects.get(key);
+    return object && { key, size: object.bytes.byteLength, lastModified: object.lastModified };
+  }
+
+  async *list(prefix: string): AsyncIterable<BlobInfo> {
+    // S3 lists in UTF-8 byte order, which differs from UTF-16 string order outside the BMP.
+    const keys = [...this.objects.keys()]
+      .filter((key) => key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    for (const key of keys) {
+      const info = await this.stat(key);
+      if (info) yield info;
+    }
+  }
+
+  async remove(key: string): Promise<void> {
+    this.checkNotRetained(key, 'deleted');
+    this.objects.delete(key);
+  }
+
+  async copy(fromKey: string, toKey: string, options: { lock?: ObjectLockOptions } = {}): Promise<void> {
+    const source = this.objects.get(fromKey);
+    if (!source) throw notFound(fromKey, this.location);
+    if (options.lock && this.lockEnabled === false) {
+      throw new LifeboatError('BUCKET_ERROR', `${this.location} refused to write ${toKey}: Object Lock is not enabled on the bucket.`);
+    }
+    this.checkNotRetained(toKey, 'overwritten');
+    // Like S3, the copy gets the retention asked for, not the source's.
+    this.objects.set(toKey, { bytes: source.bytes, lastModified: this.now(), lock: options.lock });
+  }
+
+  async objectLockEnabled(): Promise<boolean | undefined> {
+    return this.lockEnabled;
+  }
+
+  /** The retention an object was written with, for tests that check lock puts. */
+  lockOf(key: string): ObjectLockOptions | undefined {
+    return this.objects.get(key)?.lock;
+  }
+
+  private checkNotRetained(key: string, what: 'deleted' | 'overwritten'): void {
+    const lock = this.objects.get(key)?.lock;
+    if (lock && lock.retainUntil > this.now()) {
+      throw new LifeboatError('OBJECT_LOCKED', `${key} in ${this.location} is under Object Lock retention until ${lock.retainUntil.toISOString()} and cannot be ${what}.`, {
+        details: { key, retainUntil: lock.retainUntil.toISOString() },
+      });
+    }
+  }
+}
+
+function aborted(signal: AbortSignal): LifeboatError {
+  return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: signal.reason });
+}
+
+async function* chunked(bytes: Uint8Array): ByteStream {
+  for (let offset = 0; offset < bytes.byteLength; offset += READ_CHUNK) {
+    yield bytes.subarray(offset, offset + READ_CHUNK);
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * Prune: forget the snapshots a retention policy no longer keeps, then delete the
+ * objects no remaining snapshot needs. The order is restic's (doc/design.rst,
+ * "Locks" and "Read and write ordering"): under an exclusive lock, read
+ * everything first and stop on anything unreadable, delete manifests before the
+ * objects they name (a crash then leaves garbage, never a snapshot with holes),
+ * and spare whatever a backup that may still be running could be using.
+ */
+import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
+import { collect } from '../streams.js';
+import type { BlobInfo, BlobStore } from './blob-store.js';
+import { isNotFound } from './blob-store.js';
+import { listSnapshotIds, readManifest } from './catalog.js';
+import { type BundleEntry, type PendingBackup, parseDocument, pendingSchema } from './format.js';
+import {
+  type RepoPath,
+  formatRepoPath,
+  objectKey,
+  objectsPrefix,
+  parseKey,
+  pendingPrefix,
+  snapshotKey,
+  stagingPrefix,
+} from './keys.js';
+import { DEFAULT_STALE_AFTER_MS, type HeldLock, acquireLock, isStale, listLocks } from './locks.js';
+import { type KeepReason, type RetentionPolicy, applyPolicy, validatePolicy } from './retention.js';
+
+export const DEFAULT_GRACE_MS = 60 * 60_000;
+
+export interface PruneOptions {
+  /** Work out and report the plan, delete nothing, take no lock. */
+  dryRun?: boolean;
+  /** Written into the exclusive lock, for the message a blocked backup shows. */
+  owner: string;
+  now?: () => Date;
+  /** Unreferenced objects and staging uploads younger than this are left alone. */
+  graceMs?: number;
+  /** The lock stale age; pending backups not updated for this long are presumed dead. */
+  staleAfterMs?: number;
+  onProgress?: (message: string) => void;
+}
+
+/** `pending-base`: a live pending backup increments from this snapshot and will need its chain. */
+export type SnapshotKeepReason = KeepReason | 'pending-base';
+
+export interface PrunedObject {
+  key: string;
+  size: number;
+}
+
+/** The stable shape of `lifeboat prune --json`, one per repository. */
+export interface PruneReport {
+  repo: RepoPath;
+  dryRun: boolean;
+  policy: RetentionPolicy;
+  /** Oldest first. */
+  keptSnapshots: { id: string; reasons: SnapshotKeepReason[] }[];
+  /** Manifests deleted (or, in a dry run, to be deleted). */
+  forgottenSnapshots: string[];
+  /** Outside the policy but under Object Lock: kept, and so are their objects. */
+  lockedSnapshots: string[];
+  /** Records of backups presumed dead, by snapshot id. */
+  removedPending: string[];
+  /** Lock files of holders presumed dead, by lock id. */
+  removedStaleLocks: string[];
+  /** Unreferenced objects and leftover staging uploads deleted (or to be deleted). */
+  deletedObjects: PrunedObject[];
+  /** Keys that were to be deleted but are under Object Lock; a later prune retries them. */
+  lockedObjects: string[];
+  /** Unreferenced but younger than the grace period; a later prune decides. */
+  youngObjects: PrunedObject[];
+  /** Objects still named by a kept snapshot or a live pending backup. */
+  referencedObjects: number;
+  bytesFreed: number;
+}
+
+export interface PruneAllReport {
+  reports: PruneReport[];
+  /** Repositories whose prune failed (e.g. LOCKED by a running backup); the others were still pruned. */
+  failures: { repo: RepoPath; error: LifeboatErrorJson }[];
+}
+
+interface PendingEntry {
+  key: string;
+  record: PendingBackup;
+  /** The later of its own updatedAt and the store's write time: either may show it alive. */
+  lastActive: number;
+}
+
+export async function prune(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, options: PruneOptions): Promise<PruneReport> {
+  const checkedPolicy = validatePolicy(policy);
+  const graceMs = checkDuration('grace period', options.graceMs ?? DEFAULT_GRACE_MS);
+  const staleAfterMs = checkDuration('stale age', options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS);
+  const now = options.now ?? (() => new Date());
+  const lock = options.dryRun ? undefined : await acquireLock(store, repo, 'exclusive', { owner: options.owner, now, staleAfterMs });
+  let report: PruneReport;
+  try {
+    report = await run(store, repo, checkedPolicy, { ...options, now, graceMs, staleAfterMs }, lock);
+  } catch (error) {
+    await lock?.release().catch(() => undefined); // the prune's own error matters more; the lock goes stale anyway
+    throw error;
+  }
+  await lock?.release();
+  return report;
+}
+
+/** Prunes every repository that has anything in the bucket, one at a time; one failing does not stop the others. */
+export async function pruneAll(store: BlobStore, policy: RetentionPolicy, options: PruneOptions): Promise<PruneAllReport> {
+  validatePolicy(policy); // a bad policy is one error, not one per repository
+  const result: PruneAllReport = { reports: [], failures: [] };
+  for (const repo of await listRepositories(store)) {
+    try {
+      result.reports.push(await prune(store, repo, policy, options));
+    } catch (error) {
+      options.onProgress?.(`${formatRepoPath(repo)}: ${toLifeboatError(error).message}`);
+      result.failures.push({ repo, error: toLifeboatError(error).toJSON() });
+    }
+  }
+  return result;
+}
+
+/**
+ * Repositories with any key in the bucket, not only those with snapshots: a
+ * repository whose first backup never finished has garbage to clean too.
+ */
+export async function listRepositories(store: BlobStore): Promise<RepoPath[]> {
+  const found = new Map<string, RepoPath>();
+  for await (const blob of store.list('')) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind === 'marker' || parsed.kind === 'unknown') continue;
+    found.set(formatRepoPath(parsed.repo), parsed.repo);
+  }
+  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, repo]) => repo);
+}
+
+type RunOptions = PruneOptions & { now: () => Date; graceMs: number; staleAfterMs: number };
+
+async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, options: RunOptions, lock: HeldLock | undefined): Promise<PruneReport> {
+  const name = formatRepoPath(repo);
+  const dryRun = options.dryRun ?? false;
+  const progress = (message: string): void => options.onProgress?.(`${name}: ${message}`);
+  let refreshedAt = options.now().getTime();
+  /** Refreshes the exclusive lock during long deletions, well before it could be taken for stale. */
+  const keepAlive = async (): Promise<void> => {
+    if (!lock || options.now().getTime() - refreshedAt < options.staleAfterMs / 3) return;
+    await lock.refresh();
+    refreshedAt = options.now().getTime();
+  };
+  const report: PruneReport = {
+    repo,
+    dryRun,
+    policy,
+    keptSnapshots: [],
+    forgottenSnapshots: [],
+    lockedSnapshots: [],
+    removedPending: [],
+    removedStaleLocks: [],
+    deletedObjects: [],
+    lockedObjects: [],
+    youngObjects: [],
+    referencedObjects: 0,
+    bytesFreed: 0,
+  };
+  /** Deletes a key unless dry-running; false when Object Lock refuses. */
+  const remove = async (key: string): Promise<boolean> => {
+    if (dryRun) return true;
+    await keepAlive();
+    try {
+      await store.remove(key);
+      return true;
+    } catch (error) {
+      if (isLifeboatError(error, 'OBJECT_LOCKED')) return false;
+      throw error;
+    }
+  };
+
+  // 1. Read everything; a document misread here must stop the prune before any deletion.
+  const ids = await listSnapshotIds(store, repo);
+  progress(`reading ${ids.length} snapshot manifest${ids.length === 1 ? '' : 's'}`);
+  const manifests = new Map<string, { createdAt: Date; bundles: BundleEntry[] }>();
+  for (const id of ids) {
+    const manifest = await stopOnMisread(() => readManifest(store, { repo, id }));
+    manifests.set(id, { createdAt: new Date(manifest.createdAt), bundles: manifest.bundles });
+  }
+  const pending = await readPending(store, repo);
+  const checkedAt = options.now().getTime();
+  const livePending = pending.filter((entry) => checkedAt - entry.lastActive < options.staleAfterMs);
+  const deadPending = pending.filter((entry) => !livePending.includes(entry));
+
+  // 2. Decide which snapshots stay.
+  const decision = applyPolicy([...manifests].map(([id, manifest]) => ({ id, createdAt: manifest.createdAt })), policy);
+  const reasons = new Map<string, SnapshotKeepReason[]>(decision.keep.map((entry) => [entry.id, [...entry.reasons]]));
+  for (const { record } of livePending) {
+    if (record.base !== null && manifests.has(record.base)) reasons.set(record.base, [...(reasons.get(record.base) ?? []), 'pending-base']);
+  }
+  report.keptSnapshots = ids.filter((id) => reasons.has(id)).map((id) => ({ id, reasons: reasons.get(id) ?? [] }));
+  const forget = ids.filter((id) => !reasons.has(id));
+
+  // 3. Forget snapshots: their manifests go before any object they name.
+  if (forget.length > 0) progress(`${dryRun ? 'would forget' : 'forgetting'} ${forget.length} snapshot${forget.length === 1 ? '' : 's'}`);
+  for (const id of forget) {
+    if (await remove(snapshotKey(repo, id))) report.forgottenSnapshots.push(id);
+    else report.lockedSnapshots.push(id);
+  }
+
+  // 4. Backups presumed dead: their records go, and with them their claim on objects.
+  const stillPending = [...livePending];
+  for (const entry of deadPending) {
+    if (await remove(entry.key)) {
+      report.removedPending.push(entry.record.id);
+    } else {
+      report.lockedObjects.push(entry.key);
+      stillPending.push(entry); // a record that stays must not name deleted objects
+    }
+  }
+  for (const entry of await listLocks(store, repo)) {
+    if (entry.id === lock?.id || !isStale(entry, new Date(checkedAt), options.staleAfterMs)) continue;
+    if (await remove(entry.key)) report.removedStaleLocks.push(entry.id);
+    else report.lockedObjects.push(entry.key);
+  }
+
+  // 5. What is still needed: every bundle of every remaining manifest and live pending backup.
+  const referenced = new Set<string>();
+  const reference = (bundles: BundleEntry[]): void => {
+    for (const bundle of bundles) {
+      referenced.add(bundle.key);
+      referenced.add(objectKey(repo, bundle.sha256));
+    }
+  };
+  const forgotten = new Set(report.forgottenSnapshots);
+  for (const [id, manifest] of manifests) if (!forgotten.has(id)) reference(manifest.bundles);
+  for (const entry of stillPending) reference(entry.record.bundles);
+
+  // 6. Delete the rest, sparing young keys: a backup whose lock went stale may still be writing them.
+  const garbage: BlobInfo[] = [];
+  const consider = (blob: BlobInfo): void => {
+    if (checkedAt - blob.lastModified.getTime() >= options.graceMs) garbage.push(blob);
+    else report.youngObjects.push({ key: blob.key, size: blob.size });
+  };
+  for await (const blob of store.list(objectsPrefix(repo))) {
+    if (parseKey(blob.key).kind !== 'object') continue; // not a key Lifeboat writes: not ours to judge
+    if (referenced.has(blob.key)) report.referencedObjects += 1;
+    else consider(blob);
+  }
+  for await (const blob of store.list(stagingPrefix(repo))) {
+    if (parseKey(blob.key).kind === 'staging') consider(blob);
+  }
+  if (garbage.length > 0) progress(`${dryRun ? 'would delete' : 'deleting'} ${garbage.length} unreferenced object${garbage.length === 1 ? '' : 's'}`);
+  for (const blob of garbage) {
+    if (await remove(blob.key)) {
+      report.deletedObjects.push({ key: blob.key, size: blob.size });
+      report.bytesFreed += blob.size;
+    } else {
+      report.lockedObjects.push(blob.key);
+    }
+  }
+  progress(`${dryRun ? 'would free' : 'freed'} ${report.bytesFreed} bytes`);
+  return report;
+}
+
+async function readPending(store: BlobStore, repo: RepoPath): Promise<PendingEntry[]> {
+  const entries: PendingEntry[] = [];
+  for await (const blob of store.list(pendingPrefix(repo))) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind !== 'pending') continue;
+    let bytes: Buffer;
+    try {
+      bytes = await collect(await store.get(blob.key));
+    } catch (error) {
+      if (isNotFound(error)) continue; // the backup finished between list and read
+      throw error;
+    }
+    const record = await stopOnMisread(async () => parseDocument(pendingSchema, bytes, `Pending backup ${blob.key}`));
+    entries.push({ key: blob.key, record, lastActive: Math.max(Date.parse(record.updatedAt), blob.lastModified.getTime()) });
+  }
+  return entries;
+}
+
+async function stopOnMisread<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isLifeboatError(error, 'FORMAT_INVALID') || isLifeboatError(error, 'FORMAT_UNSUPPORTED')) {
+      throw new LifeboatError(error.code, `${error.message} Prune stopped before deleting anything: it cannot tell which objects that document needs.`, {
+        cause: error,
+        ...(error.details ? { details: error.details } : {}),
+      });
+    }
+    throw error;
+  }
+}
+
+function checkDuration(what: string, ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new LifeboatError('INVALID_ARGUMENT', `The prune ${what} must be 0 or more milliseconds; got ${ms}.`);
+  return ms;
+}

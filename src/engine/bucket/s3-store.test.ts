@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from '../../../test/helpers/s3.js';
+import { isLifeboatError } from '../errors.js';
+import { collect } from '../streams.js';
+import { pseudoRandomStream, runBlobStoreConformance } from './blob-store.conformance.js';
+import { createS3Store, defaultPathStyle, parseBucketUrl } from './s3-store.js';
+
+const MiB = 1024 * 1024;
+let server: S3TestServer;
+before(async () => { server = await startS3Server(); });
+after(async () => { await server.close(); });
+
+// Each test gets its own prefix in the one bucket, which also checks that keys come back relative to it.
+runBlobStoreConformance('s3 (s3rver)', async () => ({
+  store: server.makeStore(`conformance/${randomBytes(4).toString('hex')}`, { partSizeBytes: 5 * MiB }),
+  cleanup: async () => undefined,
+}));
+
+/** A client that records the name of every command it sends. */
+function recordingClient(): { client: S3Client; sent: string[] } {
+  const client = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+  const sent: string[] = [];
+  client.middlewareStack.add((next, context) => (args) => {
+    sent.push(context.commandName ?? '?');
+    return next(args);
+  }, { step: 'initialize' });
+  return { client, sent };
+}
+
+describe('S3 store', () => {
+  it('keeps stores with different prefixes apart and names its location', async () => {
+    const one = server.makeStore('tenant-1/');
+    const two = server.makeStore('/tenant-2');
+    assert.equal(one.location, `s3://${server.bucket}/tenant-1`);
+    assert.equal(two.location, `s3://${server.bucket}/tenant-2`);
+    assert.equal(server.makeStore().location, `s3://${server.bucket}`);
+    await one.put('k', Buffer.from('one'));
+    await two.put('k', Buffer.from('two'));
+    assert.equal((await collect(await one.get('k'))).toString(), 'one');
+    assert.equal((await collect(await two.get('k'))).toString(), 'two');
+    const root: string[] = [];
+    for await (const info of server.makeStore().list('tenant-')) root.push(info.key);
+    assert.deepEqual(root, ['tenant-1/k', 'tenant-2/k']);
+  });
+
+  it('reports a missing bucket as BUCKET_NOT_FOUND naming bucket and endpoint, for every operation', async () => {
+    const store = createS3Store({ bucket: 'no-such-bucket', endpoint: server.endpoint, credentials: S3RVER_CREDENTIALS });
+    const missing = (error: unknown): boolean =>
+      isLifeboatError(error, 'BUCKET_NOT_FOUND') && error.message.includes('no-such-bucket') && error.message.includes(server.endpoint);
+    await assert.rejects(store.put('k', Buffer.from('x')), missing);
+    await assert.rejects(store.put('k', pseudoRandomStream(6 * MiB)), missing);
+    await assert.rejects(store.get('k'), missing);
+    await assert.rejects(store.stat('k'), missing);
+    await assert.rejects(store.remove('k'), missing);
+    await assert.rejects(store.copy('a', 'b'), missing);
+    await assert.rejects(async () => { for await (const _ of store.list('')) { /* none */ } }, missing);
+  });
+
+  it('reports an unknown access key as BUCKET_ACCESS_DENIED, naming the variables to check but no secret', async () => {
+    const store = createS3Store({ bucket: server.bucket, endpoint: server.endpoint, credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: 'very-secret-value' } });
+    const denied = (error: unknown): boolean =>
+      isLifeboatError(error, 'BUCKET_ACCESS_DENIED') && !error.message.includes('very-secret-value') && error.message.includes(server.bucket);
+    await assert.rejects(store.get('k'), denied);
+    await assert.rejects(store.stat('k'), denied);
+    await assert.rejects(store.put('k', Buffer.from('x')), denied);
+
+    await withEnv({ AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: 'very-secret-value' }, async () => {
+      const fromEnv = createS3Store({ bucket: server.bucket, endpoint: server.endpoint });
+      await assert.rejects(fromEnv.get('k'), (error) => denied(error) && /AWS_ACCESS_KEY_ID/.test((error as Error).message));
+    });
+  });
+
+  it('cannot detect a wrong secret: s3rver does not verify SigV4 signatures', { skip: 's3rver accepts any secret for its access key' }, () => undefined);
+
+  it('reports an endpoint with nothing listening as BUCKET_UNREACHABLE', async () => {
+    const port = await freePort();
+    const store = createS3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, credentials: S3RVER_CREDENTIALS });
+    await assert.rejects(store.stat('k'), (error) => isLifeboatError(error, 'BUCKET_UNREACHABLE') && error.kind === 'transient' && error.message.includes(`127.0.0.1:${port}`));
+  });
+
+  it('takes endpoint, region and credentials from the environment, as the AWS CLI does', async () => {
+    await withEnv(server.env, async () => {
+      const store = createS3Store({ bucket: server.bucket, prefix: 'env' });
+      await store.put('k', Buffer.from('via env'));
+      assert.equal((await collect(await store.get('k'))).toString(), 'via env');
+    });
+  });
+
+  it('works on a localhost endpoint, which needs path-style addressing', async () => {
+    const store = createS3Store({ bucket: server.bucket, endpoint: server.endpoint.replace('127.0.0.1', 'localhost'), credentials: S3RVER_CREDENTIALS, prefix: 'localhost' });
+    await store.put('k', Buffer.from('x'));
+    assert.equal((await store.stat('k'))?.size, 1);
+  });
+
+  it('aborts the multipart upload when the body fails after the first part', async () => {
+    const { client, sent } = recordingClient();
+    const store = createS3Store({ bucket: server.bucket, client, prefix: 'abort', partSizeBytes: 5 * MiB });
+    async function* failing() {
+      yield* pseudoRandomStream(11 * MiB);
+      throw new Error('source broke');
+    }
+    await assert.rejects(store.put('k', failing()), (error) => isLifeboatError(error, 'INTERNAL') && error.message === 'source broke');
+    assert.ok(sent.includes('CreateMultipartUploadCommand'));
+    assert.ok(sent.includes('AbortMultipartUploadCommand'), `sent: ${sent.join(', ')}`);
+    assert.ok(!sent.includes('CompleteMultipartUploadCommand'));
+    assert.equal(await store.stat('k'), undefined);
+  });
+
+  it('answers objectLockEnabled with undefined: s3rver does not implement Object Lock', async () => {
+    assert.equal(await server.makeStore().objectLockEnabled(), undefined);
+  });
+
+  it('sends Object Lock settings and a checksum with locked puts', async () => {
+    const { client, sent } = recordingClient();
+    const seen: Record<string, string>[] = [];
+    client.middlewareStack.add((next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) seen.push({ ...request.headers });
+      return next(args);
+    }, { step: 'finalizeRequest' });
+    const store = createS3Store({ bucket: server.bucket, client, prefix: 'lock', partSizeBytes: 5 * MiB });
+    const retainUntil = new Date('2030-01-01T00:00:00Z');
+    await store.put('small', Buffer.from('x'), { lock: { mode: 'COMPLIANCE', retainUntil } });
+    await store.put('large', pseudoRandomStream(6 * MiB), { lock: { mode: 'GOVERNANCE', retainUntil } });
+    assert.ok(sent.includes('CreateMultipartUploadCommand'));
+    const put = seen[0] ?? {};
+    assert.equal(put['x-amz-object-lock-mode'], 'COMPLIANCE');
+    assert.equal(new Date(put['x-amz-object-lock-retain-until-date'] ?? '').getTime(), retainUntil.getTime());
+    assert.ok(put['x-amz-checksum-crc32'], 'a checksum header on the locked put');
+    assert.ok(seen.some((headers) => headers['x-amz-object-lock-mode'] === 'GOVERNANCE'));
+  });
+
+  it('copies large objects part by part above the threshold; s3rver lacks UploadPartCopy, so the copy fails cleanly', async () => {
+    const { client, sent } = recordingClient();
+    const store = createS3Store({ bucket: server.bucket, client, prefix: 'copy', multipartCopyThresholdBytes: 5 * MiB, copyPartSizeBytes: 5 * MiB });
+    await store.put('source', pseudoRandomStream(6 * MiB));
+    await assert.rejects(store.copy('source', 'target'), (error) => isLifeboatError(error, 'BUCKET_ERROR') && error.details?.s3Code === 'NotImplemented');
+    const copying = sent.slice(sent.indexOf('CreateMultipartUploadCommand', sent.indexOf('HeadObjectCommand')));
+    assert.deepEqual(copying, ['CreateMultipartUploadCommand', 'UploadPartCopyCommand', 'UploadPartCopyCommand', 'AbortMultipartUploadCommand']);
+    assert.equal(await store.stat('target'), undefined);
+    // Below the threshold it is one CopyObject.
+    await store.put('small', Buffer.from('small'));
+    await store.copy('small', 'small-copy');
+    assert.equal((await collect(await store.get('small-copy'))).toString(), 'small');
+  });
+
+  it('refuses bad options up front', () => {
+    assert.throws(() => server.makeStore(undefined, { partSizeBytes: MiB }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+    assert.throws(() => server.makeStore(undefined, { queueSize: 0 }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+    assert.throws(() => createS3Store({ bucket: 'b', endpoint: 'not a url' }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+  });
+});
+
+describe('parseBucketUrl', () => {
+  it('splits bucket and prefix', () => {
+    assert.deepEqual(parseBucketUrl('s3://backups'), { bucket: 'backups', prefix: '' });
+    assert.deepEqual(parseBucketUrl('s3://backups/'), { bucket: 'backups', prefix: '' });
+    assert.deepEqual(parseBucketUrl('s3://backups/team/lifeboat/'), { bucket: 'backups', prefix: 'team/lifeboat' });
+  });
+
+  it('refuses what is not an s3:// URL', () => {
+    for (const url of ['backups', 'https://backups/x', 's3://', 's3:///x', 's3://bad bucket/x']) {
+      assert.throws(() => parseBucketUrl(url), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'), url);
+    }
+  });
+});
+
+describe('defaultPathStyle', () => {
+  it('uses path-style for IP addresses and localhost, virtual-hosted style otherwise', () => {
+    assert.equal(defaultPathStyle('http://127.0.0.1:9000'), true);
+    assert.equal(defaultPathStyle('http://[::1]:9000'), true);
+    assert.equal(defaultPathStyle('http://10.1.2.3'), true);
+    assert.equal(defaultPathStyle('http://localhost:4568'), true);
+    assert.equal(defaultPathStyle('http://minio.localhost'), true);
+    assert.equal(defaultPathStyle('https://s3.eu-central-003.backblazeb2.com'), false);
+    assert.equal(defaultPathStyle('https://account.r2.cloudflarestorage.com'), false);
+    assert.equal(defaultPathStyle(undefined), false);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Runs `fn` with environment variables set; the SDK reads them when the client is made and when credentials are first needed. */
+async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
+  try {
+    await fn();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * Round trips through real parts: repositories served by `git http-backend`, the
+ * bucket on s3rver, restores by push into served repositories and into folders
+ * with the local git. The refs must come back exactly and `git fsck --strict` clean.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backup, type BackupResult } from '../src/engine/backup.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import { listAllSnapshots, readManifest } from '../src/engine/bucket/catalog.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
+import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import { isLifeboatError } from '../src/engine/errors.js';
+import { besideRefName, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
+import { verifySnapshot } from '../src/engine/verify.js';
+import { collect } from '../src/engine/streams.js';
+import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
+import { startGitServer } from './helpers/git-server.js';
+import { fsck, git, initBare, refsOf } from './helpers/repos.js';
+import { startS3Server } from './helpers/s3.js';
+
+type GitServer = Awaited<ReturnType<typeof startGitServer>>;
+type S3Server = Awaited<ReturnType<typeof startS3Server>>;
+
+let root: string;
+let server: GitServer;
+let s3: S3Server;
+let prefixes = 0;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lifeboat-roundtrip-'));
+  server = await startGitServer({ root: join(root, 'served'), receivePack: true });
+  s3 = await startS3Server();
+});
+
+after(async () => {
+  await server?.close();
+  await s3?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function freshBucket(options: Parameters<typeof initBucket>[1] = {}): Promise<BlobStore> {
+  const store = s3.makeStore(`run-${++prefixes}`);
+  await initBucket(store, options);
+  return store;
+}
+
+/** A served bare repository built from a work repository. */
+function serve(name: string, build: (work: string) => void): { work: string; bare: string; url: string } {
+  const work = join(root, 'work', name);
+  build(work);
+  const bare = join(root, 'served', `${name}.git`);
+  git(undefined, ['clone', '--quiet', '--mirror', work, bare]);
+  git(work, ['remote', 'add', 'origin', bare]);
+  return { work, bare, url: server.url(`${name}.git`) };
+}
+
+function emptyServed(name: string): { bare: string; url: string } {
+  const bare = join(root, 'served', `${name}.git`);
+  initBare(bare);
+  return { bare, url: server.url(`${name}.git`) };
+}
+
+async function snapshotOf(store: BlobStore, url: string, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
+  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', ...extra });
+}
+
+function created(result: BackupResult): SnapshotManifest {
+  assert.equal(result.status, 'created');
+  return (result as Extract<BackupResult, { status: 'created' }>).snapshot;
+}
+
+async function assertRestoresExactly(store: BlobStore, manifest: SnapshotManifest, expectedRefs: string, name: string, identities?: string[]): Promise<void> {
+  const directory = join(root, 'restored', name);
+  await restoreToDirectory({ store, manifest, directory, ...(identities ? { identities } : {}) });
+  assert.equal(refsOf(directory), expectedRefs, 'restore --to: refs');
+  fsck(directory);
+
+  const target = emptyServed(`pushed-${name}`);
+  await restoreToRemote({ store, manifest, git: createGitClient({ url: target.url }), mode: 'empty', ...(identities ? { identities } : {}) });
+  assert.equal(refsOf(target.bare), expectedRefs, 'restore --push: refs');
+  fsck(target.bare);
+}
+
+describe('full backup and restore', () => {
+  it('brings back every ref of a rich repository, by push and into a folder', async () => {
+    const repo = serve('rich', buildRichWorkRepo);
+    const store = await freshBucket();
+    const manifest = created(await snapshotOf(store, repo.url));
+    assert.equal(manifest.bundles.length, 1);
+    assert.equal(manifest.bundles[0]!.kind, 'full');
+    assert.equal(manifest.head.symref, 'refs/heads/main');
+    assert.ok(manifest.refs.some((ref) => ref.name === 'refs/notes/commits'));
+    assert.ok(manifest.refs.some((ref) => ref.name === 'refs/heads/ünïcødé/分支'));
+    const expected = refsOf(repo.bare);
+    await assertRestoresExactly(store, manifest, expected, 'rich');
+    const local = join(root, 'restored', 'rich');
+    assert.equal(git(local, ['symbolic-ref', 'HEAD']).trim(), 'refs/heads/main');
+    assert.equal((await verifySnapshot(store, manifest)).ok, true);
+  });
+
+  it('handles an empty repository', async () => {
+    const repo = emptyServed('empty');
+    const store = await freshBucket();
+    const manifest = created(await snapshotOf(store, repo.url));
+    assert.equal(manifest.refs.length, 0);
+    assert.equal(manifest.bundles.length, 0);
+    await assertRestoresExactly(store, manifest, '', 'empty');
+  });
+
+  it('handles thousands of refs', async () => {
+    const repo = serve('many', buildRichWorkRepo);
+    addManyRefs(repo.bare, 3000);
+    const store = await freshBucket();
+    const manifest = created(await snapshotOf(store, repo.url));
+    assert.ok(manifest.refs.length > 3000);
+    await assertRestoresExactly(store, manifest, refsOf(repo.bare), 'many');
+  });
+
+  it('works against a server that speaks only protocol v0', async () => {
+    const v0 = await startGitServer({ root: join(root, 'served'), protocolV2: false });
+    try {
+      const repo = serve('rich-v0', buildRichWorkRepo);
+      const store = await freshBucket();
+      const manifest = created(await snapshotOf(store, v0.url('rich-v0.git')));
+      const directory = join(root, 'restored', 'rich-v0');
+      await restoreToDirectory({ store, manifest, directory });
+      assert.equal(refsOf(directory), refsOf(repo.bare));
+    } finally {
+      await v0.close();
+    }
+  });
+});
+
+describe('incremental backups', () => {
+  it('writes nothing when nothing changed: only discovery and ls-refs reach the server', async () => {
+    const repo = serve('unchanged', buildRichWorkRepo);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url));
+    const keysBefore = await allKeys(store);
+    const requestsBefore = server.requests.length;
+    const second = await snapshotOf(store, repo.url);
+    assert.equal(second.status, 'unchanged');
+    assert.equal(second.status === 'unchanged' && second.snapshot.id, first.id);
+    assert.deepEqual(await allKeys(store), keysBefore);
+    const requests = server.requests.slice(requestsBefore).filter((request) => request.path.includes('unchanged'));
+    assert.deepEqual(requests.map((request) => request.method), ['GET', 'POST'], 'discovery + ls-refs');
+  });
+
+  it('restores new commits, a force-push, a deleted branch and a deleted tag exactly', async () => {
+    const repo = serve('evolving', buildRichWorkRepo);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url));
+    const firstRefs = refsOf(repo.bare);
+
+    addCommit(repo.work, 'Second release work');
+    git(repo.work, ['tag', '-a', 'v2.0', '-m', 'Release 2.0']);
+    git(repo.work, ['checkout', '--quiet', 'feature/login']);
+    git(repo.work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+    addCommit(repo.work, 'Rewritten login');
+    git(repo.work, ['checkout', '--quiet', 'main']);
+    git(repo.work, ['push', '--quiet', '--force', 'origin', 'main', 'feature/login', 'v2.0']);
+    git(repo.work, ['push', '--quiet', 'origin', '--delete', 'deeply/nested/ref/names/are/fine/too', 'light-v1.0']);
+
+    const secondResult = await snapshotOf(store, repo.url);
+    const second = created(secondResult);
+    assert.equal(second.bundles.length, 2);
+    assert.equal(second.bundles[1]!.kind, 'incremental');
+    assert.ok(second.bundles[1]!.prerequisites.length > 0);
+    assert.ok(second.bundles[1]!.size < first.bundles[0]!.size / 4, 'the increment is much smaller than the full bundle');
+    const secondRefs = refsOf(repo.bare);
+    assert.notEqual(secondRefs, firstRefs);
+    await assertRestoresExactly(store, second, secondRefs, 'evolving-2');
+    // The older snapshot still restores the refs as they were before the force-push.
+    await assertRestoresExactly(store, first, firstRefs, 'evolving-1');
+  });
+
+  it('splits a large first backup into a chain by ref groups, and resumes after a deadline', async () => {
+    const repo = serve('split', buildRichWorkRepo);
+    const store = await freshBucket();
+    const partial = await snapshotOf(store, repo.url, { maxRefsPerBundle: 3, deadline: new Date(0) });
+    assert.equal(partial.status, 'partial');
+    assert.equal((await listAllSnapshots(store)).length, 0, 'no snapshot is visible before it is complete');
+    const done = created(await snapshotOf(store, repo.url, { maxRefsPerBundle: 3 }));
+    assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '', 'the interrupted backup was continued');
+    assert.ok(done.bundles.length >= 4, `chain of ${done.bundles.length}`);
+    assert.equal(done.bundles.filter((bundle) => bundle.kind === 'full').length, 1);
+    await assertRestoresExactly(store, done, refsOf(repo.bare), 'split');
+    assert.deepEqual((await allKeys(store)).filter((key) => key.includes('/pending/') || key.includes('/staging/') || key.includes('/locks/')), []);
+  });
+});
+
+describe('restore beside existing work and over it', () => {
+  it('beside: creates only refs/heads/restored/<id>/... and leaves existing refs alone', async () => {
+    const repo = serve('beside', buildRichWorkRepo);
+    const store = await freshBucket();
+    const snapshot = created(await snapshotOf(store, repo.url));
+    git(repo.work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+    addCommit(repo.work, 'Diverged work');
+    git(repo.work, ['push', '--quiet', '--force', 'origin', 'main']);
+    const before = refsOf(repo.bare);
+
+    const report = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    const after = refsOf(repo.bare);
+    for (const line of before.trim().split('\n')) assert.ok(after.includes(line), `kept ${line}`);
+    const main = snapshot.refs.find((ref) => ref.name === 'refs/heads/main')!;
+    assert.ok(after.includes(`${main.oid} ${besideRefName(snapshot.id, 'refs/heads/main')}`));
+    assert.equal(report.refs.length, snapshot.refs.length);
+    fsck(repo.bare);
+
+    await assert.rejects(
+      restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' }),
+      (error) => isLifeboatError(error, 'RESTORE_REF_EXISTS'),
+    );
+    await assert.rejects(
+      restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'empty' }),
+      (error) => isLifeboatError(error, 'RESTORE_TARGET_NOT_EMPTY'),
+    );
+  });
+
+  it('overwrite: puts chosen branches back at the snapshot and touches nothing else', async () => {
+    const repo = serve('overwrite', buildRichWorkRepo);
+    const store = await freshBucket();
+    const snapshot = created(await snapshotOf(store, repo.url));
+    git(repo.work, ['reset', '--quiet', '--hard', 'HEAD~2']);
+    git(repo.work, ['push', '--quiet', '--force', 'origin', 'main']);
+    addCommit(repo.work, 'Unrelated work', 'unrelated.txt');
+    git(repo.work, ['push', '--quiet', 'origin', 'HEAD:refs/heads/other']);
+    const other = git(repo.bare, ['rev-parse', 'refs/heads/other']).trim();
+
+    await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'overwrite', only: ['refs/heads/main'] });
+    const main = snapshot.refs.find((ref) => ref.name === 'refs/heads/main')!;
+    assert.equal(git(repo.bare, ['rev-parse', 'refs/heads/main']).trim(), main.oid);
+    assert.equal(git(repo.bare, ['rev-parse', 'refs/heads/other']).trim(), other);
+    assert.ok(!refsOf(repo.bare).includes('/restored/'), 'no intermediate refs left behind');
+    fsck(repo.bare);
+  });
+});
+
+describe('encryption', () => {
+  it('stores age files that only the identity opens, and restores with it', async () => {
+    const repo = serve('secret', buildRichWorkRepo);
+    const key = await generateIdentity();
+    const store = await freshBucket({ recipients: [key.recipient] });
+    const manifest = created(await snapshotOf(store, repo.url));
+    assert.equal(manifest.bundles[0]!.encrypted, true);
+    const stored = await collect(await store.get(manifest.bundles[0]!.key));
+    assert.match(stored.subarray(0, 21).toString('latin1'), /^age-encryption\.org\/v1/);
+    assert.equal(stored.includes(Buffer.from('# v2 git bundle')), false);
+
+    await assert.rejects(restoreToDirectory({ store, manifest, directory: join(root, 'restored', 'no-key') }), (error) => isLifeboatError(error, 'IDENTITY_REQUIRED'));
+    const wrong = await generateIdentity();
+    await assert.rejects(restoreToDirectory({ store, manifest, directory: join(root, 'restored', 'wrong-key'), identities: [wrong.identity] }), (error) => isLifeboatError(error, 'IDENTITY_MISMATCH'));
+    await assertRestoresExactly(store, manifest, refsOf(repo.bare), 'secret', [key.identity]);
+    assert.equal((await verifySnapshot(store, manifest, { identities: [key.identity] })).deep, true);
+  });
+});
+
+describe('tampering', () => {
+  it('verify reports a corrupted object and restore refuses it with nothing written', async () => {
+    const repo = serve('tampered', buildRichWorkRepo);
+    const store = await freshBucket();
+    const manifest = created(await snapshotOf(store, repo.url));
+    const bundle = manifest.bundles[0]!;
+    const bytes = await collect(await store.get(bundle.key));
+    bytes[bytes.length - 100] = (bytes[bytes.length - 100]! + 1) % 256;
+    await store.put(bundle.key, bytes);
+
+    const report = await verifySnapshot(store, manifest);
+    assert.equal(report.ok, false);
+    assert.equal(report.problems[0]?.code, 'CHECKSUM_MISMATCH');
+    const directory = join(root, 'restored', 'tampered');
+    await assert.rejects(restoreToDirectory({ store, manifest, directory }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH'));
+    const target = emptyServed('pushed-tampered');
+    await assert.rejects(restoreToRemote({ store, manifest, git: createGitClient({ url: target.url }), mode: 'empty' }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH') || isLifeboatError(error, 'GIT_PUSH_REJECTED'));
+    assert.equal(refsOf(target.bare), '', 'no ref was created from a tampered bundle');
+    const snapshots = await listAllSnapshots(store);
+    assert.equal((await readManifest(store, snapshots[0]!)).id, manifest.id);
+  });
+});
+
+async function allKeys(store: BlobStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const blob of store.list('')) keys.push(blob.key);
+  return keys;
+}
