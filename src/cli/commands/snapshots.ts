@@ -29,7 +29,7 @@ export const snapshotsCommand: Command = {
     const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
     await readMarker(store);
     const found = await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo')));
-    const snapshots = [];
+    const snapshots: ReturnType<typeof summarize>[] = [];
     for (const location of found) snapshots.push(summarize(await readManifest(store, location)));
     output.result({ snapshots }, () => {
       if (snapshots.length === 0) return `No snapshots in ${store.location}.`;

@@ -5,7 +5,7 @@
  * nothing of ours — cannot decrypt post-quantum (age1pq1...) files.
  */
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
+import { LifeboatError, toLifeboatError } from '../errors.js';
 import { fromWebStream, toWebStream, type ByteStream } from '../streams.js';
 
 const MAGIC = Buffer.from('age-encryption.org/v1\n');
@@ -86,6 +86,10 @@ export function parseIdentities(fileText: string): string[] {
 
 /** Throws RECIPIENT_INVALID unless `recipient` is an X25519 age recipient (age1...). */
 export function validateRecipient(recipient: string): void {
+  if (/^AGE-SECRET-KEY-/i.test(recipient.trim())) {
+    // Not echoed: it is a secret.
+    throw new LifeboatError('RECIPIENT_INVALID', 'An age identity (secret key) was given where a recipient belongs: give its public key instead (age-keygen -y <identity file>).');
+  }
   if (NOT_X25519.test(recipient)) {
     throw new LifeboatError('RECIPIENT_INVALID', `Recipient ${recipient} is not an X25519 age recipient: only age1... keys from age-keygen are supported, not post-quantum or tag recipients.`);
   }
@@ -93,7 +97,9 @@ export function validateRecipient(recipient: string): void {
     if (!recipient.startsWith('age1')) throw new Error('no age1 prefix');
     new Encrypter().addRecipient(recipient);
   } catch (error) {
-    throw new LifeboatError('RECIPIENT_INVALID', `"${recipient}" is not an age recipient: expected a public key like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (from age-keygen).`, { cause: error });
+    // Only a public-looking value is echoed; anything else could be a pasted secret.
+    const shown = recipient.startsWith('age1') ? `"${recipient}"` : 'The recipient';
+    throw new LifeboatError('RECIPIENT_INVALID', `${shown} is not an age recipient: expected a public key like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (from age-keygen).`, { cause: error });
   }
 }
 
@@ -123,7 +129,6 @@ function tracked(source: ByteStream): { stream: ByteStream; failed(error: unknow
 }
 
 function decryptFailed(cause: unknown): LifeboatError {
-  if (isLifeboatError(cause)) return cause;
   return new LifeboatError('DECRYPT_FAILED', `Cannot decrypt: the data is damaged, truncated or not age-encrypted (${messageOf(cause)}).`, { cause });
 }
 

@@ -116,8 +116,9 @@ function clientConfig(options: S3StoreOptions, endpoint: string | undefined): S3
     followRegionRedirects: true,
     // Without this a dead endpoint is noticed only after the OS connect timeout (minutes) per retry.
     requestHandler: { connectionTimeout: 10_000 },
-    // S3-compatible servers (s3rver, older R2/B2/MinIO) store or reject the SDK's default
-    // aws-chunked CRC32 framing; AWS itself keeps the SDK default (env AWS_REQUEST_CHECKSUM_CALCULATION).
+    // S3-compatible servers differ on the SDK's default CRC32 checksums (s3rver stores the aws-chunked
+    // framing of a streamed body as data; some R2/B2/MinIO versions refuse the headers). AWS keeps the
+    // SDK default, which AWS_REQUEST_CHECKSUM_CALCULATION can change.
     ...(endpoint === undefined ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
   };
 }
@@ -287,27 +288,27 @@ class S3BlobStore implements BlobStore {
   async copy(fromKey: string, toKey: string, options: { lock?: ObjectLockOptions } = {}): Promise<void> {
     const { bucket } = this.settings;
     const source = this.fullKey(fromKey);
-    const target = { Bucket: bucket, Key: this.fullKey(toKey), ...lockParams(options.lock) };
+    const target = { Bucket: bucket, Key: this.fullKey(toKey) };
     // S3 wants the copy source URL-encoded, '/' kept.
     const copySource = `${bucket}/${encodeURIComponent(source).replace(/%2F/g, '/')}`;
     let head;
     try {
       head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: source }));
     } catch (error) {
-      if (statusOf(error) === 404) {
-        await this.checkBucket();
-        throw new LifeboatError('OBJECT_NOT_FOUND', `No object ${fromKey} in ${this.location} to copy.`, { details: { key: fromKey } });
-      }
-      throw await this.fail(error, 'read', fromKey);
+      if (statusOf(error) !== 404) throw await this.fail(error, 'read', fromKey);
+      await this.checkBucket();
+      throw notFound(fromKey, this.location);
     }
     const size = head.ContentLength ?? 0;
     try {
       if (size <= this.settings.multipartCopyThreshold) {
-        await this.client.send(new CopyObjectCommand({ ...target, CopySource: copySource }));
+        // Metadata and content type come along (MetadataDirective COPY); retention is only what is asked for.
+        await this.client.send(new CopyObjectCommand({ ...target, ...lockParams(options.lock), CopySource: copySource }));
         return;
       }
       const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({
         ...target,
+        ...lockParams(options.lock),
         ContentType: head.ContentType,
         Metadata: head.Metadata,
       }));
@@ -315,7 +316,7 @@ class S3BlobStore implements BlobStore {
         const parts = await this.copyParts(copySource, { ...target, UploadId }, size);
         await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: parts } }));
       } catch (error) {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: target.Key, UploadId })).catch(() => undefined);
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch(() => undefined);
         throw error;
       }
     } catch (error) {
@@ -323,7 +324,7 @@ class S3BlobStore implements BlobStore {
     }
   }
 
-  /** UploadPartCopy in ranges, `queueSize` at a time. */
+  /** UploadPartCopy in ranges, `queueSize` at a time; on a failure the others stop and are waited for. */
   private async copyParts(copySource: string, upload: { Bucket: string; Key: string; UploadId: string | undefined }, size: number): Promise<CompletedPart[]> {
     const partSize = Math.max(this.settings.copyPartSize, Math.ceil(size / MAX_PARTS));
     const count = Math.ceil(size / partSize);
@@ -333,17 +334,23 @@ class S3BlobStore implements BlobStore {
       while (next < count) {
         const index = next++;
         const start = index * partSize;
-        const end = Math.min(size, start + partSize) - 1;
-        const result = await this.client.send(new UploadPartCopyCommand({
-          ...upload,
-          PartNumber: index + 1,
-          CopySource: copySource,
-          CopySourceRange: `bytes=${start}-${end}`,
-        }));
-        parts[index] = { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
+        try {
+          const result = await this.client.send(new UploadPartCopyCommand({
+            ...upload,
+            PartNumber: index + 1,
+            CopySource: copySource,
+            CopySourceRange: `bytes=${start}-${Math.min(size, start + partSize) - 1}`,
+          }));
+          parts[index] = { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
+        } catch (error) {
+          next = count;
+          throw error;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.settings.queueSize, count) }, worker));
+    const results = await Promise.allSettled(Array.from({ length: Math.min(this.settings.queueSize, count) }, worker));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
     return parts;
   }
 
@@ -381,7 +388,7 @@ class S3BlobStore implements BlobStore {
     if (code === 'AccessDenied' && action === 'delete' && /object lock|retention|legal hold/i.test(messageOf(error))) {
       return new LifeboatError('OBJECT_LOCKED', `${key ?? 'The object'} in ${this.location} is under Object Lock retention and cannot be deleted yet.`, options);
     }
-    if (code && ACCESS_DENIED.has(code) || status === 403) {
+    if ((code !== undefined && ACCESS_DENIED.has(code)) || status === 403) {
       return new LifeboatError('BUCKET_ACCESS_DENIED', `Access denied (${code ?? 'HTTP 403'}) trying to ${action}${object} in ${where}: ${this.credentialHint()}`, options);
     }
     if (code === 'InvalidRange') return new LifeboatError('INVALID_ARGUMENT', `The requested range is outside${object} in ${this.location}.`, options);
@@ -415,7 +422,13 @@ class S3BlobStore implements BlobStore {
   }
 
   private async endpointText(): Promise<string> {
-    if (this.settings.endpoint) return this.settings.endpoint;
+    if (this.settings.endpoint) {
+      // An endpoint URL could carry user:password@.
+      const url = new URL(this.settings.endpoint);
+      url.username = '';
+      url.password = '';
+      return url.href.replace(/\/$/, '');
+    }
     const endpoint = await this.client.config.endpoint?.();
     if (endpoint) return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path === '/' ? '' : endpoint.path}`;
     const region = await this.client.config.region().catch(() => 'unknown region');
