@@ -51,9 +51,9 @@ export interface GeneratedRepo {
 // zlib shrinks its pseudo-code to about this fraction, a line edit costs about
 // its inserted text plus delta opcodes, a rewritten tree and a commit cost
 // roughly these many packed bytes.
-const TEXT_RATIO = 0.3;
+const TEXT_RATIO = 0.42;
 const HUNK_COST = 25;
-const TREE_COST = 60;
+const TREE_COST = 75;
 const COMMIT_COST = 200;
 /** Share of the pack taken by binaries: many large real repositories are big because of them. */
 const BINARY_SHARE = 0.55;
@@ -208,7 +208,7 @@ function capitalise(word: string): string {
 }
 
 /** Batches the many small pieces of a fast-import stream; honours backpressure. */
-export class StreamWriter {
+class StreamWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
@@ -289,7 +289,7 @@ const TEXT_KINDS = ['ts', 'ts', 'ts', 'js', 'c', 'go', 'py', 'md', 'json'];
 const BINARY_KINDS = ['png', 'jar', 'bin', 'woff2', 'zip', 'pdf'];
 
 /** Writes the whole history into `git fast-import`. Returns the refs to delete afterwards (merged features). */
-export class HistoryWriter {
+class HistoryWriter {
   private readonly rng: Rng;
   private readonly text: TextMaker;
   private readonly target: number;
@@ -306,6 +306,11 @@ export class HistoryWriter {
   private tagSeq = 0;
   readonly deadRefs: string[] = [];
   commits = 0;
+
+  /** The model's guess of the packed size, text (with trees and commits) and binaries. */
+  get estimate(): { text: number; binary: number } {
+    return { text: this.spentText, binary: this.spentBinary };
+  }
 
   constructor(private readonly spec: RepoSpec, private readonly out: StreamWriter) {
     this.rng = new Rng(spec.seed);
@@ -514,12 +519,14 @@ export class HistoryWriter {
 }
 
 async function git(args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
-  const child = spawn('git', args, { cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn('git', args, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  child.stdin?.end(options.input);
+  // git may exit without reading its stdin (EPIPE); its exit code tells what went wrong.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
   const [code] = (await once(child, 'close')) as [number | null];
   if (code !== 0) throw new Error(`git ${args.join(' ')} failed (${code}): ${Buffer.concat(err).toString().trim()}`);
   return Buffer.concat(out).toString();
@@ -541,16 +548,18 @@ export function repoDir(spec: RepoSpec): string {
 export async function generateRepo(spec: RepoSpec, log: (line: string) => void = () => undefined): Promise<GeneratedRepo> {
   const dir = repoDir(spec);
   const metaPath = join(dir, 'meta.json');
-  if (existsSync(metaPath)) return { ...(JSON.parse(await readFile(metaPath, 'utf8')) as GeneratedRepo), cached: true };
-  await rm(dir, { recursive: true, force: true });
   const gitDir = join(dir, 'repo.git');
+  if (existsSync(metaPath)) return { ...(JSON.parse(await readFile(metaPath, 'utf8')) as GeneratedRepo), gitDir, cached: true };
+  await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await git(['init', '--quiet', '--bare', gitDir]);
   await git(['symbolic-ref', 'HEAD', 'refs/heads/main'], { cwd: gitDir });
 
   const started = performance.now();
   log(`generating ${spec.name} (~${spec.targetPackMiB} MiB pack, seed ${spec.seed})`);
-  const importer = spawn('git', ['fast-import', '--quiet'], { cwd: gitDir, stdio: ['pipe', 'inherit', 'pipe'] });
+  // Uncompressed and undeltified: fast-import's zlib and its delta attempts against
+  // whichever blob came last cost more than the repack below, which redoes both anyway.
+  const importer = spawn('git', ['-c', 'core.compression=0', 'fast-import', '--quiet', '--depth=0'], { cwd: gitDir, stdio: ['pipe', 'inherit', 'pipe'] });
   const stderr: Buffer[] = [];
   importer.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const closed = once(importer, 'close') as Promise<[number | null]>;
@@ -564,10 +573,12 @@ export async function generateRepo(spec: RepoSpec, log: (line: string) => void =
   if (code !== 0) throw new Error(`git fast-import failed (${code}): ${Buffer.concat(stderr).toString().trim()}`);
   if (history.deadRefs.length > 0) await git(['update-ref', '--stdin'], { cwd: gitDir, input: history.deadRefs.map((ref) => `delete ${ref}\n`).join('') });
   const imported = performance.now();
-  log(`  fast-import: ${history.commits} commits in ${((imported - started) / 1000).toFixed(1)} s, ${(await packBytes(gitDir) / 2 ** 20).toFixed(0)} MiB unrepacked`);
+  const { text, binary } = history.estimate;
+  log(`  fast-import: ${history.commits} commits in ${((imported - started) / 1000).toFixed(1)} s; estimated pack ${((text + binary) / 2 ** 20).toFixed(0)} MiB (binaries ${(binary / 2 ** 20).toFixed(0)} MiB)`);
 
-  // git gc's defaults (window 10, depth 50), with full delta search so chains look like a gc'ed repository's.
-  await git(['-c', 'pack.threads=0', 'repack', '-a', '-d', '-f', '-q', '--window=10', '--depth=50'], { cwd: gitDir });
+  // git gc's defaults (window 10, depth 50, default zlib level, a bitmap index as for any bare
+  // repository); -f -F: search every delta and compress every object anew.
+  await git(['-c', 'pack.threads=0', 'repack', '-a', '-d', '-f', '-F', '-b', '-q', '--window=10', '--depth=50'], { cwd: gitDir });
   await git(['pack-refs', '--all'], { cwd: gitDir });
   const finished = performance.now();
   const counts = Object.fromEntries((await git(['count-objects', '-v'], { cwd: gitDir })).trim().split('\n').map((line) => line.split(': ') as [string, string]));

@@ -1,0 +1,128 @@
+/** Fetching a pack: the v2 `fetch` command, or the v0 upload-pack request. */
+import { LifeboatError } from '../errors.js';
+import type { ByteStream } from '../streams.js';
+import { capability, OID, protocolError, type Advertisement } from './discovery.js';
+import { AGENT, type GitHttp } from './http.js';
+import { checkedPack } from './pack-check.js';
+import { DELIM_PKT, FLUSH_PKT, PktLineReader, packetText, pktLine, readLines } from './pktline.js';
+import { demuxSideband } from './sideband.js';
+import type { FetchPackOptions, PackStream } from './types.js';
+
+export interface FetchRequest {
+  wants: string[];
+  haves: string[];
+  /** Whether the server should send band-2 progress. */
+  progress: boolean;
+}
+
+function distinctOids(oids: readonly string[], what: string): string[] {
+  for (const oid of oids) {
+    if (!OID.test(oid)) throw new LifeboatError('INVALID_ARGUMENT', `Not an object id in ${what}: ${JSON.stringify(oid)}.`);
+  }
+  return [...new Set(oids)];
+}
+
+export function fetchRequest(options: FetchPackOptions): FetchRequest {
+  const wants = distinctOids(options.wants, 'wants');
+  if (wants.length === 0) throw new LifeboatError('INTERNAL', 'fetchPack needs at least one want; with nothing to fetch, do not fetch.');
+  return { wants, haves: distinctOids(options.haves ?? [], 'haves'), progress: options.onProgress !== undefined };
+}
+
+/**
+ * v2: "command=fetch", capabilities, delim, then `thin-pack`, `ofs-delta`,
+ * `no-progress` unless progress is wanted, "want <oid>" per object, "have <oid>"
+ * per common commit, and `done` so the reply is the pack without negotiation.
+ */
+export function writeFetchRequestV2(serverCapabilities: readonly string[], request: FetchRequest): Buffer {
+  return Buffer.concat([
+    pktLine('command=fetch\n'),
+    ...(capability(serverCapabilities, 'agent') === undefined ? [] : [pktLine(`agent=${AGENT}\n`)]),
+    DELIM_PKT,
+    pktLine('thin-pack\n'),
+    pktLine('ofs-delta\n'),
+    ...(request.progress ? [] : [pktLine('no-progress\n')]),
+    ...request.wants.map((oid) => pktLine(`want ${oid}\n`)),
+    ...request.haves.map((oid) => pktLine(`have ${oid}\n`)),
+    pktLine('done\n'),
+    FLUSH_PKT,
+  ]);
+}
+
+/**
+ * v0: "want-list = first-want *additional-want; first-want = PKT-LINE("want" SP obj-id
+ * SP capability-list)", flush-pkt, the haves, then "done". Capabilities are sent only
+ * when advertised.
+ */
+export function writeUploadRequestV0(serverCapabilities: readonly string[], request: FetchRequest): Buffer {
+  const wanted = ['side-band-64k', 'ofs-delta', 'thin-pack', ...(request.progress ? [] : ['no-progress'])];
+  const capabilities = wanted.filter((name) => capability(serverCapabilities, name) !== undefined);
+  if (capability(serverCapabilities, 'agent') !== undefined) capabilities.push(`agent=${AGENT}`);
+  const [first, ...rest] = request.wants;
+  return Buffer.concat([
+    pktLine(`want ${first} ${capabilities.join(' ')}\n`),
+    ...rest.map((oid) => pktLine(`want ${oid}\n`)),
+    FLUSH_PKT,
+    ...request.haves.map((oid) => pktLine(`have ${oid}\n`)),
+    pktLine('done\n'),
+  ]);
+}
+
+/**
+ * v2 reply: sections ("acknowledgments", "shallow-info", "wanted-refs", "packfile-uris")
+ * each end with a delim-pkt; "packfile" holds the side-band stream and ends with a flush-pkt.
+ */
+async function skipToPackfileV2(reader: PktLineReader): Promise<void> {
+  for (;;) {
+    const packet = await reader.read();
+    if (!(packet instanceof Uint8Array)) throw protocolError('the fetch reply has no packfile section');
+    const section = packetText(packet);
+    if (section === 'packfile') return;
+    const { end } = await readLines(reader);
+    if (end !== 'delim') throw protocolError(`the fetch reply ended after the ${section} section without a packfile`);
+  }
+}
+
+/** v0 reply after "done": "NAK" or "ACK obj-id" (no multi_ack), then the side-band pack. */
+async function skipAcknowledgementsV0(reader: PktLineReader): Promise<void> {
+  for (;;) {
+    const packet = await reader.peek();
+    if (!(packet instanceof Uint8Array)) throw protocolError('the upload-pack reply has no pack');
+    if (packet[0] === 1 || packet[0] === 2 || packet[0] === 3) return;
+    const line = packetText(packet);
+    if (line !== 'NAK' && !line.startsWith('ACK ')) throw protocolError(`unexpected upload-pack line ${JSON.stringify(line.slice(0, 200))}`);
+    await reader.read();
+  }
+}
+
+async function* sidebandPack(reader: PktLineReader, onProgress: ((line: string) => void) | undefined): ByteStream {
+  try {
+    yield* demuxSideband(reader, onProgress);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Sends the request and reads the reply up to the pack, so that server errors
+ * (bad want, auth) surface here; the pack then streams, checked on the fly.
+ * Read the result to its end (or break out of it) to release the connection.
+ */
+export async function fetchPack(http: GitHttp, advertisement: Advertisement, options: FetchPackOptions): Promise<PackStream> {
+  const request = fetchRequest(options);
+  const { protocol, capabilities } = advertisement;
+  if (protocol === 2 && capability(capabilities, 'fetch') === undefined) {
+    throw new LifeboatError('GIT_PROTOCOL', `The git server at ${http.url} speaks protocol v2 without the fetch command.`);
+  }
+  if (protocol === 0 && capability(capabilities, 'side-band-64k') === undefined) {
+    throw new LifeboatError('GIT_PROTOCOL', `The git server at ${http.url} does not offer side-band-64k, which Lifeboat needs to fetch.`);
+  }
+  const body = protocol === 2 ? writeFetchRequestV2(capabilities, request) : writeUploadRequestV0(capabilities, request);
+  const reader = new PktLineReader(await http.request('git-upload-pack', body, protocol === 2));
+  try {
+    await (protocol === 2 ? skipToPackfileV2(reader) : skipAcknowledgementsV0(reader));
+  } catch (error) {
+    await reader.close();
+    throw error;
+  }
+  return checkedPack(sidebandPack(reader, options.onProgress));
+}

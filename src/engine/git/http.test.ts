@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import { collect } from '../streams.js';
+import { GitHttp, basicAuth, infoRefsUrl, parseRemoteUrl, serviceUrl, statusError, transportError } from './http.js';
+import type { HttpRequestInit } from './types.js';
+
+describe('repository URLs', () => {
+  it('moves credentials out of the URL and drops trailing slashes', () => {
+    assert.deepEqual(parseRemoteUrl('https://x-token-auth:s%40cr%2Ft@bitbucket.org/ws/repo.git/'), {
+      url: 'https://bitbucket.org/ws/repo.git',
+      credentials: { username: 'x-token-auth', password: 's@cr/t' },
+    });
+    assert.deepEqual(parseRemoteUrl('http://127.0.0.1:8080/repo'), { url: 'http://127.0.0.1:8080/repo' });
+  });
+
+  it('prefers credentials given explicitly', () => {
+    const credentials = { username: 'x-bitbucket-api-token-auth', password: 'token' };
+    assert.deepEqual(parseRemoteUrl('https://old:pw@bitbucket.org/ws/repo', credentials), { url: 'https://bitbucket.org/ws/repo', credentials });
+  });
+
+  it('refuses what is not an http(s) URL, without echoing a password', () => {
+    assert.throws(() => parseRemoteUrl('git@bitbucket.org:ws/repo.git'), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+    assert.throws(() => parseRemoteUrl('ssh://git@bitbucket.org/ws/repo.git'), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+    assert.throws(() => parseRemoteUrl('https://user:hunter2@[bad/repo'), (error) => isLifeboatError(error, 'INVALID_ARGUMENT') && !error.message.includes('hunter2'));
+  });
+
+  it('builds the smart HTTP endpoints', () => {
+    assert.equal(infoRefsUrl('https://h/r.git', 'git-upload-pack'), 'https://h/r.git/info/refs?service=git-upload-pack');
+    assert.equal(serviceUrl('https://h/r.git', 'git-receive-pack'), 'https://h/r.git/git-receive-pack');
+    assert.equal(basicAuth({ username: 'Aladdin', password: 'open sesame' }), 'Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==');
+  });
+});
+
+describe('HTTP failures', () => {
+  const context = { url: 'https://bitbucket.org/ws/repo.git', service: 'git-upload-pack' as const, username: 'x-token-auth' };
+
+  it('401: names the user sent and how Bitbucket tokens authenticate', () => {
+    const error = statusError(401, 'Unauthorized', context);
+    assert.equal(error.code, 'GIT_AUTH_REQUIRED');
+    for (const part of ['"x-token-auth"', 'x-bitbucket-api-token-auth', 'LIFEBOAT_GIT_USERNAME', 'LIFEBOAT_GIT_PASSWORD']) assert.ok(error.message.includes(part), part);
+    assert.match(statusError(401, '', { ...context, username: undefined }).message, /none were given/);
+  });
+
+  it('403: says whether read or write access is missing', () => {
+    assert.match(statusError(403, '', context).message, /needs read access/);
+    assert.match(statusError(403, '', { ...context, service: 'git-receive-pack' }).message, /needs write access/);
+    assert.equal(statusError(403, '', context).code, 'GIT_FORBIDDEN');
+  });
+
+  it('404 is not a repository, anything else GIT_HTTP', () => {
+    assert.equal(statusError(404, '', context).code, 'GIT_NOT_A_REPOSITORY');
+    const error = statusError(502, 'Bad Gateway', context);
+    assert.equal(error.code, 'GIT_HTTP');
+    assert.match(error.message, /HTTP 502 Bad Gateway/);
+  });
+
+  it('maps connection failures, cancellation, and our own errors from a request body', () => {
+    const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+    const unreachable = transportError(refused, context.url);
+    assert.equal(unreachable.code, 'GIT_UNREACHABLE');
+    assert.match(unreachable.message, /ECONNREFUSED/);
+    assert.equal(transportError(new DOMException('aborted', 'AbortError'), context.url).code, 'ABORTED');
+    assert.equal(transportError(new DOMException('timed out', 'TimeoutError'), context.url).code, 'GIT_TIMEOUT');
+    const own = new LifeboatError('PACK_CORRUPT', 'bad pack');
+    assert.equal(transportError(new TypeError('fetch failed', { cause: own }), context.url), own);
+  });
+});
+
+describe('GitHttp', () => {
+  function recording(response: Response): { fetch: (url: string, init: HttpRequestInit) => Promise<Response>; calls: { url: string; init: HttpRequestInit }[] } {
+    const calls: { url: string; init: HttpRequestInit }[] = [];
+    return { calls, fetch: async (url, init) => { calls.push({ url, init }); return response; } };
+  }
+
+  it('sends the user agent, Basic auth and Git-Protocol, and never puts the password in the URL', async () => {
+    const fake = recording(new Response('0000', { headers: { 'Content-Type': 'application/x-git-upload-pack-advertisement' } }));
+    const http = new GitHttp({ url: 'https://u:p@h/r.git', fetch: fake.fetch });
+    assert.equal(http.url, 'https://h/r.git');
+    assert.equal((await collect(await http.advertisement('git-upload-pack', true))).toString(), '0000');
+    assert.deepEqual(fake.calls.map(({ url, init }) => ({ url, init })), [{
+      url: 'https://h/r.git/info/refs?service=git-upload-pack',
+      init: { method: 'GET', headers: { 'User-Agent': 'git/2.0 (lifeboat)', Authorization: basicAuth({ username: 'u', password: 'p' }), 'Git-Protocol': 'version=2', 'Cache-Control': 'no-cache' } },
+    }]);
+  });
+
+  it('calls an answer that is not an advertisement "not a repository"', async () => {
+    const fake = recording(new Response('<html>', { headers: { 'Content-Type': 'text/html; charset=utf-8' } }));
+    await assert.rejects(new GitHttp({ url: 'https://h/r', fetch: fake.fetch }).advertisement('git-upload-pack', false), (error) =>
+      isLifeboatError(error, 'GIT_NOT_A_REPOSITORY') && error.message.includes('text/html'));
+  });
+
+  it('streams a request body with duplex half and checks the result type', async () => {
+    const fake = recording(new Response('x', { headers: { 'Content-Type': 'application/x-git-upload-pack-result' } }));
+    const http = new GitHttp({ url: 'https://h/r', fetch: fake.fetch, userAgent: 'test' });
+    async function* body() { yield new Uint8Array([1]); }
+    await collect(await http.request('git-upload-pack', body(), false));
+    const init = fake.calls[0]?.init;
+    assert.equal(init?.duplex, 'half');
+    assert.ok(init?.body instanceof ReadableStream);
+    assert.equal(init?.headers['Content-Type'], 'application/x-git-upload-pack-request');
+    assert.equal(init?.headers['User-Agent'], 'test');
+
+    const wrong = recording(new Response('x', { headers: { 'Content-Type': 'text/plain' } }));
+    await assert.rejects(new GitHttp({ url: 'https://h/r', fetch: wrong.fetch }).request('git-upload-pack', new Uint8Array(0), false), (error) => isLifeboatError(error, 'GIT_PROTOCOL'));
+  });
+
+  it('maps a status without leaking the password', async () => {
+    const fake = recording(new Response('denied', { status: 401 }));
+    await assert.rejects(new GitHttp({ url: 'https://x-token-auth:hunter2@h/r', fetch: fake.fetch }).advertisement('git-upload-pack', true), (error) =>
+      isLifeboatError(error, 'GIT_AUTH_REQUIRED') && !error.message.includes('hunter2') && error.message.includes('x-token-auth'));
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * Smart HTTP transport (gitprotocol-http): discovery is `GET $GIT_URL/info/refs?service=<service>`,
+ * requests are `POST $GIT_URL/<service>`. Failures become LifeboatErrors a user can act on;
+ * passwords never appear in messages.
+ */
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import { fromWebStream, toWebStream, type ByteStream } from '../streams.js';
+import type { GitCredentials, HttpFetch, HttpRequestInit, HttpResponse } from './types.js';
+
+export type GitService = 'git-upload-pack' | 'git-receive-pack';
+
+export const DEFAULT_USER_AGENT = 'git/2.0 (lifeboat)';
+/** Our `agent=` capability value ("agent-string: printable ASCII without space"). */
+export const AGENT = 'lifeboat';
+
+export interface GitHttpOptions {
+  url: string;
+  credentials?: GitCredentials;
+  fetch?: HttpFetch;
+  userAgent?: string;
+  signal?: AbortSignal;
+}
+
+/** The URL as given minus credentials and trailing slashes; credentials from the URL unless given explicitly. */
+export function parseRemoteUrl(url: string, credentials?: GitCredentials): { url: string; credentials?: GitCredentials } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new LifeboatError('INVALID_ARGUMENT', `Not a repository URL: ${JSON.stringify(url.replace(/\/\/[^/@]*@/, '//'))}.`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new LifeboatError('INVALID_ARGUMENT', `Only http(s) repository URLs are supported, not ${parsed.protocol}.`);
+  }
+  const fromUrl = parsed.username === ''
+    ? undefined
+    : { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  parsed.username = '';
+  parsed.password = '';
+  const chosen = credentials ?? fromUrl;
+  return { url: parsed.href.replace(/\/+$/, ''), ...(chosen ? { credentials: chosen } : {}) };
+}
+
+/** "$GIT_URL/info/refs?service=<service>" */
+export function infoRefsUrl(url: string, service: GitService): string {
+  return `${url}/info/refs?service=${service}`;
+}
+
+/** "$GIT_URL/<service>" */
+export function serviceUrl(url: string, service: GitService): string {
+  return `${url}/${service}`;
+}
+
+/** RFC 7617: "Basic " + base64(user-id ":" password). */
+export function basicAuth({ username, password }: GitCredentials): string {
+  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+}
+
+const CREDENTIAL_HINT =
+  'Set the credentials with LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD. On Bitbucket, a repository, project or ' +
+  'workspace access token uses the user name "x-token-auth", an API token the user name "x-bitbucket-api-token-auth".';
+
+/** Maps a non-2xx answer to the error a user can act on. */
+export function statusError(status: number, statusText: string | undefined, context: {
+  url: string;
+  service: GitService;
+  username: string | undefined;
+}): LifeboatError {
+  const { url, service, username } = context;
+  const details = { status, url };
+  const access = service === 'git-receive-pack' ? 'write' : 'read';
+  if (status === 401) {
+    const message = username === undefined
+      ? `The git server requires credentials for ${url} and none were given (HTTP 401).`
+      : `The git server refused the credentials for user "${username}" at ${url} (HTTP 401).`;
+    return new LifeboatError('GIT_AUTH_REQUIRED', `${message} ${CREDENTIAL_HINT}`, { details });
+  }
+  if (status === 403) {
+    const who = username === undefined ? 'Anonymous access' : `The credentials of user "${username}"`;
+    return new LifeboatError('GIT_FORBIDDEN', `${who} may not ${access} ${url} (HTTP 403): the credential needs ${access} access to the repository.`, { details });
+  }
+  if (status === 404) {
+    return new LifeboatError('GIT_NOT_A_REPOSITORY', `No git repository at ${url} (HTTP 404). Check the URL, and for a private repository that the credentials may ${access} it.`, { details });
+  }
+  const text = statusText ? ` ${statusText}` : '';
+  return new LifeboatError('GIT_HTTP', `The git server at ${url} answered HTTP ${status}${text} to ${service}.`, { details });
+}
+
+function findLifeboatError(error: unknown): LifeboatError | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (isLifeboatError(current)) return current;
+  }
+  return undefined;
+}
+
+/** The innermost cause, which names what actually failed (ECONNREFUSED, ENOTFOUND, ...). */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current;
+}
+
+/** Maps a failure of the connection (before or during a body) to a LifeboatError. */
+export function transportError(error: unknown, url: string): LifeboatError {
+  // Our own error from a request body stream (e.g. a corrupt pack being pushed) comes back wrapped.
+  const own = findLifeboatError(error);
+  if (own) return own;
+  const root = rootCause(error);
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'AbortError') return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
+  if (name === 'TimeoutError') return new LifeboatError('GIT_TIMEOUT', `The git server at ${url} did not answer in time.`, { cause: error });
+  const reason = root instanceof Error ? root.message : String(root);
+  return new LifeboatError('GIT_UNREACHABLE', `Could not reach the git server at ${url}: ${reason}.`, { cause: error });
+}
+
+function mediaType(response: HttpResponse): string {
+  return (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** A response body whose network failures surface as LifeboatErrors. */
+async function* body(response: HttpResponse, url: string): ByteStream {
+  if (response.body === null) return;
+  try {
+    yield* fromWebStream(response.body);
+  } catch (error) {
+    throw transportError(error, url);
+  }
+}
+
+export class GitHttp {
+  readonly url: string;
+  private readonly credentials: GitCredentials | undefined;
+  private readonly fetch: HttpFetch;
+  private readonly userAgent: string;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(options: GitHttpOptions) {
+    const remote = parseRemoteUrl(options.url, options.credentials);
+    this.url = remote.url;
+    this.credentials = remote.credentials;
+    this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
+    this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.signal = options.signal;
+  }
+
+  /** Discovery: the service's advertisement ("Content-Type must be application/x-$servicename-advertisement"). */
+  async advertisement(service: GitService, protocolV2: boolean): Promise<ByteStream> {
+    const response = await this.send(infoRefsUrl(this.url, service), service, {
+      method: 'GET',
+      headers: { ...this.headers(protocolV2), 'Cache-Control': 'no-cache' },
+    });
+    const type = mediaType(response);
+    if (type !== `application/x-${service}-advertisement`) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new LifeboatError('GIT_NOT_A_REPOSITORY', `${this.url} is not a git repository URL: its server answered with ${type || 'no content type'} instead of a git smart-HTTP advertisement.`, { details: { url: this.url, contentType: type } });
+    }
+    return body(response, this.url);
+  }
+
+  /** A stateless request: "POST $GIT_URL/<service>" with an application/x-<service>-request body. */
+  async request(service: GitService, requestBody: Uint8Array | ByteStream, protocolV2: boolean): Promise<ByteStream> {
+    const streamed = !(requestBody instanceof Uint8Array);
+    const response = await this.send(serviceUrl(this.url, service), service, {
+      method: 'POST',
+      headers: {
+        ...this.headers(protocolV2),
+        'Content-Type': `application/x-${service}-request`,
+        Accept: `application/x-${service}-result`,
+      },
+      body: streamed ? toWebStream(requestBody) : requestBody,
+      ...(streamed ? { duplex: 'half' as const } : {}),
+    });
+    const type = mediaType(response);
+    if (type !== `application/x-${service}-result`) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new LifeboatError('GIT_PROTOCOL', `The git server at ${this.url} answered ${service} with ${type || 'no content type'} instead of application/x-${service}-result.`);
+    }
+    return body(response, this.url);
+  }
+
+  private headers(protocolV2: boolean): Record<string, string> {
+    return {
+      'User-Agent': this.userAgent,
+      ...(this.credentials ? { Authorization: basicAuth(this.credentials) } : {}),
+      // "Clients may send Extra Parameters ... as a colon-separated string in the Git-Protocol HTTP header."
+      ...(protocolV2 ? { 'Git-Protocol': 'version=2' } : {}),
+    };
+  }
+
+  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>): Promise<HttpResponse> {
+    let response: HttpResponse;
+    try {
+      response = await this.fetch(url, { ...init, ...(this.signal ? { signal: this.signal } : {}) });
+    } catch (error) {
+      throw transportError(error, this.url);
+    }
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel().catch(() => undefined);
+      throw statusError(response.status, response.statusText, { url: this.url, service, username: this.credentials?.username });
+    }
+    return response;
+  }
+}
