@@ -4,9 +4,9 @@
  * encrypted) also: each bundle's header matches the manifest and its pack's
  * signature, object count and SHA-1 trailer are intact.
  */
-import { LifeboatError, toLifeboatError } from './errors.js';
+import { LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
-import type { SnapshotManifest } from './bucket/format.js';
+import type { BundleEntry, SnapshotManifest } from './bucket/format.js';
 import { readPlain, readVerified } from './bucket/objects.js';
 import { readBundle } from './git/bundle.js';
 import { checkPack } from './git/pack-check.js';
@@ -52,12 +52,23 @@ export async function verifySnapshot(
       }
       bytes += entry.size;
     } catch (error) {
-      const failure = toLifeboatError(error);
+      const failure = await rootCause(store, entry, toLifeboatError(error));
       if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
       problems.push({ code: failure.code, message: failure.message, key: entry.key });
     }
   }
   return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, problems };
+}
+
+/** A damaged object can fail the header or pack check before its hash is known: report the checksum, the real cause. */
+async function rootCause(store: BlobStore, entry: BundleEntry, failure: LifeboatError): Promise<LifeboatError> {
+  if (failure.code === 'CHECKSUM_MISMATCH' || failure.code === 'OBJECT_NOT_FOUND') return failure;
+  try {
+    await drain(readVerified(store, entry));
+  } catch (error) {
+    if (isLifeboatError(error, 'CHECKSUM_MISMATCH')) return error;
+  }
+  return failure;
 }
 
 /** Structure alone: the first bundle is full, prerequisites come from earlier bundles, every ref is delivered. */

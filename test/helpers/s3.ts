@@ -20,6 +20,9 @@ import { createInterface } from 'node:readline';
 import type { BlobStore } from '../../src/engine/bucket/blob-store.js';
 import { createS3Store, type S3StoreOptions } from '../../src/engine/bucket/s3-store.js';
 
+// Tests run on Node 20 on purpose (the lock file pins an SDK that supports it): silence the SDK's upgrade notice.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface S3TestServer {
