@@ -11,9 +11,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startGitServer, type GitServer } from '../test/helpers/git-server.js';
 import { startS3Server } from '../test/helpers/s3.js';
 import { DATA_DIR, generateRepo, type GeneratedRepo, type RepoSpec } from './generate-repo.js';
-import { startGitServer, type GitServer } from './lib/git-server.js';
 import { firstLine, HAVE_GNU_TIME, mustRun, run, type RunResult } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

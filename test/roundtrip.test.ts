@@ -19,6 +19,8 @@ import { isLifeboatError } from '../src/engine/errors.js';
 import { besideRefName, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { collect } from '../src/engine/streams.js';
+import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
+import type { HttpFetch } from '../src/engine/git/types.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
@@ -283,6 +285,66 @@ describe('tampering', () => {
     assert.equal((await readManifest(store, snapshots[0]!)).id, manifest.id);
   });
 });
+
+describe('interruptions and immutability', () => {
+  it('a transfer cut mid-pack fails clearly and leaves no snapshot and no object', async () => {
+    const repo = serve('cut', buildRichWorkRepo);
+    const store = await freshBucket();
+    const cut = cuttingFetch(20_000);
+    await assert.rejects(
+      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli' }),
+      (error) => isLifeboatError(error) && ['GIT_UNREACHABLE', 'PACK_CORRUPT'].includes(error.code),
+    );
+    assert.ok(cut.cutAfter() > 0, 'the cut happened inside the pack');
+    assert.deepEqual(await allKeys(store), ['lifeboat.json']);
+    // The next run, on a healthy connection, completes.
+    created(await snapshotOf(store, repo.url));
+  });
+
+  it('puts Object Lock retention on every object and manifest it writes', async () => {
+    const repo = serve('locked', buildRichWorkRepo);
+    const now = new Date();
+    const store = new MemoryBlobStore({ objectLockEnabled: true });
+    await initBucket(store, { objectLock: { mode: 'COMPLIANCE', days: 7 } });
+    const manifest = created(await snapshotOf(store, repo.url));
+    const keys = await allKeys(store);
+    const retained = keys.filter((key) => key.includes('/objects/') || key.includes('/snapshots/'));
+    assert.equal(retained.length, 2);
+    for (const key of retained) {
+      const lock = store.lockOf(key);
+      assert.equal(lock?.mode, 'COMPLIANCE', key);
+      assert.ok(lock!.retainUntil.getTime() >= now.getTime() + 7 * 86_400_000 - 60_000, key);
+    }
+    await assert.rejects(store.remove(manifest.bundles[0]!.key), (error) => isLifeboatError(error, 'OBJECT_LOCKED'));
+  });
+});
+
+/** Node's fetch, except that upload-pack answers stop with a connection reset after `limit` bytes. */
+function cuttingFetch(limit: number): HttpFetch & { cutAfter(): number } {
+  let cutAt = 0;
+  const wrapped: HttpFetch = async (url, init) => {
+    const response = await fetch(url, init as RequestInit);
+    const isFetch = init.body instanceof Uint8Array && Buffer.from(init.body).toString('latin1').includes('command=fetch');
+    if (!url.endsWith('/git-upload-pack') || !response.body || !isFetch) return response;
+    const reader = response.body.getReader();
+    let seen = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        seen += value.byteLength;
+        if (seen > limit) {
+          cutAt = seen;
+          await reader.cancel();
+          return controller.error(Object.assign(new TypeError('terminated'), { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }));
+        }
+        controller.enqueue(value);
+      },
+    });
+    return { status: response.status, statusText: response.statusText, headers: response.headers, body };
+  };
+  return Object.assign(wrapped, { cutAfter: () => cutAt });
+}
 
 async function allKeys(store: BlobStore): Promise<string[]> {
   const keys: string[] = [];

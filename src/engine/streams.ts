@@ -17,7 +17,8 @@ export async function collect(stream: ByteStream): Promise<Buffer> {
 
 /** Drains a stream, discarding its bytes. */
 export async function drain(stream: ByteStream): Promise<void> {
-  for await (const _ of stream) { /* discard */ }
+  const iterator = stream[Symbol.asyncIterator]();
+  while (!(await iterator.next()).done) { /* discard */ }
 }
 
 export async function* concatStreams(streams: Iterable<ByteStream | Uint8Array>): ByteStream {
