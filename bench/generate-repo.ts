@@ -288,7 +288,7 @@ const PEOPLE = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Edsger Dijkstra'
 const TEXT_KINDS = ['ts', 'ts', 'ts', 'js', 'c', 'go', 'py', 'md', 'json'];
 const BINARY_KINDS = ['png', 'jar', 'bin', 'woff2', 'zip', 'pdf'];
 
-/** Writes the whole history into `git fast-import`. Returns the refs to delete afterwards (merged features). */
+/** Writes the whole history into `git fast-import`; `deadRefs` are merged features whose branch is deleted afterwards. */
 class HistoryWriter {
   private readonly rng: Rng;
   private readonly text: TextMaker;
@@ -532,14 +532,14 @@ async function git(args: string[], options: { cwd?: string; input?: string } = {
   return Buffer.concat(out).toString();
 }
 
-export async function packBytes(gitDir: string): Promise<number> {
+async function packBytes(gitDir: string): Promise<number> {
   const packDir = join(gitDir, 'objects', 'pack');
   let total = 0;
   for (const name of await readdir(packDir)) if (name.endsWith('.pack')) total += (await stat(join(packDir, name))).size;
   return total;
 }
 
-export function repoDir(spec: RepoSpec): string {
+function repoDir(spec: RepoSpec): string {
   const hash = createHash('sha256').update(JSON.stringify({ v: GENERATOR_VERSION, mib: spec.targetPackMiB, seed: spec.seed })).digest('hex').slice(0, 12);
   return join(DATA_DIR, `${spec.name}-${hash}`);
 }

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
 
   notes.push(
     `Times are wall-clock, ${repeat === 1 ? 'one run each' : `the fastest of ${repeat} runs`} (--repeat N), page cache warm; git, s3rver and the CLI share this machine and talk over 127.0.0.1.`,
-    'upload-pack baseline: `GIT_PROTOCOL=version=2 git upload-pack --stateless-rpc <repo>` fed the v2 fetch request Lifeboat sends (command=fetch, thin-pack, ofs-delta, progress on, one want per distinct ref oid, done): the process git http-backend runs for the fetch POST, without HTTP; its output is counted and discarded. The served packs have a bitmap index (git repack\'s default for bare repositories), as Lifeboat\'s backups see them; "via HTTP" is the same request by curl through http-backend and the harness\'s server, "no bitmaps" is upload-pack with pack.useBitmaps=false (info only).',
+    'upload-pack baseline: `GIT_PROTOCOL=version=2 git upload-pack --stateless-rpc <repo>` fed the v2 fetch request Lifeboat sends (command=fetch, thin-pack, ofs-delta, progress on, one want per distinct ref oid, done): the process git http-backend runs for the fetch POST, without HTTP; its output is counted and discarded. The served packs have a bitmap index (git repack\'s default for bare repositories), as Lifeboat\'s backups see them; "via HTTP" is the same request by curl through http-backend and test/helpers/git-server.ts, "no bitmaps" is upload-pack with pack.useBitmaps=false (info only).',
     'clone baseline: `git clone --mirror <http url>` through the same git http-backend, then `git bundle create <file> --all` in the mirror.',
     'restore baseline: `git push --mirror <http url>` from the served repository into another empty served repository.',
     'RSS: peak resident set of the CLI process (GNU time %M). Time and RSS targets apply to the medium and large repositories; the small one is dominated by process start-up (info only).',
@@ -334,7 +334,7 @@ interface UploadPackFigures {
   /** What the served repository does: the repack left a bitmap index, as git does for bare repositories. */
   bitmaps: RunResult;
   noBitmaps: RunResult;
-  /** The same request through git http-backend and the harness's HTTP server (curl); undefined without curl. */
+  /** The same request by curl through git http-backend and test/helpers/git-server.ts; undefined without curl. */
   http?: RunResult;
 }
 

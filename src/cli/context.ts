@@ -6,31 +6,40 @@
 import { readFile } from 'node:fs/promises';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
+import { findSnapshot, readManifest } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
+import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { readMarker } from '../engine/bucket/marker.js';
 import { parseRepoPath, type RepoPath } from '../engine/bucket/keys.js';
 import { createS3Store, parseBucketUrl } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
+import { type ParsedArgs, stringFlag } from './command.js';
 
-export interface CommonFlags {
-  bucket?: string;
-  endpoint?: string;
-  identity?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
-
-export function openBucket(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): BlobStore {
-  const url = flags.bucket ?? env.LIFEBOAT_BUCKET;
+/** The bucket named by --bucket / LIFEBOAT_BUCKET (only `init` uses one that has no marker yet). */
+export function openBucket(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): BlobStore {
+  const url = stringFlag(args, 'bucket') || env.LIFEBOAT_BUCKET;
   if (!url) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
   const { bucket, prefix } = parseBucketUrl(url);
-  const endpoint = flags.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const endpoint = stringFlag(args, 'endpoint') ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return createS3Store({ bucket, prefix, ...(endpoint ? { endpoint } : {}) });
 }
 
+/** The bucket, after checking that it holds a Lifeboat backup in a format this version reads. */
+export async function openLifeboatBucket(args: ParsedArgs): Promise<BlobStore> {
+  const store = openBucket(args);
+  await readMarker(store);
+  return store;
+}
+
+/** The manifest of the snapshot `id`, searched under --repo when given. */
+export async function openSnapshot(store: BlobStore, args: ParsedArgs, id: string): Promise<SnapshotManifest> {
+  return readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+}
+
 /** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */
-export async function loadIdentities(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
-  const path = flags.identity ?? env.LIFEBOAT_IDENTITY;
+export async function loadIdentities(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const path = stringFlag(args, 'identity') || env.LIFEBOAT_IDENTITY;
   if (!path) return undefined;
   let text: string;
   try {

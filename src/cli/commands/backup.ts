@@ -19,7 +19,7 @@ export const backupCommand: Command = {
     const repoText = stringFlag(args, 'repo');
     if (!repoText) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names where the snapshots go in the bucket.');
     const repo = parseRepoPath(repoText);
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    const store = openBucket(args);
     const maxRefs = positiveInteger(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle');
     const result = await backup({
       store,

@@ -1,9 +1,7 @@
-import { findSnapshot, readManifest } from '../../engine/bucket/catalog.js';
-import { readMarker } from '../../engine/bucket/marker.js';
 import { downloadSnapshot } from '../../engine/download.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
-import { loadIdentities, openBucket, optionalRepo } from '../context.js';
+import { loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
 
 export const downloadCommand: Command = {
   name: 'download',
@@ -14,10 +12,9 @@ export const downloadCommand: Command = {
     const [id] = args.positionals;
     const out = stringFlag(args, 'out');
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
-    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
-    const manifest = await readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+    const store = await openLifeboatBucket(args);
+    const identities = await loadIdentities(args);
+    const manifest = await openSnapshot(store, args, id);
     const report = await downloadSnapshot(store, manifest, {
       directory: out,
       ...(identities ? { identities } : {}),

@@ -13,7 +13,7 @@ export const initCommand: Command = {
     'object-lock-mode': { type: 'string' },
   },
   async run(args, output) {
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
+    const store = openBucket(args);
     const days = positiveInteger(stringFlag(args, 'object-lock-days'), '--object-lock-days');
     const mode = stringFlag(args, 'object-lock-mode') ?? 'GOVERNANCE';
     if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new LifeboatError('INVALID_ARGUMENT', '--object-lock-mode is GOVERNANCE or COMPLIANCE.');

@@ -1,9 +1,8 @@
-import { readMarker } from '../../engine/bucket/marker.js';
 import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js';
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
 import { boolFlag, type Command, type ParsedArgs, stringFlag } from '../command.js';
-import { openBucket, optionalRepo, positiveInteger } from '../context.js';
+import { openLifeboatBucket, optionalRepo, positiveInteger } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
 
 const POLICY_FLAGS = {
@@ -25,8 +24,7 @@ export const pruneCommand: Command = {
     ...Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
   },
   async run(args, output) {
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
+    const store = await openLifeboatBucket(args);
     const policy = policyFrom(args);
     const repo = optionalRepo(stringFlag(args, 'repo'));
     const options = {

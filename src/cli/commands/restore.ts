@@ -1,9 +1,7 @@
-import { findSnapshot, readManifest } from '../../engine/bucket/catalog.js';
-import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type RestoreMode, type RestoreProgress, restoreToDirectory, restoreToRemote } from '../../engine/restore.js';
 import { boolFlag, type Command, listFlag, stringFlag } from '../command.js';
-import { gitClient, loadIdentities, openBucket, optionalRepo } from '../context.js';
+import { gitClient, loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
 import { type Output, formatBytes } from '../output.js';
 
 export const restoreCommand: Command = {
@@ -25,10 +23,9 @@ export const restoreCommand: Command = {
     if (!id || (to === undefined) === (push === undefined)) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and exactly one of --to or --push: ${this.usage}`);
     if (boolFlag(args, 'beside') && boolFlag(args, 'overwrite')) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite exclude each other.');
     if (to !== undefined && (boolFlag(args, 'beside') || boolFlag(args, 'overwrite'))) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite apply to --push only.');
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
-    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
-    const manifest = await readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+    const store = await openLifeboatBucket(args);
+    const identities = await loadIdentities(args);
+    const manifest = await openSnapshot(store, args, id);
     const only = listFlag(args, 'ref');
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
     const mode: RestoreMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';

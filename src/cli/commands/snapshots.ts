@@ -1,10 +1,9 @@
 import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
-import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
-import { openBucket, optionalRepo } from '../context.js';
+import { openLifeboatBucket, optionalRepo } from '../context.js';
 import { formatBytes } from '../output.js';
 
 export function summarize(manifest: SnapshotManifest) {
@@ -26,8 +25,7 @@ export const snapshotsCommand: Command = {
   summary: 'List snapshots, oldest first.',
   options: { repo: { type: 'string' } },
   async run(args, output) {
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
+    const store = await openLifeboatBucket(args);
     const found = await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo')));
     const snapshots: ReturnType<typeof summarize>[] = [];
     for (const location of found) snapshots.push(summarize(await readManifest(store, location)));
@@ -48,8 +46,7 @@ export const showCommand: Command = {
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
+    const store = await openLifeboatBucket(args);
     const location = await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo')));
     const manifest = await readManifest(store, location);
     output.result(manifest, () => [

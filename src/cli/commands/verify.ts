@@ -1,9 +1,8 @@
 import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
-import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, verifySnapshot } from '../../engine/verify.js';
 import { boolFlag, type Command, stringFlag } from '../command.js';
-import { loadIdentities, openBucket, optionalRepo } from '../context.js';
+import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
 
 export const verifyCommand: Command = {
@@ -15,9 +14,8 @@ export const verifyCommand: Command = {
     const [id] = args.positionals;
     const all = boolFlag(args, 'all');
     if ((id === undefined) === !all) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot id or --all: ${this.usage}`);
-    const store = openBucket({ bucket: stringFlag(args, 'bucket'), endpoint: stringFlag(args, 'endpoint') });
-    await readMarker(store);
-    const identities = await loadIdentities({ identity: stringFlag(args, 'identity') });
+    const store = await openLifeboatBucket(args);
+    const identities = await loadIdentities(args);
     const repo = optionalRepo(stringFlag(args, 'repo'));
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
     const reports: VerifyReport[] = [];

@@ -1,0 +1,1 @@
+setInterval(() => (globalThis as any).gc(), 100).unref();

@@ -1,0 +1,16 @@
+import { createGitClient } from './src/engine/git/client.ts';
+import { initBare } from './test/helpers/repos.ts';
+import { rmSync } from 'node:fs';
+const url = process.argv[2];
+const c = createGitClient({ url: `${url}/big.git` });
+const refs = await c.listRefs();
+rmSync('/tmp/perf/big/srv/target.git', { recursive: true, force: true });
+initBare('/tmp/perf/big/srv/target.git');
+let rss = 0; let ab = 0; let ext = 0;
+const timer = setInterval(() => { const m = process.memoryUsage(); rss = Math.max(rss, m.rss); ab = Math.max(ab, m.arrayBuffers); ext = Math.max(ext, m.external); }, 50);
+const pack = await c.fetchPack({ wants: refs.refs.map(r => r.oid) });
+const t = Date.now();
+const target = createGitClient({ url: `${url}/target.git` });
+await target.push({ commands: refs.refs.map(r => ({ ref: r.name, old: '0'.repeat(40), new: r.oid })), pack });
+clearInterval(timer);
+console.log('fetch+push', Date.now() - t, 'ms', 'max rss MB', rss / 1e6, ab/1e6, ext/1e6);
