@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { isLifeboatError } from '../src/engine/errors.js';
 import { writeBundleHeader } from '../src/engine/git/bundle.js';
 import { createGitClient } from '../src/engine/git/client.js';
-import { ZERO_OID, type GitClientOptions, type RefListing, type RemoteRef } from '../src/engine/git/types.js';
+import { ZERO_OID, type RefListing, type RemoteRef } from '../src/engine/git/types.js';
 import { collect } from '../src/engine/streams.js';
 import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
@@ -55,17 +55,13 @@ function gitListing(bare: string): Pick<RefListing, 'refs' | 'head'> {
   return { refs, head: oid ? { symref, oid } : { symref } };
 }
 
-function client(options: Partial<GitClientOptions> & { url: string }): ReturnType<typeof createGitClient> {
-  return createGitClient(options);
-}
-
 function distinctOids(refs: readonly RemoteRef[]): string[] {
   return [...new Set(refs.map((ref) => ref.oid))];
 }
 
 describe('listing refs', () => {
   it('v2 ls-refs gives what git for-each-ref gives, with peeled tags (a tag of a tag too) and HEAD', async () => {
-    const listing = await client({ url: server.url('rich.git') }).listRefs();
+    const listing = await createGitClient({ url: server.url('rich.git') }).listRefs();
     assert.equal(listing.protocol, 2);
     assert.deepEqual({ refs: listing.refs, head: listing.head }, gitListing(join(served, 'rich.git')));
     const tagOfTag = listing.refs.find((ref) => ref.name === 'refs/tags/tag-of-tag');
@@ -75,8 +71,8 @@ describe('listing refs', () => {
   it('v0 gives the same, whether the client or the server insists', async () => {
     const expected = gitListing(join(served, 'rich.git'));
     for (const listing of [
-      await client({ url: server.url('rich.git'), protocolVersion: 0 }).listRefs(),
-      await client({ url: v0Server.url('rich.git') }).listRefs(),
+      await createGitClient({ url: server.url('rich.git'), protocolVersion: 0 }).listRefs(),
+      await createGitClient({ url: v0Server.url('rich.git') }).listRefs(),
     ]) {
       assert.equal(listing.protocol, 0);
       assert.deepEqual({ refs: listing.refs, head: listing.head }, expected);
@@ -85,14 +81,14 @@ describe('listing refs', () => {
   });
 
   it('names the unborn HEAD of an empty repository (v2); v0 cannot', async () => {
-    const v2 = await client({ url: server.url('empty.git') }).listRefs();
+    const v2 = await createGitClient({ url: server.url('empty.git') }).listRefs();
     assert.deepEqual({ refs: v2.refs, head: v2.head }, { refs: [], head: { unborn: true, symref: 'refs/heads/main' } });
-    const v0 = await client({ url: v0Server.url('empty.git') }).listRefs();
+    const v0 = await createGitClient({ url: v0Server.url('empty.git') }).listRefs();
     assert.deepEqual({ protocol: v0.protocol, refs: v0.refs, head: v0.head }, { protocol: 0, refs: [], head: {} });
   });
 
   it('probes once per client: a second listing is one ls-refs request', async () => {
-    const git2 = client({ url: server.url('rich.git') });
+    const git2 = createGitClient({ url: server.url('rich.git') });
     await git2.listRefs();
     const before = server.requests.length;
     await git2.listRefs();
@@ -100,7 +96,7 @@ describe('listing refs', () => {
   });
 
   it('lists the refs receive-pack advertises', async () => {
-    const listing = await client({ url: server.url('rich.git') }).listPushRefs();
+    const listing = await createGitClient({ url: server.url('rich.git') }).listPushRefs();
     assert.equal(listing.protocol, 0);
     assert.deepEqual(listing.refs, gitListing(join(served, 'rich.git')).refs.map(({ name, oid }) => ({ name, oid })));
     assert.ok(listing.capabilities.includes('report-status'));
@@ -111,7 +107,7 @@ describe('fetching packs', () => {
   for (const protocol of ['v2', 'v0'] as const) {
     it(`${protocol}: a full pack written as a bundle verifies and clones with identical refs`, async () => {
       const url = protocol === 'v2' ? server.url('rich.git') : v0Server.url('rich.git');
-      const gitClient = client({ url });
+      const gitClient = createGitClient({ url });
       const listing = await gitClient.listRefs();
       const progress: string[] = [];
       const pack = await gitClient.fetchPack({ wants: distinctOids(listing.refs), onProgress: (line) => progress.push(line) });
@@ -132,42 +128,44 @@ describe('fetching packs', () => {
     });
   }
 
-  it('an incremental fetch with haves is a smaller thin pack that git fetches on top of the full one', async () => {
-    const upstream = join(served, 'growing.git');
-    git(undefined, ['clone', '--quiet', '--mirror', work, upstream]);
-    const gitClient = client({ url: server.url('growing.git') });
-    const first = await gitClient.listRefs();
-    const full = await gitClient.fetchPack({ wants: distinctOids(first.refs) });
-    const fullBundle = join(root, 'growing-full.bundle');
-    writeFileSync(fullBundle, Buffer.concat([writeBundleHeader({ refs: first.refs }), await collect(full)]));
+  for (const protocol of ['v2', 'v0'] as const) {
+    it(`${protocol}: an incremental fetch with haves is a smaller thin pack that git fetches on top of the full one`, async () => {
+      const upstream = join(served, `growing-${protocol}.git`);
+      git(undefined, ['clone', '--quiet', '--mirror', work, upstream]);
+      const gitClient = createGitClient({ url: (protocol === 'v2' ? server : v0Server).url(`growing-${protocol}.git`) });
+      const first = await gitClient.listRefs();
+      const full = await gitClient.fetchPack({ wants: distinctOids(first.refs) });
+      const fullBundle = join(root, `growing-${protocol}-full.bundle`);
+      writeFileSync(fullBundle, Buffer.concat([writeBundleHeader({ refs: first.refs }), await collect(full)]));
 
-    const grower = join(root, 'grower');
-    git(undefined, ['clone', '--quiet', upstream, grower]);
-    addCommit(grower, 'Second change');
-    addCommit(grower, 'Third change');
-    git(grower, ['push', '--quiet', 'origin', 'main']);
+      const grower = join(root, `grower-${protocol}`);
+      git(undefined, ['clone', '--quiet', upstream, grower]);
+      addCommit(grower, 'Second change');
+      addCommit(grower, 'Third change');
+      git(grower, ['push', '--quiet', 'origin', 'main']);
 
-    const second = await gitClient.listRefs();
-    const haves = first.refs.filter((ref) => ref.name.startsWith('refs/heads/')).map((ref) => ref.oid);
-    const incremental = await gitClient.fetchPack({ wants: distinctOids(second.refs), haves });
-    const bytes = await collect(incremental);
-    assert.ok(incremental.stats.bytes < full.stats.bytes / 2, `${incremental.stats.bytes} < ${full.stats.bytes} / 2`);
-    assert.ok(incremental.stats.objectCount < full.stats.objectCount);
-    const incrementalBundle = join(root, 'growing-incremental.bundle');
-    writeFileSync(incrementalBundle, Buffer.concat([writeBundleHeader({ refs: second.refs, prerequisites: haves.map((oid) => ({ oid, comment: '' })) }), bytes]));
+      const second = await gitClient.listRefs();
+      const haves = first.refs.filter((ref) => ref.name.startsWith('refs/heads/')).map((ref) => ref.oid);
+      const incremental = await gitClient.fetchPack({ wants: distinctOids(second.refs), haves });
+      const bytes = await collect(incremental);
+      assert.ok(incremental.stats.bytes < full.stats.bytes / 2, `${incremental.stats.bytes} < ${full.stats.bytes} / 2`);
+      assert.ok(incremental.stats.objectCount < full.stats.objectCount);
+      const incrementalBundle = join(root, `growing-${protocol}-incremental.bundle`);
+      writeFileSync(incrementalBundle, Buffer.concat([writeBundleHeader({ refs: second.refs, prerequisites: haves.map((oid) => ({ oid, comment: '' })) }), bytes]));
 
-    const restored = join(root, 'growing-restored.git');
-    git(undefined, ['clone', '--quiet', '--mirror', fullBundle, restored]);
-    git(restored, ['bundle', 'verify', '--quiet', incrementalBundle]);
-    git(restored, ['fetch', '--quiet', incrementalBundle, '+refs/*:refs/*']);
-    assert.equal(refsOf(restored), refsOf(upstream));
-    fsck(restored);
-  });
+      const restored = join(root, `growing-${protocol}-restored.git`);
+      git(undefined, ['clone', '--quiet', '--mirror', fullBundle, restored]);
+      git(restored, ['bundle', 'verify', '--quiet', incrementalBundle]);
+      git(restored, ['fetch', '--quiet', incrementalBundle, '+refs/*:refs/*']);
+      assert.equal(refsOf(restored), refsOf(upstream));
+      fsck(restored);
+    });
+  }
 
   for (const protocol of ['v2', 'v0'] as const) {
     it(`${protocol}: a want the server does not have comes back as the server's error`, async () => {
       const url = protocol === 'v2' ? server.url('rich.git') : v0Server.url('rich.git');
-      await assert.rejects(client({ url }).fetchPack({ wants: ['0123456789abcdef0123456789abcdef01234567'] }), (error) =>
+      await assert.rejects(createGitClient({ url }).fetchPack({ wants: ['0123456789abcdef0123456789abcdef01234567'] }), (error) =>
         isLifeboatError(error, 'GIT_REMOTE_ERROR') && error.message.includes('not our ref'));
     });
   }
@@ -178,10 +176,10 @@ describe('pushing', () => {
     const source = join(served, 'rich.git');
     const target = join(served, 'push-target.git');
     initBare(target);
-    const listing = await client({ url: server.url('rich.git') }).listRefs();
-    const pack = await client({ url: server.url('rich.git') }).fetchPack({ wants: distinctOids(listing.refs) });
+    const listing = await createGitClient({ url: server.url('rich.git') }).listRefs();
+    const pack = await createGitClient({ url: server.url('rich.git') }).fetchPack({ wants: distinctOids(listing.refs) });
     const progress: string[] = [];
-    const pushClient = client({ url: server.url('push-target.git') });
+    const pushClient = createGitClient({ url: server.url('push-target.git') });
     assert.deepEqual((await pushClient.listPushRefs()).refs, []);
     const report = await pushClient.push({
       commands: listing.refs.map((ref) => ({ ref: ref.name, old: ZERO_OID, new: ref.oid })),
@@ -199,7 +197,7 @@ describe('pushing', () => {
     const target = join(served, 'moves.git');
     git(undefined, ['clone', '--quiet', '--mirror', work, target]);
     const main = git(target, ['rev-parse', 'refs/heads/main']).trim();
-    const gitClient = client({ url: server.url('moves.git') });
+    const gitClient = createGitClient({ url: server.url('moves.git') });
     await gitClient.push({ commands: [{ ref: 'refs/heads/copy', old: ZERO_OID, new: main }] });
     assert.equal(git(target, ['rev-parse', 'refs/heads/copy']).trim(), main);
     await gitClient.push({ commands: [{ ref: 'refs/heads/copy', old: main, new: ZERO_OID }] });
@@ -212,7 +210,7 @@ describe('pushing', () => {
     git(target, ['config', 'receive.denyNonFastForwards', 'true']);
     const main = git(target, ['rev-parse', 'refs/heads/main']).trim();
     const parent = git(target, ['rev-parse', 'refs/heads/main~1']).trim();
-    await assert.rejects(client({ url: server.url('strict.git') }).push({ commands: [{ ref: 'refs/heads/main', old: main, new: parent }] }), (error) => {
+    await assert.rejects(createGitClient({ url: server.url('strict.git') }).push({ commands: [{ ref: 'refs/heads/main', old: main, new: parent }] }), (error) => {
       assert.ok(isLifeboatError(error, 'GIT_PUSH_REJECTED'));
       assert.match(error.message, /refs\/heads\/main \(non-fast-forward\)/);
       assert.deepEqual(error.details?.refs, [{ ref: 'refs/heads/main', ok: false, reason: 'non-fast-forward' }]);
@@ -222,7 +220,7 @@ describe('pushing', () => {
   });
 
   it('a server that does not allow pushing is GIT_FORBIDDEN, asking for write access', async () => {
-    await assert.rejects(client({ url: v0Server.url('rich.git') }).listPushRefs(), (error) =>
+    await assert.rejects(createGitClient({ url: v0Server.url('rich.git') }).listPushRefs(), (error) =>
       isLifeboatError(error, 'GIT_FORBIDDEN') && error.message.includes('write access'));
   });
 });
@@ -230,11 +228,11 @@ describe('pushing', () => {
 describe('failures a user can act on', () => {
   it('wrong or missing credentials: GIT_AUTH_REQUIRED, naming the user but never the password', async () => {
     const url = privateServer.url('rich.git');
-    await assert.rejects(client({ url, credentials: { username: 'x-token-auth', password: 'wrong-token' } }).listRefs(), (error) =>
+    await assert.rejects(createGitClient({ url, credentials: { username: 'x-token-auth', password: 'wrong-token' } }).listRefs(), (error) =>
       isLifeboatError(error, 'GIT_AUTH_REQUIRED') && error.message.includes('"x-token-auth"') && !error.message.includes('wrong-token'));
-    await assert.rejects(client({ url }).listRefs(), (error) => isLifeboatError(error, 'GIT_AUTH_REQUIRED') && error.message.includes('none were given'));
+    await assert.rejects(createGitClient({ url }).listRefs(), (error) => isLifeboatError(error, 'GIT_AUTH_REQUIRED') && error.message.includes('none were given'));
     const withUrlCredentials = url.replace('http://', 'http://x-token-auth:secret-token@');
-    assert.equal((await client({ url: withUrlCredentials }).listRefs()).protocol, 2);
+    assert.equal((await createGitClient({ url: withUrlCredentials }).listRefs()).protocol, 2);
   });
 
   it('nothing listening: GIT_UNREACHABLE', async () => {
@@ -242,11 +240,11 @@ describe('failures a user can act on', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as { port: number };
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    await assert.rejects(client({ url: `http://127.0.0.1:${port}/rich.git` }).listRefs(), (error) =>
+    await assert.rejects(createGitClient({ url: `http://127.0.0.1:${port}/rich.git` }).listRefs(), (error) =>
       isLifeboatError(error, 'GIT_UNREACHABLE') && error.kind === 'transient' && error.message.includes('ECONNREFUSED'));
   });
 
   it('a path that is not a repository: GIT_NOT_A_REPOSITORY', async () => {
-    await assert.rejects(client({ url: server.url('no-such-repo.git') }).listRefs(), (error) => isLifeboatError(error, 'GIT_NOT_A_REPOSITORY'));
+    await assert.rejects(createGitClient({ url: server.url('no-such-repo.git') }).listRefs(), (error) => isLifeboatError(error, 'GIT_NOT_A_REPOSITORY'));
   });
 });

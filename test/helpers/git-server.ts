@@ -103,6 +103,7 @@ function runBackend(options: GitServerOptions, req: IncomingMessage, res: Server
   };
   child.stdout.on('data', onHead);
 
+  child.on('error', (error) => { stderr += String(error); });
   child.on('close', (code) => {
     if (res.headersSent) return;
     res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with ${code} before its headers: ${stderr}`);

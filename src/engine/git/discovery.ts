@@ -5,7 +5,7 @@
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { ByteStream } from '../streams.js';
 import type { GitHttp, GitService } from './http.js';
-import { PktLineReader, packetText, readLines } from './pktline.js';
+import { PktLineReader, packetText, readLines, type Packet } from './pktline.js';
 import type { RemoteHead, RemoteRef } from './types.js';
 
 export const OID = /^[0-9a-f]{40}$/;
@@ -95,15 +95,16 @@ export function parseV0Advertisement(lines: readonly string[]): Omit<Advertiseme
 export async function readAdvertisement(stream: ByteStream, service: GitService): Promise<Advertisement> {
   const reader = new PktLineReader(stream);
   try {
-    let first;
+    let first: Packet | undefined;
     try {
       first = await reader.read();
     } catch (error) {
       if (!isLifeboatError(error, 'GIT_PROTOCOL')) throw error;
       throw new LifeboatError('GIT_NOT_A_REPOSITORY', 'The server did not answer with a git smart-HTTP advertisement (not pkt-lines): the URL is not a git repository.', { cause: error });
     }
-    if (first instanceof Uint8Array && packetText(first).startsWith('# service=')) {
-      if (packetText(first) !== `# service=${service}`) throw protocolError(`advertisement for ${packetText(first).slice(10)}, not ${service}`);
+    const preamble = first instanceof Uint8Array ? packetText(first) : '';
+    if (preamble.startsWith('# service=')) {
+      if (preamble !== `# service=${service}`) throw protocolError(`advertisement for ${preamble.slice('# service='.length)}, not ${service}`);
       if ((await reader.read()) !== 'flush') throw protocolError('no flush-pkt after the "# service=" line');
       first = await reader.read();
     }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { collect } from '../streams.js';
+import { collect, drain, type ByteStream } from '../streams.js';
 import { GitHttp, basicAuth, infoRefsUrl, parseRemoteUrl, serviceUrl, statusError, transportError } from './http.js';
 import type { HttpRequestInit } from './types.js';
 
@@ -109,5 +112,48 @@ describe('GitHttp', () => {
     const fake = recording(new Response('denied', { status: 401 }));
     await assert.rejects(new GitHttp({ url: 'https://x-token-auth:hunter2@h/r', fetch: fake.fetch }).advertisement('git-upload-pack', true), (error) =>
       isLifeboatError(error, 'GIT_AUTH_REQUIRED') && !error.message.includes('hunter2') && error.message.includes('x-token-auth'));
+  });
+});
+
+describe('GitHttp over Node fetch (127.0.0.1)', () => {
+  async function serve(listener: RequestListener, run: (base: string) => Promise<void>): Promise<void> {
+    const server = createServer(listener).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }
+
+  it('follows a redirect on discovery but not on a request', async () => {
+    await serve((req, res) => {
+      req.resume();
+      if (req.url?.startsWith('/old/')) res.writeHead(301, { Location: req.url.replace('/old/', '/new/') }).end();
+      else res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-advertisement' }).end('0000');
+    }, async (base) => {
+      const http = new GitHttp({ url: `${base}/old` });
+      assert.equal((await collect(await http.advertisement('git-upload-pack', true))).toString(), '0000');
+      await assert.rejects(http.request('git-upload-pack', new Uint8Array(4), true), (error) => isLifeboatError(error, 'GIT_HTTP') && error.message.includes('redirected'));
+    });
+  });
+
+  it('streams a large request body without holding it in memory', async () => {
+    await serve((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' }).end('0000'));
+    }, async (base) => {
+      let peak = 0;
+      async function* body(): ByteStream {
+        for (let i = 0; i < 2048; i++) {
+          peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+          yield Buffer.allocUnsafeSlow(64 * 1024);
+        }
+      }
+      const start = process.memoryUsage().arrayBuffers;
+      await drain(await new GitHttp({ url: base }).request('git-receive-pack', body(), false));
+      assert.ok(peak - start < 64 * 1024 * 1024, `${Math.round((peak - start) / 1e6)} MB held for a 128 MiB body`);
+    });
   });
 });

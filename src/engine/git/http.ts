@@ -113,6 +113,23 @@ export function transportError(error: unknown, url: string): LifeboatError {
   return new LifeboatError('GIT_UNREACHABLE', `Could not reach the git server at ${url}: ${reason}.`, { cause: error });
 }
 
+/**
+ * Node's fetch with git's default redirect rule (http.followRedirects=initial: the
+ * discovery GET follows redirects, requests do not). Following would also make
+ * undici tee a streamed body to replay it, holding the whole pack in memory.
+ */
+const nodeFetch: HttpFetch = async (url, init) => {
+  try {
+    return await fetch(url, { ...init, redirect: init.method === 'POST' ? 'error' : 'follow' });
+  } catch (error) {
+    const root = rootCause(error);
+    if (root instanceof Error && root.message === 'unexpected redirect') {
+      throw new LifeboatError('GIT_HTTP', `The git server redirected ${url} elsewhere: use the repository's current URL.`, { cause: error });
+    }
+    throw error;
+  }
+};
+
 function mediaType(response: HttpResponse): string {
   return (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
@@ -138,7 +155,7 @@ export class GitHttp {
     const remote = parseRemoteUrl(options.url, options.credentials);
     this.url = remote.url;
     this.credentials = remote.credentials;
-    this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
+    this.fetch = options.fetch ?? nodeFetch;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.signal = options.signal;
   }

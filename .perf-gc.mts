@@ -1,1 +1,0 @@
-setInterval(() => (globalThis as any).gc(), 100).unref();
