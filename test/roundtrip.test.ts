@@ -4,6 +4,7 @@
  * with the local git. The refs must come back exactly and `git fsck --strict` clean.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { createGitClient } from '../src/engine/git/client.js';
 import { isLifeboatError } from '../src/engine/errors.js';
 import { besideRefName, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
+import { downloadSnapshot } from '../src/engine/download.js';
 import { collect } from '../src/engine/streams.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { HttpFetch } from '../src/engine/git/types.js';
@@ -194,6 +196,58 @@ describe('incremental backups', () => {
     assert.equal(done.bundles.filter((bundle) => bundle.kind === 'full').length, 1);
     await assertRestoresExactly(store, done, refsOf(repo.bare), 'split');
     assert.deepEqual((await allKeys(store)).filter((key) => key.includes('/pending/') || key.includes('/staging/') || key.includes('/locks/')), []);
+  });
+});
+
+describe('chains across awkward histories', () => {
+  it('a branch replaced by a sub-branch of the same name restores by push, into a folder and with restore.sh', async () => {
+    const repo = serve('release', buildRichWorkRepo);
+    git(repo.work, ['push', '--quiet', 'origin', 'main:refs/heads/release']);
+    const store = await freshBucket();
+    created(await snapshotOf(store, repo.url));
+    git(repo.work, ['push', '--quiet', 'origin', '--delete', 'release']);
+    addCommit(repo.work, 'Release 1.0 work');
+    git(repo.work, ['push', '--quiet', 'origin', 'HEAD:refs/heads/release/1.0']);
+    const second = created(await snapshotOf(store, repo.url));
+    assert.equal(second.bundles.length, 2);
+    await assertRestoresExactly(store, second, refsOf(repo.bare), 'release');
+
+    const out = join(root, 'downloads', 'release');
+    await downloadSnapshot(store, second, { directory: out });
+    const rebuilt = join(root, 'restored', 'release-sh.git');
+    execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    fsck(rebuilt);
+  });
+
+  it('after a split first backup, the next backup is a small increment, not a new full chain', async () => {
+    const repo = serve('split-then-one', buildRichWorkRepo);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url, { maxRefsPerBundle: 2 }));
+    assert.ok(first.bundles.length > 3);
+    addCommit(repo.work, 'One more');
+    git(repo.work, ['push', '--quiet', 'origin', 'main']);
+    const second = created(await snapshotOf(store, repo.url, { maxRefsPerBundle: 2 }));
+    assert.equal(second.bundles.length, first.bundles.length + 1);
+    assert.equal(second.bundles.at(-1)!.kind, 'incremental');
+    await assertRestoresExactly(store, second, refsOf(repo.bare), 'split-then-one');
+  });
+
+  it('a new chain that stops at a deadline is continued by the next run', async () => {
+    const repo = serve('rollover', buildRichWorkRepo);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url));
+    addCommit(repo.work, 'Work before the rollover');
+    git(repo.work, ['push', '--quiet', 'origin', 'main']);
+    const rollover = { maxIncrements: 0, maxIncrementRatio: 0 };
+    const partial = await snapshotOf(store, repo.url, { chainPolicy: rollover, maxRefsPerBundle: 3, deadline: new Date(0) });
+    assert.equal(partial.status, 'partial');
+    const done = created(await snapshotOf(store, repo.url, { chainPolicy: rollover, maxRefsPerBundle: 3 }));
+    assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '');
+    assert.ok(done.bundles.every((bundle) => bundle.createdBy === done.id), 'a new chain, none of the first snapshot\'s bundles');
+    assert.notEqual(done.bundles[0]!.key, first.bundles[0]!.key);
+    assert.deepEqual((await allKeys(store)).filter((key) => key.includes('/pending/')), []);
+    await assertRestoresExactly(store, done, refsOf(repo.bare), 'rollover');
   });
 });
 

@@ -63,9 +63,10 @@ export function optionalRepo(text: string | undefined): RepoPath | undefined {
   return text === undefined ? undefined : parseRepoPath(text);
 }
 
-export function positiveInteger(text: string | undefined, flag: string): number | undefined {
+/** A flag's whole number of at least `min`; undefined when the flag is absent. */
+export function wholeNumber(text: string | undefined, flag: string, min = 0): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new LifeboatError('INVALID_ARGUMENT', `${flag} needs a whole number, not "${text}".`);
+  if (!/^\d+$/.test(text) || value < min) throw new LifeboatError('INVALID_ARGUMENT', `${flag} needs a whole number${min > 0 ? ` of at least ${min}` : ''}, not "${text}".`);
   return value;
 }

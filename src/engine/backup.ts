@@ -81,24 +81,28 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const { store, repo, git } = options;
   const now = options.now ?? (() => new Date());
   const marker = await readMarker(store);
+  // Read-only first: an unchanged repository costs discovery, ls-refs and a bucket listing, and writes nothing.
+  const listing = await git.listRefs();
+  options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
+  const newestSeen = await readNewestManifest(store, repo);
+  if (newestSeen && sameState(newestSeen, listing)) {
+    options.onProgress?.({ phase: 'unchanged' });
+    return { status: 'unchanged', snapshot: newestSeen, bytesUploaded: 0 };
+  }
+
   const repoLock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
   // A single bundle may upload for longer than a lock stays fresh: keep it alive meanwhile.
   let refreshFailure: unknown;
   const refresher = setInterval(() => repoLock.refresh().catch((error: unknown) => { refreshFailure = error; }), LOCK_REFRESH_MS);
   refresher.unref();
   try {
-    const listing = await git.listRefs();
-    options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
+    // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
     const newest = await readNewestManifest(store, repo);
-    if (newest && sameState(newest, listing)) {
-      options.onProgress?.({ phase: 'unchanged' });
-      return { status: 'unchanged', snapshot: newest, bytesUploaded: 0 };
-    }
-
     const resumed = await resumablePending(store, repo, newest);
     const id = resumed?.id ?? newSnapshotId(now());
     const startedAt = resumed?.startedAt ?? now().toISOString();
     const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY);
+    const after = newest?.id ?? null;
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
@@ -118,7 +122,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       if (remaining > 0) {
         const pending: PendingBackup = {
           format: 'lifeboat-pending', version: FORMAT_VERSION, id, startedAt, updatedAt: now().toISOString(),
-          base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0),
+          after, base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0),
         };
         await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
         await repoLock.refresh();
@@ -149,7 +153,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     return { status: 'created', snapshot: manifest, bytesUploaded, bundlesWritten };
   } finally {
     clearInterval(refresher);
-    await repoLock.release();
+    // A lock left behind goes stale by itself (and prune removes it): never let it hide the outcome.
+    await repoLock.release().catch(() => undefined);
   }
 }
 
@@ -166,11 +171,10 @@ function sameState(manifest: SnapshotManifest, listing: RefListing): boolean {
   return listing.refs.every((ref) => known.get(ref.name) === ref.oid);
 }
 
-/** A backup interrupted earlier (its pending record) is continued if its base is still the newest snapshot. */
+/** A backup interrupted earlier (its pending record) is continued if no snapshot was taken since it started. */
 async function resumablePending(store: BlobStore, repo: RepoPath, newest: SnapshotManifest | undefined): Promise<PendingBackup | undefined> {
   const pending = (await listPending(store, repo)).at(-1);
-  if (!pending || pending.base !== (newest?.id ?? null)) return undefined;
-  return pending;
+  return pending && pending.after === (newest?.id ?? null) ? pending : undefined;
 }
 
 async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null): Promise<SnapshotManifest | undefined> {
@@ -178,10 +182,14 @@ async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null
 }
 
 function chooseBase(newest: SnapshotManifest | undefined, policy: ChainPolicy): SnapshotManifest | undefined {
-  if (!newest || newest.bundles.length === 0) return newest;
-  const [full, ...increments] = newest.bundles;
+  const first = newest?.bundles[0];
+  if (!newest || !first) return newest;
+  // The chain's base is everything its first snapshot wrote (a split first backup is several bundles).
+  const baseBundles = newest.bundles.filter((bundle) => bundle.createdBy === first.createdBy);
+  const increments = newest.bundles.filter((bundle) => bundle.createdBy !== first.createdBy);
+  const baseBytes = baseBundles.reduce((sum, bundle) => sum + bundle.size, 0);
   const incrementBytes = increments.reduce((sum, bundle) => sum + bundle.size, 0);
-  const tooLong = increments.length >= policy.maxIncrements || (full !== undefined && incrementBytes > full.size * policy.maxIncrementRatio);
+  const tooLong = new Set(increments.map((bundle) => bundle.createdBy)).size >= policy.maxIncrements || incrementBytes > baseBytes * policy.maxIncrementRatio;
   return tooLong ? undefined : newest;
 }
 

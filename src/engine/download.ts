@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import { type SnapshotManifest, serializeDocument } from './bucket/format.js';
@@ -57,17 +57,16 @@ export async function downloadSnapshot(
 /** Writes through a temporary name, so a file with the final name is always complete. */
 async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>): Promise<number> {
   const partial = `${path}.partial`;
-  const out = createWriteStream(partial, { highWaterMark: 1 << 20 });
   let bytes = 0;
-  try {
+  async function* counted(): AsyncIterable<Uint8Array> {
     for await (const chunk of stream) {
       bytes += chunk.byteLength;
-      if (!out.write(chunk)) await once(out, 'drain');
+      yield chunk;
     }
-    out.end();
-    await once(out, 'finish');
+  }
+  try {
+    await pipeline(counted(), createWriteStream(partial, { highWaterMark: 1 << 20 }));
   } catch (error) {
-    out.destroy();
     await rm(partial, { force: true });
     throw error;
   }
@@ -77,22 +76,25 @@ async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>
 
 /** A POSIX shell script: plain git rebuilds the repository from the files beside it. */
 function restoreScript(manifest: SnapshotManifest, bundles: string[]): string {
-  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  // Manifest text is data, not script: no line breaks or quotes may reach the shell.
+  const comment = (text: string): string => text.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');
+  const fetches = bundles.map((name, index) => `git -C "$target" fetch --quiet "$here/${name}" '+refs/*:refs/lifeboat-bundles/${index + 1}/*'`);
   return `#!/bin/sh
-# Lifeboat snapshot ${manifest.id} of ${manifest.repository.slug ?? manifest.repository.repository},
-# taken ${manifest.createdAt} from ${manifest.source}.
+# Lifeboat snapshot ${manifest.id} of ${comment(manifest.repository.slug ?? manifest.repository.repository)},
+# taken ${manifest.createdAt} from ${comment(manifest.source)}.
 # The *.bundle files are standard git bundles. This script applies them in order
-# into a new bare repository, then sets the refs exactly as recorded in refs.txt
-# (which also drops refs that were deleted before the snapshot). Needs only git.
-# Usage: sh restore.sh [target.git]   then e.g.   git -C target.git push --mirror <url>
+# into a new bare repository (each under its own refs/lifeboat-bundles/<n>/, so
+# their refs never collide), then sets the refs exactly as recorded in refs.txt.
+# Needs only git. Usage: sh restore.sh [target.git]
+# then e.g.: git -C target.git push --mirror <url>
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 target=\${1:-restored.git}
 git init --quiet --bare "$target"
-${bundles.map((name) => `git -C "$target" fetch --quiet "$here/${name}" '+refs/*:refs/*'`).join('\n')}
+${fetches.join('\n')}
 git -C "$target" for-each-ref --format='delete %(refname)' | git -C "$target" update-ref --stdin
 awk '{ print "create " $2 " " $1 }' "$here/refs.txt" | git -C "$target" update-ref --stdin
-${manifest.head.symref ? `git -C "$target" symbolic-ref HEAD ${quote(manifest.head.symref)}` : ''}
+${manifest.head.symref ? `git -C "$target" symbolic-ref HEAD '${manifest.head.symref.replace(/'/g, `'\\''`)}'` : ''}
 echo "Restored ${manifest.refs.length} refs into $target"
 `;
 }

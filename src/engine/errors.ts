@@ -15,6 +15,7 @@ export const ErrorCodes = {
   GIT_PUSH_REJECTED: 'GIT_PUSH_REJECTED',
   GIT_TIMEOUT: 'GIT_TIMEOUT',
   GIT_HTTP: 'GIT_HTTP',
+  GIT_SERVER_BUSY: 'GIT_SERVER_BUSY',
   PACK_CORRUPT: 'PACK_CORRUPT',
   BUNDLE_CORRUPT: 'BUNDLE_CORRUPT',
   // Bucket
@@ -43,6 +44,7 @@ export const ErrorCodes = {
   RESTORE_TARGET_NOT_EMPTY: 'RESTORE_TARGET_NOT_EMPTY',
   RESTORE_REF_EXISTS: 'RESTORE_REF_EXISTS',
   LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
+  LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
   // Input
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   ABORTED: 'ABORTED',
@@ -57,6 +59,7 @@ export type ErrorKind = 'user' | 'transient' | 'bug';
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'GIT_UNREACHABLE',
   'GIT_TIMEOUT',
+  'GIT_SERVER_BUSY',
   'BUCKET_UNREACHABLE',
   'LOCKED',
 ]);
@@ -98,11 +101,18 @@ export function isLifeboatError(error: unknown, code?: ErrorCode): error is Life
   return error instanceof LifeboatError && (code === undefined || error.code === code);
 }
 
+/** File system failures on the user's machine (restore --to, download): theirs to fix, not a bug. */
+const LOCAL_FILE_ERRNOS = new Set(['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOENT', 'EMFILE']);
+
 /** Anything thrown that is not a LifeboatError is a bug until proven otherwise. */
 export function toLifeboatError(error: unknown): LifeboatError {
   if (error instanceof LifeboatError) return error;
   if (error instanceof Error && error.name === 'AbortError') {
     return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
+  }
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (error instanceof Error && errno && LOCAL_FILE_ERRNOS.has(errno)) {
+    return new LifeboatError('LOCAL_FILE_ERROR', `${error.message} (check the folder, its permissions and free space).`, { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
   return new LifeboatError('INTERNAL', message, { cause: error });

@@ -5,13 +5,13 @@
  * work under refs/heads/restored/<snapshot>/...; overwriting is an explicit mode.
  */
 import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LifeboatError } from './errors.js';
+import { LifeboatError, isLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
-import type { BundleEntry, SnapshotManifest, SnapshotRef } from './bucket/format.js';
-import { readPlain } from './bucket/objects.js';
-import { readBundle } from './git/bundle.js';
+import type { SnapshotManifest, SnapshotRef } from './bucket/format.js';
+import { openStoredBundle } from './stored-bundle.js';
 import { type GitClient, type PushCommand, ZERO_OID } from './git/types.js';
 import type { ByteStream } from './streams.js';
 
@@ -57,22 +57,12 @@ export function selectRefs(manifest: SnapshotManifest, only: string[] | undefine
   return only.map((name) => byName.get(name)!);
 }
 
-/** The pack inside a stored bundle, after checking that the bundle is the one the manifest names. */
-async function bundlePack(source: RestoreSource, entry: BundleEntry): Promise<ByteStream> {
-  const plain = readPlain(source.store, entry, source.manifest.encryption, source.identities);
-  const bundle = await readBundle(plain);
-  const expected = new Map(entry.refs.map((ref) => [ref.name, ref.oid]));
-  const matches = bundle.refs.length === entry.refs.length && bundle.refs.every((ref) => expected.get(ref.name) === ref.oid);
-  if (!matches) {
-    throw new LifeboatError('BUNDLE_CORRUPT', `Bundle ${entry.key} does not list the refs its snapshot manifest records.`);
-  }
-  return bundle.pack;
-}
-
 /**
- * Push the chain over receive-pack. Each bundle's pack goes with its own refs (so
- * the next, thin, pack finds its bases); a last push sets every ref to the
- * snapshot's value and removes the intermediate refs this restore created.
+ * Push the chain over receive-pack. Bundle k's pack goes with its refs under a
+ * private namespace (refs/lifeboat-restore/<snapshot>/<k>/...), where bundles can
+ * never collide (a branch `release` in one, `release/1.0` in the next); the real
+ * refs change only in one last atomic push, which also drops the private ones.
+ * So a failure part-way leaves the target's refs as they were.
  */
 export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: RestoreMode }): Promise<RestoreReport> {
   const { manifest, git, mode } = source;
@@ -88,46 +78,45 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
     if (taken.length > 0) throw new LifeboatError('RESTORE_REF_EXISTS', `${git.url} already has ${taken.join(', ')}; nothing was changed.`);
   }
 
-  const wanted = new Map(selected.map((ref) => [ref.name, ref.oid]));
-  const created = new Set<string>();
-  for (const [index, entry] of manifest.bundles.entries()) {
-    const commands: PushCommand[] = [];
-    for (const ref of entry.refs) {
-      // Overwrite mode touches an existing ref only to give it its final value: other refs pass through the restored/ namespace.
-      const name = mode === 'overwrite' && !wanted.has(ref.name) ? besideRefName(manifest.id, ref.name) : target(ref.name);
-      const current = remote.get(name) ?? ZERO_OID;
-      if (current !== ref.oid) commands.push({ ref: name, old: current, new: ref.oid });
+  const staged = new Map<string, string>();
+  const onProgress = (message: string): void => source.onProgress?.({ phase: 'server', message });
+  try {
+    for (const [index, entry] of manifest.bundles.entries()) {
+      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size });
+      const commands = entry.refs.map((ref) => ({ ref: stagingRefName(manifest.id, index, ref.name), old: ZERO_OID, new: ref.oid }));
+      const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
+      await git.push({ commands, pack: bundle.pack, onProgress });
+      for (const command of commands) staged.set(command.ref, command.new);
     }
-    source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size });
-    if (commands.length === 0) continue;
-    await git.push({ commands, pack: await bundlePack(source, entry), onProgress: (message) => source.onProgress?.({ phase: 'server', message }) });
-    for (const command of commands) {
-      if (!remote.has(command.ref)) created.add(command.ref);
-      remote.set(command.ref, command.new);
-    }
-  }
-
-  const finalCommands: PushCommand[] = [];
-  for (const [name, oid] of wanted) {
-    const to = target(name);
-    const current = remote.get(to) ?? ZERO_OID;
-    if (current !== oid) finalCommands.push({ ref: to, old: current, new: oid });
-  }
-  const finalTargets = new Set([...wanted.keys()].map(target));
-  for (const name of created) {
-    if (!finalTargets.has(name)) finalCommands.push({ ref: name, old: remote.get(name)!, new: ZERO_OID });
-  }
-  if (finalCommands.length > 0) {
-    await git.push({ commands: finalCommands, onProgress: (message) => source.onProgress?.({ phase: 'server', message }) });
+    const finalCommands: PushCommand[] = selected
+      .map((ref) => ({ ref: target(ref.name), old: remote.get(target(ref.name)) ?? ZERO_OID, new: ref.oid }))
+      .filter((command) => command.old !== command.new);
+    for (const [ref, oid] of staged) finalCommands.push({ ref, old: oid, new: ZERO_OID });
+    if (finalCommands.length > 0) await git.push({ commands: finalCommands, onProgress });
+    staged.clear();
+  } finally {
+    if (staged.size > 0) await dropStaged(git, [...staged.keys()]).catch(() => undefined); // best effort: the failure itself is what the caller must see
   }
 
   const after = new Map((await git.listPushRefs()).refs.map((ref) => [ref.name, ref.oid]));
-  const wrong = [...wanted].filter(([name, oid]) => after.get(target(name)) !== oid).map(([name]) => target(name));
+  const wrong = selected.filter((ref) => after.get(target(ref.name)) !== ref.oid).map((ref) => target(ref.name));
   if (wrong.length > 0) {
     throw new LifeboatError('GIT_PUSH_REJECTED', `After the restore, ${wrong.join(', ')} on ${git.url} do not hold the snapshot's values.`);
   }
-  source.onProgress?.({ phase: 'refs', refs: wanted.size });
-  return { snapshot: manifest.id, mode, refs: [...wanted].map(([name, oid]) => ({ from: name, to: target(name), oid })), bundlesApplied: manifest.bundles.length };
+  source.onProgress?.({ phase: 'refs', refs: selected.length });
+  return { snapshot: manifest.id, mode, refs: selected.map((ref) => ({ from: ref.name, to: target(ref.name), oid: ref.oid })), bundlesApplied: manifest.bundles.length };
+}
+
+const STAGING_NAMESPACE = 'refs/lifeboat-restore';
+
+function stagingRefName(snapshotId: string, bundleIndex: number, name: string): string {
+  return `${STAGING_NAMESPACE}/${snapshotId}/${bundleIndex + 1}/${name.slice('refs/'.length)}`;
+}
+
+async function dropStaged(git: GitClient, staged: string[]): Promise<void> {
+  const current = new Map((await git.listPushRefs()).refs.map((ref) => [ref.name, ref.oid]));
+  const commands = staged.filter((ref) => current.has(ref)).map((ref) => ({ ref, old: current.get(ref)!, new: ZERO_OID }));
+  if (commands.length > 0) await git.push({ commands });
 }
 
 /**
@@ -149,11 +138,14 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
     await runGit(['init', '--quiet', '--bare', work]);
     for (const [index, entry] of manifest.bundles.entries()) {
       source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size });
-      await runGit(['-C', work, 'index-pack', '--stdin', '--fix-thin'], await bundlePack(source, entry));
+      const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
+      await runGit(['-C', work, 'index-pack', '--stdin', '--fix-thin'], bundle.pack);
     }
     const transaction = selected.map((ref) => `create ${ref.name} ${ref.oid}\n`).join('');
     if (transaction) await runGit(['-C', work, 'update-ref', '--stdin'], Buffer.from(transaction));
-    if (manifest.head.symref) await runGit(['-C', work, 'symbolic-ref', 'HEAD', manifest.head.symref]);
+    // HEAD follows the snapshot unless it names a ref this restore left out.
+    const head = manifest.head.symref;
+    if (head && (!source.only || source.only.includes(head))) await runGit(['-C', work, 'symbolic-ref', 'HEAD', head]);
     // Every ref must reach complete history: a missing object fails here, not in the user's hands later.
     if (selected.length > 0) await runGit(['-C', work, 'rev-list', '--objects', '--all', '--quiet']);
     await rm(directory, { recursive: true, force: true });
@@ -178,35 +170,23 @@ async function isNonEmptyDirectory(path: string): Promise<boolean> {
 
 /** Runs the local git, streaming `input` to its stdin with backpressure. */
 export async function runGit(args: string[], input?: ByteStream | Uint8Array): Promise<string> {
-  const child = spawn('git', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('git', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
   const exited = new Promise<number>((resolveExit, reject) => {
     child.on('error', (error) => reject(new LifeboatError('LOCAL_GIT_FAILED', `Could not run git (${error.message}); install git and try again.`, { cause: error })));
     child.on('close', (code) => resolveExit(code ?? 1));
   });
-  child.stdin.on('error', () => undefined); // git exiting early shows up as its exit code
-  let inputError: unknown;
-  try {
-    if (input instanceof Uint8Array) child.stdin.write(input);
-    else if (input) {
-      for await (const chunk of input) {
-        if (!child.stdin.write(chunk)) await new Promise<void>((ok) => { child.stdin.once('drain', ok); child.once('close', ok); });
-        if (child.exitCode !== null) break;
-      }
-    }
-  } catch (error) {
-    inputError = error;
-    child.kill();
-  } finally {
-    child.stdin.end();
-  }
-  const code = await exited;
-  if (inputError) throw inputError;
-  if (code !== 0) {
+  const feeding = input && child.stdin ? pipeline(input instanceof Uint8Array ? [input] : input, child.stdin) : Promise.resolve();
+  const [fed, code] = await Promise.allSettled([feeding, exited]);
+  // A failing source (a checksum, the bucket) is the cause; git then only saw its input end early.
+  if (fed.status === 'rejected' && isLifeboatError(fed.reason)) throw fed.reason;
+  if (code.status === 'rejected') throw code.reason;
+  if (code.value !== 0) {
     throw new LifeboatError('LOCAL_GIT_FAILED', `git ${args.filter((arg) => arg !== '-C').slice(1).join(' ')} failed: ${Buffer.concat(stderr).toString('utf8').trim()}`);
   }
+  if (fed.status === 'rejected') throw fed.reason;
   return Buffer.concat(stdout).toString('utf8');
 }

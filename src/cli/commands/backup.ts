@@ -2,7 +2,7 @@ import { backup, type BackupProgress } from '../../engine/backup.js';
 import { parseRepoPath } from '../../engine/bucket/keys.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
-import { gitClient, openBucket, positiveInteger } from '../context.js';
+import { gitClient, openBucket, wholeNumber } from '../context.js';
 import { formatBytes, type Output } from '../output.js';
 
 export const backupCommand: Command = {
@@ -20,14 +20,14 @@ export const backupCommand: Command = {
     if (!repoText) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names where the snapshots go in the bucket.');
     const repo = parseRepoPath(repoText);
     const store = openBucket(args);
-    const maxRefs = positiveInteger(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle');
+    const maxRefs = wholeNumber(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle', 1);
     const result = await backup({
       store,
       repo,
       git: gitClient(url),
       trigger: 'cli',
       repository: { workspaceSlug: repo.workspace, slug: repo.repository },
-      ...(maxRefs ? { maxRefsPerBundle: maxRefs } : {}),
+      ...(maxRefs !== undefined ? { maxRefsPerBundle: maxRefs } : {}),
       owner: `lifeboat-cli pid ${process.pid}`,
       onProgress: (progress) => showProgress(progress, output),
     });

@@ -1,7 +1,7 @@
 import { initBucket } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, listFlag, stringFlag } from '../command.js';
-import { openBucket, positiveInteger } from '../context.js';
+import { openBucket, wholeNumber } from '../context.js';
 
 export const initCommand: Command = {
   name: 'init',
@@ -14,10 +14,9 @@ export const initCommand: Command = {
   },
   async run(args, output) {
     const store = openBucket(args);
-    const days = positiveInteger(stringFlag(args, 'object-lock-days'), '--object-lock-days');
+    const days = wholeNumber(stringFlag(args, 'object-lock-days'), '--object-lock-days', 1);
     const mode = stringFlag(args, 'object-lock-mode') ?? 'GOVERNANCE';
     if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new LifeboatError('INVALID_ARGUMENT', '--object-lock-mode is GOVERNANCE or COMPLIANCE.');
-    if (days === 0) throw new LifeboatError('INVALID_ARGUMENT', '--object-lock-days must be at least 1.');
     const marker = await initBucket(store, {
       recipients: listFlag(args, 'recipient') ?? [],
       ...(days ? { objectLock: { mode, days } } : {}),

@@ -2,7 +2,7 @@ import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js'
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
 import { boolFlag, type Command, type ParsedArgs, stringFlag } from '../command.js';
-import { openLifeboatBucket, optionalRepo, positiveInteger } from '../context.js';
+import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
 
 const POLICY_FLAGS = {
@@ -45,7 +45,7 @@ export const pruneCommand: Command = {
 function policyFrom(args: ParsedArgs): RetentionPolicy {
   const policy: Record<string, number> = {};
   for (const [flag, field] of Object.entries(POLICY_FLAGS)) {
-    const value = positiveInteger(stringFlag(args, flag), `--${flag}`);
+    const value = wholeNumber(stringFlag(args, flag), `--${flag}`);
     if (value !== undefined) policy[field] = value;
   }
   return validatePolicy(policy);

@@ -29,11 +29,12 @@ export const restoreCommand: Command = {
     const only = listFlag(args, 'ref');
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
     const mode: RestoreMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';
-    const report = to !== undefined
-      ? await restoreToDirectory({ ...common, directory: to })
-      : await restoreToRemote({ ...common, git: gitClient(push!), mode });
+    const git = push === undefined ? undefined : gitClient(push);
+    const report = git ? await restoreToRemote({ ...common, git, mode }) : await restoreToDirectory({ ...common, directory: to! });
+    // git.url has the credentials a push URL may carry removed.
+    const target = git?.url ?? to!;
     output.done();
-    output.result({ ...report, target: to ?? push }, () => `Restored ${report.refs.length} refs of snapshot ${report.snapshot} into ${to ?? push}${mode === 'beside' && push ? ` under refs/heads/restored/${report.snapshot}/ and refs/tags/restored/${report.snapshot}/` : ''}.`);
+    output.result({ ...report, target }, () => `Restored ${report.refs.length} refs of snapshot ${report.snapshot} into ${target}${report.mode === 'beside' ? ` under the restored/${report.snapshot}/ namespaces (e.g. ${report.refs[0]?.to ?? `refs/heads/restored/${report.snapshot}/...`})` : ''}.`);
     return 0;
   },
 };

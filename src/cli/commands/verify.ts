@@ -19,10 +19,12 @@ export const verifyCommand: Command = {
     const repo = optionalRepo(stringFlag(args, 'repo'));
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
     const reports: VerifyReport[] = [];
+    const verified = new Set<string>();
     for (const location of locations) {
       const manifest = await readManifest(store, location);
       reports.push(await verifySnapshot(store, manifest, {
         ...(identities ? { identities } : {}),
+        verified,
         onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}`),
       }));
     }

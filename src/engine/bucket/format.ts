@@ -11,6 +11,13 @@ export const FORMAT_VERSION = 1;
 const oid = z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex git object id');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-hex SHA-256');
 const isoDate = z.string().datetime({ offset: true });
+/**
+ * A full ref name as git check-ref-format allows it (no control characters, space,
+ * ~ ^ : ? * [ \\, "..", "//", "@{", components starting with "." or ending in ".lock").
+ * Refs are written into git commands and scripts: a manifest must not smuggle anything else in.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
+const refName = z.string().regex(/^refs\/(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*@\{)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]+(?<![/.])$/, 'a valid git ref name');
 
 export const encryptionSchema = z.object({
   scheme: z.literal('age'),
@@ -35,7 +42,7 @@ export const markerSchema = z.object({
 export type Marker = z.infer<typeof markerSchema>;
 
 export const refSchema = z.object({
-  name: z.string().min(1),
+  name: refName,
   oid,
   /** Annotated tags: the object the tag finally points to. */
   peeled: oid.optional(),
@@ -43,7 +50,7 @@ export const refSchema = z.object({
 export type SnapshotRef = z.infer<typeof refSchema>;
 
 export const headSchema = z.object({
-  symref: z.string().optional(),
+  symref: refName.optional(),
   oid: oid.optional(),
   unborn: z.boolean().optional(),
 });
@@ -108,7 +115,9 @@ export const pendingSchema = z.object({
   id: z.string(),
   startedAt: isoDate,
   updatedAt: isoDate,
-  /** The snapshot this backup increments from, if any. */
+  /** The newest snapshot when this backup started: it continues only while that is still the newest. */
+  after: z.string().nullable(),
+  /** The snapshot whose chain this backup extends; null when it starts a new chain. */
   base: z.string().nullable(),
   bundles: z.array(bundleSchema),
 });

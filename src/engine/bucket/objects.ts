@@ -49,9 +49,9 @@ export async function writeObject(plain: ByteStream, options: WriteObjectOptions
   }
   const lock = lockFor(marker, options.now);
   const staging = stagingKey(repo, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+  // Staging is not locked: the copy below carries the retention, and a locked staging version would be billed twice.
   await store.put(staging, measured(), {
     contentType: 'application/octet-stream',
-    ...(lock ? { lock } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -59,7 +59,7 @@ export async function writeObject(plain: ByteStream, options: WriteObjectOptions
   const key = objectKey(repo, sha256);
   // Same bytes already stored (only possible unencrypted): the object is immutable, keep it.
   if (!(await store.stat(key))) await store.copy(staging, key, lock ? { lock } : undefined);
-  await store.remove(staging).catch(() => undefined); // under a bucket-wide lock this may fail; prune retries later
+  await store.remove(staging).catch(() => undefined); // prune removes what is left here later
   return { key, sha256, size };
 }
 

@@ -53,7 +53,7 @@ class World {
   }
 
   async pending(id: string, base: string | null, bundles: BundleEntry[]): Promise<void> {
-    const record: PendingBackup = { format: 'lifeboat-pending', version: 1, id, startedAt: this.now().toISOString(), updatedAt: this.now().toISOString(), base, bundles };
+    const record: PendingBackup = { format: 'lifeboat-pending', version: 1, id, startedAt: this.now().toISOString(), updatedAt: this.now().toISOString(), after: base, base, bundles };
     await this.store.put(pendingKey(repo, id), serializeDocument(record));
   }
 

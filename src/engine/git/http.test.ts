@@ -51,11 +51,14 @@ describe('HTTP failures', () => {
     assert.equal(statusError(403, '', context).code, 'GIT_FORBIDDEN');
   });
 
-  it('404 is not a repository, anything else GIT_HTTP', () => {
+  it('404 is not a repository, 5xx and 429 are worth a retry, anything else GIT_HTTP', () => {
     assert.equal(statusError(404, '', context).code, 'GIT_NOT_A_REPOSITORY');
     const error = statusError(502, 'Bad Gateway', context);
-    assert.equal(error.code, 'GIT_HTTP');
+    assert.equal(error.code, 'GIT_SERVER_BUSY');
+    assert.equal(error.kind, 'transient');
     assert.match(error.message, /HTTP 502 Bad Gateway/);
+    assert.equal(statusError(429, '', context).kind, 'transient');
+    assert.equal(statusError(410, 'Gone', context).code, 'GIT_HTTP');
   });
 
   it('maps connection failures, cancellation, and our own errors from a request body', () => {

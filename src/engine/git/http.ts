@@ -27,18 +27,28 @@ export function parseRemoteUrl(url: string, credentials?: GitCredentials): { url
   try {
     parsed = new URL(url);
   } catch {
-    throw new LifeboatError('INVALID_ARGUMENT', `Not a repository URL: ${JSON.stringify(url.replace(/\/\/[^/@]*@/, '//'))}.`);
+    // Everything up to the last '@' may be credentials (a password may hold '/'): never echo it.
+    throw new LifeboatError('INVALID_ARGUMENT', `Not a repository URL: ${JSON.stringify(url.replace(/\/\/.*@/, '//'))}.`);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new LifeboatError('INVALID_ARGUMENT', `Only http(s) repository URLs are supported, not ${parsed.protocol}.`);
   }
   const fromUrl = parsed.username === ''
     ? undefined
-    : { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+    : { username: decodeUserInfo(parsed.username), password: decodeUserInfo(parsed.password) };
   parsed.username = '';
   parsed.password = '';
   const chosen = credentials ?? fromUrl;
   return { url: parsed.href.replace(/\/+$/, ''), ...(chosen ? { credentials: chosen } : {}) };
+}
+
+/** A literal '%' that is no escape (a password like "100%") stays as typed. */
+function decodeUserInfo(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** "$GIT_URL/info/refs?service=<service>" */
@@ -83,7 +93,9 @@ export function statusError(status: number, statusText: string | undefined, cont
     return new LifeboatError('GIT_NOT_A_REPOSITORY', `No git repository at ${url} (HTTP 404). Check the URL, and for a private repository that the credentials may ${access} it.`, { details });
   }
   const text = statusText ? ` ${statusText}` : '';
-  return new LifeboatError('GIT_HTTP', `The git server at ${url} answered HTTP ${status}${text} to ${service}.`, { details });
+  // 5xx (and 429) pass: retry later. Other answers will not change by themselves.
+  const code = status >= 500 || status === 429 ? 'GIT_SERVER_BUSY' : 'GIT_HTTP';
+  return new LifeboatError(code, `The git server at ${url} answered HTTP ${status}${text} to ${service}.`, { details });
 }
 
 function findLifeboatError(error: unknown): LifeboatError | undefined {
