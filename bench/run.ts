@@ -316,7 +316,8 @@ async function measureRepo(ctx: Context, repo: GeneratedRepo, log: (line: string
 }
 
 async function lifeboat(ctx: Context, args: string[]): Promise<CliRun> {
-  const result = await run(process.execPath, [LIFEBOAT, ...args], { cwd: ROOT, env: ctx.childEnv, scratch: ctx.scratch, timeoutMs: COMMAND_TIMEOUT_MS });
+  // Run as a user runs it: the executable, with the Node flags of its #! line.
+  const result = await run(LIFEBOAT, args, { cwd: ROOT, env: ctx.childEnv, scratch: ctx.scratch, timeoutMs: COMMAND_TIMEOUT_MS });
   if (!result.ok) return { ok: false, run: result, error: errorLine(result.stderr || result.stdout) };
   try {
     return { ok: true, run: result, json: JSON.parse(result.stdout) as Record<string, unknown> };

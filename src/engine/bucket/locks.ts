@@ -4,9 +4,9 @@
  * own lock and then lists the others. Object stores list what was written before
  * the list began, so of two racing processes at least the later writer sees the
  * earlier one and backs off; both may back off, neither may proceed unseen.
- * Backups and restores hold shared locks, prune an exclusive one. A holder that
- * dies leaves its lock behind; once it has not been refreshed for the stale age
- * it is ignored.
+ * Backups hold shared locks, prune an exclusive one (restores take none: they must work
+ * with read-only credentials). A holder that dies leaves its lock behind; once it has
+ * not been refreshed for the stale age it is ignored.
  */
 import { randomBytes } from 'node:crypto';
 import { LifeboatError } from '../errors.js';

@@ -131,7 +131,7 @@ describe('S3 store', () => {
       clearInterval(timer);
     }
     assert.equal((await store.stat('big'))?.size, size);
-    // 8 MiB parts, 2 in flight: measured ~95 MiB (buffers awaiting GC included); buffering the body would be 256+.
+    // Default 5 MiB parts, 2 in flight; buffering the body would be 256+ MiB. The figure includes buffers awaiting GC.
     assert.ok(peak - before < 160 * MiB, `RSS grew by ${((peak - before) / MiB).toFixed(0)} MiB`);
   });
 
