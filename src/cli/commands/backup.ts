@@ -68,8 +68,8 @@ function showProgress(progress: BackupProgress, output: Output): void {
       output.progress(`Uploaded ${formatBytes(progress.bytes)}`);
       break;
     case 'stored':
-      output.done();
       output.progress(`Stored bundle ${progress.bundle} (${formatBytes(progress.bytes)})`, true);
+      output.done();
       break;
     case 'unchanged':
     case 'commit':
