@@ -198,7 +198,7 @@ describe('defaultPathStyle', () => {
   it('uses path-style for IP addresses and localhost, virtual-hosted style otherwise', () => {
     assert.equal(defaultPathStyle('http://127.0.0.1:9000'), true);
     assert.equal(defaultPathStyle('http://[::1]:9000'), true);
-    assert.equal(defaultPathStyle('http://10.1.2.3'), true);
+    assert.equal(defaultPathStyle('http://198.51.100.7'), true);
     assert.equal(defaultPathStyle('http://localhost:4568'), true);
     assert.equal(defaultPathStyle('http://minio.localhost'), true);
     assert.equal(defaultPathStyle('https://s3.eu-central-003.backblazeb2.com'), false);
