@@ -98,6 +98,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
     const newest = await readNewestManifest(store, repo);
+    if (newest && sameState(newest, listing)) return { status: 'unchanged', snapshot: newest, bytesUploaded: 0 }; // a concurrent run took it
     const resumed = await resumablePending(store, repo, newest);
     const id = resumed?.id ?? newSnapshotId(now());
     const startedAt = resumed?.startedAt ?? now().toISOString();
