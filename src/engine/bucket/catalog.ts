@@ -4,10 +4,10 @@
  */
 import { LifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
-import { type RepoPath, formatRepoPath, parseKey, pendingKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
+import { type RepoPath, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
 
 export interface SnapshotLocation {
   repo: RepoPath;
@@ -69,17 +69,26 @@ export async function readNewestManifest(store: BlobStore, repo: RepoPath): Prom
   return id === undefined ? undefined : readManifest(store, { repo, id });
 }
 
+/**
+ * The small JSON documents under a prefix (pending records, locks), each with its
+ * listing entry. One removed between the listing and the read is left out: its
+ * writer finished or released it meanwhile.
+ */
+export async function* readDocuments(store: BlobStore, prefix: string): AsyncIterable<{ blob: BlobInfo; bytes: Buffer }> {
+  for await (const blob of store.list(prefix)) {
+    try {
+      yield { blob, bytes: await collect(await store.get(blob.key)) };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
 /** Pending backups of one repository (started, not yet committed), oldest first. */
 export async function listPending(store: BlobStore, repo: RepoPath): Promise<PendingBackup[]> {
   const pending: PendingBackup[] = [];
-  for await (const blob of store.list(pendingPrefix(repo))) {
-    const parsed = parseKey(blob.key);
-    if (parsed.kind !== 'pending') continue;
-    try {
-      pending.push(parseDocument(pendingSchema, await collect(await store.get(pendingKey(repo, parsed.snapshotId))), `Pending backup ${parsed.snapshotId}`));
-    } catch (error) {
-      if (!isNotFound(error)) throw error; // finished between list and get
-    }
+  for await (const { blob, bytes } of readDocuments(store, pendingPrefix(repo))) {
+    if (parseKey(blob.key).kind === 'pending') pending.push(parseDocument(pendingSchema, bytes, `Pending backup ${blob.key}`));
   }
   return pending.sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -10,9 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
-import { collect } from '../streams.js';
 import type { BlobStore } from './blob-store.js';
-import { isNotFound } from './blob-store.js';
+import { readDocuments } from './catalog.js';
 import { FORMAT_VERSION, type LockRecord, lockSchema, parseDocument, serializeDocument } from './format.js';
 import { type RepoPath, formatRepoPath, lockKey, locksPrefix, parseKey } from './keys.js';
 
@@ -47,16 +46,9 @@ export interface LockEntry {
 /** Every lock file of a repository, read. One removed between list and read is left out. */
 export async function listLocks(store: BlobStore, repo: RepoPath): Promise<LockEntry[]> {
   const entries: LockEntry[] = [];
-  for await (const blob of store.list(locksPrefix(repo))) {
+  for await (const { blob, bytes } of readDocuments(store, locksPrefix(repo))) {
     const parsed = parseKey(blob.key);
     if (parsed.kind !== 'lock') continue;
-    let bytes: Buffer;
-    try {
-      bytes = await collect(await store.get(blob.key));
-    } catch (error) {
-      if (isNotFound(error)) continue;
-      throw error;
-    }
     let record: LockRecord | undefined;
     try {
       record = parseDocument(lockSchema, bytes, `Lock ${blob.key}`);

@@ -7,10 +7,8 @@
  * and spare whatever a backup that may still be running could be using.
  */
 import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
-import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
-import { isNotFound } from './blob-store.js';
-import { listSnapshotIds, readManifest } from './catalog.js';
+import { listSnapshotIds, readDocuments, readManifest } from './catalog.js';
 import { type BundleEntry, type PendingBackup, parseDocument, pendingSchema } from './format.js';
 import {
   type RepoPath,
@@ -260,16 +258,8 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
 
 async function readPending(store: BlobStore, repo: RepoPath): Promise<PendingEntry[]> {
   const entries: PendingEntry[] = [];
-  for await (const blob of store.list(pendingPrefix(repo))) {
-    const parsed = parseKey(blob.key);
-    if (parsed.kind !== 'pending') continue;
-    let bytes: Buffer;
-    try {
-      bytes = await collect(await store.get(blob.key));
-    } catch (error) {
-      if (isNotFound(error)) continue; // the backup finished between list and read
-      throw error;
-    }
+  for await (const { blob, bytes } of readDocuments(store, pendingPrefix(repo))) {
+    if (parseKey(blob.key).kind !== 'pending') continue;
     const record = await stopOnMisread(async () => parseDocument(pendingSchema, bytes, `Pending backup ${blob.key}`));
     entries.push({ key: blob.key, record, lastActive: Math.max(Date.parse(record.updatedAt), blob.lastModified.getTime()) });
   }
