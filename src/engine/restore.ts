@@ -47,7 +47,7 @@ export function besideRefName(snapshotId: string, name: string): string {
   return `refs/restored/${snapshotId}/${name.slice('refs/'.length)}`;
 }
 
-export function selectRefs(manifest: SnapshotManifest, only: string[] | undefined): SnapshotRef[] {
+function selectRefs(manifest: SnapshotManifest, only: string[] | undefined): SnapshotRef[] {
   if (!only) return manifest.refs;
   const byName = new Map(manifest.refs.map((ref) => [ref.name, ref]));
   const missing = only.filter((name) => !byName.has(name));
@@ -169,7 +169,7 @@ async function isNonEmptyDirectory(path: string): Promise<boolean> {
 }
 
 /** Runs the local git, streaming `input` to its stdin with backpressure. */
-export async function runGit(args: string[], input?: ByteStream | Uint8Array): Promise<string> {
+async function runGit(args: string[], input?: ByteStream | Uint8Array): Promise<string> {
   const child = spawn('git', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];

@@ -1,9 +1,9 @@
-import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
+import { listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
-import { openLifeboatBucket, optionalRepo } from '../context.js';
+import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
 import { formatBytes } from '../output.js';
 
 export function summarize(manifest: SnapshotManifest) {
@@ -47,10 +47,9 @@ export const showCommand: Command = {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
     const store = await openLifeboatBucket(args);
-    const location = await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo')));
-    const manifest = await readManifest(store, location);
+    const manifest = await openSnapshot(store, args, id);
     output.result(manifest, () => [
-      `Snapshot ${manifest.id} of ${formatRepoPath(location.repo)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
+      `Snapshot ${manifest.id} of ${formatRepoPath(manifest.repository)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
       `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
       `HEAD -> ${manifest.head.symref ?? '(detached)'}${manifest.head.unborn ? ' (unborn)' : ''}`,
       `Encryption: ${manifest.encryption ? `age to ${manifest.encryption.recipients.join(', ')}` : 'none'}`,
