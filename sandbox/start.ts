@@ -1,0 +1,63 @@
+/**
+ * `npm start`: brings up the local world (bucket, Bitbucket emulator, Forge host
+ * running the app, UI pages) on 127.0.0.1, prints where everything is, and
+ * stops it all on Ctrl-C.
+ *
+ *   npm start                 reuse sandbox/.data (seeded on first start)
+ *   npm start -- --reset      start from a fresh seed
+ *   npm start -- --data DIR   keep the world somewhere else
+ *
+ * LIFEBOAT_SANDBOX_PORTS=any picks free ports (tests); the default ports are fixed
+ * so that bookmarked URLs keep working.
+ */
+import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_PORTS, startWorld, type WorldUrls } from './world.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: { reset: { type: 'boolean', default: false }, data: { type: 'string', default: join(appDir, 'sandbox', '.data') } },
+});
+const dataDir = resolve(values.data);
+const ports = process.env.LIFEBOAT_SANDBOX_PORTS === 'any' ? { ui: 0, bitbucket: 0, s3: 0 } : DEFAULT_PORTS;
+
+const world = await startWorld({ appDir, dataDir, reset: values.reset, ports, log: (line) => console.log(line) });
+console.log(describe(world.urls, join(dataDir, 'world.json')));
+
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  console.log('Stopping…');
+  await world.close();
+  console.log('Stopped.');
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
+
+function describe(urls: WorldUrls, urlFile: string): string {
+  const lines = [
+    '',
+    'Lifeboat local world is up.',
+    '',
+    'Pages (switch the signed-in user at the top of each page):',
+    `  workspace admin     ${urls.pages.workspaceAdmin}`,
+    ...Object.entries(urls.pages.repositorySettings).map(([slug, url]) => `  ${`${slug} settings`.padEnd(19)} ${url}`),
+    `  all pages           ${urls.pages.home}`,
+    '',
+    `Bitbucket emulator   ${urls.bitbucket.api}`,
+    ...Object.entries(urls.bitbucket.git).map(([slug, url]) => `  git ${slug.padEnd(15)} ${url}`),
+    '  git credentials (user name / password):',
+    ...urls.bitbucket.gitCredentials.map((credential) => `    ${credential.who.padEnd(32)} ${credential.username} / ${credential.password}`),
+    '',
+    `Bucket (s3rver)      ${urls.bucket.endpoint}  bucket ${urls.bucket.bucket}, keys ${urls.bucket.accessKeyId} / ${urls.bucket.secretAccessKey}`,
+    '',
+    `These URLs are also in ${urlFile}. Ctrl-C stops everything.`,
+    '',
+  ];
+  return lines.join('\n');
+}

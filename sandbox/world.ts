@@ -1,0 +1,176 @@
+/**
+ * The local world: everything Lifeboat needs from the cloud, on 127.0.0.1.
+ * s3rver stands in for the customer's bucket, the emulator for Bitbucket
+ * (REST + git), the Forge host for Atlassian's runtime, and the UI server for
+ * Bitbucket's settings pages that frame the app's Custom UI. The app's own code
+ * runs unmodified inside the host.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
+import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
+import { startForgeHost, type ForgeHost } from './forge/index.js';
+import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
+import { startUiServer, type UiServer } from './ui/server.js';
+
+export const DEMO_BUCKET = 'lifeboat-demo';
+
+export interface WorldPorts {
+  ui: number;
+  bitbucket: number;
+  s3: number;
+}
+
+/** Fixed ports, so the URLs a person bookmarks keep working across restarts. */
+export const DEFAULT_PORTS: WorldPorts = { ui: 7100, bitbucket: 7990, s3: 4568 };
+
+export interface WorldOptions {
+  /** The app: manifest.yml, src/, static/. */
+  appDir: string;
+  /** All state: bucket, Bitbucket, KVS. */
+  dataDir: string;
+  /** Start from a fresh seed. */
+  reset?: boolean;
+  ports?: WorldPorts;
+  log?: (line: string) => void;
+}
+
+/** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
+export interface WorldUrls {
+  pages: {
+    home: string;
+    workspaceAdmin: string;
+    repositorySettings: Record<string, string>;
+  };
+  bitbucket: {
+    api: string;
+    git: Record<string, string>;
+    /** Git credentials: user name and password to give `git` (or to put in the URL). */
+    gitCredentials: Array<{ who: string; username: string; password: string }>;
+  };
+  bucket: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
+}
+
+export interface World {
+  urls: WorldUrls;
+  emulator: Emulator;
+  host: ForgeHost;
+  ui: UiServer;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: WorldOptions): Promise<World> {
+  const log = options.log ?? (() => {});
+  const ports = options.ports ?? DEFAULT_PORTS;
+  if (options.reset) await rm(options.dataDir, { recursive: true, force: true });
+  const dirs = { s3: join(options.dataDir, 's3'), bitbucket: join(options.dataDir, 'bitbucket'), forge: join(options.dataDir, 'forge') };
+  await Promise.all(Object.values(dirs).map((dir) => mkdir(dir, { recursive: true })));
+
+  const started: Array<{ close(): Promise<void> }> = [];
+  const close = async (): Promise<void> => {
+    for (const part of started.reverse()) await part.close().catch((error: unknown) => log(`[world] stopping: ${String(error)}`));
+  };
+  try {
+    const s3: S3rver = await startS3rver({ directory: dirs.s3, bucket: DEMO_BUCKET, port: ports.s3 });
+    started.push(s3);
+
+    // The emulator emits product events before the host exists (seeding); they are
+    // delivered once it does, as Forge delivers events late rather than never.
+    let host: ForgeHost | undefined;
+    const early: Array<{ eventType: string } & Record<string, unknown>> = [];
+    const emulator = await startBitbucketEmulator({
+      dataDir: dirs.bitbucket,
+      port: ports.bitbucket,
+      seed: true,
+      onEvent: async (event) => {
+        const productEvent = event as unknown as { eventType: string } & Record<string, unknown>;
+        log(`[bitbucket] event ${productEvent.eventType}`);
+        if (host) await host.deliverEvent(productEvent);
+        else early.push(productEvent);
+      },
+    });
+    started.push(emulator);
+
+    host = await startForgeHost({
+      appDir: options.appDir,
+      dataDir: dirs.forge,
+      installation: { workspaceId: DEMO_WORKSPACE.uuid },
+      bitbucket: { apiUrl: emulator.url, authorization: (accountId) => emulator.forgeAppAuthorization(accountId) },
+      standIns: { 'https://api.bitbucket.org': emulator.url, 'https://bitbucket.org': emulator.url },
+      customerEgress: [s3.endpoint],
+      log,
+    });
+    started.push(host);
+    for (const event of early.splice(0)) await host.deliverEvent(event);
+
+    const forgeHost = host;
+    const modules = pageModules(forgeHost);
+    const ui = await startUiServer({
+      port: ports.ui,
+      appDir: options.appDir,
+      modules,
+      workspace: { uuid: DEMO_WORKSPACE.uuid, slug: DEMO_WORKSPACE.slug, name: DEMO_WORKSPACE.name },
+      repositories: async () => emulator.state().repositories
+        .filter((repository) => repository.workspaceUuid === DEMO_WORKSPACE.uuid)
+        .map(({ uuid, slug, name }) => ({ uuid, slug, name })),
+      users: DEMO_USERS,
+      invoke: (call) => forgeHost.invokeResolver(call),
+      log,
+    });
+    started.push(ui);
+
+    const urls = worldUrls({ ui, modules, emulator, s3 });
+    const urlFile = join(options.dataDir, 'world.json');
+    await writeFile(`${urlFile}.tmp`, `${JSON.stringify(urls, null, 2)}\n`);
+    await rename(`${urlFile}.tmp`, urlFile);
+    return { urls, emulator, host: forgeHost, ui, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The Custom UI pages the manifest declares, with the folder each resource is built into. */
+function pageModules(host: ForgeHost): Parameters<typeof startUiServer>[0]['modules'] {
+  const manifest = host.manifest;
+  const resources = new Map(manifest.resources.map((resource) => [resource.key, resource.path]));
+  const pages = [
+    ...manifest.modules['bitbucket:repoSettingsMenuPage'].map((module) => ({ ...module, type: 'bitbucket:repoSettingsMenuPage' as const })),
+    ...manifest.modules['bitbucket:workspaceSettingsMenuPage'].map((module) => ({ ...module, type: 'bitbucket:workspaceSettingsMenuPage' as const })),
+  ];
+  return pages.map((page) => {
+    const resourcePath = resources.get(page.resource);
+    if (!resourcePath) throw new Error(`manifest.yml: module ${page.key} names resource ${page.resource}, which is not declared`);
+    return { key: page.key, type: page.type, title: page.title, resourceKey: page.resource, resourcePath };
+  });
+}
+
+type PageModule = ReturnType<typeof pageModules>[number];
+
+function worldUrls({ ui, modules, emulator, s3 }: { ui: UiServer; modules: PageModule[]; emulator: Emulator; s3: S3rver }): WorldUrls {
+  const keyOf = (type: PageModule['type']): string => {
+    const module = modules.find((candidate) => candidate.type === type);
+    if (!module) throw new Error(`manifest.yml declares no ${type} module`);
+    return module.key;
+  };
+  const repoPage = keyOf('bitbucket:repoSettingsMenuPage');
+  return {
+    pages: {
+      home: ui.url,
+      workspaceAdmin: ui.pageUrl(keyOf('bitbucket:workspaceSettingsMenuPage'), { as: 'admin' }),
+      repositorySettings: Object.fromEntries(DEMO_REPOSITORIES.map((repository) => [
+        repository.slug,
+        ui.pageUrl(repoPage, { repositorySlug: repository.slug, as: repository.repoAdmin ?? 'admin' }),
+      ])),
+    },
+    bitbucket: {
+      api: `${emulator.url}/2.0`,
+      git: Object.fromEntries(DEMO_REPOSITORIES.map((repository) => [repository.slug, emulator.gitUrl(DEMO_WORKSPACE.slug, repository.slug)])),
+      gitCredentials: [
+        ...Object.values(DEMO_USERS).map((user) => ({ who: `${user.displayName} (API token)`, username: 'x-bitbucket-api-token-auth', password: user.apiToken })),
+        { who: 'workspace access token', username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token },
+      ],
+    },
+    bucket: { endpoint: s3.endpoint, bucket: DEMO_BUCKET, ...S3RVER_CREDENTIALS },
+  };
+}

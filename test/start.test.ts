@@ -1,0 +1,91 @@
+// `npm start` end to end: the world comes up from nothing, a plain `git push`
+// to the emulator reaches the app's trigger inside the Forge host, the app's
+// resolver (called through the UI server, as the page would) sees it, and
+// Ctrl-C stops everything.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEMO_USERS } from '../sandbox/demo.js';
+import type { WorldUrls } from '../sandbox/world.js';
+import { git } from './helpers/repos.js';
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function portIsClosed(url: string): Promise<boolean> {
+  const { port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world', { timeout: 180_000 }, async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
+  const work = await mkdtemp(join(tmpdir(), 'lifeboat-world-work-'));
+  t.after(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(work, { recursive: true, force: true })]));
+
+  const child = spawn('npm', ['start', '--', '--data', dataDir], {
+    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = once(child, 'exit');
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+  const urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
+  assert.match(output, /Lifeboat local world is up/);
+
+  // The pages are served through the UI server (framed Custom UI).
+  const home = await fetch(urls.pages.home);
+  assert.equal(home.status, 200);
+  const repoPage = await fetch(urls.pages.repositorySettings['web-app']!);
+  assert.equal(repoPage.status, 200);
+
+  // A plain git push with an API token, as a person following the README would.
+  const alice = DEMO_USERS.admin;
+  const remote = new URL(urls.bitbucket.git['web-app']!);
+  remote.username = 'x-bitbucket-api-token-auth';
+  remote.password = alice.apiToken;
+  git(work, ['clone', '--quiet', remote.href, 'web-app']);
+  const clone = join(work, 'web-app');
+  git(clone, ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', 'commit', '--allow-empty', '-m', 'smoke test']);
+  git(clone, ['push', '--quiet', 'origin', 'HEAD:refs/heads/smoke-test']);
+  const pushed = git(clone, ['rev-parse', 'HEAD']).trim();
+
+  // The app's trigger ran in the host (its log says so) and its resolver sees the push.
+  const invokeUrl = new URL('/__sandbox/invoke', urls.pages.home);
+  const overview = await waitFor('the push to reach the app', async () => {
+    const response = await fetch(invokeUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ moduleKey: 'lifeboat-repo-settings', functionKey: 'getOverview', as: 'admin', repositorySlug: 'web-app' }),
+    });
+    const answer = (await response.json()) as { ok: boolean; body?: { lastPush?: { ref: string; after?: string } } };
+    return answer.ok && answer.body?.lastPush?.after === pushed ? answer.body : undefined;
+  });
+  assert.equal(overview.lastPush?.ref, 'smoke-test');
+  assert.match(output, /avi:bitbucket:push:repository/);
+  assert.match(output, /repository-events/);
+
+  child.kill('SIGINT');
+  const [code] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000))])) as [number | null];
+  assert.equal(code, 0, output);
+  assert.match(output, /Stopped\./);
+  for (const url of [urls.pages.home, urls.bitbucket.api, urls.bucket.endpoint]) assert.equal(await portIsClosed(url), true, `${url} still listening`);
+});
