@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { isLifeboatError } from '../engine/errors.js';
+import { apiPath, BitbucketClient } from './client.js';
+
+// A local stand-in serving Bitbucket-shaped pages, including the quirk the client
+// must survive: a bogus `next` on an empty last page.
+let server: Server;
+let base: string;
+const requests: string[] = [];
+
+before(async () => {
+  server = createServer((request, response) => {
+    requests.push(request.url!);
+    const url = new URL(request.url!, base);
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/2.0/items') {
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const values = page <= 2 ? [`item-${page}a`, `item-${page}b`] : [];
+      return send(200, { values, page, pagelen: 2, next: `${base}/2.0/items?page=${page + 1}&fields=values` });
+    }
+    if (url.pathname === '/2.0/limited') return send(429, { type: 'error', error: { message: 'Rate limit for this resource has been exceeded' } }, { 'retry-after': '30' });
+    if (url.pathname === '/2.0/secret') return send(403, { type: 'error', error: { message: 'Access denied' } });
+    if (url.pathname === '/2.0/broken') return send(503, { type: 'error', error: { message: 'down' } });
+    return send(404, { type: 'error', error: { message: 'Not found' } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const client = (): BitbucketClient => new BitbucketClient((path, init) => fetch(base + path, init));
+
+test('paginate follows next and stops on an empty page with a bogus next', async () => {
+  requests.length = 0;
+  const items: string[] = [];
+  for await (const item of client().paginate<string>('/2.0/items')) items.push(item);
+  assert.deepEqual(items, ['item-1a', 'item-1b', 'item-2a', 'item-2b']);
+  assert.deepEqual(requests, ['/2.0/items', '/2.0/items?page=2&fields=values', '/2.0/items?page=3&fields=values']);
+});
+
+test('breaking out of paginate stops fetching pages', async () => {
+  requests.length = 0;
+  for await (const item of client().paginate<string>('/2.0/items')) if (item === 'item-1a') break;
+  assert.equal(requests.length, 1);
+});
+
+test('statuses become stable codes; 429 and 5xx are transient', async () => {
+  const cases = [['/2.0/limited', 'BITBUCKET_RATE_LIMITED', 'transient'], ['/2.0/secret', 'BITBUCKET_FORBIDDEN', 'user'], ['/2.0/broken', 'BITBUCKET_UNAVAILABLE', 'transient'], ['/2.0/nothing', 'BITBUCKET_NOT_FOUND', 'user']] as const;
+  for (const [path, code, kind] of cases) {
+    await assert.rejects(client().get(path), (error) => isLifeboatError(error, code) && error.kind === kind);
+  }
+  await assert.rejects(client().get('/2.0/limited'), (error) => isLifeboatError(error) && error.details?.retryAfterSeconds === 30 && /Rate limit/.test(error.message));
+});
+
+test('apiPath encodes every parameter', () => {
+  assert.equal(apiPath`/2.0/repositories/${'my ws'}/${'a/b'}?q=${'name="x"'}`, '/2.0/repositories/my%20ws/a%2Fb?q=name%3D%22x%22');
+});

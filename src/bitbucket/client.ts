@@ -1,0 +1,95 @@
+/**
+ * Bitbucket Cloud REST API 2.0, over whatever transport the edge provides:
+ * Forge's `requestBitbucket` (as the app or as the user) inside the app, a
+ * token-authenticated fetch elsewhere. Paging follows `next` as Bitbucket
+ * asks (never building page URLs) and stops on an empty page too, because some
+ * endpoints answer a last page with a bogus `next`.
+ */
+import { LifeboatError, type ErrorCode } from '../engine/errors.js';
+
+/** The subset of a fetch Response the client reads (Forge's requestBitbucket returns one). */
+export interface BitbucketResponse {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** `path` starts with /2.0/ and is already encoded (see `apiPath`). */
+export type BitbucketTransport = (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<BitbucketResponse>;
+
+export interface Page<T> {
+  values?: T[];
+  next?: string;
+}
+
+/** Builds an API path with every parameter encoded, like Forge's `route` tag. */
+export function apiPath(strings: TemplateStringsArray, ...parameters: Array<string | number>): string {
+  return strings.reduce((path, part, index) => path + part + (index < parameters.length ? encodeURIComponent(String(parameters[index])) : ''), '');
+}
+
+export class BitbucketClient {
+  constructor(private readonly transport: BitbucketTransport) {}
+
+  async get<T>(path: string): Promise<T> {
+    return this.send<T>('GET', path);
+  }
+
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('POST', path, body);
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.send<unknown>('DELETE', path);
+  }
+
+  /** Every item of a paged collection, page by page; stop early by breaking out of the loop. */
+  async *paginate<T>(path: string): AsyncGenerator<T> {
+    let next: string | undefined = path;
+    while (next !== undefined) {
+      const page: Page<T> = await this.get<Page<T>>(next);
+      const values = page.values ?? [];
+      yield* values;
+      next = values.length > 0 && page.next ? pathOf(page.next) : undefined;
+    }
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.transport(path, {
+      method,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (response.status >= 200 && response.status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    throw responseError(method, path, response, text);
+  }
+}
+
+/** `next` is an absolute URL on the API host; the transport takes paths. */
+function pathOf(next: string): string {
+  const url = new URL(next, 'https://api.bitbucket.org');
+  return url.pathname + url.search;
+}
+
+function responseError(method: string, path: string, response: BitbucketResponse, text: string): LifeboatError {
+  let detail = '';
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } };
+    detail = body.error?.message ?? '';
+  } catch {
+    detail = text.slice(0, 200);
+  }
+  const where = `${method} ${path.split('?')[0]}`;
+  const status = response.status;
+  const [code, message]: [ErrorCode, string] =
+    status === 401 ? ['BITBUCKET_AUTH_REQUIRED', 'Bitbucket did not accept the credential']
+      : status === 403 ? ['BITBUCKET_FORBIDDEN', 'Bitbucket refused access']
+        : status === 404 ? ['BITBUCKET_NOT_FOUND', 'Bitbucket has no such resource (or hides it from this credential)']
+          : status === 429 ? ['BITBUCKET_RATE_LIMITED', 'Bitbucket rate limit reached; the hourly budget refills gradually']
+            : status >= 500 ? ['BITBUCKET_UNAVAILABLE', `Bitbucket answered ${status}`]
+              : ['BITBUCKET_HTTP', `Bitbucket answered ${status}`];
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return new LifeboatError(code, `${message}${detail ? `: ${detail}` : ''} (${where}).`, {
+    details: { status, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) },
+  });
+}

@@ -1,0 +1,26 @@
+// The page's one seam to Bitbucket and to the app's backend. Resolver calls are
+// typed by the shared contract, so the page and its resolver cannot drift apart.
+// eslint-disable-next-line no-restricted-imports -- Custom UI reaches its backend only through @forge/bridge
+import { makeInvoke, view } from '@forge/bridge';
+import type { Overview, RepoPageResolvers } from '../../../src/contract.js';
+
+export type { Overview };
+
+/** Where the page is shown and to whom, as Bitbucket tells the page. */
+export interface PageContext {
+  accountId?: string;
+  workspaceId?: string;
+  repositoryUuid?: string;
+}
+
+const invoke = makeInvoke<RepoPageResolvers>();
+
+export async function getPageContext(): Promise<PageContext> {
+  const context = await view.getContext();
+  const repository = context.extension.repository as { uuid?: string } | undefined;
+  return { accountId: context.accountId, workspaceId: context.workspaceId, repositoryUuid: repository?.uuid };
+}
+
+export function getOverview(): Promise<Overview> {
+  return invoke('getOverview');
+}
