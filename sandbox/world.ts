@@ -11,6 +11,7 @@ import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
 import { startForgeHost, type ForgeHost } from './forge/index.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
+import { buildPages } from './ui/build.js';
 import { startUiServer, type UiServer } from './ui/server.js';
 
 export const DEMO_BUCKET = 'lifeboat-demo';
@@ -105,6 +106,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 
     const forgeHost = host;
     const modules = pageModules(forgeHost);
+    await buildPages(options.appDir, { log }); // a fresh checkout, or page sources newer than their build
     const ui = await startUiServer({
       port: ports.ui,
       appDir: options.appDir,

@@ -1,6 +1,5 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
 // typed by the shared contract, so the page and its resolver cannot drift apart.
-// eslint-disable-next-line no-restricted-imports -- Custom UI reaches its backend only through @forge/bridge
 import { makeInvoke, view } from '@forge/bridge';
 import type { AdminPageResolvers, Overview } from '../../../src/contract.js';
 

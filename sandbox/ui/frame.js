@@ -1,0 +1,113 @@
+// The framing page's half of the Custom UI bridge: what Bitbucket does for a
+// Forge app's iframe. It answers the messages of sandbox/ui/bridge-shim.js from
+// the context the UI server rendered into this page, and forwards resolver
+// calls to the UI server, which decides identity and location itself.
+/* global window, document, fetch, navigator, URL */
+(() => {
+  const SOURCE = 'lifeboat-sandbox-bridge';
+  const config = JSON.parse(document.getElementById('lifeboat-frame-config').textContent);
+  const iframe = document.getElementById('lifeboat-app-frame');
+
+  document.getElementById('lifeboat-user-switch').addEventListener('change', (event) => {
+    const url = new URL(window.location.href);
+    url.searchParams.set('as', event.target.value);
+    window.location.assign(url.href);
+  });
+
+  // The app's own route (view.createHistory) lives in this page's fragment.
+  const appPath = () => window.location.hash.slice(1) || '/';
+
+  function moduleUrl(moduleKey, path) {
+    const module = config.modules.find((candidate) => candidate.key === moduleKey);
+    if (!module) throw new Error(`This app has no page with the module key '${moduleKey}'.`);
+    const workspace = encodeURIComponent(config.workspaceSlug);
+    let pathname;
+    if (module.type === 'bitbucket:workspaceSettingsMenuPage') pathname = `/${workspace}/workspace/settings/${encodeURIComponent(module.key)}`;
+    else if (config.repositorySlug) pathname = `/${workspace}/${encodeURIComponent(config.repositorySlug)}/admin/${encodeURIComponent(module.key)}`;
+    else throw new Error(`'${moduleKey}' is a repository page: it can only be reached from a repository.`);
+    const url = new URL(pathname, window.location.origin);
+    if (path) url.hash = path.startsWith('/') ? path : `/${path}`;
+    return url;
+  }
+
+  function locationUrl(location) {
+    if (location && location.target === 'module') return moduleUrl(location.moduleKey, location.path);
+    throw new Error(`Bitbucket has no navigation target '${location && location.target}'; use a 'module' target or a URL.`);
+  }
+
+  // Bitbucket pages keep the signed-in user: in the sandbox, that is the `as` parameter.
+  function signedIn(url) {
+    if (url.origin === window.location.origin && !url.searchParams.has('as')) url.searchParams.set('as', config.as);
+    return url;
+  }
+
+  const handlers = {
+    getContext: () => ({
+      ...config.context,
+      locale: navigator.language || 'en-US',
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    }),
+
+    async invoke(call) {
+      const response = await fetch('/__sandbox/invoke', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          moduleKey: config.moduleKey,
+          functionKey: call && call.functionKey,
+          payload: call && call.payload,
+          as: config.as,
+          repositorySlug: config.repositorySlug,
+        }),
+      });
+      const answer = await response.json().catch(() => ({ ok: false, error: { message: `the sandbox answered HTTP ${response.status}` } }));
+      // Forge rejects the page's invoke() with an Error that quotes the backend's message.
+      if (!answer.ok) throw new Error(`There was an error invoking the function - ${answer.error.message}`);
+      // With metadata asked for, the real bridge wraps the body (see @forge/bridge's invoke).
+      return call.metadata ? { body: answer.body, metadata: {} } : answer.body;
+    },
+
+    getUrl: (location) => signedIn(locationUrl(location)).href,
+
+    navigate(request) {
+      const url = signedIn(typeof request.url === 'string' ? new URL(request.url, window.location.href) : locationUrl(request));
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`Refusing to navigate to a ${url.protocol} URL.`);
+      // Bitbucket opens anything outside itself in a new tab, whatever the app asked.
+      if (request.type === 'new-tab' || url.origin !== window.location.origin) window.open(url.href, '_blank', 'noopener,noreferrer');
+      else window.location.assign(url.href);
+    },
+
+    // A settings page is not an openable view (modals are); @forge/bridge turns false into its own error.
+    open: () => false,
+
+    reload: () => window.location.reload(),
+
+    createHistory: () => appPath(),
+
+    historyChange({ action, path }) {
+      const url = new URL(window.location.href);
+      url.hash = path;
+      if (action === 'PUSH') window.history.pushState(null, '', url.href);
+      else window.history.replaceState(null, '', url.href);
+    },
+
+    historyGo: ({ delta }) => window.history.go(delta),
+  };
+
+  window.addEventListener('popstate', () => {
+    iframe.contentWindow.postMessage({ source: SOURCE, event: 'history', path: appPath() }, window.location.origin);
+  });
+
+  window.addEventListener('message', async (event) => {
+    const message = event.data;
+    if (event.source !== iframe.contentWindow || event.origin !== window.location.origin) return;
+    if (!message || message.source !== SOURCE || typeof message.id !== 'number') return;
+    const reply = (answer) => event.source.postMessage({ source: SOURCE, id: message.id, ...answer }, event.origin);
+    try {
+      if (!Object.hasOwn(handlers, message.cmd)) throw new Error(`The Lifeboat sandbox does not support the Custom UI bridge command '${message.cmd}'.`);
+      reply({ ok: true, result: await handlers[message.cmd](message.payload) });
+    } catch (error) {
+      reply({ ok: false, error: { message: error instanceof Error ? error.message : String(error) } });
+    }
+  });
+})();

@@ -1,0 +1,401 @@
+/**
+ * The sandbox's stand-in for Bitbucket's settings pages: it frames the app's
+ * Custom UI resources as Bitbucket does, serves them (with the bridge shim
+ * injected), and carries the pages' resolver calls to the Forge host, with the
+ * identity and location that the framing page stands for. Binds 127.0.0.1.
+ *
+ *   GET  /                                                   the app's pages
+ *   GET  /<workspace>/workspace/settings/<moduleKey>?as=role   workspace settings page
+ *   GET  /<workspace>/<repository>/admin/<moduleKey>?as=role   repository settings page
+ *   GET  /__resources/<resourceKey>/<file>                     a resource's build folder
+ *   GET  /__sandbox/bridge-shim.js, frame.js, frame.css         the sandbox's own files
+ *   POST /__sandbox/invoke                                     { moduleKey, functionKey, payload?, as, repositorySlug? }
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { dirname, extname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { renderFrame, renderIndex, renderProblem, type PageLink } from './pages.js';
+
+export type PageModuleType = 'bitbucket:repoSettingsMenuPage' | 'bitbucket:workspaceSettingsMenuPage';
+
+export interface PageModule {
+  key: string;
+  type: PageModuleType;
+  title: string;
+  resourceKey: string;
+  /** The resource's folder relative to appDir, e.g. static/repo-settings/build. */
+  resourcePath: string;
+}
+
+export interface Place {
+  uuid: string;
+  slug: string;
+  name: string;
+}
+
+export interface SandboxUser {
+  accountId: string;
+  displayName: string;
+}
+
+/** A resolver call as the Forge host takes it: identity and location decided here, never by the page. */
+export interface InvokeCall {
+  moduleKey: string;
+  functionKey: string;
+  payload?: unknown;
+  accountId: string;
+  extension: Record<string, unknown>;
+}
+
+export type InvokeResult = { ok: true; body: unknown } | { ok: false; error: { message: string } };
+
+export interface UiServerOptions {
+  port?: number;
+  /** The app's root: manifest.yml and the resource folders. */
+  appDir: string;
+  modules: PageModule[];
+  workspace: Place;
+  /** Asked on every page load and call, so that new repositories show up. */
+  repositories(): Promise<Place[]>;
+  /** Signed-in users by role; the first is the default. */
+  users: Readonly<Record<string, SandboxUser>>;
+  invoke(call: InvokeCall): Promise<InvokeResult>;
+  log?: (line: string) => void;
+}
+
+export interface UiServer {
+  /** http://127.0.0.1:<port>, without a trailing slash. */
+  url: string;
+  pageUrl(moduleKey: string, where?: { repositorySlug?: string; as?: string }): string;
+  close(): Promise<void>;
+}
+
+const SHIM_TAG = '<script src="/__sandbox/bridge-shim.js"></script>';
+const SANDBOX_FILES: Record<string, string> = {
+  'bridge-shim.js': 'text/javascript; charset=utf-8',
+  'frame.js': 'text/javascript; charset=utf-8',
+  'frame.css': 'text/css; charset=utf-8',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.wasm': 'application/wasm',
+};
+/** Forge refuses resolver requests over 500 KB. */
+const MAX_INVOKE_BYTES = 500 * 1024;
+/** The sandbox's one Forge environment, in the place of a real environment's id. */
+const ENVIRONMENT_ID = 'sandbox';
+
+const InvokeRequest = z.object({
+  moduleKey: z.string(),
+  functionKey: z.string().min(1),
+  payload: z.unknown().optional(),
+  as: z.string(),
+  repositorySlug: z.string().optional(),
+});
+
+class HttpProblem extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
+  const log = options.log ?? (() => {});
+  const here = dirname(fileURLToPath(import.meta.url));
+  const roles = Object.keys(options.users);
+  const defaultRole = roles[0] ?? fail('startUiServer: no users to sign in as');
+  const appId = await readAppId(options.appDir);
+  const resources = new Map(options.modules.map((module) => [module.resourceKey, module.resourcePath]));
+  const moduleOf = (key: string): PageModule | undefined => options.modules.find((module) => module.key === key);
+  const userOf = (role: string): SandboxUser | undefined => (Object.hasOwn(options.users, role) ? options.users[role] : undefined);
+
+  function pagePath(module: PageModule, repositorySlug: string | undefined, role: string | undefined): string {
+    const workspace = encodeURIComponent(options.workspace.slug);
+    let path: string;
+    if (module.type === 'bitbucket:workspaceSettingsMenuPage') path = `/${workspace}/workspace/settings/${encodeURIComponent(module.key)}`;
+    else if (repositorySlug) path = `/${workspace}/${encodeURIComponent(repositorySlug)}/admin/${encodeURIComponent(module.key)}`;
+    else throw new Error(`module ${module.key} is a repository page: name the repository`);
+    return role ? `${path}?as=${encodeURIComponent(role)}` : path;
+  }
+
+  /** What a real Forge page and resolver are told about where they are. */
+  function extensionOf(module: PageModule, repository: Place | undefined): Record<string, unknown> {
+    if (module.type === 'bitbucket:repoSettingsMenuPage') {
+      if (!repository) throw new HttpProblem(400, `${module.key} is a repository page: the call names no repository`);
+      return { type: module.type, repository: { uuid: repository.uuid } };
+    }
+    if (repository) throw new HttpProblem(400, `${module.key} is a workspace page: it has no repository`);
+    return { type: module.type };
+  }
+
+  async function repositoryOf(slug: string | undefined): Promise<Place | undefined> {
+    if (slug === undefined) return undefined;
+    const repository = (await options.repositories()).find((candidate) => candidate.slug === slug);
+    if (!repository) throw new HttpProblem(404, `There is no repository ${options.workspace.slug}/${slug}.`);
+    return repository;
+  }
+
+  async function serveIndex(res: ServerResponse): Promise<void> {
+    const repositories = await options.repositories();
+    const workspacePages: PageLink[] = [];
+    const repositoryPages: PageLink[] = [];
+    for (const module of options.modules) {
+      if (module.type === 'bitbucket:workspaceSettingsMenuPage') workspacePages.push({ title: module.title, href: pagePath(module, undefined, undefined) });
+      else for (const repository of repositories) repositoryPages.push({ title: `${repository.name} (${repository.slug}): ${module.title}`, href: pagePath(module, repository.slug, undefined) });
+    }
+    send(res, 200, 'text/html; charset=utf-8', renderIndex({ workspaceName: options.workspace.name, workspacePages, repositoryPages }));
+  }
+
+  async function serveFrame(res: ServerResponse, module: PageModule, repositorySlug: string | undefined, query: URLSearchParams): Promise<void> {
+    const role = query.get('as') ?? defaultRole;
+    const user = userOf(role);
+    if (!user) throw new HttpProblem(400, `Nobody signs in as '${role}'. Roles: ${roles.join(', ')}.`);
+    const repository = await repositoryOf(repositorySlug);
+    const extension = extensionOf(module, repository);
+    const location = repository ? 'Repository settings' : 'Workspace settings';
+    const sameKind = options.modules.filter((candidate) => candidate.type === module.type);
+    send(res, 200, 'text/html; charset=utf-8', renderFrame({
+      title: module.title,
+      breadcrumbs: [
+        { text: options.workspace.name, href: '/' },
+        ...(repository ? [{ text: repository.name }] : []),
+        { text: location },
+        { text: module.title },
+      ],
+      menu: {
+        heading: location,
+        items: sameKind.map((candidate) => ({ title: candidate.title, href: pagePath(candidate, repository?.slug, role), current: candidate.key === module.key })),
+      },
+      users: roles.map((candidate) => ({ role: candidate, displayName: options.users[candidate]!.displayName, selected: candidate === role })),
+      iframeSrc: `/__resources/${encodeURIComponent(module.resourceKey)}/index.html`,
+      config: {
+        moduleKey: module.key,
+        as: role,
+        workspaceSlug: options.workspace.slug,
+        repositorySlug: repository?.slug,
+        modules: options.modules.map(({ key, type }) => ({ key, type })),
+        // The context view.getContext() answers; frame.js adds the browser's locale and time zone.
+        context: {
+          accountId: user.accountId,
+          workspaceId: options.workspace.uuid,
+          localId: `ari:cloud:ecosystem::extension/${appId}/${ENVIRONMENT_ID}/static/${module.key}`,
+          moduleKey: module.key,
+          extension,
+          environmentId: ENVIRONMENT_ID,
+          environmentType: 'DEVELOPMENT',
+          siteUrl: baseUrl,
+        },
+      },
+    }));
+  }
+
+  async function serveResource(res: ServerResponse, resourceKey: string, rest: string[]): Promise<void> {
+    const resourcePath = resources.get(resourceKey);
+    if (resourcePath === undefined) throw new HttpProblem(404, `No resource ${resourceKey}.`);
+    const atRoot = rest.length === 0 || (rest.length === 1 && rest[0] === '');
+    const relative = atRoot ? ['index.html'] : rest;
+    if (relative.includes('')) throw new HttpProblem(404, 'Not found.');
+    const root = await realpath(join(options.appDir, resourcePath)).catch(() => {
+      throw new HttpProblem(404, `Resource ${resourceKey} is not built (${resourcePath}): build the pages first.`);
+    });
+    // Segments were checked already; resolving links must not leave the folder either.
+    const file = await realpath(join(root, ...relative)).catch(() => undefined);
+    const info = file?.startsWith(root + sep) ? await stat(file) : undefined;
+    if (!file || !info?.isFile()) throw new HttpProblem(404, 'Not found.');
+    const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    if (relative.length === 1 && relative[0] === 'index.html') {
+      send(res, 200, type, injectShim(await readFile(file, 'utf8')));
+      return;
+    }
+    res.writeHead(200, { 'content-type': type, 'content-length': info.size, 'cache-control': 'no-store' });
+    await pipeline(createReadStream(file), res);
+  }
+
+  async function serveInvoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, result: InvokeResult): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(result));
+    // A page on another site must not act as the signed-in user: browsers send Origin on
+    // cross-site POSTs, and a JSON body cannot come from a plain form.
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== baseUrl) throw new HttpProblem(403, `Calls come from the sandbox's own pages, not from ${origin}.`);
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpProblem(415, 'Send the call as application/json.');
+    const parsed = InvokeRequest.safeParse(parseJson(await readBody(req, MAX_INVOKE_BYTES)));
+    if (!parsed.success) throw new HttpProblem(400, `Not a call: ${z.prettifyError(parsed.error)}`);
+    const request = parsed.data;
+    const module = moduleOf(request.moduleKey);
+    if (!module) throw new HttpProblem(404, `This app has no page with the module key '${request.moduleKey}'.`);
+    const user = userOf(request.as);
+    if (!user) throw new HttpProblem(400, `Nobody signs in as '${request.as}'. Roles: ${roles.join(', ')}.`);
+    const repository = await repositoryOf(request.repositorySlug);
+    const call: InvokeCall = {
+      moduleKey: module.key,
+      functionKey: request.functionKey,
+      ...(request.payload === undefined ? {} : { payload: request.payload }),
+      accountId: user.accountId,
+      extension: extensionOf(module, repository),
+    };
+    const where = repository ? ` in ${repository.slug}` : '';
+    let result: InvokeResult;
+    try {
+      result = await options.invoke(call);
+    } catch (error) {
+      log(`[ui] invoke ${module.key} ${request.functionKey} as ${request.as}${where}: the host failed: ${describe(error)}`);
+      reply(500, { ok: false, error: { message: `The Forge host failed: ${describe(error)}` } });
+      return;
+    }
+    log(`[ui] invoke ${module.key} ${request.functionKey} as ${request.as}${where}: ${result.ok ? 'ok' : `error: ${result.error.message}`}`);
+    reply(200, result);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const [rawPath = '/', rawQuery = ''] = (req.url ?? '/').split('?', 2);
+    const segments = decodeSegments(rawPath);
+    const query = new URLSearchParams(rawQuery);
+    const method = req.method ?? 'GET';
+    const [first = '', second, third, fourth, ...more] = segments;
+
+    if (first === '__sandbox' && second === 'invoke' && segments.length === 2) {
+      if (method !== 'POST') throw new HttpProblem(405, 'POST a call here.');
+      return serveInvoke(req, res);
+    }
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpProblem(405, 'Only GET and HEAD here.');
+    if (segments.length === 1 && first === '') return serveIndex(res);
+    if (first === '__sandbox' && second !== undefined && segments.length === 2 && Object.hasOwn(SANDBOX_FILES, second)) {
+      send(res, 200, SANDBOX_FILES[second]!, await readFile(join(here, second)));
+      return;
+    }
+    if (first === '__resources' && second !== undefined) return serveResource(res, second, segments.slice(2));
+    if (first === options.workspace.slug && fourth !== undefined && more.length === 0) {
+      const module = moduleOf(fourth);
+      if (module?.type === 'bitbucket:workspaceSettingsMenuPage' && second === 'workspace' && third === 'settings') return serveFrame(res, module, undefined, query);
+      if (module?.type === 'bitbucket:repoSettingsMenuPage' && second && third === 'admin') return serveFrame(res, module, second, query);
+    }
+    throw new HttpProblem(404, 'This sandbox has only the pages of the app.');
+  }
+
+  let baseUrl = '';
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpProblem ? error.status : 500;
+      if (status === 500) log(`[ui] ${req.method} ${req.url}: ${describe(error)}`);
+      const message = error instanceof HttpProblem ? error.message : `The sandbox failed: ${describe(error)}`;
+      if (res.headersSent) {
+        res.destroy();
+      } else if (req.url?.startsWith('/__sandbox/invoke')) {
+        send(res, status, 'application/json; charset=utf-8', JSON.stringify({ ok: false, error: { message } }));
+      } else {
+        send(res, status, 'text/html; charset=utf-8', renderProblem(status === 404 ? 'Not found' : `Error ${status}`, message));
+      }
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url: baseUrl,
+    pageUrl(moduleKey, where = {}) {
+      const module = moduleOf(moduleKey);
+      if (!module) throw new Error(`pageUrl: no page module ${moduleKey}`);
+      if (where.as !== undefined && !userOf(where.as)) throw new Error(`pageUrl: nobody signs in as '${where.as}'`);
+      return `${baseUrl}${pagePath(module, where.repositorySlug, where.as)}`;
+    },
+    close: () => new Promise<void>((resolve, reject) => {
+      server.close((error) => (error ? reject(error) : resolve()));
+      // A browser keeps connections open; they must not hold the sandbox up.
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** Bitbucket's chrome injects the bridge before anything of the app's runs. */
+function injectShim(html: string): string {
+  const head = /<head(\s[^>]*)?>/i.exec(html);
+  if (!head) throw new Error('the resource index.html has no <head>, so the bridge shim cannot go first');
+  const end = head.index + head[0].length;
+  return `${html.slice(0, end)}${SHIM_TAG}${html.slice(end)}`;
+}
+
+/**
+ * Path segments, decoded. Node hands over the path as the client sent it, so
+ * "..", "." and encoded separators are refused here, before any route sees them.
+ */
+function decodeSegments(rawPath: string): string[] {
+  return rawPath.split('/').slice(1).map((raw) => {
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      throw new HttpProblem(404, 'Not found.');
+    }
+    if (segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) throw new HttpProblem(404, 'Not found.');
+    return segment;
+  });
+}
+
+async function readAppId(appDir: string): Promise<string> {
+  const manifest = parseYaml(await readFile(join(appDir, 'manifest.yml'), 'utf8')) as { app?: { id?: unknown } } | null;
+  const id = manifest?.app?.id;
+  if (typeof id !== 'string') throw new Error(`${join(appDir, 'manifest.yml')} has no app.id`);
+  // ari:cloud:ecosystem::app/<uuid>: extension ids carry the bare uuid.
+  return id.slice(id.lastIndexOf('/') + 1);
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpProblem(413, `A call is at most ${limit} bytes, as in Forge.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HttpProblem(400, 'The call is not JSON.');
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
