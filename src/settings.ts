@@ -1,0 +1,94 @@
+/**
+ * Workspace settings: what the admin page edits and every backup reads. Pure
+ * data and validation (no platform imports), so the resolvers, the consumers
+ * and the pages share one definition. Secrets (the bucket's secret key, the
+ * Bitbucket credential's token) are not part of it: they live only in Forge's
+ * secret storage.
+ */
+import { z } from 'zod';
+import { LifeboatError } from './engine/errors.js';
+import { validatePolicy } from './engine/bucket/retention.js';
+
+const uuid = z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
+
+// S3 bucket naming rules (the strictest common subset of the providers Lifeboat supports).
+const bucketName = z.string()
+  .min(3, 'must be 3 to 63 characters')
+  .max(63, 'must be 3 to 63 characters')
+  .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'may hold only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit');
+
+export const bucketSettings = z.object({
+  /** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
+  endpoint: z.string().refine((value) => value === '' || isHttpsUrl(value), 'must be an https:// URL, or empty for AWS S3'),
+  region: z.string().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
+  name: bucketName,
+  /** Key prefix inside the bucket; no leading or trailing slash. */
+  prefix: z.string().max(200).regex(/^([A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*)?$/, 'is a path like lifeboat or backups/bitbucket, without leading or trailing slashes'),
+  addressing: z.enum(['virtual-hosted', 'path']),
+  accessKeyId: z.string().min(1, 'is required').max(128),
+});
+
+export const encryptionSettings = z.object({
+  /** age X25519 recipients; empty means objects are stored unencrypted. */
+  recipients: z.array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'must be an age X25519 recipient (age1 followed by 58 characters)')).max(20),
+});
+
+export const objectLockSettings = z.object({
+  enabled: z.boolean(),
+  mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
+  days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500, 'must be at most 100 years'),
+});
+
+export const retentionSettings = z.record(z.string(), z.unknown()).transform((policy, context) => {
+  try {
+    return validatePolicy(policy);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+    return z.NEVER;
+  }
+});
+
+export const repositorySelection = z.object({
+  /** `all`: every repository of the workspace; `chosen`: only those listed. */
+  mode: z.enum(['all', 'chosen']),
+  chosen: z.array(uuid).max(10_000),
+  /** With `chosen`: repositories created later join the list on their own. */
+  includeNew: z.boolean(),
+});
+
+export const workspaceSettings = z.object({
+  bucket: bucketSettings,
+  encryption: encryptionSettings,
+  objectLock: objectLockSettings,
+  schedule: z.object({ interval: z.enum(['hour', 'day', 'week']) }),
+  retention: retentionSettings,
+  repositories: repositorySelection,
+  /** Per-repository exceptions, keyed by repository UUID. */
+  overrides: z.record(uuid, z.object({ enabled: z.boolean().optional(), retention: retentionSettings.optional() })),
+  bitbucket: z.object({
+    /** Which credential the admin pasted: decides the git user name and the REST authorization. */
+    credential: z.enum(['access-token', 'api-token']),
+    /** The Atlassian account email an API token belongs to (REST Basic auth); empty for access tokens. */
+    email: z.string().max(254),
+  }).refine((value) => value.credential === 'access-token' || /^[^@\s]+@[^@\s]+$/.test(value.email), { message: 'an API token needs the email address of its Atlassian account', path: ['email'] }),
+}).strict();
+
+export type WorkspaceSettings = z.output<typeof workspaceSettings>;
+export type WorkspaceSettingsInput = z.input<typeof workspaceSettings>;
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.pathname === '/' && !url.search && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+}
+
+/** Validates settings from a page; every problem is named by its field, e.g. "bucket.name must be 3 to 63 characters". */
+export function parseSettings(input: unknown): WorkspaceSettings {
+  const result = workspaceSettings.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'} ${issue.message}`);
+  throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problems.join('; ')}.`, { details: { problems } });
+}
