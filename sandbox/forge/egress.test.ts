@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http, { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { fixtureVariant, startFixtureHost } from './testing.js';
+
+async function startServer(): Promise<{ origin: string; hits: string[]; close(): Promise<void> }> {
+  const hits: string[] = [];
+  const server: Server = createServer((req, res) => {
+    hits.push(req.url ?? '');
+    res.writeHead(204).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface Captured {
+  value?: unknown;
+  error?: { name: string; message: string };
+}
+
+test('egress: a stand-in of a declared origin is allowed by every client; undeclared hosts are refused, naming the URL', async () => {
+  const gitStandIn = await startServer();
+  const other = await startServer();
+  // The git server stands in for two origins, one of them undeclared: declared wins.
+  const fixture = await startFixtureHost({ standIns: { 'https://api.bitbucket.org': gitStandIn.origin, 'https://bitbucket.org': gitStandIn.origin, 'https://example.net': other.origin } });
+  try {
+    const egress = (url: string, via: string): Promise<Captured> => fixture.body<Captured>('egress', { url, via });
+    for (const via of ['fetch', 'api.fetch', 'http']) {
+      assert.deepEqual(await egress(`${gitStandIn.origin}/ws/repo.git/info/refs?service=git-upload-pack`, via), { value: 204 }, via);
+    }
+    assert.equal(gitStandIn.hits.length, 3);
+
+    for (const via of ['fetch', 'api.fetch', 'http']) {
+      const { error } = await egress(`${other.origin}/collect`, via);
+      assert.equal(error?.name, 'EgressNotAllowedError', via);
+      assert.match(error?.message ?? '', new RegExp(`Egress to ${other.origin}/collect \\(checked as https://example\\.net/collect, the origin it stands in for\\) is not allowed: it is not declared in manifest\\.yml`));
+    }
+    assert.equal(other.hits.length, 0, 'refused before any connection');
+
+    const direct = await egress('https://example.com/x', 'https');
+    assert.match(direct.error?.message ?? '', /^Egress to https:\/\/example\.com\/x is not allowed: it is not declared in manifest\.yml/);
+    // Declared with https only: plain http to the real host is refused too.
+    assert.match((await egress('http://bitbucket.org/ws/repo.git', 'http')).error?.message ?? '', /not declared in manifest\.yml/);
+    // Wildcard prefix entries match subdomains.
+    assert.deepEqual(await fixture.body('canFetch', { url: 'https://my-bucket.s3.eu-west-1.amazonaws.com/key' }), { allowed: true });
+    assert.deepEqual(await fixture.body('canFetch', { url: `${gitStandIn.origin}/x` }), { allowed: true });
+    assert.deepEqual(await fixture.body('canFetch', { url: 'https://amazonaws.com.evil.example/key' }), { allowed: false });
+
+    // Outside invocations (host, emulator, tests) nothing is checked.
+    const response = await fetch(`${other.origin}/from-the-test`);
+    assert.equal(response.status, 204);
+    await new Promise<void>((resolve, reject) => http.get(`${other.origin}/from-the-test-too`, (res) => res.resume().on('end', resolve)).on('error', reject));
+    assert.deepEqual(other.hits, ['/from-the-test', '/from-the-test-too']);
+  } finally {
+    await fixture.close();
+    await gitStandIn.close();
+    await other.close();
+  }
+});
+
+test('customer-managed egress: approved origins are allowed only when the manifest enables it', async () => {
+  const bucket = await startServer();
+  const variant = await fixtureVariant((text) => text.replace('  external:\n', '  external:\n    configurable:\n      enabled: true\n'));
+  const configurable = await startFixtureHost({ appDir: variant.appDir, customerEgress: [bucket.origin] });
+  const fixed = await startFixtureHost({ customerEgress: [bucket.origin] });
+  try {
+    assert.deepEqual(await configurable.body('egress', { url: `${bucket.origin}/bucket/key`, via: 'fetch' }), { value: 204 });
+    assert.deepEqual(await configurable.body('canFetch', { url: `${bucket.origin}/bucket/key` }), { allowed: true });
+    const refused = await fixed.body<Captured>('egress', { url: `${bucket.origin}/bucket/key`, via: 'fetch' });
+    assert.match(refused.error?.message ?? '', /not declared in manifest\.yml/);
+    assert.deepEqual(bucket.hits, ['/bucket/key']);
+  } finally {
+    await configurable.close();
+    await fixed.close();
+    await variant.remove();
+    await bucket.close();
+  }
+});

@@ -1,0 +1,419 @@
+// The sandbox Forge host: reads the app's manifest.yml and runs the handlers it
+// names, unmodified and in-process, the way the Forge runtime invokes them:
+// resolvers for Custom UI, product-event triggers, scheduled triggers and queue
+// consumers, each with Forge's payload shapes, time limits and platform APIs
+// (@forge/kvs, @forge/events, @forge/api are swapped for platform/*.ts by the
+// module hook that register.ts installs).
+import './register.js';
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { createEgressPolicy } from './egress.js';
+import { KvsStore } from './kvs-store.js';
+import { loadManifest, locateHandler, type ConsumerModule, type ForgeManifest, type TriggerModule } from './manifest.js';
+import { QueueBroker, type AsyncEventPayload, type DeliveryResult } from './queues.js';
+import { DEFAULT_LIMITS, errorMessage, runInvocation, type InvocationKind, type InvocationOutcome, type InvocationRecord, type Limits, type PlatformServices, type Settled } from './runtime.js';
+import { startScheduler } from './scheduler.js';
+
+export type { ForgeManifest, PageModule, PageModuleType, ResolverModule } from './manifest.js';
+export type { InvocationKind, InvocationOutcome, InvocationRecord, Limits } from './runtime.js';
+export { DEFAULT_LIMITS } from './runtime.js';
+
+export interface ForgeHostOptions {
+  /** Folder holding manifest.yml; handler `index.run` is export `run` of <appDir>/src/index.ts (or .js). */
+  appDir: string;
+  /** KVS (kvs.json) and secrets (kvs-secrets.json) persist here. */
+  dataDir: string;
+  installation: {
+    /** Bitbucket workspace UUID with braces. */
+    workspaceId: string;
+  };
+  bitbucket: {
+    /** Emulator base URL; requestBitbucket('/2.0/…') goes to apiUrl + path. */
+    apiUrl: string;
+    /** Authorization header for asApp() (no accountId) or asUser() (the invocation's user). */
+    authorization(accountId?: string): string;
+  };
+  /** Real origin → local origin: egress to the local one is checked as egress to the real one. */
+  standIns?: Record<string, string>;
+  /** Origins the workspace admin approved, for manifests with permissions.external.configurable. */
+  customerEgress?: string[];
+  /** Forge environment variables (`forge variables`), set in process.env while the host runs. */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  limits?: Partial<Limits>;
+}
+
+export interface ResolverCall {
+  moduleKey: string;
+  /** The resolver definition (`resolver.define(functionKey, …)`). */
+  functionKey: string;
+  payload?: unknown;
+  accountId: string;
+  /** The page's extension context, e.g. `{ type, repository: { uuid } }` on repository pages. */
+  extension: Record<string, unknown>;
+  localId?: string;
+}
+
+export type ResolverResult = { ok: true; body: unknown } | { ok: false; error: { message: string } };
+
+export type ProductEvent = { eventType: string } & Record<string, unknown>;
+
+export interface ForgeHost {
+  manifest: ForgeManifest;
+  invokeResolver(call: ResolverCall): Promise<ResolverResult>;
+  /** Runs every trigger subscribed to event.eventType; resolves when they return (queued work may still run). */
+  deliverEvent(event: ProductEvent): Promise<void>;
+  runScheduledTrigger(key: string): Promise<void>;
+  /** Resolves when no invocation runs and no event is queued, delayed or waiting for a retry. */
+  idle(): Promise<void>;
+  invocations: readonly InvocationRecord[];
+  /** Calls `listener` after every invocation; returns the unsubscribe function. */
+  onInvocation(listener: (record: InvocationRecord) => void): () => void;
+  /** Non-secret KVS keys and values, for tests. */
+  kvsDump(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+type Handler = (payload: unknown, context: unknown) => unknown;
+
+/** A retry waits at most the queue's longest delay (delayInSeconds ≤ 900). */
+const MAX_RETRY_AFTER_SECONDS = 900;
+const MAX_RETRY_DATA_BYTES = 4 * 1024;
+const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 55;
+
+/** Environment variables set by hosts, counted so that two hosts may share one. */
+const envUsers = new Map<string, number>();
+
+/** An InvocationError (which its constructor turns into a plain `{ _retry, retryOptions }`) or a QueueResponse after retry(). */
+function retryRequest(value: unknown): { retryAfter?: unknown; retryReason?: unknown; retryData?: unknown } | undefined {
+  if (value === null || typeof value !== 'object' || (value as { _retry?: unknown })._retry !== true) return undefined;
+  const options = (value as { retryOptions?: unknown }).retryOptions;
+  return options !== null && typeof options === 'object' ? options : {};
+}
+
+/** What arrives after a trip through Forge's JSON APIs (Dates become strings, undefined disappears), and a copy. */
+function overTheWire<T>(value: T): T {
+  const json = JSON.stringify(value);
+  return json === undefined ? value : (JSON.parse(json) as T);
+}
+
+async function loadHandlers(manifest: ForgeManifest): Promise<Map<string, Handler>> {
+  const handlers = new Map<string, Handler>();
+  for (const fn of manifest.functions.values()) {
+    const { file, exportName } = await locateHandler(manifest.appDir, fn.handler);
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const handler = module[exportName];
+    if (typeof handler !== 'function') throw new Error(`function ${fn.key}: ${file} has no exported function ${exportName} (handler ${fn.handler})`);
+    handlers.set(fn.key, handler as Handler);
+  }
+  return handlers;
+}
+
+function applyEnv(env: Record<string, string>): () => void {
+  for (const [name, value] of Object.entries(env)) {
+    const current = process.env[name];
+    if (current !== undefined && current !== value) throw new Error(`Forge variable ${name} is already set in this process to a different value`);
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!envUsers.has(name) && process.env[name] !== undefined) continue; // set by the process itself: not ours to remove
+    process.env[name] = value;
+    envUsers.set(name, (envUsers.get(name) ?? 0) + 1);
+  }
+  return () => {
+    for (const name of Object.keys(env)) {
+      const users = envUsers.get(name);
+      if (users === undefined) continue;
+      if (users > 1) envUsers.set(name, users - 1);
+      else {
+        envUsers.delete(name);
+        delete process.env[name];
+      }
+    }
+  };
+}
+
+export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHost> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.log ?? (() => {});
+  const manifest = await loadManifest(options.appDir);
+  const wantedNode = /^nodejs(\d+)\.x$/.exec(manifest.runtime.name)?.[1];
+  if (wantedNode !== process.versions.node.split('.')[0]) log(`[forge] manifest asks for ${manifest.runtime.name}; the sandbox runs Node ${process.versions.node}`);
+
+  const workspaceId = options.installation.workspaceId;
+  const workspaceUuid = workspaceId.replace(/^\{|\}$/g, '');
+  const installContext = `ari:cloud:bitbucket::workspace/${workspaceUuid}`;
+  const installationId = createHash('sha256').update(`${manifest.appId ?? options.appDir}|${workspaceId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
+
+  const kvsStore = await KvsStore.open({ dataDir: options.dataDir, valueBytes: limits.kvsValueBytes, queryLimit: limits.kvsQueryLimit });
+  const egress = createEgressPolicy({
+    backend: manifest.egress.backend,
+    configurable: manifest.egress.configurable,
+    ...(options.customerEgress ? { customerEgress: options.customerEgress } : {}),
+    ...(options.standIns ? { standIns: options.standIns } : {}),
+  });
+  // Before the app loads: its module-level code may read its variables.
+  const restoreEnv = applyEnv(options.env ?? {});
+  let handlers: Map<string, Handler>;
+  try {
+    handlers = await loadHandlers(manifest);
+  } catch (error) {
+    restoreEnv();
+    throw error;
+  }
+
+  const invocations: InvocationRecord[] = [];
+  const listeners = new Set<(record: InvocationRecord) => void>();
+  const running = new Set<Promise<unknown>>();
+  const idleWaiters = new Set<() => void>();
+  let closed = false;
+
+  const functionTimeoutMs = (functionKey: string): number =>
+    limits.functionTimeoutMs ?? (manifest.functions.get(functionKey)?.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS) * 1000;
+
+  /** The second argument Forge passes every function. */
+  const functionContext = (accountId?: string): Record<string, unknown> => ({
+    installContext,
+    workspaceId,
+    installation: {
+      ari: { installationId, toString: () => `ari:cloud:ecosystem::installation/${installationId}` },
+      contexts: [{ workspaceId: workspaceUuid, toString: () => installContext }],
+    },
+    ...(accountId === undefined ? {} : { principal: { accountId } }),
+  });
+
+  const services: PlatformServices = {
+    manifest,
+    workspaceId,
+    installContext,
+    installationId,
+    kvsRequest: (path, body) => kvsStore.request(path, body),
+    queueRequest: (path, body) => broker.request(path, body),
+    bitbucket: options.bitbucket,
+    checkEgress: (url) => egress.check(url),
+    canFetch: (url) => egress.allows(url),
+  };
+
+  const busy = (): boolean => running.size > 0 || broker.busy;
+  const notify = (): void => {
+    if (busy() && !closed) return;
+    for (const resolve of idleWaiters) resolve();
+    idleWaiters.clear();
+  };
+
+  const record = (entry: InvocationRecord): void => {
+    invocations.push(entry);
+    const detail = entry.detail === undefined ? '' : ` ${entry.detail}`;
+    log(`[forge] ${entry.kind} ${entry.key}${detail} ${entry.outcome} ${entry.durationMs} ms${entry.error === undefined ? '' : `: ${entry.error}`}`);
+    for (const listener of listeners) {
+      try {
+        listener(entry);
+      } catch (error) {
+        log(`[forge] invocation listener failed: ${errorMessage(error)}`);
+      }
+    }
+  };
+
+  interface Ran {
+    settled: Settled<unknown>;
+    id: string;
+    start: number;
+    durationMs: number;
+  }
+
+  /**
+   * Runs one invocation of `functionKey`; `conclude` records it and computes the
+   * caller's result before the invocation stops counting as running (for idle()).
+   */
+  const invoke = async <T>(
+    kind: InvocationKind,
+    key: string,
+    functionKey: string,
+    timeoutMs: number,
+    args: [unknown, unknown],
+    accountId: string | undefined,
+    conclude: (ran: Ran) => T,
+  ): Promise<T> => {
+    if (closed) throw new Error('the Forge host is closed');
+    const handler = handlers.get(functionKey);
+    if (!handler) throw new Error(`no function ${functionKey}`);
+    const start = Date.now();
+    const run = runInvocation({ kind, key, functionKey, services, timeoutMs, ...(accountId === undefined ? {} : { accountId }) }, () => handler(...args));
+    running.add(run);
+    try {
+      const { invocation, settled } = await run;
+      return conclude({ settled, id: invocation.id, start, durationMs: Date.now() - start });
+    } finally {
+      running.delete(run);
+      notify();
+    }
+  };
+
+  const timeoutMessage = (ms: number, what: string): string => `timed out after ${ms} ms (${what}); its result is ignored`;
+
+  /** Classifies a consumer attempt as Forge does and records it. */
+  const concludeDelivery = (consumer: ConsumerModule, event: AsyncEventPayload, finalAttempt: boolean, timeoutMs: number, ran: Ran): DeliveryResult => {
+    const { settled } = ran;
+    const retryCount = event.retryContext?.retryCount ?? 0;
+    const backoff = 2 ** retryCount;
+    let result: DeliveryResult;
+    let error: string | undefined;
+    if (settled.status === 'returned' && !retryRequest(settled.value)) {
+      result = { ok: true };
+    } else if (settled.status === 'timeout') {
+      error = timeoutMessage(timeoutMs, 'function timeoutSeconds');
+      result = { ok: false, retryAfterSeconds: backoff, retryReason: 'FUNCTION_TIME_OUT' };
+    } else {
+      const request = retryRequest(settled.status === 'returned' ? settled.value : settled.error);
+      if (request) {
+        const retryAfter = typeof request.retryAfter === 'number' ? Math.min(Math.max(request.retryAfter, 1), MAX_RETRY_AFTER_SECONDS) : 1;
+        const retryReason = String(request.retryReason ?? 'FUNCTION_RETRY_REQUEST');
+        const dataBytes = request.retryData === undefined ? 0 : Buffer.byteLength(JSON.stringify(request.retryData) ?? '');
+        error = `InvocationError: retry after ${retryAfter} s (${retryReason})`;
+        result = { ok: false, retryAfterSeconds: retryAfter, retryReason, retryData: request.retryData };
+        if (dataBytes > MAX_RETRY_DATA_BYTES) {
+          error = `InvocationError retryData is ${dataBytes} bytes; Forge allows ${MAX_RETRY_DATA_BYTES}`;
+          result = { ...result, giveUp: true };
+        }
+      } else {
+        error = errorMessage(settled.status === 'threw' ? settled.error : undefined);
+        result = { ok: false, retryAfterSeconds: backoff, retryReason: 'FUNCTION_PLATFORM_UNKNOWN_ERROR' };
+      }
+    }
+    let outcome: InvocationOutcome;
+    if (result.ok) outcome = 'ok';
+    else if (finalAttempt || result.giveUp === true) outcome = 'failed';
+    else outcome = settled.status === 'timeout' ? 'timeout' : 'retry';
+    record({
+      id: ran.id,
+      kind: 'consumer',
+      key: consumer.key,
+      functionKey: consumer.function,
+      detail: `${consumer.queue} attempt ${retryCount + 1}`,
+      start: ran.start,
+      durationMs: ran.durationMs,
+      outcome,
+      ...(error === undefined ? {} : { error }),
+    });
+    return result;
+  };
+
+  const deliver = async (consumer: ConsumerModule, event: AsyncEventPayload, finalAttempt: boolean): Promise<DeliveryResult> => {
+    const timeoutMs = functionTimeoutMs(consumer.function);
+    try {
+      return await invoke('consumer', consumer.key, consumer.function, timeoutMs, [structuredClone(event), functionContext()], undefined, (ran) =>
+        concludeDelivery(consumer, event, finalAttempt, timeoutMs, ran),
+      );
+    } catch {
+      // The host closed under the event: nothing ran, nothing to record.
+      return { ok: false, retryAfterSeconds: 0, retryReason: 'FUNCTION_PLATFORM_UNKNOWN_ERROR', giveUp: true };
+    }
+  };
+
+  const broker = new QueueBroker({
+    consumers: manifest.consumers,
+    consumerTimeoutSeconds: (consumer) => functionTimeoutMs(consumer.function) / 1000,
+    limits,
+    deliver,
+    onSettled: notify,
+  });
+
+  /** Runs a trigger or scheduled trigger and records it; failures are logged, not thrown (Forge does not retry them). */
+  const runAndRecord = async (kind: 'trigger' | 'scheduledTrigger', key: string, functionKey: string, detail: string, timeoutMs: number, payload: unknown): Promise<void> => {
+    await invoke(kind, key, functionKey, timeoutMs, [payload, functionContext()], undefined, ({ settled, id, start, durationMs }) => {
+      const outcome: InvocationOutcome = settled.status === 'returned' ? 'ok' : settled.status === 'threw' ? 'error' : 'timeout';
+      const error = settled.status === 'threw' ? errorMessage(settled.error) : settled.status === 'timeout' ? timeoutMessage(timeoutMs, `${kind} limit`) : undefined;
+      record({ id, kind, key, functionKey, detail, start, durationMs, outcome, ...(error === undefined ? {} : { error }) });
+    });
+  };
+
+  const runScheduledTrigger = async (key: string): Promise<void> => {
+    const trigger = manifest.scheduledTriggers.find((candidate) => candidate.key === key);
+    if (!trigger) throw new Error(`manifest.yml has no scheduledTrigger ${key}`);
+    await runAndRecord('scheduledTrigger', key, trigger.function, trigger.interval, functionTimeoutMs(trigger.function), { context: { moduleKey: key } });
+  };
+
+  const scheduler = startScheduler(manifest.scheduledTriggers, limits.timeScale, (key) => {
+    runScheduledTrigger(key).catch((error: unknown) => log(`[forge] scheduledTrigger ${key} could not run: ${errorMessage(error)}`));
+  });
+
+  const failure = (message: string): ResolverResult => ({ ok: false, error: { message: `There was an error invoking the function - ${message}` } });
+
+  const invokeResolver = async (call: ResolverCall): Promise<ResolverResult> => {
+    const module = manifest.resolverModules.get(call.moduleKey);
+    if (!module) return failure(`manifest.yml has no module ${call.moduleKey} with a resolver`);
+    const base = { kind: 'resolver' as const, key: module.key, functionKey: module.function, detail: call.functionKey };
+    const requestBytes = Buffer.byteLength(JSON.stringify(call.payload ?? {}) ?? '');
+    if (requestBytes > limits.resolverRequestBytes) {
+      const message = `request payload is ${requestBytes} bytes; Forge accepts ${limits.resolverRequestBytes}`;
+      record({ ...base, id: 'rejected', start: Date.now(), durationMs: 0, outcome: 'error', error: message });
+      return failure(message);
+    }
+    // The app's own @forge/resolver runs (it makes no platform calls, so it needs no
+    // stand-in); the host calls the handler its getDefinitions() returned exactly as
+    // Forge does: (invoke payload { call, context }, function context), the latter
+    // carrying principal, installContext and installation, which the resolver merges
+    // into the context it hands each definition.
+    const payload = {
+      call: { functionKey: call.functionKey, payload: overTheWire(call.payload) },
+      context: { localId: call.localId ?? `${module.key}-${workspaceUuid}`, moduleKey: module.key, workspaceId, extension: overTheWire(call.extension) },
+    };
+    return invoke('resolver', module.key, module.function, limits.resolverTimeoutMs, [payload, functionContext(call.accountId)], call.accountId, ({ settled, id, start, durationMs }): ResolverResult => {
+      const entry = { ...base, id, start, durationMs };
+      if (settled.status === 'timeout') {
+        const message = timeoutMessage(limits.resolverTimeoutMs, 'resolver limit');
+        record({ ...entry, outcome: 'timeout', error: message });
+        return failure(message);
+      }
+      if (settled.status === 'threw') {
+        const message = errorMessage(settled.error);
+        record({ ...entry, outcome: 'error', error: message });
+        return failure(message);
+      }
+      const json = JSON.stringify(settled.value);
+      const responseBytes = json === undefined ? 0 : Buffer.byteLength(json);
+      if (responseBytes > limits.resolverResponseBytes) {
+        const message = `response is ${responseBytes} bytes; Forge returns at most ${limits.resolverResponseBytes}`;
+        record({ ...entry, outcome: 'error', error: message });
+        return failure(message);
+      }
+      record({ ...entry, outcome: 'ok' });
+      // What reaches the browser is JSON.
+      return { ok: true, body: json === undefined ? undefined : (JSON.parse(json) as unknown) };
+    });
+  };
+
+  const deliverEvent = async (event: ProductEvent): Promise<void> => {
+    if (closed) {
+      log(`[forge] host closed: ${event.eventType} not delivered`);
+      return;
+    }
+    const subscribed = manifest.triggers.filter((trigger: TriggerModule) => trigger.events.includes(event.eventType) && !(trigger.ignoreSelf && event.selfGenerated === true));
+    await Promise.all(subscribed.map((trigger) => runAndRecord('trigger', trigger.key, trigger.function, event.eventType, limits.triggerTimeoutMs, overTheWire(event))));
+  };
+
+  return {
+    manifest,
+    invokeResolver,
+    deliverEvent,
+    runScheduledTrigger,
+    idle: async () => {
+      while (busy() && !closed) await new Promise<void>((resolve) => idleWaiters.add(resolve));
+    },
+    invocations,
+    onInvocation(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    kvsDump: () => kvsStore.dump(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      scheduler.stop();
+      broker.close();
+      await Promise.allSettled([...running]);
+      notify();
+      restoreEnv();
+      await kvsStore.flush();
+    },
+  };
+}

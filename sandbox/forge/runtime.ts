@@ -1,0 +1,188 @@
+// The invocation context: every call into the app (resolver, trigger, consumer,
+// scheduled trigger) runs inside an AsyncLocalStorage scope that tells the
+// platform stand-ins (platform/*.ts) and the egress guard which host, user and
+// limits apply, and whether the invocation is still alive.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { ForgeManifest } from './manifest.js';
+
+export interface Limits {
+  /** Resolvers (Custom UI `invoke`): 25 s on Forge. */
+  resolverTimeoutMs: number;
+  /** Product-event triggers: 25 s on Forge. */
+  triggerTimeoutMs: number;
+  /**
+   * Replaces the manifest-derived timeout (function `timeoutSeconds`, default 55 s)
+   * of consumers and scheduled triggers when set; tests shrink it.
+   */
+  functionTimeoutMs?: number;
+  /** Resolver request payload, serialized JSON bytes (Forge: 500 KB). */
+  resolverRequestBytes: number;
+  /** Resolver response, serialized JSON bytes (Forge: 5 MB). */
+  resolverResponseBytes: number;
+  /** KVS value, serialized JSON bytes (Forge: 240 KiB). */
+  kvsValueBytes: number;
+  /** Largest `limit` a KVS query page may ask for. */
+  kvsQueryLimit: number;
+  /** Async events pushed per installation in any 60 s window (Forge: 500). */
+  queueEventsPerMinute: number;
+  /** Retries of an async event after its first delivery (Forge: about 4). */
+  queueRetries: number;
+  /**
+   * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff and
+   * scheduled-trigger intervals. 1 is real time; tests use e.g. 0.01 (a 900 s delay
+   * becomes 9 s). Timeouts are not scaled: they have their own fields.
+   */
+  timeScale: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  resolverTimeoutMs: 25_000,
+  triggerTimeoutMs: 25_000,
+  resolverRequestBytes: 500_000,
+  resolverResponseBytes: 5_000_000,
+  kvsValueBytes: 240 * 1024,
+  kvsQueryLimit: 20,
+  queueEventsPerMinute: 500,
+  queueRetries: 4,
+  timeScale: 1,
+};
+
+export type InvocationKind = 'resolver' | 'trigger' | 'scheduledTrigger' | 'consumer';
+
+/**
+ * ok: returned normally. error: threw (resolvers, triggers, scheduled triggers).
+ * timeout: ran past its limit, result ignored. retry: a consumer attempt that asked
+ * for (or, by throwing, earned) another delivery. failed: a consumer attempt after
+ * which the host gave up on the event (retries exhausted).
+ */
+export type InvocationOutcome = 'ok' | 'error' | 'timeout' | 'retry' | 'failed';
+
+export interface InvocationRecord {
+  id: string;
+  kind: InvocationKind;
+  /** The module's key (resolver module, trigger, consumer, scheduled trigger). */
+  key: string;
+  /** The `function` module that ran. */
+  functionKey: string;
+  /** What it handled: the resolver definition, event type or queue name. */
+  detail?: string;
+  /** Epoch milliseconds. */
+  start: number;
+  durationMs: number;
+  outcome: InvocationOutcome;
+  error?: string;
+}
+
+/** What the platform stand-ins need from the host that runs the invocation. */
+export interface PlatformServices {
+  manifest: ForgeManifest;
+  workspaceId: string;
+  installContext: string;
+  installationId: string;
+  /** The in-process KVS and queue endpoints that the real client classes talk to. */
+  kvsRequest(path: string, body: unknown): Response;
+  queueRequest(path: string, body: unknown): Response;
+  bitbucket: { apiUrl: string; authorization(accountId?: string): string };
+  /** Throws the egress error when `url` may not be fetched. */
+  checkEgress(url: string): void;
+  canFetch(url: string): boolean;
+}
+
+export interface Invocation {
+  id: string;
+  kind: InvocationKind;
+  key: string;
+  functionKey: string;
+  accountId?: string;
+  services: PlatformServices;
+  /** Epoch ms when the invocation's time runs out. */
+  deadline: number;
+  /** Set when it returned, threw or timed out: later platform calls are refused. */
+  ended: boolean;
+  timedOut: boolean;
+}
+
+const storage = new AsyncLocalStorage<Invocation>();
+
+export function currentInvocation(): Invocation | undefined {
+  return storage.getStore();
+}
+
+/** The live invocation a platform call belongs to; throws outside one or after it ended. */
+export function requireInvocation(api: string): Invocation {
+  const invocation = storage.getStore();
+  if (!invocation) {
+    throw new Error(`${api} was called outside a Forge invocation (e.g. at module top level): the Forge runtime only serves it while a function runs.`);
+  }
+  if (invocation.ended) {
+    const why = invocation.timedOut ? 'timed out' : 'already returned';
+    throw new Error(`${api} was called after invocation ${invocation.key} ${why}: on Forge this code would no longer be running.`);
+  }
+  return invocation;
+}
+
+/** Runs host work (timers, deliveries) outside any app invocation's context. */
+export function outsideInvocation<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+export type Settled<T> =
+  | { status: 'returned'; value: T }
+  | { status: 'threw'; error: unknown }
+  | { status: 'timeout' };
+
+export interface InvocationStart {
+  kind: InvocationKind;
+  key: string;
+  functionKey: string;
+  accountId?: string;
+  services: PlatformServices;
+  timeoutMs: number;
+}
+
+/**
+ * Runs `fn` as one invocation. On timeout the result is ignored and the invocation
+ * is marked ended so its platform calls and egress are refused from then on; the
+ * code itself keeps running, because in-process JavaScript cannot be killed (Forge
+ * stops the whole function instance instead).
+ */
+export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T> }> {
+  const invocation: Invocation = {
+    id: randomUUID(),
+    kind: start.kind,
+    key: start.key,
+    functionKey: start.functionKey,
+    ...(start.accountId === undefined ? {} : { accountId: start.accountId }),
+    services: start.services,
+    deadline: Date.now() + start.timeoutMs,
+    ended: false,
+    timedOut: false,
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'timeout' }), start.timeoutMs);
+  });
+  const run = storage.run(invocation, async (): Promise<Settled<T>> => {
+    try {
+      return { status: 'returned', value: await fn() };
+    } catch (error) {
+      return { status: 'threw', error };
+    }
+  });
+  const settled = await Promise.race([run, timeout]);
+  clearTimeout(timer);
+  invocation.ended = true;
+  invocation.timedOut = settled.status === 'timeout';
+  return { invocation, settled };
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
