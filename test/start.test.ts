@@ -81,7 +81,7 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   });
   assert.equal(overview.lastPush?.ref, 'smoke-test');
   assert.match(output, /avi:bitbucket:push:repository/);
-  assert.match(output, /on-repository-event/);
+  assert.match(output, /trigger repository-events avi:bitbucket:push:repository ok/);
 
   child.kill('SIGINT');
   const [code] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000))])) as [number | null];

@@ -55,6 +55,8 @@ export interface AccessToken {
   workspaceUuid: Uuid;
   /** Set for repository access tokens. */
   repositoryUuid?: Uuid;
+  /** Set for project access tokens: the key of the project whose repositories it reaches. */
+  projectKey?: string;
   /** Token scopes as Bitbucket names them: repository, repository:write, repository:admin, repository:delete, pullrequest, pullrequest:write, issue, issue:write, webhook, pipeline, account... */
   scopes: string[];
   /** Each access token acts as its own bot user. */

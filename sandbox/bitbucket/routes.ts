@@ -3,6 +3,7 @@
 // exports `register(router: RouteRegistry)` and touches the world only
 // through the RouteKit it is handed.
 import type { IncomingMessage } from 'node:http';
+import type { ForgeProductEvent } from './events.js';
 import type { EmulatorState, Repository, User, Workspace, Uuid } from './model.js';
 
 /** Who is calling, resolved by the core from the Authorization header. */
@@ -11,7 +12,7 @@ export type Principal =
   /** Atlassian API token: Basic email:token. */
   | { kind: 'api-token'; user: User }
   /** Repository / project / workspace access token: Bearer. */
-  | { kind: 'access-token'; user: User; tokenKind: 'repository' | 'project' | 'workspace'; workspaceUuid: Uuid; repositoryUuid?: Uuid; scopes: string[] }
+  | { kind: 'access-token'; user: User; tokenKind: 'repository' | 'project' | 'workspace'; workspaceUuid: Uuid; repositoryUuid?: Uuid; projectKey?: string; scopes: string[] }
   /** Forge app identity (`requestBitbucket` asApp), or on behalf of a user (`asUser`). */
   | { kind: 'forge-app'; user?: User; scopes: string[] };
 
@@ -66,6 +67,12 @@ export interface RouteKit {
   apiUrl(path: string): string;
   webUrl(path: string): string;
   userByUuid(uuid: Uuid): User | undefined;
+  /** Sends a Forge product event to the app (delivered later, maybe more than once). */
+  emit(event: ForgeProductEvent): void;
+  /** The `actor` of an event caused by this request's caller (the app's own account for asApp calls). */
+  eventActor(request: RouteRequest): { actor: ForgeProductEvent['actor']; selfGenerated: boolean };
+  /** The repository's bare git directory, or null when it has none on disk. */
+  gitDirectory(repository: Repository): string | null;
 }
 
 export type RouteHandler = (request: RouteRequest, kit: RouteKit) => Promise<RouteResponse> | RouteResponse;

@@ -1,0 +1,379 @@
+/**
+ * The core REST routes: users, workspaces and their permissions, repositories
+ * (list, read, create, update, delete) and their branches and tags. A
+ * repository's permissions-config belongs to the settings module.
+ *
+ * Visibility follows Bitbucket: a repository the caller may not read answers
+ * 404 (not 403) so that its existence does not leak; anonymous callers get 401
+ * for private things instead, with WWW-Authenticate.
+ */
+import { FORGE_APP_USER, actingUser, atLeast, humanUser, isWorkspaceAdmin, repositoryPermission, userRepositoryPermission, workspaceRole } from './auth.js';
+import type { RefInfo } from './git.js';
+import type { EmulatorState, Repository, RepositoryPermission, User, Workspace } from './model.js';
+import { RouteAnswer, type Principal, type RouteKit, type RouteRegistry, type RouteRequest, type RouteResponse } from './routes.js';
+import { errorResponse, type Serializer } from './serialize.js';
+
+export interface CoreServices {
+  serializer: Serializer;
+  /** Creates the bare repository (and wiki) of a new repository. */
+  createStorage(repository: Repository): Promise<void>;
+  /** Removes a repository's git data. */
+  deleteStorage(repository: Repository): Promise<void>;
+  /** Points HEAD at the main branch and creates a wiki that was switched on. */
+  updateStorage(repository: Repository): Promise<void>;
+  listRefs(repository: Repository, kind: 'branch' | 'tag'): Promise<RefInfo[]>;
+}
+
+function fail(status: number, message: string, detail?: string): never {
+  throw new RouteAnswer(errorResponse(status, message, detail));
+}
+
+function requireCaller(request: RouteRequest): Exclude<Principal, { kind: 'anonymous' }> {
+  if (request.principal.kind === 'anonymous') fail(401, 'Authentication required');
+  return request.principal;
+}
+
+/** The account whose own permissions a /user/... endpoint reports: a person, or an access token's bot. */
+function subjectOf(principal: Principal): User | undefined {
+  return principal.kind === 'access-token' ? principal.user : humanUser(principal);
+}
+
+function findWorkspace(state: EmulatorState, id: string): Workspace | undefined {
+  return state.workspaces.find((workspace) => workspace.slug === id.toLowerCase() || workspace.uuid === id);
+}
+
+function findUser(state: EmulatorState, id: string): User | undefined {
+  const uuid = id.startsWith('{') ? id : `{${id}}`;
+  return state.users.find((user) => user.uuid === uuid || user.accountId === id);
+}
+
+function usersOf(state: EmulatorState, workspace: Workspace): Array<{ user: User; permission: Workspace['members'][number]['permission'] }> {
+  return workspace.members.flatMap((member) => {
+    const user = state.users.find((candidate) => candidate.uuid === member.userUuid);
+    return user ? [{ user, permission: member.permission }] : [];
+  });
+}
+
+/** Everyone with some level on `repository` (members, owners, explicit grants) and that level. */
+function permissionsOn(state: EmulatorState, repository: Repository): Array<{ user: User; permission: RepositoryPermission }> {
+  const workspace = state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
+  const uuids = new Set([...(workspace?.members.map((member) => member.userUuid) ?? []), ...repository.permissions.map((entry) => entry.userUuid)]);
+  return [...uuids].flatMap((uuid) => {
+    const user = state.users.find((candidate) => candidate.uuid === uuid);
+    const permission = user && userRepositoryPermission(state, user, repository);
+    return user && permission ? [{ user, permission }] : [];
+  });
+}
+
+const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
+const FORK_POLICIES = ['allow_forks', 'no_public_forks', 'no_forks'] as const;
+
+type Body = Record<string, unknown>;
+
+async function bodyOf(request: RouteRequest): Promise<Body> {
+  const text = (await request.bytes()).toString('utf8').trim();
+  if (text === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    fail(400, 'Bad request', 'The request body is not valid JSON.');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, 'Bad request', 'The request body must be a JSON object.');
+  return body as Body;
+}
+
+function optional<T>(body: Body, key: string, type: 'string' | 'boolean'): T | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) fail(400, 'Bad request', `${key}: expected a ${type}`);
+  return value as T;
+}
+
+function nestedName(body: Body, key: string, field: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  const inner = typeof value === 'object' ? (value as Body)[field] : undefined;
+  if (typeof inner !== 'string') fail(400, 'Bad request', `${key}.${field}: expected a string`);
+  return inner;
+}
+
+/** Applies the writable fields of a repository body; throws 400 on bad values. */
+function applyRepositoryBody(state: EmulatorState, workspace: Workspace, repository: Repository, body: Body): void {
+  const scm = optional<string>(body, 'scm', 'string');
+  if (scm !== undefined && scm !== 'git') fail(400, 'Bad request', 'scm: only git repositories exist on Bitbucket');
+  const name = optional<string>(body, 'name', 'string');
+  if (name !== undefined) {
+    if (name.trim() === '') fail(400, 'Bad request', 'name: must not be empty');
+    repository.name = name;
+  }
+  repository.description = optional<string>(body, 'description', 'string') ?? repository.description;
+  repository.isPrivate = optional<boolean>(body, 'is_private', 'boolean') ?? repository.isPrivate;
+  repository.language = optional<string>(body, 'language', 'string') ?? repository.language;
+  repository.hasWiki = optional<boolean>(body, 'has_wiki', 'boolean') ?? repository.hasWiki;
+  repository.hasIssues = optional<boolean>(body, 'has_issues', 'boolean') ?? repository.hasIssues;
+  const forkPolicy = optional<string>(body, 'fork_policy', 'string');
+  if (forkPolicy !== undefined) {
+    if (!(FORK_POLICIES as readonly string[]).includes(forkPolicy)) fail(400, 'Bad request', `fork_policy: one of ${FORK_POLICIES.join(', ')}`);
+    repository.forkPolicy = forkPolicy as Repository['forkPolicy'];
+  }
+  const mainBranch = nestedName(body, 'mainbranch', 'name');
+  if (mainBranch !== undefined) repository.mainBranch = mainBranch;
+  const projectKey = nestedName(body, 'project', 'key');
+  if (projectKey !== undefined) {
+    if (!state.projects.some((project) => project.workspaceUuid === workspace.uuid && project.key === projectKey)) fail(400, 'Bad request', `project: no project ${projectKey} in ${workspace.slug}`);
+    repository.projectKey = projectKey;
+  }
+}
+
+/** Whether the caller may create repositories in `workspace`. */
+function canCreate(principal: Principal, workspace: Workspace): boolean {
+  if (principal.kind === 'forge-app' && !principal.user) return true;
+  if (principal.kind === 'access-token') return principal.tokenKind === 'workspace' && principal.workspaceUuid === workspace.uuid;
+  const user = humanUser(principal);
+  const role = user && workspaceRole(workspace, user.uuid);
+  return role === 'owner' || role === 'member';
+}
+
+function repositoryEvent(kit: RouteKit, request: RouteRequest, repository: Repository, eventType: 'avi:bitbucket:created:repository' | 'avi:bitbucket:updated:repository' | 'avi:bitbucket:deleted:repository'): void {
+  const project = kit.state().projects.find((candidate) => candidate.workspaceUuid === repository.workspaceUuid && candidate.key === repository.projectKey);
+  kit.emit({
+    eventType,
+    ...kit.eventActor(request),
+    workspace: { uuid: repository.workspaceUuid },
+    repository: { uuid: repository.uuid },
+    project: { uuid: project?.uuid ?? '' },
+    timestamp: kit.now(),
+  });
+}
+
+export function registerCoreRoutes(registry: RouteRegistry, services: CoreServices): void {
+  const json = services.serializer;
+  const ok = (body: unknown): RouteResponse => ({ status: 200, body });
+
+  // --- users ---
+  registry.add('GET', '/2.0/user', (request, kit) => {
+    const principal = requireCaller(request);
+    const user = actingUser(principal) ?? FORGE_APP_USER;
+    return ok(kit.userJson(user));
+  });
+
+  registry.add('GET', '/2.0/users/{selected_user}', (request, kit) => {
+    const user = findUser(kit.state(), request.params.selected_user ?? '');
+    if (!user) fail(404, `User ${request.params.selected_user} not found`);
+    return ok(kit.userJson(user));
+  });
+
+  // --- workspaces ---
+  const memberWorkspaces = (state: EmulatorState, principal: Principal): Array<{ workspace: Workspace; role?: Workspace['members'][number]['permission'] }> => {
+    if (principal.kind === 'forge-app' && !principal.user) return state.workspaces.map((workspace) => ({ workspace }));
+    if (principal.kind === 'access-token') return state.workspaces.filter((workspace) => workspace.uuid === principal.workspaceUuid).map((workspace) => ({ workspace }));
+    const user = humanUser(principal);
+    if (!user) return [];
+    return state.workspaces.flatMap((workspace) => {
+      const role = workspaceRole(workspace, user.uuid);
+      return role ? [{ workspace, role }] : [];
+    });
+  };
+
+  registry.add('GET', '/2.0/workspaces', (request, kit) => {
+    const principal = requireCaller(request);
+    const role = request.url.searchParams.get('role');
+    const allowed: Record<string, string[]> = { owner: ['owner'], collaborator: ['owner', 'collaborator'], member: ['owner', 'collaborator', 'member'] };
+    if (role !== null && !allowed[role]) fail(400, `Invalid role: ${role}`);
+    const workspaces = memberWorkspaces(kit.state(), principal).filter((entry) => role === null || (entry.role !== undefined && allowed[role]?.includes(entry.role)));
+    return kit.paginate(request, workspaces.map((entry) => kit.workspaceJson(entry.workspace)));
+  });
+
+  registry.add('GET', '/2.0/user/workspaces', (request, kit) => {
+    const principal = requireCaller(request);
+    const administrator = request.url.searchParams.get('administrator');
+    const items = memberWorkspaces(kit.state(), principal)
+      .map((entry) => ({ type: 'workspace_access', administrator: entry.role === 'owner', workspace: json.workspaceBaseJson(entry.workspace) }))
+      .filter((item) => administrator === null || String(item.administrator) === administrator);
+    return kit.paginate(request, items);
+  });
+
+  registry.add('GET', '/2.0/workspaces/{workspace}', (request, kit) => ok(kit.workspaceJson(kit.workspace(request))));
+
+  registry.add('GET', '/2.0/workspaces/{workspace}/members', (request, kit) => {
+    const workspace = kit.workspace(request);
+    return kit.paginate(request, usersOf(kit.state(), workspace).map(({ user }) => json.membershipJson(workspace, user)));
+  });
+
+  registry.add('GET', '/2.0/workspaces/{workspace}/members/{member}', (request, kit) => {
+    const workspace = kit.workspace(request);
+    const user = findUser(kit.state(), request.params.member ?? '');
+    if (!user || !workspaceRole(workspace, user.uuid)) fail(404, `${request.params.member} is not a member of ${workspace.slug}`);
+    return ok(json.membershipJson(workspace, user));
+  });
+
+  registry.add('GET', '/2.0/workspaces/{workspace}/permissions', (request, kit) => {
+    const workspace = kit.workspace(request);
+    return kit.paginate(request, usersOf(kit.state(), workspace).map(({ user, permission }) => json.membershipJson(workspace, user, permission)));
+  });
+
+  const workspaceRepositoryPermissions = (request: RouteRequest, kit: RouteKit, slug?: string): RouteResponse => {
+    const workspace = kit.workspace(request);
+    if (!isWorkspaceAdmin(request.principal, workspace)) fail(403, 'Only workspace administrators can list repository permissions.');
+    const state = kit.state();
+    const repositories = state.repositories.filter((repository) => repository.workspaceUuid === workspace.uuid && (slug === undefined || repository.slug === slug));
+    if (slug !== undefined && repositories.length === 0) fail(404, `Repository ${workspace.slug}/${slug} not found`);
+    const items = repositories.flatMap((repository) => permissionsOn(state, repository).map(({ user, permission }) => json.repositoryPermissionJson(repository, user, permission)));
+    return kit.paginate(request, items);
+  };
+  registry.add('GET', '/2.0/workspaces/{workspace}/permissions/repositories', (request, kit) => workspaceRepositoryPermissions(request, kit));
+  registry.add('GET', '/2.0/workspaces/{workspace}/permissions/repositories/{repo_slug}', (request, kit) => workspaceRepositoryPermissions(request, kit, request.params.repo_slug));
+
+  registry.add('GET', '/2.0/workspaces/{workspace}/projects', (request, kit) => {
+    const workspace = kit.workspace(request);
+    return kit.paginate(request, kit.state().projects.filter((project) => project.workspaceUuid === workspace.uuid).map((project) => json.projectJson(project)));
+  });
+
+  registry.add('GET', '/2.0/workspaces/{workspace}/projects/{project_key}', (request, kit) => {
+    const workspace = kit.workspace(request);
+    const project = kit.state().projects.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.key === request.params.project_key);
+    if (!project) fail(404, `Project ${request.params.project_key} not found`);
+    return ok(json.projectJson(project));
+  });
+
+  // --- the caller's own permissions ---
+  registry.add('GET', '/2.0/user/permissions/workspaces', (request, kit) => {
+    const user = subjectOf(requireCaller(request));
+    const state = kit.state();
+    const items = user ? state.workspaces.flatMap((workspace) => {
+      const role = workspaceRole(workspace, user.uuid);
+      return role ? [json.membershipJson(workspace, user, role)] : [];
+    }) : [];
+    return kit.paginate(request, items);
+  });
+
+  registry.add('GET', '/2.0/user/workspaces/{workspace}/permission', (request, kit) => {
+    const user = subjectOf(requireCaller(request));
+    const workspace = findWorkspace(kit.state(), request.params.workspace ?? '');
+    const role = user && workspace && workspaceRole(workspace, user.uuid);
+    if (!user || !workspace || !role) fail(403, 'The requesting user does not have access to the workspace.');
+    return ok(json.membershipJson(workspace, user, role));
+  });
+
+  const ownRepositoryPermissions = (request: RouteRequest, kit: RouteKit, workspace?: Workspace): RouteResponse => {
+    const user = subjectOf(requireCaller(request));
+    const state = kit.state();
+    const items = user ? state.repositories
+      .filter((repository) => workspace === undefined || repository.workspaceUuid === workspace.uuid)
+      .flatMap((repository) => {
+        const permission = userRepositoryPermission(state, user, repository);
+        return permission ? [json.repositoryPermissionJson(repository, user, permission)] : [];
+      }) : [];
+    return kit.paginate(request, items);
+  };
+  registry.add('GET', '/2.0/user/permissions/repositories', (request, kit) => ownRepositoryPermissions(request, kit));
+  registry.add('GET', '/2.0/user/workspaces/{workspace}/permissions/repositories', (request, kit) => {
+    const workspace = findWorkspace(kit.state(), request.params.workspace ?? '');
+    if (!workspace) fail(404, `No workspace with identifier '${request.params.workspace}'.`);
+    return ownRepositoryPermissions(request, kit, workspace);
+  });
+
+  // --- repositories ---
+  registry.add('GET', '/2.0/repositories/{workspace}', (request, kit) => {
+    const workspace = kit.workspace(request);
+    const role = request.url.searchParams.get('role');
+    const needs: Record<string, RepositoryPermission> = { member: 'read', contributor: 'write', admin: 'admin', owner: 'admin' };
+    if (role !== null && !needs[role]) fail(400, `Invalid role: ${role}`);
+    const state = kit.state();
+    const repositories = state.repositories.filter((repository) => {
+      if (repository.workspaceUuid !== workspace.uuid) return false;
+      const permission = repositoryPermission(state, request.principal, repository);
+      return role === null ? permission !== undefined : atLeast(permission, needs[role] ?? 'read');
+    });
+    return kit.paginate(request, repositories.map((repository) => kit.repositoryJson(repository)));
+  });
+
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}', (request, kit) => ok(kit.repositoryJson(kit.repository(request, 'read'))));
+
+  const create = async (request: RouteRequest, kit: RouteKit, status: number): Promise<RouteResponse> => {
+    const principal = requireCaller(request);
+    const workspace = kit.workspace(request);
+    if (!canCreate(principal, workspace)) fail(403, `You do not have permission to create repositories in ${workspace.slug}.`);
+    const slug = request.params.repo_slug ?? '';
+    if (!SLUG.test(slug)) fail(400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
+    const state = kit.state();
+    if (state.repositories.some((repository) => repository.workspaceUuid === workspace.uuid && repository.slug === slug)) {
+      fail(400, 'Repository with this Slug and Owner already exists.');
+    }
+    const body = await bodyOf(request);
+    const defaultProject = state.projects.find((project) => project.workspaceUuid === workspace.uuid);
+    if (!defaultProject && body.project === undefined) fail(400, 'Bad request', `project: ${workspace.slug} has no project to put the repository in`);
+    const now = kit.now();
+    const creator = humanUser(principal);
+    const repository: Repository = {
+      uuid: kit.newUuid(),
+      workspaceUuid: workspace.uuid,
+      slug,
+      name: slug,
+      description: '',
+      isPrivate: true,
+      createdOn: now,
+      updatedOn: now,
+      language: '',
+      mainBranch: 'main',
+      hasWiki: false,
+      hasIssues: false,
+      forkPolicy: 'allow_forks',
+      projectKey: defaultProject?.key ?? '',
+      // The creator administers what they create, whatever their workspace role.
+      permissions: creator && workspaceRole(workspace, creator.uuid) !== 'owner' ? [{ userUuid: creator.uuid, permission: 'admin' }] : [],
+    };
+    applyRepositoryBody(state, workspace, repository, body);
+    await services.createStorage(repository);
+    state.repositories.push(repository);
+    await kit.save();
+    repositoryEvent(kit, request, repository, 'avi:bitbucket:created:repository');
+    return { status, body: kit.repositoryJson(repository) };
+  };
+
+  registry.add('POST', '/2.0/repositories/{workspace}/{repo_slug}', (request, kit) => create(request, kit, 200));
+
+  registry.add('PUT', '/2.0/repositories/{workspace}/{repo_slug}', async (request, kit) => {
+    const workspace = kit.workspace(request);
+    const exists = kit.state().repositories.some((repository) => repository.workspaceUuid === workspace.uuid && (repository.slug === request.params.repo_slug || repository.uuid === request.params.repo_slug));
+    if (!exists) return create(request, kit, 201);
+    const repository = kit.repository(request, 'admin');
+    applyRepositoryBody(kit.state(), workspace, repository, await bodyOf(request));
+    repository.updatedOn = kit.now();
+    await services.updateStorage(repository);
+    await kit.save();
+    repositoryEvent(kit, request, repository, 'avi:bitbucket:updated:repository');
+    return ok(kit.repositoryJson(repository));
+  });
+
+  registry.add('DELETE', '/2.0/repositories/{workspace}/{repo_slug}', async (request, kit) => {
+    const repository = kit.repository(request, 'admin');
+    const state = kit.state();
+    state.repositories = state.repositories.filter((candidate) => candidate.uuid !== repository.uuid);
+    delete state.repositoryData[repository.uuid];
+    await kit.save();
+    await services.deleteStorage(repository);
+    repositoryEvent(kit, request, repository, 'avi:bitbucket:deleted:repository');
+    return { status: 204 };
+  });
+
+  // --- branches and tags ---
+  const refs = async (request: RouteRequest, kit: RouteKit, kinds: Array<'branch' | 'tag'>): Promise<RouteResponse> => {
+    const repository = kit.repository(request, 'read');
+    const found = (await Promise.all(kinds.map((kind) => services.listRefs(repository, kind)))).flat();
+    return kit.paginate(request, found.map((ref) => json.refJson(repository, ref)));
+  };
+  const oneRef = async (request: RouteRequest, kit: RouteKit, kind: 'branch' | 'tag'): Promise<RouteResponse> => {
+    const repository = kit.repository(request, 'read');
+    const name = request.params.name ?? '';
+    const ref = (await services.listRefs(repository, kind)).find((candidate) => candidate.name === name);
+    if (!ref) fail(404, `${kind === 'branch' ? 'Branch' : 'Tag'} "${name}" not found`);
+    return ok(json.refJson(repository, ref));
+  };
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs', (request, kit) => refs(request, kit, ['branch', 'tag']));
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs/branches', (request, kit) => refs(request, kit, ['branch']));
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs/tags', (request, kit) => refs(request, kit, ['tag']));
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs/branches/{name}', (request, kit) => oneRef(request, kit, 'branch'));
+  registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs/tags/{name}', (request, kit) => oneRef(request, kit, 'tag'));
+}

@@ -1,0 +1,39 @@
+/**
+ * Faults that tests switch on at runtime to see how the app copes with a
+ * misbehaving Bitbucket. Every knob is a plain field: set it, and the emulator
+ * consumes it as requests arrive.
+ */
+
+export interface FaultKnobs {
+  /** Added to every request, REST and git. */
+  latencyMs: number;
+  /** The next N requests (REST or git) answer `failStatus` instead. */
+  failNext5xx: number;
+  /** The status of those failures: 500 or 503. */
+  failStatus: 500 | 503;
+  /**
+   * Arms a connection reset: the next git upload-pack response (POST) that
+   * grows past this many bytes is cut there and its socket destroyed; then the
+   * knob clears itself. Shorter responses (ls-refs) pass and leave it armed.
+   */
+  resetPackAfterBytes?: number;
+  /** The next N requests get 429, whatever their budget. */
+  rateLimitStorm: number;
+}
+
+export function createFaultKnobs(): FaultKnobs {
+  return { latencyMs: 0, failNext5xx: 0, failStatus: 500, rateLimitStorm: 0 };
+}
+
+/** What an arriving request must suffer, consuming the one-shot knobs. */
+export function takeFault(knobs: FaultKnobs): { kind: 'fail'; status: 500 | 503 } | { kind: 'storm' } | undefined {
+  if (knobs.rateLimitStorm > 0) {
+    knobs.rateLimitStorm--;
+    return { kind: 'storm' };
+  }
+  if (knobs.failNext5xx > 0) {
+    knobs.failNext5xx--;
+    return { kind: 'fail', status: knobs.failStatus };
+  }
+  return undefined;
+}

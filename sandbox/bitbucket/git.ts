@@ -1,0 +1,346 @@
+/**
+ * The emulator's git side: bare repositories on disk, served over smart HTTP
+ * by the real `git http-backend` (a CGI per request, bodies streamed both ways
+ * with backpressure), plus the ref reading that the REST routes and the push
+ * events need.
+ *
+ * Layout: `<dataDir>/git/<workspace-slug>/<repo-slug>.git`, the wiki beside it
+ * as `<repo-slug>.wiki.git`. URLs: `/<workspace>/<repo>.git/...` and
+ * `/<workspace>/<repo>.git/wiki/...` (the `.git` is optional, as on Bitbucket).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { PushChange, PushCommit } from './events.js';
+
+const execFileAsync = promisify(execFile);
+
+/** No system or user configuration: the emulator behaves the same on every machine. */
+export const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+
+export async function runGit(cwd: string | undefined, args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<string> {
+  const child = execFileAsync('git', args, {
+    ...(cwd === undefined ? {} : { cwd }),
+    env: { ...process.env, ...GIT_ENV, ...options.env },
+    maxBuffer: 256 * 1024 * 1024,
+    encoding: 'utf8',
+  });
+  if (options.input !== undefined) child.child.stdin?.end(options.input);
+  try {
+    return (await child).stdout;
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    throw new Error(`git ${args.join(' ')} failed${stderr ? `: ${stderr}` : ''}`, { cause: error });
+  }
+}
+
+export function repositoryGitDir(root: string, workspaceSlug: string, repositorySlug: string, wiki = false): string {
+  return join(root, workspaceSlug, `${repositorySlug}${wiki ? '.wiki' : ''}.git`);
+}
+
+/** An empty bare repository whose HEAD names `mainBranch`. */
+export async function initBare(path: string, mainBranch: string): Promise<void> {
+  await runGit(undefined, ['init', '--quiet', '--bare', `--initial-branch=${mainBranch}`, path]);
+}
+
+export async function setHead(path: string, branch: string): Promise<void> {
+  await runGit(path, ['symbolic-ref', 'HEAD', `refs/heads/${branch}`]);
+}
+
+/** Every ref of a repository: full name → object id. */
+export async function readRefs(gitDir: string): Promise<Map<string, string>> {
+  const output = await runGit(gitDir, ['for-each-ref', '--format=%(objectname) %(refname)']);
+  const refs = new Map<string, string>();
+  for (const line of output.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) refs.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return refs;
+}
+
+export interface CommitInfo {
+  hash: string;
+  /** "Name <email>" */
+  author: string;
+  committer: string;
+  /** Author date, ISO 8601. */
+  date: string;
+  message: string;
+  parents: string[];
+}
+
+export interface RefInfo {
+  type: 'branch' | 'tag';
+  /** Short name: main, feature/x, v1.0. */
+  name: string;
+  /** The ref's own object id (a tag object for annotated tags). */
+  oid: string;
+  /** The commit the ref finally points to. */
+  commit: CommitInfo;
+  /** Annotated tags only. */
+  tag?: { message: string; tagger: string; date: string };
+}
+
+// for-each-ref fields, %00-separated, records ended by %01. The `*` fields are the
+// peeled object's, which annotated tags need; for branches they stay empty.
+const REF_FORMAT = [
+  '%(refname)', '%(objectname)', '%(objecttype)',
+  '%(authorname) %(authoremail)', '%(committername) %(committeremail)', '%(authordate:iso-strict)', '%(contents)', '%(parent)',
+  '%(taggername) %(taggeremail)', '%(taggerdate:iso-strict)',
+  '%(*objectname)', '%(*objecttype)', '%(*authorname) %(*authoremail)', '%(*committername) %(*committeremail)', '%(*authordate:iso-strict)', '%(*contents)', '%(*parent)',
+].join('%00') + '%01';
+
+/** Branches and tags (those that end at a commit) with their commits, sorted by name. */
+export async function listRefInfo(gitDir: string, kind: 'branch' | 'tag'): Promise<RefInfo[]> {
+  const prefix = kind === 'branch' ? 'refs/heads/' : 'refs/tags/';
+  const output = await runGit(gitDir, ['for-each-ref', `--format=${REF_FORMAT}`, prefix]);
+  const refs: RefInfo[] = [];
+  for (const record of output.split('\x01\n')) {
+    const fields = record.split('\x00');
+    if (fields.length < 17) continue;
+    const [refname = '', oid = '', type = '', author = '', committer = '', date = '', contents = '', parents = '', tagger = '', taggerDate = '', peeledOid = '', peeledType = '', peeledAuthor = '', peeledCommitter = '', peeledDate = '', peeledContents = '', peeledParents = ''] = fields;
+    const name = refname.slice(prefix.length);
+    if (type === 'commit') {
+      refs.push({ type: kind, name, oid, commit: { hash: oid, author, committer, date, message: contents, parents: parents.split(' ').filter(Boolean) } });
+    } else if (type === 'tag' && peeledType === 'commit') {
+      refs.push({
+        type: kind,
+        name,
+        oid,
+        commit: { hash: peeledOid, author: peeledAuthor, committer: peeledCommitter, date: peeledDate, message: peeledContents, parents: peeledParents.split(' ').filter(Boolean) },
+        tag: { message: contents, tagger, date: taggerDate },
+      });
+    }
+  }
+  return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+const MAX_PUSH_COMMITS = 5;
+
+async function isAncestor(gitDir: string, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    await runGit(gitDir, ['merge-base', '--is-ancestor', ancestor, descendant]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The newest commits reachable from `tip` and from none of `exclude`, newest first. */
+async function newCommits(gitDir: string, tip: string, exclude: string[]): Promise<{ commits: PushCommit[]; truncated: boolean }> {
+  let output: string;
+  try {
+    output = await runGit(gitDir, ['rev-list', `--max-count=${MAX_PUSH_COMMITS + 1}`, '--stdin'], { input: [tip, ...exclude.map((oid) => `^${oid}`)].join('\n') + '\n' });
+  } catch {
+    return { commits: [], truncated: false }; // a tag on a tree or blob has no commits to list
+  }
+  const hashes = output.split('\n').filter(Boolean);
+  const shown = hashes.slice(0, MAX_PUSH_COMMITS);
+  if (shown.length === 0) return { commits: [], truncated: false };
+  const log = await runGit(gitDir, ['show', '--no-patch', '--no-walk=unsorted', '--format=%H%x00%an <%ae>%x00%aI%x00%B%x01', ...shown]);
+  const commits = log.split('\x01').map((record) => record.replace(/^\n/, '')).filter(Boolean).map((record): PushCommit => {
+    const [hash = '', author = '', date = '', message = ''] = record.split('\x00');
+    return { hash, type: 'commit', message, date, author: { type: 'author', raw: author } };
+  });
+  return { commits, truncated: hashes.length > MAX_PUSH_COMMITS };
+}
+
+/** What a push changed, one entry per branch or tag that moved, appeared or went away. */
+export async function pushChanges(gitDir: string, before: Map<string, string>, after: Map<string, string>): Promise<PushChange[]> {
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const changes: PushChange[] = [];
+  for (const refname of names) {
+    const old = before.get(refname);
+    const current = after.get(refname);
+    if (old === current) continue;
+    const type = refname.startsWith('refs/heads/') ? 'branch' : refname.startsWith('refs/tags/') ? 'tag' : undefined;
+    if (!type) continue; // Bitbucket reports branches and tags only
+    const name = refname.slice(type === 'branch' ? 'refs/heads/'.length : 'refs/tags/'.length);
+    let listed = { commits: [] as PushCommit[], truncated: false };
+    if (current !== undefined) {
+      // A new ref lists the commits no other ref had; a moved one those since its old tip.
+      const exclude = old !== undefined ? [old] : [...before.values()];
+      listed = await newCommits(gitDir, current, exclude);
+    }
+    changes.push({
+      ref: { name, type },
+      ...(old === undefined ? {} : { before: old }),
+      ...(current === undefined ? {} : { after: current }),
+      created: old === undefined,
+      closed: current === undefined,
+      forced: old !== undefined && current !== undefined && !(await isAncestor(gitDir, old, current)),
+      truncated: listed.truncated,
+      commits: listed.commits,
+    });
+  }
+  return changes;
+}
+
+/** Bytes a repository takes on disk (Bitbucket's `size`). */
+export function directorySize(path: string): number {
+  let total = 0;
+  let entries;
+  try {
+    entries = readdirSync(path, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) total += directorySize(child);
+    else if (entry.isFile()) total += statSync(child).size;
+  }
+  return total;
+}
+
+export interface GitPath {
+  workspace: string;
+  repository: string;
+  wiki: boolean;
+  /** What follows the repository: /info/refs, /git-upload-pack… */
+  rest: string;
+  /** The service asked for: upload-pack (reading) or receive-pack (pushing). */
+  service: 'git-upload-pack' | 'git-receive-pack';
+}
+
+const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/wiki)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
+
+/** A git smart-HTTP (or dumb) request path, or undefined for anything else. */
+export function parseGitPath(pathname: string, query: URLSearchParams): GitPath | undefined {
+  const match = GIT_PATH.exec(pathname);
+  if (!match) return undefined;
+  const [, workspace = '', repository = '', wiki, rest = ''] = match;
+  const service = rest === '/git-receive-pack' || (rest === '/info/refs' && query.get('service') === 'git-receive-pack') ? 'git-receive-pack' : 'git-upload-pack';
+  try {
+    return { workspace: decodeURIComponent(workspace), repository: decodeURIComponent(repository), wiki: wiki !== undefined, rest, service };
+  } catch {
+    return undefined; // a malformed %-escape names no repository
+  }
+}
+
+export interface BackendOptions {
+  /** GIT_PROJECT_ROOT. */
+  root: string;
+  /** The repository's path under the root plus the request's rest, e.g. /ws/repo.git/info/refs. */
+  pathInfo: string;
+  receivePack: boolean;
+  remoteUser?: string;
+  /** Cut the response body after this many bytes, destroying the socket. */
+  cutAfterBytes?: number;
+}
+
+export interface BackendResult {
+  /** The CGI's exit code (null when killed). */
+  code: number | null;
+  /** The HTTP status it answered. */
+  status: number;
+  /** The response was cut by `cutAfterBytes`. */
+  cut: boolean;
+}
+
+/** Where the CGI header block ends ("\r\n\r\n", or a bare "\n\n") and the body starts. */
+function headerEnd(head: Buffer): { end: number; body: number } | undefined {
+  const crlf = head.indexOf('\r\n\r\n');
+  if (crlf >= 0) return { end: crlf, body: crlf + 4 };
+  const lf = head.indexOf('\n\n');
+  return lf >= 0 ? { end: lf, body: lf + 2 } : undefined;
+}
+
+/** Runs `git http-backend` for one request; resolves once the CGI has exited. */
+export function runHttpBackend(req: IncomingMessage, res: ServerResponse, options: BackendOptions): Promise<BackendResult> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const header = (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  };
+  const contentLength = header('content-length');
+  const contentEncoding = header('content-encoding');
+  const protocol = header('git-protocol');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...GIT_ENV,
+    GIT_PROJECT_ROOT: options.root,
+    GIT_HTTP_EXPORT_ALL: '1',
+    REQUEST_METHOD: req.method ?? 'GET',
+    PATH_INFO: options.pathInfo,
+    QUERY_STRING: url.search.slice(1),
+    CONTENT_TYPE: header('content-type') ?? '',
+    REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+    // Without CONTENT_LENGTH (a chunked body) http-backend reads the body to EOF.
+    ...(contentLength === undefined ? {} : { CONTENT_LENGTH: contentLength }),
+    ...(contentEncoding === undefined ? {} : { HTTP_CONTENT_ENCODING: contentEncoding }),
+    ...(protocol === undefined ? {} : { GIT_PROTOCOL: protocol }),
+    ...(options.remoteUser === undefined ? {} : { REMOTE_USER: options.remoteUser }),
+  };
+  const child = spawn('git', ['-c', `http.receivepack=${options.receivePack}`, 'http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  req.pipe(child.stdin);
+  // The backend may stop reading early (e.g. after an error); the rest of the body does not matter then.
+  child.stdin.on('error', () => undefined);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4096); });
+
+  let status = 200;
+  let cut = false;
+  let sent = 0;
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+
+  const forward = (chunk: Buffer): void => {
+    const limit = options.cutAfterBytes;
+    if (limit !== undefined && sent + chunk.byteLength > limit) {
+      cut = true;
+      const part = chunk.subarray(0, Math.max(0, limit - sent));
+      child.stdout.off('data', onData);
+      child.kill();
+      // A reset, not a clean end: the client sees the body stop mid-stream.
+      res.write(part, () => req.socket.destroy());
+      return;
+    }
+    sent += chunk.byteLength;
+    if (!res.write(chunk)) {
+      child.stdout.pause();
+      res.once('drain', () => child.stdout.resume());
+    }
+  };
+
+  const onData = (chunk: Buffer): void => {
+    if (headersDone) {
+      forward(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const found = headerEnd(head);
+    if (!found) return;
+    headersDone = true;
+    for (const line of head.subarray(0, found.end).toString('latin1').split(/\r?\n/)) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      const name = line.slice(0, colon).trim();
+      const value = line.slice(colon + 1).trim();
+      if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
+      else res.setHeader(name, value);
+    }
+    res.writeHead(status);
+    if (head.byteLength > found.body) forward(head.subarray(found.body));
+  };
+  child.stdout.on('data', onData);
+
+  res.on('close', () => {
+    if (!res.writableFinished) child.kill();
+  });
+
+  return new Promise((resolve) => {
+    child.on('error', (error) => { stderr += String(error); });
+    child.on('close', (code) => {
+      if (!res.headersSent) {
+        status = 502;
+        res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with ${code} before its headers: ${stderr}`);
+      } else if (!cut) {
+        res.end();
+      }
+      resolve({ code, status, cut });
+    });
+  });
+}

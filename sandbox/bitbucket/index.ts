@@ -1,0 +1,317 @@
+/**
+ * A stand-in for Bitbucket Cloud on 127.0.0.1: REST API 2.0 and git smart
+ * HTTP, for `npm start` and the tests.
+ *
+ * Data directory:
+ *   <dataDir>/state.json                              everything but git (atomic writes)
+ *   <dataDir>/git/<workspace-slug>/<repo-slug>.git    bare repositories
+ *   <dataDir>/git/<workspace-slug>/<repo-slug>.wiki.git   wikis
+ * Restarting on the same directory keeps everything; `seed` fills an empty one
+ * with the demo world of sandbox/demo.ts.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { actingUser, canSeeWorkspace, atLeast, ForgeIdentity, FORGE_APP_USER, repositoryPermission } from './auth.js';
+import { registerCoreRoutes } from './core-routes.js';
+import { EventBus, type EventDeliverySettings, type ForgeProductEvent } from './events.js';
+import { createFaultKnobs, type FaultKnobs } from './faults.js';
+import { directorySize, initBare, listRefInfo, repositoryGitDir, setHead } from './git.js';
+import type { AccessToken, AccessTokenKind, EmulatorState, Repository, User } from './model.js';
+import { paginate } from './paging.js';
+import { GIT_REQUESTS_PER_HOUR, RateLimiter } from './ratelimit.js';
+import { resourceModules as defaultResourceModules } from './resources/index.js';
+import { RouteAnswer, type RouteKit, type RouteRequest } from './routes.js';
+import { seedDemoWorld, type ResourceModule } from './seed.js';
+import { errorResponse, Serializer } from './serialize.js';
+import { EmulatorServer, Router } from './server.js';
+import { allForgeScopes } from './spec.js';
+import { Store } from './store.js';
+
+export type { ForgeProductEvent, PushEvent, PushChange, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
+export type { FaultKnobs } from './faults.js';
+export type { ResourceModule } from './seed.js';
+export { validateResponse, validateSchema, findOperation } from './spec.js';
+
+export interface EmulatorOptions {
+  dataDir: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Seed the demo world when dataDir holds no state yet. */
+  seed?: boolean;
+  /** REST requests per credential per rolling hour (default 1000); git has its own 60,000. */
+  rateLimitPerHour?: number;
+  /** Forge scopes granted to the app (manifest.yml `permissions.scopes`); default: every scope the spec names. */
+  appScopes?: string[];
+  /** Receives Forge product events (asynchronously, after `events.delayMs`, 1 + `events.duplicate` times). */
+  onEvent?: (event: ForgeProductEvent) => void | Promise<void>;
+  /** Request log lines; without it they are printed only when LIFEBOAT_SANDBOX_DEBUG is set. Errors always go here (or to stderr). */
+  log?: (line: string) => void;
+  /** The resource modules (pull requests, issues, settings); default: resources/index.ts. */
+  resourceModules?: readonly ResourceModule[];
+}
+
+export interface NewAccessToken {
+  kind: AccessTokenKind;
+  /** Workspace slug. */
+  workspace: string;
+  /** Repository slug, for repository tokens. */
+  repository?: string;
+  /** Project key, for project tokens. */
+  projectKey?: string;
+  scopes: string[];
+  /** The secret; default: a random one. */
+  token?: string;
+}
+
+export interface Emulator {
+  /** http://127.0.0.1:port (REST under /2.0). */
+  url: string;
+  gitUrl(workspace: string, repository: string): string;
+  /** The Authorization header a Forge host sends for requestBitbucket: asApp, or asUser on behalf of `accountId`. */
+  forgeAppAuthorization(accountId?: string): string;
+  /** Fault knobs, settable at runtime. */
+  faults: FaultKnobs;
+  /** Event delivery: delay and duplicates, settable at runtime. */
+  events: EventDeliverySettings;
+  /** The live state (read it; change it only through the API). */
+  state(): EmulatorState;
+  /** A repository's bare git directory (or its wiki's). */
+  gitDir(workspace: string, repository: string, wiki?: boolean): string;
+  /** Creates an access token (Bitbucket offers no API for that) with its bot user. */
+  createAccessToken(options: NewAccessToken): Promise<AccessToken>;
+  /** Resolves when the requests so far are done and every event they caused has been delivered. */
+  eventsIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Fixed clock and UUIDs while seeding, so that the demo world is the same every time. */
+class SeedClock {
+  private tick = 0;
+  private uuids = 0;
+  active = false;
+
+  now(): string {
+    return new Date(Date.parse('2026-10-12T09:00:00Z') + 1000 * this.tick++).toISOString();
+  }
+
+  uuid(): string {
+    const hex = createHash('sha256').update(`lifeboat-seed-${this.uuids++}`).digest('hex');
+    return `{${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((Number.parseInt(hex[16] ?? '0', 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}}`;
+  }
+}
+
+export async function startBitbucketEmulator(options: EmulatorOptions): Promise<Emulator> {
+  const debugging = options.log !== undefined || Boolean(process.env.LIFEBOAT_SANDBOX_DEBUG);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const store = await Store.open(options.dataDir);
+  const state = (): EmulatorState => store.state;
+  const gitRoot = join(options.dataDir, 'git');
+  const modules = options.resourceModules ?? defaultResourceModules;
+  let origin = '';
+  const clock = new SeedClock();
+  const events = new EventBus(options.onEvent, log);
+  const forge = new ForgeIdentity();
+  const faults = createFaultKnobs();
+
+  const workspaceOf = (repository: Repository) => {
+    const workspace = store.state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
+    if (!workspace) throw new Error(`state: repository ${repository.slug} names no workspace`);
+    return workspace;
+  };
+  const gitDirOf = (repository: Repository, wiki = false): string => repositoryGitDir(gitRoot, workspaceOf(repository).slug, repository.slug, wiki);
+  const serializer = new Serializer({ state, origin: () => origin, repositorySize: (repository) => directorySize(gitDirOf(repository)) });
+
+  const kit: RouteKit = {
+    state,
+    // While seeding, one save at the end: a seed cut short leaves no state.json, so the next start seeds again.
+    save: () => (clock.active ? Promise.resolve() : store.save()),
+    nextId: (sequence) => store.nextId(sequence),
+    now: () => (clock.active ? clock.now() : new Date().toISOString()),
+    newUuid: () => (clock.active ? clock.uuid() : `{${randomUUID()}}`),
+    workspace(request) {
+      const id = request.params.workspace ?? '';
+      const workspace = store.state.workspaces.find((candidate) => candidate.slug === id.toLowerCase() || candidate.uuid === id);
+      if (workspace && canSeeWorkspace(request.principal, workspace)) return workspace;
+      if (workspace && request.principal.kind === 'anonymous') throw new RouteAnswer(errorResponse(401, 'Authentication required'));
+      throw new RouteAnswer(errorResponse(404, `No workspace with identifier '${id}'.`));
+    },
+    repository(request, need) {
+      const workspace = kit.workspace(request);
+      const slug = request.params.repo_slug ?? '';
+      const repository = store.state.repositories.find((candidate) => candidate.workspaceUuid === workspace.uuid && (candidate.slug === slug.toLowerCase() || candidate.uuid === slug));
+      const notFound = new RouteAnswer(errorResponse(404, `Repository ${workspace.slug}/${slug} not found`));
+      if (!repository) throw notFound;
+      const permission = repositoryPermission(store.state, request.principal, repository);
+      if (request.principal.kind === 'anonymous' && !atLeast(permission, need)) throw new RouteAnswer(errorResponse(401, 'Authentication required'));
+      // Bitbucket hides a repository the caller may not read: 404, as if it did not exist.
+      if (permission === undefined) throw notFound;
+      if (!atLeast(permission, need)) throw new RouteAnswer(errorResponse(403, `Access denied. You must have ${need === 'admin' ? 'admin' : 'write or admin'} access to ${workspace.slug}/${repository.slug}.`));
+      return repository;
+    },
+    repositoryData<T>(repository: Repository, resource: string, initial: () => T): T {
+      const data = (store.state.repositoryData[repository.uuid] ??= {});
+      if (!(resource in data)) data[resource] = initial();
+      return data[resource] as T;
+    },
+    paginate: (request, items, pageOptions) => paginate(request.url, origin, items, pageOptions),
+    error: errorResponse,
+    userJson: (user) => serializer.userJson(user),
+    workspaceJson: (workspace) => serializer.workspaceJson(workspace),
+    repositoryJson: (repository) => serializer.repositoryJson(repository),
+    apiUrl: (path) => serializer.apiUrl(path),
+    webUrl: (path) => serializer.webUrl(path),
+    userByUuid: (uuid) => store.state.users.find((user) => user.uuid === uuid),
+    emit: (event) => events.emit(event),
+    eventActor(request: RouteRequest) {
+      const user = actingUser(request.principal);
+      if (!user) throw new Error('an anonymous request cannot cause an event');
+      return { actor: { type: 'user', accountId: user.accountId, uuid: user.uuid }, selfGenerated: request.principal.kind === 'forge-app' };
+    },
+    gitDirectory(repository) {
+      const path = gitDirOf(repository);
+      return existsSync(path) ? path : null;
+    },
+  };
+
+  const router = new Router(log);
+  registerCoreRoutes(router, {
+    serializer,
+    async createStorage(repository) {
+      await initBare(gitDirOf(repository), repository.mainBranch);
+      if (repository.hasWiki) await initBare(gitDirOf(repository, true), repository.mainBranch);
+    },
+    async deleteStorage(repository) {
+      await rm(gitDirOf(repository), { recursive: true, force: true });
+      await rm(gitDirOf(repository, true), { recursive: true, force: true });
+    },
+    async updateStorage(repository) {
+      await setHead(gitDirOf(repository), repository.mainBranch);
+      if (repository.hasWiki && !existsSync(gitDirOf(repository, true))) await initBare(gitDirOf(repository, true), repository.mainBranch);
+    },
+    listRefs: (repository, kind) => listRefInfo(gitDirOf(repository), kind),
+  });
+  for (const module of modules) module.register(router);
+
+  const emulatorServer = new EmulatorServer({
+    state,
+    router,
+    kit,
+    forge,
+    appScopes: options.appScopes ?? allForgeScopes(),
+    faults,
+    apiLimiter: new RateLimiter(options.rateLimitPerHour ?? 1000),
+    gitLimiter: new RateLimiter(GIT_REQUESTS_PER_HOUR),
+    gitRoot,
+    origin: () => origin,
+    async onPush(repository, principal, changes) {
+      const user: User = actingUser(principal) ?? FORGE_APP_USER;
+      const project = store.state.projects.find((candidate) => candidate.workspaceUuid === repository.workspaceUuid && candidate.key === repository.projectKey);
+      repository.updatedOn = new Date().toISOString();
+      await store.save();
+      const timestamp = new Date().toISOString();
+      for (const push of changes) {
+        events.emit({
+          eventType: 'avi:bitbucket:push:repository',
+          actor: { type: 'user', accountId: user.accountId, uuid: user.uuid },
+          workspace: { uuid: repository.workspaceUuid },
+          repository: { uuid: repository.uuid },
+          project: { uuid: project?.uuid ?? '' },
+          timestamp,
+          selfGenerated: false,
+          push,
+        });
+      }
+    },
+    ...(debugging ? { debug: log } : {}),
+    log,
+  });
+
+  // Requests wait until seeding is done (a fixed port is reachable before that).
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => { markReady = resolve; });
+  const server = createServer((req, res) => {
+    void ready.then(() => emulatorServer.handle(req, res));
+  });
+  server.listen(options.port ?? 0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const close = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await emulatorServer.idle();
+    await events.close();
+    await store.flush();
+  };
+
+  try {
+    if (options.seed && !store.existed) {
+      clock.active = true;
+      try {
+        await seedDemoWorld({ state: store.state, gitRoot, kit, modules });
+      } finally {
+        clock.active = false;
+      }
+      await store.save();
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  markReady();
+
+  return {
+    url: origin,
+    gitUrl: (workspace, repository) => `${origin}/${workspace}/${repository}.git`,
+    forgeAppAuthorization: (accountId) => forge.authorization(accountId),
+    faults,
+    events: events.settings,
+    state,
+    gitDir: (workspace, repository, wiki = false) => repositoryGitDir(gitRoot, workspace, repository, wiki),
+    async createAccessToken(request) {
+      const workspace = store.state.workspaces.find((candidate) => candidate.slug === request.workspace);
+      if (!workspace) throw new Error(`createAccessToken: no workspace ${request.workspace}`);
+      const repository = request.repository === undefined ? undefined : store.state.repositories.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.slug === request.repository);
+      if (request.kind === 'repository' && !repository) throw new Error(`createAccessToken: no repository ${request.workspace}/${request.repository ?? '(missing)'}`);
+      if (request.kind === 'project' && !store.state.projects.some((project) => project.workspaceUuid === workspace.uuid && project.key === request.projectKey)) {
+        throw new Error(`createAccessToken: no project ${request.projectKey ?? '(missing)'} in ${workspace.slug}`);
+      }
+      const bot: User = {
+        uuid: `{${randomUUID()}}`,
+        accountId: `712020:${randomUUID()}`,
+        nickname: `${request.kind}-access-token-${store.state.accessTokens.length + 1}`,
+        displayName: `${request.kind === 'repository' ? repository?.name : request.kind === 'project' ? request.projectKey : workspace.name} ${request.kind} access token`,
+        email: '',
+        apiToken: '',
+        createdOn: new Date().toISOString(),
+      };
+      const token: AccessToken = {
+        token: request.token ?? `ATCTT3xFfGN0${randomUUID().replace(/-/g, '')}`,
+        kind: request.kind,
+        workspaceUuid: workspace.uuid,
+        ...(request.kind === 'repository' && repository ? { repositoryUuid: repository.uuid } : {}),
+        ...(request.kind === 'project' ? { projectKey: request.projectKey } : {}),
+        scopes: [...request.scopes],
+        botUserUuid: bot.uuid,
+      };
+      store.state.users.push(bot);
+      store.state.accessTokens.push(token);
+      await store.save();
+      return token;
+    },
+    async eventsIdle() {
+      await emulatorServer.idle();
+      await events.idle();
+    },
+    close,
+  };
+}

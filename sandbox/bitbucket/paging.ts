@@ -1,0 +1,51 @@
+/**
+ * Bitbucket's paged collections: `{ values, page, pagelen, size, next?, previous? }`.
+ * `q=` and `sort=` apply to the JSON items first; `next`/`previous` are absolute
+ * URLs on the emulator that keep every other query parameter.
+ */
+import { BbqlError, parseBbql, sortItems } from './bbql.js';
+import { RouteAnswer, type PageOptions, type RouteResponse } from './routes.js';
+import { errorResponse } from './serialize.js';
+
+export const DEFAULT_PAGELEN = 10;
+export const MAX_PAGELEN = 100;
+
+function positiveInteger(raw: string | null, name: string): number | undefined {
+  if (raw === null) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new RouteAnswer(errorResponse(400, `Invalid ${name}: ${raw}`));
+  return Number(raw);
+}
+
+/**
+ * One page of `items` for the request URL `url`; `origin` is the emulator's
+ * base URL. A pagelen above the maximum is lowered to it (the answer's
+ * `pagelen` says so); a page past the end is empty.
+ */
+export function paginate(url: URL, origin: string, items: unknown[], options: PageOptions = {}): RouteResponse {
+  const maxPagelen = options.maxPagelen ?? MAX_PAGELEN;
+  const pagelen = Math.min(positiveInteger(url.searchParams.get('pagelen'), 'pagelen') ?? options.defaultPagelen ?? DEFAULT_PAGELEN, maxPagelen);
+  const page = positiveInteger(url.searchParams.get('page'), 'page') ?? 1;
+
+  let selected = items;
+  try {
+    const q = url.searchParams.get('q');
+    if (q !== null && q.trim() !== '') selected = selected.filter(parseBbql(q));
+    const sort = url.searchParams.get('sort');
+    if (sort !== null && sort.trim() !== '') selected = sortItems(selected, sort);
+  } catch (error) {
+    if (error instanceof BbqlError) throw new RouteAnswer(errorResponse(400, `Invalid query: ${error.message}`, url.searchParams.get('q') ?? url.searchParams.get('sort') ?? undefined));
+    throw error;
+  }
+
+  const start = (page - 1) * pagelen;
+  const values = selected.slice(start, start + pagelen);
+  const link = (target: number): string => {
+    const next = new URL(url.pathname + url.search, origin);
+    next.searchParams.set('page', String(target));
+    return next.href;
+  };
+  const body: Record<string, unknown> = { values, pagelen, size: selected.length, page };
+  if (start + pagelen < selected.length) body.next = link(page + 1);
+  if (page > 1) body.previous = link(Math.min(page - 1, Math.max(1, Math.ceil(selected.length / pagelen))));
+  return { status: 200, body };
+}
