@@ -75,10 +75,9 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const s3: S3rver = await startS3rver({ directory: dirs.s3, bucket: DEMO_BUCKET, port: ports.s3 });
     started.push(s3);
 
-    // The emulator emits product events before the host exists (seeding); they are
-    // delivered once it does, as Forge delivers events late rather than never.
-    let host: ForgeHost | undefined;
-    const early: Array<{ eventType: string } & Record<string, unknown>> = [];
+    // The emulator starts first (the host needs its URL); an event that comes before
+    // the host is up waits for it, as Forge delivers events late rather than never.
+    const delivery: { host?: ForgeHost; early: Array<{ eventType: string } & Record<string, unknown>> } = { early: [] };
     const emulator = await startBitbucketEmulator({
       dataDir: dirs.bitbucket,
       port: ports.bitbucket,
@@ -86,13 +85,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       onEvent: async (event) => {
         const productEvent = event as unknown as { eventType: string } & Record<string, unknown>;
         log(`[bitbucket] event ${productEvent.eventType}`);
-        if (host) await host.deliverEvent(productEvent);
-        else early.push(productEvent);
+        if (delivery.host) await delivery.host.deliverEvent(productEvent);
+        else delivery.early.push(productEvent);
       },
     });
     started.push(emulator);
 
-    host = await startForgeHost({
+    const host = await startForgeHost({
       appDir: options.appDir,
       dataDir: dirs.forge,
       installation: { workspaceId: DEMO_WORKSPACE.uuid },
@@ -102,10 +101,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       log,
     });
     started.push(host);
-    for (const event of early.splice(0)) await host.deliverEvent(event);
+    delivery.host = host;
+    for (const event of delivery.early.splice(0)) await host.deliverEvent(event);
 
-    const forgeHost = host;
-    const modules = pageModules(forgeHost);
+    const modules = pageModules(host);
     await buildPages(options.appDir, { log }); // a fresh checkout, or page sources newer than their build
     const ui = await startUiServer({
       port: ports.ui,
@@ -116,7 +115,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         .filter((repository) => repository.workspaceUuid === DEMO_WORKSPACE.uuid)
         .map(({ uuid, slug, name }) => ({ uuid, slug, name })),
       users: DEMO_USERS,
-      invoke: (call) => forgeHost.invokeResolver(call),
+      invoke: (call) => host.invokeResolver(call),
       log,
     });
     started.push(ui);
@@ -125,7 +124,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const urlFile = join(options.dataDir, 'world.json');
     await writeFile(`${urlFile}.tmp`, `${JSON.stringify(urls, null, 2)}\n`);
     await rename(`${urlFile}.tmp`, urlFile);
-    return { urls, emulator, host: forgeHost, ui, close };
+    return { urls, emulator, host, ui, close };
   } catch (error) {
     await close();
     throw error;

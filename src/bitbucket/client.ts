@@ -72,7 +72,7 @@ function pathOf(next: string): string {
 }
 
 function responseError(method: string, path: string, response: BitbucketResponse, text: string): LifeboatError {
-  let detail = '';
+  let detail: string;
   try {
     const body = JSON.parse(text) as { error?: { message?: string } };
     detail = body.error?.message ?? '';
