@@ -9,7 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
-import { startForgeHost, type ForgeHost } from './forge/index.js';
+import { startForgeHost, type ForgeHost, type Limits } from './forge/index.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
 import { buildPages } from './ui/build.js';
 import { startUiServer, type UiServer } from './ui/server.js';
@@ -34,6 +34,8 @@ export interface WorldOptions {
   reset?: boolean;
   ports?: WorldPorts;
   log?: (line: string) => void;
+  /** Tests shrink the Forge host's delays and timeouts. */
+  hostLimits?: Partial<Limits>;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -99,6 +101,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       standIns: { 'https://api.bitbucket.org': emulator.url, 'https://bitbucket.org': emulator.url },
       customerEgress: [s3.endpoint],
       log,
+      ...(options.hostLimits ? { limits: options.hostLimits } : {}),
     });
     started.push(host);
     delivery.host = host;

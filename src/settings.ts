@@ -19,7 +19,7 @@ const bucketName = z.string()
 
 export const bucketSettings = z.object({
   /** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
-  endpoint: z.string().refine((value) => value === '' || isHttpsUrl(value), 'must be an https:// URL, or empty for AWS S3'),
+  endpoint: z.string().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3'),
   region: z.string().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
   name: bucketName,
   /** Key prefix inside the bucket; no leading or trailing slash. */
@@ -76,10 +76,16 @@ export const workspaceSettings = z.object({
 export type WorkspaceSettings = z.output<typeof workspaceSettings>;
 export type WorkspaceSettingsInput = z.input<typeof workspaceSettings>;
 
-function isHttpsUrl(value: string): boolean {
+/**
+ * https only (Forge allows nothing else), except plain http on the loopback
+ * address: a bucket on this machine (the local world's s3rver, a MinIO for the
+ * CLI), which Forge's egress rules could never reach anyway.
+ */
+function isEndpointUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return url.protocol === 'https:' && url.pathname === '/' && !url.search && !url.hash && !url.username;
+    const secure = url.protocol === 'https:' || (url.protocol === 'http:' && (url.hostname === '127.0.0.1' || url.hostname === 'localhost'));
+    return secure && url.pathname === '/' && !url.search && !url.hash && !url.username;
   } catch {
     return false;
   }

@@ -1,8 +1,27 @@
-// Every KVS key the app writes. Forge keys allow only [a-zA-Z0-9:._\s-#], so
-// Bitbucket's braced UUIDs lose their braces here.
+// Every KVS key the app writes, in one place. Forge keys allow only
+// [a-zA-Z0-9:._\s-#], so Bitbucket's braced UUIDs lose their braces here.
+// Lists that pages show newest first (audit log, destructive events) put an
+// inverted timestamp in the key, because KVS queries return keys in ascending order.
 
-const bare = (uuid: string): string => uuid.replace(/^\{|\}$/g, '');
+export const bareUuid = (uuid: string): string => uuid.replace(/^\{|\}$/g, '').toLowerCase();
+export const bracedUuid = (uuid: string): string => `{${bareUuid(uuid)}}`;
+
+/** Sorts newest first as a string: 13 digits of (max - epoch ms). */
+export const newestFirst = (at: Date): string => String(9_999_999_999_999 - at.getTime()).padStart(13, '0');
 
 export const kvsKeys = {
-  lastPush: (repositoryUuid: string): string => `repo:${bare(repositoryUuid)}:last-push`,
+  settings: 'settings',
+  bucketSecret: 'secret:bucket-secret-access-key',
+  bitbucketSecret: 'secret:bitbucket-token',
+  repoStatus: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:status`,
+  lastPush: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:last-push`,
+  /** Set while a backup of the repository waits in the queue: later pushes coalesce into it. */
+  backupQueued: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:backup-queued`,
+  /** Held by the one backup or restore running on the repository. */
+  lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
+  destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
+  destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
+  auditPrefix: 'audit:',
+  audit: (at: Date, id: string): string => `audit:${newestFirst(at)}:${id}`,
+  job: (jobId: string): string => `job:${jobId}`,
 };

@@ -1,0 +1,48 @@
+// Bitbucket, as the app reaches it on Forge: REST through `requestBitbucket`
+// (as the app, or as the user behind a resolver call), and git over HTTPS with
+// the credential the workspace admin stored — a hosted Forge function has no git
+// identity of its own.
+import api, { assumeTrustedRoute } from '@forge/api';
+import { BitbucketClient, apiPath, type BitbucketTransport } from '../bitbucket/client.js';
+import { createGitClient } from '../engine/git/client.js';
+import type { GitClient } from '../engine/git/types.js';
+import type { WorkspaceSettings } from '../settings.js';
+import { bracedUuid } from './keys.js';
+
+// Paths come from apiPath (every parameter encoded) or from Bitbucket's own `next` links.
+const transport = (requester: ReturnType<typeof api.asApp>): BitbucketTransport =>
+  (path, init) => requester.requestBitbucket(assumeTrustedRoute(path), init);
+
+export const appBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asApp()));
+export const userBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asUser()));
+
+export interface RepositoryJson {
+  uuid: string;
+  slug?: string;
+  name?: string;
+  full_name?: string;
+  links?: { clone?: Array<{ name: string; href: string }> };
+}
+
+export async function getRepository(workspaceUuid: string, repositoryUuid: string): Promise<RepositoryJson> {
+  return appBitbucket().get<RepositoryJson>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}/${bracedUuid(repositoryUuid)}`);
+}
+
+/** The repository's https clone URL as Bitbucket gives it, without any user name in it. */
+export function cloneUrl(repository: RepositoryJson): string {
+  const link = repository.links?.clone?.find((candidate) => candidate.name === 'https');
+  if (!link) throw new Error(`Bitbucket gave no https clone link for ${repository.full_name ?? repository.uuid}`);
+  const url = new URL(link.href);
+  url.username = '';
+  url.password = '';
+  return url.href;
+}
+
+/** Git user names Bitbucket expects with each kind of credential. */
+export function gitUsername(credential: WorkspaceSettings['bitbucket']['credential']): string {
+  return credential === 'access-token' ? 'x-token-auth' : 'x-bitbucket-api-token-auth';
+}
+
+export function gitClientFor(url: string, settings: WorkspaceSettings, token: string): GitClient {
+  return createGitClient({ url, credentials: { username: gitUsername(settings.bitbucket.credential), password: token } });
+}

@@ -1,0 +1,23 @@
+// The customer's bucket, opened from the stored settings and secret.
+import type { BlobStore } from '../engine/bucket/blob-store.js';
+import type { RepoPath } from '../engine/bucket/keys.js';
+import { createS3Store } from '../engine/bucket/s3-store.js';
+import type { WorkspaceSettings } from '../settings.js';
+import { bareUuid } from './keys.js';
+
+export function openBucket(settings: WorkspaceSettings, secretAccessKey: string): BlobStore {
+  const { bucket } = settings;
+  return createS3Store({
+    bucket: bucket.name,
+    ...(bucket.prefix ? { prefix: bucket.prefix } : {}),
+    ...(bucket.endpoint ? { endpoint: bucket.endpoint } : {}),
+    region: bucket.region,
+    forcePathStyle: bucket.addressing === 'path',
+    credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey },
+  });
+}
+
+/** Where a repository's snapshots live in the bucket: by UUID, so renames do not split its history. */
+export function repoPath(workspaceUuid: string, repositoryUuid: string): RepoPath {
+  return { workspace: bareUuid(workspaceUuid), repository: bareUuid(repositoryUuid) };
+}

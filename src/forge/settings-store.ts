@@ -1,0 +1,52 @@
+// Settings in KVS, secrets in Forge's secret store (encrypted, never queryable).
+// Nothing here ever hands a secret to a resolver's answer: callers get presence flags.
+import { kvs } from '@forge/kvs';
+import type { SecretsPresence } from '../contract.js';
+import { LifeboatError } from '../engine/errors.js';
+import type { WorkspaceSettings } from '../settings.js';
+import { kvsKeys } from './keys.js';
+
+export interface Secrets {
+  bucketSecretAccessKey?: string;
+  bitbucketToken?: string;
+}
+
+export async function loadSettings(): Promise<WorkspaceSettings | undefined> {
+  return kvs.get<WorkspaceSettings>(kvsKeys.settings);
+}
+
+export async function storeSettings(settings: WorkspaceSettings): Promise<void> {
+  await kvs.set(kvsKeys.settings, settings);
+}
+
+export async function loadSecrets(): Promise<Secrets> {
+  const [bucketSecretAccessKey, bitbucketToken] = await Promise.all([
+    kvs.getSecret<string>(kvsKeys.bucketSecret),
+    kvs.getSecret<string>(kvsKeys.bitbucketSecret),
+  ]);
+  return { ...(bucketSecretAccessKey ? { bucketSecretAccessKey } : {}), ...(bitbucketToken ? { bitbucketToken } : {}) };
+}
+
+/** Stores the secrets given; an omitted one keeps its stored value. */
+export async function storeSecrets(secrets: Secrets): Promise<void> {
+  if (secrets.bucketSecretAccessKey !== undefined) await kvs.setSecret(kvsKeys.bucketSecret, secrets.bucketSecretAccessKey);
+  if (secrets.bitbucketToken !== undefined) await kvs.setSecret(kvsKeys.bitbucketSecret, secrets.bitbucketToken);
+}
+
+export function secretsPresence(secrets: Secrets): SecretsPresence {
+  return { bucketSecretAccessKey: Boolean(secrets.bucketSecretAccessKey), bitbucketToken: Boolean(secrets.bitbucketToken) };
+}
+
+export interface Configuration {
+  settings: WorkspaceSettings;
+  secrets: Required<Secrets>;
+}
+
+/** What every backup and restore needs; a clear "finish the set-up" otherwise. */
+export async function requireConfiguration(): Promise<Configuration> {
+  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
+  if (!settings) throw new LifeboatError('NOT_CONFIGURED', 'Lifeboat is not set up yet: a workspace admin has to choose the bucket on the Lifeboat page of the workspace settings.');
+  if (!secrets.bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'The bucket\'s secret access key is missing: add it on the Lifeboat page of the workspace settings.');
+  if (!secrets.bitbucketToken) throw new LifeboatError('NOT_CONFIGURED', 'The Bitbucket access token is missing: add it on the Lifeboat page of the workspace settings.');
+  return { settings, secrets: { bucketSecretAccessKey: secrets.bucketSecretAccessKey, bitbucketToken: secrets.bitbucketToken } };
+}

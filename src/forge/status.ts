@@ -1,0 +1,18 @@
+// Each repository's backup status, as the pages show it. Written by the push
+// trigger and the backup consumer; read by the resolvers.
+import { kvs } from '@forge/kvs';
+import type { RepoStatus } from '../contract.js';
+import { bracedUuid, kvsKeys } from './keys.js';
+
+export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush'>;
+
+export async function readStatus(repositoryUuid: string): Promise<StoredStatus> {
+  return (await kvs.get<StoredStatus>(kvsKeys.repoStatus(repositoryUuid))) ?? { repositoryUuid: bracedUuid(repositoryUuid), state: 'idle' };
+}
+
+/** Last writer wins: only the one backup holding the repository's lease writes progress. */
+export async function updateStatus(repositoryUuid: string, change: Partial<StoredStatus>): Promise<StoredStatus> {
+  const status = { ...(await readStatus(repositoryUuid)), ...change, repositoryUuid: bracedUuid(repositoryUuid) };
+  await kvs.set(kvsKeys.repoStatus(repositoryUuid), status);
+  return status;
+}

@@ -1,0 +1,100 @@
+/**
+ * The app in the local world, for end-to-end tests: the real sandbox (emulator,
+ * s3rver, Forge host running src/index.ts) on free ports in a temp folder, with
+ * helpers that act the way a person would — through the pages' resolvers, as a
+ * chosen demo user, and with plain git.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AdminPageResolvers, RepoPageResolvers, Result } from '../../src/contract.js';
+import type { WorkspaceSettingsInput } from '../../src/settings.js';
+import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN, type DemoRole } from '../../sandbox/demo.js';
+import type { Limits } from '../../sandbox/forge/index.js';
+import { DEMO_BUCKET, startWorld, type World } from '../../sandbox/world.js';
+
+const appDir = fileURLToPath(new URL('../..', import.meta.url));
+
+type Payload<D, K extends keyof D> = D[K] extends (request: infer P) => unknown ? P : undefined;
+type Answer<D, K extends keyof D> = D[K] extends (...args: never[]) => infer R ? R : never;
+
+export interface AppWorld {
+  world: World;
+  dataDir: string;
+  /** A repository settings page resolver, called as `as` on the page of `repositorySlug`. */
+  repoPage<K extends keyof RepoPageResolvers>(key: K, payload: Payload<RepoPageResolvers, K>, options: { as: DemoRole; repositorySlug: string }): Promise<Answer<RepoPageResolvers, K>>;
+  /** A workspace admin page resolver, called as `as`. */
+  adminPage<K extends keyof AdminPageResolvers>(key: K, payload: Payload<AdminPageResolvers, K>, options?: { as?: DemoRole }): Promise<Answer<AdminPageResolvers, K>>;
+  /** Saves working settings (the local bucket, the workspace access token) as the workspace admin. */
+  configure(change?: Partial<WorkspaceSettingsInput>): Promise<void>;
+  repositoryUuid(slug: string): string;
+  /** An authenticated https-style git URL for `git` commands (Alice's API token). */
+  gitUrl(slug: string): string;
+  close(): Promise<void>;
+}
+
+export function workingSettings(world: World): WorkspaceSettingsInput {
+  return {
+    bucket: { endpoint: world.urls.bucket.endpoint + '/', region: 'us-east-1', name: DEMO_BUCKET, prefix: 'lifeboat', addressing: 'path', accessKeyId: world.urls.bucket.accessKeyId },
+    encryption: { recipients: [] },
+    objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
+    schedule: { interval: 'day' },
+    retention: { keepDaily: 7, keepWeekly: 4 },
+    repositories: { mode: 'all', chosen: [], includeNew: true },
+    overrides: {},
+    bitbucket: { credential: 'access-token', email: '' },
+  };
+}
+
+export async function startAppWorld(options: { hostLimits?: Partial<Limits>; log?: (line: string) => void } = {}): Promise<AppWorld> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
+  const world = await startWorld({
+    appDir,
+    dataDir,
+    ports: { ui: 0, bitbucket: 0, s3: 0 },
+    log: options.log ?? (process.env.LIFEBOAT_SANDBOX_DEBUG ? (line) => console.log(line) : () => {}),
+    ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+  });
+  const repositoryUuid = (slug: string): string => {
+    const repository = world.emulator.state().repositories.find((candidate) => candidate.slug === slug);
+    if (!repository) throw new Error(`no repository ${slug} in the emulator`);
+    return repository.uuid;
+  };
+  const call = async (moduleKey: string, functionKey: string, payload: unknown, as: DemoRole, extension: Record<string, unknown>): Promise<never> => {
+    const result = await world.host.invokeResolver({ moduleKey, functionKey, payload, accountId: DEMO_USERS[as].accountId, extension });
+    if (!result.ok) throw new Error(`resolver ${functionKey} failed: ${result.error.message}`);
+    return result.body as never;
+  };
+  const appWorld: AppWorld = {
+    world,
+    dataDir,
+    repoPage: (key, payload, { as, repositorySlug }) => call('lifeboat-repo-settings', key, payload, as, {
+      type: 'bitbucket:repoSettingsMenuPage',
+      repository: { uuid: repositoryUuid(repositorySlug) },
+    }),
+    adminPage: (key, payload, callOptions) => call('lifeboat-workspace-admin', key, payload, callOptions?.as ?? 'admin', { type: 'bitbucket:workspaceSettingsMenuPage' }),
+    async configure(change = {}) {
+      const result = (await appWorld.adminPage('saveSettings', {
+        settings: { ...workingSettings(world), ...change },
+        bucketSecretAccessKey: world.urls.bucket.secretAccessKey,
+        bitbucketToken: DEMO_WORKSPACE_TOKEN.token,
+      })) as Result<unknown>;
+      if (!result.ok) throw new Error(`saveSettings: ${result.error.code} ${result.error.message}`);
+    },
+    repositoryUuid,
+    gitUrl(slug) {
+      const url = new URL(world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug));
+      url.username = 'x-bitbucket-api-token-auth';
+      url.password = DEMO_USERS.admin.apiToken;
+      return url.href;
+    },
+    async close() {
+      await world.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return appWorld;
+}
+
+export { DEMO_REPOSITORIES, DEMO_WORKSPACE };
