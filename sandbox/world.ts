@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
 import { startForgeHost, type ForgeHost, type Limits } from './forge/index.js';
+import { loadManifest } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
 import { buildPages } from './ui/build.js';
 import { startUiServer, type UiServer } from './ui/server.js';
@@ -80,10 +81,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     // The emulator starts first (the host needs its URL); an event that comes before
     // the host is up waits for it, as Forge delivers events late rather than never.
     const delivery: { host?: ForgeHost; early: Array<{ eventType: string } & Record<string, unknown>> } = { early: [] };
+    // The app's Bitbucket calls get exactly the scopes its manifest declares, as on Forge.
+    const { scopes: appScopes } = await loadManifest(options.appDir);
     const emulator = await startBitbucketEmulator({
       dataDir: dirs.bitbucket,
       port: ports.bitbucket,
       seed: true,
+      appScopes: [...appScopes],
       onEvent: async (event) => {
         const productEvent = event as unknown as { eventType: string } & Record<string, unknown>;
         log(`[bitbucket] event ${productEvent.eventType}`);
