@@ -123,6 +123,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         .map(({ uuid, slug, name }) => ({ uuid, slug, name })),
       users: DEMO_USERS,
       invoke: (call) => host.invokeResolver(call),
+      scheduledTriggers: { keys: host.manifest.scheduledTriggers.map((trigger) => trigger.key), run: (key) => host.runScheduledTrigger(key) },
       log,
     });
     started.push(ui);

@@ -56,6 +56,7 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   // The pages are served through the UI server (framed Custom UI).
   const home = await fetch(urls.pages.home);
   assert.equal(home.status, 200);
+  assert.match(await home.text(), /Run hourly-sweep now/);
   const repoPage = await fetch(urls.pages.repositorySettings['web-app']!);
   assert.equal(repoPage.status, 200);
 
@@ -84,6 +85,11 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   assert.equal(overview.lastPush?.ref, 'smoke-test');
   assert.match(output, /avi:bitbucket:push:repository/);
   assert.match(output, /trigger repository-events avi:bitbucket:push:repository ok/);
+
+  // A scheduled trigger on demand, as the index page's button does it.
+  const scheduled = await fetch(new URL('/__sandbox/scheduled/hourly-sweep', urls.pages.home), { method: 'POST', redirect: 'manual' });
+  assert.equal(scheduled.status, 303);
+  await waitFor('the scheduled trigger to run', async () => (/\[forge\] scheduled\w* hourly-sweep/.test(output) ? true : undefined));
 
   signalGroup('SIGINT');
   const [code, signal] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000).unref())])) as [number | null, NodeJS.Signals | null];

@@ -36,7 +36,10 @@ ${body}
 const links = (items: PageLink[]): string =>
   `<ul>${items.map((item) => `<li><a href="${escapeHtml(item.href)}">${escapeHtml(item.title)}</a></li>`).join('')}</ul>`;
 
-export function renderIndex(input: { workspaceName: string; workspacePages: PageLink[]; repositoryPages: PageLink[] }): string {
+export function renderIndex(input: { workspaceName: string; workspacePages: PageLink[]; repositoryPages: PageLink[]; scheduledTriggers: string[] }): string {
+  // Forge runs scheduled triggers on their interval; these buttons run one now.
+  const schedules = input.scheduledTriggers.map((key) =>
+    `<li><form method="post" action="/__sandbox/scheduled/${encodeURIComponent(key)}"><button type="submit">Run ${escapeHtml(key)} now</button></form></li>`).join('');
   const body = `<main class="bb-index">
 <h1>The app's pages in ${escapeHtml(input.workspaceName)}</h1>
 <p>Bitbucket shows these settings pages with the app's Custom UI framed inside. Each page lets you switch the signed-in user.</p>
@@ -44,6 +47,7 @@ export function renderIndex(input: { workspaceName: string; workspacePages: Page
 ${input.workspacePages.length ? links(input.workspacePages) : '<p>No workspace settings page.</p>'}
 <h2>Repository settings</h2>
 ${input.repositoryPages.length ? links(input.repositoryPages) : '<p>No repository settings page, or no repository.</p>'}
+${schedules ? `<h2>Scheduled triggers</h2><ul>${schedules}</ul>` : ''}
 </main>`;
   return layout(`${input.workspaceName} – Bitbucket (Lifeboat sandbox)`, '', body);
 }

@@ -10,6 +10,7 @@
  *   GET  /__resources/<resourceKey>/<file>                     a resource's build folder
  *   GET  /__sandbox/bridge-shim.js, frame.js, frame.css         the sandbox's own files
  *   POST /__sandbox/invoke                                     { moduleKey, functionKey, payload?, as, repositorySlug? }
+ *   POST /__sandbox/scheduled/<key>                            runs a scheduled trigger now (a button on the index)
  */
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
@@ -66,6 +67,8 @@ export interface UiServerOptions {
   /** Signed-in users by role; the first is the default. */
   users: Readonly<Record<string, SandboxUser>>;
   invoke(call: InvokeCall): Promise<InvokeResult>;
+  /** The manifest's scheduled triggers, and how to run one on demand. */
+  scheduledTriggers?: { keys: string[]; run(key: string): Promise<void> };
   log?: (line: string) => void;
 }
 
@@ -165,7 +168,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       if (module.type === 'bitbucket:workspaceSettingsMenuPage') workspacePages.push({ title: module.title, href: pagePath(module, undefined, undefined) });
       else for (const repository of repositories) repositoryPages.push({ title: `${repository.name} (${repository.slug}): ${module.title}`, href: pagePath(module, repository.slug, undefined) });
     }
-    send(res, 200, 'text/html; charset=utf-8', renderIndex({ workspaceName: options.workspace.name, workspacePages, repositoryPages }));
+    send(res, 200, 'text/html; charset=utf-8', renderIndex({ workspaceName: options.workspace.name, workspacePages, repositoryPages, scheduledTriggers: options.scheduledTriggers?.keys ?? [] }));
   }
 
   async function serveFrame(res: ServerResponse, module: PageModule, repositorySlug: string | undefined, query: URLSearchParams): Promise<void> {
@@ -278,6 +281,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     if (first === '__sandbox' && second === 'invoke' && segments.length === 2) {
       if (method !== 'POST') throw new HttpProblem(405, 'POST a call here.');
       return serveInvoke(req, res);
+    }
+    if (first === '__sandbox' && second === 'scheduled' && third !== undefined && segments.length === 3 && method === 'POST') {
+      const schedules = options.scheduledTriggers;
+      if (!schedules?.keys.includes(third)) throw new HttpProblem(404, `The manifest has no scheduled trigger ${third}.`);
+      log(`[ui] running scheduled trigger ${third} on demand`);
+      await schedules.run(third);
+      res.writeHead(303, { location: '/' }).end();
+      return;
     }
     if (method !== 'GET' && method !== 'HEAD') throw new HttpProblem(405, 'Only GET and HEAD here.');
     if (segments.length === 1 && first === '') return serveIndex(res);
