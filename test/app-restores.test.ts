@@ -1,0 +1,250 @@
+// Restores in the local world: the app's resolvers and restore consumer against
+// the Bitbucket emulator (real git over http-backend) and s3rver, checked with
+// plain git and by reading the bucket with the engine.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { JobView, Result } from '../src/contract.js';
+import { backup } from '../src/engine/backup.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import { readManifest, readNewestManifest } from '../src/engine/bucket/catalog.js';
+import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { isLifeboatError } from '../src/engine/errors.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import { besideRefName } from '../src/engine/restore.js';
+import { repoPath } from '../src/forge/bucket.js';
+import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+
+const ADMIN = { as: 'admin' as const };
+
+function valueOf<T>(result: Result<T>, what: string): T {
+  if (!result.ok) assert.fail(`${what}: ${result.error.code} ${result.error.message}`);
+  return result.value;
+}
+
+describe('restores in the local world', { timeout: 120_000 }, () => {
+  let app: AppWorld;
+  let store: BlobStore;
+  let scratch: string;
+
+  /** The refs a repository has now, as git sees them over the network (HEAD and peeled tags left out). */
+  const remoteRefs = async (slug: string): Promise<Map<string, string>> => {
+    const out = await gitAsync(undefined, ['ls-remote', app.gitUrl(slug)]);
+    return new Map(out.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string])
+      .filter(([, name]) => name.startsWith('refs/') && !name.endsWith('^{}')).map(([oid, name]) => [name, oid]));
+  };
+
+  /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
+  const snapshot = async (slug: string): Promise<SnapshotManifest> => {
+    const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
+    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    assert.notEqual(result.status, 'partial');
+    return (result as { snapshot: SnapshotManifest }).snapshot;
+  };
+
+  /** Bitbucket's events delivered, then every invocation they and the queues started finished. */
+  const settle = async (): Promise<void> => {
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+  };
+
+  /** Waits for every queued job to settle, then reads the job as the page would. */
+  const settledJob = async (jobId: string, slug: string): Promise<JobView> => {
+    await settle();
+    return valueOf(await app.repoPage('getJob', { jobId }, { ...ADMIN, repositorySlug: slug }), 'getJob');
+  };
+
+  const restoreJobCount = (): number => Object.keys(app.world.host.kvsDump()).filter((key) => /^job:[0-9a-f-]{36}:restore$/.test(key)).length;
+
+  /** A work tree of `slug` with a new commit on `branch`, pushed (force when `force`); returns the pushed tip. */
+  const commitAndPush = async (slug: string, branch: string, options: { reset?: string; force?: boolean } = {}): Promise<string> => {
+    const work = await mkdtemp(join(scratch, 'work-'));
+    await gitAsync(undefined, ['clone', '--quiet', '--branch', branch, app.gitUrl(slug), work]);
+    if (options.reset) await gitAsync(work, ['reset', '--quiet', '--hard', options.reset]);
+    else await gitAsync(work, ['commit', '--quiet', '--allow-empty', '-m', `change on ${branch}`]);
+    await gitAsync(work, ['push', '--quiet', ...(options.force ? ['--force'] : []), 'origin', `HEAD:refs/heads/${branch}`]);
+    return (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
+  };
+
+  /** Clones every ref into a fresh bare repository and runs a full fsck on it. */
+  const fsckClone = async (slug: string): Promise<void> => {
+    const mirror = await mkdtemp(join(scratch, 'mirror-'));
+    await gitAsync(undefined, ['clone', '--quiet', '--mirror', app.gitUrl(slug), mirror]);
+    await gitAsync(mirror, ['fsck', '--full', '--strict', '--no-dangling']);
+  };
+
+  const sameRefs = (actual: Map<string, string>, manifest: SnapshotManifest): void => {
+    assert.deepEqual(Object.fromEntries([...actual].sort()), Object.fromEntries(manifest.refs.map((ref) => [ref.name, ref.oid]).sort()));
+  };
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-restores-'));
+    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    await app.configure();
+    const { bucket } = app.world.urls;
+    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: `${bucket.endpoint}/`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    await initBucket(store).catch((error: unknown) => {
+      if (!isLifeboatError(error, 'BUCKET_ALREADY_INITIALIZED')) throw error;
+    });
+  });
+
+  after(async () => {
+    await app?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('restores a snapshot into a new repository: every ref identical, fsck clean', async () => {
+    const taken = await snapshot('web-app');
+    assert.ok(taken.refs.length >= 5, 'the seeded repository has branches and tags');
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: 'web-app-restored' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
+    assert.equal(job.kind, 'restore');
+    const done = await settledJob(job.id, 'web-app');
+    assert.equal(done.state, 'succeeded', done.message);
+    assert.equal(done.result?.repository, 'web-app-restored');
+    assert.equal(done.result?.refCount, taken.refs.length);
+    sameRefs(await remoteRefs('web-app-restored'), taken);
+    await fsckClone('web-app-restored');
+
+    // The slug is now taken: a second request is refused before anything is queued.
+    const before = restoreJobCount();
+    const again = await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: 'web-app-restored' }, { ...ADMIN, repositorySlug: 'web-app' });
+    assert.equal(again.ok, false);
+    assert.equal(!again.ok && again.error.code, 'INVALID_ARGUMENT');
+    assert.equal(restoreJobCount(), before);
+  });
+
+  it('restores chosen refs beside the existing work, leaving the originals alone', async () => {
+    const taken = await snapshot('api-server');
+    const chosen = ['refs/heads/main', 'refs/tags/v0.1.0'];
+    const beforeRefs = await remoteRefs('api-server');
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: chosen }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
+    const done = await settledJob(job.id, 'api-server');
+    assert.equal(done.state, 'succeeded', done.message);
+    const afterRefs = await remoteRefs('api-server');
+    for (const name of chosen) {
+      assert.equal(afterRefs.get(besideRefName(taken.id, name)), taken.refs.find((ref) => ref.name === name)?.oid, name);
+    }
+    for (const [name, oid] of beforeRefs) assert.equal(afterRefs.get(name), oid, `${name} untouched`);
+    assert.equal(afterRefs.size, beforeRefs.size + chosen.length, 'only the chosen refs were added');
+
+    const unknown = await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/no-such-branch'] }, { ...ADMIN, repositorySlug: 'api-server' });
+    assert.equal(!unknown.ok && unknown.error.code, 'INVALID_ARGUMENT');
+  });
+
+  it('retries a restore that meets a Bitbucket outage, and then finishes it', async () => {
+    const taken = await snapshot('api-server');
+    await settle();
+    // The outage starts once the request is queued: the resolver's own calls get through.
+    const stop = app.world.host.onInvocation((record) => {
+      if (record.kind === 'resolver' && record.detail === 'startRestore') app.world.emulator.faults.failNext5xx = 2;
+    });
+    const attemptsBefore = app.world.host.invocations.filter((record) => record.functionKey === 'run-restore').length;
+    try {
+      const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/develop'] }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
+      const done = await settledJob(job.id, 'api-server');
+      assert.equal(done.state, 'succeeded', done.message);
+    } finally {
+      stop();
+    }
+    const attempts = app.world.host.invocations.filter((record) => record.functionKey === 'run-restore').slice(attemptsBefore);
+    const outcomes = attempts.map((record) => record.outcome);
+    assert.ok(outcomes.length >= 2 && outcomes.at(-1) === 'ok' && outcomes.slice(0, -1).every((outcome) => outcome === 'retry'), `failed attempts retried, then one ok: ${outcomes.join(', ')}`);
+    assert.equal((await remoteRefs('api-server')).get(besideRefName(taken.id, 'refs/heads/develop')), taken.refs.find((ref) => ref.name === 'refs/heads/develop')?.oid);
+  });
+
+  it('refuses an overwrite without confirmation, changing nothing', async () => {
+    const taken = await snapshot('web-app');
+    await commitAndPush('web-app', 'develop');
+    await settle();
+    const refsBefore = await remoteRefs('web-app');
+    const jobsBefore = restoreJobCount();
+    for (const confirmOverwrite of [undefined, false]) {
+      const refused = await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'overwrite', refs: ['refs/heads/develop'], ...(confirmOverwrite === undefined ? {} : { confirmOverwrite }) }, { ...ADMIN, repositorySlug: 'web-app' });
+      assert.equal(refused.ok, false);
+      assert.equal(!refused.ok && refused.error.code, 'INVALID_ARGUMENT');
+    }
+    await settle();
+    assert.equal(restoreJobCount(), jobsBefore, 'nothing queued');
+    assert.deepEqual(await remoteRefs('web-app'), refsBefore);
+  });
+
+  it('overwrites after confirmation, once the current state is in a new snapshot', async () => {
+    const taken = await snapshot('web-app');
+    const oldTip = taken.refs.find((ref) => ref.name === 'refs/heads/main')!.oid;
+    const newTip = await commitAndPush('web-app', 'main');
+    await settle();
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'overwrite', refs: ['refs/heads/main'], confirmOverwrite: true }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
+    const done = await settledJob(job.id, 'web-app');
+    assert.equal(done.state, 'succeeded', done.message);
+    const guardId = done.result?.snapshotBeforeOverwrite;
+    assert.equal(typeof guardId, 'string', 'the job names the snapshot taken before overwriting');
+    const guard = await readManifest(store, { repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('web-app')), id: guardId as string });
+    assert.equal(guard.refs.find((ref) => ref.name === 'refs/heads/main')?.oid, newTip, 'the replaced tip is in the bucket');
+    assert.equal((await remoteRefs('web-app')).get('refs/heads/main'), oldTip);
+  });
+
+  it('undoes a force-push: beside by default, in place with confirmation', async () => {
+    const slug = 'api-server';
+    const events = async () => valueOf(await app.repoPage('listDestructiveEvents', {}, { ...ADMIN, repositorySlug: slug }), 'listDestructiveEvents').items;
+    const forcePush = async (branch: string): Promise<{ eventId: string; oldTip: string }> => {
+      const oldTip = (await remoteRefs(slug)).get(`refs/heads/${branch}`)!;
+      await snapshot(slug); // the old tip is in the bucket
+      const known = new Set((await events()).map((event) => event.id));
+      await commitAndPush(slug, branch, { reset: `${oldTip}~1`, force: true });
+      await settle();
+      const event = (await events()).find((candidate) => !known.has(candidate.id));
+      assert.ok(event, 'the force-push is recorded');
+      assert.equal(event.kind, 'force-push');
+      assert.equal(event.previousTip, oldTip);
+      return { eventId: event.id, oldTip };
+    };
+
+    const first = await forcePush('develop');
+    const beside = valueOf(await app.repoPage('undoDestructiveEvent', { eventId: first.eventId }, { ...ADMIN, repositorySlug: slug }), 'undo');
+    const besideDone = await settledJob(beside.id, slug);
+    assert.equal(besideDone.state, 'succeeded', besideDone.message);
+    const restoredRef = besideRefName(besideDone.result?.snapshotId as string, 'refs/heads/develop');
+    const afterBeside = await remoteRefs(slug);
+    assert.equal(afterBeside.get(restoredRef), first.oldTip, 'the restored ref holds the old tip');
+    assert.notEqual(afterBeside.get('refs/heads/develop'), first.oldTip, 'the branch itself is left as pushed');
+    assert.ok((await events()).find((event) => event.id === first.eventId)?.undoneBy, 'the event is marked undone');
+
+    const second = await forcePush('main');
+    const refused = await app.repoPage('undoDestructiveEvent', { eventId: second.eventId, inPlace: true }, { ...ADMIN, repositorySlug: slug });
+    assert.equal(!refused.ok && refused.error.code, 'INVALID_ARGUMENT', 'in place needs confirmation');
+    const inPlace = valueOf(await app.repoPage('undoDestructiveEvent', { eventId: second.eventId, inPlace: true, confirmOverwrite: true }, { ...ADMIN, repositorySlug: slug }), 'undo in place');
+    const inPlaceDone = await settledJob(inPlace.id, slug);
+    assert.equal(inPlaceDone.state, 'succeeded', inPlaceDone.message);
+    assert.equal((await remoteRefs(slug)).get('refs/heads/main'), second.oldTip, 'the branch is back at its old tip');
+    assert.equal(typeof inPlaceDone.result?.snapshotBeforeOverwrite, 'string', 'the force-pushed state was backed up first');
+  });
+
+  it('lists a repository deleted through the REST API and restores it into a new repository', async () => {
+    const uuid = app.repositoryUuid('docs');
+    await snapshot('docs');
+    const deleted = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/docs`, apiTokenAuth('admin'), { method: 'DELETE' });
+    assert.equal(deleted.status, 204);
+    await settle();
+    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, uuid));
+    assert.ok(newest);
+
+    const listed = valueOf(await app.adminPage('listDeletedRepositories', undefined, ADMIN), 'listDeletedRepositories');
+    assert.deepEqual(listed.map((entry) => entry.slug), ['docs'], 'only the deleted repository is listed');
+    assert.equal(listed[0]?.repositoryUuid, uuid);
+    assert.equal(listed[0]?.lastSnapshotId, newest.id);
+
+    const job = valueOf(await app.adminPage('restoreDeletedRepository', { repositoryUuid: uuid, newRepositorySlug: 'docs-restored' }, ADMIN), 'restoreDeletedRepository');
+    await settle();
+    const done = valueOf(await app.adminPage('getJob', { jobId: job.id }, ADMIN), 'getJob');
+    assert.equal(done.state, 'succeeded', done.message);
+    sameRefs(await remoteRefs('docs-restored'), newest);
+    await fsckClone('docs-restored');
+  });
+});
