@@ -78,6 +78,8 @@ export interface JobView {
   createdAt: string;
   updatedAt: string;
   requestedBy?: string;
+  /** The repository the job works on, when it works on one (the repository page shows only those). */
+  repositoryUuid?: string;
   result?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string };
 }

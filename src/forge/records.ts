@@ -4,14 +4,18 @@ import { kvs, WhereConditions } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, JobKind, JobView, Paged } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
-import { kvsKeys } from './keys.js';
+import { bracedUuid, kvsKeys } from './keys.js';
 
 /** KVS answers at most 20 per page. */
 const PAGE = 20;
 
-export async function createJob(kind: JobKind, message: string, requestedBy?: string): Promise<JobView> {
+export async function createJob(kind: JobKind, message: string, requestedBy?: string, repositoryUuid?: string): Promise<JobView> {
   const now = new Date().toISOString();
-  const job: JobView = { id: randomUUID(), kind, state: 'queued', message, createdAt: now, updatedAt: now, ...(requestedBy ? { requestedBy } : {}) };
+  const job: JobView = {
+    id: randomUUID(), kind, state: 'queued', message, createdAt: now, updatedAt: now,
+    ...(requestedBy ? { requestedBy } : {}),
+    ...(repositoryUuid ? { repositoryUuid: bracedUuid(repositoryUuid) } : {}),
+  };
   await kvs.set(kvsKeys.job(job.id), job);
   return job;
 }

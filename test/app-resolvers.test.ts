@@ -1,0 +1,329 @@
+// The pages' resolvers in the local world: settings, permissions, payload
+// validation, connection tests, coverage and the audit log — and that no answer
+// ever carries a secret.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AdminPageResolvers, RepoPageResolvers, Result } from '../src/contract.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { parseSettings } from '../src/settings.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
+
+type Failure = Extract<Result<unknown>, { ok: false }>;
+
+function expectFailure(result: unknown, code: string, what: string): Failure['error'] {
+  const answer = result as Result<unknown>;
+  assert.equal(answer.ok, false, `${what} should have been refused, got ${JSON.stringify(answer)}`);
+  assert.equal((answer as Failure).error.code, code, `${what}: ${JSON.stringify(answer)}`);
+  return (answer as Failure).error;
+}
+
+function expectValue<T>(result: Result<T>, what: string): T {
+  assert.ok(result.ok, `${what} failed: ${JSON.stringify(result)}`);
+  return result.value;
+}
+
+describe('the pages\' resolvers', () => {
+  let app: AppWorld;
+  // Every answer of the run, scanned for secrets at the end.
+  const answers: unknown[] = [];
+  const secrets: string[] = [];
+  const admin = async <K extends keyof AdminPageResolvers>(key: K, payload: unknown, as: 'admin' | 'repoAdmin' | 'member' = 'admin'): Promise<ReturnType<AdminPageResolvers[K]>> => {
+    const result = await app.adminPage(key, payload as never, { as });
+    answers.push(result);
+    return result as ReturnType<AdminPageResolvers[K]>;
+  };
+  const repo = async <K extends keyof RepoPageResolvers>(key: K, payload: unknown, repositorySlug: string, as: 'admin' | 'repoAdmin' | 'member' = 'admin'): Promise<ReturnType<RepoPageResolvers[K]>> => {
+    const result = await app.repoPage(key, payload as never, { as, repositorySlug });
+    answers.push(result);
+    return result as ReturnType<RepoPageResolvers[K]>;
+  };
+  const dump = (): string => JSON.stringify(app.world.host.kvsDump());
+  // s3rver's secret is "S3RVER", the same as its public access key id (which the
+  // settings show), and it checks no signature: a distinctive secret stands in for
+  // the bucket's, so that the scan at the end means something.
+  const bucketSecret = 'lifeboat-test-bucket-secret-5d1c';
+  const configure = async (change: Partial<ReturnType<typeof workingSettings>> = {}): Promise<void> => {
+    await app.configure(change);
+    expectValue(await admin('saveSettings', { settings: { ...workingSettings(app.world), ...change }, bucketSecretAccessKey: bucketSecret }), 'saveSettings');
+  };
+
+  before(async () => {
+    app = await startAppWorld();
+    secrets.push(bucketSecret, DEMO_WORKSPACE_TOKEN.token, DEMO_USERS.admin.apiToken);
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('starts unconfigured, then saves and reads back the settings with presence flags only', async () => {
+    const empty = expectValue(await admin('getSettings', undefined), 'getSettings');
+    assert.equal(empty.settings, undefined);
+    assert.deepEqual(empty.secrets, { bucketSecretAccessKey: false, bitbucketToken: false });
+
+    await configure();
+    const saved = expectValue(await admin('getSettings', {}), 'getSettings');
+    assert.deepEqual(saved.settings, parseSettings(workingSettings(app.world)));
+    assert.deepEqual(saved.secrets, { bucketSecretAccessKey: true, bitbucketToken: true });
+
+    // Saving again without secrets keeps them.
+    const kept = expectValue(await admin('saveSettings', { settings: { ...workingSettings(app.world), schedule: { interval: 'hour' } } }), 'saveSettings');
+    assert.equal(kept.settings?.schedule.interval, 'hour');
+    assert.deepEqual(kept.secrets, { bucketSecretAccessKey: true, bitbucketToken: true });
+  });
+
+  it('refuses invalid settings with field-named messages and writes nothing', async () => {
+    const before = dump();
+    const settingsBefore = await admin('getSettings', {});
+    const bad = { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, name: 'Not_A_Bucket', endpoint: 'ftp://example.com/' }, objectLock: { enabled: true, mode: 'GOVERNANCE', days: 0 } };
+    const error = expectFailure(await admin('saveSettings', { settings: bad, bitbucketToken: 'would-be-new-token' }), 'INVALID_ARGUMENT', 'bad settings');
+    assert.match(error.message, /bucket\.name/);
+    assert.match(error.message, /bucket\.endpoint/);
+    assert.match(error.message, /objectLock\.days/);
+    assert.equal(dump(), before);
+    assert.deepEqual(await admin('getSettings', {}), settingsBefore);
+    // The token was not replaced either: the stored one still works.
+    assert.equal(expectValue(await admin('testBitbucket', {}), 'testBitbucket').ok, true);
+  });
+
+  it('refuses malformed payloads with INVALID_ARGUMENT and writes nothing', async () => {
+    const huge = 'x'.repeat(20_000);
+    const settings = workingSettings(app.world);
+    const adminCases: Array<[keyof AdminPageResolvers, unknown]> = [
+      ['saveSettings', { settings, bitbucketToken: 42 }],
+      ['saveSettings', { settings, bitbucketToken: huge }],
+      ['saveSettings', { settings, bucketSecretAccessKey: '' }],
+      ['saveSettings', { settings, accountId: DEMO_USERS.member.accountId }],
+      ['saveSettings', { settings: { ...settings, extra: true } }],
+      ['saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, prefix: huge } } }],
+      ['saveSettings', 'settings'],
+      ['getSettings', { workspaceId: DEMO_WORKSPACE.uuid }],
+      ['getAuditLog', { cursor: 7 }],
+      ['getAuditLog', { cursor: huge }],
+      ['getCoverage', { cursor: '/2.0/user' }],
+      ['getCoverage', { cursor: 'http://[' }],
+      ['getJob', { jobId: huge }],
+      ['getJob', {}],
+      ['testBucket', { endpoint: 'https://elsewhere.example.com/' }],
+      ['sweepNow', { workspaceUuid: DEMO_WORKSPACE.uuid }],
+      ['restoreDeletedRepository', { repositoryUuid: 'not-a-uuid', newRepositorySlug: 'restored' }],
+      ['restoreDeletedRepository', { repositoryUuid: '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}', newRepositorySlug: '../evil' }],
+      ['restoreDeletedRepository', { repositoryUuid: '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}', newRepositorySlug: 'ok', snapshotId: 'latest' }],
+    ];
+    const repoCases: Array<[keyof RepoPageResolvers, unknown]> = [
+      ['setRepoEnabled', { enabled: 'yes' }],
+      ['setRepoEnabled', { enabled: true, repositoryUuid: '{b2e3d4c5-b6a7-4980-9f12-2c3d4e5f6a71}' }],
+      ['setRepoEnabled', {}],
+      ['listSnapshots', { cursor: ['a'] }],
+      ['getSnapshot', { snapshotId: '../../lifeboat.json' }],
+      ['backupNow', { reason: 'manual' }],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'everywhere' }],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'beside', refs: ['refs/heads/main; rm -rf /'] }],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'beside', refs: ['main'] }],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'overwrite' }],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'new-repository' }],
+      ['startRestore', { snapshotId: huge, mode: 'beside' }],
+      ['getJob', { jobId: 5 }],
+      ['listDestructiveEvents', { cursor: 1, extra: 2 }],
+      ['undoDestructiveEvent', { eventId: 5 }],
+      ['undoDestructiveEvent', { eventId: 'e', inPlace: true }],
+    ];
+    const before = dump();
+    for (const [key, payload] of adminCases) {
+      const error = expectFailure(await admin(key, payload), 'INVALID_ARGUMENT', `admin ${key} ${JSON.stringify(payload).slice(0, 120)}`);
+      assert.ok(error.message.length < 2_000, 'messages stay short, even for huge input');
+    }
+    for (const [key, payload] of repoCases) {
+      expectFailure(await repo(key, payload, 'web-app'), 'INVALID_ARGUMENT', `repo ${key} ${JSON.stringify(payload).slice(0, 120)}`);
+    }
+    assert.equal(dump(), before);
+    const unknownField = expectFailure(await repo('setRepoEnabled', { enabled: true, repositoryUuid: 'x' }, 'web-app'), 'INVALID_ARGUMENT', 'unknown field');
+    assert.match(unknownField.message, /unknown field repositoryUuid/);
+    const missingConfirmation = expectFailure(await repo('startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'overwrite' }, 'web-app'), 'INVALID_ARGUMENT', 'overwrite');
+    assert.match(missingConfirmation.message, /confirmOverwrite/);
+  });
+
+  it('refuses a plain member everything but the overview, and Bob outside web-app', async () => {
+    const before = dump();
+    const repoCalls: Array<[keyof RepoPageResolvers, unknown]> = [
+      ['getRepoStatus', {}],
+      ['setRepoEnabled', { enabled: false }],
+      ['listSnapshots', {}],
+      ['getSnapshot', { snapshotId: '20261126T061500Z-3fa9c1' }],
+      ['backupNow', {}],
+      ['startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'beside' }],
+      ['getJob', { jobId: '00000000-0000-4000-8000-000000000000' }],
+      ['listDestructiveEvents', {}],
+      ['undoDestructiveEvent', { eventId: 'e1', inPlace: true, confirmOverwrite: true }],
+    ];
+    const adminCalls: Array<[keyof AdminPageResolvers, unknown]> = [
+      ['getSettings', {}],
+      ['saveSettings', { settings: workingSettings(app.world), bitbucketToken: 'stolen' }],
+      ['testBucket', {}],
+      ['testBitbucket', {}],
+      ['getCoverage', {}],
+      ['sweepNow', {}],
+      ['getAuditLog', {}],
+      ['listDeletedRepositories', {}],
+      ['restoreDeletedRepository', { repositoryUuid: '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}', newRepositorySlug: 'mine-now' }],
+      ['getJob', { jobId: '00000000-0000-4000-8000-000000000000' }],
+    ];
+    for (const slug of ['web-app', 'api-server', 'docs']) {
+      for (const [key, payload] of repoCalls) expectFailure(await repo(key, payload, slug, 'member'), 'PERMISSION_DENIED', `Carol: ${slug} ${key}`);
+    }
+    for (const [key, payload] of repoCalls) expectFailure(await repo(key, payload, 'api-server', 'repoAdmin'), 'PERMISSION_DENIED', `Bob: api-server ${key}`);
+    for (const as of ['member', 'repoAdmin'] as const) {
+      for (const [key, payload] of adminCalls) expectFailure(await admin(key, payload, as), 'PERMISSION_DENIED', `${as}: admin ${key}`);
+    }
+    // Permission comes before validation: a refused caller learns nothing about the payload.
+    expectFailure(await repo('setRepoEnabled', { enabled: 'yes' }, 'web-app', 'member'), 'PERMISSION_DENIED', 'Carol, bad payload');
+    assert.equal(dump(), before);
+
+    // The overview needs no permission and tells only who and where.
+    const overview = await repo('getOverview', undefined, 'web-app', 'member');
+    assert.equal(overview.accountId, DEMO_USERS.member.accountId);
+    // Bob administers web-app.
+    const status = expectValue(await repo('getRepoStatus', {}, 'web-app', 'repoAdmin'), 'Bob web-app status');
+    assert.equal(status.slug, 'web-app');
+    assert.equal(status.included, true);
+  });
+
+  it('turns a repository off and on, and shows it in status, coverage and the audit log', async () => {
+    const off = expectValue(await repo('setRepoEnabled', { enabled: false }, 'web-app', 'repoAdmin'), 'disable');
+    assert.equal(off.included, false);
+    assert.equal(off.name, 'Web App');
+    const coverage = expectValue(await admin('getCoverage', {}), 'coverage');
+    assert.deepEqual(coverage.items.map((row) => row.slug).sort(), ['api-server', 'docs', 'web-app']);
+    for (const row of coverage.items) {
+      assert.equal(row.repositoryUuid, app.repositoryUuid(row.slug));
+      assert.equal(row.included, row.slug !== 'web-app', row.slug);
+      assert.equal(row.state, 'never');
+    }
+    assert.equal(coverage.nextCursor, undefined);
+    const on = expectValue(await repo('setRepoEnabled', { enabled: true }, 'web-app', 'repoAdmin'), 'enable');
+    assert.equal(on.included, true);
+    const settings = expectValue(await admin('getSettings', {}), 'settings').settings;
+    assert.deepEqual(Object.keys(settings?.overrides ?? {}), [app.repositoryUuid('web-app')]);
+
+    const log = expectValue(await admin('getAuditLog', {}), 'audit');
+    assert.equal(log.items[0]?.action, 'backups enabled for repository');
+    assert.equal(log.items[0]?.actorAccountId, DEMO_USERS.repoAdmin.accountId);
+    assert.equal(log.items[1]?.action, 'backups disabled for repository');
+  });
+
+  it('lists the audit log newest first, paged, with settings changes naming fields but no secret', async () => {
+    await admin('saveSettings', { settings: { ...workingSettings(app.world), schedule: { interval: 'week' } }, bitbucketToken: DEMO_WORKSPACE_TOKEN.token });
+    for (let index = 0; index < 20; index += 1) {
+      expectValue(await repo('setRepoEnabled', { enabled: index % 2 === 0 }, 'docs'), 'toggle');
+    }
+    const first = expectValue(await admin('getAuditLog', {}), 'audit page 1');
+    assert.equal(first.items.length, 20);
+    assert.ok(first.nextCursor);
+    const second = expectValue(await admin('getAuditLog', { cursor: first.nextCursor }), 'audit page 2');
+    assert.ok(second.items.length > 0);
+    const all = [...first.items, ...second.items];
+    assert.equal(new Set(all.map((entry) => entry.id)).size, all.length, 'no entry twice');
+    const times = all.map((entry) => entry.at);
+    assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
+    const changes = all.filter((entry) => entry.action === 'settings changed');
+    assert.ok(changes.length >= 2);
+    const weekly = changes.find((entry) => entry.detail?.includes('schedule.interval'));
+    assert.ok(weekly, JSON.stringify(changes));
+    assert.match(weekly.detail ?? '', /Bitbucket token/);
+    assert.equal(weekly.actorAccountId, DEMO_USERS.admin.accountId);
+    assert.ok(all.some((entry) => entry.action === 'settings created'));
+  });
+
+  it('tests the bucket against s3rver: write, read, delete, and no Object Lock', async () => {
+    const check = expectValue(await admin('testBucket', {}), 'testBucket');
+    assert.equal(check.ok, true, check.message);
+    assert.equal(check.objectLock, false);
+    assert.match(check.message, /Object Lock/);
+    // Nothing left behind.
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: app.world.urls.bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: app.world.urls.bucket.accessKeyId, secretAccessKey: app.world.urls.bucket.secretAccessKey } });
+    const left: string[] = [];
+    for await (const blob of store.list('')) left.push(blob.key);
+    assert.deepEqual(left.filter((key) => key.includes('connection-test')), []);
+
+    await configure({ objectLock: { enabled: true, mode: 'GOVERNANCE', days: 7 } });
+    const locked = expectValue(await admin('testBucket', {}), 'testBucket with lock');
+    assert.equal(locked.ok, false);
+    assert.match(locked.message, /Object Lock/);
+    await configure();
+
+    // s3rver checks the access key id only.
+    await admin('saveSettings', { settings: { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, accessKeyId: 'AKIANOTTHEKEY' } } });
+    const wrong = expectValue(await admin('testBucket', {}), 'testBucket wrong key');
+    assert.equal(wrong.ok, false);
+    assert.match(wrong.message, /test object/);
+    await configure();
+  });
+
+  it('tests the Bitbucket credential: the workspace token, a wrong one, a narrow one, an API token', async () => {
+    const good = expectValue(await admin('testBitbucket', {}), 'testBitbucket');
+    assert.deepEqual({ ok: good.ok, credential: good.credential, gitUsername: good.gitUsername, missingScopes: good.missingScopes }, { ok: true, credential: 'access-token', gitUsername: 'x-token-auth', missingScopes: [] });
+
+    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: 'ATCTT3-not-a-real-token' });
+    secrets.push('ATCTT3-not-a-real-token');
+    const wrong = expectValue(await admin('testBitbucket', {}), 'testBitbucket wrong');
+    assert.equal(wrong.ok, false);
+    assert.match(wrong.message, /refused the token/);
+
+    const narrow = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository'] });
+    secrets.push(narrow.token);
+    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: narrow.token });
+    const lacking = expectValue(await admin('testBitbucket', {}), 'testBitbucket narrow');
+    assert.equal(lacking.ok, false);
+    assert.deepEqual(lacking.missingScopes.sort(), ['pullrequest', 'repository:write']);
+    assert.match(lacking.message, /repository:write/);
+
+    await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken });
+    const apiToken = expectValue(await admin('testBitbucket', {}), 'testBitbucket api token');
+    assert.equal(apiToken.ok, true, apiToken.message);
+    assert.equal(apiToken.credential, 'api-token');
+    assert.equal(apiToken.gitUsername, 'x-bitbucket-api-token-auth');
+    await configure();
+  });
+
+  it('answers the read-only repository keys for a repository admin', async () => {
+    const snapshots = expectValue(await repo('listSnapshots', {}, 'web-app', 'repoAdmin'), 'listSnapshots');
+    assert.deepEqual(snapshots.items, []);
+    expectFailure(await repo('getSnapshot', { snapshotId: '20261126T061500Z-3fa9c1' }, 'web-app', 'repoAdmin'), 'SNAPSHOT_NOT_FOUND', 'absent snapshot');
+    expectFailure(await repo('getJob', { jobId: '00000000-0000-4000-8000-000000000000' }, 'web-app', 'repoAdmin'), 'JOB_NOT_FOUND', 'absent job');
+  });
+
+  it('backs up on request and shows the job, the snapshot list and the snapshot', async () => {
+    const job = expectValue(await repo('backupNow', {}, 'web-app', 'repoAdmin'), 'backupNow');
+    assert.equal(job.kind, 'backup');
+    assert.equal(job.requestedBy, DEMO_USERS.repoAdmin.accountId);
+    await app.world.host.idle();
+    const done = expectValue(await repo('getJob', { jobId: job.id }, 'web-app', 'repoAdmin'), 'getJob');
+    assert.equal(done.state, 'succeeded', JSON.stringify(done));
+    // The job is Bob's on web-app: not visible from another repository's page, nor to a member.
+    expectFailure(await repo('getJob', { jobId: job.id }, 'docs', 'admin'), 'JOB_NOT_FOUND', 'job on another page');
+    expectFailure(await repo('getJob', { jobId: job.id }, 'web-app', 'member'), 'PERMISSION_DENIED', 'job for Carol');
+    assert.equal(expectValue(await admin('getJob', { jobId: job.id }), 'admin getJob').id, job.id);
+
+    const list = expectValue(await repo('listSnapshots', {}, 'web-app', 'repoAdmin'), 'listSnapshots');
+    assert.equal(list.items.length, 1);
+    const [summary] = list.items;
+    assert.ok(summary && summary.refs > 0 && summary.bytes > 0, JSON.stringify(summary));
+    const details = expectValue(await repo('getSnapshot', { snapshotId: summary.id }, 'web-app', 'repoAdmin'), 'getSnapshot');
+    assert.equal(details.refList.length, summary.refs);
+    assert.ok(details.refList.some((ref) => ref.name === 'refs/heads/main' && /^[0-9a-f]{40}$/.test(ref.target)), JSON.stringify(details.refList));
+    assert.equal(details.encrypted, false);
+    // Not from another repository's page.
+    expectFailure(await repo('getSnapshot', { snapshotId: summary.id }, 'docs', 'admin'), 'SNAPSHOT_NOT_FOUND', 'snapshot of another repository');
+
+    const row = expectValue(await admin('getCoverage', {}), 'coverage').items.find((candidate) => candidate.slug === 'web-app');
+    assert.equal(row?.lastSnapshotId, summary.id);
+    assert.equal(row?.bytes, summary.bytes);
+  });
+
+  it('never answered with a secret', () => {
+    assert.ok(answers.length > 100);
+    const text = JSON.stringify(answers);
+    for (const secret of secrets) assert.equal(text.includes(secret), false, `an answer contains ${secret.slice(0, 6)}…`);
+  });
+});
