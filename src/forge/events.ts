@@ -1,14 +1,20 @@
 // Bitbucket product events as Forge delivers them, parsed at the edge: Forge
-// documents the shapes but may add fields, so unknown fields pass through.
+// documents the shapes but may add fields, so unknown fields are ignored.
 import { z } from 'zod';
 
 const resource = z.object({ uuid: z.string() });
 
-export const repositoryPushEvent = z.object({
-  eventType: z.literal('avi:bitbucket:push:repository'),
+const common = {
   workspace: resource,
   repository: resource,
   actor: z.object({ accountId: z.string().optional(), uuid: z.string().optional() }).optional(),
+  /** When Bitbucket raised the event: the same on every redelivery. */
+  timestamp: z.string().optional(),
+};
+
+export const repositoryPushEvent = z.object({
+  eventType: z.literal('avi:bitbucket:push:repository'),
+  ...common,
   push: z.object({
     ref: z.object({ name: z.string(), type: z.string().optional() }),
     before: z.string().optional(),
@@ -19,4 +25,13 @@ export const repositoryPushEvent = z.object({
   }),
 });
 
+export const repositoryLifecycleEvent = z.object({
+  eventType: z.enum(['avi:bitbucket:created:repository', 'avi:bitbucket:deleted:repository']),
+  ...common,
+});
+
+export const repositoryEvent = z.discriminatedUnion('eventType', [repositoryPushEvent, repositoryLifecycleEvent]);
+
 export type RepositoryPushEvent = z.infer<typeof repositoryPushEvent>;
+export type RepositoryLifecycleEvent = z.infer<typeof repositoryLifecycleEvent>;
+export type RepositoryEvent = z.infer<typeof repositoryEvent>;

@@ -21,7 +21,11 @@ export const kvsKeys = {
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
+  /** When the last scheduled sweep was started (ISO 8601): the hourly trigger decides from it. */
+  lastSweep: 'sweep:last-started',
   auditPrefix: 'audit:',
   audit: (at: Date, id: string): string => `audit:${newestFirst(at)}:${id}`,
   job: (jobId: string): string => `job:${jobId}`,
+  /** What a restore job was asked to do, and what it has done so far (so a retry continues). */
+  restoreRequest: (jobId: string): string => `job:${jobId}:restore`,
 };

@@ -4,7 +4,10 @@ import { kvs } from '@forge/kvs';
 import type { RepoStatus } from '../contract.js';
 import { bracedUuid, kvsKeys } from './keys.js';
 
-export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush'>;
+export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush'> & {
+  /** Set when Bitbucket reported the repository deleted; its snapshots stay in the bucket. */
+  deletedAt?: string;
+};
 
 export async function readStatus(repositoryUuid: string): Promise<StoredStatus> {
   return (await kvs.get<StoredStatus>(kvsKeys.repoStatus(repositoryUuid))) ?? { repositoryUuid: bracedUuid(repositoryUuid), state: 'idle' };

@@ -1,0 +1,257 @@
+// Backups end to end in the local world: real git pushes to the Bitbucket
+// emulator raise Forge events, the app's trigger and consumers run in the
+// sandbox Forge host, and snapshots land in s3rver. Delays run at a tenth of
+// real time (a 30 s coalescing window becomes 3 s).
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DestructiveEvent, JobView, Paged, Result, SnapshotSummary } from '../src/contract.js';
+import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
+import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import { bareUuid } from '../src/forge/keys.js';
+import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { refsOf } from './helpers/repos.js';
+
+const TIME_SCALE = 0.1;
+
+describe('backups in the local world', { timeout: 120_000 }, () => {
+  let app: AppWorld;
+  let store: BlobStore;
+  let scratch: string;
+  const clones = new Map<string, string>();
+
+  before(async () => {
+    app = await startAppWorld({ hostLimits: { timeScale: TIME_SCALE } });
+    scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-backups-'));
+    const { bucket } = app.world.urls;
+    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+  });
+
+  after(async () => {
+    await app?.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  const repo = (slug: string) => ({ workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid(slug)) });
+  const snapshotIds = (slug: string): Promise<string[]> => listSnapshotIds(store, repo(slug));
+  const newest = async (slug: string): Promise<SnapshotManifest> => {
+    const id = (await snapshotIds(slug)).at(-1);
+    assert.ok(id, `${slug} has a snapshot`);
+    return readManifest(store, { repo: repo(slug), id });
+  };
+  /** The bare repository's refs, as `for-each-ref` lists them. */
+  const bareRefs = (slug: string): string[] => refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug)).trim().split('\n').filter(Boolean).sort();
+  const snapshotRefs = (manifest: SnapshotManifest): string[] => manifest.refs.map((ref) => `${ref.oid} ${ref.name}`).sort();
+  const status = (slug: string): Record<string, unknown> | undefined =>
+    app.world.host.kvsDump()[`repo:${bareUuid(app.repositoryUuid(slug))}:status`] as Record<string, unknown> | undefined;
+  /** Until every event is delivered and every queued job (with its retries) has run. */
+  const settle = async (): Promise<void> => {
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+  };
+
+  const clone = async (slug: string): Promise<string> => {
+    let dir = clones.get(slug);
+    if (!dir) {
+      dir = join(scratch, slug);
+      await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(slug), dir]);
+      clones.set(slug, dir);
+    }
+    return dir;
+  };
+  const commitAndPush = async (slug: string, branch: string, message: string): Promise<string> => {
+    const dir = await clone(slug);
+    await gitAsync(dir, ['checkout', '--quiet', '-B', branch]);
+    await gitAsync(dir, ['commit', '--quiet', '--allow-empty', '-m', message]);
+    await gitAsync(dir, ['push', '--quiet', 'origin', `${branch}:${branch}`]);
+    return (await gitAsync(dir, ['rev-parse', 'HEAD'])).trim();
+  };
+  const backupRuns = (): number => app.world.host.invocations.filter((record) => record.functionKey === 'run-backup').length;
+
+  it('records a clear NOT_CONFIGURED failure while the app is not set up', async () => {
+    await commitAndPush('docs', 'main', 'before set-up');
+    await settle();
+    const docs = status('docs');
+    assert.equal(docs?.state, 'failed');
+    const lastError = docs?.lastError as { code: string; message: string } | undefined;
+    assert.equal(lastError?.code, 'NOT_CONFIGURED');
+    assert.match(lastError?.message ?? '', /not set up|workspace settings/);
+    assert.deepEqual(await snapshotIds('docs'), [], 'nothing was written');
+    await app.configure();
+  });
+
+  it('a push becomes a snapshot in the bucket that equals the repository, listed on the page', async () => {
+    const tip = await commitAndPush('web-app', 'main', 'first backed-up change');
+    await settle();
+    const manifest = await newest('web-app');
+    assert.equal(manifest.trigger, 'push');
+    assert.deepEqual(snapshotRefs(manifest), bareRefs('web-app'));
+    assert.ok(manifest.refs.some((ref) => ref.name === 'refs/heads/main' && ref.oid === tip));
+    const webApp = status('web-app');
+    assert.equal(webApp?.state, 'idle');
+    assert.equal((webApp?.lastBackup as { snapshotId: string } | undefined)?.snapshotId, manifest.id);
+
+    const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<Paged<SnapshotSummary>>;
+    assert.ok(listed.ok, JSON.stringify(listed));
+    assert.equal(listed.value.items[0]?.id, manifest.id, 'newest first');
+  });
+
+  it('a burst of 20 pushes gives at most 2 backups, ending at the pushed state', async () => {
+    const before = await snapshotIds('api-server');
+    const okRunsBefore = app.world.host.invocations.filter((record) => record.functionKey === 'run-backup' && record.outcome === 'ok').length;
+    // 20 branches pushed at once: 20 push events within the coalescing window.
+    const dir = await clone('api-server');
+    await gitAsync(dir, ['checkout', '--quiet', 'main']);
+    await gitAsync(dir, ['commit', '--quiet', '--allow-empty', '-m', 'burst base']);
+    await Promise.all(Array.from({ length: 20 }, (_, index) => gitAsync(dir, ['push', '--quiet', 'origin', `HEAD:refs/heads/burst-${index}`])));
+    await settle();
+    const created = (await snapshotIds('api-server')).filter((id) => !before.includes(id));
+    assert.ok(created.length >= 1 && created.length <= 2, `${created.length} snapshots from 20 pushes`);
+    const finished = app.world.host.invocations.filter((record) => record.functionKey === 'run-backup' && record.outcome === 'ok').length - okRunsBefore;
+    assert.ok(finished <= 2, `${finished} backups ran to the end`);
+    assert.deepEqual(snapshotRefs(await newest('api-server')), bareRefs('api-server'));
+  });
+
+  it('duplicate and late events still give one correct snapshot', async () => {
+    const { events } = app.world.emulator;
+    const before = await snapshotIds('web-app');
+    events.duplicate = 2;
+    events.delayMs = 1_500;
+    try {
+      await commitAndPush('web-app', 'feature/late', 'delivered late and thrice');
+      await settle();
+    } finally {
+      events.duplicate = 0;
+      events.delayMs = 0;
+    }
+    const created = (await snapshotIds('web-app')).filter((id) => !before.includes(id));
+    assert.equal(created.length, 1, `snapshots: ${created.join(', ')}`);
+    assert.deepEqual(snapshotRefs(await newest('web-app')), bareRefs('web-app'));
+  });
+
+  it('a force-push is recorded as a destructive event naming the snapshot that holds the old tip', async () => {
+    const dir = await clone('web-app');
+    const base = await commitAndPush('web-app', 'topic', 'topic base');
+    const oldTip = await commitAndPush('web-app', 'topic', 'work that will be thrown away');
+    await settle();
+    const holding = await newest('web-app');
+    assert.ok(holding.refs.some((ref) => ref.name === 'refs/heads/topic' && ref.oid === oldTip));
+
+    await gitAsync(dir, ['reset', '--quiet', '--hard', base]);
+    await gitAsync(dir, ['commit', '--quiet', '--allow-empty', '-m', 'rewritten']);
+    await gitAsync(dir, ['push', '--quiet', '--force', 'origin', 'topic:topic']);
+    const newTip = (await gitAsync(dir, ['rev-parse', 'HEAD'])).trim();
+    await settle();
+
+    const listed = (await app.repoPage('listDestructiveEvents', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<Paged<DestructiveEvent>>;
+    assert.ok(listed.ok, JSON.stringify(listed));
+    const event = listed.value.items.find((candidate) => candidate.ref === 'refs/heads/topic');
+    assert.ok(event, JSON.stringify(listed.value.items));
+    assert.equal(event.kind, 'force-push');
+    assert.equal(event.previousTip, oldTip);
+    assert.equal(event.newTip, newTip);
+    assert.equal(event.snapshotId, holding.id);
+    assert.ok(event.actorAccountId, 'the pusher is named');
+    // The backup after the force-push has the new state.
+    assert.deepEqual(snapshotRefs(await newest('web-app')), bareRefs('web-app'));
+  });
+
+  it('a transient Bitbucket failure is retried and the backup succeeds', async () => {
+    const dir = await clone('docs');
+    await gitAsync(dir, ['commit', '--quiet', '--allow-empty', '-m', 'after a hiccup']);
+    await gitAsync(dir, ['push', '--quiet', 'origin', 'main:main']);
+    await app.world.emulator.eventsIdle(); // the trigger has queued the backup; it waits out the coalescing window
+    const firstRun = backupRuns();
+    app.world.emulator.faults.failNext5xx = 1;
+    await app.world.host.idle();
+    const runs = app.world.host.invocations.filter((record) => record.functionKey === 'run-backup').slice(firstRun);
+    assert.deepEqual(runs.map((record) => record.outcome), ['retry', 'ok']);
+    const docs = status('docs');
+    assert.equal(docs?.state, 'idle');
+    assert.equal(docs?.lastError, undefined, 'the earlier NOT_CONFIGURED is cleared');
+    assert.deepEqual(snapshotRefs(await newest('docs')), bareRefs('docs'));
+  });
+
+  it('a created repository is backed up at once; a deleted one keeps its snapshots and is marked deleted', async () => {
+    const { emulator } = app.world;
+    const created = await call(emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/short-lived`, apiTokenAuth('admin'), { method: 'POST', body: { scm: 'git', is_private: true } });
+    assert.equal(created.status, 200);
+    await settle();
+    const [snapshot] = await snapshotIds('short-lived');
+    assert.ok(snapshot, 'the new (empty) repository has its first snapshot');
+    assert.equal((status('short-lived')?.lastBackup as { snapshotId: string } | undefined)?.snapshotId, snapshot);
+
+    const uuid = app.repositoryUuid('short-lived');
+    const removed = await call(emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/short-lived`, apiTokenAuth('admin'), { method: 'DELETE' });
+    assert.equal(removed.status, 204);
+    await settle();
+    const stored = app.world.host.kvsDump()[`repo:${bareUuid(uuid)}:status`] as { deletedAt?: string; lastBackup?: { snapshotId: string } } | undefined;
+    assert.ok(stored?.deletedAt, 'marked deleted');
+    assert.equal(stored.lastBackup?.snapshotId, snapshot);
+    assert.deepEqual(await listSnapshotIds(store, { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(uuid) }), [snapshot], 'the bucket keeps it');
+  });
+
+  it('a sweep includes a repository created through the REST API after set-up', async () => {
+    const { emulator } = app.world;
+    // Hold back the created and push events: only the sweep can find this repository.
+    emulator.events.delayMs = 10 * 60_000;
+    const created = await call(emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/late-arrival`, apiTokenAuth('admin'), { method: 'POST', body: { scm: 'git', is_private: true } });
+    assert.equal(created.status, 200);
+    const tip = await commitAndPush('late-arrival', 'main', 'first commit of a new repository');
+
+    // web-app keeps only its newest snapshot from now on: the sweep's prune applies it.
+    const webApp = app.repositoryUuid('web-app');
+    const webAppNewest = (await snapshotIds('web-app')).at(-1);
+    assert.ok((await snapshotIds('web-app')).length > 1);
+    await app.configure({ overrides: { [webApp]: { retention: { keepLast: 1 } } } });
+
+    const job = (await app.adminPage('sweepNow', undefined)) as Result<JobView>;
+    assert.ok(job.ok, JSON.stringify(job));
+    // Prunes queued by the sweep wait their delay; poll for the backup instead of waiting for an idle host.
+    const deadline = Date.now() + 30_000;
+    while ((await snapshotIds('late-arrival')).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    const manifest = await newest('late-arrival');
+    assert.equal(manifest.trigger, 'schedule');
+    assert.deepEqual(manifest.refs.map((ref) => `${ref.oid} ${ref.name}`), [`${tip} refs/heads/main`]);
+    const finished = (await app.adminPage('getJob', { jobId: job.value.id })) as Result<JobView>;
+    assert.ok(finished.ok);
+    assert.equal(finished.value.state, 'succeeded');
+    assert.ok(Number(finished.value.result?.backupsQueued) >= 4, JSON.stringify(finished.value.result));
+
+    // Retention runs after the backups: web-app is pruned to its newest snapshot.
+    const pruneDeadline = Date.now() + 30_000;
+    while ((await snapshotIds('web-app')).length > 1 && Date.now() < pruneDeadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(await snapshotIds('web-app'), [webAppNewest]);
+    const audit = Object.entries(app.world.host.kvsDump()).filter(([key]) => key.startsWith('audit:')).map(([, value]) => value as { action: string; repositoryUuid?: string; outcome?: string });
+    assert.ok(audit.some((entry) => entry.action === 'prune' && entry.outcome === 'ok' && entry.repositoryUuid === webApp), JSON.stringify(audit));
+  });
+
+  it('the hourly trigger starts a sweep when one is due, and not again within the interval', async () => {
+    const sweeps = (): number => app.world.host.invocations.filter((record) => record.functionKey === 'run-sweep').length;
+    const before = sweeps();
+    await app.world.host.runScheduledTrigger('hourly-sweep');
+    await app.world.host.runScheduledTrigger('hourly-sweep');
+    const deadline = Date.now() + 10_000;
+    while (sweeps() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const triggers = app.world.host.invocations.filter((record) => record.functionKey === 'on-schedule');
+    assert.deepEqual(triggers.slice(-2).map((record) => record.outcome), ['ok', 'ok']);
+    assert.equal(sweeps() - before, 1, 'one sweep for two triggers within a day');
+    assert.equal(typeof app.world.host.kvsDump()['sweep:last-started'], 'string');
+  });
+
+  it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {
+    // Imported once the host is up: app modules must load through its @forge/* stand-ins.
+    const { workspaceFromContext } = await import('../src/forge/sweep.js');
+    const uuid = '5f0c8a52-6d1e-4d2b-9a57-0c7f4b1e8a01';
+    assert.equal(workspaceFromContext({ installContext: `ari:cloud:bitbucket::workspace/${uuid}` }), `{${uuid}}`);
+    assert.equal(workspaceFromContext({ installContext: `ari:cloud:bitbucket::workspace/{${uuid.toUpperCase()}}` }), `{${uuid}}`);
+    assert.equal(workspaceFromContext({ installContext: 'ari:cloud:bitbucket::site/123', workspaceId: `{${uuid}}` }), `{${uuid}}`);
+    assert.throws(() => workspaceFromContext({ installContext: 'ari:cloud:bitbucket::site/123' }), /names no workspace/);
+  });
+});
