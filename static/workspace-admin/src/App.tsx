@@ -1,31 +1,12 @@
-import { useEffect, useState } from 'react';
-import { getOverview, getPageContext, type Overview, type PageContext } from './api.js';
-
-interface State {
-  context?: PageContext;
-  overview?: Overview;
-  error?: string;
-}
+import { useLoad } from '../../shared/use-load.js';
+import { getOverview, getPageContext } from './api.js';
 
 export function App() {
-  const [state, setState] = useState<State>({});
-
-  useEffect(() => {
-    // A page that unmounts mid-request must not write into a stale tree.
-    let current = true;
-    const update = (next: State): void => {
-      if (current) setState((previous) => ({ ...previous, ...next }));
-    };
-    (async () => {
-      update({ context: await getPageContext() });
-      update({ overview: await getOverview() });
-    })().catch((error: unknown) => update({ error: error instanceof Error ? error.message : String(error) }));
-    return () => {
-      current = false;
-    };
-  }, []);
-
-  const { context, overview, error } = state;
+  const page = useLoad(getPageContext);
+  const answer = useLoad(getOverview);
+  const context = page.data;
+  const overview = answer.data;
+  const error = page.error ?? answer.error;
   return (
     <main>
       <h1>Lifeboat</h1>
