@@ -229,6 +229,8 @@ export interface BackendOptions {
   remoteUser?: string;
   /** Cut the response body after this many bytes, destroying the socket. */
   cutAfterBytes?: number;
+  /** Called as the cut happens, before the client can notice it (a fault knob disarms itself here). */
+  onCut?: () => void;
 }
 
 export interface BackendResult {
@@ -236,8 +238,6 @@ export interface BackendResult {
   code: number | null;
   /** The HTTP status it answered. */
   status: number;
-  /** The response was cut by `cutAfterBytes`. */
-  cut: boolean;
 }
 
 /** Where the CGI header block ends ("\r\n\r\n", or a bare "\n\n") and the body starts. */
@@ -291,6 +291,7 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
     const limit = options.cutAfterBytes;
     if (limit !== undefined && sent + chunk.byteLength > limit) {
       cut = true;
+      options.onCut?.();
       const part = chunk.subarray(0, Math.max(0, limit - sent));
       child.stdout.off('data', onData);
       child.kill();
@@ -340,7 +341,7 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
       } else if (!cut) {
         res.end();
       }
-      resolve({ code, status, cut });
+      resolve({ code, status });
     });
   });
 }

@@ -304,8 +304,8 @@ export class EmulatorServer {
     const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
     if (!(isPack && writing)) {
       const cutAfter = isPack ? this.deps.faults.resetPackAfterBytes : undefined;
-      const result = await runHttpBackend(req, res, { root: this.deps.gitRoot, pathInfo, receivePack: writing, ...(remoteUser === undefined ? {} : { remoteUser }), ...(cutAfter === undefined ? {} : { cutAfterBytes: cutAfter }) });
-      if (result.cut) this.deps.faults.resetPackAfterBytes = undefined;
+      const disarm = (): void => { this.deps.faults.resetPackAfterBytes = undefined; };
+      await runHttpBackend(req, res, { root: this.deps.gitRoot, pathInfo, receivePack: writing, ...(remoteUser === undefined ? {} : { remoteUser }), ...(cutAfter === undefined ? {} : { cutAfterBytes: cutAfter, onCut: disarm }) });
       return;
     }
 
