@@ -43,6 +43,8 @@ const LEASE_BUSY_RETRY_SECONDS = 60;
 const PROGRESS_WRITE_INTERVAL_MS = 2_000;
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
 const DESTRUCTIVE_LOOKUP_MANIFESTS = 10;
+/** How long the push trigger looks for that snapshot before recording the event without it (undo searches again). */
+const DESTRUCTIVE_LOOKUP_MS = 8_000;
 
 /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */
 interface QueuedBackup extends BackupJob {
@@ -178,10 +180,19 @@ async function recordDestructivePush(event: RepositoryPushEvent, previousTip: st
   const atMs = Date.parse(event.timestamp ?? '') || Date.now();
   const digest = createHash('sha256').update([repositoryUuid, refName, previousTip, push.after ?? '', kind].join('\n')).digest('hex').slice(0, 12);
   const id = `${atMs}-${digest}`;
-  const snapshotId = await snapshotHolding(repositoryUuid, event.workspace.uuid, refName, previousTip).catch((error: unknown) => {
+  // Bounded: a slow bucket must not push the trigger past its 25 s and lose the record itself.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      console.warn('lifeboat: gave up looking for the snapshot holding a rewritten tip; undo will search for it');
+      resolve(undefined);
+    }, DESTRUCTIVE_LOOKUP_MS);
+  });
+  const lookup = snapshotHolding(repositoryUuid, event.workspace.uuid, refName, previousTip).catch((error: unknown) => {
     console.warn('lifeboat: could not look for the snapshot holding a rewritten tip', toLifeboatError(error).message);
     return undefined;
   });
+  const snapshotId = await Promise.race([lookup, timedOut]).finally(() => clearTimeout(timer));
   const record: DestructiveEvent = {
     id,
     repositoryUuid,
@@ -303,8 +314,14 @@ export async function runBackup(event: unknown): Promise<InvocationError | undef
       return new InvocationError({ retryAfter: LEASE_BUSY_RETRY_SECONDS, retryReason: InvocationErrorCode.FUNCTION_RETRY_REQUEST });
     }
     // Retries spent while another backup or a restore holds the repository: queue anew rather than drop it.
-    if (job.jobId) await enqueue<QueuedBackup>(QUEUES.backup, [job], LEASE_BUSY_RETRY_SECONDS * 5);
-    else await enqueueCoalesced(job, LEASE_BUSY_RETRY_SECONDS * 5);
+    if (job.jobId) {
+      await enqueue<QueuedBackup>(QUEUES.backup, [job], LEASE_BUSY_RETRY_SECONDS * 5);
+    } else {
+      // The queued-backup marker is most likely this very job's: left in place, it
+      // would make enqueueCoalesced drop the job, and coalesce later pushes into nothing.
+      await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+      await enqueueCoalesced(job, LEASE_BUSY_RETRY_SECONDS * 5);
+    }
     return undefined;
   }
   try {

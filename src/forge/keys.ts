@@ -11,6 +11,8 @@ export const newestFirst = (at: Date): string => String(9_999_999_999_999 - at.g
 
 export const kvsKeys = {
   settings: 'settings',
+  /** When a workspace admin last saved the repository selection (epoch ms): the sweep includes repositories created after it. */
+  selectionSavedAt: 'settings:selection-saved-at',
   bucketSecret: 'secret:bucket-secret-access-key',
   bitbucketSecret: 'secret:bitbucket-token',
   repoStatus: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:status`,

@@ -20,5 +20,8 @@ export async function requireRepositoryAdmin(workspaceUuid: string, repositoryUu
     apiPath`/2.0/user/workspaces/${bracedUuid(workspaceUuid)}/permissions/repositories?q=${query}`,
   );
   if (page.values?.some((entry) => entry.permission === 'admin')) return;
+  // The listing is documented as "explicit access": a workspace admin may be absent from it.
+  const workspace = await userBitbucket().get<{ permission?: string }>(apiPath`/2.0/user/workspaces/${bracedUuid(workspaceUuid)}/permission`).catch(() => undefined);
+  if (workspace?.permission === 'owner') return;
   throw new LifeboatError('PERMISSION_DENIED', 'Only an admin of this repository can do this.');
 }

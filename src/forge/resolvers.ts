@@ -246,7 +246,11 @@ async function saveSettings(caller: Caller, request: z.output<typeof payloads.sa
     ...(request.bucketSecretAccessKey !== undefined ? ['bucket secret access key'] : []),
     ...(request.bitbucketToken !== undefined ? ['Bitbucket token'] : []),
   ];
-  const changed = [...(previous ? changedFields(previous, settings) : []), ...secretsGiven];
+  const settingsChanged = previous ? changedFields(previous, settings) : [];
+  if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
+    await kvs.set(kvsKeys.selectionSavedAt, Date.now());
+  }
+  const changed = [...settingsChanged, ...secretsGiven];
   let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
   if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
   await recordAudit({ actorAccountId: caller.accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });

@@ -42,8 +42,12 @@ interface StoredRestore {
   createdRepository?: { uuid: string; slug: string };
 }
 
-/** Forge retries an event about four times; the last failure is recorded, not lost. */
-const MAX_RETRIES = 4;
+/**
+ * Forge delivers an event about four times in all (retryCount 0 to 3): the
+ * attempt with this retryCount records the failure (or queues anew) instead of
+ * asking for a retry that would never come.
+ */
+const MAX_RETRIES = 3;
 /** A consumer runs at most 900 s; Forge waits at most as long before a retry. */
 const CONSUMER_SECONDS = 900;
 /** The backup before an overwrite stops here, leaving the rest of the 900 s to the restore itself. */
@@ -56,6 +60,8 @@ const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 const LISTED_REFS = 50;
 /** How far back undo looks for a snapshot holding the old tip when the event names none. */
 const UNDO_SEARCH_SNAPSHOTS = 50;
+/** Chosen ref names, as JSON, that fit in the stored request (a KVS value ≤240 KiB) with room to spare. */
+const MAX_CHOSEN_REFS_CHARS = 200_000;
 
 const restoreJobSchema = z.object({ workspaceUuid: z.string().min(1), repositoryUuid: z.string().min(1), jobId: z.string().min(1) });
 
@@ -350,8 +356,15 @@ function chosenRefs(manifest: SnapshotManifest, refs: unknown): string[] | undef
   }
   const known = new Set(manifest.refs.map((ref) => ref.name));
   const missing = refs.filter((ref) => !known.has(ref));
-  if (missing.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ${missing.join(', ')}.`);
-  return [...new Set(refs)];
+  if (missing.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}.`);
+  const unique = [...new Set(refs)];
+  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small.
+  if (unique.length === known.size) return undefined;
+  // The request is one KVS value (≤240 KiB) beside the job.
+  if (JSON.stringify(unique).length > MAX_CHOSEN_REFS_CHARS) {
+    throw new LifeboatError('INVALID_ARGUMENT', `${unique.length} refs are too many to choose one by one: restore the whole snapshot, or choose fewer.`);
+  }
+  return unique;
 }
 
 function checkSlugShape(slug: unknown): void {

@@ -15,7 +15,14 @@ export async function loadSettings(): Promise<WorkspaceSettings | undefined> {
   return kvs.get<WorkspaceSettings>(kvsKeys.settings);
 }
 
+/** KVS holds at most 240 KiB per value; keep a margin for the JSON envelope. */
+const MAX_SETTINGS_BYTES = 230 * 1024;
+
 export async function storeSettings(settings: WorkspaceSettings): Promise<void> {
+  const bytes = Buffer.byteLength(JSON.stringify(settings));
+  if (bytes > MAX_SETTINGS_BYTES) {
+    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: they take ${Math.ceil(bytes / 1024)} KiB and Lifeboat can store ${MAX_SETTINGS_BYTES / 1024} KiB; choose "all repositories" or fewer repositories and overrides.`);
+  }
   await kvs.set(kvsKeys.settings, settings);
 }
 

@@ -200,7 +200,15 @@ async function includeNewRepositories(settings: WorkspaceSettings, rows: Reposit
   return updated;
 }
 
+/**
+ * When the admin last saved the selection: its own record, because the settings
+ * value is also rewritten by the app (inclusions, a repository page's
+ * enable/disable), which must not move the line. Older installations fall back
+ * to the settings' last write.
+ */
 async function selectionSavedAt(): Promise<number | undefined> {
+  const savedAt = await kvs.get<number>(kvsKeys.selectionSavedAt);
+  if (typeof savedAt === 'number') return savedAt;
   const stored = await kvs.get<WorkspaceSettings>(kvsKeys.settings, { metadataFields: [MetadataField.UPDATED_AT] });
   return stored?.updatedAt;
 }
