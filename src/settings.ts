@@ -9,7 +9,12 @@ import { z } from 'zod';
 import { LifeboatError } from './engine/errors.js';
 import { validatePolicy } from './engine/bucket/retention.js';
 
-const uuid = z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
+/** A Bitbucket UUID, with or without its braces. */
+export const repositoryUuid = z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
+const uuid = repositoryUuid;
+
+/** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
+export const REPOSITORY_SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 
 // S3 bucket naming rules (the strictest common subset of the providers Lifeboat supports).
 const bucketName = z.string()

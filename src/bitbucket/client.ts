@@ -46,11 +46,17 @@ export class BitbucketClient {
   async *paginate<T>(path: string): AsyncGenerator<T> {
     let next: string | undefined = path;
     while (next !== undefined) {
-      const page: Page<T> = await this.get<Page<T>>(next);
-      const values = page.values ?? [];
-      yield* values;
-      next = values.length > 0 && page.next ? pathOf(page.next) : undefined;
+      const page: { values: T[]; next?: string } = await this.page<T>(next);
+      yield* page.values;
+      next = page.next;
     }
+  }
+
+  /** One page, with the path of the next one (for work that continues in a later invocation). */
+  async page<T>(path: string): Promise<{ values: T[]; next?: string }> {
+    const page = await this.get<Page<T>>(path);
+    const values = page.values ?? [];
+    return { values, ...(values.length > 0 && page.next ? { next: pathOf(page.next) } : {}) };
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {

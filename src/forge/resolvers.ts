@@ -28,7 +28,7 @@ import { findSnapshot, listSnapshotIds, readManifest } from '../engine/bucket/ca
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
-import { parseSettings, type WorkspaceSettings } from '../settings.js';
+import { parseSettings, REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listDestructiveEvents, requestBackup } from './backups.js';
 import { getRepository } from './bitbucket.js';
@@ -39,7 +39,7 @@ import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { getJob, listAudit, recordAudit } from './records.js';
 import { listDeletedRepositories, requestDeletedRestore, requestRestore, requestUndo } from './restores.js';
-import { loadSecrets, loadSettings, requireConfiguration, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { loadSecrets, loadSettings, requireConfiguration, requireSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { readStatus } from './status.js';
 import { requestSweep } from './sweep.js';
 
@@ -73,7 +73,7 @@ const noPayload = z.object({}).strict();
 const cursorPayload = z.object({ cursor }).strict();
 const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
-const repositorySlug = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,61}$/, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
+const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
 // eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const refName = z.string().max(1024).regex(/^refs\/(heads|tags)\/(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*@\{)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]+(?<![/.])$/, 'must be full branch or tag names like refs/heads/main');
 const secret = z.string().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
@@ -94,7 +94,7 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional() }).strict(),
-  restoreDeletedRepository: z.object({ repositoryUuid: z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID'), snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
+  restoreDeletedRepository: z.object({ repositoryUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
 function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
@@ -204,8 +204,7 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 }
 
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
-  const settings = await loadSettings();
-  if (!settings) throw new LifeboatError('NOT_CONFIGURED', 'Lifeboat is not set up yet: a workspace admin has to choose the bucket on the Lifeboat page of the workspace settings.');
+  const settings = await requireSettings();
   const key = bracedUuid(caller.repositoryUuid);
   // One entry per repository, however the UUID was spelled when it was stored.
   const overrides = Object.fromEntries(Object.entries(settings.overrides).filter(([uuid]) => bareUuid(uuid) !== bareUuid(key)));

@@ -24,6 +24,7 @@ import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
 import { QUEUES, type RestoreJob, enqueue } from './queues.js';
 import { createJob, getJob, recordAudit, updateJob } from './records.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
+import { REPOSITORY_SLUG } from '../settings.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
 interface StoredRestore {
@@ -54,8 +55,6 @@ const CONSUMER_SECONDS = 900;
 const GUARD_BACKUP_MS = 540_000;
 /** When a backup of the repository holds the lease, look again after this long. */
 const LEASE_WAIT_SECONDS = 60;
-/** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
-const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 /** Job results are KVS values (≤240 KB) shown on a page: list this many refs, count the rest. */
 const LISTED_REFS = 50;
 /** How far back undo looks for a snapshot holding the old tip when the event names none. */
@@ -368,7 +367,7 @@ function chosenRefs(manifest: SnapshotManifest, refs: unknown): string[] | undef
 }
 
 function checkSlugShape(slug: unknown): void {
-  if (typeof slug !== 'string' || !SLUG.test(slug)) {
+  if (typeof slug !== 'string' || !REPOSITORY_SLUG.test(slug)) {
     throw new LifeboatError('INVALID_ARGUMENT', `"${String(slug ?? '')}" cannot name a new repository: use up to 62 lowercase letters, digits, "-", "_" and ".", starting with a letter or digit.`);
   }
 }

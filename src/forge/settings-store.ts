@@ -15,6 +15,13 @@ export async function loadSettings(): Promise<WorkspaceSettings | undefined> {
   return kvs.get<WorkspaceSettings>(kvsKeys.settings);
 }
 
+/** The settings, or a clear "finish the set-up" for the page. */
+export async function requireSettings(): Promise<WorkspaceSettings> {
+  const settings = await loadSettings();
+  if (!settings) throw new LifeboatError('NOT_CONFIGURED', 'Lifeboat is not set up yet: a workspace admin has to choose the bucket on the Lifeboat page of the workspace settings.');
+  return settings;
+}
+
 /** KVS holds at most 240 KiB per value; keep a margin for the JSON envelope. */
 const MAX_SETTINGS_BYTES = 230 * 1024;
 
@@ -51,8 +58,7 @@ export interface Configuration {
 
 /** What every backup and restore needs; a clear "finish the set-up" otherwise. */
 export async function requireConfiguration(): Promise<Configuration> {
-  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
-  if (!settings) throw new LifeboatError('NOT_CONFIGURED', 'Lifeboat is not set up yet: a workspace admin has to choose the bucket on the Lifeboat page of the workspace settings.');
+  const [settings, secrets] = await Promise.all([requireSettings(), loadSecrets()]);
   if (!secrets.bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'The bucket\'s secret access key is missing: add it on the Lifeboat page of the workspace settings.');
   if (!secrets.bitbucketToken) throw new LifeboatError('NOT_CONFIGURED', 'The Bitbucket access token is missing: add it on the Lifeboat page of the workspace settings.');
   return { settings, secrets: { bucketSecretAccessKey: secrets.bucketSecretAccessKey, bitbucketToken: secrets.bitbucketToken } };

@@ -6,7 +6,7 @@ import { InvocationError, InvocationErrorCode, RateLimitError } from '@forge/eve
 import { MetadataField, kvs } from '@forge/kvs';
 import { z } from 'zod';
 import type { JobView } from '../contract.js';
-import { apiPath, type Page } from '../bitbucket/client.js';
+import { apiPath } from '../bitbucket/client.js';
 import { prune } from '../engine/bucket/prune.js';
 import { type RetentionPolicy, isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
@@ -136,10 +136,9 @@ async function sweep(job: SweepJob): Promise<void> {
   let next: string | undefined = job.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
   let pushed = 0;
   while (next !== undefined) {
-    const page: Page<RepositoryRow> = await client.get<Page<RepositoryRow>>(next);
-    const rows = page.values ?? [];
-    // Some endpoints answer a last page with a bogus `next`: an empty page ends the listing.
-    next = rows.length > 0 && page.next ? pathOf(page.next) : undefined;
+    const page: { values: RepositoryRow[]; next?: string } = await client.page<RepositoryRow>(next);
+    const rows = page.values;
+    next = page.next;
     settings = await includeNewRepositories(settings, rows, newSince, tally);
     const included = rows.filter((row) => isIncluded(settings, row.uuid));
     const statuses = await Promise.all(included.map((row) => readStatus(row.uuid)));
@@ -211,12 +210,6 @@ async function selectionSavedAt(): Promise<number | undefined> {
   if (typeof savedAt === 'number') return savedAt;
   const stored = await kvs.get<WorkspaceSettings>(kvsKeys.settings, { metadataFields: [MetadataField.UPDATED_AT] });
   return stored?.updatedAt;
-}
-
-/** `next` is an absolute URL on the API host; requests take paths. */
-function pathOf(next: string): string {
-  const url = new URL(next, 'https://api.bitbucket.org');
-  return url.pathname + url.search;
 }
 
 // ---------------------------------------------------------------- prune
