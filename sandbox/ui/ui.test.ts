@@ -205,7 +205,9 @@ describe('framed pages in chromium', () => {
     await tab.close();
 
     // A Bitbucket path: same tab, same signed-in user.
-    await Promise.all([page.waitForURL(/workspace\/settings/), call("window.__bridge.callBridge('navigate', { url: '/lifeboat-demo/workspace/settings/lifeboat-workspace-admin', type: 'same-tab' })")]);
+    // Fired without awaiting its answer: the navigation it causes destroys the frame that would receive it.
+    await frame.evaluate("void window.__bridge.callBridge('navigate', { url: '/lifeboat-demo/workspace/settings/lifeboat-workspace-admin', type: 'same-tab' })");
+    await page.waitForURL(/workspace\/settings/);
     assert.equal(page.url(), ui.pageUrl(ADMIN_PAGE, { as: 'repoAdmin' }));
     frame = await appFrame();
     assert.equal(await text(frame, 'account'), DEMO_USERS.repoAdmin.accountId);
