@@ -19,7 +19,7 @@ import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
-import { type BackupJob, type BackupReason, QUEUES, enqueue } from './queues.js';
+import { type BackupJob, type BackupReason, QUEUES, consumerEvent, enqueue } from './queues.js';
 import { createJob, listByPrefix, recordAudit, updateJob } from './records.js';
 import { loadSettings, requireConfiguration, storeSettings, type Configuration } from './settings-store.js';
 import { readStatus, updateStatus } from './status.js';
@@ -57,14 +57,6 @@ const backupJobSchema = z.object({
   reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
   jobId: z.string().optional(),
   trigger: z.enum(['push', 'schedule', 'manual', 'cli', 'restore-guard']).optional(),
-});
-
-/** What the platform hands a queue consumer (@forge/events AsyncEvent). */
-const consumerEvent = <T extends z.ZodType>(body: T) => z.object({
-  body,
-  jobId: z.string().optional(),
-  eventId: z.string().optional(),
-  retryContext: z.object({ retryCount: z.number() }).partial().optional(),
 });
 
 const TRIGGERS: Record<Exclude<BackupReason, 'continue'>, SnapshotTrigger> = {

@@ -2,6 +2,7 @@
 // with its own consumer in manifest.yml; bodies are small JSON (Forge: ≤100 KB
 // per event for long-running consumers).
 import { Queue } from '@forge/events';
+import { z } from 'zod';
 
 export const QUEUES = {
   backup: 'lifeboat-backup',
@@ -48,3 +49,11 @@ export async function enqueue<T extends object>(queue: (typeof QUEUES)[keyof typ
     await target.push(bodies.slice(start, start + PUSH_LIMIT).map((body) => ({ body: body as Record<string, unknown> & T, delayInSeconds })));
   }
 }
+
+/** What the platform hands a queue consumer (@forge/events AsyncEvent), with the job body checked by `body`. */
+export const consumerEvent = <T extends z.ZodType>(body: T) => z.object({
+  body,
+  jobId: z.string().optional(),
+  eventId: z.string().optional(),
+  retryContext: z.object({ retryCount: z.number() }).partial().optional(),
+});

@@ -16,7 +16,7 @@ import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
-import { type BackupJob, type PruneJob, QUEUES, type SweepJob, enqueue } from './queues.js';
+import { type BackupJob, type PruneJob, QUEUES, type SweepJob, consumerEvent, enqueue } from './queues.js';
 import { createJob, getJob, recordAudit, updateJob } from './records.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
 import { readStatus } from './status.js';
@@ -50,12 +50,6 @@ interface RepositoryRow {
 
 const sweepJobSchema = z.object({ workspaceUuid: z.string().min(1), jobId: z.string().optional(), next: z.string().startsWith('/2.0/').optional() });
 const pruneJobSchema = z.object({ workspaceUuid: z.string().min(1), repositoryUuid: z.string().min(1) });
-const consumerEvent = <T extends z.ZodType>(body: T) => z.object({
-  body,
-  eventId: z.string().optional(),
-  retryContext: z.object({ retryCount: z.number() }).partial().optional(),
-});
-
 // ---------------------------------------------------------------- schedule
 
 export async function handleSchedule(_event: unknown, context: unknown): Promise<void> {
