@@ -37,6 +37,8 @@ export interface WorldOptions {
   log?: (line: string) => void;
   /** Tests shrink the Forge host's delays and timeouts. */
   hostLimits?: Partial<Limits>;
+  /** Forge variables for the app (`forge variables set`). */
+  appVariables?: Record<string, string>;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -106,6 +108,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       customerEgress: [s3.endpoint],
       log,
       ...(options.hostLimits ? { limits: options.hostLimits } : {}),
+      ...(options.appVariables ? { env: options.appVariables } : {}),
     });
     started.push(host);
     delivery.host = host;

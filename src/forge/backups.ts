@@ -31,12 +31,26 @@ const QUEUED_STALE_SECONDS = 20 * 60;
 /** Longer than a consumer may run (900 s), so a lease outlives only a holder that died. */
 const LEASE_SECONDS = 16 * 60;
 /** The engine stops after the bundle that ends past this, leaving room to commit and record within 900 s. */
-const RUN_BUDGET_MS = 780_000;
+const RUN_BUDGET_SECONDS = 780;
 /**
  * A first backup is split into bundles of at most this many refs, so that no
  * single fetch has to carry a huge repository within one request's time limit.
  */
 const MAX_REFS_PER_BUNDLE = 250;
+
+/**
+ * Both limits may be lowered with Forge variables (`forge variables set`) for a
+ * workspace whose repositories are so large that a bundle of 250 refs does not
+ * fit one request; the tests lower them to see a backup continue across jobs.
+ */
+function engineLimits(): { budgetSeconds: number; maxRefsPerBundle: number } {
+  const lowered = (name: string, floor: number, ceiling: number): number => {
+    const value = Number(process.env[name] ?? Number.NaN);
+    return Number.isSafeInteger(value) && value >= floor && value < ceiling ? value : ceiling;
+  };
+  // A budget of 0 still makes progress: one bundle per job.
+  return { budgetSeconds: lowered('LIFEBOAT_RUN_BUDGET_SECONDS', 0, RUN_BUDGET_SECONDS), maxRefsPerBundle: lowered('LIFEBOAT_MAX_REFS_PER_BUNDLE', 1, MAX_REFS_PER_BUNDLE) };
+}
 /** Forge retries an event about 4 times; the attempt after this many retries records the failure instead. */
 const MAX_RETRIES = 3;
 const LEASE_BUSY_RETRY_SECONDS = 60;
@@ -336,7 +350,7 @@ async function backupWithRecords(job: QueuedBackup, retryCount: number): Promise
       await updateStatus(repositoryUuid, { state: 'idle', progress: undefined });
       return undefined;
     }
-    const result = await runEngine(configuration, job, new Date(Date.now() + RUN_BUDGET_MS));
+    const result = await runEngine(configuration, job, new Date(Date.now() + engineLimits().budgetSeconds * 1000));
     if (result.status === 'partial') {
       await enqueue<QueuedBackup>(QUEUES.backup, [{ ...job, reason: 'continue', trigger: triggerOf(job) }]);
       const message = `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.`;
@@ -421,7 +435,7 @@ async function runEngine(configuration: Configuration, job: QueuedBackup, deadli
         ...(repository.slug ? { slug: repository.slug } : {}),
         ...(repository.name ? { name: repository.name } : {}),
       },
-      maxRefsPerBundle: MAX_REFS_PER_BUNDLE,
+      maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${job.reason} backup (Forge)`,
       onProgress: progress.update,

@@ -47,7 +47,7 @@ export function workingSettings(world: World): WorkspaceSettingsInput {
   };
 }
 
-export async function startAppWorld(options: { hostLimits?: Partial<Limits>; log?: (line: string) => void } = {}): Promise<AppWorld> {
+export async function startAppWorld(options: { hostLimits?: Partial<Limits>; appVariables?: Record<string, string>; log?: (line: string) => void } = {}): Promise<AppWorld> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
   const world = await startWorld({
     appDir,
@@ -55,6 +55,7 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; log
     ports: { ui: 0, bitbucket: 0, s3: 0 },
     log: options.log ?? (process.env.LIFEBOAT_SANDBOX_DEBUG ? (line) => console.log(line) : () => {}),
     ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+    ...(options.appVariables ? { appVariables: options.appVariables } : {}),
   });
   const repositoryUuid = (slug: string): string => {
     const repository = world.emulator.state().repositories.find((candidate) => candidate.slug === slug);

@@ -1,0 +1,47 @@
+// A first backup too large for one invocation: Forge variables shrink the run
+// budget to nothing and the bundles to two refs, so every job stores one bundle
+// and queues the next, and the snapshot appears only when the last job commits it.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { JobView, Result } from '../src/contract.js';
+import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { bareUuid } from '../src/forge/keys.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { refsOf } from './helpers/repos.js';
+
+let app: AppWorld;
+
+before(async () => {
+  app = await startAppWorld({
+    hostLimits: { timeScale: 0.1 },
+    appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0', LIFEBOAT_MAX_REFS_PER_BUNDLE: '2' },
+  });
+  await app.configure();
+});
+after(() => app?.close());
+
+test('a backup that does not finish in one invocation continues in the next from what is stored', { timeout: 90_000 }, async () => {
+  const bareRefs = refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'web-app')).trim().split('\n').filter(Boolean).sort();
+  assert.ok(bareRefs.length >= 6, `web-app has ${bareRefs.length} refs`);
+
+  const started = (await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+  assert.ok(started.ok, JSON.stringify(started));
+  await app.world.host.idle();
+
+  const job = (await app.repoPage('getJob', { jobId: started.value.id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+  assert.ok(job.ok && job.value.state === 'succeeded', JSON.stringify(job));
+  const runs = app.world.host.invocations.filter((record) => record.functionKey === 'run-backup' && record.outcome === 'ok');
+  assert.ok(runs.length >= Math.ceil(bareRefs.length / 2), `${runs.length} backup jobs for ${bareRefs.length} refs in bundles of 2`);
+
+  const { bucket } = app.world.urls;
+  const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+  const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
+  const ids = await listSnapshotIds(store, repo);
+  assert.equal(ids.length, 1, 'one snapshot, committed by the last job');
+  const manifest = await readManifest(store, { repo, id: ids[0]! });
+  assert.equal(manifest.trigger, 'manual');
+  assert.ok(manifest.bundles.length >= Math.ceil(bareRefs.length / 2), `${manifest.bundles.length} bundles`);
+  assert.deepEqual(manifest.refs.map((ref) => `${ref.oid} ${ref.name}`).sort(), bareRefs);
+});
