@@ -54,6 +54,7 @@ export const ErrorCodes = {
   BITBUCKET_HTTP: 'BITBUCKET_HTTP',
   // The app
   NOT_CONFIGURED: 'NOT_CONFIGURED',
+  PLATFORM_BUSY: 'PLATFORM_BUSY',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   // Input
@@ -75,6 +76,7 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'LOCKED',
   'BITBUCKET_RATE_LIMITED',
   'BITBUCKET_UNAVAILABLE',
+  'PLATFORM_BUSY',
 ]);
 const BUG: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['INTERNAL']);
 

@@ -13,6 +13,7 @@ import { listSnapshotIds, readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest, SnapshotTrigger } from '../engine/bucket/format.js';
 import { initBucket, readMarker } from '../engine/bucket/marker.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
+import { classifyError } from './platform-errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
@@ -375,7 +376,7 @@ async function backupWithRecords(job: QueuedBackup, retryCount: number): Promise
       });
     }
   } catch (thrown) {
-    const error = toLifeboatError(thrown);
+    const error = classifyError(thrown);
     if (error.kind === 'transient' && retryCount < MAX_RETRIES) {
       await updateStatus(repositoryUuid, { state: 'queued', progress: { phase: `waiting to retry: ${error.message}`, updatedAt: new Date().toISOString() } });
       if (job.jobId) await updateJob(job.jobId, { state: 'running', message: `Waiting to retry: ${error.message}` });

@@ -14,7 +14,8 @@ import { listSnapshotIds, readManifest, readNewestManifest } from '../engine/buc
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepoPath, isSnapshotId, parseKey } from '../engine/bucket/keys.js';
 import { acquireLock } from '../engine/bucket/locks.js';
-import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
+import { LifeboatError, isLifeboatError } from '../engine/errors.js';
+import { classifyError } from './platform-errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { GitClient } from '../engine/git/types.js';
 import { acquireLease, backupOnce, getDestructiveEvent, markEventUndone, releaseLease } from './backups.js';
@@ -233,7 +234,7 @@ export async function runRestore(event: RestoreEvent): Promise<InvocationError |
     await recordAudit({ actorAccountId: stored.accountId, action: actionName(stored), repositoryUuid: bracedUuid(body.repositoryUuid), outcome: 'ok', detail: outcome.message });
     return undefined;
   } catch (thrown) {
-    const error = toLifeboatError(thrown);
+    const error = classifyError(thrown);
     if (error.kind === 'transient' && retryCount < MAX_RETRIES) {
       await updateJob(body.jobId, { state: 'queued', message: `Will try again shortly: ${error.message}` });
       const hinted = Number(error.details?.retryAfterSeconds);

@@ -9,7 +9,8 @@ import type { JobView } from '../contract.js';
 import { apiPath } from '../bitbucket/client.js';
 import { prune } from '../engine/bucket/prune.js';
 import { type RetentionPolicy, isUnlimited } from '../engine/bucket/retention.js';
-import { LifeboatError, toLifeboatError } from '../engine/errors.js';
+import { LifeboatError } from '../engine/errors.js';
+import { classifyError } from './platform-errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { acquireLease, releaseLease } from './backups.js';
 import { appBitbucket } from './bitbucket.js';
@@ -104,7 +105,7 @@ export async function runSweep(event: unknown): Promise<InvocationError | undefi
   try {
     await sweep(body);
   } catch (thrown) {
-    const error = toLifeboatError(thrown);
+    const error = classifyError(thrown);
     const rateLimited = thrown instanceof RateLimitError;
     if ((rateLimited || error.kind === 'transient') && retryCount < MAX_RETRIES) {
       return new InvocationError({
@@ -244,7 +245,7 @@ export async function runPrune(event: unknown): Promise<InvocationError | undefi
       });
     }
   } catch (thrown) {
-    const error = toLifeboatError(thrown);
+    const error = classifyError(thrown);
     // LOCKED: a backup is writing; the engine's lock keeps prune from deleting under it.
     if (error.kind === 'transient' && retryCount < MAX_RETRIES) {
       return new InvocationError({ retryAfter: error.code === 'LOCKED' ? 300 : 30 * 2 ** retryCount, retryReason: InvocationErrorCode.FUNCTION_RETRY_REQUEST });
