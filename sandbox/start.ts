@@ -13,6 +13,7 @@
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildPages } from './ui/build.js';
 import { DEFAULT_PORTS, startWorld, type WorldUrls } from './world.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -24,6 +25,8 @@ const { values } = parseArgs({
 const dataDir = resolve(values.data);
 const ports = process.env.LIFEBOAT_SANDBOX_PORTS === 'any' ? { ui: 0, bitbucket: 0, s3: 0 } : DEFAULT_PORTS;
 
+// Page sources edited since the last build are built now (tests build once, up front, instead).
+await buildPages(appDir, { log: (line) => console.log(line) });
 const world = await startWorld({ appDir, dataDir, reset: values.reset, ports, log: (line) => console.log(line) });
 console.log(describe(world.urls, join(dataDir, 'world.json')));
 

@@ -12,7 +12,6 @@ import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } f
 import { startForgeHost, type ForgeHost, type Limits } from './forge/index.js';
 import { loadManifest } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
-import { buildPages } from './ui/build.js';
 import { startUiServer, type UiServer } from './ui/server.js';
 
 export const DEMO_BUCKET = 'lifeboat-demo';
@@ -115,7 +114,6 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     for (const event of delivery.early.splice(0)) await host.deliverEvent(event);
 
     const modules = pageModules(host);
-    await buildPages(options.appDir, { log }); // a fresh checkout, or page sources newer than their build
     const ui = await startUiServer({
       port: ports.ui,
       appDir: options.appDir,
