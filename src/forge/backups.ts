@@ -9,17 +9,17 @@ import { z } from 'zod';
 import type { BackupProgressView, DestructiveEvent, JobView, Paged, PushSeen } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { listSnapshotIds, readManifest } from '../engine/bucket/catalog.js';
-import type { SnapshotManifest, SnapshotTrigger } from '../engine/bucket/format.js';
+import { findSnapshotHolding } from '../engine/bucket/catalog.js';
+import type { SnapshotTrigger } from '../engine/bucket/format.js';
 import { initBucket, readMarker } from '../engine/bucket/marker.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
-import { classifyError } from './platform-errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { classifyError } from './platform-errors.js';
 import { type BackupJob, type BackupReason, QUEUES, consumerEvent, enqueue } from './queues.js';
 import { createJob, listByPrefix, recordAudit, updateJob } from './records.js';
 import { loadSettings, requireConfiguration, storeSettings, type Configuration } from './settings-store.js';
@@ -219,14 +219,11 @@ async function snapshotHolding(repositoryUuid: string, workspaceUuid: string, re
   const [settings, status] = await Promise.all([loadSettings(), readStatus(repositoryUuid)]);
   if (!settings) return undefined;
   const { secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const repo = repoPath(workspaceUuid, repositoryUuid);
-  const holds = (manifest: SnapshotManifest): boolean => manifest.refs.some((ref) => ref.name === refName && ref.oid === tip);
-  const last = status.lastBackup?.snapshotId;
-  if (last && holds(await readManifest(store, { repo, id: last }))) return last;
-  const ids = (await listSnapshotIds(store, repo)).reverse().filter((id) => id !== last).slice(0, DESTRUCTIVE_LOOKUP_MANIFESTS);
-  for (const id of ids) if (holds(await readManifest(store, { repo, id }))) return id;
-  return undefined;
+  const found = await findSnapshotHolding(openBucket(settings, secrets.bucketSecretAccessKey), repoPath(workspaceUuid, repositoryUuid), { refNames: [refName], oid: tip }, {
+    ...(status.lastBackup ? { tryFirst: status.lastBackup.snapshotId } : {}),
+    newest: DESTRUCTIVE_LOOKUP_MANIFESTS,
+  });
+  return found?.manifest.id;
 }
 
 /** Newest first. */

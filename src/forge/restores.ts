@@ -10,22 +10,22 @@ import { z } from 'zod';
 import { apiPath } from '../bitbucket/client.js';
 import type { DeletedRepository, DestructiveEvent, JobView, RestoreMode, RestoreRequest } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { listSnapshotIds, readManifest, readNewestManifest } from '../engine/bucket/catalog.js';
+import { findSnapshotHolding, readManifest, readNewestManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepoPath, isSnapshotId, parseKey } from '../engine/bucket/keys.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
-import { classifyError } from './platform-errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { GitClient } from '../engine/git/types.js';
+import { REPOSITORY_SLUG } from '../settings.js';
 import { acquireLease, backupOnce, getDestructiveEvent, markEventUndone, releaseLease } from './backups.js';
 import { type RepositoryJson, appBitbucket, cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { classifyError } from './platform-errors.js';
 import { QUEUES, type RestoreJob, enqueue } from './queues.js';
 import { createJob, getJob, recordAudit, updateJob } from './records.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
-import { REPOSITORY_SLUG } from '../settings.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
 interface StoredRestore {
@@ -388,18 +388,14 @@ async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void>
  * event's snapshot when it names one, else the newest that holds the old tip.
  */
 async function snapshotHolding(store: BlobStore, repo: RepoPath, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
-  const candidates = event.ref.startsWith('refs/')
+  const refNames = event.ref.startsWith('refs/')
     ? [event.ref]
     : event.kind === 'tag-deleted' ? [`refs/tags/${event.ref}`] : [`refs/heads/${event.ref}`, `refs/tags/${event.ref}`];
-  const holding = (manifest: SnapshotManifest): string | undefined =>
-    candidates.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === event.previousTip));
-  const ids = event.snapshotId ? [event.snapshotId] : (await listSnapshotIds(store, repo)).reverse().slice(0, UNDO_SEARCH_SNAPSHOTS);
-  for (const id of ids) {
-    const manifest = await readManifest(store, { repo, id });
-    const ref = holding(manifest);
-    if (ref) return { manifest, ref };
-  }
-  return undefined;
+  // The event names its snapshot when the trigger found one; otherwise search the newest.
+  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, event.snapshotId
+    ? { tryFirst: event.snapshotId, newest: 0 }
+    : { newest: UNDO_SEARCH_SNAPSHOTS });
+  return found && { manifest: found.manifest, ref: found.refName };
 }
 
 // ---------------------------------------------------------------------------

@@ -70,6 +70,27 @@ export async function readNewestManifest(store: BlobStore, repo: RepoPath): Prom
 }
 
 /**
+ * The snapshot in which one of `refNames` points at `oid`: `tryFirst` when it
+ * holds it, else the newest of the `newest` most recent snapshots that does.
+ * For undoing a force-push or a deletion: where is the tip that was lost?
+ */
+export async function findSnapshotHolding(
+  store: BlobStore,
+  repo: RepoPath,
+  wanted: { refNames: readonly string[]; oid: string },
+  search: { tryFirst?: string; newest: number },
+): Promise<{ manifest: SnapshotManifest; refName: string } | undefined> {
+  const newest = search.newest > 0 ? (await listSnapshotIds(store, repo)).reverse().slice(0, search.newest) : [];
+  const ids = search.tryFirst ? [search.tryFirst, ...newest.filter((id) => id !== search.tryFirst)] : newest;
+  for (const id of ids) {
+    const manifest = await readManifest(store, { repo, id });
+    const refName = wanted.refNames.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === wanted.oid));
+    if (refName) return { manifest, refName };
+  }
+  return undefined;
+}
+
+/**
  * The small JSON documents under a prefix (pending records, locks), each with its
  * listing entry. One removed between the listing and the read is left out: its
  * writer finished or released it meanwhile.
