@@ -9,8 +9,8 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
-import { startForgeHost, type ForgeHost, type Limits } from './forge/index.js';
-import { loadManifest } from './forge/manifest.js';
+import { startForgeHost, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
+import { loadManifest, PAGE_MODULE_TYPES } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
 import { startUiServer, type UiServer } from './ui/server.js';
 
@@ -81,7 +81,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 
     // The emulator starts first (the host needs its URL); an event that comes before
     // the host is up waits for it, as Forge delivers events late rather than never.
-    const delivery: { host?: ForgeHost; early: Array<{ eventType: string } & Record<string, unknown>> } = { early: [] };
+    const delivery: { host?: ForgeHost; early: ProductEvent[] } = { early: [] };
     // The app's Bitbucket calls get exactly the scopes its manifest declares, as on Forge.
     const { scopes: appScopes } = await loadManifest(options.appDir);
     const emulator = await startBitbucketEmulator({
@@ -90,7 +90,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       seed: true,
       appScopes: [...appScopes],
       onEvent: async (event) => {
-        const productEvent = event as unknown as { eventType: string } & Record<string, unknown>;
+        const productEvent = event as unknown as ProductEvent;
         log(`[bitbucket] event ${productEvent.eventType}`);
         if (delivery.host) await delivery.host.deliverEvent(productEvent);
         else delivery.early.push(productEvent);
@@ -144,10 +144,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 function pageModules(host: ForgeHost): Parameters<typeof startUiServer>[0]['modules'] {
   const manifest = host.manifest;
   const resources = new Map(manifest.resources.map((resource) => [resource.key, resource.path]));
-  const pages = [
-    ...manifest.modules['bitbucket:repoSettingsMenuPage'].map((module) => ({ ...module, type: 'bitbucket:repoSettingsMenuPage' as const })),
-    ...manifest.modules['bitbucket:workspaceSettingsMenuPage'].map((module) => ({ ...module, type: 'bitbucket:workspaceSettingsMenuPage' as const })),
-  ];
+  const pages = PAGE_MODULE_TYPES.flatMap((type) => manifest.modules[type].map((module) => ({ ...module, type })));
   return pages.map((page) => {
     const resourcePath = resources.get(page.resource);
     if (!resourcePath) throw new Error(`manifest.yml: module ${page.key} names resource ${page.resource}, which is not declared`);

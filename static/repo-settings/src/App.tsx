@@ -1,3 +1,4 @@
+import { PageStatus } from '../../shared/page-status.js';
 import { useLoad } from '../../shared/use-load.js';
 import { getOverview, getPageContext } from './api.js';
 
@@ -10,19 +11,14 @@ export function App() {
   return (
     <main>
       <h1>Lifeboat backups</h1>
-      {error && <div className="banner error" role="alert" data-testid="error">{error}</div>}
-      {context ? (
-        <dl data-testid="context">
-          <dt>Repository</dt>
-          <dd data-testid="repository">{context.repositoryUuid ?? 'unknown'}</dd>
-          <dt>Workspace</dt>
-          <dd data-testid="workspace">{context.workspaceId ?? 'unknown'}</dd>
-          <dt>Signed in as</dt>
-          <dd data-testid="account">{context.accountId ?? 'nobody'}</dd>
-        </dl>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
+      <PageStatus
+        error={error}
+        context={context && [
+          { label: 'Repository', testId: 'repository', value: context.repositoryUuid ?? 'unknown' },
+          { label: 'Workspace', testId: 'workspace', value: context.workspaceId ?? 'unknown' },
+          { label: 'Signed in as', testId: 'account', value: context.accountId ?? 'nobody' },
+        ]}
+      />
       {overview && (
         <section data-testid="overview">
           <h2>Overview</h2>

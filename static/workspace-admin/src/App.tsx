@@ -1,3 +1,4 @@
+import { PageStatus } from '../../shared/page-status.js';
 import { useLoad } from '../../shared/use-load.js';
 import { getOverview, getPageContext } from './api.js';
 
@@ -10,17 +11,13 @@ export function App() {
   return (
     <main>
       <h1>Lifeboat</h1>
-      {error && <div className="banner error" role="alert" data-testid="error">{error}</div>}
-      {context ? (
-        <dl data-testid="context">
-          <dt>Workspace</dt>
-          <dd data-testid="workspace">{context.workspaceId ?? 'unknown'}</dd>
-          <dt>Signed in as</dt>
-          <dd data-testid="account">{context.accountId ?? 'nobody'}</dd>
-        </dl>
-      ) : (
-        !error && <p>Loading…</p>
-      )}
+      <PageStatus
+        error={error}
+        context={context && [
+          { label: 'Workspace', testId: 'workspace', value: context.workspaceId ?? 'unknown' },
+          { label: 'Signed in as', testId: 'account', value: context.accountId ?? 'nobody' },
+        ]}
+      />
       {overview && (
         <section data-testid="overview">
           <h2>Overview</h2>
