@@ -186,7 +186,7 @@ export function userRepositoryPermission(state: EmulatorState, user: User, repos
 }
 
 /** Whether an access token's reach (repository, project or workspace) covers `repository`. */
-export function tokenReaches(principal: Extract<Principal, { kind: 'access-token' }>, repository: Repository): boolean {
+function tokenReaches(principal: Extract<Principal, { kind: 'access-token' }>, repository: Repository): boolean {
   if (principal.workspaceUuid !== repository.workspaceUuid) return false;
   if (principal.tokenKind === 'repository') return principal.repositoryUuid === repository.uuid;
   if (principal.tokenKind === 'project') return principal.projectKey === repository.projectKey;

@@ -238,6 +238,8 @@ export interface BackendResult {
   code: number | null;
   /** The HTTP status it answered. */
   status: number;
+  /** Response body bytes passed on to the client. */
+  bytesOut: number;
 }
 
 /** Where the CGI header block ends ("\r\n\r\n", or a bare "\n\n") and the body starts. */
@@ -341,7 +343,7 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
       } else if (!cut) {
         res.end();
       }
-      resolve({ code, status });
+      resolve({ code, status, bytesOut: sent });
     });
   });
 }

@@ -7,8 +7,8 @@ import { BbqlError, parseBbql, sortItems } from './bbql.js';
 import { RouteAnswer, type PageOptions, type RouteResponse } from './routes.js';
 import { errorResponse } from './serialize.js';
 
-export const DEFAULT_PAGELEN = 10;
-export const MAX_PAGELEN = 100;
+const DEFAULT_PAGELEN = 10;
+const MAX_PAGELEN = 100;
 
 function positiveInteger(raw: string | null, name: string): number | undefined {
   if (raw === null) return undefined;

@@ -3,7 +3,7 @@
  * Bitbucket counts them (REST `api`: 1,000/h by default; `git`: 60,000/h).
  */
 
-export const HOUR_MS = 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 export const GIT_REQUESTS_PER_HOUR = 60_000;
 
 export interface RateDecision {

@@ -22,10 +22,10 @@ export interface ResourceModule {
   seed(kit: RouteKit, repository: Repository): Promise<void> | void;
 }
 
-export const DEMO_PROJECT = { uuid: '{0d6f3e2a-9c41-4b7e-8d25-7a1b9c3e5f10}', key: 'LB', name: 'Lifeboat Demo' } as const;
+const DEMO_PROJECT = { uuid: '{0d6f3e2a-9c41-4b7e-8d25-7a1b9c3e5f10}', key: 'LB', name: 'Lifeboat Demo' } as const;
 
 /** The bot account behind the demo workspace access token. */
-export const DEMO_TOKEN_BOT = {
+const DEMO_TOKEN_BOT = {
   uuid: DEMO_WORKSPACE_TOKEN.botUserUuid,
   accountId: '712020:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c94',
   nickname: 'lifeboat-demo-workspace-token',

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
  * repository so a clean clone checks against the same document;
  * LIFEBOAT_BITBUCKET_OPENAPI overrides it with a newer copy.
  */
-export const DEFAULT_SPEC_PATH = fileURLToPath(new URL('./spec/bitbucket-openapi.json', import.meta.url));
+const DEFAULT_SPEC_PATH = fileURLToPath(new URL('./spec/bitbucket-openapi.json', import.meta.url));
 
 const BASE_PATH = '/2.0';
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;

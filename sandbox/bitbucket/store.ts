@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmulatorState } from './model.js';
 
-export function emptyState(): EmulatorState {
+function emptyState(): EmulatorState {
   return { version: 1, users: [], workspaces: [], projects: [], repositories: [], accessTokens: [], repositoryData: {}, nextIds: {} };
 }
 

@@ -15,7 +15,7 @@ import {
 } from './issue-model.js';
 import { readZip, writeZip } from './zip.js';
 
-export const DB_FILE = 'db-2.0.json';
+const DB_FILE = 'db-2.0.json';
 
 /** The export format calls the issue's state `status`. */
 const LOG_FIELD: Record<ChangeField, string> = {

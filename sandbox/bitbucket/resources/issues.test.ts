@@ -205,6 +205,7 @@ describe('issues', () => {
     assert.deepEqual(db.components.map((c) => c.name), ['frontend', 'backend', 'docs']);
     assert.equal(db.meta.default_kind, 'bug');
     assert.deepEqual(db.logs.filter((l) => l.issue === 1).map((l) => [l.field, l.changed_from, l.changed_to]), [['status', 'new', 'open'], ['status', 'open', 'resolved']]);
+    assert.ok(db.logs.some((l) => l.comment !== null), 'some log lines belong to a comment');
     assert.ok(db.logs.every((l) => l.comment === null || db.comments.some((c) => c.id === l.comment)));
 
     const screenshot = db.attachments.find((a) => a.filename === 'screenshot.png');

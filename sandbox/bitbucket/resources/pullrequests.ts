@@ -11,11 +11,11 @@ import {
 } from './common.js';
 import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.js';
 
-export const PULL_REQUEST_STATES = ['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'] as const;
+const PULL_REQUEST_STATES = ['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'] as const;
 export type PullRequestState = (typeof PULL_REQUEST_STATES)[number];
 
 /** Bitbucket caps pull request pages at 50 (100 elsewhere). */
-export const PULL_REQUEST_MAX_PAGELEN = 50;
+const PULL_REQUEST_MAX_PAGELEN = 50;
 
 interface Endpoint {
   branch: string;
@@ -324,6 +324,22 @@ function taskOf(request: RouteRequest, kit: RouteKit, pr: StoredPullRequest): St
   return task;
 }
 
+/** `content.raw` of a comment or task body, which must not be blank. */
+function requiredRaw(kit: RouteKit, body: Json): string {
+  const raw = rawText(kit, body);
+  if (raw === undefined || raw.trim() === '') fail(kit, 400, 'Bad request', 'content.raw: This field is required.');
+  return raw;
+}
+
+/** The id of the live comment `body[key]` ({ id }) names, or null without the field. */
+function referencedComment(kit: RouteKit, pr: StoredPullRequest, body: Json, key: 'parent' | 'comment'): number | null {
+  const ref = objectField(kit, body, key);
+  if (ref === undefined) return null;
+  const comment = pr.comments.find((c) => c.id === ref.id && !c.deleted);
+  if (!comment) fail(kit, 400, 'Bad request', `${key}: no such comment on this pull request`);
+  return comment.id;
+}
+
 function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: StoredPullRequest, eventType: PullRequestEventType, comment?: StoredComment): void {
   const { actor, selfGenerated } = kit.eventActor(request);
   const project = kit.state().projects.find((p) => p.workspaceUuid === repository.workspaceUuid && p.key === repository.projectKey);
@@ -524,16 +540,8 @@ export function register(registry: RouteRegistry): void {
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
     const body = await objectBody(request, kit);
-    const raw = rawText(kit, body);
-    if (raw === undefined || raw.trim() === '') fail(kit, 400, 'Bad request', 'content.raw: This field is required.');
-    const parent = objectField(kit, body, 'parent');
-    let parentId: number | null = null;
-    if (parent !== undefined) {
-      const id = parent.id;
-      const target = typeof id === 'number' ? pr.comments.find((c) => c.id === id && !c.deleted) : undefined;
-      if (!target) fail(kit, 400, 'Bad request', 'parent: no such comment on this pull request');
-      parentId = target.id;
-    }
+    const raw = requiredRaw(kit, body);
+    const parentId = referencedComment(kit, pr, body, 'parent');
     const inlineBody = objectField(kit, body, 'inline');
     let inline: StoredComment['inline'] = null;
     if (inlineBody !== undefined) {
@@ -578,9 +586,7 @@ export function register(registry: RouteRegistry): void {
 
   registry.add('PUT', `${one}/comments/{comment_id}`, async (request, kit) => {
     const { repository, pr, comment } = ownComment(request, kit);
-    const raw = rawText(kit, await objectBody(request, kit));
-    if (raw === undefined || raw.trim() === '') fail(kit, 400, 'Bad request', 'content.raw: This field is required.');
-    comment.raw = raw;
+    comment.raw = requiredRaw(kit, await objectBody(request, kit));
     comment.updatedOn = kit.now();
     await kit.save();
     emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-comment', comment);
@@ -631,15 +637,8 @@ export function register(registry: RouteRegistry): void {
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
     const body = await objectBody(request, kit);
-    const raw = rawText(kit, body);
-    if (raw === undefined || raw.trim() === '') fail(kit, 400, 'Bad request', 'content.raw: This field is required.');
-    const commentRef = objectField(kit, body, 'comment');
-    let commentId: number | null = null;
-    if (commentRef !== undefined) {
-      const comment = pr.comments.find((c) => c.id === commentRef.id && !c.deleted);
-      if (!comment) fail(kit, 400, 'Bad request', 'comment: no such comment on this pull request');
-      commentId = comment.id;
-    }
+    const raw = requiredRaw(kit, body);
+    const commentId = referencedComment(kit, pr, body, 'comment');
     const now = kit.now();
     const task: StoredTask = {
       id: kit.nextId('pullrequest-task'), creatorUuid: user.uuid, raw, state: 'UNRESOLVED', createdOn: now, updatedOn: now, resolvedOn: null, resolvedByUuid: null, commentId,

@@ -71,7 +71,9 @@ describe('repository settings', () => {
   it('never answers the value of a secured pipeline variable', async () => {
     const variables = await world.all(`${webApp}/pipelines_config/variables`);
     assert.deepEqual(variables.map((v) => [v.key, v.secured, v.value]), [['DEPLOY_ENV', false, 'staging'], ['DEPLOY_TOKEN', true, undefined]]);
-    const body = JSON.stringify(await world.call('GET', `${webApp}/pipelines_config/variables`, { as: 'workspaceToken' }));
+    const asToken = await world.call('GET', `${webApp}/pipelines_config/variables`, { as: 'workspaceToken' });
+    assert.equal(asToken.status, 200);
+    const body = JSON.stringify(asToken);
     assert.ok(!body.includes('demo-secured-deploy-token'));
     const secured = variables[1];
     const one = await world.call('GET', `${webApp}/pipelines_config/variables/${encodeURIComponent(secured.uuid)}`, { template: `${REPO}/pipelines_config/variables/{variable_uuid}` });

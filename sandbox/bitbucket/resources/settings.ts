@@ -10,7 +10,7 @@ import {
 } from './common.js';
 import { branchTip } from './git-read.js';
 
-export const RESTRICTION_KINDS = [
+const RESTRICTION_KINDS = [
   'push', 'delete', 'force', 'restrict_merges', 'require_tasks_to_be_completed', 'require_approvals_to_merge', 'require_review_group_approvals_to_merge',
   'require_default_reviewer_approvals_to_merge', 'require_no_changes_requested', 'require_passing_builds_to_merge', 'require_commits_behind',
   'reset_pullrequest_approvals_on_change', 'smart_reset_pullrequest_approvals', 'reset_pullrequest_changes_requested_on_change',
@@ -21,7 +21,7 @@ const MODEL_BRANCH_KINDS = ['feature', 'bugfix', 'release', 'hotfix'] as const;
 /** Kinds whose rule carries a number (how many approvals, builds, commits behind). */
 const VALUED_KINDS = new Set(['require_approvals_to_merge', 'require_default_reviewer_approvals_to_merge', 'require_passing_builds_to_merge', 'require_commits_behind']);
 
-export const WEBHOOK_EVENTS = [
+const WEBHOOK_EVENTS = [
   'issue:comment_created', 'issue:created', 'issue:updated', 'pipeline:span_created', 'project:updated', 'pullrequest:approved',
   'pullrequest:changes_request_created', 'pullrequest:changes_request_removed', 'pullrequest:comment_created', 'pullrequest:comment_deleted',
   'pullrequest:comment_reopened', 'pullrequest:comment_resolved', 'pullrequest:comment_updated', 'pullrequest:created', 'pullrequest:fulfilled',

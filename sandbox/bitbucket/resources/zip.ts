@@ -27,6 +27,21 @@ function dosDateTime(date: Date): { time: number; day: number } {
   };
 }
 
+/**
+ * The run of fields local and central headers share, from `at`: flags, method,
+ * time, date, CRC-32, compressed and uncompressed size (equal: STORE), name length.
+ */
+function writeSharedFields(header: Buffer, at: number, fields: { time: number; day: number; crc: number; size: number; nameLength: number }): void {
+  header.writeUInt16LE(UTF8_NAMES, at);
+  header.writeUInt16LE(STORE, at + 2);
+  header.writeUInt16LE(fields.time, at + 4);
+  header.writeUInt16LE(fields.day, at + 6);
+  header.writeUInt32LE(fields.crc, at + 8);
+  header.writeUInt32LE(fields.size, at + 12);
+  header.writeUInt32LE(fields.size, at + 16);
+  header.writeUInt16LE(fields.nameLength, at + 20);
+}
+
 /** A zip archive holding `entries` uncompressed, every entry stamped with `modified`. */
 export function writeZip(entries: ZipEntry[], modified: Date): Buffer {
   const { time, day } = dosDateTime(modified);
@@ -39,17 +54,11 @@ export function writeZip(entries: ZipEntry[], modified: Date): Buffer {
     const size = entry.data.length;
     if (offset + size + 30 + name.length > 0xffffffff) throw new Error('zip: archive too large (no zip64 support)');
 
+    const fields = { time, day, crc, size, nameLength: name.length };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);
     local.writeUInt16LE(20, 4); // version needed: 2.0
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(STORE, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(day, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(size, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
+    writeSharedFields(local, 6, fields);
     local.writeUInt16LE(0, 28);
     locals.push(local, name, entry.data);
 
@@ -57,14 +66,7 @@ export function writeZip(entries: ZipEntry[], modified: Date): Buffer {
     central.writeUInt32LE(CENTRAL_HEADER, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(UTF8_NAMES, 8);
-    central.writeUInt16LE(STORE, 10);
-    central.writeUInt16LE(time, 12);
-    central.writeUInt16LE(day, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(size, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
+    writeSharedFields(central, 8, fields);
     central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: a regular file, rw-r--r--
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
