@@ -60,6 +60,18 @@ export interface SnapshotSummary {
   bytes: number;
 }
 
+/** A snapshot whose manifest cannot be read (invalid, or written by a newer Lifeboat): listed, not hidden. */
+export interface UnreadableSnapshot {
+  id: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export interface SnapshotPage extends Paged<SnapshotSummary> {
+  /** Snapshots of this page that could not be read; the others are in `items`. */
+  unreadable: UnreadableSnapshot[];
+}
+
 export interface SnapshotDetails extends SnapshotSummary {
   refList: Array<{ name: string; target: string }>;
   bundles: number;
@@ -188,7 +200,7 @@ export type RepoPageResolvers = {
   getOverview: () => Overview;
   getRepoStatus: () => Result<RepoStatus>;
   setRepoEnabled: (request: { enabled: boolean }) => Result<RepoStatus>;
-  listSnapshots: (request: { cursor?: string }) => Result<Paged<SnapshotSummary>>;
+  listSnapshots: (request: { cursor?: string }) => Result<SnapshotPage>;
   getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
   backupNow: () => Result<JobView>;
   startRestore: (request: RestoreRequest) => Result<JobView>;

@@ -7,9 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DestructiveEvent, JobView, Paged, Result, SnapshotSummary } from '../src/contract.js';
+import type { DestructiveEvent, JobView, Paged, Result, SnapshotPage } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { snapshotKey } from '../src/engine/bucket/keys.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { bareUuid } from '../src/forge/keys.js';
@@ -97,9 +98,30 @@ describe('backups in the local world', { timeout: 120_000 }, () => {
     assert.equal(webApp?.state, 'idle');
     assert.equal((webApp?.lastBackup as { snapshotId: string } | undefined)?.snapshotId, manifest.id);
 
-    const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<Paged<SnapshotSummary>>;
+    const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<SnapshotPage>;
     assert.ok(listed.ok, JSON.stringify(listed));
     assert.equal(listed.value.items[0]?.id, manifest.id, 'newest first');
+  });
+
+  it('the page lists the snapshots it can read and names the manifests it cannot', async () => {
+    const manifest = await newest('web-app');
+    const keyOf = (id: string): string => snapshotKey(repo('web-app'), id);
+    // Newer than the good one: an older Lifeboat's ref name git refuses, and a newer Lifeboat's format.
+    const invalidId = `${manifest.id.slice(0, 16)}-ffffff`;
+    const futureId = `${manifest.id.slice(0, 16)}-fffffe`;
+    const main = manifest.refs.find((ref) => ref.name === 'refs/heads/main')!;
+    await store.put(keyOf(invalidId), Buffer.from(JSON.stringify({ ...manifest, id: invalidId, refs: [...manifest.refs, { name: 'refs/heads/x.lock', oid: main.oid }] })));
+    await store.put(keyOf(futureId), Buffer.from(JSON.stringify({ ...manifest, id: futureId, version: 2 })));
+    try {
+      const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<SnapshotPage>;
+      assert.ok(listed.ok, JSON.stringify(listed));
+      assert.ok(listed.value.items.some((item) => item.id === manifest.id), JSON.stringify(listed.value));
+      assert.deepEqual(listed.value.unreadable.map(({ id, code }) => [id, code]), [[invalidId, 'FORMAT_INVALID'], [futureId, 'FORMAT_UNSUPPORTED']]);
+      assert.match(listed.value.unreadable[0]!.message, /"refs\/heads\/x\.lock" is not a valid git ref name/);
+    } finally {
+      await store.remove(keyOf(invalidId));
+      await store.remove(keyOf(futureId));
+    }
   });
 
   it('a burst of 20 pushes gives at most 2 backups, ending at the pushed state', async () => {

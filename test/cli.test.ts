@@ -14,9 +14,9 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { MARKER_KEY } from '../src/engine/bucket/keys.js';
 import { collect } from '../src/engine/streams.js';
-import { buildRichWorkRepo } from './helpers/fixtures.js';
-import { startGitServer } from './helpers/git-server.js';
-import { fsck, git, refsOf } from './helpers/repos.js';
+import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
+import { startGitServer, startRenamingGitProxy } from './helpers/git-server.js';
+import { fsck, git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
@@ -185,6 +185,160 @@ describe('lifeboat CLI: the recovery path', () => {
     const verify = await runCli(['verify', id, '--bucket', bucketUrl]);
     assert.equal(verify.code, 3);
     assert.match(verify.stdout, /CHECKSUM_MISMATCH/);
+  });
+});
+
+describe('lifeboat CLI: a hostile git server and a tampered bucket', () => {
+  const readJson = async (store: BlobStore, key: string): Promise<Record<string, unknown>> => JSON.parse((await collect(await store.get(key))).toString()) as Record<string, unknown>;
+  const putJson = (store: BlobStore, key: string, value: unknown): Promise<void> => store.put(key, Buffer.from(JSON.stringify(value)));
+  const keysOf = async (store: BlobStore, prefix = ''): Promise<string[]> => {
+    const keys: string[] = [];
+    for await (const blob of store.list(prefix)) keys.push(blob.key);
+    return keys.sort();
+  };
+
+  it('ref names git refuses fail the backup before anything is written, naming them', async () => {
+    const hostile = join(root, 'served', 'hostile.git');
+    git(undefined, ['clone', '--quiet', '--mirror', bare, hostile]);
+    git(hostile, ['update-ref', '--stdin'], undefined, 'create refs/heads/evil-1 refs/heads/main\ncreate refs/heads/escape refs/heads/main\ncreate refs/heads/x-lock refs/heads/main\n');
+    const renames: Record<string, string> = {
+      'refs/heads/evil-1': 'refs/heads/evil[1]',
+      'refs/heads/escape': 'refs/heads/../../../../tmp/escape',
+      'refs/heads/x-lock': 'refs/heads/x.lock',
+    };
+    const proxy = await startRenamingGitProxy(server, (name) => renames[name] ?? name);
+    try {
+      const bucketUrl = await initialized();
+      const result = await runCli(['backup', proxy.url('hostile.git'), '--repo', 'acme/hostile', '--bucket', bucketUrl, '--json']);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stderr, /\[GIT_REF_INVALID\]/);
+      for (const name of Object.values(renames)) assert.ok(result.stderr.includes(JSON.stringify(name)), `names ${name}: ${result.stderr}`);
+      const error = (JSON.parse(result.stdout) as { error: { code: string; details: { refs: string[] } } }).error;
+      assert.deepEqual([...error.details.refs].sort(), Object.values(renames).sort());
+      await assertOnlyMarker(bucketUrl);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('one unreadable manifest is reported by every listing and hides no other snapshot', async () => {
+    const bucketUrl = await initialized();
+    const store = storeFor(bucketUrl);
+    const good = await backedUp(bucketUrl);
+    const other = JSON.parse((await runCli(['backup', server.url('rich.git'), '--repo', 'acme/other', '--bucket', bucketUrl, '--json'])).stdout) as { snapshot: string };
+    const clean = JSON.parse((await runCli(['backup', server.url('rich.git'), '--repo', 'acme/clean', '--bucket', bucketUrl, '--json'])).stdout) as { snapshot: string };
+    // An older Lifeboat stored a ref name git refuses in the newest snapshot of acme/rich;
+    // a newer Lifeboat wrote a manifest of format version 2 into acme/other.
+    const badId = `${good.slice(0, 16)}-ffffff`; // newest, until the next backup
+    const badKey = `acme/rich/snapshots/${badId}.json`;
+    const manifest = await readJson(store, `acme/rich/snapshots/${good}.json`);
+    const refs = manifest.refs as { name: string; oid: string }[];
+    await putJson(store, badKey, { ...manifest, id: badId, refs: [...refs, { name: 'refs/heads/evil[1]', oid: refs[0]!.oid }] });
+    const futureId = '29990101T000000Z-f00002';
+    const futureKey = `acme/other/snapshots/${futureId}.json`;
+    await putJson(store, futureKey, { ...(await readJson(store, `acme/other/snapshots/${other.snapshot}.json`)), id: futureId, version: 2 });
+    const richObjects = await keysOf(store, 'acme/rich/objects/');
+
+    type Listing = { snapshots: { id: string }[]; unreadable: { key: string; code: string; message: string }[] };
+    const all = await runCli(['snapshots', '--bucket', bucketUrl, '--json']);
+    assert.equal(all.code, 0, all.stderr);
+    const listed = JSON.parse(all.stdout) as Listing;
+    assert.deepEqual(listed.snapshots.map((snapshot) => snapshot.id).sort(), [good, other.snapshot, clean.snapshot].sort());
+    assert.deepEqual(listed.unreadable.map(({ key, code }) => [key, code]).sort(), [[badKey, 'FORMAT_INVALID'], [futureKey, 'FORMAT_UNSUPPORTED']].sort());
+    assert.match(listed.unreadable.find((problem) => problem.key === badKey)!.message, /"refs\/heads\/evil\[1\]" is not a valid git ref name/);
+    const text = await runCli(['snapshots', '--bucket', bucketUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(text.stdout.includes(good) && text.stdout.includes(badKey) && text.stdout.includes(futureKey), text.stdout);
+    const oneRepo = await runCli(['snapshots', '--repo', 'acme/other', '--bucket', bucketUrl, '--json']);
+    assert.equal(oneRepo.code, 0, oneRepo.stderr);
+    assert.deepEqual((JSON.parse(oneRepo.stdout) as Listing).snapshots.map((snapshot) => snapshot.id), [other.snapshot]);
+    assert.deepEqual((JSON.parse(oneRepo.stdout) as Listing).unreadable.map((problem) => problem.code), ['FORMAT_UNSUPPORTED']);
+
+    const show = await runCli(['show', good, '--bucket', bucketUrl]);
+    assert.equal(show.code, 0, show.stderr);
+    const showBad = await runCli(['show', badId, '--bucket', bucketUrl]);
+    assert.equal(showBad.code, 1);
+    assert.match(showBad.stderr, /\[FORMAT_INVALID\].*evil\[1\]/);
+    assert.ok(showBad.stderr.includes(badKey), showBad.stderr);
+
+    const verify = await runCli(['verify', '--all', '--bucket', bucketUrl, '--json']);
+    assert.equal(verify.code, 3, verify.stderr);
+    const reports = (JSON.parse(verify.stdout) as { snapshots: { snapshot: string; ok: boolean; problems: { code: string }[] }[] }).snapshots;
+    assert.deepEqual(reports.filter((report) => report.ok).map((report) => report.snapshot).sort(), [good, other.snapshot, clean.snapshot].sort());
+    assert.deepEqual(reports.filter((report) => !report.ok).map((report) => [report.snapshot, report.problems[0]?.code]).sort(), [[badId, 'FORMAT_INVALID'], [futureId, 'FORMAT_UNSUPPORTED']].sort());
+
+    // Prune refuses the repositories it cannot account for, deleting nothing there, and prunes the others.
+    const prune = await runCli(['prune', '--keep-last', '1', '--bucket', bucketUrl, '--json']);
+    assert.equal(prune.code, 1, prune.stderr);
+    const pruned = JSON.parse(prune.stdout) as { reports: { repo: { repository: string } }[]; failures: { repo: { repository: string }; error: { code: string; message: string } }[] };
+    assert.deepEqual(pruned.reports.map((report) => report.repo.repository), ['clean']);
+    assert.deepEqual(pruned.failures.map((failure) => [failure.repo.repository, failure.error.code]), [['other', 'FORMAT_UNSUPPORTED'], ['rich', 'FORMAT_INVALID']]);
+    assert.match(pruned.failures[1]!.error.message, /stopped before deleting anything in acme\/rich/);
+    assert.deepEqual(await keysOf(store, 'acme/rich/objects/'), richObjects);
+    assert.ok((await keysOf(store)).includes(badKey));
+
+    // A later backup builds on the newest readable snapshot and becomes the newest itself.
+    const again = await runCli(['backup', server.url('rich.git'), '--repo', 'acme/rich', '--bucket', bucketUrl, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { status: string }).status, 'created');
+    assert.match(again.stderr, /warning \[FORMAT_INVALID\]/);
+    assert.ok(again.stderr.includes(badKey), again.stderr);
+    const unchanged = await runCli(['backup', server.url('rich.git'), '--repo', 'acme/rich', '--bucket', bucketUrl, '--json']);
+    assert.equal((JSON.parse(unchanged.stdout) as { status: string }).status, 'unchanged', unchanged.stderr);
+  });
+  it('a manifest naming another repository\'s objects is refused by verify, restore and download', async () => {
+    const bucketUrl = await initialized();
+    const store = storeFor(bucketUrl);
+    const fromRich = await backedUp(bucketUrl);
+    const smallWork = join(root, 'small-work');
+    git(undefined, ['init', '--quiet', '--initial-branch=main', smallWork]);
+    addCommit(smallWork, 'The only commit of the small repository');
+    git(undefined, ['clone', '--quiet', '--mirror', smallWork, join(root, 'served', 'small.git')]);
+    const small = JSON.parse((await runCli(['backup', server.url('small.git'), '--repo', 'acme/small', '--bucket', bucketUrl, '--json'])).stdout) as { snapshot: string };
+    const richManifest = await readJson(store, `acme/rich/snapshots/${fromRich}.json`);
+    const smallManifest = await readJson(store, `acme/small/snapshots/${small.snapshot}.json`);
+    const richBundles = richManifest.bundles as { key: string; sha256: string }[];
+
+    // A's manifest copied into B, renamed so that its id matches its new key.
+    const copied = `${small.snapshot.slice(0, 16)}-fffff1`;
+    await putJson(store, `acme/small/snapshots/${copied}.json`, { ...richManifest, id: copied });
+    // B's own manifest, pointed at A's objects: through "..", and directly.
+    const throughDots = `${small.snapshot.slice(0, 16)}-fffff2`;
+    await putJson(store, `acme/small/snapshots/${throughDots}.json`, {
+      ...smallManifest, id: throughDots, refs: richManifest.refs, head: richManifest.head,
+      bundles: richBundles.map((bundle) => ({ ...bundle, key: `acme/small/objects/../../${bundle.key}` })),
+    });
+    const direct = `${small.snapshot.slice(0, 16)}-fffff3`;
+    await putJson(store, `acme/small/snapshots/${direct}.json`, { ...smallManifest, id: direct, refs: richManifest.refs, head: richManifest.head, bundles: richBundles });
+
+    const verify = await runCli(['verify', '--all', '--repo', 'acme/small', '--bucket', bucketUrl, '--json']);
+    assert.equal(verify.code, 3, verify.stderr);
+    const reports = (JSON.parse(verify.stdout) as { snapshots: { snapshot: string; ok: boolean; problems: { code: string; message: string }[] }[] }).snapshots;
+    const problem = (id: string) => reports.find((report) => report.snapshot === id)?.problems[0];
+    assert.equal(reports.find((report) => report.snapshot === small.snapshot)?.ok, true);
+    assert.equal(problem(copied)?.code, 'FORMAT_INVALID');
+    assert.match(problem(copied)?.message ?? '', /of repository acme\/rich, not of acme\/small/);
+    assert.equal(problem(throughDots)?.code, 'OBJECT_KEY_MISMATCH');
+    assert.equal(problem(direct)?.code, 'OBJECT_KEY_MISMATCH');
+
+    for (const [id, code] of [[copied, 'FORMAT_INVALID'], [throughDots, 'OBJECT_KEY_MISMATCH'], [direct, 'OBJECT_KEY_MISMATCH']] as const) {
+      const folder = join(root, `foreign-${id}`);
+      const restore = await runCli(['restore', id, '--repo', 'acme/small', '--to', folder, '--bucket', bucketUrl]);
+      assert.equal(restore.code, 1, restore.stdout);
+      assert.match(restore.stderr, new RegExp(`\\[${code}\\]`));
+      assert.throws(() => readdirSync(folder), /ENOENT/, 'nothing restored');
+      const out = join(root, `foreign-download-${id}`);
+      const download = await runCli(['download', id, '--repo', 'acme/small', '--out', out, '--bucket', bucketUrl]);
+      assert.equal(download.code, 1, download.stdout);
+      assert.match(download.stderr, new RegExp(`\\[${code}\\]`));
+      assert.throws(() => readdirSync(out), /ENOENT/, 'nothing downloaded');
+    }
+    const target = join(root, 'served', 'foreign-target.git');
+    initBare(target);
+    const push = await runCli(['restore', throughDots, '--repo', 'acme/small', '--push', server.url('foreign-target.git'), '--bucket', bucketUrl]);
+    assert.equal(push.code, 1, push.stdout);
+    assert.match(push.stderr, /\[OBJECT_KEY_MISMATCH\]/);
+    assert.equal(refsOf(target), '', 'no ref was pushed');
   });
 });
 

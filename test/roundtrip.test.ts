@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -217,6 +217,34 @@ describe('chains across awkward histories', () => {
     const rebuilt = join(root, 'restored', 'release-sh.git');
     execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
     assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    fsck(rebuilt);
+  });
+
+  it('restore.sh, with nothing but sh and git on PATH, rebuilds a chain in which tag rel became rel/1.0', async () => {
+    const repo = serve('tag-rename', buildRichWorkRepo);
+    git(repo.work, ['tag', '-a', 'rel', '-m', 'Release']);
+    git(repo.work, ['push', '--quiet', 'origin', 'refs/tags/rel']);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url));
+    assert.ok(first.refs.some((ref) => ref.name === 'refs/tags/rel'));
+    git(repo.work, ['push', '--quiet', 'origin', ':refs/tags/rel']);
+    git(repo.work, ['tag', '-d', 'rel']);
+    addCommit(repo.work, 'Release 1.0');
+    git(repo.work, ['tag', '-a', 'rel/1.0', '-m', 'Release 1.0']);
+    git(repo.work, ['push', '--quiet', 'origin', 'main', 'refs/tags/rel/1.0']);
+    const second = created(await snapshotOf(store, repo.url));
+    assert.equal(second.bundles.length, 2);
+    assert.ok(second.bundles[1]!.refs.some((ref) => ref.name === 'refs/tags/rel/1.0'));
+
+    const out = join(root, 'downloads', 'tag-rename');
+    await downloadSnapshot(store, second, { directory: out });
+    const bin = join(root, 'only-sh-and-git');
+    mkdirSync(bin);
+    for (const tool of ['sh', 'git']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool));
+    const rebuilt = join(root, 'restored', 'tag-rename-sh.git');
+    execFileSync(join(bin, 'sh'), [join(out, 'restore.sh'), rebuilt], { env: { PATH: bin, HOME: root }, stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    assert.equal(git(rebuilt, ['symbolic-ref', 'HEAD']).trim(), 'refs/heads/main');
     fsck(rebuilt);
   });
 

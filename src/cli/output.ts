@@ -2,6 +2,7 @@
  * The CLI's edge: results to stdout (text, or --json with a stable shape),
  * progress and diagnostics to stderr, error codes turned into words and an exit code.
  */
+import type { UnreadableManifest } from '../engine/bucket/catalog.js';
 import { type LifeboatError, toLifeboatError } from '../engine/errors.js';
 
 export const ExitCode = { ok: 0, failed: 1, usage: 2, verifyFailed: 3 } as const;
@@ -73,4 +74,13 @@ export function formatBytes(bytes: number): string {
     unit += 1;
   }
   return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Lines after a listing: the manifests it could not read, each with its reason. */
+export function describeUnreadable(unreadable: readonly UnreadableManifest[]): string[] {
+  if (unreadable.length === 0) return [];
+  return [
+    `${unreadable.length} snapshot manifest${unreadable.length === 1 ? '' : 's'} could not be read and ${unreadable.length === 1 ? 'is' : 'are'} left out (\`lifeboat verify --all\` counts ${unreadable.length === 1 ? 'it' : 'them'} as problems):`,
+    ...unreadable.map((problem) => `  [${problem.code}] ${problem.message}`),
+  ];
 }

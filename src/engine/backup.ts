@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { LifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
-import { listPending, readManifest, readNewestManifest } from './bucket/catalog.js';
+import { type NewestSnapshot, type UnreadableManifest, listPending, readManifest, readNewest } from './bucket/catalog.js';
 import {
   type BundleEntry,
   FORMAT_VERSION,
@@ -22,6 +22,7 @@ import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { lockFor, writeObject } from './bucket/objects.js';
 import { writeBundleHeader } from './git/bundle.js';
+import { refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { concatStreams } from './streams.js';
 
@@ -45,6 +46,8 @@ export const DEFAULT_CHAIN_POLICY: ChainPolicy = { maxIncrements: 30, maxIncreme
 
 export type BackupProgress =
   | { phase: 'refs'; refs: number }
+  /** Newer manifests that cannot be read: the backup builds on the newest one that can. */
+  | { phase: 'skipped'; unreadable: UnreadableManifest[] }
   | { phase: 'unchanged' }
   | { phase: 'fetch'; bundle: number; bundles: number; refs: number; kind: 'full' | 'incremental' }
   | { phase: 'server'; message: string }
@@ -83,11 +86,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const marker = await readMarker(store);
   // Read-only first: an unchanged repository costs discovery, ls-refs and a bucket listing, and writes nothing.
   const listing = await git.listRefs();
+  refuseInvalidRefNames([...listing.refs.map((ref) => ref.name), ...(listing.head.symref === undefined ? [] : [listing.head.symref])], git.url);
   options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
-  const newestSeen = await readNewestManifest(store, repo);
-  if (newestSeen && sameState(newestSeen, listing)) {
+  const newestSeen = await readNewest(store, repo);
+  if (newestSeen.skipped.length > 0) options.onProgress?.({ phase: 'skipped', unreadable: newestSeen.skipped });
+  const unchangedSince = unchanged(newestSeen, listing);
+  if (unchangedSince) {
     options.onProgress?.({ phase: 'unchanged' });
-    return { status: 'unchanged', snapshot: newestSeen, bytesUploaded: 0 };
+    return { status: 'unchanged', snapshot: unchangedSince, bytesUploaded: 0 };
   }
 
   const repoLock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
@@ -97,13 +103,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   refresher.unref();
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
-    const newest = await readNewestManifest(store, repo);
-    if (newest && sameState(newest, listing)) return { status: 'unchanged', snapshot: newest, bytesUploaded: 0 }; // a concurrent run took it
-    const resumed = await resumablePending(store, repo, newest);
+    const newestNow = await readNewest(store, repo);
+    const concurrent = unchanged(newestNow, listing);
+    if (concurrent) return { status: 'unchanged', snapshot: concurrent, bytesUploaded: 0 }; // a concurrent run took it
+    const newest = newestNow.manifest;
+    const after = newestNow.newestId;
+    const resumed = await resumablePending(store, repo, after);
     const id = resumed?.id ?? newSnapshotId(now());
     const startedAt = resumed?.startedAt ?? now().toISOString();
     const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY);
-    const after = newest?.id ?? null;
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
@@ -165,6 +173,11 @@ export function newSnapshotId(at: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The newest snapshot when the server's refs equal it; never when the newest cannot be read (it may differ). */
+function unchanged(newest: NewestSnapshot, listing: RefListing): SnapshotManifest | undefined {
+  return newest.manifest && newest.skipped.length === 0 && sameState(newest.manifest, listing) ? newest.manifest : undefined;
+}
+
 function sameState(manifest: SnapshotManifest, listing: RefListing): boolean {
   if ((manifest.head.symref ?? null) !== (listing.head.symref ?? null)) return false;
   if (manifest.refs.length !== listing.refs.length) return false;
@@ -173,9 +186,9 @@ function sameState(manifest: SnapshotManifest, listing: RefListing): boolean {
 }
 
 /** A backup interrupted earlier (its pending record) is continued if no snapshot was taken since it started. */
-async function resumablePending(store: BlobStore, repo: RepoPath, newest: SnapshotManifest | undefined): Promise<PendingBackup | undefined> {
+async function resumablePending(store: BlobStore, repo: RepoPath, newestId: string | null): Promise<PendingBackup | undefined> {
   const pending = (await listPending(store, repo)).at(-1);
-  return pending && pending.after === (newest?.id ?? null) ? pending : undefined;
+  return pending && pending.after === newestId ? pending : undefined;
 }
 
 async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null): Promise<SnapshotManifest | undefined> {

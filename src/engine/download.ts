@@ -34,7 +34,7 @@ export async function downloadSnapshot(
     for (const [index, entry] of manifest.bundles.entries()) {
       options.onBundle?.(index + 1, manifest.bundles.length);
       const name = `${String(index + 1).padStart(3, '0')}-${entry.kind}-${entry.sha256.slice(0, 12)}.bundle`;
-      const bytes = await writeStreamToFile(join(directory, name), readPlain(store, entry, manifest.encryption, options.identities));
+      const bytes = await writeStreamToFile(join(directory, name), readPlain(store, manifest, entry, options.identities));
       files.push({ path: name, bytes });
       bundleNames.push(name);
     }
@@ -74,26 +74,34 @@ async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>
   return bytes;
 }
 
-/** A POSIX shell script: plain git rebuilds the repository from the files beside it. */
+/**
+ * A POSIX shell script that needs nothing but sh and git: it rebuilds the
+ * repository from the files beside it. Ref names stay data (read from refs.txt),
+ * never script text.
+ */
 function restoreScript(manifest: SnapshotManifest, bundles: string[]): string {
   // Manifest text is data, not script: no line breaks or quotes may reach the shell.
   const comment = (text: string): string => text.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');
-  const fetches = bundles.map((name, index) => `git -C "$target" fetch --quiet "$here/${name}" '+refs/*:refs/lifeboat-bundles/${index + 1}/*'`);
+  // --no-tags: git would otherwise also copy tags into refs/tags/, where a tag `rel` of one
+  // bundle and `rel/1.0` of a later one cannot both exist.
+  const fetches = bundles.map((name, index) => `git -C "$target" fetch --quiet --no-tags "$here/${name}" '+refs/*:refs/lifeboat-bundles/${index + 1}/*'`);
   return `#!/bin/sh
 # Lifeboat snapshot ${manifest.id} of ${comment(manifest.repository.slug ?? manifest.repository.repository)},
 # taken ${manifest.createdAt} from ${comment(manifest.source)}.
 # The *.bundle files are standard git bundles. This script applies them in order
 # into a new bare repository (each under its own refs/lifeboat-bundles/<n>/, so
-# their refs never collide), then sets the refs exactly as recorded in refs.txt.
-# Needs only git. Usage: sh restore.sh [target.git]
+# their refs never collide), then sets the refs exactly as recorded in refs.txt:
+# one transaction deletes the bundles' refs, a second creates the snapshot's.
+# Needs only sh and git. Usage: sh restore.sh [target.git]
 # then e.g.: git -C target.git push --mirror <url>
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
+case $0 in */*) here=\${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
 target=\${1:-restored.git}
 git init --quiet --bare "$target"
 ${fetches.join('\n')}
 git -C "$target" for-each-ref --format='delete %(refname)' | git -C "$target" update-ref --stdin
-awk '{ print "create " $2 " " $1 }' "$here/refs.txt" | git -C "$target" update-ref --stdin
+while read -r oid name; do printf 'create %s %s\\n' "$name" "$oid"; done < "$here/refs.txt" | git -C "$target" update-ref --stdin
 ${manifest.head.symref ? `git -C "$target" symbolic-ref HEAD '${manifest.head.symref.replace(/'/g, `'\\''`)}'` : ''}
 echo "Restored ${manifest.refs.length} refs into $target"
 `;

@@ -9,7 +9,7 @@ import { readPlain } from './bucket/objects.js';
 import { type Bundle, readBundle } from './git/bundle.js';
 
 export async function openStoredBundle(store: BlobStore, manifest: SnapshotManifest, entry: BundleEntry, identities: string[] | undefined): Promise<Bundle> {
-  const bundle = await readBundle(readPlain(store, entry, manifest.encryption, identities));
+  const bundle = await readBundle(readPlain(store, manifest, entry, identities));
   const expected = new Map(entry.refs.map((ref) => [ref.name, ref.oid]));
   const matches = bundle.refs.length === entry.refs.length && bundle.refs.every((ref) => expected.get(ref.name) === ref.oid);
   if (!matches) {

@@ -6,6 +6,7 @@
  */
 import { type LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
+import type { UnreadableManifest } from './bucket/catalog.js';
 import type { BundleEntry, SnapshotManifest } from './bucket/format.js';
 import { readVerified } from './bucket/objects.js';
 import { checkPack } from './git/pack-check.js';
@@ -47,7 +48,7 @@ export async function verifySnapshot(
     if (options.verified?.has(entry.key)) continue;
     try {
       if (!deep) {
-        await drain(readVerified(store, entry));
+        await drain(readVerified(store, manifest.repository, entry));
       } else {
         const bundle = await openStoredBundle(store, manifest, entry, options.identities);
         const stats = await checkPack(bundle.pack);
@@ -58,7 +59,7 @@ export async function verifySnapshot(
       }
       options.verified?.add(entry.key);
     } catch (error) {
-      const failure = await rootCause(store, entry, toLifeboatError(error));
+      const failure = await rootCause(store, manifest, entry, toLifeboatError(error));
       if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
       problems.push({ code: failure.code, message: failure.message, key: entry.key });
     }
@@ -66,11 +67,16 @@ export async function verifySnapshot(
   return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, problems };
 }
 
+/** A snapshot whose manifest cannot be read fails verification: nothing of it can be restored. */
+export function unreadableReport(problem: UnreadableManifest): VerifyReport {
+  return { snapshot: problem.id, ok: false, deep: false, bundles: 0, bytes: 0, problems: [{ code: problem.code, message: problem.message, key: problem.key }] };
+}
+
 /** A damaged object can fail the header or pack check before its hash is known: report the checksum, the real cause. */
-async function rootCause(store: BlobStore, entry: BundleEntry, failure: LifeboatError): Promise<LifeboatError> {
-  if (failure.code === 'CHECKSUM_MISMATCH' || failure.code === 'OBJECT_NOT_FOUND') return failure;
+async function rootCause(store: BlobStore, manifest: SnapshotManifest, entry: BundleEntry, failure: LifeboatError): Promise<LifeboatError> {
+  if (failure.code === 'CHECKSUM_MISMATCH' || failure.code === 'OBJECT_NOT_FOUND' || failure.code === 'OBJECT_KEY_MISMATCH') return failure;
   try {
-    await drain(readVerified(store, entry));
+    await drain(readVerified(store, manifest.repository, entry));
   } catch (error) {
     if (isLifeboatError(error, 'CHECKSUM_MISMATCH')) return error;
   }

@@ -2,8 +2,8 @@
 // coverage table and the "included" flag of the repository page.
 import type { CoverageRow, Paged } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
-import { readManifest } from '../engine/bucket/catalog.js';
-import { LifeboatError, isLifeboatError } from '../engine/errors.js';
+import { readManifests } from '../engine/bucket/catalog.js';
+import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
@@ -58,11 +58,8 @@ export async function coveragePage(workspaceUuid: string, settings: WorkspaceSet
       row.lastSnapshotId = status.lastBackup.snapshotId;
       // Size is what a restore of the newest snapshot reads: every bundle it names.
       if (store) {
-        const manifest = await readManifest(store, { repo: repoPath(workspaceUuid, repository.uuid), id: status.lastBackup.snapshotId }).catch((error: unknown) => {
-          // Retention may have pruned it since; the row still stands without a size.
-          if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
-          throw error;
-        });
+        // Pruned since, or unreadable: the row still stands without a size.
+        const [manifest] = (await readManifests(store, [{ repo: repoPath(workspaceUuid, repository.uuid), id: status.lastBackup.snapshotId }])).manifests;
         if (manifest) row.bytes = manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0);
       }
     }

@@ -15,19 +15,20 @@ import type {
   AdminPageResolvers,
   JobView,
   Overview,
-  Paged,
   PushSeen,
   RepoPageResolvers,
   RepoStatus,
   Result,
   SettingsView,
   SnapshotDetails,
+  SnapshotPage,
   SnapshotSummary,
 } from '../contract.js';
-import { findSnapshot, listSnapshotIds, readManifest } from '../engine/bucket/catalog.js';
+import { findSnapshot, listSnapshotIds, readManifest, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
+import { isValidRefName } from '../engine/git/ref-name.js';
 import { parseSettings, REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listDestructiveEvents, requestBackup } from './backups.js';
@@ -74,8 +75,8 @@ const cursorPayload = z.object({ cursor }).strict();
 const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
 const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
-const refName = z.string().max(1024).regex(/^refs\/(heads|tags)\/(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*@\{)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]+(?<![/.])$/, 'must be full branch or tag names like refs/heads/main');
+// git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
+const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
 const secret = z.string().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
 
 const payloads = {
@@ -172,15 +173,19 @@ function summary(manifest: SnapshotManifest): SnapshotSummary {
 }
 
 /** Newest first; the cursor is the last id of the previous page (ids sort by time). */
-async function snapshotsPage({ workspaceUuid, repositoryUuid }: RepoCaller, after?: string): Promise<Paged<SnapshotSummary>> {
+async function snapshotsPage({ workspaceUuid, repositoryUuid }: RepoCaller, after?: string): Promise<SnapshotPage> {
   const { settings, secrets } = await requireConfiguration();
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
   const repo = repoPath(workspaceUuid, repositoryUuid);
   const ids = (await listSnapshotIds(store, repo)).reverse().filter((id) => after === undefined || id < after);
   const page = ids.slice(0, SNAPSHOT_PAGE);
-  const items = await Promise.all(page.map(async (id) => summary(await readManifest(store, { repo, id }))));
+  const { manifests, unreadable } = await readManifests(store, page.map((id) => ({ repo, id })));
   const last = page.at(-1);
-  return { items, ...(ids.length > SNAPSHOT_PAGE && last ? { nextCursor: last } : {}) };
+  return {
+    items: manifests.map(summary),
+    unreadable: unreadable.map(({ id, code, message }) => ({ id, code, message })),
+    ...(ids.length > SNAPSHOT_PAGE && last ? { nextCursor: last } : {}),
+  };
 }
 
 async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id: string): Promise<SnapshotDetails> {

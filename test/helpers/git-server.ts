@@ -78,3 +78,66 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     },
   };
 }
+
+/**
+ * A hostile git server: it forwards every request to `upstream` (a server from
+ * startGitServer), but renames the refs its ls-refs answers list (protocol v2).
+ * The renamed refs point at real objects, so fetching them works: the way a server
+ * can offer names git itself would never create (`refs/heads/evil[1]`).
+ */
+export async function startRenamingGitProxy(upstream: GitServer, rename: (name: string) => string): Promise<Pick<GitServer, 'baseUrl' | 'url' | 'close'>> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers[name] = value;
+      }
+      void fetch(`${upstream.baseUrl}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(req.method === 'POST' ? { body } : {}) })
+        .then(async (response) => {
+          const answer = Buffer.from(await response.arrayBuffer());
+          const out = body.includes('command=ls-refs') ? renameListedRefs(answer, rename) : answer;
+          const responseHeaders: Record<string, string> = {};
+          response.headers.forEach((value, name) => { if (name !== 'content-length' && name !== 'transfer-encoding') responseHeaders[name] = value; });
+          res.writeHead(response.status, responseHeaders).end(out);
+        })
+        .catch((error: unknown) => res.destroy(error as Error));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    url: (repoName) => `${baseUrl}/${repoName}`,
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** ls-refs lines are "<oid> <refname> [attributes]" pkt-lines; the name and any symref-target are renamed. */
+function renameListedRefs(answer: Buffer, rename: (name: string) => string): Buffer {
+  const out: Buffer[] = [];
+  let offset = 0;
+  while (offset < answer.length) {
+    const length = Number.parseInt(answer.subarray(offset, offset + 4).toString('latin1'), 16);
+    if (length < 4) {
+      out.push(answer.subarray(offset, offset + 4));
+      offset += 4;
+      continue;
+    }
+    const line = answer.subarray(offset + 4, offset + length).toString('utf8').replace(/\n$/, '');
+    const [oid, name, ...attributes] = line.split(' ');
+    const renamed = [oid, rename(name ?? ''), ...attributes.map((attribute) => attribute.replace(/^symref-target:(.*)$/, (_, target: string) => `symref-target:${rename(target)}`))].join(' ');
+    const payload = Buffer.from(`${renamed}\n`, 'utf8');
+    out.push(Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload);
+    offset += length;
+  }
+  return Buffer.concat(out);
+}

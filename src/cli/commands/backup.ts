@@ -58,6 +58,9 @@ function showProgress(progress: BackupProgress, output: Output): void {
     case 'refs':
       output.progress(`Listed ${progress.refs} refs`, true);
       break;
+    case 'skipped':
+      for (const problem of progress.unreadable) output.warn(`lifeboat: warning [${problem.code}]: ${problem.message} The backup builds on the newest snapshot that can be read.`);
+      break;
     case 'fetch':
       output.progress(`Fetching ${progress.kind} bundle ${progress.bundle}/${progress.bundles} (${progress.refs} refs)`, true);
       break;

@@ -1,10 +1,10 @@
-import { listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
+import { listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
 import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
-import { formatBytes } from '../output.js';
+import { describeUnreadable, formatBytes } from '../output.js';
 
 export function summarize(manifest: SnapshotManifest) {
   return {
@@ -26,13 +26,13 @@ export const snapshotsCommand: Command = {
   options: { repo: { type: 'string' } },
   async run(args, output) {
     const store = await openLifeboatBucket(args);
-    const found = await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo')));
-    const snapshots: ReturnType<typeof summarize>[] = [];
-    for (const location of found) snapshots.push(summarize(await readManifest(store, location)));
-    output.result({ snapshots }, () => {
-      if (snapshots.length === 0) return `No snapshots in ${store.location}.`;
+    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo'))));
+    const snapshots = listing.manifests.map(summarize);
+    const unreadable = listing.unreadable.map(({ key, code, message }) => ({ key, code, message }));
+    output.result({ snapshots, unreadable }, () => {
       const rows = snapshots.map((s) => [s.id, s.repo, s.createdAt, s.trigger, `${s.refs} refs`, `${s.bundles} bundles`, formatBytes(s.bytes), s.encrypted ? 'encrypted' : '']);
-      return table([['SNAPSHOT', 'REPOSITORY', 'CREATED', 'TRIGGER', 'REFS', 'CHAIN', 'SIZE', ''], ...rows]);
+      const list = snapshots.length === 0 ? `No snapshots in ${store.location}.` : table([['SNAPSHOT', 'REPOSITORY', 'CREATED', 'TRIGGER', 'REFS', 'CHAIN', 'SIZE', ''], ...rows]);
+      return [list, ...describeUnreadable(listing.unreadable)].join('\n');
     });
     return 0;
   },

@@ -1,6 +1,6 @@
-import { findSnapshot, listAllSnapshots, readManifest } from '../../engine/bucket/catalog.js';
+import { findSnapshot, listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type VerifyReport, verifySnapshot } from '../../engine/verify.js';
+import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
 import { boolFlag, type Command, stringFlag } from '../command.js';
 import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
@@ -21,7 +21,9 @@ export const verifyCommand: Command = {
     const reports: VerifyReport[] = [];
     const verified = new Set<string>();
     for (const location of locations) {
-      const manifest = await readManifest(store, location);
+      const { manifests: [manifest], unreadable: [problem] } = await readManifests(store, [location]);
+      if (problem) reports.push(unreadableReport(problem));
+      if (!manifest) continue;
       reports.push(await verifySnapshot(store, manifest, {
         ...(identities ? { identities } : {}),
         verified,
@@ -31,7 +33,7 @@ export const verifyCommand: Command = {
     output.done();
     const ok = reports.every((report) => report.ok);
     output.result({ ok, snapshots: reports }, () => reports.map((report) => {
-      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.deep ? '' : ' (checksums only: encrypted, no --identity)'}`;
+      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
       return [head, ...report.problems.map((problem) => `         ${problem.code}: ${problem.message}`)].join('\n');
     }).join('\n') || 'No snapshots to verify.');
     return ok ? ExitCode.ok : ExitCode.verifyFailed;

@@ -2,7 +2,7 @@
  * Reading what the bucket holds: repositories, snapshots and their manifests.
  * Snapshots are listed from their keys (names sort by time) and read on demand.
  */
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
@@ -48,6 +48,11 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
   return first;
 }
 
+/**
+ * One snapshot's manifest, checked: a valid document of a known version that names
+ * itself by the id and repository it is stored under (a manifest copied from another
+ * repository would otherwise restore that repository's refs as this one's).
+ */
 export async function readManifest(store: BlobStore, snapshot: SnapshotLocation): Promise<SnapshotManifest> {
   const key = snapshotKey(snapshot.repo, snapshot.id);
   let bytes: Buffer;
@@ -57,22 +62,94 @@ export async function readManifest(store: BlobStore, snapshot: SnapshotLocation)
     if (isNotFound(error)) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
     throw error;
   }
-  const manifest = parseDocument(manifestSchema, bytes, `Snapshot ${snapshot.id}`);
+  const manifest = parseDocument(manifestSchema, bytes, `Snapshot manifest ${key}`);
   if (manifest.id !== snapshot.id) {
-    throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} names itself ${manifest.id}.`);
+    throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} names itself ${manifest.id}.`, { details: { key } });
+  }
+  if (manifest.repository.workspace !== snapshot.repo.workspace || manifest.repository.repository !== snapshot.repo.repository) {
+    throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} is of repository ${formatRepoPath(manifest.repository)}, not of ${formatRepoPath(snapshot.repo)} where it is stored.`, { details: { key } });
   }
   return manifest;
 }
 
+const UNREADABLE = ['FORMAT_INVALID', 'FORMAT_UNSUPPORTED'] as const;
+
+/** A manifest that is there but cannot be used: invalid, or of a format version this Lifeboat does not read. */
+export interface UnreadableManifest {
+  key: string;
+  repo: RepoPath;
+  id: string;
+  code: (typeof UNREADABLE)[number];
+  message: string;
+}
+
+export interface ManifestListing {
+  /** In the order asked for. */
+  manifests: SnapshotManifest[];
+  /** Reported, never thrown: one bad document must not hide the others. */
+  unreadable: UnreadableManifest[];
+}
+
+const READ_CONCURRENCY = 8;
+
+/**
+ * The manifests of `snapshots`, each either read or reported as unreadable. One
+ * deleted since it was listed (a prune forgot it) is left out. Anything else
+ * (the bucket unreachable, access denied) is thrown: it says nothing about a manifest.
+ */
+export async function readManifests(store: BlobStore, snapshots: readonly SnapshotLocation[]): Promise<ManifestListing> {
+  const results: Array<SnapshotManifest | UnreadableManifest | undefined> = [];
+  for (let start = 0; start < snapshots.length; start += READ_CONCURRENCY) {
+    results.push(...await Promise.all(snapshots.slice(start, start + READ_CONCURRENCY).map(async (snapshot) => {
+      try {
+        return await readManifest(store, snapshot);
+      } catch (error) {
+        if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
+        const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
+        if (!code) throw error;
+        return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
+      }
+    })));
+  }
+  const listing: ManifestListing = { manifests: [], unreadable: [] };
+  for (const result of results) {
+    if (result === undefined) continue;
+    if ('format' in result) listing.manifests.push(result);
+    else listing.unreadable.push(result);
+  }
+  return listing;
+}
+
+export interface NewestSnapshot {
+  /** The newest manifest that can be read; undefined when there is none. */
+  manifest?: SnapshotManifest;
+  /** Id of the newest snapshot of all, readable or not; null when there is none. */
+  newestId: string | null;
+  /** Manifests newer than `manifest` that cannot be read, newest first. */
+  skipped: UnreadableManifest[];
+}
+
+/** The newest snapshot of a repository that can be read, and the unreadable ones above it. */
+export async function readNewest(store: BlobStore, repo: RepoPath): Promise<NewestSnapshot> {
+  const ids = (await listSnapshotIds(store, repo)).reverse();
+  const skipped: UnreadableManifest[] = [];
+  for (const id of ids) {
+    const { manifests: [manifest], unreadable } = await readManifests(store, [{ repo, id }]);
+    if (manifest) return { manifest, newestId: ids[0] ?? null, skipped };
+    skipped.push(...unreadable);
+  }
+  return { newestId: ids[0] ?? null, skipped };
+}
+
 export async function readNewestManifest(store: BlobStore, repo: RepoPath): Promise<SnapshotManifest | undefined> {
-  const id = (await listSnapshotIds(store, repo)).at(-1);
-  return id === undefined ? undefined : readManifest(store, { repo, id });
+  return (await readNewest(store, repo)).manifest;
 }
 
 /**
  * The snapshot in which one of `refNames` points at `oid`: `tryFirst` when it
  * holds it, else the newest of the `newest` most recent snapshots that does.
  * For undoing a force-push or a deletion: where is the tip that was lost?
+ * Snapshots that cannot be read hold nothing usable and are passed over.
  */
 export async function findSnapshotHolding(
   store: BlobStore,
@@ -83,9 +160,9 @@ export async function findSnapshotHolding(
   const newest = search.newest > 0 ? (await listSnapshotIds(store, repo)).reverse().slice(0, search.newest) : [];
   const ids = search.tryFirst ? [search.tryFirst, ...newest.filter((id) => id !== search.tryFirst)] : newest;
   for (const id of ids) {
-    const manifest = await readManifest(store, { repo, id });
-    const refName = wanted.refNames.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === wanted.oid));
-    if (refName) return { manifest, refName };
+    const [manifest] = (await readManifests(store, [{ repo, id }])).manifests;
+    const refName = manifest && wanted.refNames.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === wanted.oid));
+    if (manifest && refName) return { manifest, refName };
   }
   return undefined;
 }

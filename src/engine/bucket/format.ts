@@ -5,19 +5,15 @@
  */
 import { z } from 'zod';
 import { LifeboatError } from '../errors.js';
+import { isValidRefName, quoteRefName } from '../git/ref-name.js';
 
 export const FORMAT_VERSION = 1;
 
 const oid = z.string().regex(/^[0-9a-f]{40}$/, 'a 40-hex git object id');
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-hex SHA-256');
 const isoDate = z.string().datetime({ offset: true });
-/**
- * A full ref name as git check-ref-format allows it (no control characters, space,
- * ~ ^ : ? * [ \\, "..", "//", "@{", components starting with "." or ending in ".lock").
- * Refs are written into git commands and scripts: a manifest must not smuggle anything else in.
- */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
-const refName = z.string().regex(/^refs\/(?!.*\.\.)(?!.*\/\/)(?!.*\/\.)(?!.*@\{)(?!.*\.lock(?:\/|$))[^\x00-\x20\x7f~^:?*[\\]+(?<![/.])$/, 'a valid git ref name');
+/** Refs are written into git commands and scripts: a manifest must not smuggle anything else in. */
+const refName = z.string().refine(isValidRefName, { error: (issue) => `${quoteRefName(String(issue.input))} is not a valid git ref name` });
 
 export const encryptionSchema = z.object({
   scheme: z.literal('age'),

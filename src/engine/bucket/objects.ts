@@ -12,7 +12,7 @@ import type { ByteStream } from '../streams.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { decryptStream, encryptStream } from './crypto.js';
 import type { EncryptionConfig, Marker } from './format.js';
-import { type RepoPath, objectKey, stagingKey } from './keys.js';
+import { type RepoPath, formatRepoPath, objectKey, stagingKey } from './keys.js';
 
 export interface StoredObject {
   key: string;
@@ -64,11 +64,17 @@ export async function writeObject(plain: ByteStream, options: WriteObjectOptions
 }
 
 /**
- * The stored bytes of an object, checked against its SHA-256. The last chunk is
- * held back until the hash matches, so no consumer (a push, index-pack) ever sees
- * the complete content of a tampered object.
+ * The stored bytes of an object of `repo`, checked against its SHA-256. Its key
+ * must be exactly the one `repo` stores that SHA-256 under: a manifest naming any
+ * other key (another repository's object, a path with "..") is refused before a
+ * byte is read. The last chunk is held back until the hash matches, so no consumer
+ * (a push, index-pack) ever sees the complete content of a tampered object.
  */
-export async function* readVerified(store: BlobStore, entry: { key: string; sha256: string; size: number }): ByteStream {
+export async function* readVerified(store: BlobStore, repo: RepoPath, entry: { key: string; sha256: string; size: number }): ByteStream {
+  const expected = objectKey(repo, entry.sha256);
+  if (entry.key !== expected) {
+    throw new LifeboatError('OBJECT_KEY_MISMATCH', `The snapshot names object ${entry.key}, but ${formatRepoPath(repo)} stores the object of SHA-256 ${entry.sha256} as ${expected}: the manifest was altered or copied from elsewhere. Nothing was read.`, { details: { key: entry.key, expected } });
+  }
   const hash = createHash('sha256');
   let size = 0;
   let held: Uint8Array | undefined;
@@ -85,16 +91,17 @@ export async function* readVerified(store: BlobStore, entry: { key: string; sha2
   if (held) yield held;
 }
 
-/** The plaintext of a stored object: verified, then decrypted when it was encrypted. */
+/** The plaintext of an object a snapshot names: verified, then decrypted when it was encrypted. */
 export function readPlain(
   store: BlobStore,
+  snapshot: { repository: RepoPath; encryption: EncryptionConfig | null },
   entry: { key: string; sha256: string; size: number; encrypted: boolean },
-  encryption: EncryptionConfig | null,
   identities: string[] | undefined,
 ): ByteStream {
-  const verified = readVerified(store, entry);
+  const verified = readVerified(store, snapshot.repository, entry);
   if (!entry.encrypted) return verified;
   if (!identities?.length) {
+    const { encryption } = snapshot;
     throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot data is encrypted with age${encryption ? ` to ${encryption.recipients.join(', ')}` : ''}: give the identity file with --identity or LIFEBOAT_IDENTITY.`);
   }
   return decryptStream(verified, identities);

@@ -8,7 +8,7 @@
  */
 import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
-import { listSnapshotIds, readDocuments, readManifest } from './catalog.js';
+import { listSnapshotIds, readDocuments, readManifests } from './catalog.js';
 import { type BundleEntry, type PendingBackup, parseDocument, pendingSchema } from './format.js';
 import {
   type RepoPath,
@@ -173,13 +173,20 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
   };
 
   // 1. Read everything; a document misread here must stop the prune before any deletion.
-  const ids = await listSnapshotIds(store, repo);
-  progress(`reading ${ids.length} snapshot manifest${ids.length === 1 ? '' : 's'}`);
-  const manifests = new Map<string, { createdAt: Date; bundles: BundleEntry[] }>();
-  for (const id of ids) {
-    const manifest = await stopOnMisread(() => readManifest(store, { repo, id }));
-    manifests.set(id, { createdAt: new Date(manifest.createdAt), bundles: manifest.bundles });
+  const listed = await listSnapshotIds(store, repo);
+  progress(`reading ${listed.length} snapshot manifest${listed.length === 1 ? '' : 's'}`);
+  const listing = await readManifests(store, listed.map((id) => ({ repo, id })));
+  // An unreadable manifest may name any object of the repository: none can be called garbage.
+  const { unreadable } = listing;
+  if (unreadable.length > 0) {
+    const one = unreadable.length === 1;
+    const what = one ? unreadable[0]!.message : `${unreadable.length} snapshot manifests cannot be read (${unreadable.map((problem) => problem.key).join(', ')}).`;
+    throw new LifeboatError(unreadable.some((problem) => problem.code === 'FORMAT_UNSUPPORTED') ? 'FORMAT_UNSUPPORTED' : 'FORMAT_INVALID',
+      `${what} Prune stopped before deleting anything in ${name}: it cannot tell which objects ${one ? 'that manifest names' : 'they name'}. Fix or remove ${one ? 'it' : 'them'}, then prune again.`,
+      { details: { unreadable: unreadable.map(({ key, code }) => ({ key, code })) } });
   }
+  const manifests = new Map(listing.manifests.map((manifest) => [manifest.id, { createdAt: new Date(manifest.createdAt), bundles: manifest.bundles }]));
+  const ids = [...manifests.keys()];
   const pending = await readPending(store, repo);
   const checkedAt = options.now().getTime();
   const livePending = pending.filter((entry) => checkedAt - entry.lastActive < options.staleAfterMs);

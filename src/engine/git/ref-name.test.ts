@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { isLifeboatError } from '../errors.js';
+import { isValidRefName, refuseInvalidRefNames } from './ref-name.js';
+
+const NAMES = [
+  'refs/heads/main', 'refs/tags/v1.0', 'refs/heads/feature/login', 'refs/heads/ünïcødé/分支', 'refs/notes/commits',
+  'refs/heads/a.b', 'refs/heads/a-lock', 'refs/heads/x.locked', 'refs/heads/@', 'refs/heads/a@b', 'refs/heads/a{b}',
+  'refs/heads/evil[1]', 'refs/heads/../../../../tmp/escape', 'refs/heads/x.lock', 'refs/heads/x.lock/y', 'refs/heads/.hidden',
+  'refs/heads/a/.b', 'refs/heads/a..b', 'refs/heads/a//b', 'refs/heads/a/', 'refs/heads/a.', 'refs/heads/a@{1}',
+  'refs/heads/a b', 'refs/heads/a\tb', 'refs/heads/a\nb', 'refs/heads/a\x7fb', 'refs/heads/a~1', 'refs/heads/a^', 'refs/heads/a:b',
+  'refs/heads/a?', 'refs/heads/a*', 'refs/heads/a\\b', 'refs/', 'refs//heads/a',
+];
+
+describe('ref names', () => {
+  it('agree with git check-ref-format for every name under refs/', () => {
+    for (const name of NAMES) {
+      const git = spawnSync('git', ['check-ref-format', name]).status === 0;
+      assert.equal(isValidRefName(name), git, `${JSON.stringify(name)}: git says ${git ? 'valid' : 'invalid'}`);
+    }
+  });
+
+  it('are full names: HEAD, a short name or a leading slash are not', () => {
+    for (const name of ['HEAD', 'main', 'heads/main', '/refs/heads/main', '']) assert.equal(isValidRefName(name), false, name);
+  });
+
+  it('a listing with names git refuses is refused, naming each of them once', () => {
+    assert.doesNotThrow(() => refuseInvalidRefNames(['refs/heads/main', 'refs/tags/v1'], 'server'));
+    assert.throws(() => refuseInvalidRefNames(['refs/heads/main', 'refs/heads/x.lock', 'refs/heads/evil[1]', 'refs/heads/x.lock'], 'http://git.example/r.git'), (error) => {
+      assert.ok(isLifeboatError(error, 'GIT_REF_INVALID'));
+      assert.deepEqual(error.details, { refs: ['refs/heads/x.lock', 'refs/heads/evil[1]'], count: 2 });
+      assert.match(error.message, /^http:\/\/git\.example\/r\.git lists ref names that git refuses: "refs\/heads\/x\.lock", "refs\/heads\/evil\[1\]"\. Nothing was backed up/);
+      return true;
+    });
+  });
+});
