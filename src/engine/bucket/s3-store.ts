@@ -388,7 +388,7 @@ class S3BlobStore implements BlobStore {
       cause: error,
       details: { location: this.location, ...(key === undefined ? {} : { key }), ...(code ? { s3Code: code } : {}), ...(status ? { httpStatus: status } : {}) },
     };
-    const object = key === undefined ? '' : ` ${key}`;
+    const object = key ? ` ${key}` : '';
     if (code === 'NoSuchBucket') return this.bucketMissing(error);
     if (code === 'NoSuchKey' || code === 'NotFound') return notFound(key ?? '', this.location);
     if (code === 'AccessDenied' && action === 'delete' && /object lock|retention|legal hold/i.test(messageOf(error))) {
@@ -410,6 +410,9 @@ class S3BlobStore implements BlobStore {
     }
     if (status !== undefined && status >= 500 && status !== 501) {
       return new LifeboatError('BUCKET_UNREACHABLE', `${where} failed to ${action}${object} (${code ?? `HTTP ${status}`}) even after retries; try again later.`, options);
+    }
+    if (unparsedAnswer(error)) {
+      return new LifeboatError('BUCKET_ERROR', `${where} gave an answer that is not S3's (HTTP ${status ?? 'status unknown'}) when asked to ${action}${object}: check that the endpoint is the S3 API of the bucket's provider.`, options);
     }
     return new LifeboatError('BUCKET_ERROR', `${where} refused to ${action}${object}: ${code ?? 'error'}: ${messageOf(error)}`, options);
   }
@@ -467,8 +470,15 @@ function s3Code(error: unknown): string | undefined {
   return error instanceof S3ServiceException ? error.name : undefined;
 }
 
+/** Service exceptions and the SDK's failures to parse an answer both carry the response's $metadata. */
 function statusOf(error: unknown): number | undefined {
-  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The SDK could not parse the answer (a web page, a proxy's error, garbage): it then attaches the raw $response to a plain Error. */
+function unparsedAnswer(error: unknown): boolean {
+  return error instanceof Error && !(error instanceof S3ServiceException) && '$response' in error;
 }
 
 function messageOf(error: unknown): string {
