@@ -82,6 +82,26 @@ describe('S3 store', () => {
     await assert.rejects(store.stat('k'), (error) => isLifeboatError(error, 'BUCKET_UNREACHABLE') && error.kind === 'transient' && error.message.includes(`127.0.0.1:${port}`));
   });
 
+  it('reports a bucket that goes away mid-upload as BUCKET_UNREACHABLE naming the endpoint, not as a cancellation', async () => {
+    const own = await startS3Server();
+    let closing: Promise<void> | undefined;
+    async function* body() {
+      let sent = 0;
+      for await (const chunk of pseudoRandomStream(64 * MiB)) {
+        // Two parts in, the server goes away (its process exits).
+        if (sent >= 11 * MiB) closing ??= own.close();
+        yield chunk;
+        sent += chunk.byteLength;
+      }
+    }
+    try {
+      await assert.rejects(own.makeStore('gone', { partSizeBytes: 5 * MiB }).put('k', body()), (error) =>
+        isLifeboatError(error, 'BUCKET_UNREACHABLE') && error.message.includes(own.endpoint));
+    } finally {
+      await (closing ?? own.close());
+    }
+  });
+
   it('takes endpoint, region and credentials from the environment, as the AWS CLI does', async () => {
     await withEnv(server.env, async () => {
       const store = createS3Store({ bucket: server.bucket, prefix: 'env' });

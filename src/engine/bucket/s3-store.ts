@@ -190,12 +190,31 @@ class S3BlobStore implements BlobStore {
       return;
     }
 
-    // highWaterMark 1: read ahead one chunk, not 16; Upload itself buffers the parts.
-    const source = Readable.from(body instanceof Uint8Array ? fromBytes(body) : body, { highWaterMark: 1 });
-    if (signal) addAbortSignal(signal, source);
-    // Upload replaces the body's error with the AbortMultipartUpload error when that fails too.
+    // Upload replaces the body's error with the AbortMultipartUpload error when that fails too. Only what
+    // the body itself throws counts: when a part fails, Upload stops reading and the Readable below is
+    // destroyed with an AbortError, thrown in at the yield, that says nothing about the body.
     let bodyError: unknown;
-    source.once('error', (error) => { bodyError = error; });
+    async function* watched(stream: ByteStream): ByteStream {
+      const iterator = stream[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            bodyError = error;
+            throw error;
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    }
+    // highWaterMark 1: read ahead one chunk, not 16; Upload itself buffers the parts.
+    const source = Readable.from(watched(body instanceof Uint8Array ? fromBytes(body) : body), { highWaterMark: 1 });
+    if (signal) addAbortSignal(signal, source);
     const partSize = Math.max(this.settings.partSize, Math.ceil((options.contentLength ?? 0) / MAX_PARTS));
     const upload = new Upload({
       client: this.client,
