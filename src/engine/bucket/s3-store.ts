@@ -16,6 +16,7 @@ import {
   GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -27,7 +28,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { notFound, type BlobInfo, type BlobStore, type ByteRange, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -385,11 +386,42 @@ class S3BlobStore implements BlobStore {
       this.bucketSeen = true;
       return output.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
     } catch (error) {
-      const code = s3Code(error);
-      if (code === 'ObjectLockConfigurationNotFoundError') return false;
-      // Servers without Object Lock, or a policy without s3:GetBucketObjectLockConfiguration: cannot tell.
-      if (code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501) return undefined;
+      if (s3Code(error) === 'ObjectLockConfigurationNotFoundError') return false;
+      // Servers without Object Lock, or a policy without s3:GetBucketObjectLockConfiguration.
+      if (cannotTell(error)) return undefined;
       throw await this.fail(error, 'read');
+    }
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[] | undefined> {
+    const uploads: IncompleteUpload[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    try {
+      for (;;) {
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.settings.bucket, Prefix: this.fullKey(prefix), ...markers }));
+        this.bucketSeen = true;
+        for (const upload of page.Uploads ?? []) {
+          // Without its initiation time an upload's age cannot be judged: left to the bucket's lifecycle rule.
+          if (upload.Key === undefined || upload.UploadId === undefined || upload.Initiated === undefined) continue;
+          uploads.push({ key: upload.Key.slice(this.settings.prefix.length), uploadId: upload.UploadId, initiated: upload.Initiated });
+        }
+        if (!page.IsTruncated || page.NextKeyMarker === undefined) return uploads;
+        markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+    } catch (error) {
+      // Servers without ListMultipartUploads (s3rver 3.7), or a policy without s3:ListBucketMultipartUploads.
+      if (cannotTell(error)) return undefined;
+      throw await this.fail(error, 'list', prefix);
+    }
+  }
+
+  async abortIncompleteUpload(upload: { key: string; uploadId: string }): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: this.fullKey(upload.key), UploadId: upload.uploadId }));
+      this.bucketSeen = true;
+    } catch (error) {
+      if (s3Code(error) === 'NoSuchUpload') return; // completed or aborted meanwhile
+      throw await this.fail(error, 'delete', upload.key);
     }
   }
 
@@ -487,6 +519,12 @@ const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureD
 /** S3's error code; HEAD answers have no body, so the SDK names them after the status ('NotFound', 'Unknown'). */
 function s3Code(error: unknown): string | undefined {
   return error instanceof S3ServiceException ? error.name : undefined;
+}
+
+/** The server does not implement an optional feature, or the credentials may not use it: the store cannot tell. */
+function cannotTell(error: unknown): boolean {
+  const code = s3Code(error);
+  return code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501;
 }
 
 /** Service exceptions and the SDK's failures to parse an answer both carry the response's $metadata. */
