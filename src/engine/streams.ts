@@ -33,6 +33,8 @@ export interface IdleTimeout {
   ms: number;
   /** The error to fail with. */
   error: () => Error;
+  /** The clock starts once this resolves (a request body sent: until then the other side may rightly be silent). */
+  after?: Promise<void>;
 }
 
 /**
@@ -63,15 +65,24 @@ function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, idle: IdleT
 /** `pending`, or idle.error() once idle.ms have passed; `onTimeout` then stops what `pending` waits for. */
 export function within<T>(pending: Promise<T>, idle: IdleTimeout, onTimeout: (error: Error) => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let settled = false;
   const timedOut = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const error = idle.error();
-      // Rejected before onTimeout runs, so that it wins the race over whatever onTimeout makes `pending` do.
-      reject(error);
-      onTimeout(error);
-    }, idle.ms);
+    const arm = (): void => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        const error = idle.error();
+        // Rejected before onTimeout runs, so that it wins the race over whatever onTimeout makes `pending` do.
+        reject(error);
+        onTimeout(error);
+      }, idle.ms);
+    };
+    if (idle.after) void idle.after.then(arm);
+    else arm();
   });
-  return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
+  return Promise.race([pending, timedOut]).finally(() => {
+    settled = true;
+    clearTimeout(timer);
+  });
 }
 
 /** A pull-based Web ReadableStream over a ByteStream, for APIs that take Web streams (age, fetch bodies). */

@@ -160,6 +160,31 @@ describe('GitHttp over Node fetch (127.0.0.1)', () => {
     });
   });
 
+  it('starts the idle clock of a streamed request (a pack being pushed) only once its body is sent', async () => {
+    // As git http-backend does: headers at once, the result only after the whole request.
+    await serve((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' }).flushHeaders();
+      let received = 0;
+      req.on('data', (chunk: Buffer) => { received += chunk.byteLength; });
+      req.on('end', () => res.end(`received ${received}`));
+    }, async (base) => {
+      async function* slowUpload(): ByteStream {
+        for (let i = 0; i < 8; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          yield new Uint8Array(1000);
+        }
+      }
+      const answer = await collect(await new GitHttp({ url: base, idleTimeoutMs: 300 }).request('git-receive-pack', slowUpload(), false));
+      assert.equal(answer.toString(), 'received 8000');
+    });
+    await serve((req) => {
+      req.resume(); // reads the pack, then never answers
+    }, async (base) => {
+      await assert.rejects(async () => drain(await new GitHttp({ url: base, idleTimeoutMs: 300 }).request('git-receive-pack', (async function* () { yield new Uint8Array(10); })(), false)), (error) =>
+        isLifeboatError(error, 'GIT_TIMEOUT'));
+    });
+  });
+
   it('gives up on a stall even when the injected fetch ignores the abort signal', async () => {
     // A body that never sends a byte, from a fetch that never looks at init.signal.
     const silent: HttpFetch = async () => ({ status: 200, headers: new Headers({ 'Content-Type': 'application/x-git-upload-pack-result' }), body: new ReadableStream<Uint8Array>() });

@@ -161,6 +161,17 @@ async function* body(response: HttpResponse, url: string, idle: IdleTimeout): By
   }
 }
 
+/** The stream, and a promise that resolves once it has been read to its end. */
+function whenSent(stream: ByteStream): { stream: ByteStream; sent: Promise<void> } {
+  let done: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => { done = resolve; });
+  async function* watched(): ByteStream {
+    yield* stream;
+    done();
+  }
+  return { stream: watched(), sent };
+}
+
 export class GitHttp {
   readonly url: string;
   private readonly credentials: GitCredentials | undefined;
@@ -192,7 +203,7 @@ export class GitHttp {
     const response = await this.send(infoRefsUrl(this.url, service), service, {
       method: 'GET',
       headers: { ...this.headers(protocolV2), 'Cache-Control': 'no-cache' },
-    });
+    }, this.idle);
     const type = mediaType(response);
     if (type !== `application/x-${service}-advertisement`) {
       await response.body?.cancel().catch(() => undefined);
@@ -203,7 +214,17 @@ export class GitHttp {
 
   /** A stateless request: "POST $GIT_URL/<service>" with an application/x-<service>-request body. */
   async request(service: GitService, requestBody: Uint8Array | ByteStream, protocolV2: boolean): Promise<ByteStream> {
-    const streamed = !(requestBody instanceof Uint8Array);
+    // A server may answer the headers at once and then, rightly, nothing until it has the whole
+    // request (a pack being pushed, however long its upload takes): the idle clock starts after it.
+    let idle = this.idle;
+    let sendBody: Pick<HttpRequestInit, 'body' | 'duplex'>;
+    if (requestBody instanceof Uint8Array) {
+      sendBody = { body: requestBody };
+    } else {
+      const { stream, sent } = whenSent(requestBody);
+      idle = { ...idle, after: sent };
+      sendBody = { body: toWebStream(stream), duplex: 'half' };
+    }
     const response = await this.send(serviceUrl(this.url, service), service, {
       method: 'POST',
       headers: {
@@ -211,15 +232,14 @@ export class GitHttp {
         'Content-Type': `application/x-${service}-request`,
         Accept: `application/x-${service}-result`,
       },
-      body: streamed ? toWebStream(requestBody) : requestBody,
-      ...(streamed ? { duplex: 'half' as const } : {}),
-    });
+      ...sendBody,
+    }, idle);
     const type = mediaType(response);
     if (type !== `application/x-${service}-result`) {
       await response.body?.cancel().catch(() => undefined);
       throw new LifeboatError('GIT_PROTOCOL', `The git server at ${this.url} answered ${service} with ${type || 'no content type'} instead of application/x-${service}-result.`);
     }
-    return body(response, this.url, this.idle);
+    return body(response, this.url, idle);
   }
 
   private headers(protocolV2: boolean): Record<string, string> {
@@ -231,17 +251,13 @@ export class GitHttp {
     };
   }
 
-  /**
-   * Waits for the answer's headers at most the idle timeout, except after a streamed request body (a
-   * pack being pushed), whose upload takes as long as it takes.
-   */
-  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>): Promise<HttpResponse> {
+  /** Waits for the answer's headers at most the idle timeout. */
+  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>, idle: IdleTimeout): Promise<HttpResponse> {
     const stalled = new AbortController();
     const signal = this.signal ? AbortSignal.any([this.signal, stalled.signal]) : stalled.signal;
     let response: HttpResponse;
     try {
-      const answer = this.fetch(url, { ...init, signal });
-      response = init.body instanceof ReadableStream ? await answer : await within(answer, this.idle, (error) => stalled.abort(error));
+      response = await within(this.fetch(url, { ...init, signal }), idle, (error) => stalled.abort(error));
     } catch (error) {
       throw transportError(error, this.url);
     }
