@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -411,6 +413,29 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     await assertOnlyMarker(bucketUrl);
     const again = await runCli(['init', '--bucket', bucketUrl]);
     assert.match(again.stderr, /\[BUCKET_ALREADY_INITIALIZED\]/);
+  });
+
+  it('every error is one line with its code: an endpoint answering garbage XML, a usage error', async () => {
+    // Not an S3 server: every answer is an error status with a body the SDK cannot parse.
+    const garbage = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/xml' }).end('<?xml version="1.0"?><Error<<>');
+    });
+    garbage.listen(0, '127.0.0.1');
+    await once(garbage, 'listening');
+    try {
+      const endpoint = `http://127.0.0.1:${(garbage.address() as AddressInfo).port}`;
+      const result = await runCli(['snapshots', '--bucket', 's3://some-bucket', '--endpoint', endpoint]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^lifeboat: error \[BUCKET_ERROR\]: [^\n]+\n$/);
+      assert.ok(result.stderr.includes(endpoint), result.stderr);
+      assert.doesNotMatch(result.stderr, /Deserialization error|\$response/);
+    } finally {
+      garbage.close();
+    }
+    const usage = await runCli(['snapshots', '--no-such-flag']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^lifeboat: error \[INVALID_ARGUMENT\]: [^\n]*--no-such-flag[^\n]*Usage: lifeboat snapshots[^\n]*\n$/);
   });
 
   it('prune: dry run changes nothing, then keeps the newest', async () => {

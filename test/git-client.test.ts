@@ -3,8 +3,10 @@
  * lists, fetches and pushes must be what git itself says.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +14,7 @@ import { isLifeboatError } from '../src/engine/errors.js';
 import { writeBundleHeader } from '../src/engine/git/bundle.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { ZERO_OID, type RefListing, type RemoteRef } from '../src/engine/git/types.js';
-import { collect } from '../src/engine/streams.js';
+import { collect, drain } from '../src/engine/streams.js';
 import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer, type GitServer } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
@@ -244,7 +246,69 @@ describe('failures a user can act on', () => {
       isLifeboatError(error, 'GIT_UNREACHABLE') && error.kind === 'transient' && error.message.includes('ECONNREFUSED'));
   });
 
+  it('a server that stops sending mid-pack, or never answers: GIT_TIMEOUT naming the URL and the wait, and the connection dropped', async () => {
+    for (const stallAfterBytes of [4096, 0]) {
+      const stalling = await startStallingProxy(server.baseUrl, stallAfterBytes);
+      try {
+        const url = `${stalling.baseUrl}/rich.git`;
+        const client = createGitClient({ url, idleTimeoutMs: 500 });
+        const listing = await client.listRefs();
+        const started = Date.now();
+        await assert.rejects(async () => drain(await client.fetchPack({ wants: distinctOids(listing.refs) })), (error) =>
+          isLifeboatError(error, 'GIT_TIMEOUT') && error.kind === 'transient' && error.message.includes(url) && error.message.includes('0.5 s'));
+        const waited = Date.now() - started;
+        assert.ok(waited >= 450 && waited < 5000, `gave up after ${waited} ms`);
+        assert.equal(stalling.sent(), stallAfterBytes, 'the pack stopped where the server stalled');
+        await stalling.clientGone;
+      } finally {
+        await stalling.close();
+      }
+    }
+  });
+
   it('a path that is not a repository: GIT_NOT_A_REPOSITORY', async () => {
     await assert.rejects(createGitClient({ url: server.url('no-such-repo.git') }).listRefs(), (error) => isLifeboatError(error, 'GIT_NOT_A_REPOSITORY'));
   });
 });
+
+/**
+ * Passes requests through to `target`, but answers a fetch (an upload-pack request with wants) with
+ * only its first `stallAfterBytes` body bytes (none: not even the headers), then holds the connection open.
+ */
+async function startStallingProxy(target: string, stallAfterBytes: number): Promise<{ baseUrl: string; sent(): number; clientGone: Promise<void>; close(): Promise<void> }> {
+  let sent = 0;
+  let gone: () => void = () => undefined;
+  const clientGone = new Promise<void>((resolve) => { gone = resolve; });
+  const proxy = createHttpServer(async (req, res) => {
+    const requestBody = await collect(req);
+    const fetching = req.method === 'POST' && requestBody.includes('want ');
+    const upstream = httpRequest(`${target}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+      if (!fetching) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        return;
+      }
+      res.on('close', gone);
+      if (stallAfterBytes === 0) return;
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.on('data', (chunk: Buffer) => {
+        const part = chunk.subarray(0, Math.max(0, stallAfterBytes - sent));
+        sent += part.byteLength;
+        if (part.byteLength > 0) res.write(part);
+      });
+    });
+    upstream.end(requestBody);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  return {
+    baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    sent: () => sent,
+    clientGone,
+    async close() {
+      proxy.closeAllConnections();
+      proxy.close();
+      await once(proxy, 'close');
+    },
+  };
+}

@@ -90,6 +90,29 @@ test('resolver limits: the timeout is recorded and the late code loses the platf
   }
 });
 
+test('resolver request depth: a deeply nested payload is refused with a clear error before the app runs', async () => {
+  const fixture = await startFixtureHost();
+  try {
+    const nested = (depth: number): unknown => {
+      let value: unknown = 'leaf';
+      for (let level = 0; level < depth; level++) value = [value];
+      return value;
+    };
+    const before = fixture.host.invocations.length;
+    // 400 KB of brackets: under the size limit, and deep enough to overflow a recursive JSON.stringify.
+    const deep = await fixture.call('context', { nested: nested(200_000) });
+    assert.equal(deep.ok, false);
+    assert.match(deep.ok ? '' : deep.error.message, /request payload is nested deeper than 100 levels/);
+    assert.equal(fixture.host.invocations.length, before + 1);
+    assert.equal(fixture.host.invocations.at(-1)?.id, 'rejected');
+    // The limit counts the payload object itself: 99 arrays inside it still pass.
+    assert.equal((await fixture.call('context', { nested: nested(99) })).ok, true);
+    assert.equal((await fixture.call('context', { nested: nested(100) })).ok, false);
+  } finally {
+    await fixture.close();
+  }
+});
+
 test('@forge/kvs in the app is the host store: writes land in kvsDump() and on disk', async () => {
   const fixture = await startFixtureHost();
   try {

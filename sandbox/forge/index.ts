@@ -91,6 +91,17 @@ function retryRequest(value: unknown): { retryAfter?: unknown; retryReason?: unk
   return options !== null && typeof options === 'object' ? options : {};
 }
 
+/** Whether objects and arrays nest more than `limit` levels (the value itself is level 1); iterative, so any depth can be measured. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth > limit) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
 /** What arrives after a trip through Forge's JSON APIs (Dates become strings, undefined disappears), and a copy. */
 function overTheWire<T>(value: T): T {
   const json = JSON.stringify(value);
@@ -342,12 +353,16 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     const module = manifest.resolverModules.get(call.moduleKey);
     if (!module) return failure(`manifest.yml has no module ${call.moduleKey} with a resolver`);
     const base = { kind: 'resolver' as const, key: module.key, functionKey: module.function, detail: call.functionKey };
-    const requestBytes = Buffer.byteLength(JSON.stringify(call.payload ?? {}) ?? '');
-    if (requestBytes > limits.resolverRequestBytes) {
-      const message = `request payload is ${requestBytes} bytes; Forge accepts ${limits.resolverRequestBytes}`;
+    const refuse = (message: string): ResolverResult => {
       record({ ...base, id: 'rejected', start: Date.now(), durationMs: 0, outcome: 'error', error: message });
       return failure(message);
+    };
+    // Depth first: measuring the size serializes, which a deep enough payload overflows.
+    if (nestedDeeperThan(call.payload, limits.resolverRequestDepth)) {
+      return refuse(`request payload is nested deeper than ${limits.resolverRequestDepth} levels, the sandbox's limit`);
     }
+    const requestBytes = Buffer.byteLength(JSON.stringify(call.payload ?? {}) ?? '');
+    if (requestBytes > limits.resolverRequestBytes) return refuse(`request payload is ${requestBytes} bytes; Forge accepts ${limits.resolverRequestBytes}`);
     // The app's own @forge/resolver runs (it makes no platform calls, so it needs no
     // stand-in); the host calls the handler its getDefinitions() returned exactly as
     // Forge does: (invoke payload { call, context }, function context), the latter

@@ -18,6 +18,13 @@ export interface Limits {
   functionTimeoutMs?: number;
   /** Resolver request payload, serialized JSON bytes (Forge: 500 KB). */
   resolverRequestBytes: number;
+  /**
+   * Resolver request payload, levels of nested objects and arrays, the payload itself
+   * being level 1. Forge documents no depth limit: 100 is the sandbox's own, far above
+   * what a page sends, and keeps a hostile payload from overflowing the stack of
+   * JSON.stringify here or of a recursive walk in the app.
+   */
+  resolverRequestDepth: number;
   /** Resolver response, serialized JSON bytes (Forge: 5 MB). */
   resolverResponseBytes: number;
   /** KVS value, serialized JSON bytes (Forge: 240 KiB). */
@@ -40,6 +47,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   resolverTimeoutMs: 25_000,
   triggerTimeoutMs: 25_000,
   resolverRequestBytes: 500_000,
+  resolverRequestDepth: 100,
   resolverResponseBytes: 5_000_000,
   kvsValueBytes: 240 * 1024,
   kvsQueryLimit: 20,

@@ -59,10 +59,15 @@ export function reportError(error: unknown, output: Output | undefined, stderr: 
   const failure: LifeboatError = toLifeboatError(error);
   output?.done();
   if (output?.json) process.stdout.write(`${JSON.stringify({ error: failure.toJSON() }, null, 2)}\n`);
-  const hint = failure.kind === 'bug' ? '\nThis is a bug in Lifeboat; please report it with the command you ran.' : '';
-  stderr.write(`lifeboat: error [${failure.code}]: ${failure.message}${hint}\n`);
+  const hint = failure.kind === 'bug' ? ' This is a bug in Lifeboat; please report it with the command you ran.' : '';
+  stderr.write(`${oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint}`)}\n`);
   if (failure.kind === 'bug' && process.env.LIFEBOAT_DEBUG && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
   return failure.code === 'INVALID_ARGUMENT' ? ExitCode.usage : ExitCode.failed;
+}
+
+/** Errors are one line (README): messages from libraries and usage text may hold line breaks. */
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 export function formatBytes(bytes: number): string {

@@ -28,12 +28,25 @@ export async function* concatStreams(streams: Iterable<ByteStream | Uint8Array>)
   }
 }
 
-/** A Web ReadableStream read with an explicit reader loop (see git-protocol.md: `for await` over fetch bodies was slow). */
-export async function* fromWebStream(stream: ReadableStream<Uint8Array>): ByteStream {
+/** Gives up on a stream whose producer sends nothing for `ms` while it is being waited for. */
+export interface IdleTimeout {
+  ms: number;
+  /** The error to fail with. */
+  error: () => Error;
+  /** The clock starts once this resolves (a request body sent: until then the other side may rightly be silent). */
+  after?: Promise<void>;
+}
+
+/**
+ * A Web ReadableStream read with an explicit reader loop (see git-protocol.md: `for await` over fetch
+ * bodies was slow). With `idle`, each read waits at most `idle.ms`; time the consumer spends between
+ * reads does not count.
+ */
+export async function* fromWebStream(stream: ReadableStream<Uint8Array>, idle?: IdleTimeout): ByteStream {
   const reader = stream.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await (idle ? readWithin(reader, idle) : reader.read());
       if (done) return;
       if (value.byteLength > 0) yield value;
     }
@@ -42,6 +55,34 @@ export async function* fromWebStream(stream: ReadableStream<Uint8Array>): ByteSt
     // Cancelling tells the producer (e.g. an HTTP body) we stopped early; harmless when finished.
     await stream.cancel().catch(() => undefined);
   }
+}
+
+function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, idle: IdleTimeout): ReturnType<typeof reader.read> {
+  // Cancelling ends the pending read and tells the producer (the connection) to stop.
+  return within(reader.read(), idle, (error) => { reader.cancel(error).catch(() => undefined); });
+}
+
+/** `pending`, or idle.error() once idle.ms have passed; `onTimeout` then stops what `pending` waits for. */
+export function within<T>(pending: Promise<T>, idle: IdleTimeout, onTimeout: (error: Error) => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let settled = false;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    const arm = (): void => {
+      if (settled) return;
+      timer = setTimeout(() => {
+        const error = idle.error();
+        // Rejected before onTimeout runs, so that it wins the race over whatever onTimeout makes `pending` do.
+        reject(error);
+        onTimeout(error);
+      }, idle.ms);
+    };
+    if (idle.after) void idle.after.then(arm);
+    else arm();
+  });
+  return Promise.race([pending, timedOut]).finally(() => {
+    settled = true;
+    clearTimeout(timer);
+  });
 }
 
 /** A pull-based Web ReadableStream over a ByteStream, for APIs that take Web streams (age, fetch bodies). */

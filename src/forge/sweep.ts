@@ -241,7 +241,7 @@ export async function runPrune(event: unknown): Promise<InvocationError | undefi
         action: 'prune',
         repositoryUuid,
         outcome: 'ok',
-        detail: `forgot ${report.forgottenSnapshots.length} snapshots, deleted ${report.deletedObjects.length} objects (${report.bytesFreed} bytes)`,
+        detail: `forgot ${report.forgottenSnapshots.length} snapshots, deleted ${report.deletedObjects.length} objects (${report.bytesFreed} bytes), aborted ${report.abortedUploads.length} incomplete uploads`,
       });
     }
   } catch (thrown) {

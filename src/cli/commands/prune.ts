@@ -17,7 +17,7 @@ const POLICY_FLAGS = {
 export const pruneCommand: Command = {
   name: 'prune',
   usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
-  summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs.',
+  summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs and abort uploads that interrupted backups left.',
   options: {
     'dry-run': { type: 'boolean' },
     repo: { type: 'string' },
@@ -57,7 +57,9 @@ function describe(report: PruneReport): string {
     `${formatRepoPath(report.repo)}: keep ${report.keptSnapshots.length} snapshot(s), ${verb ? 'would forget' : 'forgot'} ${report.forgottenSnapshots.length}, ${verb ? 'would delete' : 'deleted'} ${report.deletedObjects.length} object(s) (${formatBytes(report.bytesFreed)})${report.dryRun ? ' [dry run: nothing changed]' : ''}`,
     ...report.forgottenSnapshots.map((id) => `  forget ${id}`),
     ...report.deletedObjects.map((object) => `  delete ${object.key} (${formatBytes(object.size)})`),
+    ...report.abortedUploads.map((upload) => `  abort the incomplete upload of ${upload.key} (begun ${upload.initiated})`),
   ];
+  if (!report.uploadsChecked) lines.push('  incomplete uploads not checked: the bucket cannot list them (a lifecycle rule should abort them; see docs/bucket-format.md)');
   if (report.lockedSnapshots.length + report.lockedObjects.length > 0) {
     lines.push(`  under Object Lock, kept until their retention ends: ${report.lockedSnapshots.length} snapshot(s), ${report.lockedObjects.length} object(s)`);
   }

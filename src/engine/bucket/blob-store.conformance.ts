@@ -51,7 +51,12 @@ async function* withHook(size: number, after: number, at: () => void): ByteStrea
   }
 }
 
-export function runBlobStoreConformance(name: string, makeStore: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>): void {
+export interface ConformanceOptions {
+  /** Why the server behind the store cannot list and abort incomplete uploads, if it cannot: those tests are then skipped. */
+  noIncompleteUploads?: string;
+}
+
+export function runBlobStoreConformance(name: string, makeStore: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>, options: ConformanceOptions = {}): void {
   describe(`BlobStore conformance: ${name}`, () => {
     let store: BlobStore;
     let cleanup: () => Promise<void>;
@@ -168,6 +173,46 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<{
       await assert.rejects(store.put('partial', failing), (error) => isLifeboatError(error, 'GIT_UNREACHABLE'));
       assert.equal(await text(store, 'partial'), 'previous');
       assert.deepEqual(await keys(store, ''), ['partial']);
+    });
+
+    const uploads = { skip: options.noIncompleteUploads ?? false };
+
+    it('lists a put still running under its prefix; aborting it makes the put fail and leave nothing', uploads, async () => {
+      let resume: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => { resume = resolve; });
+      async function* stalled(): ByteStream {
+        yield* pseudoRandomStream(6 * MiB); // more than a part: a multipart upload has begun
+        await gate;
+        yield* pseudoRandomStream(MiB, 'rest');
+      }
+      const before = Date.now();
+      const put = store.put('up/a', stalled()).then(() => undefined, (error: unknown) => error);
+      let listed = await store.listIncompleteUploads('up/');
+      for (let waited = 0; listed?.length === 0 && waited < 10_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        listed = await store.listIncompleteUploads('up/');
+      }
+      assert.equal(listed?.length, 1);
+      const [upload] = listed ?? [];
+      assert.ok(upload);
+      assert.equal(upload.key, 'up/a');
+      assert.ok(upload.uploadId.length > 0);
+      assert.ok(upload.initiated.getTime() >= before - 2000 && upload.initiated.getTime() <= Date.now() + 2000);
+      assert.deepEqual(await store.listIncompleteUploads('down/'), []);
+
+      await store.abortIncompleteUpload(upload);
+      assert.deepEqual(await store.listIncompleteUploads('up/'), []);
+      await store.abortIncompleteUpload(upload); // already gone: still fine
+      resume();
+      assert.ok(isLifeboatError(await put), 'the put fails once its upload is gone');
+      assert.equal(await store.stat('up/a'), undefined);
+    });
+
+    it('leaves no incomplete upload after a put that completed or failed', uploads, async () => {
+      await store.put('done', pseudoRandomStream(11 * MiB));
+      const failing = withHook(11 * MiB, 6 * MiB, () => { throw new LifeboatError('GIT_UNREACHABLE', 'connection to git lost'); });
+      await assert.rejects(store.put('failed', failing), (error) => isLifeboatError(error, 'GIT_UNREACHABLE'));
+      assert.deepEqual(await store.listIncompleteUploads(''), []);
     });
 
     it('gives up with ABORTED at once when the signal is already aborted', async () => {

@@ -27,6 +27,14 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+/** A multipart upload begun and neither completed nor aborted: its parts are stored (and billed) but are no object. */
+export interface IncompleteUpload {
+  key: string;
+  /** The store's name for the upload, given back to abortIncompleteUpload. */
+  uploadId: string;
+  initiated: Date;
+}
+
 export interface ByteRange {
   start: number;
   /** Inclusive, as in HTTP Range; omitted reads to the end. */
@@ -53,6 +61,14 @@ export interface BlobStore {
   copy(fromKey: string, toKey: string, options?: { lock?: ObjectLockOptions }): Promise<void>;
   /** Whether the bucket has Object Lock enabled (undefined when the store cannot tell). */
   objectLockEnabled(): Promise<boolean | undefined>;
+  /**
+   * Uploads of keys starting with `prefix` still incomplete: running, or left by a process that died
+   * mid-put; in key order, then oldest first. undefined when the store cannot list them (the server does not implement it, or the
+   * credentials may not).
+   */
+  listIncompleteUploads(prefix: string): Promise<IncompleteUpload[] | undefined>;
+  /** Discards an incomplete upload's parts; a put still feeding it then fails. Idempotent: an upload already gone succeeds. */
+  abortIncompleteUpload(upload: { key: string; uploadId: string }): Promise<void>;
 }
 
 export function isNotFound(error: unknown): boolean {

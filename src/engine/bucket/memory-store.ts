@@ -1,11 +1,12 @@
 /**
  * BlobStore in memory, for tests. Behaves like the S3 store as the conformance
  * suite sees it, plus Object Lock retention: a locked object cannot be removed or
- * overwritten before its retainUntil.
+ * overwritten before its retainUntil. A streamed put is an incomplete upload from its
+ * first chunk until it ends, as a multipart upload is on S3.
  */
 import { LifeboatError, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { notFound, type BlobInfo, type BlobStore, type ByteRange, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 
 export interface MemoryBlobStoreOptions {
   /** What objectLockEnabled() answers (default false); lock puts need true or undefined, as on S3. */
@@ -27,6 +28,9 @@ const READ_CHUNK = 64 * 1024;
 export class MemoryBlobStore implements BlobStore {
   readonly location: string;
   private readonly objects = new Map<string, StoredObject>();
+  /** By upload id. */
+  private readonly uploads = new Map<string, IncompleteUpload>();
+  private uploadsStarted = 0;
   private readonly lockEnabled: boolean | undefined;
   private readonly now: () => Date;
 
@@ -43,17 +47,33 @@ export class MemoryBlobStore implements BlobStore {
     }
     const chunks: Uint8Array[] = [];
     let size = 0;
+    let uploadId: string | undefined;
+    /** Another party (a prune) aborted the upload: like S3's next UploadPart, the put fails. */
+    const checkUpload = (): void => {
+      if (uploadId !== undefined && !this.uploads.has(uploadId)) {
+        throw new LifeboatError('BUCKET_ERROR', `${this.location} refused to write ${key}: its upload was aborted before it completed.`, { details: { key } });
+      }
+    };
     try {
       if (signal?.aborted) throw aborted(signal);
       for await (const chunk of body instanceof Uint8Array ? fromBytes(body) : body) {
         if (signal?.aborted) throw aborted(signal);
+        if (uploadId === undefined && !(body instanceof Uint8Array)) {
+          uploadId = `upload-${++this.uploadsStarted}`;
+          this.uploads.set(uploadId, { key, uploadId, initiated: this.now() });
+        }
+        checkUpload();
         chunks.push(chunk);
         size += chunk.byteLength;
         onProgress?.(size);
       }
       if (signal?.aborted) throw aborted(signal);
+      checkUpload();
     } catch (error) {
       throw toLifeboatError(error);
+    } finally {
+      // Completed, or aborted on failure: either way no longer incomplete.
+      if (uploadId !== undefined) this.uploads.delete(uploadId);
     }
     this.checkNotRetained(key, 'overwritten');
     // Buffer.concat copies, so a caller reusing its buffers cannot change what was stored.
@@ -113,6 +133,17 @@ export class MemoryBlobStore implements BlobStore {
 
   async objectLockEnabled(): Promise<boolean | undefined> {
     return this.lockEnabled;
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    return [...this.uploads.values()]
+      .filter((upload) => upload.key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)) || a.initiated.getTime() - b.initiated.getTime())
+      .map((upload) => ({ ...upload }));
+  }
+
+  async abortIncompleteUpload(upload: { key: string; uploadId: string }): Promise<void> {
+    if (this.uploads.get(upload.uploadId)?.key === upload.key) this.uploads.delete(upload.uploadId);
   }
 
   /** The retention an object was written with, for tests that check lock puts. */

@@ -63,6 +63,23 @@ class World {
     return keys;
   }
 
+  /**
+   * A streamed put that sends one chunk and then waits, as a backup killed mid-upload leaves its
+   * multipart upload. finish() lets it go on: to its end, or to the error of an aborted upload.
+   */
+  async interruptedUpload(key: string): Promise<{ finish(): Promise<unknown> }> {
+    let resume: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { resume = resolve; });
+    async function* body() {
+      yield Buffer.from('the first part');
+      await gate;
+      yield Buffer.from(', and the rest');
+    }
+    const put = this.store.put(key, body()).then(() => 'completed', (error: unknown) => error);
+    while (!(await this.store.listIncompleteUploads(key)).some((upload) => upload.key === key)) await new Promise((resolve) => setImmediate(resolve));
+    return { finish: () => { resume(); return put; } };
+  }
+
   lockedUntil(ms: number): ObjectLockOptions {
     return { mode: 'COMPLIANCE', retainUntil: new Date(START + ms) };
   }
@@ -129,6 +146,8 @@ function bind(store: MemoryBlobStore): BlobStore {
     remove: store.remove.bind(store),
     copy: store.copy.bind(store),
     objectLockEnabled: store.objectLockEnabled.bind(store),
+    listIncompleteUploads: store.listIncompleteUploads.bind(store),
+    abortIncompleteUpload: store.abortIncompleteUpload.bind(store),
   };
 }
 
@@ -180,6 +199,7 @@ describe('prune', () => {
       put: (key, body, putOptions) => { writes.push(`put ${key}`); return world.store.put(key, body, putOptions); },
       remove: (key) => { writes.push(`remove ${key}`); return world.store.remove(key); },
       copy: (from, to, copyOptions) => { writes.push(`copy ${to}`); return world.store.copy(from, to, copyOptions); },
+      abortIncompleteUpload: (upload) => { writes.push(`abort ${upload.key}`); return world.store.abortIncompleteUpload(upload); },
     };
     const dry = await prune(watched, repo, { keepDaily: 2 }, options(world, { dryRun: true }));
     assert.deepEqual(writes, []);
@@ -299,6 +319,44 @@ describe('prune', () => {
     const s = await fiveDays(world);
     const report = await prune(world.store, repo, {}, options(world, { graceMs: 5 * MINUTE, dryRun: true }));
     assert.deepEqual(report.deletedObjects.map((object) => object.key).sort(), [s.garbage.key, s.oldStaging, s.young.key, s.youngStaging].sort());
+  });
+
+  it('aborts incomplete uploads older than the grace period, sparing younger ones and other repositories; a dry run only reports them', async () => {
+    const world = new World();
+    const other: RepoPath = { workspace: 'acme', repository: 'other' };
+    const killed = await world.interruptedUpload(stagingKey(repo, 'killed-backup'));
+    const othersKilled = await world.interruptedUpload(stagingKey(other, 'killed-backup'));
+    world.at(2 * HOUR - 10 * MINUTE);
+    const running = await world.interruptedUpload(stagingKey(repo, 'recent-backup'));
+    world.at(2 * HOUR);
+
+    const aborts: string[] = [];
+    const watched: BlobStore = { ...bind(world.store), abortIncompleteUpload: (upload) => { aborts.push(upload.key); return world.store.abortIncompleteUpload(upload); } };
+    const dry = await prune(watched, repo, {}, options(world, { dryRun: true }));
+    assert.deepEqual(aborts, []);
+    const expected = [{ key: stagingKey(repo, 'killed-backup'), initiated: new Date(START).toISOString() }];
+    assert.deepEqual(dry.abortedUploads, expected);
+    assert.equal(dry.uploadsChecked, true);
+
+    const real = await prune(watched, repo, {}, options(world));
+    assert.deepEqual(real.abortedUploads, expected);
+    assert.deepEqual(aborts, [stagingKey(repo, 'killed-backup')]);
+    assert.deepEqual((await world.store.listIncompleteUploads('')).map((upload) => upload.key).sort(), [stagingKey(other, 'killed-backup'), stagingKey(repo, 'recent-backup')].sort());
+    // Had the killed backup's process lived on, its put would now fail and publish nothing.
+    assert.ok(isLifeboatError(await killed.finish(), 'BUCKET_ERROR'));
+    assert.equal(await world.store.stat(stagingKey(repo, 'killed-backup')), undefined);
+    assert.equal(await running.finish(), 'completed');
+    assert.equal(await othersKilled.finish(), 'completed');
+  });
+
+  it('says so when the bucket cannot list incomplete uploads, and prunes the rest', async () => {
+    const world = new World();
+    const s = await fiveDays(world);
+    const blind: BlobStore = { ...bind(world.store), listIncompleteUploads: async () => undefined };
+    const report = await prune(blind, repo, {}, options(world));
+    assert.equal(report.uploadsChecked, false);
+    assert.deepEqual(report.abortedUploads, []);
+    assert.deepEqual(report.deletedObjects.map((object) => object.key).sort(), [s.garbage.key, s.oldStaging].sort());
   });
 
   it('refuses a bad policy or duration before touching the bucket', async () => {

@@ -17,6 +17,7 @@ import {
   objectsPrefix,
   parseKey,
   pendingPrefix,
+  repoPrefix,
   snapshotKey,
   stagingPrefix,
 } from './keys.js';
@@ -67,6 +68,10 @@ export interface PruneReport {
   lockedObjects: string[];
   /** Unreferenced but younger than the grace period; a later prune decides. */
   youngObjects: PrunedObject[];
+  /** Multipart uploads left incomplete (an interrupted backup) for longer than the grace period: aborted (or to be). */
+  abortedUploads: { key: string; initiated: string }[];
+  /** false when the bucket cannot list incomplete uploads (server or permissions): its lifecycle rule has to abort them. */
+  uploadsChecked: boolean;
   /** Objects still named by a kept snapshot or a live pending backup. */
   referencedObjects: number;
   bytesFreed: number;
@@ -156,6 +161,8 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
     deletedObjects: [],
     lockedObjects: [],
     youngObjects: [],
+    abortedUploads: [],
+    uploadsChecked: true,
     referencedObjects: 0,
     bytesFreed: 0,
   };
@@ -258,6 +265,20 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
     } else {
       report.lockedObjects.push(blob.key);
     }
+  }
+
+  // 7. Uploads an interrupted backup left: their parts are stored, and billed, but no listing shows them.
+  // A running backup holds a fresh lock (so no prune runs); the grace period spares one whose lock went stale.
+  const uploads = await store.listIncompleteUploads(repoPrefix(repo));
+  report.uploadsChecked = uploads !== undefined;
+  const stale = (uploads ?? []).filter((upload) => parseKey(upload.key).kind !== 'unknown' && checkedAt - upload.initiated.getTime() >= options.graceMs);
+  if (stale.length > 0) progress(`${dryRun ? 'would abort' : 'aborting'} ${stale.length} incomplete upload${stale.length === 1 ? '' : 's'}`);
+  for (const upload of stale) {
+    if (!dryRun) {
+      await keepAlive();
+      await store.abortIncompleteUpload(upload);
+    }
+    report.abortedUploads.push({ key: upload.key, initiated: upload.initiated.toISOString() });
   }
   progress(`${dryRun ? 'would free' : 'freed'} ${report.bytesFreed} bytes`);
   return report;

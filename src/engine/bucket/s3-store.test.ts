@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from '../../../test/helpers/s3.js';
@@ -18,7 +20,9 @@ after(async () => { await server.close(); });
 runBlobStoreConformance('s3 (s3rver)', async () => ({
   store: server.makeStore(`conformance/${randomBytes(4).toString('hex')}`, { partSizeBytes: 5 * MiB }),
   cleanup: async () => undefined,
-}));
+}), {
+  noIncompleteUploads: 's3rver 3.7 answers ListMultipartUploads with NotImplemented and AbortMultipartUpload with MethodNotAllowed; see "incomplete uploads" below',
+});
 
 /** A client that records the name of every command it sends. */
 function recordingClient(): { client: S3Client; sent: string[] } {
@@ -80,6 +84,26 @@ describe('S3 store', () => {
     const port = await freePort();
     const store = createS3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, credentials: S3RVER_CREDENTIALS });
     await assert.rejects(store.stat('k'), (error) => isLifeboatError(error, 'BUCKET_UNREACHABLE') && error.kind === 'transient' && error.message.includes(`127.0.0.1:${port}`));
+  });
+
+  it('reports a bucket that goes away mid-upload as BUCKET_UNREACHABLE naming the endpoint, not as a cancellation', async () => {
+    const own = await startS3Server();
+    let closing: Promise<void> | undefined;
+    async function* body() {
+      let sent = 0;
+      for await (const chunk of pseudoRandomStream(64 * MiB)) {
+        // Two parts in, the server goes away (its process exits).
+        if (sent >= 11 * MiB) closing ??= own.close();
+        yield chunk;
+        sent += chunk.byteLength;
+      }
+    }
+    try {
+      await assert.rejects(own.makeStore('gone', { partSizeBytes: 5 * MiB }).put('k', body()), (error) =>
+        isLifeboatError(error, 'BUCKET_UNREACHABLE') && error.message.includes(own.endpoint));
+    } finally {
+      await (closing ?? own.close());
+    }
   });
 
   it('takes endpoint, region and credentials from the environment, as the AWS CLI does', async () => {
@@ -177,6 +201,103 @@ describe('S3 store', () => {
     assert.throws(() => server.makeStore(undefined, { partSizeBytes: MiB }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
     assert.throws(() => server.makeStore(undefined, { queueSize: 0 }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
     assert.throws(() => createS3Store({ bucket: 'b', endpoint: 'not a url' }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
+  });
+});
+
+describe('S3 store: incomplete uploads', () => {
+  interface Seen { method: string; path: string; query: URLSearchParams }
+  /**
+   * s3rver cannot list or abort multipart uploads, so this server on 127.0.0.1 answers the two
+   * requests with the documents the S3 API reference gives (ListMultipartUploads, two per page;
+   * AbortMultipartUpload; NoSuchUpload), and records what the SDK sent.
+   */
+  async function withUploadServer(answer: 'documented' | 'NotImplemented' | 'AccessDenied', run: (endpoint: string, seen: Seen[]) => Promise<void>): Promise<void> {
+    const uploads = [
+      { key: 'pre/acme/app/staging/a', id: 'upload-a', initiated: '2026-06-01T10:00:00.000Z' },
+      { key: 'pre/acme/app/staging/b', id: 'upload-b1', initiated: '2026-06-01T11:00:00.000Z' },
+      { key: 'pre/acme/app/staging/b', id: 'upload-b2', initiated: '2026-06-01T12:00:00.000Z' },
+      { key: 'pre/acme/other/staging/c', id: 'upload-c', initiated: '2026-06-01T13:00:00.000Z' },
+    ];
+    const seen: Seen[] = [];
+    const xml = (status: number, body: string, res: ServerResponse): void => {
+      res.writeHead(status, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+    };
+    const http = createHttpServer((req, res) => {
+      req.resume();
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      seen.push({ method: req.method ?? '', path: decodeURIComponent(url.pathname), query: url.searchParams });
+      if (answer !== 'documented') {
+        xml(answer === 'NotImplemented' ? 501 : 403, `<Error><Code>${answer}</Code><Message>no</Message><RequestId>1</RequestId></Error>`, res);
+        return;
+      }
+      if (req.method === 'GET' && url.searchParams.has('uploads')) {
+        const prefix = url.searchParams.get('prefix') ?? '';
+        const matching = uploads.filter((upload) => upload.key.startsWith(prefix));
+        const marker = url.searchParams.get('key-marker');
+        const start = marker === null ? 0 : matching.findIndex((upload) => upload.key === marker && upload.id === url.searchParams.get('upload-id-marker')) + 1;
+        const page = matching.slice(start, start + 2);
+        const truncated = start + 2 < matching.length;
+        const last = page.at(-1);
+        xml(200, `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><KeyMarker>${marker ?? ''}</KeyMarker><UploadIdMarker></UploadIdMarker>`
+          + (truncated && last ? `<NextKeyMarker>${last.key}</NextKeyMarker><NextUploadIdMarker>${last.id}</NextUploadIdMarker>` : '')
+          + `<Prefix>${prefix}</Prefix><MaxUploads>2</MaxUploads><IsTruncated>${truncated}</IsTruncated>`
+          + page.map((upload) => `<Upload><Key>${upload.key}</Key><UploadId>${upload.id}</UploadId><StorageClass>STANDARD</StorageClass><Initiated>${upload.initiated}</Initiated></Upload>`).join('')
+          + '</ListMultipartUploadsResult>', res);
+        return;
+      }
+      const uploadId = url.searchParams.get('uploadId');
+      const index = uploads.findIndex((upload) => `/b/${upload.key}` === decodeURIComponent(url.pathname) && upload.id === uploadId);
+      if (req.method === 'DELETE' && index >= 0) {
+        uploads.splice(index, 1);
+        res.writeHead(204).end();
+      } else if (req.method === 'DELETE') {
+        xml(404, `<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${uploadId}</UploadId><RequestId>2</RequestId></Error>`, res);
+      } else {
+        xml(400, '<Error><Code>InvalidRequest</Code><Message>unexpected</Message><RequestId>3</RequestId></Error>', res);
+      }
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    try {
+      await run(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, seen);
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+  }
+
+  it('lists page by page under the store prefix, keys relative to it, and aborts idempotently', async () => {
+    await withUploadServer('documented', async (endpoint, seen) => {
+      const store = createS3Store({ bucket: 'b', prefix: 'pre', endpoint, credentials: S3RVER_CREDENTIALS });
+      const listed = await store.listIncompleteUploads('acme/app/');
+      assert.deepEqual(listed, [
+        { key: 'acme/app/staging/a', uploadId: 'upload-a', initiated: new Date('2026-06-01T10:00:00.000Z') },
+        { key: 'acme/app/staging/b', uploadId: 'upload-b1', initiated: new Date('2026-06-01T11:00:00.000Z') },
+        { key: 'acme/app/staging/b', uploadId: 'upload-b2', initiated: new Date('2026-06-01T12:00:00.000Z') },
+      ]);
+      assert.deepEqual(seen.map(({ method, path, query }) => [method, path, query.get('prefix'), query.get('key-marker'), query.get('upload-id-marker')]), [
+        ['GET', '/b/', 'pre/acme/app/', null, null],
+        ['GET', '/b/', 'pre/acme/app/', 'pre/acme/app/staging/b', 'upload-b1'],
+      ]);
+      seen.length = 0;
+      await store.abortIncompleteUpload({ key: 'acme/app/staging/b', uploadId: 'upload-b1' });
+      await store.abortIncompleteUpload({ key: 'acme/app/staging/b', uploadId: 'upload-b1' }); // NoSuchUpload: already gone
+      assert.deepEqual(seen.map(({ method, path, query }) => [method, path, query.get('uploadId')]), [
+        ['DELETE', '/b/pre/acme/app/staging/b', 'upload-b1'],
+        ['DELETE', '/b/pre/acme/app/staging/b', 'upload-b1'],
+      ]);
+      assert.deepEqual((await store.listIncompleteUploads('acme/'))?.map((upload) => upload.uploadId), ['upload-a', 'upload-b2', 'upload-c']);
+    });
+  });
+
+  it('cannot tell (undefined) when the server does not implement the listing or the credentials may not', async () => {
+    for (const answer of ['NotImplemented', 'AccessDenied'] as const) {
+      await withUploadServer(answer, async (endpoint) => {
+        assert.equal(await createS3Store({ bucket: 'b', endpoint, credentials: S3RVER_CREDENTIALS }).listIncompleteUploads(''), undefined, answer);
+      });
+    }
+    // The real s3rver, as the conformance suite's skip says.
+    assert.equal(await server.makeStore('uploads').listIncompleteUploads(''), undefined);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -27,7 +28,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { notFound, type BlobInfo, type BlobStore, type ByteRange, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -190,12 +191,31 @@ class S3BlobStore implements BlobStore {
       return;
     }
 
-    // highWaterMark 1: read ahead one chunk, not 16; Upload itself buffers the parts.
-    const source = Readable.from(body instanceof Uint8Array ? fromBytes(body) : body, { highWaterMark: 1 });
-    if (signal) addAbortSignal(signal, source);
-    // Upload replaces the body's error with the AbortMultipartUpload error when that fails too.
+    // Upload replaces the body's error with the AbortMultipartUpload error when that fails too. Only what
+    // the body itself throws counts: when a part fails, Upload stops reading and the Readable below is
+    // destroyed with an AbortError, thrown in at the yield, that says nothing about the body.
     let bodyError: unknown;
-    source.once('error', (error) => { bodyError = error; });
+    async function* watched(stream: ByteStream): ByteStream {
+      const iterator = stream[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          let next: IteratorResult<Uint8Array>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            bodyError = error;
+            throw error;
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    }
+    // highWaterMark 1: read ahead one chunk, not 16; Upload itself buffers the parts.
+    const source = Readable.from(watched(body instanceof Uint8Array ? fromBytes(body) : body), { highWaterMark: 1 });
+    if (signal) addAbortSignal(signal, source);
     const partSize = Math.max(this.settings.partSize, Math.ceil((options.contentLength ?? 0) / MAX_PARTS));
     const upload = new Upload({
       client: this.client,
@@ -366,11 +386,42 @@ class S3BlobStore implements BlobStore {
       this.bucketSeen = true;
       return output.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
     } catch (error) {
-      const code = s3Code(error);
-      if (code === 'ObjectLockConfigurationNotFoundError') return false;
-      // Servers without Object Lock, or a policy without s3:GetBucketObjectLockConfiguration: cannot tell.
-      if (code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501) return undefined;
+      if (s3Code(error) === 'ObjectLockConfigurationNotFoundError') return false;
+      // Servers without Object Lock, or a policy without s3:GetBucketObjectLockConfiguration.
+      if (cannotTell(error)) return undefined;
       throw await this.fail(error, 'read');
+    }
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[] | undefined> {
+    const uploads: IncompleteUpload[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    try {
+      for (;;) {
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.settings.bucket, Prefix: this.fullKey(prefix), ...markers }));
+        this.bucketSeen = true;
+        for (const upload of page.Uploads ?? []) {
+          // Without its initiation time an upload's age cannot be judged: left to the bucket's lifecycle rule.
+          if (upload.Key === undefined || upload.UploadId === undefined || upload.Initiated === undefined) continue;
+          uploads.push({ key: upload.Key.slice(this.settings.prefix.length), uploadId: upload.UploadId, initiated: upload.Initiated });
+        }
+        if (!page.IsTruncated || page.NextKeyMarker === undefined) return uploads;
+        markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+    } catch (error) {
+      // Servers without ListMultipartUploads (s3rver 3.7), or a policy without s3:ListBucketMultipartUploads.
+      if (cannotTell(error)) return undefined;
+      throw await this.fail(error, 'list', prefix);
+    }
+  }
+
+  async abortIncompleteUpload(upload: { key: string; uploadId: string }): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: this.fullKey(upload.key), UploadId: upload.uploadId }));
+      this.bucketSeen = true;
+    } catch (error) {
+      if (s3Code(error) === 'NoSuchUpload') return; // completed or aborted meanwhile
+      throw await this.fail(error, 'delete', upload.key);
     }
   }
 
@@ -388,7 +439,7 @@ class S3BlobStore implements BlobStore {
       cause: error,
       details: { location: this.location, ...(key === undefined ? {} : { key }), ...(code ? { s3Code: code } : {}), ...(status ? { httpStatus: status } : {}) },
     };
-    const object = key === undefined ? '' : ` ${key}`;
+    const object = key ? ` ${key}` : '';
     if (code === 'NoSuchBucket') return this.bucketMissing(error);
     if (code === 'NoSuchKey' || code === 'NotFound') return notFound(key ?? '', this.location);
     if (code === 'AccessDenied' && action === 'delete' && /object lock|retention|legal hold/i.test(messageOf(error))) {
@@ -410,6 +461,9 @@ class S3BlobStore implements BlobStore {
     }
     if (status !== undefined && status >= 500 && status !== 501) {
       return new LifeboatError('BUCKET_UNREACHABLE', `${where} failed to ${action}${object} (${code ?? `HTTP ${status}`}) even after retries; try again later.`, options);
+    }
+    if (unparsedAnswer(error)) {
+      return new LifeboatError('BUCKET_ERROR', `${where} gave an answer that is not S3's (HTTP ${status ?? 'status unknown'}) when asked to ${action}${object}: check that the endpoint is the S3 API of the bucket's provider.`, options);
     }
     return new LifeboatError('BUCKET_ERROR', `${where} refused to ${action}${object}: ${code ?? 'error'}: ${messageOf(error)}`, options);
   }
@@ -467,8 +521,21 @@ function s3Code(error: unknown): string | undefined {
   return error instanceof S3ServiceException ? error.name : undefined;
 }
 
+/** The server does not implement an optional feature, or the credentials may not use it: the store cannot tell. */
+function cannotTell(error: unknown): boolean {
+  const code = s3Code(error);
+  return code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501;
+}
+
+/** Service exceptions and the SDK's failures to parse an answer both carry the response's $metadata. */
 function statusOf(error: unknown): number | undefined {
-  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** The SDK could not parse the answer (a web page, a proxy's error, garbage): it then attaches the raw $response to a plain Error. */
+function unparsedAnswer(error: unknown): boolean {
+  return error instanceof Error && !(error instanceof S3ServiceException) && '$response' in error;
 }
 
 function messageOf(error: unknown): string {

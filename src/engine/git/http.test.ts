@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { collect, drain, type ByteStream } from '../streams.js';
 import { GitHttp, basicAuth, infoRefsUrl, parseRemoteUrl, serviceUrl, statusError, transportError } from './http.js';
-import type { HttpRequestInit } from './types.js';
+import type { HttpFetch, HttpRequestInit } from './types.js';
 
 describe('repository URLs', () => {
   it('moves credentials out of the URL and drops trailing slashes', () => {
@@ -84,7 +84,9 @@ describe('GitHttp', () => {
     const http = new GitHttp({ url: 'https://u:p@h/r.git', fetch: fake.fetch });
     assert.equal(http.url, 'https://h/r.git');
     assert.equal((await collect(await http.advertisement('git-upload-pack', true))).toString(), '0000');
-    assert.deepEqual(fake.calls.map(({ url, init }) => ({ url, init })), [{
+    // Every request carries a signal: the idle timeout aborts through it.
+    assert.ok(fake.calls.every(({ init }) => init.signal instanceof AbortSignal));
+    assert.deepEqual(fake.calls.map(({ url, init: { signal: _signal, ...init } }) => ({ url, init })), [{
       url: 'https://h/r.git/info/refs?service=git-upload-pack',
       init: { method: 'GET', headers: { 'User-Agent': 'git/2.0 (lifeboat)', Authorization: basicAuth({ username: 'u', password: 'p' }), 'Git-Protocol': 'version=2', 'Cache-Control': 'no-cache' } },
     }]);
@@ -140,6 +142,57 @@ describe('GitHttp over Node fetch (127.0.0.1)', () => {
       assert.equal((await collect(await http.advertisement('git-upload-pack', true))).toString(), '0000');
       await assert.rejects(http.request('git-upload-pack', new Uint8Array(4), true), (error) => isLifeboatError(error, 'GIT_HTTP') && error.message.includes('redirected'));
     });
+  });
+
+  it('the idle timeout counts only time spent waiting for the server, not a slow reader', async () => {
+    await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-result' });
+      res.write('first');
+      setTimeout(() => res.end('second'), 50);
+    }, async (base) => {
+      const chunks: string[] = [];
+      for await (const chunk of await new GitHttp({ url: base, idleTimeoutMs: 200 }).request('git-upload-pack', new Uint8Array(4), true)) {
+        chunks.push(Buffer.from(chunk).toString());
+        await new Promise((resolve) => setTimeout(resolve, 400)); // the reader dawdles; the server did not stall
+      }
+      assert.equal(chunks.join(''), 'firstsecond');
+    });
+  });
+
+  it('starts the idle clock of a streamed request (a pack being pushed) only once its body is sent', async () => {
+    // As git http-backend does: headers at once, the result only after the whole request.
+    await serve((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' }).flushHeaders();
+      let received = 0;
+      req.on('data', (chunk: Buffer) => { received += chunk.byteLength; });
+      req.on('end', () => res.end(`received ${received}`));
+    }, async (base) => {
+      async function* slowUpload(): ByteStream {
+        for (let i = 0; i < 8; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          yield new Uint8Array(1000);
+        }
+      }
+      const answer = await collect(await new GitHttp({ url: base, idleTimeoutMs: 300 }).request('git-receive-pack', slowUpload(), false));
+      assert.equal(answer.toString(), 'received 8000');
+    });
+    await serve((req) => {
+      req.resume(); // reads the pack, then never answers
+    }, async (base) => {
+      await assert.rejects(async () => drain(await new GitHttp({ url: base, idleTimeoutMs: 300 }).request('git-receive-pack', (async function* () { yield new Uint8Array(10); })(), false)), (error) =>
+        isLifeboatError(error, 'GIT_TIMEOUT'));
+    });
+  });
+
+  it('gives up on a stall even when the injected fetch ignores the abort signal', async () => {
+    // A body that never sends a byte, from a fetch that never looks at init.signal.
+    const silent: HttpFetch = async () => ({ status: 200, headers: new Headers({ 'Content-Type': 'application/x-git-upload-pack-result' }), body: new ReadableStream<Uint8Array>() });
+    await assert.rejects(async () => drain(await new GitHttp({ url: 'https://h/r', fetch: silent, idleTimeoutMs: 100 }).request('git-upload-pack', new Uint8Array(4), true)), (error) =>
+      isLifeboatError(error, 'GIT_TIMEOUT') && error.message.includes('https://h/r') && error.details?.idleTimeoutMs === 100);
+    const never: HttpFetch = () => new Promise(() => undefined);
+    await assert.rejects(new GitHttp({ url: 'https://h/r', fetch: never, idleTimeoutMs: 100 }).advertisement('git-upload-pack', true), (error) => isLifeboatError(error, 'GIT_TIMEOUT'));
+    assert.throws(() => new GitHttp({ url: 'https://h/r', idleTimeoutMs: 0 }), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'));
   });
 
   it('streams a large request body without holding it in memory', async () => {

@@ -4,7 +4,7 @@
  * passwords never appear in messages.
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { fromWebStream, toWebStream, type ByteStream } from '../streams.js';
+import { fromWebStream, toWebStream, within, type ByteStream, type IdleTimeout } from '../streams.js';
 import type { GitCredentials, HttpFetch, HttpRequestInit, HttpResponse } from './types.js';
 
 export type GitService = 'git-upload-pack' | 'git-receive-pack';
@@ -13,12 +13,17 @@ export const DEFAULT_USER_AGENT = 'git/2.0 (lifeboat)';
 /** Our `agent=` capability value ("agent-string: printable ASCII without space"). */
 export const AGENT = 'lifeboat';
 
+/** git sends progress or keep-alives every few seconds while it prepares a pack: a minute of silence is a stall. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
 export interface GitHttpOptions {
   url: string;
   credentials?: GitCredentials;
   fetch?: HttpFetch;
   userAgent?: string;
   signal?: AbortSignal;
+  /** How long the server may send nothing while an answer is awaited; default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 /** The URL as given minus credentials and trailing slashes; credentials from the URL unless given explicitly. */
@@ -146,14 +151,25 @@ function mediaType(response: HttpResponse): string {
   return (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** A response body whose network failures surface as LifeboatErrors. */
-async function* body(response: HttpResponse, url: string): ByteStream {
+/** A response body whose network failures and stalls surface as LifeboatErrors. */
+async function* body(response: HttpResponse, url: string, idle: IdleTimeout): ByteStream {
   if (response.body === null) return;
   try {
-    yield* fromWebStream(response.body);
+    yield* fromWebStream(response.body, idle);
   } catch (error) {
     throw transportError(error, url);
   }
+}
+
+/** The stream, and a promise that resolves once it has been read to its end. */
+function whenSent(stream: ByteStream): { stream: ByteStream; sent: Promise<void> } {
+  let done: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => { done = resolve; });
+  async function* watched(): ByteStream {
+    yield* stream;
+    done();
+  }
+  return { stream: watched(), sent };
 }
 
 export class GitHttp {
@@ -162,6 +178,7 @@ export class GitHttp {
   private readonly fetch: HttpFetch;
   private readonly userAgent: string;
   private readonly signal: AbortSignal | undefined;
+  private readonly idle: IdleTimeout;
 
   constructor(options: GitHttpOptions) {
     const remote = parseRemoteUrl(options.url, options.credentials);
@@ -170,6 +187,15 @@ export class GitHttp {
     this.fetch = options.fetch ?? nodeFetch;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.signal = options.signal;
+    const ms = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (!Number.isFinite(ms) || ms <= 0) throw new LifeboatError('INVALID_ARGUMENT', `The git idle timeout must be a positive number of milliseconds, not ${ms}.`);
+    const url = this.url;
+    this.idle = {
+      ms,
+      error: () => new LifeboatError('GIT_TIMEOUT', `The git server at ${url} sent nothing for ${ms / 1000} s, so Lifeboat stopped waiting; try again later.`, {
+        details: { url, idleTimeoutMs: ms },
+      }),
+    };
   }
 
   /** Discovery: the service's advertisement ("Content-Type must be application/x-$servicename-advertisement"). */
@@ -177,18 +203,28 @@ export class GitHttp {
     const response = await this.send(infoRefsUrl(this.url, service), service, {
       method: 'GET',
       headers: { ...this.headers(protocolV2), 'Cache-Control': 'no-cache' },
-    });
+    }, this.idle);
     const type = mediaType(response);
     if (type !== `application/x-${service}-advertisement`) {
       await response.body?.cancel().catch(() => undefined);
       throw new LifeboatError('GIT_NOT_A_REPOSITORY', `${this.url} is not a git repository URL: its server answered with ${type || 'no content type'} instead of a git smart-HTTP advertisement.`, { details: { url: this.url, contentType: type } });
     }
-    return body(response, this.url);
+    return body(response, this.url, this.idle);
   }
 
   /** A stateless request: "POST $GIT_URL/<service>" with an application/x-<service>-request body. */
   async request(service: GitService, requestBody: Uint8Array | ByteStream, protocolV2: boolean): Promise<ByteStream> {
-    const streamed = !(requestBody instanceof Uint8Array);
+    // A server may answer the headers at once and then, rightly, nothing until it has the whole
+    // request (a pack being pushed, however long its upload takes): the idle clock starts after it.
+    let idle = this.idle;
+    let sendBody: Pick<HttpRequestInit, 'body' | 'duplex'>;
+    if (requestBody instanceof Uint8Array) {
+      sendBody = { body: requestBody };
+    } else {
+      const { stream, sent } = whenSent(requestBody);
+      idle = { ...idle, after: sent };
+      sendBody = { body: toWebStream(stream), duplex: 'half' };
+    }
     const response = await this.send(serviceUrl(this.url, service), service, {
       method: 'POST',
       headers: {
@@ -196,15 +232,14 @@ export class GitHttp {
         'Content-Type': `application/x-${service}-request`,
         Accept: `application/x-${service}-result`,
       },
-      body: streamed ? toWebStream(requestBody) : requestBody,
-      ...(streamed ? { duplex: 'half' as const } : {}),
-    });
+      ...sendBody,
+    }, idle);
     const type = mediaType(response);
     if (type !== `application/x-${service}-result`) {
       await response.body?.cancel().catch(() => undefined);
       throw new LifeboatError('GIT_PROTOCOL', `The git server at ${this.url} answered ${service} with ${type || 'no content type'} instead of application/x-${service}-result.`);
     }
-    return body(response, this.url);
+    return body(response, this.url, idle);
   }
 
   private headers(protocolV2: boolean): Record<string, string> {
@@ -216,10 +251,13 @@ export class GitHttp {
     };
   }
 
-  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>): Promise<HttpResponse> {
+  /** Waits for the answer's headers at most the idle timeout. */
+  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>, idle: IdleTimeout): Promise<HttpResponse> {
+    const stalled = new AbortController();
+    const signal = this.signal ? AbortSignal.any([this.signal, stalled.signal]) : stalled.signal;
     let response: HttpResponse;
     try {
-      response = await this.fetch(url, { ...init, ...(this.signal ? { signal: this.signal } : {}) });
+      response = await within(this.fetch(url, { ...init, signal }), idle, (error) => stalled.abort(error));
     } catch (error) {
       throw transportError(error, this.url);
     }

@@ -47,6 +47,8 @@ export interface GitClientOptions {
   /** Highest protocol to try; 0 forces the v0 advertisement (for servers that mishandle v2). */
   protocolVersion?: 0 | 2;
   signal?: AbortSignal;
+  /** How long the server may send nothing while an answer is awaited (GIT_TIMEOUT then); default 60 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface RemoteRef {
