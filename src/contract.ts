@@ -9,7 +9,14 @@
 import type { ErrorCode } from './engine/errors.js';
 import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+/** A failure as a page shows it: what happened, and what the person at the page can do about it. */
+export interface UserError {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: UserError };
 
 export interface PushSeen {
   /** Branch or tag name as Bitbucket reports it. */
@@ -31,13 +38,11 @@ export interface Overview {
 
 export type BackupState = 'idle' | 'queued' | 'running' | 'failed';
 
-export interface BackupProgressView {
+/** A backup's progress as the repository status shows it (whether or not anyone follows its job). */
+export type BackupProgressView = JobProgress & {
   phase: string;
-  refs?: number;
-  bytesUploaded?: number;
-  bundlesWritten?: number;
   updatedAt: string;
-}
+};
 
 export interface RepoStatus {
   repositoryUuid: string;
@@ -47,9 +52,19 @@ export interface RepoStatus {
   included: boolean;
   state: BackupState;
   progress?: BackupProgressView;
-  lastBackup?: { snapshotId: string; at: string; refs: number; bytesUploaded: number };
-  lastError?: { code: ErrorCode; message: string; at: string };
+  /** The job of the backup running now, when someone follows one. */
+  jobId?: string;
+  /** The newest snapshot (from the KVS index). */
+  latest?: SnapshotSummary;
+  lastError?: UserError & { at: string };
   lastPush?: PushSeen;
+}
+
+/** Refs of a snapshot against the snapshot before it. */
+export interface SnapshotChanges {
+  added: number;
+  moved: number;
+  deleted: number;
 }
 
 export interface SnapshotSummary {
@@ -57,7 +72,26 @@ export interface SnapshotSummary {
   createdAt: string;
   trigger: string;
   refs: number;
+  /** What a restore of this snapshot reads: every bundle it names. */
   bytes: number;
+  /** What this snapshot added to the bucket. */
+  ownBytes: number;
+  encrypted: boolean;
+  /** Whether this snapshot started a chain (a full bundle) or added to one. */
+  chain: 'full' | 'incremental';
+  /** Snapshots since the chain's full one. */
+  increments: number;
+  changes: SnapshotChanges;
+}
+
+/** Per repository, kept in KVS by the backups and the index job: what the pages show without reading the bucket. */
+export interface RepoSummary {
+  repositoryUuid: string;
+  /** As the newest snapshot knew them. */
+  slug?: string;
+  name?: string;
+  latest?: SnapshotSummary;
+  indexedAt: string;
 }
 
 /** A snapshot whose manifest cannot be read (invalid, or written by a newer Lifeboat): listed, not hidden. */
@@ -78,22 +112,39 @@ export interface SnapshotDetails extends SnapshotSummary {
   encrypted: boolean;
 }
 
-export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune' | 'index';
+/**
+ * queued → running (phase, progress) → done | failed (error with hint) |
+ * waiting-to-retry (nextAttemptAt, the reason in error) → running → …
+ */
+export type JobState = 'queued' | 'running' | 'waiting-to-retry' | 'done' | 'failed';
+
+export interface JobProgress {
+  bytes?: number;
+  refs?: number;
+  /** Steps done of steps in all (bundles, repositories), when the work knows them. */
+  done?: number;
+  total?: number;
+}
 
 export interface JobView {
   id: string;
   kind: JobKind;
   state: JobState;
-  /** What the job is doing now, in words. */
+  /** What the job is doing now, or how it ended, in words. */
   message: string;
+  /** While running: the step, e.g. "uploading". */
+  phase?: string;
+  progress?: JobProgress;
+  /** While waiting to retry: when the next attempt starts (the reason is in `error`). */
+  nextAttemptAt?: string;
   createdAt: string;
   updatedAt: string;
   requestedBy?: string;
   /** The repository the job works on, when it works on one (the repository page shows only those). */
   repositoryUuid?: string;
   result?: Record<string, unknown>;
-  error?: { code: ErrorCode; message: string };
+  error?: UserError;
 }
 
 /** A push that removed or rewrote history: what "undo" puts back. */
