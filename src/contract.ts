@@ -102,14 +102,13 @@ export interface UnreadableSnapshot {
 }
 
 export interface SnapshotPage extends Paged<SnapshotSummary> {
-  /** Snapshots of this page that could not be read; the others are in `items`. */
+  /** On the first page: snapshots whose manifests could not be read when last indexed; the others are in `items`. */
   unreadable: UnreadableSnapshot[];
 }
 
 export interface SnapshotDetails extends SnapshotSummary {
   refList: Array<{ name: string; target: string }>;
   bundles: number;
-  encrypted: boolean;
 }
 
 export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune' | 'index';
@@ -147,6 +146,13 @@ export interface JobView {
   error?: UserError;
 }
 
+/** "Back up now": the job to follow; asking again while it waits gives the same job. */
+export interface BackupRequested {
+  job: JobView;
+  /** True when a backup of this repository was already waiting and this request joined it. */
+  alreadyQueued: boolean;
+}
+
 /** A push that removed or rewrote history: what "undo" puts back. */
 export interface DestructiveEvent {
   id: string;
@@ -164,11 +170,11 @@ export interface DestructiveEvent {
   undoneBy?: { jobId: string; at: string };
 }
 
-export type RestoreMode = 'beside' | 'new-repository' | 'overwrite';
+export type RestoreDestination = 'beside' | 'new-repository' | 'overwrite';
 
 export interface RestoreRequest {
   snapshotId: string;
-  mode: RestoreMode;
+  mode: RestoreDestination;
   /** Full ref names to restore (refs/heads/main, refs/tags/v1); all when absent. */
   refs?: string[];
   /** For new-repository. */
@@ -253,7 +259,7 @@ export type RepoPageResolvers = {
   setRepoEnabled: (request: { enabled: boolean }) => Result<RepoStatus>;
   listSnapshots: (request: { cursor?: string }) => Result<SnapshotPage>;
   getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
-  backupNow: () => Result<JobView>;
+  backupNow: () => Result<BackupRequested>;
   startRestore: (request: RestoreRequest) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
   listDestructiveEvents: (request: { cursor?: string }) => Result<Paged<DestructiveEvent>>;
@@ -270,7 +276,9 @@ export type AdminPageResolvers = {
   getCoverage: (request: { cursor?: string }) => Result<Paged<CoverageRow>>;
   sweepNow: () => Result<JobView>;
   getAuditLog: (request: { cursor?: string }) => Result<Paged<AuditEntry>>;
-  listDeletedRepositories: () => Result<DeletedRepository[]>;
+  listDeletedRepositories: (request: { cursor?: string }) => Result<Paged<DeletedRepository>>;
+  /** Rebuilds the KVS index the pages read from the bucket (a job). */
+  rebuildIndex: () => Result<JobView>;
   restoreDeletedRepository: (request: { repositoryUuid: string; snapshotId?: string; newRepositorySlug: string }) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
 };

@@ -188,6 +188,10 @@ function progressReporter(report: (phase: string, progress?: JobProgress) => voi
       case 'unchanged': phase = 'unchanged'; break;
       case 'fetch': phase = `fetching bundle ${progress.bundle} of ${progress.bundles} (${progress.kind})`; counts.total = progress.bundles; counts.done = progress.bundle - 1; break;
       case 'server': return; // git's own chatter: too frequent to store
+      case 'skipped':
+        // The snapshot list on the page names these; the log says why this backup passed them by.
+        console.warn(`lifeboat: backup built on the newest readable snapshot, past ${progress.unreadable.length} unreadable manifest(s)`, progress.unreadable.map((skipped) => skipped.key).join(', '));
+        return;
       case 'upload': phase = 'uploading'; counts.bytes = storedBytes + progress.bytes; break;
       case 'stored': phase = 'uploading'; storedBytes += progress.bytes; counts.bytes = storedBytes; counts.done = progress.bundle; break;
       case 'commit': phase = 'committing'; break;

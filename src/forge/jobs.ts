@@ -128,6 +128,12 @@ export type Outcome =
   /** The run queued its own continuation (the work did not fit one delivery): the job stays running. */
   | { state: 'continuing'; message: string };
 
+export interface AuditSubject {
+  action: string;
+  repositoryUuid?: string;
+  actorAccountId?: string;
+}
+
 export interface Consumer<B extends JobBody> {
   kind: JobKind;
   queue: QueueName;
@@ -135,7 +141,7 @@ export interface Consumer<B extends JobBody> {
   /** The repository this work must have to itself while it runs. */
   leases?: (body: B) => string | undefined;
   /** Who and what the audit entry names. */
-  audit: (body: B) => { action: string; repositoryUuid?: string; actorAccountId?: string };
+  audit: (body: B) => AuditSubject | Promise<AuditSubject>;
   run: (body: B, context: RunContext) => Promise<Outcome>;
   /** Besides the job record: a failure, a retry or progress shown where else it belongs (the repository status). */
   onFailed?: (body: B, error: UserError) => Promise<void>;
@@ -206,7 +212,7 @@ async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome
     return;
   }
   if (body.jobId) await updateJob(body.jobId, { state: 'done', message: outcome.message, ...(outcome.result ? { result: outcome.result } : {}) });
-  if (!outcome.quiet || body.jobId) await recordAudit({ ...consumer.audit(body), outcome: 'ok', detail: outcome.message });
+  if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', detail: outcome.message });
 }
 
 async function stillBusy<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number): Promise<InvocationError | undefined> {
@@ -231,7 +237,7 @@ async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, re
   }
   if (body.jobId) await updateJob(body.jobId, { state: 'failed', message: shown.message, error: shown }).catch(forgotten);
   await consumer.onFailed?.(body, shown);
-  await recordAudit({ ...consumer.audit(body), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
+  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
   return undefined;
 }
 

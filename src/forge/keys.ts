@@ -26,6 +26,8 @@ export const kvsKeys = {
   /** One per snapshot, newest first (by the time in its id). */
   snapshotEntryPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:`,
   snapshotEntry: (repositoryUuid: string, snapshotId: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:${newestFirst(snapshotIdTime(snapshotId))}:${snapshotId}`,
+  /** Manifests of the repository that could not be read when it was last indexed. */
+  unreadable: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:unreadable`,
   /** Repositories Bitbucket no longer has whose snapshots are in the bucket. */
   deletedPrefix: 'deleted:',
   deleted: (repositoryUuid: string): string => `deleted:${bareUuid(repositoryUuid)}`,

@@ -7,7 +7,7 @@ import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import type { JobView, SnapshotSummary } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { listSnapshotIds, readManifest } from '../engine/bucket/catalog.js';
+import { listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
@@ -18,7 +18,7 @@ import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
-import { indexSnapshot, markDeleted, unmarkDeleted } from './snapshot-index.js';
+import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
 
 /** Leaves time within the 900 s to record the outcome and queue the continuation. */
 const BUDGET_MS = 600_000;
@@ -84,17 +84,14 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   await Promise.all(stale.map((id) => kvs.delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await kvs.delete(kvsKeys.repoSummary(repositoryUuid));
+  // One unreadable manifest must not hide the others: it is named on the page instead.
+  const { manifests, unreadable } = await readManifests(store, ids.map((id) => ({ repo, id })));
   let previous: SnapshotManifest | undefined;
-  for (const id of ids) {
-    const manifest = await readManifest(store, { repo, id }).catch((error: unknown) => {
-      // One unreadable manifest must not hide the others (verify reports it).
-      if (isLifeboatError(error, 'FORMAT_INVALID') || isLifeboatError(error, 'FORMAT_UNSUPPORTED') || isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
-      throw error;
-    });
-    if (!manifest) continue;
+  for (const manifest of manifests) {
     await indexSnapshot(repositoryUuid, manifest, previous);
     previous = manifest;
   }
+  await recordUnreadable(repositoryUuid, unreadable);
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
 }

@@ -22,25 +22,27 @@ import type {
   SettingsView,
   SnapshotDetails,
   SnapshotPage,
-  SnapshotSummary,
 } from '../contract.js';
-import { findSnapshot, listSnapshotIds, readManifest, readManifests } from '../engine/bucket/catalog.js';
-import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
 import { parseSettings, REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
-import { listDestructiveEvents, requestBackup } from './backups.js';
+import { listAudit, recordAudit } from './audit.js';
+import { requestBackup } from './backup-queue.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { checkBitbucket, checkBucket } from './checks.js';
 import { coveragePage, isIncluded } from './coverage.js';
+import { listDestructiveEvents } from './destructive-events.js';
+import { getJob } from './jobs.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
-import { getJob, listAudit, recordAudit } from './records.js';
-import { listDeletedRepositories, requestDeletedRestore, requestRestore, requestUndo } from './restores.js';
+import { requestReindex } from './reindex.js';
+import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { loadSecrets, loadSettings, requireConfiguration, requireSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { readStatus } from './status.js';
 import { requestSweep } from './sweep.js';
 
@@ -145,13 +147,15 @@ async function overview({ context }: Request): Promise<Overview> {
 }
 
 async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, settings?: WorkspaceSettings): Promise<RepoStatus> {
-  const [stored, lastPush, repository] = await Promise.all([
+  const [stored, summary, lastPush, repository] = await Promise.all([
     readStatus(repositoryUuid),
+    readSummary(repositoryUuid),
     kvs.get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
     getRepository(workspaceUuid, repositoryUuid),
   ]);
   return {
     ...stored,
+    ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
     included: isIncluded(settings ?? (await loadSettings()), repositoryUuid),
@@ -159,44 +163,21 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, setting
   };
 }
 
-const SNAPSHOT_PAGE = 20;
-
-function summary(manifest: SnapshotManifest): SnapshotSummary {
-  return {
-    id: manifest.id,
-    createdAt: manifest.createdAt,
-    trigger: manifest.trigger,
-    refs: manifest.refs.length,
-    // What a restore of this snapshot reads: every bundle it names.
-    bytes: manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0),
-  };
+/** Newest first, from the KVS index; the manifests the index could not read are named on the first page. */
+async function snapshotsPage({ repositoryUuid }: RepoCaller, cursor?: string): Promise<SnapshotPage> {
+  const [page, unreadable] = await Promise.all([listIndexedSnapshots(repositoryUuid, cursor), cursor === undefined ? listUnreadable(repositoryUuid) : []]);
+  return { ...page, unreadable };
 }
 
-/** Newest first; the cursor is the last id of the previous page (ids sort by time). */
-async function snapshotsPage({ workspaceUuid, repositoryUuid }: RepoCaller, after?: string): Promise<SnapshotPage> {
-  const { settings, secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const repo = repoPath(workspaceUuid, repositoryUuid);
-  const ids = (await listSnapshotIds(store, repo)).reverse().filter((id) => after === undefined || id < after);
-  const page = ids.slice(0, SNAPSHOT_PAGE);
-  const { manifests, unreadable } = await readManifests(store, page.map((id) => ({ repo, id })));
-  const last = page.at(-1);
-  return {
-    items: manifests.map(summary),
-    unreadable: unreadable.map(({ id, code, message }) => ({ id, code, message })),
-    ...(ids.length > SNAPSHOT_PAGE && last ? { nextCursor: last } : {}),
-  };
-}
-
+/** One manifest, read by its key (never a listing): every ref of the snapshot. */
 async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id: string): Promise<SnapshotDetails> {
   const { settings, secrets } = await requireConfiguration();
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, await findSnapshot(store, id, repoPath(workspaceUuid, repositoryUuid)));
+  const manifest = await readManifest(store, { repo: repoPath(workspaceUuid, repositoryUuid), id });
   return {
-    ...summary(manifest),
+    ...summarize(manifest),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),
     bundles: manifest.bundles.length,
-    encrypted: manifest.encryption !== null,
   };
 }
 
@@ -288,7 +269,6 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
     repositoryUuid: caller.repositoryUuid,
     eventId: input.eventId,
     inPlace: input.inPlace ?? false,
-    confirmOverwrite: input.confirmOverwrite ?? false,
     accountId: caller.accountId,
   })),
 });
@@ -302,7 +282,8 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getCoverage: onAdminPage(cursorPayload, async (input, caller) => coveragePage(caller.workspaceUuid, await loadSettings(), input.cursor)),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   getAuditLog: onAdminPage(cursorPayload, (input) => listAudit(input.cursor)),
-  listDeletedRepositories: onAdminPage(noPayload, (_input, caller) => listDeletedRepositories(caller.workspaceUuid)),
+  listDeletedRepositories: onAdminPage(cursorPayload, (input) => listDeletedRepositories(input.cursor)),
+  rebuildIndex: onAdminPage(noPayload, (_input, caller) => requestReindex({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   restoreDeletedRepository: onAdminPage(payloads.restoreDeletedRepository, (input, caller) => requestDeletedRestore({
     workspaceUuid: caller.workspaceUuid,
     repositoryUuid: bracedUuid(input.repositoryUuid),

@@ -7,7 +7,7 @@
 // Within KVS's limits by construction: one small value per snapshot (a few
 // hundred bytes, whatever the repository's size) and pages of KVS's own 20.
 import { kvs } from '@forge/kvs';
-import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary } from '../contract.js';
+import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { bracedUuid, kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
@@ -96,6 +96,19 @@ export async function unmarkDeleted(repositoryUuid: string): Promise<void> {
 
 export async function listDeletedRepositories(cursor?: string): Promise<Paged<DeletedRepository>> {
   return listByPrefix<DeletedRepository>(kvsKeys.deletedPrefix, cursor);
+}
+
+/** Manifests of the repository that could not be read when it was last indexed (by the index job or a backup). */
+export async function listUnreadable(repositoryUuid: string): Promise<UnreadableSnapshot[]> {
+  return (await kvs.get<UnreadableSnapshot[]>(kvsKeys.unreadable(repositoryUuid))) ?? [];
+}
+
+/** Bounded, to stay one small KVS value: the page names the first ones, `lifeboat verify` finds them all. */
+const MAX_UNREADABLE = 50;
+
+export async function recordUnreadable(repositoryUuid: string, unreadable: readonly UnreadableSnapshot[]): Promise<void> {
+  if (unreadable.length === 0) await kvs.delete(kvsKeys.unreadable(repositoryUuid));
+  else await kvs.set(kvsKeys.unreadable(repositoryUuid), unreadable.slice(0, MAX_UNREADABLE).map(({ id, code, message }) => ({ id, code, message })));
 }
 
 export async function readSummary(repositoryUuid: string): Promise<RepoSummary | undefined> {
