@@ -60,7 +60,7 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
   return parseDocument(markerSchema, bytes, `${MARKER_KEY} in ${store.location}`);
 }
 
-export function sameStorageSetting(a: StorageSetting, b: StorageSetting): boolean {
+function sameStorageSetting(a: StorageSetting, b: StorageSetting): boolean {
   const lock = (config: ObjectLockConfig | null): string => (config ? `${config.mode} ${config.days}` : 'none');
   return sameEncryption(a.encryption, b.encryption) && lock(a.objectLock) === lock(b.objectLock);
 }
