@@ -51,8 +51,12 @@ function serve(name: string): { work: string; bare: string; url: string } {
 
 const repo = { workspace: 'ws', repository: 'repo' };
 
+// Each run a minute after the last: snapshot ids sort by their second, and runs this fast could share one.
+let minutes = 0;
+
 function run(store: MemoryBlobStore, url: string, encryption: EncryptionConfig | null, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
-  return backup({ store, repo, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock: null, ...extra });
+  const at = new Date(Date.UTC(2026, 10, 26, 6, minutes++));
+  return backup({ store, repo, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock: null, now: () => at, ...extra });
 }
 
 function created(result: BackupResult): SnapshotManifest {
