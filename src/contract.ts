@@ -39,6 +39,28 @@ export interface BackupProgressView {
   updatedAt: string;
 }
 
+/**
+ * How a repository's snapshots are stored and what the next backup writes. A change
+ * of encryption or Object Lock in the settings takes effect from the next backup;
+ * snapshots already written stay as they were stored.
+ */
+export interface StorageStatus {
+  /** age recipients the newest snapshot is encrypted to, empty when it is stored in plain; absent before the first backup. */
+  lastSnapshotRecipients?: string[];
+  /** The age recipients the next backup encrypts to (empty: unencrypted). */
+  recipients: string[];
+  /** The Object Lock retention the next backup gives every object it writes; null for none. */
+  objectLock: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number } | null;
+  /**
+   * The newest snapshot is encrypted otherwise than the settings now ask: the next
+   * backup starts a new full chain encrypted the new way (never an increment on a
+   * base encrypted otherwise), even if nothing changed in the repository.
+   */
+  newChainPending: boolean;
+  /** All of the above in words, for the page. */
+  message: string;
+}
+
 export interface RepoStatus {
   repositoryUuid: string;
   slug?: string;
@@ -47,9 +69,18 @@ export interface RepoStatus {
   included: boolean;
   state: BackupState;
   progress?: BackupProgressView;
-  lastBackup?: { snapshotId: string; at: string; refs: number; bytesUploaded: number };
+  lastBackup?: {
+    snapshotId: string;
+    at: string;
+    refs: number;
+    bytesUploaded: number;
+    /** age recipients the snapshot is encrypted to (empty: plain); absent in records of earlier versions. */
+    recipients?: string[];
+  };
   lastError?: { code: ErrorCode; message: string; at: string };
   lastPush?: PushSeen;
+  /** Absent while Lifeboat is not set up. */
+  storage?: StorageStatus;
 }
 
 export interface SnapshotSummary {
@@ -94,6 +125,12 @@ export interface JobView {
   repositoryUuid?: string;
   result?: Record<string, unknown>;
   error?: { code: ErrorCode; message: string };
+  /**
+   * Set on the answer to "back up now" when a backup of the repository was already
+   * waiting in the queue: the request joined that job (its id, its message) instead
+   * of queueing another.
+   */
+  joined?: true;
 }
 
 /** A push that removed or rewrote history: what "undo" puts back. */
@@ -142,6 +179,11 @@ export interface SaveSettingsRequest {
   /** Omitted: keep the stored one. */
   bucketSecretAccessKey?: string;
   bitbucketToken?: string;
+  /**
+   * Turning encryption off (removing every recipient) is a downgrade: later
+   * snapshots are stored in plain. Refused unless this is true (the page asks first).
+   */
+  confirmDowngrade?: boolean;
 }
 
 export interface ConnectionCheck {

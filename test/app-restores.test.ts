@@ -44,7 +44,7 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
   const snapshot = async (slug: string): Promise<SnapshotManifest> => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: null, objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     assert.notEqual(result.status, 'partial');
     return (result as { snapshot: SnapshotManifest }).snapshot;
   };

@@ -388,6 +388,15 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     assert.equal(noBucket.code, 2);
   });
 
+  it('a bucket prefix with "." or ".." segments is refused before the bucket is touched', async () => {
+    const escaping = await runCli(['init', '--bucket', `s3://${s3.bucket}/../../x`]);
+    assert.equal(escaping.code, 2);
+    assert.match(escaping.stderr, /\[INVALID_ARGUMENT\]: The bucket prefix "\.\.\/\.\.\/x" has a "\." or "\.\." segment/);
+    const dotted = await runCli(['snapshots', '--bucket', `s3://${s3.bucket}/team/./lifeboat`]);
+    assert.equal(dotted.code, 2);
+    assert.match(dotted.stderr, /has a "\." or "\.\." segment/);
+  });
+
   it('an unknown snapshot, a bad snapshot id and usage errors', async () => {
     const bucketUrl = await initialized();
     const unknown = await runCli(['restore', '20200101T000000Z-abcdef', '--to', join(root, 'never'), '--bucket', bucketUrl, '--json']);

@@ -14,7 +14,7 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { listAllSnapshots, readManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
-import { initBucket } from '../src/engine/bucket/marker.js';
+import { initBucket, readMarker } from '../src/engine/bucket/marker.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { isLifeboatError } from '../src/engine/errors.js';
 import { besideRefName, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
@@ -70,8 +70,10 @@ function emptyServed(name: string): { bare: string; url: string } {
   return { bare, url: server.url(`${name}.git`) };
 }
 
+/** A backup the way the command line runs it: stored as the bucket's marker says. */
 async function snapshotOf(store: BlobStore, url: string, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
-  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', ...extra });
+  const { encryption, objectLock } = await readMarker(store);
+  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock, ...extra });
 }
 
 function created(result: BackupResult): SnapshotManifest {
@@ -374,7 +376,7 @@ describe('interruptions and immutability', () => {
     const store = await freshBucket();
     const cut = cuttingFetch(20_000);
     await assert.rejects(
-      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli' }),
+      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli', encryption: null, objectLock: null }),
       (error) => isLifeboatError(error) && ['GIT_UNREACHABLE', 'PACK_CORRUPT'].includes(error.code),
     );
     assert.ok(cut.cutAfter() > 0, 'the cut happened inside the pack');

@@ -8,12 +8,11 @@ import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import type { BackupProgressView, DestructiveEvent, JobView, Paged, PushSeen } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
-import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshotHolding } from '../engine/bucket/catalog.js';
-import type { SnapshotTrigger } from '../engine/bucket/format.js';
-import { initBucket, readMarker } from '../engine/bucket/marker.js';
-import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
-import type { WorkspaceSettings } from '../settings.js';
+import type { SnapshotManifest, SnapshotTrigger } from '../engine/bucket/format.js';
+import { recordStorageSetting } from '../engine/bucket/marker.js';
+import { LifeboatError, toLifeboatError } from '../engine/errors.js';
+import { storageSettingOf } from '../settings.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
@@ -137,37 +136,71 @@ async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
   });
 }
 
+/** Set while a backup of the repository waits in the queue (kvsKeys.backupQueued). */
 interface QueuedMarker {
   at: string;
+  /** The job record of a requested backup ("back up now"): later requests join it. */
+  jobId?: string;
+}
+
+const QUEUED_TTL = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
+
+function isFresh(marker: QueuedMarker | undefined): marker is QueuedMarker {
+  // Expiry is enforced lazily on some stores: judge the age ourselves too.
+  return marker !== undefined && Date.now() - Date.parse(marker.at) < QUEUED_STALE_SECONDS * 1000;
+}
+
+/**
+ * One queued backup per repository. Claims the marker for a backup about to be
+ * enqueued, or answers the marker of the one already waiting when `joins` says the
+ * new work can ride along in it. The claim is written with FAIL_IF_EXISTS, so two
+ * callers racing on the same repository cannot both enqueue.
+ */
+async function claimQueued(repositoryUuid: string, marker: QueuedMarker, joins: (waiting: QueuedMarker) => Promise<boolean>): Promise<QueuedMarker | undefined> {
+  const key = kvsKeys.backupQueued(repositoryUuid);
+  try {
+    await kvs.set(key, marker, { keyPolicy: 'FAIL_IF_EXISTS', ttl: QUEUED_TTL });
+    return undefined;
+  } catch (error) {
+    if (!keyExists(error)) throw error;
+  }
+  const waiting = await kvs.get<QueuedMarker>(key);
+  if (isFresh(waiting) && (await joins(waiting))) return waiting;
+  await kvs.set(key, marker, { keyPolicy: 'OVERRIDE', ttl: QUEUED_TTL });
+  return undefined;
+}
+
+/** Enqueues a backup whose marker was just claimed; a failed enqueue gives the claim back. */
+async function enqueueClaimed(job: QueuedBackup, delayInSeconds: number): Promise<void> {
+  try {
+    await enqueue<QueuedBackup>(QUEUES.backup, [job], delayInSeconds);
+  } catch (error) {
+    await kvs.delete(kvsKeys.backupQueued(job.repositoryUuid)); // nothing waits: the next push must enqueue again
+    throw error;
+  }
+  const status = await readStatus(job.repositoryUuid);
+  if (status.state !== 'running') await updateStatus(job.repositoryUuid, { state: 'queued' });
+}
+
+/**
+ * A backup that starts running gives up the marker: a push from now on must queue a
+ * new backup, since this one may already have read the refs. A marker another
+ * requested backup holds stays: that one still waits.
+ */
+async function releaseQueued(repositoryUuid: string, jobId: string | undefined): Promise<void> {
+  const key = kvsKeys.backupQueued(repositoryUuid);
+  const waiting = await kvs.get<QueuedMarker>(key);
+  if (waiting?.jobId !== undefined && waiting.jobId !== jobId && (await kvs.get<JobView>(kvsKeys.job(waiting.jobId)))?.state === 'queued') return;
+  await kvs.delete(key);
 }
 
 /**
  * Enqueues a backup unless one is already waiting in the queue: a burst of pushes
  * becomes one backup (and at most one more for pushes that land while it runs).
- * The marker is written first with FAIL_IF_EXISTS, so two triggers racing on
- * the same repository cannot both enqueue.
  */
 export async function enqueueCoalesced(job: BackupJob, delayInSeconds = COALESCE_DELAY_SECONDS): Promise<boolean> {
-  const key = kvsKeys.backupQueued(job.repositoryUuid);
-  const marker: QueuedMarker = { at: new Date().toISOString() };
-  const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  try {
-    await kvs.set(key, marker, { keyPolicy: 'FAIL_IF_EXISTS', ttl });
-  } catch (error) {
-    if (!keyExists(error)) throw error;
-    const current = await kvs.get<QueuedMarker>(key);
-    // Expiry is enforced lazily on some stores: judge the age ourselves too.
-    if (current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000) return false;
-    await kvs.set(key, marker, { keyPolicy: 'OVERRIDE', ttl });
-  }
-  try {
-    await enqueue(QUEUES.backup, [job], delayInSeconds);
-  } catch (error) {
-    await kvs.delete(key); // nothing waits: the next push must enqueue again
-    throw error;
-  }
-  const status = await readStatus(job.repositoryUuid);
-  if (status.state !== 'running') await updateStatus(job.repositoryUuid, { state: 'queued' });
+  if (await claimQueued(job.repositoryUuid, { at: new Date().toISOString() }, async () => true)) return false;
+  await enqueueClaimed(job, delayInSeconds);
   return true;
 }
 
@@ -252,14 +285,29 @@ export async function markEventUndone(repositoryUuid: string, eventId: string, j
 
 // ---------------------------------------------------------------- requests from the pages
 
-/** "Back up now": a job the page can follow, queued at once (no coalescing: someone is waiting). */
+/**
+ * "Back up now": a job the page can follow, queued at once (no delay: someone is
+ * waiting). Coalesced like pushes: while a requested backup of the repository still
+ * waits in the queue, asking again answers that job, marked `joined`.
+ */
 export async function requestBackup(input: { workspaceUuid: string; repositoryUuid: string; reason: BackupReason; accountId?: string }): Promise<JobView> {
   const repositoryUuid = bracedUuid(input.repositoryUuid);
+  const actor = input.accountId ? { actorAccountId: input.accountId } : {};
+  // The record exists before its id is in the marker, so a request that reads the marker always finds the job.
   const job = await createJob('backup', 'Waiting in the queue.', input.accountId, input.repositoryUuid);
-  await enqueue<QueuedBackup>(QUEUES.backup, [{ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id }]);
-  const status = await readStatus(repositoryUuid);
-  if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });
-  await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
+  let joined: JobView | undefined;
+  const waiting = await claimQueued(repositoryUuid, { at: job.createdAt, jobId: job.id }, async (marker) => {
+    if (marker.jobId === undefined) return false; // a push's backup has no job to show: queue one that has
+    joined = await kvs.get<JobView>(kvsKeys.job(marker.jobId));
+    return joined?.state === 'queued';
+  });
+  if (waiting && joined) {
+    await kvs.delete(kvsKeys.job(job.id));
+    await recordAudit({ action: 'backup requested', repositoryUuid, ...actor, detail: `joined job ${joined.id}, already waiting in the queue` });
+    return { ...joined, joined: true, message: `A backup of this repository was already waiting in the queue (asked for at ${joined.createdAt}); this request joined it.` };
+  }
+  await enqueueClaimed({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id }, 0);
+  await recordAudit({ action: 'backup requested', repositoryUuid, ...actor, detail: `job ${job.id}` });
   return job;
 }
 
@@ -323,14 +371,13 @@ export async function runBackup(event: unknown): Promise<InvocationError | undef
     } else {
       // The queued-backup marker is most likely this very job's: left in place, it
       // would make enqueueCoalesced drop the job, and coalesce later pushes into nothing.
-      await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+      await releaseQueued(repositoryUuid, undefined);
       await enqueueCoalesced(job, LEASE_BUSY_RETRY_SECONDS * 5);
     }
     return undefined;
   }
   try {
-    // From here on a push must queue a new backup: this one may already have read the refs.
-    await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+    await releaseQueued(repositoryUuid, job.jobId);
     return await backupWithRecords(job, retryCount);
   } finally {
     await releaseLease(repositoryUuid, holder);
@@ -369,7 +416,7 @@ async function backupWithRecords(job: QueuedBackup, retryCount: number): Promise
         action: 'backup',
         repositoryUuid: repositoryLabel,
         outcome: 'ok',
-        detail: result.status === 'created' ? `snapshot ${snapshot.id} (${job.reason})` : `unchanged since ${snapshot.id} (${job.reason})`,
+        detail: result.status === 'created' ? `snapshot ${snapshot.id} (${job.reason}): ${storedAs(snapshot)}` : `unchanged since ${snapshot.id} (${job.reason})`,
       });
     }
   } catch (thrown) {
@@ -392,6 +439,14 @@ async function backupWithRecords(job: QueuedBackup, retryCount: number): Promise
   }
 }
 
+/** How a snapshot is stored, as its manifest says: for the audit log, where a change of encryption shows. */
+function storedAs(snapshot: SnapshotManifest): string {
+  const count = snapshot.encryption?.recipients.length ?? 0;
+  const encryption = count > 0 ? `encrypted to ${count} age recipient${count === 1 ? '' : 's'}` : 'unencrypted';
+  const newChain = snapshot.bundles.length > 0 && snapshot.bundles.every((bundle) => bundle.createdBy === snapshot.id);
+  return newChain ? `${encryption}, new full chain` : encryption;
+}
+
 /**
  * One engine run against the repository's current refs, with the status
  * updated on success. Takes no lease: the consumer holds it, or a restore that
@@ -408,7 +463,9 @@ function triggerOf(job: QueuedBackup): SnapshotTrigger {
 async function runEngine(configuration: Configuration, job: QueuedBackup, deadline: Date): Promise<BackupResult> {
   const { settings, secrets } = configuration;
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  await ensureMarker(store, settings);
+  // The settings decide how this backup writes; the marker records them for the command line.
+  const setting = storageSettingOf(settings);
+  await recordStorageSetting(store, setting);
   const repository = await getRepository(job.workspaceUuid, job.repositoryUuid);
   const git = gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken);
   const workspaceSlug = repository.full_name?.split('/')[0];
@@ -427,6 +484,7 @@ async function runEngine(configuration: Configuration, job: QueuedBackup, deadli
       repo: repoPath(job.workspaceUuid, job.repositoryUuid),
       git,
       trigger: triggerOf(job),
+      ...setting,
       repository: {
         uuid: bracedUuid(job.repositoryUuid),
         ...(workspaceSlug ? { workspaceSlug } : {}),
@@ -448,29 +506,10 @@ async function runEngine(configuration: Configuration, job: QueuedBackup, deadli
       state: 'idle',
       progress: undefined,
       lastError: undefined,
-      lastBackup: { snapshotId: snapshot.id, at: snapshot.createdAt, refs: snapshot.refs.length, bytesUploaded: ownBytes },
+      lastBackup: { snapshotId: snapshot.id, at: snapshot.createdAt, refs: snapshot.refs.length, bytesUploaded: ownBytes, recipients: snapshot.encryption?.recipients ?? [] },
     });
   }
   return result;
-}
-
-/** A fresh bucket gets its marker from the settings (encryption, Object Lock); an existing one is left as it is. */
-async function ensureMarker(store: BlobStore, settings: WorkspaceSettings): Promise<void> {
-  try {
-    await readMarker(store);
-    return;
-  } catch (error) {
-    if (!isLifeboatError(error, 'BUCKET_NOT_INITIALIZED')) throw error;
-  }
-  try {
-    await initBucket(store, {
-      recipients: settings.encryption.recipients,
-      ...(settings.objectLock.enabled ? { objectLock: { mode: settings.objectLock.mode, days: settings.objectLock.days } } : {}),
-    });
-  } catch (error) {
-    // Two first backups racing: the other one wrote it.
-    if (!isLifeboatError(error, 'BUCKET_ALREADY_INITIALIZED')) throw error;
-  }
 }
 
 /** Engine progress into the repository status, at most every couple of seconds (KVS writes are rationed). */

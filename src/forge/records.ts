@@ -1,6 +1,6 @@
 // Small records the pages read: jobs (what a backup, restore or sweep is doing)
 // and the audit log (who did what, and how it ended). Both live in KVS.
-import { kvs, WhereConditions } from '@forge/kvs';
+import { ForgeKvsAPIError, kvs, WhereConditions } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, JobKind, JobView, Paged } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
@@ -43,9 +43,19 @@ export async function listAudit(cursor?: string): Promise<Paged<AuditEntry>> {
   return listByPrefix<AuditEntry>(kvsKeys.auditPrefix, cursor);
 }
 
+/** One page of the records under `prefix`; `cursor` is the one the previous page gave. */
 export async function listByPrefix<T>(prefix: string, cursor?: string): Promise<Paged<T>> {
   let query = kvs.query().where('key', WhereConditions.beginsWith(prefix)).limit(PAGE);
   if (cursor) query = query.cursor(cursor);
-  const page = await query.getMany<T>();
+  let page: Awaited<ReturnType<typeof query.getMany<T>>>;
+  try {
+    page = await query.getMany<T>();
+  } catch (error) {
+    // The query is ours and fixed; with a cursor, KVS refusing it (400) means the cursor is not one it gave.
+    if (cursor && error instanceof ForgeKvsAPIError && error.responseDetails.status === 400) {
+      throw new LifeboatError('INVALID_ARGUMENT', 'The request was refused: cursor is not one this list gave; start again from the first page.', { cause: error });
+    }
+    throw error;
+  }
   return { items: page.results.map((result) => result.value), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
 }

@@ -23,13 +23,15 @@ import type {
   SnapshotDetails,
   SnapshotPage,
   SnapshotSummary,
+  StorageStatus,
 } from '../contract.js';
 import { findSnapshot, listSnapshotIds, readManifest, readManifests } from '../engine/bucket/catalog.js';
-import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { type SnapshotManifest, encryptionFor, sameEncryption } from '../engine/bucket/format.js';
+import type { StorageSetting } from '../engine/bucket/marker.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { parseSettings, REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
+import { parseSettings, REPOSITORY_SLUG, repositoryUuid, storageSettingOf, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listDestructiveEvents, requestBackup } from './backups.js';
 import { getRepository } from './bitbucket.js';
@@ -77,7 +79,8 @@ const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 2
 const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
 const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
-const secret = z.string().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
+// A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
+const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
 
 const payloads = {
   setRepoEnabled: z.object({ enabled: z.boolean() }).strict(),
@@ -94,7 +97,7 @@ const payloads = {
   undoDestructiveEvent: z.object({ eventId: text(200).min(1), inPlace: z.boolean().optional(), confirmOverwrite: z.boolean().optional() }).strict()
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
-  saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional() }).strict(),
+  saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
   restoreDeletedRepository: z.object({ repositoryUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
@@ -144,19 +147,44 @@ async function overview({ context }: Request): Promise<Overview> {
   return result;
 }
 
-async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, settings?: WorkspaceSettings): Promise<RepoStatus> {
-  const [stored, lastPush, repository] = await Promise.all([
+async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?: WorkspaceSettings): Promise<RepoStatus> {
+  const [stored, lastPush, repository, settings] = await Promise.all([
     readStatus(repositoryUuid),
     kvs.get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
     getRepository(workspaceUuid, repositoryUuid),
+    known ?? loadSettings(),
   ]);
   return {
     ...stored,
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
-    included: isIncluded(settings ?? (await loadSettings()), repositoryUuid),
+    included: isIncluded(settings, repositoryUuid),
     ...(lastPush ? { lastPush } : {}),
+    ...(settings ? { storage: storageStatus(settings, stored.lastBackup?.recipients) } : {}),
   };
+}
+
+const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
+
+/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way). */
+function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
+  const { encryption, objectLock } = storageSettingOf(settings);
+  const recipients = encryption?.recipients ?? [];
+  const newChainPending = lastSnapshotRecipients !== undefined && !sameEncryption(encryptionFor(lastSnapshotRecipients), encryption);
+  const next = recipients.length > 0 ? `encrypted to ${recipientsText(recipients)}` : 'unencrypted';
+  let words: string;
+  if (lastSnapshotRecipients === undefined) {
+    words = `Backups are stored ${next}.`;
+  } else if (!newChainPending) {
+    words = `Snapshots are stored ${next}.`;
+  } else {
+    const last = lastSnapshotRecipients.length > 0 ? `encrypted to ${recipientsText(lastSnapshotRecipients)}` : 'unencrypted';
+    words = `The newest snapshot is stored ${last}; the settings have changed since, so the next backup starts a new full chain stored ${next}. Earlier snapshots stay as they were stored.`;
+  }
+  const lock = objectLock
+    ? ` Object Lock: ${objectLock.mode}, ${objectLock.days} day${objectLock.days === 1 ? '' : 's'} on every object a backup writes; objects already written keep the retention they got.`
+    : ' No Object Lock on new objects.';
+  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending, message: words + lock };
 }
 
 const SNAPSHOT_PAGE = 20;
@@ -236,10 +264,39 @@ function changedFields(before: unknown, after: unknown, path = ''): string[] {
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path || 'settings'];
 }
 
+const lockText = (lock: StorageSetting['objectLock']): string => (lock ? `${lock.mode}, ${lock.days} day${lock.days === 1 ? '' : 's'}` : 'none');
+
+/** Audit entries for a change of how backups store objects; each takes effect from the next backup. */
+function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; detail: string }> {
+  const changes: Array<{ action: string; detail: string }> = [];
+  const was = before.encryption?.recipients ?? [];
+  const now = after.encryption?.recipients ?? [];
+  if (!sameEncryption(before.encryption, after.encryption)) {
+    if (now.length === 0) {
+      changes.push({ action: 'encryption turned off', detail: `Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to ${recipientsText(was)}.` });
+    } else {
+      const earlier = was.length === 0 ? 'unencrypted' : `encrypted to the previous ${recipientsText(was)}`;
+      changes.push({
+        action: was.length === 0 ? 'encryption turned on' : 'encryption recipients changed',
+        detail: `From the next backup on, each repository starts a new full chain encrypted to ${recipientsText(now)} (${now.join(', ')}). Earlier snapshots stay ${earlier}.`,
+      });
+    }
+  }
+  if (lockText(before.objectLock) !== lockText(after.objectLock)) {
+    changes.push({ action: 'Object Lock changed', detail: `From ${lockText(before.objectLock)} to ${lockText(after.objectLock)}, for every object written from the next backup on; objects already written keep the retention they got.` });
+  }
+  return changes;
+}
+
 async function saveSettings(caller: Caller, request: z.output<typeof payloads.saveSettings>): Promise<SettingsView> {
   // Validate everything before writing anything.
   const settings = parseSettings(request.settings);
   const previous = await loadSettings();
+  const storage = previous ? storageChanges(storageSettingOf(previous), storageSettingOf(settings)) : [];
+  if (storage.some((change) => change.action === 'encryption turned off') && request.confirmDowngrade !== true) {
+    const problem = 'confirmDowngrade must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)';
+    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problem}.`, { details: { problems: [problem] } });
+  }
   await storeSettings(settings);
   await storeSecrets({
     ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),
@@ -258,6 +315,7 @@ async function saveSettings(caller: Caller, request: z.output<typeof payloads.sa
   let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
   if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
   await recordAudit({ actorAccountId: caller.accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });
+  for (const change of storage) await recordAudit({ actorAccountId: caller.accountId, ...change, outcome: 'ok' });
   return settingsView();
 }
 

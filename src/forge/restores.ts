@@ -344,7 +344,7 @@ async function restorableSnapshot(configuration: Configuration, workspaceUuid: s
 
 /** The app holds only the recipients' public keys: it can write encrypted snapshots, not read them. */
 function refuseEncrypted(manifest: SnapshotManifest): void {
-  if (manifest.encryption) {
+  if (manifest.encryption || manifest.bundles.some((bundle) => bundle.encrypted)) {
     throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys. Restore it with the lifeboat command line and your age identity.`);
   }
 }
