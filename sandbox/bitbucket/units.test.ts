@@ -139,6 +139,7 @@ describe('scopes', () => {
 
 describe('OpenAPI spec', () => {
   it('finds operations by template or concrete path, literal segments first', () => {
+    // The spec copy predates the removal of Issues (2026-08-20): its issue paths still exercise the matcher.
     assert.equal(findOperation('get', '/2.0/repositories/{workspace}/{repo_slug}')?.template, '/2.0/repositories/{workspace}/{repo_slug}');
     assert.equal(matchTemplate('/2.0/repositories/ws/repo/issues/export')?.template, '/2.0/repositories/{workspace}/{repo_slug}/issues/export');
     assert.deepEqual(matchTemplate('/repositories/ws/repo/issues/7')?.params, { workspace: 'ws', repo_slug: 'repo', issue_id: '7' });

@@ -13,14 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE } from '../demo.js';
 import { buildPages } from './build.js';
-import { startUiServer, type InvokeCall, type InvokeResult, type PageModule, type Place, type UiServer } from './server.js';
+import { startUiServer, type InvokeCall, type InvokeResult, type FramedPage, type Place, type UiServer } from './server.js';
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
 const REPO_PAGE = 'lifeboat-repo-settings';
 const ADMIN_PAGE = 'lifeboat-workspace-admin';
-const MODULES: PageModule[] = [
-  { key: REPO_PAGE, type: 'bitbucket:repoSettingsMenuPage', title: 'Lifeboat backups', resourceKey: 'repo-settings', resourcePath: 'static/repo-settings/build' },
-  { key: ADMIN_PAGE, type: 'bitbucket:workspaceSettingsMenuPage', title: 'Lifeboat', resourceKey: 'workspace-admin', resourcePath: 'static/workspace-admin/build' },
+const MODULES: FramedPage[] = [
+  { key: REPO_PAGE, type: 'bitbucket:repoSettingsMenuPage', title: 'Lifeboat backups', resource: 'repo-settings', resourcePath: 'static/repo-settings/build' },
+  { key: ADMIN_PAGE, type: 'bitbucket:workspaceSettingsMenuPage', title: 'Lifeboat', resource: 'workspace-admin', resourcePath: 'static/workspace-admin/build' },
 ];
 const webApp = DEMO_REPOSITORIES[0];
 const LAST_PUSH = { ref: 'main', after: '0123456789abcdef0123456789abcdef01234567', at: '2026-11-20T09:30:00.000Z' };
@@ -288,7 +288,7 @@ describe('UI server', () => {
     await symlink(join(dir, 'secret.txt'), join(dir, 'page', 'leak.txt'));
     const other = await startUiServer({
       appDir: dir,
-      modules: [{ key: 'page', type: 'bitbucket:workspaceSettingsMenuPage', title: 'Page', resourceKey: 'page', resourcePath: 'page' }],
+      modules: [{ key: 'page', type: 'bitbucket:workspaceSettingsMenuPage', title: 'Page', resource: 'page', resourcePath: 'page' }],
       workspace: DEMO_WORKSPACE,
       repositories: async () => [],
       users: DEMO_USERS,
