@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEntry, DestructiveEvent, JobView, Paged, RepoStatus, Result, SnapshotPage, SnapshotSummary } from '../src/contract.js';
+import type { AuditEntry, DestructiveEvent, JobView, Paged, RepoStatus, Result, SnapshotPage } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { isAgeEncrypted } from '../src/engine/bucket/crypto.js';
 import { readMarker } from '../src/engine/bucket/marker.js';
