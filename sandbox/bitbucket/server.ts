@@ -12,7 +12,7 @@ import {
   WWW_AUTHENTICATE, atLeast, authenticateGit, authenticateRest, credentialKey, describePrincipal, expandScopes, missingScopes, repositoryPermission,
   type ForgeIdentity,
 } from './auth.js';
-import { takeFault, type FaultKnobs } from './faults.js';
+import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
 import type { PushChange } from './events.js';
@@ -290,13 +290,14 @@ export class EmulatorServer {
       if (!scopes.has(writing ? 'repository:write' : 'repository')) return deny(403, `Access denied: the access token lacks the ${writing ? 'repository:write' : 'repository'} scope`);
     }
     if (writing && !atLeast(permission, 'write')) return deny(403, `Access denied: ${describePrincipal(principal)} cannot write to ${workspace.slug}/${repository.slug}`);
+    const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
+    if (writing && takePushFault(this.deps.faults, isPack)) return deny(this.deps.faults.failStatus, 'Internal server error');
 
     const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug);
     const pathInfo = `/${workspace.slug}/${repository.slug}.git${path.rest}`;
     const remoteUser = principal.kind === 'anonymous' ? undefined : principal.kind === 'forge-app' ? 'forge-app' : principal.user.nickname;
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 
-    const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
     if (!(isPack && writing)) {
       const cutAfter = isPack ? this.deps.faults.resetPackAfterBytes : undefined;
       const disarm = (): void => { this.deps.faults.resetPackAfterBytes = undefined; };

@@ -15,13 +15,14 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepoPath, isSnapshotId, parseKey } from '../engine/bucket/keys.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
-import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
+import { type RestoreReport, isRestoredRef, restoreToRemote } from '../engine/restore.js';
 import type { GitClient } from '../engine/git/types.js';
 import { REPOSITORY_SLUG } from '../settings.js';
 import { acquireLease, backupOnce, getDestructiveEvent, markEventUndone, releaseLease } from './backups.js';
-import { type RepositoryJson, appBitbucket, cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { classifyError } from './platform-errors.js';
 import { QUEUES, type RestoreJob, enqueue } from './queues.js';
 import { createJob, getJob, recordAudit, updateJob } from './records.js';
@@ -42,6 +43,8 @@ interface StoredRestore {
   guardSnapshotId?: string;
   /** The repository this job created, once created: a retry pushes into it instead of creating another. */
   createdRepository?: { uuid: string; slug: string };
+  /** Whether the requester administers the created repository, once settled: a retry does not ask again. */
+  requesterAccess?: RequesterAccess;
 }
 
 /**
@@ -85,7 +88,7 @@ export async function requestRestore(input: { workspaceUuid: string; repositoryU
   if (mode === 'new-repository') checkSlugShape(request.newRepositorySlug);
   const configuration = await requireConfiguration();
   const manifest = await restorableSnapshot(configuration, input.workspaceUuid, input.repositoryUuid, request.snapshotId);
-  const refs = chosenRefs(manifest, request.refs);
+  const refs = chosenRefs(manifest, request.refs, mode);
   if (mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
 
   const stored: StoredRestore = {
@@ -265,6 +268,12 @@ async function perform(body: RestoreJob, stored: StoredRestore, started: number)
     const resumed = stored.createdRepository !== undefined;
     const created = stored.createdRepository ?? await createRepository(body, stored, manifest);
     const repository = await getRepository(body.workspaceUuid, created.uuid);
+    if (!stored.requesterAccess) {
+      // Before the push: should it fail for good, the requester can still administer (or delete) the repository.
+      const credential = credentialBitbucket(apiOrigin(repository), settings, secrets.bitbucketToken);
+      stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
+      await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+    }
     target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
@@ -294,11 +303,15 @@ async function perform(body: RestoreJob, stored: StoredRestore, started: number)
     refs: report.refs.slice(0, LISTED_REFS),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
     ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
+    ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
     ...(stored.eventId ? { eventId: stored.eventId } : {}),
+    ...(report.leftOut.length > 0 ? { leftOutRefCount: report.leftOut.length } : {}),
+    ...(report.bundlesResumed > 0 ? { bundlesResumed: report.bundlesResumed } : {}),
   };
   const where = stored.mode === 'beside' ? `beside the existing work (under restored/${manifest.id}/)` : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
-  return { message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}`, result };
+  const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
+  return { message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
 }
 
 /** Backs up what an overwrite is about to replace; its snapshot id goes into the job's result. */
@@ -349,7 +362,7 @@ function refuseEncrypted(manifest: SnapshotManifest): void {
   }
 }
 
-function chosenRefs(manifest: SnapshotManifest, refs: unknown): string[] | undefined {
+function chosenRefs(manifest: SnapshotManifest, refs: unknown, mode: RestoreMode): string[] | undefined {
   if (refs === undefined) return undefined;
   if (!Array.isArray(refs) || refs.length === 0 || !refs.every((ref) => typeof ref === 'string')) {
     throw new LifeboatError('INVALID_ARGUMENT', 'Choose at least one branch or tag to restore, or leave the choice out to restore them all.');
@@ -358,8 +371,9 @@ function chosenRefs(manifest: SnapshotManifest, refs: unknown): string[] | undef
   const missing = refs.filter((ref) => !known.has(ref));
   if (missing.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}.`);
   const unique = [...new Set(refs)];
-  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small.
-  if (unique.length === known.size) return undefined;
+  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small — except
+  // beside, where none chosen leaves out the snapshot's own restored/ refs that this choice names.
+  if (unique.length === known.size && !(mode === 'beside' && unique.some(isRestoredRef))) return undefined;
   // The request is one KVS value (≤240 KiB) beside the job.
   if (JSON.stringify(unique).length > MAX_CHOSEN_REFS_CHARS) {
     throw new LifeboatError('INVALID_ARGUMENT', `${unique.length} refs are too many to choose one by one: restore the whole snapshot, or choose fewer.`);
@@ -408,6 +422,12 @@ function describe(stored: StoredRestore): string {
     case 'new-repository': return `Restore ${what} into the new repository ${stored.newRepositorySlug}.`;
     case 'overwrite': return `Overwrite with ${what}, after backing up the current state.`;
   }
+}
+
+function accessWords(access: RequesterAccess | undefined): string {
+  if (!access) return '';
+  if (access.admin) return access.via === 'granted' ? ' The requester was made an admin of it.' : ' The requester administers it as a workspace admin.';
+  return ` The requester could not be made an admin of it (${access.problem.message}); a workspace admin can do that in the repository's settings, under User and group access.`;
 }
 
 function actionName(stored: StoredRestore): string {

@@ -200,6 +200,9 @@ describe('repository settings', () => {
     assert.equal((await world.call('GET', path, { template })).status, 404);
     // Carol reads web-app as a workspace member; a write permission lets her open pull requests.
     assert.equal((await world.call('PUT', path, { body: { permission: 'write' }, template })).body.permission, 'write');
+    const owner = `${webApp}/permissions-config/users/${encodeURIComponent(DEMO_USERS.admin.accountId)}`;
+    assert.equal((await world.call('PUT', owner, { body: { permission: 'admin' }, template })).status, 400, 'a workspace owner cannot be given an explicit permission');
+    assert.equal((await world.call('PUT', path, { as: 'forgeApp', body: { permission: 'admin' }, template })).status, 403, 'API tokens only: not the Forge app identity');
     const opened = await world.call('POST', `${webApp}/pullrequests`, { as: 'member', body: { title: 'Now allowed', source: { branch: { name: 'feature/dark-mode' } } } });
     assert.equal(opened.status, 201);
     assert.equal((await world.call('DELETE', path, { template })).status, 204);

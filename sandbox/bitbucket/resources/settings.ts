@@ -669,6 +669,9 @@ export function register(registry: RouteRegistry): void {
   registry.add('PUT', `${REPO}/permissions-config/users/{selected_user_id}`, async (request, kit) => {
     const repository = kit.repository(request, 'admin');
     const user = userInPath(request, kit, 'selected_user_id');
+    // "The selected user must be a member of the workspace, and cannot be the workspace owner."
+    const role = kit.workspace(request).members.find((member) => member.userUuid === user.uuid)?.permission;
+    if (role === undefined || role === 'owner') fail(kit, 400, 'Bad request', `${user.displayName} ${role === 'owner' ? 'is an owner of the workspace' : 'is not a member of the workspace'}.`);
     const { permission } = await parseBody(request, kit, permissionBody);
     const entry = repository.permissions.find((p) => p.userUuid === user.uuid);
     if (entry) entry.permission = permission;
