@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const FORGE_ONLY = 'Only src/forge/ may import @forge/*.';
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/.data/', '.data/', 'sandbox/.data/', 'static/*/build/'] },
   js.configs.recommended,
@@ -8,9 +10,12 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: 'Only src/forge/ may import @forge/*.' }] }],
+      // Type-only imports are erased: the sandbox may name the platform's types instead of copying them.
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: FORGE_ONLY, allowTypeImports: true }] }],
     },
   },
+  // The portable core names nothing of the platform, not even its types.
+  { files: ['src/engine/**'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: 'src/engine/ is the portable core: no @forge/*, not even types.' }] }] } },
   // The platform seam: the app's adapters, and the sandbox's stand-ins for the same packages.
-  { files: ['src/forge/**', 'sandbox/forge/platform/**', 'sandbox/forge/fixtures/**', 'static/*/src/api.ts'], rules: { 'no-restricted-imports': 'off' } },
+  { files: ['src/forge/**', 'sandbox/forge/platform/**', 'sandbox/forge/fixtures/**', 'static/*/src/api.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 );

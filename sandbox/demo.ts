@@ -39,18 +39,19 @@ export const DEMO_USERS = {
 export type DemoRole = keyof typeof DEMO_USERS;
 
 /**
- * Demo repositories. `web-app` has a wiki, pull requests in every state and
- * issues; Bob is its repository admin (and only a member elsewhere).
+ * Demo repositories. `web-app` has pull requests in every state and one of
+ * every repository setting; Bob is its repository admin (and only a member
+ * elsewhere).
  */
 export const DEMO_REPOSITORIES = [
-  { slug: 'web-app', uuid: '{a1f2e3d4-c5b6-4a79-8e01-1b2c3d4e5f60}', name: 'Web App', wiki: true, issues: true, repoAdmin: 'repoAdmin' },
-  { slug: 'api-server', uuid: '{b2e3d4c5-b6a7-4980-9f12-2c3d4e5f6a71}', name: 'API Server', wiki: false, issues: true, repoAdmin: null },
-  { slug: 'docs', uuid: '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}', name: 'Docs', wiki: false, issues: false, repoAdmin: null },
+  { slug: 'web-app', uuid: '{a1f2e3d4-c5b6-4a79-8e01-1b2c3d4e5f60}', name: 'Web App', repoAdmin: 'repoAdmin' },
+  { slug: 'api-server', uuid: '{b2e3d4c5-b6a7-4980-9f12-2c3d4e5f6a71}', name: 'API Server', repoAdmin: null },
+  { slug: 'docs', uuid: '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}', name: 'Docs', repoAdmin: null },
 ] as const;
 
 /** A workspace access token, as the admin would paste it into Lifeboat's settings (git user x-token-auth). */
 export const DEMO_WORKSPACE_TOKEN = {
   token: 'ATCTT3xFfGN0-demo-workspace-access-token',
-  scopes: ['repository', 'repository:write', 'repository:admin', 'pullrequest', 'pullrequest:write', 'issue', 'issue:write', 'webhook', 'pipeline', 'project', 'account'],
+  scopes: ['repository', 'repository:write', 'repository:admin', 'pullrequest', 'pullrequest:write', 'webhook', 'pipeline', 'project', 'account'],
   botUserUuid: '{d4e5f6a7-b8c9-4d02-9b34-4e5f6a7b8c93}',
 } as const;

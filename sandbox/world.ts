@@ -12,7 +12,7 @@ import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } f
 import { startForgeHost, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
 import { loadManifest, PAGE_MODULE_TYPES } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
-import { startUiServer, type UiServer } from './ui/server.js';
+import { startUiServer, type FramedPage, type UiServer } from './ui/server.js';
 
 export const DEMO_BUCKET = 'lifeboat-demo';
 
@@ -141,21 +141,19 @@ export async function startWorld(options: WorldOptions): Promise<World> {
 }
 
 /** The Custom UI pages the manifest declares, with the folder each resource is built into. */
-function pageModules(host: ForgeHost): Parameters<typeof startUiServer>[0]['modules'] {
+function pageModules(host: ForgeHost): FramedPage[] {
   const manifest = host.manifest;
   const resources = new Map(manifest.resources.map((resource) => [resource.key, resource.path]));
   const pages = PAGE_MODULE_TYPES.flatMap((type) => manifest.modules[type].map((module) => ({ ...module, type })));
   return pages.map((page) => {
     const resourcePath = resources.get(page.resource);
     if (!resourcePath) throw new Error(`manifest.yml: module ${page.key} names resource ${page.resource}, which is not declared`);
-    return { key: page.key, type: page.type, title: page.title, resourceKey: page.resource, resourcePath };
+    return { ...page, resourcePath };
   });
 }
 
-type PageModule = ReturnType<typeof pageModules>[number];
-
-function worldUrls({ ui, modules, emulator, s3 }: { ui: UiServer; modules: PageModule[]; emulator: Emulator; s3: S3rver }): WorldUrls {
-  const keyOf = (type: PageModule['type']): string => {
+function worldUrls({ ui, modules, emulator, s3 }: { ui: UiServer; modules: FramedPage[]; emulator: Emulator; s3: S3rver }): WorldUrls {
+  const keyOf = (type: FramedPage['type']): string => {
     const module = modules.find((candidate) => candidate.type === type);
     if (!module) throw new Error(`manifest.yml declares no ${type} module`);
     return module.key;

@@ -44,6 +44,28 @@ export type BackupProgressView = JobProgress & {
   updatedAt: string;
 };
 
+/**
+ * How a repository's snapshots are stored and what the next backup writes. A change
+ * of encryption or Object Lock in the settings takes effect from the next backup;
+ * snapshots already written stay as they were stored.
+ */
+export interface StorageStatus {
+  /** age recipients the newest snapshot is encrypted to, empty when it is stored in plain; absent before the first backup. */
+  lastSnapshotRecipients?: string[];
+  /** The age recipients the next backup encrypts to (empty: unencrypted). */
+  recipients: string[];
+  /** The Object Lock retention the next backup gives every object it writes; null for none. */
+  objectLock: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number } | null;
+  /**
+   * The newest snapshot is encrypted otherwise than the settings now ask: the next
+   * backup starts a new full chain encrypted the new way (never an increment on a
+   * base encrypted otherwise), even if nothing changed in the repository.
+   */
+  newChainPending: boolean;
+  /** All of the above in words, for the page. */
+  message: string;
+}
+
 export interface RepoStatus {
   repositoryUuid: string;
   slug?: string;
@@ -58,6 +80,8 @@ export interface RepoStatus {
   latest?: SnapshotSummary;
   lastError?: UserError & { at: string };
   lastPush?: PushSeen;
+  /** Absent while Lifeboat is not set up. */
+  storage?: StorageStatus;
 }
 
 /** Refs of a snapshot against the snapshot before it. */
@@ -76,7 +100,8 @@ export interface SnapshotSummary {
   bytes: number;
   /** What this snapshot added to the bucket. */
   ownBytes: number;
-  encrypted: boolean;
+  /** age recipients its bundles are encrypted to; empty when stored in plain. */
+  recipients: string[];
   /** Whether this snapshot started a chain (a full bundle) or added to one. */
   chain: 'full' | 'incremental';
   /** Snapshots since the chain's full one. */
@@ -199,6 +224,11 @@ export interface SaveSettingsRequest {
   /** Omitted: keep the stored one. */
   bucketSecretAccessKey?: string;
   bitbucketToken?: string;
+  /**
+   * Turning encryption off (removing every recipient) is a downgrade: later
+   * snapshots are stored in plain. Refused unless this is true (the page asks first).
+   */
+  confirmDowngrade?: boolean;
 }
 
 export interface ConnectionCheck {

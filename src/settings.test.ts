@@ -39,6 +39,60 @@ test('unknown top-level fields and secrets are refused, not stored', () => {
   assert.throws(() => parseSettings({ ...valid, secretAccessKey: 'x' }), /settings Unrecognized key/i);
 });
 
-test('recipients must be X25519 age recipients', () => {
-  assert.throws(() => parseSettings({ ...valid, encryption: { recipients: ['ssh-ed25519 AAAA'] } }), /encryption\.recipients\.0 must be an age X25519 recipient/);
+test('recipients must be X25519 age recipients, checksum included', () => {
+  assert.throws(() => parseSettings({ ...valid, encryption: { recipients: ['ssh-ed25519 AAAA'] } }), /encryption\.recipients\.0 is not an age recipient/);
+  // One character changed: the shape is right, the bech32 checksum is not (the first backup would fail on it).
+  const recipient = valid.encryption.recipients[0]!;
+  const mistyped = `${recipient.slice(0, -1)}${recipient.endsWith('p') ? 'q' : 'p'}`;
+  assert.throws(() => parseSettings({ ...valid, encryption: { recipients: [recipient, mistyped] } }), /encryption\.recipients\.1 is not an age recipient \(a mistyped character or a bad checksum\)/);
+  assert.throws(() => parseSettings({ ...valid, encryption: { recipients: ['AGE-SECRET-KEY-1QQQQ'] } }), (error) => /encryption\.recipients\.0 is an age identity/.test((error as Error).message) && !(error as Error).message.includes('AGE-SECRET-KEY-1QQQQ'));
+});
+
+test('pasted values are trimmed: a trailing newline or a leading space is not stored', () => {
+  const parsed = parseSettings({
+    ...valid,
+    bucket: { ...valid.bucket, endpoint: 'https://abc123.r2.cloudflarestorage.com\n', accessKeyId: ' AKIAEXAMPLE', name: 'acme-backups ', prefix: 'lifeboat\n' },
+    encryption: { recipients: [` ${valid.encryption.recipients[0]!}\n`] },
+    bitbucket: { credential: 'api-token', email: 'alice@example.com\n' },
+  });
+  assert.deepEqual(parsed, parseSettings(valid));
+});
+
+test('unknown fields are refused at every level, each named by its field', () => {
+  const uuid = Object.keys(valid.overrides)[0]!;
+  const cases: Array<[WorkspaceSettingsInput, RegExp]> = [
+    [{ ...valid, bucket: { ...valid.bucket, secretAccessKey: 'x' } as never }, /bucket Unrecognized key: "secretAccessKey"/],
+    [{ ...valid, encryption: { ...valid.encryption, scheme: 'age' } as never }, /encryption Unrecognized key/],
+    [{ ...valid, objectLock: { ...valid.objectLock, legalHold: true } as never }, /objectLock Unrecognized key/],
+    [{ ...valid, schedule: { interval: 'day', at: '02:00' } as never }, /schedule Unrecognized key/],
+    [{ ...valid, repositories: { ...valid.repositories, excluded: [] } as never }, /repositories Unrecognized key/],
+    [{ ...valid, overrides: { [uuid]: { enabled: false, paused: true } as never } }, new RegExp(`overrides\\.\\{?${uuid.replace(/[{}]/g, '')}.*Unrecognized key`)],
+    [{ ...valid, bitbucket: { ...valid.bitbucket, token: 'x' } as never }, /bitbucket Unrecognized key/],
+  ];
+  for (const [input, expected] of cases) assert.throws(() => parseSettings(input), expected, JSON.stringify(input).slice(0, 200));
+});
+
+test('a retention policy with a "__proto__" rule is refused, not read as "keep everything"', () => {
+  const hostile = JSON.parse(`{"keepDaily":7,"__proto__":1}`) as Record<string, unknown>;
+  assert.throws(() => parseSettings({ ...valid, retention: hostile }), /retention Unknown retention rule "__proto__"/);
+  const uuid = Object.keys(valid.overrides)[0]!;
+  assert.throws(() => parseSettings({ ...valid, overrides: { [uuid]: { retention: JSON.parse('{"__proto__":1}') as Record<string, unknown> } } }), /Unknown retention rule "__proto__"/);
+});
+
+test('the bucket prefix has no empty, "." or ".." segment and no control character', () => {
+  for (const prefix of ['', 'lifeboat', 'backups/bitbucket', 'team a/lifeboat.v2', '..hidden/x']) {
+    assert.equal(parseSettings({ ...valid, bucket: { ...valid.bucket, prefix } }).bucket.prefix, prefix);
+  }
+  const refused: Array<[string, RegExp]> = [
+    ['../../x', /bucket\.prefix "\.\.\/\.\.\/x" has a "\." or "\.\." segment/],
+    ['a/./b', /bucket\.prefix "a\/\.\/b" has a "\." or "\.\." segment/],
+    ['a/..', /has a "\." or "\.\." segment/],
+    ['/lifeboat', /bucket\.prefix "\/lifeboat" has an empty segment/],
+    ['lifeboat/', /has an empty segment/],
+    ['a//b', /has an empty segment/],
+    ['a\u0000b', /bucket\.prefix holds a control character/],
+    ['a\tb', /holds a control character/],
+    ['x'.repeat(201), /bucket\.prefix is 201 characters long; at most 200/],
+  ];
+  for (const [prefix, expected] of refused) assert.throws(() => parseSettings({ ...valid, bucket: { ...valid.bucket, prefix } }), expected, JSON.stringify(prefix));
 });

@@ -7,44 +7,56 @@
  */
 import { z } from 'zod';
 import { LifeboatError } from './engine/errors.js';
+import { encryptionFor, recipientSchema } from './engine/bucket/format.js';
+import { bucketPrefixProblem } from './engine/bucket/keys.js';
+import type { StorageSetting } from './engine/bucket/marker.js';
 import { validatePolicy } from './engine/bucket/retention.js';
 
+// Every object is strict (an unknown or misspelt field is refused, not dropped), and
+// text a person pastes is trimmed first: a trailing newline or a leading space is
+// never meant, and would otherwise be stored and fail at the first backup.
+
 /** A Bitbucket UUID, with or without its braces. */
-export const repositoryUuid = z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
+export const repositoryUuid = z.string().trim().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
 const uuid = repositoryUuid;
 
 /** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
 export const REPOSITORY_SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 
 // S3 bucket naming rules (the strictest common subset of the providers Lifeboat supports).
-const bucketName = z.string()
+const bucketName = z.string().trim()
   .min(3, 'must be 3 to 63 characters')
   .max(63, 'must be 3 to 63 characters')
   .regex(/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/, 'may hold only lower-case letters, digits, dots and hyphens, and must start and end with a letter or digit');
 
 export const bucketSettings = z.object({
   /** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
-  endpoint: z.string().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3'),
-  region: z.string().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
+  endpoint: z.string().trim().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3'),
+  region: z.string().trim().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
   name: bucketName,
-  /** Key prefix inside the bucket; no leading or trailing slash. */
-  prefix: z.string().max(200).regex(/^([A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*)?$/, 'is a path like lifeboat or backups/bitbucket, without leading or trailing slashes'),
+  /** Key prefix inside the bucket, by the engine's one prefix rule (keys.ts). */
+  prefix: z.string().trim().superRefine((value, context) => {
+    const problem = bucketPrefixProblem(value);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  }),
   addressing: z.enum(['virtual-hosted', 'path']),
-  accessKeyId: z.string().min(1, 'is required').max(128),
-});
+  accessKeyId: z.string().trim().min(1, 'is required').max(128),
+}).strict();
 
 export const encryptionSettings = z.object({
-  /** age X25519 recipients; empty means objects are stored unencrypted. */
-  recipients: z.array(z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'must be an age X25519 recipient (age1 followed by 58 characters)')).max(20),
-});
+  /** age X25519 recipients (the engine's one recipient rule); empty means objects are stored unencrypted. */
+  recipients: z.array(z.string().trim().pipe(recipientSchema)).max(20),
+}).strict();
 
 export const objectLockSettings = z.object({
   enabled: z.boolean(),
   mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
   days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(36_500, 'must be at most 100 years'),
-});
+}).strict();
 
-export const retentionSettings = z.record(z.string(), z.unknown()).transform((policy, context) => {
+// The raw value goes to validatePolicy: a record schema would rebuild the object and
+// silently drop a "__proto__" key, leaving an empty policy (keep everything).
+export const retentionSettings = z.unknown().transform((policy, context) => {
   try {
     return validatePolicy(policy);
   } catch (error) {
@@ -59,27 +71,36 @@ export const repositorySelection = z.object({
   chosen: z.array(uuid).max(10_000),
   /** With `chosen`: repositories created later join the list on their own. */
   includeNew: z.boolean(),
-});
+}).strict();
 
 export const workspaceSettings = z.object({
   bucket: bucketSettings,
   encryption: encryptionSettings,
   objectLock: objectLockSettings,
-  schedule: z.object({ interval: z.enum(['hour', 'day', 'week']) }),
+  schedule: z.object({ interval: z.enum(['hour', 'day', 'week']) }).strict(),
   retention: retentionSettings,
   repositories: repositorySelection,
   /** Per-repository exceptions, keyed by repository UUID. */
-  overrides: z.record(uuid, z.object({ enabled: z.boolean().optional(), retention: retentionSettings.optional() })),
+  overrides: z.record(uuid, z.object({ enabled: z.boolean().optional(), retention: retentionSettings.optional() }).strict()),
   bitbucket: z.object({
     /** Which credential the admin pasted: decides the git user name and the REST authorization. */
     credential: z.enum(['access-token', 'api-token']),
     /** The Atlassian account email an API token belongs to (REST Basic auth); empty for access tokens. */
-    email: z.string().max(254),
-  }).refine((value) => value.credential === 'access-token' || /^[^@\s]+@[^@\s]+$/.test(value.email), { message: 'an API token needs the email address of its Atlassian account', path: ['email'] }),
+    email: z.string().trim().max(254),
+  }).strict().refine((value) => value.credential === 'access-token' || /^[^@\s]+@[^@\s]+$/.test(value.email), { message: 'an API token needs the email address of its Atlassian account', path: ['email'] }),
 }).strict();
 
 export type WorkspaceSettings = z.output<typeof workspaceSettings>;
 export type WorkspaceSettingsInput = z.input<typeof workspaceSettings>;
+
+/** How backups under these settings write their objects. */
+export function storageSettingOf(settings: WorkspaceSettings): StorageSetting {
+  const { objectLock } = settings;
+  return {
+    encryption: encryptionFor(settings.encryption.recipients),
+    objectLock: objectLock.enabled ? { mode: objectLock.mode, days: objectLock.days } : null,
+  };
+}
 
 /**
  * https only (Forge allows nothing else), except plain http on the loopback

@@ -3,12 +3,16 @@
 // sandbox Forge host, and snapshots land in s3rver. Delays run at a tenth of
 // real time (a 30 s coalescing window becomes 3 s).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DestructiveEvent, JobView, Paged, Result, SnapshotPage } from '../src/contract.js';
+import type { AuditEntry, DestructiveEvent, JobView, Paged, RepoStatus, Result, SnapshotPage } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
+import { isAgeEncrypted } from '../src/engine/bucket/crypto.js';
+import { readMarker } from '../src/engine/bucket/marker.js';
+import { collect } from '../src/engine/streams.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { snapshotKey } from '../src/engine/bucket/keys.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
@@ -16,12 +20,12 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { bareUuid } from '../src/forge/keys.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
-import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
 
 const TIME_SCALE = 0.1;
 
-describe('backups in the local world', { timeout: 120_000 }, () => {
+describe('backups in the local world', { timeout: 180_000 }, () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;
@@ -275,6 +279,104 @@ describe('backups in the local world', { timeout: 120_000 }, () => {
     assert.deepEqual(triggers.slice(-2).map((record) => record.outcome), ['ok', 'ok']);
     assert.equal(sweeps() - before, 1, 'one sweep for two triggers within a day');
     assert.equal(typeof app.world.host.kvsDump()['sweep:last-started'], 'string');
+  });
+
+  it('"back up now" 30 times queues one backup at a time: later requests join the waiting job and say so', async () => {
+    const jobKeys = (): string[] => Object.keys(app.world.host.kvsDump()).filter((key) => /^job:[0-9a-f-]{36}$/.test(key));
+    const keysBefore = jobKeys();
+    const answers: JobView[] = [];
+    for (let index = 0; index < 30; index += 1) {
+      const answer = (await app.repoPage('backupNow', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+      assert.ok(answer.ok, JSON.stringify(answer));
+      answers.push(answer.value);
+    }
+    // One may already run while the next waits (the repository's lease keeps it queued): never more.
+    const jobs = [...new Set(answers.map((job) => job.id))];
+    assert.ok(jobs.length <= 2, `${jobs.length} jobs for 30 requests`);
+    const joined = answers.filter((job) => job.joined);
+    assert.equal(joined.length, 30 - jobs.length);
+    for (const job of joined) assert.match(job.message, /already waiting in the queue \(asked for at .*\); this request joined it/);
+    assert.equal(answers[0]?.joined, undefined, 'the first request queued its own job');
+    // Polled rather than settled: the sweep's prunes still wait out their delay.
+    const states = async (): Promise<string[]> => Promise.all(jobs.map(async (id) => {
+      const job = (await app.repoPage('getJob', { jobId: id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+      return job.ok ? job.value.state : job.error.code;
+    }));
+    const deadline = Date.now() + 30_000;
+    while ((await states()).some((state) => state !== 'succeeded') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(await states(), jobs.map(() => 'succeeded'));
+    assert.deepEqual(jobKeys().filter((key) => !keysBefore.includes(key)).sort(), jobs.map((id) => `job:${id}`).sort(), 'no job record besides the ones answered');
+  });
+
+  it('encryption turned on after the first backup: the next snapshot is a new full chain encrypted to it, shown and audited; turning it off needs confirmation', async () => {
+    const audit = (): AuditEntry[] => Object.entries(app.world.host.kvsDump()).filter(([key]) => key.startsWith('audit:')).map(([, value]) => value as AuditEntry);
+    const storage = async (): Promise<NonNullable<RepoStatus['storage']>> => {
+      const answer = (await app.repoPage('getRepoStatus', {}, { as: 'admin', repositorySlug: 'docs' })) as Result<RepoStatus>;
+      assert.ok(answer.ok && answer.value.storage, JSON.stringify(answer));
+      return answer.value.storage;
+    };
+    const plain = await newest('docs');
+    assert.equal(plain.encryption, null, 'docs was backed up unencrypted so far');
+    assert.equal((await readMarker(store)).encryption, null);
+    assert.equal((await storage()).newChainPending, false);
+
+    // Debian's age-keygen makes the key, as an admin following the README would.
+    const keyFile = join(scratch, 'docs-key.txt');
+    execFileSync('age-keygen', ['-o', keyFile], { stdio: 'pipe' });
+    const recipient = execFileSync('age-keygen', ['-y', keyFile]).toString().trim();
+    await app.configure({ encryption: { recipients: [recipient] } });
+    const turnedOn = audit().find((entry) => entry.action === 'encryption turned on');
+    assert.ok(turnedOn, JSON.stringify(audit().slice(0, 5)));
+    assert.match(turnedOn.detail ?? '', new RegExp(`new full chain encrypted to 1 age recipient \\(${recipient}\\)\\. Earlier snapshots stay unencrypted`));
+    const pending = await storage();
+    assert.equal(pending.newChainPending, true);
+    assert.deepEqual(pending.lastSnapshotRecipients, []);
+    assert.deepEqual(pending.recipients, [recipient]);
+    assert.match(pending.message, /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
+
+    app.world.emulator.events.delayMs = 0; // the sweep test held events back
+    const tip = await commitAndPush('docs', 'main', 'the first encrypted change');
+    const deadline = Date.now() + 30_000;
+    while ((await snapshotIds('docs')).at(-1) === plain.id && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    const encrypted = await newest('docs');
+    assert.notEqual(encrypted.id, plain.id, JSON.stringify(status('docs')));
+    assert.ok(encrypted.refs.some((ref) => ref.name === 'refs/heads/main' && ref.oid === tip));
+    assert.deepEqual(encrypted.encryption, { scheme: 'age', recipients: [recipient] });
+    assert.deepEqual(encrypted.bundles.map((bundle) => [bundle.kind, bundle.prerequisites.length, bundle.encrypted, bundle.createdBy]), [['full', 0, true, encrypted.id]], 'a new full chain, not an increment on the plain base');
+    const stored = await collect(await store.get(encrypted.bundles[0]!.key));
+    assert.ok(isAgeEncrypted(stored));
+    const opened = execFileSync('age', ['-d', '-i', keyFile], { input: stored, maxBuffer: 64 << 20 });
+    assert.equal(opened.subarray(0, 16).toString(), '# v2 git bundle\n');
+    const bundleFile = join(scratch, 'docs.bundle');
+    await writeFile(bundleFile, opened);
+    const listed = execFileSync('git', ['bundle', 'list-heads', bundleFile]).toString();
+    assert.match(listed, new RegExp(`^${tip} refs/heads/main$`, 'm'));
+    assert.deepEqual((await readMarker(store)).encryption, { scheme: 'age', recipients: [recipient] }, 'the marker records the current setting');
+    // The earlier snapshot stays as it was.
+    assert.deepEqual(await readManifest(store, { repo: repo('docs'), id: plain.id }), plain);
+
+    const done = await storage();
+    assert.equal(done.newChainPending, false);
+    assert.deepEqual(done.lastSnapshotRecipients, [recipient]);
+    assert.match(done.message, /^Snapshots are stored encrypted to 1 age recipient\./);
+    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.detail?.startsWith(`snapshot ${encrypted.id}`));
+    assert.match(backedUp?.detail ?? '', /encrypted to 1 age recipient, new full chain/);
+
+    // Turning it off is a downgrade: refused without confirmation, and nothing changes.
+    const before = JSON.stringify(app.world.host.kvsDump());
+    const refused = (await app.adminPage('saveSettings', { settings: workingSettings(app.world) })) as Result<unknown>;
+    assert.equal(refused.ok, false);
+    assert.equal(!refused.ok && refused.error.code, 'INVALID_ARGUMENT');
+    assert.match(!refused.ok ? refused.error.message : '', /confirmDowngrade must be true: these settings turn encryption off/);
+    assert.equal(JSON.stringify(app.world.host.kvsDump()), before);
+    const confirmed = (await app.adminPage('saveSettings', { settings: workingSettings(app.world), confirmDowngrade: true })) as Result<unknown>;
+    assert.ok(confirmed.ok, JSON.stringify(confirmed));
+    const turnedOff = audit().find((entry) => entry.action === 'encryption turned off');
+    assert.match(turnedOff?.detail ?? '', /Downgrade confirmed.*Earlier snapshots stay encrypted to 1 age recipient/);
+    assert.ok(turnedOff?.actorAccountId);
+    const off = await storage();
+    assert.equal(off.newChainPending, true);
+    assert.match(off.message, /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
   });
 
   it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {

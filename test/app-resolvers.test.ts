@@ -97,10 +97,15 @@ describe('the pages\' resolvers', () => {
       ['saveSettings', { settings, accountId: DEMO_USERS.member.accountId }],
       ['saveSettings', { settings: { ...settings, extra: true } }],
       ['saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, prefix: huge } } }],
+      ['saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, prefix: '../../x' } } }],
+      ['saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, sessionToken: 'dropped silently before' } } }],
+      ['saveSettings', { settings: { ...settings, retention: JSON.parse('{"__proto__":1}') as unknown } }],
+      ['saveSettings', { settings, bitbucketToken: ' \n' }],
       ['saveSettings', 'settings'],
       ['getSettings', { workspaceId: DEMO_WORKSPACE.uuid }],
       ['getAuditLog', { cursor: 7 }],
       ['getAuditLog', { cursor: huge }],
+      ['getAuditLog', { cursor: 'not-a-cursor-this-list-gave' }],
       ['getCoverage', { cursor: '/2.0/user' }],
       ['getCoverage', { cursor: 'http://[' }],
       ['getJob', { jobId: huge }],
@@ -126,6 +131,7 @@ describe('the pages\' resolvers', () => {
       ['startRestore', { snapshotId: huge, mode: 'beside' }],
       ['getJob', { jobId: 5 }],
       ['listDestructiveEvents', { cursor: 1, extra: 2 }],
+      ['listDestructiveEvents', { cursor: 'garbage' }],
       ['undoDestructiveEvent', { eventId: 5 }],
       ['undoDestructiveEvent', { eventId: 'e', inPlace: true }],
     ];
@@ -142,6 +148,15 @@ describe('the pages\' resolvers', () => {
     assert.match(unknownField.message, /unknown field repositoryUuid/);
     const missingConfirmation = expectFailure(await repo('startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'overwrite' }, 'web-app'), 'INVALID_ARGUMENT', 'overwrite');
     assert.match(missingConfirmation.message, /confirmOverwrite/);
+    // Each refusal names its field.
+    const dotted = expectFailure(await admin('saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, prefix: '../../x' } } }), 'INVALID_ARGUMENT', 'prefix');
+    assert.match(dotted.message, /bucket\.prefix "\.\.\/\.\.\/x" has a "\." or "\.\." segment/);
+    const nested = expectFailure(await admin('saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, sessionToken: 'x' } } }), 'INVALID_ARGUMENT', 'nested field');
+    assert.match(nested.message, /bucket Unrecognized key: "sessionToken"/);
+    const proto = expectFailure(await admin('saveSettings', { settings: { ...settings, retention: JSON.parse('{"__proto__":1}') as unknown } }), 'INVALID_ARGUMENT', '__proto__');
+    assert.match(proto.message, /retention Unknown retention rule "__proto__"/);
+    const cursorAnswer = expectFailure(await repo('listDestructiveEvents', { cursor: 'garbage' }, 'web-app'), 'INVALID_ARGUMENT', 'garbage cursor');
+    assert.match(cursorAnswer.message, /cursor is not one this list gave/);
   });
 
   it('refuses a plain member everything but the overview, and Bob outside web-app', async () => {
@@ -252,6 +267,13 @@ describe('the pages\' resolvers', () => {
     assert.match(locked.message, /Object Lock/);
     await configure();
 
+    // Pasted values are trimmed at save time, and still reach the bucket.
+    const pasted = workingSettings(app.world).bucket;
+    expectValue(await admin('saveSettings', { settings: { ...workingSettings(app.world), bucket: { ...pasted, endpoint: `${pasted.endpoint}\n`, accessKeyId: ` ${pasted.accessKeyId}` } } }), 'save pasted bucket values');
+    const trimmed = expectValue(await admin('getSettings', {}), 'getSettings').settings?.bucket;
+    assert.deepEqual({ endpoint: trimmed?.endpoint, accessKeyId: trimmed?.accessKeyId }, { endpoint: pasted.endpoint, accessKeyId: pasted.accessKeyId });
+    assert.equal(expectValue(await admin('testBucket', {}), 'testBucket pasted').ok, true);
+
     // s3rver checks the access key id only.
     await admin('saveSettings', { settings: { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, accessKeyId: 'AKIANOTTHEKEY' } } });
     const wrong = expectValue(await admin('testBucket', {}), 'testBucket wrong key');
@@ -263,6 +285,10 @@ describe('the pages\' resolvers', () => {
   it('tests the Bitbucket credential: the workspace token, a wrong one, a narrow one, an API token', async () => {
     const good = expectValue(await admin('testBitbucket', {}), 'testBitbucket');
     assert.deepEqual({ ok: good.ok, credential: good.credential, gitUsername: good.gitUsername, missingScopes: good.missingScopes }, { ok: true, credential: 'access-token', gitUsername: 'x-token-auth', missingScopes: [] });
+
+    // A pasted token with a leading space and a trailing newline is stored trimmed, and works.
+    expectValue(await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: ` ${DEMO_WORKSPACE_TOKEN.token}\n` }), 'save a pasted token');
+    assert.equal(expectValue(await admin('testBitbucket', {}), 'testBitbucket pasted').ok, true);
 
     await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: 'ATCTT3-not-a-real-token' });
     secrets.push('ATCTT3-not-a-real-token');

@@ -2,6 +2,7 @@
 // the Bitbucket emulator (real git over http-backend) and s3rver, checked with
 // plain git and by reading the bucket with the engine.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +16,12 @@ import { initBucket } from '../src/engine/bucket/marker.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { isLifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
-import { besideRefName } from '../src/engine/restore.js';
+import { besideRefName, isRestoredRef } from '../src/engine/restore.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
-import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -44,7 +45,7 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
   const snapshot = async (slug: string): Promise<SnapshotManifest> => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: null, objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     assert.notEqual(result.status, 'partial');
     return (result as { snapshot: SnapshotManifest }).snapshot;
   };
@@ -87,7 +88,9 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-restores-'));
     app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
-    await app.configure();
+    // Every snapshot kept: the world's first scheduled sweep (some 36 s in) would otherwise prune the
+    // same-day snapshots that a test took a moment ago and is about to restore.
+    await app.configure({ retention: {} });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: `${bucket.endpoint}/`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     await initBucket(store).catch((error: unknown) => {
@@ -109,6 +112,7 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     assert.equal(done.state, 'succeeded', done.message);
     assert.equal(done.result?.repository, 'web-app-restored');
     assert.equal(done.result?.refCount, taken.refs.length);
+    assert.deepEqual(done.result?.requesterAccess, { admin: true, via: 'workspace-admin' }, 'a workspace admin administers it already');
     sameRefs(await remoteRefs('web-app-restored'), taken);
     await fsckClone('web-app-restored');
 
@@ -224,6 +228,104 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     assert.equal(inPlaceDone.state, 'succeeded', inPlaceDone.message);
     assert.equal((await remoteRefs(slug)).get('refs/heads/main'), second.oldTip, 'the branch is back at its old tip');
     assert.equal(typeof inPlaceDone.result?.snapshotBeforeOverwrite, 'string', 'the force-pushed state was backed up first');
+  });
+
+  it('beside: leaves out the snapshot\'s own restored/ refs, unless chosen by name', async () => {
+    const base = await snapshot('api-server');
+    const first = valueOf(await app.repoPage('startRestore', { snapshotId: base.id, mode: 'beside', refs: ['refs/heads/main'] }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
+    assert.equal((await settledJob(first.id, 'api-server')).state, 'succeeded');
+    const taken = await snapshot('api-server');
+    const earlier = taken.refs.filter((ref) => isRestoredRef(ref.name)).map((ref) => ref.name);
+    assert.ok(earlier.length > 0, 'the snapshot holds an earlier restore');
+
+    const all = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside' }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
+    const allDone = await settledJob(all.id, 'api-server');
+    assert.equal(allDone.state, 'succeeded', allDone.message);
+    assert.equal(allDone.result?.refCount, taken.refs.length - earlier.length);
+    assert.equal(allDone.result?.leftOutRefCount, earlier.length);
+    assert.match(allDone.message, /left out/);
+    const names = [...(await remoteRefs('api-server')).keys()];
+    assert.ok(!names.some((name) => earlier.some((ref) => name === besideRefName(taken.id, ref))), 'nothing nested');
+
+    // Chosen one by one — all of them — the earlier restore's refs are asked for by name.
+    const later = await snapshot('api-server');
+    const chosen = later.refs.map((ref) => ref.name);
+    const byName = valueOf(await app.repoPage('startRestore', { snapshotId: later.id, mode: 'beside', refs: chosen }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
+    const byNameDone = await settledJob(byName.id, 'api-server');
+    assert.equal(byNameDone.state, 'succeeded', byNameDone.message);
+    assert.equal(byNameDone.result?.refCount, chosen.length);
+    const after = await remoteRefs('api-server');
+    for (const ref of later.refs) assert.equal(after.get(besideRefName(later.id, ref.name)), ref.oid, ref.name);
+  });
+
+  it('a restore into a new repository that dies after staging bundle 1 completes on its retry: refs exactly as the snapshot, no staging ref left', async () => {
+    await snapshot('web-app');
+    await commitAndPush('web-app', 'feature/dark-mode');
+    await settle();
+    const taken = await snapshot('web-app');
+    assert.ok(taken.bundles.length >= 2, 'a chain of bundles');
+    const slug = 'web-app-interrupted';
+    // Once bundle 1 is pushed, pushing fails twice: bundle 2's push and the clean-up after it.
+    app.world.emulator.faults.pushOutage = { afterPushes: 1, requests: 2 };
+    let leftBehind: string[] | undefined;
+    const stop = app.world.host.onInvocation((record) => {
+      if (record.functionKey !== 'run-restore' || record.outcome !== 'retry' || leftBehind !== undefined) return;
+      leftBehind = execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'for-each-ref', '--format=%(refname)'], { encoding: 'utf8' }).trim().split('\n');
+    });
+    try {
+      const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
+      const done = await settledJob(job.id, 'web-app');
+      assert.equal(done.state, 'succeeded', done.message);
+      assert.equal(done.result?.bundlesResumed, 1, 'bundle 1 was not pushed again');
+    } finally {
+      stop();
+      app.world.emulator.faults.pushOutage = undefined;
+    }
+    const staging = `refs/lifeboat-restore/${taken.id}/1/`;
+    assert.deepEqual(leftBehind?.sort(), taken.bundles[0]!.refs.map((ref) => `${staging}${ref.name.slice('refs/'.length)}`).sort(), 'the first attempt left bundle 1 staged');
+    sameRefs(await remoteRefs(slug), taken);
+    await fsckClone(slug);
+  });
+
+  it('makes the person who asked for a new repository an admin of it', async () => {
+    const taken = await snapshot('web-app');
+    const slug = 'web-app-for-bob';
+    // Bob administers web-app and is a plain member of the workspace.
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
+    const done = await settledJob(job.id, 'web-app');
+    assert.equal(done.state, 'succeeded', done.message);
+    sameRefs(await remoteRefs(slug), taken);
+
+    const query = encodeURIComponent(`repository.uuid="${app.repositoryUuid(slug)}"`);
+    const own = await call(app.world.emulator, `/2.0/user/workspaces/${DEMO_WORKSPACE.slug}/permissions/repositories?q=${query}`, apiTokenAuth('repoAdmin'));
+    assert.deepEqual((own.body as { values: { permission: string }[] }).values.map((entry) => entry.permission), ['admin'], 'Bitbucket says Bob administers it');
+    const page = await app.repoPage('getRepoStatus', undefined, { as: 'repoAdmin', repositorySlug: slug });
+    assert.equal(page.ok, true, 'and the repository page opens for him');
+    assert.deepEqual(done.result?.requesterAccess, { admin: true, via: 'granted' });
+    assert.match(done.message, /requester was made an admin/);
+  });
+
+  it('says so when the stored credential may not make the requester an admin, and restores all the same', async () => {
+    const taken = await snapshot('web-app');
+    // A workspace access token that can push but not administer repositories.
+    const weaker = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write'] });
+    const save = async (token: string): Promise<void> => {
+      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token }, ADMIN), 'saveSettings');
+    };
+    await save(weaker.token);
+    try {
+      const slug = 'web-app-for-bob-again';
+      const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
+      const done = await settledJob(job.id, 'web-app');
+      assert.equal(done.state, 'succeeded', done.message);
+      sameRefs(await remoteRefs(slug), taken);
+      const access = done.result?.requesterAccess as { admin: boolean; problem?: { code: string } };
+      assert.equal(access.admin, false);
+      assert.equal(access.problem?.code, 'BITBUCKET_FORBIDDEN');
+      assert.match(done.message, /requester could not be made an admin of it .*workspace admin can/);
+    } finally {
+      await save(DEMO_WORKSPACE_TOKEN.token);
+    }
   });
 
   it('lists a repository deleted through the REST API and restores it into a new repository', async () => {

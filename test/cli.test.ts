@@ -4,7 +4,7 @@
  * clear error with nothing changed.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -33,19 +33,25 @@ let prefixes = 0;
 
 interface CliResult { code: number; stdout: string; stderr: string }
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
-      env: { ...process.env, ...s3.env, LIFEBOAT_BUCKET: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+/** The CLI as a child process, and its result once it exits (code -1 when killed). */
+function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+    env: { ...process.env, ...s3.env, LIFEBOAT_BUCKET: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+  return { child, result };
+}
+
+function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return spawnCli(args, env).result;
 }
 
 async function initialized(extra: string[] = []): Promise<string> {
@@ -139,6 +145,47 @@ describe('lifeboat CLI: the recovery path', () => {
     assert.ok(after.includes(`refs/heads/restored/${id}/main`));
     const cleanup = git(bare, ['for-each-ref', '--format=delete %(refname)', 'refs/heads/restored/', 'refs/tags/restored/', 'refs/restored/']);
     git(bare, ['update-ref', '--stdin'], undefined, cleanup);
+  });
+
+  it('a restore killed while it pushes bundle 2 of 2 leaves only its staging refs, and running it again completes it', async () => {
+    const bucketUrl = await initialized();
+    const refCount = refsOf(bare).trim().split('\n').length;
+    const backup = await runCli(['backup', server.url('rich.git'), '--repo', 'acme/rich', '--bucket', bucketUrl, '--max-refs-per-bundle', String(Math.ceil(refCount / 2)), '--json']);
+    assert.equal(backup.code, 0, backup.stderr);
+    const id = (JSON.parse(backup.stdout) as { snapshot: string }).snapshot;
+    const shown = JSON.parse((await runCli(['show', id, '--bucket', bucketUrl, '--json'])).stdout) as { bundles: { refs: { name: string }[] }[] };
+    assert.equal(shown.bundles.length, 2, 'a chain of two bundles');
+
+    const target = join(root, 'served', 'killed-restore.git');
+    initBare(target);
+    // The second push (bundle 2) kills the CLI as it arrives; git never sees that request.
+    let pushes = 0;
+    let restore: ReturnType<typeof spawnCli> | undefined;
+    const killing = await startGitServer({
+      root: join(root, 'served'),
+      receivePack: true,
+      onRequest: async (request) => {
+        if (request.method !== 'POST' || !request.path.endsWith('/git-receive-pack') || ++pushes !== 2) return undefined;
+        restore!.child.kill('SIGKILL');
+        await restore!.result;
+        return 'drop';
+      },
+    });
+    try {
+      restore = spawnCli(['restore', id, '--push', killing.url('killed-restore.git'), '--bucket', bucketUrl]);
+      const killed = await restore.result;
+      assert.equal(killed.code, -1, `killed, not finished: ${killed.stderr}`);
+    } finally {
+      await killing.close();
+    }
+    const staged = shown.bundles[0]!.refs.map((ref) => `refs/lifeboat-restore/${id}/1/${ref.name.slice('refs/'.length)}`).sort();
+    assert.deepEqual(git(target, ['for-each-ref', '--format=%(refname)']).trim().split('\n').sort(), staged, 'only bundle 1 staged, no real ref yet');
+
+    const again = await runCli(['restore', id, '--push', server.url('killed-restore.git'), '--bucket', bucketUrl, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { bundlesResumed: number }).bundlesResumed, 1, 'bundle 1 was not pushed again');
+    assert.equal(refsOf(target), refsOf(bare), 'refs exactly as the snapshot, no staging refs left');
+    fsck(target);
   });
 
   it('encrypts to the recipient, and the stored objects open with the standard age command', async () => {
@@ -386,6 +433,15 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     assert.match(empty.stderr, /\[BUCKET_NOT_INITIALIZED\]/);
     const noBucket = await runCli(['snapshots']);
     assert.equal(noBucket.code, 2);
+  });
+
+  it('a bucket prefix with "." or ".." segments is refused before the bucket is touched', async () => {
+    const escaping = await runCli(['init', '--bucket', `s3://${s3.bucket}/../../x`]);
+    assert.equal(escaping.code, 2);
+    assert.match(escaping.stderr, /\[INVALID_ARGUMENT\]: The bucket prefix "\.\.\/\.\.\/x" has a "\." or "\.\." segment/);
+    const dotted = await runCli(['snapshots', '--bucket', `s3://${s3.bucket}/team/./lifeboat`]);
+    assert.equal(dotted.code, 2);
+    assert.match(dotted.stderr, /has a "\." or "\.\." segment/);
   });
 
   it('an unknown snapshot, a bad snapshot id and usage errors', async () => {

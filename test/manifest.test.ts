@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { FullValidationProcessor } from '@forge/manifest'; // eslint-disable-line no-restricted-imports -- the validator, not a platform API
+import { FullValidationProcessor } from '@forge/manifest'; // eslint-disable-line @typescript-eslint/no-restricted-imports -- the validator, not a platform API
 import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

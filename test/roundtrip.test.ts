@@ -14,15 +14,15 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { listAllSnapshots, readManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
-import { initBucket } from '../src/engine/bucket/marker.js';
+import { initBucket, readMarker } from '../src/engine/bucket/marker.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { isLifeboatError } from '../src/engine/errors.js';
-import { besideRefName, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
+import { besideRefName, isRestoredRef, restoreToDirectory, restoreToRemote } from '../src/engine/restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { downloadSnapshot } from '../src/engine/download.js';
 import { collect } from '../src/engine/streams.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
-import type { HttpFetch } from '../src/engine/git/types.js';
+import type { GitClient, HttpFetch, PushCommand } from '../src/engine/git/types.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
@@ -70,8 +70,10 @@ function emptyServed(name: string): { bare: string; url: string } {
   return { bare, url: server.url(`${name}.git`) };
 }
 
+/** A backup the way the command line runs it: stored as the bucket's marker says. */
 async function snapshotOf(store: BlobStore, url: string, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
-  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', ...extra });
+  const { encryption, objectLock } = await readMarker(store);
+  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock, ...extra });
 }
 
 function created(result: BackupResult): SnapshotManifest {
@@ -324,7 +326,103 @@ describe('restore beside existing work and over it', () => {
     assert.ok(!refsOf(repo.bare).includes('/restored/'), 'no intermediate refs left behind');
     fsck(repo.bare);
   });
+
+  it('beside: a snapshot\'s own restored/ refs are not restored again unless named', async () => {
+    const repo = serve('nesting', buildRichWorkRepo);
+    const store = await freshBucket();
+    const first = created(await snapshotOf(store, repo.url));
+    await restoreToRemote({ store, manifest: first, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    const second = created(await snapshotOf(store, repo.url));
+    const earlier = second.refs.filter((ref) => isRestoredRef(ref.name)).map((ref) => ref.name);
+    assert.equal(earlier.length, first.refs.length, 'the second snapshot holds the first restore');
+
+    const report = await restoreToRemote({ store, manifest: second, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    assert.deepEqual(report.leftOut, earlier);
+    const names = refsOf(repo.bare).trim().split('\n').map((line) => line.split(' ')[1]!);
+    const underSecond = names.filter((name) => second.refs.some((ref) => name === besideRefName(second.id, ref.name)));
+    assert.deepEqual(underSecond.sort(), first.refs.map((ref) => besideRefName(second.id, ref.name)).sort(), 'only the work itself, nothing nested');
+
+    const named = earlier[0]!;
+    const byName = await restoreToRemote({ store, manifest: second, git: createGitClient({ url: repo.url }), mode: 'beside', only: [named] });
+    assert.deepEqual(byName.refs.map((ref) => ref.to), [besideRefName(second.id, named)], 'asked for by name, it is restored');
+    assert.deepEqual(byName.leftOut, []);
+  });
+
+  for (const mode of ['empty', 'beside', 'overwrite'] as const) {
+    it(`${mode}: a restore killed as it pushes bundle 2 resumes on the next run, and leaves no staging ref`, async () => {
+      const repo = serve(`killed-${mode}`, buildRichWorkRepo);
+      const store = await freshBucket();
+      const snapshot = created(await snapshotOf(store, repo.url, { maxRefsPerBundle: 4 }));
+      assert.ok(snapshot.bundles.length >= 3, 'a chain of several bundles');
+      const expected = refsOf(repo.bare); // what the snapshot holds
+      let target: { bare: string; url: string };
+      if (mode === 'empty') {
+        target = emptyServed(`killed-${mode}-target`);
+      } else {
+        target = { bare: repo.bare, url: repo.url };
+        git(repo.work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+        addCommit(repo.work, 'Diverged work');
+        git(repo.work, ['push', '--quiet', '--force', 'origin', 'main']);
+      }
+      const before = refsOf(target.bare);
+
+      await assert.rejects(restoreToRemote({ store, manifest: snapshot, git: killedAtPush(target.url, 2), mode }), /killed/);
+      const staging = `refs/lifeboat-restore/${snapshot.id}/`;
+      const left = refsOf(target.bare).trim().split('\n').filter(Boolean);
+      assert.deepEqual(left.filter((line) => !line.includes(staging)).join('\n'), before.trim(), 'the real refs are unchanged');
+      assert.deepEqual(left.filter((line) => line.includes(staging)).map((line) => line.split(' ')[1]).sort(), snapshot.bundles[0]!.refs.map((ref) => `${staging}1/${ref.name.slice(5)}`).sort(), 'bundle 1 stayed staged');
+
+      const retry = recordingClient(target.url);
+      const report = await restoreToRemote({ store, manifest: snapshot, git: retry, mode });
+      assert.equal(report.bundlesResumed, 1);
+      assert.equal(retry.pushes.length, snapshot.bundles.length, 'bundles 2.. and the last push only');
+      assert.ok(retry.pushes.slice(0, -1).every((commands) => commands.every((command) => !command.ref.startsWith(`${staging}1/`))), 'bundle 1 was not pushed again');
+      const after = refsOf(target.bare);
+      assert.ok(!after.includes('refs/lifeboat-restore/'), 'no staging ref left');
+      if (mode === 'empty') assert.equal(after, expected);
+      if (mode === 'overwrite') assert.equal(after, expected, 'the snapshot\'s refs exactly (overwrite keeps other refs, and the repository has none)');
+      if (mode === 'beside') {
+        for (const line of before.trim().split('\n')) assert.ok(after.includes(`${line}\n`), `kept ${line}`);
+        for (const ref of snapshot.refs) assert.ok(after.includes(`${ref.oid} ${besideRefName(snapshot.id, ref.name)}\n`), `restored ${ref.name}`);
+      }
+      fsck(target.bare);
+    });
+  }
 });
+
+/**
+ * A git client whose process dies as it starts its `dieAt`-th push: that push
+ * never reaches the server, and nothing runs after it (no clean-up), as with kill -9.
+ */
+function killedAtPush(url: string, dieAt: number): GitClient {
+  const inner = createGitClient({ url });
+  let pushes = 0;
+  let dead = false;
+  const alive = (): void => {
+    if (dead) throw new Error('killed');
+  };
+  return {
+    url: inner.url,
+    listRefs: async () => (alive(), inner.listRefs()),
+    fetchPack: async (options) => (alive(), inner.fetchPack(options)),
+    listPushRefs: async () => (alive(), inner.listPushRefs()),
+    push: async (options) => {
+      alive();
+      if (++pushes === dieAt) {
+        dead = true;
+        throw new Error('killed');
+      }
+      return inner.push(options);
+    },
+  };
+}
+
+/** A git client that notes the commands of every push. */
+function recordingClient(url: string): GitClient & { pushes: PushCommand[][] } {
+  const inner = createGitClient({ url });
+  const pushes: PushCommand[][] = [];
+  return { ...inner, url: inner.url, pushes, push: (options) => (pushes.push(options.commands), inner.push(options)) };
+}
 
 describe('encryption', () => {
   it('stores age files that only the identity opens, and restores with it', async () => {
@@ -374,7 +472,7 @@ describe('interruptions and immutability', () => {
     const store = await freshBucket();
     const cut = cuttingFetch(20_000);
     await assert.rejects(
-      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli' }),
+      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli', encryption: null, objectLock: null }),
       (error) => isLifeboatError(error) && ['GIT_UNREACHABLE', 'PACK_CORRUPT'].includes(error.code),
     );
     assert.ok(cut.cutAfter() > 0, 'the cut happened inside the pack');

@@ -130,7 +130,6 @@ const IMPLIED_SCOPES: Record<string, string[]> = {
   'repository:write': ['repository'],
   pullrequest: ['repository'],
   'pullrequest:write': ['pullrequest', 'repository:write'],
-  'issue:write': ['issue'],
   project: ['repository'],
   'project:admin': ['project'],
   'account:write': ['account'],

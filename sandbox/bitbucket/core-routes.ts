@@ -1,35 +1,34 @@
 /**
  * The core REST routes: users, workspaces and their permissions, repositories
- * (list, read, create, update, delete) and their branches and tags. A
- * repository's permissions-config belongs to the settings module.
+ * (list, read, create, update, delete) and their branches and tags, and the
+ * 410s of the cross-workspace endpoints Bitbucket removed. A repository's
+ * permissions-config belongs to the settings module.
  *
  * Visibility follows Bitbucket: a repository the caller may not read answers
  * 404 (not 403) so that its existence does not leak; anonymous callers get 401
  * for private things instead, with WWW-Authenticate.
  */
+import { z } from 'zod';
 import { FORGE_APP_USER, actingUser, atLeast, humanUser, isWorkspaceAdmin, repositoryPermission, userRepositoryPermission, workspaceRole } from './auth.js';
 import type { RefInfo } from './git.js';
 import type { EmulatorState, Repository, RepositoryPermission, User, Workspace } from './model.js';
-import { RouteAnswer, type Principal, type RouteKit, type RouteRegistry, type RouteRequest, type RouteResponse } from './routes.js';
-import { errorResponse, type Serializer } from './serialize.js';
+import { fail, findUserByPathId, nonBlank, parseBody } from './resources/common.js';
+import type { Principal, RouteKit, RouteRegistry, RouteRequest, RouteResponse } from './routes.js';
+import type { Serializer } from './serialize.js';
 
 export interface CoreServices {
   serializer: Serializer;
-  /** Creates the bare repository (and wiki) of a new repository. */
+  /** Creates the bare repository of a new repository. */
   createStorage(repository: Repository): Promise<void>;
   /** Removes a repository's git data. */
   deleteStorage(repository: Repository): Promise<void>;
-  /** Points HEAD at the main branch and creates a wiki that was switched on. */
+  /** Points HEAD at the main branch. */
   updateStorage(repository: Repository): Promise<void>;
   listRefs(repository: Repository, kind: 'branch' | 'tag'): Promise<RefInfo[]>;
 }
 
-function fail(status: number, message: string, detail?: string): never {
-  throw new RouteAnswer(errorResponse(status, message, detail));
-}
-
-function requireCaller(request: RouteRequest): Exclude<Principal, { kind: 'anonymous' }> {
-  if (request.principal.kind === 'anonymous') fail(401, 'Authentication required');
+function requireCaller(request: RouteRequest, kit: RouteKit): Exclude<Principal, { kind: 'anonymous' }> {
+  if (request.principal.kind === 'anonymous') fail(kit, 401, 'Authentication required');
   return request.principal;
 }
 
@@ -40,11 +39,6 @@ function subjectOf(principal: Principal): User | undefined {
 
 function findWorkspace(state: EmulatorState, id: string): Workspace | undefined {
   return state.workspaces.find((workspace) => workspace.slug === id.toLowerCase() || workspace.uuid === id);
-}
-
-function findUser(state: EmulatorState, id: string): User | undefined {
-  const uuid = id.startsWith('{') ? id : `{${id}}`;
-  return state.users.find((user) => user.uuid === uuid || user.accountId === id);
 }
 
 function usersOf(state: EmulatorState, workspace: Workspace): Array<{ user: User; permission: Workspace['members'][number]['permission'] }> {
@@ -66,64 +60,35 @@ function permissionsOn(state: EmulatorState, repository: Repository): Array<{ us
 }
 
 const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
-const FORK_POLICIES = ['allow_forks', 'no_public_forks', 'no_forks'] as const;
 
-type Body = Record<string, unknown>;
+/**
+ * The writable fields of a repository. `has_issues` and `has_wiki` are not
+ * among them any more: Bitbucket removed both features on 2026-08-20.
+ */
+const repositoryBody = z.object({
+  scm: z.literal('git', 'only git repositories exist on Bitbucket').nullish(),
+  name: nonBlank.nullish(),
+  description: z.string().nullish(),
+  is_private: z.boolean().nullish(),
+  language: z.string().nullish(),
+  fork_policy: z.enum(['allow_forks', 'no_public_forks', 'no_forks']).nullish(),
+  mainbranch: z.object({ name: z.string() }).nullish(),
+  project: z.object({ key: z.string() }).nullish(),
+});
 
-async function bodyOf(request: RouteRequest): Promise<Body> {
-  const text = (await request.bytes()).toString('utf8').trim();
-  if (text === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    fail(400, 'Bad request', 'The request body is not valid JSON.');
+/** Applies a repository body; a project that does not exist is a 400, and nothing changes. */
+function applyRepositoryBody(kit: RouteKit, workspace: Workspace, repository: Repository, body: z.infer<typeof repositoryBody>): void {
+  const projectKey = body.project?.key;
+  if (projectKey !== undefined && !kit.state().projects.some((project) => project.workspaceUuid === workspace.uuid && project.key === projectKey)) {
+    fail(kit, 400, 'Bad request', `project: no project ${projectKey} in ${workspace.slug}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(400, 'Bad request', 'The request body must be a JSON object.');
-  return body as Body;
-}
-
-function optional<T>(body: Body, key: string, type: 'string' | 'boolean'): T | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== type) fail(400, 'Bad request', `${key}: expected a ${type}`);
-  return value as T;
-}
-
-function nestedName(body: Body, key: string, field: string): string | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  const inner = typeof value === 'object' ? (value as Body)[field] : undefined;
-  if (typeof inner !== 'string') fail(400, 'Bad request', `${key}.${field}: expected a string`);
-  return inner;
-}
-
-/** Applies the writable fields of a repository body; throws 400 on bad values. */
-function applyRepositoryBody(state: EmulatorState, workspace: Workspace, repository: Repository, body: Body): void {
-  const scm = optional<string>(body, 'scm', 'string');
-  if (scm !== undefined && scm !== 'git') fail(400, 'Bad request', 'scm: only git repositories exist on Bitbucket');
-  const name = optional<string>(body, 'name', 'string');
-  if (name !== undefined) {
-    if (name.trim() === '') fail(400, 'Bad request', 'name: must not be empty');
-    repository.name = name;
-  }
-  repository.description = optional<string>(body, 'description', 'string') ?? repository.description;
-  repository.isPrivate = optional<boolean>(body, 'is_private', 'boolean') ?? repository.isPrivate;
-  repository.language = optional<string>(body, 'language', 'string') ?? repository.language;
-  repository.hasWiki = optional<boolean>(body, 'has_wiki', 'boolean') ?? repository.hasWiki;
-  repository.hasIssues = optional<boolean>(body, 'has_issues', 'boolean') ?? repository.hasIssues;
-  const forkPolicy = optional<string>(body, 'fork_policy', 'string');
-  if (forkPolicy !== undefined) {
-    if (!(FORK_POLICIES as readonly string[]).includes(forkPolicy)) fail(400, 'Bad request', `fork_policy: one of ${FORK_POLICIES.join(', ')}`);
-    repository.forkPolicy = forkPolicy as Repository['forkPolicy'];
-  }
-  const mainBranch = nestedName(body, 'mainbranch', 'name');
-  if (mainBranch !== undefined) repository.mainBranch = mainBranch;
-  const projectKey = nestedName(body, 'project', 'key');
-  if (projectKey !== undefined) {
-    if (!state.projects.some((project) => project.workspaceUuid === workspace.uuid && project.key === projectKey)) fail(400, 'Bad request', `project: no project ${projectKey} in ${workspace.slug}`);
-    repository.projectKey = projectKey;
-  }
+  repository.name = body.name ?? repository.name;
+  repository.description = body.description ?? repository.description;
+  repository.isPrivate = body.is_private ?? repository.isPrivate;
+  repository.language = body.language ?? repository.language;
+  repository.forkPolicy = body.fork_policy ?? repository.forkPolicy;
+  repository.mainBranch = body.mainbranch?.name ?? repository.mainBranch;
+  repository.projectKey = projectKey ?? repository.projectKey;
 }
 
 /** Whether the caller may create repositories in `workspace`. */
@@ -147,20 +112,35 @@ function repositoryEvent(kit: RouteKit, request: RouteRequest, repository: Repos
   });
 }
 
+/**
+ * Cross-workspace endpoints Bitbucket removed in April 2026 (changelog
+ * CHANGE-2770): they answer 410, naming what to call instead.
+ */
+const REMOVED_CROSS_WORKSPACE: ReadonlyArray<[path: string, instead: string]> = [
+  ['/2.0/repositories', '/2.0/repositories/{workspace}'],
+  ['/2.0/workspaces', '/2.0/user/workspaces'],
+  ['/2.0/user/permissions/workspaces', '/2.0/user/workspaces/{workspace}/permission'],
+  ['/2.0/user/permissions/repositories', '/2.0/user/workspaces/{workspace}/permissions/repositories'],
+];
+
 export function registerCoreRoutes(registry: RouteRegistry, services: CoreServices): void {
   const json = services.serializer;
   const ok = (body: unknown): RouteResponse => ({ status: 200, body });
 
+  for (const [path, instead] of REMOVED_CROSS_WORKSPACE) {
+    registry.add('GET', path, (_request, kit) => kit.error(410, 'This API is no longer available.', `${path} was removed with the other cross-workspace APIs (CHANGE-2770): use ${instead}.`));
+  }
+
   // --- users ---
   registry.add('GET', '/2.0/user', (request, kit) => {
-    const principal = requireCaller(request);
+    const principal = requireCaller(request, kit);
     const user = actingUser(principal) ?? FORGE_APP_USER;
     return ok(kit.userJson(user));
   });
 
   registry.add('GET', '/2.0/users/{selected_user}', (request, kit) => {
-    const user = findUser(kit.state(), request.params.selected_user ?? '');
-    if (!user) fail(404, `User ${request.params.selected_user} not found`);
+    const user = findUserByPathId(kit, request.params.selected_user ?? '');
+    if (!user) fail(kit, 404, `User ${request.params.selected_user} not found`);
     return ok(kit.userJson(user));
   });
 
@@ -176,17 +156,8 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     });
   };
 
-  registry.add('GET', '/2.0/workspaces', (request, kit) => {
-    const principal = requireCaller(request);
-    const role = request.url.searchParams.get('role');
-    const allowed: Record<string, string[]> = { owner: ['owner'], collaborator: ['owner', 'collaborator'], member: ['owner', 'collaborator', 'member'] };
-    if (role !== null && !allowed[role]) fail(400, `Invalid role: ${role}`);
-    const workspaces = memberWorkspaces(kit.state(), principal).filter((entry) => role === null || (entry.role !== undefined && allowed[role]?.includes(entry.role)));
-    return kit.paginate(request, workspaces.map((entry) => kit.workspaceJson(entry.workspace)));
-  });
-
   registry.add('GET', '/2.0/user/workspaces', (request, kit) => {
-    const principal = requireCaller(request);
+    const principal = requireCaller(request, kit);
     const administrator = request.url.searchParams.get('administrator');
     const items = memberWorkspaces(kit.state(), principal)
       .map((entry) => ({ type: 'workspace_access', administrator: entry.role === 'owner', workspace: json.workspaceBaseJson(entry.workspace) }))
@@ -203,8 +174,8 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
 
   registry.add('GET', '/2.0/workspaces/{workspace}/members/{member}', (request, kit) => {
     const workspace = kit.workspace(request);
-    const user = findUser(kit.state(), request.params.member ?? '');
-    if (!user || !workspaceRole(workspace, user.uuid)) fail(404, `${request.params.member} is not a member of ${workspace.slug}`);
+    const user = findUserByPathId(kit, request.params.member ?? '');
+    if (!user || !workspaceRole(workspace, user.uuid)) fail(kit, 404, `${request.params.member} is not a member of ${workspace.slug}`);
     return ok(json.membershipJson(workspace, user));
   });
 
@@ -215,10 +186,10 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
 
   const workspaceRepositoryPermissions = (request: RouteRequest, kit: RouteKit, slug?: string): RouteResponse => {
     const workspace = kit.workspace(request);
-    if (!isWorkspaceAdmin(request.principal, workspace)) fail(403, 'Only workspace administrators can list repository permissions.');
+    if (!isWorkspaceAdmin(request.principal, workspace)) fail(kit, 403, 'Only workspace administrators can list repository permissions.');
     const state = kit.state();
     const repositories = state.repositories.filter((repository) => repository.workspaceUuid === workspace.uuid && (slug === undefined || repository.slug === slug));
-    if (slug !== undefined && repositories.length === 0) fail(404, `Repository ${workspace.slug}/${slug} not found`);
+    if (slug !== undefined && repositories.length === 0) fail(kit, 404, `Repository ${workspace.slug}/${slug} not found`);
     const items = repositories.flatMap((repository) => permissionsOn(state, repository).map(({ user, permission }) => json.repositoryPermissionJson(repository, user, permission)));
     return kit.paginate(request, items);
   };
@@ -233,45 +204,31 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
   registry.add('GET', '/2.0/workspaces/{workspace}/projects/{project_key}', (request, kit) => {
     const workspace = kit.workspace(request);
     const project = kit.state().projects.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.key === request.params.project_key);
-    if (!project) fail(404, `Project ${request.params.project_key} not found`);
+    if (!project) fail(kit, 404, `Project ${request.params.project_key} not found`);
     return ok(json.projectJson(project));
   });
 
-  // --- the caller's own permissions ---
-  registry.add('GET', '/2.0/user/permissions/workspaces', (request, kit) => {
-    const user = subjectOf(requireCaller(request));
-    const state = kit.state();
-    const items = user ? state.workspaces.flatMap((workspace) => {
-      const role = workspaceRole(workspace, user.uuid);
-      return role ? [json.membershipJson(workspace, user, role)] : [];
-    }) : [];
-    return kit.paginate(request, items);
-  });
-
+  // --- the caller's own permissions, per workspace ---
   registry.add('GET', '/2.0/user/workspaces/{workspace}/permission', (request, kit) => {
-    const user = subjectOf(requireCaller(request));
+    const user = subjectOf(requireCaller(request, kit));
     const workspace = findWorkspace(kit.state(), request.params.workspace ?? '');
     const role = user && workspace && workspaceRole(workspace, user.uuid);
-    if (!user || !workspace || !role) fail(403, 'The requesting user does not have access to the workspace.');
+    if (!user || !workspace || !role) fail(kit, 403, 'The requesting user does not have access to the workspace.');
     return ok(json.membershipJson(workspace, user, role));
   });
 
-  const ownRepositoryPermissions = (request: RouteRequest, kit: RouteKit, workspace?: Workspace): RouteResponse => {
-    const user = subjectOf(requireCaller(request));
+  registry.add('GET', '/2.0/user/workspaces/{workspace}/permissions/repositories', (request, kit) => {
+    const user = subjectOf(requireCaller(request, kit));
     const state = kit.state();
+    const workspace = findWorkspace(state, request.params.workspace ?? '');
+    if (!workspace) fail(kit, 404, `No workspace with identifier '${request.params.workspace}'.`);
     const items = user ? state.repositories
-      .filter((repository) => workspace === undefined || repository.workspaceUuid === workspace.uuid)
+      .filter((repository) => repository.workspaceUuid === workspace.uuid)
       .flatMap((repository) => {
         const permission = userRepositoryPermission(state, user, repository);
         return permission ? [json.repositoryPermissionJson(repository, user, permission)] : [];
       }) : [];
     return kit.paginate(request, items);
-  };
-  registry.add('GET', '/2.0/user/permissions/repositories', (request, kit) => ownRepositoryPermissions(request, kit));
-  registry.add('GET', '/2.0/user/workspaces/{workspace}/permissions/repositories', (request, kit) => {
-    const workspace = findWorkspace(kit.state(), request.params.workspace ?? '');
-    if (!workspace) fail(404, `No workspace with identifier '${request.params.workspace}'.`);
-    return ownRepositoryPermissions(request, kit, workspace);
   });
 
   // --- repositories ---
@@ -279,7 +236,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     const workspace = kit.workspace(request);
     const role = request.url.searchParams.get('role');
     const needs: Record<string, RepositoryPermission> = { member: 'read', contributor: 'write', admin: 'admin', owner: 'admin' };
-    if (role !== null && !needs[role]) fail(400, `Invalid role: ${role}`);
+    if (role !== null && !needs[role]) fail(kit, 400, `Invalid role: ${role}`);
     const state = kit.state();
     const repositories = state.repositories.filter((repository) => {
       if (repository.workspaceUuid !== workspace.uuid) return false;
@@ -292,18 +249,18 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
   registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}', (request, kit) => ok(kit.repositoryJson(kit.repository(request, 'read'))));
 
   const create = async (request: RouteRequest, kit: RouteKit, status: number): Promise<RouteResponse> => {
-    const principal = requireCaller(request);
+    const principal = requireCaller(request, kit);
     const workspace = kit.workspace(request);
-    if (!canCreate(principal, workspace)) fail(403, `You do not have permission to create repositories in ${workspace.slug}.`);
+    if (!canCreate(principal, workspace)) fail(kit, 403, `You do not have permission to create repositories in ${workspace.slug}.`);
     const slug = request.params.repo_slug ?? '';
-    if (!SLUG.test(slug)) fail(400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
+    if (!SLUG.test(slug)) fail(kit, 400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
     const state = kit.state();
     if (state.repositories.some((repository) => repository.workspaceUuid === workspace.uuid && repository.slug === slug)) {
-      fail(400, 'Repository with this Slug and Owner already exists.');
+      fail(kit, 400, 'Repository with this Slug and Owner already exists.');
     }
-    const body = await bodyOf(request);
+    const body = await parseBody(request, kit, repositoryBody, { optional: true });
     const defaultProject = state.projects.find((project) => project.workspaceUuid === workspace.uuid);
-    if (!defaultProject && body.project === undefined) fail(400, 'Bad request', `project: ${workspace.slug} has no project to put the repository in`);
+    if (!defaultProject && !body.project) fail(kit, 400, 'Bad request', `project: ${workspace.slug} has no project to put the repository in`);
     const now = kit.now();
     const creator = humanUser(principal);
     const repository: Repository = {
@@ -317,14 +274,12 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
       updatedOn: now,
       language: '',
       mainBranch: 'main',
-      hasWiki: false,
-      hasIssues: false,
       forkPolicy: 'allow_forks',
       projectKey: defaultProject?.key ?? '',
       // The creator administers what they create, whatever their workspace role.
       permissions: creator && workspaceRole(workspace, creator.uuid) !== 'owner' ? [{ userUuid: creator.uuid, permission: 'admin' }] : [],
     };
-    applyRepositoryBody(state, workspace, repository, body);
+    applyRepositoryBody(kit, workspace, repository, body);
     await services.createStorage(repository);
     state.repositories.push(repository);
     await kit.save();
@@ -339,7 +294,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     const exists = kit.state().repositories.some((repository) => repository.workspaceUuid === workspace.uuid && (repository.slug === request.params.repo_slug || repository.uuid === request.params.repo_slug));
     if (!exists) return create(request, kit, 201);
     const repository = kit.repository(request, 'admin');
-    applyRepositoryBody(kit.state(), workspace, repository, await bodyOf(request));
+    applyRepositoryBody(kit, workspace, repository, await parseBody(request, kit, repositoryBody, { optional: true }));
     repository.updatedOn = kit.now();
     await services.updateStorage(repository);
     await kit.save();
@@ -368,7 +323,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     const repository = kit.repository(request, 'read');
     const name = request.params.name ?? '';
     const ref = (await services.listRefs(repository, kind)).find((candidate) => candidate.name === name);
-    if (!ref) fail(404, `${kind === 'branch' ? 'Branch' : 'Tag'} "${name}" not found`);
+    if (!ref) fail(kit, 404, `${kind === 'branch' ? 'Branch' : 'Tag'} "${name}" not found`);
     return ok(json.refJson(repository, ref));
   };
   registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/refs', (request, kit) => refs(request, kit, ['branch', 'tag']));

@@ -19,6 +19,14 @@ export interface FaultKnobs {
   resetPackAfterBytes?: number;
   /** The next N requests get 429, whatever their budget. */
   rateLimitStorm: number;
+  /**
+   * A push outage that begins right after a push: once `afterPushes` more pushes
+   * (receive-pack POSTs) have arrived, the next `requests` receive-pack requests
+   * (discovery or push, to any repository) answer `failStatus`, and the knob
+   * clears itself. The push that starts it goes through, so a client is stopped
+   * between two of its pushes; fetches (backups running meanwhile) are untouched.
+   */
+  pushOutage?: { afterPushes: number; requests: number };
 }
 
 export function createFaultKnobs(): FaultKnobs {
@@ -36,4 +44,16 @@ export function takeFault(knobs: FaultKnobs): { kind: 'fail'; status: 500 | 503 
     return { kind: 'fail', status: knobs.failStatus };
   }
   return undefined;
+}
+
+/** For an arriving receive-pack request (`isPush`: the POST): whether the push outage fails it. */
+export function takePushFault(knobs: FaultKnobs, isPush: boolean): boolean {
+  const outage = knobs.pushOutage;
+  if (!outage) return false;
+  if (outage.afterPushes > 0) {
+    if (isPush) knobs.pushOutage = { ...outage, afterPushes: outage.afterPushes - 1 };
+    return false;
+  }
+  knobs.pushOutage = outage.requests > 1 ? { ...outage, requests: outage.requests - 1 } : undefined;
+  return true;
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +26,8 @@ after(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function url(repository: string, username?: string, password?: string, wiki = false): string {
-  const base = emulator.gitUrl(WS, repository) + (wiki ? '/wiki' : '');
+function url(repository: string, username?: string, password?: string): string {
+  const base = emulator.gitUrl(WS, repository);
   return username === undefined ? base : withCredentials(base, username, password ?? '');
 }
 
@@ -72,12 +71,9 @@ describe('git over smart HTTP', () => {
     assert.notEqual(await lsRemote(url('api-server', 'x-token-auth', apiServerToken.token)), '');
   });
 
-  it("serves the wiki at <repo>.git/wiki", async () => {
-    const target = freshDir();
-    await gitAsync(undefined, ['clone', '--quiet', url('web-app', 'x-bitbucket-api-token-auth', carol.apiToken, true), target]);
-    assert.ok(existsSync(join(target, 'Home.md')));
-    assert.ok(existsSync(join(target, 'Setup.md')));
-    await assert.rejects(gitAsync(undefined, ['ls-remote', url('docs', 'x-bitbucket-api-token-auth', alice.apiToken, true)]), /404|not found/i);
+  it('serves no wiki: Bitbucket removed them on 2026-08-20', async () => {
+    const wiki = withCredentials(`${emulator.gitUrl(WS, 'web-app')}/wiki`, 'x-bitbucket-api-token-auth', alice.apiToken);
+    await assert.rejects(gitAsync(undefined, ['clone', '--quiet', wiki, freshDir()]), /404|not found/i);
   });
 
   it("works with the app's own git client", async () => {

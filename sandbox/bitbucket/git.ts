@@ -4,9 +4,9 @@
  * with backpressure), plus the ref reading that the REST routes and the push
  * events need.
  *
- * Layout: `<dataDir>/git/<workspace-slug>/<repo-slug>.git`, the wiki beside it
- * as `<repo-slug>.wiki.git`. URLs: `/<workspace>/<repo>.git/...` and
- * `/<workspace>/<repo>.git/wiki/...` (the `.git` is optional, as on Bitbucket).
+ * Layout: `<dataDir>/git/<workspace-slug>/<repo-slug>.git`. URLs:
+ * `/<workspace>/<repo>.git/...` (the `.git` is optional, as on Bitbucket). Wikis
+ * (`<repo>.git/wiki`) went with Bitbucket's sunset of them on 2026-08-20.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -36,8 +36,8 @@ export async function runGit(cwd: string | undefined, args: string[], options: {
   }
 }
 
-export function repositoryGitDir(root: string, workspaceSlug: string, repositorySlug: string, wiki = false): string {
-  return join(root, workspaceSlug, `${repositorySlug}${wiki ? '.wiki' : ''}.git`);
+export function repositoryGitDir(root: string, workspaceSlug: string, repositorySlug: string): string {
+  return join(root, workspaceSlug, `${repositorySlug}.git`);
 }
 
 /** An empty bare repository whose HEAD names `mainBranch`. */
@@ -198,23 +198,22 @@ export function directorySize(path: string): number {
 export interface GitPath {
   workspace: string;
   repository: string;
-  wiki: boolean;
   /** What follows the repository: /info/refs, /git-upload-pack… */
   rest: string;
   /** The service asked for: upload-pack (reading) or receive-pack (pushing). */
   service: 'git-upload-pack' | 'git-receive-pack';
 }
 
-const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/wiki)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
+const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
 
 /** A git smart-HTTP (or dumb) request path, or undefined for anything else. */
 export function parseGitPath(pathname: string, query: URLSearchParams): GitPath | undefined {
   const match = GIT_PATH.exec(pathname);
   if (!match) return undefined;
-  const [, workspace = '', repository = '', wiki, rest = ''] = match;
+  const [, workspace = '', repository = '', rest = ''] = match;
   const service = rest === '/git-receive-pack' || (rest === '/info/refs' && query.get('service') === 'git-receive-pack') ? 'git-receive-pack' : 'git-upload-pack';
   try {
-    return { workspace: decodeURIComponent(workspace), repository: decodeURIComponent(repository), wiki: wiki !== undefined, rest, service };
+    return { workspace: decodeURIComponent(workspace), repository: decodeURIComponent(repository), rest, service };
   } catch {
     return undefined; // a malformed %-escape names no repository
   }

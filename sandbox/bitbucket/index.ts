@@ -5,7 +5,6 @@
  * Data directory:
  *   <dataDir>/state.json                              everything but git (atomic writes)
  *   <dataDir>/git/<workspace-slug>/<repo-slug>.git    bare repositories
- *   <dataDir>/git/<workspace-slug>/<repo-slug>.wiki.git   wikis
  * Restarting on the same directory keeps everything; `seed` fills an empty one
  * with the demo world of sandbox/demo.ts.
  */
@@ -50,7 +49,7 @@ export interface EmulatorOptions {
   onEvent?: (event: ForgeProductEvent) => void | Promise<void>;
   /** Request log lines; without it they are printed only when LIFEBOAT_SANDBOX_DEBUG is set. Errors always go here (or to stderr). */
   log?: (line: string) => void;
-  /** The resource modules (pull requests, issues, settings); default: resources/index.ts. */
+  /** The resource modules (pull requests, settings…); default: resources/index.ts. */
   resourceModules?: readonly ResourceModule[];
 }
 
@@ -79,8 +78,8 @@ export interface Emulator {
   events: EventDeliverySettings;
   /** The live state (read it; change it only through the API). */
   state(): EmulatorState;
-  /** A repository's bare git directory (or its wiki's). */
-  gitDir(workspace: string, repository: string, wiki?: boolean): string;
+  /** A repository's bare git directory. */
+  gitDir(workspace: string, repository: string): string;
   /** Creates an access token (Bitbucket offers no API for that) with its bot user. */
   createAccessToken(options: NewAccessToken): Promise<AccessToken>;
   /** Resolves when the requests so far are done and every event they caused has been delivered. */
@@ -122,7 +121,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     if (!workspace) throw new Error(`state: repository ${repository.slug} names no workspace`);
     return workspace;
   };
-  const gitDirOf = (repository: Repository, wiki = false): string => repositoryGitDir(gitRoot, workspaceOf(repository).slug, repository.slug, wiki);
+  const gitDirOf = (repository: Repository): string => repositoryGitDir(gitRoot, workspaceOf(repository).slug, repository.slug);
   const serializer = new Serializer({ state, origin: () => origin, repositorySize: (repository) => directorySize(gitDirOf(repository)) });
 
   const kit: RouteKit = {
@@ -180,18 +179,9 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const router = new Router(log);
   registerCoreRoutes(router, {
     serializer,
-    async createStorage(repository) {
-      await initBare(gitDirOf(repository), repository.mainBranch);
-      if (repository.hasWiki) await initBare(gitDirOf(repository, true), repository.mainBranch);
-    },
-    async deleteStorage(repository) {
-      await rm(gitDirOf(repository), { recursive: true, force: true });
-      await rm(gitDirOf(repository, true), { recursive: true, force: true });
-    },
-    async updateStorage(repository) {
-      await setHead(gitDirOf(repository), repository.mainBranch);
-      if (repository.hasWiki && !existsSync(gitDirOf(repository, true))) await initBare(gitDirOf(repository, true), repository.mainBranch);
-    },
+    createStorage: (repository) => initBare(gitDirOf(repository), repository.mainBranch),
+    deleteStorage: (repository) => rm(gitDirOf(repository), { recursive: true, force: true }),
+    updateStorage: (repository) => setHead(gitDirOf(repository), repository.mainBranch),
     listRefs: (repository, kind) => listRefInfo(gitDirOf(repository), kind),
   });
   for (const module of modules) module.register(router);
@@ -276,7 +266,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     faults,
     events: events.settings,
     state,
-    gitDir: (workspace, repository, wiki = false) => repositoryGitDir(gitRoot, workspace, repository, wiki),
+    gitDir: (workspace, repository) => repositoryGitDir(gitRoot, workspace, repository),
     async createAccessToken(request) {
       const workspace = store.state.workspaces.find((candidate) => candidate.slug === request.workspace);
       if (!workspace) throw new Error(`createAccessToken: no workspace ${request.workspace}`);

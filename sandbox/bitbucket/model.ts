@@ -1,7 +1,7 @@
 // The emulator's state: what Bitbucket Cloud stores, kept as plain JSON in the
 // data directory (git data lives beside it in real bare repositories).
 // Identifiers follow Bitbucket: UUIDs with braces ("{…}"), numeric ids for pull
-// requests, issues and comments, ISO 8601 timestamps.
+// requests and comments, ISO 8601 timestamps.
 
 export type Uuid = string;
 
@@ -39,8 +39,6 @@ export interface Repository {
   updatedOn: string;
   language: string;
   mainBranch: string;
-  hasWiki: boolean;
-  hasIssues: boolean;
   forkPolicy: 'allow_forks' | 'no_public_forks' | 'no_forks';
   projectKey: string;
   /** Explicit repository permissions; workspace owners are admins of every repository. */
@@ -57,7 +55,7 @@ export interface AccessToken {
   repositoryUuid?: Uuid;
   /** Set for project access tokens: the key of the project whose repositories it reaches. */
   projectKey?: string;
-  /** Token scopes as Bitbucket names them: repository, repository:write, repository:admin, repository:delete, pullrequest, pullrequest:write, issue, issue:write, webhook, pipeline, account... */
+  /** Token scopes as Bitbucket names them: repository, repository:write, repository:admin, repository:delete, pullrequest, pullrequest:write, webhook, pipeline, account... */
   scopes: string[];
   /** Each access token acts as its own bot user. */
   botUserUuid: Uuid;
@@ -79,7 +77,7 @@ export interface EmulatorState {
   repositories: Repository[];
   accessTokens: AccessToken[];
   /**
-   * Per-repository metadata (pull requests, issues, settings), keyed by
+   * Per-repository metadata (pull requests, settings), keyed by
    * repository UUID. Owned by the resource modules; each keeps its own part.
    */
   repositoryData: Record<Uuid, RepositoryData>;

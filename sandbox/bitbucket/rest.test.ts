@@ -41,8 +41,6 @@ describe('core routes answer in the documented shapes', () => {
   });
 
   it('workspaces, members and permissions', async () => {
-    const workspaces = await conformingGet('/2.0/workspaces', '/2.0/workspaces') as Page;
-    assert.deepEqual(workspaces.values.map((workspace) => workspace.slug), [WS]);
     const access = await conformingGet('/2.0/user/workspaces', '/2.0/user/workspaces') as Page;
     assert.deepEqual(access.values.map((entry) => entry.administrator), [true]);
     const bobAccess = await conformingGet('/2.0/user/workspaces', '/2.0/user/workspaces', bob) as Page;
@@ -69,17 +67,15 @@ describe('core routes answer in the documented shapes', () => {
     assert.equal(aliceRole.permission, 'owner');
     const bobRepos = await conformingGet(`/2.0/user/workspaces/${WS}/permissions/repositories?q=${encodeURIComponent('permission>"read"')}`, '/2.0/user/workspaces/{workspace}/permissions/repositories', bob) as Page;
     assert.deepEqual(bobRepos.values.map((entry) => [(entry.repository as Json).full_name, entry.permission]), [[`${WS}/web-app`, 'admin']]);
-    const carolOnDocs = await conformingGet(`/2.0/user/permissions/repositories?q=${encodeURIComponent(`repository.uuid="${DEMO_REPOSITORIES[2].uuid}"`)}`, '/2.0/user/permissions/repositories', carol) as Page;
+    const carolOnDocs = await conformingGet(`/2.0/user/workspaces/${WS}/permissions/repositories?q=${encodeURIComponent(`repository.uuid="${DEMO_REPOSITORIES[2].uuid}"`)}`, '/2.0/user/workspaces/{workspace}/permissions/repositories', carol) as Page;
     assert.deepEqual(carolOnDocs.values.map((entry) => entry.permission), ['read']);
-    const memberships = await conformingGet('/2.0/user/permissions/workspaces', '/2.0/user/permissions/workspaces', bob) as Page;
-    assert.deepEqual(memberships.values.map((entry) => entry.permission), ['member']);
   });
 
   it('repositories, branches and tags', async () => {
     const repositories = await conformingGet(`/2.0/repositories/${WS}`, '/2.0/repositories/{workspace}') as Page;
     assert.deepEqual(repositories.values.map((repository) => repository.slug), DEMO_REPOSITORIES.map((repository) => repository.slug));
     const webApp = await conformingGet(`/2.0/repositories/${WS}/web-app`, '/2.0/repositories/{workspace}/{repo_slug}');
-    assert.equal(webApp.has_wiki, true);
+    assert.deepEqual([webApp.has_issues, webApp.has_wiki], [false, false], 'Issues and Wikis are gone');
     assert.equal((webApp.mainbranch as Json).name, 'main');
     assert.ok((webApp.size as number) > 0);
     assert.equal(((webApp.links as Json).clone as Json[])[0]?.href, emulator.gitUrl(WS, 'web-app'));
@@ -110,6 +106,62 @@ describe('core routes answer in the documented shapes', () => {
     assert.equal(wrongMethod.headers.get('allow'), 'GET');
     const missingBranch = await call(emulator, `/2.0/repositories/${WS}/web-app/refs/branches/nope`, alice);
     assert.equal(missingBranch.status, 404);
+  });
+});
+
+describe('what Bitbucket removed in 2026', () => {
+  it('Issues and Wikis (2026-08-20): their endpoints are gone, as any path Bitbucket does not host', async () => {
+    const webApp = `/2.0/repositories/${WS}/web-app`;
+    const gone = [`${webApp}/issues`, `${webApp}/issues/1`, `${webApp}/issues/1/comments`, `${webApp}/issues/export/web-app-issues-1.zip`, `${webApp}/milestones`, `${webApp}/versions`, `${webApp}/components`];
+    for (const path of gone) {
+      const answer = await call(emulator, path, alice);
+      assert.equal(answer.status, 404, path);
+      assert.match(String(((answer.body as Json).error as Json).detail), /There is no API hosted at this URL/, path);
+    }
+    assert.equal((await call(emulator, `${webApp}/issues`, alice, { method: 'POST', body: { title: 'too late' } })).status, 404);
+    assert.equal((await call(emulator, `${webApp}/issues/export`, WORKSPACE_TOKEN_AUTH, { method: 'POST', body: {} })).status, 404);
+    assert.equal((await fetch(`${emulator.gitUrl(WS, 'web-app')}/wiki/info/refs?service=git-upload-pack`, { headers: { Authorization: alice } })).status, 404, 'no wiki over git either');
+  });
+
+  it('cross-workspace endpoints (CHANGE-2770) answer 410 and name the replacement', async () => {
+    const replacements: Record<string, RegExp> = {
+      '/2.0/repositories': /\/2\.0\/repositories\/\{workspace\}/,
+      '/2.0/workspaces': /\/2\.0\/user\/workspaces/,
+      '/2.0/user/permissions/workspaces': /\/2\.0\/user\/workspaces\/\{workspace\}\/permission/,
+      '/2.0/user/permissions/repositories': /\/2\.0\/user\/workspaces\/\{workspace\}\/permissions\/repositories/,
+    };
+    for (const [path, replacement] of Object.entries(replacements)) {
+      const answer = await call(emulator, path, alice);
+      assert.equal(answer.status, 410, path);
+      assert.deepEqual(validateResponse('GET', path, 410, answer.body), [], path);
+      assert.match(String(((answer.body as Json).error as Json).detail), replacement, path);
+    }
+  });
+});
+
+describe('request bodies', () => {
+  const webApp = `/2.0/repositories/${WS}/web-app`;
+
+  it('a body that does not fit is a 400 naming each field, as Bitbucket answers', async () => {
+    const bad = await call(emulator, webApp, alice, { method: 'PUT', body: { is_private: 'yes', fork_policy: 'sometimes', mainbranch: {} } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(validateResponse('PUT', '/2.0/repositories/{workspace}/{repo_slug}', 400, bad.body), []);
+    const error = (bad.body as Json).error as Json;
+    assert.equal(error.message, 'Bad request');
+    assert.deepEqual(String(error.detail).split('; ').map((line) => line.split(':')[0]).sort(), ['fork_policy', 'is_private', 'mainbranch.name']);
+    assert.match(String(error.detail), /mainbranch\.name: This field is required\./);
+    const notJson = await fetch(`${emulator.url}${webApp}`, { method: 'PUT', headers: { Authorization: alice, 'Content-Type': 'application/json' }, body: '{"description":' });
+    assert.equal(notJson.status, 400);
+    assert.equal(((await notJson.json()) as { error: Json }).error.detail, 'The request body is not valid JSON.');
+  });
+
+  it('a refused update changes nothing', async () => {
+    const before = (await call(emulator, webApp, alice)).body as Json;
+    const refused = await call(emulator, webApp, alice, { method: 'PUT', body: { description: 'half-applied', language: 'cobol', project: { key: 'NOPE' } } });
+    assert.equal(refused.status, 400);
+    assert.match(String(((refused.body as Json).error as Json).detail), /project: no project NOPE/);
+    const after = (await call(emulator, webApp, alice)).body as Json;
+    assert.deepEqual([after.description, after.language, after.updated_on], [before.description, before.language, before.updated_on]);
   });
 });
 
@@ -155,13 +207,12 @@ describe('authentication and permissions', () => {
   });
 
   it('the Forge app identity is refused where the spec does not list it', async () => {
-    const issues = `/2.0/repositories/${WS}/web-app/issues`;
-    const refused = await call(emulator, issues, emulator.forgeAppAuthorization());
+    const hooks = `/2.0/repositories/${WS}/web-app/hooks`;
+    const refused = await call(emulator, hooks, emulator.forgeAppAuthorization());
     assert.equal(refused.status, 403);
-    assert.deepEqual(validateResponse('GET', '/2.0/repositories/{workspace}/{repo_slug}/issues', 403, refused.body), []);
-    assert.equal((await call(emulator, issues, emulator.forgeAppAuthorization(DEMO_USERS.admin.accountId))).status, 403);
-    assert.equal((await call(emulator, issues, alice)).status, 200);
-    assert.equal((await call(emulator, '/2.0/workspaces', emulator.forgeAppAuthorization())).status, 403, 'GET /2.0/workspaces is api-token only');
+    assert.deepEqual(validateResponse('GET', '/2.0/repositories/{workspace}/{repo_slug}/hooks', 403, refused.body), []);
+    assert.equal((await call(emulator, hooks, emulator.forgeAppAuthorization(DEMO_USERS.admin.accountId))).status, 403);
+    assert.equal((await call(emulator, hooks, alice)).status, 200);
   });
 
   it('a repository access token reaches only its repository and only with its scopes', async () => {
@@ -175,8 +226,8 @@ describe('authentication and permissions', () => {
     assert.equal(lacking.status, 403, 'pullrequest scope missing');
     assert.match(String(((lacking.body as Json).error as Json).detail), /pullrequest/);
     assert.equal((await call(emulator, `/2.0/repositories/${WS}/api-server`, auth, { method: 'DELETE' })).status, 403);
-    assert.equal((await call(emulator, `/2.0/repositories/${WS}/api-server/issues`, auth)).status, 403, 'issue scope missing');
-    assert.equal((await call(emulator, `/2.0/repositories/${WS}/web-app/issues`, WORKSPACE_TOKEN_AUTH)).status, 200);
+    assert.equal((await call(emulator, `/2.0/repositories/${WS}/api-server/hooks`, auth)).status, 403, 'webhook scope missing');
+    assert.equal((await call(emulator, `/2.0/repositories/${WS}/web-app/hooks`, WORKSPACE_TOKEN_AUTH)).status, 200);
   });
 
   it('Forge scopes not granted to the app are refused', async () => {
@@ -270,9 +321,9 @@ describe('repository lifecycle', () => {
     const created = await call(emulator, `/2.0/repositories/${WS}/scratch`, alice, { method: 'POST', body: { scm: 'git', is_private: true, description: 'made by a test', has_wiki: true, project: { key: 'LB' } } });
     assert.equal(created.status, 200, JSON.stringify(created.body));
     assert.deepEqual(validateResponse('POST', '/2.0/repositories/{workspace}/{repo_slug}', 200, created.body), []);
+    assert.equal((created.body as Json).has_wiki, false, 'asking for a wiki gets none: Bitbucket has no wikis any more');
     const uuid = (created.body as Json).uuid as string;
     assert.ok(existsSync(emulator.gitDir(WS, 'scratch')));
-    assert.ok(existsSync(emulator.gitDir(WS, 'scratch', true)));
     assert.equal((await call(emulator, `/2.0/repositories/${WS}/scratch`, alice, { method: 'POST', body: {} })).status, 400, 'the slug is taken');
     assert.equal((await call(emulator, `/2.0/repositories/${WS}/Bad%20Slug`, alice, { method: 'POST', body: {} })).status, 400);
 

@@ -1,8 +1,7 @@
 // The seam between the emulator's core (HTTP, auth, paging, git) and its
-// resource modules (pull requests, issues, settings…). A resource module
+// resource modules (pull requests, settings…). A resource module
 // exports `register(router: RouteRegistry)` and touches the world only
 // through the RouteKit it is handed.
-import type { IncomingMessage } from 'node:http';
 import type { ForgeProductEvent } from './events.js';
 import type { EmulatorState, Repository, User, Workspace, Uuid } from './model.js';
 
@@ -22,17 +21,14 @@ export interface RouteRequest {
   /** Path parameters named as in the OpenAPI path template, e.g. workspace, repo_slug, pull_request_id. */
   params: Record<string, string>;
   principal: Principal;
-  raw: IncomingMessage;
+  /** The body as JSON, undefined when empty; a body that is not JSON ends the request with a 400. */
   json(): Promise<unknown>;
-  bytes(): Promise<Buffer>;
 }
 
 export interface RouteResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** For binary answers (attachments, archives). */
-  bytes?: Buffer;
 }
 
 export interface PageOptions {

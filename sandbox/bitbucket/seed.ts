@@ -2,7 +2,7 @@
  * The demo world (sandbox/demo.ts) written into an empty emulator: users, the
  * workspace with its owner and members, a project, the demo repositories with
  * real git history (several authors over a few days, branches, annotated and
- * lightweight tags, a merge), web-app's wiki, Bob as web-app's admin, and the
+ * lightweight tags, a merge), Bob as web-app's admin, and the
  * workspace access token. Then each resource module seeds its part.
  *
  * Deterministic: fixed identities and dates, so the same commit ids every time.
@@ -18,7 +18,7 @@ import type { RouteKit, RouteRegistry } from './routes.js';
 /** What a resource module (resources/*.ts) exports. */
 export interface ResourceModule {
   register(registry: RouteRegistry): void;
-  /** Seeds one repository's demo pull requests, issues or settings. */
+  /** Seeds one repository's demo pull requests or settings. */
   seed(kit: RouteKit, repository: Repository): Promise<void> | void;
 }
 
@@ -64,11 +64,6 @@ const WEB_APP: Step[] = [
   { commit: 'Sketch single sign-on', by: 'repoAdmin', at: '2026-10-10T11:00:00Z', files: { 'src/sso.js': 'export const providers = ["atlassian"];\n' } },
   { tag: 'nightly', from: 'develop' },
   { branch: 'main' },
-];
-
-const WEB_APP_WIKI: Step[] = [
-  { commit: 'Create the wiki', by: 'admin', at: '2026-10-05T13:00:00Z', files: { 'Home.md': '# Web App wiki\n\n* [Setup](Setup)\n' } },
-  { commit: 'Add the setup page', by: 'repoAdmin', at: '2026-10-07T15:00:00Z', files: { 'Setup.md': '# Setup\n\n1. Clone the repository.\n2. Run `npm install`.\n' } },
 ];
 
 const API_SERVER: Step[] = [
@@ -171,11 +166,6 @@ export async function seedDemoWorld({ state, gitRoot, kit, modules }: SeedContex
     const bare = repositoryGitDir(gitRoot, DEMO_WORKSPACE.slug, demo.slug);
     await initBare(bare, 'main');
     const newest = await buildHistory(bare, history.steps, 'main');
-    if (demo.wiki) {
-      const wiki = repositoryGitDir(gitRoot, DEMO_WORKSPACE.slug, demo.slug, true);
-      await initBare(wiki, 'main');
-      await buildHistory(wiki, WEB_APP_WIKI, 'main');
-    }
     state.repositories.push({
       uuid: demo.uuid,
       workspaceUuid: DEMO_WORKSPACE.uuid,
@@ -187,8 +177,6 @@ export async function seedDemoWorld({ state, gitRoot, kit, modules }: SeedContex
       updatedOn: newest.replace('Z', '+00:00'),
       language: history.language,
       mainBranch: 'main',
-      hasWiki: demo.wiki,
-      hasIssues: demo.issues,
       forkPolicy: 'no_public_forks',
       projectKey: DEMO_PROJECT.key,
       permissions: demo.repoAdmin ? [{ userUuid: DEMO_USERS[demo.repoAdmin].uuid, permission: 'admin' }] : [],

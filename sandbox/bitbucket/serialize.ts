@@ -151,8 +151,9 @@ export class Serializer {
       updated_on: repository.updatedOn,
       size: this.context.repositorySize(repository),
       language: repository.language,
-      has_issues: repository.hasIssues,
-      has_wiki: repository.hasWiki,
+      // Bitbucket removed Issues and Wikis on 2026-08-20: no repository has either.
+      has_issues: false,
+      has_wiki: false,
       fork_policy: repository.forkPolicy,
       mainbranch: { type: 'branch', name: repository.mainBranch },
       override_settings: { default_merge_strategy: false, branching_model: false },

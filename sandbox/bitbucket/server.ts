@@ -12,7 +12,7 @@ import {
   WWW_AUTHENTICATE, atLeast, authenticateGit, authenticateRest, credentialKey, describePrincipal, expandScopes, missingScopes, repositoryPermission,
   type ForgeIdentity,
 } from './auth.js';
-import { takeFault, type FaultKnobs } from './faults.js';
+import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
 import type { PushChange } from './events.js';
@@ -71,7 +71,7 @@ export interface ServerDeps {
   gitLimiter: RateLimiter;
   gitRoot: string;
   origin(): string;
-  /** After a push changed refs of a repository (not of a wiki). */
+  /** After a push changed refs of a repository. */
   onPush(repository: Repository, principal: Principal, changes: PushChange[]): Promise<void>;
   /** Request lines, when debugging. */
   debug?: (line: string) => void;
@@ -85,10 +85,7 @@ function sendJson(res: ServerResponse, response: RouteResponse, extraHeaders: Re
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string> = { ...extraHeaders, ...response.headers };
   if (response.status === 401) headers['WWW-Authenticate'] ??= WWW_AUTHENTICATE;
-  if (response.bytes) {
-    headers['Content-Type'] ??= 'application/octet-stream';
-    res.writeHead(response.status, { ...headers, 'Content-Length': String(response.bytes.byteLength) }).end(response.bytes);
-  } else if (response.body !== undefined && response.status !== 204) {
+  if (response.body !== undefined && response.status !== 204) {
     const text = JSON.stringify(response.body);
     res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', ...headers, 'Content-Length': String(Buffer.byteLength(text)) }).end(text);
   } else {
@@ -212,8 +209,6 @@ export class EmulatorServer {
       url,
       params: match.params,
       principal,
-      raw: req,
-      bytes,
       async json() {
         const text = (await bytes()).toString('utf8');
         try {
@@ -231,7 +226,7 @@ export class EmulatorServer {
       response = error.response;
     }
     const fields = url.searchParams.get('fields');
-    if (fields !== null && response.status < 300 && response.body !== undefined && !response.bytes) {
+    if (fields !== null && response.status < 300 && response.body !== undefined) {
       response = { ...response, body: applyFields(response.body, fields) };
     }
     reply(response);
@@ -284,7 +279,7 @@ export class EmulatorServer {
 
     const workspace = state.workspaces.find((candidate) => candidate.slug === path.workspace.toLowerCase());
     const repository = workspace && state.repositories.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.slug === path.repository.toLowerCase());
-    if (!workspace || !repository || (path.wiki && !repository.hasWiki)) return deny(404, 'Repository not found');
+    if (!workspace || !repository) return deny(404, 'Repository not found');
 
     const writing = path.service === 'git-receive-pack';
     const permission = repositoryPermission(state, principal, repository);
@@ -295,13 +290,14 @@ export class EmulatorServer {
       if (!scopes.has(writing ? 'repository:write' : 'repository')) return deny(403, `Access denied: the access token lacks the ${writing ? 'repository:write' : 'repository'} scope`);
     }
     if (writing && !atLeast(permission, 'write')) return deny(403, `Access denied: ${describePrincipal(principal)} cannot write to ${workspace.slug}/${repository.slug}`);
+    const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
+    if (writing && takePushFault(this.deps.faults, isPack)) return deny(this.deps.faults.failStatus, 'Internal server error');
 
-    const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug, path.wiki);
-    const pathInfo = `/${workspace.slug}/${repository.slug}${path.wiki ? '.wiki' : ''}.git${path.rest}`;
+    const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug);
+    const pathInfo = `/${workspace.slug}/${repository.slug}.git${path.rest}`;
     const remoteUser = principal.kind === 'anonymous' ? undefined : principal.kind === 'forge-app' ? 'forge-app' : principal.user.nickname;
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
 
-    const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
     if (!(isPack && writing)) {
       const cutAfter = isPack ? this.deps.faults.resetPackAfterBytes : undefined;
       const disarm = (): void => { this.deps.faults.resetPackAfterBytes = undefined; };
@@ -326,7 +322,7 @@ export class EmulatorServer {
     } finally {
       if (this.pushLocks.get(gitDir) === settled) this.pushLocks.delete(gitDir);
     }
-    if (path.wiki || result?.code !== 0) return;
+    if (result?.code !== 0) return;
     const changes = await pushChanges(gitDir, before, after);
     if (changes.length > 0) await this.deps.onPush(repository, principal, changes);
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { expandScopes, missingScopes } from './auth.js';
 import { BbqlError, parseBbql, sortItems, valuesAt } from './bbql.js';
-import { createFaultKnobs, takeFault } from './faults.js';
+import { createFaultKnobs, takeFault, takePushFault } from './faults.js';
 import { applyFields } from './fields.js';
 import { paginate } from './paging.js';
 import { RateLimiter } from './ratelimit.js';
@@ -127,6 +127,13 @@ describe('faults', () => {
     const knobs = { ...createFaultKnobs(), rateLimitStorm: 1, failNext5xx: 2, failStatus: 503 as const };
     assert.deepEqual([takeFault(knobs), takeFault(knobs), takeFault(knobs), takeFault(knobs)], [{ kind: 'storm' }, { kind: 'fail', status: 503 }, { kind: 'fail', status: 503 }, undefined]);
   });
+
+  it('starts a push outage after the chosen push, then clears itself', () => {
+    const knobs = { ...createFaultKnobs(), pushOutage: { afterPushes: 1, requests: 2 } };
+    // discovery, push (starts it), discovery and push fail, then all is well again
+    assert.deepEqual([false, true, false, true, false].map((isPush) => takePushFault(knobs, isPush)), [false, false, true, true, false]);
+    assert.equal(knobs.pushOutage, undefined);
+  });
 });
 
 describe('scopes', () => {
@@ -139,6 +146,7 @@ describe('scopes', () => {
 
 describe('OpenAPI spec', () => {
   it('finds operations by template or concrete path, literal segments first', () => {
+    // The spec copy predates the removal of Issues (2026-08-20): its issue paths still exercise the matcher.
     assert.equal(findOperation('get', '/2.0/repositories/{workspace}/{repo_slug}')?.template, '/2.0/repositories/{workspace}/{repo_slug}');
     assert.equal(matchTemplate('/2.0/repositories/ws/repo/issues/export')?.template, '/2.0/repositories/{workspace}/{repo_slug}/issues/export');
     assert.deepEqual(matchTemplate('/repositories/ws/repo/issues/7')?.params, { workspace: 'ws', repo_slug: 'repo', issue_id: '7' });

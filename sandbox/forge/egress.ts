@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
-// eslint-disable-next-line no-restricted-imports -- the matcher @forge/api's permissions.canFetchFrom uses, so both agree
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- the matcher @forge/api's permissions.canFetchFrom uses, so both agree
 import { EgressFilteringService } from '@forge/egress';
 import { currentInvocation } from './runtime.js';
 

@@ -7,10 +7,11 @@
 import './register.js';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import type { AsyncEvent } from '@forge/events';
 import { createEgressPolicy } from './egress.js';
 import { KvsStore } from './kvs-store.js';
 import { loadManifest, locateHandler, type ConsumerModule, type ForgeManifest, type TriggerModule } from './manifest.js';
-import { QueueBroker, type AsyncEventPayload, type DeliveryResult } from './queues.js';
+import { QueueBroker, type DeliveryResult } from './queues.js';
 import { DEFAULT_LIMITS, errorMessage, runInvocation, type InvocationKind, type InvocationOutcome, type InvocationRecord, type Limits, type PlatformServices, type Settled } from './runtime.js';
 import { startScheduler } from './scheduler.js';
 
@@ -262,7 +263,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const timeoutMessage = (ms: number, what: string): string => `timed out after ${ms} ms (${what}); its result is ignored`;
 
   /** Classifies a consumer attempt as Forge does and records it. */
-  const concludeDelivery = (consumer: ConsumerModule, event: AsyncEventPayload, finalAttempt: boolean, timeoutMs: number, ran: Ran): DeliveryResult => {
+  const concludeDelivery = (consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean, timeoutMs: number, ran: Ran): DeliveryResult => {
     const { settled } = ran;
     const retryCount = event.retryContext?.retryCount ?? 0;
     const backoff = 2 ** retryCount;
@@ -308,7 +309,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     return result;
   };
 
-  const deliver = async (consumer: ConsumerModule, event: AsyncEventPayload, finalAttempt: boolean): Promise<DeliveryResult> => {
+  const deliver = async (consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean): Promise<DeliveryResult> => {
     const timeoutMs = functionTimeoutMs(consumer.function);
     try {
       return await invoke('consumer', consumer.key, consumer.function, timeoutMs, [structuredClone(event), functionContext()], undefined, (ran) =>

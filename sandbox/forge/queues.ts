@@ -6,19 +6,9 @@
 // and delivers each event to the queue's consumer at least once, retrying as
 // Forge does until the retry bound is spent.
 import { randomUUID } from 'node:crypto';
+import type { AsyncEvent } from '@forge/events';
 import type { ConsumerModule } from './manifest.js';
 import { outsideInvocation, type Limits } from './runtime.js';
-
-/** Mirrors @forge/events' AsyncEvent (the host side may not import @forge/*). */
-export interface AsyncEventPayload {
-  body: Record<string, unknown>;
-  delayInSeconds?: number;
-  concurrency?: { key: string; limit: number };
-  queueName: string;
-  jobId: string;
-  eventId: string;
-  retryContext?: { retryCount: number; retryReason: string; retryData: unknown };
-}
 
 /** `giveUp`: the failure may not be retried whatever the count (e.g. retryData over 4 KB). */
 export type DeliveryResult = { ok: true } | { ok: false; retryAfterSeconds: number; retryReason: string; retryData?: unknown; giveUp?: boolean };
@@ -29,14 +19,14 @@ export interface QueueBrokerOptions {
   consumerTimeoutSeconds(consumer: ConsumerModule): number;
   limits: Pick<Limits, 'queueEventsPerMinute' | 'queueRetries' | 'timeScale'>;
   /** Runs the consumer once; `finalAttempt` says a failure will not be retried. Must not throw. */
-  deliver(consumer: ConsumerModule, event: AsyncEventPayload, finalAttempt: boolean): Promise<DeliveryResult>;
+  deliver(consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean): Promise<DeliveryResult>;
   /** Called whenever an event finishes or is dropped (for idle()). */
   onSettled(): void;
 }
 
 interface PendingEvent {
   consumer: ConsumerModule;
-  payload: AsyncEventPayload;
+  payload: AsyncEvent;
   timer?: NodeJS.Timeout;
   running: boolean;
 }
@@ -124,7 +114,7 @@ export class QueueBroker {
     const job: Job = { queueName, success: 0, failed: 0, pending: new Set() };
     this.jobs.set(jobId, job);
     for (const event of pushed) {
-      const payload: AsyncEventPayload = { ...(event as Omit<AsyncEventPayload, 'queueName' | 'jobId' | 'eventId'>), queueName, jobId, eventId: randomUUID() };
+      const payload: AsyncEvent = { ...(event as Omit<AsyncEvent, 'queueName' | 'jobId' | 'eventId'>), queueName, jobId, eventId: randomUUID() };
       const pending: PendingEvent = { consumer, payload, running: false };
       this.events.set(payload.eventId, pending);
       job.pending.add(payload.eventId);

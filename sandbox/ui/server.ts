@@ -7,7 +7,7 @@
  *   GET  /                                                   the app's pages
  *   GET  /<workspace>/workspace/settings/<moduleKey>?as=role   workspace settings page
  *   GET  /<workspace>/<repository>/admin/<moduleKey>?as=role   repository settings page
- *   GET  /__resources/<resourceKey>/<file>                     a resource's build folder
+ *   GET  /__resources/<resource>/<file>                        a resource's build folder
  *   GET  /__sandbox/bridge-shim.js, frame.js, frame.css         the sandbox's own files
  *   POST /__sandbox/invoke                                     { moduleKey, functionKey, payload?, as, repositorySlug? }
  *   POST /__sandbox/scheduled/<key>                            runs a scheduled trigger now (a button on the index)
@@ -21,15 +21,12 @@ import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { PageModule, PageModuleType } from '../forge/manifest.js';
 import { renderFrame, renderIndex, renderProblem, type PageLink } from './pages.js';
 
-export type PageModuleType = 'bitbucket:repoSettingsMenuPage' | 'bitbucket:workspaceSettingsMenuPage';
-
-export interface PageModule {
-  key: string;
+/** A page module of manifest.yml as Bitbucket frames it: with its type and the folder its resource is built into. */
+export interface FramedPage extends PageModule {
   type: PageModuleType;
-  title: string;
-  resourceKey: string;
   /** The resource's folder relative to appDir, e.g. static/repo-settings/build. */
   resourcePath: string;
 }
@@ -60,7 +57,7 @@ export interface UiServerOptions {
   port?: number;
   /** The app's root: manifest.yml and the resource folders. */
   appDir: string;
-  modules: PageModule[];
+  modules: FramedPage[];
   workspace: Place;
   /** Asked on every page load and call, so that new repositories show up. */
   repositories(): Promise<Place[]>;
@@ -130,11 +127,11 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const roles = Object.keys(options.users);
   const defaultRole = roles[0] ?? fail('startUiServer: no users to sign in as');
   const appId = await readAppId(options.appDir);
-  const resources = new Map(options.modules.map((module) => [module.resourceKey, module.resourcePath]));
-  const moduleOf = (key: string): PageModule | undefined => options.modules.find((module) => module.key === key);
+  const resources = new Map(options.modules.map((module) => [module.resource, module.resourcePath]));
+  const moduleOf = (key: string): FramedPage | undefined => options.modules.find((module) => module.key === key);
   const userOf = (role: string): SandboxUser | undefined => (Object.hasOwn(options.users, role) ? options.users[role] : undefined);
 
-  function pagePath(module: PageModule, repositorySlug: string | undefined, role: string | undefined): string {
+  function pagePath(module: FramedPage, repositorySlug: string | undefined, role: string | undefined): string {
     const workspace = encodeURIComponent(options.workspace.slug);
     let path: string;
     if (module.type === 'bitbucket:workspaceSettingsMenuPage') path = `/${workspace}/workspace/settings/${encodeURIComponent(module.key)}`;
@@ -144,7 +141,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   }
 
   /** What a real Forge page and resolver are told about where they are. */
-  function extensionOf(module: PageModule, repository: Place | undefined): Record<string, unknown> {
+  function extensionOf(module: FramedPage, repository: Place | undefined): Record<string, unknown> {
     if (module.type === 'bitbucket:repoSettingsMenuPage') {
       if (!repository) throw new HttpProblem(400, `${module.key} is a repository page: the call names no repository`);
       return { type: module.type, repository: { uuid: repository.uuid } };
@@ -171,7 +168,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     send(res, 200, 'text/html; charset=utf-8', renderIndex({ workspaceName: options.workspace.name, workspacePages, repositoryPages, scheduledTriggers: options.scheduledTriggers?.keys ?? [] }));
   }
 
-  async function serveFrame(res: ServerResponse, module: PageModule, repositorySlug: string | undefined, query: URLSearchParams): Promise<void> {
+  async function serveFrame(res: ServerResponse, module: FramedPage, repositorySlug: string | undefined, query: URLSearchParams): Promise<void> {
     const role = query.get('as') ?? defaultRole;
     const user = userOf(role);
     if (!user) throw new HttpProblem(400, `Nobody signs in as '${role}'. Roles: ${roles.join(', ')}.`);
@@ -192,7 +189,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
         items: sameKind.map((candidate) => ({ title: candidate.title, href: pagePath(candidate, repository?.slug, role), current: candidate.key === module.key })),
       },
       users: roles.map((candidate) => ({ role: candidate, displayName: options.users[candidate]!.displayName, selected: candidate === role })),
-      iframeSrc: `/__resources/${encodeURIComponent(module.resourceKey)}/index.html`,
+      iframeSrc: `/__resources/${encodeURIComponent(module.resource)}/index.html`,
       config: {
         moduleKey: module.key,
         as: role,

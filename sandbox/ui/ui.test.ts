@@ -13,19 +13,20 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE } from '../demo.js';
 import { buildPages } from './build.js';
-import { startUiServer, type InvokeCall, type InvokeResult, type PageModule, type Place, type UiServer } from './server.js';
+import { startUiServer, type InvokeCall, type InvokeResult, type FramedPage, type Place, type UiServer } from './server.js';
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
 const REPO_PAGE = 'lifeboat-repo-settings';
 const ADMIN_PAGE = 'lifeboat-workspace-admin';
-const MODULES: PageModule[] = [
-  { key: REPO_PAGE, type: 'bitbucket:repoSettingsMenuPage', title: 'Lifeboat backups', resourceKey: 'repo-settings', resourcePath: 'static/repo-settings/build' },
-  { key: ADMIN_PAGE, type: 'bitbucket:workspaceSettingsMenuPage', title: 'Lifeboat', resourceKey: 'workspace-admin', resourcePath: 'static/workspace-admin/build' },
+const MODULES: FramedPage[] = [
+  { key: REPO_PAGE, type: 'bitbucket:repoSettingsMenuPage', title: 'Lifeboat backups', resource: 'repo-settings', resourcePath: 'static/repo-settings/build' },
+  { key: ADMIN_PAGE, type: 'bitbucket:workspaceSettingsMenuPage', title: 'Lifeboat', resource: 'workspace-admin', resourcePath: 'static/workspace-admin/build' },
 ];
 const webApp = DEMO_REPOSITORIES[0];
 const LAST_PUSH = { ref: 'main', after: '0123456789abcdef0123456789abcdef01234567', at: '2026-11-20T09:30:00.000Z' };
+const STORAGE_MESSAGE = 'The newest snapshot is stored unencrypted; the settings have changed since, so the next backup starts a new full chain stored encrypted to 1 age recipient.';
 
-/** Stands in for the Forge host: records each call and answers as getOverview would, or fails on demand. */
+/** Stands in for the Forge host: records each call and answers as getOverview (or getRepoStatus) would, or fails on demand. */
 const host = {
   calls: [] as InvokeCall[],
   failWith: undefined as string | undefined,
@@ -33,6 +34,10 @@ const host = {
     host.calls.push(call);
     if (host.failWith) return { ok: false, error: { message: host.failWith } };
     const repository = call.extension.repository as { uuid: string } | undefined;
+    if (call.functionKey === 'getRepoStatus') {
+      const storage = { lastSnapshotRecipients: [], recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], objectLock: null, newChainPending: true, message: STORAGE_MESSAGE };
+      return { ok: true, body: { ok: true, value: { repositoryUuid: repository?.uuid, included: true, state: 'idle', storage } } };
+    }
     return {
       ok: true,
       body: { workspaceId: DEMO_WORKSPACE.uuid, accountId: call.accountId, ...(repository ? { repositoryUuid: repository.uuid, lastPush: LAST_PUSH } : {}) },
@@ -117,15 +122,15 @@ describe('framed pages in chromium', () => {
     assert.equal(await text(frame, 'account'), DEMO_USERS.repoAdmin.accountId);
     assert.equal(await text(frame, 'overview-account'), DEMO_USERS.repoAdmin.accountId);
     assert.match(await text(frame, 'last-push'), /Last push: main to 0123456789ab/);
+    // How backups are stored, from the repository's status.
+    assert.equal(await text(frame, 'storage'), STORAGE_MESSAGE);
 
-    assert.equal(host.calls.length, 1);
-    assert.deepEqual(host.calls[0], {
-      moduleKey: REPO_PAGE,
-      functionKey: 'getOverview',
-      accountId: DEMO_USERS.repoAdmin.accountId,
-      extension: { type: 'bitbucket:repoSettingsMenuPage', repository: { uuid: webApp.uuid } },
-    });
-    assert.match(lines.at(-1) ?? '', /invoke lifeboat-repo-settings getOverview as repoAdmin in web-app: ok/);
+    const place = { accountId: DEMO_USERS.repoAdmin.accountId, extension: { type: 'bitbucket:repoSettingsMenuPage', repository: { uuid: webApp.uuid } } };
+    assert.deepEqual([...host.calls].sort((a, b) => a.functionKey.localeCompare(b.functionKey)), [
+      { moduleKey: REPO_PAGE, functionKey: 'getOverview', ...place },
+      { moduleKey: REPO_PAGE, functionKey: 'getRepoStatus', ...place },
+    ]);
+    assert.ok(lines.some((line) => /invoke lifeboat-repo-settings getOverview as repoAdmin in web-app: ok/.test(line)), lines.join('\n'));
 
     // The chrome around it: Bitbucket's header with the user switch.
     assert.equal(await page.locator('#lifeboat-user-switch').inputValue(), 'repoAdmin');
@@ -140,7 +145,7 @@ describe('framed pages in chromium', () => {
     const frame = await appFrame();
     assert.equal(await text(frame, 'account'), DEMO_USERS.member.accountId);
     assert.equal(await text(frame, 'overview-account'), DEMO_USERS.member.accountId);
-    assert.deepEqual(host.calls.map((call) => call.accountId), [DEMO_USERS.admin.accountId, DEMO_USERS.member.accountId]);
+    assert.deepEqual(host.calls.filter((call) => call.functionKey === 'getOverview').map((call) => call.accountId), [DEMO_USERS.admin.accountId, DEMO_USERS.member.accountId]);
   });
 
   test('the workspace page is told it is in the workspace, with no repository', async () => {
@@ -283,7 +288,7 @@ describe('UI server', () => {
     await symlink(join(dir, 'secret.txt'), join(dir, 'page', 'leak.txt'));
     const other = await startUiServer({
       appDir: dir,
-      modules: [{ key: 'page', type: 'bitbucket:workspaceSettingsMenuPage', title: 'Page', resourceKey: 'page', resourcePath: 'page' }],
+      modules: [{ key: 'page', type: 'bitbucket:workspaceSettingsMenuPage', title: 'Page', resource: 'page', resourcePath: 'page' }],
       workspace: DEMO_WORKSPACE,
       repositories: async () => [],
       users: DEMO_USERS,

@@ -38,6 +38,10 @@ export class BitbucketClient {
     return this.send<T>('POST', path, body);
   }
 
+  async put<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('PUT', path, body);
+  }
+
   async delete(path: string): Promise<void> {
     await this.send<unknown>('DELETE', path);
   }

@@ -10,11 +10,14 @@ import type { BlobStore } from './bucket/blob-store.js';
 import { type NewestSnapshot, type UnreadableManifest, listPending, readManifest, readNewest } from './bucket/catalog.js';
 import {
   type BundleEntry,
+  type EncryptionConfig,
   FORMAT_VERSION,
+  type ObjectLockConfig,
   type PendingBackup,
   type SnapshotManifest,
   type SnapshotRef,
   type SnapshotTrigger,
+  sameEncryption,
   serializeDocument,
 } from './bucket/format.js';
 import { type RepoPath, pendingKey, snapshotKey } from './bucket/keys.js';
@@ -60,6 +63,14 @@ export interface BackupOptions {
   repo: RepoPath;
   git: GitClient;
   trigger: SnapshotTrigger;
+  /**
+   * How this backup stores its objects (the Forge app passes its settings, the CLI
+   * the marker's). Age recipients, or null for plain. A snapshot is encrypted all or
+   * nothing: when this differs from the newest snapshot's, a new full chain starts.
+   */
+  encryption: EncryptionConfig | null;
+  /** Object Lock retention for every object and the manifest; null for none. */
+  objectLock: ObjectLockConfig | null;
   repository?: RepositoryInfo;
   chainPolicy?: ChainPolicy;
   /**
@@ -84,14 +95,14 @@ export type BackupResult =
 export async function backup(options: BackupOptions): Promise<BackupResult> {
   const { store, repo, git } = options;
   const now = options.now ?? (() => new Date());
-  const marker = await readMarker(store);
+  await readMarker(store); // stops on a bucket that is not Lifeboat's, or of a format version this one does not know
   // Read-only first: an unchanged repository costs discovery, ls-refs and a bucket listing, and writes nothing.
   const listing = await git.listRefs();
   refuseInvalidRefNames([...listing.refs.map((ref) => ref.name), ...(listing.head.symref === undefined ? [] : [listing.head.symref])], git.url);
   options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
   const newestSeen = await readNewest(store, repo);
   if (newestSeen.skipped.length > 0) options.onProgress?.({ phase: 'skipped', unreadable: newestSeen.skipped });
-  const unchangedSince = unchanged(newestSeen, listing);
+  const unchangedSince = unchanged(newestSeen, listing, options.encryption);
   if (unchangedSince) {
     options.onProgress?.({ phase: 'unchanged' });
     return { status: 'unchanged', snapshot: unchangedSince, bytesUploaded: 0 };
@@ -105,14 +116,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
     const newestNow = await readNewest(store, repo);
-    const concurrent = unchanged(newestNow, listing);
+    const concurrent = unchanged(newestNow, listing, options.encryption);
     if (concurrent) return { status: 'unchanged', snapshot: concurrent, bytesUploaded: 0 }; // a concurrent run took it
     const newest = newestNow.manifest;
     const after = newestNow.newestId;
-    const resumed = await resumablePending(store, repo, after);
+    const resumed = await resumablePending(store, repo, after, options.encryption);
     const id = resumed?.id ?? newSnapshotId(now());
     const startedAt = resumed?.startedAt ?? now().toISOString();
-    const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY);
+    const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
@@ -123,7 +134,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const haves = commitTips(chain);
       const kind = chain.length === 0 ? 'full' : 'incremental';
       options.onProgress?.({ phase: 'fetch', bundle: index + 1, bundles: groups.length, refs: group.length, kind });
-      const entry = await storeBundle({ ...options, marker, id, group, haves, kind, now });
+      const entry = await storeBundle({ ...options, id, group, haves, kind, now });
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
@@ -132,7 +143,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       if (remaining > 0) {
         const pending: PendingBackup = {
           format: 'lifeboat-pending', version: FORMAT_VERSION, id, startedAt, updatedAt: now().toISOString(),
-          after, base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0),
+          after, base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0), encryption: options.encryption,
         };
         await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
         await repoLock.refresh();
@@ -153,10 +164,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       head: listing.head,
       refs: listing.refs.map(({ name, oid, peeled }) => (peeled ? { name, oid, peeled } : { name, oid })),
       bundles: chain,
-      encryption: marker.encryption,
+      encryption: options.encryption,
     };
     if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
-    const retention = lockFor(marker, now());
+    const retention = lockFor(options.objectLock, now());
     await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
     if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
@@ -174,29 +185,45 @@ export function newSnapshotId(at: Date): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** The newest snapshot when the server's refs equal it; never when the newest cannot be read (it may differ). */
-function unchanged(newest: NewestSnapshot, listing: RefListing): SnapshotManifest | undefined {
-  return newest.manifest && newest.skipped.length === 0 && sameState(newest.manifest, listing) ? newest.manifest : undefined;
+/**
+ * The newest snapshot when it already holds the server's refs, stored the way
+ * this backup would store them; never when the newest cannot be read (it may differ).
+ */
+function unchanged(newest: NewestSnapshot, listing: RefListing, encryption: EncryptionConfig | null): SnapshotManifest | undefined {
+  return newest.manifest && newest.skipped.length === 0 && upToDate(newest.manifest, listing, encryption) ? newest.manifest : undefined;
 }
 
-function sameState(manifest: SnapshotManifest, listing: RefListing): boolean {
+function upToDate(manifest: SnapshotManifest, listing: RefListing, encryption: EncryptionConfig | null): boolean {
+  if (!sameEncryption(manifest.encryption, encryption)) return false;
   if ((manifest.head.symref ?? null) !== (listing.head.symref ?? null)) return false;
   if (manifest.refs.length !== listing.refs.length) return false;
   const known = new Map(manifest.refs.map((ref) => [ref.name, ref.oid]));
   return listing.refs.every((ref) => known.get(ref.name) === ref.oid);
 }
 
-/** A backup interrupted earlier (its pending record) is continued if no snapshot was taken since it started. */
-async function resumablePending(store: BlobStore, repo: RepoPath, newestId: string | null): Promise<PendingBackup | undefined> {
+/**
+ * A backup interrupted earlier (its pending record) is continued if no snapshot was
+ * taken since it started and its bundles are encrypted as this backup's would be.
+ */
+async function resumablePending(store: BlobStore, repo: RepoPath, newestId: string | null, encryption: EncryptionConfig | null): Promise<PendingBackup | undefined> {
   const pending = (await listPending(store, repo)).at(-1);
-  return pending && pending.after === newestId ? pending : undefined;
+  if (!pending || pending.after !== newestId || pending.encryption === undefined) return undefined;
+  return sameEncryption(pending.encryption, encryption) ? pending : undefined;
 }
 
 async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null): Promise<SnapshotManifest | undefined> {
   return baseId === null ? undefined : readManifest(store, { repo, id: baseId });
 }
 
-function chooseBase(newest: SnapshotManifest | undefined, policy: ChainPolicy): SnapshotManifest | undefined {
+/**
+ * The snapshot whose chain the next backup extends, or undefined for a new full
+ * chain: when there is none yet, when the chain grew too long, or when the newest
+ * snapshot is encrypted otherwise than this backup will be (an increment to new
+ * recipients on a plain or differently encrypted base would leave the history
+ * readable the old way; a snapshot is encrypted all or nothing).
+ */
+export function chooseBase(newest: SnapshotManifest | undefined, policy: ChainPolicy, encryption: EncryptionConfig | null): SnapshotManifest | undefined {
+  if (newest && !sameEncryption(newest.encryption, encryption)) return undefined;
   const first = newest?.bundles[0];
   if (!newest || !first) return newest;
   // The chain's base is everything its first snapshot wrote (a split first backup is several bundles).
@@ -246,7 +273,6 @@ function splitRefs(refs: RemoteRef[], maxPerBundle: number | undefined): RemoteR
 }
 
 interface StoreBundleOptions extends BackupOptions {
-  marker: Awaited<ReturnType<typeof readMarker>>;
   id: string;
   group: RemoteRef[];
   haves: string[];
@@ -271,7 +297,8 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
   const stored = await writeObject(concatStreams([header, pack]), {
     store: options.store,
     repo: options.repo,
-    marker: options.marker,
+    encryption: options.encryption,
+    objectLock: options.objectLock,
     now: options.now(),
     onProgress: (bytes) => options.onProgress?.({ phase: 'upload', bytes }),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -284,7 +311,7 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
     prerequisites: haves,
     refs: refs.map(({ name, oid }) => ({ name, oid })),
     pack: { objectCount: pack.stats.objectCount, trailer: pack.stats.trailer, bytes: pack.stats.bytes },
-    encrypted: options.marker.encryption !== null,
+    encrypted: options.encryption !== null,
     createdBy: options.id,
   };
 }

@@ -18,7 +18,8 @@ import type { ByteStream } from './streams.js';
 export type RestoreMode = 'empty' | 'beside' | 'overwrite';
 
 export type RestoreProgress =
-  | { phase: 'bundle'; bundle: number; bundles: number; bytes: number }
+  /** `resumed`: an earlier, interrupted attempt already staged this bundle on the server. */
+  | { phase: 'bundle'; bundle: number; bundles: number; bytes: number; resumed: boolean }
   | { phase: 'server'; message: string }
   | { phase: 'refs'; refs: number };
 
@@ -37,24 +38,52 @@ export interface RestoreReport {
   mode: RestoreMode | 'directory';
   /** Snapshot ref → ref written in the target. */
   refs: { from: string; to: string; oid: string }[];
+  /** The snapshot's own restored/ refs that a restore beside current work left out (not named in `only`). */
+  leftOut: string[];
   bundlesApplied: number;
+  /** Bundles an earlier, interrupted attempt had already staged on the server: not pushed again. */
+  bundlesResumed: number;
 }
+
+/**
+ * Where snapshot refs land when restored beside existing work, by prefix: the
+ * first that matches. One table, so that placing a ref there and recognising
+ * one placed there cannot disagree.
+ */
+const BESIDE_NAMESPACES = [
+  { from: 'refs/heads/', to: 'refs/heads/restored/' },
+  { from: 'refs/tags/', to: 'refs/tags/restored/' },
+  { from: 'refs/', to: 'refs/restored/' },
+] as const;
 
 /** Where a snapshot ref lands when restored beside existing work. */
 export function besideRefName(snapshotId: string, name: string): string {
-  if (name.startsWith('refs/heads/')) return `refs/heads/restored/${snapshotId}/${name.slice('refs/heads/'.length)}`;
-  if (name.startsWith('refs/tags/')) return `refs/tags/restored/${snapshotId}/${name.slice('refs/tags/'.length)}`;
-  return `refs/restored/${snapshotId}/${name.slice('refs/'.length)}`;
+  const space = BESIDE_NAMESPACES.find(({ from }) => name.startsWith(from))!;
+  return `${space.to}${snapshotId}/${name.slice(space.from.length)}`;
 }
 
-function selectRefs(manifest: SnapshotManifest, only: string[] | undefined): SnapshotRef[] {
-  if (!only) return manifest.refs;
+/** Whether a ref is one that a restore beside existing work wrote (or looks like one). */
+export function isRestoredRef(name: string): boolean {
+  return BESIDE_NAMESPACES.some(({ to }) => name.startsWith(to));
+}
+
+/**
+ * The refs a restore writes: `only` when given, else all of the snapshot's —
+ * except that beside existing work the snapshot's own restored/ refs are left
+ * out, or every beside restore of a snapshot holding earlier ones would nest
+ * them (restored/<B>/restored/<A>/...). Named in `only`, they are restored.
+ */
+function selectRefs(manifest: SnapshotManifest, only: string[] | undefined, beside: boolean): { selected: SnapshotRef[]; leftOut: string[] } {
+  if (!only) {
+    if (!beside) return { selected: manifest.refs, leftOut: [] };
+    return { selected: manifest.refs.filter((ref) => !isRestoredRef(ref.name)), leftOut: manifest.refs.filter((ref) => isRestoredRef(ref.name)).map((ref) => ref.name) };
+  }
   const byName = new Map(manifest.refs.map((ref) => [ref.name, ref]));
   const missing = only.filter((name) => !byName.has(name));
   if (missing.length > 0) {
     throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ref ${missing.join(', ')}.`, { details: { missing } });
   }
-  return only.map((name) => byName.get(name)!);
+  return { selected: only.map((name) => byName.get(name)!), leftOut: [] };
 }
 
 /**
@@ -62,28 +91,46 @@ function selectRefs(manifest: SnapshotManifest, only: string[] | undefined): Sna
  * private namespace (refs/lifeboat-restore/<snapshot>/<k>/...), where bundles can
  * never collide (a branch `release` in one, `release/1.0` in the next); the real
  * refs change only in one last atomic push, which also drops the private ones.
- * So a failure part-way leaves the target's refs as they were.
+ * A failure part-way leaves the real refs as they were and removes the staging
+ * refs it can. A run that was killed leaves its staging refs; the next run of
+ * the same snapshot resumes from them: a bundle whose staging refs already hold
+ * their values is on the server complete (receive-pack accepted them only so)
+ * and is not pushed again, and the last push removes them all.
  */
 export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: RestoreMode }): Promise<RestoreReport> {
   const { manifest, git, mode } = source;
-  const selected = selectRefs(manifest, source.only);
+  const { selected, leftOut } = selectRefs(manifest, source.only, mode === 'beside');
   const target = (name: string): string => (mode === 'beside' ? besideRefName(manifest.id, name) : name);
   const remote = new Map((await git.listPushRefs()).refs.map((ref) => [ref.name, ref.oid]));
 
-  if (mode === 'empty' && remote.size > 0) {
-    throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${git.url} already has ${remote.size} refs. Restore beside them (refs/heads/restored/${manifest.id}/...) or choose to overwrite explicitly.`);
+  // Staging refs are scratch space of restores, never work: they do not make a target non-empty.
+  const work = [...remote.keys()].filter((name) => !name.startsWith(`${STAGING_NAMESPACE}/`));
+  if (mode === 'empty' && work.length > 0) {
+    throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${git.url} already has ${work.length} refs. Restore beside them (refs/heads/restored/${manifest.id}/...) or choose to overwrite explicitly.`);
   }
   if (mode === 'beside') {
     const taken = selected.map((ref) => target(ref.name)).filter((name) => remote.has(name));
     if (taken.length > 0) throw new LifeboatError('RESTORE_REF_EXISTS', `${git.url} already has ${taken.join(', ')}; nothing was changed.`);
   }
 
-  const staged = new Map<string, string>();
+  // This snapshot's staging refs on the server, with their values: an interrupted run's, then this run's.
+  const ownStaging = `${STAGING_NAMESPACE}/${manifest.id}/`;
+  const staged = new Map([...remote].filter(([name]) => name.startsWith(ownStaging)));
+  let resumed = 0;
   const onProgress = (message: string): void => source.onProgress?.({ phase: 'server', message });
   try {
     for (const [index, entry] of manifest.bundles.entries()) {
-      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size });
-      const commands = entry.refs.map((ref) => ({ ref: stagingRefName(manifest.id, index, ref.name), old: ZERO_OID, new: ref.oid }));
+      const commands = entry.refs
+        .map((ref) => {
+          const name = stagingRefName(manifest.id, index, ref.name);
+          return { ref: name, old: staged.get(name) ?? ZERO_OID, new: ref.oid };
+        })
+        .filter((command) => command.old !== command.new);
+      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size, resumed: commands.length === 0 });
+      if (commands.length === 0) {
+        resumed++;
+        continue;
+      }
       const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
       await git.push({ commands, pack: bundle.pack, onProgress });
       for (const command of commands) staged.set(command.ref, command.new);
@@ -104,7 +151,14 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
     throw new LifeboatError('GIT_PUSH_REJECTED', `After the restore, ${wrong.join(', ')} on ${git.url} do not hold the snapshot's values.`);
   }
   source.onProgress?.({ phase: 'refs', refs: selected.length });
-  return { snapshot: manifest.id, mode, refs: selected.map((ref) => ({ from: ref.name, to: target(ref.name), oid: ref.oid })), bundlesApplied: manifest.bundles.length };
+  return {
+    snapshot: manifest.id,
+    mode,
+    refs: selected.map((ref) => ({ from: ref.name, to: target(ref.name), oid: ref.oid })),
+    leftOut,
+    bundlesApplied: manifest.bundles.length,
+    bundlesResumed: resumed,
+  };
 }
 
 const STAGING_NAMESPACE = 'refs/lifeboat-restore';
@@ -127,7 +181,7 @@ async function dropStaged(git: GitClient, staged: string[]): Promise<void> {
 export async function restoreToDirectory(source: RestoreSource & { directory: string }): Promise<RestoreReport> {
   const { manifest } = source;
   const directory = resolve(source.directory);
-  const selected = selectRefs(manifest, source.only);
+  const { selected } = selectRefs(manifest, source.only, false);
   if (await isNonEmptyDirectory(directory)) {
     throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${directory} exists and is not empty; choose a new folder.`);
   }
@@ -137,7 +191,7 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
   try {
     await runGit(['init', '--quiet', '--bare', work]);
     for (const [index, entry] of manifest.bundles.entries()) {
-      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size });
+      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size, resumed: false });
       const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
       await runGit(['-C', work, 'index-pack', '--stdin', '--fix-thin'], bundle.pack);
     }
@@ -155,7 +209,7 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
     throw error;
   }
   source.onProgress?.({ phase: 'refs', refs: selected.length });
-  return { snapshot: manifest.id, mode: 'directory', refs: selected.map((ref) => ({ from: ref.name, to: ref.name, oid: ref.oid })), bundlesApplied: manifest.bundles.length };
+  return { snapshot: manifest.id, mode: 'directory', refs: selected.map((ref) => ({ from: ref.name, to: ref.name, oid: ref.oid })), leftOut: [], bundlesApplied: manifest.bundles.length, bundlesResumed: 0 };
 }
 
 async function isNonEmptyDirectory(path: string): Promise<boolean> {

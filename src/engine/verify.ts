@@ -40,14 +40,16 @@ export async function verifySnapshot(
   } = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [...chainProblems(manifest)];
-  const deep = manifest.encryption === null || (options.identities?.length ?? 0) > 0;
+  // Each bundle says whether it is an age file; without an identity only plain ones can be opened.
+  const canOpen = (entry: BundleEntry): boolean => !entry.encrypted || (options.identities?.length ?? 0) > 0;
+  const deep = manifest.bundles.every(canOpen);
   let bytes = 0;
   for (const [index, entry] of manifest.bundles.entries()) {
     options.onBundle?.(index + 1, manifest.bundles.length);
     bytes += entry.size;
     if (options.verified?.has(entry.key)) continue;
     try {
-      if (!deep) {
+      if (!canOpen(entry)) {
         await drain(readVerified(store, manifest.repository, entry));
       } else {
         const bundle = await openStoredBundle(store, manifest, entry, options.identities);

@@ -34,7 +34,7 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
   try {
     await enqueue(QUEUES.backup, [body], delayInSeconds);
   } catch (error) {
-    await clearQueuedMark(body.repositoryUuid); // nothing waits: the next push must queue again
+    await kvs.delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
     throw error;
   }
   const status = await readStatus(body.repositoryUuid);
@@ -42,9 +42,20 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
   return true;
 }
 
-/** The consumer holds the repository: from now on a push must queue a new backup, since this one may already have read the refs. */
-export async function clearQueuedMark(repositoryUuid: string): Promise<void> {
+/**
+ * A backup that starts running gives up the mark: a push from now on must queue
+ * a new backup, since this one may already have read the refs. The mark of
+ * another requested backup, still waiting, stays: that one has yet to run.
+ */
+export async function clearQueuedMark(repositoryUuid: string, runningJobId?: string): Promise<void> {
+  const waiting = await freshMark(repositoryUuid);
+  if (waiting?.jobId !== undefined && waiting.jobId !== runningJobId && (await stillWaiting(waiting.jobId))) return;
   await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+}
+
+async function stillWaiting(jobId: string): Promise<boolean> {
+  const job = await getJob(jobId).catch(() => undefined);
+  return job?.state === 'queued' || job?.state === 'waiting-to-retry';
 }
 
 /**
@@ -54,9 +65,9 @@ export async function clearQueuedMark(repositoryUuid: string): Promise<void> {
 export async function requestBackup(input: { workspaceUuid: string; repositoryUuid: string; reason: BackupReason; accountId?: string }): Promise<{ job: JobView; alreadyQueued: boolean }> {
   const repositoryUuid = bracedUuid(input.repositoryUuid);
   const waiting = await freshMark(repositoryUuid);
-  if (waiting?.jobId) {
-    const job = await getJob(waiting.jobId).catch(() => undefined);
-    if (job && (job.state === 'queued' || job.state === 'waiting-to-retry')) return { job, alreadyQueued: true };
+  if (waiting?.jobId && (await stillWaiting(waiting.jobId))) {
+    await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `joined job ${waiting.jobId}, already waiting in the queue` });
+    return { job: await getJob(waiting.jobId), alreadyQueued: true };
   }
   const job = await createJob('backup', 'Waiting in the queue.', { ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid });
   const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };

@@ -6,11 +6,9 @@
 import { z } from 'zod';
 import type { JobProgress } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
-import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { triggerSchema, type SnapshotTrigger } from '../engine/bucket/format.js';
-import { initBucket, readMarker } from '../engine/bucket/marker.js';
-import { isLifeboatError } from '../engine/errors.js';
-import type { WorkspaceSettings } from '../settings.js';
+import { type SnapshotManifest, type SnapshotTrigger, triggerSchema } from '../engine/bucket/format.js';
+import { recordStorageSetting } from '../engine/bucket/marker.js';
+import { storageSettingOf } from '../settings.js';
 import { clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
@@ -72,7 +70,7 @@ export const runBackup = defineConsumer<BackupBody>({
   leases: (body) => body.repositoryUuid,
   audit: (body) => ({ action: 'backup', repositoryUuid: bracedUuid(body.repositoryUuid) }),
   async run(body, context): Promise<Outcome> {
-    await clearQueuedMark(body.repositoryUuid);
+    await clearQueuedMark(body.repositoryUuid, body.jobId);
     const configuration = await requireConfiguration();
     const automatic = body.reason === 'push' || body.reason === 'schedule';
     if (automatic && !isIncluded(configuration.settings, body.repositoryUuid)) {
@@ -90,7 +88,7 @@ export const runBackup = defineConsumer<BackupBody>({
     const created = result.status === 'created';
     return {
       state: 'done',
-      message: created ? `Snapshot ${snapshot.id} stored (${body.reason}).` : `Nothing changed since snapshot ${snapshot.id} (${body.reason}).`,
+      message: created ? `Snapshot ${snapshot.id} stored (${body.reason}): ${storedAs(snapshot)}.` : `Nothing changed since snapshot ${snapshot.id} (${body.reason}).`,
       result: { snapshotId: snapshot.id, status: result.status, bytesUploaded: result.bytesUploaded },
       quiet: !created,
     };
@@ -110,6 +108,14 @@ export const runBackup = defineConsumer<BackupBody>({
   },
 });
 
+/** How a snapshot is stored, as its manifest says: for the audit log, where a change of encryption shows. */
+function storedAs(snapshot: SnapshotManifest): string {
+  const count = snapshot.encryption?.recipients.length ?? 0;
+  const encryption = count > 0 ? `encrypted to ${count} age recipient${count === 1 ? '' : 's'}` : 'unencrypted';
+  const newChain = snapshot.bundles.length > 0 && snapshot.bundles.every((bundle) => bundle.createdBy === snapshot.id);
+  return newChain ? `${encryption}, new full chain` : encryption;
+}
+
 function triggerOf(body: BackupBody): SnapshotTrigger {
   return body.reason === 'continue' ? (body.trigger ?? 'schedule') : TRIGGERS[body.reason];
 }
@@ -123,7 +129,9 @@ function triggerOf(body: BackupBody): SnapshotTrigger {
 export async function backUpRepository(configuration: Configuration, body: BackupBody, deadline: Date, report?: (phase: string, progress?: JobProgress) => void): Promise<BackupResult> {
   const { settings, secrets } = configuration;
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  await ensureMarker(store, settings);
+  // The settings decide how this backup writes; the marker records them for the command line.
+  const setting = storageSettingOf(settings);
+  await recordStorageSetting(store, setting);
   const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
   const git = gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken);
   const workspaceSlug = repository.full_name?.split('/')[0];
@@ -140,6 +148,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     repo: repoPath(body.workspaceUuid, body.repositoryUuid),
     git,
     trigger: triggerOf(body),
+    ...setting,
     repository: {
       uuid: bracedUuid(body.repositoryUuid),
       ...(workspaceSlug ? { workspaceSlug } : {}),
@@ -156,25 +165,6 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, lastError: undefined, jobId: undefined });
   }
   return result;
-}
-
-/** A fresh bucket gets its marker from the settings (encryption, Object Lock); an existing one is left as it is. */
-async function ensureMarker(store: BlobStore, settings: WorkspaceSettings): Promise<void> {
-  try {
-    await readMarker(store);
-    return;
-  } catch (error) {
-    if (!isLifeboatError(error, 'BUCKET_NOT_INITIALIZED')) throw error;
-  }
-  try {
-    await initBucket(store, {
-      recipients: settings.encryption.recipients,
-      ...(settings.objectLock.enabled ? { objectLock: { mode: settings.objectLock.mode, days: settings.objectLock.days } } : {}),
-    });
-  } catch (error) {
-    // Two first backups racing: the other one wrote it.
-    if (!isLifeboatError(error, 'BUCKET_ALREADY_INITIALIZED')) throw error;
-  }
 }
 
 /** The engine's progress events as a phase and counts for the job and the repository status. */

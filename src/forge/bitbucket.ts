@@ -16,12 +16,29 @@ const transport = (requester: ReturnType<typeof api.asApp>): BitbucketTransport 
 export const appBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asApp()));
 export const userBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asUser()));
 
+/** The REST Authorization header of the credential the workspace admin stored. */
+export function restAuthorization(settings: WorkspaceSettings, token: string): string {
+  return settings.bitbucket.credential === 'access-token'
+    ? `Bearer ${token}`
+    : `Basic ${Buffer.from(`${settings.bitbucket.email}:${token}`).toString('base64')}`;
+}
+
+/**
+ * REST with the stored credential, for the calls Bitbucket takes from tokens but
+ * not from a Forge app. `apiOrigin` comes from a link Bitbucket gave (egress
+ * allows the API host, and the local world answers there too).
+ */
+export function credentialBitbucket(apiOrigin: string, settings: WorkspaceSettings, token: string): BitbucketClient {
+  const authorization = restAuthorization(settings, token);
+  return new BitbucketClient((path, init) => fetch(new URL(path, apiOrigin), { ...init, headers: { ...init?.headers, authorization } }));
+}
+
 export interface RepositoryJson {
   uuid: string;
   slug?: string;
   name?: string;
   full_name?: string;
-  links?: { clone?: Array<{ name: string; href: string }> };
+  links?: { self?: { href: string }; clone?: Array<{ name: string; href: string }> };
 }
 
 export async function getRepository(workspaceUuid: string, repositoryUuid: string): Promise<RepositoryJson> {
@@ -36,6 +53,13 @@ export function cloneUrl(repository: RepositoryJson): string {
   url.username = '';
   url.password = '';
   return url.href;
+}
+
+/** Where the REST API answers, from the repository's own link. */
+export function apiOrigin(repository: RepositoryJson): string {
+  const self = repository.links?.self?.href;
+  if (!self) throw new Error(`Bitbucket gave no self link for ${repository.full_name ?? repository.uuid}`);
+  return new URL(self).origin;
 }
 
 /** Git user names Bitbucket expects with each kind of credential. */

@@ -8,7 +8,7 @@ import { apiPath, type Page } from '../bitbucket/client.js';
 import { collect } from '../engine/streams.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { appBitbucket, cloneUrl, gitClientFor, gitUsername, type RepositoryJson } from './bitbucket.js';
+import { appBitbucket, cloneUrl, gitClientFor, gitUsername, restAuthorization, type RepositoryJson } from './bitbucket.js';
 import { openBucket } from './bucket.js';
 import { bracedUuid } from './keys.js';
 import { loadSecrets, loadSettings } from './settings-store.js';
@@ -50,7 +50,7 @@ export async function checkBucket(): Promise<BucketCheck> {
 }
 
 interface RepositoryLinks extends RepositoryJson {
-  links?: RepositoryJson['links'] & { self?: { href: string }; pullrequests?: { href: string } };
+  links?: RepositoryJson['links'] & { pullrequests?: { href: string } };
 }
 
 /** The scope names as the admin sees them when creating each kind of credential. */
@@ -60,12 +60,6 @@ const SCOPES = {
 } as const;
 
 const CREDENTIAL_NAMES = { 'access-token': 'an access token', 'api-token': 'an API token' } as const;
-
-function restAuthorization(settings: WorkspaceSettings, token: string): string {
-  return settings.bitbucket.credential === 'access-token'
-    ? `Bearer ${token}`
-    : `Basic ${Buffer.from(`${settings.bitbucket.email}:${token}`).toString('base64')}`;
-}
 
 /**
  * Reads refs of one repository over git, asks receive-pack for them (write

@@ -1,6 +1,6 @@
 // Paging through KVS: listings whose keys sort newest first (audit log,
 // destructive events, the snapshot index), in KVS's own pages of 20.
-import { WhereConditions, kvs } from '@forge/kvs';
+import { ForgeKvsAPIError, WhereConditions, kvs } from '@forge/kvs';
 import type { Paged } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 
@@ -15,12 +15,10 @@ export async function listByPrefix<T>(prefix: string, cursor?: string): Promise<
     const page = await query.getMany<T>();
     return { items: page.results.map((result) => result.value), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
   } catch (error) {
-    if (cursor !== undefined && isBadCursor(error)) throw new LifeboatError('INVALID_ARGUMENT', 'That cursor does not belong to this list; reload the page.');
+    // The query is ours and fixed; with a cursor, KVS refusing it (400) means the cursor is not one it gave.
+    if (cursor !== undefined && error instanceof ForgeKvsAPIError && error.responseDetails.status === 400) {
+      throw new LifeboatError('INVALID_ARGUMENT', 'The request was refused: cursor is not one this list gave; start again from the first page.', { cause: error });
+    }
     throw error;
   }
-}
-
-function isBadCursor(error: unknown): boolean {
-  const status = (error as { responseDetails?: { status?: number } } | undefined)?.responseDetails?.status;
-  return status === 400;
 }

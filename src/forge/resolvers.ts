@@ -19,7 +19,6 @@ import type {
   RepoPageResolvers,
   RepoStatus,
   Result,
-  SettingsView,
   SnapshotDetails,
   SnapshotPage,
 } from '../contract.js';
@@ -27,7 +26,7 @@ import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { parseSettings, REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
@@ -41,7 +40,8 @@ import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
-import { loadSecrets, loadSettings, requireConfiguration, requireSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
+import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { readStatus } from './status.js';
 import { requestSweep } from './sweep.js';
@@ -79,7 +79,8 @@ const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 2
 const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
 const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
-const secret = z.string().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
+// A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
+const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
 
 const payloads = {
   setRepoEnabled: z.object({ enabled: z.boolean() }).strict(),
@@ -96,7 +97,7 @@ const payloads = {
   undoDestructiveEvent: z.object({ eventId: text(200).min(1), inPlace: z.boolean().optional(), confirmOverwrite: z.boolean().optional() }).strict()
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
-  saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional() }).strict(),
+  saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
   restoreDeletedRepository: z.object({ repositoryUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
@@ -146,20 +147,22 @@ async function overview({ context }: Request): Promise<Overview> {
   return result;
 }
 
-async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, settings?: WorkspaceSettings): Promise<RepoStatus> {
-  const [stored, summary, lastPush, repository] = await Promise.all([
+async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?: WorkspaceSettings): Promise<RepoStatus> {
+  const [stored, summary, lastPush, repository, settings] = await Promise.all([
     readStatus(repositoryUuid),
     readSummary(repositoryUuid),
     kvs.get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
     getRepository(workspaceUuid, repositoryUuid),
+    known ?? loadSettings(),
   ]);
   return {
     ...stored,
     ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
-    included: isIncluded(settings ?? (await loadSettings()), repositoryUuid),
+    included: isIncluded(settings, repositoryUuid),
     ...(lastPush ? { lastPush } : {}),
+    ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
   };
 }
 
@@ -201,46 +204,8 @@ async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<Rep
   return repoStatus(caller, updated);
 }
 
-async function settingsView(): Promise<SettingsView> {
-  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
-  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets) };
-}
 
-/** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */
-function changedFields(before: unknown, after: unknown, path = ''): string[] {
-  const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-  // Overrides and retention are keyed by data (UUIDs, rule names): report the field, not every key.
-  if (isRecord(before) && isRecord(after) && path !== 'overrides' && path !== 'retention') {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((key) => changedFields(before[key], after[key], path ? `${path}.${key}` : key));
-  }
-  return JSON.stringify(before) === JSON.stringify(after) ? [] : [path || 'settings'];
-}
 
-async function saveSettings(caller: Caller, request: z.output<typeof payloads.saveSettings>): Promise<SettingsView> {
-  // Validate everything before writing anything.
-  const settings = parseSettings(request.settings);
-  const previous = await loadSettings();
-  await storeSettings(settings);
-  await storeSecrets({
-    ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),
-    ...(request.bitbucketToken !== undefined ? { bitbucketToken: request.bitbucketToken } : {}),
-  });
-  // Names only: a secret's value never reaches the audit log.
-  const secretsGiven = [
-    ...(request.bucketSecretAccessKey !== undefined ? ['bucket secret access key'] : []),
-    ...(request.bitbucketToken !== undefined ? ['Bitbucket token'] : []),
-  ];
-  const settingsChanged = previous ? changedFields(previous, settings) : [];
-  if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
-    await kvs.set(kvsKeys.selectionSavedAt, Date.now());
-  }
-  const changed = [...settingsChanged, ...secretsGiven];
-  let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
-  if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
-  await recordAudit({ actorAccountId: caller.accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });
-  return settingsView();
-}
 
 export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
   getOverview: overview,
@@ -276,7 +241,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
 export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getOverview: overview,
   getSettings: onAdminPage(noPayload, () => settingsView()),
-  saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller, input)),
+  saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller.accountId, input)),
   testBucket: onAdminPage(noPayload, () => checkBucket()),
   testBitbucket: onAdminPage(noPayload, (_input, caller) => checkBitbucket(caller.workspaceUuid)),
   getCoverage: onAdminPage(cursorPayload, async (input, caller) => coveragePage(caller.workspaceUuid, await loadSettings(), input.cursor)),

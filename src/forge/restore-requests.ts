@@ -6,12 +6,13 @@
 // shape was checked by the resolver) and becomes a job for the restore queue.
 import { kvs } from '@forge/kvs';
 import { apiPath } from '../bitbucket/client.js';
-import type { DestructiveEvent, JobView, RestoreRequest } from '../contract.js';
+import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshotHolding, readManifest, readNewest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
+import { isRestoredRef } from '../engine/restore.js';
 import { recordAudit } from './audit.js';
 import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
@@ -37,7 +38,7 @@ export async function requestRestore(input: Requester & { request: RestoreReques
   const { request } = input;
   const configuration = await requireConfiguration();
   const manifest = await restorableSnapshot(configuration, input, request.snapshotId);
-  const refs = chosenRefs(manifest, request.refs);
+  const refs = chosenRefs(manifest, request.refs, request.mode);
   if (request.mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
   const stored: StoredRestore = {
     kind: 'restore',
@@ -102,20 +103,21 @@ async function restorableSnapshot(configuration: Configuration, input: Requester
 
 /** The app holds only the recipients' public keys: it can write encrypted snapshots, not read them. */
 export function refuseEncrypted(manifest: SnapshotManifest): void {
-  if (manifest.encryption) {
+  if (manifest.encryption || manifest.bundles.some((bundle) => bundle.encrypted)) {
     throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys.`);
   }
 }
 
 /** The chosen refs, each one the snapshot's; undefined for all of them. */
-function chosenRefs(manifest: SnapshotManifest, refs: string[] | undefined): string[] | undefined {
+function chosenRefs(manifest: SnapshotManifest, refs: string[] | undefined, mode: RestoreDestination): string[] | undefined {
   if (refs === undefined) return undefined;
   const known = new Set(manifest.refs.map((ref) => ref.name));
   const missing = refs.filter((ref) => !known.has(ref));
   if (missing.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}.`);
   const unique = [...new Set(refs)];
-  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small.
-  if (unique.length === known.size) return undefined;
+  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small — except
+  // beside, where none chosen leaves out the snapshot's own restored/ refs that this choice names.
+  if (unique.length === known.size && !(mode === 'beside' && unique.some(isRestoredRef))) return undefined;
   // The request is one KVS value (≤240 KiB) beside the job.
   if (JSON.stringify(unique).length > MAX_CHOSEN_REFS_CHARS) {
     throw new LifeboatError('INVALID_ARGUMENT', `${unique.length} refs are too many to choose one by one: restore the whole snapshot, or choose fewer.`);

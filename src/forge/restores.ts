@@ -15,11 +15,12 @@ import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { GitClient } from '../engine/git/types.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
-import { type RepositoryJson, appBitbucket, cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer, uuidField } from './jobs.js';
 import { bracedUuid, kvsKeys } from './keys.js';
+import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
 import { refuseEncrypted } from './restore-requests.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
@@ -39,6 +40,8 @@ export interface StoredRestore {
   guardSnapshotId?: string;
   /** The repository this job created, once created: a retry pushes into it instead of creating another. */
   createdRepository?: { uuid: string; slug: string };
+  /** Whether the requester administers the created repository, once settled: a retry does not ask again. */
+  requesterAccess?: RequesterAccess;
 }
 
 /** The backup before an overwrite stops here, leaving the rest of the 900 s to the restore itself. */
@@ -95,6 +98,12 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     const resumed = stored.createdRepository !== undefined;
     const created = stored.createdRepository ?? await createRepository(body, stored, manifest);
     const repository = await getRepository(body.workspaceUuid, created.uuid);
+    if (!stored.requesterAccess) {
+      // Before the push: should it fail for good, the requester can still administer (or delete) the repository.
+      const credential = credentialBitbucket(apiOrigin(repository), settings, secrets.bitbucketToken);
+      stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
+      await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+    }
     target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
@@ -130,11 +139,21 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     refs: report.refs.slice(0, LISTED_REFS),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
     ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
+    ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
     ...(stored.eventId ? { eventId: stored.eventId } : {}),
+    ...(report.leftOut.length > 0 ? { leftOutRefCount: report.leftOut.length } : {}),
+    ...(report.bundlesResumed > 0 ? { bundlesResumed: report.bundlesResumed } : {}),
   };
   const where = stored.mode === 'beside' ? `beside the existing work (under restored/${manifest.id}/)` : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
-  return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}`, result };
+  const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
+  return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
+}
+
+function accessWords(access: RequesterAccess | undefined): string {
+  if (!access) return '';
+  if (access.admin) return access.via === 'granted' ? ' The requester was made an admin of it.' : ' The requester administers it as a workspace admin.';
+  return ` The requester could not be made an admin of it (${access.problem.message}); a workspace admin can do that in the repository's settings, under User and group access.`;
 }
 
 /** Backs up what an overwrite is about to replace; its snapshot id goes into the job's result. */

@@ -25,7 +25,7 @@ export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifes
     bytes: manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0),
     // What this snapshot added to the bucket.
     ownBytes: ownBundles.reduce((sum, bundle) => sum + bundle.size, 0),
-    encrypted: manifest.encryption !== null,
+    recipients: manifest.encryption?.recipients ?? [],
     chain: chainStart === manifest.id || chainStart === undefined ? 'full' : 'incremental',
     increments: new Set(manifest.bundles.map((bundle) => bundle.createdBy).filter((id) => id !== chainStart)).size,
     changes: changesSince(manifest, previous),

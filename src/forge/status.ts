@@ -4,7 +4,7 @@ import { kvs } from '@forge/kvs';
 import type { RepoStatus } from '../contract.js';
 import { bracedUuid, kvsKeys } from './keys.js';
 
-export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush' | 'latest'> & {
+export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush' | 'latest' | 'storage'> & {
   /** Set when Bitbucket reported the repository deleted; its snapshots stay in the bucket. */
   deletedAt?: string;
 };

@@ -16,6 +16,11 @@ export interface GitServerOptions {
   receivePack?: boolean;
   /** Default true; false drops the Git-Protocol header so the server speaks v0. */
   protocolV2?: boolean;
+  /**
+   * Called as each request arrives, before git sees any of it. Answering 'drop'
+   * destroys the connection unanswered: git never runs for that request.
+   */
+  onRequest?: (request: GitRequestLog) => 'drop' | undefined | Promise<'drop' | undefined>;
 }
 
 export interface GitRequestLog {
@@ -51,14 +56,22 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     }
     // v0 only: without the header http-backend speaks protocol v0.
     if (options.protocolV2 === false) delete req.headers['git-protocol'];
-    req.on('data', (chunk: Buffer) => { entry.bytesIn += chunk.byteLength; });
     const user = options.auth?.username;
-    const done = runHttpBackend(req, res, {
-      root: options.root,
-      pathInfo: decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname),
-      receivePack: options.receivePack === true,
-      ...(user === undefined ? {} : { remoteUser: user }),
-    }).then((result) => { entry.bytesOut = result.bytesOut; });
+    const done = Promise.resolve(options.onRequest?.(entry)).then(async (verdict) => {
+      if (verdict === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      // Counting only now: a 'data' listener starts the flow, and nothing may pass before the backend is attached.
+      req.on('data', (chunk: Buffer) => { entry.bytesIn += chunk.byteLength; });
+      const result = await runHttpBackend(req, res, {
+        root: options.root,
+        pathInfo: decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname),
+        receivePack: options.receivePack === true,
+        ...(user === undefined ? {} : { remoteUser: user }),
+      });
+      entry.bytesOut = result.bytesOut;
+    });
     running.add(done);
     void done.finally(() => running.delete(done));
   });

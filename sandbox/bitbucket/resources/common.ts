@@ -1,6 +1,8 @@
-// Small helpers the resource modules share: path parameters, request bodies,
-// rendered text, links and user references, each failing the request the way
-// Bitbucket does (400 for a bad body, 404 for an unknown id).
+// Helpers the core routes and the resource modules share: path parameters,
+// request bodies (zod schemas), rendered text, links and user references, each
+// failing the request the way Bitbucket does (400 for a bad body, 404 for an
+// unknown id).
+import { z } from 'zod';
 import { DEMO_USERS, type DemoRole } from '../../demo.js';
 import { actingUser, FORGE_APP_USER } from '../auth.js';
 import type { Repository, User } from '../model.js';
@@ -13,65 +15,56 @@ export function fail(kit: RouteKit, status: number, message: string, detail?: st
   throw new RouteAnswer(kit.error(status, message, detail));
 }
 
-/** A numeric path parameter (pull request, issue, comment id…); anything else names nothing: 404. */
+/** A numeric path parameter (pull request, comment, task id…); anything else names nothing: 404. */
 export function idParam(request: RouteRequest, kit: RouteKit, name: string): number {
   const raw = request.params[name] ?? '';
   if (!/^[0-9]{1,15}$/.test(raw)) fail(kit, 404, `No ${name.replace(/_/g, ' ')} ${raw}`);
   return Number(raw);
 }
 
-/** The JSON object a write sends; an empty body is `{}` when `optional`. */
-export async function objectBody(request: RouteRequest, kit: RouteKit, optional = false): Promise<Json> {
-  const text = (await request.bytes()).toString('utf8').trim();
-  if (text === '' && optional) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    fail(kit, 400, 'Bad request', 'The request body is not valid JSON.');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) fail(kit, 400, 'Bad request', 'The request body must be a JSON object.');
-  return body as Json;
+/** A `{uuid}` path parameter, which Bitbucket also takes without its braces. */
+export function sameUuid(uuid: string, param: string): boolean {
+  return uuid === param || uuid === `{${param}}`;
 }
 
-/** `body[key]` as an object, or undefined when absent; 400 when it is something else. */
-export function objectField(kit: RouteKit, body: Json, key: string): Json | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) fail(kit, 400, 'Bad request', `${key}: expected an object`);
-  return value as Json;
+/** "a.b[0].c" for an issue's path; the body itself when the path is empty. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? String(key) : `${text}.${String(key)}`), '') || 'body';
 }
 
-/** `body[key]` as a string, or undefined when absent; 400 when it is something else. */
-export function stringField(kit: RouteKit, body: Json, key: string): string | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') fail(kit, 400, 'Bad request', `${key}: expected a string`);
-  return value;
+/**
+ * The JSON body of a write, checked against `schema`: 400 with Bitbucket's
+ * error body naming each field that does not fit. Null stands for an absent
+ * field where schemas say `nullish`, as Bitbucket reads it. An empty body is
+ * `{}` when `optional`.
+ */
+export async function parseBody<S extends z.ZodType>(request: RouteRequest, kit: RouteKit, schema: S, options: { optional?: boolean } = {}): Promise<z.output<S>> {
+  const body = await request.json();
+  const result = schema.safeParse(body === undefined && options.optional ? {} : body, {
+    error: (issue) => (issue.input === undefined ? 'This field is required.' : undefined),
+  });
+  if (!result.success) fail(kit, 400, 'Bad request', result.error.issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`).join('; '));
+  return result.data;
 }
 
-/** `body[key]` as a boolean, or undefined when absent; 400 when it is something else. */
-export function booleanField(kit: RouteKit, body: Json, key: string): boolean | undefined {
-  const value = body[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') fail(kit, 400, 'Bad request', `${key}: expected true or false`);
-  return value;
-}
+/** Text that must not be blank (titles, comment bodies). */
+export const nonBlank = z.string().refine((text) => text.trim() !== '', 'may not be blank');
 
-/** `body.content.raw` (or another rendered field's raw text), or undefined when absent. */
-export function rawText(kit: RouteKit, body: Json, key = 'content'): string | undefined {
-  const content = objectField(kit, body, key);
-  return content === undefined ? undefined : stringField(kit, content, 'raw');
-}
+/** A user as request bodies name one: `{uuid}`, `{account_id}` or `{nickname|username}` (other fields of a user object are ignored). */
+export const userReference = z.object({ uuid: z.string().optional(), account_id: z.string().optional(), nickname: z.string().optional(), username: z.string().optional() });
+export type UserReference = z.infer<typeof userReference>;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+/** `{ id }` of another object (a parent comment, a task's comment). */
+export const idReference = z.object({ id: z.number().int() });
 
 /** User text as Bitbucket returns it: raw, markup, and an HTML rendering (plain paragraphs here: no markdown engine). */
 export function rendered(raw: string, markup: 'markdown' | 'creole' | 'plaintext' = 'markdown'): Json {
   const html = raw === '' ? '' : raw.split(/\n{2,}/).map((paragraph) => `<p>${escapeHtml(paragraph)}</p>`).join('\n');
   return { raw, markup, html };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 export function link(href: string): { href: string } {
@@ -102,20 +95,18 @@ export function actorOf(request: RouteRequest, kit: RouteKit): User {
   return user;
 }
 
-/** A user named the ways Bitbucket accepts in request bodies: `{uuid}`, `{account_id}` or `{nickname|username}`. */
-export function findUser(kit: RouteKit, reference: unknown): User | undefined {
-  if (reference === null || typeof reference !== 'object') return undefined;
-  const ref = reference as Json;
+/** The user a body's reference names, or undefined. */
+export function findUser(kit: RouteKit, reference: UserReference): User | undefined {
   const users = kit.state().users;
-  if (typeof ref.uuid === 'string') return users.find((u) => u.uuid === ref.uuid);
-  if (typeof ref.account_id === 'string') return users.find((u) => u.accountId === ref.account_id);
-  const nickname = typeof ref.nickname === 'string' ? ref.nickname : typeof ref.username === 'string' ? ref.username : undefined;
+  if (reference.uuid !== undefined) return users.find((u) => u.uuid === reference.uuid);
+  if (reference.account_id !== undefined) return users.find((u) => u.accountId === reference.account_id);
+  const nickname = reference.nickname ?? reference.username;
   return nickname === undefined ? undefined : users.find((u) => u.nickname === nickname);
 }
 
-/** A user named in a path: `{uuid}`, an account id, or a nickname. */
+/** A user named in a path: `{uuid}` (braces optional), an account id, or a nickname. */
 export function findUserByPathId(kit: RouteKit, id: string): User | undefined {
-  return kit.state().users.find((u) => u.uuid === id || u.accountId === id || u.nickname === id);
+  return kit.state().users.find((u) => sameUuid(u.uuid, id) || u.accountId === id || u.nickname === id);
 }
 
 /** The stored user's JSON, or null (Bitbucket's answer for a user that no longer exists or none at all). */

@@ -177,6 +177,14 @@ describe('pull requests', () => {
     const activity = await world.all(`${webApp}/pullrequests/6/activity`, { template: `${PR}/activity` });
     assert.equal(activity[0].update.title, 'Single sign-on (Atlassian)', 'the newest activity first');
 
+    // A refused update changes nothing, not even the fields before the one refused.
+    const refused = await world.call('PUT', `${webApp}/pullrequests/6`, { body: { title: 'Half-applied', reviewers: [{ uuid: DEMO_USERS.repoAdmin.uuid }] }, template: PR });
+    assert.equal(refused.status, 400, 'the author cannot review');
+    assert.equal((await world.call('GET', `${webApp}/pullrequests/6`, { template: PR })).body.title, 'Single sign-on (Atlassian)');
+    const badTypes = await world.call('PUT', `${webApp}/pullrequests/6`, { body: { title: 7, draft: 'yes' }, template: PR });
+    assert.equal(badTypes.status, 400);
+    assert.deepEqual(badTypes.body.error.detail.split('; ').map((line: string) => line.split(':')[0]).sort(), ['draft', 'title'], 'each bad field is named');
+
     const changes = await world.call('POST', `${webApp}/pullrequests/6/request-changes`, { as: 'member', template: `${PR}/request-changes` });
     assert.equal(changes.status, 200);
     assert.equal(changes.body.state, 'changes_requested');

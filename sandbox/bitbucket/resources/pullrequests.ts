@@ -2,12 +2,13 @@
 // a page), create/update/decline/approve, comments (threads, inline, resolution),
 // tasks, activity, statuses, and the commits and diffstat read from the real
 // bare repository. Merging is not emulated: it would need a real merge.
+import { z } from 'zod';
 import type { Repository } from '../model.js';
 import type { PullRequestEventType } from '../events.js';
 import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
 import {
-  actorOf, booleanField, created, demoUser, fail, findUser, idParam, link, objectBody, objectField, rawText, rendered, repoApi, repoWeb, stringField,
-  userOrNull, type Json,
+  actorOf, created, demoUser, fail, findUser, idParam, idReference, link, nonBlank, parseBody, rendered, repoApi, repoWeb, userOrNull, userReference,
+  type Json, type UserReference,
 } from './common.js';
 import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.js';
 
@@ -324,17 +325,35 @@ function taskOf(request: RouteRequest, kit: RouteKit, pr: StoredPullRequest): St
   return task;
 }
 
-/** `content.raw` of a comment or task body, which must not be blank. */
-function requiredRaw(kit: RouteKit, body: Json): string {
-  const raw = rawText(kit, body);
-  if (raw === undefined || raw.trim() === '') fail(kit, 400, 'Bad request', 'content.raw: This field is required.');
-  return raw;
-}
+const branchEndpoint = z.object({ branch: z.object({ name: z.string() }) });
 
-/** The id of the live comment `body[key]` ({ id }) names, or null without the field. */
-function referencedComment(kit: RouteKit, pr: StoredPullRequest, body: Json, key: 'parent' | 'comment'): number | null {
-  const ref = objectField(kit, body, key);
-  if (ref === undefined) return null;
+/** What a pull request's create and update share; Bitbucket takes the description as `description` or as `summary.raw`. */
+const pullRequestFields = {
+  description: z.string().nullish(),
+  summary: z.object({ raw: z.string() }).nullish(),
+  reviewers: z.array(userReference).nullish(),
+  destination: branchEndpoint.nullish(),
+  draft: z.boolean().nullish(),
+};
+const newPullRequest = z.object({ ...pullRequestFields, title: nonBlank, source: branchEndpoint, close_source_branch: z.boolean().nullish() });
+const pullRequestUpdate = z.object({ ...pullRequestFields, title: nonBlank.nullish() });
+const declineBody = z.object({ message: z.string().nullish() });
+
+/** Comments and tasks: text that is not blank. */
+const content = z.object({ raw: nonBlank });
+const lineNumber = z.number().int().min(1);
+const newComment = z.object({
+  content,
+  parent: idReference.nullish(),
+  inline: z.object({ path: z.string().min(1), from: lineNumber.nullish(), to: lineNumber.nullish() }).nullish(),
+});
+const commentUpdate = z.object({ content });
+const newTask = z.object({ content, comment: idReference.nullish() });
+const taskUpdate = z.object({ content: z.object({ raw: z.string() }).nullish(), state: z.enum(['RESOLVED', 'UNRESOLVED']).nullish() });
+
+/** The id of the live comment a body's `parent` or `comment` names, or null without one. */
+function referencedComment(kit: RouteKit, pr: StoredPullRequest, ref: { id: number } | null | undefined, key: 'parent' | 'comment'): number | null {
+  if (!ref) return null;
   const comment = pr.comments.find((c) => c.id === ref.id && !c.deleted);
   if (!comment) fail(kit, 400, 'Bad request', `${key}: no such comment on this pull request`);
   return comment.id;
@@ -363,10 +382,9 @@ function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: 
 }
 
 /** Reviewers named in a body: known users, never the author (Bitbucket refuses that with a 400). */
-function reviewersOf(kit: RouteKit, body: Json, authorUuid: string): string[] | undefined {
-  if (body.reviewers === undefined) return undefined;
-  if (!Array.isArray(body.reviewers)) fail(kit, 400, 'Bad request', 'reviewers: expected a list');
-  return [...new Set(body.reviewers.map((reference) => {
+function reviewersOf(kit: RouteKit, references: UserReference[] | null | undefined, authorUuid: string): string[] | undefined {
+  if (!references) return undefined;
+  return [...new Set(references.map((reference) => {
     const user = findUser(kit, reference);
     if (!user) fail(kit, 400, 'Bad request', 'reviewers: no such user');
     if (user.uuid === authorUuid) fail(kit, 400, `${user.displayName} is the author and cannot be included as a reviewer.`);
@@ -379,12 +397,6 @@ async function resolveEndpoint(kit: RouteKit, repository: Repository, branch: st
   const commit = dir === null ? null : await branchTip(dir, branch);
   if (commit === undefined) fail(kit, 400, `${role}: branch "${branch}" does not exist`);
   return { branch, commit };
-}
-
-function branchName(kit: RouteKit, body: Json, key: 'source' | 'destination'): string | undefined {
-  const endpoint = objectField(kit, body, key);
-  const branch = endpoint === undefined ? undefined : objectField(kit, endpoint, 'branch');
-  return branch === undefined ? undefined : stringField(kit, branch, 'name');
 }
 
 /** Include reviewers / participants in list items when `fields` names them (`+values.participants`, `values.reviewers.uuid`…). */
@@ -416,32 +428,29 @@ export function register(registry: RouteRegistry): void {
   registry.add('POST', base, async (request, kit) => {
     const repository = kit.repository(request, 'write');
     const user = actorOf(request, kit);
-    const body = await objectBody(request, kit);
-    const title = stringField(kit, body, 'title');
-    if (title === undefined || title.trim() === '') fail(kit, 400, 'Bad request', 'title: This field is required.');
-    const sourceBranch = branchName(kit, body, 'source');
-    if (sourceBranch === undefined) fail(kit, 400, 'Bad request', 'source.branch.name: This field is required.');
-    const destinationBranch = branchName(kit, body, 'destination') ?? repository.mainBranch;
+    const body = await parseBody(request, kit, newPullRequest);
+    const sourceBranch = body.source.branch.name;
+    const destinationBranch = body.destination?.branch.name ?? repository.mainBranch;
     if (sourceBranch === destinationBranch) fail(kit, 400, 'Bad request', 'source and destination branches must differ');
     const source = await resolveEndpoint(kit, repository, sourceBranch, 'source');
     const destination = await resolveEndpoint(kit, repository, destinationBranch, 'destination');
     const now = kit.now();
     const pr: StoredPullRequest = {
       id: kit.nextId(`pullrequest:${repository.uuid}`),
-      title,
-      description: rawText(kit, body, 'summary') ?? stringField(kit, body, 'description') ?? '',
+      title: body.title,
+      description: body.summary?.raw ?? body.description ?? '',
       state: 'OPEN',
       authorUuid: user.uuid,
       source,
       destination,
       mergeCommit: null,
-      closeSourceBranch: booleanField(kit, body, 'close_source_branch') ?? false,
+      closeSourceBranch: body.close_source_branch ?? false,
       closedByUuid: null,
       reason: '',
-      draft: booleanField(kit, body, 'draft') ?? false,
+      draft: body.draft ?? false,
       createdOn: now,
       updatedOn: now,
-      reviewerUuids: reviewersOf(kit, body, user.uuid) ?? [],
+      reviewerUuids: reviewersOf(kit, body.reviewers, user.uuid) ?? [],
       reviews: [],
       updates: [],
       comments: [],
@@ -465,20 +474,15 @@ export function register(registry: RouteRegistry): void {
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
     if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', `This pull request is ${pr.state.toLowerCase()} and cannot be edited.`);
-    const body = await objectBody(request, kit);
-    const title = stringField(kit, body, 'title');
-    if (title !== undefined) {
-      if (title.trim() === '') fail(kit, 400, 'Bad request', 'title: may not be blank');
-      pr.title = title;
-    }
-    const description = rawText(kit, body, 'summary') ?? stringField(kit, body, 'description');
-    if (description !== undefined) pr.description = description;
-    const reviewers = reviewersOf(kit, body, pr.authorUuid);
-    if (reviewers !== undefined) pr.reviewerUuids = reviewers;
-    const destination = branchName(kit, body, 'destination');
-    if (destination !== undefined) pr.destination = await resolveEndpoint(kit, repository, destination, 'destination');
-    const draft = booleanField(kit, body, 'draft');
-    if (draft !== undefined) pr.draft = draft;
+    const body = await parseBody(request, kit, pullRequestUpdate);
+    // Everything that can be refused is checked before anything changes.
+    const reviewers = reviewersOf(kit, body.reviewers, pr.authorUuid);
+    const destination = body.destination ? await resolveEndpoint(kit, repository, body.destination.branch.name, 'destination') : undefined;
+    pr.title = body.title ?? pr.title;
+    pr.description = body.summary?.raw ?? body.description ?? pr.description;
+    pr.reviewerUuids = reviewers ?? pr.reviewerUuids;
+    pr.destination = destination ?? pr.destination;
+    pr.draft = body.draft ?? pr.draft;
     pr.updatedOn = kit.now();
     pr.updates.push(snapshot(pr, user.uuid, pr.updatedOn));
     await kit.save();
@@ -491,9 +495,9 @@ export function register(registry: RouteRegistry): void {
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
     if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', `This pull request is already ${pr.state.toLowerCase()}.`);
-    const body = await objectBody(request, kit, true);
+    const body = await parseBody(request, kit, declineBody, { optional: true });
     pr.state = 'DECLINED';
-    pr.reason = stringField(kit, body, 'message') ?? '';
+    pr.reason = body.message ?? '';
     pr.closedByUuid = user.uuid;
     pr.updatedOn = kit.now();
     pr.updates.push(snapshot(pr, user.uuid, pr.updatedOn));
@@ -539,27 +543,16 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
-    const body = await objectBody(request, kit);
-    const raw = requiredRaw(kit, body);
-    const parentId = referencedComment(kit, pr, body, 'parent');
-    const inlineBody = objectField(kit, body, 'inline');
+    const body = await parseBody(request, kit, newComment);
+    const parentId = referencedComment(kit, pr, body.parent, 'parent');
     let inline: StoredComment['inline'] = null;
-    if (inlineBody !== undefined) {
-      const path = stringField(kit, inlineBody, 'path');
-      if (path === undefined || path === '') fail(kit, 400, 'Bad request', 'inline.path: This field is required.');
-      const line = (key: 'from' | 'to'): number | undefined => {
-        const value = inlineBody[key];
-        if (value === undefined || value === null) return undefined;
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(kit, 400, 'Bad request', `inline.${key}: expected a line number`);
-        return value;
-      };
-      const from = line('from');
-      const to = line('to');
-      inline = { path, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+    if (body.inline) {
+      const { path, from, to } = body.inline;
+      inline = { path, ...(typeof from === 'number' ? { from } : {}), ...(typeof to === 'number' ? { to } : {}) };
     }
     const now = kit.now();
     const comment: StoredComment = {
-      id: kit.nextId('pullrequest-comment'), userUuid: user.uuid, raw, createdOn: now, updatedOn: now, parentId, inline, deleted: false, resolution: null,
+      id: kit.nextId('pullrequest-comment'), userUuid: user.uuid, raw: body.content.raw, createdOn: now, updatedOn: now, parentId, inline, deleted: false, resolution: null,
     };
     pr.comments.push(comment);
     pr.updatedOn = now;
@@ -586,7 +579,7 @@ export function register(registry: RouteRegistry): void {
 
   registry.add('PUT', `${one}/comments/{comment_id}`, async (request, kit) => {
     const { repository, pr, comment } = ownComment(request, kit);
-    comment.raw = requiredRaw(kit, await objectBody(request, kit));
+    comment.raw = (await parseBody(request, kit, commentUpdate)).content.raw;
     comment.updatedOn = kit.now();
     await kit.save();
     emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-comment', comment);
@@ -636,12 +629,11 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
-    const body = await objectBody(request, kit);
-    const raw = requiredRaw(kit, body);
-    const commentId = referencedComment(kit, pr, body, 'comment');
+    const body = await parseBody(request, kit, newTask);
+    const commentId = referencedComment(kit, pr, body.comment, 'comment');
     const now = kit.now();
     const task: StoredTask = {
-      id: kit.nextId('pullrequest-task'), creatorUuid: user.uuid, raw, state: 'UNRESOLVED', createdOn: now, updatedOn: now, resolvedOn: null, resolvedByUuid: null, commentId,
+      id: kit.nextId('pullrequest-task'), creatorUuid: user.uuid, raw: body.content.raw, state: 'UNRESOLVED', createdOn: now, updatedOn: now, resolvedOn: null, resolvedByUuid: null, commentId,
     };
     pr.tasks.push(task);
     await kit.save();
@@ -659,17 +651,12 @@ export function register(registry: RouteRegistry): void {
     const pr = pullRequestOf(request, kit, repository);
     const task = taskOf(request, kit, pr);
     const user = actorOf(request, kit);
-    const body = await objectBody(request, kit);
-    const raw = rawText(kit, body);
-    if (raw !== undefined) task.raw = raw;
-    const state = stringField(kit, body, 'state');
-    if (state !== undefined) {
-      if (state !== 'RESOLVED' && state !== 'UNRESOLVED') fail(kit, 400, 'Bad request', 'state: expected RESOLVED or UNRESOLVED');
-      if (state !== task.state) {
-        task.state = state;
-        task.resolvedOn = state === 'RESOLVED' ? kit.now() : null;
-        task.resolvedByUuid = state === 'RESOLVED' ? user.uuid : null;
-      }
+    const body = await parseBody(request, kit, taskUpdate);
+    task.raw = body.content?.raw ?? task.raw;
+    if (body.state && body.state !== task.state) {
+      task.state = body.state;
+      task.resolvedOn = body.state === 'RESOLVED' ? kit.now() : null;
+      task.resolvedByUuid = body.state === 'RESOLVED' ? user.uuid : null;
     }
     task.updatedOn = kit.now();
     await kit.save();

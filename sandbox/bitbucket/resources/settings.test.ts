@@ -89,6 +89,10 @@ describe('repository settings', () => {
     assert.equal(updated.status, 200);
     assert.ok(!updated.bytes.toString().includes('rotated-secret'));
     assert.equal((await world.call('PUT', path, { as: 'repoAdmin', body: { secured: false }, template: `${REPO}/pipelines_config/variables/{variable_uuid}` })).status, 400, 'a secured variable stays secured');
+    // A restore writes every field back, the variable's own key included.
+    const rewritten = await world.call('PUT', path, { as: 'repoAdmin', body: { key: 'NPM_TOKEN', value: 'rotated-again', secured: true }, template: `${REPO}/pipelines_config/variables/{variable_uuid}` });
+    assert.equal(rewritten.status, 200, JSON.stringify(rewritten.body));
+    assert.equal(rewritten.body.key, 'NPM_TOKEN');
     assert.ok(!JSON.stringify(await world.all(`${webApp}/pipelines_config/variables`)).includes('rotated-secret'));
 
     const plain = await world.call('POST', `${webApp}/pipelines_config/variables`, { body: { key: 'REGION', value: 'eu-west-1', secured: false } });
@@ -160,7 +164,7 @@ describe('repository settings', () => {
     assert.equal(missing.status, 400);
     assert.equal((await world.call('GET', `${webApp}/branching-model/settings`)).body.development.name, 'develop');
 
-    const hook = await world.call('POST', `${webApp}/hooks`, { body: { description: 'Backup', url: 'https://backup.example.com/', active: true, secret: 's3cret', events: ['repo:push', 'issue:created'] } });
+    const hook = await world.call('POST', `${webApp}/hooks`, { body: { description: 'Backup', url: 'https://backup.example.com/', active: true, secret: 's3cret', events: ['repo:push', 'pullrequest:created'] } });
     assert.equal(hook.status, 201);
     assert.equal(hook.body.secret_set, true);
     assert.ok(!hook.bytes.toString().includes('s3cret'));
@@ -168,6 +172,10 @@ describe('repository settings', () => {
     const paused = await world.call('PUT', hookPath, { body: { active: false, secret: '' }, template: `${REPO}/hooks/{uid}` });
     assert.deepEqual([paused.body.active, paused.body.secret_set], [false, false]);
     assert.equal((await world.call('POST', `${webApp}/hooks`, { body: { url: 'https://x.example.com/', events: ['repo:nothing'] } })).status, 400);
+    // Issue events went with Issues (2026-08-20).
+    const issueEvents = await world.call('POST', `${webApp}/hooks`, { body: { url: 'https://x.example.com/', events: ['issue:created'] } });
+    assert.equal(issueEvents.status, 400);
+    assert.match(issueEvents.body.error.detail, /^events\[0\]: /);
     assert.equal((await world.call('DELETE', hookPath, { template: `${REPO}/hooks/{uid}` })).status, 204);
 
     const key = await world.call('POST', `${webApp}/deploy-keys`, { body: { key: publicKey(9, 'ci@example.com'), label: 'CI' } });
@@ -192,6 +200,9 @@ describe('repository settings', () => {
     assert.equal((await world.call('GET', path, { template })).status, 404);
     // Carol reads web-app as a workspace member; a write permission lets her open pull requests.
     assert.equal((await world.call('PUT', path, { body: { permission: 'write' }, template })).body.permission, 'write');
+    const owner = `${webApp}/permissions-config/users/${encodeURIComponent(DEMO_USERS.admin.accountId)}`;
+    assert.equal((await world.call('PUT', owner, { body: { permission: 'admin' }, template })).status, 400, 'a workspace owner cannot be given an explicit permission');
+    assert.equal((await world.call('PUT', path, { as: 'forgeApp', body: { permission: 'admin' }, template })).status, 403, 'API tokens only: not the Forge app identity');
     const opened = await world.call('POST', `${webApp}/pullrequests`, { as: 'member', body: { title: 'Now allowed', source: { branch: { name: 'feature/dark-mode' } } } });
     assert.equal(opened.status, 201);
     assert.equal((await world.call('DELETE', path, { template })).status, 204);

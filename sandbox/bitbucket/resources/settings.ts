@@ -3,12 +3,15 @@
 // Pipelines' switch and variables, inheritance overrides and explicit user
 // permissions. Changing any of them takes repository admin; secured pipeline
 // variables never show their value and webhooks never show their secret.
+import { z } from 'zod';
 import type { Repository, RepositoryPermission, User } from '../model.js';
-import type { RouteKit, RouteRegistry, RouteRequest } from '../routes.js';
+import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
 import {
-  actorOf, booleanField, created, demoUser, fail, findUser, findUserByPathId, idParam, link, objectBody, objectField, repoApi, stringField, userOrNull, type Json,
+  actorOf, created, demoUser, fail, findUser, findUserByPathId, idParam, link, parseBody, repoApi, sameUuid, userOrNull, userReference, type Json,
 } from './common.js';
 import { branchTip } from './git-read.js';
+
+const REPO = '/2.0/repositories/{workspace}/{repo_slug}';
 
 const RESTRICTION_KINDS = [
   'push', 'delete', 'force', 'restrict_merges', 'require_tasks_to_be_completed', 'require_approvals_to_merge', 'require_review_group_approvals_to_merge',
@@ -21,8 +24,9 @@ const MODEL_BRANCH_KINDS = ['feature', 'bugfix', 'release', 'hotfix'] as const;
 /** Kinds whose rule carries a number (how many approvals, builds, commits behind). */
 const VALUED_KINDS = new Set(['require_approvals_to_merge', 'require_default_reviewer_approvals_to_merge', 'require_passing_builds_to_merge', 'require_commits_behind']);
 
+/** The events a webhook may subscribe to (the issue:* ones went with Issues on 2026-08-20). */
 const WEBHOOK_EVENTS = [
-  'issue:comment_created', 'issue:created', 'issue:updated', 'pipeline:span_created', 'project:updated', 'pullrequest:approved',
+  'pipeline:span_created', 'project:updated', 'pullrequest:approved',
   'pullrequest:changes_request_created', 'pullrequest:changes_request_removed', 'pullrequest:comment_created', 'pullrequest:comment_deleted',
   'pullrequest:comment_reopened', 'pullrequest:comment_resolved', 'pullrequest:comment_updated', 'pullrequest:created', 'pullrequest:fulfilled',
   'pullrequest:push', 'pullrequest:rejected', 'pullrequest:unapproved', 'pullrequest:updated', 'repo:commit_comment_created',
@@ -118,12 +122,58 @@ function settingsOf(kit: RouteKit, repository: Repository): Settings {
   return kit.repositoryData(repository, 'settings', defaultSettings);
 }
 
-function oneOf<T extends string>(kit: RouteKit, allowed: readonly T[], value: string | undefined, field: string): T {
-  if (value === undefined || !(allowed as readonly string[]).includes(value)) {
-    fail(kit, 400, 'Bad request', `${field}: expected one of ${allowed.join(', ')}`);
+// --- request bodies ------------------------------------------------------------
+
+const restrictionBody = z.object({
+  kind: z.enum(RESTRICTION_KINDS),
+  branch_match_kind: z.enum(['glob', 'branching_model']),
+  pattern: z.string().nullish(),
+  branch_type: z.enum(BRANCH_TYPES).nullish(),
+  value: z.number().int().min(0).nullish(),
+  users: z.array(userReference).nullish(),
+  // The emulator's workspaces have no groups: any named group is unknown.
+  groups: z.array(z.unknown()).max(0, 'no such group').nullish(),
+});
+
+const modelBranchBody = z.object({ use_mainbranch: z.boolean().nullish(), name: z.string().nullish() });
+const branchingModelBody = z.object({
+  development: modelBranchBody.nullish(),
+  production: modelBranchBody.extend({ enabled: z.boolean().nullish() }).nullish(),
+  branch_types: z.array(z.object({ kind: z.enum(MODEL_BRANCH_KINDS), enabled: z.boolean().nullish(), prefix: z.string().nullish() })).nullish(),
+});
+
+const hookBody = z.object({
+  url: z.string().refine((url) => /^https?:\/\//.test(url) && URL.canParse(url), 'a valid http(s) URL is required'),
+  description: z.string().nullish(),
+  active: z.boolean().nullish(),
+  events: z.array(z.enum(WEBHOOK_EVENTS)).min(1, 'at least one event is required'),
+  /** Empty or null: no secret. */
+  secret: z.string().nullish(),
+});
+
+/** An OpenSSH public key line: "<type> <base64> [comment]", whose blob starts with its own type name. */
+const publicKey = z.string().transform((line, context) => {
+  const [type = '', blob = '', ...rest] = line.trim().split(/\s+/);
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(blob) ? Buffer.from(blob, 'base64') : Buffer.alloc(0);
+  const length = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
+  if (length < 1 || bytes.subarray(4, 4 + length).toString('latin1') !== type) {
+    context.addIssue({ code: 'custom', message: 'not an SSH public key' });
+    return z.NEVER;
   }
-  return value as T;
-}
+  return { key: `${type} ${blob}`, comment: rest.join(' ') };
+});
+const deployKeyBody = z.object({ key: publicKey, label: z.string().nullish() });
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const variableBody = z.object({
+  key: z.string().regex(VARIABLE_NAME, 'letters, digits and underscores, not starting with a digit'),
+  value: z.string().nullish(),
+  secured: z.boolean().nullish(),
+});
+
+const pipelinesBody = z.object({ enabled: z.boolean().nullish() });
+const overridesBody = z.object({ override_settings: z.object({ default_merge_strategy: z.boolean().nullish(), branching_model: z.boolean().nullish() }).nullish() });
+const permissionBody = z.object({ permission: z.enum(['read', 'write', 'admin']) });
 
 // --- branch restrictions ---------------------------------------------------
 
@@ -142,16 +192,12 @@ function restrictionJson(kit: RouteKit, repository: Repository, rule: StoredRest
   };
 }
 
-/** Applies a restriction body to `rule` (all of it on create, what is present on update), enforcing Bitbucket's rules. */
-function applyRestriction(kit: RouteKit, rule: StoredRestriction, body: Json, creating: boolean): void {
-  const kind = stringField(kit, body, 'kind');
-  if (creating || kind !== undefined) rule.kind = oneOf(kit, RESTRICTION_KINDS, kind, 'kind');
-  const matchKind = stringField(kit, body, 'branch_match_kind');
-  if (creating || matchKind !== undefined) rule.branchMatchKind = oneOf(kit, ['glob', 'branching_model'] as const, matchKind, 'branch_match_kind');
-  const pattern = stringField(kit, body, 'pattern');
-  if (pattern !== undefined) rule.pattern = pattern;
-  const branchType = stringField(kit, body, 'branch_type');
-  if (branchType !== undefined) rule.branchType = oneOf(kit, BRANCH_TYPES, branchType, 'branch_type');
+/** Applies a restriction body to `rule` (what is present), enforcing Bitbucket's rules across fields. */
+function applyRestriction(kit: RouteKit, rule: StoredRestriction, body: Partial<z.infer<typeof restrictionBody>>): void {
+  rule.kind = body.kind ?? rule.kind;
+  rule.branchMatchKind = body.branch_match_kind ?? rule.branchMatchKind;
+  rule.pattern = body.pattern ?? rule.pattern;
+  rule.branchType = body.branch_type ?? rule.branchType;
   if (rule.branchMatchKind === 'glob') {
     if (rule.pattern.trim() === '') fail(kit, 400, 'Bad request', 'pattern: required when branch_match_kind is glob');
     rule.branchType = null;
@@ -159,25 +205,17 @@ function applyRestriction(kit: RouteKit, rule: StoredRestriction, body: Json, cr
     if (rule.branchType === null) fail(kit, 400, 'Bad request', 'branch_type: required when branch_match_kind is branching_model');
     rule.pattern = '';
   }
-  if (body.value !== undefined) {
-    if (body.value !== null && (typeof body.value !== 'number' || !Number.isInteger(body.value) || body.value < 0)) fail(kit, 400, 'Bad request', 'value: expected a number');
-    rule.value = body.value;
-  }
+  if (body.value !== undefined) rule.value = body.value;
   if (VALUED_KINDS.has(rule.kind) && rule.value === null) fail(kit, 400, 'Bad request', `value: required for ${rule.kind}`);
   if (!VALUED_KINDS.has(rule.kind)) rule.value = null;
-  if (body.users !== undefined) {
-    if (!Array.isArray(body.users)) fail(kit, 400, 'Bad request', 'users: expected a list');
+  if (body.users) {
     rule.userUuids = body.users.map((reference) => {
       const user = findUser(kit, reference);
       if (!user) fail(kit, 400, 'Bad request', 'users: no such user');
       return user.uuid;
     });
   }
-  if (body.groups !== undefined) {
-    // The emulator's workspaces have no groups: any named group is unknown.
-    if (!Array.isArray(body.groups) || body.groups.length > 0) fail(kit, 400, 'Bad request', 'groups: no such group');
-    rule.groupSlugs = [];
-  }
+  if (body.groups) rule.groupSlugs = [];
 }
 
 // --- branching model ---------------------------------------------------------
@@ -225,10 +263,10 @@ async function branchingModelJson(kit: RouteKit, repository: Repository, model: 
   };
 }
 
-async function applyModelBranch(kit: RouteKit, repository: Repository, target: ModelBranch, body: Json | undefined, field: string): Promise<void> {
-  if (body === undefined) return;
-  const useMainbranch = booleanField(kit, body, 'use_mainbranch') ?? target.useMainbranch;
-  const name = body.name === undefined ? (useMainbranch ? null : target.name) : stringField(kit, body, 'name') ?? null;
+async function applyModelBranch(kit: RouteKit, repository: Repository, target: ModelBranch, body: z.infer<typeof modelBranchBody> | null | undefined, field: string): Promise<void> {
+  if (!body) return;
+  const useMainbranch = body.use_mainbranch ?? target.useMainbranch;
+  const name = body.name === undefined ? (useMainbranch ? null : target.name) : body.name;
   if (useMainbranch && name !== null) fail(kit, 400, 'Bad request', `${field}.name: must be null when use_mainbranch is true`);
   if (!useMainbranch) {
     if (name === null || name === '') fail(kit, 400, 'Bad request', `${field}.name: required when use_mainbranch is false`);
@@ -256,33 +294,12 @@ function hookJson(kit: RouteKit, repository: Repository, hook: StoredHook): Json
   };
 }
 
-function applyHook(kit: RouteKit, hook: StoredHook, body: Json, creating: boolean): void {
-  const url = stringField(kit, body, 'url');
-  if (creating || url !== undefined) {
-    if (url === undefined || !/^https?:\/\//.test(url) || !URL.canParse(url)) fail(kit, 400, 'Bad request', 'url: a valid http(s) URL is required');
-    hook.url = url;
-  }
-  const description = stringField(kit, body, 'description');
-  if (description !== undefined) hook.description = description;
-  const active = booleanField(kit, body, 'active');
-  if (active !== undefined) hook.active = active;
-  if (body.events !== undefined || creating) {
-    if (!Array.isArray(body.events) || body.events.length === 0) fail(kit, 400, 'Bad request', 'events: at least one event is required');
-    hook.events = [...new Set(body.events.map((event) => oneOf(kit, WEBHOOK_EVENTS, typeof event === 'string' ? event : undefined, 'events')))];
-  }
-  if (body.secret !== undefined) {
-    const secret = stringField(kit, body, 'secret');
-    hook.secret = secret === undefined || secret === '' ? null : secret;
-  }
-}
-
-/** An OpenSSH public key line: "<type> <base64> [comment]", whose blob starts with its own type name. */
-function parsePublicKey(kit: RouteKit, line: string): { key: string; comment: string } {
-  const [type = '', blob = '', ...rest] = line.trim().split(/\s+/);
-  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(blob) ? Buffer.from(blob, 'base64') : Buffer.alloc(0);
-  const length = bytes.length >= 4 ? bytes.readUInt32BE(0) : -1;
-  if (length < 1 || bytes.subarray(4, 4 + length).toString('latin1') !== type) fail(kit, 400, 'Bad request', 'key: not an SSH public key');
-  return { key: `${type} ${blob}`, comment: rest.join(' ') };
+function applyHook(hook: StoredHook, body: Partial<z.infer<typeof hookBody>>): void {
+  hook.url = body.url ?? hook.url;
+  hook.description = body.description ?? hook.description;
+  hook.active = body.active ?? hook.active;
+  if (body.events) hook.events = [...new Set(body.events)];
+  if (body.secret !== undefined) hook.secret = body.secret || null;
 }
 
 function deployKeyJson(kit: RouteKit, repository: Repository, key: StoredDeployKey): Json {
@@ -311,20 +328,13 @@ function variableJson(variable: StoredVariable): Json {
   };
 }
 
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-function applyVariable(kit: RouteKit, settings: Settings, variable: StoredVariable, body: Json, creating: boolean): void {
-  const key = stringField(kit, body, 'key');
-  if (creating || key !== undefined) {
-    if (key === undefined || !VARIABLE_NAME.test(key)) fail(kit, 400, 'Bad request', 'key: letters, digits and underscores, not starting with a digit');
-    if (settings.variables.some((other) => other !== variable && other.key === key)) fail(kit, 409, `A variable named ${key} already exists.`);
-    variable.key = key;
+function applyVariable(kit: RouteKit, settings: Settings, variable: StoredVariable, body: Partial<z.infer<typeof variableBody>>): void {
+  if (body.key !== undefined) {
+    if (settings.variables.some((other) => other.uuid !== variable.uuid && other.key === body.key)) fail(kit, 409, `A variable named ${body.key} already exists.`);
+    variable.key = body.key;
   }
-  const value = stringField(kit, body, 'value');
-  if (value !== undefined) variable.value = value;
-  const secured = booleanField(kit, body, 'secured');
-  if (secured === false && variable.secured && !creating) fail(kit, 400, 'Bad request', 'secured: a secured variable cannot be unsecured');
-  if (secured !== undefined) variable.secured = secured;
+  variable.value = body.value ?? variable.value;
+  variable.secured = body.secured ?? variable.secured;
 }
 
 // --- permissions --------------------------------------------------------------
@@ -339,70 +349,206 @@ function userPermissionJson(kit: RouteKit, repository: Repository, entry: { user
   };
 }
 
+// --- the collections: one way to list, create, read, update and delete -----
+
+/**
+ * A settings collection that Bitbucket serves the same way: list (paged),
+ * create, read, update (all or nothing: worked out on a copy), delete.
+ * Reading takes admin unless `read` says otherwise; changes always take admin.
+ */
+interface Collection<T, New, Update> {
+  items(settings: Settings): T[];
+  /** Under the repository, e.g. `hooks`; one item is `<path>/{<param>}`. */
+  path: string;
+  param: string;
+  /** Numeric ids, or `{uuid}`s (which Bitbucket also takes without braces). */
+  id: 'number' | 'uuid';
+  idOf(item: T): number | string;
+  /** For 404s: "No <noun> <id>". */
+  noun: string;
+  read?: 'write';
+  json(kit: RouteKit, repository: Repository, item: T): Json;
+  /** The list's query filters. */
+  filter?(request: RouteRequest, item: T): boolean;
+  newSchema: z.ZodType<New>;
+  /** A new item from a checked body; fails before allocating anything. */
+  create(kit: RouteKit, request: RouteRequest, settings: Settings, body: New): T;
+  /** Bitbucket answers most creations 201 with a Location; deploy keys 200. */
+  createdStatus?: 200;
+  updateSchema: z.ZodType<Update>;
+  update(kit: RouteKit, settings: Settings, item: T, body: Update): void;
+}
+
+function registerCollection<T, New, Update>(registry: RouteRegistry, collection: Collection<T, New, Update>): void {
+  const list = `${REPO}/${collection.path}`;
+  const one = `${list}/{${collection.param}}`;
+  const open = (request: RouteRequest, kit: RouteKit, need: 'write' | 'admin'): { repository: Repository; settings: Settings } => {
+    const repository = kit.repository(request, need);
+    return { repository, settings: settingsOf(kit, repository) };
+  };
+  const itemOf = (request: RouteRequest, kit: RouteKit, settings: Settings): T => {
+    const param = request.params[collection.param] ?? '';
+    const id = collection.id === 'number' ? idParam(request, kit, collection.param) : param;
+    const item = collection.items(settings).find((candidate) => {
+      const candidateId = collection.idOf(candidate);
+      return typeof candidateId === 'number' ? candidateId === id : sameUuid(candidateId, param);
+    });
+    if (item === undefined) fail(kit, 404, `No ${collection.noun} ${param}`);
+    return item;
+  };
+
+  registry.add('GET', list, (request, kit) => {
+    const { repository, settings } = open(request, kit, collection.read ?? 'admin');
+    const items = collection.items(settings).filter((item) => collection.filter?.(request, item) ?? true);
+    return kit.paginate(request, items.map((item) => collection.json(kit, repository, item)));
+  });
+
+  registry.add('POST', list, async (request, kit): Promise<RouteResponse> => {
+    const { repository, settings } = open(request, kit, 'admin');
+    const item = collection.create(kit, request, settings, await parseBody(request, kit, collection.newSchema));
+    collection.items(settings).push(item);
+    await kit.save();
+    const body = collection.json(kit, repository, item);
+    if (collection.createdStatus === 200) return { status: 200, body };
+    return created(body, repoApi(kit, repository, `${collection.path}/${encodeURIComponent(String(collection.idOf(item)))}`));
+  });
+
+  registry.add('GET', one, (request, kit) => {
+    const { repository, settings } = open(request, kit, collection.read ?? 'admin');
+    return { status: 200, body: collection.json(kit, repository, itemOf(request, kit, settings)) };
+  });
+
+  registry.add('PUT', one, async (request, kit) => {
+    const { repository, settings } = open(request, kit, 'admin');
+    const item = itemOf(request, kit, settings);
+    const updated = structuredClone(item);
+    collection.update(kit, settings, updated, await parseBody(request, kit, collection.updateSchema));
+    Object.assign(item as object, updated);
+    await kit.save();
+    return { status: 200, body: collection.json(kit, repository, item) };
+  });
+
+  registry.add('DELETE', one, async (request, kit) => {
+    const { settings } = open(request, kit, 'admin');
+    const items = collection.items(settings);
+    items.splice(items.indexOf(itemOf(request, kit, settings)), 1);
+    await kit.save();
+    return { status: 204 };
+  });
+}
+
+/** The user a path parameter names; 404 when there is none. */
+function userInPath(request: RouteRequest, kit: RouteKit, param: string): User {
+  const id = request.params[param] ?? '';
+  const user = findUserByPathId(kit, id);
+  if (!user) fail(kit, 404, `No user ${id}`);
+  return user;
+}
+
 export function register(registry: RouteRegistry): void {
-  const base = '/2.0/repositories/{workspace}/{repo_slug}';
   const admin = (request: RouteRequest, kit: RouteKit): { repository: Repository; settings: Settings } => {
     const repository = kit.repository(request, 'admin');
     return { repository, settings: settingsOf(kit, repository) };
   };
 
   // Branch restrictions (filters: kind, pattern).
-  registry.add('GET', `${base}/branch-restrictions`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const kind = request.url.searchParams.get('kind');
-    const pattern = request.url.searchParams.get('pattern');
-    const rules = settings.restrictions.filter((r) => (kind === null || r.kind === kind) && (pattern === null || r.pattern === pattern));
-    return kit.paginate(request, rules.map((r) => restrictionJson(kit, repository, r)));
+  registerCollection(registry, {
+    items: (settings) => settings.restrictions,
+    path: 'branch-restrictions',
+    param: 'id',
+    id: 'number',
+    idOf: (rule) => rule.id,
+    noun: 'branch restriction with ID',
+    json: restrictionJson,
+    filter(request, rule) {
+      const kind = request.url.searchParams.get('kind');
+      const pattern = request.url.searchParams.get('pattern');
+      return (kind === null || rule.kind === kind) && (pattern === null || rule.pattern === pattern);
+    },
+    newSchema: restrictionBody,
+    create(kit, _request, _settings, body) {
+      const rule: StoredRestriction = { id: 0, kind: body.kind, branchMatchKind: body.branch_match_kind, pattern: '', branchType: null, value: null, userUuids: [], groupSlugs: [] };
+      applyRestriction(kit, rule, body);
+      rule.id = kit.nextId('branch-restriction');
+      return rule;
+    },
+    updateSchema: restrictionBody.partial(),
+    update: (kit, _settings, rule, body) => applyRestriction(kit, rule, body),
   });
 
-  registry.add('POST', `${base}/branch-restrictions`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const rule: StoredRestriction = { id: 0, kind: 'push', branchMatchKind: 'glob', pattern: '', branchType: null, value: null, userUuids: [], groupSlugs: [] };
-    applyRestriction(kit, rule, await objectBody(request, kit), true);
-    rule.id = kit.nextId('branch-restriction');
-    settings.restrictions.push(rule);
-    await kit.save();
-    return created(restrictionJson(kit, repository, rule), repoApi(kit, repository, `branch-restrictions/${rule.id}`));
+  // Webhooks: the secret is write-only.
+  registerCollection(registry, {
+    items: (settings) => settings.hooks,
+    path: 'hooks',
+    param: 'uid',
+    id: 'uuid',
+    idOf: (hook) => hook.uuid,
+    noun: 'webhook',
+    json: hookJson,
+    newSchema: hookBody,
+    create(kit, _request, _settings, body) {
+      const hook: StoredHook = { uuid: kit.newUuid(), url: body.url, description: '', active: true, events: [], secret: null, createdAt: kit.now() };
+      applyHook(hook, body);
+      return hook;
+    },
+    updateSchema: hookBody.partial(),
+    update: (_kit, _settings, hook, body) => applyHook(hook, body),
   });
 
-  const ruleOf = (request: RouteRequest, kit: RouteKit, settings: Settings): StoredRestriction => {
-    const id = idParam(request, kit, 'id');
-    const rule = settings.restrictions.find((r) => r.id === id);
-    if (!rule) fail(kit, 404, `No branch restriction with ID ${id}`);
-    return rule;
-  };
-
-  registry.add('GET', `${base}/branch-restrictions/{id}`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    return { status: 200, body: restrictionJson(kit, repository, ruleOf(request, kit, settings)) };
+  // Deploy keys.
+  registerCollection(registry, {
+    items: (settings) => settings.deployKeys,
+    path: 'deploy-keys',
+    param: 'key_id',
+    id: 'number',
+    idOf: (key) => key.id,
+    noun: 'deploy key with ID',
+    json: deployKeyJson,
+    newSchema: deployKeyBody,
+    create(kit, request, settings, body) {
+      if (settings.deployKeys.some((other) => other.key === body.key.key)) fail(kit, 400, 'Bad request', 'key: this key is already a deploy key of the repository');
+      const owner = actorOf(request, kit);
+      return { id: kit.nextId('deploy-key'), ...body.key, label: body.label ?? '', addedOn: kit.now(), lastUsed: null, ownerUuid: owner.uuid };
+    },
+    createdStatus: 200,
+    updateSchema: deployKeyBody.partial(),
+    update(_kit, _settings, key, body) {
+      Object.assign(key, body.key);
+      key.label = body.label ?? key.label;
+    },
   });
 
-  registry.add('PUT', `${base}/branch-restrictions/{id}`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const rule = ruleOf(request, kit, settings);
-    const updated = structuredClone(rule);
-    applyRestriction(kit, updated, await objectBody(request, kit), false);
-    Object.assign(rule, updated);
-    await kit.save();
-    return { status: 200, body: restrictionJson(kit, repository, rule) };
-  });
-
-  registry.add('DELETE', `${base}/branch-restrictions/{id}`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const rule = ruleOf(request, kit, settings);
-    settings.restrictions = settings.restrictions.filter((r) => r !== rule);
-    await kit.save();
-    return { status: 204 };
+  // Pipeline variables: readable with write access, the value of a secured one never.
+  registerCollection(registry, {
+    items: (settings) => settings.variables,
+    path: 'pipelines_config/variables',
+    param: 'variable_uuid',
+    id: 'uuid',
+    idOf: (variable) => variable.uuid,
+    noun: 'variable',
+    read: 'write',
+    json: (_kit, _repository, variable) => variableJson(variable),
+    newSchema: variableBody,
+    create(kit, _request, settings, body) {
+      const variable: StoredVariable = { uuid: kit.newUuid(), key: '', value: '', secured: false };
+      applyVariable(kit, settings, variable, body);
+      return variable;
+    },
+    updateSchema: variableBody.partial(),
+    update(kit, settings, variable, body) {
+      if (body.secured === false && variable.secured) fail(kit, 400, 'Bad request', 'secured: a secured variable cannot be unsecured');
+      applyVariable(kit, settings, variable, body);
+    },
   });
 
   // Default reviewers: readable by anyone who can open a pull request, changed by admins.
-  registry.add('GET', `${base}/default-reviewers`, (request, kit) => {
+  registry.add('GET', `${REPO}/default-reviewers`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const users = settingsOf(kit, repository).defaultReviewerUuids.map((uuid) => userOrNull(kit, uuid)).filter((u) => u !== null);
     return kit.paginate(request, users);
   });
 
-  registry.add('GET', `${base}/effective-default-reviewers`, (request, kit) => {
+  registry.add('GET', `${REPO}/effective-default-reviewers`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const items = settingsOf(kit, repository).defaultReviewerUuids.flatMap((uuid) => {
       const user = userOrNull(kit, uuid);
@@ -411,31 +557,24 @@ export function register(registry: RouteRegistry): void {
     return kit.paginate(request, items);
   });
 
-  const targetUser = (request: RouteRequest, kit: RouteKit): User => {
-    const id = request.params.target_username ?? '';
-    const user = findUserByPathId(kit, id);
-    if (!user) fail(kit, 404, `No user ${id}`);
-    return user;
-  };
-
-  registry.add('GET', `${base}/default-reviewers/{target_username}`, (request, kit) => {
+  registry.add('GET', `${REPO}/default-reviewers/{target_username}`, (request, kit) => {
     const repository = kit.repository(request, 'read');
-    const user = targetUser(request, kit);
+    const user = userInPath(request, kit, 'target_username');
     if (!settingsOf(kit, repository).defaultReviewerUuids.includes(user.uuid)) fail(kit, 404, `${user.displayName} is not a default reviewer`);
     return { status: 200, body: kit.userJson(user) };
   });
 
-  registry.add('PUT', `${base}/default-reviewers/{target_username}`, async (request, kit) => {
+  registry.add('PUT', `${REPO}/default-reviewers/{target_username}`, async (request, kit) => {
     const { settings } = admin(request, kit);
-    const user = targetUser(request, kit);
+    const user = userInPath(request, kit, 'target_username');
     if (!settings.defaultReviewerUuids.includes(user.uuid)) settings.defaultReviewerUuids.push(user.uuid);
     await kit.save();
     return { status: 200, body: kit.userJson(user) };
   });
 
-  registry.add('DELETE', `${base}/default-reviewers/{target_username}`, async (request, kit) => {
+  registry.add('DELETE', `${REPO}/default-reviewers/{target_username}`, async (request, kit) => {
     const { settings } = admin(request, kit);
-    const user = targetUser(request, kit);
+    const user = userInPath(request, kit, 'target_username');
     if (!settings.defaultReviewerUuids.includes(user.uuid)) fail(kit, 404, `${user.displayName} is not a default reviewer`);
     settings.defaultReviewerUuids = settings.defaultReviewerUuids.filter((uuid) => uuid !== user.uuid);
     await kit.save();
@@ -444,37 +583,34 @@ export function register(registry: RouteRegistry): void {
 
   // Branching model: the active model (readers) and its settings (admins).
   for (const path of ['branching-model', 'effective-branching-model']) {
-    registry.add('GET', `${base}/${path}`, async (request, kit) => {
+    registry.add('GET', `${REPO}/${path}`, async (request, kit) => {
       const repository = kit.repository(request, 'read');
       return { status: 200, body: await branchingModelJson(kit, repository, settingsOf(kit, repository).branchingModel, path) };
     });
   }
 
-  registry.add('GET', `${base}/branching-model/settings`, async (request, kit) => {
+  registry.add('GET', `${REPO}/branching-model/settings`, async (request, kit) => {
     const { repository, settings } = admin(request, kit);
     return { status: 200, body: await branchingSettingsJson(kit, repository, settings.branchingModel) };
   });
 
   // Only what the body names changes; branch types are matched by kind.
-  registry.add('PUT', `${base}/branching-model/settings`, async (request, kit) => {
+  registry.add('PUT', `${REPO}/branching-model/settings`, async (request, kit) => {
     const { repository, settings } = admin(request, kit);
-    const body = await objectBody(request, kit);
+    const body = await parseBody(request, kit, branchingModelBody);
     const model = structuredClone(settings.branchingModel);
-    await applyModelBranch(kit, repository, model.development, objectField(kit, body, 'development'), 'development');
-    const production = objectField(kit, body, 'production');
-    if (production !== undefined) {
-      model.production.enabled = booleanField(kit, production, 'enabled') ?? model.production.enabled;
-      if (model.production.enabled) await applyModelBranch(kit, repository, model.production, production, 'production');
+    await applyModelBranch(kit, repository, model.development, body.development, 'development');
+    if (body.production) {
+      model.production.enabled = body.production.enabled ?? model.production.enabled;
+      if (model.production.enabled) await applyModelBranch(kit, repository, model.production, body.production, 'production');
     }
-    if (body.branch_types !== undefined) {
-      if (!Array.isArray(body.branch_types)) fail(kit, 400, 'Bad request', 'branch_types: expected a list');
-      for (const entry of body.branch_types as Json[]) {
-        const kind = oneOf(kit, MODEL_BRANCH_KINDS, typeof entry?.kind === 'string' ? entry.kind : undefined, 'branch_types.kind');
-        const type = model.branchTypes.find((t) => t.kind === kind);
+    if (body.branch_types) {
+      for (const entry of body.branch_types) {
+        const type = model.branchTypes.find((t) => t.kind === entry.kind);
         if (!type) continue;
-        type.enabled = booleanField(kit, entry, 'enabled') ?? type.enabled;
-        type.prefix = stringField(kit, entry, 'prefix') ?? type.prefix;
-        if (type.enabled && (type.prefix.trim() === '' || /\s|\.\.|[~^:?*[\\]/.test(type.prefix))) fail(kit, 400, 'Bad request', `branch_types: "${type.prefix}" is not a valid ${kind} prefix`);
+        type.enabled = entry.enabled ?? type.enabled;
+        type.prefix = entry.prefix ?? type.prefix;
+        if (type.enabled && (type.prefix.trim() === '' || /\s|\.\.|[~^:?*[\\]/.test(type.prefix))) fail(kit, 400, 'Bad request', `branch_types: "${type.prefix}" is not a valid ${entry.kind} prefix`);
       }
     }
     settings.branchingModel = model;
@@ -482,211 +618,61 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: await branchingSettingsJson(kit, repository, model) };
   });
 
-  // Webhooks: the secret is write-only.
-  registry.add('GET', `${base}/hooks`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    return kit.paginate(request, settings.hooks.map((h) => hookJson(kit, repository, h)));
-  });
-
-  registry.add('POST', `${base}/hooks`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const hook: StoredHook = { uuid: kit.newUuid(), url: '', description: '', active: true, events: [], secret: null, createdAt: kit.now() };
-    applyHook(kit, hook, await objectBody(request, kit), true);
-    settings.hooks.push(hook);
-    await kit.save();
-    return created(hookJson(kit, repository, hook), repoApi(kit, repository, `hooks/${encodeURIComponent(hook.uuid)}`));
-  });
-
-  const hookOf = (request: RouteRequest, kit: RouteKit, settings: Settings): StoredHook => {
-    const uid = request.params.uid ?? '';
-    const hook = settings.hooks.find((h) => h.uuid === uid || h.uuid === `{${uid}}`);
-    if (!hook) fail(kit, 404, `No webhook ${uid}`);
-    return hook;
-  };
-
-  registry.add('GET', `${base}/hooks/{uid}`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    return { status: 200, body: hookJson(kit, repository, hookOf(request, kit, settings)) };
-  });
-
-  registry.add('PUT', `${base}/hooks/{uid}`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const hook = hookOf(request, kit, settings);
-    const updated = structuredClone(hook);
-    applyHook(kit, updated, await objectBody(request, kit), false);
-    Object.assign(hook, updated);
-    await kit.save();
-    return { status: 200, body: hookJson(kit, repository, hook) };
-  });
-
-  registry.add('DELETE', `${base}/hooks/{uid}`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const hook = hookOf(request, kit, settings);
-    settings.hooks = settings.hooks.filter((h) => h !== hook);
-    await kit.save();
-    return { status: 204 };
-  });
-
-  // Deploy keys (Bitbucket answers a creation with 200, not 201).
-  registry.add('GET', `${base}/deploy-keys`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    return kit.paginate(request, settings.deployKeys.map((k) => deployKeyJson(kit, repository, k)));
-  });
-
-  registry.add('POST', `${base}/deploy-keys`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const body = await objectBody(request, kit);
-    const { key, comment } = parsePublicKey(kit, stringField(kit, body, 'key') ?? '');
-    if (settings.deployKeys.some((k) => k.key === key)) fail(kit, 400, 'Bad request', 'key: this key is already a deploy key of the repository');
-    const owner = actorOf(request, kit);
-    const stored: StoredDeployKey = {
-      id: kit.nextId('deploy-key'), key, comment, label: stringField(kit, body, 'label') ?? '', addedOn: kit.now(), lastUsed: null, ownerUuid: owner.uuid,
-    };
-    settings.deployKeys.push(stored);
-    await kit.save();
-    return { status: 200, body: deployKeyJson(kit, repository, stored) };
-  });
-
-  const deployKeyOf = (request: RouteRequest, kit: RouteKit, settings: Settings): StoredDeployKey => {
-    const id = idParam(request, kit, 'key_id');
-    const key = settings.deployKeys.find((k) => k.id === id);
-    if (!key) fail(kit, 404, `No deploy key with ID ${id}`);
-    return key;
-  };
-
-  registry.add('GET', `${base}/deploy-keys/{key_id}`, (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    return { status: 200, body: deployKeyJson(kit, repository, deployKeyOf(request, kit, settings)) };
-  });
-
-  registry.add('PUT', `${base}/deploy-keys/{key_id}`, async (request, kit) => {
-    const { repository, settings } = admin(request, kit);
-    const stored = deployKeyOf(request, kit, settings);
-    const body = await objectBody(request, kit);
-    const line = stringField(kit, body, 'key');
-    const parsed = line === undefined ? undefined : parsePublicKey(kit, line);
-    const label = stringField(kit, body, 'label');
-    if (parsed) Object.assign(stored, parsed);
-    if (label !== undefined) stored.label = label;
-    await kit.save();
-    return { status: 200, body: deployKeyJson(kit, repository, stored) };
-  });
-
-  registry.add('DELETE', `${base}/deploy-keys/{key_id}`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const stored = deployKeyOf(request, kit, settings);
-    settings.deployKeys = settings.deployKeys.filter((k) => k !== stored);
-    await kit.save();
-    return { status: 204 };
-  });
-
-  // Pipelines: the switch, and repository variables.
+  // Pipelines' switch.
   const pipelinesJson = (kit: RouteKit, repository: Repository, settings: Settings): Json => ({
     type: 'repository_pipelines_configuration',
     enabled: settings.pipelinesEnabled,
     repository: kit.repositoryJson(repository),
   });
 
-  registry.add('GET', `${base}/pipelines_config`, (request, kit) => {
+  registry.add('GET', `${REPO}/pipelines_config`, (request, kit) => {
     const { repository, settings } = admin(request, kit);
     return { status: 200, body: pipelinesJson(kit, repository, settings) };
   });
 
-  registry.add('PUT', `${base}/pipelines_config`, async (request, kit) => {
+  registry.add('PUT', `${REPO}/pipelines_config`, async (request, kit) => {
     const { repository, settings } = admin(request, kit);
-    const enabled = booleanField(kit, await objectBody(request, kit), 'enabled');
-    if (enabled !== undefined) settings.pipelinesEnabled = enabled;
+    settings.pipelinesEnabled = (await parseBody(request, kit, pipelinesBody)).enabled ?? settings.pipelinesEnabled;
     await kit.save();
     return { status: 200, body: pipelinesJson(kit, repository, settings) };
-  });
-
-  registry.add('GET', `${base}/pipelines_config/variables`, (request, kit) => {
-    const repository = kit.repository(request, 'write');
-    return kit.paginate(request, settingsOf(kit, repository).variables.map(variableJson));
-  });
-
-  registry.add('POST', `${base}/pipelines_config/variables`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const variable: StoredVariable = { uuid: kit.newUuid(), key: '', value: '', secured: false };
-    applyVariable(kit, settings, variable, await objectBody(request, kit), true);
-    settings.variables.push(variable);
-    await kit.save();
-    return { status: 201, body: variableJson(variable) };
-  });
-
-  const variableOf = (request: RouteRequest, kit: RouteKit, settings: Settings): StoredVariable => {
-    const uuid = request.params.variable_uuid ?? '';
-    const variable = settings.variables.find((v) => v.uuid === uuid || v.uuid === `{${uuid}}`);
-    if (!variable) fail(kit, 404, `No variable ${uuid}`);
-    return variable;
-  };
-
-  registry.add('GET', `${base}/pipelines_config/variables/{variable_uuid}`, (request, kit) => {
-    const repository = kit.repository(request, 'write');
-    return { status: 200, body: variableJson(variableOf(request, kit, settingsOf(kit, repository))) };
-  });
-
-  registry.add('PUT', `${base}/pipelines_config/variables/{variable_uuid}`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const variable = variableOf(request, kit, settings);
-    const updated = structuredClone(variable);
-    applyVariable(kit, settings, updated, await objectBody(request, kit), false);
-    Object.assign(variable, updated);
-    await kit.save();
-    return { status: 200, body: variableJson(variable) };
-  });
-
-  registry.add('DELETE', `${base}/pipelines_config/variables/{variable_uuid}`, async (request, kit) => {
-    const { settings } = admin(request, kit);
-    const variable = variableOf(request, kit, settings);
-    settings.variables = settings.variables.filter((v) => v !== variable);
-    await kit.save();
-    return { status: 204 };
   });
 
   // Which project settings the repository overrides.
-  registry.add('GET', `${base}/override-settings`, (request, kit) => {
+  registry.add('GET', `${REPO}/override-settings`, (request, kit) => {
     const { settings } = admin(request, kit);
     return { status: 200, body: { type: 'repository_inheritance_state', override_settings: settings.overrides } };
   });
 
-  registry.add('PUT', `${base}/override-settings`, async (request, kit) => {
+  registry.add('PUT', `${REPO}/override-settings`, async (request, kit) => {
     const { settings } = admin(request, kit);
-    const body = objectField(kit, await objectBody(request, kit), 'override_settings') ?? {};
-    for (const key of Object.keys(settings.overrides) as Array<keyof Settings['overrides']>) {
-      const value = booleanField(kit, body, key);
-      if (value !== undefined) settings.overrides[key] = value;
-    }
+    const body = (await parseBody(request, kit, overridesBody)).override_settings ?? {};
+    for (const key of Object.keys(settings.overrides) as Array<keyof Settings['overrides']>) settings.overrides[key] = body[key] ?? settings.overrides[key];
     await kit.save();
     return { status: 204 };
   });
 
   // Explicit user permissions (the repository's own list; workspace owners' implicit admin is not listed).
   // The emulator has no groups: their list is empty.
-  registry.add('GET', `${base}/permissions-config/users`, (request, kit) => {
+  registry.add('GET', `${REPO}/permissions-config/users`, (request, kit) => {
     const repository = kit.repository(request, 'admin');
     return kit.paginate(request, repository.permissions.map((entry) => userPermissionJson(kit, repository, entry)));
   });
 
-  const permissionTarget = (request: RouteRequest, kit: RouteKit): User => {
-    const id = request.params.selected_user_id ?? '';
-    const user = findUserByPathId(kit, id);
-    if (!user) fail(kit, 404, `No user ${id}`);
-    return user;
-  };
-
-  registry.add('GET', `${base}/permissions-config/users/{selected_user_id}`, (request, kit) => {
+  registry.add('GET', `${REPO}/permissions-config/users/{selected_user_id}`, (request, kit) => {
     const repository = kit.repository(request, 'admin');
-    const user = permissionTarget(request, kit);
+    const user = userInPath(request, kit, 'selected_user_id');
     const entry = repository.permissions.find((p) => p.userUuid === user.uuid);
     if (!entry) fail(kit, 404, `${user.displayName} has no explicit permission on this repository`);
     return { status: 200, body: userPermissionJson(kit, repository, entry) };
   });
 
-  registry.add('PUT', `${base}/permissions-config/users/{selected_user_id}`, async (request, kit) => {
+  registry.add('PUT', `${REPO}/permissions-config/users/{selected_user_id}`, async (request, kit) => {
     const repository = kit.repository(request, 'admin');
-    const user = permissionTarget(request, kit);
-    const permission = oneOf(kit, ['read', 'write', 'admin'] as const, stringField(kit, await objectBody(request, kit), 'permission'), 'permission');
+    const user = userInPath(request, kit, 'selected_user_id');
+    // "The selected user must be a member of the workspace, and cannot be the workspace owner."
+    const role = kit.workspace(request).members.find((member) => member.userUuid === user.uuid)?.permission;
+    if (role === undefined || role === 'owner') fail(kit, 400, 'Bad request', `${user.displayName} ${role === 'owner' ? 'is an owner of the workspace' : 'is not a member of the workspace'}.`);
+    const { permission } = await parseBody(request, kit, permissionBody);
     const entry = repository.permissions.find((p) => p.userUuid === user.uuid);
     if (entry) entry.permission = permission;
     else repository.permissions.push({ userUuid: user.uuid, permission });
@@ -694,25 +680,26 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: userPermissionJson(kit, repository, { userUuid: user.uuid, permission }) };
   });
 
-  registry.add('DELETE', `${base}/permissions-config/users/{selected_user_id}`, async (request, kit) => {
+  registry.add('DELETE', `${REPO}/permissions-config/users/{selected_user_id}`, async (request, kit) => {
     const repository = kit.repository(request, 'admin');
-    const user = permissionTarget(request, kit);
+    const user = userInPath(request, kit, 'selected_user_id');
     if (!repository.permissions.some((p) => p.userUuid === user.uuid)) fail(kit, 404, `${user.displayName} has no explicit permission on this repository`);
     repository.permissions = repository.permissions.filter((p) => p.userUuid !== user.uuid);
     await kit.save();
     return { status: 204 };
   });
 
-  registry.add('GET', `${base}/permissions-config/groups`, (request, kit) => {
+  registry.add('GET', `${REPO}/permissions-config/groups`, (request, kit) => {
     kit.repository(request, 'admin');
     return kit.paginate(request, []);
   });
 
-  registry.add('GET', `${base}/permissions-config/groups/{group_slug}`, (request, kit) => {
+  registry.add('GET', `${REPO}/permissions-config/groups/{group_slug}`, (request, kit) => {
     kit.repository(request, 'admin');
     fail(kit, 404, `No group ${request.params.group_slug ?? ''}`);
   });
 }
+
 
 /** An ed25519 public key for the seed: a well-formed blob (type name, then 32 key bytes). */
 function seedPublicKey(fill: number): string {

@@ -1,5 +1,6 @@
 import { backup, type BackupProgress } from '../../engine/backup.js';
 import { parseRepoPath } from '../../engine/bucket/keys.js';
+import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
 import { gitClient, openBucket, wholeNumber } from '../context.js';
@@ -21,11 +22,15 @@ export const backupCommand: Command = {
     const repo = parseRepoPath(repoText);
     const store = openBucket(args);
     const maxRefs = wholeNumber(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle', 1);
+    // The command line keeps the bucket's own setting, as `init` wrote it.
+    const marker = await readMarker(store);
     const result = await backup({
       store,
       repo,
       git: gitClient(url),
       trigger: 'cli',
+      encryption: marker.encryption,
+      objectLock: marker.objectLock,
       repository: { workspaceSlug: repo.workspace, slug: repo.repository },
       ...(maxRefs !== undefined ? { maxRefsPerBundle: maxRefs } : {}),
       owner: `lifeboat-cli pid ${process.pid}`,

@@ -34,12 +34,17 @@ export const restoreCommand: Command = {
     // git.url has the credentials a push URL may carry removed.
     const target = git?.url ?? to!;
     output.done();
-    output.result({ ...report, target }, () => `Restored ${report.refs.length} refs of snapshot ${report.snapshot} into ${target}${report.mode === 'beside' ? ` under the restored/${report.snapshot}/ namespaces (e.g. ${report.refs[0]?.to ?? `refs/heads/restored/${report.snapshot}/...`})` : ''}.`);
+    output.result({ ...report, target }, () => {
+      const where = report.mode === 'beside' ? ` under the restored/${report.snapshot}/ namespaces (e.g. ${report.refs[0]?.to ?? `refs/heads/restored/${report.snapshot}/...`})` : '';
+      const resumed = report.bundlesResumed > 0 ? ` ${report.bundlesResumed} of ${report.bundlesApplied} bundles were already on the server from an interrupted restore.` : '';
+      const leftOut = report.leftOut.length > 0 ? ` Left out ${report.leftOut.length} refs of earlier restores beside work (restored/...): name them with --ref to restore them too.` : '';
+      return `Restored ${report.refs.length} refs of snapshot ${report.snapshot} into ${target}${where}.${resumed}${leftOut}`;
+    });
     return 0;
   },
 };
 
 function showProgress(progress: RestoreProgress, output: Output): void {
-  if (progress.phase === 'bundle') output.progress(`Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`, true);
+  if (progress.phase === 'bundle') output.progress(progress.resumed ? `Bundle ${progress.bundle}/${progress.bundles} is already on the server (from an interrupted restore)` : `Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`, true);
   else if (progress.phase === 'server') output.progress(`remote: ${progress.message}`);
 }

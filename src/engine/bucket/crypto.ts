@@ -84,23 +84,36 @@ export function parseIdentities(fileText: string): string[] {
   return identities;
 }
 
-/** Throws RECIPIENT_INVALID unless `recipient` is an X25519 age recipient (age1...). */
-export function validateRecipient(recipient: string): void {
+/**
+ * The one rule for an age recipient, wherever one arrives (settings, `init`, a
+ * marker or manifest read back): an X25519 public key (age1...) that the age
+ * library accepts, bech32 checksum included. Returns what is wrong with it, worded
+ * to follow the value's name ("encryption.recipients.0 is ..."), or undefined.
+ * A value that is not public-looking is never echoed: it could be a pasted secret.
+ */
+export function recipientProblem(recipient: string): string | undefined {
   if (/^AGE-SECRET-KEY-/i.test(recipient.trim())) {
-    // Not echoed: it is a secret.
-    throw new LifeboatError('RECIPIENT_INVALID', 'An age identity (secret key) was given where a recipient belongs: give its public key instead (age-keygen -y <identity file>).');
+    return 'is an age identity (a secret key), not a recipient: give its public key instead (age-keygen -y <identity file>)';
   }
   if (NOT_X25519.test(recipient)) {
-    throw new LifeboatError('RECIPIENT_INVALID', `Recipient ${recipient} is not an X25519 age recipient: only age1... keys from age-keygen are supported, not post-quantum or tag recipients.`);
+    return 'is not an X25519 age recipient: only age1... keys from age-keygen are supported, not post-quantum or tag recipients';
   }
   try {
     if (!recipient.startsWith('age1')) throw new Error('no age1 prefix');
     new Encrypter().addRecipient(recipient);
-  } catch (error) {
-    // Only a public-looking value is echoed; anything else could be a pasted secret.
-    const shown = recipient.startsWith('age1') ? `"${recipient}"` : 'The recipient';
-    throw new LifeboatError('RECIPIENT_INVALID', `${shown} is not an age recipient: expected a public key like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (from age-keygen).`, { cause: error });
+    return undefined;
+  } catch {
+    return 'is not an age recipient (a mistyped character or a bad checksum): expected a public key like age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p (from age-keygen)';
   }
+}
+
+/** Throws RECIPIENT_INVALID unless `recipient` passes recipientProblem. */
+export function validateRecipient(recipient: string): void {
+  const problem = recipientProblem(recipient);
+  if (problem === undefined) return;
+  // Only a public-looking value is echoed; anything else could be a pasted secret.
+  const shown = /^age1[0-9a-z]*$/.test(recipient) ? `Recipient "${recipient}"` : 'The recipient';
+  throw new LifeboatError('RECIPIENT_INVALID', `${shown} ${problem}.`);
 }
 
 /** A new X25519 key pair: the identity (secret, AGE-SECRET-KEY-1...) and its recipient (age1...). */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LifeboatError } from '../errors.js';
 import { isValidRefName, quoteRefName } from '../git/ref-name.js';
+import { recipientProblem } from './crypto.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -15,12 +16,30 @@ const isoDate = z.string().datetime({ offset: true });
 /** Refs are written into git commands and scripts: a manifest must not smuggle anything else in. */
 const refName = z.string().refine(isValidRefName, { error: (issue) => `${quoteRefName(String(issue.input))} is not a valid git ref name` });
 
+/** An age X25519 recipient (crypto.ts holds the rule). */
+export const recipientSchema = z.string().superRefine((value, context) => {
+  const problem = recipientProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
+
 export const encryptionSchema = z.object({
   scheme: z.literal('age'),
   /** X25519 recipients (age1...); any one matching identity decrypts. */
-  recipients: z.array(z.string().regex(/^age1[0-9a-z]+$/)).min(1),
+  recipients: z.array(recipientSchema).min(1),
 });
 export type EncryptionConfig = z.infer<typeof encryptionSchema>;
+
+/** How objects are encrypted for these recipients: null (plain) when there are none. */
+export function encryptionFor(recipients: readonly string[]): EncryptionConfig | null {
+  return recipients.length > 0 ? { scheme: 'age', recipients: [...recipients] } : null;
+}
+
+/** Whether two settings encrypt alike: both plain, or to the same set of recipients (order and repeats aside). */
+export function sameEncryption(a: EncryptionConfig | null, b: EncryptionConfig | null): boolean {
+  if (a === null || b === null) return a === b;
+  const set = (config: EncryptionConfig): string => [...new Set(config.recipients)].sort().join(' ');
+  return a.scheme === b.scheme && set(a) === set(b);
+}
 
 export const objectLockSchema = z.object({
   mode: z.enum(['GOVERNANCE', 'COMPLIANCE']),
@@ -116,6 +135,12 @@ export const pendingSchema = z.object({
   /** The snapshot whose chain this backup extends; null when it starts a new chain. */
   base: z.string().nullable(),
   bundles: z.array(bundleSchema),
+  /**
+   * How its bundles are encrypted: it is continued only with the same setting, so a
+   * snapshot is never part one way, part another. Absent in records of earlier
+   * versions, which are therefore not continued.
+   */
+  encryption: encryptionSchema.nullable().optional(),
 });
 export type PendingBackup = z.infer<typeof pendingSchema>;
 

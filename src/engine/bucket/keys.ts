@@ -26,6 +26,35 @@ const SHA256 = /^[0-9a-f]{64}$/;
 const SNAPSHOT_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 const LOCK_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
+/** Longest bucket prefix: every key under it still fits S3's 1024 bytes. */
+const MAX_PREFIX_LENGTH = 200;
+
+/**
+ * The one rule for the bucket prefix, the folder inside the bucket that holds
+ * everything above (the app's bucket.prefix setting, the command line's
+ * s3://<bucket>/<prefix>): empty, or segments separated by "/", none empty, "."
+ * or "..", no control characters, at most 200 characters. S3 keys are not paths,
+ * but S3-compatible servers that keep objects as files resolve "..", and a
+ * backup would land outside the prefix that readers look in. Returns what is
+ * wrong, worded to follow the value's name ("bucket.prefix has ..."), or undefined.
+ */
+export function bucketPrefixProblem(prefix: string): string | undefined {
+  if (prefix === '') return undefined;
+  if (prefix.length > MAX_PREFIX_LENGTH) return `is ${prefix.length} characters long; at most ${MAX_PREFIX_LENGTH} are allowed`;
+  if (/\p{Cc}/u.test(prefix)) return 'holds a control character (a line break, tab or similar)';
+  const segments = prefix.split('/');
+  if (segments.some((segment) => segment === '')) return `"${prefix}" has an empty segment (a leading, trailing or doubled "/"); write it like backups/lifeboat`;
+  if (segments.some((segment) => segment === '.' || segment === '..')) return `"${prefix}" has a "." or ".." segment, which would resolve outside the prefix on some servers; write it like backups/lifeboat`;
+  return undefined;
+}
+
+/** Throws INVALID_ARGUMENT unless `prefix` passes bucketPrefixProblem. */
+export function checkBucketPrefix(prefix: string): string {
+  const problem = bucketPrefixProblem(prefix);
+  if (problem !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `The bucket prefix ${problem}.`, { details: { problem } });
+  return prefix;
+}
+
 export function isValidSegment(segment: string): boolean {
   return SEGMENT.test(segment) && segment !== '..' && !segment.endsWith('.');
 }

@@ -1,13 +1,25 @@
 /**
- * The root marker `lifeboat.json`: format version, encryption recipients and
- * Object Lock settings. Every reader checks it first and stops on a version it
- * does not know; every writer takes its encryption and lock settings from it.
+ * The root marker `lifeboat.json`: format version, and the encryption recipients
+ * and Object Lock settings that writers use now. Every reader checks it first and
+ * stops on a version it does not know. What an object actually is, the snapshot
+ * manifests say (`encryption`, `bundles[].encrypted`): the marker may have changed
+ * since it was written.
  */
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { validateRecipient } from './crypto.js';
-import { FORMAT_VERSION, type Marker, type ObjectLockConfig, markerSchema, parseDocument, serializeDocument } from './format.js';
+import {
+  type EncryptionConfig,
+  FORMAT_VERSION,
+  type Marker,
+  type ObjectLockConfig,
+  encryptionFor,
+  markerSchema,
+  parseDocument,
+  sameEncryption,
+  serializeDocument,
+} from './format.js';
 import { MARKER_KEY } from './keys.js';
 import { collect } from '../streams.js';
 
@@ -17,21 +29,20 @@ export interface InitOptions {
   now?: Date;
 }
 
+/** How new objects are written: encrypted or not, locked or not. */
+export interface StorageSetting {
+  encryption: EncryptionConfig | null;
+  objectLock: ObjectLockConfig | null;
+}
+
 export async function initBucket(store: BlobStore, options: InitOptions = {}): Promise<Marker> {
+  const setting: StorageSetting = { encryption: encryptionFor(options.recipients ?? []), objectLock: options.objectLock ?? null };
   for (const recipient of options.recipients ?? []) validateRecipient(recipient);
   if (await store.stat(MARKER_KEY)) {
     throw new LifeboatError('BUCKET_ALREADY_INITIALIZED', `${store.location} already holds a Lifeboat backup (${MARKER_KEY} exists); nothing was changed.`);
   }
-  if (options.objectLock && (await store.objectLockEnabled()) === false) {
-    throw new LifeboatError('INVALID_ARGUMENT', `Object Lock was requested but the bucket behind ${store.location} does not have Object Lock enabled. Create the bucket with Object Lock (versioning on), or leave out the lock option.`);
-  }
-  const marker: Marker = {
-    format: 'lifeboat',
-    version: FORMAT_VERSION,
-    createdAt: (options.now ?? new Date()).toISOString(),
-    encryption: options.recipients?.length ? { scheme: 'age', recipients: options.recipients } : null,
-    objectLock: options.objectLock ?? null,
-  };
+  await checkObjectLock(store, setting);
+  const marker: Marker = { format: 'lifeboat', version: FORMAT_VERSION, createdAt: (options.now ?? new Date()).toISOString(), encryption: setting.encryption, objectLock: setting.objectLock };
   await store.put(MARKER_KEY, serializeDocument(marker), { contentType: 'application/json' });
   return marker;
 }
@@ -47,4 +58,42 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
     throw error;
   }
   return parseDocument(markerSchema, bytes, `${MARKER_KEY} in ${store.location}`);
+}
+
+function sameStorageSetting(a: StorageSetting, b: StorageSetting): boolean {
+  const lock = (config: ObjectLockConfig | null): string => (config ? `${config.mode} ${config.days}` : 'none');
+  return sameEncryption(a.encryption, b.encryption) && lock(a.objectLock) === lock(b.objectLock);
+}
+
+/**
+ * Makes the marker record `setting`: a fresh bucket gets one, a marker with another
+ * setting is rewritten (the Forge app, whose settings may change after the first
+ * backup). Snapshots already written keep what their manifests say.
+ */
+export async function recordStorageSetting(store: BlobStore, setting: StorageSetting, now: Date = new Date()): Promise<Marker> {
+  let current: Marker;
+  try {
+    current = await readMarker(store);
+  } catch (error) {
+    if (!isLifeboatError(error, 'BUCKET_NOT_INITIALIZED')) throw error;
+    try {
+      return await initBucket(store, { recipients: setting.encryption?.recipients ?? [], ...(setting.objectLock ? { objectLock: setting.objectLock } : {}), now });
+    } catch (raced) {
+      // Two first backups racing: the other one wrote it; compare with what it wrote.
+      if (!isLifeboatError(raced, 'BUCKET_ALREADY_INITIALIZED')) throw raced;
+      current = await readMarker(store);
+    }
+  }
+  if (sameStorageSetting(current, setting)) return current;
+  for (const recipient of setting.encryption?.recipients ?? []) validateRecipient(recipient);
+  await checkObjectLock(store, setting);
+  const marker: Marker = { ...current, encryption: setting.encryption, objectLock: setting.objectLock };
+  await store.put(MARKER_KEY, serializeDocument(marker), { contentType: 'application/json' });
+  return marker;
+}
+
+async function checkObjectLock(store: BlobStore, setting: StorageSetting): Promise<void> {
+  if (setting.objectLock && (await store.objectLockEnabled()) === false) {
+    throw new LifeboatError('INVALID_ARGUMENT', `Object Lock was requested but the bucket behind ${store.location} does not have Object Lock enabled. Create the bucket with Object Lock (versioning on), or leave out the lock option.`);
+  }
 }

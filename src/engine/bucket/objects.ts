@@ -11,7 +11,7 @@ import { LifeboatError } from '../errors.js';
 import type { ByteStream } from '../streams.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { decryptStream, encryptStream } from './crypto.js';
-import type { EncryptionConfig, Marker } from './format.js';
+import type { EncryptionConfig, ObjectLockConfig } from './format.js';
 import { type RepoPath, formatRepoPath, objectKey, stagingKey } from './keys.js';
 
 export interface StoredObject {
@@ -23,21 +23,24 @@ export interface StoredObject {
 export interface WriteObjectOptions {
   store: BlobStore;
   repo: RepoPath;
-  marker: Marker;
+  /** Encrypt to these recipients (null: store in plain). */
+  encryption: EncryptionConfig | null;
+  /** Lock the object for this long (null: no lock). */
+  objectLock: ObjectLockConfig | null;
   now?: Date;
   onProgress?: (bytesSent: number) => void;
   signal?: AbortSignal;
 }
 
-export function lockFor(marker: Marker, now: Date = new Date()): ObjectLockOptions | undefined {
-  if (!marker.objectLock) return undefined;
-  return { mode: marker.objectLock.mode, retainUntil: new Date(now.getTime() + marker.objectLock.days * 86_400_000) };
+export function lockFor(objectLock: ObjectLockConfig | null, now: Date = new Date()): ObjectLockOptions | undefined {
+  if (!objectLock) return undefined;
+  return { mode: objectLock.mode, retainUntil: new Date(now.getTime() + objectLock.days * 86_400_000) };
 }
 
-/** Encrypts (when the marker says so), hashes and uploads `plain`; returns where it now lives. */
+/** Encrypts (when asked to), hashes and uploads `plain`; returns where it now lives. */
 export async function writeObject(plain: ByteStream, options: WriteObjectOptions): Promise<StoredObject> {
-  const { store, repo, marker } = options;
-  const stored = marker.encryption ? encryptStream(plain, marker.encryption.recipients) : plain;
+  const { store, repo, encryption } = options;
+  const stored = encryption ? encryptStream(plain, encryption.recipients) : plain;
   const hash = createHash('sha256');
   let size = 0;
   async function* measured(): ByteStream {
@@ -47,7 +50,7 @@ export async function writeObject(plain: ByteStream, options: WriteObjectOptions
       yield chunk;
     }
   }
-  const lock = lockFor(marker, options.now);
+  const lock = lockFor(options.objectLock, options.now);
   const staging = stagingKey(repo, `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
   // Staging is not locked: the copy below carries the retention, and a locked staging version would be billed twice.
   await store.put(staging, measured(), {

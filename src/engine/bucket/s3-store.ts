@@ -29,6 +29,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
 import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { checkBucketPrefix } from './keys.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -67,14 +68,14 @@ export interface S3StoreOptions {
   client?: S3Client;
 }
 
-/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none). */
+/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none), checked by keys.ts's rule. */
 export function parseBucketUrl(url: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url.trim());
   const bucket = match?.[1];
   if (!bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) {
     throw new LifeboatError('INVALID_ARGUMENT', `"${url}" is not a bucket URL: use s3://<bucket>[/<prefix>].`);
   }
-  return { bucket, prefix: trimSlashes(match[2] ?? '') };
+  return { bucket, prefix: checkBucketPrefix(trimSlashes(match[2] ?? '')) };
 }
 
 /** Virtual-hosted addressing (bucket.host) cannot work when the host is an IP address or localhost. */

@@ -1,10 +1,11 @@
 import { PageStatus } from '../../shared/page-status.js';
 import { useLoad } from '../../shared/use-load.js';
-import { getOverview, getPageContext } from './api.js';
+import { getOverview, getPageContext, getRepoStatus } from './api.js';
 
 export function App() {
   const page = useLoad(getPageContext);
   const answer = useLoad(getOverview);
+  const status = useLoad(getRepoStatus);
   const context = page.data;
   const overview = answer.data;
   const error = page.error ?? answer.error;
@@ -13,6 +14,7 @@ export function App() {
       <h1>Lifeboat backups</h1>
       <PageStatus
         error={error}
+        notices={status.data?.storage ? [{ testId: 'storage', text: status.data.storage.message }] : status.error ? [{ testId: 'storage', text: `Backup status: ${status.error}` }] : []}
         context={context && [
           { label: 'Repository', testId: 'repository', value: context.repositoryUuid ?? 'unknown' },
           { label: 'Workspace', testId: 'workspace', value: context.workspaceId ?? 'unknown' },
