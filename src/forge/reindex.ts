@@ -91,7 +91,7 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
     await indexSnapshot(repositoryUuid, manifest, previous);
     previous = manifest;
   }
-  await recordUnreadable(repositoryUuid, unreadable);
+  await recordUnreadable(repositoryUuid, [...unreadable].reverse()); // newest first, as the page lists
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
 }
