@@ -17,7 +17,7 @@ import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { snapshotKey } from '../src/engine/bucket/keys.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
-import { bareUuid } from '../src/forge/keys.js';
+import { bareUuid } from '../src/bitbucket/uuid.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';

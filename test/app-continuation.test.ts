@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
-import { bareUuid } from '../src/forge/keys.js';
+import { bareUuid } from '../src/bitbucket/uuid.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';

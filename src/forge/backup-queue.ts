@@ -3,11 +3,12 @@
 // the backup already waiting; the consumer clears the mark once it holds the
 // repository, so that pushes landing while it runs queue one more.
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { type BackupBody, type BackupReason } from './backups.js';
 import { createJob, getJob } from './jobs.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { readStatus, updateStatus } from './status.js';

@@ -4,6 +4,7 @@
 // from the bundles already stored. The snapshot it commits goes into the KVS
 // index the pages read.
 import { z } from 'zod';
+import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import type { JobProgress } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
 import { type SnapshotManifest, type SnapshotTrigger, triggerSchema } from '../engine/bucket/format.js';
@@ -13,8 +14,7 @@ import { clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
-import { type Outcome, defineConsumer, uuidField } from './jobs.js';
-import { bracedUuid } from './keys.js';
+import { type Outcome, defineConsumer } from './jobs.js';
 import { QUEUES, enqueue } from './queues.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { indexSnapshot } from './snapshot-index.js';
@@ -40,8 +40,8 @@ const TRIGGERS = {
 export type BackupReason = keyof typeof TRIGGERS | 'continue';
 
 const backupBody = z.object({
-  workspaceUuid: uuidField,
-  repositoryUuid: uuidField,
+  workspaceUuid: bitbucketUuid,
+  repositoryUuid: bitbucketUuid,
   reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
   jobId: z.string().optional(),
   /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */

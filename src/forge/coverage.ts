@@ -1,12 +1,12 @@
 // Which repositories are backed up, and how each one stands: the admin page's
 // coverage table and the "included" flag of the repository page.
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { CoverageRow, Paged } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
 import type { RetentionPolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { appBitbucket } from './bitbucket.js';
-import { bracedUuid } from './keys.js';
+import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';
 
@@ -24,12 +24,6 @@ export function retentionFor(settings: WorkspaceSettings, repositoryUuid: string
   return settings.overrides[bracedUuid(repositoryUuid)]?.retention ?? settings.retention;
 }
 
-interface RepositoryRow {
-  uuid: string;
-  slug: string;
-  name: string;
-}
-
 const PAGE_LENGTH = 20;
 
 /**
@@ -45,15 +39,15 @@ export async function coveragePage(workspaceUuid: string, settings: WorkspaceSet
     if (next?.pathname !== new URL(listing, 'https://api.bitbucket.org').pathname) throw new LifeboatError('INVALID_ARGUMENT', 'That cursor does not belong to this list; reload the page.');
     path = next.pathname + next.search;
   }
-  const page = await appBitbucket().get<Page<RepositoryRow>>(path);
+  const page = await appBitbucket().get<Page<RepositoryJson>>(path);
   // KVS only: the bucket is never read for a page.
   const items = await Promise.all((page.values ?? []).map(async (repository): Promise<CoverageRow> => {
     const [status, summary] = await Promise.all([readStatus(repository.uuid), readSummary(repository.uuid)]);
     const latest = summary?.latest;
     return {
       repositoryUuid: bracedUuid(repository.uuid),
-      slug: repository.slug,
-      name: repository.name,
+      slug: repository.slug ?? bracedUuid(repository.uuid),
+      name: repository.name ?? repository.slug ?? bracedUuid(repository.uuid),
       included: isIncluded(settings, repository.uuid),
       state: status.state === 'idle' && !latest ? 'never' : status.state,
       ...(latest ? { lastBackupAt: latest.createdAt, lastSnapshotId: latest.id, bytes: latest.bytes } : {}),

@@ -3,15 +3,16 @@
 // lost tip, so that the repository page can offer to put it back.
 import { createHash } from 'node:crypto';
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DestructiveEvent, Paged } from '../contract.js';
 import { findSnapshotHolding } from '../engine/bucket/catalog.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import { openBucket, repoPath } from './bucket.js';
 import type { RepositoryPushEvent } from './events.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
 import { loadSettings, requireConfiguration } from './settings-store.js';
-import { readSummary } from './snapshot-index.js';
+import { newestSnapshotIds } from './snapshot-index.js';
 
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
 const LOOKUP_MANIFESTS = 10;
@@ -57,13 +58,10 @@ export async function recordDestructivePush(event: RepositoryPushEvent, previous
 
 /** The newest snapshot whose `refName` is at `tip`: the newest backup first, then a few older ones. */
 async function snapshotWithLostTip(workspaceUuid: string, repositoryUuid: string, refName: string, tip: string): Promise<string | undefined> {
-  const [settings, summary] = await Promise.all([loadSettings(), readSummary(repositoryUuid)]);
+  const settings = await loadSettings();
   if (!settings) return undefined;
-  const { secrets } = await requireConfiguration();
-  const found = await findSnapshotHolding(openBucket(settings, secrets.bucketSecretAccessKey), repoPath(workspaceUuid, repositoryUuid), { refNames: [refName], oid: tip }, {
-    ...(summary?.latest ? { tryFirst: summary.latest.id } : {}),
-    newest: LOOKUP_MANIFESTS,
-  });
+  const [{ secrets }, candidates] = await Promise.all([requireConfiguration(), newestSnapshotIds(repositoryUuid, LOOKUP_MANIFESTS)]);
+  const found = await findSnapshotHolding(openBucket(settings, secrets.bucketSecretAccessKey), repoPath(workspaceUuid, repositoryUuid), { refNames: [refName], oid: tip }, candidates);
   return found?.manifest.id;
 }
 

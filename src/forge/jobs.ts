@@ -15,11 +15,12 @@ import { InvocationError, InvocationErrorCode } from '@forge/events';
 import { kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobKind, JobProgress, JobView, UserError } from '../contract.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
@@ -267,6 +268,3 @@ function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B): { up
     },
   };
 }
-
-/** Workspaces and repositories in bodies are Bitbucket UUIDs, with or without braces. */
-export const uuidField = z.string().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i);

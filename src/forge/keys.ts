@@ -1,3 +1,4 @@
+import { bareUuid } from '../bitbucket/uuid.js';
 import { snapshotIdTime } from '../engine/bucket/keys.js';
 
 // Every KVS key the app writes, in one place. Forge keys allow only
@@ -5,8 +6,6 @@ import { snapshotIdTime } from '../engine/bucket/keys.js';
 // Lists that pages show newest first (audit log, destructive events) put an
 // inverted timestamp in the key, because KVS queries return keys in ascending order.
 
-export const bareUuid = (uuid: string): string => uuid.replace(/^\{|\}$/g, '').toLowerCase();
-export const bracedUuid = (uuid: string): string => `{${bareUuid(uuid)}}`;
 
 /** Sorts newest first as a string: 13 digits of (max - epoch ms). */
 export const newestFirst = (at: Date): string => String(9_999_999_999_999 - at.getTime()).padStart(13, '0');

@@ -3,17 +3,17 @@
 // while it is forgotten) and the bucket's own lock; what it forgot leaves the
 // KVS index too.
 import { z } from 'zod';
+import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { prune } from '../engine/bucket/prune.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
 import { openBucket, repoPath } from './bucket.js';
 import { retentionFor } from './coverage.js';
-import { defineConsumer, uuidField } from './jobs.js';
-import { bracedUuid } from './keys.js';
+import { defineConsumer } from './jobs.js';
 import { QUEUES } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
 import { forgetSnapshots } from './snapshot-index.js';
 
-const pruneBody = z.object({ workspaceUuid: uuidField, repositoryUuid: uuidField, jobId: z.string().optional() });
+const pruneBody = z.object({ workspaceUuid: bitbucketUuid, repositoryUuid: bitbucketUuid, jobId: z.string().optional() });
 export type PruneBody = z.infer<typeof pruneBody>;
 
 export const runPrune = defineConsumer<PruneBody>({

@@ -5,6 +5,7 @@
 // Repository by repository, continued in a next delivery when the time runs out.
 import { kvs } from '@forge/kvs';
 import { z } from 'zod';
+import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView, SnapshotSummary } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
@@ -13,8 +14,8 @@ import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket } from './bucket.js';
-import { type Outcome, createJob, defineConsumer, uuidField } from './jobs.js';
-import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { type Outcome, createJob, defineConsumer } from './jobs.js';
+import { kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
@@ -24,7 +25,7 @@ import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './s
 const BUDGET_MS = 600_000;
 
 const indexBody = z.object({
-  workspaceUuid: uuidField,
+  workspaceUuid: bitbucketUuid,
   jobId: z.string().optional(),
   /** The last repository (bare UUID) already indexed, when a rebuild continues. */
   after: z.string().optional(),

@@ -4,13 +4,14 @@
 // the backups when the workspace asks for that; a deleted one keeps its
 // snapshots and is listed for restore. Triggers have 25 s and are not retried.
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { PushSeen } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { queueBackup } from './backup-queue.js';
 import { isIncluded } from './coverage.js';
 import { recordDestructivePush } from './destructive-events.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { loadSettings, storeSettings } from './settings-store.js';
 import { markDeleted } from './snapshot-index.js';
 import { updateStatus } from './status.js';

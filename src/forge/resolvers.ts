@@ -22,11 +22,12 @@ import type {
   SnapshotDetails,
   SnapshotPage,
 } from '../contract.js';
+import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { REPOSITORY_SLUG, repositoryUuid, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
@@ -36,7 +37,7 @@ import { checkBitbucket, checkBucket } from './checks.js';
 import { coveragePage, isIncluded } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
-import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
@@ -98,7 +99,7 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
-  restoreDeletedRepository: z.object({ repositoryUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
+  restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
 function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
@@ -195,10 +196,7 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
   const settings = await requireSettings();
   const key = bracedUuid(caller.repositoryUuid);
-  // One entry per repository, however the UUID was spelled when it was stored.
-  const overrides = Object.fromEntries(Object.entries(settings.overrides).filter(([uuid]) => bareUuid(uuid) !== bareUuid(key)));
-  const previous = Object.entries(settings.overrides).find(([uuid]) => bareUuid(uuid) === bareUuid(key))?.[1];
-  const updated: WorkspaceSettings = { ...settings, overrides: { ...overrides, [key]: { ...previous, enabled } } };
+  const updated: WorkspaceSettings = { ...settings, overrides: { ...settings.overrides, [key]: { ...settings.overrides[key], enabled } } };
   await storeSettings(updated);
   await recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' });
   return repoStatus(caller, updated);

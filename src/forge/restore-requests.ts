@@ -5,10 +5,11 @@
 // against the bucket and Bitbucket within a resolver's 25 s (the payload's
 // shape was checked by the resolver) and becomes a job for the restore queue.
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { findSnapshotHolding, readManifest, readNewest } from '../engine/bucket/catalog.js';
+import { findSnapshotHolding, readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
@@ -18,10 +19,11 @@ import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { getDestructiveEvent } from './destructive-events.js';
 import { createJob } from './jobs.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
+import { newestSnapshotIds, readSummary } from './snapshot-index.js';
 
 /** How far back undo looks for a snapshot holding the old tip when the event names none. */
 const UNDO_SEARCH_SNAPSHOTS = 50;
@@ -56,7 +58,7 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
   if (event.undoneBy) throw new LifeboatError('INVALID_ARGUMENT', `This ${eventWords(event)} was already undone (job ${event.undoneBy.jobId}, ${event.undoneBy.at}).`);
   const configuration = await requireConfiguration();
   const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  const found = await snapshotForUndo(store, repoPath(input.workspaceUuid, input.repositoryUuid), event);
+  const found = await snapshotForUndo(store, repoPath(input.workspaceUuid, input.repositoryUuid), input.repositoryUuid, event);
   if (!found) {
     throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: it was never backed up, so it cannot be put back.`);
   }
@@ -74,12 +76,9 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
 
 export async function requestDeletedRestore(input: Requester & { snapshotId?: string; newRepositorySlug: string }): Promise<JobView> {
   const configuration = await requireConfiguration();
-  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  const manifest = input.snapshotId === undefined
-    ? (await readNewest(store, repoPath(input.workspaceUuid, input.repositoryUuid))).manifest
-    : await restorableSnapshot(configuration, input, input.snapshotId);
-  if (!manifest) throw new LifeboatError('SNAPSHOT_NOT_FOUND', 'The bucket holds no snapshot of this repository.');
-  refuseEncrypted(manifest);
+  const snapshotId = input.snapshotId ?? (await readSummary(input.repositoryUuid))?.latest?.id;
+  if (!snapshotId) throw new LifeboatError('SNAPSHOT_NOT_FOUND', 'Lifeboat knows no snapshot of this repository (an admin can rebuild the index from the bucket).');
+  const manifest = await restorableSnapshot(configuration, input, snapshotId);
   await checkSlugFree(input.workspaceUuid, input.newRepositorySlug);
   const stored: StoredRestore = { kind: 'deleted-repository', snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: input.newRepositorySlug, accountId: input.accountId };
   const was = manifest.repository.slug ?? bracedUuid(input.repositoryUuid);
@@ -139,13 +138,12 @@ async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void>
  * The snapshot an undo restores from, and the full name of the ref there: the
  * event's snapshot when it names one, else the newest that holds the old tip.
  */
-async function snapshotForUndo(store: BlobStore, repo: RepoPath, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
+async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid: string, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
   const refNames = event.ref.startsWith('refs/')
     ? [event.ref]
     : event.kind === 'tag-deleted' ? [`refs/tags/${event.ref}`] : [`refs/heads/${event.ref}`, `refs/tags/${event.ref}`];
-  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, event.snapshotId
-    ? { tryFirst: event.snapshotId, newest: 0 }
-    : { newest: UNDO_SEARCH_SNAPSHOTS });
+  const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
+  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
   return found && { manifest: found.manifest, ref: found.refName };
 }
 

@@ -5,6 +5,7 @@
 // a retry continues instead of repeating it (the engine resumes the push).
 import { kvs } from '@forge/kvs';
 import { z } from 'zod';
+import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { RestoreDestination } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
@@ -18,8 +19,8 @@ import { backUpRepository } from './backups.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
-import { type Outcome, type RunContext, defineConsumer, uuidField } from './jobs.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
+import { kvsKeys } from './keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
 import { refuseEncrypted } from './restore-requests.js';
@@ -50,9 +51,9 @@ const GUARD_BACKUP_MS = 540_000;
 const LISTED_REFS = 50;
 
 const restoreBody = z.object({
-  workspaceUuid: uuidField,
+  workspaceUuid: bitbucketUuid,
   /** The repository whose snapshot is restored (it may no longer exist in Bitbucket). */
-  repositoryUuid: uuidField,
+  repositoryUuid: bitbucketUuid,
   jobId: z.string().min(1),
 });
 export type RestoreBody = z.infer<typeof restoreBody>;

@@ -7,9 +7,10 @@
 // Within KVS's limits by construction: one small value per snapshot (a few
 // hundred bytes, whatever the repository's size) and pages of KVS's own 20.
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
 
 /** A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any. */
@@ -113,6 +114,18 @@ export async function recordUnreadable(repositoryUuid: string, unreadable: reado
 
 export async function readSummary(repositoryUuid: string): Promise<RepoSummary | undefined> {
   return kvs.get<RepoSummary>(kvsKeys.repoSummary(repositoryUuid));
+}
+
+/** The ids of the repository's newest `count` snapshots, newest first. */
+export async function newestSnapshotIds(repositoryUuid: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listIndexedSnapshots(repositoryUuid, cursor);
+    ids.push(...page.items.map((item) => item.id));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && ids.length < count);
+  return ids.slice(0, count);
 }
 
 /** Newest first, KVS's pages of 20; the cursor is KVS's own. */

@@ -4,6 +4,7 @@
 // queues work within Forge's queue limits, continuing in a follow-up job.
 import { MetadataField, kvs } from '@forge/kvs';
 import { z } from 'zod';
+import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
 import { apiPath } from '../bitbucket/client.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
@@ -11,10 +12,10 @@ import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
 import type { BackupBody } from './backups.js';
-import { appBitbucket } from './bitbucket.js';
+import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { isIncluded, retentionFor } from './coverage.js';
-import { type Outcome, createJob, defineConsumer, getJob, updateJob, uuidField } from './jobs.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
@@ -39,15 +40,8 @@ const SWEEP_BUDGET_MS = 600_000;
  */
 const PRUNE_DELAY_SECONDS = 120;
 
-interface RepositoryRow {
-  uuid: string;
-  slug?: string;
-  name?: string;
-  created_on?: string;
-}
-
 const sweepBody = z.object({
-  workspaceUuid: uuidField,
+  workspaceUuid: bitbucketUuid,
   jobId: z.string().optional(),
   /** Bitbucket's `next` link of the repository listing, when a sweep continues. */
   next: z.string().startsWith('/2.0/').optional(),
@@ -74,8 +68,8 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
 export function workspaceFromContext(context: unknown): string {
   const { installContext, workspaceId } = (context ?? {}) as { installContext?: unknown; workspaceId?: unknown };
   for (const candidate of [installContext, workspaceId]) {
-    const match = typeof candidate === 'string' ? /\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i.exec(candidate) : null;
-    if (match?.[1]) return bracedUuid(match[1]);
+    const uuid = typeof candidate === 'string' ? trailingUuid(candidate) : undefined;
+    if (uuid) return uuid;
   }
   throw new LifeboatError('INTERNAL', `The scheduled trigger's context names no workspace (installContext ${String(installContext)}).`);
 }
@@ -114,7 +108,7 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
   let next: string | undefined = body.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
   let pushed = 0;
   while (next !== undefined) {
-    const page: { values: RepositoryRow[]; next?: string } = await client.page<RepositoryRow>(next);
+    const page: { values: RepositoryJson[]; next?: string } = await client.page<RepositoryJson>(next);
     const rows = page.values;
     next = page.next;
     settings = await includeNewRepositories(settings, rows, newSince, tally);
@@ -164,7 +158,7 @@ async function runningTotal(jobId: string | undefined, tally: SweepTally): Promi
  * saw every older one and left it out. (The created-repository trigger does
  * this as they appear; the sweep catches any event that never arrived.)
  */
-async function includeNewRepositories(settings: WorkspaceSettings, rows: RepositoryRow[], since: number | undefined, tally: SweepTally): Promise<WorkspaceSettings> {
+async function includeNewRepositories(settings: WorkspaceSettings, rows: RepositoryJson[], since: number | undefined, tally: SweepTally): Promise<WorkspaceSettings> {
   const { repositories } = settings;
   if (repositories.mode !== 'chosen' || !repositories.includeNew || since === undefined) return settings;
   const chosen = new Set(repositories.chosen);
