@@ -337,6 +337,10 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, uuid));
     assert.ok(newest);
 
+    // The snapshot was taken behind the app's back: the index job finds it in the bucket, and that Bitbucket no longer has the repository.
+    const rebuild = valueOf(await app.adminPage('rebuildIndex', {}, ADMIN), 'rebuildIndex');
+    await settle();
+    assert.equal(valueOf(await app.adminPage('getJob', { jobId: rebuild.id }, ADMIN), 'getJob').state, 'done');
     const listed = valueOf(await app.adminPage('listDeletedRepositories', {}, ADMIN), 'listDeletedRepositories').items;
     assert.deepEqual(listed.map((entry) => entry.slug), ['docs'], 'only the deleted repository is listed');
     assert.equal(listed[0]?.repositoryUuid, uuid);
