@@ -9,7 +9,14 @@
 import type { ErrorCode } from './engine/errors.js';
 import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: { code: ErrorCode; message: string } };
+/** A failure as a page shows it: what happened, and what the person at the page can do about it. */
+export interface UserError {
+  code: ErrorCode;
+  message: string;
+  hint?: string;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: UserError };
 
 export interface PushSeen {
   /** Branch or tag name as Bitbucket reports it. */
@@ -31,13 +38,11 @@ export interface Overview {
 
 export type BackupState = 'idle' | 'queued' | 'running' | 'failed';
 
-export interface BackupProgressView {
+/** A backup's progress as the repository status shows it (whether or not anyone follows its job). */
+export type BackupProgressView = JobProgress & {
   phase: string;
-  refs?: number;
-  bytesUploaded?: number;
-  bundlesWritten?: number;
   updatedAt: string;
-}
+};
 
 /**
  * How a repository's snapshots are stored and what the next backup writes. A change
@@ -69,18 +74,21 @@ export interface RepoStatus {
   included: boolean;
   state: BackupState;
   progress?: BackupProgressView;
-  lastBackup?: {
-    snapshotId: string;
-    at: string;
-    refs: number;
-    bytesUploaded: number;
-    /** age recipients the snapshot is encrypted to (empty: plain); absent in records of earlier versions. */
-    recipients?: string[];
-  };
-  lastError?: { code: ErrorCode; message: string; at: string };
+  /** The job of the backup running now, when someone follows one. */
+  jobId?: string;
+  /** The newest snapshot (from the KVS index). */
+  latest?: SnapshotSummary;
+  lastError?: UserError & { at: string };
   lastPush?: PushSeen;
   /** Absent while Lifeboat is not set up. */
   storage?: StorageStatus;
+}
+
+/** Refs of a snapshot against the snapshot before it. */
+export interface SnapshotChanges {
+  added: number;
+  moved: number;
+  deleted: number;
 }
 
 export interface SnapshotSummary {
@@ -88,7 +96,27 @@ export interface SnapshotSummary {
   createdAt: string;
   trigger: string;
   refs: number;
+  /** What a restore of this snapshot reads: every bundle it names. */
   bytes: number;
+  /** What this snapshot added to the bucket. */
+  ownBytes: number;
+  /** age recipients its bundles are encrypted to; empty when stored in plain. */
+  recipients: string[];
+  /** Whether this snapshot started a chain (a full bundle) or added to one. */
+  chain: 'full' | 'incremental';
+  /** Snapshots since the chain's full one. */
+  increments: number;
+  changes: SnapshotChanges;
+}
+
+/** Per repository, kept in KVS by the backups and the index job: what the pages show without reading the bucket. */
+export interface RepoSummary {
+  repositoryUuid: string;
+  /** As the newest snapshot knew them. */
+  slug?: string;
+  name?: string;
+  latest?: SnapshotSummary;
+  indexedAt: string;
 }
 
 /** A snapshot whose manifest cannot be read (invalid, or written by a newer Lifeboat): listed, not hidden. */
@@ -99,38 +127,55 @@ export interface UnreadableSnapshot {
 }
 
 export interface SnapshotPage extends Paged<SnapshotSummary> {
-  /** Snapshots of this page that could not be read; the others are in `items`. */
+  /** On the first page: snapshots whose manifests could not be read when last indexed; the others are in `items`. */
   unreadable: UnreadableSnapshot[];
 }
 
 export interface SnapshotDetails extends SnapshotSummary {
   refList: Array<{ name: string; target: string }>;
   bundles: number;
-  encrypted: boolean;
 }
 
-export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune';
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune' | 'index';
+/**
+ * queued → running (phase, progress) → done | failed (error with hint) |
+ * waiting-to-retry (nextAttemptAt, the reason in error) → running → …
+ */
+export type JobState = 'queued' | 'running' | 'waiting-to-retry' | 'done' | 'failed';
+
+export interface JobProgress {
+  bytes?: number;
+  refs?: number;
+  /** Steps done of steps in all (bundles, repositories), when the work knows them. */
+  done?: number;
+  total?: number;
+}
 
 export interface JobView {
   id: string;
   kind: JobKind;
   state: JobState;
-  /** What the job is doing now, in words. */
+  /** What the job is doing now, or how it ended, in words. */
   message: string;
+  /** While running: the step, e.g. "uploading". */
+  phase?: string;
+  progress?: JobProgress;
+  /** While waiting to retry: when the next attempt starts (the reason is in `error`). */
+  nextAttemptAt?: string;
   createdAt: string;
   updatedAt: string;
   requestedBy?: string;
   /** The repository the job works on, when it works on one (the repository page shows only those). */
   repositoryUuid?: string;
   result?: Record<string, unknown>;
-  error?: { code: ErrorCode; message: string };
-  /**
-   * Set on the answer to "back up now" when a backup of the repository was already
-   * waiting in the queue: the request joined that job (its id, its message) instead
-   * of queueing another.
-   */
-  joined?: true;
+  error?: UserError;
+}
+
+/** "Back up now": the job to follow; asking again while it waits gives the same job. */
+export interface BackupRequested {
+  job: JobView;
+  /** True when a backup of this repository was already waiting and this request joined it. */
+  alreadyQueued: boolean;
 }
 
 /** A push that removed or rewrote history: what "undo" puts back. */
@@ -150,11 +195,11 @@ export interface DestructiveEvent {
   undoneBy?: { jobId: string; at: string };
 }
 
-export type RestoreMode = 'beside' | 'new-repository' | 'overwrite';
+export type RestoreDestination = 'beside' | 'new-repository' | 'overwrite';
 
 export interface RestoreRequest {
   snapshotId: string;
-  mode: RestoreMode;
+  mode: RestoreDestination;
   /** Full ref names to restore (refs/heads/main, refs/tags/v1); all when absent. */
   refs?: string[];
   /** For new-repository. */
@@ -244,7 +289,7 @@ export type RepoPageResolvers = {
   setRepoEnabled: (request: { enabled: boolean }) => Result<RepoStatus>;
   listSnapshots: (request: { cursor?: string }) => Result<SnapshotPage>;
   getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
-  backupNow: () => Result<JobView>;
+  backupNow: () => Result<BackupRequested>;
   startRestore: (request: RestoreRequest) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
   listDestructiveEvents: (request: { cursor?: string }) => Result<Paged<DestructiveEvent>>;
@@ -261,7 +306,9 @@ export type AdminPageResolvers = {
   getCoverage: (request: { cursor?: string }) => Result<Paged<CoverageRow>>;
   sweepNow: () => Result<JobView>;
   getAuditLog: (request: { cursor?: string }) => Result<Paged<AuditEntry>>;
-  listDeletedRepositories: () => Result<DeletedRepository[]>;
+  listDeletedRepositories: (request: { cursor?: string }) => Result<Paged<DeletedRepository>>;
+  /** Rebuilds the KVS index the pages read from the bucket (a job). */
+  rebuildIndex: () => Result<JobView>;
   restoreDeletedRepository: (request: { repositoryUuid: string; snapshotId?: string; newRepositorySlug: string }) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
 };

@@ -1,5 +1,8 @@
 // Exactly the handlers that manifest.yml names (test/manifest.test.ts checks it).
-export { handleRepositoryEvent, runBackup } from './forge/backups.js';
-export { handleSchedule, runSweep, runPrune } from './forge/sweep.js';
+export { handleRepositoryEvent } from './forge/repository-events.js';
+export { runBackup } from './forge/backups.js';
+export { handleSchedule, runSweep } from './forge/sweep.js';
+export { runPrune } from './forge/prunes.js';
 export { runRestore } from './forge/restores.js';
+export { runReindex } from './forge/reindex.js';
 export { repoSettingsResolver, workspaceAdminResolver } from './forge/resolvers.js';

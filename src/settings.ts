@@ -6,6 +6,7 @@
  * secret storage.
  */
 import { z } from 'zod';
+import { bitbucketUuid } from './bitbucket/uuid.js';
 import { LifeboatError } from './engine/errors.js';
 import { encryptionFor, recipientSchema } from './engine/bucket/format.js';
 import { bucketPrefixProblem } from './engine/bucket/keys.js';
@@ -16,9 +17,8 @@ import { validatePolicy } from './engine/bucket/retention.js';
 // text a person pastes is trimmed first: a trailing newline or a leading space is
 // never meant, and would otherwise be stored and fail at the first backup.
 
-/** A Bitbucket UUID, with or without its braces. */
-export const repositoryUuid = z.string().trim().regex(/^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i, 'must be a repository UUID');
-const uuid = repositoryUuid;
+/** Repository UUIDs arrive with or without braces; settings hold them braced and lower-case, so lookups are plain. */
+const uuid = bitbucketUuid;
 
 /** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
 export const REPOSITORY_SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AuditEntry, DestructiveEvent, JobView, Paged, RepoStatus, Result, SnapshotPage } from '../src/contract.js';
+import type { AuditEntry, BackupRequested, DeletedRepository, DestructiveEvent, JobView, Paged, RepoStatus, RepoSummary, Result, SnapshotPage } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { isAgeEncrypted } from '../src/engine/bucket/crypto.js';
 import { readMarker } from '../src/engine/bucket/marker.js';
@@ -17,7 +17,7 @@ import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { snapshotKey } from '../src/engine/bucket/keys.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
-import { bareUuid } from '../src/forge/keys.js';
+import { bareUuid } from '../src/bitbucket/uuid.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
@@ -55,6 +55,9 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
   const snapshotRefs = (manifest: SnapshotManifest): string[] => manifest.refs.map((ref) => `${ref.oid} ${ref.name}`).sort();
   const status = (slug: string): Record<string, unknown> | undefined =>
     app.world.host.kvsDump()[`repo:${bareUuid(app.repositoryUuid(slug))}:status`] as Record<string, unknown> | undefined;
+  /** The id of the newest snapshot in the KVS index the pages read. */
+  const indexedLatest = (slug: string): string | undefined =>
+    (app.world.host.kvsDump()[`repo:${bareUuid(app.repositoryUuid(slug))}:summary`] as RepoSummary | undefined)?.latest?.id;
   /** Until every event is delivered and every queued job (with its retries) has run. */
   const settle = async (): Promise<void> => {
     await app.world.emulator.eventsIdle();
@@ -100,7 +103,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.ok(manifest.refs.some((ref) => ref.name === 'refs/heads/main' && ref.oid === tip));
     const webApp = status('web-app');
     assert.equal(webApp?.state, 'idle');
-    assert.equal((webApp?.lastBackup as { snapshotId: string } | undefined)?.snapshotId, manifest.id);
+    assert.equal(indexedLatest('web-app'), manifest.id);
 
     const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<SnapshotPage>;
     assert.ok(listed.ok, JSON.stringify(listed));
@@ -117,6 +120,12 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     await store.put(keyOf(invalidId), Buffer.from(JSON.stringify({ ...manifest, id: invalidId, refs: [...manifest.refs, { name: 'refs/heads/x.lock', oid: main.oid }] })));
     await store.put(keyOf(futureId), Buffer.from(JSON.stringify({ ...manifest, id: futureId, version: 2 })));
     try {
+      // The page reads the KVS index: the index job rebuilds it from the bucket (manifests written behind the app's back).
+      const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+      assert.ok(rebuild.ok, JSON.stringify(rebuild));
+      await settle();
+      const rebuilt = (await app.adminPage('getJob', { jobId: rebuild.value.id })) as Result<JobView>;
+      assert.ok(rebuilt.ok && rebuilt.value.state === 'done', JSON.stringify(rebuilt));
       const listed = (await app.repoPage('listSnapshots', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<SnapshotPage>;
       assert.ok(listed.ok, JSON.stringify(listed));
       assert.ok(listed.value.items.some((item) => item.id === manifest.id), JSON.stringify(listed.value));
@@ -216,15 +225,17 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     await settle();
     const [snapshot] = await snapshotIds('short-lived');
     assert.ok(snapshot, 'the new (empty) repository has its first snapshot');
-    assert.equal((status('short-lived')?.lastBackup as { snapshotId: string } | undefined)?.snapshotId, snapshot);
+    assert.equal(indexedLatest('short-lived'), snapshot);
 
     const uuid = app.repositoryUuid('short-lived');
     const removed = await call(emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/short-lived`, apiTokenAuth('admin'), { method: 'DELETE' });
     assert.equal(removed.status, 204);
     await settle();
-    const stored = app.world.host.kvsDump()[`repo:${bareUuid(uuid)}:status`] as { deletedAt?: string; lastBackup?: { snapshotId: string } } | undefined;
+    const stored = app.world.host.kvsDump()[`repo:${bareUuid(uuid)}:status`] as { deletedAt?: string } | undefined;
     assert.ok(stored?.deletedAt, 'marked deleted');
-    assert.equal(stored.lastBackup?.snapshotId, snapshot);
+    const deleted = (await app.adminPage('listDeletedRepositories', {})) as Result<Paged<DeletedRepository>>;
+    assert.ok(deleted.ok, JSON.stringify(deleted));
+    assert.deepEqual(deleted.value.items.map((entry) => [entry.slug, entry.lastSnapshotId]), [['short-lived', snapshot]], 'listed for restore, from the KVS index');
     assert.deepEqual(await listSnapshotIds(store, { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(uuid) }), [snapshot], 'the bucket keeps it');
   });
 
@@ -252,7 +263,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.deepEqual(manifest.refs.map((ref) => `${ref.oid} ${ref.name}`), [`${tip} refs/heads/main`]);
     const finished = (await app.adminPage('getJob', { jobId: job.value.id })) as Result<JobView>;
     assert.ok(finished.ok);
-    assert.equal(finished.value.state, 'succeeded');
+    assert.equal(finished.value.state, 'done');
     assert.ok(Number(finished.value.result?.backupsQueued) >= 4, JSON.stringify(finished.value.result));
 
     // Retention runs after the backups: web-app is pruned to its newest snapshot.
@@ -284,27 +295,26 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
   it('"back up now" 30 times queues one backup at a time: later requests join the waiting job and say so', async () => {
     const jobKeys = (): string[] => Object.keys(app.world.host.kvsDump()).filter((key) => /^job:[0-9a-f-]{36}$/.test(key));
     const keysBefore = jobKeys();
-    const answers: JobView[] = [];
+    const answers: BackupRequested[] = [];
     for (let index = 0; index < 30; index += 1) {
-      const answer = (await app.repoPage('backupNow', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+      const answer = (await app.repoPage('backupNow', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<BackupRequested>;
       assert.ok(answer.ok, JSON.stringify(answer));
       answers.push(answer.value);
     }
     // One may already run while the next waits (the repository's lease keeps it queued): never more.
-    const jobs = [...new Set(answers.map((job) => job.id))];
+    const jobs = [...new Set(answers.map((answer) => answer.job.id))];
     assert.ok(jobs.length <= 2, `${jobs.length} jobs for 30 requests`);
-    const joined = answers.filter((job) => job.joined);
+    const joined = answers.filter((answer) => answer.alreadyQueued);
     assert.equal(joined.length, 30 - jobs.length);
-    for (const job of joined) assert.match(job.message, /already waiting in the queue \(asked for at .*\); this request joined it/);
-    assert.equal(answers[0]?.joined, undefined, 'the first request queued its own job');
+    assert.equal(answers[0]?.alreadyQueued, false, 'the first request queued its own job');
     // Polled rather than settled: the sweep's prunes still wait out their delay.
     const states = async (): Promise<string[]> => Promise.all(jobs.map(async (id) => {
       const job = (await app.repoPage('getJob', { jobId: id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
       return job.ok ? job.value.state : job.error.code;
     }));
     const deadline = Date.now() + 30_000;
-    while ((await states()).some((state) => state !== 'succeeded') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.deepEqual(await states(), jobs.map(() => 'succeeded'));
+    while ((await states()).some((state) => state !== 'done') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(await states(), jobs.map(() => 'done'));
     assert.deepEqual(jobKeys().filter((key) => !keysBefore.includes(key)).sort(), jobs.map((id) => `job:${id}`).sort(), 'no job record besides the ones answered');
   });
 
@@ -359,7 +369,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.equal(done.newChainPending, false);
     assert.deepEqual(done.lastSnapshotRecipients, [recipient]);
     assert.match(done.message, /^Snapshots are stored encrypted to 1 age recipient\./);
-    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.detail?.startsWith(`snapshot ${encrypted.id}`));
+    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.detail?.startsWith(`Snapshot ${encrypted.id} stored`));
     assert.match(backedUp?.detail ?? '', /encrypted to 1 age recipient, new full chain/);
 
     // Turning it off is a downgrade: refused without confirmation, and nothing changes.

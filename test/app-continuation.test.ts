@@ -3,10 +3,10 @@
 // and queues the next, and the snapshot appears only when the last job commits it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { JobView, Result } from '../src/contract.js';
+import type { BackupRequested, JobView, Result } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
-import { bareUuid } from '../src/forge/keys.js';
+import { bareUuid } from '../src/bitbucket/uuid.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
@@ -26,12 +26,12 @@ test('a backup that does not finish in one invocation continues in the next from
   const bareRefs = refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'web-app')).trim().split('\n').filter(Boolean).sort();
   assert.ok(bareRefs.length >= 6, `web-app has ${bareRefs.length} refs`);
 
-  const started = (await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+  const started = (await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<BackupRequested>;
   assert.ok(started.ok, JSON.stringify(started));
   await app.world.host.idle();
 
-  const job = (await app.repoPage('getJob', { jobId: started.value.id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
-  assert.ok(job.ok && job.value.state === 'succeeded', JSON.stringify(job));
+  const job = (await app.repoPage('getJob', { jobId: started.value.job.id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
+  assert.ok(job.ok && job.value.state === 'done', JSON.stringify(job));
   const runs = app.world.host.invocations.filter((record) => record.functionKey === 'run-backup' && record.outcome === 'ok');
   assert.ok(runs.length >= Math.ceil(bareRefs.length / 2), `${runs.length} backup jobs for ${bareRefs.length} refs in bundles of 2`);
 

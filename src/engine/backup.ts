@@ -88,7 +88,8 @@ export interface BackupOptions {
 
 export type BackupResult =
   | { status: 'unchanged'; snapshot: SnapshotManifest; bytesUploaded: 0 }
-  | { status: 'created'; snapshot: SnapshotManifest; bytesUploaded: number; bundlesWritten: number }
+  /** `previous`: the newest snapshot before this one, if any. */
+  | { status: 'created'; snapshot: SnapshotManifest; previous?: SnapshotManifest; bytesUploaded: number; bundlesWritten: number }
   | { status: 'partial'; pendingId: string; bytesUploaded: number; bundlesWritten: number; refsRemaining: number };
 
 export async function backup(options: BackupOptions): Promise<BackupResult> {
@@ -170,7 +171,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
     if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
-    return { status: 'created', snapshot: manifest, bytesUploaded, bundlesWritten };
+    return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), bytesUploaded, bundlesWritten };
   } finally {
     clearInterval(refresher);
     // A lock left behind goes stale by itself (and prune removes it): never let it hide the outcome.

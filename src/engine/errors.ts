@@ -57,6 +57,7 @@ export const ErrorCodes = {
   // The app
   NOT_CONFIGURED: 'NOT_CONFIGURED',
   PLATFORM_BUSY: 'PLATFORM_BUSY',
+  REPOSITORY_BUSY: 'REPOSITORY_BUSY',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
   // Input
@@ -79,6 +80,7 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BITBUCKET_RATE_LIMITED',
   'BITBUCKET_UNAVAILABLE',
   'PLATFORM_BUSY',
+  'REPOSITORY_BUSY',
 ]);
 const BUG: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['INTERNAL']);
 

@@ -1,7 +1,8 @@
-// The resolver edge: every answer is a Result, errors keep their stable code and
-// get a message for the person at the page. Bugs are logged with their stack
-// (the Forge log is where a developer looks) and shown without internals.
+// The resolver edge: every answer is a Result; a failure keeps its stable code
+// and gets the message and hint meant for the person at the page (hints.ts).
+// Bugs are logged with their stack (the Forge log is where a developer looks).
 import type { Result } from '../contract.js';
+import { userError } from './hints.js';
 import { classifyError } from './platform-errors.js';
 
 export async function answer<T>(work: () => Promise<T>): Promise<Result<T>> {
@@ -9,10 +10,7 @@ export async function answer<T>(work: () => Promise<T>): Promise<Result<T>> {
     return { ok: true, value: await work() };
   } catch (thrown) {
     const error = classifyError(thrown);
-    if (error.kind === 'bug') {
-      console.error('lifeboat: resolver failed', thrown);
-      return { ok: false, error: { code: error.code, message: 'Something went wrong inside Lifeboat; the app\'s log has the details.' } };
-    }
-    return { ok: false, error: { code: error.code, message: error.message } };
+    if (error.kind === 'bug') console.error('lifeboat: resolver failed', thrown);
+    return { ok: false, error: userError(error) };
   }
 }

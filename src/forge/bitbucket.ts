@@ -3,11 +3,11 @@
 // the credential the workspace admin stored — a hosted Forge function has no git
 // identity of its own.
 import api, { assumeTrustedRoute } from '@forge/api';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import { BitbucketClient, apiPath, type BitbucketTransport } from '../bitbucket/client.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { bracedUuid } from './keys.js';
 
 // Paths come from apiPath (every parameter encoded) or from Bitbucket's own `next` links.
 const transport = (requester: ReturnType<typeof api.asApp>): BitbucketTransport =>
@@ -33,11 +33,13 @@ export function credentialBitbucket(apiOrigin: string, settings: WorkspaceSettin
   return new BitbucketClient((path, init) => fetch(new URL(path, apiOrigin), { ...init, headers: { ...init?.headers, authorization } }));
 }
 
+/** A repository as Bitbucket answers it, with the fields the app asks for (`fields=` may leave any out but the UUID). */
 export interface RepositoryJson {
   uuid: string;
   slug?: string;
   name?: string;
   full_name?: string;
+  created_on?: string;
   links?: { self?: { href: string }; clone?: Array<{ name: string; href: string }> };
 }
 

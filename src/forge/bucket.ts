@@ -1,9 +1,9 @@
 // The customer's bucket, opened from the stored settings and secret.
+import { bareUuid } from '../bitbucket/uuid.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { bareUuid } from './keys.js';
 
 export function openBucket(settings: WorkspaceSettings, secretAccessKey: string): BlobStore {
   const { bucket } = settings;

@@ -3,6 +3,7 @@
 // A failed check is an answer (ok: false and what to fix), not an error; only
 // a missing set-up is refused.
 import { randomUUID } from 'node:crypto';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { BitbucketCheck, BucketCheck } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
 import { collect } from '../engine/streams.js';
@@ -10,7 +11,6 @@ import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/error
 import type { WorkspaceSettings } from '../settings.js';
 import { appBitbucket, cloneUrl, gitClientFor, gitUsername, restAuthorization, type RepositoryJson } from './bitbucket.js';
 import { openBucket } from './bucket.js';
-import { bracedUuid } from './keys.js';
 import { loadSecrets, loadSettings } from './settings-store.js';
 
 async function settingsOrRefuse(): Promise<WorkspaceSettings> {

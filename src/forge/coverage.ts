@@ -1,29 +1,27 @@
 // Which repositories are backed up, and how each one stands: the admin page's
 // coverage table and the "included" flag of the repository page.
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { CoverageRow, Paged } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
-import { readManifests } from '../engine/bucket/catalog.js';
+import type { RetentionPolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { appBitbucket } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
-import { bareUuid, bracedUuid } from './keys.js';
-import { loadSecrets } from './settings-store.js';
+import { type RepositoryJson, appBitbucket } from './bitbucket.js';
+import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';
 
-/** A per-repository override wins; otherwise the workspace selection decides. Settings may spell UUIDs with or without braces. */
+/** A per-repository override wins; otherwise the workspace selection decides. (Settings hold UUIDs braced and lower-case.) */
 export function isIncluded(settings: WorkspaceSettings | undefined, repositoryUuid: string): boolean {
   if (!settings) return false;
-  const id = bareUuid(repositoryUuid);
-  const override = Object.entries(settings.overrides).find(([key]) => bareUuid(key) === id)?.[1];
+  const id = bracedUuid(repositoryUuid);
+  const override = settings.overrides[id];
   if (override?.enabled !== undefined) return override.enabled;
-  return settings.repositories.mode === 'all' || settings.repositories.chosen.some((chosen) => bareUuid(chosen) === id);
+  return settings.repositories.mode === 'all' || settings.repositories.chosen.includes(id);
 }
 
-interface RepositoryRow {
-  uuid: string;
-  slug: string;
-  name: string;
+/** The repository's own retention when it has one, else the workspace's. */
+export function retentionFor(settings: WorkspaceSettings, repositoryUuid: string): RetentionPolicy {
+  return settings.overrides[bracedUuid(repositoryUuid)]?.retention ?? settings.retention;
 }
 
 const PAGE_LENGTH = 20;
@@ -41,30 +39,20 @@ export async function coveragePage(workspaceUuid: string, settings: WorkspaceSet
     if (next?.pathname !== new URL(listing, 'https://api.bitbucket.org').pathname) throw new LifeboatError('INVALID_ARGUMENT', 'That cursor does not belong to this list; reload the page.');
     path = next.pathname + next.search;
   }
-  const page = await appBitbucket().get<Page<RepositoryRow>>(path);
-  const secrets = settings ? await loadSecrets() : {};
-  const store = settings && secrets.bucketSecretAccessKey ? openBucket(settings, secrets.bucketSecretAccessKey) : undefined;
+  const page = await appBitbucket().get<Page<RepositoryJson>>(path);
+  // KVS only: the bucket is never read for a page.
   const items = await Promise.all((page.values ?? []).map(async (repository): Promise<CoverageRow> => {
-    const status = await readStatus(repository.uuid);
-    const row: CoverageRow = {
+    const [status, summary] = await Promise.all([readStatus(repository.uuid), readSummary(repository.uuid)]);
+    const latest = summary?.latest;
+    return {
       repositoryUuid: bracedUuid(repository.uuid),
-      slug: repository.slug,
-      name: repository.name,
+      slug: repository.slug ?? bracedUuid(repository.uuid),
+      name: repository.name ?? repository.slug ?? bracedUuid(repository.uuid),
       included: isIncluded(settings, repository.uuid),
-      state: status.state === 'idle' && !status.lastBackup ? 'never' : status.state,
+      state: status.state === 'idle' && !latest ? 'never' : status.state,
+      ...(latest ? { lastBackupAt: latest.createdAt, lastSnapshotId: latest.id, bytes: latest.bytes } : {}),
+      ...(status.lastError ? { lastError: status.lastError.message } : {}),
     };
-    if (status.lastBackup) {
-      row.lastBackupAt = status.lastBackup.at;
-      row.lastSnapshotId = status.lastBackup.snapshotId;
-      // Size is what a restore of the newest snapshot reads: every bundle it names.
-      if (store) {
-        // Pruned since, or unreadable: the row still stands without a size.
-        const [manifest] = (await readManifests(store, [{ repo: repoPath(workspaceUuid, repository.uuid), id: status.lastBackup.snapshotId }])).manifests;
-        if (manifest) row.bytes = manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0);
-      }
-    }
-    if (status.lastError) row.lastError = status.lastError.message;
-    return row;
   }));
   return { items, ...(page.next && items.length > 0 ? { nextCursor: page.next } : {}) };
 }

@@ -1,10 +1,11 @@
+import { bareUuid } from '../bitbucket/uuid.js';
+import { snapshotIdTime } from '../engine/bucket/keys.js';
+
 // Every KVS key the app writes, in one place. Forge keys allow only
 // [a-zA-Z0-9:._\s-#], so Bitbucket's braced UUIDs lose their braces here.
 // Lists that pages show newest first (audit log, destructive events) put an
 // inverted timestamp in the key, because KVS queries return keys in ascending order.
 
-export const bareUuid = (uuid: string): string => uuid.replace(/^\{|\}$/g, '').toLowerCase();
-export const bracedUuid = (uuid: string): string => `{${bareUuid(uuid)}}`;
 
 /** Sorts newest first as a string: 13 digits of (max - epoch ms). */
 export const newestFirst = (at: Date): string => String(9_999_999_999_999 - at.getTime()).padStart(13, '0');
@@ -19,7 +20,19 @@ export const kvsKeys = {
   lastPush: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:last-push`,
   /** Set while a backup of the repository waits in the queue: later pushes coalesce into it. */
   backupQueued: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:backup-queued`,
-  /** Held by the one backup or restore running on the repository. */
+  /** The newest snapshot and what the pages show of it (snapshot-index.ts). */
+  repoSummary: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:summary`,
+  /** One per snapshot, newest first (by the time in its id). */
+  snapshotEntryPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:`,
+  snapshotEntry: (repositoryUuid: string, snapshotId: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:${newestFirst(snapshotIdTime(snapshotId))}:${snapshotId}`,
+  /** Manifests of the repository that could not be read when it was last indexed. */
+  unreadable: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:unreadable`,
+  /** Repositories Bitbucket no longer has whose snapshots are in the bucket. */
+  deletedPrefix: 'deleted:',
+  deleted: (repositoryUuid: string): string => `deleted:${bareUuid(repositoryUuid)}`,
+  /** When the index job last rebuilt the KVS index from the bucket (ISO 8601). */
+  indexBuiltAt: 'index:built-at',
+  /** Held by the one backup, restore or prune running on the repository. */
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,

@@ -2,10 +2,10 @@
 // helper for it). The user and the place come from Forge's context, never
 // from a page's payload. And the one permission the app gives: admin of a
 // repository it created for a restore, to the person who asked for it.
+import { bracedUuid } from '../bitbucket/uuid.js';
 import { type BitbucketClient, type Page, apiPath } from '../bitbucket/client.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import { appBitbucket, userBitbucket } from './bitbucket.js';
-import { bracedUuid } from './keys.js';
 
 export async function requireWorkspaceAdmin(workspaceUuid: string): Promise<void> {
   const answer = await userBitbucket().get<{ permission?: string }>(apiPath`/2.0/user/workspaces/${bracedUuid(workspaceUuid)}/permission`);

@@ -19,30 +19,31 @@ import type {
   RepoPageResolvers,
   RepoStatus,
   Result,
-  SettingsView,
   SnapshotDetails,
   SnapshotPage,
-  SnapshotSummary,
-  StorageStatus,
 } from '../contract.js';
-import { findSnapshot, listSnapshotIds, readManifest, readManifests } from '../engine/bucket/catalog.js';
-import { type SnapshotManifest, encryptionFor, sameEncryption } from '../engine/bucket/format.js';
-import type { StorageSetting } from '../engine/bucket/marker.js';
+import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
+import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { parseSettings, REPOSITORY_SLUG, repositoryUuid, storageSettingOf, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
-import { listDestructiveEvents, requestBackup } from './backups.js';
+import { listAudit, recordAudit } from './audit.js';
+import { requestBackup } from './backup-queue.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { checkBitbucket, checkBucket } from './checks.js';
 import { coveragePage, isIncluded } from './coverage.js';
-import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
+import { listDestructiveEvents } from './destructive-events.js';
+import { getJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
-import { getJob, listAudit, recordAudit } from './records.js';
-import { listDeletedRepositories, requestDeletedRestore, requestRestore, requestUndo } from './restores.js';
-import { loadSecrets, loadSettings, requireConfiguration, requireSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { requestReindex } from './reindex.js';
+import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
+import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
+import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
+import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { readStatus } from './status.js';
 import { requestSweep } from './sweep.js';
 
@@ -98,7 +99,7 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
-  restoreDeletedRepository: z.object({ repositoryUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
+  restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
 function parsePayload<S extends z.ZodType>(schema: S, payload: unknown): z.output<S> {
@@ -148,83 +149,39 @@ async function overview({ context }: Request): Promise<Overview> {
 }
 
 async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?: WorkspaceSettings): Promise<RepoStatus> {
-  const [stored, lastPush, repository, settings] = await Promise.all([
+  const [stored, summary, lastPush, repository, settings] = await Promise.all([
     readStatus(repositoryUuid),
+    readSummary(repositoryUuid),
     kvs.get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
     getRepository(workspaceUuid, repositoryUuid),
     known ?? loadSettings(),
   ]);
   return {
     ...stored,
+    ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
     included: isIncluded(settings, repositoryUuid),
     ...(lastPush ? { lastPush } : {}),
-    ...(settings ? { storage: storageStatus(settings, stored.lastBackup?.recipients) } : {}),
+    ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
   };
 }
 
-const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
-
-/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way). */
-function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
-  const { encryption, objectLock } = storageSettingOf(settings);
-  const recipients = encryption?.recipients ?? [];
-  const newChainPending = lastSnapshotRecipients !== undefined && !sameEncryption(encryptionFor(lastSnapshotRecipients), encryption);
-  const next = recipients.length > 0 ? `encrypted to ${recipientsText(recipients)}` : 'unencrypted';
-  let words: string;
-  if (lastSnapshotRecipients === undefined) {
-    words = `Backups are stored ${next}.`;
-  } else if (!newChainPending) {
-    words = `Snapshots are stored ${next}.`;
-  } else {
-    const last = lastSnapshotRecipients.length > 0 ? `encrypted to ${recipientsText(lastSnapshotRecipients)}` : 'unencrypted';
-    words = `The newest snapshot is stored ${last}; the settings have changed since, so the next backup starts a new full chain stored ${next}. Earlier snapshots stay as they were stored.`;
-  }
-  const lock = objectLock
-    ? ` Object Lock: ${objectLock.mode}, ${objectLock.days} day${objectLock.days === 1 ? '' : 's'} on every object a backup writes; objects already written keep the retention they got.`
-    : ' No Object Lock on new objects.';
-  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending, message: words + lock };
+/** Newest first, from the KVS index; the manifests the index could not read are named on the first page. */
+async function snapshotsPage({ repositoryUuid }: RepoCaller, cursor?: string): Promise<SnapshotPage> {
+  const [page, unreadable] = await Promise.all([listIndexedSnapshots(repositoryUuid, cursor), cursor === undefined ? listUnreadable(repositoryUuid) : []]);
+  return { ...page, unreadable };
 }
 
-const SNAPSHOT_PAGE = 20;
-
-function summary(manifest: SnapshotManifest): SnapshotSummary {
-  return {
-    id: manifest.id,
-    createdAt: manifest.createdAt,
-    trigger: manifest.trigger,
-    refs: manifest.refs.length,
-    // What a restore of this snapshot reads: every bundle it names.
-    bytes: manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0),
-  };
-}
-
-/** Newest first; the cursor is the last id of the previous page (ids sort by time). */
-async function snapshotsPage({ workspaceUuid, repositoryUuid }: RepoCaller, after?: string): Promise<SnapshotPage> {
-  const { settings, secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const repo = repoPath(workspaceUuid, repositoryUuid);
-  const ids = (await listSnapshotIds(store, repo)).reverse().filter((id) => after === undefined || id < after);
-  const page = ids.slice(0, SNAPSHOT_PAGE);
-  const { manifests, unreadable } = await readManifests(store, page.map((id) => ({ repo, id })));
-  const last = page.at(-1);
-  return {
-    items: manifests.map(summary),
-    unreadable: unreadable.map(({ id, code, message }) => ({ id, code, message })),
-    ...(ids.length > SNAPSHOT_PAGE && last ? { nextCursor: last } : {}),
-  };
-}
-
+/** One manifest, read by its key (never a listing): every ref of the snapshot. */
 async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id: string): Promise<SnapshotDetails> {
   const { settings, secrets } = await requireConfiguration();
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, await findSnapshot(store, id, repoPath(workspaceUuid, repositoryUuid)));
+  const manifest = await readManifest(store, { repo: repoPath(workspaceUuid, repositoryUuid), id });
   return {
-    ...summary(manifest),
+    ...summarize(manifest),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),
     bundles: manifest.bundles.length,
-    encrypted: manifest.encryption !== null,
   };
 }
 
@@ -239,85 +196,14 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
   const settings = await requireSettings();
   const key = bracedUuid(caller.repositoryUuid);
-  // One entry per repository, however the UUID was spelled when it was stored.
-  const overrides = Object.fromEntries(Object.entries(settings.overrides).filter(([uuid]) => bareUuid(uuid) !== bareUuid(key)));
-  const previous = Object.entries(settings.overrides).find(([uuid]) => bareUuid(uuid) === bareUuid(key))?.[1];
-  const updated: WorkspaceSettings = { ...settings, overrides: { ...overrides, [key]: { ...previous, enabled } } };
+  const updated: WorkspaceSettings = { ...settings, overrides: { ...settings.overrides, [key]: { ...settings.overrides[key], enabled } } };
   await storeSettings(updated);
   await recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' });
   return repoStatus(caller, updated);
 }
 
-async function settingsView(): Promise<SettingsView> {
-  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
-  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets) };
-}
 
-/** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */
-function changedFields(before: unknown, after: unknown, path = ''): string[] {
-  const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-  // Overrides and retention are keyed by data (UUIDs, rule names): report the field, not every key.
-  if (isRecord(before) && isRecord(after) && path !== 'overrides' && path !== 'retention') {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    return keys.flatMap((key) => changedFields(before[key], after[key], path ? `${path}.${key}` : key));
-  }
-  return JSON.stringify(before) === JSON.stringify(after) ? [] : [path || 'settings'];
-}
 
-const lockText = (lock: StorageSetting['objectLock']): string => (lock ? `${lock.mode}, ${lock.days} day${lock.days === 1 ? '' : 's'}` : 'none');
-
-/** Audit entries for a change of how backups store objects; each takes effect from the next backup. */
-function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; detail: string }> {
-  const changes: Array<{ action: string; detail: string }> = [];
-  const was = before.encryption?.recipients ?? [];
-  const now = after.encryption?.recipients ?? [];
-  if (!sameEncryption(before.encryption, after.encryption)) {
-    if (now.length === 0) {
-      changes.push({ action: 'encryption turned off', detail: `Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to ${recipientsText(was)}.` });
-    } else {
-      const earlier = was.length === 0 ? 'unencrypted' : `encrypted to the previous ${recipientsText(was)}`;
-      changes.push({
-        action: was.length === 0 ? 'encryption turned on' : 'encryption recipients changed',
-        detail: `From the next backup on, each repository starts a new full chain encrypted to ${recipientsText(now)} (${now.join(', ')}). Earlier snapshots stay ${earlier}.`,
-      });
-    }
-  }
-  if (lockText(before.objectLock) !== lockText(after.objectLock)) {
-    changes.push({ action: 'Object Lock changed', detail: `From ${lockText(before.objectLock)} to ${lockText(after.objectLock)}, for every object written from the next backup on; objects already written keep the retention they got.` });
-  }
-  return changes;
-}
-
-async function saveSettings(caller: Caller, request: z.output<typeof payloads.saveSettings>): Promise<SettingsView> {
-  // Validate everything before writing anything.
-  const settings = parseSettings(request.settings);
-  const previous = await loadSettings();
-  const storage = previous ? storageChanges(storageSettingOf(previous), storageSettingOf(settings)) : [];
-  if (storage.some((change) => change.action === 'encryption turned off') && request.confirmDowngrade !== true) {
-    const problem = 'confirmDowngrade must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)';
-    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problem}.`, { details: { problems: [problem] } });
-  }
-  await storeSettings(settings);
-  await storeSecrets({
-    ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),
-    ...(request.bitbucketToken !== undefined ? { bitbucketToken: request.bitbucketToken } : {}),
-  });
-  // Names only: a secret's value never reaches the audit log.
-  const secretsGiven = [
-    ...(request.bucketSecretAccessKey !== undefined ? ['bucket secret access key'] : []),
-    ...(request.bitbucketToken !== undefined ? ['Bitbucket token'] : []),
-  ];
-  const settingsChanged = previous ? changedFields(previous, settings) : [];
-  if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
-    await kvs.set(kvsKeys.selectionSavedAt, Date.now());
-  }
-  const changed = [...settingsChanged, ...secretsGiven];
-  let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
-  if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
-  await recordAudit({ actorAccountId: caller.accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });
-  for (const change of storage) await recordAudit({ actorAccountId: caller.accountId, ...change, outcome: 'ok' });
-  return settingsView();
-}
 
 export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
   getOverview: overview,
@@ -346,7 +232,6 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
     repositoryUuid: caller.repositoryUuid,
     eventId: input.eventId,
     inPlace: input.inPlace ?? false,
-    confirmOverwrite: input.confirmOverwrite ?? false,
     accountId: caller.accountId,
   })),
 });
@@ -354,13 +239,14 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
 export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getOverview: overview,
   getSettings: onAdminPage(noPayload, () => settingsView()),
-  saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller, input)),
+  saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller.accountId, input)),
   testBucket: onAdminPage(noPayload, () => checkBucket()),
   testBitbucket: onAdminPage(noPayload, (_input, caller) => checkBitbucket(caller.workspaceUuid)),
   getCoverage: onAdminPage(cursorPayload, async (input, caller) => coveragePage(caller.workspaceUuid, await loadSettings(), input.cursor)),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   getAuditLog: onAdminPage(cursorPayload, (input) => listAudit(input.cursor)),
-  listDeletedRepositories: onAdminPage(noPayload, (_input, caller) => listDeletedRepositories(caller.workspaceUuid)),
+  listDeletedRepositories: onAdminPage(cursorPayload, (input) => listDeletedRepositories(input.cursor)),
+  rebuildIndex: onAdminPage(noPayload, (_input, caller) => requestReindex({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   restoreDeletedRepository: onAdminPage(payloads.restoreDeletedRepository, (input, caller) => requestDeletedRestore({
     workspaceUuid: caller.workspaceUuid,
     repositoryUuid: bracedUuid(input.repositoryUuid),

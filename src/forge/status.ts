@@ -1,10 +1,11 @@
 // Each repository's backup status, as the pages show it. Written by the push
 // trigger and the backup consumer; read by the resolvers.
 import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { RepoStatus } from '../contract.js';
-import { bracedUuid, kvsKeys } from './keys.js';
+import { kvsKeys } from './keys.js';
 
-export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush' | 'storage'> & {
+export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush' | 'latest' | 'storage'> & {
   /** Set when Bitbucket reported the repository deleted; its snapshots stay in the bucket. */
   deletedAt?: string;
 };

@@ -2,25 +2,24 @@
 // when nothing changed) and then its retention applied. The hourly trigger
 // decides whether a sweep is due; the sweep lists repositories page by page and
 // queues work within Forge's queue limits, continuing in a follow-up job.
-import { InvocationError, InvocationErrorCode, RateLimitError } from '@forge/events';
 import { MetadataField, kvs } from '@forge/kvs';
 import { z } from 'zod';
+import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
 import { apiPath } from '../bitbucket/client.js';
-import { prune } from '../engine/bucket/prune.js';
-import { type RetentionPolicy, isUnlimited } from '../engine/bucket/retention.js';
+import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { acquireLease, releaseLease } from './backups.js';
-import { appBitbucket } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
-import { isIncluded } from './coverage.js';
-import { bareUuid, bracedUuid, kvsKeys } from './keys.js';
-import { classifyError } from './platform-errors.js';
-import { type BackupJob, type PruneJob, QUEUES, type SweepJob, consumerEvent, enqueue } from './queues.js';
-import { createJob, getJob, recordAudit, updateJob } from './records.js';
+import { recordAudit } from './audit.js';
+import type { BackupBody } from './backups.js';
+import { type RepositoryJson, appBitbucket } from './bitbucket.js';
+import { isIncluded, retentionFor } from './coverage.js';
+import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
+import type { PruneBody } from './prunes.js';
+import { QUEUES, enqueue } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
-import { readStatus } from './status.js';
+import { readSummary } from './snapshot-index.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 /** The hourly trigger does not fire on the second: a sweep due within this much is run now rather than an hour late. */
@@ -40,17 +39,15 @@ const SWEEP_BUDGET_MS = 600_000;
  * takes seconds); one that still meets a running backup waits for it and retries.
  */
 const PRUNE_DELAY_SECONDS = 120;
-const MAX_RETRIES = 3;
 
-interface RepositoryRow {
-  uuid: string;
-  slug?: string;
-  name?: string;
-  created_on?: string;
-}
+const sweepBody = z.object({
+  workspaceUuid: bitbucketUuid,
+  jobId: z.string().optional(),
+  /** Bitbucket's `next` link of the repository listing, when a sweep continues. */
+  next: z.string().startsWith('/2.0/').optional(),
+});
+type SweepBody = z.infer<typeof sweepBody>;
 
-const sweepJobSchema = z.object({ workspaceUuid: z.string().min(1), jobId: z.string().optional(), next: z.string().startsWith('/2.0/').optional() });
-const pruneJobSchema = z.object({ workspaceUuid: z.string().min(1), repositoryUuid: z.string().min(1) });
 // ---------------------------------------------------------------- schedule
 
 export async function handleSchedule(_event: unknown, context: unknown): Promise<void> {
@@ -60,7 +57,7 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   const last = await kvs.get<string>(kvsKeys.lastSweep);
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
   await kvs.set(kvsKeys.lastSweep, new Date().toISOString());
-  await enqueue<SweepJob>(QUEUES.sweep, [{ workspaceUuid }]);
+  await enqueue(QUEUES.sweep, [{ workspaceUuid } satisfies SweepBody]);
 }
 
 /**
@@ -71,16 +68,16 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
 export function workspaceFromContext(context: unknown): string {
   const { installContext, workspaceId } = (context ?? {}) as { installContext?: unknown; workspaceId?: unknown };
   for (const candidate of [installContext, workspaceId]) {
-    const match = typeof candidate === 'string' ? /\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i.exec(candidate) : null;
-    if (match?.[1]) return bracedUuid(match[1]);
+    const uuid = typeof candidate === 'string' ? trailingUuid(candidate) : undefined;
+    if (uuid) return uuid;
   }
   throw new LifeboatError('INTERNAL', `The scheduled trigger's context names no workspace (installContext ${String(installContext)}).`);
 }
 
 /** "Sweep now" on the admin page. */
 export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  const job = await createJob('sweep', 'Waiting in the queue.', input.accountId);
-  await enqueue<SweepJob>(QUEUES.sweep, [{ workspaceUuid: input.workspaceUuid, jobId: job.id }]);
+  const job = await createJob('sweep', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
+  await enqueue(QUEUES.sweep, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies SweepBody]);
   await recordAudit({ action: 'sweep requested', ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
   return job;
 }
@@ -94,53 +91,33 @@ interface SweepTally {
   includedAutomatically: number;
 }
 
-export async function runSweep(event: unknown): Promise<InvocationError | undefined> {
-  const parsed = consumerEvent(sweepJobSchema).safeParse(event);
-  if (!parsed.success) {
-    console.error('lifeboat: dropping a malformed sweep job', parsed.error.message);
-    return undefined;
-  }
-  const { body } = parsed.data;
-  const retryCount = parsed.data.retryContext?.retryCount ?? 0;
-  try {
-    await sweep(body);
-  } catch (thrown) {
-    const error = classifyError(thrown);
-    const rateLimited = thrown instanceof RateLimitError;
-    if ((rateLimited || error.kind === 'transient') && retryCount < MAX_RETRIES) {
-      return new InvocationError({
-        retryAfter: rateLimited ? CONTINUE_AFTER_SECONDS : 30 * 2 ** retryCount,
-        retryReason: rateLimited ? InvocationErrorCode.FUNCTION_PLATFORM_RATE_LIMITED : InvocationErrorCode.FUNCTION_RETRY_REQUEST,
-      });
-    }
-    if (error.kind === 'bug') console.error('lifeboat: sweep failed', thrown);
-    const message = error.kind === 'bug' ? 'Something went wrong inside Lifeboat; the app\'s log has the details.' : error.message;
-    if (body.jobId) await updateJob(body.jobId, { state: 'failed', message, error: { code: error.code, message } });
-    await recordAudit({ action: 'sweep', outcome: 'failed', detail: `${error.code}: ${message}` });
-  }
-}
+export const runSweep = defineConsumer<SweepBody>({
+  kind: 'sweep',
+  queue: QUEUES.sweep,
+  body: sweepBody,
+  audit: () => ({ action: 'sweep' }),
+  run: (body, context) => sweep(body, context.startedAt),
+});
 
-async function sweep(job: SweepJob): Promise<void> {
-  const started = Date.now();
-  const { workspaceUuid, jobId } = job;
-  if (jobId && !job.next) await updateJob(jobId, { state: 'running', message: 'Listing the workspace\'s repositories.' });
+async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
+  const { workspaceUuid, jobId } = body;
   let { settings } = await requireConfiguration();
   const newSince = await selectionSavedAt();
   const tally: SweepTally = { repositories: 0, backupsQueued: 0, prunesQueued: 0, includedAutomatically: 0 };
   const client = appBitbucket();
-  let next: string | undefined = job.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
+  let next: string | undefined = body.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
   let pushed = 0;
   while (next !== undefined) {
-    const page: { values: RepositoryRow[]; next?: string } = await client.page<RepositoryRow>(next);
+    const page: { values: RepositoryJson[]; next?: string } = await client.page<RepositoryJson>(next);
     const rows = page.values;
     next = page.next;
     settings = await includeNewRepositories(settings, rows, newSince, tally);
     const included = rows.filter((row) => isIncluded(settings, row.uuid));
-    const statuses = await Promise.all(included.map((row) => readStatus(row.uuid)));
-    const backups: BackupJob[] = included.map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid), reason: 'schedule' }));
+    const summaries = await Promise.all(included.map((row) => readSummary(row.uuid)));
+    const backups: BackupBody[] = included.map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid), reason: 'schedule' }));
     // Retention only where there is something to prune and a policy that forgets anything.
-    const prunes: PruneJob[] = included
-      .filter((row, index) => statuses[index]?.lastBackup !== undefined && !isUnlimited(retentionFor(settings, row.uuid)))
+    const prunes: PruneBody[] = included
+      .filter((row, index) => summaries[index]?.latest !== undefined && !isUnlimited(retentionFor(settings, row.uuid)))
       .map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid) }));
     await enqueue(QUEUES.backup, backups);
     await enqueue(QUEUES.prune, prunes, PRUNE_DELAY_SECONDS);
@@ -148,29 +125,31 @@ async function sweep(job: SweepJob): Promise<void> {
     tally.repositories += rows.length;
     tally.backupsQueued += backups.length;
     tally.prunesQueued += prunes.length;
-    if (next !== undefined && (pushed + 2 * PAGE_LENGTH > EVENTS_PER_INVOCATION || Date.now() - started > SWEEP_BUDGET_MS)) {
-      await enqueue<SweepJob>(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next }], CONTINUE_AFTER_SECONDS);
-      if (jobId) await recordTally(jobId, tally, 'running');
-      return;
+    if (next !== undefined && (pushed + 2 * PAGE_LENGTH > EVENTS_PER_INVOCATION || Date.now() - startedAt > SWEEP_BUDGET_MS)) {
+      await enqueue(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next } satisfies SweepBody], CONTINUE_AFTER_SECONDS);
+      const total = await runningTotal(jobId, tally);
+      return { state: 'continuing', message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).` };
     }
   }
-  if (jobId) await recordTally(jobId, tally, 'succeeded');
-  await recordAudit({ action: 'sweep', outcome: 'ok', detail: `${tally.backupsQueued} backups and ${tally.prunesQueued} prunes queued${tally.includedAutomatically ? `; ${tally.includedAutomatically} new repositories included` : ''}` });
+  const total = await runningTotal(jobId, tally);
+  return {
+    state: 'done',
+    message: `Swept ${total.repositories} repositories: ${total.backupsQueued} backups and ${total.prunesQueued} prunes queued${total.includedAutomatically ? `; ${total.includedAutomatically} new repositories included` : ''}.`,
+    result: { ...total },
+  };
 }
 
-/** The job's running totals: a sweep that continues adds to what the earlier invocations counted. */
-async function recordTally(jobId: string, tally: SweepTally, state: 'running' | 'succeeded'): Promise<void> {
-  const before = (await getJob(jobId)).result as Partial<SweepTally> | undefined;
+/** The job's running totals: a sweep that continues adds to what the earlier deliveries counted. */
+async function runningTotal(jobId: string | undefined, tally: SweepTally): Promise<SweepTally> {
+  const before = jobId ? (await getJob(jobId)).result as Partial<SweepTally> | undefined : undefined;
   const total: SweepTally = {
     repositories: (before?.repositories ?? 0) + tally.repositories,
     backupsQueued: (before?.backupsQueued ?? 0) + tally.backupsQueued,
     prunesQueued: (before?.prunesQueued ?? 0) + tally.prunesQueued,
     includedAutomatically: (before?.includedAutomatically ?? 0) + tally.includedAutomatically,
   };
-  const message = state === 'succeeded'
-    ? `Swept ${total.repositories} repositories: ${total.backupsQueued} backups queued.`
-    : `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).`;
-  await updateJob(jobId, { state, message, result: { ...total } });
+  if (jobId) await updateJob(jobId, { result: { ...total } });
+  return total;
 }
 
 /**
@@ -179,11 +158,11 @@ async function recordTally(jobId: string, tally: SweepTally, state: 'running' | 
  * saw every older one and left it out. (The created-repository trigger does
  * this as they appear; the sweep catches any event that never arrived.)
  */
-async function includeNewRepositories(settings: WorkspaceSettings, rows: RepositoryRow[], since: number | undefined, tally: SweepTally): Promise<WorkspaceSettings> {
+async function includeNewRepositories(settings: WorkspaceSettings, rows: RepositoryJson[], since: number | undefined, tally: SweepTally): Promise<WorkspaceSettings> {
   const { repositories } = settings;
   if (repositories.mode !== 'chosen' || !repositories.includeNew || since === undefined) return settings;
-  const chosen = new Set(repositories.chosen.map(bareUuid));
-  const joining = rows.filter((row) => !chosen.has(bareUuid(row.uuid)) && row.created_on !== undefined && Date.parse(row.created_on) > since);
+  const chosen = new Set(repositories.chosen);
+  const joining = rows.filter((row) => !chosen.has(bracedUuid(row.uuid)) && row.created_on !== undefined && Date.parse(row.created_on) > since);
   if (joining.length === 0) return settings;
   const updated: WorkspaceSettings = { ...settings, repositories: { ...repositories, chosen: [...repositories.chosen, ...joining.map((row) => bracedUuid(row.uuid))] } };
   await storeSettings(updated);
@@ -205,54 +184,4 @@ async function selectionSavedAt(): Promise<number | undefined> {
   if (typeof savedAt === 'number') return savedAt;
   const stored = await kvs.get<WorkspaceSettings>(kvsKeys.settings, { metadataFields: [MetadataField.UPDATED_AT] });
   return stored?.updatedAt;
-}
-
-// ---------------------------------------------------------------- prune
-
-/** The repository's own retention when it has one, else the workspace's. */
-export function retentionFor(settings: WorkspaceSettings, repositoryUuid: string): RetentionPolicy {
-  const id = bareUuid(repositoryUuid);
-  const override = Object.entries(settings.overrides).find(([key]) => bareUuid(key) === id)?.[1];
-  return override?.retention ?? settings.retention;
-}
-
-export async function runPrune(event: unknown): Promise<InvocationError | undefined> {
-  const parsed = consumerEvent(pruneJobSchema).safeParse(event);
-  if (!parsed.success) {
-    console.error('lifeboat: dropping a malformed prune job', parsed.error.message);
-    return undefined;
-  }
-  const { body, eventId } = parsed.data;
-  const retryCount = parsed.data.retryContext?.retryCount ?? 0;
-  const repositoryUuid = bracedUuid(body.repositoryUuid);
-  const holder = `prune ${eventId ?? repositoryUuid}`;
-  // The lease keeps restores (which take no bucket lock) from reading a snapshot while it is forgotten.
-  if (!(await acquireLease(repositoryUuid, holder, 'prune'))) {
-    if (retryCount < MAX_RETRIES) return new InvocationError({ retryAfter: 300, retryReason: InvocationErrorCode.FUNCTION_RETRY_REQUEST });
-    return undefined; // the next sweep prunes it
-  }
-  try {
-    const { settings, secrets } = await requireConfiguration();
-    const policy = retentionFor(settings, repositoryUuid);
-    if (isUnlimited(policy)) return undefined;
-    const report = await prune(openBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, repositoryUuid), policy, { owner: 'lifeboat prune (Forge)' });
-    if (report.forgottenSnapshots.length > 0 || report.deletedObjects.length > 0) {
-      await recordAudit({
-        action: 'prune',
-        repositoryUuid,
-        outcome: 'ok',
-        detail: `forgot ${report.forgottenSnapshots.length} snapshots, deleted ${report.deletedObjects.length} objects (${report.bytesFreed} bytes), aborted ${report.abortedUploads.length} incomplete uploads`,
-      });
-    }
-  } catch (thrown) {
-    const error = classifyError(thrown);
-    // LOCKED: a backup is writing; the engine's lock keeps prune from deleting under it.
-    if (error.kind === 'transient' && retryCount < MAX_RETRIES) {
-      return new InvocationError({ retryAfter: error.code === 'LOCKED' ? 300 : 30 * 2 ** retryCount, retryReason: InvocationErrorCode.FUNCTION_RETRY_REQUEST });
-    }
-    if (error.kind === 'bug') console.error('lifeboat: prune failed', thrown);
-    await recordAudit({ action: 'prune', repositoryUuid, outcome: 'failed', detail: `${error.code}: ${error.message}` });
-  } finally {
-    await releaseLease(repositoryUuid, holder);
-  }
 }

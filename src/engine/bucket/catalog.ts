@@ -146,20 +146,19 @@ export async function readNewestManifest(store: BlobStore, repo: RepoPath): Prom
 }
 
 /**
- * The snapshot in which one of `refNames` points at `oid`: `tryFirst` when it
- * holds it, else the newest of the `newest` most recent snapshots that does.
- * For undoing a force-push or a deletion: where is the tip that was lost?
- * Snapshots that cannot be read hold nothing usable and are passed over.
+ * The first of `candidates` (snapshot ids, in the order to try) in which one of
+ * `refNames` points at `oid`. For undoing a force-push or a deletion: where is
+ * the tip that was lost? The caller chooses the candidates (the app from its
+ * index), so no listing is needed. Snapshots that are gone or cannot be read
+ * hold nothing usable and are passed over.
  */
 export async function findSnapshotHolding(
   store: BlobStore,
   repo: RepoPath,
   wanted: { refNames: readonly string[]; oid: string },
-  search: { tryFirst?: string; newest: number },
+  candidates: readonly string[],
 ): Promise<{ manifest: SnapshotManifest; refName: string } | undefined> {
-  const newest = search.newest > 0 ? (await listSnapshotIds(store, repo)).reverse().slice(0, search.newest) : [];
-  const ids = search.tryFirst ? [search.tryFirst, ...newest.filter((id) => id !== search.tryFirst)] : newest;
-  for (const id of ids) {
+  for (const id of new Set(candidates)) {
     const [manifest] = (await readManifests(store, [{ repo, id }])).manifests;
     const refName = manifest && wanted.refNames.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === wanted.oid));
     if (manifest && refName) return { manifest, refName };

@@ -63,6 +63,13 @@ export function isSnapshotId(id: string): boolean {
   return SNAPSHOT_ID.test(id);
 }
 
+/** When a backup started, from its snapshot id (to the second). */
+export function snapshotIdTime(id: string): Date {
+  checkSnapshotId(id);
+  const stamp = id.slice(0, 16);
+  return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
+}
+
 /** Parses "workspace/repo"; UUIDs may be given with braces, which are dropped. */
 export function parseRepoPath(text: string): RepoPath {
   const parts = text.split('/').map((part) => part.replace(/^\{(.*)\}$/, '$1'));

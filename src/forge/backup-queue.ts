@@ -1,0 +1,96 @@
+// Putting backups in the queue: one waiting backup per repository. Pushes in
+// a burst, the created-repository trigger and "Back up now" all coalesce into
+// the backup already waiting; the consumer clears the mark once it holds the
+// repository, so that pushes landing while it runs queue one more.
+import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
+import type { JobView } from '../contract.js';
+import { recordAudit } from './audit.js';
+import { type BackupBody, type BackupReason } from './backups.js';
+import { createJob, getJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
+import { setIfAbsent } from './lease.js';
+import { QUEUES, enqueue } from './queues.js';
+import { readStatus, updateStatus } from './status.js';
+
+/** Pushes within this window after the first one ride along in the same backup. */
+export const COALESCE_DELAY_SECONDS = 30;
+/** A waiting-backup mark older than this belongs to a job that was lost: the next request queues anew. */
+const QUEUED_STALE_SECONDS = 20 * 60;
+
+interface QueuedMark {
+  at: string;
+  /** The job record of the waiting backup, when someone follows it. */
+  jobId?: string;
+}
+
+/**
+ * Queues a backup unless one is already waiting: true when this call queued it.
+ * The mark is written first with FAIL_IF_EXISTS, so two triggers racing on the
+ * same repository cannot both queue.
+ */
+export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DELAY_SECONDS): Promise<boolean> {
+  const mark: QueuedMark = { at: new Date().toISOString(), ...(body.jobId ? { jobId: body.jobId } : {}) };
+  if (!(await takeMark(body.repositoryUuid, mark))) return false;
+  try {
+    await enqueue(QUEUES.backup, [body], delayInSeconds);
+  } catch (error) {
+    await kvs.delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
+    throw error;
+  }
+  const status = await readStatus(body.repositoryUuid);
+  if (status.state !== 'running') await updateStatus(body.repositoryUuid, { state: 'queued' });
+  return true;
+}
+
+/**
+ * A backup that starts running gives up the mark: a push from now on must queue
+ * a new backup, since this one may already have read the refs. The mark of
+ * another requested backup, still waiting, stays: that one has yet to run.
+ */
+export async function clearQueuedMark(repositoryUuid: string, runningJobId?: string): Promise<void> {
+  const waiting = await freshMark(repositoryUuid);
+  if (waiting?.jobId !== undefined && waiting.jobId !== runningJobId && (await stillWaiting(waiting.jobId))) return;
+  await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+}
+
+async function stillWaiting(jobId: string): Promise<boolean> {
+  const job = await getJob(jobId).catch(() => undefined);
+  return job?.state === 'queued' || job?.state === 'waiting-to-retry';
+}
+
+/**
+ * "Back up now": the job of the backup already waiting when someone follows one
+ * (asking twice gives the same job), otherwise a new job queued at once.
+ */
+export async function requestBackup(input: { workspaceUuid: string; repositoryUuid: string; reason: BackupReason; accountId?: string }): Promise<{ job: JobView; alreadyQueued: boolean }> {
+  const repositoryUuid = bracedUuid(input.repositoryUuid);
+  const waiting = await freshMark(repositoryUuid);
+  if (waiting?.jobId && (await stillWaiting(waiting.jobId))) {
+    await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `joined job ${waiting.jobId}, already waiting in the queue` });
+    return { job: await getJob(waiting.jobId), alreadyQueued: true };
+  }
+  const job = await createJob('backup', 'Waiting in the queue.', { ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid });
+  const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };
+  // A push's backup may be waiting without a job to follow: this one queues beside it, at once, and becomes the one to follow.
+  await kvs.set(kvsKeys.backupQueued(repositoryUuid), { at: new Date().toISOString(), jobId: job.id } satisfies QueuedMark, { ttl: { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' } });
+  await enqueue(QUEUES.backup, [body]);
+  const status = await readStatus(repositoryUuid);
+  if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });
+  await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
+  return { job, alreadyQueued: false };
+}
+
+async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boolean> {
+  const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
+  if (await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl)) return true;
+  if (await freshMark(repositoryUuid)) return false;
+  await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
+  return true;
+}
+
+/** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
+async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
+  const current = await kvs.get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
+  return current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
+}

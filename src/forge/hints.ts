@@ -1,0 +1,33 @@
+// The app's edge for errors: what a person on a Lifeboat page can do about a
+// failure. Engine errors say what happened and carry a stable code; the hint
+// that fits the page (not the command line's flags or environment) is added
+// here, once, for the resolvers' answers and the jobs the pages poll.
+import type { UserError } from '../contract.js';
+import type { ErrorCode, LifeboatError } from '../engine/errors.js';
+
+const ADMIN_PAGE = 'Lifeboat\'s admin page (Workspace settings → Lifeboat)';
+
+const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
+  NOT_CONFIGURED: `A workspace admin finishes the set-up on ${ADMIN_PAGE}.`,
+  GIT_AUTH_REQUIRED: `Paste a working Bitbucket token on ${ADMIN_PAGE} and test it there.`,
+  BITBUCKET_AUTH_REQUIRED: `Paste a working Bitbucket token on ${ADMIN_PAGE} and test it there.`,
+  GIT_FORBIDDEN: `The token lacks a permission: "Test Bitbucket access" on ${ADMIN_PAGE} names the missing scope.`,
+  BITBUCKET_FORBIDDEN: `The token lacks a permission: "Test Bitbucket access" on ${ADMIN_PAGE} names the missing scope.`,
+  BUCKET_NOT_FOUND: `Check the bucket's name and region on ${ADMIN_PAGE} ("Test bucket").`,
+  BUCKET_ACCESS_DENIED: `Check the access key and the bucket policy on ${ADMIN_PAGE} ("Test bucket").`,
+  BUCKET_NOT_INITIALIZED: `Check the bucket and prefix on ${ADMIN_PAGE}: the first backup sets a new one up by itself.`,
+  IDENTITY_REQUIRED: 'Give the age identity in the restore dialog (it is kept only for that job), or restore with the lifeboat command line.',
+  IDENTITY_MISMATCH: 'Give an identity that matches one of the snapshot\'s recipients.',
+  RESTORE_REF_EXISTS: 'Choose other branches, or restore into a new repository.',
+  PERMISSION_DENIED: 'Ask a repository or workspace admin.',
+  INTERNAL: 'The app\'s log has the details.',
+};
+
+const TRANSIENT_HINT = 'Lifeboat tries again by itself.';
+
+/** An error as a page shows it: a bug's internals stay in the log. */
+export function userError(error: LifeboatError): UserError {
+  const message = error.kind === 'bug' ? 'Something went wrong inside Lifeboat.' : error.message;
+  const hint = PAGE_HINTS[error.code] ?? (error.kind === 'transient' ? TRANSIENT_HINT : undefined);
+  return { code: error.code, message, ...(hint ? { hint } : {}) };
+}

@@ -1,0 +1,270 @@
+// One lifecycle for every queue consumer that manifest.yml names. A consumer is
+// a body schema, the repository it leases and a `run`; this module parses the
+// event, takes the lease, keeps the job record that the pages poll, classifies
+// what was thrown, retries by one policy and records a failure one way:
+//
+//   queued → running (phase, progress) → done
+//                                      → failed (code, message, hint)
+//                                      → waiting-to-retry (nextAttemptAt) → running → …
+//
+// Forge delivers an event at least once and retries it when the consumer
+// returns an InvocationError (about four deliveries in all), so the work a
+// `run` does must be safe to repeat, and the last delivery records instead of
+// asking for a retry that would never come.
+import { InvocationError, InvocationErrorCode } from '@forge/events';
+import { kvs } from '@forge/kvs';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { bracedUuid } from '../bitbucket/uuid.js';
+import type { JobKind, JobProgress, JobView, UserError } from '../contract.js';
+import { LifeboatError, isLifeboatError } from '../engine/errors.js';
+import { recordAudit } from './audit.js';
+import { userError } from './hints.js';
+import { kvsKeys } from './keys.js';
+import { acquireLease, releaseLease } from './lease.js';
+import { classifyError } from './platform-errors.js';
+import { type QueueName, enqueue } from './queues.js';
+
+/** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */
+export const MAX_RETRIES = 3;
+/** Forge waits at most this long before a retry (a consumer's own limit is 900 s too). */
+const MAX_RETRY_AFTER_SECONDS = 900;
+const BACKOFF_BASE_SECONDS = 30;
+/** Someone else holds the repository (a backup, restore or prune): look again after this long. */
+const BUSY_RETRY_SECONDS = 60;
+/** Past Forge's retries the work is queued afresh this much later: waiting is not failing. */
+const BUSY_REQUEUE_SECONDS = 300;
+/** Job records are kept this long after their last change, then KVS forgets them. */
+const JOB_TTL_DAYS = 14;
+/** KVS writes are rationed: progress reaches the job record at most this often. */
+const PROGRESS_WRITE_INTERVAL_MS = 2_000;
+
+export interface RetryPlan {
+  afterSeconds: number;
+  reason: InvocationErrorCode;
+}
+
+/**
+ * The one retry policy: only transient failures, only while Forge still
+ * retries; the error's own hint (Retry-After) when it has one, otherwise
+ * exponential; never past what Forge accepts.
+ */
+export function retryPlan(error: LifeboatError, retryCount: number): RetryPlan | undefined {
+  if (error.kind !== 'transient' || retryCount >= MAX_RETRIES) return undefined;
+  const hinted = Number(error.details?.retryAfterSeconds);
+  const wanted = Number.isFinite(hinted) && hinted > 0
+    ? hinted
+    : error.code === 'LOCKED' || error.code === 'REPOSITORY_BUSY' ? BUSY_RETRY_SECONDS : BACKOFF_BASE_SECONDS * 2 ** retryCount;
+  return { afterSeconds: Math.min(Math.ceil(wanted), MAX_RETRY_AFTER_SECONDS), reason: retryReason(error) };
+}
+
+function retryReason(error: LifeboatError): InvocationErrorCode {
+  if (error.code === 'BITBUCKET_RATE_LIMITED') return InvocationErrorCode.FUNCTION_UPSTREAM_RATE_LIMITED;
+  if (error.code === 'PLATFORM_BUSY' && error.details?.rateLimited === true) return InvocationErrorCode.FUNCTION_PLATFORM_RATE_LIMITED;
+  return InvocationErrorCode.FUNCTION_RETRY_REQUEST;
+}
+
+// ---------------------------------------------------------------- job records
+
+export async function createJob(kind: JobKind, message: string, owner: { requestedBy?: string; repositoryUuid?: string } = {}): Promise<JobView> {
+  const now = new Date().toISOString();
+  const job: JobView = {
+    id: randomUUID(), kind, state: 'queued', message, createdAt: now, updatedAt: now,
+    ...(owner.requestedBy ? { requestedBy: owner.requestedBy } : {}),
+    ...(owner.repositoryUuid ? { repositoryUuid: bracedUuid(owner.repositoryUuid) } : {}),
+  };
+  await storeJob(job);
+  return job;
+}
+
+export async function getJob(jobId: string): Promise<JobView> {
+  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await kvs.get<JobView>(kvsKeys.job(jobId)) : undefined;
+  if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
+  return job;
+}
+
+/** The job's next state. Fields a state does not carry (progress once done, an error once running again) are dropped. */
+export async function updateJob(jobId: string, change: JobChange): Promise<JobView> {
+  const current = await getJob(jobId);
+  const state = change.state ?? current.state;
+  const job: JobView = { ...current, ...change, state, updatedAt: new Date().toISOString() };
+  if (state !== 'running') delete job.progress;
+  if (state !== 'running') delete job.phase;
+  if (state !== 'waiting-to-retry') delete job.nextAttemptAt;
+  if (state === 'running' || state === 'done' || state === 'queued') delete job.error;
+  await storeJob(job);
+  return job;
+}
+
+export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
+
+async function storeJob(job: JobView): Promise<void> {
+  await kvs.set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
+}
+
+function isFinished(job: JobView): boolean {
+  return job.state === 'done' || job.state === 'failed';
+}
+
+// ---------------------------------------------------------------- consumers
+
+/** What a consumer's body always may carry: the job record the pages follow. */
+export interface JobBody {
+  jobId?: string;
+}
+
+export interface RunContext {
+  /** The job record, when someone follows this work. */
+  job?: JobView;
+  retryCount: number;
+  /** When this delivery started (epoch ms): budgets within the 900 s count from here. */
+  startedAt: number;
+  /** What the work is doing now; written to the job record at most every couple of seconds. */
+  progress(phase: string, progress?: JobProgress): void;
+}
+
+export type Outcome =
+  /** Finished. `quiet` keeps a no-op (an unchanged repository) out of the audit log. */
+  | { state: 'done'; message: string; result?: Record<string, unknown>; quiet?: boolean }
+  /** The run queued its own continuation (the work did not fit one delivery): the job stays running. */
+  | { state: 'continuing'; message: string };
+
+export interface AuditSubject {
+  action: string;
+  repositoryUuid?: string;
+  actorAccountId?: string;
+}
+
+export interface Consumer<B extends JobBody> {
+  kind: JobKind;
+  queue: QueueName;
+  body: z.ZodType<B>;
+  /** The repository this work must have to itself while it runs. */
+  leases?: (body: B) => string | undefined;
+  /** Who and what the audit entry names. */
+  audit: (body: B) => AuditSubject | Promise<AuditSubject>;
+  run: (body: B, context: RunContext) => Promise<Outcome>;
+  /** Besides the job record: a failure, a retry or progress shown where else it belongs (the repository status). */
+  onFailed?: (body: B, error: UserError) => Promise<void>;
+  onWaiting?: (body: B, reason: UserError, nextAttemptAt: string) => Promise<void>;
+  onProgress?: (body: B, phase: string, progress: JobProgress | undefined) => Promise<void>;
+  /** Queues the work afresh once Forge's retries are spent on a busy repository; default: the same body again. */
+  requeue?: (body: B, delayInSeconds: number) => Promise<void>;
+}
+
+/** What the platform hands a queue consumer (@forge/events AsyncEvent), its body checked by `body`. */
+const consumerEvent = <T extends z.ZodType>(body: T) => z.object({
+  body,
+  jobId: z.string().optional(),
+  eventId: z.string().optional(),
+  retryContext: z.object({ retryCount: z.number() }).partial().optional(),
+});
+
+/** The handler that manifest.yml names for a consumer: every consumer is made here. */
+export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event: unknown) => Promise<InvocationError | undefined> {
+  return async (event) => {
+    const startedAt = Date.now();
+    const parsed = consumerEvent(consumer.body).safeParse(event);
+    if (!parsed.success) {
+      // Retrying a body that cannot be read helps nobody: say so in the log and drop it.
+      console.error(`lifeboat: dropping a malformed ${consumer.kind} event`, parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+      return undefined;
+    }
+    const body = parsed.data.body as B;
+    const retryCount = parsed.data.retryContext?.retryCount ?? 0;
+    const job = body.jobId ? await getJob(body.jobId).catch(forgotten) : undefined;
+    // Forgotten, or finished by an earlier delivery of the same event: nothing is left to do.
+    if (body.jobId && (!job || isFinished(job))) return undefined;
+
+    const repositoryUuid = consumer.leases?.(body);
+    const holder = `${consumer.kind} ${parsed.data.eventId ?? parsed.data.jobId ?? randomUUID()}`;
+    try {
+      if (repositoryUuid && !(await acquireLease(repositoryUuid, holder, consumer.kind))) {
+        return await stillBusy(consumer, body, retryCount);
+      }
+      try {
+        if (job) await updateJob(job.id, { state: 'running', phase: 'starting', message: 'Starting.' });
+        const progress = progressWriter(consumer, body);
+        let outcome: Outcome;
+        try {
+          outcome = await consumer.run(body, { ...(job ? { job } : {}), retryCount, startedAt, progress: progress.update });
+        } finally {
+          await progress.flush(); // before the outcome, which a late progress write must not overwrite
+        }
+        await finish(consumer, body, outcome);
+        return undefined;
+      } finally {
+        if (repositoryUuid) await releaseLease(repositoryUuid, holder);
+      }
+    } catch (thrown) {
+      return failOrRetry(consumer, body, retryCount, thrown);
+    }
+  };
+}
+
+function forgotten(error: unknown): undefined {
+  if (isLifeboatError(error, 'JOB_NOT_FOUND')) return undefined;
+  throw error;
+}
+
+async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome: Outcome): Promise<void> {
+  if (outcome.state === 'continuing') {
+    if (body.jobId) await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message });
+    return;
+  }
+  if (body.jobId) await updateJob(body.jobId, { state: 'done', message: outcome.message, ...(outcome.result ? { result: outcome.result } : {}) });
+  if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', detail: outcome.message });
+}
+
+async function stillBusy<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number): Promise<InvocationError | undefined> {
+  const reason = userError(new LifeboatError('REPOSITORY_BUSY', 'Another backup, restore or prune is running on this repository; this waits for it to finish.'));
+  const plan = retryPlan(new LifeboatError('REPOSITORY_BUSY', reason.message), retryCount);
+  const afterSeconds = plan?.afterSeconds ?? BUSY_REQUEUE_SECONDS;
+  await markWaiting(consumer, body, reason, afterSeconds);
+  if (plan) return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
+  // Forge's retries are spent, but nothing failed: the work goes back in the queue.
+  await (consumer.requeue ? consumer.requeue(body, afterSeconds) : enqueue(consumer.queue, [body], afterSeconds));
+  return undefined;
+}
+
+async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number, thrown: unknown): Promise<InvocationError | undefined> {
+  const error = classifyError(thrown);
+  const plan = retryPlan(error, retryCount);
+  if (error.kind === 'bug') console.error(`lifeboat: ${consumer.kind} failed`, thrown);
+  const shown = userError(error);
+  if (plan) {
+    await markWaiting(consumer, body, shown, plan.afterSeconds);
+    return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
+  }
+  if (body.jobId) await updateJob(body.jobId, { state: 'failed', message: shown.message, error: shown }).catch(forgotten);
+  await consumer.onFailed?.(body, shown);
+  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
+  return undefined;
+}
+
+async function markWaiting<B extends JobBody>(consumer: Consumer<B>, body: B, reason: UserError, afterSeconds: number): Promise<void> {
+  const nextAttemptAt = new Date(Date.now() + afterSeconds * 1000).toISOString();
+  if (body.jobId) await updateJob(body.jobId, { state: 'waiting-to-retry', message: reason.message, error: reason, nextAttemptAt }).catch(forgotten);
+  await consumer.onWaiting?.(body, reason, nextAttemptAt);
+}
+
+function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B): { update: RunContext['progress']; flush: () => Promise<void> } {
+  let lastWrite = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  return {
+    update(phase, progress) {
+      if (Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
+      lastWrite = Date.now();
+      writing = writing.then(async () => {
+        if (body.jobId) await updateJob(body.jobId, { state: 'running', phase, ...(progress ? { progress } : {}) });
+        await consumer.onProgress?.(body, phase, progress);
+      }).catch((error: unknown) => {
+        // Progress is a courtesy: a failed write must not fail the work.
+        console.warn(`lifeboat: could not record ${consumer.kind} progress`, classifyError(error).message);
+      });
+    },
+    async flush() {
+      await writing;
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// The repository-events trigger (manifest.yml `repository-events`): a push
+// queues a backup (bursts coalesce) and, when it rewrote or removed history,
+// is recorded so that the page can offer to undo it; a new repository joins
+// the backups when the workspace asks for that; a deleted one keeps its
+// snapshots and is listed for restore. Triggers have 25 s and are not retried.
+import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
+import type { PushSeen } from '../contract.js';
+import { recordAudit } from './audit.js';
+import { queueBackup } from './backup-queue.js';
+import { isIncluded } from './coverage.js';
+import { recordDestructivePush } from './destructive-events.js';
+import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
+import { kvsKeys } from './keys.js';
+import { loadSettings, storeSettings } from './settings-store.js';
+import { markDeleted } from './snapshot-index.js';
+import { updateStatus } from './status.js';
+
+export async function handleRepositoryEvent(event: unknown): Promise<void> {
+  const parsed = repositoryEvent.safeParse(event);
+  if (!parsed.success) {
+    // Not ours to retry (Forge does not retry triggers): say so in the log and move on.
+    console.warn('lifeboat: ignoring an unexpected repository event', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    return;
+  }
+  const received = parsed.data;
+  if (received.eventType === 'avi:bitbucket:push:repository') await onPush(received);
+  else if (received.eventType === 'avi:bitbucket:created:repository') await onCreated(received);
+  else await onDeleted(received);
+}
+
+async function onPush(event: RepositoryPushEvent): Promise<void> {
+  const repositoryUuid = event.repository.uuid;
+  const { push } = event;
+  const seen: PushSeen = { ref: push.ref.name, ...(push.after ? { after: push.after } : {}), at: new Date().toISOString() };
+  await kvs.set(kvsKeys.lastPush(repositoryUuid), seen);
+  const settings = await loadSettings();
+  // Unconfigured: the backup still queues, so that its failure tells the page to finish the set-up.
+  if (!settings || isIncluded(settings, repositoryUuid)) {
+    await queueBackup({ workspaceUuid: event.workspace.uuid, repositoryUuid, reason: 'push' });
+  }
+  if ((push.forced || push.closed) && push.before) await recordDestructivePush(event, push.before);
+}
+
+async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {
+  let settings = await loadSettings();
+  if (!settings) return;
+  const { repositories } = settings;
+  const repositoryUuid = bracedUuid(event.repository.uuid);
+  if (repositories.mode === 'chosen') {
+    if (!repositories.includeNew) return;
+    if (!repositories.chosen.includes(repositoryUuid)) {
+      settings = { ...settings, repositories: { ...repositories, chosen: [...repositories.chosen, repositoryUuid] } };
+      await storeSettings(settings);
+      await recordAudit({ action: 'repository included automatically', repositoryUuid, outcome: 'ok', detail: 'New repositories join the backups (workspace setting).' });
+    }
+  }
+  if (isIncluded(settings, repositoryUuid)) await queueBackup({ workspaceUuid: event.workspace.uuid, repositoryUuid, reason: 'schedule' });
+}
+
+async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
+  const repositoryUuid = bracedUuid(event.repository.uuid);
+  await updateStatus(repositoryUuid, { state: 'idle', progress: undefined, deletedAt: new Date().toISOString() });
+  await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+  await markDeleted(repositoryUuid);
+  await recordAudit({
+    action: 'repository deleted in Bitbucket',
+    repositoryUuid,
+    ...(event.actor?.accountId ? { actorAccountId: event.actor.accountId } : {}),
+    detail: 'Its snapshots stay in the bucket and can be restored into a new repository.',
+  });
+}

@@ -1,0 +1,161 @@
+// Asking for a restore, from the pages: a snapshot (or some of its refs) back
+// into Bitbucket — beside the existing work, into a new repository, or over
+// chosen refs once the current state is backed up — the undo of a destructive
+// push, and a deleted repository into a new one. Each request is checked
+// against the bucket and Bitbucket within a resolver's 25 s (the payload's
+// shape was checked by the resolver) and becomes a job for the restore queue.
+import { kvs } from '@forge/kvs';
+import { bracedUuid } from '../bitbucket/uuid.js';
+import { apiPath } from '../bitbucket/client.js';
+import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
+import type { BlobStore } from '../engine/bucket/blob-store.js';
+import { findSnapshotHolding, readManifest } from '../engine/bucket/catalog.js';
+import type { SnapshotManifest } from '../engine/bucket/format.js';
+import type { RepoPath } from '../engine/bucket/keys.js';
+import { LifeboatError, isLifeboatError } from '../engine/errors.js';
+import { isRestoredRef } from '../engine/restore.js';
+import { recordAudit } from './audit.js';
+import { appBitbucket } from './bitbucket.js';
+import { openBucket, repoPath } from './bucket.js';
+import { getDestructiveEvent } from './destructive-events.js';
+import { createJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
+import { QUEUES, enqueue } from './queues.js';
+import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
+import { type Configuration, requireConfiguration } from './settings-store.js';
+import { newestSnapshotIds, readSummary } from './snapshot-index.js';
+
+/** How far back undo looks for a snapshot holding the old tip when the event names none. */
+const UNDO_SEARCH_SNAPSHOTS = 50;
+/** Chosen ref names, as JSON, that fit in the stored request (a KVS value ≤240 KiB) with room to spare. */
+const MAX_CHOSEN_REFS_CHARS = 200_000;
+
+interface Requester {
+  workspaceUuid: string;
+  repositoryUuid: string;
+  accountId: string;
+}
+
+export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView> {
+  const { request } = input;
+  const configuration = await requireConfiguration();
+  const manifest = await restorableSnapshot(configuration, input, request.snapshotId);
+  const refs = chosenRefs(manifest, request.refs, request.mode);
+  if (request.mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
+  const stored: StoredRestore = {
+    kind: 'restore',
+    snapshotId: manifest.id,
+    mode: request.mode,
+    ...(refs ? { refs } : {}),
+    ...(request.mode === 'new-repository' ? { newRepositorySlug: request.newRepositorySlug! } : {}),
+    accountId: input.accountId,
+  };
+  return queueRestore(input, stored, describe(stored));
+}
+
+export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView> {
+  const event = await getDestructiveEvent(input.repositoryUuid, input.eventId);
+  if (event.undoneBy) throw new LifeboatError('INVALID_ARGUMENT', `This ${eventWords(event)} was already undone (job ${event.undoneBy.jobId}, ${event.undoneBy.at}).`);
+  const configuration = await requireConfiguration();
+  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
+  const found = await snapshotForUndo(store, repoPath(input.workspaceUuid, input.repositoryUuid), input.repositoryUuid, event);
+  if (!found) {
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: it was never backed up, so it cannot be put back.`);
+  }
+  refuseEncrypted(found.manifest);
+  const stored: StoredRestore = {
+    kind: 'undo',
+    snapshotId: found.manifest.id,
+    mode: input.inPlace ? 'overwrite' : 'beside',
+    refs: [found.ref],
+    eventId: event.id,
+    accountId: input.accountId,
+  };
+  return queueRestore(input, stored, `Undo the ${eventWords(event)} of ${found.ref}: ${input.inPlace ? 'put it back in place' : 'restore it beside'} at ${event.previousTip.slice(0, 12)}.`);
+}
+
+export async function requestDeletedRestore(input: Requester & { snapshotId?: string; newRepositorySlug: string }): Promise<JobView> {
+  const configuration = await requireConfiguration();
+  const snapshotId = input.snapshotId ?? (await readSummary(input.repositoryUuid))?.latest?.id;
+  if (!snapshotId) throw new LifeboatError('SNAPSHOT_NOT_FOUND', 'Lifeboat knows no snapshot of this repository (an admin can rebuild the index from the bucket).');
+  const manifest = await restorableSnapshot(configuration, input, snapshotId);
+  await checkSlugFree(input.workspaceUuid, input.newRepositorySlug);
+  const stored: StoredRestore = { kind: 'deleted-repository', snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: input.newRepositorySlug, accountId: input.accountId };
+  const was = manifest.repository.slug ?? bracedUuid(input.repositoryUuid);
+  return queueRestore(input, stored, `Restore the deleted repository ${was} from snapshot ${manifest.id} into the new repository ${input.newRepositorySlug}.`);
+}
+
+async function queueRestore(input: Requester, stored: StoredRestore, message: string): Promise<JobView> {
+  const job = await createJob('restore', `Queued. ${message}`, { requestedBy: input.accountId, repositoryUuid: input.repositoryUuid });
+  await kvs.set(kvsKeys.restoreRequest(job.id), stored);
+  await recordAudit({ actorAccountId: input.accountId, action: restoreAction(stored), repositoryUuid: bracedUuid(input.repositoryUuid), detail: message });
+  await enqueue(QUEUES.restore, [{ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: job.id } satisfies RestoreBody]);
+  return job;
+}
+
+async function restorableSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
+  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
+  const manifest = await readManifest(store, { repo: repoPath(input.workspaceUuid, input.repositoryUuid), id: snapshotId });
+  refuseEncrypted(manifest);
+  return manifest;
+}
+
+/** The app holds only the recipients' public keys: it can write encrypted snapshots, not read them. */
+export function refuseEncrypted(manifest: SnapshotManifest): void {
+  if (manifest.encryption || manifest.bundles.some((bundle) => bundle.encrypted)) {
+    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys.`);
+  }
+}
+
+/** The chosen refs, each one the snapshot's; undefined for all of them. */
+function chosenRefs(manifest: SnapshotManifest, refs: string[] | undefined, mode: RestoreDestination): string[] | undefined {
+  if (refs === undefined) return undefined;
+  const known = new Set(manifest.refs.map((ref) => ref.name));
+  const missing = refs.filter((ref) => !known.has(ref));
+  if (missing.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} has no ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}.`);
+  const unique = [...new Set(refs)];
+  // Every ref of the snapshot is the same as none chosen, and keeps the stored request small — except
+  // beside, where none chosen leaves out the snapshot's own restored/ refs that this choice names.
+  if (unique.length === known.size && !(mode === 'beside' && unique.some(isRestoredRef))) return undefined;
+  // The request is one KVS value (≤240 KiB) beside the job.
+  if (JSON.stringify(unique).length > MAX_CHOSEN_REFS_CHARS) {
+    throw new LifeboatError('INVALID_ARGUMENT', `${unique.length} refs are too many to choose one by one: restore the whole snapshot, or choose fewer.`);
+  }
+  return unique;
+}
+
+async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void> {
+  try {
+    await appBitbucket().get(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}/${slug}?fields=uuid`);
+  } catch (error) {
+    if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) return;
+    throw error;
+  }
+  throw new LifeboatError('INVALID_ARGUMENT', `The workspace already has a repository ${slug}: choose another name.`);
+}
+
+/**
+ * The snapshot an undo restores from, and the full name of the ref there: the
+ * event's snapshot when it names one, else the newest that holds the old tip.
+ */
+async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid: string, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
+  const refNames = event.ref.startsWith('refs/')
+    ? [event.ref]
+    : event.kind === 'tag-deleted' ? [`refs/tags/${event.ref}`] : [`refs/heads/${event.ref}`, `refs/tags/${event.ref}`];
+  const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
+  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
+  return found && { manifest: found.manifest, ref: found.refName };
+}
+
+function describe(stored: StoredRestore): string {
+  const what = stored.refs ? `${stored.refs.length} ref${stored.refs.length === 1 ? '' : 's'} of snapshot ${stored.snapshotId}` : `snapshot ${stored.snapshotId}`;
+  switch (stored.mode) {
+    case 'beside': return `Restore ${what} beside the existing work (under restored/${stored.snapshotId}/).`;
+    case 'new-repository': return `Restore ${what} into the new repository ${stored.newRepositorySlug}.`;
+    case 'overwrite': return `Overwrite with ${what}, after backing up the current state.`;
+  }
+}
+
+function eventWords(event: DestructiveEvent): string {
+  return event.kind === 'force-push' ? 'force-push' : event.kind === 'tag-deleted' ? 'tag deletion' : 'branch deletion';
+}

@@ -1,0 +1,108 @@
+// The workspace settings as the admin page saves them: validated whole before
+// anything is written, secrets apart, every change audited — and a change of
+// how backups store objects (encryption, Object Lock) said in words, since it
+// takes effect from the next backup and leaves earlier snapshots as they are.
+import { kvs } from '@forge/kvs';
+import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
+import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
+import type { StorageSetting } from '../engine/bucket/marker.js';
+import { LifeboatError } from '../engine/errors.js';
+import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../settings.js';
+import { recordAudit } from './audit.js';
+import { kvsKeys } from './keys.js';
+import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+
+const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
+
+/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way). */
+export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
+  const { encryption, objectLock } = storageSettingOf(settings);
+  const recipients = encryption?.recipients ?? [];
+  const newChainPending = lastSnapshotRecipients !== undefined && !sameEncryption(encryptionFor(lastSnapshotRecipients), encryption);
+  const next = recipients.length > 0 ? `encrypted to ${recipientsText(recipients)}` : 'unencrypted';
+  let words: string;
+  if (lastSnapshotRecipients === undefined) {
+    words = `Backups are stored ${next}.`;
+  } else if (!newChainPending) {
+    words = `Snapshots are stored ${next}.`;
+  } else {
+    const last = lastSnapshotRecipients.length > 0 ? `encrypted to ${recipientsText(lastSnapshotRecipients)}` : 'unencrypted';
+    words = `The newest snapshot is stored ${last}; the settings have changed since, so the next backup starts a new full chain stored ${next}. Earlier snapshots stay as they were stored.`;
+  }
+  const lock = objectLock
+    ? ` Object Lock: ${objectLock.mode}, ${objectLock.days} day${objectLock.days === 1 ? '' : 's'} on every object a backup writes; objects already written keep the retention they got.`
+    : ' No Object Lock on new objects.';
+  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending, message: words + lock };
+}
+
+export async function settingsView(): Promise<SettingsView> {
+  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
+  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets) };
+}
+
+/** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */
+function changedFields(before: unknown, after: unknown, path = ''): string[] {
+  const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  // Overrides and retention are keyed by data (UUIDs, rule names): report the field, not every key.
+  if (isRecord(before) && isRecord(after) && path !== 'overrides' && path !== 'retention') {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((key) => changedFields(before[key], after[key], path ? `${path}.${key}` : key));
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [path || 'settings'];
+}
+
+const lockText = (lock: StorageSetting['objectLock']): string => (lock ? `${lock.mode}, ${lock.days} day${lock.days === 1 ? '' : 's'}` : 'none');
+
+/** Audit entries for a change of how backups store objects; each takes effect from the next backup. */
+function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; detail: string }> {
+  const changes: Array<{ action: string; detail: string }> = [];
+  const was = before.encryption?.recipients ?? [];
+  const now = after.encryption?.recipients ?? [];
+  if (!sameEncryption(before.encryption, after.encryption)) {
+    if (now.length === 0) {
+      changes.push({ action: 'encryption turned off', detail: `Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to ${recipientsText(was)}.` });
+    } else {
+      const earlier = was.length === 0 ? 'unencrypted' : `encrypted to the previous ${recipientsText(was)}`;
+      changes.push({
+        action: was.length === 0 ? 'encryption turned on' : 'encryption recipients changed',
+        detail: `From the next backup on, each repository starts a new full chain encrypted to ${recipientsText(now)} (${now.join(', ')}). Earlier snapshots stay ${earlier}.`,
+      });
+    }
+  }
+  if (lockText(before.objectLock) !== lockText(after.objectLock)) {
+    changes.push({ action: 'Object Lock changed', detail: `From ${lockText(before.objectLock)} to ${lockText(after.objectLock)}, for every object written from the next backup on; objects already written keep the retention they got.` });
+  }
+  return changes;
+}
+
+/** `request.settings` is checked here (parseSettings names every field); the rest of the payload by the resolver. */
+export async function saveSettings(accountId: string, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
+  // Validate everything before writing anything.
+  const settings = parseSettings(request.settings);
+  const previous = await loadSettings();
+  const storage = previous ? storageChanges(storageSettingOf(previous), storageSettingOf(settings)) : [];
+  if (storage.some((change) => change.action === 'encryption turned off') && request.confirmDowngrade !== true) {
+    const problem = 'confirmDowngrade must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)';
+    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problem}.`, { details: { problems: [problem] } });
+  }
+  await storeSettings(settings);
+  await storeSecrets({
+    ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),
+    ...(request.bitbucketToken !== undefined ? { bitbucketToken: request.bitbucketToken } : {}),
+  });
+  // Names only: a secret's value never reaches the audit log.
+  const secretsGiven = [
+    ...(request.bucketSecretAccessKey !== undefined ? ['bucket secret access key'] : []),
+    ...(request.bitbucketToken !== undefined ? ['Bitbucket token'] : []),
+  ];
+  const settingsChanged = previous ? changedFields(previous, settings) : [];
+  if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
+    await kvs.set(kvsKeys.selectionSavedAt, Date.now());
+  }
+  const changed = [...settingsChanged, ...secretsGiven];
+  let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
+  if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
+  await recordAudit({ actorAccountId: accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });
+  for (const change of storage) await recordAudit({ actorAccountId: accountId, ...change, outcome: 'ok' });
+  return settingsView();
+}
