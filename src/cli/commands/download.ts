@@ -1,4 +1,4 @@
-import { downloadSnapshot } from '../../engine/download.js';
+import { downloadSnapshot } from '../services/download.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type Command, stringFlag } from '../command.js';
 import { loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';

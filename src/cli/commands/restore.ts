@@ -1,5 +1,6 @@
 import { LifeboatError } from '../../engine/errors.js';
-import { type RestoreMode, type RestoreProgress, restoreToDirectory, restoreToRemote } from '../../engine/restore.js';
+import { type RestoreMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
+import { restoreToDirectory } from '../services/local-restore.js';
 import { boolFlag, type Command, listFlag, stringFlag } from '../command.js';
 import { gitClient, loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
 import { type Output, formatBytes } from '../output.js';

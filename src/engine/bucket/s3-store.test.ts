@@ -9,7 +9,7 @@ import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from '../../../t
 import { isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import { pseudoRandomStream, runBlobStoreConformance } from './blob-store.conformance.js';
-import { createS3Store, defaultPathStyle, parseBucketUrl } from './s3-store.js';
+import { createS3Store, defaultPathStyle } from './s3-store.js';
 
 const MiB = 1024 * 1024;
 let server: S3TestServer;
@@ -298,20 +298,6 @@ describe('S3 store: incomplete uploads', () => {
     }
     // The real s3rver, as the conformance suite's skip says.
     assert.equal(await server.makeStore('uploads').listIncompleteUploads(''), undefined);
-  });
-});
-
-describe('parseBucketUrl', () => {
-  it('splits bucket and prefix', () => {
-    assert.deepEqual(parseBucketUrl('s3://backups'), { bucket: 'backups', prefix: '' });
-    assert.deepEqual(parseBucketUrl('s3://backups/'), { bucket: 'backups', prefix: '' });
-    assert.deepEqual(parseBucketUrl('s3://backups/team/lifeboat/'), { bucket: 'backups', prefix: 'team/lifeboat' });
-  });
-
-  it('refuses what is not an s3:// URL', () => {
-    for (const url of ['backups', 'https://backups/x', 's3://', 's3:///x', 's3://bad bucket/x']) {
-      assert.throws(() => parseBucketUrl(url), (error) => isLifeboatError(error, 'INVALID_ARGUMENT'), url);
-    }
   });
 });
 

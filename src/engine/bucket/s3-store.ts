@@ -19,7 +19,6 @@ import {
   ListMultipartUploadsCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   UploadPartCopyCommand,
   paginateListObjectsV2,
   type CompletedPart,
@@ -28,7 +27,9 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
+import { trimSlashes } from './bucket-url.js';
 import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { ACCESS_DENIED, cannotTell, messageOf, networkCode, s3Code, statusOf, unparsedAnswer } from './s3-errors.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -65,16 +66,6 @@ export interface S3StoreOptions {
   copyPartSizeBytes?: number;
   /** An already configured client; endpoint, region, credentials and forcePathStyle are then ignored. */
   client?: S3Client;
-}
-
-/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none). */
-export function parseBucketUrl(url: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url.trim());
-  const bucket = match?.[1];
-  if (!bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) {
-    throw new LifeboatError('INVALID_ARGUMENT', `"${url}" is not a bucket URL: use s3://<bucket>[/<prefix>].`);
-  }
-  return { bucket, prefix: trimSlashes(match[2] ?? '') };
 }
 
 /** Virtual-hosted addressing (bucket.host) cannot work when the host is an IP address or localhost. */
@@ -508,47 +499,4 @@ function checkRange(range: ByteRange | undefined): void {
 
 function aborted(signal: AbortSignal): LifeboatError {
   return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: signal.reason });
-}
-
-function trimSlashes(text: string): string {
-  return text.replace(/^\/+|\/+$/g, '');
-}
-
-const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
-
-/** S3's error code; HEAD answers have no body, so the SDK names them after the status ('NotFound', 'Unknown'). */
-function s3Code(error: unknown): string | undefined {
-  return error instanceof S3ServiceException ? error.name : undefined;
-}
-
-/** The server does not implement an optional feature, or the credentials may not use it: the store cannot tell. */
-function cannotTell(error: unknown): boolean {
-  const code = s3Code(error);
-  return code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501;
-}
-
-/** Service exceptions and the SDK's failures to parse an answer both carry the response's $metadata. */
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** The SDK could not parse the answer (a web page, a proxy's error, garbage): it then attaches the raw $response to a plain Error. */
-function unparsedAnswer(error: unknown): boolean {
-  return error instanceof Error && !(error instanceof S3ServiceException) && '$response' in error;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
-
-/** ECONNREFUSED and friends; Node reports several addresses tried at once (localhost: ::1 and 127.0.0.1) as an AggregateError. */
-function networkCode(error: unknown): string | undefined {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-  if (error instanceof AggregateError) return error.errors.map(networkCode).find((found) => found !== undefined);
-  return undefined;
 }

@@ -7,10 +7,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { LifeboatError } from './errors.js';
-import type { BlobStore } from './bucket/blob-store.js';
-import { type SnapshotManifest, serializeDocument } from './bucket/format.js';
-import { readPlain } from './bucket/objects.js';
+import { LifeboatError } from '../../engine/errors.js';
+import type { BlobStore } from '../../engine/bucket/blob-store.js';
+import { type SnapshotManifest, serializeDocument } from '../../engine/bucket/format.js';
+import { readPlain } from '../../engine/bucket/objects.js';
 
 export interface DownloadReport {
   snapshot: string;
