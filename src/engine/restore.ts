@@ -11,7 +11,8 @@ import type { SnapshotManifest, SnapshotRef } from './bucket/format.js';
 import { openStoredBundle } from './stored-bundle.js';
 import { type GitClient, type PushCommand, ZERO_OID } from './git/types.js';
 
-export type RestoreMode = 'empty' | 'beside' | 'overwrite';
+/** How a push restore meets the target's refs: only into an empty repository, beside them (restored/<snapshot>/), or over them. */
+export type PushMode = 'empty' | 'beside' | 'overwrite';
 
 export type RestoreProgress =
   | { phase: 'bundle'; bundle: number; bundles: number; bytes: number }
@@ -30,7 +31,7 @@ export interface RestoreSource {
 
 export interface RestoreReport {
   snapshot: string;
-  mode: RestoreMode | 'directory';
+  mode: PushMode | 'directory';
   /** Snapshot ref → ref written in the target. */
   refs: { from: string; to: string; oid: string }[];
   bundlesApplied: number;
@@ -60,7 +61,7 @@ export function selectRefs(manifest: SnapshotManifest, only: string[] | undefine
  * refs change only in one last atomic push, which also drops the private ones.
  * So a failure part-way leaves the target's refs as they were.
  */
-export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: RestoreMode }): Promise<RestoreReport> {
+export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: PushMode }): Promise<RestoreReport> {
   const { manifest, git, mode } = source;
   const selected = selectRefs(manifest, source.only);
   const target = (name: string): string => (mode === 'beside' ? besideRefName(manifest.id, name) : name);

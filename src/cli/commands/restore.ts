@@ -1,5 +1,5 @@
 import { LifeboatError } from '../../engine/errors.js';
-import { type RestoreMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
+import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
 import { restoreToDirectory } from '../services/local-restore.js';
 import { boolFlag, type Command, listFlag, stringFlag } from '../command.js';
 import { gitClient, loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
@@ -29,7 +29,7 @@ export const restoreCommand: Command = {
     const manifest = await openSnapshot(store, args, id);
     const only = listFlag(args, 'ref');
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
-    const mode: RestoreMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';
+    const mode: PushMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';
     const git = push === undefined ? undefined : gitClient(push);
     const report = git ? await restoreToRemote({ ...common, git, mode }) : await restoreToDirectory({ ...common, directory: to! });
     // git.url has the credentials a push URL may carry removed.
