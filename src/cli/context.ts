@@ -4,6 +4,7 @@
  * chain for S3, the URL or LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD for git.
  */
 import { readFile } from 'node:fs/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshot, readManifest } from '../engine/bucket/catalog.js';
@@ -12,6 +13,7 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
 import { parseRepoPath, type RepoPath } from '../engine/bucket/keys.js';
 import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
+import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
@@ -22,8 +24,26 @@ export function openBucket(args: ParsedArgs, env: NodeJS.ProcessEnv = process.en
   const url = stringFlag(args, 'bucket') || env.LIFEBOAT_BUCKET;
   if (!url) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
   const { bucket, prefix } = parseBucketUrl(url);
-  const endpoint = stringFlag(args, 'endpoint') ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  return createS3Store({ bucket, prefix, ...(endpoint ? { endpoint } : {}) });
+  const endpoint = stringFlag(args, 'endpoint') || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  return createS3Store({ bucket, prefix, ...(endpoint ? { endpoint } : {}), region: memoize(regionOrDefault) });
+}
+
+/** The SDK asks for the region on every request. */
+function memoize<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= load());
+}
+
+/** The SDK's region chain (env, profile), falling back to us-east-1 so S3-compatible endpoints work unconfigured. */
+async function regionOrDefault(): Promise<string> {
+  const probe = new S3Client({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return DEFAULT_REGION;
+  } finally {
+    probe.destroy();
+  }
 }
 
 /** The bucket, after checking that it holds a Lifeboat backup in a format this version reads. */

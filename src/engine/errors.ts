@@ -118,15 +118,17 @@ export function isLifeboatError(error: unknown, code?: ErrorCode): error is Life
   return error instanceof LifeboatError && (code === undefined || error.code === code);
 }
 
+export function cancelled(cause: unknown): LifeboatError {
+  return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause });
+}
+
 /** File system failures on the user's machine (restore --to, download): theirs to fix, not a bug. */
 const LOCAL_FILE_ERRNOS = new Set(['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOENT', 'EMFILE']);
 
 /** Anything thrown that is not a LifeboatError is a bug until proven otherwise. */
 export function toLifeboatError(error: unknown): LifeboatError {
   if (error instanceof LifeboatError) return error;
-  if (error instanceof Error && error.name === 'AbortError') {
-    return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
-  }
+  if (error instanceof Error && error.name === 'AbortError') return cancelled(error);
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof Error && errno && LOCAL_FILE_ERRNOS.has(errno)) {
     return new LifeboatError('LOCAL_FILE_ERROR', `${error.message} (check the folder, its permissions and free space).`, { cause: error });

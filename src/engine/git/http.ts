@@ -3,7 +3,7 @@
  * requests are `POST $GIT_URL/<service>`. Failures become LifeboatErrors a user can act on;
  * passwords never appear in messages.
  */
-import { LifeboatError, isLifeboatError } from '../errors.js';
+import { LifeboatError, cancelled, isLifeboatError } from '../errors.js';
 import { fromWebStream, toWebStream, within, type ByteStream, type IdleTimeout } from '../streams.js';
 import type { GitCredentials, HttpFetch, HttpRequestInit, HttpResponse } from './types.js';
 
@@ -124,7 +124,7 @@ export function transportError(error: unknown, url: string): LifeboatError {
   if (own) return own;
   const root = rootCause(error);
   const name = error instanceof Error ? error.name : '';
-  if (name === 'AbortError') return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
+  if (name === 'AbortError') return cancelled(error);
   if (name === 'TimeoutError') return new LifeboatError('GIT_TIMEOUT', `The git server at ${url} did not answer in time.`, { cause: error });
   const reason = root instanceof Error ? root.message : String(root);
   return new LifeboatError('GIT_UNREACHABLE', `Could not reach the git server at ${url}: ${reason}.`, { cause: error });
