@@ -14,7 +14,6 @@ export interface S3Place {
   /** s3://bucket/prefix */
   location: string;
   endpoint(): Promise<string>;
-  explicitCredentials: boolean;
 }
 
 export async function s3Error(error: unknown, place: S3Place, action: S3Action, key?: string): Promise<LifeboatError> {
@@ -33,13 +32,13 @@ export async function s3Error(error: unknown, place: S3Place, action: S3Action, 
     return new LifeboatError('OBJECT_LOCKED', `${key ?? 'The object'} in ${place.location} is under Object Lock retention and cannot be deleted yet.`, options);
   }
   if ((code !== undefined && ACCESS_DENIED.has(code)) || status === 403) {
-    return new LifeboatError('BUCKET_ACCESS_DENIED', `Access denied (${code ?? 'HTTP 403'}) trying to ${action}${object} in ${where}: ${credentialHint(place)}`, options);
+    return new LifeboatError('BUCKET_ACCESS_DENIED', `Access denied (${code ?? 'HTTP 403'}) trying to ${action}${object} in ${where}.`, options);
   }
   if (code === 'InvalidRange') return new LifeboatError('INVALID_ARGUMENT', `The requested range is outside${object} in ${place.location}.`, options);
   if (error instanceof Error) {
     if (error.name === 'AbortError') return cancelled(error);
     if (error.name === 'CredentialsProviderError') {
-      return new LifeboatError('BUCKET_ACCESS_DENIED', `No credentials found for ${where}: ${credentialHint(place)}`, options);
+      return new LifeboatError('BUCKET_ACCESS_DENIED', `No credentials found for ${where}.`, options);
     }
   }
   const network = networkCode(error);
@@ -60,12 +59,6 @@ export async function bucketMissing(place: S3Place, cause: unknown): Promise<Lif
     cause,
     details: { location: place.location, bucket: place.bucket },
   });
-}
-
-function credentialHint(place: S3Place): string {
-  return place.explicitCredentials
-    ? 'check the access key ID and secret access key configured for this bucket, and that they may read and write it.'
-    : 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) or AWS_PROFILE, and that they may read and write the bucket.';
 }
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);

@@ -70,7 +70,6 @@ export function createS3Store(options: S3StoreOptions): BlobStore {
     bucket: options.bucket,
     prefix: options.prefix ? `${trimSlashes(options.prefix)}/` : '',
     endpoint,
-    explicitCredentials: options.credentials !== undefined,
     partSize,
     queueSize,
     multipartCopyThreshold: options.multipartCopyThresholdBytes ?? MAX_COPY_OBJECT_BYTES,
@@ -83,7 +82,6 @@ interface Settings {
   /** '' or ends with '/'. */
   prefix: string;
   endpoint: string | undefined;
-  explicitCredentials: boolean;
   partSize: number;
   queueSize: number;
   multipartCopyThreshold: number;
@@ -102,7 +100,6 @@ class S3BlobStore implements BlobStore {
       bucket: settings.bucket,
       location: this.location,
       endpoint: () => describeEndpoint(client, settings.endpoint),
-      explicitCredentials: settings.explicitCredentials,
     };
   }
 
