@@ -7,7 +7,7 @@ import type { ErrorCode, LifeboatError } from '../engine/errors.js';
 
 type Hint = string | ((details: Record<string, unknown>) => string | undefined);
 
-const GIT_CREDENTIALS =
+export const GIT_CREDENTIALS =
   'put the credentials in the URL or set LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD; on Bitbucket a repository, ' +
   'project or workspace access token goes with the user name x-token-auth, an API token with x-bitbucket-api-token-auth';
 

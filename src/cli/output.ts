@@ -60,13 +60,14 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
  * (the hint, from hints.ts, only when there is one); with --json also `{ error: { code, kind,
  * message, details?, hint? } }` on stdout.
  */
-export function reportError(error: unknown, output: Output | undefined, stderr: NodeJS.WritableStream = process.stderr): number {
+export function reportError(error: unknown, output: Output | undefined, options: { debug: boolean; stderr?: NodeJS.WritableStream }): number {
+  const stderr = options.stderr ?? process.stderr;
   const failure: LifeboatError = toLifeboatError(error);
   const hint = cliHint(failure);
   output?.done();
   if (output?.json) process.stdout.write(`${JSON.stringify({ error: { ...failure.toJSON(), ...(hint ? { hint } : {}) } }, null, 2)}\n`);
   stderr.write(`${oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint ? ` — ${hint}` : ''}`)}\n`);
-  if (failure.kind === 'bug' && process.env.LIFEBOAT_DEBUG && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
+  if (failure.kind === 'bug' && options.debug && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
   return failure.code === 'INVALID_ARGUMENT' ? ExitCode.usage : ExitCode.failed;
 }
 
