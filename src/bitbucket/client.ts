@@ -38,10 +38,6 @@ export class BitbucketClient {
     return this.send<T>('POST', path, body);
   }
 
-  async delete(path: string): Promise<void> {
-    await this.send<unknown>('DELETE', path);
-  }
-
   /** Every item of a paged collection, page by page; stop early by breaking out of the loop. */
   async *paginate<T>(path: string): AsyncGenerator<T> {
     let next: string | undefined = path;

@@ -108,10 +108,6 @@ export class LifeboatError extends Error {
   toJSON(): LifeboatErrorJson {
     return { code: this.code, kind: this.kind, message: this.message, ...(this.details ? { details: this.details } : {}) };
   }
-
-  static fromJSON(json: LifeboatErrorJson): LifeboatError {
-    return new LifeboatError(json.code, json.message, json.details ? { details: json.details } : undefined);
-  }
 }
 
 export function isLifeboatError(error: unknown, code?: ErrorCode): error is LifeboatError {

@@ -1,7 +1,7 @@
 /**
  * Download: a snapshot as plain files that need only git — the decrypted bundles in
- * apply order, the manifest, the exact ref list, and a README saying how to apply
- * them. This is the way out that depends on nothing of Lifeboat's.
+ * apply order, the manifest, the exact ref list (refs.txt), and restore.sh, which
+ * applies them with sh and git alone. This is the way out that depends on nothing of Lifeboat's.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';

@@ -78,7 +78,27 @@ describe('S3 store', () => {
     });
   });
 
-  it('cannot detect a wrong secret: s3rver does not verify SigV4 signatures', { skip: 's3rver accepts any secret for its access key' }, () => undefined);
+  it('reports a wrong secret (SignatureDoesNotMatch) as BUCKET_ACCESS_DENIED without the secret', async () => {
+    // s3rver does not check signatures, so this server on 127.0.0.1 gives S3's documented answer to every request.
+    const http = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' })
+        .end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><RequestId>1</RequestId></Error>');
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    try {
+      const endpoint = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const store = createS3Store({ bucket: 'b', endpoint, credentials: { accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: 'very-secret-value' } });
+      for (const attempt of [store.get('k'), store.put('k', Buffer.from('x'))]) {
+        await assert.rejects(attempt, (error) => isLifeboatError(error, 'BUCKET_ACCESS_DENIED') && error.details?.s3Code === 'SignatureDoesNotMatch'
+          && error.message.includes('SignatureDoesNotMatch') && error.message.includes(endpoint) && !error.message.includes('very-secret-value'));
+      }
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+  });
 
   it('reports an endpoint with nothing listening as BUCKET_UNREACHABLE', async () => {
     const port = await freePort();
