@@ -59,6 +59,13 @@ export async function openSnapshot(store: BlobStore, values: { repo?: string }, 
   return readManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)));
 }
 
+/** What reading a snapshot's data takes: the bucket, the snapshot's manifest and the identities to decrypt it. */
+export async function openSnapshotData(values: Pick<Common, 'bucket' | 'endpoint' | 'identity'> & { repo?: string }, id: string): Promise<{ store: BlobStore; manifest: SnapshotManifest; identities: string[] | undefined }> {
+  const store = await openLifeboatBucket(values);
+  const identities = await loadIdentities(values);
+  return { store, identities, manifest: await openSnapshot(store, values, id) };
+}
+
 /** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */
 export async function loadIdentities(values: Pick<Common, 'identity'>): Promise<string[] | undefined> {
   const path = values.identity;

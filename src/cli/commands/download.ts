@@ -1,7 +1,7 @@
 import { downloadSnapshot } from '../services/download.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
-import { loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
+import { openSnapshotData } from '../context.js';
 
 export const downloadCommand = defineCommand({
   name: 'download',
@@ -12,9 +12,7 @@ export const downloadCommand = defineCommand({
     const { positionals: [id], values } = args;
     const out = values.out;
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
-    const store = await openLifeboatBucket(values);
-    const identities = await loadIdentities(values);
-    const manifest = await openSnapshot(store, values, id);
+    const { store, manifest, identities } = await openSnapshotData(values, id);
     const report = await downloadSnapshot(store, manifest, {
       directory: out,
       ...(identities ? { identities } : {}),

@@ -2,7 +2,7 @@ import { LifeboatError } from '../../engine/errors.js';
 import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
 import { restoreToDirectory } from '../services/local-restore.js';
 import { defineCommand, gitOptions } from '../command.js';
-import { gitClient, loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
+import { gitClient, openSnapshotData } from '../context.js';
 import { type Output, formatBytes } from '../output.js';
 
 export const restoreCommand = defineCommand({
@@ -24,9 +24,7 @@ export const restoreCommand = defineCommand({
     if (!id || (to === undefined) === (push === undefined)) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and exactly one of --to or --push: ${this.usage}`);
     if (beside && overwrite) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite exclude each other.');
     if (to !== undefined && (beside || overwrite)) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite apply to --push only.');
-    const store = await openLifeboatBucket(values);
-    const identities = await loadIdentities(values);
-    const manifest = await openSnapshot(store, values, id);
+    const { store, manifest, identities } = await openSnapshotData(values, id);
     const only = values.ref;
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
     const mode: PushMode = beside ? 'beside' : overwrite ? 'overwrite' : 'empty';
