@@ -205,7 +205,7 @@ describe('lifeboat CLI: the recovery path', () => {
 
     const noKey = await runCli(['restore', id, '--to', join(root, 'enc-no-key'), '--bucket', bucketUrl]);
     assert.equal(noKey.code, 1);
-    assert.match(noKey.stderr, /\[IDENTITY_REQUIRED\]/);
+    assert.match(noKey.stderr, /^lifeboat: error \[IDENTITY_REQUIRED\]: [^\n]*age1[^\n]* — pass --identity <file> or set LIFEBOAT_IDENTITY\n$/m);
     const shallow = await runCli(['verify', id, '--bucket', bucketUrl, '--json']);
     assert.equal((JSON.parse(shallow.stdout) as { snapshots: { deep: boolean }[] }).snapshots[0]!.deep, false);
     const folder = join(root, 'enc-restored');
@@ -405,8 +405,7 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     const bucketUrl = await initialized();
     const result = await runCli(['backup', privateServer.url('rich.git'), '--repo', 'a/b', '--bucket', bucketUrl], { LIFEBOAT_GIT_USERNAME: 'x-token-auth', LIFEBOAT_GIT_PASSWORD: 'wrong' });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /\[GIT_AUTH_REQUIRED\]/);
-    assert.match(result.stderr, /x-token-auth/);
+    assert.match(result.stderr, /^lifeboat: error \[GIT_AUTH_REQUIRED\]: [^\n]*"x-token-auth"[^\n]* — put the credentials in the URL or set LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD;[^\n]*x-bitbucket-api-token-auth\n$/);
     assert.doesNotMatch(result.stderr, /wrong/);
     await assertOnlyMarker(bucketUrl);
     const ok = await runCli(['backup', privateServer.url('rich.git'), '--repo', 'a/b', '--bucket', bucketUrl], { LIFEBOAT_GIT_USERNAME: 'x-token-auth', LIFEBOAT_GIT_PASSWORD: 'secret-token' });
@@ -427,10 +426,10 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     assert.match(missing.stderr, /\[BUCKET_NOT_FOUND\]/);
     const denied = await runCli(['snapshots', '--bucket', `s3://${s3.bucket}/x`], { AWS_ACCESS_KEY_ID: 'NOT-THE-KEY' });
     assert.equal(denied.code, 1);
-    assert.match(denied.stderr, /\[BUCKET_ACCESS_DENIED\]/);
+    assert.match(denied.stderr, /\[BUCKET_ACCESS_DENIED\]: [^\n]* — check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
     const empty = await runCli(['snapshots', '--bucket', `s3://${s3.bucket}/never-initialised`]);
     assert.equal(empty.code, 1);
-    assert.match(empty.stderr, /\[BUCKET_NOT_INITIALIZED\]/);
+    assert.match(empty.stderr, /\[BUCKET_NOT_INITIALIZED\]: [^\n]* — [^\n]*run `lifeboat init`/);
     const noBucket = await runCli(['snapshots']);
     assert.equal(noBucket.code, 2);
   });
@@ -448,7 +447,10 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     const bucketUrl = await initialized();
     const unknown = await runCli(['restore', '20200101T000000Z-abcdef', '--to', join(root, 'never'), '--bucket', bucketUrl, '--json']);
     assert.equal(unknown.code, 1);
-    assert.equal((JSON.parse(unknown.stdout) as { error: { code: string } }).error.code, 'SNAPSHOT_NOT_FOUND');
+    const { error } = JSON.parse(unknown.stdout) as { error: { code: string; message: string; hint: string } };
+    assert.equal(error.code, 'SNAPSHOT_NOT_FOUND');
+    assert.equal(error.hint, 'list the snapshots with `lifeboat snapshots`');
+    assert.ok(unknown.stderr.endsWith(`${error.message} — ${error.hint}\n`), unknown.stderr);
     const usage = await runCli(['restore', 'x', '--bucket', bucketUrl]);
     assert.equal(usage.code, 2);
     const flag = await runCli(['backup', '--no-such-flag']);

@@ -18,7 +18,7 @@ import { type EncryptionConfig, type SnapshotManifest, encryptionFor } from '../
 import { initBucket, readMarker, recordStorageSetting } from '../src/engine/bucket/marker.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
-import { restoreToDirectory } from '../src/engine/restore.js';
+import { restoreToDirectory } from '../src/cli/services/local-restore.js';
 import { collect } from '../src/engine/streams.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';

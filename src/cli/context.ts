@@ -1,9 +1,11 @@
 /**
- * What every command shares: the bucket (flags or environment), age identities,
- * and git clients. Credentials follow the usual conventions: the AWS SDK's own
- * chain for S3, the URL or LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD for git.
+ * What every command shares: the bucket, age identities and git clients, from the
+ * parsed options (command.ts says which flag and which environment variable gives each).
+ * Credentials follow the usual conventions: the AWS SDK's own chain for S3, the URL or
+ * LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD for git.
  */
 import { readFile } from 'node:fs/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshot, readManifest } from '../engine/bucket/catalog.js';
@@ -11,35 +13,62 @@ import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
 import { parseRepoPath, type RepoPath } from '../engine/bucket/keys.js';
-import { createS3Store, parseBucketUrl } from '../engine/bucket/s3-store.js';
+import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
+import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
+import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
-import { type ParsedArgs, stringFlag } from './command.js';
+import type { Values, commonOptions, gitOptions } from './command.js';
+
+type Common = Values<typeof commonOptions>;
 
 /** The bucket named by --bucket / LIFEBOAT_BUCKET (only `init` uses one that has no marker yet). */
-export function openBucket(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): BlobStore {
-  const url = stringFlag(args, 'bucket') || env.LIFEBOAT_BUCKET;
-  if (!url) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
-  const { bucket, prefix } = parseBucketUrl(url);
-  const endpoint = stringFlag(args, 'endpoint') ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  return createS3Store({ bucket, prefix, ...(endpoint ? { endpoint } : {}) });
+export function openBucket(values: Pick<Common, 'bucket' | 'endpoint'>): BlobStore {
+  if (!values.bucket) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
+  const { bucket, prefix } = parseBucketUrl(values.bucket);
+  return createS3Store({ bucket, prefix, ...(values.endpoint ? { endpoint: values.endpoint } : {}), region: memoize(regionOrDefault) });
+}
+
+/** The SDK asks for the region on every request. */
+function memoize<T>(load: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= load());
+}
+
+/** The SDK's region chain (env, profile), falling back to us-east-1 so S3-compatible endpoints work unconfigured. */
+async function regionOrDefault(): Promise<string> {
+  const probe = new S3Client({});
+  try {
+    return await probe.config.region();
+  } catch {
+    return DEFAULT_REGION;
+  } finally {
+    probe.destroy();
+  }
 }
 
 /** The bucket, after checking that it holds a Lifeboat backup in a format this version reads. */
-export async function openLifeboatBucket(args: ParsedArgs): Promise<BlobStore> {
-  const store = openBucket(args);
+export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoint'>): Promise<BlobStore> {
+  const store = openBucket(values);
   await readMarker(store);
   return store;
 }
 
 /** The manifest of the snapshot `id`, searched under --repo when given. */
-export async function openSnapshot(store: BlobStore, args: ParsedArgs, id: string): Promise<SnapshotManifest> {
-  return readManifest(store, await findSnapshot(store, id, optionalRepo(stringFlag(args, 'repo'))));
+export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string): Promise<SnapshotManifest> {
+  return readManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)));
+}
+
+/** What reading a snapshot's data takes: the bucket, the snapshot's manifest and the identities to decrypt it. */
+export async function openSnapshotData(values: Pick<Common, 'bucket' | 'endpoint' | 'identity'> & { repo?: string }, id: string): Promise<{ store: BlobStore; manifest: SnapshotManifest; identities: string[] | undefined }> {
+  const store = await openLifeboatBucket(values);
+  const identities = await loadIdentities(values);
+  return { store, identities, manifest: await openSnapshot(store, values, id) };
 }
 
 /** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */
-export async function loadIdentities(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
-  const path = stringFlag(args, 'identity') || env.LIFEBOAT_IDENTITY;
+export async function loadIdentities(values: Pick<Common, 'identity'>): Promise<string[] | undefined> {
+  const path = values.identity;
   if (!path) return undefined;
   let text: string;
   try {
@@ -50,9 +79,8 @@ export async function loadIdentities(args: ParsedArgs, env: NodeJS.ProcessEnv = 
   return parseIdentities(text);
 }
 
-export function gitClient(url: string, env: NodeJS.ProcessEnv = process.env): GitClient {
-  const username = env.LIFEBOAT_GIT_USERNAME;
-  const password = env.LIFEBOAT_GIT_PASSWORD;
+export function gitClient(url: string, values: Values<typeof gitOptions>): GitClient {
+  const { 'git-username': username, 'git-password': password } = values;
   if ((username === undefined) !== (password === undefined)) {
     throw new LifeboatError('INVALID_ARGUMENT', 'Set both LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD, or neither.');
   }

@@ -3,9 +3,8 @@
  * and needs neither Bitbucket nor the Forge app. Each command parses its flags and
  * calls one engine service; the command list below is the map.
  */
-import { parseArgs } from 'node:util';
 import { LifeboatError } from '../engine/errors.js';
-import { type Command, commonOptions } from './command.js';
+import { type Command, commonOptions, describeOptions, parseCommandLine } from './command.js';
 import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
@@ -13,6 +12,7 @@ import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
 import { showCommand, snapshotsCommand } from './commands/snapshots.js';
 import { verifyCommand } from './commands/verify.js';
+import { GIT_CREDENTIALS } from './hints.js';
 import { ExitCode, type Output, createOutput, reportError } from './output.js';
 
 export const commands: Command[] = [
@@ -37,19 +37,15 @@ export function helpText(): string {
     ...commands.map((command) => `  ${command.usage}`),
     '',
     'Common options:',
-    '  --bucket s3://<bucket>/<prefix>   or LIFEBOAT_BUCKET',
-    '  --endpoint <url>                  S3-compatible endpoint (or AWS_ENDPOINT_URL_S3); region and keys the AWS SDK way (AWS_REGION, AWS_ACCESS_KEY_ID, ...)',
-    '  --identity <file>                 age identity file for encrypted snapshots (or LIFEBOAT_IDENTITY)',
-    '  --json                            results as JSON on stdout',
-    '  -q, --quiet                       no progress on stderr',
+    ...describeOptions(commonOptions),
     '',
-    'Git credentials: in the URL, or LIFEBOAT_GIT_USERNAME / LIFEBOAT_GIT_PASSWORD',
-    '(Bitbucket access token: user x-token-auth; API token: user x-bitbucket-api-token-auth).',
+    'S3 region and keys: the AWS SDK way (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_PROFILE, ...).',
+    `Git credentials: ${GIT_CREDENTIALS}.`,
     'Exit codes: 0 ok, 1 failed, 2 bad usage, 3 verification found problems.',
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(`${helpText()}\n`);
@@ -57,9 +53,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((candidate) => candidate.name === name);
   let output: Output | undefined;
+  let debug = false;
   try {
     if (!command) throw new LifeboatError('INVALID_ARGUMENT', `Unknown command "${name}". Run \`lifeboat help\` for the list.`);
-    const parsed = parse(command, rest);
+    const parsed = parseCommandLine(command, rest, env);
+    debug = parsed.values.debug === true;
     if (parsed.values.help) {
       process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
       return ExitCode.ok;
@@ -67,15 +65,6 @@ export async function main(argv: string[]): Promise<number> {
     output = createOutput({ json: parsed.values.json === true, quiet: parsed.values.quiet === true });
     return await command.run(parsed, output);
   } catch (error) {
-    return reportError(error, output);
-  }
-}
-
-function parse(command: Command, argv: string[]) {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...commonOptions, ...command.options }, allowPositionals: true, strict: true });
-    return { values: values as Record<string, string | boolean | string[] | undefined>, positionals };
-  } catch (error) {
-    throw new LifeboatError('INVALID_ARGUMENT', `${(error as Error).message}\nUsage: ${command.usage}`);
+    return reportError(error, output, { debug });
   }
 }

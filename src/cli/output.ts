@@ -4,6 +4,7 @@
  */
 import type { UnreadableManifest } from '../engine/bucket/catalog.js';
 import { type LifeboatError, toLifeboatError } from '../engine/errors.js';
+import { cliHint } from './hints.js';
 
 export const ExitCode = { ok: 0, failed: 1, usage: 2, verifyFailed: 3 } as const;
 
@@ -54,14 +55,19 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
   };
 }
 
-/** One error, as the user reads it; with --json a stable object on stdout as well. */
-export function reportError(error: unknown, output: Output | undefined, stderr: NodeJS.WritableStream = process.stderr): number {
+/**
+ * One error, as the user reads it: one line on stderr, `lifeboat: error [CODE]: message — hint`
+ * (the hint, from hints.ts, only when there is one); with --json also `{ error: { code, kind,
+ * message, details?, hint? } }` on stdout.
+ */
+export function reportError(error: unknown, output: Output | undefined, options: { debug: boolean; stderr?: NodeJS.WritableStream }): number {
+  const stderr = options.stderr ?? process.stderr;
   const failure: LifeboatError = toLifeboatError(error);
+  const hint = cliHint(failure);
   output?.done();
-  if (output?.json) process.stdout.write(`${JSON.stringify({ error: failure.toJSON() }, null, 2)}\n`);
-  const hint = failure.kind === 'bug' ? ' This is a bug in Lifeboat; please report it with the command you ran.' : '';
-  stderr.write(`${oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint}`)}\n`);
-  if (failure.kind === 'bug' && process.env.LIFEBOAT_DEBUG && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
+  if (output?.json) process.stdout.write(`${JSON.stringify({ error: { ...failure.toJSON(), ...(hint ? { hint } : {}) } }, null, 2)}\n`);
+  stderr.write(`${oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint ? ` — ${hint}` : ''}`)}\n`);
+  if (failure.kind === 'bug' && options.debug && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
   return failure.code === 'INVALID_ARGUMENT' ? ExitCode.usage : ExitCode.failed;
 }
 

@@ -110,14 +110,14 @@ export class LifeboatError extends Error {
   toJSON(): LifeboatErrorJson {
     return { code: this.code, kind: this.kind, message: this.message, ...(this.details ? { details: this.details } : {}) };
   }
-
-  static fromJSON(json: LifeboatErrorJson): LifeboatError {
-    return new LifeboatError(json.code, json.message, json.details ? { details: json.details } : undefined);
-  }
 }
 
 export function isLifeboatError(error: unknown, code?: ErrorCode): error is LifeboatError {
   return error instanceof LifeboatError && (code === undefined || error.code === code);
+}
+
+export function cancelled(cause: unknown): LifeboatError {
+  return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause });
 }
 
 /** File system failures on the user's machine (restore --to, download): theirs to fix, not a bug. */
@@ -126,9 +126,7 @@ const LOCAL_FILE_ERRNOS = new Set(['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS
 /** Anything thrown that is not a LifeboatError is a bug until proven otherwise. */
 export function toLifeboatError(error: unknown): LifeboatError {
   if (error instanceof LifeboatError) return error;
-  if (error instanceof Error && error.name === 'AbortError') {
-    return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
-  }
+  if (error instanceof Error && error.name === 'AbortError') return cancelled(error);
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof Error && errno && LOCAL_FILE_ERRNOS.has(errno)) {
     return new LifeboatError('LOCAL_FILE_ERROR', `${error.message} (check the folder, its permissions and free space).`, { cause: error });

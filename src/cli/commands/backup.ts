@@ -2,32 +2,34 @@ import { backup, type BackupProgress } from '../../engine/backup.js';
 import { parseRepoPath } from '../../engine/bucket/keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type Command, stringFlag } from '../command.js';
+import { defineCommand, gitOptions } from '../command.js';
 import { gitClient, openBucket, wholeNumber } from '../context.js';
 import { formatBytes, type Output } from '../output.js';
 
-export const backupCommand: Command = {
+export const backupCommand = defineCommand({
   name: 'backup',
   usage: 'lifeboat backup <git-url> --repo <workspace>/<repo> [--max-refs-per-bundle N]',
   summary: 'Back up every ref of a git repository into a new snapshot (nothing is written when nothing changed).',
   options: {
+    ...gitOptions,
     repo: { type: 'string' },
     'max-refs-per-bundle': { type: 'string' },
   },
   async run(args, output) {
     const [url, extra] = args.positionals;
     if (!url || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one git URL: ${this.usage}`);
-    const repoText = stringFlag(args, 'repo');
+    const { values } = args;
+    const repoText = values.repo;
     if (!repoText) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names where the snapshots go in the bucket.');
     const repo = parseRepoPath(repoText);
-    const store = openBucket(args);
-    const maxRefs = wholeNumber(stringFlag(args, 'max-refs-per-bundle'), '--max-refs-per-bundle', 1);
+    const store = openBucket(values);
+    const maxRefs = wholeNumber(values['max-refs-per-bundle'], '--max-refs-per-bundle', 1);
     // The command line keeps the bucket's own setting, as `init` wrote it.
     const marker = await readMarker(store);
     const result = await backup({
       store,
       repo,
-      git: gitClient(url),
+      git: gitClient(url, values),
       trigger: 'cli',
       encryption: marker.encryption,
       objectLock: marker.objectLock,
@@ -56,7 +58,7 @@ export const backupCommand: Command = {
     );
     return 0;
   },
-};
+});
 
 function showProgress(progress: BackupProgress, output: Output): void {
   switch (progress.phase) {

@@ -1,20 +1,18 @@
-import { downloadSnapshot } from '../../engine/download.js';
+import { downloadSnapshot } from '../services/download.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type Command, stringFlag } from '../command.js';
-import { loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
+import { defineCommand } from '../command.js';
+import { openSnapshotData } from '../context.js';
 
-export const downloadCommand: Command = {
+export const downloadCommand = defineCommand({
   name: 'download',
   usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>]',
   summary: 'Write a snapshot as plain git bundles (decrypted), its manifest and a restore.sh that needs only git.',
   options: { out: { type: 'string' }, repo: { type: 'string' } },
   async run(args, output) {
-    const [id] = args.positionals;
-    const out = stringFlag(args, 'out');
+    const { positionals: [id], values } = args;
+    const out = values.out;
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
-    const store = await openLifeboatBucket(args);
-    const identities = await loadIdentities(args);
-    const manifest = await openSnapshot(store, args, id);
+    const { store, manifest, identities } = await openSnapshotData(values, id);
     const report = await downloadSnapshot(store, manifest, {
       directory: out,
       ...(identities ? { identities } : {}),
@@ -24,4 +22,4 @@ export const downloadCommand: Command = {
     output.result(report, () => [`Wrote snapshot ${report.snapshot} to ${report.directory}:`, ...report.files.map((file) => `  ${file.path}`), `Rebuild it with plain git: sh ${report.directory}/restore.sh`].join('\n'));
     return 0;
   },
-};
+});

@@ -1,9 +1,9 @@
 import { initBucket } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type Command, listFlag, stringFlag } from '../command.js';
+import { defineCommand } from '../command.js';
 import { openBucket, wholeNumber } from '../context.js';
 
-export const initCommand: Command = {
+export const initCommand = defineCommand({
   name: 'init',
   usage: 'lifeboat init [--recipient age1...]... [--object-lock-days N [--object-lock-mode GOVERNANCE|COMPLIANCE]]',
   summary: 'Start a Lifeboat backup in a bucket (writes lifeboat.json).',
@@ -13,12 +13,13 @@ export const initCommand: Command = {
     'object-lock-mode': { type: 'string' },
   },
   async run(args, output) {
-    const store = openBucket(args);
-    const days = wholeNumber(stringFlag(args, 'object-lock-days'), '--object-lock-days', 1);
-    const mode = stringFlag(args, 'object-lock-mode') ?? 'GOVERNANCE';
+    const { values } = args;
+    const store = openBucket(values);
+    const days = wholeNumber(values['object-lock-days'], '--object-lock-days', 1);
+    const mode = values['object-lock-mode'] ?? 'GOVERNANCE';
     if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new LifeboatError('INVALID_ARGUMENT', '--object-lock-mode is GOVERNANCE or COMPLIANCE.');
     const marker = await initBucket(store, {
-      recipients: listFlag(args, 'recipient') ?? [],
+      recipients: values.recipient ?? [],
       ...(days ? { objectLock: { mode, days } } : {}),
     });
     output.result({ bucket: store.location, marker }, () =>
@@ -29,4 +30,4 @@ export const initCommand: Command = {
       ].join('\n'));
     return 0;
   },
-};
+});

@@ -1,7 +1,7 @@
 import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js';
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
-import { boolFlag, type Command, type ParsedArgs, stringFlag } from '../command.js';
+import { type OptionSpec, type Values, defineCommand } from '../command.js';
 import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
 
@@ -13,22 +13,24 @@ const POLICY_FLAGS = {
   'keep-monthly': 'keepMonthly',
   'keep-yearly': 'keepYearly',
 } as const;
+type PolicyFlag = keyof typeof POLICY_FLAGS;
+const policyOptions = Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<PolicyFlag, OptionSpec & { type: 'string' }>;
 
-export const pruneCommand: Command = {
+export const pruneCommand = defineCommand({
   name: 'prune',
   usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
   summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs and abort uploads that interrupted backups left.',
   options: {
     'dry-run': { type: 'boolean' },
     repo: { type: 'string' },
-    ...Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+    ...policyOptions,
   },
-  async run(args, output) {
-    const store = await openLifeboatBucket(args);
-    const policy = policyFrom(args);
-    const repo = optionalRepo(stringFlag(args, 'repo'));
+  async run({ values }, output) {
+    const store = await openLifeboatBucket(values);
+    const policy = policyFrom(values);
+    const repo = optionalRepo(values.repo);
     const options = {
-      dryRun: boolFlag(args, 'dry-run'),
+      dryRun: values['dry-run'] === true,
       owner: `lifeboat-cli prune pid ${process.pid}`,
       onProgress: (message: string) => output.progress(message),
     };
@@ -40,12 +42,12 @@ export const pruneCommand: Command = {
     ].join('\n') || 'Nothing to prune.');
     return result.failures.length > 0 ? ExitCode.failed : ExitCode.ok;
   },
-};
+});
 
-function policyFrom(args: ParsedArgs): RetentionPolicy {
+function policyFrom(values: Values<typeof policyOptions>): RetentionPolicy {
   const policy: Record<string, number> = {};
-  for (const [flag, field] of Object.entries(POLICY_FLAGS)) {
-    const value = wholeNumber(stringFlag(args, flag), `--${flag}`);
+  for (const [flag, field] of Object.entries(POLICY_FLAGS) as [PolicyFlag, string][]) {
+    const value = wholeNumber(values[flag], `--${flag}`);
     if (value !== undefined) policy[field] = value;
   }
   return validatePolicy(policy);

@@ -1,14 +1,16 @@
 import { LifeboatError } from '../../engine/errors.js';
-import { type RestoreMode, type RestoreProgress, restoreToDirectory, restoreToRemote } from '../../engine/restore.js';
-import { boolFlag, type Command, listFlag, stringFlag } from '../command.js';
-import { gitClient, loadIdentities, openLifeboatBucket, openSnapshot } from '../context.js';
+import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
+import { restoreToDirectory } from '../services/local-restore.js';
+import { defineCommand, gitOptions } from '../command.js';
+import { gitClient, openSnapshotData } from '../context.js';
 import { type Output, formatBytes } from '../output.js';
 
-export const restoreCommand: Command = {
+export const restoreCommand = defineCommand({
   name: 'restore',
   usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite]) [--ref <refname>]... [--identity <file>]',
   summary: 'Restore a snapshot into a new local bare repository, or push it to any git server.',
   options: {
+    ...gitOptions,
     to: { type: 'string' },
     push: { type: 'string' },
     beside: { type: 'boolean' },
@@ -17,19 +19,16 @@ export const restoreCommand: Command = {
     repo: { type: 'string' },
   },
   async run(args, output) {
-    const [id] = args.positionals;
-    const to = stringFlag(args, 'to');
-    const push = stringFlag(args, 'push');
+    const { positionals: [id], values } = args;
+    const { to, push, beside, overwrite } = values;
     if (!id || (to === undefined) === (push === undefined)) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and exactly one of --to or --push: ${this.usage}`);
-    if (boolFlag(args, 'beside') && boolFlag(args, 'overwrite')) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite exclude each other.');
-    if (to !== undefined && (boolFlag(args, 'beside') || boolFlag(args, 'overwrite'))) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite apply to --push only.');
-    const store = await openLifeboatBucket(args);
-    const identities = await loadIdentities(args);
-    const manifest = await openSnapshot(store, args, id);
-    const only = listFlag(args, 'ref');
+    if (beside && overwrite) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite exclude each other.');
+    if (to !== undefined && (beside || overwrite)) throw new LifeboatError('INVALID_ARGUMENT', '--beside and --overwrite apply to --push only.');
+    const { store, manifest, identities } = await openSnapshotData(values, id);
+    const only = values.ref;
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
-    const mode: RestoreMode = boolFlag(args, 'beside') ? 'beside' : boolFlag(args, 'overwrite') ? 'overwrite' : 'empty';
-    const git = push === undefined ? undefined : gitClient(push);
+    const mode: PushMode = beside ? 'beside' : overwrite ? 'overwrite' : 'empty';
+    const git = push === undefined ? undefined : gitClient(push, values);
     const report = git ? await restoreToRemote({ ...common, git, mode }) : await restoreToDirectory({ ...common, directory: to! });
     // git.url has the credentials a push URL may carry removed.
     const target = git?.url ?? to!;
@@ -42,7 +41,7 @@ export const restoreCommand: Command = {
     });
     return 0;
   },
-};
+});
 
 function showProgress(progress: RestoreProgress, output: Output): void {
   if (progress.phase === 'bundle') output.progress(progress.resumed ? `Bundle ${progress.bundle}/${progress.bundles} is already on the server (from an interrupted restore)` : `Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`, true);

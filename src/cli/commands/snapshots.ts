@@ -2,7 +2,7 @@ import { listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js'
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type Command, stringFlag } from '../command.js';
+import { defineCommand } from '../command.js';
 import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
 import { describeUnreadable, formatBytes } from '../output.js';
 
@@ -19,14 +19,14 @@ export function summarize(manifest: SnapshotManifest) {
   };
 }
 
-export const snapshotsCommand: Command = {
+export const snapshotsCommand = defineCommand({
   name: 'snapshots',
   usage: 'lifeboat snapshots [--repo <workspace>/<repo>]',
   summary: 'List snapshots, oldest first.',
   options: { repo: { type: 'string' } },
   async run(args, output) {
-    const store = await openLifeboatBucket(args);
-    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(stringFlag(args, 'repo'))));
+    const store = await openLifeboatBucket(args.values);
+    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(args.values.repo)));
     const snapshots = listing.manifests.map(summarize);
     const unreadable = listing.unreadable.map(({ key, code, message }) => ({ key, code, message }));
     output.result({ snapshots, unreadable }, () => {
@@ -36,9 +36,9 @@ export const snapshotsCommand: Command = {
     });
     return 0;
   },
-};
+});
 
-export const showCommand: Command = {
+export const showCommand = defineCommand({
   name: 'show',
   usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>]',
   summary: 'Show a snapshot: its refs, HEAD and bundle chain.',
@@ -46,8 +46,8 @@ export const showCommand: Command = {
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
-    const store = await openLifeboatBucket(args);
-    const manifest = await openSnapshot(store, args, id);
+    const store = await openLifeboatBucket(args.values);
+    const manifest = await openSnapshot(store, args.values, id);
     output.result(manifest, () => [
       `Snapshot ${manifest.id} of ${formatRepoPath(manifest.repository)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
       `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
@@ -62,7 +62,7 @@ export const showCommand: Command = {
     ].join('\n'));
     return 0;
   },
-};
+});
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));

@@ -1,22 +1,22 @@
 import { findSnapshot, listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
-import { boolFlag, type Command, stringFlag } from '../command.js';
+import { defineCommand } from '../command.js';
 import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';
 
-export const verifyCommand: Command = {
+export const verifyCommand = defineCommand({
   name: 'verify',
   usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>]',
   summary: 'Check checksums, chain completeness and (decrypted, with an identity) bundle headers and pack trailers.',
   options: { all: { type: 'boolean' }, repo: { type: 'string' } },
   async run(args, output) {
-    const [id] = args.positionals;
-    const all = boolFlag(args, 'all');
+    const { positionals: [id], values } = args;
+    const all = values.all === true;
     if ((id === undefined) === !all) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot id or --all: ${this.usage}`);
-    const store = await openLifeboatBucket(args);
-    const identities = await loadIdentities(args);
-    const repo = optionalRepo(stringFlag(args, 'repo'));
+    const store = await openLifeboatBucket(values);
+    const identities = await loadIdentities(values);
+    const repo = optionalRepo(values.repo);
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
     const reports: VerifyReport[] = [];
     const verified = new Set<string>();
@@ -38,4 +38,4 @@ export const verifyCommand: Command = {
     }).join('\n') || 'No snapshots to verify.');
     return ok ? ExitCode.ok : ExitCode.verifyFailed;
   },
-};
+});

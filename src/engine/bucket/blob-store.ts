@@ -78,3 +78,10 @@ export function isNotFound(error: unknown): boolean {
 export function notFound(key: string, location: string): LifeboatError {
   return new LifeboatError('OBJECT_NOT_FOUND', `No object ${key} in ${location}.`, { details: { key } });
 }
+
+/** A range of whole numbers, end (inclusive) not before start: refused before any request. */
+export function checkRange(range: ByteRange | undefined): void {
+  if (range && (!Number.isInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start)))) {
+    throw new LifeboatError('INVALID_ARGUMENT', `Invalid byte range ${range.start}-${range.end ?? ''}.`);
+  }
+}

@@ -40,10 +40,13 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
   const matches = (await listAllSnapshots(store, repo)).filter((snapshot) => snapshot.id === id);
   const [first, second] = matches;
   if (!first) {
-    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in ${store.location}${repo ? ` for ${formatRepoPath(repo)}` : ''}. List them with \`lifeboat snapshots\`.`, { details: { snapshot: id } });
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in ${store.location}${repo ? ` for ${formatRepoPath(repo)}` : ''}.`, {
+      details: { snapshot: id, ...(repo ? { repo: formatRepoPath(repo) } : {}) },
+    });
   }
   if (second) {
-    throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `Snapshot id ${id} exists for several repositories (${matches.map((m) => formatRepoPath(m.repo)).join(', ')}); add --repo.`);
+    const repos = matches.map((m) => formatRepoPath(m.repo));
+    throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `Snapshot id ${id} exists for several repositories (${repos.join(', ')}).`, { details: { snapshot: id, repos } });
   }
   return first;
 }

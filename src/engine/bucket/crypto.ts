@@ -34,7 +34,7 @@ export async function* encryptStream(plain: ByteStream, recipients: string[]): B
  * (each 64 KiB chunk is authenticated before it is yielded, truncation included).
  */
 export async function* decryptStream(cipher: ByteStream, identities: string[]): ByteStream {
-  if (identities.length === 0) throw new LifeboatError('IDENTITY_REQUIRED', 'This data is encrypted: give an age identity file (AGE-SECRET-KEY-1...).');
+  if (identities.length === 0) throw new LifeboatError('IDENTITY_REQUIRED', 'This data is encrypted with age and no identity was given to decrypt it.');
   const decrypter = new Decrypter();
   identities.forEach((identity, index) => {
     try {

@@ -86,12 +86,12 @@ export function formatRepoPath(repo: RepoPath): string {
 
 export function repoPrefix(repo: RepoPath): string {
   checkRepo(repo);
-  return `${repo.workspace}/${repo.repository}/`;
+  return `${formatRepoPath(repo)}/`;
 }
 
 export function objectKey(repo: RepoPath, sha256: string): string {
   if (!SHA256.test(sha256)) throw new LifeboatError('INTERNAL', `Not a SHA-256: ${sha256}`);
-  return `${repoPrefix(repo)}objects/${sha256}`;
+  return `${objectsPrefix(repo)}${sha256}`;
 }
 
 export function objectsPrefix(repo: RepoPath): string {
@@ -100,7 +100,7 @@ export function objectsPrefix(repo: RepoPath): string {
 
 export function snapshotKey(repo: RepoPath, snapshotId: string): string {
   checkSnapshotId(snapshotId);
-  return `${repoPrefix(repo)}snapshots/${snapshotId}.json`;
+  return `${snapshotsPrefix(repo)}${snapshotId}.json`;
 }
 
 export function snapshotsPrefix(repo: RepoPath): string {
@@ -109,7 +109,7 @@ export function snapshotsPrefix(repo: RepoPath): string {
 
 export function pendingKey(repo: RepoPath, snapshotId: string): string {
   checkSnapshotId(snapshotId);
-  return `${repoPrefix(repo)}pending/${snapshotId}.json`;
+  return `${pendingPrefix(repo)}${snapshotId}.json`;
 }
 
 export function pendingPrefix(repo: RepoPath): string {
@@ -118,7 +118,7 @@ export function pendingPrefix(repo: RepoPath): string {
 
 export function stagingKey(repo: RepoPath, uploadId: string): string {
   if (!LOCK_ID.test(uploadId)) throw new LifeboatError('INTERNAL', `Bad upload id: ${uploadId}`);
-  return `${repoPrefix(repo)}staging/${uploadId}`;
+  return `${stagingPrefix(repo)}${uploadId}`;
 }
 
 export function stagingPrefix(repo: RepoPath): string {
@@ -127,7 +127,7 @@ export function stagingPrefix(repo: RepoPath): string {
 
 export function lockKey(repo: RepoPath, lockId: string): string {
   if (!LOCK_ID.test(lockId)) throw new LifeboatError('INTERNAL', `Bad lock id: ${lockId}`);
-  return `${repoPrefix(repo)}locks/${lockId}.json`;
+  return `${locksPrefix(repo)}${lockId}.json`;
 }
 
 export function locksPrefix(repo: RepoPath): string {

@@ -134,15 +134,26 @@ describe('acquireLock', () => {
     await (await acquireLock(store, repo, 'shared', { owner: 'backup', now: () => new Date(Date.now() + DEFAULT_STALE_AFTER_MS + minute) })).release();
   });
 
-  it('of two racing exclusive and shared lockers, at most one wins', async () => {
-    for (let round = 0; round < 20; round += 1) {
+  it('of two racing exclusive and shared lockers at most one wins, the loser leaves nothing, and the lock is free after', async () => {
+    /** Resolves after `count` turns of the event loop: how far ahead the exclusive locker starts. */
+    const turns = (count: number): Promise<void> => new Promise((resolve) => {
+      const step = (left: number): void => { if (left <= 0) resolve(); else setImmediate(() => step(left - 1)); };
+      step(count);
+    });
+    for (const headStart of [0, 1, 2, 4, 8, 'settled'] as const) {
       const store = new MemoryBlobStore();
-      const results = await Promise.allSettled([
-        acquireLock(store, repo, 'exclusive', { owner: 'prune' }),
-        acquireLock(store, repo, 'shared', { owner: 'backup' }),
-      ]);
-      assert.ok(results.filter((result) => result.status === 'fulfilled').length <= 1);
-      for (const result of results) if (result.status === 'rejected') assert.ok(isLifeboatError(result.reason, 'LOCKED'));
+      const exclusive = acquireLock(store, repo, 'exclusive', { owner: 'prune' });
+      const started = headStart === 'settled' ? exclusive.then(() => undefined, () => undefined) : turns(headStart);
+      const shared = started.then(() => acquireLock(store, repo, 'shared', { owner: 'backup' }));
+      const results = await Promise.allSettled([exclusive, shared]);
+      const winners = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      assert.ok(winners.length <= 1, `head start ${headStart}: both won`);
+      for (const result of results) if (result.status === 'rejected') assert.ok(isLifeboatError(result.reason, 'LOCKED'), String(result.reason));
+      // Once the exclusive lock is held before the other starts, it is the one that wins.
+      if (headStart === 'settled') assert.equal(results[0].status, 'fulfilled', 'an uncontended lock is granted');
+      assert.deepEqual(await lockKeys(store), winners.map((winner) => lockKey(repo, winner.id)), `head start ${headStart}: a loser left its lock`);
+      for (const winner of winners) await winner.release();
+      await (await acquireLock(store, repo, 'exclusive', { owner: 'next prune' })).release();
     }
   });
 

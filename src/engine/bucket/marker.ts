@@ -53,7 +53,7 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
     bytes = await collect(await store.get(MARKER_KEY));
   } catch (error) {
     if (isNotFound(error)) {
-      throw new LifeboatError('BUCKET_NOT_INITIALIZED', `${store.location} holds no Lifeboat backup (no ${MARKER_KEY}). Check the bucket and prefix, or run \`lifeboat init\` to start one.`);
+      throw new LifeboatError('BUCKET_NOT_INITIALIZED', `${store.location} holds no Lifeboat backup (no ${MARKER_KEY}).`, { details: { location: store.location } });
     }
     throw error;
   }

@@ -4,9 +4,9 @@
  * overwritten before its retainUntil. A streamed put is an incomplete upload from its
  * first chunk until it ends, as a multipart upload is on S3.
  */
-import { LifeboatError, toLifeboatError } from '../errors.js';
+import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 
 export interface MemoryBlobStoreOptions {
   /** What objectLockEnabled() answers (default false); lock puts need true or undefined, as on S3. */
@@ -55,9 +55,9 @@ export class MemoryBlobStore implements BlobStore {
       }
     };
     try {
-      if (signal?.aborted) throw aborted(signal);
+      if (signal?.aborted) throw cancelled(signal.reason);
       for await (const chunk of body instanceof Uint8Array ? fromBytes(body) : body) {
-        if (signal?.aborted) throw aborted(signal);
+        if (signal?.aborted) throw cancelled(signal.reason);
         if (uploadId === undefined && !(body instanceof Uint8Array)) {
           uploadId = `upload-${++this.uploadsStarted}`;
           this.uploads.set(uploadId, { key, uploadId, initiated: this.now() });
@@ -67,7 +67,7 @@ export class MemoryBlobStore implements BlobStore {
         size += chunk.byteLength;
         onProgress?.(size);
       }
-      if (signal?.aborted) throw aborted(signal);
+      if (signal?.aborted) throw cancelled(signal.reason);
       checkUpload();
     } catch (error) {
       throw toLifeboatError(error);
@@ -87,9 +87,7 @@ export class MemoryBlobStore implements BlobStore {
     let start = 0;
     let end = bytes.byteLength;
     if (range) {
-      if (!Number.isInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start))) {
-        throw new LifeboatError('INVALID_ARGUMENT', `Invalid byte range ${range.start}-${range.end ?? ''}.`);
-      }
+      checkRange(range);
       if (range.start >= bytes.byteLength) {
         throw new LifeboatError('INVALID_ARGUMENT', `The requested range is outside ${key} in ${this.location}.`, { details: { key } });
       }
@@ -159,10 +157,6 @@ export class MemoryBlobStore implements BlobStore {
       });
     }
   }
-}
-
-function aborted(signal: AbortSignal): LifeboatError {
-  return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: signal.reason });
 }
 
 async function* chunked(bytes: Uint8Array): ByteStream {

@@ -105,7 +105,9 @@ export function readPlain(
   if (!entry.encrypted) return verified;
   if (!identities?.length) {
     const { encryption } = snapshot;
-    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot data is encrypted with age${encryption ? ` to ${encryption.recipients.join(', ')}` : ''}: give the identity file with --identity or LIFEBOAT_IDENTITY.`);
+    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot data is encrypted with age${encryption ? ` to ${encryption.recipients.join(', ')}` : ''} and no identity was given to decrypt it.`, {
+      details: { recipients: encryption?.recipients ?? [] },
+    });
   }
   return decryptStream(verified, identities);
 }

@@ -1,16 +1,13 @@
 /**
  * BlobStore on S3 and S3-compatible servers (@aws-sdk/client-s3). Uploads go through
  * lib-storage's Upload: bounded part queue (memory ≈ partSize × (queueSize + 1)),
- * multipart aborted on failure. Every SDK error is turned into a LifeboatError here
- * and nowhere else.
+ * multipart aborted on failure. The client is configured in s3-client.ts, large copies
+ * are s3-copy.ts's, and every SDK error becomes a LifeboatError in s3-errors.ts.
  */
-import { isIP } from 'node:net';
 import { Readable, addAbortSignal } from 'node:stream';
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CopyObjectCommand,
-  CreateMultipartUploadCommand,
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
@@ -18,24 +15,22 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-  UploadPartCopyCommand,
+  type S3Client,
   paginateListObjectsV2,
-  type CompletedPart,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { LifeboatError, isLifeboatError, toLifeboatError } from '../errors.js';
+import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
-import { checkBucketPrefix } from './keys.js';
+import { trimSlashes } from './bucket-url.js';
+import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { type S3ConnectionOptions, createS3Client, describeEndpoint } from './s3-client.js';
+import { MAX_PARTS, multipartCopy } from './s3-copy.js';
+import { type S3Action, type S3Place, bucketMissing, cannotTell, s3Code, s3Error, statusOf } from './s3-errors.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-/** S3's limits: smallest part but the last, parts per upload, largest object one CopyObject may copy. */
+/** S3's limits: smallest part but the last, largest object one CopyObject may copy. */
 const MIN_PART_SIZE = 5 * MiB;
-const MAX_PARTS = 10_000;
 const MAX_COPY_OBJECT_BYTES = 5 * GiB;
 /**
  * S3's minimum keeps a streaming upload's memory small (bench: the CLI's peak RSS);
@@ -44,18 +39,10 @@ const MAX_COPY_OBJECT_BYTES = 5 * GiB;
  */
 const DEFAULT_PART_SIZE = MIN_PART_SIZE;
 
-export interface S3StoreOptions {
+export interface S3StoreOptions extends S3ConnectionOptions {
   bucket: string;
   /** Folder inside the bucket; keys given to the store are relative to it. */
   prefix?: string;
-  /** For S3-compatible servers; otherwise AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, otherwise AWS. */
-  endpoint?: string;
-  /** Otherwise the SDK's chain (AWS_REGION, profile), otherwise us-east-1. */
-  region?: string;
-  /** Otherwise the SDK's chain (AWS_ACCESS_KEY_ID..., AWS_PROFILE, SSO, instance roles). */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Default: path-style when the endpoint host is an IP address or localhost. */
-  forcePathStyle?: boolean;
   /** Multipart part size; default and minimum 5 MiB (S3's minimum). */
   partSizeBytes?: number;
   /** Parts uploaded at once; default 2. */
@@ -68,23 +55,6 @@ export interface S3StoreOptions {
   client?: S3Client;
 }
 
-/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none), checked by keys.ts's rule. */
-export function parseBucketUrl(url: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url.trim());
-  const bucket = match?.[1];
-  if (!bucket || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(bucket)) {
-    throw new LifeboatError('INVALID_ARGUMENT', `"${url}" is not a bucket URL: use s3://<bucket>[/<prefix>].`);
-  }
-  return { bucket, prefix: checkBucketPrefix(trimSlashes(match[2] ?? '')) };
-}
-
-/** Virtual-hosted addressing (bucket.host) cannot work when the host is an IP address or localhost. */
-export function defaultPathStyle(endpoint: string | undefined): boolean {
-  if (endpoint === undefined) return false;
-  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
-  return isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost');
-}
-
 export function createS3Store(options: S3StoreOptions): BlobStore {
   const partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE;
   const queueSize = options.queueSize ?? 2;
@@ -94,13 +64,12 @@ export function createS3Store(options: S3StoreOptions): BlobStore {
   if (!Number.isInteger(queueSize) || queueSize < 1) {
     throw new LifeboatError('INVALID_ARGUMENT', `Queue size must be a positive integer, not ${queueSize}.`);
   }
-  const endpoint = options.client ? undefined : configuredEndpoint(options.endpoint);
-  const client = options.client ?? new S3Client(clientConfig(options, endpoint));
+  const endpoint = options.client ? undefined : options.endpoint;
+  const client = options.client ?? createS3Client(options);
   return new S3BlobStore(client, {
     bucket: options.bucket,
     prefix: options.prefix ? `${trimSlashes(options.prefix)}/` : '',
     endpoint,
-    explicitCredentials: options.credentials !== undefined,
     partSize,
     queueSize,
     multipartCopyThreshold: options.multipartCopyThresholdBytes ?? MAX_COPY_OBJECT_BYTES,
@@ -108,53 +77,11 @@ export function createS3Store(options: S3StoreOptions): BlobStore {
   });
 }
 
-function configuredEndpoint(endpoint: string | undefined): string | undefined {
-  const value = endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  if (value === undefined || value === '') return undefined;
-  if (!URL.canParse(value)) throw new LifeboatError('INVALID_ARGUMENT', `Endpoint "${value}" is not a URL (like https://s3.example.com).`);
-  return value;
-}
-
-function clientConfig(options: S3StoreOptions, endpoint: string | undefined): S3ClientConfig {
-  return {
-    endpoint,
-    region: options.region ?? memoize(regionOrDefault),
-    credentials: options.credentials,
-    forcePathStyle: options.forcePathStyle ?? defaultPathStyle(endpoint),
-    followRegionRedirects: true,
-    // Without this a dead endpoint is noticed only after the OS connect timeout (minutes) per retry.
-    requestHandler: { connectionTimeout: 10_000 },
-    // S3-compatible servers differ on the SDK's default CRC32 checksums (s3rver stores the aws-chunked
-    // framing of a streamed body as data; some R2/B2/MinIO versions refuse the headers). AWS keeps the
-    // SDK default, which AWS_REQUEST_CHECKSUM_CALCULATION can change.
-    ...(endpoint === undefined ? {} : { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }),
-  };
-}
-
-/** The SDK asks for the region on every request. */
-function memoize<T>(load: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= load());
-}
-
-/** The SDK's region chain (env, profile), falling back to us-east-1 so S3-compatible endpoints work unconfigured. */
-async function regionOrDefault(): Promise<string> {
-  const probe = new S3Client({});
-  try {
-    return await probe.config.region();
-  } catch {
-    return 'us-east-1';
-  } finally {
-    probe.destroy();
-  }
-}
-
 interface Settings {
   bucket: string;
   /** '' or ends with '/'. */
   prefix: string;
   endpoint: string | undefined;
-  explicitCredentials: boolean;
   partSize: number;
   queueSize: number;
   multipartCopyThreshold: number;
@@ -165,14 +92,20 @@ class S3BlobStore implements BlobStore {
   readonly location: string;
   /** Set once any request reached the bucket: a 404 on HEAD then means the key, not the bucket. */
   private bucketSeen = false;
+  private readonly place: S3Place;
 
   constructor(private readonly client: S3Client, private readonly settings: Settings) {
     this.location = `s3://${settings.bucket}${settings.prefix ? `/${trimSlashes(settings.prefix)}` : ''}`;
+    this.place = {
+      bucket: settings.bucket,
+      location: this.location,
+      endpoint: () => describeEndpoint(client, settings.endpoint),
+    };
   }
 
   async put(key: string, body: ByteStream | Uint8Array, options: PutOptions = {}): Promise<void> {
     const { signal, onProgress, lock, contentType } = options;
-    if (signal?.aborted) throw aborted(signal);
+    if (signal?.aborted) throw cancelled(signal.reason);
     const params = {
       Bucket: this.settings.bucket,
       Key: this.fullKey(key),
@@ -185,7 +118,7 @@ class S3BlobStore implements BlobStore {
       try {
         await this.client.send(new PutObjectCommand({ ...params, Body: body }), { abortSignal: signal });
       } catch (error) {
-        throw signal?.aborted ? aborted(signal) : await this.fail(error, 'write', key);
+        throw signal?.aborted ? cancelled(signal.reason) : await this.fail(error, 'write', key);
       }
       this.bucketSeen = true;
       onProgress?.(body.byteLength);
@@ -230,7 +163,7 @@ class S3BlobStore implements BlobStore {
       await upload.done();
       this.bucketSeen = true;
     } catch (error) {
-      if (signal?.aborted) throw aborted(signal);
+      if (signal?.aborted) throw cancelled(signal.reason);
       if (bodyError !== undefined) throw toLifeboatError(bodyError);
       throw await this.fail(error, 'write', key);
     } finally {
@@ -284,7 +217,7 @@ class S3BlobStore implements BlobStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
       this.bucketSeen = true;
     } catch (error) {
-      throw statusOf(error) === 404 ? await this.bucketMissing(error) : await this.fail(error, 'read');
+      throw statusOf(error) === 404 ? await bucketMissing(this.place, error) : await this.fail(error, 'read');
     }
   }
 
@@ -333,52 +266,16 @@ class S3BlobStore implements BlobStore {
         await this.client.send(new CopyObjectCommand({ ...target, ...lockParams(options.lock), CopySource: copySource }));
         return;
       }
-      const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({
-        ...target,
-        ...lockParams(options.lock),
-        ContentType: head.ContentType,
-        Metadata: head.Metadata,
-      }));
-      try {
-        const parts = await this.copyParts(copySource, { ...target, UploadId }, size);
-        await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: parts } }));
-      } catch (error) {
-        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch(() => undefined);
-        throw error;
-      }
+      await multipartCopy(this.client, {
+        copySource,
+        size,
+        target: { ...target, ...lockParams(options.lock), ContentType: head.ContentType, Metadata: head.Metadata },
+        partSize: this.settings.copyPartSize,
+        queueSize: this.settings.queueSize,
+      });
     } catch (error) {
       throw await this.fail(error, 'write', toKey);
     }
-  }
-
-  /** UploadPartCopy in ranges, `queueSize` at a time; on a failure the others stop and are waited for. */
-  private async copyParts(copySource: string, upload: { Bucket: string; Key: string; UploadId: string | undefined }, size: number): Promise<CompletedPart[]> {
-    const partSize = Math.max(this.settings.copyPartSize, Math.ceil(size / MAX_PARTS));
-    const count = Math.ceil(size / partSize);
-    const parts: CompletedPart[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < count) {
-        const index = next++;
-        const start = index * partSize;
-        try {
-          const result = await this.client.send(new UploadPartCopyCommand({
-            ...upload,
-            PartNumber: index + 1,
-            CopySource: copySource,
-            CopySourceRange: `bytes=${start}-${Math.min(size, start + partSize) - 1}`,
-          }));
-          parts[index] = { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
-        } catch (error) {
-          next = count;
-          throw error;
-        }
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: Math.min(this.settings.queueSize, count) }, worker));
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw failure.reason;
-    return parts;
   }
 
   async objectLockEnabled(): Promise<boolean | undefined> {
@@ -430,126 +327,11 @@ class S3BlobStore implements BlobStore {
     return this.settings.prefix + key;
   }
 
-  /** The one place SDK and network errors become LifeboatErrors. Messages name the place, never a secret. */
-  private async fail(error: unknown, action: 'read' | 'write' | 'list' | 'delete', key?: string): Promise<LifeboatError> {
-    if (isLifeboatError(error)) return error;
-    const code = s3Code(error);
-    const status = statusOf(error);
-    const where = `${this.location} at ${await this.endpointText()}`;
-    const options = {
-      cause: error,
-      details: { location: this.location, ...(key === undefined ? {} : { key }), ...(code ? { s3Code: code } : {}), ...(status ? { httpStatus: status } : {}) },
-    };
-    const object = key ? ` ${key}` : '';
-    if (code === 'NoSuchBucket') return this.bucketMissing(error);
-    if (code === 'NoSuchKey' || code === 'NotFound') return notFound(key ?? '', this.location);
-    if (code === 'AccessDenied' && action === 'delete' && /object lock|retention|legal hold/i.test(messageOf(error))) {
-      return new LifeboatError('OBJECT_LOCKED', `${key ?? 'The object'} in ${this.location} is under Object Lock retention and cannot be deleted yet.`, options);
-    }
-    if ((code !== undefined && ACCESS_DENIED.has(code)) || status === 403) {
-      return new LifeboatError('BUCKET_ACCESS_DENIED', `Access denied (${code ?? 'HTTP 403'}) trying to ${action}${object} in ${where}: ${this.credentialHint()}`, options);
-    }
-    if (code === 'InvalidRange') return new LifeboatError('INVALID_ARGUMENT', `The requested range is outside${object} in ${this.location}.`, options);
-    if (error instanceof Error) {
-      if (error.name === 'AbortError') return new LifeboatError('ABORTED', 'The operation was cancelled.', options);
-      if (error.name === 'CredentialsProviderError') {
-        return new LifeboatError('BUCKET_ACCESS_DENIED', `No credentials found for ${where}: ${this.credentialHint()}`, options);
-      }
-    }
-    const network = networkCode(error);
-    if (network) {
-      return new LifeboatError('BUCKET_UNREACHABLE', `Cannot reach ${where} (${network}): check the endpoint and the network, then try again.`, options);
-    }
-    if (status !== undefined && status >= 500 && status !== 501) {
-      return new LifeboatError('BUCKET_UNREACHABLE', `${where} failed to ${action}${object} (${code ?? `HTTP ${status}`}) even after retries; try again later.`, options);
-    }
-    if (unparsedAnswer(error)) {
-      return new LifeboatError('BUCKET_ERROR', `${where} gave an answer that is not S3's (HTTP ${status ?? 'status unknown'}) when asked to ${action}${object}: check that the endpoint is the S3 API of the bucket's provider.`, options);
-    }
-    return new LifeboatError('BUCKET_ERROR', `${where} refused to ${action}${object}: ${code ?? 'error'}: ${messageOf(error)}`, options);
-  }
-
-  private async bucketMissing(cause: unknown): Promise<LifeboatError> {
-    return new LifeboatError('BUCKET_NOT_FOUND', `Bucket ${this.settings.bucket} does not exist at ${await this.endpointText()}.`, {
-      cause,
-      details: { location: this.location, bucket: this.settings.bucket },
-    });
-  }
-
-  private credentialHint(): string {
-    return this.settings.explicitCredentials
-      ? 'check the access key ID and secret access key configured for this bucket, and that they may read and write it.'
-      : 'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) or AWS_PROFILE, and that they may read and write the bucket.';
-  }
-
-  private async endpointText(): Promise<string> {
-    if (this.settings.endpoint) {
-      // An endpoint URL could carry user:password@.
-      const url = new URL(this.settings.endpoint);
-      url.username = '';
-      url.password = '';
-      return url.href.replace(/\/$/, '');
-    }
-    const endpoint = await this.client.config.endpoint?.();
-    if (endpoint) return `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path === '/' ? '' : endpoint.path}`;
-    const region = await this.client.config.region().catch(() => 'unknown region');
-    return `AWS S3 (${region})`;
+  private fail(error: unknown, action: S3Action, key?: string): Promise<LifeboatError> {
+    return s3Error(error, this.place, action, key);
   }
 }
 
 function lockParams(lock: ObjectLockOptions | undefined) {
   return lock ? { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.retainUntil } : {};
-}
-
-function checkRange(range: ByteRange | undefined): void {
-  if (range && (!Number.isInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start)))) {
-    throw new LifeboatError('INVALID_ARGUMENT', `Invalid byte range ${range.start}-${range.end ?? ''}.`);
-  }
-}
-
-function aborted(signal: AbortSignal): LifeboatError {
-  return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: signal.reason });
-}
-
-function trimSlashes(text: string): string {
-  return text.replace(/^\/+|\/+$/g, '');
-}
-
-const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken']);
-
-/** S3's error code; HEAD answers have no body, so the SDK names them after the status ('NotFound', 'Unknown'). */
-function s3Code(error: unknown): string | undefined {
-  return error instanceof S3ServiceException ? error.name : undefined;
-}
-
-/** The server does not implement an optional feature, or the credentials may not use it: the store cannot tell. */
-function cannotTell(error: unknown): boolean {
-  const code = s3Code(error);
-  return code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'AccessDenied' || statusOf(error) === 501;
-}
-
-/** Service exceptions and the SDK's failures to parse an answer both carry the response's $metadata. */
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** The SDK could not parse the answer (a web page, a proxy's error, garbage): it then attaches the raw $response to a plain Error. */
-function unparsedAnswer(error: unknown): boolean {
-  return error instanceof Error && !(error instanceof S3ServiceException) && '$response' in error;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
-
-/** ECONNREFUSED and friends; Node reports several addresses tried at once (localhost: ::1 and 127.0.0.1) as an AggregateError. */
-function networkCode(error: unknown): string | undefined {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-  if (error instanceof AggregateError) return error.errors.map(networkCode).find((found) => found !== undefined);
-  return undefined;
 }

@@ -4,8 +4,8 @@
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { ByteStream } from '../streams.js';
-import type { GitHttp, GitService } from './http.js';
-import { PktLineReader, packetText, readLines, type Packet } from './pktline.js';
+import { AGENT, type GitHttp, type GitService } from './http.js';
+import { DELIM_PKT, FLUSH_PKT, PktLineReader, packetText, pktLine, readLines, type Packet } from './pktline.js';
 import type { RemoteHead, RemoteRef } from './types.js';
 
 export const OID = /^[0-9a-f]{40}$/;
@@ -35,6 +35,27 @@ export function capability(capabilities: readonly string[], key: string): string
     if (entry.startsWith(`${key}=`)) return entry.slice(key.length + 1);
   }
   return undefined;
+}
+
+/**
+ * The capabilities a request sends: those of `wanted` the server advertised, and our
+ * `agent=` when it advertised one ("...only if the server advertised the capability").
+ */
+export function requestCapabilities(serverCapabilities: readonly string[], wanted: readonly string[] = []): string[] {
+  const chosen = wanted.filter((name) => capability(serverCapabilities, name) !== undefined);
+  if (capability(serverCapabilities, 'agent') !== undefined) chosen.push(`agent=${AGENT}`);
+  return chosen;
+}
+
+/** v2 "command-request = command capability-list delim-pkt command-args flush-pkt", each line a PKT-LINE. */
+export function writeCommandRequest(command: string, serverCapabilities: readonly string[], args: readonly string[]): Buffer {
+  return Buffer.concat([
+    pktLine(`command=${command}\n`),
+    ...requestCapabilities(serverCapabilities).map((entry) => pktLine(`${entry}\n`)),
+    DELIM_PKT,
+    ...args.map((arg) => pktLine(`${arg}\n`)),
+    FLUSH_PKT,
+  ]);
 }
 
 /**

@@ -1,10 +1,10 @@
 /** Fetching a pack: the v2 `fetch` command, or the v0 upload-pack request. */
 import { LifeboatError } from '../errors.js';
 import type { ByteStream } from '../streams.js';
-import { capability, OID, protocolError, type Advertisement } from './discovery.js';
-import { AGENT, type GitHttp } from './http.js';
+import { capability, OID, protocolError, requestCapabilities, writeCommandRequest, type Advertisement } from './discovery.js';
+import type { GitHttp } from './http.js';
 import { checkedPack } from './pack-check.js';
-import { DELIM_PKT, FLUSH_PKT, PktLineReader, packetText, pktLine, readLines } from './pktline.js';
+import { FLUSH_PKT, PktLineReader, packetText, pktLine, readLines } from './pktline.js';
 import { demuxSideband } from './sideband.js';
 import type { FetchPackOptions, PackStream } from './types.js';
 
@@ -34,17 +34,13 @@ export function fetchRequest(options: FetchPackOptions): FetchRequest {
  * per common commit, and `done` so the reply is the pack without negotiation.
  */
 export function writeFetchRequestV2(serverCapabilities: readonly string[], request: FetchRequest): Buffer {
-  return Buffer.concat([
-    pktLine('command=fetch\n'),
-    ...(capability(serverCapabilities, 'agent') === undefined ? [] : [pktLine(`agent=${AGENT}\n`)]),
-    DELIM_PKT,
-    pktLine('thin-pack\n'),
-    pktLine('ofs-delta\n'),
-    ...(request.progress ? [] : [pktLine('no-progress\n')]),
-    ...request.wants.map((oid) => pktLine(`want ${oid}\n`)),
-    ...request.haves.map((oid) => pktLine(`have ${oid}\n`)),
-    pktLine('done\n'),
-    FLUSH_PKT,
+  return writeCommandRequest('fetch', serverCapabilities, [
+    'thin-pack',
+    'ofs-delta',
+    ...(request.progress ? [] : ['no-progress']),
+    ...request.wants.map((oid) => `want ${oid}`),
+    ...request.haves.map((oid) => `have ${oid}`),
+    'done',
   ]);
 }
 
@@ -54,9 +50,7 @@ export function writeFetchRequestV2(serverCapabilities: readonly string[], reque
  * when advertised.
  */
 export function writeUploadRequestV0(serverCapabilities: readonly string[], request: FetchRequest): Buffer {
-  const wanted = ['side-band-64k', 'ofs-delta', 'thin-pack', ...(request.progress ? [] : ['no-progress'])];
-  const capabilities = wanted.filter((name) => capability(serverCapabilities, name) !== undefined);
-  if (capability(serverCapabilities, 'agent') !== undefined) capabilities.push(`agent=${AGENT}`);
+  const capabilities = requestCapabilities(serverCapabilities, ['side-band-64k', 'ofs-delta', 'thin-pack', ...(request.progress ? [] : ['no-progress'])]);
   const [first, ...rest] = request.wants;
   return Buffer.concat([
     pktLine(`want ${first} ${capabilities.join(' ')}\n`),

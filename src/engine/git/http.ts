@@ -3,7 +3,7 @@
  * requests are `POST $GIT_URL/<service>`. Failures become LifeboatErrors a user can act on;
  * passwords never appear in messages.
  */
-import { LifeboatError, isLifeboatError } from '../errors.js';
+import { LifeboatError, cancelled, isLifeboatError } from '../errors.js';
 import { fromWebStream, toWebStream, within, type ByteStream, type IdleTimeout } from '../streams.js';
 import type { GitCredentials, HttpFetch, HttpRequestInit, HttpResponse } from './types.js';
 
@@ -71,10 +71,6 @@ export function basicAuth({ username, password }: GitCredentials): string {
   return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
-const CREDENTIAL_HINT =
-  'Set the credentials with LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD. On Bitbucket, a repository, project or ' +
-  'workspace access token uses the user name "x-token-auth", an API token the user name "x-bitbucket-api-token-auth".';
-
 /** Maps a non-2xx answer to the error a user can act on. */
 export function statusError(status: number, statusText: string | undefined, context: {
   url: string;
@@ -82,13 +78,13 @@ export function statusError(status: number, statusText: string | undefined, cont
   username: string | undefined;
 }): LifeboatError {
   const { url, service, username } = context;
-  const details = { status, url };
+  const details = { status, url, ...(username === undefined ? {} : { username }) };
   const access = service === 'git-receive-pack' ? 'write' : 'read';
   if (status === 401) {
     const message = username === undefined
       ? `The git server requires credentials for ${url} and none were given (HTTP 401).`
       : `The git server refused the credentials for user "${username}" at ${url} (HTTP 401).`;
-    return new LifeboatError('GIT_AUTH_REQUIRED', `${message} ${CREDENTIAL_HINT}`, { details });
+    return new LifeboatError('GIT_AUTH_REQUIRED', message, { details });
   }
   if (status === 403) {
     const who = username === undefined ? 'Anonymous access' : `The credentials of user "${username}"`;
@@ -124,7 +120,7 @@ export function transportError(error: unknown, url: string): LifeboatError {
   if (own) return own;
   const root = rootCause(error);
   const name = error instanceof Error ? error.name : '';
-  if (name === 'AbortError') return new LifeboatError('ABORTED', 'The operation was cancelled.', { cause: error });
+  if (name === 'AbortError') return cancelled(error);
   if (name === 'TimeoutError') return new LifeboatError('GIT_TIMEOUT', `The git server at ${url} did not answer in time.`, { cause: error });
   const reason = root instanceof Error ? root.message : String(root);
   return new LifeboatError('GIT_UNREACHABLE', `Could not reach the git server at ${url}: ${reason}.`, { cause: error });

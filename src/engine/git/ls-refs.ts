@@ -1,7 +1,7 @@
 /** The protocol v2 `ls-refs` command (gitprotocol-v2 "ls-refs"). */
-import { capability, byName, OID, protocolError } from './discovery.js';
-import { AGENT, type GitHttp } from './http.js';
-import { DELIM_PKT, FLUSH_PKT, PktLineReader, pktLine, readLines } from './pktline.js';
+import { capability, byName, OID, protocolError, writeCommandRequest } from './discovery.js';
+import type { GitHttp } from './http.js';
+import { PktLineReader, readLines } from './pktline.js';
 import type { RefListing, RemoteHead, RemoteRef } from './types.js';
 
 /**
@@ -11,15 +11,7 @@ import type { RefListing, RemoteHead, RemoteRef } from './types.js';
  */
 export function writeLsRefsRequest(serverCapabilities: readonly string[]): Buffer {
   const unborn = capability(serverCapabilities, 'ls-refs')?.split(' ').includes('unborn') ?? false;
-  return Buffer.concat([
-    pktLine('command=ls-refs\n'),
-    ...(capability(serverCapabilities, 'agent') === undefined ? [] : [pktLine(`agent=${AGENT}\n`)]),
-    DELIM_PKT,
-    pktLine('peel\n'),
-    pktLine('symrefs\n'),
-    ...(unborn ? [pktLine('unborn\n')] : []),
-    FLUSH_PKT,
-  ]);
+  return writeCommandRequest('ls-refs', serverCapabilities, ['peel', 'symrefs', ...(unborn ? ['unborn'] : [])]);
 }
 
 /**

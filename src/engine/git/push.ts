@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { concatStreams, type ByteStream } from '../streams.js';
-import { capability, discover, OID, protocolError } from './discovery.js';
-import { AGENT, type GitHttp } from './http.js';
+import { capability, discover, OID, protocolError, requestCapabilities } from './discovery.js';
+import type { GitHttp } from './http.js';
 import { FLUSH_PKT, PktLineReader, pktLine, readLines } from './pktline.js';
 import { demuxSideband } from './sideband.js';
 import { ZERO_OID, type PushCommand, type PushOptions, type PushRefResult, type PushReport, type RefListing } from './types.js';
@@ -23,9 +23,7 @@ export interface PushRequestOptions {
  * are sent only when advertised; push options never (sending them unadvertised corrupts the stream).
  */
 export function writePushCommands(serverCapabilities: readonly string[], commands: readonly PushCommand[], options: PushRequestOptions): Buffer {
-  const wanted = ['report-status', 'side-band-64k', ...(options.atomic ? ['atomic'] : []), ...(options.progress ? [] : ['quiet'])];
-  const capabilities = wanted.filter((name) => capability(serverCapabilities, name) !== undefined);
-  if (capability(serverCapabilities, 'agent') !== undefined) capabilities.push(`agent=${AGENT}`);
+  const capabilities = requestCapabilities(serverCapabilities, ['report-status', 'side-band-64k', ...(options.atomic ? ['atomic'] : []), ...(options.progress ? [] : ['quiet'])]);
   return Buffer.concat([
     ...commands.map((command, index) => {
       const line = `${command.old} ${command.new} ${command.ref}`;

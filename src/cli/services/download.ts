@@ -1,16 +1,16 @@
 /**
  * Download: a snapshot as plain files that need only git — the decrypted bundles in
- * apply order, the manifest, the exact ref list, and a README saying how to apply
- * them. This is the way out that depends on nothing of Lifeboat's.
+ * apply order, the manifest, the exact ref list (refs.txt), and restore.sh, which
+ * applies them with sh and git alone. This is the way out that depends on nothing of Lifeboat's.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { LifeboatError } from './errors.js';
-import type { BlobStore } from './bucket/blob-store.js';
-import { type SnapshotManifest, serializeDocument } from './bucket/format.js';
-import { readPlain } from './bucket/objects.js';
+import { LifeboatError } from '../../engine/errors.js';
+import type { BlobStore } from '../../engine/bucket/blob-store.js';
+import { type SnapshotManifest, serializeDocument } from '../../engine/bucket/format.js';
+import { readPlain } from '../../engine/bucket/objects.js';
 
 export interface DownloadReport {
   snapshot: string;

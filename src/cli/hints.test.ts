@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LifeboatError } from '../engine/errors.js';
+import { cliHint } from './hints.js';
+
+describe('CLI hints', () => {
+  it('come from the code and the details', () => {
+    assert.equal(cliHint(new LifeboatError('SNAPSHOT_AMBIGUOUS', 'x', { details: { snapshot: 's', repos: ['acme/api', 'acme/web'] } })), 'add --repo <workspace>/<repo>, e.g. --repo acme/api');
+    assert.equal(cliHint(new LifeboatError('SNAPSHOT_NOT_FOUND', 'x', { details: { snapshot: 's', repo: 'acme/web' } })), 'list the snapshots with `lifeboat snapshots --repo acme/web`');
+    assert.match(cliHint(new LifeboatError('INTERNAL', 'x')) ?? '', /bug in Lifeboat/);
+    assert.equal(cliHint(new LifeboatError('CHECKSUM_MISMATCH', 'x')), undefined);
+  });
+});

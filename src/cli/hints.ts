@@ -1,0 +1,39 @@
+/**
+ * What to do next, said for someone at a shell: engine errors say what happened
+ * (the same words reach the Forge pages); the CLI adds how to fix it with its own
+ * flags and environment variables. Keyed by code, with the error's details.
+ */
+import type { ErrorCode, LifeboatError } from '../engine/errors.js';
+
+type Hint = string | ((details: Record<string, unknown>) => string | undefined);
+
+export const GIT_CREDENTIALS =
+  'put the credentials in the URL or set LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD; on Bitbucket a repository, ' +
+  'project or workspace access token goes with the user name x-token-auth, an API token with x-bitbucket-api-token-auth';
+
+const IDENTITY = 'pass --identity <file> or set LIFEBOAT_IDENTITY';
+
+const HINTS: Partial<Record<ErrorCode, Hint>> = {
+  GIT_AUTH_REQUIRED: GIT_CREDENTIALS,
+  IDENTITY_REQUIRED: IDENTITY,
+  IDENTITY_MISMATCH: `${IDENTITY} with an identity of one of the snapshot's recipients (lifeboat show <snapshot> names them)`,
+  SNAPSHOT_NOT_FOUND: (details) => `list the snapshots with \`lifeboat snapshots${typeof details.repo === 'string' ? ` --repo ${details.repo}` : ''}\``,
+  SNAPSHOT_AMBIGUOUS: (details) => {
+    const [first] = Array.isArray(details.repos) ? details.repos : [];
+    return `add --repo <workspace>/<repo>${typeof first === 'string' ? `, e.g. --repo ${first}` : ''}`;
+  },
+  BUCKET_NOT_INITIALIZED: 'check --bucket (or LIFEBOAT_BUCKET) and its prefix, or run `lifeboat init` to start a backup there',
+  BUCKET_NOT_FOUND: 'check the bucket name in --bucket (or LIFEBOAT_BUCKET) and the endpoint (--endpoint or AWS_ENDPOINT_URL_S3)',
+  BUCKET_ACCESS_DENIED:
+    'check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials) or AWS_PROFILE, ' +
+    'and that they may read and write the bucket',
+};
+
+const BUG = 'this is a bug in Lifeboat; please report it with the command you ran (LIFEBOAT_DEBUG=1 prints the stack)';
+
+/** The CLI's hint for an error, or undefined when its message says all there is. */
+export function cliHint(error: LifeboatError): string | undefined {
+  if (error.kind === 'bug') return BUG;
+  const hint = HINTS[error.code];
+  return typeof hint === 'function' ? hint(error.details ?? {}) : hint;
+}

@@ -1,0 +1,84 @@
+/**
+ * Restore into a new local bare repository with the local git: the CLI's way to
+ * rebuild a repository on this machine (the engine's restore pushes over the wire).
+ */
+import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { LifeboatError, isLifeboatError } from '../../engine/errors.js';
+import { type RestoreReport, type RestoreSource, selectRefs } from '../../engine/restore.js';
+import { openStoredBundle } from '../../engine/stored-bundle.js';
+import type { ByteStream } from '../../engine/streams.js';
+
+/**
+ * A bare repository holding exactly the snapshot's refs, built with the local git:
+ * each pack streams into `git index-pack --stdin --fix-thin`, then one ref
+ * transaction. Built beside `directory` and renamed into place only when complete.
+ */
+export async function restoreToDirectory(source: RestoreSource & { directory: string }): Promise<RestoreReport> {
+  const { manifest } = source;
+  const directory = resolve(source.directory);
+  const { selected } = selectRefs(manifest, source.only, false);
+  if (await isNonEmptyDirectory(directory)) {
+    throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${directory} exists and is not empty; choose a new folder.`);
+  }
+  await mkdir(dirname(directory), { recursive: true });
+  const work = join(dirname(directory), `.${basename(directory)}.lifeboat-partial-${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  try {
+    await runGit(['init', '--quiet', '--bare', work]);
+    for (const [index, entry] of manifest.bundles.entries()) {
+      source.onProgress?.({ phase: 'bundle', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.size, resumed: false });
+      const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
+      await runGit(['-C', work, 'index-pack', '--stdin', '--fix-thin'], bundle.pack);
+    }
+    const transaction = selected.map((ref) => `create ${ref.name} ${ref.oid}\n`).join('');
+    if (transaction) await runGit(['-C', work, 'update-ref', '--stdin'], Buffer.from(transaction));
+    // HEAD follows the snapshot unless it names a ref this restore left out.
+    const head = manifest.head.symref;
+    if (head && (!source.only || source.only.includes(head))) await runGit(['-C', work, 'symbolic-ref', 'HEAD', head]);
+    // Every ref must reach complete history: a missing object fails here, not in the user's hands later.
+    if (selected.length > 0) await runGit(['-C', work, 'rev-list', '--objects', '--all', '--quiet']);
+    await rm(directory, { recursive: true, force: true });
+    await rename(work, directory);
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw error;
+  }
+  source.onProgress?.({ phase: 'refs', refs: selected.length });
+  return { snapshot: manifest.id, mode: 'directory', refs: selected.map((ref) => ({ from: ref.name, to: ref.name, oid: ref.oid })), leftOut: [], bundlesApplied: manifest.bundles.length, bundlesResumed: 0 };
+}
+
+async function isNonEmptyDirectory(path: string): Promise<boolean> {
+  try {
+    if (!(await stat(path)).isDirectory()) return true;
+    return (await readdir(path)).length > 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Runs the local git, streaming `input` to its stdin with backpressure. */
+async function runGit(args: string[], input?: ByteStream | Uint8Array): Promise<string> {
+  const child = spawn('git', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const exited = new Promise<number>((resolveExit, reject) => {
+    child.on('error', (error) => reject(new LifeboatError('LOCAL_GIT_FAILED', `Could not run git (${error.message}); install git and try again.`, { cause: error })));
+    child.on('close', (code) => resolveExit(code ?? 1));
+  });
+  const feeding = input && child.stdin ? pipeline(input instanceof Uint8Array ? [input] : input, child.stdin) : Promise.resolve();
+  const [fed, code] = await Promise.allSettled([feeding, exited]);
+  // A failing source (a checksum, the bucket) is the cause; git then only saw its input end early.
+  if (fed.status === 'rejected' && isLifeboatError(fed.reason)) throw fed.reason;
+  if (code.status === 'rejected') throw code.reason;
+  if (code.value !== 0) {
+    throw new LifeboatError('LOCAL_GIT_FAILED', `git ${args.filter((arg) => arg !== '-C').slice(1).join(' ')} failed: ${Buffer.concat(stderr).toString('utf8').trim()}`);
+  }
+  if (fed.status === 'rejected') throw fed.reason;
+  return Buffer.concat(stdout).toString('utf8');
+}
