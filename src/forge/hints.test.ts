@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LifeboatError } from '../engine/errors.js';
+import { userError } from './hints.js';
+
+test('a page gets what happened and what it can do there, never a flag of the command line', () => {
+  const missing = userError(new LifeboatError('GIT_AUTH_REQUIRED', 'Bitbucket refused the stored credential.'));
+  assert.equal(missing.message, 'Bitbucket refused the stored credential.');
+  assert.match(missing.hint ?? '', /admin page/);
+  for (const code of ['GIT_AUTH_REQUIRED', 'IDENTITY_REQUIRED', 'BUCKET_ACCESS_DENIED', 'NOT_CONFIGURED'] as const) {
+    assert.doesNotMatch(userError(new LifeboatError(code, 'x')).hint ?? '', /--|LIFEBOAT_/, code);
+  }
+});
+
+test('a transient failure says Lifeboat tries again; a bug keeps its internals in the log', () => {
+  assert.match(userError(new LifeboatError('GIT_SERVER_BUSY', 'busy')).hint ?? '', /tries again/);
+  const bug = userError(new LifeboatError('INTERNAL', 'TypeError: x is undefined at /app/src/forge/jobs.ts:12'));
+  assert.doesNotMatch(bug.message, /TypeError|jobs\.ts/);
+  assert.equal(bug.code, 'INTERNAL');
+});
