@@ -27,6 +27,15 @@ export interface S3rver {
 const SERVER_SCRIPT = `
 const [modulePath, directory, bucket, port] = process.argv.slice(1);
 const S3rver = require(modulePath);
+// S3 has no folders, but s3rver's file store removes a key's emptied parent folders on delete,
+// racing a concurrent put into the same folder (its write stream then fails to open, and the
+// unhandled error ends the server). Keeping empty folders is what S3 looks like from outside.
+const FilesystemStore = require(require('node:path').join(require('node:path').dirname(modulePath), 'stores', 'filesystem.js'));
+FilesystemStore.prototype.deleteObject = async function deleteObject(bucketName, key) {
+  const fs = require('node:fs/promises');
+  await Promise.all(['object', 'object.md5', 'metadata.json'].map((type) =>
+    fs.unlink(this.getResourcePath(bucketName, key, type)).catch((error) => { if (error.code !== 'ENOENT') throw error; })));
+};
 const server = new S3rver({ address: '127.0.0.1', port: Number(port), silent: true, directory, configureBuckets: [{ name: bucket }] });
 server.run().then(
   (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),

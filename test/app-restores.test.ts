@@ -328,6 +328,22 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a snapshot the index does not know (written behind the app\'s back) is indexed by the next backup that finds nothing to do', async () => {
+    // A new ref written straight into the bare repository: no push event, so only the engine run below sees it.
+    const bare = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'api-server');
+    execFileSync('git', ['-C', bare, 'update-ref', 'refs/heads/behind-the-back', 'HEAD']);
+    const taken = await snapshot('api-server');
+    assert.ok(taken.refs.some((ref) => ref.name === 'refs/heads/behind-the-back'), 'a new snapshot');
+    const listed = async (): Promise<string[]> => valueOf(await app.repoPage('listSnapshots', {}, { as: 'admin', repositorySlug: 'api-server' }), 'listSnapshots').items.map((item) => item.id);
+    assert.ok(!(await listed()).includes(taken.id), 'not in the index yet');
+    const { job } = valueOf(await app.repoPage('backupNow', {}, { as: 'admin', repositorySlug: 'api-server' }), 'backupNow');
+    await settle();
+    const done = valueOf(await app.repoPage('getJob', { jobId: job.id }, { as: 'admin', repositorySlug: 'api-server' }), 'getJob');
+    assert.equal(done.state, 'done', done.message);
+    assert.equal((done.result as { status?: string } | undefined)?.status, 'unchanged');
+    assert.equal((await listed())[0], taken.id, 'the index job the backup asked for put it in, newest first');
+  });
+
   it('lists a repository deleted through the REST API and restores it into a new repository', async () => {
     const uuid = app.repositoryUuid('docs');
     await snapshot('docs');

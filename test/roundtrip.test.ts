@@ -300,10 +300,19 @@ describe('restore beside existing work and over it', () => {
     assert.equal(report.refs.length, snapshot.refs.length);
     fsck(repo.bare);
 
+    // The same restore again (a retry after its last push landed) finds its work done and changes nothing.
+    const again = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    assert.equal(again.refs.length, snapshot.refs.length);
+    assert.equal(refsOf(repo.bare), after);
+    // A restored ref that someone moved since is theirs now: refused, nothing changed.
+    const moved = besideRefName(snapshot.id, 'refs/heads/main');
+    git(repo.bare, ['update-ref', moved, `${main.oid}~1`]);
+    const movedState = refsOf(repo.bare);
     await assert.rejects(
       restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' }),
-      (error) => isLifeboatError(error, 'RESTORE_REF_EXISTS'),
+      (error) => isLifeboatError(error, 'RESTORE_REF_EXISTS') && error.message.includes(moved),
     );
+    assert.equal(refsOf(repo.bare), movedState);
     await assert.rejects(
       restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'empty' }),
       (error) => isLifeboatError(error, 'RESTORE_TARGET_NOT_EMPTY'),

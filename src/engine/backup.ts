@@ -5,7 +5,7 @@
  * Nothing becomes visible as a snapshot before its manifest exists.
  */
 import { randomBytes } from 'node:crypto';
-import { LifeboatError } from './errors.js';
+import { LifeboatError, isLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import { type NewestSnapshot, type UnreadableManifest, listPending, readManifest, readNewest } from './bucket/catalog.js';
 import {
@@ -206,7 +206,11 @@ function upToDate(manifest: SnapshotManifest, listing: RefListing, encryption: E
  * taken since it started and its bundles are encrypted as this backup's would be.
  */
 async function resumablePending(store: BlobStore, repo: RepoPath, newestId: string | null, encryption: EncryptionConfig | null): Promise<PendingBackup | undefined> {
-  const pending = (await listPending(store, repo)).at(-1);
+  const pending = (await listPending(store, repo).catch((error: unknown) => {
+    // An unreadable record (damaged, or a newer Lifeboat's) is never resumed, and must not stop every backup: start afresh.
+    if (isLifeboatError(error, 'FORMAT_INVALID') || isLifeboatError(error, 'FORMAT_UNSUPPORTED')) return [];
+    throw error;
+  })).at(-1);
   if (!pending || pending.after !== newestId || pending.encryption === undefined) return undefined;
   return sameEncryption(pending.encryption, encryption) ? pending : undefined;
 }

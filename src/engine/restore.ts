@@ -106,7 +106,8 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
     throw new LifeboatError('RESTORE_TARGET_NOT_EMPTY', `${git.url} already has ${work.length} refs. Restore beside them (refs/heads/restored/${manifest.id}/...) or choose to overwrite explicitly.`);
   }
   if (mode === 'beside') {
-    const taken = selected.map((ref) => target(ref.name)).filter((name) => remote.has(name));
+    // A ref already holding the snapshot's value is this restore, done before (a retry after the last push): not a clash.
+    const taken = selected.filter((ref) => remote.has(target(ref.name)) && remote.get(target(ref.name)) !== ref.oid).map((ref) => target(ref.name));
     if (taken.length > 0) throw new LifeboatError('RESTORE_REF_EXISTS', `${git.url} already has ${taken.join(', ')}; nothing was changed.`);
   }
 

@@ -72,8 +72,18 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
   }
   const job = await createJob('backup', 'Waiting in the queue.', { ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid });
   const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };
-  // A push's backup may be waiting without a job to follow: this one queues beside it, at once, and becomes the one to follow.
-  await kvs.set(kvsKeys.backupQueued(repositoryUuid), { at: new Date().toISOString(), jobId: job.id } satisfies QueuedMark, { ttl: { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' } });
+  const mark: QueuedMark = { at: new Date().toISOString(), jobId: job.id };
+  const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
+  if (!(await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl))) {
+    // Someone asked at the same moment, or a push's backup waits without a job to follow.
+    const raced = await freshMark(repositoryUuid);
+    if (raced?.jobId && raced.jobId !== job.id && (await stillWaiting(raced.jobId))) {
+      await kvs.delete(kvsKeys.job(job.id));
+      return { job: await getJob(raced.jobId), alreadyQueued: true };
+    }
+    // This one queues beside the push's, at once, and becomes the one to follow.
+    await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
+  }
   await enqueue(QUEUES.backup, [body]);
   const status = await readStatus(repositoryUuid);
   if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });

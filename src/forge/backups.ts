@@ -17,7 +17,8 @@ import { isIncluded } from './coverage.js';
 import { type Outcome, defineConsumer } from './jobs.js';
 import { QUEUES, enqueue } from './queues.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
-import { indexSnapshot } from './snapshot-index.js';
+import { healIndex } from './reindex.js';
+import { indexSnapshot, readSummary } from './snapshot-index.js';
 import { updateStatus } from './status.js';
 
 /** The engine stops after the bundle that ends past this, leaving room to commit and record within 900 s. */
@@ -27,6 +28,8 @@ const RUN_BUDGET_SECONDS = 780;
  * single fetch has to carry a huge repository within one request's time limit.
  */
 const MAX_REFS_PER_BUNDLE = 250;
+/** How long a continuation waits for the lease of the delivery that queued it to be released. */
+const CONTINUE_AFTER_SECONDS = 10;
 /** A busy repository's coalesced backup is queued afresh this much later once Forge's retries are spent. */
 const BUSY_REQUEUE_SECONDS = 300;
 
@@ -80,7 +83,8 @@ export const runBackup = defineConsumer<BackupBody>({
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
     const result = await backUpRepository(configuration, body, deadline, context.progress);
     if (result.status === 'partial') {
-      await enqueue(QUEUES.backup, [{ ...body, reason: 'continue', trigger: triggerOf(body) } satisfies BackupBody]);
+      // A moment later: this delivery still holds the repository's lease until it has recorded the outcome.
+      await enqueue(QUEUES.backup, [{ ...body, reason: 'continue', trigger: triggerOf(body) } satisfies BackupBody], CONTINUE_AFTER_SECONDS);
       await updateStatus(body.repositoryUuid, { state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
       return { state: 'continuing', message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.` };
     }
@@ -143,27 +147,36 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     deletedAt: undefined,
     progress: { phase: 'starting', updatedAt: new Date().toISOString() },
   });
-  const result = await backup({
-    store,
-    repo: repoPath(body.workspaceUuid, body.repositoryUuid),
-    git,
-    trigger: triggerOf(body),
-    ...setting,
-    repository: {
-      uuid: bracedUuid(body.repositoryUuid),
-      ...(workspaceSlug ? { workspaceSlug } : {}),
-      ...(repository.slug ? { slug: repository.slug } : {}),
-      ...(repository.name ? { name: repository.name } : {}),
-    },
-    maxRefsPerBundle: engineLimits().maxRefsPerBundle,
-    deadline,
-    owner: `lifeboat ${body.reason} backup (Forge)`,
-    ...(report ? { onProgress: progressReporter(report) } : {}),
-  });
-  if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous);
-  if (result.status !== 'partial') {
-    await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, lastError: undefined, jobId: undefined });
+  let result: BackupResult;
+  try {
+    result = await backup({
+      store,
+      repo: repoPath(body.workspaceUuid, body.repositoryUuid),
+      git,
+      trigger: triggerOf(body),
+      ...setting,
+      repository: {
+        uuid: bracedUuid(body.repositoryUuid),
+        ...(workspaceSlug ? { workspaceSlug } : {}),
+        ...(repository.slug ? { slug: repository.slug } : {}),
+        ...(repository.name ? { name: repository.name } : {}),
+      },
+      maxRefsPerBundle: engineLimits().maxRefsPerBundle,
+      deadline,
+      owner: `lifeboat ${body.reason} backup (Forge)`,
+      ...(report ? { onProgress: progressReporter(report) } : {}),
+    });
+  } catch (error) {
+    // Whoever called records the failure (the consumer's status hooks); never leave the page saying "running".
+    await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
+    throw error;
   }
+  if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous);
+  // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
+  if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);
+  await updateStatus(body.repositoryUuid, result.status === 'partial'
+    ? { state: 'queued', progress: undefined }
+    : { state: 'idle', progress: undefined, lastError: undefined, jobId: undefined });
   return result;
 }
 

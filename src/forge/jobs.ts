@@ -80,7 +80,19 @@ export async function createJob(kind: JobKind, message: string, owner: { request
 export async function getJob(jobId: string): Promise<JobView> {
   const job = /^[0-9a-f-]{36}$/.test(jobId) ? await kvs.get<JobView>(kvsKeys.job(jobId)) : undefined;
   if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
-  return job;
+  return stalled(job) ? { ...job, state: 'failed', message: STALLED.message, error: STALLED } : job;
+}
+
+/**
+ * Forge ends a delivery at 900 s without a word to it, and a running job writes
+ * progress every few seconds: one silent for longer than a delivery may last
+ * (and than its lease) was ended that way, on its last delivery.
+ */
+const STALLED_AFTER_MS = 16 * 60_000;
+const STALLED: UserError = { code: 'JOB_STOPPED', message: 'This job stopped without a word: Forge ended it at its time limit. What it stored so far is kept.', hint: 'Start it again; it continues from what is stored.' };
+
+function stalled(job: JobView): boolean {
+  return job.state === 'running' && Date.now() - Date.parse(job.updatedAt) > STALLED_AFTER_MS;
 }
 
 /** The job's next state. Fields a state does not carry (progress once done, an error once running again) are dropped. */
@@ -191,7 +203,8 @@ export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event
         } finally {
           await progress.flush(); // before the outcome, which a late progress write must not overwrite
         }
-        await finish(consumer, body, outcome);
+        // The work is done: a failing record of it must not make Forge run the work again.
+        await finish(consumer, body, outcome).catch((error: unknown) => console.error(`lifeboat: ${consumer.kind} finished, but recording it failed`, error));
         return undefined;
       } finally {
         if (repositoryUuid) await releaseLease(repositoryUuid, holder);

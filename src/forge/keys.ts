@@ -32,6 +32,8 @@ export const kvsKeys = {
   deleted: (repositoryUuid: string): string => `deleted:${bareUuid(repositoryUuid)}`,
   /** When the index job last rebuilt the KVS index from the bucket (ISO 8601). */
   indexBuiltAt: 'index:built-at',
+  /** Set for an hour when the app asked for a rebuild by itself (of the workspace, or one repository). */
+  reindexRequested: (repositoryUuid?: string): string => (repositoryUuid ? `repo:${bareUuid(repositoryUuid)}:reindex-requested` : 'index:requested'),
   /** Held by the one backup, restore or prune running on the repository. */
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,

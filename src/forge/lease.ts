@@ -23,7 +23,11 @@ export async function acquireLease(repositoryUuid: string, holder: string, what:
   const ttl = { value: LEASE_SECONDS, unit: 'SECONDS' as const };
   if (await setIfAbsent(key, lease, ttl)) return true;
   const current = await kvs.get<Lease>(key);
-  if (current && current.holder !== holder && Date.parse(current.until) > Date.now()) return false;
+  // Released between the two calls: take it the conditional way again, or someone else may take it too.
+  if (!current) return setIfAbsent(key, lease, ttl);
+  if (current.holder !== holder && Date.parse(current.until) > Date.now()) return false;
+  // Ours already, or its holder died (KVS's expiry is lazy). Two contenders for a dead lease can both land
+  // here: KVS offers no compare-and-set on a value, only on a key's absence.
   await kvs.set(key, lease, { keyPolicy: 'OVERRIDE', ttl });
   return true;
 }

@@ -8,15 +8,16 @@ import { z } from 'zod';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView, SnapshotSummary } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
+import { type UnreadableManifest, listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
-import { openBucket } from './bucket.js';
+import { openBucket, repoPath } from './bucket.js';
 import { type Outcome, createJob, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
+import { acquireLease, releaseLease, setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
 import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
@@ -26,18 +27,40 @@ const BUDGET_MS = 600_000;
 
 const indexBody = z.object({
   workspaceUuid: bitbucketUuid,
+  /** Only this repository (a backup found its index behind the bucket); every one of the workspace when absent. */
+  repositoryUuid: bitbucketUuid.optional(),
   jobId: z.string().optional(),
   /** The last repository (bare UUID) already indexed, when a rebuild continues. */
   after: z.string().optional(),
 });
 type IndexBody = z.infer<typeof indexBody>;
 
-/** "Rebuild the index" on the admin page, and the sweep when the index was never built. */
+/** Leaves the lease of the job that asked for a continuation time to be released. */
+const CONTINUE_AFTER_SECONDS = 10;
+/** Manifests read at once: memory stays bounded whatever the number of snapshots. */
+const MANIFEST_BATCH = 20;
+
+/** "Rebuild the index" on the admin page. */
 export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
   const job = await createJob('index', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
   await enqueue(QUEUES.index, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies IndexBody]);
   return job;
 }
+
+/**
+ * Without a person asking: the whole workspace when the index was never built
+ * (an installation from before it), or one repository whose index a backup
+ * found behind the bucket. One such request waits at a time for each; it is
+ * done when the repository (or the workspace) has been indexed.
+ */
+export async function healIndex(workspaceUuid: string, repositoryUuid?: string): Promise<void> {
+  if (!repositoryUuid && (await kvs.get(kvsKeys.indexBuiltAt)) !== undefined) return;
+  if (!(await setIfAbsent(kvsKeys.reindexRequested(repositoryUuid), new Date().toISOString(), HEAL_PENDING_TTL))) return;
+  await enqueue(QUEUES.index, [{ workspaceUuid, ...(repositoryUuid ? { repositoryUuid } : {}) } satisfies IndexBody]);
+}
+
+/** A request lost with its job is forgotten after this long, so that healing is asked for again. */
+const HEAL_PENDING_TTL = { value: 3600, unit: 'SECONDS' as const };
 
 export const runReindex = defineConsumer<IndexBody>({
   kind: 'index',
@@ -47,19 +70,29 @@ export const runReindex = defineConsumer<IndexBody>({
   async run(body, context): Promise<Outcome> {
     const { settings, secrets } = await requireConfiguration();
     const store = openBucket(settings, secrets.bucketSecretAccessKey);
-    const repositories = (await repositoriesInBucket(store, body.workspaceUuid)).filter((repo) => body.after === undefined || repo.repository > body.after);
+    const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
+    const repositories = all.filter((repo) => body.after === undefined || repo.repository > body.after);
     let done = 0;
     for (const repo of repositories) {
-      if (Date.now() - context.startedAt > BUDGET_MS) {
+      // A busy repository (a backup or prune writing its index) is indexed when it is free again.
+      const busy = Date.now() - context.startedAt > BUDGET_MS || !(await acquireLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`, 'index'));
+      if (busy) {
         const after = repositories[done - 1]?.repository ?? body.after;
-        await enqueue(QUEUES.index, [{ ...body, ...(after ? { after } : {}) } satisfies IndexBody]);
+        await enqueue(QUEUES.index, [{ ...body, ...(after ? { after } : {}) } satisfies IndexBody], CONTINUE_AFTER_SECONDS * 6);
         return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.` };
       }
-      context.progress('indexing', { done, total: repositories.length });
-      await reindexRepository(store, body.workspaceUuid, repo);
+      try {
+        context.progress('indexing', { done, total: repositories.length });
+        await reindexRepository(store, body.workspaceUuid, repo);
+      } finally {
+        await releaseLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`);
+      }
       done++;
     }
-    await kvs.set(kvsKeys.indexBuiltAt, new Date().toISOString());
+    if (!body.repositoryUuid) {
+      await kvs.set(kvsKeys.indexBuiltAt, new Date().toISOString());
+      await kvs.delete(kvsKeys.reindexRequested());
+    }
     return { state: 'done', message: `Rebuilt the index of ${done} repositories from the bucket.`, result: { repositories: done } };
   },
 });
@@ -86,15 +119,20 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await kvs.delete(kvsKeys.repoSummary(repositoryUuid));
   // One unreadable manifest must not hide the others: it is named on the page instead.
-  const { manifests, unreadable } = await readManifests(store, ids.map((id) => ({ repo, id })));
+  const unreadable: UnreadableManifest[] = [];
   let previous: SnapshotManifest | undefined;
-  for (const manifest of manifests) {
-    await indexSnapshot(repositoryUuid, manifest, previous);
-    previous = manifest;
+  for (let start = 0; start < ids.length; start += MANIFEST_BATCH) {
+    const batch = await readManifests(store, ids.slice(start, start + MANIFEST_BATCH).map((id) => ({ repo, id })));
+    unreadable.push(...batch.unreadable);
+    for (const manifest of batch.manifests) {
+      await indexSnapshot(repositoryUuid, manifest, previous);
+      previous = manifest;
+    }
   }
-  await recordUnreadable(repositoryUuid, [...unreadable].reverse()); // newest first, as the page lists
+  await recordUnreadable(repositoryUuid, unreadable.reverse()); // newest first, as the page lists
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
+  await kvs.delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
 }
 
 async function* indexedSnapshots(repositoryUuid: string): AsyncIterable<SnapshotSummary> {

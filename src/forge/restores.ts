@@ -47,8 +47,8 @@ export interface StoredRestore {
 
 /** The backup before an overwrite stops here, leaving the rest of the 900 s to the restore itself. */
 const GUARD_BACKUP_MS = 540_000;
-/** Job results are KVS values (≤240 KB) shown on a page: list this many refs, count the rest. */
-const LISTED_REFS = 50;
+/** Job results are KVS values (≤240 KiB) shown on a page: list refs up to this many characters, count the rest. */
+const LISTED_REFS_CHARS = 32_000;
 
 const restoreBody = z.object({
   workspaceUuid: bitbucketUuid,
@@ -137,7 +137,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     mode: stored.mode,
     repository: target.slug,
     refCount: report.refs.length,
-    refs: report.refs.slice(0, LISTED_REFS),
+    refs: firstRefs(report.refs),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
     ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
     ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
@@ -149,6 +149,18 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
   const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
   return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
+}
+
+/** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */
+function firstRefs(refs: RestoreReport['refs']): RestoreReport['refs'] {
+  let chars = 0;
+  const listed: RestoreReport['refs'] = [];
+  for (const ref of refs) {
+    chars += JSON.stringify(ref).length;
+    if (chars > LISTED_REFS_CHARS) break;
+    listed.push(ref);
+  }
+  return listed;
 }
 
 function accessWords(access: RequesterAccess | undefined): string {

@@ -3,7 +3,7 @@
 import { kvs } from '@forge/kvs';
 import type { SecretsPresence } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
-import type { WorkspaceSettings } from '../settings.js';
+import { type WorkspaceSettings, workspaceSettings } from '../settings.js';
 import { kvsKeys } from './keys.js';
 
 export interface Secrets {
@@ -11,8 +11,18 @@ export interface Secrets {
   bitbucketToken?: string;
 }
 
+/**
+ * The stored settings, read by today's rules: settings an earlier Lifeboat wrote
+ * (UUIDs spelled with or without braces, in any case) come back normalised, so
+ * lookups stay plain. Ones that no longer pass are used as stored, and the log says why.
+ */
 export async function loadSettings(): Promise<WorkspaceSettings | undefined> {
-  return kvs.get<WorkspaceSettings>(kvsKeys.settings);
+  const stored = await kvs.get<unknown>(kvsKeys.settings);
+  if (stored === undefined) return undefined;
+  const parsed = workspaceSettings.safeParse(stored);
+  if (parsed.success) return parsed.data;
+  console.warn('lifeboat: the stored settings do not pass today\'s checks; save them again on the admin page', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+  return stored as WorkspaceSettings;
 }
 
 /** The settings, or a clear "finish the set-up" for the page. */

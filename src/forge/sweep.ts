@@ -19,7 +19,7 @@ import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
-import { readSummary } from './snapshot-index.js';
+import { healIndex } from './reindex.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 /** The hourly trigger does not fire on the second: a sweep due within this much is run now rather than an hour late. */
@@ -102,6 +102,7 @@ export const runSweep = defineConsumer<SweepBody>({
 async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
   const { workspaceUuid, jobId } = body;
   let { settings } = await requireConfiguration();
+  await healIndex(workspaceUuid); // an installation from before the index gets it built once
   const newSince = await selectionSavedAt();
   const tally: SweepTally = { repositories: 0, backupsQueued: 0, prunesQueued: 0, includedAutomatically: 0 };
   const client = appBitbucket();
@@ -113,11 +114,10 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
     next = page.next;
     settings = await includeNewRepositories(settings, rows, newSince, tally);
     const included = rows.filter((row) => isIncluded(settings, row.uuid));
-    const summaries = await Promise.all(included.map((row) => readSummary(row.uuid)));
     const backups: BackupBody[] = included.map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid), reason: 'schedule' }));
-    // Retention only where there is something to prune and a policy that forgets anything.
+    // Retention wherever the policy forgets anything; the bucket, not the index, says what there is to prune.
     const prunes: PruneBody[] = included
-      .filter((row, index) => summaries[index]?.latest !== undefined && !isUnlimited(retentionFor(settings, row.uuid)))
+      .filter((row) => !isUnlimited(retentionFor(settings, row.uuid)))
       .map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid) }));
     await enqueue(QUEUES.backup, backups);
     await enqueue(QUEUES.prune, prunes, PRUNE_DELAY_SECONDS);

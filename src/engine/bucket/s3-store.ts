@@ -23,6 +23,7 @@ import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
 import { trimSlashes } from './bucket-url.js';
 import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { checkBucketPrefix } from './keys.js';
 import { type S3ConnectionOptions, createS3Client, describeEndpoint } from './s3-client.js';
 import { MAX_PARTS, multipartCopy } from './s3-copy.js';
 import { type S3Action, type S3Place, bucketMissing, cannotTell, s3Code, s3Error, statusOf } from './s3-errors.js';
@@ -64,6 +65,8 @@ export function createS3Store(options: S3StoreOptions): BlobStore {
   if (!Number.isInteger(queueSize) || queueSize < 1) {
     throw new LifeboatError('INVALID_ARGUMENT', `Queue size must be a positive integer, not ${queueSize}.`);
   }
+  // Every way into a bucket takes the one prefix rule: settings stored before it was written too.
+  if (options.prefix !== undefined) checkBucketPrefix(trimSlashes(options.prefix));
   const endpoint = options.client ? undefined : options.endpoint;
   const client = options.client ?? createS3Client(options);
   return new S3BlobStore(client, {
