@@ -148,6 +148,46 @@ describe('framed pages in chromium', () => {
     assert.deepEqual(host.calls.filter((call) => call.functionKey === 'getOverview').map((call) => call.accountId), [DEMO_USERS.admin.accountId, DEMO_USERS.member.accountId]);
   });
 
+  test("view.theme.enable(): the app's document gets Bitbucket's colour mode, which the frame's switch chooses and keeps", async () => {
+    const themeOf = (frame: Frame) => frame.evaluate(`({
+      mode: document.documentElement.getAttribute('data-color-mode'),
+      theme: document.documentElement.getAttribute('data-theme'),
+      styles: [...document.head.querySelectorAll('style[data-theme]')].map((style) => style.getAttribute('data-theme')),
+      background: getComputedStyle(document.body).backgroundColor,
+      surface: getComputedStyle(document.documentElement).getPropertyValue('--ds-surface').trim().toLowerCase(),
+    })`) as Promise<{ mode: string | null; theme: string | null; styles: string[]; background: string; surface: string }>;
+    const rgb = (hex: string) => `rgb(${[1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)).join(', ')})`;
+    await page.goto(ui.pageUrl(REPO_PAGE, { repositorySlug: webApp.slug, as: 'repoAdmin' }));
+    let frame = await appFrame();
+    await frame.waitForFunction("document.documentElement.hasAttribute('data-color-mode')");
+    const light = await themeOf(frame);
+    assert.equal(light.mode, 'light');
+    assert.match(String(light.theme), /\bdark:dark\b.*\blight:light\b/);
+    assert.ok(light.styles.includes('light') && !light.styles.includes('dark'), light.styles.join());
+    assert.equal(light.surface, '#ffffff');
+    assert.equal(light.background, rgb(light.surface));
+    assert.equal(await page.locator('#lifeboat-theme-switch').inputValue(), 'light');
+
+    await Promise.all([page.waitForURL(/theme=dark/), page.selectOption('#lifeboat-theme-switch', 'dark')]);
+    frame = await appFrame();
+    await frame.waitForFunction("document.documentElement.getAttribute('data-color-mode') === 'dark'");
+    const dark = await themeOf(frame);
+    assert.ok(dark.styles.includes('dark'), dark.styles.join());
+    // The page's background is the tokens' dark surface, not a colour of the app's own.
+    assert.match(dark.surface, /^#[0-9a-f]{6}$/);
+    assert.notEqual(dark.surface, light.surface);
+    assert.equal(dark.background, rgb(dark.surface));
+
+    // Kept like the signed-in user: switching the user, and the app's links, stay dark.
+    await Promise.all([page.waitForURL(/as=member/), page.selectOption('#lifeboat-user-switch', 'member')]);
+    assert.match(page.url(), /theme=dark/);
+    frame = await appFrame();
+    assert.equal(await frame.evaluate("window.__bridge.callBridge('getUrl', { target: 'module', moduleKey: 'lifeboat-workspace-admin' })"), `${ui.url}/lifeboat-demo/workspace/settings/lifeboat-workspace-admin?as=member&theme=dark`);
+    assert.match(await page.locator('.bb-menu a').first().getAttribute('href') ?? '', /theme=dark/);
+    assert.equal((await rawGet(`${new URL(ui.pageUrl(ADMIN_PAGE)).pathname}?theme=sepia`)).status, 400);
+    assert.equal((await rawGet('/__sandbox/theme/sepia.json')).status, 404);
+  });
+
   test('the workspace page is told it is in the workspace, with no repository', async () => {
     await page.goto(ui.pageUrl(ADMIN_PAGE, { as: 'admin' }));
     const frame = await appFrame();
