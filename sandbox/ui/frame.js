@@ -7,6 +7,8 @@
   const SOURCE = 'lifeboat-sandbox-bridge';
   const config = JSON.parse(document.getElementById('lifeboat-frame-config').textContent);
   const iframe = document.getElementById('lifeboat-app-frame');
+  // Bitbucket's own chrome follows the colour mode too (frame.css).
+  document.documentElement.setAttribute('data-color-mode', config.colorMode);
 
   // Both switches reload the page the way Bitbucket does after a change of account or of theme.
   for (const [id, parameter] of [['lifeboat-user-switch', 'as'], ['lifeboat-theme-switch', 'theme']]) {

@@ -19,15 +19,21 @@ function eventWords(event: DestructiveEvent): string {
 export function DestructiveEvents({ version, onUndone }: { version: number; onUndone: () => void }) {
   const [events, setEvents] = useState<DestructiveEvent[]>();
   const [error, setError] = useState<unknown>();
+  // Undone here: their banners stay, showing how the undo ended, until the page reloads.
+  const [undoneHere, setUndoneHere] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => {
     invoke('listDestructiveEvents', {}).then((page) => setEvents(page.items), setError);
   }, [version]);
   if (error !== undefined) return <ErrorMessage error={error} title="Could not list force-pushes and deletions" />;
-  const open = (events ?? []).filter((event) => !event.undoneBy);
+  const open = (events ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
   if (open.length === 0) return null;
+  const undone = (id: string) => {
+    setUndoneHere((previous) => new Set([...previous, id]));
+    onUndone();
+  };
   return (
     <div className="events">
-      {open.map((event) => <EventBanner key={event.id} event={event} onUndone={onUndone} />)}
+      {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
     </div>
   );
 }

@@ -73,10 +73,12 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
     }
   }
 
-  const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as unknown[]).map(String) : [];
+  // The job's result names each ref written: from the snapshot, to the target, at a commit.
+  const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as Array<{ from: string; to: string; oid: string }>) : [];
+  const target = typeof followed.job?.result?.repository === 'string' ? followed.job.result.repository : undefined;
   return (
     <ModalTransition>
-      <Modal onClose={onClose} width="large" label="Restore from a snapshot">
+      <Modal onClose={onClose} width="large">
         <ModalHeader>
           <ModalTitle>Restore from the snapshot of {absoluteTime(snapshot.createdAt)}</ModalTitle>
         </ModalHeader>
@@ -133,7 +135,13 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
           )}
           {followed.job && <JobProgress job={followed.job} label="Restore" />}
           {restoredRefs.length > 0 && (
-            <ul aria-label="Restored refs" data-testid="restored-refs">{restoredRefs.map((ref) => <li key={ref}><code>{ref}</code></li>)}</ul>
+            <table className="refs" data-testid="restored-refs">
+              <caption>Written{target ? ` in ${target}` : ''}</caption>
+              <thead><tr><th scope="col">From the snapshot</th><th scope="col">Restored as</th><th scope="col">Commit</th></tr></thead>
+              <tbody>
+                {restoredRefs.map((ref) => <tr key={ref.to}><td>{refLabel(ref.from)}</td><td><code>{refLabel(ref.to)}</code></td><td><code>{ref.oid.slice(0, 12)}</code></td></tr>)}
+              </tbody>
+            </table>
           )}
           {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the restore" />}
           {startError !== undefined && <ErrorMessage error={startError} title="The restore could not start" />}

@@ -94,7 +94,7 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
         </SectionMessage>
       )}
       <DynamicTable
-        caption="Snapshots, newest first"
+        label="Snapshots, newest first"
         head={HEAD}
         rows={rows}
         isLoading={pages === undefined && error === undefined}
