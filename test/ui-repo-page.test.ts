@@ -131,6 +131,30 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     assert.notEqual(refs.get('refs/heads/main'), oldTip, 'main itself stays as pushed');
   });
 
+  it('Bob puts a force-pushed branch back in place, after confirming in a dialog', async () => {
+    const work = await mkdtemp(join(scratch, 'work-'));
+    await gitAsync(undefined, ['clone', '--quiet', '--branch', 'develop', app.gitUrl(SLUG), work]);
+    const oldTip = (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
+    // The old tip must be in a snapshot: the page backs up first.
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await gitAsync(work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+    await gitAsync(work, ['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/develop']);
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+
+    frame = await open('repoAdmin');
+    await frame.getByText(/^develop was force-pushed/).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-banner.png'), fullPage: true });
+    await frame.getByRole('button', { name: 'Put it back in place…' }).click();
+    const confirm = frame.getByRole('dialog', { name: 'Put develop back in place?' });
+    await confirm.getByText(/backs up the current state first/).waitFor();
+    await confirm.getByRole('button', { name: 'Put it back in place' }).click();
+    await frame.getByText('Undo finished').waitFor({ timeout: 60_000 });
+    assert.equal((await remoteRefs()).get('refs/heads/develop'), oldTip);
+  });
+
   it('Bob restores chosen branches beside current work, after a summary of what will happen', async () => {
     const before = await remoteRefs();
     const frame = await open('repoAdmin');
@@ -140,9 +164,17 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     const picker = dialog.getByLabel('Branches and tags to restore');
     await picker.fill('develop');
     await picker.press('Enter');
+    // Overwriting waits for the repository's name, typed.
+    await dialog.getByRole('radio', { name: /^Over the chosen branches/ }).check({ force: true });
+    await dialog.getByText('The current state of the repository is backed up first, so this restore can be undone.').waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), true);
+    await dialog.getByLabel(`Type ${SLUG} to confirm`).fill(SLUG);
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), false);
+    assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /first backs up the current state/);
     await dialog.getByRole('radio', { name: /^Beside the current work/ }).check({ force: true });
     assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /pushes 1 ref of the snapshot .* under restored\/.*No existing branch or tag changes/);
     await checkAccessibility(frame, 'restore dialog');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-restore.png'), fullPage: true });
     await dialog.getByRole('button', { name: 'Start restore' }).click();
     await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
     const listed = await dialog.getByTestId('restored-refs').textContent();

@@ -65,9 +65,8 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
 >
       <p>
         Before the push it pointed to <code>{short(event.previousTip)}</code>
-        {event.newTip ? <>; now to <code>{short(event.newTip)}</code></> : ''}
-        {event.actorAccountId ? ` (pushed by ${event.actorAccountId})` : ''}, <time dateTime={event.at}>{absoluteTime(event.at)}</time>.
-        {' '}Commits that were only on it are no longer on any branch.
+        {event.newTip ? <>; now to <code>{short(event.newTip)}</code></> : ''} (<time dateTime={event.at}>{absoluteTime(event.at)}</time>).
+        {' '}Commits that were only on it may no longer be on any branch.
       </p>
       {!job && (
         <div className="row">
