@@ -187,6 +187,23 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
+  it('Bob restores everything into a new repository, which git can clone with every ref', async () => {
+    const frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('radio', { name: 'Into a new repository' }).check({ force: true });
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), true);
+    await dialog.getByLabel('Name of the new repository').fill('web-app-copy');
+    assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /creates the repository web-app-copy/);
+    await dialog.getByRole('button', { name: 'Start restore' }).click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    const source = await remoteRefs();
+    const copy = new Map([...(await gitAsync(undefined, ['ls-remote', app.gitUrl('web-app-copy')])).trim().split('\n')].map((line) => line.split('\t') as [string, string]).map(([oid, name]) => [name, oid]));
+    assert.equal(copy.get('refs/heads/main'), source.get('refs/heads/main'));
+    assert.equal(copy.get('refs/heads/develop'), source.get('refs/heads/develop'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
   it('looks right in light and dark mode (screenshots) with no serious accessibility violation', async () => {
     for (const theme of ['light', 'dark'] as const) {
       const frame = await open('repoAdmin', theme);
