@@ -72,6 +72,8 @@ export interface RepoStatus {
   name?: string;
   /** Whether backups run for this repository (workspace selection and per-repository override). */
   included: boolean;
+  /** Whether `included` follows the workspace's selection or is this repository's own setting (setRepoEnabled). */
+  includedBy: 'workspace' | 'repository';
   state: BackupState;
   progress?: BackupProgressView;
   /** The job of the backup running now, when someone follows one. */

@@ -202,11 +202,13 @@ describe('the pages\' resolvers', () => {
     const status = expectValue(await repo('getRepoStatus', {}, 'web-app', 'repoAdmin'), 'Bob web-app status');
     assert.equal(status.slug, 'web-app');
     assert.equal(status.included, true);
+    assert.equal(status.includedBy, 'workspace');
   });
 
   it('turns a repository off and on, and shows it in status, coverage and the audit log', async () => {
     const off = expectValue(await repo('setRepoEnabled', { enabled: false }, 'web-app', 'repoAdmin'), 'disable');
     assert.equal(off.included, false);
+    assert.equal(off.includedBy, 'repository');
     assert.equal(off.name, 'Web App');
     const coverage = expectValue(await admin('getCoverage', {}), 'coverage');
     assert.deepEqual(coverage.items.map((row) => row.slug).sort(), ['api-server', 'docs', 'web-app']);

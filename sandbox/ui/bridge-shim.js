@@ -4,11 +4,11 @@
 // script of the page; the real @forge/bridge then runs unmodified on top of it.
 // Every command is a message to the framing page (sandbox/ui/frame.js), which
 // answers it as Bitbucket would.
-/* global window, URL */
+/* global window, document, URL */
 (() => {
   const SOURCE = 'lifeboat-sandbox-bridge';
   // The commands the framing page answers; anything else fails here, loudly.
-  const COMMANDS = new Set(['getContext', 'invoke', 'navigate', 'getUrl', 'open', 'reload', 'createHistory']);
+  const COMMANDS = new Set(['getContext', 'invoke', 'navigate', 'getUrl', 'open', 'reload', 'createHistory', 'enableTheming']);
   const pending = new Map();
   let nextId = 1;
   let history;
@@ -88,6 +88,20 @@
     return { api, pop: (path) => settle('POP', toLocation(path)) };
   }
 
+  // view.theme.enable(): Bitbucket puts its theme on the app's document, as
+  // @atlaskit/tokens' setGlobalTheme does: attributes on <html> and one
+  // <style data-theme="…"> per theme part in <head>.
+  function applyTheme(theme) {
+    const root = document.documentElement;
+    for (const [name, value] of Object.entries(theme.attrs)) root.setAttribute(name, value);
+    for (const style of theme.styles) {
+      const id = style.attrs['data-theme'];
+      const element = document.head.querySelector(`style[data-theme="${id}"]`) || document.head.appendChild(document.createElement('style'));
+      for (const [name, value] of Object.entries(style.attrs)) element.setAttribute(name, value);
+      element.textContent = style.css;
+    }
+  }
+
   window.__bridge = {
     callBridge(cmd, payload) {
       if (!COMMANDS.has(cmd)) {
@@ -99,6 +113,7 @@
           return history.api;
         });
       }
+      if (cmd === 'enableTheming') return post(cmd).then(applyTheme);
       return post(cmd, payload);
     },
   };

@@ -7,12 +7,17 @@
   const SOURCE = 'lifeboat-sandbox-bridge';
   const config = JSON.parse(document.getElementById('lifeboat-frame-config').textContent);
   const iframe = document.getElementById('lifeboat-app-frame');
+  // Bitbucket's own chrome follows the colour mode too (frame.css).
+  document.documentElement.setAttribute('data-color-mode', config.colorMode);
 
-  document.getElementById('lifeboat-user-switch').addEventListener('change', (event) => {
-    const url = new URL(window.location.href);
-    url.searchParams.set('as', event.target.value);
-    window.location.assign(url.href);
-  });
+  // Both switches reload the page the way Bitbucket does after a change of account or of theme.
+  for (const [id, parameter] of [['lifeboat-user-switch', 'as'], ['lifeboat-theme-switch', 'theme']]) {
+    document.getElementById(id).addEventListener('change', (event) => {
+      const url = new URL(window.location.href);
+      url.searchParams.set(parameter, event.target.value);
+      window.location.assign(url.href);
+    });
+  }
 
   // The app's own route (view.createHistory) lives in this page's fragment.
   const appPath = () => window.location.hash.slice(1) || '/';
@@ -35,9 +40,11 @@
     throw new Error(`Bitbucket has no navigation target '${location && location.target}'; use a 'module' target or a URL.`);
   }
 
-  // Bitbucket pages keep the signed-in user: in the sandbox, that is the `as` parameter.
+  // Bitbucket pages keep the signed-in user and the theme: in the sandbox, the `as` and `theme` parameters.
   function signedIn(url) {
-    if (url.origin === window.location.origin && !url.searchParams.has('as')) url.searchParams.set('as', config.as);
+    if (url.origin !== window.location.origin) return url;
+    if (!url.searchParams.has('as')) url.searchParams.set('as', config.as);
+    if (!url.searchParams.has('theme') && new URL(window.location.href).searchParams.has('theme')) url.searchParams.set('theme', config.colorMode);
     return url;
   }
 
@@ -81,6 +88,14 @@
     open: () => false,
 
     reload: () => window.location.reload(),
+
+    // The colour mode is Bitbucket's (this page's), never the app's: the answer is the
+    // theme as @atlaskit/tokens' setGlobalTheme would apply it, which the shim puts on the app's document.
+    async enableTheming() {
+      const response = await fetch(`/__sandbox/theme/${encodeURIComponent(config.colorMode)}.json`);
+      if (!response.ok) throw new Error(`the sandbox has no ${config.colorMode} theme (HTTP ${response.status})`);
+      return response.json();
+    },
 
     createHistory: () => appPath(),
 

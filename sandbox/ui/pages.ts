@@ -59,6 +59,8 @@ export interface FramePage {
   /** The settings menu the page sits in: its heading and the app's pages there. */
   menu: { heading: string; items: Array<PageLink & { current: boolean }> };
   users: Array<{ role: string; displayName: string; selected: boolean }>;
+  /** The colour mode Bitbucket shows, and so the app's page when it enables theming. */
+  colorMode: 'light' | 'dark';
   iframeSrc: string;
   /** Read by /__sandbox/frame.js. */
   config: unknown;
@@ -72,6 +74,7 @@ export function renderFrame(page: FramePage): string {
     .map((user) => `<option value="${escapeHtml(user.role)}"${user.selected ? ' selected' : ''}>${escapeHtml(`${user.displayName} (${user.role})`)}</option>`)
     .join('');
   const header = `<nav class="bb-crumbs">${crumbs}</nav>
+<label class="bb-user">Theme <select id="lifeboat-theme-switch">${(['light', 'dark'] as const).map((mode) => `<option value="${mode}"${mode === page.colorMode ? ' selected' : ''}>${mode === 'light' ? 'Light' : 'Dark'}</option>`).join('')}</select></label>
 <label class="bb-user">Signed in as <select id="lifeboat-user-switch">${options}</select></label>`;
   const menu = page.menu.items
     .map((item) => `<li${item.current ? ' class="current"' : ''}><a href="${escapeHtml(item.href)}">${escapeHtml(item.title)}</a></li>`)

@@ -19,6 +19,8 @@ import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getThemeHtmlAttrs } from '@atlaskit/tokens/get-theme-html-attrs';
+import { getThemeStyles } from '@atlaskit/tokens/get-theme-styles';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { PageModule, PageModuleType } from '../forge/manifest.js';
@@ -115,6 +117,34 @@ const InvokeRequest = z.object({
   repositorySlug: z.string().optional(),
 });
 
+/** Bitbucket's two colour modes; the framing page chooses one, as a person does in Bitbucket. */
+export const COLOR_MODES = ['light', 'dark'] as const;
+export type ColorMode = (typeof COLOR_MODES)[number];
+
+function colorModeOf(value: string | null): ColorMode {
+  if (value === null) return 'light';
+  const mode = COLOR_MODES.find((candidate) => candidate === value);
+  if (!mode) throw new HttpProblem(400, `There is no colour mode '${value}'. Modes: ${COLOR_MODES.join(', ')}.`);
+  return mode;
+}
+
+/** What Bitbucket gives a page that enables theming: the <html> attributes and the tokens' theme CSS. */
+export interface ThemeAnswer {
+  attrs: Record<string, string>;
+  styles: Array<{ id: string; attrs: Record<string, string>; css: string }>;
+}
+
+// Made once per mode, by Atlassian's own functions, exactly as setGlobalTheme would apply them.
+const themes = new Map<ColorMode, Promise<ThemeAnswer>>();
+function themeOf(colorMode: ColorMode): Promise<ThemeAnswer> {
+  let theme = themes.get(colorMode);
+  if (!theme) {
+    theme = getThemeStyles({ colorMode }).then((styles) => ({ attrs: getThemeHtmlAttrs({ colorMode }), styles }));
+    themes.set(colorMode, theme);
+  }
+  return theme;
+}
+
 class HttpProblem extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -131,13 +161,16 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const moduleOf = (key: string): FramedPage | undefined => options.modules.find((module) => module.key === key);
   const userOf = (role: string): SandboxUser | undefined => (Object.hasOwn(options.users, role) ? options.users[role] : undefined);
 
-  function pagePath(module: FramedPage, repositorySlug: string | undefined, role: string | undefined): string {
+  function pagePath(module: FramedPage, repositorySlug: string | undefined, role: string | undefined, colorMode?: ColorMode): string {
     const workspace = encodeURIComponent(options.workspace.slug);
     let path: string;
     if (module.type === 'bitbucket:workspaceSettingsMenuPage') path = `/${workspace}/workspace/settings/${encodeURIComponent(module.key)}`;
     else if (repositorySlug) path = `/${workspace}/${encodeURIComponent(repositorySlug)}/admin/${encodeURIComponent(module.key)}`;
     else throw new Error(`module ${module.key} is a repository page: name the repository`);
-    return role ? `${path}?as=${encodeURIComponent(role)}` : path;
+    const query = new URLSearchParams();
+    if (role) query.set('as', role);
+    if (colorMode) query.set('theme', colorMode);
+    return query.size ? `${path}?${query}` : path;
   }
 
   /** What a real Forge page and resolver are told about where they are. */
@@ -172,6 +205,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     const role = query.get('as') ?? defaultRole;
     const user = userOf(role);
     if (!user) throw new HttpProblem(400, `Nobody signs in as '${role}'. Roles: ${roles.join(', ')}.`);
+    const colorMode = colorModeOf(query.get('theme'));
     const repository = await repositoryOf(repositorySlug);
     const extension = extensionOf(module, repository);
     const location = repository ? 'Repository settings' : 'Workspace settings';
@@ -186,13 +220,15 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       ],
       menu: {
         heading: location,
-        items: sameKind.map((candidate) => ({ title: candidate.title, href: pagePath(candidate, repository?.slug, role), current: candidate.key === module.key })),
+        items: sameKind.map((candidate) => ({ title: candidate.title, href: pagePath(candidate, repository?.slug, role, query.has('theme') ? colorMode : undefined), current: candidate.key === module.key })),
       },
       users: roles.map((candidate) => ({ role: candidate, displayName: options.users[candidate]!.displayName, selected: candidate === role })),
+      colorMode,
       iframeSrc: `/__resources/${encodeURIComponent(module.resource)}/index.html`,
       config: {
         moduleKey: module.key,
         as: role,
+        colorMode,
         workspaceSlug: options.workspace.slug,
         repositorySlug: repository?.slug,
         modules: options.modules.map(({ key, type }) => ({ key, type })),
@@ -291,6 +327,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     if (segments.length === 1 && first === '') return serveIndex(res);
     if (first === '__sandbox' && second !== undefined && segments.length === 2 && Object.hasOwn(SANDBOX_FILES, second)) {
       send(res, 200, SANDBOX_FILES[second]!, await readFile(join(here, second)));
+      return;
+    }
+    if (first === '__sandbox' && second === 'theme' && segments.length === 3) {
+      const mode = COLOR_MODES.find((candidate) => `${candidate}.json` === third);
+      if (!mode) throw new HttpProblem(404, `No theme ${third}; there are ${COLOR_MODES.map((candidate) => `${candidate}.json`).join(' and ')}.`);
+      send(res, 200, CONTENT_TYPES['.json']!, JSON.stringify(await themeOf(mode)));
       return;
     }
     if (first === '__resources' && second !== undefined) return serveResource(res, second, segments.slice(2));

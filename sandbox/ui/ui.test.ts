@@ -26,7 +26,7 @@ const webApp = DEMO_REPOSITORIES[0];
 const LAST_PUSH = { ref: 'main', after: '0123456789abcdef0123456789abcdef01234567', at: '2026-11-20T09:30:00.000Z' };
 const STORAGE_MESSAGE = 'The newest snapshot is stored unencrypted; the settings have changed since, so the next backup starts a new full chain stored encrypted to 1 age recipient.';
 
-/** Stands in for the Forge host: records each call and answers as getOverview (or getRepoStatus) would, or fails on demand. */
+/** Stands in for the Forge host: records each call and answers as getOverview (or the repository page's resolvers, with nothing backed up) would, or fails on demand. */
 const host = {
   calls: [] as InvokeCall[],
   failWith: undefined as string | undefined,
@@ -36,8 +36,10 @@ const host = {
     const repository = call.extension.repository as { uuid: string } | undefined;
     if (call.functionKey === 'getRepoStatus') {
       const storage = { lastSnapshotRecipients: [], recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], objectLock: null, newChainPending: true, message: STORAGE_MESSAGE };
-      return { ok: true, body: { ok: true, value: { repositoryUuid: repository?.uuid, included: true, state: 'idle', storage } } };
+      return { ok: true, body: { ok: true, value: { repositoryUuid: repository?.uuid, slug: 'web-app', name: 'Web App', included: true, includedBy: 'workspace', state: 'idle', storage } } };
     }
+    if (call.functionKey === 'listSnapshots') return { ok: true, body: { ok: true, value: { items: [], unreadable: [] } } };
+    if (call.functionKey === 'listDestructiveEvents') return { ok: true, body: { ok: true, value: { items: [] } } };
     return {
       ok: true,
       body: { workspaceId: DEMO_WORKSPACE.uuid, accountId: call.accountId, ...(repository ? { repositoryUuid: repository.uuid, lastPush: LAST_PUSH } : {}) },
@@ -114,23 +116,23 @@ function postInvoke(body: unknown, headers: Record<string, string> = {}): Promis
 }
 
 describe('framed pages in chromium', () => {
-  test('the repository page shows its context and the resolver answer for the repository admin', async () => {
+  test("the repository page shows the repository's backup status from the resolvers, asked as the repository admin", async () => {
     await page.goto(ui.pageUrl(REPO_PAGE, { repositorySlug: webApp.slug, as: 'repoAdmin' }));
     const frame = await appFrame();
-    assert.equal(await text(frame, 'repository'), webApp.uuid);
-    assert.equal(await text(frame, 'workspace'), DEMO_WORKSPACE.uuid);
-    assert.equal(await text(frame, 'account'), DEMO_USERS.repoAdmin.accountId);
-    assert.equal(await text(frame, 'overview-account'), DEMO_USERS.repoAdmin.accountId);
-    assert.match(await text(frame, 'last-push'), /Last push: main to 0123456789ab/);
+    assert.equal(await frame.getByRole('heading', { level: 1 }).textContent(), 'Lifeboat backups of Web App');
     // How backups are stored, from the repository's status.
     assert.equal(await text(frame, 'storage'), STORAGE_MESSAGE);
+    assert.equal(await text(frame, 'protection'), 'Not protected');
+    assert.equal(await text(frame, 'last-backup'), 'Never backed up');
+    await frame.getByText('No snapshots yet').waitFor();
 
     const place = { accountId: DEMO_USERS.repoAdmin.accountId, extension: { type: 'bitbucket:repoSettingsMenuPage', repository: { uuid: webApp.uuid } } };
     assert.deepEqual([...host.calls].sort((a, b) => a.functionKey.localeCompare(b.functionKey)), [
-      { moduleKey: REPO_PAGE, functionKey: 'getOverview', ...place },
       { moduleKey: REPO_PAGE, functionKey: 'getRepoStatus', ...place },
+      { moduleKey: REPO_PAGE, functionKey: 'listDestructiveEvents', payload: {}, ...place },
+      { moduleKey: REPO_PAGE, functionKey: 'listSnapshots', payload: {}, ...place },
     ]);
-    assert.ok(lines.some((line) => /invoke lifeboat-repo-settings getOverview as repoAdmin in web-app: ok/.test(line)), lines.join('\n'));
+    assert.ok(lines.some((line) => /invoke lifeboat-repo-settings getRepoStatus as repoAdmin in web-app: ok/.test(line)), lines.join('\n'));
 
     // The chrome around it: Bitbucket's header with the user switch.
     assert.equal(await page.locator('#lifeboat-user-switch').inputValue(), 'repoAdmin');
@@ -139,13 +141,51 @@ describe('framed pages in chromium', () => {
 
   test('switching the signed-in user reloads the page as that user', async () => {
     await page.goto(ui.pageUrl(REPO_PAGE, { repositorySlug: webApp.slug, as: 'admin' }));
-    assert.equal(await text(await appFrame(), 'account'), DEMO_USERS.admin.accountId);
+    await (await appFrame()).getByTestId('protection').waitFor();
 
     await Promise.all([page.waitForURL(/as=member/), page.selectOption('#lifeboat-user-switch', 'member')]);
-    const frame = await appFrame();
-    assert.equal(await text(frame, 'account'), DEMO_USERS.member.accountId);
-    assert.equal(await text(frame, 'overview-account'), DEMO_USERS.member.accountId);
-    assert.deepEqual(host.calls.filter((call) => call.functionKey === 'getOverview').map((call) => call.accountId), [DEMO_USERS.admin.accountId, DEMO_USERS.member.accountId]);
+    await (await appFrame()).getByTestId('protection').waitFor();
+    assert.deepEqual(host.calls.filter((call) => call.functionKey === 'getRepoStatus').map((call) => call.accountId), [DEMO_USERS.admin.accountId, DEMO_USERS.member.accountId]);
+  });
+
+  test("view.theme.enable(): the app's document gets Bitbucket's colour mode, which the frame's switch chooses and keeps", async () => {
+    const themeOf = (frame: Frame) => frame.evaluate(`({
+      mode: document.documentElement.getAttribute('data-color-mode'),
+      theme: document.documentElement.getAttribute('data-theme'),
+      styles: [...document.head.querySelectorAll('style[data-theme]')].map((style) => style.getAttribute('data-theme')),
+      background: getComputedStyle(document.body).backgroundColor,
+      surface: getComputedStyle(document.documentElement).getPropertyValue('--ds-surface').trim().toLowerCase(),
+    })`) as Promise<{ mode: string | null; theme: string | null; styles: string[]; background: string; surface: string }>;
+    const rgb = (hex: string) => `rgb(${[1, 3, 5].map((at) => parseInt(hex.slice(at, at + 2), 16)).join(', ')})`;
+    await page.goto(ui.pageUrl(REPO_PAGE, { repositorySlug: webApp.slug, as: 'repoAdmin' }));
+    let frame = await appFrame();
+    await frame.waitForFunction("document.documentElement.hasAttribute('data-color-mode')");
+    const light = await themeOf(frame);
+    assert.equal(light.mode, 'light');
+    assert.match(String(light.theme), /\bdark:dark\b.*\blight:light\b/);
+    assert.ok(light.styles.includes('light') && !light.styles.includes('dark'), light.styles.join());
+    assert.equal(light.surface, '#ffffff');
+    assert.equal(light.background, rgb(light.surface));
+    assert.equal(await page.locator('#lifeboat-theme-switch').inputValue(), 'light');
+
+    await Promise.all([page.waitForURL(/theme=dark/), page.selectOption('#lifeboat-theme-switch', 'dark')]);
+    frame = await appFrame();
+    await frame.waitForFunction("document.documentElement.getAttribute('data-color-mode') === 'dark'");
+    const dark = await themeOf(frame);
+    assert.ok(dark.styles.includes('dark'), dark.styles.join());
+    // The page's background is the tokens' dark surface, not a colour of the app's own.
+    assert.match(dark.surface, /^#[0-9a-f]{6}$/);
+    assert.notEqual(dark.surface, light.surface);
+    assert.equal(dark.background, rgb(dark.surface));
+
+    // Kept like the signed-in user: switching the user, and the app's links, stay dark.
+    await Promise.all([page.waitForURL(/as=member/), page.selectOption('#lifeboat-user-switch', 'member')]);
+    assert.match(page.url(), /theme=dark/);
+    frame = await appFrame();
+    assert.equal(await frame.evaluate("window.__bridge.callBridge('getUrl', { target: 'module', moduleKey: 'lifeboat-workspace-admin' })"), `${ui.url}/lifeboat-demo/workspace/settings/lifeboat-workspace-admin?as=member&theme=dark`);
+    assert.match(await page.locator('.bb-menu a').first().getAttribute('href') ?? '', /theme=dark/);
+    assert.equal((await rawGet(`${new URL(ui.pageUrl(ADMIN_PAGE)).pathname}?theme=sepia`)).status, 400);
+    assert.equal((await rawGet('/__sandbox/theme/sepia.json')).status, 404);
   });
 
   test('the workspace page is told it is in the workspace, with no repository', async () => {

@@ -12,11 +12,16 @@ import { readStatus } from './status.js';
 
 /** A per-repository override wins; otherwise the workspace selection decides. (Settings hold UUIDs braced and lower-case.) */
 export function isIncluded(settings: WorkspaceSettings | undefined, repositoryUuid: string): boolean {
-  if (!settings) return false;
+  return inclusionOf(settings, repositoryUuid).included;
+}
+
+/** Whether backups run for the repository, and whether that is the repository's own choice or the workspace's selection. */
+export function inclusionOf(settings: WorkspaceSettings | undefined, repositoryUuid: string): { included: boolean; by: 'repository' | 'workspace' } {
+  if (!settings) return { included: false, by: 'workspace' };
   const id = bracedUuid(repositoryUuid);
   const override = settings.overrides[id];
-  if (override?.enabled !== undefined) return override.enabled;
-  return settings.repositories.mode === 'all' || settings.repositories.chosen.includes(id);
+  if (override?.enabled !== undefined) return { included: override.enabled, by: 'repository' };
+  return { included: settings.repositories.mode === 'all' || settings.repositories.chosen.includes(id), by: 'workspace' };
 }
 
 /** The repository's own retention when it has one, else the workspace's. */

@@ -34,7 +34,7 @@ import { requestBackup } from './backup-queue.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { checkBitbucket, checkBucket } from './checks.js';
-import { coveragePage, isIncluded } from './coverage.js';
+import { coveragePage, inclusionOf } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -161,7 +161,7 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
     ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
-    included: isIncluded(settings, repositoryUuid),
+    ...(({ included, by }) => ({ included, includedBy: by }))(inclusionOf(settings, repositoryUuid)),
     ...(lastPush ? { lastPush } : {}),
     ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
   };

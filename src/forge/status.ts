@@ -5,7 +5,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import type { RepoStatus } from '../contract.js';
 import { kvsKeys } from './keys.js';
 
-export type StoredStatus = Omit<RepoStatus, 'included' | 'lastPush' | 'latest' | 'storage'> & {
+export type StoredStatus = Omit<RepoStatus, 'included' | 'includedBy' | 'lastPush' | 'latest' | 'storage'> & {
   /** Set when Bitbucket reported the repository deleted; its snapshots stay in the bucket. */
   deletedAt?: string;
 };

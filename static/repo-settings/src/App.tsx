@@ -1,42 +1,52 @@
-import { PageStatus } from '../../shared/page-status.js';
-import { useLoad } from '../../shared/use-load.js';
-import { getOverview, getPageContext, getRepoStatus } from './api.js';
+import Heading from '@atlaskit/heading';
+import SectionMessage from '@atlaskit/section-message';
+import Spinner from '@atlaskit/spinner';
+import { useEffect, useState } from 'react';
+import { invoke, type RepoStatus, type SnapshotSummary } from './api.js';
+import { ErrorMessage, isPermissionDenied } from './errors.js';
+import { DestructiveEvents } from './Events.js';
+import { RestoreDialog } from './RestoreDialog.js';
+import { StatusPanel } from './Status.js';
+import { Timeline } from './Timeline.js';
 
 export function App() {
-  const page = useLoad(getPageContext);
-  const answer = useLoad(getOverview);
-  const status = useLoad(getRepoStatus);
-  const context = page.data;
-  const overview = answer.data;
-  const error = page.error ?? answer.error;
+  const [status, setStatus] = useState<RepoStatus>();
+  const [error, setError] = useState<unknown>();
+  // Bumped when a job ends, so that the lists read the KVS summaries again.
+  const [version, setVersion] = useState(0);
+  const [restoring, setRestoring] = useState<SnapshotSummary>();
+
+  useEffect(() => {
+    invoke('getRepoStatus').then(setStatus, setError);
+  }, []);
+
+  const changed = (next: RepoStatus) => {
+    setStatus(next);
+    setVersion((value) => value + 1);
+  };
+
   return (
     <main>
-      <h1>Lifeboat backups</h1>
-      <PageStatus
-        error={error}
-        notices={status.data?.storage ? [{ testId: 'storage', text: status.data.storage.message }] : status.error ? [{ testId: 'storage', text: `Backup status: ${status.error}` }] : []}
-        context={context && [
-          { label: 'Repository', testId: 'repository', value: context.repositoryUuid ?? 'unknown' },
-          { label: 'Workspace', testId: 'workspace', value: context.workspaceId ?? 'unknown' },
-          { label: 'Signed in as', testId: 'account', value: context.accountId ?? 'nobody' },
-        ]}
-      />
-      {overview && (
-        <section data-testid="overview">
-          <h2>Overview</h2>
-          <p>
-            The app sees you as <code data-testid="overview-account">{overview.accountId}</code>.
+      <Heading size="large" as="h1">Lifeboat backups{status?.name ? ` of ${status.name}` : ''}</Heading>
+      {error !== undefined && (isPermissionDenied(error) ? (
+        <SectionMessage appearance="information" title="Only repository admins can see and change backups">
+          <p data-testid="read-only">
+            Backups of this repository are managed by its admins and the workspace admins: snapshots can hold history that was removed
+            on purpose, so Lifeboat shows them only to admins. Ask one of them to restore something for you.
           </p>
-          {overview.lastPush ? (
-            <p data-testid="last-push">
-              Last push: <code>{overview.lastPush.ref}</code>{' '}
-              {overview.lastPush.after ? <>to <code>{overview.lastPush.after.slice(0, 12)}</code></> : '(deleted)'} at{' '}
-              <time dateTime={overview.lastPush.at}>{new Date(overview.lastPush.at).toLocaleString()}</time>
-            </p>
-          ) : (
-            <p data-testid="last-push">No push seen yet.</p>
-          )}
-        </section>
+          <p className="subtle">{error instanceof Error ? error.message : ''}</p>
+        </SectionMessage>
+      ) : (
+        <ErrorMessage error={error} title="Lifeboat could not load this repository's backups" />
+      ))}
+      {!status && error === undefined && <Spinner label="Loading backups" />}
+      {status && (
+        <>
+          <DestructiveEvents version={version} onUndone={() => setVersion((value) => value + 1)} />
+          <StatusPanel status={status} onChange={changed} />
+          <Timeline version={version} onRestore={setRestoring} />
+          {restoring && <RestoreDialog snapshot={restoring} repositoryName={status.slug ?? status.name ?? ''} onClose={() => setRestoring(undefined)} onFinished={() => setVersion((value) => value + 1)} />}
+        </>
       )}
     </main>
   );

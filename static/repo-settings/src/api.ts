@@ -1,32 +1,57 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
 // typed by the shared contract, so the page and its resolver cannot drift apart.
 import { makeInvoke, view } from '@forge/bridge';
-import type { Overview, RepoPageResolvers, RepoStatus } from '../../../src/contract.js';
+import type { RepoPageResolvers, Result, UserError } from '../../../src/contract.js';
 
-export type { Overview, RepoStatus };
+export type {
+  DestructiveEvent,
+  JobView,
+  Overview,
+  RepoStatus,
+  RestoreDestination,
+  RestoreRequest,
+  SnapshotDetails,
+  SnapshotPage,
+  SnapshotSummary,
+} from '../../../src/contract.js';
 
 /** Where the page is shown and to whom, as Bitbucket tells the page. */
 export interface PageContext {
   accountId?: string;
   workspaceId?: string;
   repositoryUuid?: string;
+  locale?: string;
 }
 
-const invoke = makeInvoke<RepoPageResolvers>();
+/** A resolver's refusal or failure, with its stable code and what the person can do (hint). */
+export class ApiError extends Error {
+  readonly code: UserError['code'];
+  readonly hint?: string;
+  constructor(error: UserError) {
+    super(error.message);
+    this.name = 'ApiError';
+    this.code = error.code;
+    if (error.hint) this.hint = error.hint;
+  }
+}
+
+const invokeRaw = makeInvoke<RepoPageResolvers>();
+
+/** The resolvers that answer a Result (all but getOverview, which the page does not need). */
+type Key = { [K in keyof RepoPageResolvers]: ReturnType<RepoPageResolvers[K]> extends Result<unknown> ? K : never }[keyof RepoPageResolvers];
+type Payload<K extends Key> = Parameters<RepoPageResolvers[K]> extends [infer P] ? [P] : [];
+type Value<K extends Key> = ReturnType<RepoPageResolvers[K]> extends Result<infer T> ? T : never;
+
+/** Every resolver call of the page: a failed Result becomes a thrown ApiError. */
+export async function invoke<K extends Key>(key: K, ...payload: Payload<K>): Promise<Value<K>> {
+  const call = invokeRaw as unknown as (key: K, payload?: unknown) => Promise<Result<Value<K>>>;
+  const answer = await call(key, payload[0]);
+  if (!answer.ok) throw new ApiError(answer.error);
+  return answer.value;
+}
 
 export async function getPageContext(): Promise<PageContext> {
   const context = await view.getContext();
   const repository = context.extension.repository as { uuid?: string } | undefined;
-  return { accountId: context.accountId, workspaceId: context.workspaceId, repositoryUuid: repository?.uuid };
-}
-
-export function getOverview(): Promise<Overview> {
-  return invoke('getOverview');
-}
-
-/** The repository's backup status; a refused or failed answer becomes an error with its message. */
-export async function getRepoStatus(): Promise<RepoStatus> {
-  const result = await invoke('getRepoStatus');
-  if (!result.ok) throw new Error(result.error.message);
-  return result.value;
+  return { accountId: context.accountId, workspaceId: context.workspaceId, repositoryUuid: repository?.uuid, locale: context.locale };
 }

@@ -1,0 +1,97 @@
+import Button from '@atlaskit/button/new';
+import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
+import SectionMessage from '@atlaskit/section-message';
+import { useEffect, useState } from 'react';
+import { invoke, type DestructiveEvent, type JobView } from './api.js';
+import { ErrorMessage } from './errors.js';
+import { absoluteTime, refLabel, relativeTime } from './format.js';
+import { JobProgress } from './JobProgress.js';
+import { useJob } from './use-job.js';
+
+const short = (oid: string) => oid.slice(0, 12);
+
+function eventWords(event: DestructiveEvent): string {
+  const what = event.kind === 'force-push' ? 'was force-pushed' : 'was deleted';
+  return `${refLabel(event.ref)} ${what} ${relativeTime(event.at)}`;
+}
+
+/** Pushes that removed or rewrote history, each with its undo: beside in one click, in place after a confirmation. */
+export function DestructiveEvents({ version, onUndone }: { version: number; onUndone: () => void }) {
+  const [events, setEvents] = useState<DestructiveEvent[]>();
+  const [error, setError] = useState<unknown>();
+  // Undone here: their banners stay, showing how the undo ended, until the page reloads.
+  const [undoneHere, setUndoneHere] = useState<ReadonlySet<string>>(new Set());
+  useEffect(() => {
+    invoke('listDestructiveEvents', {}).then((page) => setEvents(page.items), setError);
+  }, [version]);
+  if (error !== undefined) return <ErrorMessage error={error} title="Could not list force-pushes and deletions" />;
+  const open = (events ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
+  if (open.length === 0) return null;
+  const undone = (id: string) => {
+    setUndoneHere((previous) => new Set([...previous, id]));
+    onUndone();
+  };
+  return (
+    <div className="events">
+      {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
+    </div>
+  );
+}
+
+function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: () => void }) {
+  const [job, setJob] = useState<JobView>();
+  const [error, setError] = useState<unknown>();
+  const [confirming, setConfirming] = useState(false);
+  const followed = useJob(job?.id, job);
+  const done = followed.job?.state === 'done';
+  useEffect(() => {
+    if (done) onUndone();
+  }, [done]);
+
+  async function undo(inPlace: boolean) {
+    setConfirming(false);
+    setError(undefined);
+    try {
+      setJob(await invoke('undoDestructiveEvent', inPlace ? { eventId: event.id, inPlace: true, confirmOverwrite: true } : { eventId: event.id }));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  return (
+    <SectionMessage
+      appearance="warning"
+      title={eventWords(event)}
+>
+      <p>
+        Before the push it pointed to <code>{short(event.previousTip)}</code>
+        {event.newTip ? <>; now to <code>{short(event.newTip)}</code></> : ''} (<time dateTime={event.at}>{absoluteTime(event.at)}</time>).
+        {' '}Commits that were only on it may no longer be on any branch.
+      </p>
+      {!job && (
+        <div className="row">
+          <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>
+          {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
+        </div>
+      )}
+      {followed.job && <JobProgress job={followed.job} label="Undo" />}
+      {error !== undefined && <ErrorMessage error={error} title="The undo could not start" />}
+      {confirming && (
+        <ModalTransition>
+          <Modal onClose={() => setConfirming(false)}>
+            <ModalHeader><ModalTitle appearance="warning">Put {refLabel(event.ref)} back in place?</ModalTitle></ModalHeader>
+            <ModalBody>
+              <p>{refLabel(event.ref)} will point to <code>{short(event.previousTip)}</code> again. Whatever was pushed to it since is replaced.</p>
+              <p>Lifeboat backs up the current state first, so this can be undone too.</p>
+              <p>The safe alternative, restoring it beside, adds a branch under <code>restored/</code> and changes nothing else.</p>
+            </ModalBody>
+            <ModalFooter>
+              <Button onClick={() => setConfirming(false)}>Cancel</Button>
+              <Button appearance="warning" onClick={() => void undo(true)}>Put it back in place</Button>
+            </ModalFooter>
+          </Modal>
+        </ModalTransition>
+      )}
+    </SectionMessage>
+  );
+}

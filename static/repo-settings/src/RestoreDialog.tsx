@@ -1,0 +1,156 @@
+import Button from '@atlaskit/button/new';
+import { Label } from '@atlaskit/form';
+import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
+import { RadioGroup } from '@atlaskit/radio';
+import SectionMessage from '@atlaskit/section-message';
+import Select from '@atlaskit/select';
+import Spinner from '@atlaskit/spinner';
+import Textfield from '@atlaskit/textfield';
+import { useEffect, useState } from 'react';
+import { invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotDetails, type SnapshotSummary } from './api.js';
+import { ErrorMessage } from './errors.js';
+import { absoluteTime, plural, refLabel } from './format.js';
+import { JobProgress } from './JobProgress.js';
+import { useJob } from './use-job.js';
+
+type Option = { label: string; value: string };
+
+const WHERE: Array<{ value: RestoreDestination; label: string }> = [
+  { value: 'beside', label: 'Beside the current work, under restored/ (changes nothing that exists)' },
+  { value: 'new-repository', label: 'Into a new repository' },
+  { value: 'overwrite', label: 'Over the chosen branches (replaces them)' },
+];
+
+/** Restore: what, where, exactly what will happen, then the job's progress and its result. */
+export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }: { snapshot: SnapshotSummary; repositoryName: string; onClose: () => void; onFinished: () => void }) {
+  const [details, setDetails] = useState<SnapshotDetails>();
+  const [loadError, setLoadError] = useState<unknown>();
+  const [what, setWhat] = useState<'all' | 'chosen'>('all');
+  const [chosen, setChosen] = useState<readonly Option[]>([]);
+  const [where, setWhere] = useState<RestoreDestination>('beside');
+  const [newSlug, setNewSlug] = useState('');
+  const [typedName, setTypedName] = useState('');
+  const [startError, setStartError] = useState<unknown>();
+  const [job, setJob] = useState<JobView>();
+  const followed = useJob(job?.id, job);
+  const done = followed.job?.state === 'done';
+
+  useEffect(() => {
+    invoke('getSnapshot', { snapshotId: snapshot.id }).then(setDetails, setLoadError);
+  }, [snapshot.id]);
+  useEffect(() => {
+    if (done) onFinished();
+  }, [done]);
+
+  const options: Option[] = (details?.refList ?? []).map((ref) => ({ value: ref.name, label: refLabel(ref.name) }));
+  const refs = what === 'all' ? undefined : chosen.map((option) => option.value);
+  const problems: string[] = [];
+  if (what === 'chosen' && chosen.length === 0) problems.push('Choose at least one branch or tag.');
+  if (where === 'new-repository' && !/^[a-z0-9._-]{1,62}$/.test(newSlug)) problems.push('Name the new repository: lower-case letters, digits, dots, hyphens or underscores.');
+  if (where === 'overwrite' && typedName !== repositoryName) problems.push(`Type the repository name, ${repositoryName}, to confirm.`);
+  if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
+
+  const count = refs ? plural(refs.length, 'ref') : `all ${plural(details?.refList.length ?? snapshot.refs, 'ref')}`;
+  const summary = where === 'beside'
+    ? `Lifeboat pushes ${count} of the snapshot of ${absoluteTime(snapshot.createdAt)} into this repository under restored/${snapshot.id}/. No existing branch or tag changes.`
+    : where === 'new-repository'
+      ? `Lifeboat creates the repository ${newSlug || '…'} in this workspace and pushes ${count} of the snapshot of ${absoluteTime(snapshot.createdAt)} into it. You become its admin.`
+      : `Lifeboat first backs up the current state of this repository, then sets ${count} to where they were in the snapshot of ${absoluteTime(snapshot.createdAt)}. Commits pushed to them since are no longer on those branches (the backup keeps them).`;
+
+  async function start() {
+    setStartError(undefined);
+    const request: RestoreRequest = {
+      snapshotId: snapshot.id,
+      mode: where,
+      ...(refs ? { refs } : {}),
+      ...(where === 'new-repository' ? { newRepositorySlug: newSlug } : {}),
+      ...(where === 'overwrite' ? { confirmOverwrite: true } : {}),
+    };
+    try {
+      setJob(await invoke('startRestore', request));
+    } catch (error) {
+      setStartError(error);
+    }
+  }
+
+  // The job's result names each ref written: from the snapshot, to the target, at a commit.
+  const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as Array<{ from: string; to: string; oid: string }>) : [];
+  const target = typeof followed.job?.result?.repository === 'string' ? followed.job.result.repository : undefined;
+  return (
+    <ModalTransition>
+      <Modal onClose={onClose} width="large">
+        <ModalHeader>
+          <ModalTitle>Restore from the snapshot of {absoluteTime(snapshot.createdAt)}</ModalTitle>
+        </ModalHeader>
+        <ModalBody>
+          {loadError !== undefined && <ErrorMessage error={loadError} title="Could not read the snapshot" />}
+          {!details && loadError === undefined && <Spinner label="Loading the snapshot" />}
+          {details && !job && (
+            <>
+              {snapshot.recipients.length > 0 && (
+                <SectionMessage appearance="warning" title="This snapshot is encrypted">
+                  <p>The app holds only the public age recipients, so it cannot restore this snapshot. Restore it with the lifeboat CLI and your age identity:</p>
+                  <p><code>lifeboat restore {snapshot.id} --identity ~/lifeboat-key.txt --to ./restored</code></p>
+                </SectionMessage>
+              )}
+              <fieldset>
+                <legend>What</legend>
+                <RadioGroup
+                  name="what"
+                  value={what}
+                  onChange={(event) => setWhat(event.currentTarget.value as 'all' | 'chosen')}
+                  options={[{ name: 'what', value: 'all', label: `Everything (${plural(details.refList.length, 'ref')})` }, { name: 'what', value: 'chosen', label: 'Chosen branches and tags' }]}
+                />
+                {what === 'chosen' && (
+                  <>
+                    <Label htmlFor="restore-refs">Branches and tags to restore</Label>
+                    <Select<Option, true> inputId="restore-refs" isMulti options={options} value={chosen} onChange={(value) => setChosen(value)} placeholder="Search branches and tags" />
+                  </>
+                )}
+              </fieldset>
+              <fieldset>
+                <legend>Where</legend>
+                <RadioGroup name="where" value={where} onChange={(event) => setWhere(event.currentTarget.value as RestoreDestination)} options={WHERE.map((option) => ({ ...option, name: 'where' }))} />
+                {where === 'new-repository' && (
+                  <>
+                    <Label htmlFor="restore-new-slug">Name of the new repository</Label>
+                    <Textfield id="restore-new-slug" value={newSlug} onChange={(event) => setNewSlug(event.currentTarget.value)} />
+                  </>
+                )}
+                {where === 'overwrite' && (
+                  <>
+                    <SectionMessage appearance="warning" title="This replaces the chosen branches">
+                      <p>The current state of the repository is backed up first, so this restore can be undone.</p>
+                    </SectionMessage>
+                    <Label htmlFor="restore-confirm">Type {repositoryName} to confirm</Label>
+                    <Textfield id="restore-confirm" value={typedName} onChange={(event) => setTypedName(event.currentTarget.value)} />
+                  </>
+                )}
+              </fieldset>
+              <SectionMessage appearance="information" title="What will happen">
+                <p data-testid="restore-summary">{summary}</p>
+                {problems.length > 0 && <ul>{problems.map((problem) => <li key={problem}>{problem}</li>)}</ul>}
+              </SectionMessage>
+            </>
+          )}
+          {followed.job && <JobProgress job={followed.job} label="Restore" />}
+          {restoredRefs.length > 0 && (
+            <table className="refs" data-testid="restored-refs">
+              <caption>Written{target ? ` in ${target}` : ''}</caption>
+              <thead><tr><th scope="col">From the snapshot</th><th scope="col">Restored as</th><th scope="col">Commit</th></tr></thead>
+              <tbody>
+                {restoredRefs.map((ref) => <tr key={ref.to}><td>{refLabel(ref.from)}</td><td><code>{refLabel(ref.to)}</code></td><td><code>{ref.oid.slice(0, 12)}</code></td></tr>)}
+              </tbody>
+            </table>
+          )}
+          {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the restore" />}
+          {startError !== undefined && <ErrorMessage error={startError} title="The restore could not start" />}
+        </ModalBody>
+        <ModalFooter>
+          <Button onClick={onClose}>{job ? 'Close' : 'Cancel'}</Button>
+          {!job && <Button appearance={where === 'overwrite' ? 'warning' : 'primary'} isDisabled={!details || problems.length > 0 || snapshot.recipients.length > 0} onClick={start}>Start restore</Button>}
+        </ModalFooter>
+      </Modal>
+    </ModalTransition>
+  );
+}

@@ -1,0 +1,107 @@
+import Button from '@atlaskit/button/new';
+import Heading from '@atlaskit/heading';
+import Lozenge from '@atlaskit/lozenge';
+import SectionMessage from '@atlaskit/section-message';
+import Toggle from '@atlaskit/toggle';
+import { useEffect, useState } from 'react';
+import { invoke, type JobView, type RepoStatus } from './api.js';
+import { ErrorMessage } from './errors.js';
+import { absoluteTime, bytes, plural, relativeTime } from './format.js';
+import { JobProgress } from './JobProgress.js';
+import { jobEnded, useJob } from './use-job.js';
+
+type Protection = { appearance: 'success' | 'removed' | 'default'; text: string };
+
+function protectionOf(status: RepoStatus): Protection {
+  if (status.state === 'failed' || status.lastError) return { appearance: 'removed', text: 'Failing' };
+  if (status.included && status.latest) return { appearance: 'success', text: 'Protected' };
+  return { appearance: 'default', text: 'Not protected' };
+}
+
+/** Protection at a glance, backup on/off, and "Back up now" with its live progress. */
+export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange: (status: RepoStatus) => void }) {
+  const [saving, setSaving] = useState(false);
+  const [actionError, setActionError] = useState<unknown>();
+  // The running backup: one this page started, or the one the status names (after a reload).
+  const [started, setStarted] = useState<{ job: JobView; alreadyQueued: boolean }>();
+  const jobId = started?.job.id ?? status.jobId;
+  const followed = useJob(jobId, started?.job);
+  const protection = protectionOf(status);
+  const latest = status.latest;
+
+  // A backup that ends changes the status and the timeline: read them again.
+  const ended = jobEnded(followed.job);
+  useEffect(() => {
+    if (ended) invoke('getRepoStatus').then(onChange, setActionError);
+  }, [ended, followed.job?.id]);
+
+  async function toggle() {
+    setSaving(true);
+    setActionError(undefined);
+    try {
+      onChange(await invoke('setRepoEnabled', { enabled: !status.included }));
+    } catch (error) {
+      setActionError(error);
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  async function backUpNow() {
+    setActionError(undefined);
+    try {
+      setStarted(await invoke('backupNow'));
+    } catch (error) {
+      setActionError(error);
+    }
+  }
+
+  const running = followed.job !== undefined && !jobEnded(followed.job);
+  return (
+    <section aria-labelledby="status-heading" className="panel">
+      <div className="row">
+        <Heading size="medium" as="h2" id="status-heading">Protection</Heading>
+        <span data-testid="protection"><Lozenge appearance={protection.appearance} isBold>{protection.text}</Lozenge></span>
+      </div>
+      <dl>
+        <dt>Last backup</dt>
+        <dd data-testid="last-backup">
+          {latest ? (
+            <>
+              <time dateTime={latest.createdAt} title={absoluteTime(latest.createdAt)}>{relativeTime(latest.createdAt)}</time>
+              {` · ${bytes(latest.bytes)} · `}
+              {latest.chain === 'full' ? 'a full backup' : `${plural(latest.increments, 'increment')} since the last full backup`}
+            </>
+          ) : 'Never backed up'}
+        </dd>
+        {status.storage && (
+          <>
+            <dt>Storage</dt>
+            <dd data-testid="storage">{status.storage.message}</dd>
+          </>
+        )}
+      </dl>
+      {status.lastError && (
+        <SectionMessage appearance="warning" title={`The last backup failed ${relativeTime(status.lastError.at)}`}>
+          <p>{status.lastError.message}</p>
+          {status.lastError.hint && <p>{status.lastError.hint}</p>}
+        </SectionMessage>
+      )}
+      <div className="row">
+        <Toggle id="backup-toggle" isChecked={status.included} isDisabled={saving} onChange={toggle} />
+        <label htmlFor="backup-toggle">Back up this repository</label>
+        <span className="subtle" data-testid="included-by">
+          {status.includedBy === 'workspace' ? '(follows the workspace setting)' : '(set for this repository)'}
+        </span>
+      </div>
+      <div className="row">
+        <Button appearance="primary" onClick={backUpNow} isDisabled={running || !status.included}>Back up now</Button>
+        {!status.included && <span className="subtle">Turn backups on to back up now.</span>}
+        {started?.alreadyQueued && running && <span className="subtle">A backup was already waiting; this request joined it.</span>}
+      </div>
+      {followed.job && <JobProgress job={followed.job} label="Backup" />}
+      {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the backup" />}
+      {actionError !== undefined && <ErrorMessage error={actionError} />}
+    </section>
+  );
+}

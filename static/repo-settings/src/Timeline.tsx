@@ -1,0 +1,145 @@
+import Button from '@atlaskit/button/new';
+import DynamicTable from '@atlaskit/dynamic-table';
+import EmptyState from '@atlaskit/empty-state';
+import Heading from '@atlaskit/heading';
+import Lozenge from '@atlaskit/lozenge';
+import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
+import SectionMessage from '@atlaskit/section-message';
+import Spinner from '@atlaskit/spinner';
+import { useEffect, useState } from 'react';
+import { invoke, type SnapshotDetails, type SnapshotPage, type SnapshotSummary } from './api.js';
+import { ErrorMessage } from './errors.js';
+import { absoluteTime, bytes, plural, refLabel, relativeTime } from './format.js';
+
+const TRIGGERS: Record<string, string> = {
+  push: 'Push',
+  schedule: 'Schedule',
+  manual: 'Manual',
+  'before-overwrite': 'Before overwrite',
+};
+
+const triggerWords = (trigger: string): string => TRIGGERS[trigger] ?? trigger;
+
+function changesWords({ added, moved, deleted }: SnapshotSummary['changes']): string {
+  const parts = [added && `${added} added`, moved && `${moved} moved`, deleted && `${deleted} deleted`].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'no ref changed';
+}
+
+const HEAD = {
+  cells: [
+    { key: 'time', content: 'Time' },
+    { key: 'trigger', content: 'Trigger' },
+    { key: 'changes', content: 'Refs changed' },
+    { key: 'size', content: 'Size' },
+    { key: 'actions', content: 'Actions' },
+  ],
+};
+
+/** Snapshots newest first, a page at a time, with each one's details and its restore. */
+export function Timeline({ version, onRestore }: { version: number; onRestore: (snapshot: SnapshotSummary) => void }) {
+  const [pages, setPages] = useState<SnapshotPage[]>();
+  const [error, setError] = useState<unknown>();
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [details, setDetails] = useState<SnapshotSummary>();
+
+  useEffect(() => {
+    let current = true;
+    setError(undefined);
+    invoke('listSnapshots', {}).then((page) => { if (current) setPages([page]); }, (failure: unknown) => { if (current) setError(failure); });
+    return () => { current = false; };
+  }, [version]);
+
+  const nextCursor = pages?.at(-1)?.nextCursor;
+  async function loadMore() {
+    if (!nextCursor) return;
+    setLoadingMore(true);
+    try {
+      const page = await invoke('listSnapshots', { cursor: nextCursor });
+      setPages((previous) => [...(previous ?? []), page]);
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  const snapshots = pages?.flatMap((page) => page.items) ?? [];
+  const unreadable = pages?.[0]?.unreadable ?? [];
+  const rows = snapshots.map((snapshot) => ({
+    key: snapshot.id,
+    cells: [
+      { key: 'time', content: <time dateTime={snapshot.createdAt} title={absoluteTime(snapshot.createdAt)}>{relativeTime(snapshot.createdAt)}</time> },
+      { key: 'trigger', content: <>{triggerWords(snapshot.trigger)}{snapshot.recipients.length > 0 && <> <Lozenge>encrypted</Lozenge></>}</> },
+      { key: 'changes', content: changesWords(snapshot.changes) },
+      { key: 'size', content: `${bytes(snapshot.bytes)} (${bytes(snapshot.ownBytes)} new)` },
+      {
+        key: 'actions',
+        content: (
+          <span className="row">
+            <Button onClick={() => setDetails(snapshot)} aria-label={`Details of the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Details</Button>
+            <Button onClick={() => onRestore(snapshot)} aria-label={`Restore from the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Restore…</Button>
+          </span>
+        ),
+      },
+    ],
+  }));
+
+  return (
+    <section aria-labelledby="timeline-heading" className="panel">
+      <Heading size="medium" as="h2" id="timeline-heading">Snapshots</Heading>
+      {error !== undefined && <ErrorMessage error={error} title="Could not list the snapshots" />}
+      {unreadable.length > 0 && (
+        <SectionMessage appearance="warning" title={`${plural(unreadable.length, 'snapshot')} could not be read`}>
+          <ul>{unreadable.map((item) => <li key={item.id}><code>{item.id}</code>: {item.message}</li>)}</ul>
+        </SectionMessage>
+      )}
+      <DynamicTable
+        label="Snapshots, newest first"
+        head={HEAD}
+        rows={rows}
+        isLoading={pages === undefined && error === undefined}
+        emptyView={<EmptyState header="No snapshots yet" description="Back up now, or push to the repository: each backup adds a snapshot here." headingLevel={3} />}
+        testId="snapshots"
+      />
+      {nextCursor && <Button onClick={loadMore} isLoading={loadingMore}>Show older snapshots</Button>}
+      {details && <SnapshotDetailsDialog snapshot={details} onClose={() => setDetails(undefined)} />}
+    </section>
+  );
+}
+
+function SnapshotDetailsDialog({ snapshot, onClose }: { snapshot: SnapshotSummary; onClose: () => void }) {
+  const [details, setDetails] = useState<SnapshotDetails>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    invoke('getSnapshot', { snapshotId: snapshot.id }).then(setDetails, setError);
+  }, [snapshot.id]);
+  return (
+    <ModalTransition>
+      <Modal onClose={onClose} width="large">
+        <ModalHeader>
+          <ModalTitle>Snapshot of {absoluteTime(snapshot.createdAt)}</ModalTitle>
+        </ModalHeader>
+        <ModalBody>
+          <p>
+            <code>{snapshot.id}</code> · {triggerWords(snapshot.trigger)} · {snapshot.chain === 'full' ? 'full backup' : `increment ${snapshot.increments} of its chain`} ·{' '}
+            {snapshot.recipients.length ? `encrypted to ${plural(snapshot.recipients.length, 'age recipient')}` : 'stored unencrypted'}
+          </p>
+          {error !== undefined && <ErrorMessage error={error} title="Could not read the snapshot" />}
+          {!details && error === undefined && <Spinner label="Loading the snapshot" />}
+          {details && (
+            <table className="refs">
+              <caption>{plural(details.refList.length, 'ref')} in {plural(details.bundles, 'bundle')}</caption>
+              <thead><tr><th scope="col">Ref</th><th scope="col">Commit</th></tr></thead>
+              <tbody>
+                {details.refList.map((ref) => <tr key={ref.name}><td>{refLabel(ref.name)}</td><td><code>{ref.target.slice(0, 12)}</code></td></tr>)}
+              </tbody>
+            </table>
+          )}
+        </ModalBody>
+        <ModalFooter>
+          <Button appearance="primary" onClick={onClose}>Close</Button>
+        </ModalFooter>
+      </Modal>
+    </ModalTransition>
+  );
+}

@@ -1,0 +1,224 @@
+// The repository settings page in a real browser against the local world: Debian's
+// chromium, the built page, the Forge host running the app, the Bitbucket emulator
+// (real git) and s3rver. A person's steps, found by role and accessible name; the
+// results checked with plain git.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { buildPages } from '../sandbox/ui/build.js';
+import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+/** Screenshots of every run (git-ignored); the current ones are copied to docs/ by hand. */
+const ARTIFACTS = join(appDir, 'test-artifacts');
+const SLUG = 'web-app';
+
+describe('the repository settings page in chromium', { timeout: 240_000 }, () => {
+  let app: AppWorld;
+  let browser: Browser;
+  let page: Page;
+  let scratch: string;
+
+  const pageUrl = (as: string, theme?: 'light' | 'dark'): string => {
+    const url = new URL(app.world.urls.pages.repositorySettings[SLUG]!);
+    url.searchParams.set('as', as);
+    if (theme) url.searchParams.set('theme', theme);
+    return url.href;
+  };
+
+  async function open(as: string, theme?: 'light' | 'dark'): Promise<Frame> {
+    await page.goto(pageUrl(as, theme));
+    const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
+    assert.ok(frame);
+    await frame.getByRole('heading', { level: 1 }).waitFor();
+    return frame;
+  }
+
+  const remoteRefs = async (): Promise<Map<string, string>> => {
+    const out = await gitAsync(undefined, ['ls-remote', app.gitUrl(SLUG)]);
+    return new Map(out.trim().split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string])
+      .filter(([, name]) => !name.endsWith('^{}')).map(([oid, name]) => [name, oid]));
+  };
+
+  /** No serious or critical axe-core violation on the page as it is now. */
+  async function checkAccessibility(frame: Frame, what: string): Promise<void> {
+    await frame.evaluate(await readFile(join(appDir, 'node_modules/axe-core/axe.min.js'), 'utf8'));
+    const violations = (await frame.evaluate('axe.run(document).then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) })))')) as Array<{ id: string; impact: string; help: string; nodes: string[] }>;
+    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+    assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious, null, 2)}`);
+  }
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'lifeboat-ui-repo-'));
+    await mkdir(ARTIFACTS, { recursive: true });
+    await buildPages(appDir);
+    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    // Nothing chosen: web-app is backed up only once Bob turns it on; every snapshot kept.
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false } });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 1100 } })).newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('Bob turns backup on, backs up now and sees the snapshot; the progress survives a reload', async () => {
+    let frame = await open('repoAdmin');
+    assert.equal(await frame.getByTestId('protection').textContent(), 'Not protected');
+    assert.equal(await frame.getByTestId('last-backup').textContent(), 'Never backed up');
+    const toggle = frame.getByRole('checkbox', { name: 'Back up this repository' });
+    assert.equal(await toggle.isChecked(), false);
+    assert.equal(await frame.getByRole('button', { name: 'Back up now' }).isDisabled(), true);
+    await frame.getByText('No snapshots yet').waitFor();
+    await checkAccessibility(frame, 'empty page');
+
+    await toggle.click({ force: true });
+    await frame.getByText('(set for this repository)').waitFor();
+    assert.equal(await toggle.isChecked(), true);
+
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    // The job is followed; after a reload the status names it and the page follows it again.
+    await frame.getByText(/Backup/).first().waitFor();
+    frame = await open('repoAdmin');
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await frame.getByText('Protected', { exact: true }).waitFor();
+    const rows = frame.getByTestId('snapshots--table').getByRole('row');
+    await rows.nth(1).getByText('Manual').waitFor();
+    assert.match(await frame.getByTestId('last-backup').textContent() ?? '', /ago|now|second/);
+
+    // Details: every ref with its commit, as git has them.
+    await frame.getByRole('button', { name: /^Details of the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog');
+    await dialog.getByRole('table').waitFor();
+    const refs = await remoteRefs();
+    const main = refs.get('refs/heads/main')!;
+    await dialog.getByRole('row', { name: new RegExp(`^main ${main.slice(0, 12)}$`) }).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('Bob undoes a force-push from the banner, and git has the old tip beside it', async () => {
+    const work = await mkdtemp(join(scratch, 'work-'));
+    await gitAsync(undefined, ['clone', '--quiet', '--branch', 'main', app.gitUrl(SLUG), work]);
+    const oldTip = (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
+    await gitAsync(work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+    await gitAsync(work, ['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/main']);
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+
+    const frame = await open('repoAdmin');
+    await frame.getByText(/^main was force-pushed/).waitFor();
+    await frame.getByRole('button', { name: 'Restore the previous tip beside it' }).click();
+    await frame.getByText('Undo finished').waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
+      await page.screenshot({ path: join(ARTIFACTS, 'undo-failure.png'), fullPage: true });
+      throw error;
+    });
+    const refs = await remoteRefs();
+    const restored = [...refs].find(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/main'));
+    assert.ok(restored, [...refs.keys()].join('\n'));
+    assert.equal(restored[1], oldTip);
+    assert.notEqual(refs.get('refs/heads/main'), oldTip, 'main itself stays as pushed');
+  });
+
+  it('Bob puts a force-pushed branch back in place, after confirming in a dialog', async () => {
+    const work = await mkdtemp(join(scratch, 'work-'));
+    await gitAsync(undefined, ['clone', '--quiet', '--branch', 'develop', app.gitUrl(SLUG), work]);
+    const oldTip = (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
+    // The old tip must be in a snapshot: the page backs up first.
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await gitAsync(work, ['reset', '--quiet', '--hard', 'HEAD~1']);
+    await gitAsync(work, ['push', '--quiet', '--force', 'origin', 'HEAD:refs/heads/develop']);
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+
+    frame = await open('repoAdmin');
+    await frame.getByText(/^develop was force-pushed/).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-banner.png'), fullPage: true });
+    await frame.getByRole('button', { name: 'Put it back in place…' }).click();
+    const confirm = frame.getByRole('dialog', { name: 'Put develop back in place?' });
+    await confirm.getByText(/backs up the current state first/).waitFor();
+    await confirm.getByRole('button', { name: 'Put it back in place' }).click();
+    await frame.getByText('Undo finished').waitFor({ timeout: 60_000 });
+    assert.equal((await remoteRefs()).get('refs/heads/develop'), oldTip);
+  });
+
+  it('Bob restores chosen branches beside current work, after a summary of what will happen', async () => {
+    const before = await remoteRefs();
+    const frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).last().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('radio', { name: 'Chosen branches and tags' }).check({ force: true });
+    const picker = dialog.getByLabel('Branches and tags to restore');
+    await picker.fill('develop');
+    await picker.press('Enter');
+    // Overwriting waits for the repository's name, typed.
+    await dialog.getByRole('radio', { name: /^Over the chosen branches/ }).check({ force: true });
+    await dialog.getByText('The current state of the repository is backed up first, so this restore can be undone.').waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), true);
+    await dialog.getByLabel(`Type ${SLUG} to confirm`).fill(SLUG);
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), false);
+    assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /first backs up the current state/);
+    await dialog.getByRole('radio', { name: /^Beside the current work/ }).check({ force: true });
+    assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /pushes 1 ref of the snapshot .* under restored\/.*No existing branch or tag changes/);
+    await checkAccessibility(frame, 'restore dialog');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-restore.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Start restore' }).click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    const listed = await dialog.getByTestId('restored-refs').textContent();
+    const refs = await remoteRefs();
+    const restored = [...refs].filter(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/develop'));
+    assert.equal(restored.length, 1, [...refs.keys()].join('\n'));
+    assert.equal(restored[0]![1], before.get('refs/heads/develop'));
+    assert.match(listed ?? '', /develop/);
+    for (const [name, oid] of before) if (!name.startsWith('refs/heads/restored/')) assert.equal(refs.get(name), oid, `${name} unchanged`);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob restores everything into a new repository, which git can clone with every ref', async () => {
+    const frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('radio', { name: 'Into a new repository' }).check({ force: true });
+    assert.equal(await dialog.getByRole('button', { name: 'Start restore' }).isDisabled(), true);
+    await dialog.getByLabel('Name of the new repository').fill('web-app-copy');
+    assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /creates the repository web-app-copy/);
+    await dialog.getByRole('button', { name: 'Start restore' }).click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    const source = await remoteRefs();
+    const copy = new Map([...(await gitAsync(undefined, ['ls-remote', app.gitUrl('web-app-copy')])).trim().split('\n')].map((line) => line.split('\t') as [string, string]).map(([oid, name]) => [name, oid]));
+    assert.equal(copy.get('refs/heads/main'), source.get('refs/heads/main'));
+    assert.equal(copy.get('refs/heads/develop'), source.get('refs/heads/develop'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('looks right in light and dark mode (screenshots) with no serious accessibility violation', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      const frame = await open('repoAdmin', theme);
+      await frame.getByText('Protected', { exact: true }).waitFor();
+      await frame.waitForFunction(`document.documentElement.getAttribute('data-color-mode') === '${theme}'`);
+      await checkAccessibility(frame, `${theme} page`);
+      await page.screenshot({ path: join(ARTIFACTS, `repo-page-${theme}.png`), fullPage: true });
+    }
+  });
+
+  it('Carol, a member, gets a read-only page that says why', async () => {
+    const frame = await open('member');
+    await frame.getByText('Only repository admins can see and change backups').waitFor();
+    assert.equal(await frame.getByRole('button', { name: 'Back up now' }).count(), 0);
+    assert.equal(await frame.getByRole('checkbox').count(), 0);
+    await checkAccessibility(frame, 'read-only page');
+  });
+});
