@@ -59,6 +59,13 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await storage.getByRole('textbox', { name: 'Endpoint' }).fill(bucket.endpoint);
   assert.equal(await storage.getByRole('textbox', { name: 'Region' }).inputValue(), 'us-east-1');
   assert.equal(await storage.getByRole('radio', { name: /Path style/ }).isChecked(), true);
+  // A bad value is refused by the backend and shown by its field; nothing is saved.
+  await storage.getByRole('textbox', { name: 'Bucket name' }).fill('A');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('The settings were not saved').waitFor({ timeout: 20_000 });
+  assert.match(await frame.getByTestId('bucket-name-error').innerText(), /must be 3 to 63 characters/);
+  const unsaved = await app.adminPage('getSettings', undefined);
+  assert.ok(unsaved.ok && unsaved.value.settings === undefined);
   await storage.getByRole('textbox', { name: 'Bucket name' }).fill(DEMO_BUCKET);
   await storage.getByRole('textbox', { name: 'Access key ID' }).fill(bucket.accessKeyId);
   await storage.getByLabel('Secret access key').fill(bucket.secretAccessKey);
@@ -106,6 +113,10 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await table.getByText('web-app', { exact: true }).waitFor({ timeout: 20_000 });
   assert.match(await table.innerText(), /api-server[\s\S]*docs|docs[\s\S]*web-app/);
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png'), fullPage: true });
+
+  // "Back up all now": the sweep's job is followed until it ends, then the table shows the backups.
+  await frame.getByRole('button', { name: 'Back up all now' }).click();
+  await frame.getByText('The backup of all repositories finished').waitFor({ timeout: 60_000 });
 });
 
 test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {

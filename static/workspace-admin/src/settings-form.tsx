@@ -38,15 +38,16 @@ export function fieldProblems(error: unknown): { fields: Record<string, string>;
   for (const problem of list) {
     const match = /^([a-zA-Z][\w.]*) (.*)$/.exec(problem);
     const path = match?.[1]?.replace(/\.\d+$/, '');
-    if (match && path && FIELD_NAMES.has(path)) fields[path] = `${match[2]}.`;
+    if (match?.[2] && path && FIELD_NAMES.has(path)) fields[path] = fields[path] ? `${fields[path]}; ${match[2]}` : match[2];
     else other.push(problem);
   }
+  for (const path of Object.keys(fields)) fields[path] = `${fields[path]}.`;
   return { fields, other };
 }
 
 const FIELD_NAMES = new Set([
   'bucket.endpoint', 'bucket.region', 'bucket.name', 'bucket.prefix', 'bucket.addressing', 'bucket.accessKeyId', 'bucketSecretAccessKey',
-  'bitbucket.email', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval',
+  'bitbucket.email', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval', 'newRepositorySlug',
 ]);
 
 const sectionStyles = xcss({ borderColor: 'color.border', borderWidth: 'border.width', borderStyle: 'solid', borderRadius: 'radius.small', padding: 'space.200' });
