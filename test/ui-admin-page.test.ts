@@ -119,6 +119,48 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await frame.getByText('The backup of all repositories finished').waitFor({ timeout: 60_000 });
 });
 
+test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {
+  const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+  let frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Schedule and retention' }).click();
+  await frame.getByRole('radio', { name: 'Every hour' }).check();
+  await frame.getByRole('spinbutton', { name: 'Hourly' }).fill('24');
+  await frame.getByRole('spinbutton', { name: 'Weekly' }).fill('');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+  let stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.equal(stored.value.settings?.schedule.interval, 'hour');
+  assert.deepEqual(stored.value.settings?.retention, { keepHourly: 24, keepDaily: 7, keepMonthly: 12 });
+
+  await frame.getByRole('tab', { name: 'Set-up' }).click();
+  await frame.getByRole('textbox', { name: 'age recipients' }).fill(recipient);
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+
+  frame = await adminPage('admin');
+  const recipients = frame.getByRole('textbox', { name: 'age recipients' });
+  await recipients.waitFor({ timeout: 20_000 });
+  assert.equal(await recipients.inputValue(), recipient);
+  await recipients.fill('');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  const dialog = frame.getByRole('dialog', { name: 'Turn encryption off?' });
+  await dialog.waitFor({ timeout: 10_000 });
+  stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.encryption.recipients, [recipient], 'nothing is saved before the person confirms');
+  await dialog.getByRole('button', { name: 'Turn encryption off' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+  stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.encryption.recipients, []);
+
+  await frame.getByRole('tab', { name: 'Audit log' }).click();
+  const log = frame.getByRole('table', { name: 'Audit log, newest first' });
+  await log.getByText('encryption turned off').waitFor({ timeout: 20_000 });
+  assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
+});
+
 test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {
   const frame = await adminPage('admin');
   await frame.getByRole('heading', { name: 'Lifeboat backups' }).waitFor({ timeout: 20_000 });
