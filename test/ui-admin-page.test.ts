@@ -117,6 +117,16 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   // "Back up all now": the sweep's job is followed until it ends, then the table shows the backups.
   await frame.getByRole('button', { name: 'Back up all now' }).click();
   await frame.getByText('The backup of all repositories finished').waitFor({ timeout: 60_000 });
+
+  // One repository left out, by its switch: an override in the saved settings.
+  const docs = table.getByRole('row').filter({ hasText: 'docs' });
+  await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
+  await docs.getByText('not backed up').waitFor({ timeout: 20_000 });
+  const overridden = await app.adminPage('getSettings', undefined);
+  assert.ok(overridden.ok);
+  assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
+  await docs.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
 });
 
 test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {

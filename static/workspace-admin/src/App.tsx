@@ -36,6 +36,14 @@ export function App() {
   } else {
     const firstRun = !view.settings;
     const saved = (next: SettingsView) => { setView(next); if (next.settings) setDraft(next.settings); };
+    // A switch in the coverage table changes only overrides: unsaved edits of the other tabs stay.
+    const overridesSaved = (next: SettingsView) => {
+      setView(next);
+      if (next.settings) {
+        const { overrides } = next.settings;
+        setDraft((previous) => ({ ...previous, overrides }));
+      }
+    };
     body = (
       <Stack space="space.200">
         {firstRun && (
@@ -53,7 +61,7 @@ export function App() {
           </TabList>
           <TabPanel><Box xcss={panelStyles}><SettingsForm part="setup" view={view} onSaved={saved} draft={draft} setDraft={setDraft} /></Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}><SettingsForm part="schedule" view={view} onSaved={saved} draft={draft} setDraft={setDraft} /></Box></TabPanel>
-          <TabPanel><Box xcss={panelStyles}>{firstRun ? <Text>Save the set-up first; then every repository of the workspace is listed here with its backups.</Text> : <Coverage />}</Box></TabPanel>
+          <TabPanel><Box xcss={panelStyles}>{firstRun ? <Text>Save the set-up first; then every repository of the workspace is listed here with its backups.</Text> : <Coverage view={view} onSaved={overridesSaved} />}</Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}>{firstRun ? <Text>Nothing is in the bucket yet.</Text> : <DeletedRepositories />}</Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}><AuditLog /></Box></TabPanel>
         </Tabs>

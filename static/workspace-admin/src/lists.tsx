@@ -6,9 +6,10 @@ import EmptyState from '@atlaskit/empty-state';
 import Lozenge from '@atlaskit/lozenge';
 import ModalDialog, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
 import { Inline, Stack, Text } from '@atlaskit/primitives';
+import Toggle from '@atlaskit/toggle';
 import Tooltip from '@atlaskit/tooltip';
 import { useState, type ReactNode } from 'react';
-import { invoke, type CoverageRow, type DeletedRepository, type JobView, type Paged } from './api.js';
+import { invoke, type CoverageRow, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
 import { ErrorNotice, JobStatus, useJob, useResource } from './common.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from './format.js';
@@ -60,8 +61,27 @@ function statusOf(row: CoverageRow): ReactNode {
   return row.lastError ? <Tooltip content={row.lastError}><span tabIndex={0} aria-label={`${text}: ${row.lastError}`}>{lozenge}</span></Tooltip> : lozenge;
 }
 
-export function Coverage() {
+/** Includes or excludes one repository: a per-repository override in the saved settings (the repository page's switch sets the same). */
+function IncludedToggle({ row, view, onSaved, onError }: { row: CoverageRow; view: SettingsView; onSaved: (view: SettingsView) => void; onError: (error: unknown) => void }) {
+  const [busy, setBusy] = useState(false);
+  const settings = view.settings;
+  if (!settings) return <>{row.included ? 'Yes' : 'No'}</>;
+  const change = () => {
+    setBusy(true);
+    const overrides = { ...settings.overrides, [row.repositoryUuid]: { ...settings.overrides[row.repositoryUuid], enabled: !row.included } };
+    invoke('saveSettings', { settings: { ...settings, overrides } }).then(onSaved, onError).finally(() => setBusy(false));
+  };
+  return <Toggle label={`Back up ${row.name}`} isChecked={row.included} isDisabled={busy} onChange={change} />;
+}
+
+export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view: SettingsView) => void }) {
   const { page, ...paging } = usePaged((cursor) => invoke('getCoverage', cursor === undefined ? {} : { cursor }));
+  const [toggleError, setToggleError] = useState<unknown>();
+  const toggled = (next: SettingsView) => {
+    setToggleError(undefined);
+    onSaved(next);
+    page.reload();
+  };
   const [sweep, setSweep] = useState<JobView>();
   const [sweepError, setSweepError] = useState<unknown>();
   const followed = useJob(sweep, () => page.reload());
@@ -80,6 +100,7 @@ export function Coverage() {
       {sweepError !== undefined && <ErrorNotice error={sweepError} title="The backup of all repositories did not start" />}
       <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" />
       {page.error !== undefined && <ErrorNotice error={page.error} title="The repositories could not be listed" />}
+      {toggleError !== undefined && <ErrorNotice error={toggleError} title="The repository was not changed" />}
       <DynamicTable
         caption="Repositories of this workspace"
         isLoading={page.loading}
@@ -94,7 +115,7 @@ export function Coverage() {
           key: row.repositoryUuid,
           cells: [
             { key: 'name', content: <Stack><Text weight="medium">{row.name}</Text><Text size="small" color="color.text.subtle">{row.slug}</Text></Stack> },
-            { key: 'included', content: row.included ? 'Yes' : 'No' },
+            { key: 'included', content: <IncludedToggle row={row} view={view} onSaved={toggled} onError={setToggleError} /> },
             { key: 'last', content: row.lastBackupAt ? <When at={row.lastBackupAt} /> : 'Never' },
             { key: 'size', content: row.bytes !== undefined ? bytes(row.bytes) : '—' },
             { key: 'status', content: statusOf(row) },
@@ -103,7 +124,7 @@ export function Coverage() {
         emptyView={page.error === undefined ? <EmptyState header="No repositories" description="This workspace has no repositories yet; Lifeboat backs up each one as soon as it is created." headingLevel={3} /> : undefined}
       />
       <Pager label="Repository pages" {...paging} />
-      <Text size="small" color="color.text.subtle">Searching, sorting and including or excluding repositories from this table are not here yet; every repository follows the workspace selection.</Text>
+      <Text size="small" color="color.text.subtle">Each switch overrides the workspace selection for its repository (as the repository's own Lifeboat page does). Searching, sorting and changing many repositories at once are not here yet.</Text>
     </Stack>
   );
 }
