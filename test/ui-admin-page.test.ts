@@ -112,11 +112,10 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   const table = frame.getByRole('table', { name: 'Repositories of this workspace' });
   await table.getByText('web-app', { exact: true }).waitFor({ timeout: 20_000 });
   assert.match(await table.innerText(), /api-server[\s\S]*docs|docs[\s\S]*web-app/);
-  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png'), fullPage: true });
 
-  // "Back up all now": the sweep's job is followed until it ends, then the table shows the backups.
+  // "Back up all now": the sweep's job is followed until it has queued every backup; the table then shows them.
   await frame.getByRole('button', { name: 'Back up all now' }).click();
-  await frame.getByText('The backup of all repositories finished').waitFor({ timeout: 60_000 });
+  await frame.getByText('Every included repository is queued for backup').waitFor({ timeout: 60_000 });
 
   // One repository left out, by its switch: an override in the saved settings.
   const docs = table.getByRole('row').filter({ hasText: 'docs' });
@@ -127,6 +126,8 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
   await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
   await docs.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
+  await table.getByText('protected').first().waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png') });
 });
 
 test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {

@@ -76,10 +76,11 @@ export function useJob(initial: JobView | undefined, onFinished?: (job: JobView)
   return { job, ...(error !== undefined ? { error } : {}) };
 }
 
-export function JobStatus({ job, error, what }: { job: JobView | undefined; error?: unknown; what: string }) {
+/** `doneTitle`: what a finished job means, when that is not plainly "finished" (a sweep only queues backups). */
+export function JobStatus({ job, error, what, doneTitle }: { job: JobView | undefined; error?: unknown; what: string; doneTitle?: string }) {
   if (error !== undefined) return <ErrorNotice error={error} title={`Lost track of the ${what}`} />;
   if (!job) return null;
-  if (job.state === 'done') return <SectionMessage appearance="success" title={`The ${what} finished`}><Text>{job.message}</Text></SectionMessage>;
+  if (job.state === 'done') return <SectionMessage appearance="success" title={doneTitle ?? `The ${what} finished`}><Text>{job.message}</Text></SectionMessage>;
   if (job.state === 'failed') {
     return (
       <SectionMessage appearance="error" title={`The ${what} failed`}>

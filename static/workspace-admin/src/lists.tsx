@@ -98,7 +98,7 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
         <Button onClick={page.reload}>Refresh</Button>
       </Inline>
       {sweepError !== undefined && <ErrorNotice error={sweepError} title="The backup of all repositories did not start" />}
-      <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" />
+      <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" doneTitle="Every included repository is queued for backup" />
       {page.error !== undefined && <ErrorNotice error={page.error} title="The repositories could not be listed" />}
       {toggleError !== undefined && <ErrorNotice error={toggleError} title="The repository was not changed" />}
       <DynamicTable
