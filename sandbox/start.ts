@@ -6,6 +6,9 @@
  *   npm start                 reuse sandbox/.data (seeded on first start)
  *   npm start -- --reset      start from a fresh seed
  *   npm start -- --data DIR   keep the world somewhere else
+ *   npm start -- --configured save working settings (local bucket, demo workspace
+ *                             token) through the admin page's resolver, so
+ *                             backups and restores can be tried at once
  *
  * LIFEBOAT_SANDBOX_PORTS=any picks free ports (tests); the default ports are fixed
  * so that bookmarked URLs keep working.
@@ -14,13 +17,18 @@ import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPages } from './ui/build.js';
-import { DEFAULT_PORTS, startWorld, type WorldUrls } from './world.js';
+import { DEMO_WORKSPACE_TOKEN } from './demo.js';
+import { configureWorld, DEFAULT_PORTS, startWorld, type WorldUrls } from './world.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
-  options: { reset: { type: 'boolean', default: false }, data: { type: 'string', default: join(appDir, 'sandbox', '.data') } },
+  options: {
+    reset: { type: 'boolean', default: false },
+    configured: { type: 'boolean', default: false },
+    data: { type: 'string', default: join(appDir, 'sandbox', '.data') },
+  },
 });
 const dataDir = resolve(values.data);
 const ports = process.env.LIFEBOAT_SANDBOX_PORTS === 'any' ? { ui: 0, bitbucket: 0, s3: 0 } : DEFAULT_PORTS;
@@ -28,6 +36,10 @@ const ports = process.env.LIFEBOAT_SANDBOX_PORTS === 'any' ? { ui: 0, bitbucket:
 // Page sources edited since the last build are built now (tests build once, up front, instead).
 await buildPages(appDir, { log: (line) => console.log(line) });
 const world = await startWorld({ appDir, dataDir, reset: values.reset, ports, log: (line) => console.log(line) });
+if (values.configured) {
+  await configureWorld(world);
+  console.log('Configured: working settings saved as Alice, through the admin page\'s saveSettings.');
+}
 console.log(describe(world.urls, join(dataDir, 'world.json')));
 
 let stopping = false;
@@ -58,6 +70,12 @@ function describe(urls: WorldUrls, urlFile: string): string {
     ...urls.bitbucket.gitCredentials.map((credential) => `    ${credential.who.padEnd(32)} ${credential.username} / ${credential.password}`),
     '',
     `Bucket (s3rver)      ${urls.bucket.endpoint}  bucket ${urls.bucket.bucket}, keys ${urls.bucket.accessKeyId} / ${urls.bucket.secretAccessKey}`,
+    '',
+    'First-run set-up on the workspace admin page (as Alice), with this world\'s values:',
+    '  Provider "MinIO or another S3-compatible endpoint" (path style, region us-east-1)',
+    `  Endpoint ${urls.bucket.endpoint}   Bucket name ${urls.bucket.bucket}   Access key ID ${urls.bucket.accessKeyId}   Secret access key ${urls.bucket.secretAccessKey}`,
+    `  Credential "Workspace access token": ${DEMO_WORKSPACE_TOKEN.token}`,
+    '  (or start with `npm start -- --configured` to have this saved for you)',
     '',
     `These URLs are also in ${urlFile}. Ctrl-C stops everything.`,
     '',

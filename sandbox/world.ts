@@ -8,6 +8,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
+import type { Result } from '../src/contract.js';
+import type { WorkspaceSettingsInput } from '../src/settings.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
 import { startForgeHost, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
 import { loadManifest, PAGE_MODULE_TYPES } from './forge/manifest.js';
@@ -138,6 +140,34 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     await close();
     throw error;
   }
+}
+
+/** Settings that work in this world: the local bucket and the demo workspace access token. */
+export function workingSettings({ urls }: Pick<World, 'urls'>): WorkspaceSettingsInput {
+  return {
+    bucket: { endpoint: urls.bucket.endpoint + '/', region: 'us-east-1', name: urls.bucket.bucket, prefix: 'lifeboat', addressing: 'path', accessKeyId: urls.bucket.accessKeyId },
+    encryption: { recipients: [] },
+    objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
+    schedule: { interval: 'day' },
+    retention: { keepDaily: 7, keepWeekly: 4 },
+    repositories: { mode: 'all', chosen: [], includeNew: true },
+    overrides: {},
+    bitbucket: { credential: 'access-token', email: '' },
+  };
+}
+
+/** Saves working settings as the workspace admin would, through the admin page's resolver (`npm start -- --configured`, tests). */
+export async function configureWorld(world: World, change: Partial<WorkspaceSettingsInput> = {}): Promise<void> {
+  const answer = await world.host.invokeResolver({
+    moduleKey: 'lifeboat-workspace-admin',
+    functionKey: 'saveSettings',
+    payload: { settings: { ...workingSettings(world), ...change }, bucketSecretAccessKey: world.urls.bucket.secretAccessKey, bitbucketToken: DEMO_WORKSPACE_TOKEN.token },
+    accountId: DEMO_USERS.admin.accountId,
+    extension: { type: 'bitbucket:workspaceSettingsMenuPage' },
+  });
+  if (!answer.ok) throw new Error(`saveSettings failed: ${answer.error.message}`);
+  const result = answer.body as Result<unknown>;
+  if (!result.ok) throw new Error(`saveSettings: ${result.error.code} ${result.error.message}`);
 }
 
 /** The Custom UI pages the manifest declares, with the folder each resource is built into. */

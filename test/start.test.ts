@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEMO_USERS } from '../sandbox/demo.js';
+import { DEMO_USERS, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import type { WorldUrls } from '../sandbox/world.js';
 import { git } from './helpers/repos.js';
 
@@ -51,7 +51,11 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   t.after(() => signalGroup('SIGKILL'));
 
   const urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
+  await waitFor('the start-up text', async () => (/Ctrl-C stops everything/.test(output) ? true : undefined));
   assert.match(output, /Lifeboat local world is up/);
+  // The first-run set-up's values, as a person types them into the admin page.
+  assert.match(output, new RegExp(`Endpoint ${urls.bucket.endpoint} +Bucket name ${urls.bucket.bucket} `));
+  assert.match(output, new RegExp(`Credential "Workspace access token": ${DEMO_WORKSPACE_TOKEN.token}`));
 
   // The pages are served through the UI server (framed Custom UI).
   const home = await fetch(urls.pages.home);
@@ -97,4 +101,35 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   assert.ok(code === 0 || signal === 'SIGINT', `exit ${code} ${signal}\n${output}`);
   assert.match(output, /Stopping…\n[^]*Stopped\./);
   for (const url of [urls.pages.home, urls.bitbucket.api, urls.bucket.endpoint]) assert.equal(await portIsClosed(url), true, `${url} still listening`);
+});
+
+test('npm start -- --configured: the world starts with working settings saved through the admin page', { timeout: 180_000 }, async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const child = spawn('npm', ['start', '--', '--data', dataDir, '--configured'], {
+    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  const exited = once(child, 'exit');
+  const signalGroup = (signal: NodeJS.Signals): void => { try { process.kill(-child.pid!, signal); } catch { /* already gone */ } };
+  t.after(() => signalGroup('SIGKILL'));
+
+  const urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
+  await waitFor('the start-up text', async () => (/Ctrl-C stops everything/.test(output) ? true : undefined));
+  assert.match(output, /Configured: working settings saved/);
+  const response = await fetch(new URL('/__sandbox/invoke', urls.pages.home), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ moduleKey: 'lifeboat-workspace-admin', functionKey: 'getSettings', as: 'admin' }),
+  });
+  const answer = (await response.json()) as { ok: boolean; body?: { ok: boolean; value?: { settings?: { bucket: { name: string } }; secrets: Record<string, boolean> } } };
+  assert.equal(answer.body?.value?.settings?.bucket.name, urls.bucket.bucket);
+  assert.deepEqual(answer.body?.value?.secrets, { bucketSecretAccessKey: true, bitbucketToken: true });
+
+  signalGroup('SIGINT');
+  await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000).unref())]);
 });

@@ -5,6 +5,7 @@
 import api, { assumeTrustedRoute } from '@forge/api';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { BitbucketClient, apiPath, type BitbucketTransport } from '../bitbucket/client.js';
+import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -66,7 +67,7 @@ export function apiOrigin(repository: RepositoryJson): string {
 
 /** Git user names Bitbucket expects with each kind of credential. */
 export function gitUsername(credential: WorkspaceSettings['bitbucket']['credential']): string {
-  return credential === 'access-token' ? 'x-token-auth' : 'x-bitbucket-api-token-auth';
+  return GIT_USERNAMES[credential];
 }
 
 export function gitClientFor(url: string, settings: WorkspaceSettings, token: string): GitClient {

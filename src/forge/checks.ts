@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { BitbucketCheck, BucketCheck } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
+import { SCOPES } from '../bitbucket/credentials.js';
 import { collect } from '../engine/streams.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -52,12 +53,6 @@ export async function checkBucket(): Promise<BucketCheck> {
 interface RepositoryLinks extends RepositoryJson {
   links?: RepositoryJson['links'] & { pullrequests?: { href: string } };
 }
-
-/** The scope names as the admin sees them when creating each kind of credential. */
-const SCOPES = {
-  'access-token': { read: 'repository', write: 'repository:write', pullrequests: 'pullrequest' },
-  'api-token': { read: 'read:repository:bitbucket', write: 'write:repository:bitbucket', pullrequests: 'read:pullrequest:bitbucket' },
-} as const;
 
 const CREDENTIAL_NAMES = { 'access-token': 'an access token', 'api-token': 'an API token' } as const;
 

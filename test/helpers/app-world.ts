@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdminPageResolvers, RepoPageResolvers, Result } from '../../src/contract.js';
+import type { AdminPageResolvers, RepoPageResolvers } from '../../src/contract.js';
 import type { WorkspaceSettingsInput } from '../../src/settings.js';
-import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN, type DemoRole } from '../../sandbox/demo.js';
+import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, type DemoRole } from '../../sandbox/demo.js';
 import type { Limits } from '../../sandbox/forge/index.js';
-import { DEMO_BUCKET, startWorld, type World } from '../../sandbox/world.js';
+import { configureWorld, startWorld, workingSettings, type World } from '../../sandbox/world.js';
 
 const appDir = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -32,19 +32,6 @@ export interface AppWorld {
   /** An authenticated https-style git URL for `git` commands (Alice's API token). */
   gitUrl(slug: string): string;
   close(): Promise<void>;
-}
-
-export function workingSettings(world: World): WorkspaceSettingsInput {
-  return {
-    bucket: { endpoint: world.urls.bucket.endpoint + '/', region: 'us-east-1', name: DEMO_BUCKET, prefix: 'lifeboat', addressing: 'path', accessKeyId: world.urls.bucket.accessKeyId },
-    encryption: { recipients: [] },
-    objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
-    schedule: { interval: 'day' },
-    retention: { keepDaily: 7, keepWeekly: 4 },
-    repositories: { mode: 'all', chosen: [], includeNew: true },
-    overrides: {},
-    bitbucket: { credential: 'access-token', email: '' },
-  };
 }
 
 export async function startAppWorld(options: { hostLimits?: Partial<Limits>; appVariables?: Record<string, string>; log?: (line: string) => void } = {}): Promise<AppWorld> {
@@ -75,14 +62,7 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; app
       repository: { uuid: repositoryUuid(repositorySlug) },
     }),
     adminPage: (key, payload, callOptions) => call('lifeboat-workspace-admin', key, payload, callOptions?.as ?? 'admin', { type: 'bitbucket:workspaceSettingsMenuPage' }),
-    async configure(change = {}) {
-      const result = (await appWorld.adminPage('saveSettings', {
-        settings: { ...workingSettings(world), ...change },
-        bucketSecretAccessKey: world.urls.bucket.secretAccessKey,
-        bitbucketToken: DEMO_WORKSPACE_TOKEN.token,
-      })) as Result<unknown>;
-      if (!result.ok) throw new Error(`saveSettings: ${result.error.code} ${result.error.message}`);
-    },
+    configure: (change = {}) => configureWorld(world, change),
     repositoryUuid,
     gitUrl(slug) {
       const url = new URL(world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug));
@@ -98,4 +78,4 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; app
   return appWorld;
 }
 
-export { DEMO_REPOSITORIES, DEMO_WORKSPACE };
+export { DEMO_REPOSITORIES, DEMO_WORKSPACE, workingSettings };

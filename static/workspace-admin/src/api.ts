@@ -1,9 +1,10 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
-// typed by the shared contract, so the page and its resolver cannot drift apart.
+// typed by the shared contract, so the page and its resolver cannot drift apart;
+// a failed Result becomes a thrown PageError, shown at the edge of each view.
 import { makeInvoke, view } from '@forge/bridge';
-import type { AdminPageResolvers, Overview } from '../../../src/contract.js';
+import type { AdminPageResolvers, Result, UserError } from '../../../src/contract.js';
 
-export type { Overview };
+export type * from '../../../src/contract.js';
 
 /** Where the page is shown and to whom, as Bitbucket tells the page. */
 export interface PageContext {
@@ -11,13 +12,35 @@ export interface PageContext {
   workspaceId?: string;
 }
 
-const invoke = makeInvoke<AdminPageResolvers>();
+/** A resolver's refusal, with its stable code and what the person can do about it. */
+export class PageError extends Error implements UserError {
+  readonly code: UserError['code'];
+  readonly hint?: string;
+  constructor(error: UserError) {
+    super(error.message);
+    this.name = 'PageError';
+    this.code = error.code;
+    if (error.hint) this.hint = error.hint;
+  }
+}
+
+const bridge = makeInvoke<AdminPageResolvers>();
+
+/** The resolvers that answer a Result (all but getOverview, which this page does not need). */
+type Key = Exclude<keyof AdminPageResolvers, 'getOverview'>;
+type Payload<K extends Key> = Parameters<AdminPageResolvers[K]>;
+type Value<K extends Key> = ReturnType<AdminPageResolvers[K]> extends Result<infer T> ? T : never;
+
+/** Calls a resolver; an error Result is thrown as a PageError. */
+export async function invoke<K extends Key>(key: K, ...payload: Payload<K>): Promise<Value<K>> {
+  const call = bridge as unknown as (key: K, payload?: unknown) => Promise<Result<Value<K>>>;
+  const result = await call(key, payload[0]);
+  if (!result.ok) throw new PageError(result.error);
+  return result.value;
+}
 
 export async function getPageContext(): Promise<PageContext> {
   const context = await view.getContext();
   return { accountId: context.accountId, workspaceId: context.workspaceId };
 }
-
-export function getOverview(): Promise<Overview> {
-  return invoke('getOverview');
-}
+export type { WorkspaceSettings } from '../../../src/settings.js';

@@ -1,0 +1,226 @@
+// The workspace's repositories as backups see them, deleted repositories still
+// in the bucket, and the audit log: each paged by the backend's cursor.
+import Button from '@atlaskit/button/new';
+import DynamicTable from '@atlaskit/dynamic-table';
+import EmptyState from '@atlaskit/empty-state';
+import Lozenge from '@atlaskit/lozenge';
+import ModalDialog, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
+import { Inline, Stack, Text } from '@atlaskit/primitives';
+import Toggle from '@atlaskit/toggle';
+import Tooltip from '@atlaskit/tooltip';
+import { useState, type ReactNode } from 'react';
+import { invoke, type CoverageRow, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
+import { ErrorNotice, JobStatus, useJob, useResource } from './common.js';
+import { TextField } from './fields.js';
+import { absoluteTime, bytes, relativeTime } from './format.js';
+import { fieldProblems } from './settings-form.js';
+
+/** Cursor paging: the cursors of the pages before this one, so "Previous" goes back without the backend keeping state. */
+function usePaged<T>(load: (cursor: string | undefined) => Promise<Paged<T>>) {
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const cursor = cursors.at(-1);
+  const page = useResource(() => load(cursor), [cursor]);
+  const next = page.data?.nextCursor;
+  return {
+    page,
+    pageNumber: cursors.length,
+    previous: cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined,
+    next: next !== undefined ? () => setCursors([...cursors, next]) : undefined,
+  };
+}
+
+function Pager({ label, pageNumber, previous, next }: { label: string; pageNumber: number; previous: (() => void) | undefined; next: (() => void) | undefined }) {
+  if (!previous && !next) return null;
+  return (
+    <nav aria-label={label}>
+      <Inline space="space.100" alignBlock="center">
+        <Button isDisabled={!previous} onClick={() => previous?.()}>Previous page</Button>
+        <Text>Page {pageNumber}</Text>
+        <Button isDisabled={!next} onClick={() => next?.()}>Next page</Button>
+      </Inline>
+    </nav>
+  );
+}
+
+function When({ at }: { at: string }) {
+  return <Tooltip content={absoluteTime(at)}><time dateTime={at}>{relativeTime(at)}</time></Tooltip>;
+}
+
+const STATE_LOZENGES: Record<CoverageRow['state'], { appearance: 'success' | 'inprogress' | 'removed' | 'default' | 'new'; text: string }> = {
+  idle: { appearance: 'success', text: 'protected' },
+  queued: { appearance: 'new', text: 'queued' },
+  running: { appearance: 'inprogress', text: 'backing up' },
+  failed: { appearance: 'removed', text: 'failing' },
+  never: { appearance: 'default', text: 'no backup yet' },
+};
+
+function statusOf(row: CoverageRow): ReactNode {
+  if (!row.included) return <Lozenge appearance="default">not backed up</Lozenge>;
+  const { appearance, text } = STATE_LOZENGES[row.state];
+  const lozenge = <Lozenge appearance={appearance}>{text}</Lozenge>;
+  return row.lastError ? <Tooltip content={row.lastError}><span tabIndex={0} aria-label={`${text}: ${row.lastError}`}>{lozenge}</span></Tooltip> : lozenge;
+}
+
+/** Includes or excludes one repository: a per-repository override in the saved settings (the repository page's switch sets the same). */
+function IncludedToggle({ row, view, onSaved, onError }: { row: CoverageRow; view: SettingsView; onSaved: (view: SettingsView) => void; onError: (error: unknown) => void }) {
+  const [busy, setBusy] = useState(false);
+  const settings = view.settings;
+  if (!settings) return <>{row.included ? 'Yes' : 'No'}</>;
+  const change = () => {
+    setBusy(true);
+    const overrides = { ...settings.overrides, [row.repositoryUuid]: { ...settings.overrides[row.repositoryUuid], enabled: !row.included } };
+    invoke('saveSettings', { settings: { ...settings, overrides } }).then(onSaved, onError).finally(() => setBusy(false));
+  };
+  return <Toggle label={`Back up ${row.name}`} isChecked={row.included} isDisabled={busy} onChange={change} />;
+}
+
+export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view: SettingsView) => void }) {
+  const { page, ...paging } = usePaged((cursor) => invoke('getCoverage', cursor === undefined ? {} : { cursor }));
+  const [toggleError, setToggleError] = useState<unknown>();
+  const toggled = (next: SettingsView) => {
+    setToggleError(undefined);
+    onSaved(next);
+    page.reload();
+  };
+  const [sweep, setSweep] = useState<JobView>();
+  const [sweepError, setSweepError] = useState<unknown>();
+  const followed = useJob(sweep, () => page.reload());
+  const startSweep = () => {
+    setSweepError(undefined);
+    invoke('sweepNow').then(setSweep, setSweepError);
+  };
+  const running = followed.job !== undefined && !['done', 'failed'].includes(followed.job.state);
+  const rows = page.data?.items ?? [];
+  return (
+    <Stack space="space.200">
+      <Inline space="space.100" alignBlock="center">
+        <Button appearance="primary" onClick={startSweep} isDisabled={running}>Back up all now</Button>
+        <Button onClick={page.reload}>Refresh</Button>
+      </Inline>
+      {sweepError !== undefined && <ErrorNotice error={sweepError} title="The backup of all repositories did not start" />}
+      <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" doneTitle="Every included repository is queued for backup" />
+      {page.error !== undefined && <ErrorNotice error={page.error} title="The repositories could not be listed" />}
+      {toggleError !== undefined && <ErrorNotice error={toggleError} title="The repository was not changed" />}
+      <DynamicTable
+        caption="Repositories of this workspace"
+        isLoading={page.loading}
+        head={{ cells: [
+          { key: 'name', content: 'Repository' },
+          { key: 'included', content: 'Included' },
+          { key: 'last', content: 'Last backup' },
+          { key: 'size', content: 'Size' },
+          { key: 'status', content: 'Status' },
+        ] }}
+        rows={rows.map((row) => ({
+          key: row.repositoryUuid,
+          cells: [
+            { key: 'name', content: <Stack><Text weight="medium">{row.name}</Text><Text size="small" color="color.text.subtle">{row.slug}</Text></Stack> },
+            { key: 'included', content: <IncludedToggle row={row} view={view} onSaved={toggled} onError={setToggleError} /> },
+            { key: 'last', content: row.lastBackupAt ? <When at={row.lastBackupAt} /> : 'Never' },
+            { key: 'size', content: row.bytes !== undefined ? bytes(row.bytes) : '—' },
+            { key: 'status', content: statusOf(row) },
+          ],
+        }))}
+        emptyView={page.error === undefined ? <EmptyState header="No repositories" description="This workspace has no repositories yet; Lifeboat backs up each one as soon as it is created." headingLevel={3} /> : undefined}
+      />
+      <Pager label="Repository pages" {...paging} />
+      <Text size="small" color="color.text.subtle">Each switch overrides the workspace selection for its repository (as the repository's own Lifeboat page does). Searching, sorting and changing many repositories at once are not here yet.</Text>
+    </Stack>
+  );
+}
+
+function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository; onClose: () => void }) {
+  const [slug, setSlug] = useState(`${repository.slug}-restored`);
+  const [job, setJob] = useState<JobView>();
+  const [error, setError] = useState<unknown>();
+  const [starting, setStarting] = useState(false);
+  const followed = useJob(job);
+  const problems = fieldProblems(error);
+  const start = () => {
+    setStarting(true);
+    setError(undefined);
+    invoke('restoreDeletedRepository', { repositoryUuid: repository.repositoryUuid, snapshotId: repository.lastSnapshotId, newRepositorySlug: slug })
+      .then(setJob, setError)
+      .finally(() => setStarting(false));
+  };
+  return (
+    <ModalDialog onClose={onClose}>
+      <ModalHeader><ModalTitle>Restore {repository.name} into a new repository</ModalTitle></ModalHeader>
+      <ModalBody>
+        <Stack space="space.150">
+          <Text>Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken <When at={repository.lastSnapshotAt} /> into it.</Text>
+          <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
+          {error !== undefined && !problems.fields.newRepositorySlug && <ErrorNotice error={error} title="The restore did not start" />}
+          <JobStatus job={followed.job} error={followed.error} what="restore" />
+        </Stack>
+      </ModalBody>
+      <ModalFooter>
+        <Button appearance="subtle" onClick={onClose}>Close</Button>
+        <Button appearance="primary" onClick={start} isLoading={starting} isDisabled={job !== undefined}>Restore</Button>
+      </ModalFooter>
+    </ModalDialog>
+  );
+}
+
+export function DeletedRepositories() {
+  const { page, ...paging } = usePaged((cursor) => invoke('listDeletedRepositories', cursor === undefined ? {} : { cursor }));
+  const [restoring, setRestoring] = useState<DeletedRepository>();
+  const [reindex, setReindex] = useState<JobView>();
+  const [reindexError, setReindexError] = useState<unknown>();
+  const followed = useJob(reindex, () => page.reload());
+  return (
+    <Stack space="space.200">
+      <Text>Repositories deleted from Bitbucket whose snapshots are still in the bucket. Restoring one creates a new repository; the snapshots stay until retention prunes them.</Text>
+      {page.error !== undefined && <ErrorNotice error={page.error} title="Deleted repositories could not be listed" />}
+      <DynamicTable
+        caption="Deleted repositories still in the bucket"
+        isLoading={page.loading}
+        head={{ cells: [{ key: 'name', content: 'Repository' }, { key: 'last', content: 'Last snapshot' }, { key: 'action', content: 'Action' }] }}
+        rows={(page.data?.items ?? []).map((repository) => ({
+          key: repository.repositoryUuid,
+          cells: [
+            { key: 'name', content: <Stack><Text weight="medium">{repository.name}</Text><Text size="small" color="color.text.subtle">{repository.slug}</Text></Stack> },
+            { key: 'last', content: <When at={repository.lastSnapshotAt} /> },
+            { key: 'action', content: <Button onClick={() => setRestoring(repository)} aria-label={`Restore ${repository.name}`}>Restore…</Button> },
+          ],
+        }))}
+        emptyView={page.error === undefined ? <EmptyState header="No deleted repositories" description="Every repository with snapshots in the bucket still exists in Bitbucket." headingLevel={3} /> : undefined}
+      />
+      <Pager label="Deleted repository pages" {...paging} />
+      <Stack space="space.100">
+        <Text>The lists on this page come from an index Lifeboat keeps beside the bucket. If snapshots were written or removed behind the app's back (with the command line), rebuild it.</Text>
+        <Inline space="space.100"><Button onClick={() => { setReindexError(undefined); invoke('rebuildIndex').then(setReindex, setReindexError); }}>Rebuild the index from the bucket</Button></Inline>
+        {reindexError !== undefined && <ErrorNotice error={reindexError} title="The index rebuild did not start" />}
+        <JobStatus job={followed.job} error={followed.error} what="index rebuild" />
+      </Stack>
+      <ModalTransition>{restoring && <RestoreDeleted repository={restoring} onClose={() => setRestoring(undefined)} />}</ModalTransition>
+    </Stack>
+  );
+}
+
+export function AuditLog() {
+  const { page, ...paging } = usePaged((cursor) => invoke('getAuditLog', cursor === undefined ? {} : { cursor }));
+  return (
+    <Stack space="space.200">
+      {page.error !== undefined && <ErrorNotice error={page.error} title="The audit log could not be read" />}
+      <DynamicTable
+        caption="Audit log, newest first"
+        isLoading={page.loading}
+        head={{ cells: [{ key: 'at', content: 'When' }, { key: 'who', content: 'Who' }, { key: 'action', content: 'What' }, { key: 'outcome', content: 'Outcome' }, { key: 'detail', content: 'Detail' }] }}
+        rows={(page.data?.items ?? []).map((entry) => ({
+          key: entry.id,
+          cells: [
+            { key: 'at', content: <When at={entry.at} /> },
+            { key: 'who', content: entry.actorAccountId ?? 'Lifeboat' },
+            { key: 'action', content: entry.action },
+            { key: 'outcome', content: entry.outcome ? <Lozenge appearance={entry.outcome === 'ok' ? 'success' : 'removed'}>{entry.outcome}</Lozenge> : '—' },
+            { key: 'detail', content: entry.detail ?? '' },
+          ],
+        }))}
+        emptyView={page.error === undefined ? <EmptyState header="Nothing recorded yet" description="Settings changes, backups asked for by people, and restores appear here." headingLevel={3} /> : undefined}
+      />
+      <Pager label="Audit log pages" {...paging} />
+    </Stack>
+  );
+}
+

@@ -1,0 +1,189 @@
+// The workspace admin page in a real browser against the whole local world
+// (emulator, s3rver, Forge host running the app, UI server): a workspace admin
+// finishes the first-run set-up as a person would, by role and accessible name;
+// a plain member is refused plainly; and the page passes axe-core.
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { buildPages } from '../sandbox/ui/build.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { startAppWorld, type AppWorld } from './helpers/app-world.js';
+
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+/** Git-ignored: what the last run looked like. */
+const ARTIFACTS = join(appDir, 'test', '.artifacts');
+
+let app: AppWorld;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  await buildPages(appDir);
+  app = await startAppWorld();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  if (process.env.LIFEBOAT_UI_DEBUG) { page.on('console', (m) => console.log('console:', m.text())); page.on('pageerror', (e) => console.log('pageerror:', e.message)); }
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+});
+
+async function adminPage(as: 'admin' | 'member'): Promise<Frame> {
+  const url = new URL(app.world.urls.pages.workspaceAdmin);
+  url.searchParams.set('as', as);
+  await page.goto(url.href);
+  const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
+  assert.ok(frame, 'the app iframe has a frame');
+  return frame;
+}
+
+const section = (frame: Frame, name: RegExp) => frame.getByRole('region', { name });
+
+test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', { timeout: 120_000 }, async () => {
+  const { bucket } = app.world.urls;
+  let frame = await adminPage('admin');
+  await frame.getByText('Set up Lifeboat').waitFor({ timeout: 20_000 });
+
+  const storage = section(frame, /Storage/);
+  await storage.getByRole('combobox', { name: 'Provider' }).click();
+  await frame.getByRole('option', { name: /MinIO or another/ }).click();
+  await storage.getByRole('textbox', { name: 'Endpoint' }).fill(bucket.endpoint);
+  assert.equal(await storage.getByRole('textbox', { name: 'Region' }).inputValue(), 'us-east-1');
+  assert.equal(await storage.getByRole('radio', { name: /Path style/ }).isChecked(), true);
+  // A bad value is refused by the backend and shown by its field; nothing is saved.
+  await storage.getByRole('textbox', { name: 'Bucket name' }).fill('A');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('The settings were not saved').waitFor({ timeout: 20_000 });
+  assert.match(await frame.getByTestId('bucket-name-error').innerText(), /must be 3 to 63 characters/);
+  const unsaved = await app.adminPage('getSettings', undefined);
+  assert.ok(unsaved.ok && unsaved.value.settings === undefined);
+  await storage.getByRole('textbox', { name: 'Bucket name' }).fill(DEMO_BUCKET);
+  await storage.getByRole('textbox', { name: 'Access key ID' }).fill(bucket.accessKeyId);
+  await storage.getByLabel('Secret access key').fill(bucket.secretAccessKey);
+  await storage.getByRole('button', { name: 'Save and test bucket' }).click();
+  await storage.getByText('The test passed').waitFor({ timeout: 20_000 });
+  assert.match(await storage.innerText(), /wrote, read and deleted a test object/);
+
+  const bitbucket = section(frame, /Bitbucket access/);
+  assert.match(await bitbucket.innerText(), /repository:write/);
+  await bitbucket.getByLabel('Workspace access token', { exact: true }).fill(DEMO_WORKSPACE_TOKEN.token);
+  await bitbucket.getByRole('button', { name: 'Save and test Bitbucket access' }).click();
+  await bitbucket.getByText('The test passed').waitFor({ timeout: 20_000 });
+  assert.match(await bitbucket.innerText(), /Git user name for this credential: x-token-auth/);
+
+  // Saved in the app, as the resolver reads them.
+  const stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.equal(stored.value.settings?.bucket.name, DEMO_BUCKET);
+  assert.deepEqual(stored.value.secrets, { bucketSecretAccessKey: true, bitbucketToken: true });
+
+  // A reload shows the kept settings; secrets only as "set".
+  frame = await adminPage('admin');
+  const reloaded = section(frame, /Storage/);
+  await reloaded.getByRole('textbox', { name: 'Bucket name' }).waitFor({ timeout: 20_000 });
+  assert.equal(await reloaded.getByRole('textbox', { name: 'Bucket name' }).inputValue(), DEMO_BUCKET);
+  assert.equal(await reloaded.getByLabel('Secret access key').inputValue(), '');
+  assert.match(await reloaded.innerText(), /A secret access key is stored/);
+  const html = await frame.content();
+  // (s3rver's secret key equals its access key ID, which the page rightly shows, so the token stands for both.)
+  assert.ok(!html.includes(DEMO_WORKSPACE_TOKEN.token), 'the token never reaches the page');
+  assert.equal(await frame.getByLabel('Workspace access token', { exact: true }).inputValue(), '');
+  assert.match(await section(frame, /Bitbucket access/).innerText(), /A Bitbucket token is stored/);
+  assert.equal(await frame.getByText('Set up Lifeboat').count(), 0);
+
+  // The sandbox frames the page at the window's height: a tall window shows all of it.
+  await mkdir(ARTIFACTS, { recursive: true });
+  const contentHeight = (await frame.evaluate('document.documentElement.scrollHeight')) as number;
+  await page.setViewportSize({ width: 1280, height: contentHeight + 100 });
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-light.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Coverage: every repository of the workspace.
+  await frame.getByRole('tab', { name: 'Repositories', exact: true }).click();
+  const table = frame.getByRole('table', { name: 'Repositories of this workspace' });
+  await table.getByText('web-app', { exact: true }).waitFor({ timeout: 20_000 });
+  assert.match(await table.innerText(), /api-server[\s\S]*docs|docs[\s\S]*web-app/);
+
+  // "Back up all now": the sweep's job is followed until it has queued every backup; the table then shows them.
+  await frame.getByRole('button', { name: 'Back up all now' }).click();
+  await frame.getByText('Every included repository is queued for backup').waitFor({ timeout: 60_000 });
+
+  // One repository left out, by its switch: an override in the saved settings.
+  const docs = table.getByRole('row').filter({ hasText: 'docs' });
+  await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
+  await docs.getByText('not backed up').waitFor({ timeout: 20_000 });
+  const overridden = await app.adminPage('getSettings', undefined);
+  assert.ok(overridden.ok);
+  assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
+  await docs.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
+  await table.getByText('protected').first().waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png') });
+});
+
+test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {
+  const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+  let frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Schedule and retention' }).click();
+  await frame.getByRole('radio', { name: 'Every hour' }).check();
+  await frame.getByRole('spinbutton', { name: 'Hourly' }).fill('24');
+  await frame.getByRole('spinbutton', { name: 'Weekly' }).fill('');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+  let stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.equal(stored.value.settings?.schedule.interval, 'hour');
+  assert.deepEqual(stored.value.settings?.retention, { keepHourly: 24, keepDaily: 7, keepMonthly: 12 });
+
+  await frame.getByRole('tab', { name: 'Set-up' }).click();
+  await frame.getByRole('textbox', { name: 'age recipients' }).fill(recipient);
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+
+  frame = await adminPage('admin');
+  const recipients = frame.getByRole('textbox', { name: 'age recipients' });
+  await recipients.waitFor({ timeout: 20_000 });
+  assert.equal(await recipients.inputValue(), recipient);
+  await recipients.fill('');
+  await frame.getByRole('button', { name: 'Save settings' }).click();
+  const dialog = frame.getByRole('dialog', { name: 'Turn encryption off?' });
+  await dialog.waitFor({ timeout: 10_000 });
+  stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.encryption.recipients, [recipient], 'nothing is saved before the person confirms');
+  await dialog.getByRole('button', { name: 'Turn encryption off' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 20_000 });
+  stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.encryption.recipients, []);
+
+  await frame.getByRole('tab', { name: 'Audit log' }).click();
+  const log = frame.getByRole('table', { name: 'Audit log, newest first' });
+  await log.getByText('encryption turned off').waitFor({ timeout: 20_000 });
+  assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
+});
+
+test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {
+  const frame = await adminPage('admin');
+  await frame.getByRole('heading', { name: 'Lifeboat backups' }).waitFor({ timeout: 20_000 });
+  await frame.getByRole('tab', { name: 'Set-up' }).waitFor();
+  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
+  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), []);
+});
+
+test('a plain member is told plainly that only workspace admins can use the page', { timeout: 60_000 }, async () => {
+  const frame = await adminPage('member');
+  await frame.getByText('Only workspace admins can use this page').waitFor({ timeout: 20_000 });
+  assert.equal(await frame.getByRole('textbox').count(), 0);
+});
