@@ -3,7 +3,7 @@ import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
 import { useEffect, useState } from 'react';
 import { invoke, type RepoStatus, type SnapshotSummary } from './api.js';
-import { ErrorMessage, isPermissionDenied } from './errors.js';
+import { ErrorMessage, isPermissionDenied } from '../../shared/page-error.js';
 import { DestructiveEvents } from './Events.js';
 import { RestoreDialog } from './RestoreDialog.js';
 import { StatusPanel } from './Status.js';

@@ -3,7 +3,7 @@ import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition
 import SectionMessage from '@atlaskit/section-message';
 import { useEffect, useState } from 'react';
 import { invoke, type DestructiveEvent, type JobView } from './api.js';
-import { ErrorMessage } from './errors.js';
+import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, refLabel, relativeTime } from './format.js';
 import { JobProgress } from './JobProgress.js';
 import { useJob } from './use-job.js';

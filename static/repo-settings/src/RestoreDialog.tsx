@@ -8,7 +8,7 @@ import Spinner from '@atlaskit/spinner';
 import Textfield from '@atlaskit/textfield';
 import { useEffect, useState } from 'react';
 import { invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotDetails, type SnapshotSummary } from './api.js';
-import { ErrorMessage } from './errors.js';
+import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel } from './format.js';
 import { JobProgress } from './JobProgress.js';
 import { useJob } from './use-job.js';

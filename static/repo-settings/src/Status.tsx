@@ -5,7 +5,7 @@ import SectionMessage from '@atlaskit/section-message';
 import Toggle from '@atlaskit/toggle';
 import { useEffect, useState } from 'react';
 import { invoke, type JobView, type RepoStatus } from './api.js';
-import { ErrorMessage } from './errors.js';
+import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
 import { JobProgress } from './JobProgress.js';
 import { jobEnded, useJob } from './use-job.js';

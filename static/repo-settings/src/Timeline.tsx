@@ -8,7 +8,7 @@ import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
 import { useEffect, useState } from 'react';
 import { invoke, type SnapshotDetails, type SnapshotPage, type SnapshotSummary } from './api.js';
-import { ErrorMessage } from './errors.js';
+import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, refLabel, relativeTime } from './format.js';
 
 const TRIGGERS: Record<string, string> = {

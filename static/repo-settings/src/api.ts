@@ -1,7 +1,8 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
 // typed by the shared contract, so the page and its resolver cannot drift apart.
 import { makeInvoke, view } from '@forge/bridge';
-import type { RepoPageResolvers, Result, UserError } from '../../../src/contract.js';
+import type { RepoPageResolvers, Result } from '../../../src/contract.js';
+import { PageError } from '../../shared/page-error.js';
 
 export type {
   DestructiveEvent,
@@ -23,18 +24,6 @@ export interface PageContext {
   locale?: string;
 }
 
-/** A resolver's refusal or failure, with its stable code and what the person can do (hint). */
-export class ApiError extends Error {
-  readonly code: UserError['code'];
-  readonly hint?: string;
-  constructor(error: UserError) {
-    super(error.message);
-    this.name = 'ApiError';
-    this.code = error.code;
-    if (error.hint) this.hint = error.hint;
-  }
-}
-
 const invokeRaw = makeInvoke<RepoPageResolvers>();
 
 /** The resolvers that answer a Result (all but getOverview, which the page does not need). */
@@ -42,11 +31,11 @@ type Key = { [K in keyof RepoPageResolvers]: ReturnType<RepoPageResolvers[K]> ex
 type Payload<K extends Key> = Parameters<RepoPageResolvers[K]> extends [infer P] ? [P] : [];
 type Value<K extends Key> = ReturnType<RepoPageResolvers[K]> extends Result<infer T> ? T : never;
 
-/** Every resolver call of the page: a failed Result becomes a thrown ApiError. */
+/** Every resolver call of the page: a failed Result becomes a thrown PageError. */
 export async function invoke<K extends Key>(key: K, ...payload: Payload<K>): Promise<Value<K>> {
   const call = invokeRaw as unknown as (key: K, payload?: unknown) => Promise<Result<Value<K>>>;
   const answer = await call(key, payload[0]);
-  if (!answer.ok) throw new ApiError(answer.error);
+  if (!answer.ok) throw new PageError(answer.error);
   return answer.value;
 }
 

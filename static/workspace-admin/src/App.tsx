@@ -4,7 +4,8 @@ import SectionMessage from '@atlaskit/section-message';
 import Tabs, { Tab, TabList, TabPanel } from '@atlaskit/tabs';
 import { useEffect, useState } from 'react';
 import { invoke, type SettingsView, type WorkspaceSettings } from './api.js';
-import { ErrorNotice, isPermissionDenied, Loading, useResource } from './common.js';
+import { ErrorMessage, isPermissionDenied } from '../../shared/page-error.js';
+import { Loading, useResource } from './common.js';
 import { AuditLog, Coverage, DeletedRepositories } from './lists.js';
 import { DEFAULT_SETTINGS, SettingsForm } from './settings-form.js';
 
@@ -30,7 +31,7 @@ export function App() {
       </SectionMessage>
     );
   } else if (loaded.error !== undefined) {
-    body = <ErrorNotice error={loaded.error} title="Lifeboat's settings could not be loaded" />;
+    body = <ErrorMessage error={loaded.error} title="Lifeboat's settings could not be loaded" />;
   } else if (!view) {
     body = <Loading label="Loading Lifeboat's settings…" />;
   } else {

@@ -2,7 +2,8 @@
 // typed by the shared contract, so the page and its resolver cannot drift apart;
 // a failed Result becomes a thrown PageError, shown at the edge of each view.
 import { makeInvoke, view } from '@forge/bridge';
-import type { AdminPageResolvers, Result, UserError } from '../../../src/contract.js';
+import type { AdminPageResolvers, Result } from '../../../src/contract.js';
+import { PageError } from '../../shared/page-error.js';
 
 export type * from '../../../src/contract.js';
 
@@ -10,18 +11,6 @@ export type * from '../../../src/contract.js';
 export interface PageContext {
   accountId?: string;
   workspaceId?: string;
-}
-
-/** A resolver's refusal, with its stable code and what the person can do about it. */
-export class PageError extends Error implements UserError {
-  readonly code: UserError['code'];
-  readonly hint?: string;
-  constructor(error: UserError) {
-    super(error.message);
-    this.name = 'PageError';
-    this.code = error.code;
-    if (error.hint) this.hint = error.hint;
-  }
 }
 
 const bridge = makeInvoke<AdminPageResolvers>();

@@ -4,7 +4,8 @@ import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
 import { Inline, Stack, Text } from '@atlaskit/primitives';
 import { useCallback, useEffect, useState } from 'react';
-import { invoke, PageError, type JobView } from './api.js';
+import { ErrorMessage } from '../../shared/page-error.js';
+import { invoke, type JobView } from './api.js';
 import { absoluteTime, bytes, relativeTime } from './format.js';
 
 export interface Loaded<T> {
@@ -40,21 +41,6 @@ export function Loading({ label }: { label: string }) {
   );
 }
 
-/** A failure as the person should read it: what happened, and what to do. */
-export function ErrorNotice({ error, title = 'Something went wrong' }: { error: unknown; title?: string }) {
-  const message = error instanceof Error ? error.message : String(error);
-  const hint = error instanceof PageError ? error.hint : undefined;
-  return (
-    <SectionMessage appearance="error" title={title}>
-      <Stack space="space.050">
-        <Text>{message}</Text>
-        {hint && <Text>{hint}</Text>}
-      </Stack>
-    </SectionMessage>
-  );
-}
-
-export const isPermissionDenied = (error: unknown): boolean => error instanceof PageError && error.code === 'PERMISSION_DENIED';
 
 const FINISHED = new Set<JobView['state']>(['done', 'failed']);
 
@@ -78,7 +64,7 @@ export function useJob(initial: JobView | undefined, onFinished?: (job: JobView)
 
 /** `doneTitle`: what a finished job means, when that is not plainly "finished" (a sweep only queues backups). */
 export function JobStatus({ job, error, what, doneTitle }: { job: JobView | undefined; error?: unknown; what: string; doneTitle?: string }) {
-  if (error !== undefined) return <ErrorNotice error={error} title={`Lost track of the ${what}`} />;
+  if (error !== undefined) return <ErrorMessage error={error} title={`Lost track of the ${what}`} />;
   if (!job) return null;
   if (job.state === 'done') return <SectionMessage appearance="success" title={doneTitle ?? `The ${what} finished`}><Text>{job.message}</Text></SectionMessage>;
   if (job.state === 'failed') {

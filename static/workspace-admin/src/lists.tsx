@@ -10,7 +10,8 @@ import Toggle from '@atlaskit/toggle';
 import Tooltip from '@atlaskit/tooltip';
 import { useState, type ReactNode } from 'react';
 import { invoke, type CoverageRow, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
-import { ErrorNotice, JobStatus, useJob, useResource } from './common.js';
+import { ErrorMessage } from '../../shared/page-error.js';
+import { JobStatus, useJob, useResource } from './common.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from './format.js';
 import { fieldProblems } from './settings-form.js';
@@ -97,10 +98,10 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
         <Button appearance="primary" onClick={startSweep} isDisabled={running}>Back up all now</Button>
         <Button onClick={page.reload}>Refresh</Button>
       </Inline>
-      {sweepError !== undefined && <ErrorNotice error={sweepError} title="The backup of all repositories did not start" />}
+      {sweepError !== undefined && <ErrorMessage error={sweepError} title="The backup of all repositories did not start" />}
       <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" doneTitle="Every included repository is queued for backup" />
-      {page.error !== undefined && <ErrorNotice error={page.error} title="The repositories could not be listed" />}
-      {toggleError !== undefined && <ErrorNotice error={toggleError} title="The repository was not changed" />}
+      {page.error !== undefined && <ErrorMessage error={page.error} title="The repositories could not be listed" />}
+      {toggleError !== undefined && <ErrorMessage error={toggleError} title="The repository was not changed" />}
       <DynamicTable
         caption="Repositories of this workspace"
         isLoading={page.loading}
@@ -150,7 +151,7 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
         <Stack space="space.150">
           <Text>Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken <When at={repository.lastSnapshotAt} /> into it.</Text>
           <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
-          {error !== undefined && !problems.fields.newRepositorySlug && <ErrorNotice error={error} title="The restore did not start" />}
+          {error !== undefined && !problems.fields.newRepositorySlug && <ErrorMessage error={error} title="The restore did not start" />}
           <JobStatus job={followed.job} error={followed.error} what="restore" />
         </Stack>
       </ModalBody>
@@ -171,7 +172,7 @@ export function DeletedRepositories() {
   return (
     <Stack space="space.200">
       <Text>Repositories deleted from Bitbucket whose snapshots are still in the bucket. Restoring one creates a new repository; the snapshots stay until retention prunes them.</Text>
-      {page.error !== undefined && <ErrorNotice error={page.error} title="Deleted repositories could not be listed" />}
+      {page.error !== undefined && <ErrorMessage error={page.error} title="Deleted repositories could not be listed" />}
       <DynamicTable
         caption="Deleted repositories still in the bucket"
         isLoading={page.loading}
@@ -190,7 +191,7 @@ export function DeletedRepositories() {
       <Stack space="space.100">
         <Text>The lists on this page come from an index Lifeboat keeps beside the bucket. If snapshots were written or removed behind the app's back (with the command line), rebuild it.</Text>
         <Inline space="space.100"><Button onClick={() => { setReindexError(undefined); invoke('rebuildIndex').then(setReindex, setReindexError); }}>Rebuild the index from the bucket</Button></Inline>
-        {reindexError !== undefined && <ErrorNotice error={reindexError} title="The index rebuild did not start" />}
+        {reindexError !== undefined && <ErrorMessage error={reindexError} title="The index rebuild did not start" />}
         <JobStatus job={followed.job} error={followed.error} what="index rebuild" />
       </Stack>
       <ModalTransition>{restoring && <RestoreDeleted repository={restoring} onClose={() => setRestoring(undefined)} />}</ModalTransition>
@@ -202,7 +203,7 @@ export function AuditLog() {
   const { page, ...paging } = usePaged((cursor) => invoke('getAuditLog', cursor === undefined ? {} : { cursor }));
   return (
     <Stack space="space.200">
-      {page.error !== undefined && <ErrorNotice error={page.error} title="The audit log could not be read" />}
+      {page.error !== undefined && <ErrorMessage error={page.error} title="The audit log could not be read" />}
       <DynamicTable
         caption="Audit log, newest first"
         isLoading={page.loading}

@@ -13,8 +13,9 @@ import Toggle from '@atlaskit/toggle';
 import { useState } from 'react';
 import { NEW_REPOSITORY_SCOPES, SCOPES, GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
-import { invoke, PageError, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
-import { ErrorNotice } from './common.js';
+import { PageError } from '../../shared/page-error.js';
+import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
+import { ErrorMessage } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { PRESETS, presetOf, type StoragePreset } from './presets.js';
 
@@ -171,7 +172,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
 
   const saveBar = (
     <Stack space="space.100">
-      {saveError !== undefined && (problems.other.length > 0 || Object.keys(problems.fields).length === 0) && <ErrorNotice error={saveError} title="The settings were not saved" />}
+      {saveError !== undefined && (problems.other.length > 0 || Object.keys(problems.fields).length === 0) && <ErrorMessage error={saveError} title="The settings were not saved" />}
       {saveError !== undefined && problems.other.length === 0 && Object.keys(problems.fields).length > 0 && (
         <SectionMessage appearance="error" title="The settings were not saved"><Text>Fix the fields marked below and save again.</Text></SectionMessage>
       )}
@@ -272,7 +273,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
         <TextField id="bucket-access-key" label="Access key ID" isRequired value={draft.bucket.accessKeyId} onChange={(accessKeyId) => set('bucket', { accessKeyId })} error={problems.fields['bucket.accessKeyId']} />
         <TextField id="bucket-secret" label="Secret access key" type="password" value={bucketSecret} onChange={(value) => { setSaved(false); setBucketSecret(value); }} error={problems.fields.bucketSecretAccessKey} helper={<SecretState set={view.secrets.bucketSecretAccessKey} what="secret access key" />} />
         <Inline space="space.100"><Button onClick={() => void test('bucket')} isLoading={testing === 'bucket'}>{testLabel('bucket')}</Button></Inline>
-        {testError?.which === 'bucket' && <ErrorNotice error={testError.error} title="The bucket could not be tested" />}
+        {testError?.which === 'bucket' && <ErrorMessage error={testError.error} title="The bucket could not be tested" />}
         <CheckResult check={bucketCheck} />
       </Section>
 
@@ -291,7 +292,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
         )}
         <TextField id="bitbucket-token" label={credential === 'access-token' ? 'Workspace access token' : 'API token'} type="password" value={token} onChange={(value) => { setSaved(false); setToken(value); }} error={problems.fields.bitbucketToken} helper={<SecretState set={view.secrets.bitbucketToken} what="Bitbucket token" />} />
         <Inline space="space.100"><Button onClick={() => void test('bitbucket')} isLoading={testing === 'bitbucket'}>{testLabel('Bitbucket access')}</Button></Inline>
-        {testError?.which === 'bitbucket' && <ErrorNotice error={testError.error} title="Bitbucket access could not be tested" />}
+        {testError?.which === 'bitbucket' && <ErrorMessage error={testError.error} title="Bitbucket access could not be tested" />}
         <CheckResult check={bitbucketCheck} />
       </Section>
 
