@@ -15,7 +15,7 @@ import { startAppWorld, type AppWorld } from './helpers/app-world.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 /** Git-ignored: what the last run looked like. */
-const ARTIFACTS = join(appDir, 'test', '.artifacts');
+const ARTIFACTS = join(appDir, 'test-artifacts');
 
 let app: AppWorld;
 let browser: Browser;
