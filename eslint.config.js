@@ -17,5 +17,5 @@ export default tseslint.config(
   // The portable core names nothing of the platform, not even its types.
   { files: ['src/engine/**'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: 'src/engine/ is the portable core: no @forge/*, not even types.' }] }] } },
   // The platform seam: the app's adapters, the sandbox's stand-ins for the same packages, and the pages' bridge calls.
-  { files: ['src/forge/**', 'sandbox/forge/platform/**', 'sandbox/forge/fixtures/**', 'static/*/src/api.ts', 'static/shared/mount.tsx'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
+  { files: ['src/forge/**', 'sandbox/forge/platform/**', 'sandbox/forge/fixtures/**', 'static/*/src/api.ts', 'static/shared/mount.tsx', 'static/shared/page-error.tsx'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 );

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { DEMO_USERS, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import type { WorldUrls } from '../sandbox/world.js';
 import { git } from './helpers/repos.js';
@@ -33,29 +33,37 @@ function portIsClosed(url: string): Promise<boolean> {
   });
 }
 
+/**
+ * `npm start -- --data <dataDir> ...extra` in a process group of its own (a signal to the group is a terminal's
+ * Ctrl-C), killed when the test ends; resolves once the world has written world.json and printed its start-up text.
+ */
+async function startWorld(t: TestContext, dataDir: string, extra: string[] = []) {
+  const child = spawn('npm', ['start', '--', '--data', dataDir, ...extra], {
+    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const world = { output: '', urls: undefined as unknown as WorldUrls, exited: once(child, 'exit'), signalGroup: (signal: NodeJS.Signals): void => { try { process.kill(-child.pid!, signal); } catch { /* already gone */ } } };
+  child.stdout.on('data', (chunk: Buffer) => { world.output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { world.output += chunk.toString(); });
+  t.after(() => world.signalGroup('SIGKILL'));
+  // The same object, not a copy: `output` keeps growing as the world prints.
+  world.urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
+  await waitFor('the start-up text', async () => (/Ctrl-C stops everything/.test(world.output) ? true : undefined));
+  return world;
+}
+
 test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world', { timeout: 180_000 }, async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
   const work = await mkdtemp(join(tmpdir(), 'lifeboat-world-work-'));
   t.after(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(work, { recursive: true, force: true })]));
 
-  const child = spawn('npm', ['start', '--', '--data', dataDir], {
-    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so that a signal to the group is a terminal's Ctrl-C
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = once(child, 'exit');
-  const signalGroup = (signal: NodeJS.Signals): void => { try { process.kill(-child.pid!, signal); } catch { /* already gone */ } };
-  t.after(() => signalGroup('SIGKILL'));
-
-  const urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
-  await waitFor('the start-up text', async () => (/Ctrl-C stops everything/.test(output) ? true : undefined));
-  assert.match(output, /Lifeboat local world is up/);
+  const world = await startWorld(t, dataDir);
+  const { urls, exited, signalGroup } = world;
+  assert.match(world.output, /Lifeboat local world is up/);
   // The first-run set-up's values, as a person types them into the admin page.
-  assert.match(output, new RegExp(`Endpoint ${urls.bucket.endpoint} +Bucket name ${urls.bucket.bucket} `));
-  assert.match(output, new RegExp(`Credential "Workspace access token": ${DEMO_WORKSPACE_TOKEN.token}`));
+  assert.match(world.output, new RegExp(`Endpoint ${urls.bucket.endpoint} +Bucket name ${urls.bucket.bucket} `));
+  assert.match(world.output, new RegExp(`Credential "Workspace access token": ${DEMO_WORKSPACE_TOKEN.token}`));
 
   // The pages are served through the UI server (framed Custom UI).
   const home = await fetch(urls.pages.home);
@@ -87,40 +95,28 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
     return answer.ok && answer.body?.lastPush?.after === pushed ? answer.body : undefined;
   });
   assert.equal(overview.lastPush?.ref, 'smoke-test');
-  assert.match(output, /avi:bitbucket:push:repository/);
-  assert.match(output, /trigger repository-events avi:bitbucket:push:repository ok/);
+  assert.match(world.output, /avi:bitbucket:push:repository/);
+  assert.match(world.output, /trigger repository-events avi:bitbucket:push:repository ok/);
 
   // A scheduled trigger on demand, as the index page's button does it.
   const scheduled = await fetch(new URL('/__sandbox/scheduled/hourly-sweep', urls.pages.home), { method: 'POST', redirect: 'manual' });
   assert.equal(scheduled.status, 303);
-  await waitFor('the scheduled trigger to run', async () => (/\[forge\] scheduled\w* hourly-sweep/.test(output) ? true : undefined));
+  await waitFor('the scheduled trigger to run', async () => (/\[forge\] scheduled\w* hourly-sweep/.test(world.output) ? true : undefined));
 
   signalGroup('SIGINT');
-  const [code, signal] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000).unref())])) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${world.output}`)), 30_000).unref())])) as [number | null, NodeJS.Signals | null];
   // npm itself dies of the SIGINT, as in a terminal; the world says it stopped cleanly.
-  assert.ok(code === 0 || signal === 'SIGINT', `exit ${code} ${signal}\n${output}`);
-  assert.match(output, /Stopping…\n[^]*Stopped\./);
+  assert.ok(code === 0 || signal === 'SIGINT', `exit ${code} ${signal}\n${world.output}`);
+  assert.match(world.output, /Stopping…\n[^]*Stopped\./);
   for (const url of [urls.pages.home, urls.bitbucket.api, urls.bucket.endpoint]) assert.equal(await portIsClosed(url), true, `${url} still listening`);
 });
 
 test('npm start -- --configured: the world starts with working settings saved through the admin page', { timeout: 180_000 }, async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const child = spawn('npm', ['start', '--', '--data', dataDir, '--configured'], {
-    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  const exited = once(child, 'exit');
-  const signalGroup = (signal: NodeJS.Signals): void => { try { process.kill(-child.pid!, signal); } catch { /* already gone */ } };
-  t.after(() => signalGroup('SIGKILL'));
-
-  const urls = await waitFor('world.json', async () => JSON.parse(await readFile(join(dataDir, 'world.json'), 'utf8')) as WorldUrls);
-  await waitFor('the start-up text', async () => (/Ctrl-C stops everything/.test(output) ? true : undefined));
-  assert.match(output, /Configured: working settings saved/);
+  const world = await startWorld(t, dataDir, ['--configured']);
+  const { urls, exited, signalGroup } = world;
+  assert.match(world.output, /Configured: working settings saved/);
   const response = await fetch(new URL('/__sandbox/invoke', urls.pages.home), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -131,5 +127,5 @@ test('npm start -- --configured: the world starts with working settings saved th
   assert.deepEqual(answer.body?.value?.secrets, { bucketSecretAccessKey: true, bitbucketToken: true });
 
   signalGroup('SIGINT');
-  await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${output}`)), 30_000).unref())]);
+  await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`npm start did not stop:\n${world.output}`)), 30_000).unref())]);
 });

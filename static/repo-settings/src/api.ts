@@ -1,8 +1,8 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
 // typed by the shared contract, so the page and its resolver cannot drift apart.
-import { makeInvoke, view } from '@forge/bridge';
-import type { RepoPageResolvers, Result } from '../../../src/contract.js';
-import { PageError } from '../../shared/page-error.js';
+import { view } from '@forge/bridge';
+import type { RepoPageResolvers } from '../../../src/contract.js';
+import { makeResultInvoke } from '../../shared/page-error.js';
 
 export type {
   DestructiveEvent,
@@ -24,20 +24,8 @@ export interface PageContext {
   locale?: string;
 }
 
-const invokeRaw = makeInvoke<RepoPageResolvers>();
-
-/** The resolvers that answer a Result (all but getOverview, which the page does not need). */
-type Key = { [K in keyof RepoPageResolvers]: ReturnType<RepoPageResolvers[K]> extends Result<unknown> ? K : never }[keyof RepoPageResolvers];
-type Payload<K extends Key> = Parameters<RepoPageResolvers[K]> extends [infer P] ? [P] : [];
-type Value<K extends Key> = ReturnType<RepoPageResolvers[K]> extends Result<infer T> ? T : never;
-
-/** Every resolver call of the page: a failed Result becomes a thrown PageError. */
-export async function invoke<K extends Key>(key: K, ...payload: Payload<K>): Promise<Value<K>> {
-  const call = invokeRaw as unknown as (key: K, payload?: unknown) => Promise<Result<Value<K>>>;
-  const answer = await call(key, payload[0]);
-  if (!answer.ok) throw new PageError(answer.error);
-  return answer.value;
-}
+/** Every resolver call of the page that answers a Result. */
+export const invoke = makeResultInvoke<RepoPageResolvers>();
 
 export async function getPageContext(): Promise<PageContext> {
   const context = await view.getContext();
