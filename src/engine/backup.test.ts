@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_CHAIN_POLICY, chooseBase } from './backup.js';
+import { DEFAULT_CHAIN_POLICY, chooseBase, newSnapshotId } from './backup.js';
 import type { BundleEntry, EncryptionConfig, SnapshotManifest } from './bucket/format.js';
 
 const ALICE = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -66,5 +66,19 @@ describe('chooseBase: a snapshot is encrypted all or nothing', () => {
   it('still starts a new chain by the policy, and the first backup has no base', () => {
     assert.equal(chooseBase(plain, { maxIncrements: 1, maxIncrementRatio: 0.5 }, null), undefined);
     assert.equal(chooseBase(undefined, DEFAULT_CHAIN_POLICY, age(ALICE)), undefined);
+  });
+});
+
+describe('newSnapshotId', () => {
+  it('sorts after the newest snapshot, even one taken in the same second or on a clock ahead', () => {
+    const at = new Date('2026-12-02T01:00:00.000Z');
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      const newest = newSnapshotId(at);
+      const next = newSnapshotId(at, newest);
+      assert.ok(next > newest, `${next} sorts after ${newest}`);
+      assert.ok(['20261202T010000Z', '20261202T010001Z'].includes(next.slice(0, 16)), 'at most a second later');
+    }
+    assert.ok(newSnapshotId(at, '20261202T020000Z-000000') > '20261202T020000Z-000000');
+    assert.equal(newSnapshotId(at, '20261201T000000Z-ffffff').slice(0, 16), '20261202T010000Z', 'an older newest changes nothing');
   });
 });

@@ -20,10 +20,12 @@ import {
   sameEncryption,
   serializeDocument,
 } from './bucket/format.js';
-import { type RepoPath, pendingKey, snapshotKey } from './bucket/keys.js';
+import { type RepoPath, pendingKey, snapshotIdTime, snapshotKey } from './bucket/keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
+import { type MetadataIndex, readMetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
 import { lockFor, writeObject } from './bucket/objects.js';
+import { type LfsPointer, type MetadataCollector, collectMetadata } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
@@ -56,6 +58,7 @@ export type BackupProgress =
   | { phase: 'server'; message: string }
   | { phase: 'upload'; bytes: number }
   | { phase: 'stored'; bundle: number; bytes: number }
+  | { phase: 'metadata' }
   | { phase: 'commit'; snapshot: string };
 
 export interface BackupOptions {
@@ -72,6 +75,11 @@ export interface BackupOptions {
   /** Object Lock retention for every object and the manifest; null for none. */
   objectLock: ObjectLockConfig | null;
   repository?: RepositoryInfo;
+  /**
+   * What to collect besides git (pull requests, configuration, LFS objects). A
+   * snapshot without collectors carries the previous snapshot's metadata forward.
+   */
+  metadata?: readonly MetadataCollector[];
   chainPolicy?: ChainPolicy;
   /**
    * Split the fetch into bundles of at most this many refs, so that a first backup
@@ -102,8 +110,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
   const newestSeen = await readNewest(store, repo);
   if (newestSeen.skipped.length > 0) options.onProgress?.({ phase: 'skipped', unreadable: newestSeen.skipped });
+  const collectors = options.metadata ?? [];
   const unchangedSince = unchanged(newestSeen, listing, options.encryption);
-  if (unchangedSince) {
+  // Same refs: a new snapshot only when the metadata changed (collected now, before any lock: most sweeps end here).
+  let metadata: CollectedMetadata | undefined;
+  if (unchangedSince && collectors.length > 0) {
+    options.onProgress?.({ phase: 'metadata' });
+    metadata = await collectMetadata({ ...options, collectors, previous: await previousIndex(store, unchangedSince), lfsPointers: [], now });
+  }
+  if (unchangedSince && !metadata?.changed) {
     options.onProgress?.({ phase: 'unchanged' });
     return { status: 'unchanged', snapshot: unchangedSince, bytesUploaded: 0 };
   }
@@ -116,12 +131,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
     const newestNow = await readNewest(store, repo);
-    const concurrent = unchanged(newestNow, listing, options.encryption);
+    const concurrent = metadata ? undefined : unchanged(newestNow, listing, options.encryption);
     if (concurrent) return { status: 'unchanged', snapshot: concurrent, bytesUploaded: 0 }; // a concurrent run took it
     const newest = newestNow.manifest;
     const after = newestNow.newestId;
     const resumed = await resumablePending(store, repo, after, options.encryption);
-    const id = resumed?.id ?? newSnapshotId(now());
+    const id = resumed?.id ?? newSnapshotId(now(), after);
     const startedAt = resumed?.startedAt ?? now().toISOString();
     const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
@@ -129,6 +144,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
     let bytesUploaded = 0;
     let bundlesWritten = 0;
+    const lfsPointers: LfsPointer[] = [];
     for (const [index, group] of groups.entries()) {
       options.signal?.throwIfAborted();
       const haves = commitTips(chain);
@@ -153,6 +169,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
     }
 
+    const previous = newest ? await previousIndex(store, newest) : undefined;
+    if (!metadata && (collectors.length > 0 || previous)) {
+      options.onProgress?.({ phase: 'metadata' });
+      metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers, now });
+    }
+    const metadataRef = metadata ? await writeMetadataIndex(metadata.index, { store, repo, encryption: null, objectLock: options.objectLock, now: now() }) : undefined;
     const manifest: SnapshotManifest = {
       format: 'lifeboat-snapshot',
       version: FORMAT_VERSION,
@@ -165,6 +187,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       refs: listing.refs.map(({ name, oid, peeled }) => (peeled ? { name, oid, peeled } : { name, oid })),
       bundles: chain,
       encryption: options.encryption,
+      ...(metadata && metadataRef ? { metadata: { index: metadataRef, partial: metadata.partial } } : {}),
     };
     if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
     const retention = lockFor(options.objectLock, now());
@@ -179,10 +202,31 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
 }
 
-/** 20261126T061500Z-3fa9c1 (keys.ts checks the shape). */
-export function newSnapshotId(at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
+type CollectedMetadata = Awaited<ReturnType<typeof collectMetadata>>;
+
+/**
+ * The index the next snapshot builds on. One that cannot be read (damaged, of a
+ * newer format) must not stop the backup of the git history: the metadata is then
+ * collected afresh, as for a first snapshot.
+ */
+async function previousIndex(store: BlobStore, manifest: SnapshotManifest): Promise<MetadataIndex | undefined> {
+  try {
+    return await readMetadataIndex(store, manifest);
+  } catch (error) {
+    if (isLifeboatError(error) && error.kind === 'user') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * 20261126T061500Z-3fa9c1 (keys.ts checks the shape). Ids sort by time, and a
+ * snapshot must sort after the newest one (`after`): one taken in the same second
+ * (or on a clock behind) is stamped a second after it instead.
+ */
+export function newSnapshotId(at: Date, after: string | null = null): string {
+  const make = (time: Date): string => `${time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
+  const id = make(at);
+  return after !== null && id <= after ? make(new Date(snapshotIdTime(after).getTime() + 1000)) : id;
 }
 
 /**

@@ -197,6 +197,7 @@ function progressReporter(report: (phase: string, progress?: JobProgress) => voi
         return;
       case 'upload': phase = 'uploading'; counts.bytes = storedBytes + progress.bytes; break;
       case 'stored': phase = 'uploading'; storedBytes += progress.bytes; counts.bytes = storedBytes; counts.done = progress.bundle; break;
+      case 'metadata': phase = 'reading metadata'; break;
       case 'commit': phase = 'committing'; break;
     }
     report(phase, { ...counts });

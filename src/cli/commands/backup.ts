@@ -81,6 +81,9 @@ function showProgress(progress: BackupProgress, output: Output): void {
       output.progress(`Stored bundle ${progress.bundle} (${formatBytes(progress.bytes)})`, true);
       output.done();
       break;
+    case 'metadata':
+      output.progress('Reading metadata', true);
+      break;
     case 'unchanged':
     case 'commit':
       break;

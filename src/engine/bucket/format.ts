@@ -106,6 +106,15 @@ export const repositorySchema = z.object({
 export const triggerSchema = z.enum(['push', 'schedule', 'manual', 'cli', 'restore-guard']);
 export type SnapshotTrigger = z.infer<typeof triggerSchema>;
 
+/** An object a snapshot names besides its bundles (metadata.ts): where it is, what it hashes to, whether it is encrypted. */
+export const storedObjectSchema = z.object({
+  key: z.string(),
+  sha256,
+  size: z.number().int().nonnegative(),
+  encrypted: z.boolean(),
+});
+export type StoredObjectRef = z.infer<typeof storedObjectSchema>;
+
 export const manifestSchema = z.object({
   format: z.literal('lifeboat-snapshot'),
   version: z.number().int(),
@@ -120,6 +129,17 @@ export const manifestSchema = z.object({
   /** Apply in order: the first is full, each later one needs the ones before it. */
   bundles: z.array(bundleSchema),
   encryption: encryptionSchema.nullable(),
+  /**
+   * What the snapshot holds besides git (pull requests, configuration, LFS objects,
+   * attachments): one index object, so that the manifest stays small. Absent in
+   * snapshots taken without metadata.
+   */
+  metadata: z.object({
+    /** A gzip-compressed JSON metadata index (metadata.ts), never encrypted: it holds ids, times and hashes only. */
+    index: storedObjectSchema,
+    /** Some section stopped before it was complete (a rate limit, a time budget); the next backup goes on with it. */
+    partial: z.boolean(),
+  }).optional(),
 });
 export type SnapshotManifest = z.infer<typeof manifestSchema>;
 

@@ -9,7 +9,8 @@
 import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { listSnapshotIds, readDocuments, readManifests } from './catalog.js';
-import { type BundleEntry, type PendingBackup, parseDocument, pendingSchema } from './format.js';
+import { type PendingBackup, parseDocument, pendingSchema } from './format.js';
+import { metadataObjects, readMetadataIndex } from './metadata.js';
 import {
   type RepoPath,
   formatRepoPath,
@@ -192,7 +193,7 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
       `${what} Prune stopped before deleting anything in ${name}: it cannot tell which objects ${one ? 'that manifest names' : 'they name'}. Fix or remove ${one ? 'it' : 'them'}, then prune again.`,
       { details: { unreadable: unreadable.map(({ key, code }) => ({ key, code })) } });
   }
-  const manifests = new Map(listing.manifests.map((manifest) => [manifest.id, { createdAt: new Date(manifest.createdAt), bundles: manifest.bundles }]));
+  const manifests = new Map(listing.manifests.map((manifest) => [manifest.id, { createdAt: new Date(manifest.createdAt), manifest }]));
   const ids = [...manifests.keys()];
   const pending = await readPending(store, repo);
   const checkedAt = options.now().getTime();
@@ -233,14 +234,21 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
 
   // 5. What is still needed: every bundle of every remaining manifest and live pending backup.
   const referenced = new Set<string>();
-  const reference = (bundles: BundleEntry[]): void => {
-    for (const bundle of bundles) {
-      referenced.add(bundle.key);
-      referenced.add(objectKey(repo, bundle.sha256));
+  const reference = (objects: ReadonlyArray<{ key: string; sha256: string }>): void => {
+    for (const object of objects) {
+      referenced.add(object.key);
+      referenced.add(objectKey(repo, object.sha256));
     }
   };
   const forgotten = new Set(report.forgottenSnapshots);
-  for (const [id, manifest] of manifests) if (!forgotten.has(id)) reference(manifest.bundles);
+  for (const [id, { manifest }] of manifests) {
+    if (forgotten.has(id)) continue;
+    reference(manifest.bundles);
+    // An index that cannot be read stops this prune (readMetadataIndex throws): nothing it names may be called garbage.
+    const index = await readMetadataIndex(store, manifest);
+    if (manifest.metadata) reference([manifest.metadata.index]);
+    if (index) reference(metadataObjects(index));
+  }
   for (const entry of stillPending) reference(entry.record.bundles);
 
   // 6. Delete the rest, sparing young keys: a backup whose lock went stale may still be writing them.

@@ -1,0 +1,93 @@
+/**
+ * Collecting a snapshot's metadata (bucket/metadata.ts holds the format). The
+ * engine knows no Bitbucket: whoever runs a backup passes collectors (the app's
+ * pull request and configuration readers, the LFS downloader), each filling its
+ * sections of the next index from what the previous snapshot already holds.
+ */
+import type { BlobStore } from './bucket/blob-store.js';
+import type { EncryptionConfig, ObjectLockConfig, StoredObjectRef } from './bucket/format.js';
+import type { RepoPath } from './bucket/keys.js';
+import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, nextIndex, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
+import { toLifeboatError } from './errors.js';
+import type { ByteStream } from './streams.js';
+
+/** An LFS pointer found in a fetched pack: the object a checkout of that blob needs. */
+export interface LfsPointer {
+  oid: string;
+  size: number;
+}
+
+export interface MetadataContext {
+  repo: RepoPath;
+  /** The index of the snapshot this one follows (the newest readable), if it has one. */
+  previous: MetadataIndex | undefined;
+  /** LFS pointers in the packs this backup fetched; empty when no ref changed. */
+  lfsPointers: readonly LfsPointer[];
+  /** Stores a JSON document (gzip, encrypted like the snapshot) and returns what the index names. */
+  writeDocument(document: unknown): Promise<StoredObjectRef>;
+  /** Stores raw bytes (an LFS object) the same way. */
+  writeBlob(content: ByteStream): Promise<StoredObjectRef>;
+  /** Stop before this and report the section incomplete: the next backup goes on. */
+  deadline?: Date;
+  now: () => Date;
+  signal?: AbortSignal;
+}
+
+export interface MetadataCollector {
+  /** The section it fills: a failure of the collector is recorded as a problem of this section. */
+  section: MetadataProblem['section'];
+  /** The sections it fills, and any problem met (a section it could read only in part). */
+  collect(context: MetadataContext): Promise<MetadataSections & { problems?: MetadataProblem[] }>;
+}
+
+export interface CollectOptions {
+  store: BlobStore;
+  repo: RepoPath;
+  collectors: readonly MetadataCollector[];
+  previous: MetadataIndex | undefined;
+  lfsPointers: readonly LfsPointer[];
+  encryption: EncryptionConfig | null;
+  objectLock: ObjectLockConfig | null;
+  deadline?: Date;
+  now: () => Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs every collector in turn and assembles the next index. A collector that
+ * fails with a user or transient error (a permission missing, Bitbucket down)
+ * does not fail the backup of the git history: its sections are carried forward
+ * from the previous snapshot and the error is recorded as a problem of its own.
+ * A bug, or a cancelled backup, still throws.
+ */
+export async function collectMetadata(options: CollectOptions): Promise<{ index: MetadataIndex; changed: boolean; partial: boolean }> {
+  const write = { store: options.store, repo: options.repo, encryption: options.encryption, objectLock: options.objectLock, ...(options.signal ? { signal: options.signal } : {}) };
+  const context: MetadataContext = {
+    repo: options.repo,
+    previous: options.previous,
+    lfsPointers: options.lfsPointers,
+    writeDocument: (document) => writeMetadataDocument(document, { ...write, now: options.now() }),
+    writeBlob: (content) => writeMetadataBlob(content, { ...write, now: options.now() }),
+    ...(options.deadline ? { deadline: options.deadline } : {}),
+    now: options.now,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const collected: MetadataSections & { problems: MetadataProblem[] } = { problems: [] };
+  let interrupted = false;
+  for (const collector of options.collectors) {
+    options.signal?.throwIfAborted();
+    try {
+      const { problems = [], ...sections } = await collector.collect(context);
+      Object.assign(collected, sections);
+      collected.problems.push(...problems);
+    } catch (error) {
+      const failure = toLifeboatError(error);
+      if (failure.kind === 'bug' || failure.code === 'ABORTED') throw error;
+      // A transient failure (Bitbucket down, rate limited) leaves the section as it was: the next backup completes it.
+      if (failure.kind === 'transient') interrupted = true;
+      collected.problems.push({ section: collector.section, code: failure.code, message: failure.message });
+    }
+  }
+  const next = nextIndex(options.previous, collected, options.now().toISOString());
+  return { ...next, partial: interrupted || isPartial(next.index) };
+}

@@ -1,0 +1,111 @@
+/**
+ * The metadata mechanism every collector goes through (src/engine/metadata.ts,
+ * src/engine/bucket/metadata.ts): a snapshot names one plain index; unchanged
+ * refs and unchanged metadata make no snapshot; changed metadata alone does;
+ * a collector's transient failure leaves its section as it was and marks the
+ * snapshot partial; prune keeps what any kept index names.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backup } from '../src/engine/backup.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
+import { digestOf, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
+import { prune } from '../src/engine/bucket/prune.js';
+import { LifeboatError } from '../src/engine/errors.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import type { MetadataCollector } from '../src/engine/metadata.js';
+import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
+import { startGitServer } from './helpers/git-server.js';
+import { git } from './helpers/repos.js';
+
+let root: string;
+let server: Awaited<ReturnType<typeof startGitServer>>;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lifeboat-metadata-'));
+  server = await startGitServer({ root: join(root, 'served') });
+});
+
+after(async () => {
+  await server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const repo = { workspace: 'ws', repository: 'repo' };
+
+/** A configuration collector over a value the test changes. */
+function configuration(read: () => unknown): MetadataCollector {
+  return {
+    section: 'configuration',
+    async collect(context) {
+      const data = read();
+      const digest = digestOf(data);
+      const known = context.previous?.configuration?.find((entry) => entry.section === 'repository');
+      if (known?.digest === digest) return { configuration: context.previous?.configuration ?? [] };
+      return { configuration: [{ section: 'repository', digest, object: await context.writeDocument({ format: 'lifeboat-configuration', section: 'repository', data }) }] };
+    },
+  };
+}
+
+describe('metadata in snapshots', () => {
+  it('names one plain index; only changed metadata or refs make a new snapshot; prune keeps what is named', async () => {
+    const work = join(root, 'work');
+    buildRichWorkRepo(work);
+    const bare = join(root, 'served', 'repo.git');
+    git(undefined, ['clone', '--quiet', '--mirror', work, bare]);
+    const store = new MemoryBlobStore();
+    const { identity, recipient } = await generateIdentity();
+    const encryption = { scheme: 'age' as const, recipients: [recipient] };
+    await initBucket(store, { recipients: [recipient] });
+    let description = 'first';
+    const run = (collectors: MetadataCollector[]) => backup({
+      store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', encryption, objectLock: null, metadata: collectors,
+    });
+
+    const first = await run([configuration(() => ({ description }))]);
+    assert.equal(first.status, 'created');
+    assert.ok(first.status === 'created' && first.snapshot.metadata, 'the manifest names an index');
+    assert.equal(first.snapshot.metadata.index.encrypted, false, 'the index is plain');
+    assert.equal(first.snapshot.metadata.partial, false);
+    const index = await readMetadataIndex(store, first.snapshot);
+    const entry = index?.configuration?.[0];
+    assert.ok(entry?.object.encrypted, 'the configuration document is encrypted like the bundles');
+    assert.deepEqual(await readMetadataDocument(store, first.snapshot, entry.object, [identity]), { format: 'lifeboat-configuration', section: 'repository', data: { description: 'first' } });
+    await assert.rejects(readMetadataDocument(store, first.snapshot, entry.object, undefined), (error: unknown) => error instanceof LifeboatError && error.code === 'IDENTITY_REQUIRED');
+
+    const same = await run([configuration(() => ({ description }))]);
+    assert.equal(same.status, 'unchanged', 'same refs, same metadata: no snapshot');
+
+    description = 'second';
+    const metadataOnly = await run([configuration(() => ({ description }))]);
+    assert.equal(metadataOnly.status, 'created', 'changed metadata alone makes a snapshot');
+    assert.ok(metadataOnly.status === 'created');
+    assert.deepEqual(metadataOnly.snapshot.bundles, first.snapshot.bundles, 'with the same bundles');
+
+    const failing: MetadataCollector = { section: 'configuration', collect: () => Promise.reject(new LifeboatError('BITBUCKET_RATE_LIMITED', 'Rate limited.')) };
+    addCommit(work, 'more');
+    git(work, ['push', '--quiet', bare, 'HEAD:refs/heads/main']);
+    const interrupted = await run([failing]);
+    assert.ok(interrupted.status === 'created' && interrupted.snapshot.metadata);
+    assert.equal(interrupted.snapshot.metadata.partial, true, 'a transient failure marks the snapshot partial');
+    const carried = await readMetadataIndex(store, interrupted.snapshot);
+    assert.equal(carried?.configuration?.[0]?.digest, (await readMetadataIndex(store, metadataOnly.snapshot))?.configuration?.[0]?.digest, 'the section is carried forward');
+    assert.deepEqual(carried?.problems.map((problem) => problem.code), ['BITBUCKET_RATE_LIMITED']);
+
+    const withoutCollectors = await backup({ store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', encryption, objectLock: null });
+    assert.equal(withoutCollectors.status, 'unchanged');
+
+    // Keep only the newest: the first snapshot's configuration object is no longer named; the second's is.
+    const report = await prune(store, repo, { keepLast: 1 }, { owner: 'test', graceMs: 0 });
+    assert.equal(report.forgottenSnapshots.length, 2);
+    const kept = (await readMetadataIndex(store, interrupted.snapshot))!;
+    assert.ok(await store.stat(kept.configuration![0]!.object.key), 'an object the kept index names survives');
+    assert.ok(await store.stat(interrupted.snapshot.metadata.index.key), 'so does the index');
+    assert.equal(await store.stat(entry.object.key), undefined, 'an object only a forgotten snapshot named is deleted');
+  });
+});
