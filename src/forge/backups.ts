@@ -14,6 +14,7 @@ import { clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
+import { metadataCollectors } from './metadata-collectors.js';
 import { type Outcome, defineConsumer } from './jobs.js';
 import { QUEUES, enqueue } from './queues.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
@@ -161,6 +162,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
         ...(repository.slug ? { slug: repository.slug } : {}),
         ...(repository.name ? { name: repository.name } : {}),
       },
+      metadata: metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository }),
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
