@@ -14,7 +14,7 @@ import { backup } from '../src/engine/backup.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
-import { digestOf, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
+import { configurationDocumentSchema, digestOf, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import { prune } from '../src/engine/bucket/prune.js';
 import { LifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
@@ -47,7 +47,7 @@ function configuration(read: () => unknown): MetadataCollector {
       const digest = digestOf(data);
       const known = context.previous?.configuration?.find((entry) => entry.section === 'repository');
       if (known?.digest === digest) return { configuration: context.previous?.configuration ?? [] };
-      return { configuration: [{ section: 'repository', digest, object: await context.writeDocument({ format: 'lifeboat-configuration', section: 'repository', data }) }] };
+      return { configuration: [{ section: 'repository', digest, object: await context.writeDocument({ format: 'lifeboat-configuration', version: 1, fetchedAt: context.now().toISOString(), section: 'repository', data, unreadable: [] }) }] };
     },
   };
 }
@@ -75,8 +75,8 @@ describe('metadata in snapshots', () => {
     const index = await readMetadataIndex(store, first.snapshot);
     const entry = index?.configuration?.[0];
     assert.ok(entry?.object.encrypted, 'the configuration document is encrypted like the bundles');
-    assert.deepEqual(await readMetadataDocument(store, first.snapshot, entry.object, [identity]), { format: 'lifeboat-configuration', section: 'repository', data: { description: 'first' } });
-    await assert.rejects(readMetadataDocument(store, first.snapshot, entry.object, undefined), (error: unknown) => error instanceof LifeboatError && error.code === 'IDENTITY_REQUIRED');
+    assert.deepEqual((await readMetadataDocument(store, first.snapshot, entry.object, [identity], configurationDocumentSchema)).data, { description: 'first' });
+    await assert.rejects(readMetadataDocument(store, first.snapshot, entry.object, undefined, configurationDocumentSchema), (error: unknown) => error instanceof LifeboatError && error.code === 'IDENTITY_REQUIRED');
 
     const same = await run([configuration(() => ({ description }))]);
     assert.equal(same.status, 'unchanged', 'same refs, same metadata: no snapshot');

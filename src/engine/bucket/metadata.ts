@@ -114,6 +114,41 @@ export const metadataIndexSchema = z.object({
 });
 export type MetadataIndex = z.infer<typeof metadataIndexSchema>;
 
+/**
+ * A pull request as stored: Bitbucket's own JSON for each part (REST API 2.0
+ * shapes, trimmed by `fields=`), so that Bitbucket's documentation describes it.
+ * Only what readers rely on is checked; the rest is kept as Bitbucket gave it.
+ */
+export const pullRequestDocumentSchema = z.object({
+  format: z.literal('lifeboat-pull-request'),
+  version: z.number().int(),
+  fetchedAt: isoDate,
+  pullRequest: z.looseObject({ id: z.number().int().positive(), title: z.string(), state: pullRequestStateSchema, created_on: isoDate, updated_on: isoDate }),
+  /** General and inline comments (with `inline` anchors, `parent` for threads, `deleted` markers), oldest first. */
+  comments: z.array(z.looseObject({ id: z.number().int() })),
+  /** Approvals, changes requested, updates, comments, as /activity gives them, oldest first. */
+  activity: z.array(z.looseObject({})),
+  tasks: z.array(z.looseObject({ id: z.number().int() })),
+  /** Build statuses of the pull request's commits. */
+  statuses: z.array(z.looseObject({})),
+  commits: z.array(z.looseObject({ hash: z.string() })),
+  diffstat: z.array(z.looseObject({})),
+});
+export type PullRequestDocument = z.infer<typeof pullRequestDocumentSchema>;
+
+/** One section of repository configuration as stored. */
+export const configurationDocumentSchema = z.object({
+  format: z.literal('lifeboat-configuration'),
+  version: z.number().int(),
+  fetchedAt: isoDate,
+  section: z.string(),
+  /** Bitbucket's JSON for the section (an object, or the values of a paged list). */
+  data: z.unknown(),
+  /** What Bitbucket never returns (secured variable values, webhook secrets), named so that a restore can list it. */
+  unreadable: z.array(z.object({ item: z.string(), reason: z.string() })),
+});
+export type ConfigurationDocument = z.infer<typeof configurationDocumentSchema>;
+
 export type MetadataSections = Pick<MetadataIndex, 'pullRequests' | 'configuration' | 'lfs' | 'attachments'>;
 export const METADATA_SECTIONS = ['pullRequests', 'configuration', 'lfs', 'attachments'] as const satisfies ReadonlyArray<keyof MetadataSections>;
 
@@ -154,14 +189,15 @@ export async function readMetadataIndex(store: BlobStore, manifest: SnapshotMani
   return parseDocument(metadataIndexSchema, bytes, `Metadata index ${manifest.metadata.index.key} of snapshot ${manifest.id}`);
 }
 
-/** A JSON document the snapshot's index names, verified, decrypted (with `identities` when it is encrypted) and parsed. */
-export async function readMetadataDocument(store: BlobStore, manifest: SnapshotManifest, ref: StoredObjectRef, identities: string[] | undefined): Promise<unknown> {
-  const text = await readGzipJson(store, manifest, ref, identities);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new LifeboatError('FORMAT_INVALID', `Metadata object ${ref.key} is not valid JSON.`, { cause: error, details: { key: ref.key } });
-  }
+/** A JSON document the snapshot's index names: verified, decrypted (with `identities` when it is encrypted) and checked against `schema`. */
+export async function readMetadataDocument<S extends z.ZodType<{ version: number }>>(
+  store: BlobStore,
+  manifest: SnapshotManifest,
+  ref: StoredObjectRef,
+  identities: string[] | undefined,
+  schema: S,
+): Promise<z.infer<S>> {
+  return parseDocument(schema, await readGzipJson(store, manifest, ref, identities), `Metadata object ${ref.key} of snapshot ${manifest.id}`);
 }
 
 async function readGzipJson(store: BlobStore, manifest: SnapshotManifest, ref: StoredObjectRef, identities: string[] | undefined): Promise<string> {
