@@ -36,7 +36,8 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
   const requests: string[] = [];
 
   before(async () => {
-    app = await startAppWorld({ bitbucketLog: (line) => void requests.push(line) });
+    // Delays at a tenth of real time: the push backups a restore's pushes queue coalesce within 3 s, not 30.
+    app = await startAppWorld({ hostLimits: { timeScale: 0.1 }, bitbucketLog: (line) => void requests.push(line) });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     await app.configure();

@@ -184,6 +184,23 @@ export function sectionDigest(read: Pick<SectionRead, 'data' | 'unreadable'>): s
   return digestOf({ data: read.data, unreadable: read.unreadable });
 }
 
+/** Sections read at once: a few, well within what the hourly budget and Bitbucket's per-second limits allow. */
+const READ_CONCURRENCY = 4;
+
+/** `work` for every item, at most `limit` at a time; the answers in the items' order. */
+async function inTurns<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const answers: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const at = next++;
+      answers[at] = await work(items[at]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return answers;
+}
+
 export interface ConfigurationCollectorOptions {
   clients: ConfigurationClients;
   address: RepositoryAddress;
@@ -205,34 +222,36 @@ export function configurationCollector(options: ConfigurationCollectorOptions): 
     section: 'configuration',
     async collect(context: MetadataContext) {
       const previous = new Map((context.previous?.configuration ?? []).map((entry) => [entry.section, entry]));
-      const configuration: ConfigurationEntry[] = [];
-      const problems: MetadataProblem[] = [];
-      for (const section of CONFIGURATION_SECTIONS) {
+      // Sections are independent: read a few at a time, and store the changed ones at once (a backup waits on both).
+      const reads = await inTurns(CONFIGURATION_SECTIONS, READ_CONCURRENCY, async (section) => {
         context.signal?.throwIfAborted();
-        let read: SectionRead;
         try {
-          read = await readSection(options.clients, options.address, section, section === 'repository' ? options.repository : undefined);
+          return { section, read: await readSection(options.clients, options.address, section, section === 'repository' ? options.repository : undefined) };
         } catch (error) {
+          return { section, error };
+        }
+      });
+      const problems: MetadataProblem[] = [];
+      const entries = await Promise.all(reads.map(async ({ section, read, error }): Promise<ConfigurationEntry | undefined> => {
+        const before = previous.get(section);
+        if (!read) {
           const failure = toLifeboatError(error);
-          if (failure.kind !== 'user') throw error;
-          const kept = previous.get(section);
-          if (kept) configuration.push(kept);
+          if (failure.kind !== 'user' || failure.code === 'ABORTED') throw error;
           const identity = SECTION_READERS[section].readWith === 'app' ? "the app's own identity" : 'the stored credential';
-          problems.push({ section: 'configuration', subject: section, code: failure.code, message: `${failure.message} Read with ${identity}.${kept ? ' The previous snapshot\'s copy is kept.' : ''}` });
-          continue;
+          problems.push({ section: 'configuration', subject: section, code: failure.code, message: `${failure.message} Read with ${identity}.${before ? ' The previous snapshot\'s copy is kept.' : ''}` });
+          return before;
         }
         const digest = sectionDigest(read);
-        const before = previous.get(section);
-        if (before?.digest === digest) {
-          configuration.push(before);
-          continue;
-        }
+        if (before?.digest === digest) return before;
         const document: ConfigurationDocument = {
           format: 'lifeboat-configuration', version: FORMAT_VERSION, fetchedAt: context.now().toISOString(),
           section, readWith: read.readWith, data: read.data, unreadable: read.unreadable,
         };
-        configuration.push({ section, digest, object: await context.writeDocument(document) });
-      }
+        return { section, digest, object: await context.writeDocument(document) };
+      }));
+      const configuration = entries.filter((entry): entry is ConfigurationEntry => entry !== undefined);
+      // In section order, whatever order the reads ended in.
+      problems.sort((a, b) => CONFIGURATION_SECTIONS.indexOf(a.subject as ConfigurationSection) - CONFIGURATION_SECTIONS.indexOf(b.subject as ConfigurationSection));
       return { configuration, problems };
     },
   };
