@@ -226,6 +226,9 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
       ['pipeline-variables', 'replace', 'DEPLOY_ENV'],
     ]);
     assert.ok(plan.unchanged > 10);
+    // The repository still holds its secured values and its webhook's secret: kept, and nothing is unwritable.
+    assert.deepEqual(plan.kept.map((note) => note.item), ['DEPLOY_TOKEN', 'Production/DB_PASSWORD']);
+    assert.deepEqual(plan.notWritable, []);
 
     const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'beside', configuration: 'only' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     await settle();

@@ -311,10 +311,21 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
         break;
     }
     for (const unreadable of document.unreadable) {
-      if (section !== 'webhooks') plan.notWritable.push({ section, item: unreadable.item, reason: `${unreadable.reason}: set it again in the repository settings` });
+      if (section === 'webhooks') continue; // planned with the webhooks: a secret the target's webhook has stays
+      if (securedHere(section, have, unreadable.item)) plan.kept.push({ section, item: unreadable.item, reason: 'secured: the repository keeps its own value' });
+      else plan.notWritable.push({ section, item: unreadable.item, reason: `${unreadable.reason}: set it again in the repository settings` });
     }
   }
   return plan;
+}
+
+/** Whether the target already has the secured variable `item` names (`KEY`, or `Environment/KEY`). */
+function securedHere(section: ConfigurationSection, have: unknown, item: string): boolean {
+  const secured = (variables: unknown, key: string): boolean => items(variables).some((variable) => variable.secured === true && str(variable.key) === key);
+  if (section === 'pipeline-variables') return secured(have, item);
+  const slash = item.lastIndexOf('/');
+  const environment = items(have).find((candidate) => str(candidate.name).toLowerCase() === item.slice(0, slash).toLowerCase());
+  return environment !== undefined && secured(environment.variables, item.slice(slash + 1));
 }
 
 function planEnvironments(plan: ConfigurationPlan, wanted: Item[], have: Item[]): void {
