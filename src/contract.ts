@@ -226,10 +226,12 @@ export interface ConfigurationPlanView {
   unchanged: number;
 }
 
-/** A configuration restore's outcome, in its job's `result.configuration`. */
+/** A configuration restore's outcome, in its job's `result.configuration` (the lists cut short past a few hundred; the counts are whole). */
 export interface ConfigurationResultView {
   written: ConfigurationChangeView[];
   notWritten: ConfigurationNoteView[];
+  writtenCount: number;
+  notWrittenCount: number;
 }
 
 export interface RestoreRequest {

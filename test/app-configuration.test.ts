@@ -281,9 +281,12 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
     const jobs = restoreJobs();
     const plan = await app.repoPage('planConfigurationRestore', { snapshotId: before.id, target: 'this-repository' }, { ...ADMIN, repositorySlug: 'web-app' }) as Result<ConfigurationPlanView>;
     assert.equal(!plan.ok && plan.error.code, 'BITBUCKET_FORBIDDEN');
-    assert.match(!plan.ok ? plan.error.message : '', /cannot restore configuration into web-app: reading its webhooks with the stored credential failed .*Nothing was changed/);
+    assert.match(!plan.ok ? plan.error.message : '', /cannot restore configuration into web-app: reading its webhooks with the stored credential failed: .*No configuration was written/);
     const started = await app.repoPage('startRestore', { snapshotId: before.id, mode: 'beside', configuration: 'only' }, { ...ADMIN, repositorySlug: 'web-app' });
     assert.equal(!started.ok && started.error.code, 'BITBUCKET_FORBIDDEN');
+    const intoNew = await app.repoPage('startRestore', { snapshotId: before.id, mode: 'new-repository', newRepositorySlug: 'never-created', configuration: 'with-git' }, { ...ADMIN, repositorySlug: 'web-app' });
+    assert.equal(!intoNew.ok && intoNew.error.code, 'BITBUCKET_FORBIDDEN');
+    assert.equal(app.world.emulator.state().repositories.some((repository) => repository.slug === 'never-created'), false, 'no repository was created');
     assert.equal(restoreJobs(), jobs);
     assert.deepEqual(comparable(await configurationOf('web-app')), current, 'nothing changed');
   });

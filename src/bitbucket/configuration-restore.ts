@@ -95,7 +95,7 @@ export async function readTargetConfiguration(clients: ConfigurationClients, add
       const failure = toLifeboatError(error);
       if (failure.kind !== 'user') throw error;
       const identity = SECTION_READERS[section].readWith === 'app' ? "the app's own identity" : 'the stored credential';
-      throw new LifeboatError(failure.code, `Lifeboat cannot restore configuration into ${targetName}: reading its ${section} with ${identity} failed (${failure.message}) Nothing was changed.`, { cause: error, ...(failure.details ? { details: failure.details } : {}) });
+      throw new LifeboatError(failure.code, `Lifeboat cannot restore configuration into ${targetName}: reading its ${section} with ${identity} failed: ${failure.message} No configuration was written.`, { cause: error, ...(failure.details ? { details: failure.details } : {}) });
     }
   }
   return current;

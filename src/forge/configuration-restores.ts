@@ -31,20 +31,19 @@ const addressOf = (workspaceUuid: string, repositoryUuid: string) => ({ workspac
 /**
  * What restoring snapshot `snapshotId` of the page's repository would change:
  * in that repository as it is now, or in a new repository (planned against
- * nothing: everything is added). Refuses a snapshot without configuration and a
- * target whose configuration the app cannot read, before anything is written.
+ * nothing: everything is added). Refuses a snapshot without configuration, and
+ * configuration the app or the credential cannot read, before anything is written.
  */
 export async function planConfigurationRestore(configuration: Configuration, where: Where, snapshotId: string, target: ConfigurationPlanView['target']): Promise<ConfigurationPlanView> {
   const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
   const manifest = await readManifest(store, { repo: repoPath(where.workspaceUuid, where.repositoryUuid), id: snapshotId });
   refuseEncrypted(manifest);
   const snapshot = await readSnapshotConfiguration(store, manifest);
-  let current;
-  if (target === 'this-repository') {
-    const repository = await getRepository(where.workspaceUuid, where.repositoryUuid);
-    current = await readTargetConfiguration(clientsFor(configuration, repository), addressOf(where.workspaceUuid, where.repositoryUuid), snapshot.documents.keys(), repository.slug ?? bracedUuid(where.repositoryUuid));
-  }
-  return { snapshotId: manifest.id, target, ...describePlan(planConfiguration(snapshot, current)) };
+  const repository = await getRepository(where.workspaceUuid, where.repositoryUuid);
+  // A new repository is planned against nothing; reading this one still proves, before anything is created,
+  // that both identities reach every section in this workspace.
+  const current = await readTargetConfiguration(clientsFor(configuration, repository), addressOf(where.workspaceUuid, where.repositoryUuid), snapshot.documents.keys(), repository.slug ?? bracedUuid(where.repositoryUuid));
+  return { snapshotId: manifest.id, target, ...describePlan(planConfiguration(snapshot, target === 'this-repository' ? current : undefined)) };
 }
 
 /** The restore job's part: the snapshot's configuration written into `targetUuid` (this repository, or the one the job created). */

@@ -7,7 +7,7 @@ import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { RestoreDestination } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { acquireLock } from '../engine/bucket/locks.js';
@@ -57,6 +57,8 @@ export interface StoredRestore {
 const GUARD_BACKUP_MS = 540_000;
 /** Job results are KVS values (≤240 KiB) shown on a page: list refs up to this many characters, count the rest. */
 const LISTED_REFS_CHARS = 32_000;
+/** ...and configuration items up to this many in each list (a few hundred bytes each). */
+const LISTED_CONFIGURATION_ITEMS = 200;
 
 const restoreBody = z.object({
   workspaceUuid: bitbucketUuid,
@@ -147,7 +149,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     ...(stored.eventId ? { eventId: stored.eventId } : {}),
     ...(pushed && pushed.leftOut > 0 ? { leftOutRefCount: pushed.leftOut } : {}),
     ...(pushed && pushed.bundlesResumed > 0 ? { bundlesResumed: pushed.bundlesResumed } : {}),
-    ...(configurationResult ? { configuration: configurationResult } : {}),
+    ...(configurationResult ? { configuration: listedConfiguration(configurationResult) } : {}),
   };
   const where = stored.mode === 'beside' ? (pushed ? `beside the existing work (under restored/${manifest.id}/)` : 'into this repository') : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
@@ -172,6 +174,16 @@ async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: Snapshot
   } finally {
     await lock.release().catch(() => undefined); // a lock left behind goes stale by itself
   }
+}
+
+/** A configuration result as the job keeps it: within its share of one KVS value, however many items a repository has. */
+function listedConfiguration(result: ConfigurationRestoreResult): ConfigurationResultView {
+  return {
+    written: result.written.slice(0, LISTED_CONFIGURATION_ITEMS),
+    notWritten: result.notWritten.slice(0, LISTED_CONFIGURATION_ITEMS),
+    writtenCount: result.written.length,
+    notWrittenCount: result.notWritten.length,
+  };
 }
 
 /** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */

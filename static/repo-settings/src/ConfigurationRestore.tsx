@@ -76,7 +76,7 @@ export function ConfigurationRestoreResult({ job }: { job: JobView | undefined }
   const result = job?.state === 'done' ? job.result?.configuration as ConfigurationResultView | undefined : undefined;
   if (!result) return null;
   return (
-    <SectionMessage appearance={result.notWritten.length > 0 ? 'warning' : 'success'} title={`Configuration: ${plural(result.written.length, 'change')} written`}>
+    <SectionMessage appearance={result.notWritten.length > 0 ? 'warning' : 'success'} title={`Configuration: ${plural(result.writtenCount, 'change')} written${result.notWrittenCount > 0 ? `, ${plural(result.notWrittenCount, 'item')} not written` : ''}`}>
       {result.written.length > 0 && (
         <ul data-testid="configuration-written">
           {result.written.map((change) => <li key={`${change.section} ${change.action} ${change.item}`}>{ACTION_WORDS[change.action]} <strong>{change.section}</strong>: {change.item}</li>)}
