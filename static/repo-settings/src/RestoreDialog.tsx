@@ -47,7 +47,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
   const options: Option[] = (details?.refList ?? []).map((ref) => ({ value: ref.name, label: refLabel(ref.name) }));
   const refs = what === 'all' || configuration === 'only' ? undefined : chosen.map((option) => option.value);
   const problems: string[] = [];
-  if (what === 'chosen' && chosen.length === 0) problems.push('Choose at least one branch or tag.');
+  if (what === 'chosen' && chosen.length === 0 && configuration !== 'only') problems.push('Choose at least one branch or tag.');
   if (where === 'new-repository' && !/^[a-z0-9._-]{1,62}$/.test(newSlug)) problems.push('Name the new repository: lower-case letters, digits, dots, hyphens or underscores.');
   if (where === 'overwrite' && typedName !== repositoryName) problems.push(`Type the repository name, ${repositoryName}, to confirm.`);
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
