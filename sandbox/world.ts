@@ -40,6 +40,8 @@ export interface WorldOptions {
   hostLimits?: Partial<Limits>;
   /** Forge variables for the app (`forge variables set`). */
   appVariables?: Record<string, string>;
+  /** The Bitbucket emulator's log: a line per request (tests count REST calls with it) and its errors. */
+  bitbucketLog?: (line: string) => void;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -91,6 +93,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       port: ports.bitbucket,
       seed: true,
       appScopes: [...appScopes],
+      ...(options.bitbucketLog ? { log: options.bitbucketLog } : {}),
       onEvent: async (event) => {
         const productEvent = event as unknown as ProductEvent;
         log(`[bitbucket] event ${productEvent.eventType}`);

@@ -199,9 +199,49 @@ export interface DestructiveEvent {
 
 export type RestoreDestination = 'beside' | 'new-repository' | 'overwrite';
 
+/** A change a configuration restore makes in its target (docs: README, "Restoring configuration"). */
+export interface ConfigurationChangeView {
+  /** The configuration section, e.g. branch-restrictions, webhooks, pipeline-variables. */
+  section: string;
+  action: 'add' | 'replace' | 'remove';
+  item: string;
+}
+
+export interface ConfigurationNoteView {
+  section: string;
+  item: string;
+  reason: string;
+}
+
+/** What restoring a snapshot's configuration will do, before it is done. */
+export interface ConfigurationPlanView {
+  snapshotId: string;
+  target: 'this-repository' | 'new-repository';
+  changes: ConfigurationChangeView[];
+  /** In the target but not in the snapshot, and left as they are (access, environments, secured variables). */
+  kept: ConfigurationNoteView[];
+  /** In the snapshot but not writable: secured values, webhook secrets, privacy and project. */
+  notWritable: ConfigurationNoteView[];
+  /** Items that already match the snapshot. */
+  unchanged: number;
+}
+
+/** A configuration restore's outcome, in its job's `result.configuration` (the lists cut short past a few hundred; the counts are whole). */
+export interface ConfigurationResultView {
+  written: ConfigurationChangeView[];
+  notWritten: ConfigurationNoteView[];
+  writtenCount: number;
+  notWrittenCount: number;
+}
+
 export interface RestoreRequest {
   snapshotId: string;
   mode: RestoreDestination;
+  /**
+   * Also write the snapshot's repository configuration into the target ('with-git'),
+   * or only that ('only', into this repository or a new one): see planConfigurationRestore.
+   */
+  configuration?: 'with-git' | 'only';
   /** Full ref names to restore (refs/heads/main, refs/tags/v1); all when absent. */
   refs?: string[];
   /** For new-repository. */
@@ -293,6 +333,8 @@ export type RepoPageResolvers = {
   getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
   backupNow: () => Result<BackupRequested>;
   startRestore: (request: RestoreRequest) => Result<JobView>;
+  /** What a restore of the snapshot's configuration would change in this repository, or in a new one. */
+  planConfigurationRestore: (request: { snapshotId: string; target: 'this-repository' | 'new-repository' }) => Result<ConfigurationPlanView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
   listDestructiveEvents: (request: { cursor?: string }) => Result<Paged<DestructiveEvent>>;
   undoDestructiveEvent: (request: { eventId: string; inPlace?: boolean; confirmOverwrite?: boolean }) => Result<JobView>;

@@ -42,6 +42,10 @@ export class BitbucketClient {
     return this.send<T>('PUT', path, body);
   }
 
+  async delete(path: string): Promise<void> {
+    await this.send<unknown>('DELETE', path);
+  }
+
   /** Every item of a paged collection, page by page; stop early by breaking out of the loop. */
   async *paginate<T>(path: string): AsyncGenerator<T> {
     let next: string | undefined = path;

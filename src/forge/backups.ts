@@ -162,7 +162,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
         ...(repository.slug ? { slug: repository.slug } : {}),
         ...(repository.name ? { name: repository.name } : {}),
       },
-      metadata: metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository }),
+      metadata: metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason }),
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,

@@ -1,7 +1,10 @@
 // What the app collects besides git for each backup (src/engine/metadata.ts):
 // one list, so that every kind of metadata is found here in one hop.
-import type { RepositoryJson } from './bitbucket.js';
+import { configurationCollector } from '../bitbucket/configuration.js';
+import { bracedUuid } from '../bitbucket/uuid.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket } from './bitbucket.js';
 import type { MetadataCollector } from '../engine/metadata.js';
+import type { BackupBody } from './backups.js';
 import type { Configuration } from './settings-store.js';
 
 export interface CollectorInput {
@@ -10,8 +13,24 @@ export interface CollectorInput {
   repositoryUuid: string;
   /** The repository as Bitbucket answered it (links, clone URL). */
   repository: RepositoryJson;
+  /** Why this backup runs (backups.ts): a push-driven one leaves configuration to the others. */
+  reason?: BackupBody['reason'];
 }
 
-export function metadataCollectors(_input: CollectorInput): MetadataCollector[] {
-  return [];
+export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
+  const collectors: MetadataCollector[] = [];
+  // A push changes no setting, and pushes come in bursts: reading configuration on each would spend
+  // the workspace's REST budget (about a dozen calls a time) on nothing. The sweep and "Back up now"
+  // read it; a push-driven snapshot carries the previous snapshot's configuration forward.
+  if (input.reason !== 'push') collectors.push(configurationCollectorFor(input));
+  return collectors;
+}
+
+function configurationCollectorFor(input: CollectorInput): MetadataCollector {
+  const { settings, secrets } = input.configuration;
+  return configurationCollector({
+    clients: { app: appBitbucket(), credential: credentialBitbucket(apiOrigin(input.repository), settings, secrets.bitbucketToken) },
+    address: { workspace: bracedUuid(input.workspaceUuid), repository: bracedUuid(input.repositoryUuid) },
+    repository: input.repository as unknown as Record<string, unknown>,
+  });
 }

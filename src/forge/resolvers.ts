@@ -40,6 +40,7 @@ import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
+import { planConfigurationRestore } from './configuration-restores.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
 import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
@@ -92,9 +93,12 @@ const payloads = {
     refs: z.array(refName).min(1, 'must name at least one ref (omit it to restore all)').max(10_000).optional(),
     newRepositorySlug: repositorySlug.optional(),
     confirmOverwrite: z.boolean().optional(),
+    configuration: z.enum(['with-git', 'only']).optional(),
   }).strict()
     .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
+    .refine((request) => request.configuration !== 'only' || (request.mode !== 'overwrite' && request.refs === undefined), { message: "'only' restores no refs: choose beside (this repository) or new-repository, without refs", path: ['configuration'] })
     .refine((request) => request.mode !== 'overwrite' || request.confirmOverwrite === true, { message: 'must be true: overwriting branches needs explicit confirmation', path: ['confirmOverwrite'] }),
+  planConfigurationRestore: z.object({ snapshotId, target: z.enum(['this-repository', 'new-repository']) }).strict(),
   undoDestructiveEvent: z.object({ eventId: text(200).min(1), inPlace: z.boolean().optional(), confirmOverwrite: z.boolean().optional() }).strict()
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
@@ -222,9 +226,11 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
       ...(request.refs ? { refs: request.refs } : {}),
       ...(request.newRepositorySlug ? { newRepositorySlug: request.newRepositorySlug } : {}),
       ...(request.confirmOverwrite !== undefined ? { confirmOverwrite: request.confirmOverwrite } : {}),
+      ...(request.configuration ? { configuration: request.configuration } : {}),
     },
     accountId: caller.accountId,
   })),
+  planConfigurationRestore: onRepoPage(payloads.planConfigurationRestore, async (input, caller) => planConfigurationRestore(await requireConfiguration(), caller, input.snapshotId, input.target)),
   getJob: onRepoPage(jobPayload, (input, caller) => repoJob(caller, input.jobId)),
   listDestructiveEvents: onRepoPage(cursorPayload, (input, caller) => listDestructiveEvents(caller.repositoryUuid, input.cursor)),
   undoDestructiveEvent: onRepoPage(payloads.undoDestructiveEvent, (input, caller) => requestUndo({

@@ -21,6 +21,7 @@ import { getDestructiveEvent } from './destructive-events.js';
 import { createJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
+import { planConfigurationRestore } from './configuration-restores.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
@@ -42,12 +43,15 @@ export async function requestRestore(input: Requester & { request: RestoreReques
   const manifest = await restorableSnapshot(configuration, input, request.snapshotId);
   const refs = chosenRefs(manifest, request.refs, request.mode);
   if (request.mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
+  // The same checks as the plan the page showed: a snapshot without configuration, or a target it cannot read, queues nothing.
+  if (request.configuration) await planConfigurationRestore(configuration, input, manifest.id, request.mode === 'new-repository' ? 'new-repository' : 'this-repository');
   const stored: StoredRestore = {
     kind: 'restore',
     snapshotId: manifest.id,
     mode: request.mode,
     ...(refs ? { refs } : {}),
     ...(request.mode === 'new-repository' ? { newRepositorySlug: request.newRepositorySlug! } : {}),
+    ...(request.configuration ? { configuration: request.configuration } : {}),
     accountId: input.accountId,
   };
   return queueRestore(input, stored, describe(stored));
@@ -148,7 +152,13 @@ async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid:
 }
 
 function describe(stored: StoredRestore): string {
-  const what = stored.refs ? `${stored.refs.length} ref${stored.refs.length === 1 ? '' : 's'} of snapshot ${stored.snapshotId}` : `snapshot ${stored.snapshotId}`;
+  if (stored.configuration === 'only') {
+    return stored.mode === 'new-repository'
+      ? `Restore the repository configuration of snapshot ${stored.snapshotId} into the new repository ${stored.newRepositorySlug}.`
+      : `Restore the repository configuration of snapshot ${stored.snapshotId} into this repository, after backing up the current state.`;
+  }
+  const also = stored.configuration ? ', with its repository configuration' : '';
+  const what = `${stored.refs ? `${stored.refs.length} ref${stored.refs.length === 1 ? '' : 's'} of snapshot ${stored.snapshotId}` : `snapshot ${stored.snapshotId}`}${also}`;
   switch (stored.mode) {
     case 'beside': return `Restore ${what} beside the existing work (under restored/${stored.snapshotId}/).`;
     case 'new-repository': return `Restore ${what} into the new repository ${stored.newRepositorySlug}.`;

@@ -7,12 +7,16 @@ import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { RestoreDestination } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
+import type { BlobStore } from '../engine/bucket/blob-store.js';
+import type { RepoPath } from '../engine/bucket/keys.js';
+import type { ConfigurationRestoreResult } from '../bitbucket/configuration-restore.js';
+import { configurationWords, restoreConfiguration } from './configuration-restores.js';
 import type { GitClient } from '../engine/git/types.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
@@ -43,12 +47,18 @@ export interface StoredRestore {
   createdRepository?: { uuid: string; slug: string };
   /** Whether the requester administers the created repository, once settled: a retry does not ask again. */
   requesterAccess?: RequesterAccess;
+  /** Also (or only) the snapshot's repository configuration. */
+  configuration?: 'with-git' | 'only';
+  /** The push, once done: a retry (after a configuration write failed for a while) does not push again. */
+  pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number };
 }
 
 /** The backup before an overwrite stops here, leaving the rest of the 900 s to the restore itself. */
 const GUARD_BACKUP_MS = 540_000;
 /** Job results are KVS values (≤240 KiB) shown on a page: list refs up to this many characters, count the rest. */
 const LISTED_REFS_CHARS = 32_000;
+/** ...and configuration items up to this many in each list (a few hundred bytes each). */
+const LISTED_CONFIGURATION_ITEMS = 200;
 
 const restoreBody = z.object({
   workspaceUuid: bitbucketUuid,
@@ -109,19 +119,52 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
     target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
-    if (stored.mode === 'overwrite' && !stored.guardSnapshotId) {
+    // Configuration written back replaces what the repository has now: keep that in a snapshot first, as an overwrite does.
+    if ((stored.mode === 'overwrite' || stored.configuration) && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
     }
   }
 
+  if (stored.configuration !== 'only' && !stored.pushed) {
+    const report = await pushSnapshot(store, repo, manifest, stored, target, body.jobId, context);
+    stored.pushed = { refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed };
+    if (stored.configuration) await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+  }
+  let configurationResult: ConfigurationRestoreResult | undefined;
+  if (stored.configuration) {
+    context.progress(`writing the repository configuration into ${target.slug}`);
+    configurationResult = await restoreConfiguration(configuration, store, manifest, body.workspaceUuid, stored.createdRepository?.uuid ?? body.repositoryUuid);
+  }
+  const pushed = stored.pushed;
+
+  const result: Record<string, unknown> = {
+    snapshotId: manifest.id,
+    mode: stored.mode,
+    repository: target.slug,
+    ...(pushed ? { refCount: pushed.refCount, refs: pushed.refs } : {}),
+    ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
+    ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
+    ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
+    ...(stored.eventId ? { eventId: stored.eventId } : {}),
+    ...(pushed && pushed.leftOut > 0 ? { leftOutRefCount: pushed.leftOut } : {}),
+    ...(pushed && pushed.bundlesResumed > 0 ? { bundlesResumed: pushed.bundlesResumed } : {}),
+    ...(configurationResult ? { configuration: listedConfiguration(configurationResult) } : {}),
+  };
+  const where = stored.mode === 'beside' ? (pushed ? `beside the existing work (under restored/${manifest.id}/)` : 'into this repository') : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
+  const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
+  const leftOut = pushed && pushed.leftOut > 0 ? ` ${pushed.leftOut} ref${pushed.leftOut === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
+  const what = pushed ? `${pushed.refCount} ref${pushed.refCount === 1 ? '' : 's'}` : 'the configuration';
+  return { state: 'done', message: `Restored ${what} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${configurationResult ? configurationWords(configurationResult) : ''}${accessWords(stored.requesterAccess)}`, result };
+}
+
+/** The snapshot's refs pushed into the target; a shared lock keeps a prune from deleting its bundles meanwhile. */
+async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' }, jobId: string, context: RunContext): Promise<RestoreReport> {
   const refCount = stored.refs?.length ?? manifest.refs.length;
   context.progress(`pushing ${refCount} ref${refCount === 1 ? '' : 's'} into ${target.slug}`, { refs: refCount });
-  // A shared lock keeps a prune from deleting the snapshot's bundles while they are read.
-  const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${body.jobId}` });
-  let report: RestoreReport;
+  const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${jobId}` });
   try {
-    report = await restoreToRemote({
+    return await restoreToRemote({
       store, manifest, git: target.git, mode: target.mode,
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
@@ -131,24 +174,16 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   } finally {
     await lock.release().catch(() => undefined); // a lock left behind goes stale by itself
   }
+}
 
-  const result: Record<string, unknown> = {
-    snapshotId: manifest.id,
-    mode: stored.mode,
-    repository: target.slug,
-    refCount: report.refs.length,
-    refs: firstRefs(report.refs),
-    ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
-    ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
-    ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
-    ...(stored.eventId ? { eventId: stored.eventId } : {}),
-    ...(report.leftOut.length > 0 ? { leftOutRefCount: report.leftOut.length } : {}),
-    ...(report.bundlesResumed > 0 ? { bundlesResumed: report.bundlesResumed } : {}),
+/** A configuration result as the job keeps it: within its share of one KVS value, however many items a repository has. */
+function listedConfiguration(result: ConfigurationRestoreResult): ConfigurationResultView {
+  return {
+    written: result.written.slice(0, LISTED_CONFIGURATION_ITEMS),
+    notWritten: result.notWritten.slice(0, LISTED_CONFIGURATION_ITEMS),
+    writtenCount: result.written.length,
+    notWrittenCount: result.notWritten.length,
   };
-  const where = stored.mode === 'beside' ? `beside the existing work (under restored/${manifest.id}/)` : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
-  const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
-  const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
-  return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
 }
 
 /** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */

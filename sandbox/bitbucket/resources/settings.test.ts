@@ -102,6 +102,34 @@ describe('repository settings', () => {
     assert.equal((await world.call('DELETE', `${webApp}/pipelines_config/variables/${encodeURIComponent(plain.body.uuid)}`, { template: `${REPO}/pipelines_config/variables/{variable_uuid}` })).status, 204);
   });
 
+  it('serves deployment environments and their variables, secured values never', async () => {
+    const environments = await world.all(`${webApp}/environments`);
+    assert.deepEqual(environments.map((e) => [e.name, e.environment_type.name]), [['Test', 'Test'], ['Staging', 'Staging'], ['Production', 'Production']]);
+    const production = environments[2];
+    const variables = `${webApp}/deployments_config/environments/${encodeURIComponent(production.uuid)}/variables`;
+    const template = `${REPO}/deployments_config/environments/{environment_uuid}/variables`;
+    assert.deepEqual((await world.all(variables, { template })).map((v) => [v.key, v.secured, v.value]), [['API_URL', false, 'https://example.com'], ['DB_PASSWORD', true, undefined]]);
+    assert.equal((await world.call('GET', variables, { as: 'member', template })).status, 403, 'variables take write access');
+    assert.equal((await world.call('GET', `${webApp}/environments`, { as: 'forgeApp' })).status, 200, 'the app identity may read environments');
+
+    const added = await world.call('POST', variables, { body: { key: 'REGION', value: 'eu', secured: false }, template });
+    assert.equal(added.status, 201);
+    assert.equal((await world.call('POST', variables, { body: { key: 'REGION', value: 'us' }, template })).status, 409);
+    const one = `${variables}/${encodeURIComponent(added.body.uuid)}`;
+    assert.equal((await world.call('PUT', one, { body: { value: 'us' }, template: `${template}/{variable_uuid}` })).body.value, 'us');
+    assert.equal((await world.call('DELETE', one, { template: `${template}/{variable_uuid}` })).status, 204);
+
+    const preview = await world.call('POST', `${webApp}/environments`, { body: { name: 'Preview', environment_type: { name: 'Test' } } });
+    assert.equal(preview.status, 201);
+    assert.equal((await world.call('POST', `${webApp}/environments`, { body: { name: 'preview', environment_type: { name: 'Test' } } })).status, 409);
+    assert.equal((await world.call('POST', `${webApp}/environments`, { body: { name: 'X', environment_type: { name: 'Dev' } } })).status, 400);
+    assert.equal((await world.call('POST', `${webApp}/environments`, { as: 'member', body: { name: 'Y', environment_type: { name: 'Test' } } })).status, 403);
+    const path = `${webApp}/environments/${encodeURIComponent(preview.body.uuid)}`;
+    assert.equal((await world.call('GET', path, { template: `${REPO}/environments/{environment_uuid}` })).body.name, 'Preview');
+    assert.equal((await world.call('DELETE', path, { template: `${REPO}/environments/{environment_uuid}` })).status, 204);
+    assert.equal((await world.all(`${webApp}/environments`)).length, 3);
+  });
+
   it('lets only repository admins change settings', async () => {
     const attempts: Array<[string, string, unknown]> = [
       ['POST', `${webApp}/branch-restrictions`, { kind: 'force', branch_match_kind: 'glob', pattern: 'develop' }],

@@ -1,8 +1,9 @@
 // Repository settings a backup records and a restore re-applies: branch
 // restrictions, default reviewers, the branching model, webhooks, deploy keys,
-// Pipelines' switch and variables, inheritance overrides and explicit user
-// permissions. Changing any of them takes repository admin; secured pipeline
-// variables never show their value and webhooks never show their secret.
+// Pipelines' switch and variables, deployment environments and their variables,
+// inheritance overrides and explicit user permissions. Changing any of them
+// takes repository admin; secured variables never show their value and
+// webhooks never show their secret.
 import { z } from 'zod';
 import type { Repository, RepositoryPermission, User } from '../model.js';
 import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
@@ -84,6 +85,18 @@ interface StoredVariable {
   secured: boolean;
 }
 
+/** Bitbucket gives every repository the three deployment environments Test, Staging and Production. */
+const ENVIRONMENT_TYPES = ['Test', 'Staging', 'Production'] as const;
+
+interface StoredEnvironment {
+  uuid: string;
+  name: string;
+  slug: string;
+  type: (typeof ENVIRONMENT_TYPES)[number];
+  rank: number;
+  variables: StoredVariable[];
+}
+
 interface Settings {
   restrictions: StoredRestriction[];
   defaultReviewerUuids: string[];
@@ -94,6 +107,8 @@ interface Settings {
   variables: StoredVariable[];
   /** Which project-level settings this repository overrides. */
   overrides: { default_merge_strategy: boolean; branching_model: boolean };
+  /** Absent in data saved before environments were emulated: the defaults then. */
+  environments?: StoredEnvironment[];
 }
 
 function defaultSettings(): Settings {
@@ -119,7 +134,13 @@ function defaultSettings(): Settings {
 }
 
 function settingsOf(kit: RouteKit, repository: Repository): Settings {
-  return kit.repositoryData(repository, 'settings', defaultSettings);
+  const settings = kit.repositoryData(repository, 'settings', defaultSettings);
+  settings.environments ??= ENVIRONMENT_TYPES.map((type, rank) => ({ uuid: kit.newUuid(), name: type, slug: type.toLowerCase(), type, rank, variables: [] }));
+  return settings;
+}
+
+function environmentsOf(settings: Settings): StoredEnvironment[] {
+  return settings.environments ?? [];
 }
 
 // --- request bodies ------------------------------------------------------------
@@ -169,6 +190,12 @@ const variableBody = z.object({
   key: z.string().regex(VARIABLE_NAME, 'letters, digits and underscores, not starting with a digit'),
   value: z.string().nullish(),
   secured: z.boolean().nullish(),
+});
+
+const environmentBody = z.object({
+  name: z.string().trim().min(1, 'may not be blank').max(80),
+  environment_type: z.object({ name: z.enum(ENVIRONMENT_TYPES) }),
+  rank: z.number().int().min(0).nullish(),
 });
 
 const pipelinesBody = z.object({ enabled: z.boolean().nullish() });
@@ -328,13 +355,128 @@ function variableJson(variable: StoredVariable): Json {
   };
 }
 
-function applyVariable(kit: RouteKit, settings: Settings, variable: StoredVariable, body: Partial<z.infer<typeof variableBody>>): void {
+/** `siblings`: the variables whose keys it must differ from (the repository's, or one environment's). */
+function applyVariable(kit: RouteKit, siblings: StoredVariable[], variable: StoredVariable, body: Partial<z.infer<typeof variableBody>>): void {
   if (body.key !== undefined) {
-    if (settings.variables.some((other) => other.uuid !== variable.uuid && other.key === body.key)) fail(kit, 409, `A variable named ${body.key} already exists.`);
+    if (siblings.some((other) => other.uuid !== variable.uuid && other.key === body.key)) fail(kit, 409, `A variable named ${body.key} already exists.`);
     variable.key = body.key;
   }
   variable.value = body.value ?? variable.value;
   variable.secured = body.secured ?? variable.secured;
+}
+
+function environmentJson(environment: StoredEnvironment): Json {
+  return {
+    type: 'deployment_environment',
+    uuid: environment.uuid,
+    name: environment.name,
+    slug: environment.slug,
+    rank: environment.rank,
+    hidden: false,
+    environment_type: { type: 'deployment_environment_type', name: environment.type, rank: ENVIRONMENT_TYPES.indexOf(environment.type) },
+  };
+}
+
+/** Deployment variables answer like pipeline variables, under their own type name. */
+function deploymentVariableJson(variable: StoredVariable): Json {
+  return { ...variableJson(variable), type: 'deployment_variable' };
+}
+
+/**
+ * Deployment environments and their variables: listed by readers of the
+ * repository, changed by its admins. Bitbucket has no PUT for an environment
+ * (changes go through `/changes`, not emulated); an environment's name is unique.
+ */
+function registerEnvironments(registry: RouteRegistry): void {
+  const environmentIn = (request: RouteRequest, kit: RouteKit, settings: Settings): StoredEnvironment => {
+    const param = request.params.environment_uuid ?? '';
+    const environment = environmentsOf(settings).find((candidate) => sameUuid(candidate.uuid, param));
+    if (!environment) fail(kit, 404, `No environment ${param}`);
+    return environment;
+  };
+  const open = (request: RouteRequest, kit: RouteKit, need: 'read' | 'write' | 'admin'): { repository: Repository; settings: Settings } => {
+    const repository = kit.repository(request, need);
+    return { repository, settings: settingsOf(kit, repository) };
+  };
+
+  registry.add('GET', `${REPO}/environments`, (request, kit) => {
+    const { settings } = open(request, kit, 'read');
+    return kit.paginate(request, [...environmentsOf(settings)].sort((a, b) => a.rank - b.rank).map(environmentJson));
+  });
+
+  registry.add('POST', `${REPO}/environments`, async (request, kit) => {
+    const { repository, settings } = open(request, kit, 'admin');
+    const body = await parseBody(request, kit, environmentBody);
+    const environments = environmentsOf(settings);
+    if (environments.some((other) => other.name.toLowerCase() === body.name.toLowerCase())) fail(kit, 409, `Environment with name ${body.name} already exists.`);
+    const environment: StoredEnvironment = {
+      uuid: kit.newUuid(), name: body.name, slug: body.name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), type: body.environment_type.name,
+      rank: body.rank ?? environments.length, variables: [],
+    };
+    environments.push(environment);
+    await kit.save();
+    return created(environmentJson(environment), repoApi(kit, repository, `environments/${encodeURIComponent(environment.uuid)}`));
+  });
+
+  registry.add('GET', `${REPO}/environments/{environment_uuid}`, (request, kit) => {
+    const { settings } = open(request, kit, 'read');
+    return { status: 200, body: environmentJson(environmentIn(request, kit, settings)) };
+  });
+
+  registry.add('DELETE', `${REPO}/environments/{environment_uuid}`, async (request, kit) => {
+    const { settings } = open(request, kit, 'admin');
+    const environment = environmentIn(request, kit, settings);
+    settings.environments = environmentsOf(settings).filter((other) => other !== environment);
+    await kit.save();
+    return { status: 204 };
+  });
+
+  const variables = `${REPO}/deployments_config/environments/{environment_uuid}/variables`;
+  const variableIn = (request: RouteRequest, kit: RouteKit, environment: StoredEnvironment): StoredVariable => {
+    const param = request.params.variable_uuid ?? '';
+    const variable = environment.variables.find((candidate) => sameUuid(candidate.uuid, param));
+    if (!variable) fail(kit, 404, `No variable ${param}`);
+    return variable;
+  };
+
+  // Readable with write access, as pipeline variables are; the value of a secured one never.
+  registry.add('GET', variables, (request, kit) => {
+    const { settings } = open(request, kit, 'write');
+    return kit.paginate(request, environmentIn(request, kit, settings).variables.map(deploymentVariableJson));
+  });
+
+  registry.add('POST', variables, async (request, kit) => {
+    const { repository, settings } = open(request, kit, 'admin');
+    const environment = environmentIn(request, kit, settings);
+    const body = await parseBody(request, kit, variableBody);
+    const variable: StoredVariable = { uuid: kit.newUuid(), key: '', value: '', secured: false };
+    applyVariable(kit, environment.variables, variable, body);
+    environment.variables.push(variable);
+    await kit.save();
+    return created(deploymentVariableJson(variable), repoApi(kit, repository, `deployments_config/environments/${encodeURIComponent(environment.uuid)}/variables/${encodeURIComponent(variable.uuid)}`));
+  });
+
+  registry.add('PUT', `${variables}/{variable_uuid}`, async (request, kit) => {
+    const { settings } = open(request, kit, 'admin');
+    const environment = environmentIn(request, kit, settings);
+    const variable = variableIn(request, kit, environment);
+    const body = await parseBody(request, kit, variableBody.partial());
+    if (body.secured === false && variable.secured) fail(kit, 400, 'Bad request', 'secured: a secured variable cannot be unsecured');
+    const updated = structuredClone(variable);
+    applyVariable(kit, environment.variables, updated, body);
+    Object.assign(variable, updated);
+    await kit.save();
+    return { status: 200, body: deploymentVariableJson(variable) };
+  });
+
+  registry.add('DELETE', `${variables}/{variable_uuid}`, async (request, kit) => {
+    const { settings } = open(request, kit, 'admin');
+    const environment = environmentIn(request, kit, settings);
+    const variable = variableIn(request, kit, environment);
+    environment.variables = environment.variables.filter((other) => other !== variable);
+    await kit.save();
+    return { status: 204 };
+  });
 }
 
 // --- permissions --------------------------------------------------------------
@@ -451,6 +593,8 @@ export function register(registry: RouteRegistry): void {
     return { repository, settings: settingsOf(kit, repository) };
   };
 
+  registerEnvironments(registry);
+
   // Branch restrictions (filters: kind, pattern).
   registerCollection(registry, {
     items: (settings) => settings.restrictions,
@@ -531,13 +675,13 @@ export function register(registry: RouteRegistry): void {
     newSchema: variableBody,
     create(kit, _request, settings, body) {
       const variable: StoredVariable = { uuid: kit.newUuid(), key: '', value: '', secured: false };
-      applyVariable(kit, settings, variable, body);
+      applyVariable(kit, settings.variables, variable, body);
       return variable;
     },
     updateSchema: variableBody.partial(),
     update(kit, settings, variable, body) {
       if (body.secured === false && variable.secured) fail(kit, 400, 'Bad request', 'secured: a secured variable cannot be unsecured');
-      applyVariable(kit, settings, variable, body);
+      applyVariable(kit, settings.variables, variable, body);
     },
   });
 
@@ -694,10 +838,12 @@ export function register(registry: RouteRegistry): void {
     return kit.paginate(request, []);
   });
 
-  registry.add('GET', `${REPO}/permissions-config/groups/{group_slug}`, (request, kit) => {
-    kit.repository(request, 'admin');
-    fail(kit, 404, `No group ${request.params.group_slug ?? ''}`);
-  });
+  for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+    registry.add(method, `${REPO}/permissions-config/groups/{group_slug}`, (request, kit) => {
+      kit.repository(request, 'admin');
+      fail(kit, 404, `No group ${request.params.group_slug ?? ''}`);
+    });
+  }
 }
 
 
@@ -749,5 +895,11 @@ export function seed(kit: RouteKit, repository: Repository): void {
   settings.variables.push(
     { uuid: '{3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f}', key: 'DEPLOY_ENV', value: 'staging', secured: false },
     { uuid: '{4d5e6f7a-8b9c-4dae-9f1a-2b3c4d5e6f7a}', key: 'DEPLOY_TOKEN', value: 'demo-secured-deploy-token', secured: true },
+  );
+  const environment = (name: string): StoredEnvironment | undefined => environmentsOf(settings).find((candidate) => candidate.name === name);
+  environment('Staging')?.variables.push({ uuid: '{5e6f7a8b-9c0d-4ebf-8a2b-3c4d5e6f7a8b}', key: 'API_URL', value: 'https://staging.example.com', secured: false });
+  environment('Production')?.variables.push(
+    { uuid: '{6f7a8b9c-0d1e-4fc0-9b3c-4d5e6f7a8b9c}', key: 'API_URL', value: 'https://example.com', secured: false },
+    { uuid: '{7a8b9c0d-1e2f-4ad1-8c4d-5e6f7a8b9c0d}', key: 'DB_PASSWORD', value: 'demo-secured-db-password', secured: true },
   );
 }

@@ -146,6 +146,8 @@ export const configurationDocumentSchema = z.object({
   data: z.unknown(),
   /** What Bitbucket never returns (secured variable values, webhook secrets), named so that a restore can list it. */
   unreadable: z.array(z.object({ item: z.string(), reason: z.string() })),
+  /** Who read it: the app's own identity, or the stored credential where Bitbucket refuses the app. */
+  readWith: z.enum(['app', 'credential']).optional(),
 });
 export type ConfigurationDocument = z.infer<typeof configurationDocumentSchema>;
 

@@ -11,6 +11,7 @@ import { invoke, type JobView, type RestoreDestination, type RestoreRequest, typ
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel } from './format.js';
 import { JobProgress } from './JobProgress.js';
+import { type ConfigurationChoice, ConfigurationRestoreChoice, ConfigurationRestoreResult } from './ConfigurationRestore.js';
 import { useJob } from './use-job.js';
 
 type Option = { label: string; value: string };
@@ -30,6 +31,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
   const [where, setWhere] = useState<RestoreDestination>('beside');
   const [newSlug, setNewSlug] = useState('');
   const [typedName, setTypedName] = useState('');
+  const [configuration, setConfiguration] = useState<ConfigurationChoice>('none');
   const [startError, setStartError] = useState<unknown>();
   const [job, setJob] = useState<JobView>();
   const followed = useJob(job?.id, job);
@@ -43,12 +45,13 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
   }, [done]);
 
   const options: Option[] = (details?.refList ?? []).map((ref) => ({ value: ref.name, label: refLabel(ref.name) }));
-  const refs = what === 'all' ? undefined : chosen.map((option) => option.value);
+  const refs = what === 'all' || configuration === 'only' ? undefined : chosen.map((option) => option.value);
   const problems: string[] = [];
-  if (what === 'chosen' && chosen.length === 0) problems.push('Choose at least one branch or tag.');
+  if (what === 'chosen' && chosen.length === 0 && configuration !== 'only') problems.push('Choose at least one branch or tag.');
   if (where === 'new-repository' && !/^[a-z0-9._-]{1,62}$/.test(newSlug)) problems.push('Name the new repository: lower-case letters, digits, dots, hyphens or underscores.');
   if (where === 'overwrite' && typedName !== repositoryName) problems.push(`Type the repository name, ${repositoryName}, to confirm.`);
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
+  if (where === 'overwrite' && configuration === 'only') problems.push('Only the configuration: restore it into this repository (beside) or into a new repository.');
 
   const count = refs ? plural(refs.length, 'ref') : `all ${plural(details?.refList.length ?? snapshot.refs, 'ref')}`;
   const summary = where === 'beside'
@@ -56,6 +59,10 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
     : where === 'new-repository'
       ? `Lifeboat creates the repository ${newSlug || '…'} in this workspace and pushes ${count} of the snapshot of ${absoluteTime(snapshot.createdAt)} into it. You become its admin.`
       : `Lifeboat first backs up the current state of this repository, then sets ${count} to where they were in the snapshot of ${absoluteTime(snapshot.createdAt)}. Commits pushed to them since are no longer on those branches (the backup keeps them).`;
+
+  const configurationSummary = configuration === 'only'
+    ? `Lifeboat ${where === 'new-repository' ? `creates the repository ${newSlug || '…'} and writes` : 'backs up the current state of this repository, then writes'} the configuration of the snapshot of ${absoluteTime(snapshot.createdAt)} as planned above. No branch or tag changes.`
+    : configuration === 'with-git' ? `${summary} Then it writes the repository configuration as planned above.` : summary;
 
   async function start() {
     setStartError(undefined);
@@ -65,6 +72,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
       ...(refs ? { refs } : {}),
       ...(where === 'new-repository' ? { newRepositorySlug: newSlug } : {}),
       ...(where === 'overwrite' ? { confirmOverwrite: true } : {}),
+      ...(configuration !== 'none' ? { configuration } : {}),
     };
     try {
       setJob(await invoke('startRestore', request));
@@ -127,13 +135,15 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
                   </>
                 )}
               </fieldset>
+              <ConfigurationRestoreChoice snapshotId={snapshot.id} target={where === 'new-repository' ? 'new-repository' : 'this-repository'} value={configuration} onChange={setConfiguration} />
               <SectionMessage appearance="information" title="What will happen">
-                <p data-testid="restore-summary">{summary}</p>
+                <p data-testid="restore-summary">{configurationSummary}</p>
                 {problems.length > 0 && <ul>{problems.map((problem) => <li key={problem}>{problem}</li>)}</ul>}
               </SectionMessage>
             </>
           )}
           {followed.job && <JobProgress job={followed.job} label="Restore" />}
+          <ConfigurationRestoreResult job={followed.job} />
           {restoredRefs.length > 0 && (
             <table className="refs" data-testid="restored-refs">
               <caption>Written{target ? ` in ${target}` : ''}</caption>

@@ -5,6 +5,9 @@ import type { RepoPageResolvers } from '../../../src/contract.js';
 import { makeResultInvoke } from '../../shared/page-error.js';
 
 export type {
+  ConfigurationNoteView,
+  ConfigurationPlanView,
+  ConfigurationResultView,
   DestructiveEvent,
   JobView,
   Overview,

@@ -1,0 +1,90 @@
+// The configuration collector against the seeded Bitbucket emulator (only the
+// network is stood in for), and the restore plan's rules on Bitbucket-shaped data.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestEmulator, WORKSPACE_TOKEN_AUTH, type TestEmulator } from '../../sandbox/bitbucket/test-support.js';
+import { MemoryBlobStore } from '../engine/bucket/memory-store.js';
+import { collectMetadata } from '../engine/metadata.js';
+import { BitbucketClient } from './client.js';
+import { CONFIGURATION_SECTIONS, configurationCollector } from './configuration.js';
+import { type SnapshotConfiguration, planConfiguration } from './configuration-restore.js';
+
+describe('the configuration collector', () => {
+  let emulator: TestEmulator;
+  const calls: string[] = [];
+
+  before(async () => {
+    emulator = await startTestEmulator();
+  });
+  after(() => emulator.dispose());
+
+  const client = (authorization: string): BitbucketClient => new BitbucketClient(async (path, init) => {
+    calls.push(`${init?.method ?? 'GET'} ${path.split('?')[0]}`);
+    return fetch(new URL(path, emulator.url), { ...init, headers: { ...init?.headers, authorization } });
+  });
+  const collect = (previous?: Awaited<ReturnType<typeof collectMetadata>>['index']) => collectMetadata({
+    store: new MemoryBlobStore(),
+    repo: { workspace: 'ws', repository: 'repo' },
+    collectors: [configurationCollector({ clients: { app: client(emulator.forgeAppAuthorization()), credential: client(WORKSPACE_TOKEN_AUTH) }, address: { workspace: 'lifeboat-demo', repository: 'web-app' } })],
+    previous,
+    lfsPointers: [],
+    encryption: null,
+    objectLock: null,
+    now: () => new Date('2026-12-02T01:00:00Z'),
+  });
+
+  it('reads every section with its identity, and writes nothing for an unchanged one', async () => {
+    const first = await collect();
+    assert.deepEqual(first.index.configuration?.map((entry) => entry.section), [...CONFIGURATION_SECTIONS]);
+    assert.equal(first.partial, false);
+    calls.length = 0;
+    const again = await collect(first.index);
+    assert.equal(again.changed, false, 'the same digests: the same index');
+    assert.deepEqual(again.index.configuration, first.index.configuration);
+    // Without the backup's repository JSON, the repository's own settings cost one call too.
+    assert.equal(calls.filter((line) => line.startsWith('GET')).length, CONFIGURATION_SECTIONS.length + 3);
+  });
+
+  it('a rate limit mid-way leaves the whole section as the previous snapshot had it, and the snapshot partial', async () => {
+    const first = await collect();
+    emulator.faults.rateLimitStorm = 1;
+    const stormed = await collect(first.index);
+    assert.equal(stormed.partial, true);
+    assert.deepEqual(stormed.index.configuration, first.index.configuration);
+    assert.deepEqual(stormed.index.problems.map((problem) => [problem.section, problem.code]), [['configuration', 'BITBUCKET_RATE_LIMITED']]);
+  });
+});
+
+describe('the configuration restore plan', () => {
+  const snapshot = (documents: Record<string, { data: unknown; unreadable?: Array<{ item: string; reason: string }> }>): SnapshotConfiguration => ({
+    documents: new Map(Object.entries(documents).map(([section, { data, unreadable = [] }]) => [section as never, { format: 'lifeboat-configuration', version: 1, fetchedAt: '2026-12-02T01:00:00Z', section, data, unreadable }])),
+    missing: [],
+  });
+  const changes = (plan: ReturnType<typeof planConfiguration>) => plan.steps.map((step) => `${step.action} ${step.section}: ${step.item}`);
+
+  it('never takes access away, never deletes an environment or a secured variable; removes what else the snapshot lacks', () => {
+    const bob = { permission: 'admin', user: { uuid: '{b}', account_id: 'b', display_name: 'Bob' } };
+    const carol = { permission: 'read', user: { uuid: '{c}', account_id: 'c', display_name: 'Carol' } };
+    const plan = planConfiguration(snapshot({
+      'user-permissions': { data: [{ ...bob, permission: 'write' }] },
+      'pipeline-variables': { data: [{ key: 'A', value: '1', secured: false }, { key: 'S', secured: true }], unreadable: [{ item: 'S', reason: 'secured' }] },
+      environments: { data: [{ name: 'Staging', environment_type: { name: 'Staging' }, variables: [] }] },
+    }), new Map<never, unknown>([
+      ['user-permissions' as never, [bob, carol]],
+      ['pipeline-variables' as never, [{ uuid: '{1}', key: 'A', value: '2', secured: false }, { uuid: '{2}', key: 'OLD', value: 'x', secured: false }, { uuid: '{3}', key: 'KEEP', secured: true }]],
+      ['environments' as never, [{ uuid: '{e}', name: 'staging', variables: [] }, { uuid: '{f}', name: 'Preview', variables: [] }]],
+    ]));
+    assert.deepEqual(changes(plan), ['replace user-permissions: Bob: write', 'replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
+    assert.deepEqual(plan.kept.map((note) => `${note.section}: ${note.item}`), ['user-permissions: Carol: read', 'pipeline-variables: KEEP', 'environments: environment Preview']);
+    assert.deepEqual(plan.notWritable.map((note) => note.item), ['S'], 'a secured value the target lacks cannot be written');
+  });
+
+  it('into a new repository: everything is added; a webhook secret and public privacy are named as not writable', () => {
+    const plan = planConfiguration(snapshot({
+      repository: { data: { description: 'd', language: 'go', fork_policy: 'no_forks', is_private: false, project: { key: 'P', name: 'Project' } } },
+      webhooks: { data: [{ uuid: '{h}', url: 'https://x.example/h', description: '', active: true, events: ['repo:push'], secret_set: true }], unreadable: [{ item: 'secret of webhook https://x.example/h', reason: 'never returned' }] },
+    }), undefined);
+    assert.deepEqual(changes(plan), ['replace repository: description "d", language "go", fork policy "no_forks"', 'add webhooks: https://x.example/h']);
+    assert.deepEqual(plan.notWritable.map((note) => note.item), ['privacy: public', 'project Project', 'secret of webhook https://x.example/h']);
+  });
+});

@@ -1,0 +1,88 @@
+import { RadioGroup } from '@atlaskit/radio';
+import SectionMessage from '@atlaskit/section-message';
+import Spinner from '@atlaskit/spinner';
+import { useEffect, useState } from 'react';
+import { invoke, type ConfigurationNoteView, type ConfigurationPlanView, type ConfigurationResultView, type JobView, type RestoreRequest } from './api.js';
+import { ErrorMessage } from '../../shared/page-error.js';
+import { plural } from './format.js';
+
+export type ConfigurationChoice = NonNullable<RestoreRequest['configuration']> | 'none';
+
+const CHOICES: Array<{ value: ConfigurationChoice; label: string }> = [
+  { value: 'none', label: 'Git history only' },
+  { value: 'with-git', label: 'Git history and the repository configuration' },
+  { value: 'only', label: 'Only the repository configuration (branch restrictions, reviewers, webhooks, keys, access, variables, environments)' },
+];
+
+const ACTION_WORDS = { add: 'Add', replace: 'Replace', remove: 'Remove' } as const;
+
+function Notes({ notes, testId }: { notes: ConfigurationNoteView[]; testId: string }) {
+  return (
+    <ul data-testid={testId}>
+      {notes.map((note) => <li key={`${note.section} ${note.item}`}><strong>{note.section}</strong>: {note.item} — {note.reason}</li>)}
+    </ul>
+  );
+}
+
+/**
+ * The restore dialog's configuration part: whether to restore it, and — before
+ * anything happens — exactly what it will change in the target, as the backend
+ * plans it against the target's configuration now.
+ */
+export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange }: { snapshotId: string; target: ConfigurationPlanView['target']; value: ConfigurationChoice; onChange: (choice: ConfigurationChoice) => void }) {
+  const [plan, setPlan] = useState<ConfigurationPlanView>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    setPlan(undefined);
+    setError(undefined);
+    if (value === 'none') return undefined;
+    let current = true;
+    invoke('planConfigurationRestore', { snapshotId, target }).then(
+      (answer) => { if (current) setPlan(answer); },
+      (failure: unknown) => { if (current) setError(failure); },
+    );
+    return () => {
+      current = false;
+    };
+  }, [snapshotId, target, value === 'none']);
+
+  return (
+    <fieldset>
+      <legend>Repository configuration</legend>
+      <RadioGroup name="configuration" value={value} onChange={(event) => onChange(event.currentTarget.value as ConfigurationChoice)} options={CHOICES.map((choice) => ({ ...choice, name: 'configuration' }))} />
+      {value !== 'none' && error !== undefined && <ErrorMessage error={error} title="The configuration cannot be restored" />}
+      {value !== 'none' && !plan && error === undefined && <Spinner label="Planning the configuration restore" />}
+      {value !== 'none' && plan && (
+        <SectionMessage appearance="information" title={target === 'new-repository' ? 'Configuration the new repository gets' : 'What changes in this repository\'s configuration'}>
+          {plan.changes.length === 0
+            ? <p>Nothing: the configuration already matches the snapshot ({plural(plan.unchanged, 'item')}).</p>
+            : (
+              <ul data-testid="configuration-plan">
+                {plan.changes.map((change) => <li key={`${change.section} ${change.action} ${change.item}`}>{ACTION_WORDS[change.action]} <strong>{change.section}</strong>: {change.item}</li>)}
+              </ul>
+            )}
+          {plan.changes.length > 0 && plan.unchanged > 0 && <p>{plural(plan.unchanged, 'item')} already match the snapshot.</p>}
+          {plan.kept.length > 0 && <><p>Left as they are:</p><Notes notes={plan.kept} testId="configuration-kept" /></>}
+          {plan.notWritable.length > 0 && <><p>Cannot be written (set these again by hand afterwards):</p><Notes notes={plan.notWritable} testId="configuration-not-writable" /></>}
+          {target === 'this-repository' && <p>The current state of the repository is backed up first.</p>}
+        </SectionMessage>
+      )}
+    </fieldset>
+  );
+}
+
+/** What a finished restore wrote of the configuration, and what it could not. */
+export function ConfigurationRestoreResult({ job }: { job: JobView | undefined }) {
+  const result = job?.state === 'done' ? job.result?.configuration as ConfigurationResultView | undefined : undefined;
+  if (!result) return null;
+  return (
+    <SectionMessage appearance={result.notWritten.length > 0 ? 'warning' : 'success'} title={`Configuration: ${plural(result.writtenCount, 'change')} written${result.notWrittenCount > 0 ? `, ${plural(result.notWrittenCount, 'item')} not written` : ''}`}>
+      {result.written.length > 0 && (
+        <ul data-testid="configuration-written">
+          {result.written.map((change) => <li key={`${change.section} ${change.action} ${change.item}`}>{ACTION_WORDS[change.action]} <strong>{change.section}</strong>: {change.item}</li>)}
+        </ul>
+      )}
+      {result.notWritten.length > 0 && <><p>Not written:</p><Notes notes={result.notWritten} testId="configuration-not-written" /></>}
+    </SectionMessage>
+  );
+}
