@@ -3,6 +3,7 @@
 import type { RepositoryJson } from './bitbucket.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import type { Configuration } from './settings-store.js';
+import { pullRequestsOf } from './pull-requests.js';
 
 export interface CollectorInput {
   configuration: Configuration;
@@ -12,6 +13,6 @@ export interface CollectorInput {
   repository: RepositoryJson;
 }
 
-export function metadataCollectors(_input: CollectorInput): MetadataCollector[] {
-  return [];
+export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
+  return [pullRequestsOf(input.workspaceUuid, input.repositoryUuid)];
 }
