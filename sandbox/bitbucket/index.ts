@@ -127,7 +127,18 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     return workspace;
   };
   const gitDirOf = (repository: Repository): string => repositoryGitDir(gitRoot, workspaceOf(repository).slug, repository.slug);
-  const serializer = new Serializer({ state, origin: () => origin, repositorySize: (repository) => directorySize(gitDirOf(repository)) });
+  // Bitbucket recomputes a repository's size lazily too; walking the directory for every repository JSON (a page of
+  // 50 pull requests names 100) would make the emulator, not the client, the cost of a large export.
+  const sizes = new Map<string, { at: number; size: number }>();
+  const repositorySize = (repository: Repository): number => {
+    const dir = gitDirOf(repository);
+    const known = sizes.get(dir);
+    if (known && Date.now() - known.at < 2000) return known.size;
+    const size = directorySize(dir);
+    sizes.set(dir, { at: Date.now(), size });
+    return size;
+  };
+  const serializer = new Serializer({ state, origin: () => origin, repositorySize });
 
   const kit: RouteKit = {
     state,
