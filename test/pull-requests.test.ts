@@ -134,7 +134,9 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
     const again = await run(store);
     assert.equal(again.status, 'unchanged');
     assert.deepEqual(restCalls().map((record) => decodeURIComponent(new URL(record.path, emulator.url).pathname)), [`/2.0/repositories/${DEMO_WORKSPACE.uuid}/${repositoryUuid}/pullrequests`]);
-    assert.match(new URL(restCalls()[0]!.path, emulator.url).searchParams.get('q') ?? '', /^updated_on>"/);
+    const listing = restCalls()[0]!.path;
+    assert.match(new URL(listing, emulator.url).searchParams.get('q') ?? '', /^updated_on>"/);
+    assert.deepEqual((await asApp.page(listing)).values, [], 'the listing holds nothing: Bitbucket filtered by updated_on');
   });
 
   it('an incremental export fetches only the pull requests that changed; the others keep their objects', async () => {

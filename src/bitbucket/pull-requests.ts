@@ -122,8 +122,7 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
   const store = async (pr: PullRequestJson): Promise<void> => {
     context.signal?.throwIfAborted();
     const document = await readPullRequest(client, base, pr, context.now().toISOString());
-    const { fetchedAt: _fetchedAt, ...content } = document;
-    const digest = digestOf(content);
+    const digest = digestOf({ ...document, fetchedAt: undefined });
     const known = items.get(pr.id);
     // Fetched again with nothing changed (a duplicate event): the stored object still says it all.
     const object = known?.digest === digest ? known.object : await context.writeDocument(document);
