@@ -96,3 +96,37 @@ describe('pull requests through the app', { timeout: 180_000 }, () => {
     assert.equal((await newest()).manifest.id, manifest.id, 'nothing changed: no new snapshot');
   });
 });
+
+describe('a pull request export cut short by the run time', { timeout: 300_000 }, () => {
+  let app: AppWorld;
+  let store: BlobStore;
+
+  before(async () => {
+    // A run budget of 0: every backup is past its deadline at once, and stores one pull request.
+    app = await startAppWorld({ hostLimits: { timeScale: 0.1 }, appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0' } });
+    const { bucket } = app.world.urls;
+    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    await app.configure();
+  });
+  after(async () => {
+    await app?.close();
+  });
+
+  it('goes on in the backups it queues, across invocations, until every pull request is stored once', async () => {
+    app.world.emulator.clearRequests();
+    const requested = (await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<BackupRequested>;
+    assert.ok(requested.ok, JSON.stringify(requested));
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+    const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
+    const manifests = await Promise.all((await listSnapshotIds(store, repo)).map((id) => readManifest(store, { repo, id })));
+    assert.ok(manifests.length >= 2, `${manifests.length} snapshots`);
+    assert.equal(manifests[0]?.metadata?.partial, true, 'the first snapshot says its pull requests are partial');
+    const last = manifests.at(-1)!;
+    assert.equal(last.metadata?.partial, false, 'the last one completed them');
+    const index = await readMetadataIndex(store, last);
+    assert.deepEqual(index?.pullRequests?.items.map((entry) => entry.id), [1, 2, 3, 4, 5, 6, 7]);
+    const activity = app.world.emulator.requests().filter((record) => record.status === 200 && /\/pullrequests\/\d+\/activity/.test(record.path));
+    assert.equal(activity.length, 7, 'each pull request read once');
+  });
+});

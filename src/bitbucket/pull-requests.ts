@@ -117,7 +117,9 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     if (failure.kind !== 'transient') throw error;
     return { reason: 'bitbucket', problem: { section: 'pullRequests', code: failure.code, message: failure.message } };
   };
-  const pastDeadline = (): boolean => context.deadline !== undefined && context.now().getTime() > context.deadline.getTime() - DEADLINE_MARGIN_MS;
+  let stored = 0;
+  // Every run stores at least one pull request, however short its time: an export always moves on.
+  const pastDeadline = (): boolean => stored > 0 && context.deadline !== undefined && context.now().getTime() > context.deadline.getTime() - DEADLINE_MARGIN_MS;
 
   const store = async (pr: PullRequestJson): Promise<void> => {
     context.signal?.throwIfAborted();
@@ -128,6 +130,7 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     const object = known?.digest === digest ? known.object : await context.writeDocument(document);
     items.set(pr.id, { id: pr.id, state: pr.state, updatedOn: pr.updated_on, object, digest });
     pending.delete(pr.id);
+    stored++;
   };
 
   // 1. What changed since the watermark, oldest first.

@@ -70,7 +70,9 @@ export function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter
   const reserve = async (): Promise<void> => {
     const paused = await kvs.get<Pause>(kvsKeys.restBudgetPause);
     if (paused && Date.parse(paused.until) > now().getTime()) refuse(`Metadata reads pause until ${paused.until}: ${paused.reason}`, new Date(paused.until));
-    const limit = (await kvs.get<number>(kvsKeys.restBudgetLimit)) ?? DEFAULT_LIMIT;
+    const known = await kvs.get<number>(kvsKeys.restBudgetLimit);
+    limitSeen ??= known;
+    const limit = known ?? DEFAULT_LIMIT;
     const since = now().getTime() - HOUR_MS;
     let others = 0;
     let oldest = now().getTime();
