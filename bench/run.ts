@@ -86,9 +86,11 @@ async function main(): Promise<void> {
   }
 
   const notes: string[] = [];
-  log('building the CLI (tsc -p tsconfig.build.json)');
-  const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
-  if (!build.ok) notes.push(`The CLI build reported errors (output still emitted): ${firstLine(build.stdout + build.stderr)}`);
+  if (specs.length > 0) {
+    log('building the CLI (tsc -p tsconfig.build.json)');
+    const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    if (!build.ok) notes.push(`The CLI build reported errors (output still emitted): ${firstLine(build.stdout + build.stderr)}`);
+  }
 
   const scratch = join(DATA_DIR, `run-${process.pid}`);
   const gitRoot = join(scratch, 'git');
@@ -131,8 +133,10 @@ async function main(): Promise<void> {
   for (const repo of repos) {
     console.log(`- ${repo.spec.name}: pack ${mb(repo.packBytes)}, ${repo.objects} objects, ${repo.commits} commits, ${repo.refs} refs; generated in ${secs(repo.generateSeconds)} (repack ${secs(repo.repackSeconds)})`);
   }
-  if (rows.length > 0) console.log(`\n${table(rows)}\n`);
-  for (const note of notes) console.log(`* ${note}`);
+  if (rows.length > 0) {
+    console.log(`\n${table(rows)}\n`);
+    for (const note of notes) console.log(`* ${note}`);
+  }
   if (withPullRequests) {
     console.log(`\nPull request export, REST calls counted on the Bitbucket emulator\n\n${pullRequestTable(pullRequestRows)}\n`);
   }
