@@ -95,6 +95,33 @@ describe('pull requests through the app', { timeout: 180_000 }, () => {
     assert.deepEqual(fetchedIds(), [], 'and not fetched again');
     assert.equal((await newest()).manifest.id, manifest.id, 'nothing changed: no new snapshot');
   });
+
+  it('a 429 stops the export with what it has, and pauses every later read instead of hammering Bitbucket', async () => {
+    for (const id of [2, 4]) {
+      assert.equal((await call(app.world.emulator, `${webApp}/pullrequests/${id}/comments`, apiTokenAuth('admin'), { method: 'POST', body: { content: { raw: `A late note on #${id}.` } } })).status, 201);
+    }
+    await settle();
+    // Pull request 2's activity and comments answer, then its build statuses get a 429.
+    Object.assign(app.world.emulator.faults, { rateLimitStormPath: '/pullrequests/', rateLimitStormAfter: 2, rateLimitStorm: 1 });
+    app.world.emulator.clearRequests();
+    await backUp();
+    assert.equal(app.world.emulator.faults.rateLimitStorm, 0, 'the 429 was answered');
+    const stopped = await newest();
+    assert.equal(stopped.manifest.metadata?.partial, true, 'the snapshot says its pull requests are partial');
+    assert.equal(stopped.index.pullRequests?.complete, false);
+    assert.deepEqual(stopped.index.pullRequests?.outstanding, [2, 4], 'the ids not reached wait for the next backup');
+    assert.ok(stopped.index.problems.some((problem) => problem.code === 'BITBUCKET_RATE_LIMITED'));
+    const pause = kvs()['rest-budget:pause'] as { until: string } | undefined;
+    assert.ok(pause && Date.parse(pause.until) > Date.now(), 'the workspace pauses its reads');
+
+    app.world.emulator.clearRequests();
+    await backUp();
+    assert.deepEqual(app.world.emulator.requests().filter((record) => record.path.includes('/pullrequests')), [], 'no pull request call while paused');
+    const still = await newest();
+    assert.deepEqual(still.index.pullRequests?.outstanding, [2, 4], 'nothing lost meanwhile');
+    assert.equal(still.manifest.metadata?.partial, true);
+    delete app.world.emulator.faults.rateLimitStormPath;
+  });
 });
 
 describe('a pull request export cut short by the run time', { timeout: 300_000 }, () => {

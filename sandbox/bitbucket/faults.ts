@@ -21,6 +21,8 @@ export interface FaultKnobs {
   rateLimitStorm: number;
   /** The storm begins only after this many more requests went through: a storm in the middle of an export. */
   rateLimitStormAfter: number;
+  /** When set, the storm (and its `rateLimitStormAfter`) counts only requests whose path contains this. */
+  rateLimitStormPath?: string;
   /**
    * A push outage that begins right after a push: once `afterPushes` more pushes
    * (receive-pack POSTs) have arrived, the next `requests` receive-pack requests
@@ -36,8 +38,8 @@ export function createFaultKnobs(): FaultKnobs {
 }
 
 /** What an arriving request must suffer, consuming the one-shot knobs. */
-export function takeFault(knobs: FaultKnobs): { kind: 'fail'; status: 500 | 503 } | { kind: 'storm' } | undefined {
-  if (knobs.rateLimitStorm > 0) {
+export function takeFault(knobs: FaultKnobs, path = ''): { kind: 'fail'; status: 500 | 503 } | { kind: 'storm' } | undefined {
+  if (knobs.rateLimitStorm > 0 && (knobs.rateLimitStormPath === undefined || path.includes(knobs.rateLimitStormPath))) {
     if (knobs.rateLimitStormAfter > 0) knobs.rateLimitStormAfter--;
     else {
       knobs.rateLimitStorm--;

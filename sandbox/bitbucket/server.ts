@@ -157,7 +157,7 @@ export class EmulatorServer {
     try {
       if (this.deps.faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.faults.latencyMs));
       const rest = url.pathname === '/2.0' || url.pathname.startsWith('/2.0/');
-      const fault = takeFault(this.deps.faults);
+      const fault = takeFault(this.deps.faults, url.pathname);
       if (fault) {
         req.resume();
         const headers = rateLimitHeaders({ limit: (rest ? this.deps.apiLimiter : this.deps.gitLimiter).limit, nearLimit: true }, rest ? 'api' : 'git');
