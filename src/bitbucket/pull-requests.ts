@@ -189,7 +189,7 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     try {
       await store(await client.get<PullRequestJson>(`${base}/${id}?${new URLSearchParams({ fields: FIELDS.one })}`));
     } catch (error) {
-      // A pull request Bitbucket no longer has (deleted with its repository's fork, say) is not waited for.
+      // A pull request Bitbucket no longer has (deleted since it was marked) is not waited for; what was stored of it stays.
       if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) pending.delete(id);
       else stop = stopped(error);
     }
