@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- [--repeat N] [small] [medium] [large]]`: Lifeboat's CLI against plain git on
- * generated repositories, all on 127.0.0.1 (git http-backend and s3rver). Prints
- * one table and writes bench/.data/results.json. It is a report: the exit code is
+ * `npm run bench [-- [--repeat N] [--prs N] [small] [medium] [large] [prs]]`: Lifeboat's CLI against plain git on
+ * generated repositories, all on 127.0.0.1 (git http-backend and s3rver), and the
+ * REST calls of the pull request export against the Bitbucket emulator
+ * (bench/pull-requests.ts). Prints the tables and writes bench/.data/results.json. It is a report: the exit code is
  * 0 whatever the figures, and a failing Lifeboat command shows as its error.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { startGitServer, type GitServer } from '../test/helpers/git-server.js';
 import { startS3Server } from '../test/helpers/s3.js';
 import { DATA_DIR, generateRepo, type GeneratedRepo, type RepoSpec } from './generate-repo.js';
+import { benchPullRequests, type PullRequestRow } from './pull-requests.js';
 import { firstLine, HAVE_GNU_TIME, mustRun, run, type RunResult } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,12 +66,15 @@ const rss = (kib: number | undefined): string => kib === undefined ? 'n/a' : mb(
 const verdict = (ok: boolean): Row['result'] => ok ? 'PASS' : 'FAIL';
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { repeat: { type: 'string', default: '1' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ options: { repeat: { type: 'string', default: '1' }, prs: { type: 'string', default: '5000' } }, allowPositionals: true });
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat needs a whole number ≥ 1.');
-  const unknown = positionals.filter((name) => !REPOS.some((spec) => spec.name === name));
-  if (unknown.length > 0) throw new Error(`Unknown repository ${unknown.join(', ')}; choose among ${REPOS.map((spec) => spec.name).join(', ')}.`);
+  const pullRequests = Number(values.prs);
+  if (!Number.isInteger(pullRequests) || pullRequests < 20) throw new Error('--prs needs a whole number ≥ 20.');
+  const unknown = positionals.filter((name) => name !== 'prs' && !REPOS.some((spec) => spec.name === name));
+  if (unknown.length > 0) throw new Error(`Unknown benchmark ${unknown.join(', ')}; choose among ${[...REPOS.map((spec) => spec.name), 'prs'].join(', ')}.`);
   const specs = positionals.length === 0 ? REPOS : REPOS.filter((spec) => positionals.includes(spec.name));
+  const withPullRequests = positionals.length === 0 || positionals.includes('prs');
   if (!HAVE_GNU_TIME) console.error('GNU time (/usr/bin/time) is missing: install it with `apt-get install -y time`. Falling back to polling VmHWM in /proc.');
 
   const log = (line: string): void => console.error(line);
@@ -81,9 +86,11 @@ async function main(): Promise<void> {
   }
 
   const notes: string[] = [];
-  log('building the CLI (tsc -p tsconfig.build.json)');
-  const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
-  if (!build.ok) notes.push(`The CLI build reported errors (output still emitted): ${firstLine(build.stdout + build.stderr)}`);
+  if (specs.length > 0) {
+    log('building the CLI (tsc -p tsconfig.build.json)');
+    const build = await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+    if (!build.ok) notes.push(`The CLI build reported errors (output still emitted): ${firstLine(build.stdout + build.stderr)}`);
+  }
 
   const scratch = join(DATA_DIR, `run-${process.pid}`);
   const gitRoot = join(scratch, 'git');
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
   const s3 = await startS3Server();
   const rows: Row[] = [];
   const details: Record<string, unknown>[] = [];
+  let pullRequestRows: PullRequestRow[] = [];
   try {
     const context: Context = {
       repeat,
@@ -107,6 +115,7 @@ async function main(): Promise<void> {
       rows.push(...measured.rows);
       details.push({ repo: { ...repo, gitDir: relative(ROOT, repo.gitDir) }, measurements: measured.measurements });
     }
+    if (withPullRequests) pullRequestRows = await benchPullRequests(join(scratch, 'pull-requests'), pullRequests, 10, log);
   } finally {
     await s3.close();
     await git.close();
@@ -124,10 +133,15 @@ async function main(): Promise<void> {
   for (const repo of repos) {
     console.log(`- ${repo.spec.name}: pack ${mb(repo.packBytes)}, ${repo.objects} objects, ${repo.commits} commits, ${repo.refs} refs; generated in ${secs(repo.generateSeconds)} (repack ${secs(repo.repackSeconds)})`);
   }
-  console.log(`\n${table(rows)}\n`);
-  for (const note of notes) console.log(`* ${note}`);
+  if (rows.length > 0) {
+    console.log(`\n${table(rows)}\n`);
+    for (const note of notes) console.log(`* ${note}`);
+  }
+  if (withPullRequests) {
+    console.log(`\nPull request export, REST calls counted on the Bitbucket emulator\n\n${pullRequestTable(pullRequestRows)}\n`);
+  }
   const resultsPath = join(DATA_DIR, 'results.json');
-  await writeFile(resultsPath, JSON.stringify({ date: new Date().toISOString(), rows, notes, details }, null, 2) + '\n');
+  await writeFile(resultsPath, JSON.stringify({ date: new Date().toISOString(), rows, notes, details, pullRequests: pullRequestRows }, null, 2) + '\n');
   console.log(`\nResults: ${relative(ROOT, resultsPath)}`);
 }
 
@@ -443,3 +457,11 @@ function table(rows: Row[]): string {
 }
 
 await main();
+
+function pullRequestTable(rows: PullRequestRow[]): string {
+  return [
+    '| measure | REST calls | detail | target | result |',
+    '|---|---:|---|---|---|',
+    ...rows.map((row) => `| ${row.measure} | ${row.calls} | ${row.detail} | ${row.target} | ${row.result} |`),
+  ].join('\n');
+}

@@ -1,5 +1,6 @@
 // Exactly the handlers that manifest.yml names (test/manifest.test.ts checks it).
 export { handleRepositoryEvent } from './forge/repository-events.js';
+export { handlePullRequestEvent } from './forge/pull-requests.js';
 export { runBackup } from './forge/backups.js';
 export { handleSchedule, runSweep } from './forge/sweep.js';
 export { runPrune } from './forge/prunes.js';

@@ -167,6 +167,8 @@ function compareValue(value: unknown, literal: Literal, field: string): number |
     case 'number':
       return typeof value === 'number' ? Math.sign(value - literal.value) : undefined;
     case 'string':
+      // A quoted instant against a date field compares as instants, as Bitbucket types the field, not the literal.
+      if (typeof value === 'string' && DATE.test(literal.value) && DATE.test(value)) return compareValue(value, { kind: 'date', value: literal.value, time: Date.parse(literal.value) }, field);
       if (typeof value === 'string') return value < literal.value ? -1 : value > literal.value ? 1 : 0;
       if (typeof value === 'number' || typeof value === 'boolean') return String(value) === literal.value ? 0 : undefined;
       return undefined;

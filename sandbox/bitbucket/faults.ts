@@ -19,6 +19,10 @@ export interface FaultKnobs {
   resetPackAfterBytes?: number;
   /** The next N requests get 429, whatever their budget. */
   rateLimitStorm: number;
+  /** The storm begins only after this many more requests went through: a storm in the middle of an export. */
+  rateLimitStormAfter: number;
+  /** When set, the storm (and its `rateLimitStormAfter`) counts only requests whose path contains this. */
+  rateLimitStormPath?: string;
   /**
    * A push outage that begins right after a push: once `afterPushes` more pushes
    * (receive-pack POSTs) have arrived, the next `requests` receive-pack requests
@@ -30,14 +34,17 @@ export interface FaultKnobs {
 }
 
 export function createFaultKnobs(): FaultKnobs {
-  return { latencyMs: 0, failNext5xx: 0, failStatus: 500, rateLimitStorm: 0 };
+  return { latencyMs: 0, failNext5xx: 0, failStatus: 500, rateLimitStorm: 0, rateLimitStormAfter: 0 };
 }
 
 /** What an arriving request must suffer, consuming the one-shot knobs. */
-export function takeFault(knobs: FaultKnobs): { kind: 'fail'; status: 500 | 503 } | { kind: 'storm' } | undefined {
-  if (knobs.rateLimitStorm > 0) {
-    knobs.rateLimitStorm--;
-    return { kind: 'storm' };
+export function takeFault(knobs: FaultKnobs, path = ''): { kind: 'fail'; status: 500 | 503 } | { kind: 'storm' } | undefined {
+  if (knobs.rateLimitStorm > 0 && (knobs.rateLimitStormPath === undefined || path.includes(knobs.rateLimitStormPath))) {
+    if (knobs.rateLimitStormAfter > 0) knobs.rateLimitStormAfter--;
+    else {
+      knobs.rateLimitStorm--;
+      return { kind: 'storm' };
+    }
   }
   if (knobs.failNext5xx > 0) {
     knobs.failNext5xx--;

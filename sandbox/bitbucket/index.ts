@@ -26,12 +26,13 @@ import { resourceModules as defaultResourceModules } from './resources/index.js'
 import { RouteAnswer, type RouteKit, type RouteRequest } from './routes.js';
 import { seedDemoWorld, type ResourceModule } from './seed.js';
 import { errorResponse, Serializer } from './serialize.js';
-import { EmulatorServer, Router } from './server.js';
+import { EmulatorServer, Router, type RequestRecord } from './server.js';
 import { allForgeScopes } from './spec.js';
 import { Store } from './store.js';
 
 export type { ForgeProductEvent, PushEvent, PushChange, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
 export type { FaultKnobs } from './faults.js';
+export type { RequestRecord } from './server.js';
 export type { ResourceModule } from './seed.js';
 export { validateResponse, validateSchema, findOperation } from './spec.js';
 
@@ -82,6 +83,9 @@ export interface Emulator {
   gitDir(workspace: string, repository: string): string;
   /** Creates an access token (Bitbucket offers no API for that) with its bot user. */
   createAccessToken(options: NewAccessToken): Promise<AccessToken>;
+  /** Every request answered since the start (or the last `clearRequests`), oldest first. */
+  requests(): readonly RequestRecord[];
+  clearRequests(): void;
   /** Resolves when the requests so far are done and every event they caused has been delivered. */
   eventsIdle(): Promise<void>;
   close(): Promise<void>;
@@ -115,6 +119,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const events = new EventBus(options.onEvent, log);
   const forge = new ForgeIdentity();
   const faults = createFaultKnobs();
+  const requests: RequestRecord[] = [];
 
   const workspaceOf = (repository: Repository) => {
     const workspace = store.state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
@@ -122,7 +127,18 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     return workspace;
   };
   const gitDirOf = (repository: Repository): string => repositoryGitDir(gitRoot, workspaceOf(repository).slug, repository.slug);
-  const serializer = new Serializer({ state, origin: () => origin, repositorySize: (repository) => directorySize(gitDirOf(repository)) });
+  // Bitbucket recomputes a repository's size lazily too; walking the directory for every repository JSON (a page of
+  // 50 pull requests names 100) would make the emulator, not the client, the cost of a large export.
+  const sizes = new Map<string, { at: number; size: number }>();
+  const repositorySize = (repository: Repository): number => {
+    const dir = gitDirOf(repository);
+    const known = sizes.get(dir);
+    if (known && Date.now() - known.at < 2000) return known.size;
+    const size = directorySize(dir);
+    sizes.set(dir, { at: Date.now(), size });
+    return size;
+  };
+  const serializer = new Serializer({ state, origin: () => origin, repositorySize });
 
   const kit: RouteKit = {
     state,
@@ -216,6 +232,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
         });
       }
     },
+    onRequest: (record) => requests.push(record),
     ...(debugging ? { debug: log } : {}),
     log,
   });
@@ -297,6 +314,10 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
       store.state.accessTokens.push(token);
       await store.save();
       return token;
+    },
+    requests: () => requests,
+    clearRequests: () => {
+      requests.length = 0;
     },
     async eventsIdle() {
       await emulatorServer.idle();

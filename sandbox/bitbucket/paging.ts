@@ -19,11 +19,13 @@ function positiveInteger(raw: string | null, name: string): number | undefined {
 /**
  * One page of `items` for the request URL `url`; `origin` is the emulator's
  * base URL. A pagelen above the maximum is lowered to it (the answer's
- * `pagelen` says so); a page past the end is empty.
+ * `pagelen` says so), or refused where Bitbucket refuses it; a page past the end is empty.
  */
 export function paginate(url: URL, origin: string, items: unknown[], options: PageOptions = {}): RouteResponse {
   const maxPagelen = options.maxPagelen ?? MAX_PAGELEN;
-  const pagelen = Math.min(positiveInteger(url.searchParams.get('pagelen'), 'pagelen') ?? options.defaultPagelen ?? DEFAULT_PAGELEN, maxPagelen);
+  const asked = positiveInteger(url.searchParams.get('pagelen'), 'pagelen');
+  if (asked !== undefined && asked > maxPagelen && options.refuseAboveMax) throw new RouteAnswer(errorResponse(400, 'Invalid pagelen', `pagelen must be between 1 and ${maxPagelen}.`));
+  const pagelen = Math.min(asked ?? options.defaultPagelen ?? DEFAULT_PAGELEN, maxPagelen);
   const page = positiveInteger(url.searchParams.get('page'), 'page') ?? 1;
 
   let selected = items;

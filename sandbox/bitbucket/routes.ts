@@ -34,6 +34,8 @@ export interface RouteResponse {
 export interface PageOptions {
   /** Largest pagelen a caller may ask for (Bitbucket: 100 in general, 50 for pull requests). */
   maxPagelen?: number;
+  /** Above `maxPagelen`: refuse with 400 "Invalid pagelen" (pull requests and their activity) instead of lowering it. */
+  refuseAboveMax?: boolean;
   defaultPagelen?: number;
 }
 

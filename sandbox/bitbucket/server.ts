@@ -60,6 +60,15 @@ export class Router implements RouteRegistry {
   }
 }
 
+/** One request as the emulator answered it. */
+export interface RequestRecord {
+  method: string;
+  /** Path and query, as sent. */
+  path: string;
+  status: number;
+  rest: boolean;
+}
+
 export interface ServerDeps {
   state(): EmulatorState;
   router: Router;
@@ -73,6 +82,8 @@ export interface ServerDeps {
   origin(): string;
   /** After a push changed refs of a repository. */
   onPush(repository: Repository, principal: Principal, changes: PushChange[]): Promise<void>;
+  /** Every request handled, for tests and benchmarks that count calls. */
+  onRequest?: (record: RequestRecord) => void;
   /** Request lines, when debugging. */
   debug?: (line: string) => void;
   /** Errors: always. */
@@ -146,7 +157,7 @@ export class EmulatorServer {
     try {
       if (this.deps.faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.faults.latencyMs));
       const rest = url.pathname === '/2.0' || url.pathname.startsWith('/2.0/');
-      const fault = takeFault(this.deps.faults);
+      const fault = takeFault(this.deps.faults, url.pathname);
       if (fault) {
         req.resume();
         const headers = rateLimitHeaders({ limit: (rest ? this.deps.apiLimiter : this.deps.gitLimiter).limit, nearLimit: true }, rest ? 'api' : 'git');
@@ -173,6 +184,7 @@ export class EmulatorServer {
       if (!res.headersSent) sendJson(res, errorResponse(500, 'Something went wrong', error instanceof Error ? error.message : String(error)));
       else res.destroy();
     } finally {
+      this.deps.onRequest?.({ method: req.method ?? 'GET', path: url.pathname + url.search, status: res.statusCode, rest: url.pathname === '/2.0' || url.pathname.startsWith('/2.0/') });
       this.deps.debug?.(`[bitbucket] ${req.method} ${url.pathname}${url.search} → ${res.statusCode} (${Date.now() - started} ms)`);
     }
   }

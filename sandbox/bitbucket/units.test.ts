@@ -27,6 +27,9 @@ describe('BBQL', () => {
     assert.deepEqual(names(parseBbql('project.key = "OPS"')), ['docs']);
     assert.deepEqual(names(parseBbql('updated_on > 2026-11-01T00:00:00+00:00')), ['feature/Login', 'docs']);
     assert.deepEqual(names(parseBbql('updated_on <= 2026-11-02')), ['main']);
+    // Quoted, as clients write a watermark: still an instant, whatever its offset notation.
+    assert.deepEqual(names(parseBbql('updated_on > "2026-11-20T09:30:00.000Z"')), ['docs']);
+    assert.deepEqual(names(parseBbql('updated_on > "2026-11-20T11:00:00+02:00"')), ['docs']);
   });
 
   it('combines with and/or and parentheses, and or binds looser', () => {

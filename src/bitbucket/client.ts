@@ -27,8 +27,17 @@ export function apiPath(strings: TemplateStringsArray, ...parameters: Array<stri
   return strings.reduce((path, part, index) => path + part + (index < parameters.length ? encodeURIComponent(String(parameters[index])) : ''), '');
 }
 
+/**
+ * Sees every request a client sends: `before` may refuse one (throw, e.g. when
+ * a request budget is spent), `after` reads the answer's rate-limit headers.
+ */
+export interface RequestMeter {
+  before(path: string): Promise<void>;
+  after(response: BitbucketResponse): Promise<void>;
+}
+
 export class BitbucketClient {
-  constructor(private readonly transport: BitbucketTransport) {}
+  constructor(private readonly transport: BitbucketTransport, private readonly meter?: RequestMeter) {}
 
   async get<T>(path: string): Promise<T> {
     return this.send<T>('GET', path);
@@ -64,11 +73,13 @@ export class BitbucketClient {
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    await this.meter?.before(path);
     const response = await this.transport(path, {
       method,
       headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    await this.meter?.after(response);
     const text = await response.text();
     if (response.status >= 200 && response.status < 300) return (text ? JSON.parse(text) : undefined) as T;
     throw responseError(method, path, response, text);

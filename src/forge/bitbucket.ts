@@ -4,7 +4,7 @@
 // identity of its own.
 import api, { assumeTrustedRoute } from '@forge/api';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import { BitbucketClient, apiPath, type BitbucketTransport } from '../bitbucket/client.js';
+import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter } from '../bitbucket/client.js';
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
 import type { GitClient } from '../engine/git/types.js';
@@ -14,7 +14,8 @@ import type { WorkspaceSettings } from '../settings.js';
 const transport = (requester: ReturnType<typeof api.asApp>): BitbucketTransport =>
   (path, init) => requester.requestBitbucket(assumeTrustedRoute(path), init);
 
-export const appBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asApp()));
+/** As the app; `meter` counts its requests against a budget (rest-budget.ts). */
+export const appBitbucket = (meter?: RequestMeter): BitbucketClient => new BitbucketClient(transport(api.asApp()), meter);
 export const userBitbucket = (): BitbucketClient => new BitbucketClient(transport(api.asUser()));
 
 /** The REST Authorization header of the credential the workspace admin stored. */

@@ -38,6 +38,14 @@ export const kvsKeys = {
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
+  /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-requests.ts). */
+  pullRequestMarkPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:pr-mark:`,
+  pullRequestMark: (repositoryUuid: string, id: number): string => `repo:${bareUuid(repositoryUuid)}:pr-mark:${id}`,
+  /** The workspace's REST budget (rest-budget.ts): one record per metered run, the limit Bitbucket last said, a pause after a 429. */
+  restBudgetRunPrefix: 'rest-budget:run:',
+  restBudgetRun: (runId: string): string => `rest-budget:run:${runId}`,
+  restBudgetLimit: 'rest-budget:limit',
+  restBudgetPause: 'rest-budget:pause',
   /** When the last scheduled sweep was started (ISO 8601): the hourly trigger decides from it. */
   lastSweep: 'sweep:last-started',
   auditPrefix: 'audit:',

@@ -6,6 +6,7 @@ import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket } fro
 import type { MetadataCollector } from '../engine/metadata.js';
 import type { BackupBody } from './backups.js';
 import type { Configuration } from './settings-store.js';
+import { pullRequestsOf } from './pull-requests.js';
 
 export interface CollectorInput {
   configuration: Configuration;
@@ -18,7 +19,7 @@ export interface CollectorInput {
 }
 
 export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
-  const collectors: MetadataCollector[] = [];
+  const collectors: MetadataCollector[] = [pullRequestsOf(input.workspaceUuid, input.repositoryUuid)];
   // A push changes no setting, and pushes come in bursts: reading configuration on each would spend
   // the workspace's REST budget (about a dozen calls a time) on nothing. The sweep and "Back up now"
   // read it; a push-driven snapshot carries the previous snapshot's configuration forward.

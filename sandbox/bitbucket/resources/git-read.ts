@@ -7,6 +7,28 @@ function git(gitDir: string, args: string[]): Promise<string> {
   return runGit(gitDir, args);
 }
 
+/** A commit id (or its first parent): what it names never changes, so neither does an answer about it. */
+const IMMUTABLE = /^[0-9a-f]{7,40}\^?$/;
+const MEMO_SIZE = 2000;
+const memo = new Map<string, Promise<unknown>>();
+
+/**
+ * Answers about fixed commits are kept (the last few thousand): a benchmark
+ * reads the same pair for thousands of pull requests, and git processes would
+ * make the emulator, not the client, the cost measured.
+ */
+function remembered<T>(gitDir: string, question: string, base: string, tip: string, answer: () => Promise<T>): Promise<T> {
+  if (!IMMUTABLE.test(base) || !IMMUTABLE.test(tip)) return answer();
+  const key = `${gitDir}\0${question}\0${base}\0${tip}`;
+  const known = memo.get(key) as Promise<T> | undefined;
+  if (known) return known;
+  const asked = answer();
+  memo.set(key, asked);
+  asked.catch(() => memo.delete(key));
+  if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value as string);
+  return asked;
+}
+
 /** The commit a revision (main, main^2, v1.0.0…) names, or undefined when it names none. */
 export async function resolveCommit(gitDir: string, revision: string): Promise<string | undefined> {
   if (revision.startsWith('-')) return undefined;
@@ -32,7 +54,11 @@ export interface CommitInfo {
 }
 
 /** Commits reachable from `tip` but not from `base`, newest first (as `git log`, and Bitbucket, list them). */
-export async function commitsBetween(gitDir: string, base: string, tip: string): Promise<CommitInfo[]> {
+export function commitsBetween(gitDir: string, base: string, tip: string): Promise<CommitInfo[]> {
+  return remembered(gitDir, 'log', base, tip, () => readCommitsBetween(gitDir, base, tip));
+}
+
+async function readCommitsBetween(gitDir: string, base: string, tip: string): Promise<CommitInfo[]> {
   const out = await git(gitDir, ['log', '--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%B%x1e', `${base}..${tip}`, '--']);
   return out
     .split('\x1e')
@@ -53,7 +79,11 @@ export interface FileChange {
 }
 
 /** What `tip` changes relative to its merge base with `base` (a pull request's "topic" diff), with renames found. */
-export async function diffstat(gitDir: string, base: string, tip: string): Promise<FileChange[]> {
+export function diffstat(gitDir: string, base: string, tip: string): Promise<FileChange[]> {
+  return remembered(gitDir, 'diffstat', base, tip, () => readDiffstat(gitDir, base, tip));
+}
+
+async function readDiffstat(gitDir: string, base: string, tip: string): Promise<FileChange[]> {
   const mergeBase = (await git(gitDir, ['merge-base', base, tip])).trim();
   // -z: paths verbatim, no quoting. A rename is "R<score>\0old\0new\0"; numstat's is "a\tr\t\0old\0new\0".
   const names = (await git(gitDir, ['diff', '--name-status', '-z', '-M', mergeBase, tip])).split('\0');

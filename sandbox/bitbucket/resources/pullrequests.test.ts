@@ -206,16 +206,21 @@ describe('pull requests', () => {
     assert.ok(world.events.some((e) => e.eventType === 'avi:bitbucket:updated:pullrequest-reviewer-status'));
   });
 
-  it('pages at most 50 pull requests', async () => {
+  it('pages at most 50 pull requests, and refuses a larger pagelen for pull requests and their activity', async () => {
     for (let index = 0; index < 53; index++) {
       const created = await world.call('POST', `${webApp}/pullrequests`, { as: 'repoAdmin', body: { title: `Bulk ${index}`, source: { branch: { name: 'feature/dark-mode' } } }, unchecked: index > 0 });
       assert.equal(created.status, 201);
     }
-    const first = await world.call('GET', `${webApp}/pullrequests?pagelen=100`);
+    const refused = await world.call('GET', `${webApp}/pullrequests?pagelen=100`, { unchecked: true });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.error.message, 'Invalid pagelen');
+    assert.equal((await world.call('GET', `${webApp}/pullrequests/1/activity?pagelen=51`, { unchecked: true })).status, 400);
+    assert.equal((await world.call('GET', `${webApp}/pullrequests/1/comments?pagelen=100`, { template: `${PR}/comments` })).status, 200);
+    const first = await world.call('GET', `${webApp}/pullrequests?pagelen=50`);
     assert.equal(first.body.pagelen, 50);
     assert.equal(first.body.values.length, 50);
     assert.ok(first.body.next);
-    const every = await world.all(`${webApp}/pullrequests?pagelen=100`);
+    const every = await world.all(`${webApp}/pullrequests?pagelen=50`);
     assert.equal(every.length, 3 + 1 + 53);
     assert.equal(new Set(every.map((pr) => pr.id)).size, every.length);
   });

@@ -3,7 +3,7 @@
 // tasks, activity, statuses, and the commits and diffstat read from the real
 // bare repository. Merging is not emulated: it would need a real merge.
 import { z } from 'zod';
-import type { Repository } from '../model.js';
+import type { EmulatorState, Repository } from '../model.js';
 import type { PullRequestEventType } from '../events.js';
 import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
 import {
@@ -15,10 +15,10 @@ import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.j
 const PULL_REQUEST_STATES = ['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'] as const;
 export type PullRequestState = (typeof PULL_REQUEST_STATES)[number];
 
-/** Bitbucket caps pull request pages at 50 (100 elsewhere). */
-const PULL_REQUEST_MAX_PAGELEN = 50;
+/** Bitbucket refuses pull request and activity pages above 50 ("Invalid pagelen"; 100 elsewhere, lowered silently). */
+const PULL_REQUEST_PAGES = { maxPagelen: 50, refuseAboveMax: true } as const;
 
-interface Endpoint {
+export interface Endpoint {
   branch: string;
   /** Full hash; answers show the first 12 characters, as Bitbucket does. */
   commit: string | null;
@@ -422,7 +422,7 @@ export function register(registry: RouteRegistry): void {
       .filter((pr) => states.has(pr.state))
       .sort((a, b) => b.id - a.id)
       .map((pr) => pullRequestJson(kit, repository, pr, include));
-    return kit.paginate(request, items, { maxPagelen: PULL_REQUEST_MAX_PAGELEN });
+    return kit.paginate(request, items, PULL_REQUEST_PAGES);
   });
 
   registry.add('POST', base, async (request, kit) => {
@@ -675,7 +675,7 @@ export function register(registry: RouteRegistry): void {
 
   registry.add('GET', `${one}/activity`, (request, kit) => {
     const repository = kit.repository(request, 'read');
-    return kit.paginate(request, activityJson(kit, repository, pullRequestOf(request, kit, repository)));
+    return kit.paginate(request, activityJson(kit, repository, pullRequestOf(request, kit, repository)), PULL_REQUEST_PAGES);
   });
 
   registry.add('GET', `${one}/statuses`, (request, kit) => {
@@ -910,6 +910,119 @@ export async function seed(kit: RouteKit, repository: Repository): Promise<void>
       touch(spec.closed.at);
       pr.updates.push(snapshot(pr, uuid(spec.closed.by), spec.closed.at));
     }
+    data.pullRequests.push(pr);
+  }
+}
+
+/** A small deterministic generator (mulberry32), so that generated pull requests are the same every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface GeneratedPullRequests {
+  count: number;
+  /** Authors, reviewers and commenters. */
+  userUuids: string[];
+  /** Both ends of every pull request (branches of the repository and their commits). */
+  source: Endpoint;
+  destination: Endpoint;
+  /** The first one is created then, the others a few minutes apart. */
+  startedAt: string;
+  seed?: number;
+}
+
+/**
+ * Pull requests written straight into the emulator's state, for benchmarks that
+ * need thousands: a realistic mix of states (mostly merged), reviews, comment
+ * threads (some inline, some with deleted replies), tasks and a build status
+ * each. `kit.nextId` keeps later pull requests and comments numbered after them.
+ */
+export function generatePullRequests(state: EmulatorState, repositoryUuid: string, options: GeneratedPullRequests): void {
+  const next = random(options.seed ?? 1);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
+  const nextId = (sequence: string): number => {
+    state.nextIds[sequence] = (state.nextIds[sequence] ?? 0) + 1;
+    return state.nextIds[sequence];
+  };
+  const data = ((state.repositoryData[repositoryUuid] ??= {}).pullrequests ??= { pullRequests: [] }) as PullRequestData;
+  let clock = Date.parse(options.startedAt);
+  const at = (minutes: number): string => new Date((clock += minutes * 60_000)).toISOString();
+  for (let index = 0; index < options.count; index++) {
+    const authorUuid = pick(options.userUuids);
+    const others = options.userUuids.filter((uuid) => uuid !== authorUuid);
+    const createdOn = at(1 + Math.floor(next() * 30));
+    const roll = next();
+    const final: PullRequestState = roll < 0.7 ? 'MERGED' : roll < 0.82 ? 'OPEN' : roll < 0.94 ? 'DECLINED' : 'SUPERSEDED';
+    const pr: StoredPullRequest = {
+      id: nextId(`pullrequest:${repositoryUuid}`),
+      title: `${pick(['Fix', 'Add', 'Refactor', 'Document', 'Speed up'])} ${pick(['the login form', 'billing export', 'search paging', 'the settings page', 'error messages'])} (WEB-${100 + index})`,
+      description: `Generated pull request ${index + 1}.\n\n${'Explains the change in some detail. '.repeat(1 + Math.floor(next() * 6))}`,
+      state: 'OPEN',
+      authorUuid,
+      source: { ...options.source },
+      destination: { ...options.destination },
+      mergeCommit: null,
+      closeSourceBranch: false,
+      closedByUuid: null,
+      reason: '',
+      draft: false,
+      createdOn,
+      updatedOn: createdOn,
+      reviewerUuids: others.slice(0, Math.floor(next() * (others.length + 1))),
+      reviews: [],
+      updates: [],
+      comments: [],
+      tasks: [],
+      statuses: [],
+    };
+    pr.updates.push(snapshot(pr, authorUuid, createdOn));
+    let last = createdOn;
+    const threads = Math.floor(next() * next() * 6);
+    for (let thread = 0; thread < threads; thread++) {
+      const replies = Math.floor(next() * 3);
+      let first: StoredComment | undefined;
+      for (let reply = 0; reply <= replies; reply++) {
+        last = new Date(Date.parse(last) + 60_000).toISOString();
+        const deleted = reply > 0 && next() < 0.05;
+        const comment: StoredComment = {
+          id: nextId('pullrequest-comment'), userUuid: reply % 2 === 0 ? pick(others.length > 0 ? others : [authorUuid]) : authorUuid,
+          raw: deleted ? '' : `Comment ${reply + 1} of thread ${thread + 1}.`, createdOn: last, updatedOn: last,
+          parentId: first?.id ?? null, inline: first === undefined && next() < 0.4 ? { path: 'src/login.js', to: 1 + Math.floor(next() * 3) } : null,
+          deleted, resolution: null,
+        };
+        pr.comments.push(comment);
+        first ??= comment;
+      }
+      if (first && next() < 0.2) {
+        pr.tasks.push({ id: nextId('pullrequest-task'), creatorUuid: first.userUuid, raw: `Follow up on thread ${thread + 1}`, state: 'RESOLVED', createdOn: first.createdOn, updatedOn: last, resolvedOn: last, resolvedByUuid: authorUuid, commentId: first.id });
+      }
+    }
+    for (const reviewer of pr.reviewerUuids) {
+      if (next() < 0.6) {
+        last = new Date(Date.parse(last) + 60_000).toISOString();
+        pr.reviews.push({ userUuid: reviewer, state: next() < 0.85 ? 'approved' : 'changes_requested', date: last });
+      }
+    }
+    if (options.source.commit !== null) {
+      pr.statuses.push({ key: 'pipelines', name: `Pipeline #${pr.id}`, state: final === 'DECLINED' ? 'FAILED' : 'SUCCESSFUL', url: `https://example.com/pipelines/${pr.id}`, description: 'Unit tests', refname: options.source.branch, commit: options.source.commit, createdOn, updatedOn: createdOn });
+    }
+    if (final !== 'OPEN') {
+      last = new Date(Date.parse(last) + 60_000).toISOString();
+      pr.state = final;
+      pr.closedByUuid = final === 'MERGED' ? pick(others.length > 0 ? others : [authorUuid]) : authorUuid;
+      pr.mergeCommit = final === 'MERGED' ? options.destination.commit : null;
+      pr.reason = final === 'DECLINED' ? 'Not needed any more.' : '';
+      pr.updates.push(snapshot(pr, pr.closedByUuid, last));
+    }
+    pr.updatedOn = last;
+    clock = Math.max(clock, Date.parse(last));
     data.pullRequests.push(pr);
   }
 }

@@ -44,6 +44,8 @@ export const pullRequestEntrySchema = z.object({
   updatedOn: isoDate,
   /** A `lifeboat-pull-request` document. */
   object: storedObjectSchema,
+  /** SHA-256 of the document without `fetchedAt` (digestOf): a pull request fetched again with nothing changed keeps its stored object. */
+  digest: sha256.optional(),
 });
 export type PullRequestEntry = z.infer<typeof pullRequestEntrySchema>;
 
@@ -56,6 +58,8 @@ export const pullRequestsSectionSchema = z.object({
   outstanding: z.array(z.number().int().positive()),
   /** By id, ascending. */
   items: z.array(pullRequestEntrySchema),
+  /** Every change mark (from Forge's pull request events) recorded up to this time is covered: fetched, or listed in `outstanding`. */
+  marksThrough: isoDate.optional(),
 });
 export type PullRequestsSection = z.infer<typeof pullRequestsSectionSchema>;
 
@@ -133,6 +137,10 @@ export const pullRequestDocumentSchema = z.object({
   statuses: z.array(z.looseObject({})),
   commits: z.array(z.looseObject({ hash: z.string() })),
   diffstat: z.array(z.looseObject({})),
+  /** Issue keys (e.g. "PROJ-12") named in the title or the source branch. */
+  linkedIssueKeys: z.array(z.string()).optional(),
+  /** Parts Bitbucket no longer serves for this pull request (e.g. "commits" and "diffstat" once its source branch is gone). */
+  unavailable: z.array(z.string()).optional(),
 });
 export type PullRequestDocument = z.infer<typeof pullRequestDocumentSchema>;
 

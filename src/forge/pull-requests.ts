@@ -1,0 +1,100 @@
+// Pull requests in every snapshot (src/bitbucket/pull-requests.ts reads them).
+// The pull-request-events trigger (manifest.yml `pull-request-events`) marks a
+// pull request as changed — one KVS key per pull request, so that concurrent
+// events never overwrite each other — and the next backup fetches it, whether
+// or not its updated_on moved (an edited or deleted comment leaves it). The
+// trigger queues no backup: the next push or sweep picks the marks up.
+import { WhereConditions, kvs } from '@forge/kvs';
+import { z } from 'zod';
+import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
+import type { MetadataCollector } from '../engine/metadata.js';
+import { queueBackup } from './backup-queue.js';
+import { appBitbucket } from './bitbucket.js';
+import { kvsKeys } from './keys.js';
+import { retryPlan } from './jobs.js';
+import { restBudgetMeter } from './rest-budget.js';
+import { LifeboatError, type ErrorCode } from '../engine/errors.js';
+
+const KVS_PAGE = 20;
+/** A continuation stopped by the run's deadline goes on after this. */
+const CONTINUE_AFTER_SECONDS = 60;
+
+const pullRequestEvent = z.object({
+  eventType: z.enum([
+    'avi:bitbucket:created:pullrequest',
+    'avi:bitbucket:updated:pullrequest',
+    'avi:bitbucket:fulfilled:pullrequest',
+    'avi:bitbucket:rejected:pullrequest',
+    'avi:bitbucket:created:pullrequest-comment',
+    'avi:bitbucket:updated:pullrequest-comment',
+    'avi:bitbucket:deleted:pullrequest-comment',
+  ]),
+  repository: z.object({ uuid: z.string() }),
+  pullrequest: z.object({ id: z.number().int().positive() }),
+});
+
+export async function handlePullRequestEvent(event: unknown): Promise<void> {
+  const parsed = pullRequestEvent.safeParse(event);
+  if (!parsed.success) {
+    console.warn('lifeboat: ignoring an unexpected pull request event', parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    return;
+  }
+  const { repository, pullrequest } = parsed.data;
+  // A redelivery moves the mark later: the pull request is fetched once more, never missed.
+  await kvs.set(kvsKeys.pullRequestMark(repository.uuid, pullrequest.id), { id: pullrequest.id, at: new Date().toISOString() } satisfies ChangeMark);
+}
+
+/** The marks of one repository in KVS. */
+export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
+  return {
+    async pending(coveredThrough) {
+      const marks: ChangeMark[] = [];
+      for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
+        let query = kvs.query().where('key', WhereConditions.beginsWith(kvsKeys.pullRequestMarkPrefix(repositoryUuid))).limit(KVS_PAGE);
+        if (cursor !== undefined) query = query.cursor(cursor);
+        const page = await query.getMany<ChangeMark>();
+        for (const { key, value } of page.results) {
+          // Covered by the committed snapshot this backup follows: fetched then, or carried as outstanding.
+          if (coveredThrough !== undefined && value.at <= coveredThrough) await kvs.delete(key);
+          else marks.push(value);
+        }
+        cursor = page.nextCursor;
+      }
+      return marks;
+    },
+  };
+}
+
+/**
+ * The pull request collector of one backup: every read as the app (each
+ * endpoint it calls accepts `forge-oauth2`), metered against the workspace's
+ * budget. An export that stopped short after storing something queues a backup
+ * to go on — soon after a deadline, when the budget should allow again after a
+ * rate limit (retryPlan, as for a failed job); one that stored nothing is left
+ * to the next push or sweep, so that a spent budget is not polled.
+ */
+export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): MetadataCollector {
+  return {
+    section: 'pullRequests',
+    async collect(context) {
+      const meter = restBudgetMeter();
+      const inner = pullRequestCollector({ client: appBitbucket(meter), workspaceUuid, repositoryUuid, marks: pullRequestMarks(repositoryUuid) });
+      let result: Awaited<ReturnType<MetadataCollector['collect']>>;
+      try {
+        result = await inner.collect(context);
+      } finally {
+        await meter.close();
+      }
+      const section = result.pullRequests;
+      if (section && !section.complete) {
+        const before = new Map((context.previous?.pullRequests?.items ?? []).map((entry) => [entry.id, entry.object.key]));
+        const progressed = section.items.some((entry) => before.get(entry.id) !== entry.object.key);
+        const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests');
+        const stoppedBy = meter.refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
+        const plan = stoppedBy ? retryPlan(stoppedBy, 0) : { afterSeconds: CONTINUE_AFTER_SECONDS };
+        if (plan && progressed) await queueBackup({ workspaceUuid, repositoryUuid, reason: 'schedule' }, plan.afterSeconds);
+      }
+      return result;
+    },
+  };
+}

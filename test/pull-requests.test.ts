@@ -1,0 +1,255 @@
+// Pull requests in snapshots (src/bitbucket/pull-requests.ts) against the real
+// emulator, its git and s3rver: a first export stores every pull request in
+// every state, an incremental one fetches only what changed (counted on the
+// emulator), a 429 storm in the middle ends, after the resumed backups, with the
+// same bucket contents as an undisturbed run, and encrypted buckets hold the
+// documents encrypted.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { BitbucketClient } from '../src/bitbucket/client.js';
+import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
+import { type BackupResult, backup } from '../src/engine/backup.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import { generateIdentity, isAgeEncrypted } from '../src/engine/bucket/crypto.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import type { EncryptionConfig, SnapshotManifest } from '../src/engine/bucket/format.js';
+import { type MetadataIndex, type PullRequestDocument, pullRequestDocumentSchema, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
+import { collect } from '../src/engine/streams.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { apiTokenAuth, call, startTestEmulator, type TestEmulator } from '../sandbox/bitbucket/test-support.js';
+import { startS3Server, type S3TestServer } from './helpers/s3.js';
+
+const repo = { workspace: 'ws', repository: 'web-app' };
+/** A backup that committed (or found nothing to commit): no bundle continuation here, web-app is small. */
+type Committed = Exclude<BackupResult, { status: 'partial' }>;
+const PR_PATH = /\/pullrequests\/(\d+)\//;
+
+describe('pull requests in snapshots', { timeout: 120_000 }, () => {
+  let emulator: TestEmulator;
+  let s3: S3TestServer;
+  let repositoryUuid: string;
+  let webApp: string;
+
+  before(async () => {
+    emulator = await startTestEmulator({ rateLimitPerHour: 100_000 });
+    s3 = await startS3Server();
+    const repository = emulator.state().repositories.find((candidate) => candidate.slug === 'web-app');
+    assert.ok(repository);
+    repositoryUuid = repository.uuid;
+    webApp = `/2.0/repositories/${DEMO_WORKSPACE.slug}/web-app`;
+  });
+  after(async () => {
+    await s3?.close();
+    await emulator?.dispose();
+  });
+
+  /** Marks as the Forge trigger records them, kept here in memory. */
+  const marks = (recorded: ChangeMark[] = []): PullRequestMarks & { recorded: ChangeMark[] } => ({
+    recorded,
+    async pending(coveredThrough) {
+      return recorded.filter((mark) => coveredThrough === undefined || mark.at > coveredThrough);
+    },
+  });
+  const asApp = new BitbucketClient((path, init) => fetch(new URL(path, emulator.url), { ...init, headers: { ...init?.headers, authorization: emulator.forgeAppAuthorization() } }));
+  const run = async (store: BlobStore, options: { encryption?: EncryptionConfig | null; marks?: PullRequestMarks } = {}): Promise<Committed> => {
+    const result = await backup({
+    store,
+    repo,
+    git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
+    trigger: 'cli',
+    encryption: options.encryption ?? null,
+    objectLock: null,
+    metadata: [pullRequestCollector({ client: asApp, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: options.marks ?? marks() })],
+    });
+    assert.notEqual(result.status, 'partial');
+    return result as Committed;
+  };
+  const indexOf = async (store: BlobStore, result: Committed): Promise<{ manifest: SnapshotManifest; index: MetadataIndex }> => {
+    const index = await readMetadataIndex(store, result.snapshot);
+    assert.ok(index, 'the snapshot names a metadata index');
+    return { manifest: result.snapshot, index };
+  };
+  const documents = async (store: BlobStore, result: Committed, identities?: string[]): Promise<Map<number, PullRequestDocument>> => {
+    const { manifest, index } = await indexOf(store, result);
+    const read = new Map<number, PullRequestDocument>();
+    for (const entry of index.pullRequests?.items ?? []) read.set(entry.id, await readMetadataDocument(store, manifest, entry.object, identities, pullRequestDocumentSchema));
+    return read;
+  };
+  const restCalls = () => emulator.requests().filter((record) => record.rest);
+  /** Pull requests whose parts were read, by id. */
+  const fetchedIds = (): number[] => [...new Set(restCalls().flatMap((record) => {
+    const match = PR_PATH.exec(record.path) ?? /\/pullrequests\/(\d+)\?/.exec(record.path);
+    return match ? [Number(match[1])] : [];
+  }))].sort((a, b) => a - b);
+  const comparable = (document: PullRequestDocument): unknown => ({ ...document, fetchedAt: undefined });
+
+  const newBucket = async (recipients: string[] = []): Promise<BlobStore> => {
+    const fresh = s3.makeStore(`prs-${Math.random().toString(36).slice(2)}`);
+    await initBucket(fresh, { recipients });
+    return fresh;
+  };
+  let store: BlobStore;
+  let first: Committed;
+
+  it('a first export stores every pull request in every state, with threaded and inline comments, readable from the bucket', async () => {
+    store = await newBucket();
+    emulator.clearRequests();
+    first = await run(store);
+    assert.equal(first.status, 'created');
+    const { index } = await indexOf(store, first);
+    const section = index.pullRequests;
+    assert.ok(section);
+    assert.equal(section.complete, true);
+    assert.deepEqual(section.outstanding, []);
+    assert.deepEqual(section.items.map((entry) => `${entry.id}:${entry.state}`), ['1:MERGED', '2:SUPERSEDED', '3:OPEN', '4:MERGED', '5:DECLINED', '6:OPEN', '7:OPEN']);
+    assert.equal(section.updatedThrough, [...section.items].map((entry) => entry.updatedOn).sort().at(-1), 'the watermark is the newest update stored');
+
+    const read = await documents(store, first);
+    const validated = read.get(1);
+    assert.ok(validated);
+    assert.equal(validated.pullRequest.title, 'Validate login input');
+    assert.ok(validated.pullRequest.merge_commit, 'a merged pull request names its merge commit');
+    const participants = validated.pullRequest.participants as Array<{ user: { uuid: string }; approved: boolean }>;
+    assert.ok(participants.some((participant) => participant.user.uuid === DEMO_USERS.admin.uuid && participant.approved), 'participants with their approval state');
+    assert.deepEqual((validated.pullRequest.reviewers as Array<{ uuid: string }>).map((reviewer) => reviewer.uuid), [DEMO_USERS.admin.uuid]);
+    const [root, ...replies] = validated.comments as Array<{ id: number; inline?: { path: string; to: number }; parent?: { id: number }; content: { raw: string } }>;
+    assert.deepEqual(root?.inline, { path: 'src/login.js', to: 2 }, 'an inline comment keeps its anchor');
+    assert.deepEqual(replies.map((reply) => reply.parent?.id), [root?.id, root?.id], 'replies name their thread');
+    assert.ok(validated.activity.some((entry) => 'approval' in entry) && validated.activity.some((entry) => 'update' in entry), 'activity: approvals and updates');
+    assert.ok(validated.commits.length > 0 && validated.diffstat.length > 0 && validated.statuses.length > 0);
+    assert.equal(read.get(3)?.tasks.length, 1, 'tasks');
+    assert.deepEqual(read.get(7)?.comments, [], 'a pull request without comments needs no comment call');
+
+    for (const record of restCalls().filter((candidate) => candidate.path.includes('/pullrequests'))) {
+      const url = new URL(record.path, emulator.url);
+      assert.equal(record.status, 200, record.path);
+      assert.ok(url.searchParams.has('fields'), `fields= on ${record.path}`);
+    }
+    assert.ok(restCalls().every((record) => !record.path.endsWith('/diffstat') && !record.path.includes('/diffstat?')), 'the diffstat is asked for directly, not through the redirect');
+  });
+
+  it('an unchanged repository costs one listing call and makes no snapshot', async () => {
+    emulator.clearRequests();
+    const again = await run(store);
+    assert.equal(again.status, 'unchanged');
+    assert.deepEqual(restCalls().map((record) => decodeURIComponent(new URL(record.path, emulator.url).pathname)), [`/2.0/repositories/${DEMO_WORKSPACE.uuid}/${repositoryUuid}/pullrequests`]);
+    const listing = restCalls()[0]!.path;
+    assert.match(new URL(listing, emulator.url).searchParams.get('q') ?? '', /^updated_on>"/);
+    assert.deepEqual((await asApp.page(listing)).values, [], 'the listing holds nothing: Bitbucket filtered by updated_on');
+  });
+
+  it('an incremental export fetches only the pull requests that changed; the others keep their objects', async () => {
+    const before = (await indexOf(store, first)).index;
+    assert.equal((await call(emulator, `${webApp}/pullrequests/3/comments`, apiTokenAuth('admin'), { method: 'POST', body: { content: { raw: 'One more look, please.' } } })).status, 201);
+    assert.equal((await call(emulator, `${webApp}/pullrequests/6`, apiTokenAuth('repoAdmin'), { method: 'PUT', body: { title: 'Single sign-on (WEB-42)' } })).status, 200);
+    emulator.clearRequests();
+    const next = await run(store);
+    assert.equal(next.status, 'created');
+    assert.deepEqual(fetchedIds(), [3, 6]);
+    const { index } = await indexOf(store, next);
+    for (const entry of index.pullRequests?.items ?? []) {
+      const old = before.pullRequests?.items.find((candidate) => candidate.id === entry.id);
+      if (entry.id === 3 || entry.id === 6) assert.notEqual(entry.object.key, old?.object.key);
+      else assert.deepEqual(entry, old, `pull request ${entry.id} is carried forward as it was`);
+    }
+    const read = await documents(store, next);
+    assert.equal(read.get(3)?.comments.at(-1)?.content && (read.get(3)?.comments.at(-1)?.content as { raw: string }).raw, 'One more look, please.');
+    assert.deepEqual(read.get(6)?.linkedIssueKeys, ['WEB-42']);
+    first = next;
+  });
+
+  it('a pull request marked by an event is fetched even though its updated_on did not move', async () => {
+    const listed = (await call(emulator, `${webApp}/pullrequests/5/comments`, apiTokenAuth('admin'))).body as { values: Array<{ id: number }> };
+    const comment = listed.values[0];
+    assert.ok(comment);
+    const updatedOn = ((await call(emulator, `${webApp}/pullrequests/5`, apiTokenAuth('admin'))).body as { updated_on: string }).updated_on;
+    assert.equal((await call(emulator, `${webApp}/pullrequests/5/comments/${comment.id}`, apiTokenAuth('admin'), { method: 'PUT', body: { content: { raw: 'Declining: this should target main.' } } })).status, 200);
+    assert.equal(((await call(emulator, `${webApp}/pullrequests/5`, apiTokenAuth('admin'))).body as { updated_on: string }).updated_on, updatedOn, 'editing a comment leaves updated_on');
+    await emulator.eventsIdle();
+    assert.ok(emulator.received.some((event) => event.eventType === 'avi:bitbucket:updated:pullrequest-comment'), 'the emulator raised the event');
+
+    const withoutMark = await run(store);
+    assert.equal(withoutMark.status, 'unchanged', 'the listing alone cannot see it');
+    const recorded = marks([{ id: 5, at: new Date().toISOString() }]);
+    emulator.clearRequests();
+    const marked = await run(store, { marks: recorded });
+    assert.equal(marked.status, 'created');
+    assert.deepEqual(fetchedIds(), [5]);
+    const { index } = await indexOf(store, marked);
+    assert.equal(index.pullRequests?.marksThrough, recorded.recorded[0]?.at, 'the snapshot records which marks it covered');
+    assert.equal(((await documents(store, marked)).get(5)?.comments[0]?.content as { raw: string }).raw, 'Declining: this should target main.');
+    emulator.clearRequests();
+    assert.equal((await run(store, { marks: recorded })).status, 'unchanged', 'a covered mark is not fetched again');
+    assert.deepEqual(fetchedIds(), []);
+    first = marked;
+  });
+
+  it('a 429 storm in the middle of an export ends, after the resumed backups, with the bucket contents of an undisturbed run', async () => {
+    const undisturbed = await newBucket();
+    const calm = await run(undisturbed);
+    const expected = await indexOf(undisturbed, calm);
+
+    const stormy = await newBucket();
+    emulator.clearRequests();
+    // Through the listing and two pull requests, then 429s for a while: every backup meanwhile stops short.
+    emulator.faults.rateLimitStormAfter = 14;
+    emulator.faults.rateLimitStorm = 6;
+    const results: Committed[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      let result: Committed;
+      try {
+        result = await run(stormy);
+      } catch (error) {
+        // A 429 on git itself fails the whole backup: the next one tries again.
+        assert.match(String(error), /429|rate|busy/i);
+        continue;
+      }
+      results.push(result);
+      if (result.snapshot.metadata?.partial === false) break;
+    }
+    assert.equal(emulator.faults.rateLimitStorm, 0, 'the storm blew over');
+    const partial = results.filter((result) => result.snapshot.metadata?.partial);
+    assert.ok(partial.length > 0, 'the storm stopped an export short');
+    const stopped = await indexOf(stormy, partial[0]!);
+    assert.equal(stopped.index.pullRequests?.complete, false);
+    assert.ok(stopped.index.pullRequests!.items.length > 0, 'what was stored before the storm is kept');
+    assert.ok(stopped.index.problems.some((problem) => problem.code === 'BITBUCKET_RATE_LIMITED'));
+
+    const last = results.at(-1)!;
+    assert.equal(last.snapshot.metadata?.partial, false, 'the resumed backups completed it');
+    const got = await indexOf(stormy, last);
+    const entries = (index: MetadataIndex) => index.pullRequests?.items.map(({ object: _object, ...entry }) => entry);
+    assert.deepEqual(entries(got.index), entries(expected.index));
+    assert.equal(got.index.pullRequests?.updatedThrough, expected.index.pullRequests?.updatedThrough);
+    assert.deepEqual(got.index.pullRequests?.outstanding, []);
+    const mine = await documents(stormy, last);
+    for (const [id, document] of await documents(undisturbed, calm)) assert.deepEqual(comparable(mine.get(id)!), comparable(document), `pull request ${id}`);
+    // Nothing stored twice: across every snapshot the resumed backups wrote, one document per pull request.
+    const named = new Set<string>();
+    for (const result of results) for (const entry of (await indexOf(stormy, result)).index.pullRequests?.items ?? []) named.add(entry.object.key);
+    assert.equal(named.size, 7);
+    // Only a pull request the storm cut short in the middle of its parts is read again, once per stop.
+    const activity = restCalls().filter((record) => record.status === 200 && /\/pullrequests\/\d+\/activity/.test(record.path));
+    assert.ok(activity.length >= 7 && activity.length <= 7 + partial.length, `${activity.length} activity reads for 7 pull requests and ${partial.length} stops`);
+  });
+
+  it('an encrypted bucket stores the documents encrypted', async () => {
+    const { identity, recipient } = await generateIdentity();
+    const encrypted = await newBucket([recipient]);
+    const result = await run(encrypted, { encryption: { scheme: 'age', recipients: [recipient] } });
+    const { index } = await indexOf(encrypted, result);
+    assert.ok(result.snapshot.metadata && !result.snapshot.metadata.index.encrypted, 'the index stays plain');
+    for (const entry of index.pullRequests?.items ?? []) {
+      assert.equal(entry.object.encrypted, true);
+      const bytes = await collect(await encrypted.get(entry.object.key));
+      assert.ok(isAgeEncrypted(bytes.subarray(0, 32)), `pull request ${entry.id} is age-encrypted in the bucket`);
+    }
+    assert.equal((await documents(encrypted, result, [identity])).get(1)?.pullRequest.title, 'Validate login input');
+  });
+
+  it('finds issue keys in the title and the source branch', () => {
+    assert.deepEqual(linkedIssueKeys('WEB-12: fix login (see OPS-3)', 'feature/WEB-12-login'), ['OPS-3', 'WEB-12']);
+    assert.deepEqual(linkedIssueKeys('Fix a typo', 'bugfix/readme'), []);
+  });
+});
