@@ -7,6 +7,7 @@ import type { MetadataCollector } from '../engine/metadata.js';
 import type { BackupBody } from './backups.js';
 import type { Configuration } from './settings-store.js';
 import { pullRequestsOf } from './pull-requests.js';
+import { withRestBudget } from './rest-budget.js';
 
 export interface CollectorInput {
   configuration: Configuration;
@@ -29,9 +30,13 @@ export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
 
 function configurationCollectorFor(input: CollectorInput): MetadataCollector {
   const { settings, secrets } = input.configuration;
-  return configurationCollector({
-    clients: { app: appBitbucket(), credential: credentialBitbucket(apiOrigin(input.repository), settings, secrets.bitbucketToken) },
-    address: { workspace: bracedUuid(input.workspaceUuid), repository: bracedUuid(input.repositoryUuid) },
-    repository: input.repository as unknown as Record<string, unknown>,
-  });
+  return {
+    section: 'configuration',
+    // The app's reads draw from the workspace's REST budget like the pull requests'; the stored token has its own allowance.
+    collect: (context) => withRestBudget((meter) => configurationCollector({
+      clients: { app: appBitbucket(meter), credential: credentialBitbucket(apiOrigin(input.repository), settings, secrets.bitbucketToken) },
+      address: { workspace: bracedUuid(input.workspaceUuid), repository: bracedUuid(input.repositoryUuid) },
+      repository: input.repository as unknown as Record<string, unknown>,
+    }).collect(context)),
+  };
 }

@@ -12,7 +12,7 @@ import { queueBackup } from './backup-queue.js';
 import { appBitbucket } from './bitbucket.js';
 import { kvsKeys } from './keys.js';
 import { retryPlan } from './jobs.js';
-import { restBudgetMeter } from './rest-budget.js';
+import { withRestBudget } from './rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
 
 const KVS_PAGE = 20;
@@ -77,20 +77,16 @@ export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): M
   return {
     section: 'pullRequests',
     async collect(context) {
-      const meter = restBudgetMeter();
-      const inner = pullRequestCollector({ client: appBitbucket(meter), workspaceUuid, repositoryUuid, marks: pullRequestMarks(repositoryUuid) });
-      let result: Awaited<ReturnType<MetadataCollector['collect']>>;
-      try {
-        result = await inner.collect(context);
-      } finally {
-        await meter.close();
-      }
+      const { result, refusal } = await withRestBudget(async (meter) => {
+        const inner = pullRequestCollector({ client: appBitbucket(meter), workspaceUuid, repositoryUuid, marks: pullRequestMarks(repositoryUuid) });
+        return { result: await inner.collect(context), refusal: meter.refusal };
+      });
       const section = result.pullRequests;
       if (section && !section.complete) {
         const before = new Map((context.previous?.pullRequests?.items ?? []).map((entry) => [entry.id, entry.object.key]));
         const progressed = section.items.some((entry) => before.get(entry.id) !== entry.object.key);
         const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests');
-        const stoppedBy = meter.refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
+        const stoppedBy = refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
         const plan = stoppedBy ? retryPlan(stoppedBy, 0) : { afterSeconds: CONTINUE_AFTER_SECONDS };
         if (plan && progressed) await queueBackup({ workspaceUuid, repositoryUuid, reason: 'schedule' }, plan.afterSeconds);
       }

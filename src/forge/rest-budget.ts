@@ -46,8 +46,18 @@ export interface BudgetMeter extends RequestMeter {
   readonly refusal: LifeboatError | undefined;
 }
 
+/** Runs `use` with a fresh meter, and gives back what it did not use however it ends. */
+export async function withRestBudget<T>(use: (meter: BudgetMeter) => Promise<T>): Promise<T> {
+  const meter = restBudgetMeter();
+  try {
+    return await use(meter);
+  } finally {
+    await meter.close();
+  }
+}
+
 /** A meter for one run of metadata reads, drawing from the workspace's budget. */
-export function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter {
+function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter {
   const key = kvsKeys.restBudgetRun(randomUUID());
   let reserved = 0;
   let used = 0;
