@@ -26,7 +26,7 @@ import { resourceModules as defaultResourceModules } from './resources/index.js'
 import { RouteAnswer, type RouteKit, type RouteRequest } from './routes.js';
 import { seedDemoWorld, type ResourceModule } from './seed.js';
 import { errorResponse, Serializer } from './serialize.js';
-import { EmulatorServer, Router } from './server.js';
+import { EmulatorServer, type LfsBatchLog, Router } from './server.js';
 import { allForgeScopes } from './spec.js';
 import { Store } from './store.js';
 
@@ -76,6 +76,8 @@ export interface Emulator {
   faults: FaultKnobs;
   /** Event delivery: delay and duplicates, settable at runtime. */
   events: EventDeliverySettings;
+  /** Every LFS batch request so far (`<ws>/<repo>`, operation, oids), oldest first. */
+  lfsBatches: LfsBatchLog[];
   /** The live state (read it; change it only through the API). */
   state(): EmulatorState;
   /** A repository's bare git directory. */
@@ -115,6 +117,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const events = new EventBus(options.onEvent, log);
   const forge = new ForgeIdentity();
   const faults = createFaultKnobs();
+  const lfsBatches: LfsBatchLog[] = [];
 
   const workspaceOf = (repository: Repository) => {
     const workspace = store.state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
@@ -196,6 +199,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     apiLimiter: new RateLimiter(options.rateLimitPerHour ?? 1000),
     gitLimiter: new RateLimiter(GIT_REQUESTS_PER_HOUR),
     gitRoot,
+    onLfsBatch: (batch) => lfsBatches.push(batch),
     origin: () => origin,
     async onPush(repository, principal, changes) {
       const user: User = actingUser(principal) ?? FORGE_APP_USER;
@@ -264,6 +268,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     gitUrl: (workspace, repository) => `${origin}/${workspace}/${repository}.git`,
     forgeAppAuthorization: (accountId) => forge.authorization(accountId),
     faults,
+    lfsBatches,
     events: events.settings,
     state,
     gitDir: (workspace, repository) => repositoryGitDir(gitRoot, workspace, repository),

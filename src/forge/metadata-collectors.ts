@@ -1,6 +1,7 @@
 // What the app collects besides git for each backup (src/engine/metadata.ts):
 // one list, so that every kind of metadata is found here in one hop.
-import type { RepositoryJson } from './bitbucket.js';
+import { type RepositoryJson, cloneUrl, lfsClientFor } from './bitbucket.js';
+import { lfsCollector } from '../engine/lfs.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import type { Configuration } from './settings-store.js';
 
@@ -12,6 +13,10 @@ export interface CollectorInput {
   repository: RepositoryJson;
 }
 
-export function metadataCollectors(_input: CollectorInput): MetadataCollector[] {
-  return [];
+export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
+  const { settings, secrets } = input.configuration;
+  return [
+    // LFS objects through the repository's batch API, with the git credential (as gitClientFor).
+    lfsCollector(lfsClientFor(cloneUrl(input.repository), settings, secrets.bitbucketToken)),
+  ];
 }

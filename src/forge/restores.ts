@@ -14,9 +14,10 @@ import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { GitClient } from '../engine/git/types.js';
+import type { LfsClient } from '../engine/git/lfs.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
-import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor } from './bitbucket.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor, lfsClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
@@ -93,7 +94,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const manifest = await readManifest(store, { repo, id: stored.snapshotId });
   refuseEncrypted(manifest);
 
-  let target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
+  let target: { git: GitClient; lfs: LfsClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
   if (stored.mode === 'new-repository') {
     // Pushing again into the repository this job created is safe: nobody else has had it yet.
     const resumed = stored.createdRepository !== undefined;
@@ -105,10 +106,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
     }
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
     if (stored.mode === 'overwrite' && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
@@ -122,7 +123,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   let report: RestoreReport;
   try {
     report = await restoreToRemote({
-      store, manifest, git: target.git, mode: target.mode,
+      store, manifest, git: target.git, lfs: target.lfs, mode: target.mode,
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
         if (progress.phase === 'bundle') context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes });
@@ -144,11 +145,15 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     ...(stored.eventId ? { eventId: stored.eventId } : {}),
     ...(report.leftOut.length > 0 ? { leftOutRefCount: report.leftOut.length } : {}),
     ...(report.bundlesResumed > 0 ? { bundlesResumed: report.bundlesResumed } : {}),
+    ...(report.lfs ? { lfsObjects: report.lfs.uploaded + report.lfs.present, ...(report.lfs.missing.length > 0 ? { lfsMissing: report.lfs.missing.length } : {}) } : {}),
   };
   const where = stored.mode === 'beside' ? `beside the existing work (under restored/${manifest.id}/)` : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
   const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
-  return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
+  const lfsCount = report.lfs ? report.lfs.uploaded + report.lfs.present : 0;
+  const lfs = report.lfs && lfsCount > 0 ? ` ${lfsCount} LFS object${lfsCount === 1 ? '' : 's'} restored.` : '';
+  const lfsMissing = report.lfs && report.lfs.missing.length > 0 ? ` ${report.lfs.missing.length} LFS object${report.lfs.missing.length === 1 ? ' was' : 's were'} never backed up (Bitbucket did not have ${report.lfs.missing.length === 1 ? 'it' : 'them'}).` : '';
+  return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${lfs}${lfsMissing}${accessWords(stored.requesterAccess)}`, result };
 }
 
 /** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */
