@@ -17,6 +17,11 @@ import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { parseRepoPath } from '../src/engine/bucket/keys.js';
 import { type MetadataIndex, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import { LfsPointerScanner } from '../src/engine/git/lfs-pointers.js';
+import { backup } from '../src/engine/backup.js';
+import { listPending } from '../src/engine/bucket/catalog.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import { createLfsClient } from '../src/engine/git/lfs.js';
+import { lfsCollector } from '../src/engine/lfs.js';
 import { openStoredBundle } from '../src/engine/stored-bundle.js';
 import { write } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
@@ -187,5 +192,42 @@ describe('LFS objects', () => {
     const beside = await cli(['restore', secondId, '--push', target.url('copy.git'), '--beside']);
     assert.deepEqual(beside.lfs, { uploaded: 2, present: 3, missing: [] });
     for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(copy, object.oid)), object.content);
+  });
+
+  it('a backup split across invocations keeps the pointers of the bundles an earlier invocation stored', async () => {
+    const split = join(root, 'split');
+    git(undefined, ['init', '--quiet', split]);
+    const one = lfsObject();
+    const two = lfsObject();
+    write(split, 'one.bin', pointerFile(one));
+    git(split, ['add', '-A']);
+    git(split, ['commit', '--quiet', '-m', 'one']);
+    git(split, ['checkout', '--quiet', '--orphan', 'other']);
+    git(split, ['rm', '--quiet', '-rf', '.']);
+    write(split, 'two.bin', pointerFile(two));
+    git(split, ['add', '-A']);
+    git(split, ['commit', '--quiet', '-m', 'two']);
+    const splitBare = join(root, 'source', 'split.git');
+    git(undefined, ['clone', '--quiet', '--bare', '--no-local', split, splitBare]);
+    git(splitBare, ['fetch', '--quiet', split, 'refs/heads/*:refs/heads/*']);
+    serve(splitBare, one);
+    serve(splitBare, two);
+    const store = s3.makeStore('lfs');
+    const splitRepo = parseRepoPath('acme/split');
+    const run = (deadline?: Date) => backup({
+      store, repo: splitRepo, git: createGitClient({ url: source.url('split.git') }), trigger: 'cli', encryption: null, objectLock: null,
+      metadata: [lfsCollector(createLfsClient({ url: source.url('split.git') }))], maxRefsPerBundle: 1, ...(deadline ? { deadline } : {}),
+    });
+    const first = await run(new Date(0)); // stops after its first bundle
+    assert.equal(first.status, 'partial');
+    const [pending] = await listPending(store, splitRepo);
+    assert.equal(pending?.bundles.length, 1);
+    assert.equal(pending?.bundles[0]?.lfsPointers?.length, 1, 'the pending record holds the stored bundle\'s pointers');
+    const second = await run();
+    assert.equal(second.status, 'created');
+    assert.ok(second.status === 'created');
+    const metadata = await readMetadataIndex(store, second.snapshot);
+    assert.deepEqual(metadata?.lfs?.items.map((entry) => entry.oid), [one.oid, two.oid].sort());
+    assert.equal(metadata?.lfs?.complete, true);
   });
 });
