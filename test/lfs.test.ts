@@ -181,6 +181,14 @@ describe('LFS objects', () => {
       assert.deepEqual(readFileSync(lfsObjectPath(folder, object.oid)), object.content, object.oid);
     }
     assert.equal(refsOf(folder), refsOf(bare));
+    // git-lfs itself finds them there: a clone of the folder pulls them from its LFS store (no server).
+    const clone = join(root, 'restored-clone');
+    git(undefined, ['clone', '--quiet', folder, clone]);
+    // git-lfs's filters as `git lfs install` sets them (the tests' git reads no system or user config).
+    git(clone, ['-c', 'filter.lfs.process=git-lfs filter-process', '-c', 'filter.lfs.smudge=git-lfs smudge -- %f', '-c', 'filter.lfs.clean=git-lfs clean -- %f', '-c', 'filter.lfs.required=true', 'lfs', 'pull']);
+    // (The pointers with extension lines need those extensions configured to check out: the canonical ones do not.)
+    assert.deepEqual(readFileSync(join(clone, 'plain.bin')), objects.plain.content);
+    assert.deepEqual(readFileSync(join(clone, 'later.bin')), objects.later.content);
   });
 
   it('restore --push uploads them to the other host\'s LFS server; objects it has are not sent again', async () => {
