@@ -19,9 +19,12 @@ import { type MetadataIndex, readMetadataIndex } from '../src/engine/bucket/meta
 import { LfsPointerScanner } from '../src/engine/git/lfs-pointers.js';
 import { backup } from '../src/engine/backup.js';
 import { listPending } from '../src/engine/bucket/catalog.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import { collect } from '../src/engine/streams.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { createLfsClient } from '../src/engine/git/lfs.js';
-import { lfsCollector } from '../src/engine/lfs.js';
+import { lfsCollector, uploadLfsObjects } from '../src/engine/lfs.js';
 import { openStoredBundle } from '../src/engine/stored-bundle.js';
 import { write } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
@@ -237,5 +240,56 @@ describe('LFS objects', () => {
     const metadata = await readMetadataIndex(store, second.snapshot);
     assert.deepEqual(metadata?.lfs?.items.map((entry) => entry.oid), [one.oid, two.oid].sort());
     assert.equal(metadata?.lfs?.complete, true);
+  });
+
+  it('a transfer cut mid-backup leaves the rest missing with the reason; encrypted objects restore with the identity', async () => {
+    const work2 = join(root, 'cut-work');
+    git(undefined, ['init', '--quiet', work2]);
+    const [a, b] = [lfsObject(), lfsObject()].sort((x, y) => (x.oid < y.oid ? -1 : 1)) as [LfsFixture, LfsFixture];
+    write(work2, 'a.bin', pointerFile(a));
+    write(work2, 'b.bin', pointerFile(b));
+    git(work2, ['add', '-A']);
+    git(work2, ['commit', '--quiet', '-m', 'two objects']);
+    const cutBare = join(root, 'cut', 'cut.git');
+    git(undefined, ['clone', '--quiet', '--bare', work2, cutBare]);
+    serve(cutBare, a);
+    serve(cutBare, b);
+    let cut = true;
+    const flaky = await startGitServer({ root: join(root, 'cut'), lfs: true, onRequest: (request) => (cut && request.method === 'GET' && request.path.endsWith(b.oid) ? 'drop' : undefined) });
+    try {
+      const { identity, recipient } = await generateIdentity();
+      const store = s3.makeStore('lfs-encrypted');
+      await initBucket(store, { recipients: [recipient] });
+      const cutRepo = parseRepoPath('acme/cut');
+      const run = () => backup({
+        store, repo: cutRepo, git: createGitClient({ url: flaky.url('cut.git') }), trigger: 'cli', encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null,
+        metadata: [lfsCollector(createLfsClient({ url: flaky.url('cut.git') }))],
+      });
+      const first = await run();
+      assert.ok(first.status === 'created');
+      assert.equal(first.snapshot.metadata?.partial, true);
+      const index = await readMetadataIndex(store, first.snapshot);
+      assert.deepEqual(index?.lfs?.items.map((entry) => entry.oid), [a.oid]);
+      assert.deepEqual(index?.lfs?.missing.map((entry) => entry.oid), [b.oid]);
+      assert.match(index?.lfs?.missing[0]?.reason ?? '', /next backup tries again/);
+      const stored = await collect(await store.get(index!.lfs!.items[0]!.object.key));
+      assert.equal(index?.lfs?.items[0]?.object.encrypted, true);
+      assert.ok(!stored.includes(a.content.subarray(0, 64)), 'the stored object is encrypted');
+
+      cut = false;
+      const second = await run();
+      assert.ok(second.status === 'created', 'same refs, changed metadata: a new snapshot');
+      const completed = await readMetadataIndex(store, second.snapshot);
+      assert.deepEqual(completed?.lfs?.items.map((entry) => entry.oid), [a.oid, b.oid]);
+      assert.equal(second.snapshot.metadata?.partial, false);
+
+      const copy = join(root, 'target', 'cut-copy.git');
+      initBare(copy);
+      const report = await uploadLfsObjects({ store, manifest: second.snapshot, client: createLfsClient({ url: target.url('cut-copy.git') }), identities: [identity] });
+      assert.deepEqual(report, { uploaded: 2, present: 0, missing: [] });
+      for (const object of [a, b]) assert.deepEqual(readFileSync(lfsObjectPath(copy, object.oid)), object.content);
+    } finally {
+      await flaky.close();
+    }
   });
 });
