@@ -130,6 +130,6 @@ export async function* verified(content: ByteStream, object: LfsObjectId): ByteS
   }
   const oid = hash.digest('hex');
   if (size !== object.size || oid !== object.oid) {
-    throw new LifeboatError('CHECKSUM_MISMATCH', `LFS object ${object.oid} arrived as ${size > object.size ? 'more than' : ''} ${size} bytes hashing to ${oid}, not ${object.size} bytes hashing to its oid.`, { details: { oid: object.oid, size: object.size } });
+    throw new LifeboatError('CHECKSUM_MISMATCH', `LFS object ${object.oid} is not its content: ${size > object.size ? `more than ${object.size} bytes` : `${size} bytes hashing to ${oid}`} arrived, not ${object.size} bytes hashing to its oid.`, { details: { oid: object.oid, size: object.size } });
   }
 }
