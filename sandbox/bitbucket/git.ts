@@ -204,7 +204,7 @@ export interface GitPath {
   service: 'git-upload-pack' | 'git-receive-pack';
 }
 
-const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
+const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/(?:info\/refs|info\/lfs\/.+|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
 
 /** A git smart-HTTP (or dumb) request path, or undefined for anything else. */
 export function parseGitPath(pathname: string, query: URLSearchParams): GitPath | undefined {

@@ -26,7 +26,7 @@ import { resourceModules as defaultResourceModules } from './resources/index.js'
 import { RouteAnswer, type RouteKit, type RouteRequest } from './routes.js';
 import { seedDemoWorld, type ResourceModule } from './seed.js';
 import { errorResponse, Serializer } from './serialize.js';
-import { EmulatorServer, Router, type RequestRecord } from './server.js';
+import { EmulatorServer, type LfsBatchLog, Router, type RequestRecord } from './server.js';
 import { allForgeScopes } from './spec.js';
 import { Store } from './store.js';
 
@@ -77,6 +77,8 @@ export interface Emulator {
   faults: FaultKnobs;
   /** Event delivery: delay and duplicates, settable at runtime. */
   events: EventDeliverySettings;
+  /** Every LFS batch request so far (`<ws>/<repo>`, operation, oids), oldest first. */
+  lfsBatches: LfsBatchLog[];
   /** The live state (read it; change it only through the API). */
   state(): EmulatorState;
   /** A repository's bare git directory. */
@@ -120,6 +122,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const forge = new ForgeIdentity();
   const faults = createFaultKnobs();
   const requests: RequestRecord[] = [];
+  const lfsBatches: LfsBatchLog[] = [];
 
   const workspaceOf = (repository: Repository) => {
     const workspace = store.state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
@@ -212,6 +215,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     apiLimiter: new RateLimiter(options.rateLimitPerHour ?? 1000),
     gitLimiter: new RateLimiter(GIT_REQUESTS_PER_HOUR),
     gitRoot,
+    onLfsBatch: (batch) => lfsBatches.push(batch),
     origin: () => origin,
     async onPush(repository, principal, changes) {
       const user: User = actingUser(principal) ?? FORGE_APP_USER;
@@ -281,6 +285,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     gitUrl: (workspace, repository) => `${origin}/${workspace}/${repository}.git`,
     forgeAppAuthorization: (accountId) => forge.authorization(accountId),
     faults,
+    lfsBatches,
     events: events.settings,
     state,
     gitDir: (workspace, repository) => repositoryGitDir(gitRoot, workspace, repository),

@@ -14,6 +14,7 @@ import {
 } from './auth.js';
 import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
+import { handleLfs, isLfsPath } from './lfs.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
 import type { PushChange } from './events.js';
 import type { EmulatorState, Repository } from './model.js';
@@ -69,6 +70,12 @@ export interface RequestRecord {
   rest: boolean;
 }
 
+export interface LfsBatchLog {
+  repository: string;
+  operation: string;
+  oids: string[];
+}
+
 export interface ServerDeps {
   state(): EmulatorState;
   router: Router;
@@ -84,6 +91,8 @@ export interface ServerDeps {
   onPush(repository: Repository, principal: Principal, changes: PushChange[]): Promise<void>;
   /** Every request handled, for tests and benchmarks that count calls. */
   onRequest?: (record: RequestRecord) => void;
+  /** After each LFS batch request (what tests count). */
+  onLfsBatch?: (batch: LfsBatchLog) => void;
   /** Request lines, when debugging. */
   debug?: (line: string) => void;
   /** Errors: always. */
@@ -302,6 +311,19 @@ export class EmulatorServer {
       if (!scopes.has(writing ? 'repository:write' : 'repository')) return deny(403, `Access denied: the access token lacks the ${writing ? 'repository:write' : 'repository'} scope`);
     }
     if (writing && !atLeast(permission, 'write')) return deny(403, `Access denied: ${describePrincipal(principal)} cannot write to ${workspace.slug}/${repository.slug}`);
+    if (isLfsPath(path.rest)) {
+      // The LFS batch API takes the git credentials; writing (uploads) needs write access, as a push does.
+      const canWrite = atLeast(permission, 'write') && (principal.kind !== 'access-token' || expandScopes(principal.scopes).has('repository:write'));
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      await handleLfs(req, res, path.rest, {
+        gitDir: repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug),
+        lfsUrl: `${url.origin}/${workspace.slug}/${repository.slug}.git/info/lfs`,
+        canWrite,
+        authorization: req.headers.authorization,
+        onBatch: (operation, oids) => this.deps.onLfsBatch?.({ repository: `${workspace.slug}/${repository.slug}`, operation, oids }),
+      });
+      return;
+    }
     const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
     if (writing && takePushFault(this.deps.faults, isPack)) return deny(this.deps.faults.failStatus, 'Internal server error');
 

@@ -17,6 +17,7 @@ import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
 import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
+import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { Values, commonOptions, gitOptions } from './command.js';
 
@@ -80,11 +81,20 @@ export async function loadIdentities(values: Pick<Common, 'identity'>): Promise<
 }
 
 export function gitClient(url: string, values: Values<typeof gitOptions>): GitClient {
+  return createGitClient({ url, ...gitCredentials(values) });
+}
+
+/** The repository's LFS server (its batch API), with the same credentials as git. */
+export function lfsClient(url: string, values: Values<typeof gitOptions>): LfsClient {
+  return createLfsClient({ url, ...gitCredentials(values) });
+}
+
+function gitCredentials(values: Values<typeof gitOptions>): { credentials?: { username: string; password: string } } {
   const { 'git-username': username, 'git-password': password } = values;
   if ((username === undefined) !== (password === undefined)) {
     throw new LifeboatError('INVALID_ARGUMENT', 'Set both LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD, or neither.');
   }
-  return createGitClient({ url, ...(username !== undefined && password !== undefined ? { credentials: { username, password } } : {}) });
+  return username !== undefined && password !== undefined ? { credentials: { username, password } } : {};
 }
 
 export function optionalRepo(text: string | undefined): RepoPath | undefined {

@@ -27,6 +27,7 @@ import { type MetadataIndex, readMetadataIndex, writeMetadataIndex } from './buc
 import { lockFor, writeObject } from './bucket/objects.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
+import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
 import { refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { concatStreams } from './streams.js';
@@ -116,7 +117,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   let metadata: CollectedMetadata | undefined;
   if (unchangedSince && collectors.length > 0) {
     options.onProgress?.({ phase: 'metadata' });
-    metadata = await collectMetadata({ ...options, collectors, previous: await previousIndex(store, unchangedSince), lfsPointers: [], now });
+    metadata = await collectMetadata({ ...options, collectors, previous: await previousIndex(store, unchangedSince), lfsPointers: chainLfsPointers(unchangedSince.bundles), now });
   }
   if (unchangedSince && !metadata?.changed) {
     options.onProgress?.({ phase: 'unchanged' });
@@ -144,13 +145,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
     let bytesUploaded = 0;
     let bundlesWritten = 0;
-    const lfsPointers: LfsPointer[] = [];
     for (const [index, group] of groups.entries()) {
       options.signal?.throwIfAborted();
       const haves = commitTips(chain);
       const kind = chain.length === 0 ? 'full' : 'incremental';
       options.onProgress?.({ phase: 'fetch', bundle: index + 1, bundles: groups.length, refs: group.length, kind });
-      const entry = await storeBundle({ ...options, id, group, haves, kind, now });
+      const entry = await storeBundle({ ...options, id, group, haves, kind, now, knownPointers: chain.flatMap((bundle) => bundle.lfsPointers ?? []) });
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
@@ -172,7 +172,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const previous = newest ? await previousIndex(store, newest) : undefined;
     if (!metadata && (collectors.length > 0 || previous)) {
       options.onProgress?.({ phase: 'metadata' });
-      metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers, now });
+      metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers: chainLfsPointers(chain), now });
     }
     const metadataRef = metadata ? await writeMetadataIndex(metadata.index, { store, repo, encryption: null, objectLock: options.objectLock, now: now() }) : undefined;
     const manifest: SnapshotManifest = {
@@ -326,6 +326,8 @@ interface StoreBundleOptions extends BackupOptions {
   haves: string[];
   kind: 'full' | 'incremental';
   now: () => Date;
+  /** Pointers the chain's earlier bundles recorded: bases of this thin pack. */
+  knownPointers: PointerRecord[];
 }
 
 /** One fetch streamed as a bundle (header + raw pack) into one stored object. */
@@ -342,7 +344,15 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
     prerequisites: haves.map((oid) => ({ oid, comment: '' })),
     refs: refs.map(({ name, oid }) => ({ name, oid })),
   });
-  const stored = await writeObject(concatStreams([header, pack]), {
+  // The pack is tee'd through the pointer scanner on its way to the bucket, never held.
+  const scanner = new LfsPointerScanner(options.knownPointers);
+  async function* scanned(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of pack) {
+      await scanner.write(chunk);
+      yield chunk;
+    }
+  }
+  const stored = await writeObject(concatStreams([header, scanned()]), {
     store: options.store,
     repo: options.repo,
     encryption: options.encryption,
@@ -351,6 +361,7 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
     onProgress: (bytes) => options.onProgress?.({ phase: 'upload', bytes }),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  const pointers = scanner.end().pointers;
   return {
     key: stored.key,
     sha256: stored.sha256,
@@ -361,5 +372,13 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
     pack: { objectCount: pack.stats.objectCount, trailer: pack.stats.trailer, bytes: pack.stats.bytes },
     encrypted: options.encryption !== null,
     createdBy: options.id,
+    ...(pointers.length > 0 ? { lfsPointers: pointers } : {}),
   };
+}
+
+/** The LFS objects a chain's packs point to, each once: the snapshot's LFS pointers (recorded per bundle, so a backup split across invocations keeps them). */
+function chainLfsPointers(chain: readonly BundleEntry[]): LfsPointer[] {
+  const byOid = new Map<string, LfsPointer>();
+  for (const bundle of chain) for (const { oid, size } of bundle.lfsPointers ?? []) byOid.set(oid, { oid, size });
+  return [...byOid.values()].sort((a, b) => (a.oid < b.oid ? -1 : 1));
 }

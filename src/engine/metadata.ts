@@ -21,7 +21,7 @@ export interface MetadataContext {
   repo: RepoPath;
   /** The index of the snapshot this one follows (the newest readable), if it has one. */
   previous: MetadataIndex | undefined;
-  /** LFS pointers in the packs this backup fetched; empty when no ref changed. */
+  /** The LFS objects the snapshot's bundle chain points to, each once (recorded per bundle while its pack streamed). */
   lfsPointers: readonly LfsPointer[];
   /** Stores a JSON document (gzip, encrypted like the snapshot) and returns what the index names. */
   writeDocument(document: unknown): Promise<StoredObjectRef>;

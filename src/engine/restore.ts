@@ -9,7 +9,9 @@ import { LifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest, SnapshotRef } from './bucket/format.js';
 import { openStoredBundle } from './stored-bundle.js';
+import type { LfsClient } from './git/lfs.js';
 import { type GitClient, type PushCommand, ZERO_OID } from './git/types.js';
+import { type LfsRestoreReport, uploadLfsObjects } from './lfs.js';
 
 /** How a push restore meets the target's refs: only into an empty repository, beside them (restored/<snapshot>/), or over them. */
 export type PushMode = 'empty' | 'beside' | 'overwrite';
@@ -18,7 +20,8 @@ export type RestoreProgress =
   /** `resumed`: an earlier, interrupted attempt already staged this bundle on the server. */
   | { phase: 'bundle'; bundle: number; bundles: number; bytes: number; resumed: boolean }
   | { phase: 'server'; message: string }
-  | { phase: 'refs'; refs: number };
+  | { phase: 'refs'; refs: number }
+  | { phase: 'lfs'; objects: number };
 
 export interface RestoreSource {
   store: BlobStore;
@@ -40,6 +43,8 @@ export interface RestoreReport {
   bundlesApplied: number;
   /** Bundles an earlier, interrupted attempt had already staged on the server: not pushed again. */
   bundlesResumed: number;
+  /** The snapshot's LFS objects put in the target; absent when the snapshot holds none (or none were asked for). */
+  lfs?: LfsRestoreReport;
 }
 
 /**
@@ -94,7 +99,7 @@ export function selectRefs(manifest: SnapshotManifest, only: string[] | undefine
  * their values is on the server complete (receive-pack accepted them only so)
  * and is not pushed again, and the last push removes them all.
  */
-export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: PushMode }): Promise<RestoreReport> {
+export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: PushMode; lfs?: LfsClient }): Promise<RestoreReport> {
   const { manifest, git, mode } = source;
   const { selected, leftOut } = selectRefs(manifest, source.only, mode === 'beside');
   const target = (name: string): string => (mode === 'beside' ? besideRefName(manifest.id, name) : name);
@@ -149,7 +154,11 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
     throw new LifeboatError('GIT_PUSH_REJECTED', `After the restore, ${wrong.join(', ')} on ${git.url} do not hold the snapshot's values.`);
   }
   source.onProgress?.({ phase: 'refs', refs: selected.length });
+  // After the refs: a server may take LFS objects only for a repository that has commits.
+  const lfs = source.lfs ? await uploadLfsObjects({ store: source.store, manifest, client: source.lfs, ...(source.identities ? { identities: source.identities } : {}) }) : undefined;
+  if (lfs) source.onProgress?.({ phase: 'lfs', objects: lfs.uploaded + lfs.present });
   return {
+    ...(lfs ? { lfs } : {}),
     snapshot: manifest.id,
     mode,
     refs: selected.map((ref) => ({ from: ref.name, to: target(ref.name), oid: ref.oid })),

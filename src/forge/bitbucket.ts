@@ -7,6 +7,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter } from '../bitbucket/client.js';
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
+import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { WorkspaceSettings } from '../settings.js';
 
@@ -72,5 +73,14 @@ export function gitUsername(credential: WorkspaceSettings['bitbucket']['credenti
 }
 
 export function gitClientFor(url: string, settings: WorkspaceSettings, token: string): GitClient {
-  return createGitClient({ url, credentials: { username: gitUsername(settings.bitbucket.credential), password: token } });
+  return createGitClient({ url, credentials: gitCredentials(settings, token) });
+}
+
+/** The repository's LFS batch API (`<repo>.git/info/lfs`): Bitbucket takes the git credentials there. */
+export function lfsClientFor(url: string, settings: WorkspaceSettings, token: string): LfsClient {
+  return createLfsClient({ url, credentials: gitCredentials(settings, token) });
+}
+
+function gitCredentials(settings: WorkspaceSettings, token: string): { username: string; password: string } {
+  return { username: gitUsername(settings.bitbucket.credential), password: token };
 }

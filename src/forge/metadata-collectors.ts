@@ -2,7 +2,8 @@
 // one list, so that every kind of metadata is found here in one hop.
 import { configurationCollector } from '../bitbucket/configuration.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket } from './bitbucket.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, lfsClientFor } from './bitbucket.js';
+import { lfsCollector } from '../engine/lfs.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import type { BackupBody } from './backups.js';
 import type { Configuration } from './settings-store.js';
@@ -20,7 +21,12 @@ export interface CollectorInput {
 }
 
 export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
-  const collectors: MetadataCollector[] = [pullRequestsOf(input.workspaceUuid, input.repositoryUuid)];
+  const { settings, secrets } = input.configuration;
+  const collectors: MetadataCollector[] = [
+    pullRequestsOf(input.workspaceUuid, input.repositoryUuid),
+    // LFS objects through the repository's batch API, with the git credential (as gitClientFor).
+    lfsCollector(lfsClientFor(cloneUrl(input.repository), settings, secrets.bitbucketToken)),
+  ];
   // A push changes no setting, and pushes come in bursts: reading configuration on each would spend
   // the workspace's REST budget (about a dozen calls a time) on nothing. The sweep and "Back up now"
   // read it; a push-driven snapshot carries the previous snapshot's configuration forward.

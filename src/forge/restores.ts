@@ -18,9 +18,10 @@ import type { RepoPath } from '../engine/bucket/keys.js';
 import type { ConfigurationRestoreResult } from '../bitbucket/configuration-restore.js';
 import { configurationWords, restoreConfiguration } from './configuration-restores.js';
 import type { GitClient } from '../engine/git/types.js';
+import type { LfsClient } from '../engine/git/lfs.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
-import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor } from './bitbucket.js';
+import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor, lfsClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
@@ -50,7 +51,7 @@ export interface StoredRestore {
   /** Also (or only) the snapshot's repository configuration. */
   configuration?: 'with-git' | 'only';
   /** The push, once done: a retry (after a configuration write failed for a while) does not push again. */
-  pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number };
+  pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number; lfs?: { restored: number; missing: number } };
 }
 
 /** The backup before an overwrite stops here, leaving the rest of the 900 s to the restore itself. */
@@ -103,7 +104,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const manifest = await readManifest(store, { repo, id: stored.snapshotId });
   refuseEncrypted(manifest);
 
-  let target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
+  let target: { git: GitClient; lfs: LfsClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
   if (stored.mode === 'new-repository') {
     // Pushing again into the repository this job created is safe: nobody else has had it yet.
     const resumed = stored.createdRepository !== undefined;
@@ -115,10 +116,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
     }
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
     // Configuration written back replaces what the repository has now: keep that in a snapshot first, as an overwrite does.
     if ((stored.mode === 'overwrite' || stored.configuration) && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
@@ -128,7 +129,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
 
   if (stored.configuration !== 'only' && !stored.pushed) {
     const report = await pushSnapshot(store, repo, manifest, stored, target, body.jobId, context);
-    stored.pushed = { refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed };
+    stored.pushed = {
+      refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
+      ...(report.lfs ? { lfs: { restored: report.lfs.uploaded + report.lfs.present, missing: report.lfs.missing.length } } : {}),
+    };
     if (stored.configuration) await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
   }
   let configurationResult: ConfigurationRestoreResult | undefined;
@@ -149,23 +153,27 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     ...(stored.eventId ? { eventId: stored.eventId } : {}),
     ...(pushed && pushed.leftOut > 0 ? { leftOutRefCount: pushed.leftOut } : {}),
     ...(pushed && pushed.bundlesResumed > 0 ? { bundlesResumed: pushed.bundlesResumed } : {}),
+    ...(pushed?.lfs ? { lfsObjects: pushed.lfs.restored, ...(pushed.lfs.missing > 0 ? { lfsMissing: pushed.lfs.missing } : {}) } : {}),
     ...(configurationResult ? { configuration: listedConfiguration(configurationResult) } : {}),
   };
   const where = stored.mode === 'beside' ? (pushed ? `beside the existing work (under restored/${manifest.id}/)` : 'into this repository') : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
   const leftOut = pushed && pushed.leftOut > 0 ? ` ${pushed.leftOut} ref${pushed.leftOut === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
   const what = pushed ? `${pushed.refCount} ref${pushed.refCount === 1 ? '' : 's'}` : 'the configuration';
-  return { state: 'done', message: `Restored ${what} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${configurationResult ? configurationWords(configurationResult) : ''}${accessWords(stored.requesterAccess)}`, result };
+  const lfsRestored = pushed?.lfs?.restored ?? 0;
+  const lfsMissing = pushed?.lfs?.missing ?? 0;
+  const lfs = `${lfsRestored > 0 ? ` ${lfsRestored} LFS object${lfsRestored === 1 ? '' : 's'} restored.` : ''}${lfsMissing > 0 ? ` ${lfsMissing} LFS object${lfsMissing === 1 ? ' was' : 's were'} never backed up (Bitbucket did not have ${lfsMissing === 1 ? 'it' : 'them'}).` : ''}`;
+  return { state: 'done', message: `Restored ${what} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${lfs}${configurationResult ? configurationWords(configurationResult) : ''}${accessWords(stored.requesterAccess)}`, result };
 }
 
 /** The snapshot's refs pushed into the target; a shared lock keeps a prune from deleting its bundles meanwhile. */
-async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' }, jobId: string, context: RunContext): Promise<RestoreReport> {
+async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: { git: GitClient; lfs: LfsClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' }, jobId: string, context: RunContext): Promise<RestoreReport> {
   const refCount = stored.refs?.length ?? manifest.refs.length;
   context.progress(`pushing ${refCount} ref${refCount === 1 ? '' : 's'} into ${target.slug}`, { refs: refCount });
   const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${jobId}` });
   try {
     return await restoreToRemote({
-      store, manifest, git: target.git, mode: target.mode,
+      store, manifest, git: target.git, lfs: target.lfs, mode: target.mode,
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
         if (progress.phase === 'bundle') context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes });

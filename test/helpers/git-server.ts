@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runHttpBackend } from '../../sandbox/bitbucket/git.js';
+import { handleLfs } from '../../sandbox/bitbucket/lfs.js';
 
 export interface GitServerOptions {
   root: string;
@@ -21,6 +22,8 @@ export interface GitServerOptions {
    * destroys the connection unanswered: git never runs for that request.
    */
   onRequest?: (request: GitRequestLog) => 'drop' | undefined | Promise<'drop' | undefined>;
+  /** Serves the LFS batch API at <repo>/info/lfs (objects in the repository's lfs/objects/), writable when receivePack is. */
+  lfs?: boolean;
 }
 
 export interface GitRequestLog {
@@ -60,6 +63,17 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
     const done = Promise.resolve(options.onRequest?.(entry)).then(async (verdict) => {
       if (verdict === 'drop') {
         req.socket.destroy();
+        return;
+      }
+      const lfs = options.lfs ? /^\/(.+?)(\/info\/lfs\/.*)$/.exec(entry.path) : null;
+      if (lfs) {
+        const [, repo = '', rest = ''] = lfs;
+        await handleLfs(req, res, rest, {
+          gitDir: `${options.root}/${decodeURIComponent(repo)}`,
+          lfsUrl: `http://${req.headers.host ?? ''}/${repo}/info/lfs`,
+          canWrite: options.receivePack === true,
+          authorization: req.headers.authorization,
+        });
         return;
       }
       // Counting only now: a 'data' listener starts the flow, and nothing may pass before the backend is attached.

@@ -3,7 +3,8 @@ import { parseRepoPath } from '../../engine/bucket/keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand, gitOptions } from '../command.js';
-import { gitClient, openBucket, wholeNumber } from '../context.js';
+import { lfsCollector } from '../../engine/lfs.js';
+import { gitClient, lfsClient, openBucket, wholeNumber } from '../context.js';
 import { formatBytes, type Output } from '../output.js';
 
 export const backupCommand = defineCommand({
@@ -34,6 +35,8 @@ export const backupCommand = defineCommand({
       encryption: marker.encryption,
       objectLock: marker.objectLock,
       repository: { workspaceSlug: repo.workspace, slug: repo.repository },
+      // LFS objects come from the repository's own LFS server, with the git credentials.
+      metadata: [lfsCollector(lfsClient(url, values))],
       ...(maxRefs !== undefined ? { maxRefsPerBundle: maxRefs } : {}),
       owner: `lifeboat-cli pid ${process.pid}`,
       onProgress: (progress) => showProgress(progress, output),

@@ -4,11 +4,14 @@
  */
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError, isLifeboatError } from '../../engine/errors.js';
 import { type RestoreReport, type RestoreSource, selectRefs } from '../../engine/restore.js';
 import { openStoredBundle } from '../../engine/stored-bundle.js';
+import { type LfsRestoreReport, readLfsObject, snapshotLfs } from '../../engine/lfs.js';
 import type { ByteStream } from '../../engine/streams.js';
 
 /**
@@ -26,6 +29,7 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
   await mkdir(dirname(directory), { recursive: true });
   const work = join(dirname(directory), `.${basename(directory)}.lifeboat-partial-${process.pid}`);
   await rm(work, { recursive: true, force: true });
+  let lfs: LfsRestoreReport | undefined;
   try {
     await runGit(['init', '--quiet', '--bare', work]);
     for (const [index, entry] of manifest.bundles.entries()) {
@@ -40,6 +44,7 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
     if (head && (!source.only || source.only.includes(head))) await runGit(['-C', work, 'symbolic-ref', 'HEAD', head]);
     // Every ref must reach complete history: a missing object fails here, not in the user's hands later.
     if (selected.length > 0) await runGit(['-C', work, 'rev-list', '--objects', '--all', '--quiet']);
+    lfs = await writeLfsObjects(source, work);
     await rm(directory, { recursive: true, force: true });
     await rename(work, directory);
   } catch (error) {
@@ -47,7 +52,27 @@ export async function restoreToDirectory(source: RestoreSource & { directory: st
     throw error;
   }
   source.onProgress?.({ phase: 'refs', refs: selected.length });
-  return { snapshot: manifest.id, mode: 'directory', refs: selected.map((ref) => ({ from: ref.name, to: ref.name, oid: ref.oid })), leftOut: [], bundlesApplied: manifest.bundles.length, bundlesResumed: 0 };
+  return {
+    snapshot: manifest.id, mode: 'directory', refs: selected.map((ref) => ({ from: ref.name, to: ref.name, oid: ref.oid })), leftOut: [], bundlesApplied: manifest.bundles.length, bundlesResumed: 0,
+    ...(lfs ? { lfs } : {}),
+  };
+}
+
+/**
+ * The snapshot's LFS objects in the repository's own LFS store, where `git lfs`
+ * looks for them: "$GIT_DIR/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>" (the folder is
+ * bare, so its GIT_DIR is the folder). Each is checked against its oid as it is written.
+ */
+async function writeLfsObjects(source: RestoreSource, gitDir: string): Promise<LfsRestoreReport | undefined> {
+  const section = await snapshotLfs(source.store, source.manifest);
+  if (!section) return undefined;
+  for (const entry of section.items) {
+    const path = join(gitDir, 'lfs', 'objects', entry.oid.slice(0, 2), entry.oid.slice(2, 4), entry.oid);
+    await mkdir(dirname(path), { recursive: true });
+    await pipeline(Readable.from(readLfsObject(source.store, source.manifest, entry, source.identities)), createWriteStream(path));
+  }
+  source.onProgress?.({ phase: 'lfs', objects: section.items.length });
+  return { uploaded: section.items.length, present: 0, missing: section.missing.map((entry) => entry.oid) };
 }
 
 async function isNonEmptyDirectory(path: string): Promise<boolean> {

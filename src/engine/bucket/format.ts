@@ -90,6 +90,14 @@ export const bundleSchema = z.object({
   encrypted: z.boolean(),
   /** The snapshot that wrote this bundle (later snapshots reuse it). */
   createdBy: z.string(),
+  /**
+   * The LFS pointers in the bundle's pack, found while it streamed (git/lfs-pointers.ts):
+   * what the snapshot's LFS objects are collected from, and the bases a later thin
+   * pack's deltified pointers are resolved against. `text` only for a pointer that
+   * is not the canonical three lines. Absent when the pack holds none, and in
+   * bundles written before Lifeboat recorded pointers.
+   */
+  lfsPointers: z.array(z.object({ blob: oid, oid: sha256, size: z.number().int().nonnegative(), text: z.string().max(1024).optional() })).optional(),
 });
 export type BundleEntry = z.infer<typeof bundleSchema>;
 

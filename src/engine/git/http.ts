@@ -133,7 +133,7 @@ export function transportError(error: unknown, url: string): LifeboatError {
  */
 const nodeFetch: HttpFetch = async (url, init) => {
   try {
-    return await fetch(url, { ...init, redirect: init.method === 'POST' ? 'error' : 'follow' });
+    return await fetch(url, { ...init, redirect: init.method === 'GET' ? 'follow' : 'error' });
   } catch (error) {
     const root = rootCause(error);
     if (root instanceof Error && root.message === 'unexpected redirect') {
@@ -238,6 +238,32 @@ export class GitHttp {
     return body(response, this.url, idle);
   }
 
+  /**
+   * Any other request on the repository's behalf (the LFS API, its transfers). The
+   * repository's credentials go only to its own origin, and only when `headers`
+   * carry no Authorization of their own; the answer is returned whatever its status.
+   */
+  async exchange(url: string, init: { method: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: Uint8Array | ByteStream }): Promise<{ response: HttpResponse; body: ByteStream }> {
+    let idle = this.idle;
+    let sendBody: Pick<HttpRequestInit, 'body' | 'duplex'> = {};
+    if (init.body instanceof Uint8Array) sendBody = { body: init.body };
+    else if (init.body) {
+      const { stream, sent } = whenSent(init.body);
+      idle = { ...idle, after: sent };
+      sendBody = { body: toWebStream(stream), duplex: 'half' };
+    }
+    const own = new URL(url).origin === new URL(this.url).origin;
+    const given = Object.keys(init.headers).some((name) => name.toLowerCase() === 'authorization');
+    const headers = { 'User-Agent': this.userAgent, ...(own && !given && this.credentials ? { Authorization: basicAuth(this.credentials) } : {}), ...init.headers };
+    const response = await this.send(url, undefined, { method: init.method, headers, ...sendBody }, idle);
+    return { response, body: body(response, this.url, idle) };
+  }
+
+  /** The user name of the credentials, for messages. */
+  get username(): string | undefined {
+    return this.credentials?.username;
+  }
+
   private headers(protocolV2: boolean): Record<string, string> {
     return {
       'User-Agent': this.userAgent,
@@ -247,8 +273,8 @@ export class GitHttp {
     };
   }
 
-  /** Waits for the answer's headers at most the idle timeout. */
-  private async send(url: string, service: GitService, init: Omit<HttpRequestInit, 'signal'>, idle: IdleTimeout): Promise<HttpResponse> {
+  /** Waits for the answer's headers at most the idle timeout; a non-2xx answer to a git service becomes its error. */
+  private async send(url: string, service: GitService | undefined, init: Omit<HttpRequestInit, 'signal'>, idle: IdleTimeout): Promise<HttpResponse> {
     const stalled = new AbortController();
     const signal = this.signal ? AbortSignal.any([this.signal, stalled.signal]) : stalled.signal;
     let response: HttpResponse;
@@ -257,7 +283,7 @@ export class GitHttp {
     } catch (error) {
       throw transportError(error, this.url);
     }
-    if (response.status < 200 || response.status > 299) {
+    if (service && (response.status < 200 || response.status > 299)) {
       await response.body?.cancel().catch(() => undefined);
       throw statusError(response.status, response.statusText, { url: this.url, service, username: this.credentials?.username });
     }

@@ -15,7 +15,7 @@ export const ZERO_OID = '0000000000000000000000000000000000000000';
 export type HttpFetch = (url: string, init: HttpRequestInit) => Promise<HttpResponse>;
 
 export interface HttpRequestInit {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   headers: Record<string, string>;
   body?: Uint8Array | ReadableStream<Uint8Array>;
   duplex?: 'half';

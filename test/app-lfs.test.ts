@@ -1,0 +1,101 @@
+// LFS objects in the app, in the local world: a push with LFS pointers is backed up
+// by the app (the emulator's batch API, with the workspace's git credential), the
+// objects land in the bucket once per oid, and a restore into a new repository
+// uploads them back byte for byte.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Result } from '../src/contract.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import { readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { readMetadataIndex } from '../src/engine/bucket/metadata.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { createLfsClient } from '../src/engine/git/lfs.js';
+import { fromBytes } from '../src/engine/streams.js';
+import { repoPath } from '../src/forge/bucket.js';
+import { DEMO_WORKSPACE } from '../sandbox/demo.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import { lfsObjectPath } from '../sandbox/bitbucket/lfs.js';
+import { gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { write } from './helpers/fixtures.js';
+import { lfsObject, pointerFile } from './helpers/lfs.js';
+import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+
+const ADMIN = { as: 'admin' as const };
+const SLUG = 'docs';
+
+function valueOf<T>(result: Result<T>, what: string): T {
+  if (!result.ok) assert.fail(`${what}: ${result.error.code} ${result.error.message}`);
+  return result.value;
+}
+
+describe('LFS objects in the app', { timeout: 180_000 }, () => {
+  let app: AppWorld;
+  let store: BlobStore;
+  let scratch: string;
+  const objects = [lfsObject(), lfsObject(7000)];
+
+  const settle = async (): Promise<void> => {
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+  };
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-lfs-'));
+    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    await app.configure({ retention: {} });
+    const { bucket } = app.world.urls;
+    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: `${bucket.endpoint}/`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+  });
+
+  after(async () => {
+    await app?.close();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('backs up the objects a push points to, and restores them into a new repository byte for byte', async () => {
+    // As git-lfs would: the objects go up through the batch API with the git credential, then the pointers are pushed.
+    const lfs = createLfsClient({ url: app.gitUrl(SLUG) });
+    const answers = await lfs.batch('upload', objects);
+    for (const object of objects) {
+      const upload = answers.get(object.oid)?.actions?.upload;
+      assert.ok(upload, 'the emulator offers an upload');
+      await lfs.upload(object, { upload }, fromBytes(object.content));
+    }
+    const work = join(scratch, 'work');
+    await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(SLUG), work]);
+    write(work, 'media/a.bin', pointerFile(objects[0]!, 3));
+    write(work, 'media/b.bin', pointerFile(objects[1]!, 3));
+    await gitAsync(work, ['add', '-A']);
+    await gitAsync(work, ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', 'commit', '--quiet', '-m', 'media']);
+    const batchesBefore = app.world.emulator.lfsBatches.length;
+    await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD']);
+    await settle(); // the push event queued a backup
+
+    const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG));
+    const manifest = await readNewestManifest(store, repo);
+    assert.ok(manifest, 'the push was backed up');
+    const index = await readMetadataIndex(store, manifest);
+    assert.deepEqual(index?.lfs?.items.map((entry) => entry.oid), objects.map((object) => object.oid).sort());
+    assert.equal(index?.lfs?.complete, true);
+    const downloads = app.world.emulator.lfsBatches.slice(batchesBefore).filter((batch) => batch.operation === 'download');
+    assert.equal(downloads.length, 1, 'one batch request for both objects');
+
+    // Nothing changed since: a second backup asks the LFS server nothing.
+    valueOf(await app.repoPage('backupNow', undefined, { ...ADMIN, repositorySlug: SLUG }), 'backupNow');
+    await settle();
+    assert.equal(app.world.emulator.lfsBatches.slice(batchesBefore).filter((batch) => batch.operation === 'download').length, 1);
+
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'docs-restored' }, { ...ADMIN, repositorySlug: SLUG }), 'startRestore');
+    await settle();
+    const done = valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob');
+    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.result?.lfsObjects, 2);
+    assert.match(done.message ?? '', /2 LFS objects restored/);
+    const restored = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'docs-restored');
+    for (const object of objects) assert.deepEqual(readFileSync(lfsObjectPath(restored, object.oid)), object.content, object.oid);
+  });
+});
