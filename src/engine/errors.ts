@@ -47,6 +47,10 @@ export const ErrorCodes = {
   RESTORE_REF_EXISTS: 'RESTORE_REF_EXISTS',
   LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
   LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
+  /** `lifeboat attach`: the file or folder is not an issue export or a wiki clone. */
+  ATTACHMENT_INVALID: 'ATTACHMENT_INVALID',
+  /** A snapshot holds no pull request (or attachment) of that id. */
+  METADATA_NOT_FOUND: 'METADATA_NOT_FOUND',
   // Bitbucket REST
   BITBUCKET_AUTH_REQUIRED: 'BITBUCKET_AUTH_REQUIRED',
   BITBUCKET_FORBIDDEN: 'BITBUCKET_FORBIDDEN',
