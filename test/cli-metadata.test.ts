@@ -226,7 +226,12 @@ describe('lifeboat prs, pr, verify of metadata', () => {
     const id = result.snapshot.id;
     const withKey = { LIFEBOAT_IDENTITY: identityFile };
 
-    oneLineError(await runCli(['prs', id, '--bucket', bucketUrl]), 'IDENTITY_REQUIRED');
+    // Without the identity: what the plain index says, and how to see the rest.
+    const locked = await runCli(['prs', id, '--bucket', bucketUrl, '--json']);
+    assert.equal(locked.code, 0, locked.stderr);
+    assert.deepEqual((JSON.parse(locked.stdout) as { pullRequests: unknown[] }).pullRequests, [{ id: 12, state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000Z' }, { id: 7, state: 'MERGED', updatedOn: '2026-05-04T09:30:00.000Z' }]);
+    assert.match(locked.stderr, /encrypted.*--identity/);
+    oneLineError(await runCli(['pr', id, '7', '--bucket', bucketUrl]), 'IDENTITY_REQUIRED');
     const listed = await cliJson<{ pullRequests: unknown[] }>(['prs', id, '--bucket', bucketUrl], withKey);
     assert.deepEqual(listed.pullRequests, [
       { id: 12, state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000Z', title: 'Document the bucket format', author: 'Alice Archer', comments: 4 },

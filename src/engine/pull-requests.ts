@@ -108,6 +108,24 @@ export async function readPullRequest(store: BlobStore, manifest: SnapshotManife
   return readMetadataDocument(store, manifest, entry.object, identities, pullRequestDocumentSchema);
 }
 
+/**
+ * List items for `entries`: read at most `concurrency` documents at once; an
+ * encrypted one with no identity to open it gives what the plain index says.
+ */
+export async function listPullRequests(store: BlobStore, manifest: SnapshotManifest, entries: readonly PullRequestEntry[], identities: string[] | undefined, concurrency = 8): Promise<PullRequestListItem[]> {
+  const items: PullRequestListItem[] = new Array<PullRequestListItem>(entries.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const at = next++;
+      const entry = entries[at]!;
+      items[at] = entry.object.encrypted && !identities?.length ? listItem(entry) : listItem(entry, await readPullRequest(store, manifest, entry, identities));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+  return items;
+}
+
 export function listItem(entry: PullRequestEntry, document?: PullRequestDocument): PullRequestListItem {
   const item: PullRequestListItem = { id: entry.id, state: entry.state, updatedOn: entry.updatedOn };
   if (!document) return item;

@@ -3,16 +3,13 @@ import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { parseRepoPath } from '../../engine/bucket/keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { type CommentView, type ConversationEntry, type PullRequestView, listItem, pullRequestEntries, pullRequestEntry, readPullRequest, viewPullRequest } from '../../engine/pull-requests.js';
+import { type CommentView, type ConversationEntry, type PullRequestView, listPullRequests, pullRequestEntries, pullRequestEntry, readPullRequest, viewPullRequest } from '../../engine/pull-requests.js';
 import { attachmentSummaries, describeSummary } from '../../engine/snapshot-contents.js';
 import { defineCommand } from '../command.js';
 import { openBucket, openSnapshotData, wholeNumber } from '../context.js';
 import { formatBytes } from '../output.js';
 import { prepareAttachment, writeAttachments } from '../services/attachments.js';
 import { table } from './snapshots.js';
-
-/** Documents read at once: enough to hide the bucket's latency, few enough for a small machine. */
-const READ_CONCURRENCY = 8;
 
 export const attachCommand = defineCommand({
   name: 'attach',
@@ -95,7 +92,8 @@ export const prsCommand = defineCommand({
     const { store, manifest, identities } = await openSnapshotData(args.values, id);
     const index = await readMetadataIndex(store, manifest);
     const entries = pullRequestEntries(index);
-    const items = await mapLimited(entries, READ_CONCURRENCY, async (entry) => listItem(entry, await readPullRequest(store, manifest, entry, identities)));
+    const items = await listPullRequests(store, manifest, entries, identities);
+    if (!identities && entries.some((entry) => entry.object.encrypted)) output.warn(`The pull requests are encrypted: only ids, states and times are listed; pass --identity <file> for titles, authors and comments.`);
     output.result({ snapshot: manifest.id, collected: index?.pullRequests !== undefined, pullRequests: items }, () => {
       if (!index?.pullRequests) return `Snapshot ${manifest.id} holds no pull requests (they were not collected).`;
       if (items.length === 0) return `Snapshot ${manifest.id} holds no pull requests (the repository has none).`;
@@ -167,18 +165,4 @@ function commentText(comment: CommentView, by: string): string[] {
   const head = `${by}${shortDate(comment.createdOn)}  ${comment.author}${where}${comment.updatedOn ? ' (edited)' : ''}${comment.resolved ? ` (resolved by ${comment.resolved.by})` : ''}:`;
   const body = comment.deleted ? [`${by}    [deleted]`] : indent(comment.text, `${by}    `);
   return [head, ...body, ...comment.replies.flatMap((reply) => commentText(reply, `${by}    `))];
-}
-
-/** `work` over `items` with at most `limit` at once, results in order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

@@ -5,13 +5,18 @@ import type { RepoPageResolvers } from '../../../src/contract.js';
 import { makeResultInvoke } from '../../shared/page-error.js';
 
 export type {
+  CommentView,
+  ConversationEntry,
   DestructiveEvent,
   JobView,
   Overview,
+  PullRequestPage,
+  PullRequestView,
   RepoStatus,
   RestoreDestination,
   RestoreRequest,
   SnapshotDetails,
+  SnapshotContents,
   SnapshotPage,
   SnapshotSummary,
 } from '../../../src/contract.js';
