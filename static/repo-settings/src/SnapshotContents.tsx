@@ -24,7 +24,7 @@ export function SnapshotContentsView({ snapshotId, contents }: { snapshotId: str
   if (!contents) return <p className="subtle">Besides git, this snapshot holds nothing: it was taken without metadata.</p>;
   const { lfs } = contents;
   return (
-    <section aria-labelledby="contents-heading">
+    <section aria-labelledby="contents-heading" className="panel">
       <Heading size="small" as="h3" id="contents-heading">Besides git</Heading>
       {contents.partial && (
         <SectionMessage appearance="warning" title="Partial metadata">
