@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,6 +203,9 @@ describe('lifeboat attach, attachments', () => {
     const [entry] = (await readMetadataIndex(store, manifest))!.attachments!;
     assert.equal(entry!.object.encrypted, true);
     assert.ok(!(await collect(await store.get(entry!.object.key))).subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'binary')), 'no zip bytes in the bucket');
+    assert.equal(entry!.sha256, createHash('sha256').update(readFileSync(zipPath)).digest('hex'), 'the hash of the zip itself');
+    const again = await cliJson<{ status: string; snapshot: string }>(['attach', zipPath, '--repo', 'acme/rich', '--bucket', bucketUrl]);
+    assert.deepEqual(again, { ...again, status: 'unchanged', snapshot }, 'the same zip again, though encrypted anew: known by its own hash');
     oneLineError(await runCli(['attachments', snapshot, '--out', join(root, 'no-key-out'), '--bucket', bucketUrl]), 'IDENTITY_REQUIRED');
     const out = join(root, 'key-out');
     await cliJson(['attachments', snapshot, '--out', out, '--bucket', bucketUrl, '--identity', identityFile]);

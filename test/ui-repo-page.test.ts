@@ -16,6 +16,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import type { JobView, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
 import { readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
@@ -252,6 +253,34 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-pull-request.png'), fullPage: true });
     await dialog.getByRole('button', { name: 'Back to the pull requests' }).click();
     await list.waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Alice learns that an encrypted snapshot\'s pull requests open with the command line and her key', async () => {
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const { recipient } = await generateIdentity();
+    const written = await backup({
+      store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git: createGitClient({ url: app.gitUrl('docs') }), trigger: 'manual',
+      encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null, metadata: [storedPullRequests([reviewedPullRequest(3)])],
+    });
+    assert.ok(written.status === 'created');
+    const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(rebuild.ok, JSON.stringify(rebuild));
+    await app.world.host.idle();
+
+    const url = new URL(app.world.urls.pages.repositorySettings.docs!);
+    url.searchParams.set('as', 'admin');
+    await page.goto(url.href);
+    const frame = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    await frame.getByRole('button', { name: /^Details of the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog');
+    await dialog.getByText('The pull requests are encrypted').waitFor();
+    await dialog.getByText(`lifeboat pr ${written.snapshot.id} <id> --identity key.txt`).waitFor();
+    const list = dialog.getByRole('table', { name: /Pull requests of this snapshot/ });
+    await list.getByRole('row', { name: /merged #3/ }).waitFor();
+    assert.equal(await list.getByRole('button').count(), 0, 'nothing to open: the app cannot decrypt it');
+    await checkAccessibility(frame, 'encrypted pull requests');
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 

@@ -6,6 +6,7 @@
  * keeps it while a kept snapshot names it. The caller checks the content first
  * (issue-export.ts, the CLI's wiki check): nothing is written for bad input.
  */
+import { createHash } from 'node:crypto';
 import { newSnapshotId } from './backup.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import { readNewest } from './bucket/catalog.js';
@@ -26,8 +27,8 @@ export interface AttachOptions {
   name: string;
   /** What it holds (counts), for listings that need no decryption. */
   summary: Record<string, number>;
-  /** The bytes to store: the zip as it is, or the wiki's bundle. */
-  content: ByteStream;
+  /** The bytes to store (the zip as it is, or the wiki's bundle), each call from the start: read once to hash, once to store. */
+  content: () => ByteStream;
   /** Object Lock retention for what is written; null for none. */
   objectLock: ObjectLockConfig | null;
   owner?: string;
@@ -51,11 +52,13 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     // Under the lock no prune runs: the newest snapshot's objects stay while this one names them too.
     const { manifest: newest, newestId } = await newestToAttachTo(store, repo, where);
     const previous = await readMetadataIndex(store, newest);
-    // Encrypted like the snapshot it joins: a snapshot is encrypted all or nothing.
-    const object = await writeMetadataBlob(options.content, { store, repo, encryption: newest.encryption, objectLock: options.objectLock, now: now() });
-    const known = previous?.attachments?.find((entry) => entry.kind === options.kind && entry.object.key === object.key);
+    // By the content's own hash: an encrypted copy of the same bytes is stored under another key.
+    const sha256 = await hashOf(options.content());
+    const known = previous?.attachments?.find((entry) => entry.kind === options.kind && entry.sha256 === sha256);
     if (known) return { status: 'unchanged', snapshot: newest, attachment: known };
-    const attachment: AttachmentEntry = { kind: options.kind, name: options.name, attachedAt: now().toISOString(), object, summary: options.summary };
+    // Encrypted like the snapshot it joins: a snapshot is encrypted all or nothing.
+    const object = await writeMetadataBlob(options.content(), { store, repo, encryption: newest.encryption, objectLock: options.objectLock, now: now() });
+    const attachment: AttachmentEntry = { kind: options.kind, name: options.name, attachedAt: now().toISOString(), sha256, object, summary: options.summary };
     const { index } = nextIndex(previous, { attachments: [...(previous?.attachments ?? []), attachment], problems: [] }, now().toISOString());
     await lock.refresh(); // throws when the lock went stale meanwhile: never commit without it
     const snapshot = await commitSnapshot({
@@ -70,6 +73,12 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   } finally {
     await lock.release().catch(() => undefined);
   }
+}
+
+async function hashOf(content: ByteStream): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of content) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 /** The newest snapshot's manifest as the base of the next: its index is replaced by the new one. */

@@ -10,6 +10,8 @@ export interface AttachmentSummary {
   attachedAt: string;
   /** Counts: issues, comments, attachments of an export; refs, commits of a wiki. */
   summary: Record<string, number>;
+  /** Of the content as attached: `sha256sum` of the file written out. */
+  sha256: string;
   bytes: number;
   encrypted: boolean;
 }
@@ -41,7 +43,7 @@ export function snapshotContents(index: MetadataIndex | undefined, partial: bool
 }
 
 export function attachmentSummaries(entries: readonly AttachmentEntry[]): AttachmentSummary[] {
-  return entries.map((entry) => ({ kind: entry.kind, name: entry.name, attachedAt: entry.attachedAt, summary: entry.summary, bytes: entry.object.size, encrypted: entry.object.encrypted }));
+  return entries.map((entry) => ({ kind: entry.kind, name: entry.name, attachedAt: entry.attachedAt, summary: entry.summary, sha256: entry.sha256, bytes: entry.object.size, encrypted: entry.object.encrypted }));
 }
 
 /** "3 issues, 5 comments": an attachment's counts as words. */

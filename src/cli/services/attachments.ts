@@ -22,7 +22,8 @@ export interface PreparedAttachment {
   kind: AttachmentEntry['kind'];
   name: string;
   summary: Record<string, number>;
-  content: ByteStream;
+  /** The content from its start, on every call. */
+  content: () => ByteStream;
   /** Removes what preparing left on disk (a wiki's temporary bundle). */
   cleanup(): Promise<void>;
 }
@@ -46,7 +47,7 @@ export async function prepareAttachment(path: string): Promise<PreparedAttachmen
       if (isLifeboatError(error, 'ATTACHMENT_INVALID')) throw new LifeboatError('ATTACHMENT_INVALID', `${path}: ${error.message}`, { cause: error });
       throw error;
     }
-    return { kind: 'issues-export', name, summary, content: fromBytes(bytes), cleanup: async () => undefined };
+    return { kind: 'issues-export', name, summary, content: () => fromBytes(bytes), cleanup: async () => undefined };
   }
   return prepareWiki(path, full, name);
 }
@@ -68,7 +69,7 @@ async function prepareWiki(path: string, full: string, name: string): Promise<Pr
   try {
     const bundle = join(scratch, 'wiki.bundle');
     await runGit(['-C', full, 'bundle', 'create', '--quiet', bundle, '--all'], undefined, env);
-    return { kind: 'wiki', name, summary: { refs, commits }, content: createReadStream(bundle), cleanup };
+    return { kind: 'wiki', name, summary: { refs, commits }, content: () => createReadStream(bundle), cleanup };
   } catch (error) {
     await cleanup();
     throw error;
