@@ -277,6 +277,7 @@ describe('lifeboat prs, pr, verify of metadata', () => {
     assert.deepEqual(json, documents[0], '--json: the stored document as it was written');
     const missing = await runCli(['pr', id, '99', '--bucket', bucketUrl], withKey);
     oneLineError(missing, 'METADATA_NOT_FOUND');
+    assert.match(missing.stderr, new RegExp(`holds no pull request #99\\. — list them with \`lifeboat prs ${id}\``));
 
     const show = await runCli(['show', id, '--bucket', bucketUrl]);
     assert.match(show.stdout, /Pull requests: 2\n/);

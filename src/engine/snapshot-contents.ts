@@ -5,7 +5,7 @@
 import type { AttachmentEntry, MetadataIndex, MetadataProblem } from './bucket/metadata.js';
 
 export interface AttachmentSummary {
-  kind: 'issues-export' | 'wiki';
+  kind: AttachmentEntry['kind'];
   name: string;
   attachedAt: string;
   /** Counts: issues, comments, attachments of an export; refs, commits of a wiki. */
