@@ -222,7 +222,12 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     const newest = await readNewestManifest(store, repo);
     const written = await backup({
       store, repo, git: createGitClient({ url: app.gitUrl(SLUG) }), trigger: 'manual', encryption: newest?.encryption ?? null, objectLock: null,
-      metadata: [storedPullRequests([reviewedPullRequest(7), reviewedPullRequest(12, { title: 'Document the bucket format', state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000000+00:00' })])],
+      metadata: [storedPullRequests([
+        reviewedPullRequest(7),
+        reviewedPullRequest(12, { title: 'Document the bucket format', state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000000+00:00' }),
+        // More than a page: #7, the oldest, is on the second.
+        ...Array.from({ length: 19 }, (_, n) => reviewedPullRequest(100 + n, { title: `Tidy module ${n}`, state: 'DECLINED' })),
+      ])],
     });
     assert.equal(written.status, 'created');
     const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
@@ -234,9 +239,13 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     const dialog = frame.getByRole('dialog');
     await dialog.getByText('Besides git').waitFor();
     const list = dialog.getByRole('table', { name: /Pull requests of this snapshot/ });
-    await list.getByRole('row', { name: /merged #7 Retry uploads with backoff Alice Archer/ }).waitFor();
     await list.getByRole('row', { name: /open #12 Document the bucket format Alice Archer/ }).waitFor();
+    await dialog.getByRole('heading', { name: 'Pull requests (21)' }).waitFor();
+    assert.equal(await list.getByRole('row', { name: /#7 / }).count(), 0, 'twenty to a page, newest first');
     await checkAccessibility(frame, 'snapshot details with pull requests');
+    await dialog.getByRole('button', { name: 'Show more pull requests' }).click();
+    await list.getByRole('row', { name: /merged #7 Retry uploads with backoff Alice Archer/ }).waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Show more pull requests' }).count(), 0, 'no third page');
 
     await list.getByRole('button', { name: '#7 Retry uploads with backoff' }).click();
     await dialog.getByRole('heading', { name: '#7 Retry uploads with backoff' }).waitFor();
