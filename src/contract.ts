@@ -7,6 +7,8 @@
 // Every resolver answers a Result: failures carry a stable code (see
 // src/engine/errors.ts) and a message meant for the person looking at the page.
 import type { ErrorCode } from './engine/errors.js';
+import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-requests.js';
+import type { SnapshotContents } from './engine/snapshot-contents.js';
 import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
 
 /** A failure as a page shows it: what happened, and what the person at the page can do about it. */
@@ -136,6 +138,21 @@ export interface SnapshotPage extends Paged<SnapshotSummary> {
 export interface SnapshotDetails extends SnapshotSummary {
   refList: Array<{ name: string; target: string }>;
   bundles: number;
+  /** What it holds besides git (pull requests, configuration, LFS objects, attachments); null when taken without metadata. */
+  contents: SnapshotContents | null;
+}
+
+export type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView, SnapshotContents };
+
+/**
+ * A snapshot's pull requests, newest first, a page at a time. When the snapshot is
+ * encrypted the app (which holds no age identity) cannot read the documents: the
+ * items then carry only what the plain index says (id, state, updated), and
+ * `encrypted` says so; `lifeboat pr` with the identity reads them.
+ */
+export interface PullRequestPage extends Paged<PullRequestListItem> {
+  total: number;
+  encrypted: boolean;
 }
 
 export type JobKind = 'backup' | 'restore' | 'sweep' | 'prune' | 'index';
@@ -331,6 +348,9 @@ export type RepoPageResolvers = {
   setRepoEnabled: (request: { enabled: boolean }) => Result<RepoStatus>;
   listSnapshots: (request: { cursor?: string }) => Result<SnapshotPage>;
   getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
+  listPullRequests: (request: { snapshotId: string; cursor?: string }) => Result<PullRequestPage>;
+  /** One pull request of a snapshot with its conversation; refused (IDENTITY_REQUIRED) for an encrypted snapshot. */
+  getPullRequest: (request: { snapshotId: string; pullRequestId: number }) => Result<PullRequestView>;
   backupNow: () => Result<BackupRequested>;
   startRestore: (request: RestoreRequest) => Result<JobView>;
   /** What a restore of the snapshot's configuration would change in this repository, or in a new one. */

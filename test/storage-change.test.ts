@@ -107,7 +107,7 @@ describe('a change of encryption between backups', () => {
     assert.deepEqual(next.bundles.map((bundle) => [bundle.kind, bundle.encrypted]), [['full', true], ['incremental', true]]);
 
     // Readers go by each snapshot's record: the plain one is checked in depth without an identity, the encrypted one is not.
-    assert.deepEqual(await verifySnapshot(store, plain), { snapshot: plain.id, ok: true, deep: true, bundles: 1, bytes: plain.bundles[0]!.size, problems: [] });
+    assert.deepEqual(await verifySnapshot(store, plain), { snapshot: plain.id, ok: true, deep: true, bundles: 1, bytes: plain.bundles[0]!.size, metadata: 0, problems: [] });
     const shallow = await verifySnapshot(store, next);
     assert.equal(shallow.ok, true);
     assert.equal(shallow.deep, false);

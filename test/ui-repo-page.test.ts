@@ -11,7 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { buildPages } from '../sandbox/ui/build.js';
+import { DEMO_WORKSPACE } from '../sandbox/demo.js';
+import { DEMO_BUCKET } from '../sandbox/world.js';
+import type { JobView, Result } from '../src/contract.js';
+import { backup } from '../src/engine/backup.js';
+import { readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
+import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 /** Screenshots of every run (git-ignored); the current ones are copied to docs/ by hand. */
@@ -201,6 +211,85 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     const copy = new Map([...(await gitAsync(undefined, ['ls-remote', app.gitUrl('web-app-copy')])).trim().split('\n')].map((line) => line.split('\t') as [string, string]).map(([oid, name]) => [name, oid]));
     assert.equal(copy.get('refs/heads/main'), source.get('refs/heads/main'));
     assert.equal(copy.get('refs/heads/develop'), source.get('refs/heads/develop'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob opens a pull request of a snapshot and reads its threaded and inline comments', async () => {
+    // Until the app collects pull requests itself: a snapshot holding two, written the way a backup writes them.
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG));
+    const newest = await readNewestManifest(store, repo);
+    const written = await backup({
+      store, repo, git: createGitClient({ url: app.gitUrl(SLUG) }), trigger: 'manual', encryption: newest?.encryption ?? null, objectLock: null,
+      metadata: [storedPullRequests([
+        reviewedPullRequest(7),
+        reviewedPullRequest(12, { title: 'Document the bucket format', state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000000+00:00' }),
+        // More than a page: #7, the oldest, is on the second.
+        ...Array.from({ length: 19 }, (_, n) => reviewedPullRequest(100 + n, { title: `Tidy module ${n}`, state: 'DECLINED' })),
+      ])],
+    });
+    assert.equal(written.status, 'created');
+    const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(rebuild.ok, JSON.stringify(rebuild));
+    await app.world.host.idle();
+
+    const frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: /^Details of the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog');
+    await dialog.getByText('Besides git').waitFor();
+    const list = dialog.getByRole('table', { name: /Pull requests of this snapshot/ });
+    await list.getByRole('row', { name: /open #12 Document the bucket format Alice Archer/ }).waitFor();
+    await dialog.getByRole('heading', { name: 'Pull requests (21)' }).waitFor();
+    assert.equal(await list.getByRole('row', { name: /#7 / }).count(), 0, 'twenty to a page, newest first');
+    await checkAccessibility(frame, 'snapshot details with pull requests');
+    await dialog.getByRole('button', { name: 'Show more pull requests' }).click();
+    await list.getByRole('row', { name: /merged #7 Retry uploads with backoff Alice Archer/ }).waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Show more pull requests' }).count(), 0, 'no third page');
+
+    await list.getByRole('button', { name: '#7 Retry uploads with backoff' }).click();
+    await dialog.getByRole('heading', { name: '#7 Retry uploads with backoff' }).waitFor();
+    const conversation = dialog.getByRole('list', { name: 'Conversation' });
+    // Alice's answer is inside Bob's comment, in the list of its replies.
+    const question = conversation.getByRole('article', { name: 'Comment by Bob Builder' }).filter({ hasText: 'Why 5 attempts and not 3?' });
+    const answer = question.getByRole('list', { name: 'Replies to Bob Builder' }).getByRole('article', { name: 'Comment by Alice Archer' });
+    await answer.getByText('Three was not enough on the CI runners.').waitFor();
+    const inline = conversation.getByRole('article', { name: 'Comment by Carol Chen' }).first();
+    assert.match(await inline.textContent() ?? '', /on src\/upload\.ts:42/);
+    await conversation.getByText('This comment was deleted.').waitFor();
+    await conversation.getByText(/Bob Builder approved/).waitFor();
+    await checkAccessibility(frame, 'a pull request\'s conversation');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-pull-request.png'), fullPage: true });
+    await dialog.getByRole('button', { name: 'Back to the pull requests' }).click();
+    await list.waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Alice learns that an encrypted snapshot\'s pull requests open with the command line and her key', async () => {
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const { recipient } = await generateIdentity();
+    const written = await backup({
+      store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git: createGitClient({ url: app.gitUrl('docs') }), trigger: 'manual',
+      encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null, metadata: [storedPullRequests([reviewedPullRequest(3)])],
+    });
+    assert.ok(written.status === 'created');
+    const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(rebuild.ok, JSON.stringify(rebuild));
+    await app.world.host.idle();
+
+    const url = new URL(app.world.urls.pages.repositorySettings.docs!);
+    url.searchParams.set('as', 'admin');
+    await page.goto(url.href);
+    const frame = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    await frame.getByRole('button', { name: /^Details of the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog');
+    await dialog.getByText('The pull requests are encrypted').waitFor();
+    await dialog.getByText(`lifeboat pr ${written.snapshot.id} <id> --identity key.txt`).waitFor();
+    const list = dialog.getByRole('table', { name: /Pull requests of this snapshot/ });
+    await list.getByRole('row', { name: /merged #3/ }).waitFor();
+    assert.equal(await list.getByRole('button').count(), 0, 'nothing to open: the app cannot decrypt it');
+    await checkAccessibility(frame, 'encrypted pull requests');
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 

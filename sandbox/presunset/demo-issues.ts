@@ -5,7 +5,7 @@
 // brings to attach to a repository's backups.
 import { createHash } from 'node:crypto';
 import { DEMO_USERS, type DemoRole } from '../demo.js';
-import { writeIssueExport, type IssueExportInput as Db } from './issue-export.js';
+import { writeIssueExport, type IssueExportInput as Db } from '../../src/engine/issue-export.js';
 
 export const DEMO_ISSUES_EXPORTED_ON = '2026-08-14T16:00:00.000Z';
 

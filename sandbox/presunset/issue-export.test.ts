@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import { DEMO_USERS } from '../demo.js';
 import { demoIssueExport } from './demo-issues.js';
-import { ISSUE_EXPORT_DB, readIssueExport, writeIssueExport, type IssueExportInput } from './issue-export.js';
+import { ISSUE_EXPORT_DB, readIssueExport, writeIssueExport, type IssueExportInput } from '../../src/engine/issue-export.js';
 
 describe('pre-sunset issue exports', () => {
   let scratch: string;

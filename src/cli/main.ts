@@ -8,6 +8,7 @@ import { type Command, commonOptions, describeOptions, parseCommandLine } from '
 import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
+import { attachCommand, attachmentsCommand, prCommand, prsCommand } from './commands/metadata.js';
 import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
 import { showCommand, snapshotsCommand } from './commands/snapshots.js';
@@ -23,6 +24,10 @@ export const commands: Command[] = [
   verifyCommand,
   restoreCommand,
   downloadCommand,
+  prsCommand,
+  prCommand,
+  attachCommand,
+  attachmentsCommand,
   pruneCommand,
 ];
 
@@ -31,7 +36,7 @@ export function helpText(): string {
     'lifeboat — back up git repositories into an S3 bucket and restore them, with or without Bitbucket.',
     '',
     'Commands:',
-    ...commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`),
+    ...commands.map((command) => `  ${command.name.padEnd(11)} ${command.summary}`),
     '',
     'Usage:',
     ...commands.map((command) => `  ${command.usage}`),

@@ -20,11 +20,12 @@ import {
   sameEncryption,
   serializeDocument,
 } from './bucket/format.js';
-import { type RepoPath, pendingKey, snapshotIdTime, snapshotKey } from './bucket/keys.js';
+import { type RepoPath, pendingKey, snapshotIdTime } from './bucket/keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
-import { type MetadataIndex, readMetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
-import { lockFor, writeObject } from './bucket/objects.js';
+import { type MetadataIndex, readMetadataIndex } from './bucket/metadata.js';
+import { writeObject } from './bucket/objects.js';
+import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
@@ -174,24 +175,29 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       options.onProgress?.({ phase: 'metadata' });
       metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers: chainLfsPointers(chain), now });
     }
-    const metadataRef = metadata ? await writeMetadataIndex(metadata.index, { store, repo, encryption: null, objectLock: options.objectLock, now: now() }) : undefined;
-    const manifest: SnapshotManifest = {
-      format: 'lifeboat-snapshot',
-      version: FORMAT_VERSION,
-      id,
-      repository: { workspace: repo.workspace, repository: repo.repository, ...options.repository },
-      source: git.url,
-      createdAt: now().toISOString(),
-      trigger: options.trigger,
-      head: listing.head,
-      refs: listing.refs.map(({ name, oid, peeled }) => (peeled ? { name, oid, peeled } : { name, oid })),
-      bundles: chain,
-      encryption: options.encryption,
-      ...(metadata && metadataRef ? { metadata: { index: metadataRef, partial: metadata.partial } } : {}),
-    };
-    if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
-    const retention = lockFor(options.objectLock, now());
-    await store.put(snapshotKey(repo, id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
+    const manifest = await commitSnapshot({
+      store,
+      repo,
+      manifest: {
+        format: 'lifeboat-snapshot',
+        version: FORMAT_VERSION,
+        id,
+        repository: { workspace: repo.workspace, repository: repo.repository, ...options.repository },
+        source: git.url,
+        createdAt: now().toISOString(),
+        trigger: options.trigger,
+        head: listing.head,
+        refs: listing.refs.map(({ name, oid, peeled }) => (peeled ? { name, oid, peeled } : { name, oid })),
+        bundles: chain,
+        encryption: options.encryption,
+      },
+      ...(metadata ? { metadata: { index: metadata.index, partial: metadata.partial } } : {}),
+      objectLock: options.objectLock,
+      now,
+      beforeCommit: () => {
+        if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
+      },
+    });
     if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
     return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), bytesUploaded, bundlesWritten };

@@ -35,6 +35,7 @@ export const ErrorCodes = {
   SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
   SNAPSHOT_AMBIGUOUS: 'SNAPSHOT_AMBIGUOUS',
   CHAIN_INCOMPLETE: 'CHAIN_INCOMPLETE',
+  /** The snapshot holds no such metadata: no configuration to restore, no pull request or attachment of that id. */
   METADATA_NOT_FOUND: 'METADATA_NOT_FOUND',
   LOCKED: 'LOCKED',
   // Encryption
@@ -48,6 +49,8 @@ export const ErrorCodes = {
   RESTORE_REF_EXISTS: 'RESTORE_REF_EXISTS',
   LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
   LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
+  /** `lifeboat attach`: the file or folder is not an issue export or a wiki clone. */
+  ATTACHMENT_INVALID: 'ATTACHMENT_INVALID',
   // Bitbucket REST
   BITBUCKET_AUTH_REQUIRED: 'BITBUCKET_AUTH_REQUIRED',
   BITBUCKET_FORBIDDEN: 'BITBUCKET_FORBIDDEN',

@@ -2,13 +2,18 @@
  * Verify: a snapshot can be restored. Without an identity: every object exists and
  * matches its SHA-256, and the chain is complete. With an identity (or when not
  * encrypted) also: each bundle's header matches the manifest and its pack's
- * signature, object count and SHA-1 trailer are intact.
+ * signature, object count and SHA-1 trailer are intact. The same for every
+ * metadata object the snapshot's index names: present with its hash and size, and
+ * with an identity (or plain) also decrypted and parsed (a JSON document against
+ * its schema, an LFS object against its oid).
  */
-import { type LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
+import { LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { UnreadableManifest } from './bucket/catalog.js';
-import type { BundleEntry, SnapshotManifest } from './bucket/format.js';
-import { readVerified } from './bucket/objects.js';
+import { createHash } from 'node:crypto';
+import type { BundleEntry, SnapshotManifest, StoredObjectRef } from './bucket/format.js';
+import { configurationDocumentSchema, pullRequestDocumentSchema, readMetadataDocument, readMetadataIndex } from './bucket/metadata.js';
+import { readPlain, readVerified } from './bucket/objects.js';
 import { checkPack } from './git/pack-check.js';
 import { openStoredBundle } from './stored-bundle.js';
 import { drain } from './streams.js';
@@ -26,6 +31,8 @@ export interface VerifyReport {
   deep: boolean;
   bundles: number;
   bytes: number;
+  /** Metadata objects checked (the index and every object it names). */
+  metadata: number;
   problems: VerifyProblem[];
 }
 
@@ -42,7 +49,7 @@ export async function verifySnapshot(
   const problems: VerifyProblem[] = [...chainProblems(manifest)];
   // Each bundle says whether it is an age file; without an identity only plain ones can be opened.
   const canOpen = (entry: BundleEntry): boolean => !entry.encrypted || (options.identities?.length ?? 0) > 0;
-  const deep = manifest.bundles.every(canOpen);
+  let deep = manifest.bundles.every(canOpen);
   let bytes = 0;
   for (const [index, entry] of manifest.bundles.entries()) {
     options.onBundle?.(index + 1, manifest.bundles.length);
@@ -66,16 +73,71 @@ export async function verifySnapshot(
       problems.push({ code: failure.code, message: failure.message, key: entry.key });
     }
   }
-  return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, problems };
+  const metadata = await verifyMetadata(store, manifest, options);
+  problems.push(...metadata.problems);
+  deep &&= metadata.deep;
+  return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, metadata: metadata.checked, problems };
+}
+
+type MetadataCheck = (ref: StoredObjectRef) => Promise<void>;
+
+/** The index, then every object it names, each checked as deeply as the identities allow. */
+async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, options: { identities?: string[]; verified?: Set<string> }): Promise<{ checked: number; deep: boolean; problems: VerifyProblem[] }> {
+  if (!manifest.metadata) return { checked: 0, deep: true, problems: [] };
+  const problems: VerifyProblem[] = [];
+  const canOpen = (ref: StoredObjectRef): boolean => !ref.encrypted || (options.identities?.length ?? 0) > 0;
+  const check = async (ref: StoredObjectRef, deepCheck: MetadataCheck): Promise<void> => {
+    if (options.verified?.has(ref.key)) return;
+    try {
+      await (canOpen(ref) ? deepCheck(ref) : drain(readVerified(store, manifest.repository, ref)));
+      options.verified?.add(ref.key);
+    } catch (error) {
+      const failure = await rootCause(store, manifest, ref, toLifeboatError(error));
+      if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
+      problems.push({ code: failure.code, message: failure.message, key: ref.key });
+    }
+  };
+  const indexRef = manifest.metadata.index;
+  let index: Awaited<ReturnType<typeof readMetadataIndex>>;
+  try {
+    index = await readMetadataIndex(store, manifest);
+  } catch (error) {
+    const failure = await rootCause(store, manifest, indexRef, toLifeboatError(error));
+    if (failure.kind !== 'user') throw failure;
+    return { checked: 1, deep: true, problems: [{ code: failure.code, message: failure.message, key: indexRef.key }] };
+  }
+  if (!index) return { checked: 0, deep: true, problems };
+  const identities = options.identities;
+  const document = (schema: typeof pullRequestDocumentSchema | typeof configurationDocumentSchema): MetadataCheck => async (ref) => {
+    await readMetadataDocument(store, manifest, ref, identities, schema);
+  };
+  const plain: MetadataCheck = (ref) => drain(readPlain(store, manifest, ref, identities));
+  const checks: [StoredObjectRef, MetadataCheck][] = [
+    ...(index.pullRequests?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(pullRequestDocumentSchema)]),
+    ...(index.configuration ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(configurationDocumentSchema)]),
+    ...(index.lfs?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, async (ref) => {
+      const hash = createHash('sha256');
+      let size = 0;
+      for await (const chunk of readPlain(store, manifest, ref, identities)) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+      }
+      const oid = hash.digest('hex');
+      if (oid !== item.oid || size !== item.size) throw new LifeboatError('CHECKSUM_MISMATCH', `LFS object ${item.oid} (${ref.key}) holds other content: SHA-256 ${oid}, ${size} bytes; recorded ${item.size} bytes.`, { details: { key: ref.key } });
+    }]),
+    ...(index.attachments ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, plain]),
+  ];
+  for (const [ref, deepCheck] of checks) await check(ref, deepCheck);
+  return { checked: 1 + checks.length, deep: checks.every(([ref]) => canOpen(ref)), problems };
 }
 
 /** A snapshot whose manifest cannot be read fails verification: nothing of it can be restored. */
 export function unreadableReport(problem: UnreadableManifest): VerifyReport {
-  return { snapshot: problem.id, ok: false, deep: false, bundles: 0, bytes: 0, problems: [{ code: problem.code, message: problem.message, key: problem.key }] };
+  return { snapshot: problem.id, ok: false, deep: false, bundles: 0, bytes: 0, metadata: 0, problems: [{ code: problem.code, message: problem.message, key: problem.key }] };
 }
 
 /** A damaged object can fail the header or pack check before its hash is known: report the checksum, the real cause. */
-async function rootCause(store: BlobStore, manifest: SnapshotManifest, entry: BundleEntry, failure: LifeboatError): Promise<LifeboatError> {
+async function rootCause(store: BlobStore, manifest: SnapshotManifest, entry: { key: string; sha256: string; size: number }, failure: LifeboatError): Promise<LifeboatError> {
   if (failure.code === 'CHECKSUM_MISMATCH' || failure.code === 'OBJECT_NOT_FOUND' || failure.code === 'OBJECT_KEY_MISMATCH') return failure;
   try {
     await drain(readVerified(store, manifest.repository, entry));

@@ -45,6 +45,7 @@ import { requestDeletedRestore, requestRestore, requestUndo } from './restore-re
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
 import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
+import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
 import { requestSweep } from './sweep.js';
 
@@ -87,6 +88,8 @@ const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the 
 const payloads = {
   setRepoEnabled: z.object({ enabled: z.boolean() }).strict(),
   getSnapshot: z.object({ snapshotId }).strict(),
+  listPullRequests: z.object({ snapshotId, cursor }).strict(),
+  getPullRequest: z.object({ snapshotId, pullRequestId: z.number().int().positive().max(2 ** 31) }).strict(),
   startRestore: z.object({
     snapshotId,
     mode: z.enum(['beside', 'new-repository', 'overwrite']),
@@ -186,6 +189,7 @@ async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id
     ...summarize(manifest),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),
     bundles: manifest.bundles.length,
+    contents: await contentsOf(store, manifest),
   };
 }
 
@@ -215,6 +219,8 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
   setRepoEnabled: onRepoPage(payloads.setRepoEnabled, (input, caller) => setRepoEnabled(caller, input.enabled)),
   listSnapshots: onRepoPage(cursorPayload, (input, caller) => snapshotsPage(caller, input.cursor)),
   getSnapshot: onRepoPage(payloads.getSnapshot, (input, caller) => snapshotDetails(caller, input.snapshotId)),
+  listPullRequests: onRepoPage(payloads.listPullRequests, (input, caller) => pullRequestPage({ ...caller, snapshotId: input.snapshotId }, input.cursor)),
+  getPullRequest: onRepoPage(payloads.getPullRequest, (input, caller) => pullRequestOf({ ...caller, snapshotId: input.snapshotId }, input.pullRequestId)),
   // requestBackup records who asked in the audit log.
   backupNow: onRepoPage(noPayload, (_input, caller) => requestBackup({ workspaceUuid: caller.workspaceUuid, repositoryUuid: caller.repositoryUuid, reason: 'manual', accountId: caller.accountId })),
   startRestore: onRepoPage(payloads.startRestore, (request, caller) => requestRestore({

@@ -1,6 +1,8 @@
 import { listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/keys.js';
+import { readMetadataIndex } from '../../engine/bucket/metadata.js';
+import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
@@ -41,19 +43,21 @@ export const snapshotsCommand = defineCommand({
 export const showCommand = defineCommand({
   name: 'show',
   usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>]',
-  summary: 'Show a snapshot: its refs, HEAD and bundle chain.',
+  summary: 'Show a snapshot: its refs, HEAD, bundle chain and what it holds besides git.',
   options: { repo: { type: 'string' } },
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
     const store = await openLifeboatBucket(args.values);
     const manifest = await openSnapshot(store, args.values, id);
-    output.result(manifest, () => [
+    const contents = manifest.metadata ? snapshotContents(await readMetadataIndex(store, manifest), manifest.metadata.partial) : null;
+    output.result({ ...manifest, contents }, () => [
       `Snapshot ${manifest.id} of ${formatRepoPath(manifest.repository)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
       `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
       `HEAD -> ${manifest.head.symref ?? '(detached)'}${manifest.head.unborn ? ' (unborn)' : ''}`,
       `Encryption: ${manifest.encryption ? `age to ${manifest.encryption.recipients.join(', ')}` : 'none'}`,
       '',
+      ...contentsText(contents),
       `Bundles (apply in order):`,
       ...manifest.bundles.map((b, i) => `  ${i + 1}. ${b.kind.padEnd(11)} ${formatBytes(b.size).padStart(10)}  ${b.refs.length} refs, ${b.pack.objectCount} objects  ${b.key}`),
       '',
@@ -63,6 +67,21 @@ export const showCommand = defineCommand({
     return 0;
   },
 });
+
+/** What the snapshot holds besides git, from its plain index. */
+function contentsText(contents: SnapshotContents | null): string[] {
+  if (!contents) return ['Besides git: nothing (taken without metadata).', ''];
+  const { lfs } = contents;
+  return [
+    `Besides git${contents.partial ? ' (partial: the next backup completes it)' : ''}:`,
+    `  Pull requests: ${contents.pullRequests === null ? 'not collected' : `${contents.pullRequests}${contents.pullRequestsOutstanding > 0 ? ` (${contents.pullRequestsOutstanding} changed, not stored yet)` : ''}`}`,
+    `  Configuration: ${contents.configuration.length === 0 ? 'none' : contents.configuration.join(', ')}`,
+    `  LFS objects: ${lfs === null ? 'not collected' : `${lfs.objects} (${formatBytes(lfs.bytes)})${lfs.missing > 0 ? `, ${lfs.missing} missing` : ''}`}`,
+    `  Attachments: ${contents.attachments.length === 0 ? 'none' : contents.attachments.map((item) => `${item.kind} ${item.name} (${describeSummary(item.summary)})`).join('; ')}`,
+    ...contents.problems.map((problem) => `  Problem in ${problem.section}${problem.subject ? ` (${problem.subject})` : ''}: [${problem.code}] ${problem.message}`),
+    '',
+  ];
+}
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));

@@ -8,7 +8,7 @@ import { ExitCode, formatBytes } from '../output.js';
 export const verifyCommand = defineCommand({
   name: 'verify',
   usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>]',
-  summary: 'Check checksums, chain completeness and (decrypted, with an identity) bundle headers and pack trailers.',
+  summary: 'Check checksums, chain completeness, metadata objects and (decrypted, with an identity) bundle headers, pack trailers and metadata documents.',
   options: { all: { type: 'boolean' }, repo: { type: 'string' } },
   async run(args, output) {
     const { positionals: [id], values } = args;
@@ -33,7 +33,7 @@ export const verifyCommand = defineCommand({
     output.done();
     const ok = reports.every((report) => report.ok);
     output.result({ ok, snapshots: reports }, () => reports.map((report) => {
-      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
+      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
       return [head, ...report.problems.map((problem) => `         ${problem.code}: ${problem.message}`)].join('\n');
     }).join('\n') || 'No snapshots to verify.');
     return ok ? ExitCode.ok : ExitCode.verifyFailed;

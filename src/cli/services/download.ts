@@ -55,7 +55,7 @@ export async function downloadSnapshot(
 }
 
 /** Writes through a temporary name, so a file with the final name is always complete. */
-async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>): Promise<number> {
+export async function writeStreamToFile(path: string, stream: AsyncIterable<Uint8Array>): Promise<number> {
   const partial = `${path}.partial`;
   let bytes = 0;
   async function* counted(): AsyncIterable<Uint8Array> {

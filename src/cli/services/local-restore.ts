@@ -2,17 +2,16 @@
  * Restore into a new local bare repository with the local git: the CLI's way to
  * rebuild a repository on this machine (the engine's restore pushes over the wire).
  */
-import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
-import { LifeboatError, isLifeboatError } from '../../engine/errors.js';
+import { LifeboatError } from '../../engine/errors.js';
 import { type RestoreReport, type RestoreSource, selectRefs } from '../../engine/restore.js';
 import { openStoredBundle } from '../../engine/stored-bundle.js';
 import { type LfsRestoreReport, readLfsObject, snapshotLfs } from '../../engine/lfs.js';
-import type { ByteStream } from '../../engine/streams.js';
+import { runGit } from './local-git.js';
 
 /**
  * A bare repository holding exactly the snapshot's refs, built with the local git:
@@ -83,27 +82,4 @@ async function isNonEmptyDirectory(path: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   }
-}
-
-/** Runs the local git, streaming `input` to its stdin with backpressure. */
-async function runGit(args: string[], input?: ByteStream | Uint8Array): Promise<string> {
-  const child = spawn('git', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const exited = new Promise<number>((resolveExit, reject) => {
-    child.on('error', (error) => reject(new LifeboatError('LOCAL_GIT_FAILED', `Could not run git (${error.message}); install git and try again.`, { cause: error })));
-    child.on('close', (code) => resolveExit(code ?? 1));
-  });
-  const feeding = input && child.stdin ? pipeline(input instanceof Uint8Array ? [input] : input, child.stdin) : Promise.resolve();
-  const [fed, code] = await Promise.allSettled([feeding, exited]);
-  // A failing source (a checksum, the bucket) is the cause; git then only saw its input end early.
-  if (fed.status === 'rejected' && isLifeboatError(fed.reason)) throw fed.reason;
-  if (code.status === 'rejected') throw code.reason;
-  if (code.value !== 0) {
-    throw new LifeboatError('LOCAL_GIT_FAILED', `git ${args.filter((arg) => arg !== '-C').slice(1).join(' ')} failed: ${Buffer.concat(stderr).toString('utf8').trim()}`);
-  }
-  if (fed.status === 'rejected') throw fed.reason;
-  return Buffer.concat(stdout).toString('utf8');
 }

@@ -98,6 +98,8 @@ export const attachmentEntrySchema = z.object({
   /** The file or folder name it was attached from. */
   name: z.string(),
   attachedAt: isoDate,
+  /** SHA-256 of the content as attached, before any encryption: what `sha256sum` of the zip or bundle written out gives. */
+  sha256,
   object: storedObjectSchema,
   /** What it holds, for listings (counts), so that a listing needs no decryption. */
   summary: z.record(z.string(), z.number().int().nonnegative()),

@@ -10,6 +10,7 @@ import { useEffect, useState } from 'react';
 import { invoke, type SnapshotDetails, type SnapshotPage, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, refLabel, relativeTime } from './format.js';
+import { SnapshotContentsView } from './SnapshotContents.js';
 
 const TRIGGERS: Record<string, string> = {
   push: 'Push',
@@ -135,6 +136,7 @@ function SnapshotDetailsDialog({ snapshot, onClose }: { snapshot: SnapshotSummar
               </tbody>
             </table>
           )}
+          {details && <SnapshotContentsView snapshotId={details.id} contents={details.contents} />}
         </ModalBody>
         <ModalFooter>
           <Button appearance="primary" onClick={onClose}>Close</Button>

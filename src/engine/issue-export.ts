@@ -1,16 +1,18 @@
-// The issue tracker export Bitbucket wrote until it removed Issues on
-// 2026-08-20, as customers still hold it: a zip with `db-2.0.json` (issues,
-// comments, attachments, logs, meta, milestones, versions, components; users
-// as {display_name, account_id}) and the attached files at the paths
-// db-2.0.json names. Issue ids are the tracker's; comment ids were global.
-//
-// The emulator no longer serves issues, so nothing exports or imports these
-// any more; what remains is reading one that a customer brings, to keep it
-// with a repository's backups, and writing one for tests. Both depend on zod
-// and fflate alone (no emulator state, no Node-only API), so that the app and
-// the CLI can take them over as they are.
+/**
+ * The issue tracker export Bitbucket wrote until it removed Issues on
+ * 2026-08-20, as customers still hold it: a zip with `db-2.0.json` (issues,
+ * comments, attachments, logs, meta, milestones, versions, components; users
+ * as {display_name, account_id}) and the attached files at the paths
+ * db-2.0.json names. Issue ids are the tracker's; comment ids were global.
+ *
+ * Nothing exports or imports these any more: `lifeboat attach` reads one that
+ * a customer brings, to keep it with a repository's backups (checked first, so
+ * that nothing is written for a file that is not one), and tests write one.
+ * zod and fflate alone, no Node-only API: the app may use it as well.
+ */
 import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
 import { z } from 'zod';
+import { LifeboatError } from './errors.js';
 
 export const ISSUE_EXPORT_DB = 'db-2.0.json';
 
@@ -80,40 +82,49 @@ export interface IssueExportArchive {
 /**
  * Reads an export zip, checking it as Bitbucket's importer did: db-2.0.json
  * present and valid, every issue id once, every attachment's file present.
- * Throws an Error saying what is wrong; returns nothing partial.
+ * Throws ATTACHMENT_INVALID saying what is wrong; returns nothing partial.
  */
 export function readIssueExport(zip: Uint8Array): IssueExportArchive {
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(zip);
   } catch (error) {
-    throw new Error(`not a zip archive (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw invalid(`not a zip archive (${error instanceof Error ? error.message : String(error)})`, error);
   }
   const text = entries[ISSUE_EXPORT_DB];
-  if (text === undefined) throw new Error(`not a Bitbucket issue export: it holds no ${ISSUE_EXPORT_DB}`);
+  if (text === undefined) throw invalid(`it holds no ${ISSUE_EXPORT_DB}`);
   let json: unknown;
   try {
     json = JSON.parse(strFromU8(text));
   } catch {
-    throw new Error(`${ISSUE_EXPORT_DB} is not JSON`);
+    throw invalid(`${ISSUE_EXPORT_DB} is not JSON`);
   }
   const parsed = issueExportSchema.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`${ISSUE_EXPORT_DB} is not an issue export: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+    throw invalid(`${ISSUE_EXPORT_DB} is not an issue export: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
   }
   const db = parsed.data;
   const ids = new Set<number>();
   for (const issue of db.issues) {
-    if (ids.has(issue.id)) throw new Error(`${ISSUE_EXPORT_DB} holds issue ${issue.id} twice`);
+    if (ids.has(issue.id)) throw invalid(`${ISSUE_EXPORT_DB} holds issue ${issue.id} twice`);
     ids.add(issue.id);
   }
   const files = new Map<string, Uint8Array>();
   for (const attachment of db.attachments) {
     const file = entries[attachment.path];
-    if (file === undefined) throw new Error(`attachment ${attachment.filename} of issue ${attachment.issue} is missing (${attachment.path})`);
+    if (file === undefined) throw invalid(`attachment ${attachment.filename} of issue ${attachment.issue} is missing (${attachment.path})`);
     files.set(attachment.path, file);
   }
   return { db, files };
+}
+
+/** What an export holds, as an attachment's listing shows it. */
+export function issueExportSummary({ db }: IssueExportArchive): Record<string, number> {
+  return { issues: db.issues.length, comments: db.comments.length, attachments: db.attachments.length };
+}
+
+function invalid(message: string, cause?: unknown): LifeboatError {
+  return new LifeboatError('ATTACHMENT_INVALID', `Not a Bitbucket issue export: ${message}.`, cause === undefined ? undefined : { cause });
 }
 
 /** An export zip of `db` and its attached files, every entry stamped `modified` (so the bytes are the same every time). */

@@ -1,0 +1,32 @@
+/**
+ * How a snapshot becomes visible, for every writer (backup, attach): its metadata
+ * index first, then its manifest, last (docs/bucket-format.md, "Writing"). Nothing
+ * is a snapshot before its manifest exists, and a manifest names only what is stored.
+ */
+import type { BlobStore } from './bucket/blob-store.js';
+import { type ObjectLockConfig, type SnapshotManifest, serializeDocument } from './bucket/format.js';
+import { type RepoPath, snapshotKey } from './bucket/keys.js';
+import { type MetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
+import { lockFor } from './bucket/objects.js';
+
+export interface CommitOptions {
+  store: BlobStore;
+  repo: RepoPath;
+  /** The manifest, without `metadata`: the index written here is named in it. */
+  manifest: Omit<SnapshotManifest, 'metadata'>;
+  metadata?: { index: MetadataIndex; partial: boolean };
+  objectLock: ObjectLockConfig | null;
+  now: () => Date;
+  /** Runs right before the manifest is written; throwing abandons the commit (a lock lost meanwhile). */
+  beforeCommit?: () => void;
+}
+
+export async function commitSnapshot(options: CommitOptions): Promise<SnapshotManifest> {
+  const { store, repo, objectLock, now, metadata } = options;
+  const index = metadata ? await writeMetadataIndex(metadata.index, { store, repo, encryption: null, objectLock, now: now() }) : undefined;
+  const manifest: SnapshotManifest = { ...options.manifest, ...(metadata && index ? { metadata: { index, partial: metadata.partial } } : {}) };
+  options.beforeCommit?.();
+  const retention = lockFor(objectLock, now());
+  await store.put(snapshotKey(repo, manifest.id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
+  return manifest;
+}
