@@ -70,6 +70,10 @@ export interface RepoStatus {
   repositoryUuid: string;
   slug?: string;
   name?: string;
+  /** workspace/repository, as Bitbucket names it (the command line's --repo). */
+  fullName?: string;
+  /** The repository's page and https clone URL, as Bitbucket's links give them. */
+  links?: { html?: string; clone?: string };
   /** Whether backups run for this repository (workspace selection and per-repository override). */
   included: boolean;
   /** Whether `included` follows the workspace's selection or is this repository's own setting (setRepoEnabled). */
@@ -208,6 +212,12 @@ export interface RestoreRequest {
   newRepositorySlug?: string;
   /** Overwrite needs this set to true: the page asks the person first. */
   confirmOverwrite?: boolean;
+  /**
+   * For an encrypted snapshot: the age identity (AGE-SECRET-KEY-1..., or an identity
+   * file's text). Kept as a Forge secret for this job only and deleted when it ends;
+   * never returned, logged or recorded.
+   */
+  identity?: string;
 }
 
 export interface SecretsPresence {

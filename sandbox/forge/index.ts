@@ -72,6 +72,8 @@ export interface ForgeHost {
   onInvocation(listener: (record: InvocationRecord) => void): () => void;
   /** Non-secret KVS keys and values, for tests. */
   kvsDump(): Record<string, unknown>;
+  /** The keys of the secrets stored now (unexpired), never their values: for tests that a secret is gone. */
+  secretKeys(): string[];
   close(): Promise<void>;
 }
 
@@ -421,6 +423,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
       return () => listeners.delete(listener);
     },
     kvsDump: () => kvsStore.dump(),
+    secretKeys: () => kvsStore.secretKeys(),
     async close() {
       if (closed) return;
       closed = true;

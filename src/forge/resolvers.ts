@@ -31,7 +31,7 @@ import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
-import { getRepository } from './bitbucket.js';
+import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { checkBitbucket, checkBucket } from './checks.js';
 import { coveragePage, inclusionOf } from './coverage.js';
@@ -92,6 +92,8 @@ const payloads = {
     refs: z.array(refName).min(1, 'must name at least one ref (omit it to restore all)').max(10_000).optional(),
     newRepositorySlug: repositorySlug.optional(),
     confirmOverwrite: z.boolean().optional(),
+    // An identity file's text at most; its lines are checked by parseIdentities (which never echoes them).
+    identity: secret.optional(),
   }).strict()
     .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
     .refine((request) => request.mode !== 'overwrite' || request.confirmOverwrite === true, { message: 'must be true: overwriting branches needs explicit confirmation', path: ['confirmOverwrite'] }),
@@ -161,6 +163,8 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
     ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
+    ...(repository.full_name ? { fullName: repository.full_name } : {}),
+    links: { ...(repository.links?.html ? { html: repository.links.html.href } : {}), ...(maybeCloneUrl(repository) ? { clone: maybeCloneUrl(repository)! } : {}) },
     ...(({ included, by }) => ({ included, includedBy: by }))(inclusionOf(settings, repositoryUuid)),
     ...(lastPush ? { lastPush } : {}),
     ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
@@ -222,6 +226,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
       ...(request.refs ? { refs: request.refs } : {}),
       ...(request.newRepositorySlug ? { newRepositorySlug: request.newRepositorySlug } : {}),
       ...(request.confirmOverwrite !== undefined ? { confirmOverwrite: request.confirmOverwrite } : {}),
+      ...(request.identity !== undefined ? { identity: request.identity } : {}),
     },
     accountId: caller.accountId,
   })),

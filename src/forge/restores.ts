@@ -10,6 +10,7 @@ import { apiPath } from '../bitbucket/client.js';
 import type { RestoreDestination } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
@@ -23,7 +24,7 @@ import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
-import { refuseEncrypted } from './restore-requests.js';
+import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
@@ -75,6 +76,8 @@ export const runRestore = defineConsumer<RestoreBody>({
     const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     return { action: stored ? restoreAction(stored) : 'restore', repositoryUuid: bracedUuid(body.repositoryUuid), ...(stored ? { actorAccountId: stored.accountId } : {}) };
   },
+  // Every ending goes through here, failures and given-up retries included.
+  onEnded: (body) => forgetIdentity(body.jobId),
   async run(body, context): Promise<Outcome> {
     const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     if (!stored) throw new LifeboatError('JOB_NOT_FOUND', 'The restore request was lost before it ran; start it again.');
@@ -91,9 +94,11 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
   context.progress('reading the snapshot');
   const manifest = await readManifest(store, { repo, id: stored.snapshotId });
-  refuseEncrypted(manifest);
+  // Checked before anything is created or overwritten: a wrong identity changes nothing.
+  const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
+  if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);
 
-  let target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
+  let target: { git: GitClient; slug: string; mode: 'empty' | 'beside' | 'overwrite'; url?: string };
   if (stored.mode === 'new-repository') {
     // Pushing again into the repository this job created is safe: nobody else has had it yet.
     const resumed = stored.createdRepository !== undefined;
@@ -105,10 +110,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
     }
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty', ...webPage(repository) };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside', ...webPage(repository) };
     if (stored.mode === 'overwrite' && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
@@ -123,6 +128,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   try {
     report = await restoreToRemote({
       store, manifest, git: target.git, mode: target.mode,
+      ...(identities ? { identities } : {}),
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
         if (progress.phase === 'bundle') context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes });
@@ -136,6 +142,8 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     snapshotId: manifest.id,
     mode: stored.mode,
     repository: target.slug,
+    // The page links the restored branches (or the new repository) from here.
+    ...(target.url ? { repositoryUrl: target.url } : {}),
     refCount: report.refs.length,
     refs: firstRefs(report.refs),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
@@ -149,6 +157,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
   const leftOut = report.leftOut.length > 0 ? ` ${report.leftOut.length} ref${report.leftOut.length === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
   return { state: 'done', message: `Restored ${report.refs.length} ref${report.refs.length === 1 ? '' : 's'} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${accessWords(stored.requesterAccess)}`, result };
+}
+
+function webPage(repository: RepositoryJson): { url?: string } {
+  return repository.links?.html ? { url: repository.links.html.href } : {};
 }
 
 /** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */
