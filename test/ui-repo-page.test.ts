@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 
@@ -201,6 +202,44 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     const copy = new Map([...(await gitAsync(undefined, ['ls-remote', app.gitUrl('web-app-copy')])).trim().split('\n')].map((line) => line.split('\t') as [string, string]).map(([oid, name]) => [name, oid]));
     assert.equal(copy.get('refs/heads/main'), source.get('refs/heads/main'));
     assert.equal(copy.get('refs/heads/develop'), source.get('refs/heads/develop'));
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob restores an encrypted snapshot with his age identity; git has the branch beside, and the identity is gone', async () => {
+    const key = await generateIdentity();
+    // The workspace encrypts from now on; Bob's own choice to back up web-app stays.
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } }, encryption: { recipients: [key.recipient] } });
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    frame = await open('repoAdmin');
+    const main = (await remoteRefs()).get('refs/heads/main')!;
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('heading', { name: 'This snapshot is encrypted' }).waitFor();
+    await dialog.getByText(/used for this restore only: kept as a Forge secret under this job and deleted when the job ends/).waitFor();
+    await dialog.getByRole('radio', { name: 'Chosen branches and tags' }).check({ force: true });
+    const picker = dialog.getByLabel('Branches and tags to restore');
+    await picker.fill('main');
+    await picker.press('Enter');
+    const command = await dialog.getByTestId('restore-cli-command').textContent() ?? '';
+    assert.match(command, /^lifeboat restore \S+ --repo lifeboat-demo\/web-app --identity ~\/lifeboat-key.txt --push http\S+web-app\.git --beside --ref refs\/heads\/main$/);
+    const start = dialog.getByRole('button', { name: 'Start restore' });
+    assert.equal(await start.isDisabled(), true, 'not without the identity');
+    await dialog.getByLabel('Age identity (AGE-SECRET-KEY-1…)').fill(key.identity);
+    await checkAccessibility(frame, 'encrypted restore dialog');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-encrypted-restore.png'), fullPage: true });
+    await start.click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    const restored = [...(await remoteRefs())].filter(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/main'));
+    const newest = restored.find(([, oid]) => oid === main);
+    assert.ok(newest, restored.map(([name]) => name).join('\n'));
+    // The result links the restored branch in Bitbucket.
+    const link = dialog.getByTestId('restored-refs').getByRole('link', { name: newest[0].slice('refs/heads/'.length) });
+    assert.match(await link.getAttribute('href') ?? '', new RegExp(`/web-app/branch/${newest[0].slice('refs/heads/'.length).replace(/[.]/g, '\\.')}$`));
+    await app.world.host.idle();
+    assert.deepEqual(app.world.host.secretKeys().filter((name) => name.endsWith(':identity')), [], 'the identity is deleted with the job');
+    assert.ok(!JSON.stringify(app.world.host.kvsDump()).includes(key.identity.slice(16, 40)), 'and was never stored elsewhere');
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
