@@ -6,6 +6,7 @@
 //
 // Every resolver answers a Result: failures carry a stable code (see
 // src/engine/errors.ts) and a message meant for the person looking at the page.
+import type { KeepReason, RetentionPolicy } from './engine/bucket/retention.js';
 import type { ErrorCode } from './engine/errors.js';
 import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
 
@@ -289,6 +290,15 @@ export interface DeletedRepository {
   lastSnapshotAt: string;
 }
 
+/** Which of a repository's existing snapshots a retention policy keeps (the admin page's preview, before saving). */
+export interface RetentionPreview {
+  repositoryUuid: string;
+  /** Newest first. */
+  snapshots: Array<{ id: string; createdAt: string; trigger: string; ownBytes: number; kept: boolean; reasons: KeepReason[] }>;
+  /** The repository has older snapshots than these; the decisions shown are exact all the same (the rules walk newest first). */
+  more: boolean;
+}
+
 export interface Paged<T> {
   items: T[];
   nextCursor?: string;
@@ -323,4 +333,6 @@ export type AdminPageResolvers = {
   rebuildIndex: () => Result<JobView>;
   restoreDeletedRepository: (request: { repositoryUuid: string; snapshotId?: string; newRepositorySlug: string }) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
+  /** Which existing snapshots of one repository `retention` keeps: the policy as it would be saved, read over the KVS index. */
+  previewRetention: (request: { repositoryUuid: string; retention: RetentionPolicy }) => Result<RetentionPreview>;
 };

@@ -3,11 +3,13 @@
 // finishes the first-run set-up as a person would, by role and accessible name;
 // a plain member is refused plainly; and the page passes axe-core.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
@@ -181,6 +183,51 @@ test('schedule and retention are saved; turning encryption off asks first; the a
   const log = frame.getByRole('table', { name: 'Audit log, newest first' });
   await log.getByText('encryption turned off').waitFor({ timeout: 20_000 });
   assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
+});
+
+test('the retention preview shows which existing snapshots the unsaved policy keeps', { timeout: 180_000 }, async () => {
+  await app.configure({ retention: {} });
+  // Two snapshots of docs, a commit apart.
+  const work = await mkdtemp(join(tmpdir(), 'lifeboat-ui-admin-'));
+  try {
+    for (const round of [1, 2]) {
+      if (round === 2) {
+        await gitAsync(undefined, ['clone', '--quiet', app.gitUrl('docs'), work]);
+        await gitAsync(work, ['commit', '--quiet', '--allow-empty', '-m', 'second snapshot']);
+        await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD']);
+        await app.world.emulator.eventsIdle();
+      }
+      const asked = await app.repoPage('backupNow', undefined, { as: 'admin', repositorySlug: 'docs' });
+      assert.ok(asked.ok);
+      await app.world.host.idle();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const listed = await app.repoPage('listSnapshots', {}, { as: 'admin', repositorySlug: 'docs' });
+  assert.ok(listed.ok && listed.value.items.length >= 2, 'docs has two snapshots');
+  const count = listed.value.items.length;
+
+  const frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Schedule and retention' }).click();
+  const preview = section(frame, /^Preview/);
+  const picker = preview.getByRole('combobox', { name: 'Repository to preview' });
+  await picker.waitFor({ timeout: 20_000 });
+  await picker.fill('docs');
+  await picker.press('Enter');
+  const summary = preview.getByTestId('retention-preview-summary');
+  // Nothing limits it yet: everything is kept.
+  await summary.getByText(`keeps ${count} of the ${count} snapshots`, { exact: false }).waitFor({ timeout: 20_000 });
+  await frame.getByRole('spinbutton', { name: 'Keep the last' }).fill('1');
+  await summary.getByText(`keeps 1 of the ${count} snapshots; the next prune forgets the other ${count - 1}`, { exact: false }).waitFor({ timeout: 20_000 });
+  const rows = preview.getByRole('table', { name: 'Retention preview' }).getByRole('row');
+  assert.match(await rows.nth(1).innerText(), /kept[\s\S]*the newest/);
+  assert.match(await rows.nth(2).innerText(), /forgotten/);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-retention-preview.png'), fullPage: true });
+  // Previewing saved nothing.
+  const stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.retention, {});
 });
 
 test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {

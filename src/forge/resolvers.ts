@@ -25,6 +25,7 @@ import type {
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
+import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
 import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
@@ -40,6 +41,7 @@ import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
+import { previewRetention } from './retention-preview.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
 import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
@@ -101,6 +103,8 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
+  // The policy is checked by validatePolicy (inside applyPolicy), as saving checks it.
+  previewRetention: z.object({ repositoryUuid: bitbucketUuid, retention: z.record(z.string().max(40), z.unknown()) }).strict(),
   restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
@@ -259,6 +263,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
     newRepositorySlug: input.newRepositorySlug,
     accountId: caller.accountId,
   })),
+  previewRetention: onAdminPage(payloads.previewRetention, (input) => previewRetention(input.repositoryUuid, validatePolicy(input.retention))),
   // Workspace admins see every job of the workspace.
   getJob: onAdminPage(jobPayload, (input) => getJob(input.jobId)),
 });

@@ -18,6 +18,7 @@ import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest
 import { ErrorMessage } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { PRESETS, presetOf, type StoragePreset } from './presets.js';
+import { RetentionPreview } from './retention-preview.js';
 
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
   bucket: { endpoint: '', region: 'eu-west-1', name: '', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: '' },
@@ -235,6 +236,11 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
           </Inline>
           {problems.fields.retention && <SectionMessage appearance="error"><Text>Retention {problems.fields.retention}</Text></SectionMessage>}
         </Section>
+        {view.settings && (
+          <Section title="Preview: what this policy keeps">
+            <RetentionPreview draft={draft} />
+          </Section>
+        )}
         {saveBar}
         {downgradeDialog}
       </Stack>
