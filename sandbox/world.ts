@@ -40,6 +40,8 @@ export interface WorldOptions {
   hostLimits?: Partial<Limits>;
   /** Forge variables for the app (`forge variables set`). */
   appVariables?: Record<string, string>;
+  /** Empty repositories seeded besides the demo ones (tests of a large workspace). */
+  extraRepositories?: number;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -90,6 +92,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       dataDir: dirs.bitbucket,
       port: ports.bitbucket,
       seed: true,
+      ...(options.extraRepositories ? { extraRepositories: options.extraRepositories } : {}),
       appScopes: [...appScopes],
       onEvent: async (event) => {
         const productEvent = event as unknown as ProductEvent;

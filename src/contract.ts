@@ -272,6 +272,28 @@ export interface CoverageRow {
   lastError?: string;
 }
 
+export type CoverageSort = 'name' | 'lastBackup' | 'size' | 'status';
+
+export interface CoverageQuery {
+  /** Part of a repository's name or slug, any case. */
+  search?: string;
+  sort?: CoverageSort;
+  descending?: boolean;
+  /** From 1. */
+  page?: number;
+  /** Before the first sweep: Bitbucket's own paging (search and sort need the catalogue). */
+  cursor?: string;
+}
+
+export interface CoveragePage extends Paged<CoverageRow> {
+  /**
+   * Search, sort and pages over the catalogue the last sweep built (sorted by the
+   * values then; each row shows its state now). Absent before the first sweep:
+   * then the rows come in Bitbucket's order, page by page with nextCursor.
+   */
+  catalogue?: { builtAt: string; total: number; matching: number; page: number; pages: number };
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -325,7 +347,9 @@ export type AdminPageResolvers = {
   saveSettings: (request: SaveSettingsRequest) => Result<SettingsView>;
   testBucket: () => Result<BucketCheck>;
   testBitbucket: () => Result<BitbucketCheck>;
-  getCoverage: (request: { cursor?: string }) => Result<Paged<CoverageRow>>;
+  getCoverage: (request: CoverageQuery) => Result<CoveragePage>;
+  /** Includes or excludes many repositories at once: a per-repository override for each (as each row's switch sets). */
+  setRepositoriesIncluded: (request: { repositoryUuids: string[]; included: boolean }) => Result<SettingsView>;
   sweepNow: () => Result<JobView>;
   getAuditLog: (request: { cursor?: string }) => Result<Paged<AuditEntry>>;
   listDeletedRepositories: (request: { cursor?: string }) => Result<Paged<DeletedRepository>>;

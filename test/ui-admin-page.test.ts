@@ -141,6 +141,24 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   }
   assert.ok(protectedRows > 0, 'the repositories backed up by "Back up all now" show as protected');
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png') });
+
+  // The sweep listed the workspace: the backend searches it; a checkbox and "Exclude selected" leave docs out, "Include selected" takes it back.
+  await frame.getByRole('textbox', { name: 'Search repositories' }).fill('DOC');
+  await frame.getByTestId('coverage-counts').getByText('1 of 3 repositories match "DOC".', { exact: false }).waitFor({ timeout: 20_000 });
+  const found = frame.getByRole('table', { name: 'Repositories of this workspace' });
+  await found.getByRole('checkbox', { name: 'Select Docs' }).check();
+  await frame.getByText('1 selected').waitFor();
+  await frame.getByRole('button', { name: 'Exclude selected' }).click();
+  await found.getByText('not backed up').waitFor({ timeout: 20_000 });
+  const excluded = await app.adminPage('getSettings', undefined);
+  assert.ok(excluded.ok);
+  assert.deepEqual(excluded.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  await found.getByRole('checkbox', { name: 'Select Docs' }).check();
+  await frame.getByRole('button', { name: 'Include selected' }).click();
+  await found.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
+  await frame.getByRole('combobox', { name: 'Sort by' }).click();
+  await frame.getByRole('option', { name: 'Size, largest first' }).click();
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-search.png') });
 });
 
 test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {
@@ -214,7 +232,7 @@ test('the retention preview shows which existing snapshots the unsaved policy ke
   const picker = preview.getByRole('combobox', { name: 'Repository to preview' });
   await picker.waitFor({ timeout: 20_000 });
   await picker.fill('docs');
-  await picker.press('Enter');
+  await frame.getByRole('option', { name: 'docs', exact: true }).click();
   const summary = preview.getByTestId('retention-preview-summary');
   // Nothing limits it yet: everything is kept.
   await summary.getByText(`keeps ${count} of the ${count} snapshots`, { exact: false }).waitFor({ timeout: 20_000 });

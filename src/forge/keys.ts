@@ -40,6 +40,9 @@ export const kvsKeys = {
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
   /** When the last scheduled sweep was started (ISO 8601): the hourly trigger decides from it. */
   lastSweep: 'sweep:last-started',
+  /** The coverage catalogue the admin page searches: which sweep run is current, and that run's pages (coverage.ts). */
+  coverageCurrent: 'coverage:current',
+  coverageChunk: (run: string, index: number): string => `coverage:${run}:${index}`,
   auditPrefix: 'audit:',
   audit: (at: Date, id: string): string => `audit:${newestFirst(at)}:${id}`,
   job: (jobId: string): string => `job:${jobId}`,

@@ -35,7 +35,7 @@ import { requestBackup } from './backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { checkBitbucket, checkBucket } from './checks.js';
-import { coveragePage, inclusionOf } from './coverage.js';
+import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -103,6 +103,15 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
+  getCoverage: z.object({
+    search: text(100).optional(),
+    sort: z.enum(['name', 'lastBackup', 'size', 'status']).optional(),
+    descending: z.boolean().optional(),
+    page: z.number().int().min(1).max(100_000).optional(),
+    cursor,
+  }).strict(),
+  // A page's worth at a time: each becomes an override and an audit entry.
+  setRepositoriesIncluded: z.object({ repositoryUuids: z.array(bitbucketUuid).min(1).max(100), included: z.boolean() }).strict(),
   // The policy is checked by validatePolicy (inside applyPolicy), as saving checks it.
   previewRetention: z.object({ repositoryUuid: bitbucketUuid, retention: z.record(z.string().max(40), z.unknown()) }).strict(),
   restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
@@ -202,12 +211,18 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 }
 
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
+  return repoStatus(caller, await setIncluded(caller, [bracedUuid(caller.repositoryUuid)], enabled));
+}
+
+/** Each repository's own override, as the repository page's switch and the admin page's coverage set it; one audit entry each. */
+async function setIncluded(caller: Caller, repositoryUuids: string[], enabled: boolean): Promise<WorkspaceSettings> {
   const settings = await requireSettings();
-  const key = bracedUuid(caller.repositoryUuid);
-  const updated: WorkspaceSettings = { ...settings, overrides: { ...settings.overrides, [key]: { ...settings.overrides[key], enabled } } };
+  const overrides = { ...settings.overrides };
+  for (const key of repositoryUuids) overrides[key] = { ...overrides[key], enabled };
+  const updated: WorkspaceSettings = { ...settings, overrides };
   await storeSettings(updated);
-  await recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' });
-  return repoStatus(caller, updated);
+  await Promise.all(repositoryUuids.map((key) => recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
+  return updated;
 }
 
 
@@ -251,7 +266,15 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller.accountId, input)),
   testBucket: onAdminPage(noPayload, () => checkBucket()),
   testBitbucket: onAdminPage(noPayload, (_input, caller) => checkBitbucket(caller.workspaceUuid)),
-  getCoverage: onAdminPage(cursorPayload, async (input, caller) => coveragePage(caller.workspaceUuid, await loadSettings(), input.cursor)),
+  getCoverage: onAdminPage(payloads.getCoverage, async (input, caller) => {
+    const settings = await loadSettings();
+    // Before the first sweep there is no catalogue: Bitbucket's own pages, unsearched.
+    return (input.cursor === undefined ? await queryCoverage(settings, input) : undefined) ?? coveragePage(caller.workspaceUuid, settings, input.cursor);
+  }),
+  setRepositoriesIncluded: onAdminPage(payloads.setRepositoriesIncluded, async (input, caller) => {
+    await setIncluded(caller, input.repositoryUuids.map((uuid) => bracedUuid(uuid)), input.included);
+    return settingsView();
+  }),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   getAuditLog: onAdminPage(cursorPayload, (input) => listAudit(input.cursor)),
   listDeletedRepositories: onAdminPage(cursorPayload, (input) => listDeletedRepositories(input.cursor)),

@@ -21,8 +21,14 @@ const REASON_WORDS: Record<string, string> = {
 const SETTLE_MS = 300;
 
 export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
-  // Repositories with at least one snapshot, from the coverage list's first page.
-  const repositories = useResource(() => invoke('getCoverage', {}));
+  // Repositories with at least one snapshot: the coverage list's first page, searched by the backend as the person types.
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(typed.trim()), SETTLE_MS);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const repositories = useResource(() => invoke('getCoverage', search ? { search } : {}), [search]);
   const options: Option[] = (repositories.data?.items ?? []).filter((row) => row.lastSnapshotId).map((row) => ({ value: row.repositoryUuid, label: row.slug }));
   const [chosen, setChosen] = useState<Option | null>(null);
   const selected = chosen ?? options[0] ?? null;
@@ -46,7 +52,7 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
 
   if (repositories.error !== undefined) return <ErrorMessage error={repositories.error} title="The repositories could not be listed" />;
   if (repositories.loading && !repositories.data) return <Loading label="Loading repositories…" />;
-  if (options.length === 0) return <Text>No repository has a snapshot yet: the preview shows once the first backups are in.</Text>;
+  if (options.length === 0 && !search && !chosen) return <Text>No repository has a snapshot yet: the preview shows once the first backups are in.</Text>;
 
   const data = preview.data?.repositoryUuid === selected?.value ? preview.data : undefined;
   const kept = data?.snapshots.filter((snapshot) => snapshot.kept).length ?? 0;
@@ -54,7 +60,17 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
     <Stack space="space.150">
       <Stack space="space.050">
         <Label htmlFor="retention-preview-repository">Repository to preview</Label>
-        <Select<Option> inputId="retention-preview-repository" options={options} value={selected} onChange={(value) => setChosen(value)} />
+        <Select<Option>
+          inputId="retention-preview-repository"
+          options={options}
+          value={selected}
+          isLoading={repositories.loading}
+          // The backend searches; the list shows what it found.
+          filterOption={null}
+          onInputChange={(value) => setTyped(value)}
+          onChange={(value) => setChosen(value)}
+          noOptionsMessage={() => 'No repository with snapshots matches'}
+        />
       </Stack>
       {own && <Text>This repository has its own retention policy, so the workspace's does not apply to it; the preview shows its own.</Text>}
       {preview.error !== undefined && <ErrorMessage error={preview.error} title="The preview could not be made" />}
