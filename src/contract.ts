@@ -89,6 +89,12 @@ export interface RepoStatus {
   lastPush?: PushSeen;
   /** Absent while Lifeboat is not set up. */
   storage?: StorageStatus;
+  /**
+   * When the next scheduled sweep backs the repository up (an included one): the
+   * schedule's interval after the last sweep. Absent before the first sweep, which
+   * the hourly trigger starts within the hour.
+   */
+  nextSweepAt?: string;
 }
 
 /** Refs of a snapshot against the snapshot before it. */
@@ -195,6 +201,7 @@ export interface DestructiveEvent {
   previousTip: string;
   /** The tip after the push; absent for a deletion. */
   newTip?: string;
+  /** Who pushed, as the push event names them: an Atlassian account id (a name would need the read:user scope). */
   actorAccountId?: string;
   at: string;
   /** The newest snapshot that holds previousTip at that ref, when known. */

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { DEMO_USERS } from '../sandbox/demo.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
@@ -88,11 +89,19 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await frame.getByText('(set for this repository)').waitFor();
     assert.equal(await toggle.isChecked(), true);
 
-    await frame.getByRole('button', { name: 'Back up now' }).click();
-    // The job is followed; after a reload the status names it and the page follows it again.
-    await frame.getByText(/Backup/).first().waitFor();
-    frame = await open('repoAdmin');
+    // Slow fetches keep the backup running across the reload (and only fetches: the page stays quick).
+    app.world.emulator.faults.fetchLatencyMs = 3_000;
+    try {
+      await frame.getByRole('button', { name: 'Back up now' }).click();
+      await frame.getByRole('status').filter({ hasText: 'Backup:' }).waitFor();
+      // After a reload the status names the job and the page follows it again.
+      frame = await open('repoAdmin');
+      await frame.getByRole('status').filter({ hasText: 'Backup:' }).waitFor();
+    } finally {
+      app.world.emulator.faults.fetchLatencyMs = 0;
+    }
     await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await frame.getByTestId('next-sweep').getByText(/sweep/).waitFor();
     await frame.getByText('Protected', { exact: true }).waitFor();
     const rows = frame.getByTestId('snapshots--table').getByRole('row');
     await rows.nth(1).getByText('Manual').waitFor();
@@ -119,7 +128,8 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await app.world.host.idle();
 
     const frame = await open('repoAdmin');
-    await frame.getByText(/^main was force-pushed/).waitFor();
+    // Who pushed, as the event names her: Alice's Atlassian account.
+    await frame.getByText(new RegExp(`^main was force-pushed .* by Atlassian account ${DEMO_USERS.admin.accountId}$`)).waitFor();
     await frame.getByRole('button', { name: 'Restore the previous tip beside it' }).click();
     await frame.getByText('Undo finished').waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
       await page.screenshot({ path: join(ARTIFACTS, 'undo-failure.png'), fullPage: true });
@@ -148,6 +158,11 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     frame = await open('repoAdmin');
     await frame.getByText(/^develop was force-pushed/).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-banner.png'), fullPage: true });
+    // Several snapshots by now: their stored size over time, drawn and as a table.
+    const chart = frame.getByRole('figure', { name: /Stored size over time/ });
+    await chart.getByRole('img', { name: /^Stored size of the \d+ snapshots shown/ }).waitFor();
+    await chart.getByText('The sizes as a table').click();
+    assert.ok(await chart.getByRole('row').count() >= 3, 'a row per snapshot, and the header');
     await frame.getByRole('button', { name: 'Put it back in place…' }).click();
     const confirm = frame.getByRole('dialog', { name: 'Put develop back in place?' });
     await confirm.getByText(/backs up the current state first/).waitFor();

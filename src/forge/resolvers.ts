@@ -47,7 +47,7 @@ import { saveSettings, settingsView, storageStatus } from './settings-changes.js
 import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { readStatus } from './status.js';
-import { requestSweep } from './sweep.js';
+import { nextSweepAt, requestSweep } from './sweep.js';
 
 interface Caller {
   workspaceUuid: string;
@@ -171,6 +171,8 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
     getRepository(workspaceUuid, repositoryUuid),
     known ?? loadSettings(),
   ]);
+  const inclusion = inclusionOf(settings, repositoryUuid);
+  const nextSweep = settings && inclusion.included ? await nextSweepAt(settings) : undefined;
   return {
     ...stored,
     ...(summary?.latest ? { latest: summary.latest } : {}),
@@ -178,7 +180,9 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
     ...(repository.name ? { name: repository.name } : {}),
     ...(repository.full_name ? { fullName: repository.full_name } : {}),
     links: { ...(repository.links?.html ? { html: repository.links.html.href } : {}), ...(maybeCloneUrl(repository) ? { clone: maybeCloneUrl(repository)! } : {}) },
-    ...(({ included, by }) => ({ included, includedBy: by }))(inclusionOf(settings, repositoryUuid)),
+    included: inclusion.included,
+    includedBy: inclusion.by,
+    ...(nextSweep ? { nextSweepAt: nextSweep } : {}),
     ...(lastPush ? { lastPush } : {}),
     ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
   };

@@ -64,6 +64,17 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
 }
 
 /**
+ * When the next scheduled sweep is due: the interval after the last one (the
+ * hourly trigger starts it at its first run from then). Undefined before the
+ * first: the next hourly run starts it.
+ */
+export async function nextSweepAt(settings: WorkspaceSettings): Promise<string | undefined> {
+  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  if (!last) return undefined;
+  return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], Date.now())).toISOString();
+}
+
+/**
  * Scheduled triggers know their workspace only from the installation context,
  * an ARI such as ari:cloud:bitbucket::workspace/<uuid>; the UUID is taken from
  * its end, braces or not.
