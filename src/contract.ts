@@ -260,6 +260,12 @@ export interface BucketCheck extends ConnectionCheck {
   objectLock: boolean;
 }
 
+/** Whether the app may reach a storage endpoint: declared in the manifest, or approved by a workspace admin. */
+export interface EndpointEgress {
+  origin: string;
+  allowed: boolean;
+}
+
 export interface BitbucketCheck extends ConnectionCheck {
   credential: 'access-token' | 'api-token';
   /** The git user name that goes with this credential. */
@@ -353,6 +359,8 @@ export type AdminPageResolvers = {
   getSettings: () => Result<SettingsView>;
   saveSettings: (request: SaveSettingsRequest) => Result<SettingsView>;
   testBucket: () => Result<BucketCheck>;
+  /** Before saving: whether Forge lets the app reach this endpoint, or a workspace admin must allow it first. */
+  checkEndpoint: (request: { endpoint: string }) => Result<EndpointEgress>;
   testBitbucket: () => Result<BitbucketCheck>;
   getCoverage: (request: CoverageQuery) => Result<CoveragePage>;
   /** Includes or excludes many repositories at once: a per-repository override for each (as each row's switch sets). */

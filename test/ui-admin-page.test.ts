@@ -203,6 +203,31 @@ test('schedule and retention are saved; turning encryption off asks first; the a
   assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
 });
 
+test('an endpoint outside the declared providers is allowed by the admin through Bitbucket (customer-managed egress)', { timeout: 120_000 }, async () => {
+  await app.configure({ retention: {} });
+  const frame = await adminPage('admin');
+  const storage = section(frame, /Storage/);
+  // The local bucket is approved already (as an admin of this world would have).
+  await storage.getByText(/Forge lets Lifeboat reach http:\/\/127\.0\.0\.1/).waitFor({ timeout: 20_000 });
+  await storage.getByRole('textbox', { name: 'Endpoint' }).fill('https://minio.example.test');
+  const warning = storage.getByRole('heading', { name: 'Lifeboat may not reach https://minio.example.test yet' });
+  await warning.waitFor({ timeout: 20_000 });
+  await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
+  // Bitbucket's own dialog, outside the app's frame; declining changes nothing.
+  const consent = page.getByRole('dialog', { name: 'Allow this app to send data to https://minio.example.test?' });
+  await consent.getByRole('button', { name: 'Don’t allow' }).click();
+  await storage.getByText('The request to allow more domains was declined.', { exact: false }).waitFor();
+  assert.deepEqual(app.world.host.egressGroups.get(), []);
+  await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
+  await consent.getByRole('button', { name: 'Allow', exact: true }).click();
+  await storage.getByText('Forge lets Lifeboat reach https://minio.example.test.').waitFor({ timeout: 20_000 });
+  assert.deepEqual(app.world.host.egressGroups.get().map((group) => group.configured), [[{ domain: 'https://minio.example.test', type: ['FETCH_BACKEND_SIDE'] }]]);
+  // Nothing was saved by it: the stored endpoint is still the local bucket.
+  const stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.equal(stored.value.settings?.bucket.endpoint, `${app.world.urls.bucket.endpoint}/`);
+});
+
 test('the retention preview shows which existing snapshots the unsaved policy keeps', { timeout: 180_000 }, async () => {
   await app.configure({ retention: {} });
   // Two snapshots of docs, a commit apart.

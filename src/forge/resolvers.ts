@@ -28,13 +28,13 @@ import { isSnapshotId } from '../engine/bucket/keys.js';
 import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG, bucketEndpoint, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
-import { checkBitbucket, checkBucket } from './checks.js';
+import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
 import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
@@ -103,6 +103,7 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
+  checkEndpoint: z.object({ endpoint: bucketEndpoint }).strict(),
   getCoverage: z.object({
     search: text(100).optional(),
     sort: z.enum(['name', 'lastBackup', 'size', 'status']).optional(),
@@ -269,6 +270,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getSettings: onAdminPage(noPayload, () => settingsView()),
   saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller.accountId, input)),
   testBucket: onAdminPage(noPayload, () => checkBucket()),
+  checkEndpoint: onAdminPage(payloads.checkEndpoint, async (input) => endpointEgress(input.endpoint)),
   testBitbucket: onAdminPage(noPayload, (_input, caller) => checkBitbucket(caller.workspaceUuid)),
   getCoverage: onAdminPage(payloads.getCoverage, async (input, caller) => {
     const settings = await loadSettings();
