@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { gitAsync } from '../sandbox/bitbucket/test-support.js';
-import { DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { startAppWorld, type AppWorld } from './helpers/app-world.js';
@@ -271,6 +271,55 @@ test('the retention preview shows which existing snapshots the unsaved policy ke
   const stored = await app.adminPage('getSettings', undefined);
   assert.ok(stored.ok);
   assert.deepEqual(stored.value.settings?.retention, {});
+});
+
+test('a deleted repository is restored into a new repository from the admin page, and git has every ref', { timeout: 180_000 }, async () => {
+  await app.configure({ retention: {} });
+  const asked = await app.repoPage('backupNow', undefined, { as: 'admin', repositorySlug: 'docs' });
+  assert.ok(asked.ok);
+  await app.world.emulator.eventsIdle();
+  await app.world.host.idle();
+  const refs = async (slug: string): Promise<string> => (await gitAsync(undefined, ['ls-remote', app.gitUrl(slug)])).split('\n').filter((line) => line.includes('refs/')).sort().join('\n');
+  const before = await refs('docs');
+  const deleted = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/docs`, apiTokenAuth('admin'), { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  await app.world.emulator.eventsIdle();
+  await app.world.host.idle();
+
+  const frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Deleted repositories' }).click();
+  const table = frame.getByRole('table', { name: 'Deleted repositories still in the bucket' });
+  await table.getByRole('button', { name: 'Restore Docs' }).click();
+  const dialog = frame.getByRole('dialog', { name: 'Restore Docs into a new repository' });
+  const slug = dialog.getByRole('textbox', { name: 'Name of the new repository (slug)' });
+  assert.equal(await slug.inputValue(), 'docs-restored');
+  await slug.fill('docs-again');
+  await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+  await dialog.getByText('The restore finished').waitFor({ timeout: 60_000 });
+  assert.match(await dialog.getByRole('link', { name: 'Open docs-again in Bitbucket' }).getAttribute('href') ?? '', /\/lifeboat-demo\/docs-again$/);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-deleted-restore.png') });
+  assert.equal(await refs('docs-again'), before, 'every ref of the deleted repository, as it was');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+});
+
+test('looks right in dark mode too (screenshot), with no serious axe-core violation', { timeout: 60_000 }, async () => {
+  const url = new URL(app.world.urls.pages.workspaceAdmin);
+  url.searchParams.set('as', 'admin');
+  url.searchParams.set('theme', 'dark');
+  await page.goto(url.href);
+  const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
+  assert.ok(frame);
+  await section(frame, /Storage/).getByRole('textbox', { name: 'Bucket name' }).waitFor({ timeout: 20_000 });
+  await frame.waitForFunction('document.documentElement.getAttribute(\'data-color-mode\') === \'dark\'');
+  await frame.getByText(/Forge lets Lifeboat reach/).waitFor({ timeout: 20_000 });
+  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
+  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), []);
+  const contentHeight = (await frame.evaluate('document.documentElement.scrollHeight')) as number;
+  await page.setViewportSize({ width: 1280, height: contentHeight + 100 });
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-dark.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
 });
 
 test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {

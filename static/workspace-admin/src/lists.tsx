@@ -252,10 +252,13 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
       <ModalHeader><ModalTitle>Restore {repository.name} into a new repository</ModalTitle></ModalHeader>
       <ModalBody>
         <Stack space="space.150">
-          <Text>Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken <When at={repository.lastSnapshotAt} /> into it.</Text>
+          <Text>{`Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken ${relativeTime(repository.lastSnapshotAt)} (${absoluteTime(repository.lastSnapshotAt)}) into it.`}</Text>
           <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
           {error !== undefined && !problems.fields.newRepositorySlug && <ErrorMessage error={error} title="The restore did not start" />}
           <JobStatus job={followed.job} error={followed.error} what="restore" />
+          {followed.job?.state === 'done' && typeof followed.job.result?.repositoryUrl === 'string' && (
+            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {String(followed.job.result.repository ?? slug)} in Bitbucket</a></Text>
+          )}
         </Stack>
       </ModalBody>
       <ModalFooter>
