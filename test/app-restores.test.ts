@@ -415,6 +415,26 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
       const created = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/api-server-decrypted`, apiTokenAuth('admin'));
       assert.equal(created.status, 404, 'no repository was created');
 
+      // Bitbucket down for every attempt: the retries are given up, the job fails, and the secret is gone all the same.
+      let outage = true;
+      const stopOutage = app.world.host.onInvocation((record) => {
+        if (outage && record.kind === 'resolver' && record.detail === 'startRestore') app.world.emulator.faults.failNext5xx = 1_000;
+      });
+      let givenUp: JobView;
+      try {
+        const job = valueOf(await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/main'], identity: key.identity }, page)), 'startRestore');
+        await settle();
+        outage = false;
+        app.world.emulator.faults.failNext5xx = 0;
+        givenUp = await settledJob(job.id, slug);
+      } finally {
+        stopOutage();
+        app.world.emulator.faults.failNext5xx = 0;
+      }
+      said.push(givenUp);
+      assert.equal(givenUp.state, 'failed', givenUp.message);
+      assert.deepEqual(identitySecrets(), [], 'deleted once the retries were given up');
+
       said.push(await app.repoPage('getRepoStatus', undefined, page), await app.repoPage('listSnapshots', {}, page), await app.adminPage('getAuditLog', {}, ADMIN));
     } finally {
       stop();
