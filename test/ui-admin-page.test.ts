@@ -50,6 +50,14 @@ async function adminPage(as: 'admin' | 'member'): Promise<Frame> {
 
 const section = (frame: Frame, name: RegExp) => frame.getByRole('region', { name });
 
+/** No serious or critical axe-core violation on the page as it is now. */
+async function checkAccessibility(frame: Frame, what: string): Promise<void> {
+  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
+  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), [], what);
+}
+
 test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', { timeout: 300_000 }, async () => {
   const { bucket } = app.world.urls;
   let frame = await adminPage('admin');
@@ -158,6 +166,7 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await found.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
   await frame.getByRole('combobox', { name: 'Sort by' }).click();
   await frame.getByRole('option', { name: 'Size, largest first' }).click();
+  await checkAccessibility(frame, 'the repositories tab, searched');
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-search.png') });
 });
 
@@ -266,6 +275,7 @@ test('the retention preview shows which existing snapshots the unsaved policy ke
   const rows = preview.getByRole('table', { name: 'Retention preview' }).getByRole('row');
   assert.match(await rows.nth(1).innerText(), /kept[\s\S]*the newest/);
   assert.match(await rows.nth(2).innerText(), /forgotten/);
+  await checkAccessibility(frame, 'the retention preview');
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-retention-preview.png'), fullPage: true });
   // Previewing saved nothing.
   const stored = await app.adminPage('getSettings', undefined);
@@ -312,10 +322,7 @@ test('looks right in dark mode too (screenshot), with no serious axe-core violat
   await section(frame, /Storage/).getByRole('textbox', { name: 'Bucket name' }).waitFor({ timeout: 20_000 });
   await frame.waitForFunction('document.documentElement.getAttribute(\'data-color-mode\') === \'dark\'');
   await frame.getByText(/Forge lets Lifeboat reach/).waitFor({ timeout: 20_000 });
-  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
-  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
-  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), []);
+  await checkAccessibility(frame, 'the set-up in dark mode');
   const contentHeight = (await frame.evaluate('document.documentElement.scrollHeight')) as number;
   await page.setViewportSize({ width: 1280, height: contentHeight + 100 });
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-dark.png') });
@@ -326,10 +333,7 @@ test('the page has no serious or critical axe-core violations', { timeout: 60_00
   const frame = await adminPage('admin');
   await frame.getByRole('heading', { name: 'Lifeboat backups' }).waitFor({ timeout: 20_000 });
   await frame.getByRole('tab', { name: 'Set-up' }).waitFor();
-  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
-  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
-  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), []);
+  await checkAccessibility(frame, 'the set-up');
 });
 
 test('a plain member is told plainly that only workspace admins can use the page', { timeout: 60_000 }, async () => {
