@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import type { Result } from '../src/contract.js';
 import type { WorkspaceSettingsInput } from '../src/settings.js';
-import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from './demo.js';
-import { startForgeHost, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
+import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN, type DemoRole } from './demo.js';
+import { startForgeHost, type EgressGroup, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
 import { loadManifest, PAGE_MODULE_TYPES } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
 import { startUiServer, type FramedPage, type UiServer } from './ui/server.js';
@@ -42,6 +42,8 @@ export interface WorldOptions {
   appVariables?: Record<string, string>;
   /** The Bitbucket emulator's log: a line per request (tests count REST calls with it) and its errors. */
   bitbucketLog?: (line: string) => void;
+  /** Empty repositories seeded besides the demo ones (tests of a large workspace). */
+  extraRepositories?: number;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -92,6 +94,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       dataDir: dirs.bitbucket,
       port: ports.bitbucket,
       seed: true,
+      ...(options.extraRepositories ? { extraRepositories: options.extraRepositories } : {}),
       appScopes: [...appScopes],
       ...(options.bitbucketLog ? { log: options.bitbucketLog } : {}),
       onEvent: async (event) => {
@@ -129,6 +132,13 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         .map(({ uuid, slug, name }) => ({ uuid, slug, name })),
       users: DEMO_USERS,
       invoke: (call) => host.invokeResolver(call),
+      egress: {
+        get: (keys) => host.egressGroups.get(keys),
+        set(egresses, as) {
+          if (as !== 'admin') throw new Error(`Only a workspace admin can allow an app to reach more domains; ${DEMO_USERS[as as DemoRole]?.displayName ?? as} is not one.`);
+          return host.egressGroups.set(egresses as EgressGroup[]);
+        },
+      },
       scheduledTriggers: { keys: host.manifest.scheduledTriggers.map((trigger) => trigger.key), run: (key) => host.runScheduledTrigger(key) },
       log,
     });

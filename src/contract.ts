@@ -6,6 +6,7 @@
 //
 // Every resolver answers a Result: failures carry a stable code (see
 // src/engine/errors.ts) and a message meant for the person looking at the page.
+import type { KeepReason, RetentionPolicy } from './engine/bucket/retention.js';
 import type { ErrorCode } from './engine/errors.js';
 import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-requests.js';
 import type { SnapshotContents } from './engine/snapshot-contents.js';
@@ -72,6 +73,10 @@ export interface RepoStatus {
   repositoryUuid: string;
   slug?: string;
   name?: string;
+  /** workspace/repository, as Bitbucket names it (the command line's --repo). */
+  fullName?: string;
+  /** The repository's page and https clone URL, as Bitbucket's links give them. */
+  links?: { html?: string; clone?: string };
   /** Whether backups run for this repository (workspace selection and per-repository override). */
   included: boolean;
   /** Whether `included` follows the workspace's selection or is this repository's own setting (setRepoEnabled). */
@@ -86,6 +91,12 @@ export interface RepoStatus {
   lastPush?: PushSeen;
   /** Absent while Lifeboat is not set up. */
   storage?: StorageStatus;
+  /**
+   * When the next scheduled sweep backs the repository up (an included one): the
+   * schedule's interval after the last sweep. Absent before the first sweep, which
+   * the hourly trigger starts within the hour.
+   */
+  nextSweepAt?: string;
 }
 
 /** Refs of a snapshot against the snapshot before it. */
@@ -207,6 +218,7 @@ export interface DestructiveEvent {
   previousTip: string;
   /** The tip after the push; absent for a deletion. */
   newTip?: string;
+  /** Who pushed, as the push event names them: an Atlassian account id (a name would need the read:user scope). */
   actorAccountId?: string;
   at: string;
   /** The newest snapshot that holds previousTip at that ref, when known. */
@@ -265,6 +277,12 @@ export interface RestoreRequest {
   newRepositorySlug?: string;
   /** Overwrite needs this set to true: the page asks the person first. */
   confirmOverwrite?: boolean;
+  /**
+   * For an encrypted snapshot: the age identity (AGE-SECRET-KEY-1..., or an identity
+   * file's text). Kept as a Forge secret for this job only and deleted when it ends;
+   * never returned, logged or recorded.
+   */
+  identity?: string;
 }
 
 export interface SecretsPresence {
@@ -299,6 +317,12 @@ export interface BucketCheck extends ConnectionCheck {
   objectLock: boolean;
 }
 
+/** Whether the app may reach a storage endpoint: declared in the manifest, or approved by a workspace admin. */
+export interface EndpointEgress {
+  origin: string;
+  allowed: boolean;
+}
+
 export interface BitbucketCheck extends ConnectionCheck {
   credential: 'access-token' | 'api-token';
   /** The git user name that goes with this credential. */
@@ -318,6 +342,28 @@ export interface CoverageRow {
   lastError?: string;
 }
 
+export type CoverageSort = 'name' | 'lastBackup' | 'size' | 'status';
+
+export interface CoverageQuery {
+  /** Part of a repository's name or slug, any case. */
+  search?: string;
+  sort?: CoverageSort;
+  descending?: boolean;
+  /** From 1. */
+  page?: number;
+  /** Before the first sweep: Bitbucket's own paging (search and sort need the catalogue). */
+  cursor?: string;
+}
+
+export interface CoveragePage extends Paged<CoverageRow> {
+  /**
+   * Search, sort and pages over the catalogue the last sweep built (sorted by the
+   * values then; each row shows its state now). Absent before the first sweep:
+   * then the rows come in Bitbucket's order, page by page with nextCursor.
+   */
+  catalogue?: { builtAt: string; total: number; matching: number; page: number; pages: number };
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -334,6 +380,15 @@ export interface DeletedRepository {
   name: string;
   lastSnapshotId: string;
   lastSnapshotAt: string;
+}
+
+/** Which of a repository's existing snapshots a retention policy keeps (the admin page's preview, before saving). */
+export interface RetentionPreview {
+  repositoryUuid: string;
+  /** Newest first. */
+  snapshots: Array<{ id: string; createdAt: string; trigger: string; ownBytes: number; kept: boolean; reasons: KeepReason[] }>;
+  /** The repository has older snapshots than these; the decisions shown are exact all the same (the rules walk newest first). */
+  more: boolean;
 }
 
 export interface Paged<T> {
@@ -366,8 +421,12 @@ export type AdminPageResolvers = {
   getSettings: () => Result<SettingsView>;
   saveSettings: (request: SaveSettingsRequest) => Result<SettingsView>;
   testBucket: () => Result<BucketCheck>;
+  /** Before saving: whether Forge lets the app reach this endpoint, or a workspace admin must allow it first. */
+  checkEndpoint: (request: { endpoint: string }) => Result<EndpointEgress>;
   testBitbucket: () => Result<BitbucketCheck>;
-  getCoverage: (request: { cursor?: string }) => Result<Paged<CoverageRow>>;
+  getCoverage: (request: CoverageQuery) => Result<CoveragePage>;
+  /** Includes or excludes many repositories at once: a per-repository override for each (as each row's switch sets). */
+  setRepositoriesIncluded: (request: { repositoryUuids: string[]; included: boolean }) => Result<SettingsView>;
   sweepNow: () => Result<JobView>;
   getAuditLog: (request: { cursor?: string }) => Result<Paged<AuditEntry>>;
   listDeletedRepositories: (request: { cursor?: string }) => Result<Paged<DeletedRepository>>;
@@ -375,4 +434,6 @@ export type AdminPageResolvers = {
   rebuildIndex: () => Result<JobView>;
   restoreDeletedRepository: (request: { repositoryUuid: string; snapshotId?: string; newRepositorySlug: string }) => Result<JobView>;
   getJob: (request: { jobId: string }) => Result<JobView>;
+  /** Which existing snapshots of one repository `retention` keeps: the policy as it would be saved, read over the KVS index. */
+  previewRetention: (request: { repositoryUuid: string; retention: RetentionPolicy }) => Result<RetentionPreview>;
 };

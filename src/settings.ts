@@ -21,6 +21,9 @@ import { validatePolicy } from './engine/bucket/retention.js';
 const uuid = bitbucketUuid;
 
 /** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
+
+/** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
+export const bucketEndpoint = z.string().trim().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3');
 export const REPOSITORY_SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 
 // S3 bucket naming rules (the strictest common subset of the providers Lifeboat supports).
@@ -31,7 +34,7 @@ const bucketName = z.string().trim()
 
 export const bucketSettings = z.object({
   /** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
-  endpoint: z.string().trim().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3'),
+  endpoint: bucketEndpoint,
   region: z.string().trim().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
   name: bucketName,
   /** Key prefix inside the bucket, by the engine's one prefix rule (keys.ts). */

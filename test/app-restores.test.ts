@@ -11,7 +11,8 @@ import type { JobView, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { readManifest, readNewestManifest } from '../src/engine/bucket/catalog.js';
-import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
+import { type SnapshotManifest, encryptionFor } from '../src/engine/bucket/format.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { isLifeboatError } from '../src/engine/errors.js';
@@ -43,9 +44,9 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   };
 
   /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
-  const snapshot = async (slug: string): Promise<SnapshotManifest> => {
+  const snapshot = async (slug: string, recipients: string[] = []): Promise<SnapshotManifest> => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: null, objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: encryptionFor(recipients), objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     assert.notEqual(result.status, 'partial');
     return (result as { snapshot: SnapshotManifest }).snapshot;
   };
@@ -342,6 +343,114 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     assert.equal(done.state, 'done', done.message);
     assert.equal((done.result as { status?: string } | undefined)?.status, 'unchanged');
     assert.equal((await listed())[0], taken.id, 'the index job the backup asked for put it in, newest first');
+  });
+
+  it('restores an encrypted snapshot with the identity given for that job: a secret while it runs, gone after success and after a wrong identity, never shown', async () => {
+    const slug = 'api-server';
+    const key = await generateIdentity();
+    const other = await generateIdentity();
+    const taken = await snapshot(slug, [key.recipient]);
+    assert.ok(taken.bundles.every((bundle) => bundle.encrypted), 'the snapshot is encrypted');
+    await settle();
+    const page = { ...ADMIN, repositorySlug: slug };
+    const identitySecrets = (): string[] => app.world.host.secretKeys().filter((name) => name.endsWith(':identity'));
+
+    // Everything the app says or writes while these restores run: resolver answers, the log, KVS.
+    const said: unknown[] = [];
+    const logged: string[] = [];
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const originals = methods.map((method) => console[method]);
+    methods.forEach((method, index) => {
+      console[method] = (...args: unknown[]) => {
+        logged.push(args.map((arg) => (arg instanceof Error ? `${arg.message} ${arg.stack} ${String(arg.cause)}` : typeof arg === 'string' ? arg : JSON.stringify(arg))).join(' '));
+        originals[index]!.apply(console, args);
+      };
+    });
+    const ask = async <T>(answer: Promise<Result<T>>): Promise<Result<T>> => {
+      const result = await answer;
+      said.push(result);
+      return result;
+    };
+    // The first attempt meets a Bitbucket outage: the identity must outlive a retry, and be gone at the end.
+    const seenWhileRetrying: string[][] = [];
+    let armOutage = false;
+    const stop = app.world.host.onInvocation((record) => {
+      if (record.functionKey === 'run-restore' && record.outcome === 'retry') seenWhileRetrying.push(identitySecrets());
+      if (armOutage && record.kind === 'resolver' && record.detail === 'startRestore') {
+        armOutage = false;
+        app.world.emulator.faults.failNext5xx = 2;
+      }
+    });
+    try {
+      // Without an identity, or with something that is not one, nothing is queued and nothing kept.
+      const jobsBefore = restoreJobCount();
+      const missing = await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/main'] }, page));
+      assert.equal(!missing.ok && missing.error.code, 'IDENTITY_REQUIRED');
+      assert.match(!missing.ok ? missing.error.hint ?? '' : '', /restore dialog/);
+      const garbled = await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', identity: `${key.identity.slice(0, -3)}xyz` }, page));
+      assert.equal(!garbled.ok && garbled.error.code, 'IDENTITY_INVALID');
+      assert.equal(restoreJobCount(), jobsBefore, 'nothing queued');
+      assert.deepEqual(identitySecrets(), []);
+
+      armOutage = true;
+      const job = valueOf(await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/main'], identity: `# created by age-keygen\n${key.identity}\n` }, page)), 'startRestore');
+      assert.deepEqual(app.world.host.secretKeys().filter((name) => name.includes(job.id)), [`job:${job.id}:identity`], 'kept as a secret under the job');
+      const done = await settledJob(job.id, slug);
+      said.push(done);
+      assert.equal(done.state, 'done', done.message);
+      assert.ok(seenWhileRetrying.length >= 1 && seenWhileRetrying.every((keys) => keys.includes(`job:${job.id}:identity`)), 'the identity was kept across the retry');
+      assert.deepEqual(identitySecrets(), [], 'deleted once the job was done');
+      assert.equal((await remoteRefs(slug)).get(besideRefName(taken.id, 'refs/heads/main')), taken.refs.find((ref) => ref.name === 'refs/heads/main')?.oid);
+
+      // A wrong identity: a failed job that says what to do, nothing written, and the secret gone.
+      const refsBefore = await remoteRefs(slug);
+      const wrong = valueOf(await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: 'api-server-decrypted', identity: other.identity }, page)), 'startRestore');
+      const failed = await settledJob(wrong.id, slug);
+      said.push(failed);
+      assert.equal(failed.state, 'failed');
+      assert.equal(failed.error?.code, 'IDENTITY_MISMATCH');
+      assert.match(failed.error?.hint ?? '', /identity of one of the snapshot's recipients/);
+      assert.deepEqual(identitySecrets(), [], 'deleted once the job failed');
+      assert.deepEqual(await remoteRefs(slug), refsBefore);
+      const created = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/api-server-decrypted`, apiTokenAuth('admin'));
+      assert.equal(created.status, 404, 'no repository was created');
+
+      // Bitbucket down for every attempt: the retries are given up, the job fails, and the secret is gone all the same.
+      let outage = true;
+      const stopOutage = app.world.host.onInvocation((record) => {
+        if (outage && record.kind === 'resolver' && record.detail === 'startRestore') app.world.emulator.faults.failNext5xx = 1_000;
+      });
+      let givenUp: JobView;
+      try {
+        const job = valueOf(await ask(app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/main'], identity: key.identity }, page)), 'startRestore');
+        await settle();
+        outage = false;
+        app.world.emulator.faults.failNext5xx = 0;
+        givenUp = await settledJob(job.id, slug);
+      } finally {
+        stopOutage();
+        app.world.emulator.faults.failNext5xx = 0;
+      }
+      said.push(givenUp);
+      assert.equal(givenUp.state, 'failed', givenUp.message);
+      assert.deepEqual(identitySecrets(), [], 'deleted once the retries were given up');
+
+      said.push(await app.repoPage('getRepoStatus', undefined, page), await app.repoPage('listSnapshots', {}, page), await app.adminPage('getAuditLog', {}, ADMIN));
+    } finally {
+      stop();
+      app.world.emulator.faults.failNext5xx = 0;
+      methods.forEach((method, index) => {
+        console[method] = originals[index]!;
+      });
+    }
+    const secretPart = (identity: string): string => identity.slice('AGE-SECRET-KEY-1'.length, 'AGE-SECRET-KEY-1'.length + 24);
+    for (const identity of [key.identity, other.identity]) {
+      const part = secretPart(identity);
+      assert.ok(!JSON.stringify(said).includes(part), 'in no resolver answer');
+      assert.ok(!logged.some((line) => line.includes(part)), 'in no log line');
+      assert.ok(!JSON.stringify(app.world.host.kvsDump()).includes(part), 'in no KVS value (job records, requests, audit)');
+      assert.ok(!JSON.stringify(app.world.host.invocations).includes(part), 'in no invocation record');
+    }
   });
 
   it('lists a repository deleted through the REST API and restores it into a new repository', async () => {

@@ -3,12 +3,14 @@
 // finishes the first-run set-up as a person would, by role and accessible name;
 // a plain member is refused plainly; and the page passes axe-core.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { startAppWorld, type AppWorld } from './helpers/app-world.js';
@@ -47,6 +49,14 @@ async function adminPage(as: 'admin' | 'member'): Promise<Frame> {
 }
 
 const section = (frame: Frame, name: RegExp) => frame.getByRole('region', { name });
+
+/** No serious or critical axe-core violation on the page as it is now. */
+async function checkAccessibility(frame: Frame, what: string): Promise<void> {
+  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
+  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
+  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), [], what);
+}
 
 test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', { timeout: 300_000 }, async () => {
   const { bucket } = app.world.urls;
@@ -139,6 +149,25 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   }
   assert.ok(protectedRows > 0, 'the repositories backed up by "Back up all now" show as protected');
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png') });
+
+  // The sweep listed the workspace: the backend searches it; a checkbox and "Exclude selected" leave docs out, "Include selected" takes it back.
+  await frame.getByRole('textbox', { name: 'Search repositories' }).fill('DOC');
+  await frame.getByTestId('coverage-counts').getByText('1 of 3 repositories match "DOC".', { exact: false }).waitFor({ timeout: 20_000 });
+  const found = frame.getByRole('table', { name: 'Repositories of this workspace' });
+  await found.getByRole('checkbox', { name: 'Select Docs' }).check();
+  await frame.getByText('1 selected').waitFor();
+  await frame.getByRole('button', { name: 'Exclude selected' }).click();
+  await found.getByText('not backed up').waitFor({ timeout: 20_000 });
+  const excluded = await app.adminPage('getSettings', undefined);
+  assert.ok(excluded.ok);
+  assert.deepEqual(excluded.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  await found.getByRole('checkbox', { name: 'Select Docs' }).check();
+  await frame.getByRole('button', { name: 'Include selected' }).click();
+  await found.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
+  await frame.getByRole('combobox', { name: 'Sort by' }).click();
+  await frame.getByRole('option', { name: 'Size, largest first' }).click();
+  await checkAccessibility(frame, 'the repositories tab, searched');
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-search.png') });
 });
 
 test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {
@@ -183,14 +212,128 @@ test('schedule and retention are saved; turning encryption off asks first; the a
   assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
 });
 
+test('an endpoint outside the declared providers is allowed by the admin through Bitbucket (customer-managed egress)', { timeout: 120_000 }, async () => {
+  await app.configure({ retention: {} });
+  const frame = await adminPage('admin');
+  const storage = section(frame, /Storage/);
+  // The local bucket is approved already (as an admin of this world would have).
+  await storage.getByText(/Forge lets Lifeboat reach http:\/\/127\.0\.0\.1/).waitFor({ timeout: 20_000 });
+  await storage.getByRole('textbox', { name: 'Endpoint' }).fill('https://minio.example.test');
+  const warning = storage.getByRole('heading', { name: 'Lifeboat may not reach https://minio.example.test yet' });
+  await warning.waitFor({ timeout: 20_000 });
+  await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
+  // Bitbucket's own dialog, outside the app's frame; declining changes nothing.
+  const consent = page.getByRole('dialog', { name: 'Allow this app to send data to https://minio.example.test?' });
+  await consent.getByRole('button', { name: 'Don’t allow' }).click();
+  await storage.getByText('The request to allow more domains was declined.', { exact: false }).waitFor();
+  assert.deepEqual(app.world.host.egressGroups.get(), []);
+  await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
+  await consent.getByRole('button', { name: 'Allow', exact: true }).click();
+  await storage.getByText('Forge lets Lifeboat reach https://minio.example.test.').waitFor({ timeout: 20_000 });
+  assert.deepEqual(app.world.host.egressGroups.get().map((group) => group.configured), [[{ domain: 'https://minio.example.test', type: ['FETCH_BACKEND_SIDE'] }]]);
+  // Nothing was saved by it: the stored endpoint is still the local bucket.
+  const stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.equal(stored.value.settings?.bucket.endpoint, `${app.world.urls.bucket.endpoint}/`);
+});
+
+test('the retention preview shows which existing snapshots the unsaved policy keeps', { timeout: 180_000 }, async () => {
+  await app.configure({ retention: {} });
+  // Two snapshots of docs, a commit apart.
+  const work = await mkdtemp(join(tmpdir(), 'lifeboat-ui-admin-'));
+  try {
+    for (const round of [1, 2]) {
+      if (round === 2) {
+        await gitAsync(undefined, ['clone', '--quiet', app.gitUrl('docs'), work]);
+        await gitAsync(work, ['commit', '--quiet', '--allow-empty', '-m', 'second snapshot']);
+        await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD']);
+        await app.world.emulator.eventsIdle();
+      }
+      const asked = await app.repoPage('backupNow', undefined, { as: 'admin', repositorySlug: 'docs' });
+      assert.ok(asked.ok);
+      await app.world.host.idle();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  const listed = await app.repoPage('listSnapshots', {}, { as: 'admin', repositorySlug: 'docs' });
+  assert.ok(listed.ok && listed.value.items.length >= 2, 'docs has two snapshots');
+  const count = listed.value.items.length;
+
+  const frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Schedule and retention' }).click();
+  const preview = section(frame, /^Preview/);
+  const picker = preview.getByRole('combobox', { name: 'Repository to preview' });
+  await picker.waitFor({ timeout: 20_000 });
+  await picker.fill('docs');
+  await frame.getByRole('option', { name: 'docs', exact: true }).click();
+  const summary = preview.getByTestId('retention-preview-summary');
+  // Nothing limits it yet: everything is kept.
+  await summary.getByText(`keeps ${count} of the ${count} snapshots`, { exact: false }).waitFor({ timeout: 20_000 });
+  await frame.getByRole('spinbutton', { name: 'Keep the last' }).fill('1');
+  await summary.getByText(`keeps 1 of the ${count} snapshots; the next prune forgets the other ${count - 1}`, { exact: false }).waitFor({ timeout: 20_000 });
+  const rows = preview.getByRole('table', { name: 'Retention preview' }).getByRole('row');
+  assert.match(await rows.nth(1).innerText(), /kept[\s\S]*the newest/);
+  assert.match(await rows.nth(2).innerText(), /forgotten/);
+  await checkAccessibility(frame, 'the retention preview');
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-retention-preview.png'), fullPage: true });
+  // Previewing saved nothing.
+  const stored = await app.adminPage('getSettings', undefined);
+  assert.ok(stored.ok);
+  assert.deepEqual(stored.value.settings?.retention, {});
+});
+
+test('a deleted repository is restored into a new repository from the admin page, and git has every ref', { timeout: 180_000 }, async () => {
+  await app.configure({ retention: {} });
+  const asked = await app.repoPage('backupNow', undefined, { as: 'admin', repositorySlug: 'docs' });
+  assert.ok(asked.ok);
+  await app.world.emulator.eventsIdle();
+  await app.world.host.idle();
+  const refs = async (slug: string): Promise<string> => (await gitAsync(undefined, ['ls-remote', app.gitUrl(slug)])).split('\n').filter((line) => line.includes('refs/')).sort().join('\n');
+  const before = await refs('docs');
+  const deleted = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/docs`, apiTokenAuth('admin'), { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  await app.world.emulator.eventsIdle();
+  await app.world.host.idle();
+
+  const frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Deleted repositories' }).click();
+  const table = frame.getByRole('table', { name: 'Deleted repositories still in the bucket' });
+  await table.getByRole('button', { name: 'Restore Docs' }).click();
+  const dialog = frame.getByRole('dialog', { name: 'Restore Docs into a new repository' });
+  const slug = dialog.getByRole('textbox', { name: 'Name of the new repository (slug)' });
+  assert.equal(await slug.inputValue(), 'docs-restored');
+  await slug.fill('docs-again');
+  await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+  await dialog.getByText('The restore finished').waitFor({ timeout: 60_000 });
+  assert.match(await dialog.getByRole('link', { name: 'Open docs-again in Bitbucket' }).getAttribute('href') ?? '', /\/lifeboat-demo\/docs-again$/);
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-deleted-restore.png') });
+  assert.equal(await refs('docs-again'), before, 'every ref of the deleted repository, as it was');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+});
+
+test('looks right in dark mode too (screenshot), with no serious axe-core violation', { timeout: 60_000 }, async () => {
+  const url = new URL(app.world.urls.pages.workspaceAdmin);
+  url.searchParams.set('as', 'admin');
+  url.searchParams.set('theme', 'dark');
+  await page.goto(url.href);
+  const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
+  assert.ok(frame);
+  await section(frame, /Storage/).getByRole('textbox', { name: 'Bucket name' }).waitFor({ timeout: 20_000 });
+  await frame.waitForFunction('document.documentElement.getAttribute(\'data-color-mode\') === \'dark\'');
+  await frame.getByText(/Forge lets Lifeboat reach/).waitFor({ timeout: 20_000 });
+  await checkAccessibility(frame, 'the set-up in dark mode');
+  const contentHeight = (await frame.evaluate('document.documentElement.scrollHeight')) as number;
+  await page.setViewportSize({ width: 1280, height: contentHeight + 100 });
+  await page.screenshot({ path: join(ARTIFACTS, 'admin-page-dark.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
 test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {
   const frame = await adminPage('admin');
   await frame.getByRole('heading', { name: 'Lifeboat backups' }).waitFor({ timeout: 20_000 });
   await frame.getByRole('tab', { name: 'Set-up' }).waitFor();
-  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
-  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
-  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), []);
+  await checkAccessibility(frame, 'the set-up');
 });
 
 test('a plain member is told plainly that only workspace admins can use the page', { timeout: 60_000 }, async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { DEMO_USERS } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_WORKSPACE } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
@@ -97,11 +98,19 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await frame.getByText('(set for this repository)').waitFor();
     assert.equal(await toggle.isChecked(), true);
 
-    await frame.getByRole('button', { name: 'Back up now' }).click();
-    // The job is followed; after a reload the status names it and the page follows it again.
-    await frame.getByText(/Backup/).first().waitFor();
-    frame = await open('repoAdmin');
+    // Slow fetches keep the backup running across the reload (and only fetches: the page stays quick).
+    app.world.emulator.faults.fetchLatencyMs = 3_000;
+    try {
+      await frame.getByRole('button', { name: 'Back up now' }).click();
+      await frame.getByRole('status').filter({ hasText: 'Backup:' }).waitFor();
+      // After a reload the status names the job and the page follows it again.
+      frame = await open('repoAdmin');
+      await frame.getByRole('status').filter({ hasText: 'Backup:' }).waitFor();
+    } finally {
+      app.world.emulator.faults.fetchLatencyMs = 0;
+    }
     await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await frame.getByTestId('next-sweep').getByText(/sweep/).waitFor();
     await frame.getByText('Protected', { exact: true }).waitFor();
     const rows = frame.getByTestId('snapshots--table').getByRole('row');
     await rows.nth(1).getByText('Manual').waitFor();
@@ -128,7 +137,8 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await app.world.host.idle();
 
     const frame = await open('repoAdmin');
-    await frame.getByText(/^main was force-pushed/).waitFor();
+    // Who pushed, as the event names her: Alice's Atlassian account.
+    await frame.getByText(new RegExp(`^main was force-pushed .* by Atlassian account ${DEMO_USERS.admin.accountId}$`)).waitFor();
     await frame.getByRole('button', { name: 'Restore the previous tip beside it' }).click();
     await frame.getByText('Undo finished').waitFor({ timeout: 60_000 }).catch(async (error: unknown) => {
       await page.screenshot({ path: join(ARTIFACTS, 'undo-failure.png'), fullPage: true });
@@ -157,6 +167,11 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     frame = await open('repoAdmin');
     await frame.getByText(/^develop was force-pushed/).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-banner.png'), fullPage: true });
+    // Several snapshots by now: their stored size over time, drawn and as a table.
+    const chart = frame.getByRole('figure', { name: /Stored size over time/ });
+    await chart.getByRole('img', { name: /^Stored size of the \d+ snapshots shown/ }).waitFor();
+    await chart.getByText('The sizes as a table').click();
+    assert.ok(await chart.getByRole('row').count() >= 3, 'a row per snapshot, and the header');
     await frame.getByRole('button', { name: 'Put it back in place…' }).click();
     const confirm = frame.getByRole('dialog', { name: 'Put develop back in place?' });
     await confirm.getByText(/backs up the current state first/).waitFor();
@@ -290,6 +305,44 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await list.getByRole('row', { name: /merged #3/ }).waitFor();
     assert.equal(await list.getByRole('button').count(), 0, 'nothing to open: the app cannot decrypt it');
     await checkAccessibility(frame, 'encrypted pull requests');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob restores an encrypted snapshot with his age identity; git has the branch beside, and the identity is gone', async () => {
+    const key = await generateIdentity();
+    // The workspace encrypts from now on; Bob's own choice to back up web-app stays.
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } }, encryption: { recipients: [key.recipient] } });
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    frame = await open('repoAdmin');
+    const main = (await remoteRefs()).get('refs/heads/main')!;
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('heading', { name: 'This snapshot is encrypted' }).waitFor();
+    await dialog.getByText(/used for this restore only: kept as a Forge secret under this job and deleted when the job ends/).waitFor();
+    await dialog.getByRole('radio', { name: 'Chosen branches and tags' }).check({ force: true });
+    const picker = dialog.getByLabel('Branches and tags to restore');
+    await picker.fill('main');
+    await picker.press('Enter');
+    const command = await dialog.getByTestId('restore-cli-command').textContent() ?? '';
+    assert.match(command, /^lifeboat restore \S+ --repo lifeboat-demo\/web-app --identity ~\/lifeboat-key.txt --push http\S+web-app\.git --beside --ref refs\/heads\/main$/);
+    const start = dialog.getByRole('button', { name: 'Start restore' });
+    assert.equal(await start.isDisabled(), true, 'not without the identity');
+    await dialog.getByLabel('Age identity (AGE-SECRET-KEY-1…)').fill(key.identity);
+    await checkAccessibility(frame, 'encrypted restore dialog');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-encrypted-restore.png'), fullPage: true });
+    await start.click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    const restored = [...(await remoteRefs())].filter(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/main'));
+    const newest = restored.find(([, oid]) => oid === main);
+    assert.ok(newest, restored.map(([name]) => name).join('\n'));
+    // The result links the restored branch in Bitbucket.
+    const link = dialog.getByTestId('restored-refs').getByRole('link', { name: newest[0].slice('refs/heads/'.length) });
+    assert.match(await link.getAttribute('href') ?? '', new RegExp(`/web-app/branch/${newest[0].slice('refs/heads/'.length).replace(/[.]/g, '\\.')}$`));
+    await app.world.host.idle();
+    assert.deepEqual(app.world.host.secretKeys().filter((name) => name.endsWith(':identity')), [], 'the identity is deleted with the job');
+    assert.ok(!JSON.stringify(app.world.host.kvsDump()).includes(key.identity.slice(16, 40)), 'and was never stored elsewhere');
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 

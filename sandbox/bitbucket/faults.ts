@@ -7,6 +7,8 @@
 export interface FaultKnobs {
   /** Added to every request, REST and git. */
   latencyMs: number;
+  /** Added to every git fetch request (upload-pack: backups, clones) only: a slow fetch while REST and pages stay quick. */
+  fetchLatencyMs: number;
   /** The next N requests (REST or git) answer `failStatus` instead. */
   failNext5xx: number;
   /** The status of those failures: 500 or 503. */
@@ -34,7 +36,7 @@ export interface FaultKnobs {
 }
 
 export function createFaultKnobs(): FaultKnobs {
-  return { latencyMs: 0, failNext5xx: 0, failStatus: 500, rateLimitStorm: 0, rateLimitStormAfter: 0 };
+  return { latencyMs: 0, fetchLatencyMs: 0, failNext5xx: 0, failStatus: 500, rateLimitStorm: 0, rateLimitStormAfter: 0 };
 }
 
 /** What an arriving request must suffer, consuming the one-shot knobs. */

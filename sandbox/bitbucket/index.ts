@@ -42,6 +42,8 @@ export interface EmulatorOptions {
   port?: number;
   /** Seed the demo world when dataDir holds no state yet. */
   seed?: boolean;
+  /** With seed: this many empty repositories besides the demo ones (a workspace of hundreds or thousands). */
+  extraRepositories?: number;
   /** REST requests per credential per rolling hour (default 1000); git has its own 60,000. */
   rateLimitPerHour?: number;
   /** Forge scopes granted to the app (manifest.yml `permissions.scopes`); default: every scope the spec names. */
@@ -268,7 +270,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     if (options.seed && !store.existed) {
       clock.active = true;
       try {
-        await seedDemoWorld({ state: store.state, gitRoot, kit, modules });
+        await seedDemoWorld({ state: store.state, gitRoot, kit, modules, ...(options.extraRepositories ? { extraRepositories: options.extraRepositories } : {}) });
       } finally {
         clock.active = false;
       }

@@ -137,13 +137,15 @@ async function buildHistory(bareDir: string, steps: Step[], mainBranch: string):
 }
 
 export interface SeedContext {
+  /** Empty repositories added to the demo workspace (bulk-0001, …), for a workspace of thousands. */
+  extraRepositories?: number;
   state: EmulatorState;
   gitRoot: string;
   kit: RouteKit;
   modules: readonly ResourceModule[];
 }
 
-export async function seedDemoWorld({ state, gitRoot, kit, modules }: SeedContext): Promise<void> {
+export async function seedDemoWorld({ state, gitRoot, kit, modules, extraRepositories = 0 }: SeedContext): Promise<void> {
   const users: User[] = (Object.keys(DEMO_USERS) as DemoRole[]).map((role) => ({ ...DEMO_USERS[role], createdOn: USERS_CREATED_ON[role] }));
   users.push({ ...DEMO_TOKEN_BOT, email: '', apiToken: '', createdOn: '2026-09-30T12:00:00+00:00' });
   state.users.push(...users);
@@ -185,5 +187,28 @@ export async function seedDemoWorld({ state, gitRoot, kit, modules }: SeedContex
 
   for (const repository of state.repositories) {
     for (const module of modules) await module.seed(kit, repository);
+  }
+
+  // Real (empty) bare repositories, a few at a time: git init is a process each.
+  const extra = Array.from({ length: extraRepositories }, (_, index) => `bulk-${String(index + 1).padStart(4, '0')}`);
+  for (let start = 0; start < extra.length; start += 8) {
+    await Promise.all(extra.slice(start, start + 8).map((slug) => initBare(repositoryGitDir(gitRoot, DEMO_WORKSPACE.slug, slug), 'main')));
+  }
+  for (const slug of extra) {
+    state.repositories.push({
+      uuid: kit.newUuid(),
+      workspaceUuid: DEMO_WORKSPACE.uuid,
+      slug,
+      name: `Bulk ${slug.slice('bulk-'.length)}`,
+      description: '',
+      isPrivate: true,
+      createdOn: kit.now(),
+      updatedOn: kit.now(),
+      language: '',
+      mainBranch: 'main',
+      forkPolicy: 'no_public_forks',
+      projectKey: DEMO_PROJECT.key,
+      permissions: [],
+    });
   }
 }

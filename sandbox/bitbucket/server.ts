@@ -326,6 +326,7 @@ export class EmulatorServer {
     }
     const isPack = req.method === 'POST' && path.rest === `/${path.service}`;
     if (writing && takePushFault(this.deps.faults, isPack)) return deny(this.deps.faults.failStatus, 'Internal server error');
+    if (!writing && this.deps.faults.fetchLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.deps.faults.fetchLatencyMs));
 
     const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug);
     const pathInfo = `/${workspace.slug}/${repository.slug}.git${path.rest}`;

@@ -57,6 +57,13 @@ export interface ResolverCall {
 
 export type ResolverResult = { ok: true; body: unknown } | { ok: false; error: { message: string } };
 
+/** One group of @forge/bridge's permissions.egress (EgressResult): domains of the types an admin approved. */
+export interface EgressGroup {
+  key: string;
+  description: string;
+  configured: Array<{ domain: string; type: string[] }>;
+}
+
 export type ProductEvent = { eventType: string } & Record<string, unknown>;
 
 export interface ForgeHost {
@@ -70,8 +77,19 @@ export interface ForgeHost {
   invocations: readonly InvocationRecord[];
   /** Calls `listener` after every invocation; returns the unsubscribe function. */
   onInvocation(listener: (record: InvocationRecord) => void): () => void;
+  /**
+   * Customer-managed egress, as @forge/bridge's permissions.egress reaches it: the
+   * groups a workspace admin approved (on top of `customerEgress`), by key. `set`
+   * replaces the named groups and takes effect for the next outbound request.
+   */
+  egressGroups: {
+    get(keys?: string[]): EgressGroup[];
+    set(groups: EgressGroup[]): EgressGroup[];
+  };
   /** Non-secret KVS keys and values, for tests. */
   kvsDump(): Record<string, unknown>;
+  /** The keys of the secrets stored now (unexpired), never their values: for tests that a secret is gone. */
+  secretKeys(): string[];
   close(): Promise<void>;
 }
 
@@ -157,12 +175,17 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const installationId = createHash('sha256').update(`${manifest.appId ?? options.appDir}|${workspaceId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
 
   const kvsStore = await KvsStore.open({ dataDir: options.dataDir, valueBytes: limits.kvsValueBytes, queryLimit: limits.kvsQueryLimit });
-  const egress = createEgressPolicy({
+  const approved = new Map<string, EgressGroup>();
+  const policy = () => createEgressPolicy({
     backend: manifest.egress.backend,
     configurable: manifest.egress.configurable,
-    ...(options.customerEgress ? { customerEgress: options.customerEgress } : {}),
+    customerEgress: [
+      ...(options.customerEgress ?? []),
+      ...[...approved.values()].flatMap((group) => group.configured.filter((entry) => entry.type.includes('FETCH_BACKEND_SIDE')).map((entry) => entry.domain)),
+    ],
     ...(options.standIns ? { standIns: options.standIns } : {}),
   });
+  let egress = policy();
   // Before the app loads: its module-level code may read its variables.
   const restoreEnv = applyEnv(options.env ?? {});
   let handlers: Map<string, Handler>;
@@ -420,7 +443,17 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    egressGroups: {
+      get: (keys) => [...approved.values()].filter((group) => !keys || keys.includes(group.key)),
+      set(groups) {
+        if (!manifest.egress.configurable) throw new Error('manifest.yml does not enable customer-managed egress (permissions.external.configurable).');
+        for (const group of groups) approved.set(group.key, overTheWire(group));
+        egress = policy();
+        return groups.map((group) => approved.get(group.key)!);
+      },
+    },
     kvsDump: () => kvsStore.dump(),
+    secretKeys: () => kvsStore.secretKeys(),
     async close() {
       if (closed) return;
       closed = true;

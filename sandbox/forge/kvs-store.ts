@@ -110,6 +110,11 @@ export class KvsStore {
     return out;
   }
 
+  /** Unexpired secret keys, sorted; their values stay inside. */
+  secretKeys(): string[] {
+    return [...this.tables.secrets.keys()].sort().filter((key) => this.live('secrets', key) !== undefined);
+  }
+
   /** Resolves when everything set so far is on disk; rejects if a write failed. */
   async flush(): Promise<void> {
     while (this.writing) await this.writing;

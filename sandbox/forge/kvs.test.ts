@@ -71,6 +71,7 @@ test('secrets are stored apart: readable with getSecret, never in query results,
     const { value } = await fixture.body<{ value: { results: Array<{ key: string }> } }>('kvs:query', { prefix: 'credentials:' });
     assert.deepEqual(value.results.map((result) => result.key), ['credentials:note']);
     assert.deepEqual(fixture.host.kvsDump(), { 'credentials:note': 'public' });
+    assert.deepEqual(fixture.host.secretKeys(), ['credentials:s3'], 'the secret\'s key, not its value');
 
     await fixture.host.close();
     assert.doesNotMatch(await readFile(join(fixture.dataDir, 'kvs.json'), 'utf8'), /very-secret/);

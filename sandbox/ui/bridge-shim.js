@@ -8,7 +8,7 @@
 (() => {
   const SOURCE = 'lifeboat-sandbox-bridge';
   // The commands the framing page answers; anything else fails here, loudly.
-  const COMMANDS = new Set(['getContext', 'invoke', 'navigate', 'getUrl', 'open', 'reload', 'createHistory', 'enableTheming']);
+  const COMMANDS = new Set(['getContext', 'invoke', 'navigate', 'getUrl', 'open', 'reload', 'createHistory', 'enableTheming', '__permission__egressGet', '__permission__egressSet']);
   const pending = new Map();
   let nextId = 1;
   let history;

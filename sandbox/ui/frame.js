@@ -107,7 +107,49 @@
     },
 
     historyGo: ({ delta }) => window.history.go(delta),
+
+    // permissions.egress (customer-managed egress): the list as the site keeps it, and a
+    // change only once the person at the page has allowed it in the site's own dialog.
+    __permission__egressGet: (payload) => egress('get', payload),
+    async __permission__egressSet(payload) {
+      const domains = ((payload && payload.egresses) || []).flatMap((group) => (group.configured || []).map((entry) => entry.domain));
+      if (!(await confirmEgress(domains))) throw new Error('The request to allow more domains was declined.');
+      return egress('set', payload);
+    },
   };
+
+  async function egress(cmd, payload) {
+    const response = await fetch('/__sandbox/egress', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cmd, as: config.as, payload }) });
+    const answer = await response.json().catch(() => ({ ok: false, error: { message: `the sandbox answered HTTP ${response.status}` } }));
+    if (!answer.ok) throw new Error(answer.error.message);
+    return answer.result;
+  }
+
+  /** Bitbucket's consent for customer-managed egress: a dialog of the site, outside the app's frame. */
+  function confirmEgress(domains) {
+    return new Promise((resolve) => {
+      const dialog = document.createElement('dialog');
+      dialog.className = 'lifeboat-egress-consent';
+      dialog.setAttribute('aria-labelledby', 'lifeboat-egress-title');
+      const title = document.createElement('h2');
+      title.id = 'lifeboat-egress-title';
+      title.textContent = `Allow this app to send data to ${domains.join(', ')}?`;
+      const text = document.createElement('p');
+      text.textContent = 'As a workspace admin you decide which sites beyond those it declares an app may reach. You can remove this later in the app\'s settings.';
+      const buttons = document.createElement('div');
+      for (const [label, allowed] of [['Don\u2019t allow', false], ['Allow', true]]) {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.textContent = label;
+        button.addEventListener('click', () => { dialog.close(); dialog.remove(); resolve(allowed); });
+        buttons.append(button);
+      }
+      dialog.addEventListener('cancel', () => { dialog.remove(); resolve(false); });
+      dialog.append(title, text, buttons);
+      document.body.append(dialog);
+      dialog.showModal();
+    });
+  }
 
   window.addEventListener('popstate', () => {
     iframe.contentWindow.postMessage({ source: SOURCE, event: 'history', path: appPath() }, window.location.origin);

@@ -66,6 +66,12 @@ export interface UiServerOptions {
   /** Signed-in users by role; the first is the default. */
   users: Readonly<Record<string, SandboxUser>>;
   invoke(call: InvokeCall): Promise<InvokeResult>;
+  /** Customer-managed egress (@forge/bridge permissions.egress): what the admin approved, and approving more. */
+  egress?: {
+    get(keys?: string[]): unknown[];
+    /** Throws, with words for the page, when `as` may not approve (only a workspace admin may). */
+    set(egresses: unknown[], as: string): unknown[];
+  };
   /** The manifest's scheduled triggers, and how to run one on demand. */
   scheduledTriggers?: { keys: string[]; run(key: string): Promise<void> };
   log?: (line: string) => void;
@@ -108,6 +114,12 @@ const CONTENT_TYPES: Record<string, string> = {
 const MAX_INVOKE_BYTES = 500 * 1024;
 /** The sandbox's one Forge environment, in the place of a real environment's id. */
 const ENVIRONMENT_ID = 'sandbox';
+
+const EgressRequest = z.object({
+  cmd: z.enum(['get', 'set']),
+  as: z.string(),
+  payload: z.object({ keys: z.array(z.string()).optional(), egresses: z.array(z.unknown()).optional() }).passthrough().optional(),
+});
 
 const InvokeRequest = z.object({
   moduleKey: z.string(),
@@ -304,6 +316,32 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     reply(200, result);
   }
 
+  /**
+   * permissions.egress.get and .set, after the framing page had the person confirm a set.
+   * As in Bitbucket, only a workspace admin may approve: the app's page cannot decide that.
+   */
+  async function serveEgress(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parsed = EgressRequest.safeParse(parseJson(await readBody(req, MAX_INVOKE_BYTES)));
+    if (!parsed.success) throw new HttpProblem(400, `Not an egress request: ${z.prettifyError(parsed.error)}`);
+    const egress = options.egress;
+    if (!egress) throw new HttpProblem(404, 'This sandbox has no customer-managed egress.');
+    const request = parsed.data;
+    const reply = (status: number, body: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+    if (request.cmd === 'get') {
+      reply(200, { ok: true, result: { results: egress.get(request.payload?.keys) } });
+      return;
+    }
+    let results: unknown[];
+    try {
+      results = egress.set(request.payload?.egresses ?? [], request.as);
+    } catch (error) {
+      reply(200, { ok: false, error: { message: describe(error) } });
+      return;
+    }
+    log(`[ui] customer-managed egress approved by ${request.as}: ${JSON.stringify(results)}`);
+    reply(200, { ok: true, result: { results } });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const [rawPath = '/', rawQuery = ''] = (req.url ?? '/').split('?', 2);
     const segments = decodeSegments(rawPath);
@@ -314,6 +352,10 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     if (first === '__sandbox' && second === 'invoke' && segments.length === 2) {
       if (method !== 'POST') throw new HttpProblem(405, 'POST a call here.');
       return serveInvoke(req, res);
+    }
+    if (first === '__sandbox' && second === 'egress' && segments.length === 2) {
+      if (method !== 'POST') throw new HttpProblem(405, 'POST an egress request here.');
+      return serveEgress(req, res);
     }
     if (first === '__sandbox' && second === 'scheduled' && third !== undefined && segments.length === 3 && method === 'POST') {
       const schedules = options.scheduledTriggers;

@@ -43,7 +43,7 @@ export interface RepositoryJson {
   name?: string;
   full_name?: string;
   created_on?: string;
-  links?: { self?: { href: string }; clone?: Array<{ name: string; href: string }> };
+  links?: { self?: { href: string }; html?: { href: string }; clone?: Array<{ name: string; href: string }> };
 }
 
 export async function getRepository(workspaceUuid: string, repositoryUuid: string): Promise<RepositoryJson> {
@@ -52,8 +52,15 @@ export async function getRepository(workspaceUuid: string, repositoryUuid: strin
 
 /** The repository's https clone URL as Bitbucket gives it, without any user name in it. */
 export function cloneUrl(repository: RepositoryJson): string {
+  const url = maybeCloneUrl(repository);
+  if (!url) throw new Error(`Bitbucket gave no https clone link for ${repository.full_name ?? repository.uuid}`);
+  return url;
+}
+
+/** cloneUrl, or undefined when Bitbucket gave none (a page shows what it has). */
+export function maybeCloneUrl(repository: RepositoryJson): string | undefined {
   const link = repository.links?.clone?.find((candidate) => candidate.name === 'https');
-  if (!link) throw new Error(`Bitbucket gave no https clone link for ${repository.full_name ?? repository.uuid}`);
+  if (!link) return undefined;
   const url = new URL(link.href);
   url.username = '';
   url.password = '';

@@ -2,9 +2,10 @@
 // checked with the stored settings and secrets the way backups will use them.
 // A failed check is an answer (ok: false and what to fix), not an error; only
 // a missing set-up is refused.
+import { permissions } from '@forge/api';
 import { randomUUID } from 'node:crypto';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import type { BitbucketCheck, BucketCheck } from '../contract.js';
+import type { BitbucketCheck, BucketCheck, EndpointEgress } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
 import { SCOPES } from '../bitbucket/credentials.js';
 import { collect } from '../engine/streams.js';
@@ -25,6 +26,8 @@ export async function checkBucket(): Promise<BucketCheck> {
   const settings = await settingsOrRefuse();
   const { bucketSecretAccessKey } = await loadSecrets();
   if (!bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'Save the bucket\'s secret access key first.');
+  const egress = endpointEgress(settings.bucket.endpoint);
+  if (!egress.allowed) return { ok: false, objectLock: false, message: `Forge does not let Lifeboat reach ${egress.origin} yet: it is not one of the storage providers the app declares. A workspace admin allows it with "Allow Lifeboat to reach ${egress.origin}" beside the endpoint.` };
   const store = openBucket(settings, bucketSecretAccessKey);
   // Outside the <workspace>/<repository>/ layout, so no listing mistakes it for backup data.
   const key = `lifeboat-connection-test-${randomUUID()}.txt`;
@@ -48,6 +51,16 @@ export async function checkBucket(): Promise<BucketCheck> {
     return { ok: false, objectLock: false, message: `${written} ${lockText} Backups with Object Lock turned on will fail: enable Object Lock on the bucket (only possible when it is created) or turn it off in the settings.` };
   }
   return { ok: true, objectLock: false, message: `${written} ${lockText}` };
+}
+
+/**
+ * Whether the app's functions may reach the endpoint: declared in manifest.yml's
+ * egress, or approved by a workspace admin (customer-managed egress, asked for by
+ * the admin page through @forge/bridge's permissions.egress). An empty endpoint is AWS S3.
+ */
+export function endpointEgress(endpoint: string): EndpointEgress {
+  const origin = endpoint === '' ? 'https://s3.amazonaws.com' : new URL(endpoint).origin;
+  return { origin, allowed: permissions.canFetchFrom('backend', origin) };
 }
 
 interface RepositoryLinks extends RepositoryJson {

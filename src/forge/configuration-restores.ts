@@ -13,7 +13,8 @@ import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket, getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
-import { refuseEncrypted } from './restore-requests.js';
+import { LifeboatError } from '../engine/errors.js';
+import { isEncrypted } from './restore-identity.js';
 import type { Configuration } from './settings-store.js';
 
 interface Where {
@@ -37,7 +38,8 @@ const addressOf = (workspaceUuid: string, repositoryUuid: string) => ({ workspac
 export async function planConfigurationRestore(configuration: Configuration, where: Where, snapshotId: string, target: ConfigurationPlanView['target']): Promise<ConfigurationPlanView> {
   const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
   const manifest = await readManifest(store, { repo: repoPath(where.workspaceUuid, where.repositoryUuid), id: snapshotId });
-  refuseEncrypted(manifest);
+  // The plan is shown before any identity is asked for, and the app holds only the public keys.
+  if (isEncrypted(manifest)) throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: its configuration cannot be read here. Restore its branches with the age identity; its configuration is readable offline with age and the identity (docs/bucket-format.md).`);
   const snapshot = await readSnapshotConfiguration(store, manifest);
   const repository = await getRepository(where.workspaceUuid, where.repositoryUuid);
   // A new repository is planned against nothing; reading this one still proves, before anything is created,

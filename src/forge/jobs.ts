@@ -160,6 +160,13 @@ export interface Consumer<B extends JobBody> {
   onFailed?: (body: B, error: UserError) => Promise<void>;
   onWaiting?: (body: B, reason: UserError, nextAttemptAt: string) => Promise<void>;
   onProgress?: (body: B, phase: string, progress: JobProgress | undefined) => Promise<void>;
+  /**
+   * Once the work has ended, however it ended (done, failed, retries given up, its job
+   * finished or forgotten when a delivery arrives): what the job alone may hold goes
+   * (a restore's age identity). Runs before the ending is recorded, so whoever sees
+   * the ending sees that gone too; it must be safe to run more than once.
+   */
+  onEnded?: (body: B) => Promise<void>;
   /** Queues the work afresh once Forge's retries are spent on a busy repository; default: the same body again. */
   requeue?: (body: B, delayInSeconds: number) => Promise<void>;
 }
@@ -185,8 +192,11 @@ export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event
     const body = parsed.data.body as B;
     const retryCount = parsed.data.retryContext?.retryCount ?? 0;
     const job = body.jobId ? await getJob(body.jobId).catch(forgotten) : undefined;
-    // Forgotten, or finished by an earlier delivery of the same event: nothing is left to do.
-    if (body.jobId && (!job || isFinished(job))) return undefined;
+    // Forgotten, or finished by an earlier delivery of the same event: nothing is left to do but tidy up.
+    if (body.jobId && (!job || isFinished(job))) {
+      await ended(consumer, body);
+      return undefined;
+    }
 
     const repositoryUuid = consumer.leases?.(body);
     const holder = `${consumer.kind} ${parsed.data.eventId ?? parsed.data.jobId ?? randomUUID()}`;
@@ -225,8 +235,14 @@ async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome
     if (body.jobId) await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message });
     return;
   }
+  await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'done', message: outcome.message, ...(outcome.result ? { result: outcome.result } : {}) });
   if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', detail: outcome.message });
+}
+
+/** The consumer's onEnded; a failure of it is logged (never what it cleans up) and does not change how the job ended. */
+async function ended<B extends JobBody>(consumer: Consumer<B>, body: B): Promise<void> {
+  await consumer.onEnded?.(body).catch((error: unknown) => console.warn(`lifeboat: could not tidy up after a ${consumer.kind} job`, classifyError(error).message));
 }
 
 async function stillBusy<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number): Promise<InvocationError | undefined> {
@@ -249,6 +265,7 @@ async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, re
     await markWaiting(consumer, body, shown, plan.afterSeconds);
     return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
   }
+  await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'failed', message: shown.message, error: shown }).catch(forgotten);
   await consumer.onFailed?.(body, shown);
   await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });

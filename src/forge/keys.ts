@@ -48,9 +48,14 @@ export const kvsKeys = {
   restBudgetPause: 'rest-budget:pause',
   /** When the last scheduled sweep was started (ISO 8601): the hourly trigger decides from it. */
   lastSweep: 'sweep:last-started',
+  /** The coverage catalogue the admin page searches: which sweep run is current, and that run's pages (coverage.ts). */
+  coverageCurrent: 'coverage:current',
+  coverageChunk: (run: string, index: number): string => `coverage:${run}:${index}`,
   auditPrefix: 'audit:',
   audit: (at: Date, id: string): string => `audit:${newestFirst(at)}:${id}`,
   job: (jobId: string): string => `job:${jobId}`,
   /** What a restore job was asked to do, and what it has done so far (so a retry continues). */
   restoreRequest: (jobId: string): string => `job:${jobId}:restore`,
+  /** A Forge secret: the age identities given for one restore of an encrypted snapshot, deleted when the job ends. */
+  restoreIdentity: (jobId: string): string => `job:${jobId}:identity`,
 };

@@ -25,29 +25,31 @@ import type {
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
+import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { REPOSITORY_SLUG, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG, bucketEndpoint, type WorkspaceSettings } from '../settings.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
-import { getRepository } from './bitbucket.js';
+import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
-import { checkBitbucket, checkBucket } from './checks.js';
-import { coveragePage, inclusionOf } from './coverage.js';
+import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
+import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
 import { planConfigurationRestore } from './configuration-restores.js';
+import { previewRetention } from './retention-preview.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
 import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
-import { requestSweep } from './sweep.js';
+import { nextSweepAt, requestSweep } from './sweep.js';
 
 interface Caller {
   workspaceUuid: string;
@@ -97,6 +99,8 @@ const payloads = {
     newRepositorySlug: repositorySlug.optional(),
     confirmOverwrite: z.boolean().optional(),
     configuration: z.enum(['with-git', 'only']).optional(),
+    // An identity file's text at most; its lines are checked by parseIdentities (which never echoes them).
+    identity: secret.optional(),
   }).strict()
     .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
     .refine((request) => request.configuration !== 'only' || (request.mode !== 'overwrite' && request.refs === undefined), { message: "'only' restores no refs: choose beside (this repository) or new-repository, without refs", path: ['configuration'] })
@@ -106,6 +110,18 @@ const payloads = {
     .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'] }),
   // The settings themselves are checked by parseSettings, which names every field.
   saveSettings: z.object({ settings: z.unknown(), bucketSecretAccessKey: secret.optional(), bitbucketToken: secret.optional(), confirmDowngrade: z.boolean().optional() }).strict(),
+  checkEndpoint: z.object({ endpoint: bucketEndpoint }).strict(),
+  getCoverage: z.object({
+    search: text(100).optional(),
+    sort: z.enum(['name', 'lastBackup', 'size', 'status']).optional(),
+    descending: z.boolean().optional(),
+    page: z.number().int().min(1).max(100_000).optional(),
+    cursor,
+  }).strict(),
+  // A page's worth at a time: each becomes an override and an audit entry.
+  setRepositoriesIncluded: z.object({ repositoryUuids: z.array(bitbucketUuid).min(1).max(100), included: z.boolean() }).strict(),
+  // The policy is checked by validatePolicy (inside applyPolicy), as saving checks it.
+  previewRetention: z.object({ repositoryUuid: bitbucketUuid, retention: z.record(z.string().max(40), z.unknown()) }).strict(),
   restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
 };
 
@@ -163,12 +179,18 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
     getRepository(workspaceUuid, repositoryUuid),
     known ?? loadSettings(),
   ]);
+  const inclusion = inclusionOf(settings, repositoryUuid);
+  const nextSweep = settings && inclusion.included ? await nextSweepAt(settings) : undefined;
   return {
     ...stored,
     ...(summary?.latest ? { latest: summary.latest } : {}),
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
-    ...(({ included, by }) => ({ included, includedBy: by }))(inclusionOf(settings, repositoryUuid)),
+    ...(repository.full_name ? { fullName: repository.full_name } : {}),
+    links: { ...(repository.links?.html ? { html: repository.links.html.href } : {}), ...(maybeCloneUrl(repository) ? { clone: maybeCloneUrl(repository)! } : {}) },
+    included: inclusion.included,
+    includedBy: inclusion.by,
+    ...(nextSweep ? { nextSweepAt: nextSweep } : {}),
     ...(lastPush ? { lastPush } : {}),
     ...(settings ? { storage: storageStatus(settings, summary?.latest?.recipients) } : {}),
   };
@@ -202,12 +224,18 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 }
 
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
+  return repoStatus(caller, await setIncluded(caller, [bracedUuid(caller.repositoryUuid)], enabled));
+}
+
+/** Each repository's own override, as the repository page's switch and the admin page's coverage set it; one audit entry each. */
+async function setIncluded(caller: Caller, repositoryUuids: string[], enabled: boolean): Promise<WorkspaceSettings> {
   const settings = await requireSettings();
-  const key = bracedUuid(caller.repositoryUuid);
-  const updated: WorkspaceSettings = { ...settings, overrides: { ...settings.overrides, [key]: { ...settings.overrides[key], enabled } } };
+  const overrides = { ...settings.overrides };
+  for (const key of repositoryUuids) overrides[key] = { ...overrides[key], enabled };
+  const updated: WorkspaceSettings = { ...settings, overrides };
   await storeSettings(updated);
-  await recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' });
-  return repoStatus(caller, updated);
+  await Promise.all(repositoryUuids.map((key) => recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
+  return updated;
 }
 
 
@@ -233,6 +261,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
       ...(request.newRepositorySlug ? { newRepositorySlug: request.newRepositorySlug } : {}),
       ...(request.confirmOverwrite !== undefined ? { confirmOverwrite: request.confirmOverwrite } : {}),
       ...(request.configuration ? { configuration: request.configuration } : {}),
+      ...(request.identity !== undefined ? { identity: request.identity } : {}),
     },
     accountId: caller.accountId,
   })),
@@ -253,8 +282,17 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getSettings: onAdminPage(noPayload, () => settingsView()),
   saveSettings: onAdminPage(payloads.saveSettings, (input, caller) => saveSettings(caller.accountId, input)),
   testBucket: onAdminPage(noPayload, () => checkBucket()),
+  checkEndpoint: onAdminPage(payloads.checkEndpoint, async (input) => endpointEgress(input.endpoint)),
   testBitbucket: onAdminPage(noPayload, (_input, caller) => checkBitbucket(caller.workspaceUuid)),
-  getCoverage: onAdminPage(cursorPayload, async (input, caller) => coveragePage(caller.workspaceUuid, await loadSettings(), input.cursor)),
+  getCoverage: onAdminPage(payloads.getCoverage, async (input, caller) => {
+    const settings = await loadSettings();
+    // Before the first sweep there is no catalogue: Bitbucket's own pages, unsearched.
+    return (input.cursor === undefined ? await queryCoverage(settings, input) : undefined) ?? coveragePage(caller.workspaceUuid, settings, input.cursor);
+  }),
+  setRepositoriesIncluded: onAdminPage(payloads.setRepositoriesIncluded, async (input, caller) => {
+    await setIncluded(caller, input.repositoryUuids.map((uuid) => bracedUuid(uuid)), input.included);
+    return settingsView();
+  }),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
   getAuditLog: onAdminPage(cursorPayload, (input) => listAudit(input.cursor)),
   listDeletedRepositories: onAdminPage(cursorPayload, (input) => listDeletedRepositories(input.cursor)),
@@ -266,6 +304,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
     newRepositorySlug: input.newRepositorySlug,
     accountId: caller.accountId,
   })),
+  previewRetention: onAdminPage(payloads.previewRetention, (input) => previewRetention(input.repositoryUuid, validatePolicy(input.retention))),
   // Workspace admins see every job of the workspace.
   getJob: onAdminPage(jobPayload, (input) => getJob(input.jobId)),
 });

@@ -14,6 +14,7 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { isRestoredRef } from '../engine/restore.js';
+import { parseIdentities } from '../engine/bucket/crypto.js';
 import { recordAudit } from './audit.js';
 import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
@@ -22,6 +23,7 @@ import { createJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { planConfigurationRestore } from './configuration-restores.js';
+import { forgetIdentity, isEncrypted, keepIdentity } from './restore-identity.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
@@ -40,7 +42,10 @@ interface Requester {
 export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView> {
   const { request } = input;
   const configuration = await requireConfiguration();
-  const manifest = await restorableSnapshot(configuration, input, request.snapshotId);
+  const manifest = await readSnapshot(configuration, input, request.snapshotId);
+  // Only an encrypted snapshot takes an identity; whether it fits is the job's first step.
+  const identities = isEncrypted(manifest) ? givenIdentities(manifest, request.identity) : undefined;
+  if (!isEncrypted(manifest) && request.identity !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} is not encrypted: it needs no identity.`);
   const refs = chosenRefs(manifest, request.refs, request.mode);
   if (request.mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
   // The same checks as the plan the page showed: a snapshot without configuration, or a target it cannot read, queues nothing.
@@ -54,7 +59,14 @@ export async function requestRestore(input: Requester & { request: RestoreReques
     ...(request.configuration ? { configuration: request.configuration } : {}),
     accountId: input.accountId,
   };
-  return queueRestore(input, stored, describe(stored));
+  return queueRestore(input, stored, describe(stored), identities);
+}
+
+function givenIdentities(manifest: SnapshotManifest, identity: string | undefined): string[] {
+  if (identity === undefined) {
+    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: give the age identity (AGE-SECRET-KEY-1...) for this restore.`);
+  }
+  return parseIdentities(identity);
 }
 
 export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView> {
@@ -89,25 +101,36 @@ export async function requestDeletedRestore(input: Requester & { snapshotId?: st
   return queueRestore(input, stored, `Restore the deleted repository ${was} from snapshot ${manifest.id} into the new repository ${input.newRepositorySlug}.`);
 }
 
-async function queueRestore(input: Requester, stored: StoredRestore, message: string): Promise<JobView> {
+async function queueRestore(input: Requester, stored: StoredRestore, message: string, identities?: string[]): Promise<JobView> {
   const job = await createJob('restore', `Queued. ${message}`, { requestedBy: input.accountId, repositoryUuid: input.repositoryUuid });
-  await kvs.set(kvsKeys.restoreRequest(job.id), stored);
-  await recordAudit({ actorAccountId: input.accountId, action: restoreAction(stored), repositoryUuid: bracedUuid(input.repositoryUuid), detail: message });
-  await enqueue(QUEUES.restore, [{ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: job.id } satisfies RestoreBody]);
+  try {
+    if (identities) await keepIdentity(job.id, identities);
+    await kvs.set(kvsKeys.restoreRequest(job.id), stored);
+    await recordAudit({ actorAccountId: input.accountId, action: restoreAction(stored), repositoryUuid: bracedUuid(input.repositoryUuid), detail: message });
+    await enqueue(QUEUES.restore, [{ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: job.id } satisfies RestoreBody]);
+  } catch (error) {
+    // No job will run to delete it: the identity goes now.
+    if (identities) await forgetIdentity(job.id).catch(() => undefined);
+    throw error;
+  }
   return job;
 }
 
-async function restorableSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
+async function readSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
   const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, { repo: repoPath(input.workspaceUuid, input.repositoryUuid), id: snapshotId });
+  return readManifest(store, { repo: repoPath(input.workspaceUuid, input.repositoryUuid), id: snapshotId });
+}
+
+async function restorableSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
+  const manifest = await readSnapshot(configuration, input, snapshotId);
   refuseEncrypted(manifest);
   return manifest;
 }
 
-/** The app holds only the recipients' public keys: it can write encrypted snapshots, not read them. */
-export function refuseEncrypted(manifest: SnapshotManifest): void {
-  if (manifest.encryption || manifest.bundles.some((bundle) => bundle.encrypted)) {
-    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys.`);
+/** Where no identity can be given (an undo from the banner, a deleted repository), an encrypted snapshot is refused. */
+function refuseEncrypted(manifest: SnapshotManifest): void {
+  if (isEncrypted(manifest)) {
+    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: restore it from its snapshot's Restore dialog, with the age identity.`);
   }
 }
 

@@ -10,6 +10,7 @@ import { apiPath } from '../bitbucket/client.js';
 import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
@@ -28,7 +29,7 @@ import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
-import { refuseEncrypted } from './restore-requests.js';
+import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
@@ -86,6 +87,8 @@ export const runRestore = defineConsumer<RestoreBody>({
     const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     return { action: stored ? restoreAction(stored) : 'restore', repositoryUuid: bracedUuid(body.repositoryUuid), ...(stored ? { actorAccountId: stored.accountId } : {}) };
   },
+  // Every ending goes through here, failures and given-up retries included.
+  onEnded: (body) => forgetIdentity(body.jobId),
   async run(body, context): Promise<Outcome> {
     const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     if (!stored) throw new LifeboatError('JOB_NOT_FOUND', 'The restore request was lost before it ran; start it again.');
@@ -102,9 +105,11 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
   context.progress('reading the snapshot');
   const manifest = await readManifest(store, { repo, id: stored.snapshotId });
-  refuseEncrypted(manifest);
+  // Checked before anything is created or overwritten: a wrong identity changes nothing.
+  const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
+  if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);
 
-  let target: { git: GitClient; lfs: LfsClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' };
+  let target: PushTarget;
   if (stored.mode === 'new-repository') {
     // Pushing again into the repository this job created is safe: nobody else has had it yet.
     const resumed = stored.createdRepository !== undefined;
@@ -116,10 +121,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
       await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
     }
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty', ...webPage(repository) };
   } else {
     const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
-    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside' };
+    target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: repository.slug ?? bracedUuid(body.repositoryUuid), mode: stored.mode === 'overwrite' ? 'overwrite' : 'beside', ...webPage(repository) };
     // Configuration written back replaces what the repository has now: keep that in a snapshot first, as an overwrite does.
     if ((stored.mode === 'overwrite' || stored.configuration) && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
@@ -128,7 +133,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
 
   if (stored.configuration !== 'only' && !stored.pushed) {
-    const report = await pushSnapshot(store, repo, manifest, stored, target, body.jobId, context);
+    const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context);
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
       ...(report.lfs ? { lfs: { restored: report.lfs.uploaded + report.lfs.present, missing: report.lfs.missing.length } } : {}),
@@ -146,6 +151,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     snapshotId: manifest.id,
     mode: stored.mode,
     repository: target.slug,
+    ...(target.url ? { repositoryUrl: target.url } : {}),
     ...(pushed ? { refCount: pushed.refCount, refs: pushed.refs } : {}),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
     ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
@@ -167,13 +173,23 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
 }
 
 /** The snapshot's refs pushed into the target; a shared lock keeps a prune from deleting its bundles meanwhile. */
-async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: { git: GitClient; lfs: LfsClient; slug: string; mode: 'empty' | 'beside' | 'overwrite' }, jobId: string, context: RunContext): Promise<RestoreReport> {
+interface PushTarget {
+  git: GitClient;
+  lfs: LfsClient;
+  slug: string;
+  mode: 'empty' | 'beside' | 'overwrite';
+  /** The repository's web page: the result links the restored branches (or the new repository) from it. */
+  url?: string;
+}
+
+async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: PushTarget, identities: string[] | undefined, jobId: string, context: RunContext): Promise<RestoreReport> {
   const refCount = stored.refs?.length ?? manifest.refs.length;
   context.progress(`pushing ${refCount} ref${refCount === 1 ? '' : 's'} into ${target.slug}`, { refs: refCount });
   const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${jobId}` });
   try {
     return await restoreToRemote({
       store, manifest, git: target.git, lfs: target.lfs, mode: target.mode,
+      ...(identities ? { identities } : {}),
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
         if (progress.phase === 'bundle') context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes });
@@ -192,6 +208,10 @@ function listedConfiguration(result: ConfigurationRestoreResult): ConfigurationR
     writtenCount: result.written.length,
     notWrittenCount: result.notWritten.length,
   };
+}
+
+function webPage(repository: RepositoryJson): { url?: string } {
+  return repository.links?.html ? { url: repository.links.html.href } : {};
 }
 
 /** The refs a job result lists: as many as fit its share of one KVS value (ref names have no length limit of their own). */

@@ -3,6 +3,7 @@
 // decides whether a sweep is due; the sweep lists repositories page by page and
 // queues work within Forge's queue limits, continuing in a follow-up job.
 import { MetadataField, kvs } from '@forge/kvs';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
@@ -13,7 +14,7 @@ import type { WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
 import type { BackupBody } from './backups.js';
 import { type RepositoryJson, appBitbucket } from './bitbucket.js';
-import { isIncluded, retentionFor } from './coverage.js';
+import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
 import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
@@ -45,6 +46,8 @@ const sweepBody = z.object({
   jobId: z.string().optional(),
   /** Bitbucket's `next` link of the repository listing, when a sweep continues. */
   next: z.string().startsWith('/2.0/').optional(),
+  /** The coverage catalogue this run writes (coverage.ts): its id, and the pages and rows written so far. */
+  catalogue: z.object({ run: z.string().regex(/^[0-9a-f-]{36}$/), chunks: z.number().int().min(0), total: z.number().int().min(0) }).optional(),
 });
 type SweepBody = z.infer<typeof sweepBody>;
 
@@ -58,6 +61,17 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
   await kvs.set(kvsKeys.lastSweep, new Date().toISOString());
   await enqueue(QUEUES.sweep, [{ workspaceUuid } satisfies SweepBody]);
+}
+
+/**
+ * When the next scheduled sweep is due: the interval after the last one (the
+ * hourly trigger starts it at its first run from then). Undefined before the
+ * first: the next hourly run starts it.
+ */
+export async function nextSweepAt(settings: WorkspaceSettings): Promise<string | undefined> {
+  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  if (!last) return undefined;
+  return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], Date.now())).toISOString();
 }
 
 /**
@@ -108,10 +122,14 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
   const client = appBitbucket();
   let next: string | undefined = body.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
   let pushed = 0;
+  const catalogue = body.catalogue ?? { run: randomUUID(), chunks: 0, total: 0 };
   while (next !== undefined) {
     const page: { values: RepositoryJson[]; next?: string } = await client.page<RepositoryJson>(next);
     const rows = page.values;
     next = page.next;
+    await writeCatalogueChunk(catalogue.run, catalogue.chunks, rows);
+    catalogue.chunks += 1;
+    catalogue.total += rows.length;
     settings = await includeNewRepositories(settings, rows, newSince, tally);
     const included = rows.filter((row) => isIncluded(settings, row.uuid));
     const backups: BackupBody[] = included.map((row) => ({ workspaceUuid, repositoryUuid: bracedUuid(row.uuid), reason: 'schedule' }));
@@ -126,11 +144,12 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
     tally.backupsQueued += backups.length;
     tally.prunesQueued += prunes.length;
     if (next !== undefined && (pushed + 2 * PAGE_LENGTH > EVENTS_PER_INVOCATION || Date.now() - startedAt > SWEEP_BUDGET_MS)) {
-      await enqueue(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next } satisfies SweepBody], CONTINUE_AFTER_SECONDS);
+      await enqueue(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue } satisfies SweepBody], CONTINUE_AFTER_SECONDS);
       const total = await runningTotal(jobId, tally);
       return { state: 'continuing', message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).` };
     }
   }
+  await publishCatalogue(catalogue);
   const total = await runningTotal(jobId, tally);
   return {
     state: 'done',

@@ -34,7 +34,7 @@ export interface AppWorld {
   close(): Promise<void>;
 }
 
-export async function startAppWorld(options: { hostLimits?: Partial<Limits>; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void } = {}): Promise<AppWorld> {
+export async function startAppWorld(options: { hostLimits?: Partial<Limits>; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void; extraRepositories?: number } = {}): Promise<AppWorld> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
   const world = await startWorld({
     appDir,
@@ -44,6 +44,7 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; app
     ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
     ...(options.appVariables ? { appVariables: options.appVariables } : {}),
     ...(options.bitbucketLog ? { bitbucketLog: options.bitbucketLog } : {}),
+    ...(options.extraRepositories ? { extraRepositories: options.extraRepositories } : {}),
   });
   const repositoryUuid = (slug: string): string => {
     const repository = world.emulator.state().repositories.find((candidate) => candidate.slug === slug);

@@ -85,6 +85,19 @@ export function parseIdentities(fileText: string): string[] {
 }
 
 /**
+ * Throws IDENTITY_MISMATCH unless one of the identities belongs to one of the
+ * recipients: a restore checks this before it writes anything. Neither key is echoed.
+ */
+export async function requireMatchingIdentity(identities: readonly string[], recipients: readonly string[]): Promise<void> {
+  const wanted = new Set(recipients);
+  for (const identity of identities) {
+    const recipient = await identityToRecipient(identity).catch(() => undefined);
+    if (recipient !== undefined && wanted.has(recipient)) return;
+  }
+  throw new LifeboatError('IDENTITY_MISMATCH', `None of the given identities (${identities.length}) belongs to a recipient this snapshot is encrypted to (${recipients.join(', ')}).`);
+}
+
+/**
  * The one rule for an age recipient, wherever one arrives (settings, `init`, a
  * marker or manifest read back): an X25519 public key (age1...) that the age
  * library accepts, bech32 checksum included. Returns what is wrong with it, worded

@@ -45,7 +45,7 @@ export function App() {
           <DestructiveEvents version={version} onUndone={() => setVersion((value) => value + 1)} />
           <StatusPanel status={status} onChange={changed} />
           <Timeline version={version} onRestore={setRestoring} />
-          {restoring && <RestoreDialog snapshot={restoring} repositoryName={status.slug ?? status.name ?? ''} onClose={() => setRestoring(undefined)} onFinished={() => setVersion((value) => value + 1)} />}
+          {restoring && <RestoreDialog snapshot={restoring} repository={{ name: status.slug ?? status.name ?? '', ...(status.fullName ? { fullName: status.fullName } : {}), ...(status.links ? { links: status.links } : {}) }} onClose={() => setRestoring(undefined)} onFinished={() => setVersion((value) => value + 1)} />}
         </>
       )}
     </main>

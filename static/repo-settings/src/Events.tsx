@@ -12,7 +12,9 @@ const short = (oid: string) => oid.slice(0, 12);
 
 function eventWords(event: DestructiveEvent): string {
   const what = event.kind === 'force-push' ? 'was force-pushed' : 'was deleted';
-  return `${refLabel(event.ref)} ${what} ${relativeTime(event.at)}`;
+  // The push event names only the Atlassian account; it is shown as given, for an admin to look up.
+  const who = event.actorAccountId ? ` by Atlassian account ${event.actorAccountId}` : '';
+  return `${refLabel(event.ref)} ${what} ${relativeTime(event.at)}${who}`;
 }
 
 /** Pushes that removed or rewrote history, each with its undo: beside in one click, in place after a confirmation. */

@@ -23,7 +23,37 @@ const WHERE: Array<{ value: RestoreDestination; label: string }> = [
 ];
 
 /** Restore: what, where, exactly what will happen, then the job's progress and its result. */
-export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }: { snapshot: SnapshotSummary; repositoryName: string; onClose: () => void; onFinished: () => void }) {
+/** What the dialog knows of the repository: its name, where Bitbucket shows it and clones it. */
+export interface RestoreTarget {
+  name: string;
+  fullName?: string;
+  links?: { html?: string; clone?: string };
+}
+
+/** The recovery command line's restore, for what the dialog has chosen (src/cli/commands/restore.ts has its flags). */
+function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where: RestoreDestination, refs: string[] | undefined): string {
+  const push = where === 'new-repository' ? '<clone URL of a new, empty repository>' : repository.links?.clone ?? '<clone URL of this repository>';
+  return [
+    'lifeboat restore', snapshot.id,
+    ...(repository.fullName ? ['--repo', repository.fullName] : []),
+    '--identity ~/lifeboat-key.txt',
+    '--push', push,
+    ...(where === 'beside' ? ['--beside'] : where === 'overwrite' ? ['--overwrite'] : []),
+    ...(refs ?? []).flatMap((ref) => ['--ref', ref]),
+  ].join(' ');
+}
+
+/** A restored ref's page in Bitbucket: a branch's own page, a tag's source. */
+function refUrl(repositoryUrl: string | undefined, ref: { to: string; oid: string }): string | undefined {
+  if (!repositoryUrl) return undefined;
+  const base = repositoryUrl.replace(/\/$/, '');
+  if (ref.to.startsWith('refs/heads/')) return `${base}/branch/${ref.to.slice('refs/heads/'.length).split('/').map(encodeURIComponent).join('/')}`;
+  return `${base}/src/${ref.oid}`;
+}
+
+export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { snapshot: SnapshotSummary; repository: RestoreTarget; onClose: () => void; onFinished: () => void }) {
+  const repositoryName = repository.name;
+  const encrypted = snapshot.recipients.length > 0;
   const [details, setDetails] = useState<SnapshotDetails>();
   const [loadError, setLoadError] = useState<unknown>();
   const [what, setWhat] = useState<'all' | 'chosen'>('all');
@@ -32,6 +62,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
   const [newSlug, setNewSlug] = useState('');
   const [typedName, setTypedName] = useState('');
   const [configuration, setConfiguration] = useState<ConfigurationChoice>('none');
+  const [identity, setIdentity] = useState('');
   const [startError, setStartError] = useState<unknown>();
   const [job, setJob] = useState<JobView>();
   const followed = useJob(job?.id, job);
@@ -52,6 +83,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
   if (where === 'overwrite' && typedName !== repositoryName) problems.push(`Type the repository name, ${repositoryName}, to confirm.`);
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
   if (where === 'overwrite' && configuration === 'only') problems.push('Only the configuration: restore it into this repository (beside) or into a new repository.');
+  if (encrypted && !identity.includes('AGE-SECRET-KEY-')) problems.push('Paste the age identity (AGE-SECRET-KEY-1…) this snapshot is encrypted for.');
 
   const count = refs ? plural(refs.length, 'ref') : `all ${plural(details?.refList.length ?? snapshot.refs, 'ref')}`;
   const summary = where === 'beside'
@@ -73,9 +105,12 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
       ...(where === 'new-repository' ? { newRepositorySlug: newSlug } : {}),
       ...(where === 'overwrite' ? { confirmOverwrite: true } : {}),
       ...(configuration !== 'none' ? { configuration } : {}),
+      ...(encrypted ? { identity } : {}),
     };
     try {
       setJob(await invoke('startRestore', request));
+      // The page keeps it no longer than the request: the job holds it now.
+      setIdentity('');
     } catch (error) {
       setStartError(error);
     }
@@ -83,7 +118,9 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
 
   // The job's result names each ref written: from the snapshot, to the target, at a commit.
   const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as Array<{ from: string; to: string; oid: string }>) : [];
-  const target = typeof followed.job?.result?.repository === 'string' ? followed.job.result.repository : undefined;
+  const result = followed.job?.result;
+  const target = typeof result?.repository === 'string' ? result.repository : undefined;
+  const targetUrl = typeof result?.repositoryUrl === 'string' ? result.repositoryUrl : undefined;
   return (
     <ModalTransition>
       <Modal onClose={onClose} width="large">
@@ -95,12 +132,6 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
           {!details && loadError === undefined && <Spinner label="Loading the snapshot" />}
           {details && !job && (
             <>
-              {snapshot.recipients.length > 0 && (
-                <SectionMessage appearance="warning" title="This snapshot is encrypted">
-                  <p>The app holds only the public age recipients, so it cannot restore this snapshot. Restore it with the lifeboat CLI and your age identity:</p>
-                  <p><code>lifeboat restore {snapshot.id} --identity ~/lifeboat-key.txt --to ./restored</code></p>
-                </SectionMessage>
-              )}
               <fieldset>
                 <legend>What</legend>
                 <RadioGroup
@@ -136,6 +167,19 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
                 )}
               </fieldset>
               <ConfigurationRestoreChoice snapshotId={snapshot.id} target={where === 'new-repository' ? 'new-repository' : 'this-repository'} value={configuration} onChange={setConfiguration} />
+              {encrypted && (
+                <fieldset>
+                  <legend>Decryption</legend>
+                  <SectionMessage appearance="warning" title="This snapshot is encrypted">
+                    <p>Lifeboat holds only the public keys ({snapshot.recipients.join(', ')}). To restore it here, give the age identity for one of them.</p>
+                    <p>It is used for this restore only: kept as a Forge secret under this job and deleted when the job ends, also when it fails. It is never logged, shown again or recorded in the job or the audit log.</p>
+                  </SectionMessage>
+                  <Label htmlFor="restore-identity">Age identity (AGE-SECRET-KEY-1…)</Label>
+                  <Textfield id="restore-identity" type="password" autoComplete="off" spellCheck={false} value={identity} onChange={(event) => setIdentity(event.currentTarget.value)} />
+                  <p>Or restore it yourself, with the identity never leaving your machine (the lifeboat command line, with the bucket set in LIFEBOAT_BUCKET and its keys as the AWS SDK takes them):</p>
+                  <pre className="command" data-testid="restore-cli-command"><code>{cliCommand(snapshot, repository, where, refs)}</code></pre>
+                </fieldset>
+              )}
               <SectionMessage appearance="information" title="What will happen">
                 <p data-testid="restore-summary">{configurationSummary}</p>
                 {problems.length > 0 && <ul>{problems.map((problem) => <li key={problem}>{problem}</li>)}</ul>}
@@ -144,12 +188,18 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
           )}
           {followed.job && <JobProgress job={followed.job} label="Restore" />}
           <ConfigurationRestoreResult job={followed.job} />
+          {done && result?.mode === 'new-repository' && target && (
+            <p>{targetUrl ? <a href={targetUrl} target="_blank" rel="noreferrer">Open {target} in Bitbucket</a> : <>The new repository is {target}.</>}</p>
+          )}
           {restoredRefs.length > 0 && (
             <table className="refs" data-testid="restored-refs">
               <caption>Written{target ? ` in ${target}` : ''}</caption>
               <thead><tr><th scope="col">From the snapshot</th><th scope="col">Restored as</th><th scope="col">Commit</th></tr></thead>
               <tbody>
-                {restoredRefs.map((ref) => <tr key={ref.to}><td>{refLabel(ref.from)}</td><td><code>{refLabel(ref.to)}</code></td><td><code>{ref.oid.slice(0, 12)}</code></td></tr>)}
+                {restoredRefs.map((ref) => {
+                  const url = refUrl(targetUrl, ref);
+                  return <tr key={ref.to}><td>{refLabel(ref.from)}</td><td>{url ? <a href={url} target="_blank" rel="noreferrer"><code>{refLabel(ref.to)}</code></a> : <code>{refLabel(ref.to)}</code>}</td><td><code>{ref.oid.slice(0, 12)}</code></td></tr>;
+                })}
               </tbody>
             </table>
           )}
@@ -158,7 +208,7 @@ export function RestoreDialog({ snapshot, repositoryName, onClose, onFinished }:
         </ModalBody>
         <ModalFooter>
           <Button onClick={onClose}>{job ? 'Close' : 'Cancel'}</Button>
-          {!job && <Button appearance={where === 'overwrite' ? 'warning' : 'primary'} isDisabled={!details || problems.length > 0 || snapshot.recipients.length > 0} onClick={start}>Start restore</Button>}
+          {!job && <Button appearance={where === 'overwrite' ? 'warning' : 'primary'} isDisabled={!details || problems.length > 0} onClick={start}>Start restore</Button>}
         </ModalFooter>
       </Modal>
     </ModalTransition>

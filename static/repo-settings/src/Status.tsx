@@ -74,6 +74,16 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
             </>
           ) : 'Never backed up'}
         </dd>
+        {status.included && (
+          <>
+            <dt>Next scheduled backup</dt>
+            <dd data-testid="next-sweep">
+              {status.nextSweepAt
+                ? <>with the sweep due <time dateTime={status.nextSweepAt} title={absoluteTime(status.nextSweepAt)}>{relativeTime(status.nextSweepAt)}</time> ({absoluteTime(status.nextSweepAt)}); pushes are backed up soon after they happen</>
+                : 'with the first scheduled sweep, within the hour; pushes are backed up soon after they happen'}
+            </dd>
+          </>
+        )}
         {status.storage && (
           <>
             <dt>Storage</dt>

@@ -3,23 +3,13 @@ import DynamicTable from '@atlaskit/dynamic-table';
 import EmptyState from '@atlaskit/empty-state';
 import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
-import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
 import SectionMessage from '@atlaskit/section-message';
-import Spinner from '@atlaskit/spinner';
 import { useEffect, useState } from 'react';
-import { invoke, type SnapshotDetails, type SnapshotPage, type SnapshotSummary } from './api.js';
+import { invoke, type SnapshotPage, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
-import { absoluteTime, bytes, plural, refLabel, relativeTime } from './format.js';
-import { SnapshotContentsView } from './SnapshotContents.js';
-
-const TRIGGERS: Record<string, string> = {
-  push: 'Push',
-  schedule: 'Schedule',
-  manual: 'Manual',
-  'before-overwrite': 'Before overwrite',
-};
-
-const triggerWords = (trigger: string): string => TRIGGERS[trigger] ?? trigger;
+import { absoluteTime, bytes, plural, relativeTime, triggerWords } from './format.js';
+import { SizeChart } from './SizeChart.js';
+import { SnapshotDetailsDialog } from './SnapshotDetails.js';
 
 function changesWords({ added, moved, deleted }: SnapshotSummary['changes']): string {
   const parts = [added && `${added} added`, moved && `${moved} moved`, deleted && `${deleted} deleted`].filter(Boolean);
@@ -103,45 +93,8 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
         testId="snapshots"
       />
       {nextCursor && <Button onClick={loadMore} isLoading={loadingMore}>Show older snapshots</Button>}
+      <SizeChart snapshots={snapshots} />
       {details && <SnapshotDetailsDialog snapshot={details} onClose={() => setDetails(undefined)} />}
     </section>
-  );
-}
-
-function SnapshotDetailsDialog({ snapshot, onClose }: { snapshot: SnapshotSummary; onClose: () => void }) {
-  const [details, setDetails] = useState<SnapshotDetails>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    invoke('getSnapshot', { snapshotId: snapshot.id }).then(setDetails, setError);
-  }, [snapshot.id]);
-  return (
-    <ModalTransition>
-      <Modal onClose={onClose} width="large">
-        <ModalHeader>
-          <ModalTitle>Snapshot of {absoluteTime(snapshot.createdAt)}</ModalTitle>
-        </ModalHeader>
-        <ModalBody>
-          <p>
-            <code>{snapshot.id}</code> · {triggerWords(snapshot.trigger)} · {snapshot.chain === 'full' ? 'full backup' : `increment ${snapshot.increments} of its chain`} ·{' '}
-            {snapshot.recipients.length ? `encrypted to ${plural(snapshot.recipients.length, 'age recipient')}` : 'stored unencrypted'}
-          </p>
-          {error !== undefined && <ErrorMessage error={error} title="Could not read the snapshot" />}
-          {!details && error === undefined && <Spinner label="Loading the snapshot" />}
-          {details && (
-            <table className="refs">
-              <caption>{plural(details.refList.length, 'ref')} in {plural(details.bundles, 'bundle')}</caption>
-              <thead><tr><th scope="col">Ref</th><th scope="col">Commit</th></tr></thead>
-              <tbody>
-                {details.refList.map((ref) => <tr key={ref.name}><td>{refLabel(ref.name)}</td><td><code>{ref.target.slice(0, 12)}</code></td></tr>)}
-              </tbody>
-            </table>
-          )}
-          {details && <SnapshotContentsView snapshotId={details.id} contents={details.contents} />}
-        </ModalBody>
-        <ModalFooter>
-          <Button appearance="primary" onClick={onClose}>Close</Button>
-        </ModalFooter>
-      </Modal>
-    </ModalTransition>
   );
 }

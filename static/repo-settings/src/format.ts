@@ -44,3 +44,13 @@ export function refLabel(name: string): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+const TRIGGERS: Record<string, string> = {
+  push: 'Push',
+  schedule: 'Schedule',
+  manual: 'Manual',
+  'before-overwrite': 'Before overwrite',
+};
+
+/** A snapshot's trigger in words. */
+export const triggerWords = (trigger: string): string => TRIGGERS[trigger] ?? trigger;

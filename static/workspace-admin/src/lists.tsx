@@ -5,11 +5,13 @@ import DynamicTable from '@atlaskit/dynamic-table';
 import EmptyState from '@atlaskit/empty-state';
 import Lozenge from '@atlaskit/lozenge';
 import ModalDialog, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
-import { Inline, Stack, Text } from '@atlaskit/primitives';
+import { Label } from '@atlaskit/form';
+import { Box, Inline, Stack, Text, xcss } from '@atlaskit/primitives';
+import Select from '@atlaskit/select';
 import Toggle from '@atlaskit/toggle';
 import Tooltip from '@atlaskit/tooltip';
-import { useState, type ReactNode } from 'react';
-import { invoke, type CoverageRow, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
+import { useEffect, useState, type ReactNode } from 'react';
+import { invoke, type CoverageRow, type CoverageSort, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { JobStatus, useJob, useResource } from './common.js';
 import { TextField } from './fields.js';
@@ -30,13 +32,13 @@ function usePaged<T>(load: (cursor: string | undefined) => Promise<Paged<T>>) {
   };
 }
 
-function Pager({ label, pageNumber, previous, next }: { label: string; pageNumber: number; previous: (() => void) | undefined; next: (() => void) | undefined }) {
+function Pager({ label, pageNumber, pages, previous, next }: { label: string; pageNumber: number; pages?: number; previous: (() => void) | undefined; next: (() => void) | undefined }) {
   if (!previous && !next) return null;
   return (
     <nav aria-label={label}>
       <Inline space="space.100" alignBlock="center">
         <Button isDisabled={!previous} onClick={() => previous?.()}>Previous page</Button>
-        <Text>Page {pageNumber}</Text>
+        <Text>Page {pageNumber}{pages !== undefined ? ` of ${pages}` : ''}</Text>
         <Button isDisabled={!next} onClick={() => next?.()}>Next page</Button>
       </Inline>
     </nav>
@@ -75,11 +77,47 @@ function IncludedToggle({ row, view, onSaved, onError }: { row: CoverageRow; vie
   return <Toggle label={`Back up ${row.name}`} isChecked={row.included} isDisabled={busy} onChange={change} />;
 }
 
+type SortChoice = { label: string; value: string; sort: CoverageSort; descending: boolean };
+
+const SORTS: SortChoice[] = [
+  { value: 'name', label: 'Name, A to Z', sort: 'name', descending: false },
+  { value: 'name-desc', label: 'Name, Z to A', sort: 'name', descending: true },
+  { value: 'last', label: 'Last backup, oldest first', sort: 'lastBackup', descending: false },
+  { value: 'last-desc', label: 'Last backup, newest first', sort: 'lastBackup', descending: true },
+  { value: 'size-desc', label: 'Size, largest first', sort: 'size', descending: true },
+  { value: 'size', label: 'Size, smallest first', sort: 'size', descending: false },
+  { value: 'status', label: 'Status, problems first', sort: 'status', descending: false },
+];
+
+/** A short wait after the last keystroke, so a search asks once. */
+const SEARCH_SETTLE_MS = 300;
+
+/**
+ * Every repository of the workspace: searched, sorted and paged by the backend
+ * over the catalogue the last sweep built (before the first sweep: Bitbucket's
+ * order, page by page); one or many included or excluded at once.
+ */
 export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view: SettingsView) => void }) {
-  const { page, ...paging } = usePaged((cursor) => invoke('getCoverage', cursor === undefined ? {} : { cursor }));
-  const [toggleError, setToggleError] = useState<unknown>();
-  const toggled = (next: SettingsView) => {
-    setToggleError(undefined);
+  const [searchText, setSearchText] = useState('');
+  const [search, setSearch] = useState('');
+  const [sort, setSort] = useState<SortChoice>(SORTS[0]!);
+  const [pageNumber, setPageNumber] = useState(1);
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  useEffect(() => {
+    const timer = setTimeout(() => { setSearch(searchText.trim()); setPageNumber(1); }, SEARCH_SETTLE_MS);
+    return () => clearTimeout(timer);
+  }, [searchText]);
+  const cursor = cursors.at(-1);
+  const page = useResource(
+    () => invoke('getCoverage', cursor !== undefined ? { cursor } : { ...(search ? { search } : {}), sort: sort.sort, descending: sort.descending, page: pageNumber }),
+    [search, sort.value, pageNumber, cursor],
+  );
+  const catalogue = page.data?.catalogue;
+  const [changeError, setChangeError] = useState<unknown>();
+  const [changing, setChanging] = useState(false);
+  const changed = (next: SettingsView) => {
+    setChangeError(undefined);
     onSaved(next);
     page.reload();
   };
@@ -92,6 +130,39 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
   };
   const running = followed.job !== undefined && !['done', 'failed'].includes(followed.job.state);
   const rows = page.data?.items ?? [];
+  const allSelected = rows.length > 0 && rows.every((row) => selected.has(row.repositoryUuid));
+  const toggleRow = (uuid: string) => {
+    const next = new Set(selected);
+    if (next.has(uuid)) next.delete(uuid);
+    else next.add(uuid);
+    setSelected(next);
+  };
+  const toggleAll = () => {
+    const next = new Set(selected);
+    for (const row of rows) {
+      if (allSelected) next.delete(row.repositoryUuid);
+      else next.add(row.repositoryUuid);
+    }
+    setSelected(next);
+  };
+  const bulk = (included: boolean) => {
+    setChanging(true);
+    invoke('setRepositoriesIncluded', { repositoryUuids: [...selected], included })
+      .then((next) => { setSelected(new Set()); changed(next); }, setChangeError)
+      .finally(() => setChanging(false));
+  };
+  const paging = catalogue
+    ? {
+      pageNumber: catalogue.page,
+      pages: catalogue.pages,
+      previous: catalogue.page > 1 ? () => setPageNumber(catalogue.page - 1) : undefined,
+      next: catalogue.page < catalogue.pages ? () => setPageNumber(catalogue.page + 1) : undefined,
+    }
+    : {
+      pageNumber: cursors.length,
+      previous: cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined,
+      next: page.data?.nextCursor !== undefined ? () => setCursors([...cursors, page.data!.nextCursor]) : undefined,
+    };
   return (
     <Stack space="space.200">
       <Inline space="space.100" alignBlock="center">
@@ -100,12 +171,38 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
       </Inline>
       {sweepError !== undefined && <ErrorMessage error={sweepError} title="The backup of all repositories did not start" />}
       <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" doneTitle="Every included repository is queued for backup" />
+      <Inline space="space.200" alignBlock="end" shouldWrap>
+        <Box xcss={searchStyles}>
+          <TextField id="coverage-search" label="Search repositories" value={searchText} onChange={setSearchText} placeholder="Name or slug" />
+        </Box>
+        <Box xcss={sortStyles}>
+          <Stack space="space.050">
+            <Label htmlFor="coverage-sort">Sort by</Label>
+            <Select<SortChoice> inputId="coverage-sort" options={SORTS} value={sort} isDisabled={!catalogue} onChange={(value) => { if (value) { setSort(value); setPageNumber(1); } }} />
+          </Stack>
+        </Box>
+      </Inline>
+      {page.data && !catalogue && <Text>Search and sorting work over the list the sweep keeps: it is made by the first sweep ("Back up all now", or the next scheduled one). Until then the repositories are listed as Bitbucket orders them.</Text>}
+      {catalogue && (
+        <Text testId="coverage-counts">
+          {search ? `${catalogue.matching} of ${catalogue.total} repositories match "${search}".` : `${catalogue.total} repositories.`}
+          {` Listed as the sweep ${relativeTime(catalogue.builtAt)} saw them; each row shows its state now.`}
+        </Text>
+      )}
+      <Inline space="space.100" alignBlock="center">
+        <input type="checkbox" id="coverage-select-all" checked={allSelected} onChange={toggleAll} disabled={rows.length === 0} />
+        <Label htmlFor="coverage-select-all">Select every repository on this page</Label>
+        <Text>{selected.size} selected</Text>
+        <Button isDisabled={selected.size === 0 || changing} onClick={() => bulk(true)}>Include selected</Button>
+        <Button isDisabled={selected.size === 0 || changing} onClick={() => bulk(false)}>Exclude selected</Button>
+      </Inline>
       {page.error !== undefined && <ErrorMessage error={page.error} title="The repositories could not be listed" />}
-      {toggleError !== undefined && <ErrorMessage error={toggleError} title="The repository was not changed" />}
+      {changeError !== undefined && <ErrorMessage error={changeError} title="The repositories were not changed" />}
       <DynamicTable
         caption="Repositories of this workspace"
         isLoading={page.loading}
         head={{ cells: [
+          { key: 'select', content: 'Select' },
           { key: 'name', content: 'Repository' },
           { key: 'included', content: 'Included' },
           { key: 'last', content: 'Last backup' },
@@ -115,20 +212,26 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
         rows={rows.map((row) => ({
           key: row.repositoryUuid,
           cells: [
+            { key: 'select', content: <input type="checkbox" aria-label={`Select ${row.name}`} checked={selected.has(row.repositoryUuid)} onChange={() => toggleRow(row.repositoryUuid)} /> },
             { key: 'name', content: <Stack><Text weight="medium">{row.name}</Text><Text size="small" color="color.text.subtle">{row.slug}</Text></Stack> },
-            { key: 'included', content: <IncludedToggle row={row} view={view} onSaved={toggled} onError={setToggleError} /> },
+            { key: 'included', content: <IncludedToggle row={row} view={view} onSaved={changed} onError={setChangeError} /> },
             { key: 'last', content: row.lastBackupAt ? <When at={row.lastBackupAt} /> : 'Never' },
             { key: 'size', content: row.bytes !== undefined ? bytes(row.bytes) : '—' },
             { key: 'status', content: statusOf(row) },
           ],
         }))}
-        emptyView={page.error === undefined ? <EmptyState header="No repositories" description="This workspace has no repositories yet; Lifeboat backs up each one as soon as it is created." headingLevel={3} /> : undefined}
+        emptyView={page.error === undefined ? (search
+          ? <EmptyState header="No repository matches" description={`No repository's name or slug contains "${search}".`} headingLevel={3} />
+          : <EmptyState header="No repositories" description="This workspace has no repositories yet; Lifeboat backs up each one as soon as it is created." headingLevel={3} />) : undefined}
       />
       <Pager label="Repository pages" {...paging} />
-      <Text size="small" color="color.text.subtle">Each switch overrides the workspace selection for its repository (as the repository's own Lifeboat page does). Searching, sorting and changing many repositories at once are not here yet.</Text>
+      <Text size="small" color="color.text.subtle">Each switch, and "Include selected" or "Exclude selected", overrides the workspace selection for its repositories (as a repository's own Lifeboat page does).</Text>
     </Stack>
   );
 }
+
+const searchStyles = xcss({ width: '320px' });
+const sortStyles = xcss({ width: '280px' });
 
 function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository; onClose: () => void }) {
   const [slug, setSlug] = useState(`${repository.slug}-restored`);
@@ -149,10 +252,13 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
       <ModalHeader><ModalTitle>Restore {repository.name} into a new repository</ModalTitle></ModalHeader>
       <ModalBody>
         <Stack space="space.150">
-          <Text>Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken <When at={repository.lastSnapshotAt} /> into it.</Text>
+          <Text>{`Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken ${relativeTime(repository.lastSnapshotAt)} (${absoluteTime(repository.lastSnapshotAt)}) into it.`}</Text>
           <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
           {error !== undefined && !problems.fields.newRepositorySlug && <ErrorMessage error={error} title="The restore did not start" />}
           <JobStatus job={followed.job} error={followed.error} what="restore" />
+          {followed.job?.state === 'done' && typeof followed.job.result?.repositoryUrl === 'string' && (
+            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {String(followed.job.result.repository ?? slug)} in Bitbucket</a></Text>
+          )}
         </Stack>
       </ModalBody>
       <ModalFooter>

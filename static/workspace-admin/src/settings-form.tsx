@@ -18,6 +18,8 @@ import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest
 import { ErrorMessage } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { PRESETS, presetOf, type StoragePreset } from './presets.js';
+import { EndpointAccess } from './egress.js';
+import { RetentionPreview } from './retention-preview.js';
 
 export const DEFAULT_SETTINGS: WorkspaceSettings = {
   bucket: { endpoint: '', region: 'eu-west-1', name: '', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: '' },
@@ -235,6 +237,11 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
           </Inline>
           {problems.fields.retention && <SectionMessage appearance="error"><Text>Retention {problems.fields.retention}</Text></SectionMessage>}
         </Section>
+        {view.settings && (
+          <Section title="Preview: what this policy keeps">
+            <RetentionPreview draft={draft} />
+          </Section>
+        )}
         {saveBar}
         {downgradeDialog}
       </Stack>
@@ -259,6 +266,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
           {preset && <Text size="small">{preset.hint}</Text>}
         </Stack>
         <TextField id="bucket-endpoint" label="Endpoint" value={draft.bucket.endpoint} onChange={(endpoint) => set('bucket', { endpoint })} error={problems.fields['bucket.endpoint']} helper="Empty for AWS S3; otherwise the provider's https:// URL." />
+        {view.settings !== undefined || draft.bucket.endpoint !== '' ? <EndpointAccess endpoint={draft.bucket.endpoint} /> : null}
         <TextField id="bucket-region" label="Region" value={draft.bucket.region} onChange={(region) => set('bucket', { region })} error={problems.fields['bucket.region']} />
         <TextField id="bucket-name" label="Bucket name" isRequired value={draft.bucket.name} onChange={(name) => set('bucket', { name })} error={problems.fields['bucket.name']} />
         <TextField id="bucket-prefix" label="Key prefix" value={draft.bucket.prefix} onChange={(prefix) => set('bucket', { prefix })} error={problems.fields['bucket.prefix']} helper="Every object Lifeboat writes goes under this folder of the bucket." />

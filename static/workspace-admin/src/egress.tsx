@@ -1,0 +1,50 @@
+// Customer-managed egress: a storage endpoint outside the providers manifest.yml
+// declares can be reached only once a workspace admin allows it. The backend
+// says whether Forge lets it reach the endpoint; the page asks Bitbucket, through
+// @forge/bridge's permissions.egress, and Bitbucket asks the admin to confirm.
+import Button from '@atlaskit/button/new';
+import Lozenge from '@atlaskit/lozenge';
+import { Inline, Stack, Text } from '@atlaskit/primitives';
+import SectionMessage from '@atlaskit/section-message';
+import { useEffect, useState } from 'react';
+import { ErrorMessage } from '../../shared/page-error.js';
+import { allowEndpoint, invoke, type EndpointEgress } from './api.js';
+
+const SETTLE_MS = 400;
+
+export function EndpointAccess({ endpoint }: { endpoint: string }) {
+  const [state, setState] = useState<EndpointEgress>();
+  const [error, setError] = useState<unknown>();
+  const [asking, setAsking] = useState(false);
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    setState(undefined);
+    setError(undefined);
+    let current = true;
+    const timer = setTimeout(() => {
+      invoke('checkEndpoint', { endpoint: endpoint.trim() }).then((answer) => { if (current) setState(answer); }, () => undefined);
+    }, SETTLE_MS);
+    return () => { current = false; clearTimeout(timer); };
+  }, [endpoint, round]);
+
+  if (!state) return null;
+  if (state.allowed) {
+    return <Inline space="space.100" alignBlock="center"><Lozenge appearance="success">reachable</Lozenge><Text>Forge lets Lifeboat reach {state.origin}.</Text></Inline>;
+  }
+  const allow = () => {
+    setAsking(true);
+    setError(undefined);
+    allowEndpoint(state.origin)
+      .then(() => setRound((value) => value + 1), setError)
+      .finally(() => setAsking(false));
+  };
+  return (
+    <SectionMessage appearance="warning" title={`Lifeboat may not reach ${state.origin} yet`}>
+      <Stack space="space.100">
+        <Text>This endpoint is not one of the storage providers Lifeboat declares to Forge (AWS S3, Cloudflare R2, Backblaze B2, Wasabi, Google Cloud Storage). As a workspace admin you can allow it: Bitbucket asks you to confirm, and then only Lifeboat's backend may send data there.</Text>
+        <Inline space="space.100"><Button appearance="primary" onClick={allow} isLoading={asking}>Allow Lifeboat to reach {state.origin}</Button></Inline>
+        {error !== undefined && <ErrorMessage error={error} title="The endpoint was not allowed" />}
+      </Stack>
+    </SectionMessage>
+  );
+}

@@ -1,0 +1,102 @@
+// Before saving: which existing snapshots of a repository the retention policy
+// being edited keeps. The backend applies the engine's rule over the KVS index.
+import { Label } from '@atlaskit/form';
+import Lozenge from '@atlaskit/lozenge';
+import { Stack, Text } from '@atlaskit/primitives';
+import Select from '@atlaskit/select';
+import { useEffect, useState } from 'react';
+import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
+import { ErrorMessage } from '../../shared/page-error.js';
+import { invoke, type RetentionPreview as Preview, type WorkspaceSettings } from './api.js';
+import { Loading, useResource } from './common.js';
+import { absoluteTime, bytes } from './format.js';
+
+type Option = { label: string; value: string };
+
+const REASON_WORDS: Record<string, string> = {
+  newest: 'the newest', unlimited: 'no rule limits it', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
+};
+
+/** A short wait after the last keystroke, so typing a count asks once. */
+const SETTLE_MS = 300;
+
+export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
+  // Repositories with at least one snapshot: the coverage list's first page, searched by the backend as the person types.
+  const [typed, setTyped] = useState('');
+  const [search, setSearch] = useState('');
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(typed.trim()), SETTLE_MS);
+    return () => clearTimeout(timer);
+  }, [typed]);
+  const repositories = useResource(() => invoke('getCoverage', search ? { search } : {}), [search]);
+  const options: Option[] = (repositories.data?.items ?? []).filter((row) => row.lastSnapshotId).map((row) => ({ value: row.repositoryUuid, label: row.slug }));
+  const [chosen, setChosen] = useState<Option | null>(null);
+  const selected = chosen ?? options[0] ?? null;
+  const own = selected ? draft.overrides[selected.value]?.retention : undefined;
+  const policy: RetentionPolicy = own ?? draft.retention;
+  const policyKey = JSON.stringify(policy);
+  const [preview, setPreview] = useState<{ data?: Preview; error?: unknown; loading: boolean }>({ loading: false });
+
+  useEffect(() => {
+    if (!selected) return undefined;
+    let current = true;
+    setPreview((previous) => ({ ...previous, loading: true }));
+    const timer = setTimeout(() => {
+      invoke('previewRetention', { repositoryUuid: selected.value, retention: policy }).then(
+        (data) => { if (current) setPreview({ data, loading: false }); },
+        (error: unknown) => { if (current) setPreview({ error, loading: false }); },
+      );
+    }, SETTLE_MS);
+    return () => { current = false; clearTimeout(timer); };
+  }, [selected?.value, policyKey]);
+
+  if (repositories.error !== undefined) return <ErrorMessage error={repositories.error} title="The repositories could not be listed" />;
+  if (repositories.loading && !repositories.data) return <Loading label="Loading repositories…" />;
+  if (options.length === 0 && !search && !chosen) return <Text>No repository has a snapshot yet: the preview shows once the first backups are in.</Text>;
+
+  const data = preview.data?.repositoryUuid === selected?.value ? preview.data : undefined;
+  const kept = data?.snapshots.filter((snapshot) => snapshot.kept).length ?? 0;
+  return (
+    <Stack space="space.150">
+      <Stack space="space.050">
+        <Label htmlFor="retention-preview-repository">Repository to preview</Label>
+        <Select<Option>
+          inputId="retention-preview-repository"
+          options={options}
+          value={selected}
+          isLoading={repositories.loading}
+          // The backend searches; the list shows what it found.
+          filterOption={null}
+          onInputChange={(value) => setTyped(value)}
+          onChange={(value) => setChosen(value)}
+          noOptionsMessage={() => 'No repository with snapshots matches'}
+        />
+      </Stack>
+      {own && <Text>This repository has its own retention policy, so the workspace's does not apply to it; the preview shows its own.</Text>}
+      {preview.error !== undefined && <ErrorMessage error={preview.error} title="The preview could not be made" />}
+      {preview.loading && !data && <Loading label="Working out the preview…" />}
+      {data && (
+        <>
+          <Text as="p" testId="retention-preview-summary">
+            {`This policy keeps ${kept} of the ${data.snapshots.length} ${data.more ? 'newest ' : ''}snapshots; the next prune forgets the other ${data.snapshots.length - kept}.`}
+            {' '}The schedule decides only when new snapshots are taken.
+          </Text>
+          <table className="refs" aria-label="Retention preview">
+            <thead><tr><th scope="col">Snapshot</th><th scope="col">Trigger</th><th scope="col">Added</th><th scope="col">Outcome</th><th scope="col">Why</th></tr></thead>
+            <tbody>
+              {data.snapshots.map((snapshot) => (
+                <tr key={snapshot.id}>
+                  <td><time dateTime={snapshot.createdAt}>{absoluteTime(snapshot.createdAt)}</time></td>
+                  <td>{snapshot.trigger}</td>
+                  <td>{bytes(snapshot.ownBytes)}</td>
+                  <td><Lozenge appearance={snapshot.kept ? 'success' : 'removed'}>{snapshot.kept ? 'kept' : 'forgotten'}</Lozenge></td>
+                  <td>{snapshot.reasons.map((reason) => REASON_WORDS[reason] ?? reason).join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Stack>
+  );
+}
