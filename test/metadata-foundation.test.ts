@@ -109,3 +109,43 @@ describe('metadata in snapshots', () => {
     assert.equal(await store.stat(entry.object.key), undefined, 'an object only a forgotten snapshot named is deleted');
   });
 });
+
+describe('metadata when the encryption changes', () => {
+  it('encrypts plain objects anew, and leaves out what another recipient encrypted for the collectors to fetch again', async () => {
+    const bare = join(root, 'served', 'changing.git');
+    const work = join(root, 'work-changing');
+    buildRichWorkRepo(work);
+    git(undefined, ['clone', '--quiet', '--mirror', work, bare]);
+    const store = new MemoryBlobStore();
+    await initBucket(store, {});
+    const run = (encryption: { scheme: 'age'; recipients: string[] } | null, collectors: MetadataCollector[]) => backup({
+      store, repo, git: createGitClient({ url: server.url('changing.git') }), trigger: 'cli', encryption, objectLock: null, metadata: collectors,
+    });
+    const settings = () => ({ description: 'same' });
+
+    const plain = await run(null, [configuration(settings)]);
+    assert.ok(plain.status === 'created' && plain.snapshot.metadata);
+    const plainEntry = (await readMetadataIndex(store, plain.snapshot))!.configuration![0]!;
+    assert.equal(plainEntry.object.encrypted, false);
+
+    const alice = await generateIdentity();
+    const toAlice = await run({ scheme: 'age', recipients: [alice.recipient] }, [configuration(settings)]);
+    assert.ok(toAlice.status === 'created');
+    const aliceEntry = (await readMetadataIndex(store, toAlice.snapshot))!.configuration![0]!;
+    assert.equal(aliceEntry.digest, plainEntry.digest, 'unchanged, so carried forward…');
+    assert.ok(aliceEntry.object.encrypted && aliceEntry.object.key !== plainEntry.object.key, '…but encrypted anew, as the snapshot is');
+    assert.deepEqual((await readMetadataDocument(store, toAlice.snapshot, aliceEntry.object, [alice.identity], configurationDocumentSchema)).data, { description: 'same' });
+
+    const bob = await generateIdentity();
+    const toBobWithout = await run({ scheme: 'age', recipients: [bob.recipient] }, []);
+    assert.ok(toBobWithout.status === 'created');
+    assert.equal((await readMetadataIndex(store, toBobWithout.snapshot))?.configuration, undefined, 'what only Alice can read is not named by a snapshot encrypted to Bob');
+
+    addCommit(work, 'for bob');
+    git(work, ['push', '--quiet', bare, 'HEAD:refs/heads/main']);
+    const toBob = await run({ scheme: 'age', recipients: [bob.recipient] }, [configuration(settings)]);
+    assert.ok(toBob.status === 'created');
+    const bobEntry = (await readMetadataIndex(store, toBob.snapshot))!.configuration![0]!;
+    assert.deepEqual((await readMetadataDocument(store, toBob.snapshot, bobEntry.object, [bob.identity], configurationDocumentSchema)).data, { description: 'same' }, 'fetched again, for Bob');
+  });
+});

@@ -119,10 +119,13 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     // Details: every ref with its commit, as git has them.
     await frame.getByRole('button', { name: /^Details of the snapshot/ }).first().click();
     const dialog = frame.getByRole('dialog');
-    await dialog.getByRole('table').waitFor();
+    const refTable = dialog.getByRole('table', { name: /refs? in \d+ bundles?$/ });
+    await refTable.waitFor();
     const refs = await remoteRefs();
     const main = refs.get('refs/heads/main')!;
-    await dialog.getByRole('row', { name: new RegExp(`^main ${main.slice(0, 12)}$`) }).waitFor();
+    await refTable.getByRole('row', { name: new RegExp(`^main ${main.slice(0, 12)}$`) }).waitFor();
+    // Besides git: the demo repository's pull requests, collected by the same backup.
+    await dialog.getByRole('table', { name: /Pull requests of this snapshot/ }).getByRole('row').nth(1).waitFor();
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });
   });

@@ -26,7 +26,7 @@ import { readMarker } from './bucket/marker.js';
 import { type MetadataIndex, readMetadataIndex } from './bucket/metadata.js';
 import { writeObject } from './bucket/objects.js';
 import { commitSnapshot } from './commit.js';
-import { type LfsPointer, type MetadataCollector, collectMetadata } from './metadata.js';
+import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
 import { refuseInvalidRefNames } from './git/ref-name.js';
@@ -118,7 +118,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   let metadata: CollectedMetadata | undefined;
   if (unchangedSince && collectors.length > 0) {
     options.onProgress?.({ phase: 'metadata' });
-    metadata = await collectMetadata({ ...options, collectors, previous: await previousIndex(store, unchangedSince), lfsPointers: chainLfsPointers(unchangedSince.bundles), now });
+    metadata = await collectMetadata({ ...options, collectors, previous: await previousIndex(options, unchangedSince, now), lfsPointers: chainLfsPointers(unchangedSince.bundles), now });
   }
   if (unchangedSince && !metadata?.changed) {
     options.onProgress?.({ phase: 'unchanged' });
@@ -170,7 +170,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
     }
 
-    const previous = newest ? await previousIndex(store, newest) : undefined;
+    const previous = newest ? await previousIndex(options, newest, now) : undefined;
     if (!metadata && (collectors.length > 0 || previous)) {
       options.onProgress?.({ phase: 'metadata' });
       metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers: chainLfsPointers(chain), now });
@@ -211,17 +211,20 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
 type CollectedMetadata = Awaited<ReturnType<typeof collectMetadata>>;
 
 /**
- * The index the next snapshot builds on. One that cannot be read (damaged, of a
- * newer format) must not stop the backup of the git history: the metadata is then
- * collected afresh, as for a first snapshot.
+ * The index the next snapshot builds on, stored as this backup stores its
+ * objects (indexToBuildOn). One that cannot be read (damaged, of a newer format)
+ * must not stop the backup of the git history: the metadata is then collected
+ * afresh, as for a first snapshot.
  */
-async function previousIndex(store: BlobStore, manifest: SnapshotManifest): Promise<MetadataIndex | undefined> {
+async function previousIndex(options: BackupOptions, manifest: SnapshotManifest, now: () => Date): Promise<MetadataIndex | undefined> {
+  let index: MetadataIndex | undefined;
   try {
-    return await readMetadataIndex(store, manifest);
+    index = await readMetadataIndex(options.store, manifest);
   } catch (error) {
     if (isLifeboatError(error) && error.kind === 'user') return undefined;
     throw error;
   }
+  return index && indexToBuildOn({ ...options, manifest, index, now });
 }
 
 /**

@@ -5,9 +5,10 @@
  * sections of the next index from what the previous snapshot already holds.
  */
 import type { BlobStore } from './bucket/blob-store.js';
-import type { EncryptionConfig, ObjectLockConfig, StoredObjectRef } from './bucket/format.js';
+import { type EncryptionConfig, type ObjectLockConfig, type SnapshotManifest, type StoredObjectRef, sameEncryption } from './bucket/format.js';
 import type { RepoPath } from './bucket/keys.js';
-import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, nextIndex, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
+import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, metadataObjects, nextIndex, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
+import { readVerified } from './bucket/objects.js';
 import { toLifeboatError } from './errors.js';
 import type { ByteStream } from './streams.js';
 
@@ -90,4 +91,66 @@ export async function collectMetadata(options: CollectOptions): Promise<{ index:
   }
   const next = nextIndex(options.previous, collected, options.now().toISOString());
   return { ...next, partial: interrupted || isPartial(next.index) };
+}
+
+export interface BuildOnOptions {
+  store: BlobStore;
+  repo: RepoPath;
+  /** The snapshot the next one follows, and its index. */
+  manifest: SnapshotManifest;
+  index: MetadataIndex;
+  /** How the next snapshot is stored. */
+  encryption: EncryptionConfig | null;
+  objectLock: ObjectLockConfig | null;
+  now: () => Date;
+  signal?: AbortSignal;
+}
+
+/**
+ * The previous index as the next snapshot may build on it. A snapshot is
+ * encrypted all or nothing: every object its index names is stored as its
+ * bundles are. When the encryption changed since the previous snapshot, plain
+ * objects are encrypted anew (read, encrypted, stored: no call to Bitbucket);
+ * objects encrypted to other recipients cannot be read without an identity, so
+ * their sections are left out for their collectors to fetch again, except
+ * attachments, which nothing can fetch again: they stay as they are, and a
+ * problem says so.
+ */
+export async function indexToBuildOn(options: BuildOnOptions): Promise<MetadataIndex> {
+  const { index, manifest } = options;
+  if (sameEncryption(manifest.encryption, options.encryption)) return index;
+  if (manifest.encryption === null) {
+    const moved = new Map<string, StoredObjectRef>();
+    for (const object of metadataObjects(index)) {
+      options.signal?.throwIfAborted();
+      if (moved.has(object.key)) continue;
+      moved.set(object.key, await writeMetadataBlob(readVerified(options.store, options.repo, object), {
+        store: options.store, repo: options.repo, encryption: options.encryption, objectLock: options.objectLock, now: options.now(), ...(options.signal ? { signal: options.signal } : {}),
+      }));
+    }
+    const to = <T extends { object: StoredObjectRef }>(entry: T): T => ({ ...entry, object: moved.get(entry.object.key) ?? entry.object });
+    return {
+      ...index,
+      ...(index.pullRequests ? { pullRequests: { ...index.pullRequests, items: index.pullRequests.items.map(to) } } : {}),
+      ...(index.configuration ? { configuration: index.configuration.map(to) } : {}),
+      ...(index.lfs ? { lfs: { ...index.lfs, items: index.lfs.items.map(to) } } : {}),
+      ...(index.attachments ? { attachments: index.attachments.map(to) } : {}),
+    };
+  }
+  const stale = index.attachments?.filter((entry) => entry.object.encrypted) ?? [];
+  return {
+    format: index.format,
+    version: index.version,
+    createdAt: index.createdAt,
+    ...(index.attachments ? { attachments: index.attachments } : {}),
+    problems: [
+      ...index.problems.filter((problem) => problem.section === 'attachments'),
+      ...stale.map((entry) => ({
+        section: 'attachments' as const,
+        subject: entry.name,
+        code: 'IDENTITY_REQUIRED',
+        message: `The attachment ${entry.name} stays encrypted to the recipients of snapshot ${manifest.id} (${manifest.encryption?.recipients.join(', ')}): open it with their identity, or attach it again.`,
+      })),
+    ],
+  };
 }
