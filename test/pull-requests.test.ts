@@ -5,6 +5,8 @@
 // same bucket contents as an undisturbed run, and encrypted buckets hold the
 // documents encrypted.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { BitbucketClient } from '../src/bitbucket/client.js';
 import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
@@ -127,6 +129,22 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
       assert.ok(url.searchParams.has('fields'), `fields= on ${record.path}`);
     }
     assert.ok(restCalls().every((record) => !record.path.endsWith('/diffstat') && !record.path.includes('/diffstat?')), 'the diffstat is asked for directly, not through the redirect');
+  });
+
+  it('what the collector stored reads offline with the command line: the list, and one pull request with its thread and inline anchor', async () => {
+    const prefix = `prs-cli-${Math.random().toString(36).slice(2)}`;
+    const cliStore = s3.makeStore(prefix);
+    await initBucket(cliStore, {});
+    const exported = await run(cliStore);
+    const lifeboat = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args, '--bucket', `s3://${s3.bucket}/${prefix}`], { env: { ...process.env, ...s3.env } })).stdout;
+    const listed = JSON.parse(await lifeboat('prs', exported.snapshot.id, '--json')) as { pullRequests: Array<{ id: number; state: string; title?: string }> };
+    assert.deepEqual(listed.pullRequests.map((item) => item.id).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7]);
+    assert.equal(listed.pullRequests.find((item) => item.id === 1)?.title, 'Validate login input');
+    const text = await lifeboat('pr', exported.snapshot.id, '1');
+    assert.match(text, /Validate login input/);
+    assert.match(text, /src\/login\.js:2/, 'the inline anchor');
+    const indent = (words: string): number => /^( *)/.exec(text.split('\n').find((line) => line.includes(words)) ?? '')![1]!.length;
+    assert.ok(indent('Passwords may start with a space') > indent('Should this also trim whitespace?'), `replies indented under the comment they answer:\n${text}`);
   });
 
   it('an unchanged repository costs one listing call and makes no snapshot', async () => {
