@@ -5,7 +5,6 @@
  * changing nothing, reading pull requests offline, and verify checking metadata objects.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import { startGitServer } from './helpers/git-server.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
 import { git } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
+import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
 
 let root: string;
 let work: string;
@@ -33,18 +33,8 @@ let server: Awaited<ReturnType<typeof startGitServer>>;
 let s3: Awaited<ReturnType<typeof startS3Server>>;
 let prefixes = 0;
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
 function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], { env: { ...process.env, ...s3.env, LIFEBOAT_BUCKET: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runTestCli(args, { ...s3.env, ...env });
 }
 
 async function cliJson<T>(args: string[], env: Record<string, string> = {}): Promise<T> {

@@ -4,7 +4,7 @@
  * clear error with nothing changed.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -20,6 +20,7 @@ import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer, startRenamingGitProxy } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
+import { type CliResult, spawnCli as spawnTestCli } from './helpers/cli.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -31,23 +32,9 @@ let s3: S3Server;
 let bare: string;
 let prefixes = 0;
 
-interface CliResult { code: number; stdout: string; stderr: string }
-
-/** The CLI as a child process, and its result once it exits (code -1 when killed). */
-function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
-    env: { ...process.env, ...s3.env, LIFEBOAT_BUCKET: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const result = new Promise<CliResult>((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-  return { child, result };
+/** The CLI with the test bucket's credentials. */
+function spawnCli(args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnTestCli> {
+  return spawnTestCli(args, { ...s3.env, ...env });
 }
 
 function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {

@@ -6,7 +6,6 @@
  * and restored byte for byte into a folder's LFS store and to another host.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,6 +30,7 @@ import { startGitServer } from './helpers/git-server.js';
 import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
+import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -42,19 +42,8 @@ let s3: S3Server;
 const repo = parseRepoPath('acme/lfs');
 const bucketUrl = (): string => `s3://${s3.bucket}/lfs`;
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args, '--bucket', bucketUrl()], {
-    env: { ...process.env, ...s3.env, LIFEBOAT_BUCKET: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function runCli(args: string[]): Promise<CliResult> {
+  return runTestCli([...args, '--bucket', bucketUrl()], s3.env);
 }
 
 async function cli(args: string[]): Promise<Record<string, unknown>> {

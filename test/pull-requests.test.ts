@@ -5,8 +5,6 @@
 // same bucket contents as an undisturbed run, and encrypted buckets hold the
 // documents encrypted.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { BitbucketClient } from '../src/bitbucket/client.js';
 import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
@@ -21,6 +19,7 @@ import { createGitClient } from '../src/engine/git/client.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { apiTokenAuth, call, startTestEmulator, type TestEmulator } from '../sandbox/bitbucket/test-support.js';
 import { startS3Server, type S3TestServer } from './helpers/s3.js';
+import { runCli } from './helpers/cli.js';
 
 const repo = { workspace: 'ws', repository: 'web-app' };
 /** A backup that committed (or found nothing to commit): no bundle continuation here, web-app is small. */
@@ -136,7 +135,11 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
     const cliStore = s3.makeStore(prefix);
     await initBucket(cliStore, {});
     const exported = await run(cliStore);
-    const lifeboat = async (...args: string[]): Promise<string> => (await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args, '--bucket', `s3://${s3.bucket}/${prefix}`], { env: { ...process.env, ...s3.env } })).stdout;
+    const lifeboat = async (...args: string[]): Promise<string> => {
+      const result = await runCli([...args, '--bucket', `s3://${s3.bucket}/${prefix}`], s3.env);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout;
+    };
     const listed = JSON.parse(await lifeboat('prs', exported.snapshot.id, '--json')) as { pullRequests: Array<{ id: number; state: string; title?: string }> };
     assert.deepEqual(listed.pullRequests.map((item) => item.id).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7]);
     assert.equal(listed.pullRequests.find((item) => item.id === 1)?.title, 'Validate login input');
