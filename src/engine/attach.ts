@@ -47,9 +47,11 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   const where = formatRepoPath(repo);
   // Read-only first: a repository with nothing to attach to gets its answer before anything is written.
   await newestToAttachTo(store, repo, where);
-  const lock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat attach', now });
+  // Exclusive: a backup running beside it would build its snapshot on the one before the attachment, and every later
+  // snapshot on that one, leaving the attachment behind. Attaching is rare; a backup meeting the lock waits for it.
+  const lock = await acquireLock(store, repo, 'exclusive', { owner: options.owner ?? 'lifeboat attach', now });
   try {
-    // Under the lock no prune runs: the newest snapshot's objects stay while this one names them too.
+    // Under the lock nothing else writes: the newest snapshot is the one this one follows.
     const { manifest: newest, newestId } = await newestToAttachTo(store, repo, where);
     const previous = await readMetadataIndex(store, newest);
     // By the content's own hash: an encrypted copy of the same bytes is stored under another key.

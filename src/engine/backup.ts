@@ -133,6 +133,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
     const newestNow = await readNewest(store, repo);
+    // Metadata collected before the lock builds on the snapshot that was newest then: another backup committed meanwhile, collect it again below.
+    if (newestNow.newestId !== newestSeen.newestId) metadata = undefined;
     const concurrent = metadata ? undefined : unchanged(newestNow, listing, options.encryption);
     if (concurrent) return { status: 'unchanged', snapshot: concurrent, bytesUploaded: 0 }; // a concurrent run took it
     const newest = newestNow.manifest;
@@ -170,10 +172,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
     }
 
-    const previous = newest ? await previousIndex(options, newest, now) : undefined;
-    if (!metadata && (collectors.length > 0 || previous)) {
-      options.onProgress?.({ phase: 'metadata' });
-      metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers: chainLfsPointers(chain), now });
+    if (!metadata) {
+      const previous = newest ? await previousIndex(options, newest, now) : undefined;
+      if (collectors.length > 0 || previous) {
+        options.onProgress?.({ phase: 'metadata' });
+        metadata = await collectMetadata({ ...options, collectors, previous, lfsPointers: chainLfsPointers(chain), now });
+      }
     }
     const manifest = await commitSnapshot({
       store,

@@ -25,7 +25,7 @@ const user = z.object({ account_id: z.string().nullish(), display_name: z.string
 const named = z.array(z.object({ name: z.string().min(1) })).default([]);
 
 /** db-2.0.json: what Bitbucket's importer required, with its defaults for the rest. */
-export const issueExportSchema = z.object({
+const issueExportSchema = z.object({
   issues: z.array(z.object({
     id: z.number().int().positive(),
     title: z.string(),

@@ -22,6 +22,8 @@ const byOid = (a: { oid: string }, b: { oid: string }): number => (a.oid < b.oid
  * before the deadline or a transient failure: the section is then incomplete and
  * the next backup tries them again.
  */
+const OUT_OF_TIME = 'The backup ran out of time before this object; the next backup fetches it.';
+
 export function lfsCollector(client: LfsClient): MetadataCollector {
   return {
     section: 'lfs',
@@ -37,9 +39,10 @@ export function lfsCollector(client: LfsClient): MetadataCollector {
       if (context.lfsPointers.length === 0 && !context.previous?.lfs) return {};
       const missing: LfsSection['missing'] = [];
       let stop: string | undefined;
+      const outOfTime = (): boolean => context.deadline !== undefined && context.now() >= context.deadline;
       for (let start = 0; start < wanted.length; start += LFS_BATCH_SIZE) {
         const batch = wanted.slice(start, start + LFS_BATCH_SIZE);
-        if (context.deadline && context.now() >= context.deadline) stop ??= 'The backup ran out of time before this object; the next backup fetches it.';
+        if (outOfTime()) stop ??= OUT_OF_TIME;
         if (stop !== undefined) {
           missing.push(...batch.map(({ oid, size }) => ({ oid, size, reason: stop! })));
           continue;
@@ -55,8 +58,8 @@ export function lfsCollector(client: LfsClient): MetadataCollector {
               missing.push({ ...pointer, reason: `The LFS server does not have it (${why}).` });
               continue;
             }
-            if (stop !== undefined || (context.deadline && context.now() >= context.deadline)) {
-              stop ??= 'The backup ran out of time before this object; the next backup fetches it.';
+            if (stop !== undefined || outOfTime()) {
+              stop ??= OUT_OF_TIME;
               missing.push({ ...pointer, reason: stop });
               continue;
             }

@@ -126,7 +126,7 @@ export async function listPullRequests(store: BlobStore, manifest: SnapshotManif
   return items;
 }
 
-export function listItem(entry: PullRequestEntry, document?: PullRequestDocument): PullRequestListItem {
+function listItem(entry: PullRequestEntry, document?: PullRequestDocument): PullRequestListItem {
   const item: PullRequestListItem = { id: entry.id, state: entry.state, updatedOn: entry.updatedOn };
   if (!document) return item;
   return { ...item, title: document.pullRequest.title, author: who(document.pullRequest.author), comments: document.comments.filter((comment) => comment.deleted !== true).length };

@@ -10,11 +10,11 @@
 import { LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { UnreadableManifest } from './bucket/catalog.js';
-import { createHash } from 'node:crypto';
-import type { BundleEntry, SnapshotManifest, StoredObjectRef } from './bucket/format.js';
+import type { SnapshotManifest, StoredObjectRef } from './bucket/format.js';
 import { configurationDocumentSchema, pullRequestDocumentSchema, readMetadataDocument, readMetadataIndex } from './bucket/metadata.js';
 import { readPlain, readVerified } from './bucket/objects.js';
 import { checkPack } from './git/pack-check.js';
+import { readLfsObject } from './lfs.js';
 import { openStoredBundle } from './stored-bundle.js';
 import { drain } from './streams.js';
 
@@ -47,16 +47,14 @@ export async function verifySnapshot(
   } = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [...chainProblems(manifest)];
-  // Each bundle says whether it is an age file; without an identity only plain ones can be opened.
-  const canOpen = (entry: BundleEntry): boolean => !entry.encrypted || (options.identities?.length ?? 0) > 0;
-  let deep = manifest.bundles.every(canOpen);
+  let deep = manifest.bundles.every((entry) => canOpen(entry, options.identities));
   let bytes = 0;
   for (const [index, entry] of manifest.bundles.entries()) {
     options.onBundle?.(index + 1, manifest.bundles.length);
     bytes += entry.size;
     if (options.verified?.has(entry.key)) continue;
     try {
-      if (!canOpen(entry)) {
+      if (!canOpen(entry, options.identities)) {
         await drain(readVerified(store, manifest.repository, entry));
       } else {
         const bundle = await openStoredBundle(store, manifest, entry, options.identities);
@@ -81,15 +79,19 @@ export async function verifySnapshot(
 
 type MetadataCheck = (ref: StoredObjectRef) => Promise<void>;
 
+/** Each object says whether it is an age file; without an identity only plain ones can be opened. */
+function canOpen(object: { encrypted: boolean }, identities: string[] | undefined): boolean {
+  return !object.encrypted || (identities?.length ?? 0) > 0;
+}
+
 /** The index, then every object it names, each checked as deeply as the identities allow. */
 async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, options: { identities?: string[]; verified?: Set<string> }): Promise<{ checked: number; deep: boolean; problems: VerifyProblem[] }> {
   if (!manifest.metadata) return { checked: 0, deep: true, problems: [] };
   const problems: VerifyProblem[] = [];
-  const canOpen = (ref: StoredObjectRef): boolean => !ref.encrypted || (options.identities?.length ?? 0) > 0;
   const check = async (ref: StoredObjectRef, deepCheck: MetadataCheck): Promise<void> => {
     if (options.verified?.has(ref.key)) return;
     try {
-      await (canOpen(ref) ? deepCheck(ref) : drain(readVerified(store, manifest.repository, ref)));
+      await (canOpen(ref, options.identities) ? deepCheck(ref) : drain(readVerified(store, manifest.repository, ref)));
       options.verified?.add(ref.key);
     } catch (error) {
       const failure = await rootCause(store, manifest, ref, toLifeboatError(error));
@@ -115,20 +117,11 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
   const checks: [StoredObjectRef, MetadataCheck][] = [
     ...(index.pullRequests?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(pullRequestDocumentSchema)]),
     ...(index.configuration ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(configurationDocumentSchema)]),
-    ...(index.lfs?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, async (ref) => {
-      const hash = createHash('sha256');
-      let size = 0;
-      for await (const chunk of readPlain(store, manifest, ref, identities)) {
-        hash.update(chunk);
-        size += chunk.byteLength;
-      }
-      const oid = hash.digest('hex');
-      if (oid !== item.oid || size !== item.size) throw new LifeboatError('CHECKSUM_MISMATCH', `LFS object ${item.oid} (${ref.key}) holds other content: SHA-256 ${oid}, ${size} bytes; recorded ${item.size} bytes.`, { details: { key: ref.key } });
-    }]),
+    ...(index.lfs?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, () => drain(readLfsObject(store, manifest, item, identities))]),
     ...(index.attachments ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, plain]),
   ];
   for (const [ref, deepCheck] of checks) await check(ref, deepCheck);
-  return { checked: 1 + checks.length, deep: checks.every(([ref]) => canOpen(ref)), problems };
+  return { checked: 1 + checks.length, deep: checks.every(([ref]) => canOpen(ref, options.identities)), problems };
 }
 
 /** A snapshot whose manifest cannot be read fails verification: nothing of it can be restored. */

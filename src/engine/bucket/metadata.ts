@@ -162,10 +162,10 @@ export const configurationDocumentSchema = z.object({
 export type ConfigurationDocument = z.infer<typeof configurationDocumentSchema>;
 
 export type MetadataSections = Pick<MetadataIndex, 'pullRequests' | 'configuration' | 'lfs' | 'attachments'>;
-export const METADATA_SECTIONS = ['pullRequests', 'configuration', 'lfs', 'attachments'] as const satisfies ReadonlyArray<keyof MetadataSections>;
+const METADATA_SECTIONS = ['pullRequests', 'configuration', 'lfs', 'attachments'] as const satisfies ReadonlyArray<keyof MetadataSections>;
 
 /** JSON with keys sorted at every level: equal values give equal bytes. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) => (item && typeof item === 'object' && !Array.isArray(item)
     ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     : item));

@@ -31,7 +31,7 @@ import { type Inflate, createInflate, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
 
 /** "Pointer files must be < 1024 bytes in size, including the line feed." (we allow equal: git-lfs reads up to 1024) */
-export const MAX_POINTER_SIZE = 1024;
+const MAX_POINTER_SIZE = 1024;
 /** Objects up to this size are inflated in one call; larger ones stream. */
 const SYNC_LIMIT = 256 * 1024;
 /** Deflate never grows data by more than a few bytes per 16 KiB block: more than this is no small object. */
@@ -91,7 +91,7 @@ export function parsePointer(bytes: Uint8Array): { oid: string; size: number } |
 }
 
 /** The bytes of a recorded pointer. */
-export function pointerText(record: PointerRecord): string {
+function pointerText(record: PointerRecord): string {
   return record.text ?? canonicalPointer(record.oid, record.size);
 }
 
@@ -130,7 +130,7 @@ function readDeltaSizes(delta: Uint8Array): { baseSize: number; resultSize: numb
   return baseSize === undefined || resultSize === undefined ? undefined : { baseSize, resultSize, start: position };
 }
 
-export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
+function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
   const sizes = readDeltaSizes(delta);
   if (!sizes || sizes.baseSize !== base.byteLength) throw corrupt('A delta in the pack does not fit its base.');
   const result = Buffer.alloc(sizes.resultSize);
@@ -245,7 +245,7 @@ interface Deferred {
   delta: Buffer;
 }
 
-export interface ScanResult {
+interface ScanResult {
   pointers: PointerRecord[];
   /** Small deltas that could not be checked (a base evicted or deferred past the limits): none in a pack git wrote. */
   unresolved: number;
