@@ -169,6 +169,7 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
     assert.equal(next.status, 'created');
     assert.deepEqual(fetchedIds(), [3, 6]);
     const { index } = await indexOf(store, next);
+    assert.equal(index.pullRequests?.items.length, 7, 'every pull request is still named');
     for (const entry of index.pullRequests?.items ?? []) {
       const old = before.pullRequests?.items.find((candidate) => candidate.id === entry.id);
       if (entry.id === 3 || entry.id === 6) assert.notEqual(entry.object.key, old?.object.key);

@@ -7,6 +7,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter } from '../bitbucket/client.js';
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
+import { basicAuth } from '../engine/git/http.js';
 import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -23,7 +24,7 @@ export const userBitbucket = (): BitbucketClient => new BitbucketClient(transpor
 export function restAuthorization(settings: WorkspaceSettings, token: string): string {
   return settings.bitbucket.credential === 'access-token'
     ? `Bearer ${token}`
-    : `Basic ${Buffer.from(`${settings.bitbucket.email}:${token}`).toString('base64')}`;
+    : basicAuth({ username: settings.bitbucket.email, password: token });
 }
 
 /**

@@ -4,7 +4,8 @@
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
-import { WhereConditions, kvs } from '@forge/kvs';
+import { kvs } from '@forge/kvs';
+import { entriesByPrefix } from './kvs-pages.js';
 import { z } from 'zod';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
@@ -15,7 +16,6 @@ import { retryPlan } from './jobs.js';
 import { withRestBudget } from './rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
 
-const KVS_PAGE = 20;
 /** A continuation stopped by the run's deadline goes on after this. */
 const CONTINUE_AFTER_SECONDS = 60;
 
@@ -49,17 +49,13 @@ export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
   return {
     async pending(coveredThrough) {
       const marks: ChangeMark[] = [];
-      for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
-        let query = kvs.query().where('key', WhereConditions.beginsWith(kvsKeys.pullRequestMarkPrefix(repositoryUuid))).limit(KVS_PAGE);
-        if (cursor !== undefined) query = query.cursor(cursor);
-        const page = await query.getMany<ChangeMark>();
-        for (const { key, value } of page.results) {
-          // Covered by the committed snapshot this backup follows: fetched then, or carried as outstanding.
-          if (coveredThrough !== undefined && value.at <= coveredThrough) await kvs.delete(key);
-          else marks.push(value);
-        }
-        cursor = page.nextCursor;
+      const covered: string[] = [];
+      for await (const { key, value } of entriesByPrefix<ChangeMark>(kvsKeys.pullRequestMarkPrefix(repositoryUuid))) {
+        // Covered by the committed snapshot this backup follows: fetched then, or carried as outstanding.
+        if (coveredThrough !== undefined && value.at <= coveredThrough) covered.push(key);
+        else marks.push(value);
       }
+      for (const key of covered) await kvs.delete(key);
       return marks;
     },
   };

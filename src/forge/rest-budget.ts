@@ -11,7 +11,8 @@
 // the same instant may each take the last chunk: the overshoot is at most one
 // chunk per concurrent run, far inside the half left to others.
 import { randomUUID } from 'node:crypto';
-import { WhereConditions, kvs } from '@forge/kvs';
+import { kvs } from '@forge/kvs';
+import { entriesByPrefix } from './kvs-pages.js';
 import type { BitbucketResponse, RequestMeter } from '../bitbucket/client.js';
 import { LifeboatError } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
@@ -25,7 +26,6 @@ export const BUDGET_SHARE = 0.5;
 const CHUNK = 20;
 /** How long metadata reads pause after a 429 without Retry-After, or once Bitbucket says the workspace is near its limit. */
 const PAUSE_SECONDS = 15 * 60;
-const KVS_PAGE = 20;
 
 interface RunRecord {
   /** Last update: the record counts against the hour that follows it. */
@@ -86,17 +86,11 @@ function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter {
     const since = now().getTime() - HOUR_MS;
     let others = 0;
     let oldest = now().getTime();
-    for (let cursor: string | undefined, first = true; first || cursor !== undefined; first = false) {
-      let query = kvs.query().where('key', WhereConditions.beginsWith(kvsKeys.restBudgetRunPrefix)).limit(KVS_PAGE);
-      if (cursor !== undefined) query = query.cursor(cursor);
-      const page = await query.getMany<RunRecord>();
-      for (const { key: runKey, value } of page.results) {
-        const at = Date.parse(value.at);
-        if (runKey === key || at <= since) continue;
-        others += Math.max(value.reserved, value.used);
-        oldest = Math.min(oldest, at);
-      }
-      cursor = page.nextCursor;
+    for await (const { key: runKey, value } of entriesByPrefix<RunRecord>(kvsKeys.restBudgetRunPrefix)) {
+      const at = Date.parse(value.at);
+      if (runKey === key || at <= since) continue;
+      others += Math.max(value.reserved, value.used);
+      oldest = Math.min(oldest, at);
     }
     const available = Math.floor(limit * BUDGET_SHARE) - others - reserved;
     if (available <= 0) refuse(`Lifeboat's share of the workspace's hourly REST budget (${Math.floor(limit * BUDGET_SHARE)} of ${limit} requests) is spent`, new Date(oldest + HOUR_MS));

@@ -6,7 +6,7 @@ import { Inline, Stack, Text } from '@atlaskit/primitives';
 import { useCallback, useEffect, useState } from 'react';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { invoke, type JobView } from './api.js';
-import { absoluteTime, bytes, relativeTime } from './format.js';
+import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
 
 export interface Loaded<T> {
   data?: T;

@@ -15,7 +15,7 @@ import { invoke, type CoverageRow, type CoverageSort, type DeletedRepository, ty
 import { ErrorMessage } from '../../shared/page-error.js';
 import { JobStatus, useJob, useResource } from './common.js';
 import { TextField } from './fields.js';
-import { absoluteTime, bytes, relativeTime } from './format.js';
+import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
 import { fieldProblems } from './settings-form.js';
 
 /** Cursor paging: the cursors of the pages before this one, so "Previous" goes back without the backend keeping state. */

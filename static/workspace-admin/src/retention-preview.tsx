@@ -9,7 +9,7 @@ import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { invoke, type RetentionPreview as Preview, type WorkspaceSettings } from './api.js';
 import { Loading, useResource } from './common.js';
-import { absoluteTime, bytes } from './format.js';
+import { absoluteTime, bytes } from '../../shared/format.js';
 
 type Option = { label: string; value: string };
 
