@@ -3,7 +3,7 @@
 // finishes the first-run set-up as a person would, by role and accessible name;
 // a plain member is refused plainly; and the page passes axe-core.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,6 +14,7 @@ import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { checkAccessibility } from './helpers/axe.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 /** Git-ignored: what the last run looked like. */
@@ -49,14 +50,6 @@ async function adminPage(as: 'admin' | 'member'): Promise<Frame> {
 }
 
 const section = (frame: Frame, name: RegExp) => frame.getByRole('region', { name });
-
-/** No serious or critical axe-core violation on the page as it is now. */
-async function checkAccessibility(frame: Frame, what: string): Promise<void> {
-  await frame.evaluate(await readFile(join(appDir, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8'));
-  const result = (await frame.evaluate('axe.run(document)')) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> };
-  const serious = result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-  assert.deepEqual(serious.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(' ')).join(', ')})`), [], what);
-}
 
 test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', { timeout: 300_000 }, async () => {
   const { bucket } = app.world.urls;

@@ -3,7 +3,7 @@
 // emulator, s3rver): the plan shown before the restore, the result after it, and
 // the repository's settings as Bitbucket then answers them.
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import type { BackupRequested, Result } from '../src/contract.js';
 import { apiTokenAuth, call } from '../sandbox/bitbucket/test-support.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_WORKSPACE, type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { checkAccessibility } from './helpers/axe.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = join(appDir, 'test-artifacts');
@@ -70,9 +71,7 @@ describe('restoring repository configuration from the page, in chromium', { time
     for (const item of ['DEPLOY_TOKEN', 'Production/DB_PASSWORD']) assert.ok(kept.includes(`${item} — secured: the repository keeps its own value`), `${item} in: ${kept}`);
     assert.equal(await dialog.getByTestId('configuration-not-writable').count(), 0);
     assert.match(await dialog.getByTestId('restore-summary').textContent() ?? '', /backs up the current state of this repository, then writes the configuration .* No branch or tag changes/);
-    await frame.evaluate(await readFile(join(appDir, 'node_modules/axe-core/axe.min.js'), 'utf8'));
-    const violations = (await frame.evaluate('axe.run(document).then((result) => result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id))')) as string[];
-    assert.deepEqual(violations, []);
+    await checkAccessibility(frame, 'the configuration plan');
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-configuration-plan.png'), fullPage: true });
 
     await dialog.getByRole('button', { name: 'Start restore' }).click();

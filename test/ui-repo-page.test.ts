@@ -3,7 +3,7 @@
 // (real git) and s3rver. A person's steps, found by role and accessible name; the
 // results checked with plain git.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,7 @@ import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { checkAccessibility } from './helpers/axe.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -57,13 +58,6 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
   };
 
   /** No serious or critical axe-core violation on the page as it is now. */
-  async function checkAccessibility(frame: Frame, what: string): Promise<void> {
-    await frame.evaluate(await readFile(join(appDir, 'node_modules/axe-core/axe.min.js'), 'utf8'));
-    const violations = (await frame.evaluate('axe.run(document).then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 3) })))')) as Array<{ id: string; impact: string; help: string; nodes: string[] }>;
-    const serious = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-    assert.deepEqual(serious, [], `${what}: ${JSON.stringify(serious, null, 2)}`);
-  }
-
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-ui-repo-'));
     await mkdir(ARTIFACTS, { recursive: true });
