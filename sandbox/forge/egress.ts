@@ -91,7 +91,8 @@ export function cutFetch(fetchFn: typeof fetch, input: Parameters<typeof fetch>[
   const timer = setTimeout(() => cut.abort(new TypeError(answered ? 'terminated' : 'fetch failed', { cause: peerClosed() })), limitMs);
   // A finished request needs no cut, and a pending cut must not keep the process alive.
   timer.unref();
-  const signal = init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal;
+  const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+  const signal = callerSignal ? AbortSignal.any([callerSignal, cut.signal]) : cut.signal;
   return fetchFn(input, { ...init, signal }).then(
     (response) => {
       answered = true;
