@@ -11,7 +11,8 @@
  *                             backups and restores can be tried at once
  *
  * LIFEBOAT_SANDBOX_PORTS=any picks free ports (tests); the default ports are fixed
- * so that bookmarked URLs keep working.
+ * so that bookmarked URLs keep working. LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S lowers
+ * Forge's 180 s cap on one outbound request (the Forge host reads it).
  */
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';

@@ -62,7 +62,8 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-ui-repo-'));
     await mkdir(ARTIFACTS, { recursive: true });
     await buildPages(appDir);
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    // The slow fetches below (3 s each) stand for a long backup, not for a request past Forge's 180 s: the cap is 9 s here.
+    app = await startAppWorld({ hostLimits: { timeScale: 0.01, outboundRequestSeconds: 900 } });
     // Nothing chosen: web-app is backed up only once Bob turns it on; every snapshot kept.
     await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false } });
     browser = await chromium.launch({

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http, { createServer, type Server } from 'node:http';
+import http, { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { defaultLimits } from './runtime.js';
 import { fixtureVariant, startFixtureHost } from './testing.js';
 
 async function startServer(): Promise<{ origin: string; hits: string[]; close(): Promise<void> }> {
@@ -82,4 +83,66 @@ test('customer-managed egress: approved origins are allowed only when the manife
     await variant.remove();
     await bucket.close();
   }
+});
+
+test('a consumer\'s outbound request is cut at the scaled 180 s, as a connection the other side closed; a resolver\'s is not', async () => {
+  const hangs = new Set<ServerResponse>();
+  // /late answers after 1 s; /dribble sends its headers and a first byte at once, the rest after 1 s.
+  const server = createServer((req, res) => {
+    hangs.add(res);
+    if (req.url?.startsWith('/dribble')) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('a');
+    }
+    setTimeout(() => {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('b');
+    }, 1000);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // 20 s of Forge time at a hundredth: 200 ms.
+  const fixture = await startFixtureHost({
+    standIns: { 'https://bitbucket.org': origin },
+    bitbucket: { apiUrl: origin, authorization: () => 'Bearer app-token' },
+    limits: { outboundRequestSeconds: 20, timeScale: 0.01 },
+  });
+  type Cut = Error & { code?: string; cause?: Error & { code?: string } };
+  const timed = async (fn: () => Promise<unknown>): Promise<{ ms: number; error: Cut }> => {
+    const started = Date.now();
+    const error = await fn().then(() => assert.fail('not cut'), (thrown: unknown) => thrown as Cut);
+    return { ms: Date.now() - started, error };
+  };
+  try {
+    const { default: api, route } = await import('./platform/api.js');
+    const cuts = await fixture.host.runInInvocation(() => Promise.all([
+      timed(() => fetch(`${origin}/late`)),
+      timed(async () => (await fetch(`${origin}/dribble`)).text()),
+      timed(() => new Promise((resolve, reject) => http.get(`${origin}/late`, (res) => res.resume().on('end', resolve)).on('error', reject))),
+      timed(() => api.asApp().requestBitbucket(route`/dribble`).then((response) => response.text())),
+    ]));
+    const [beforeAnswer, duringBody, httpRequest, product] = cuts;
+    for (const { ms } of cuts) assert.ok(ms >= 190 && ms < 900, `cut after ${ms} ms`);
+    assert.equal(beforeAnswer?.error.name, 'TypeError');
+    assert.equal(beforeAnswer?.error.message, 'fetch failed');
+    assert.equal(beforeAnswer?.error.cause?.code, 'UND_ERR_SOCKET');
+    assert.equal(duringBody?.error.message, 'terminated');
+    assert.equal(duringBody?.error.cause?.code, 'UND_ERR_SOCKET');
+    assert.equal(httpRequest?.error.code, 'ECONNRESET');
+    assert.equal(product?.error.message, 'terminated');
+
+    // A resolver's 25 s are below the cap: its requests run their course.
+    assert.deepEqual(await fixture.body('egress', { url: `${origin}/late`, via: 'fetch' }), { value: 200 });
+  } finally {
+    await fixture.close();
+    for (const res of hangs) res.destroy();
+    server.close();
+  }
+});
+
+test('LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S sets the per-request cap; Forge\'s 180 s otherwise', () => {
+  assert.equal(defaultLimits({}).outboundRequestSeconds, 180);
+  assert.equal(defaultLimits({ LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S: '5' }).outboundRequestSeconds, 5);
+  assert.equal(defaultLimits({ LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S: 'soon' }).outboundRequestSeconds, 180);
 });

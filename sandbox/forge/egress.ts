@@ -2,8 +2,10 @@
 // http/https request/get) may only reach the addresses manifest.yml declares in
 // permissions.external.fetch.backend (plus admin-approved origins when the
 // manifest enables customer-managed egress). Local stand-ins are checked as the
-// real origin they replace. Outside invocations (the host, the emulator and the
-// tests share this process) requests pass through untouched.
+// real origin they replace. Each request of a long-running function is cut at
+// Forge's per-request limit (cutFetch, cutRequest). Outside invocations (the
+// host, the emulator and the tests share this process) requests pass through
+// untouched.
 import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
@@ -68,6 +70,50 @@ export function createEgressPolicy(options: EgressPolicyOptions): EgressPolicy {
 /** The global fetch before the guard: for the platform's own calls (requestBitbucket goes through Forge's proxy, not egress). */
 export const unguardedFetch: typeof fetch = globalThis.fetch.bind(globalThis);
 
+// Forge terminates a single outbound request of a long-running function after 180 s
+// ("Single outbound request timeout (async events)", limits-invocation: "fetch
+// requests, including both Atlassian app REST API and external API requests"). How the
+// end looks to the caller is not documented: assumed to be the connection closing under
+// the request, which Node reports as for any peer that hangs up: undici (fetch) rejects
+// with TypeError "fetch failed" before the answer and errors the body with "terminated"
+// during it, both caused by an UND_ERR_SOCKET "other side closed"; http(s) requests
+// fail with ECONNRESET "socket hang up".
+function peerClosed(): Error {
+  return Object.assign(new Error('other side closed'), { name: 'SocketError', code: 'UND_ERR_SOCKET' });
+}
+
+/** `fetchFn(input, init)`, cut after the current invocation's outbound limit (if it has one). */
+export function cutFetch(fetchFn: typeof fetch, input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> {
+  const limitMs = currentInvocation()?.outboundTimeoutMs;
+  if (limitMs === undefined) return fetchFn(input, init);
+  const cut = new AbortController();
+  let answered = false;
+  const timer = setTimeout(() => cut.abort(new TypeError(answered ? 'terminated' : 'fetch failed', { cause: peerClosed() })), limitMs);
+  // A finished request needs no cut, and a pending cut must not keep the process alive.
+  timer.unref();
+  const callerSignal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+  const signal = callerSignal ? AbortSignal.any([callerSignal, cut.signal]) : cut.signal;
+  return fetchFn(input, { ...init, signal }).then(
+    (response) => {
+      answered = true;
+      return response;
+    },
+    (error: unknown) => {
+      clearTimeout(timer);
+      throw error;
+    },
+  );
+}
+
+/** Destroys `request` as a reset connection once the current invocation's outbound limit has passed. */
+function cutRequest(request: http.ClientRequest): void {
+  const limitMs = currentInvocation()?.outboundTimeoutMs;
+  if (limitMs === undefined) return;
+  const timer = setTimeout(() => request.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), limitMs);
+  timer.unref();
+  request.once('close', () => clearTimeout(timer));
+}
+
 /** Throws when the current invocation may not reach `url`; a no-op outside invocations. */
 function guard(url: string): void {
   const invocation = currentInvocation();
@@ -110,7 +156,7 @@ export function installEgressGuard(): void {
     } catch (error) {
       return Promise.reject(error);
     }
-    return originalFetch(input, init);
+    return cutFetch(originalFetch, input, init);
   };
   for (const [module, protocol] of [
     [http, 'http:'],
@@ -119,11 +165,15 @@ export function installEgressGuard(): void {
     const { request, get } = module;
     module.request = function guardedRequest(this: unknown, ...args: unknown[]) {
       guard(requestTarget(protocol, args));
-      return Reflect.apply(request, this, args) as http.ClientRequest;
+      const sent = Reflect.apply(request, this, args) as http.ClientRequest;
+      cutRequest(sent);
+      return sent;
     } as typeof request;
     module.get = function guardedGet(this: unknown, ...args: unknown[]) {
       guard(requestTarget(protocol, args));
-      return Reflect.apply(get, this, args) as http.ClientRequest;
+      const sent = Reflect.apply(get, this, args) as http.ClientRequest;
+      cutRequest(sent);
+      return sent;
     } as typeof get;
   }
   // ESM `import { request } from 'node:https'` bindings follow the patched functions too.

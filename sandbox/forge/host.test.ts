@@ -227,3 +227,19 @@ test('scheduled triggers run on demand and on their interval (time scaled), with
     await fixture.close();
   }
 });
+
+test('a proxy fault answers requestBitbucket with forge-proxy-error, which @forge/api turns into ProxyRequestError', async () => {
+  const bitbucket = await startFakeBitbucket();
+  const fixture = await startFixtureHost({ bitbucket: { apiUrl: bitbucket.url, authorization: () => 'Bearer app-token' } });
+  try {
+    fixture.host.faults.proxyErrors = 1;
+    const failed = await fixture.call('bitbucket:repository', { as: 'app' });
+    assert.deepEqual(failed, { ok: false, error: { message: 'There was an error invoking the function - Forge platform failed to process runtime HTTP request - 502 - UPSTREAM_FAILURE' } });
+    assert.equal(bitbucket.requests.length, 0, 'the proxy failed before Bitbucket saw the request');
+    assert.equal(fixture.host.faults.proxyErrors, 0, 'the knob was consumed');
+    assert.deepEqual(await fixture.body('bitbucket:repository', { as: 'app' }), { status: 200, body: { uuid: REPOSITORY_UUID, full_name: 'fixture/repo' } });
+  } finally {
+    await fixture.close();
+    await bitbucket.close();
+  }
+});

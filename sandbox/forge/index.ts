@@ -12,12 +12,12 @@ import { createEgressPolicy } from './egress.js';
 import { KvsStore } from './kvs-store.js';
 import { loadManifest, locateHandler, type ConsumerModule, type ForgeManifest, type TriggerModule } from './manifest.js';
 import { QueueBroker, type DeliveryResult } from './queues.js';
-import { DEFAULT_LIMITS, errorMessage, runInvocation, type InvocationKind, type InvocationOutcome, type InvocationRecord, type Limits, type PlatformServices, type Settled } from './runtime.js';
+import { defaultLimits, errorMessage, runInvocation, type InvocationKind, type InvocationOutcome, type InvocationRecord, type Limits, type PlatformServices, type Settled } from './runtime.js';
 import { startScheduler } from './scheduler.js';
 
 export type { ForgeManifest, PageModule, PageModuleType, ResolverModule } from './manifest.js';
 export type { InvocationKind, InvocationOutcome, InvocationRecord, Limits } from './runtime.js';
-export { DEFAULT_LIMITS } from './runtime.js';
+export { DEFAULT_LIMITS, defaultLimits } from './runtime.js';
 
 export interface ForgeHostOptions {
   /** Folder holding manifest.yml; handler `index.run` is export `run` of <appDir>/src/index.ts (or .js). */
@@ -66,6 +66,23 @@ export interface EgressGroup {
 
 export type ProductEvent = { eventType: string } & Record<string, unknown>;
 
+/**
+ * Platform failures that tests switch on at runtime, like the emulator's faults: set a
+ * field and the host consumes it as requests arrive.
+ */
+export interface HostFaults {
+  /**
+   * The next N product requests (requestBitbucket) fail in Forge's proxy: the answer
+   * carries `forge-proxy-error`, which @forge/api turns into ProxyRequestError.
+   */
+  proxyErrors: number;
+  /** Status and reason of those answers: Forge documents neither, so these are assumed. */
+  proxyErrorStatus: number;
+  proxyErrorReason: string;
+  /** The next N queue pushes record only their first `accepts` events; the rest come back as failed (PartialSuccessError). */
+  partialPushes: { pushes: number; accepts: number };
+}
+
 export interface ForgeHost {
   manifest: ForgeManifest;
   invokeResolver(call: ResolverCall): Promise<ResolverResult>;
@@ -86,6 +103,12 @@ export interface ForgeHost {
     get(keys?: string[]): EgressGroup[];
     set(groups: EgressGroup[]): EgressGroup[];
   };
+  faults: HostFaults;
+  /**
+   * Runs `fn` as one invocation of `kind` served by this host (its @forge/* calls,
+   * egress and limits), for tests of app modules that need no module of their own.
+   */
+  runInInvocation<T>(fn: () => Promise<T>, kind?: InvocationKind): Promise<T>;
   /** Non-secret KVS keys and values, for tests. */
   kvsDump(): Record<string, unknown>;
   /** The keys of the secrets stored now (unexpired), never their values: for tests that a secret is gone. */
@@ -163,7 +186,7 @@ function applyEnv(env: Record<string, string>): () => void {
 }
 
 export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHost> {
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limits: Limits = { ...defaultLimits(), ...options.limits };
   const log = options.log ?? (() => {});
   const manifest = await loadManifest(options.appDir);
   const wantedNode = /^nodejs(\d+)\.x$/.exec(manifest.runtime.name)?.[1];
@@ -204,6 +227,12 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
 
   const functionTimeoutMs = (functionKey: string): number =>
     limits.functionTimeoutMs ?? (manifest.functions.get(functionKey)?.timeoutSeconds ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS) * 1000;
+  // The per-request cap applies to the functions that may run long (limits-invocation: "This limit can only be
+  // reached using long-running functions"): consumers and scheduled triggers.
+  const outboundTimeoutMs = (kind: InvocationKind): number | undefined =>
+    kind === 'consumer' || kind === 'scheduledTrigger' ? limits.outboundRequestSeconds * 1000 * limits.timeScale : undefined;
+
+  const faults: HostFaults = { proxyErrors: 0, proxyErrorStatus: 502, proxyErrorReason: 'UPSTREAM_FAILURE', partialPushes: { pushes: 0, accepts: 0 } };
 
   /** The second argument Forge passes every function. */
   const functionContext = (accountId?: string): Record<string, unknown> => ({
@@ -223,6 +252,11 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     installationId,
     kvsRequest: (path, body) => kvsStore.request(path, body),
     queueRequest: (path, body) => broker.request(path, body),
+    takeProxyFault() {
+      if (faults.proxyErrors <= 0) return undefined;
+      faults.proxyErrors--;
+      return { status: faults.proxyErrorStatus, reason: faults.proxyErrorReason };
+    },
     bitbucket: options.bitbucket,
     checkEgress: (url) => egress.check(url),
     canFetch: (url) => egress.allows(url),
@@ -267,12 +301,17 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     args: [unknown, unknown],
     accountId: string | undefined,
     conclude: (ran: Ran) => T,
+    origin?: string,
   ): Promise<T> => {
     if (closed) throw new Error('the Forge host is closed');
     const handler = handlers.get(functionKey);
     if (!handler) throw new Error(`no function ${functionKey}`);
     const start = Date.now();
-    const run = runInvocation({ kind, key, functionKey, services, timeoutMs, ...(accountId === undefined ? {} : { accountId }) }, () => handler(...args));
+    const outbound = outboundTimeoutMs(kind);
+    const run = runInvocation(
+      { kind, key, functionKey, services, timeoutMs, ...(accountId === undefined ? {} : { accountId }), ...(origin === undefined ? {} : { origin }), ...(outbound === undefined ? {} : { outboundTimeoutMs: outbound }) },
+      () => handler(...args),
+    );
     running.add(run);
     try {
       const { invocation, settled } = await run;
@@ -332,11 +371,11 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     return result;
   };
 
-  const deliver = async (consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean): Promise<DeliveryResult> => {
+  const deliver = async (consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean, origin: string | undefined): Promise<DeliveryResult> => {
     const timeoutMs = functionTimeoutMs(consumer.function);
     try {
       return await invoke('consumer', consumer.key, consumer.function, timeoutMs, [structuredClone(event), functionContext()], undefined, (ran) =>
-        concludeDelivery(consumer, event, finalAttempt, timeoutMs, ran),
+        concludeDelivery(consumer, event, finalAttempt, timeoutMs, ran), origin,
       );
     } catch {
       // The host closed under the event: nothing ran, nothing to record.
@@ -348,6 +387,12 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     consumers: manifest.consumers,
     consumerTimeoutSeconds: (consumer) => functionTimeoutMs(consumer.function) / 1000,
     limits,
+    takePartialPush() {
+      const partial = faults.partialPushes;
+      if (partial.pushes <= 0) return undefined;
+      partial.pushes--;
+      return partial.accepts;
+    },
     deliver,
     onSettled: notify,
   });
@@ -451,6 +496,13 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
         egress = policy();
         return groups.map((group) => approved.get(group.key)!);
       },
+    },
+    faults,
+    async runInInvocation(fn, kind = 'consumer') {
+      const outbound = outboundTimeoutMs(kind);
+      const { settled } = await runInvocation({ kind, key: 'test', functionKey: 'test', services, timeoutMs: 60_000, ...(outbound === undefined ? {} : { outboundTimeoutMs: outbound }) }, fn);
+      if (settled.status === 'returned') return settled.value;
+      throw settled.status === 'threw' ? settled.error : new Error('the invocation timed out');
     },
     kvsDump: () => kvsStore.dump(),
     secretKeys: () => kvsStore.secretKeys(),

@@ -1,9 +1,19 @@
 // The server side of Forge's key-value store. The app keeps using the real
 // @forge/kvs client classes (platform/kvs.ts hands them an in-process transport),
 // so this answers the requests they send (POST /api/v1/get, /set, /query, ...)
-// with Forge's status codes and error bodies, enforcing Forge's key and value
-// limits. Data is persisted as JSON in the data directory, secrets in their own
-// file; writes are coalesced and atomic (temp file + rename).
+// with Forge's status codes and error bodies, which the package's
+// out/utils/error-handling.js turns into ForgeKvsAPIError (code, message,
+// responseDetails.status), enforcing Forge's key and value limits. Data is
+// persisted as JSON in the data directory, secrets in their own file; writes
+// are coalesced and atomic (temp file + rename).
+//
+// Error codes: KEY_TOO_SHORT, KEY_TOO_LONG, INVALID_KEY, MAX_SIZE, MAX_DEPTH,
+// LIST_QUERY_LIMIT_EXCEEDED, QUERY_WHERE_INVALID, QUERY_WHERE_FIELD_INVALID,
+// INVALID_FILTER_CONDITION and INVALID_FILTER_VALUES with HTTP 400 are the
+// docs' ("Error handling for the Key-Value Store"); KEY_NOT_FOUND with 404 is
+// what the package itself expects (storage-api.js handleKeyNotFound). The rest
+// (a FAIL_IF_EXISTS conflict, a value that is not JSON, a bad TTL or cursor, an
+// unknown operation) are not documented: assumed.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -200,7 +210,8 @@ export class KvsStore {
     }
     if (depthOf(value) > MAX_DEPTH) throw new KvsFailure(400, 'MAX_DEPTH', `The provided value has exceeded the maximum object depth (${MAX_DEPTH}) limit.`);
     const previous = this.live(which, key);
-    if (previous && options.keyPolicy === 'FAIL_IF_EXISTS') throw new KvsFailure(409, 'KEY_ALREADY_EXISTS', `The key ${key} already exists (keyPolicy FAIL_IF_EXISTS).`);
+    // Not documented: assumed from a third-party report (2026) of KEY_CONFLICT with HTTP 409; the package defines no code for it.
+    if (previous && options.keyPolicy === 'FAIL_IF_EXISTS') throw new KvsFailure(409, 'KEY_CONFLICT', `The key ${key} already exists (keyPolicy FAIL_IF_EXISTS).`);
     const now = Date.now();
     const ttl = record(options.ttl);
     let expireTime: string | undefined;

@@ -123,3 +123,20 @@ test('batchSet reports failed keys one by one; a transaction applies all or noth
     await fixture.close();
   }
 });
+
+test('a FAIL_IF_EXISTS conflict is the real ForgeKvsAPIError with HTTP 409 (code assumed: KEY_CONFLICT)', async () => {
+  const fixture = await startFixtureHost();
+  try {
+    const setIfAbsent = (value: unknown): Promise<Captured & { error?: { status?: number } }> =>
+      fixture.body('kvs:set', { key: 'lock:repo', value, options: { keyPolicy: 'FAIL_IF_EXISTS' } });
+    assert.deepEqual(await setIfAbsent('first'), {});
+    const { error } = await setIfAbsent('second');
+    assert.equal(error?.isForgeKvsAPIError, true);
+    assert.equal(error?.name, 'ForgeKvsAPIError');
+    assert.equal(error?.status, 409);
+    assert.equal(error?.code, 'KEY_CONFLICT');
+    assert.deepEqual(fixture.host.kvsDump(), { 'lock:repo': 'first' });
+  } finally {
+    await fixture.close();
+  }
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { currentInvocation } from './runtime.js';
 import { fixtureVariant, startFixtureHost, type FixtureHost } from './testing.js';
 
 // 1 s of Forge time is 20 ms here.
@@ -112,7 +113,8 @@ test('delayInSeconds holds an event back; idle() waits for it and for events pus
 });
 
 test('push limits are the real client’s: 50 events, 200 KB, delayInSeconds 0–900; and the service’s 500 a minute', async () => {
-  const fixture = await startFixtureHost({ limits: { timeScale: TIME_SCALE, queueEventsPerMinute: 60 } });
+  // In real time: the minute is scaled like every platform delay, and this test pushes without waiting.
+  const fixture = await startFixtureHost({ limits: { queueEventsPerMinute: 60 } });
   try {
     const many = Array.from({ length: 51 }, (_, i) => ({ body: { id: `e${i}`, mode: 'ok' } }));
     assert.deepEqual((await push(fixture, many)).error, { name: 'TooManyEventsError', message: 'This push contains more than the 50 events allowed.' });
@@ -147,6 +149,63 @@ test('consumers allowed over 55 s take events of at most 100 KB; a queue without
   } finally {
     await short.close();
     await variant.remove();
+    await fixture.close();
+  }
+});
+
+test('the cyclic invocation limit counts the pushes of a whole chain: past it the real client throws InvocationLimitReachedError (HTTP 405)', async () => {
+  const fixture = await startFixtureHost({ limits: { timeScale: TIME_SCALE, cyclicInvocationLimit: 4 } });
+  try {
+    // The resolver's push is the chain's first; each link's consumer pushes the next.
+    assert.ok((await push(fixture, [{ body: { id: 'loop', mode: 'chain' } }])).value);
+    await fixture.host.idle();
+    assert.deepEqual(fixture.host.kvsDump()['chain:loop'], ['pushed', 'pushed', 'pushed', 'InvocationLimitReachedError']);
+    assert.equal(attempts(fixture, 'loop').length, 4, 'four links ran; the fifth was never queued');
+    // Another originating invocation starts a chain of its own.
+    assert.ok((await push(fixture, [{ body: { id: 'again', mode: 'chain' } }])).value);
+    await fixture.host.idle();
+    assert.deepEqual(fixture.host.kvsDump()['chain:again'], ['pushed', 'pushed', 'pushed', 'InvocationLimitReachedError']);
+  } finally {
+    await fixture.close();
+  }
+});
+
+test('a partial success records only some events: HTTP 202 naming the others, which the real client raises as PartialSuccessError', async () => {
+  const fixture = await startFixtureHost({ limits: { timeScale: TIME_SCALE } });
+  try {
+    fixture.host.faults.partialPushes = { pushes: 1, accepts: 1 };
+    const events = ['p1', 'p2', 'p3'].map((id) => ({ body: { id, mode: 'ok' } }));
+    const { error } = await fixture.body<{ error?: { name: string; message: string; failedEvents: Array<{ errorMessage: string; payload?: unknown }> } }>('queue:push', { events });
+    assert.equal(error?.name, 'PartialSuccessError');
+    assert.equal(error?.message, 'Failed to process 2 event(s).');
+    // @forge/events 3.0.8 puts the pushed event under `payload` (out/validators.js), though its types say `event`.
+    assert.deepEqual(error?.failedEvents.map((failed) => failed.payload), events.slice(1));
+    await fixture.host.idle();
+    assert.deepEqual(['p1', 'p2', 'p3'].map((id) => attempts(fixture, id).length), [1, 0, 0]);
+    assert.deepEqual(fixture.host.faults.partialPushes, { pushes: 0, accepts: 1 }, 'the knob was consumed');
+    assert.ok((await push(fixture, events.slice(1))).value, 'the next push is recorded whole');
+  } finally {
+    await fixture.close();
+  }
+});
+
+test('the service refuses what the client should have: over 50 events (400, assumed) or 200 KB (413, PayloadTooBigError\'s answer)', async () => {
+  const fixture = await startFixtureHost({ limits: { timeScale: TIME_SCALE } });
+  try {
+    // Straight to the service, past the real client's own checks.
+    const publish = (payload: unknown[]): Promise<Response> => fixture.host.runInInvocation(async () => {
+      const invocation = currentInvocation();
+      assert.ok(invocation);
+      return invocation.services.queueRequest('/webhook/queue/publish/ctx/env/app/1', { queueName: 'jobs', jobId: 'j1', payload });
+    });
+    const tooMany = await publish(Array.from({ length: 51 }, (_, i) => ({ body: { id: `m${i}`, mode: 'ok' } })));
+    assert.equal(tooMany.status, 400);
+    const tooBig = await publish([{ body: { id: 'big', mode: 'ok', filler: 'x'.repeat(60 * 1024) } }, { body: { id: 'big2', mode: 'ok', filler: 'x'.repeat(60 * 1024) } }, { body: { id: 'big3', mode: 'ok', filler: 'x'.repeat(60 * 1024) } }, { body: { id: 'big4', mode: 'ok', filler: 'x'.repeat(60 * 1024) } }]);
+    assert.equal(tooBig.status, 413);
+    assert.match(((await tooBig.json()) as { errorMessage: string }).errorMessage, /maximum payload size is 200KB/);
+    await fixture.host.idle();
+    assert.equal(fixture.host.invocations.filter((record) => record.kind === 'consumer').length, 0, 'nothing of either was queued');
+  } finally {
     await fixture.close();
   }
 });

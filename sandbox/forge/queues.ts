@@ -1,14 +1,17 @@
 // The server side of Forge async events. The app keeps using the real
 // @forge/events Queue (platform/events.ts hands it an in-process transport), so
 // the client-side checks (50 events, 200 KB, delayInSeconds 0–900) are Forge's
-// own code; this broker adds the service-side ones (500 events a minute, 100 KB
-// per event for long-running consumers, a consumer must exist), keeps job stats
+// own code; this broker answers every push as the service would, refusing what
+// the client let through (limits-async-events: 50 events and 200 KB per push,
+// 500 events a minute, 100 KB per event for long-running consumers, 1,000 push
+// requests per originating invocation; a consumer must exist), keeps job stats
 // and delivers each event to the queue's consumer at least once, retrying as
-// Forge does until the retry bound is spent.
+// Forge does until the retry bound is spent. The answers' status codes are the
+// ones the package's out/validators.js turns into its error classes.
 import { randomUUID } from 'node:crypto';
 import type { AsyncEvent } from '@forge/events';
 import type { ConsumerModule } from './manifest.js';
-import { outsideInvocation, type Limits } from './runtime.js';
+import { currentInvocation, outsideInvocation, type Limits } from './runtime.js';
 
 /** `giveUp`: the failure may not be retried whatever the count (e.g. retryData over 4 KB). */
 export type DeliveryResult = { ok: true } | { ok: false; retryAfterSeconds: number; retryReason: string; retryData?: unknown; giveUp?: boolean };
@@ -17,9 +20,14 @@ export interface QueueBrokerOptions {
   consumers: readonly ConsumerModule[];
   /** Seconds the consumer of `queue` may run: over 55 s, single events are capped at 100 KB. */
   consumerTimeoutSeconds(consumer: ConsumerModule): number;
-  limits: Pick<Limits, 'queueEventsPerMinute' | 'queueRetries' | 'timeScale'>;
-  /** Runs the consumer once; `finalAttempt` says a failure will not be retried. Must not throw. */
-  deliver(consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean): Promise<DeliveryResult>;
+  limits: Pick<Limits, 'queueEventsPerMinute' | 'queueRetries' | 'timeScale' | 'cyclicInvocationLimit'>;
+  /** The host's fault knob, consumed per push: how many events this push records (all when undefined). */
+  takePartialPush(): number | undefined;
+  /**
+   * Runs the consumer once; `finalAttempt` says a failure will not be retried; `origin`
+   * is the invocation that started the chain the event belongs to. Must not throw.
+   */
+  deliver(consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean, origin: string | undefined): Promise<DeliveryResult>;
   /** Called whenever an event finishes or is dropped (for idle()). */
   onSettled(): void;
 }
@@ -27,6 +35,8 @@ export interface QueueBrokerOptions {
 interface PendingEvent {
   consumer: ConsumerModule;
   payload: AsyncEvent;
+  /** The originating invocation of the push that queued it (none when pushed outside an invocation). */
+  origin?: string;
   timer?: NodeJS.Timeout;
   running: boolean;
 }
@@ -40,6 +50,9 @@ interface Job {
 
 const LARGE_EVENT_BYTES = 100 * 1024;
 const LONG_CONSUMER_SECONDS = 55;
+/** limits-async-events: "Event per request" and "Payload size" (the client's own out/validators.js checks the same). */
+const MAX_EVENTS_PER_PUSH = 50;
+const MAX_PUSH_BYTES = 200 * 1024;
 
 function json(status: number, statusText: string, body?: unknown): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), { status, statusText, headers: { 'content-type': 'application/json' } });
@@ -53,6 +66,8 @@ export class QueueBroker {
   private readonly events = new Map<string, PendingEvent>();
   private readonly jobs = new Map<string, Job>();
   private readonly pushTimes: number[] = [];
+  /** Push requests accepted per originating invocation, for the cyclic invocation limit. */
+  private readonly pushesByOrigin = new Map<string, number>();
   /** Running events per concurrency key, and the events waiting for a slot. */
   private readonly slots = new Map<string, { running: number; waiting: PendingEvent[] }>();
   private closed = false;
@@ -97,8 +112,27 @@ export class QueueBroker {
     const consumer = this.options.consumers.find((c) => c.queue === queueName);
     if (!consumer) return json(400, 'Bad Request', { message: `no consumer in manifest.yml reads queue ${queueName}` });
 
+    // Both are the client's checks too, so a real client never sends these; what the service answers is not
+    // documented: assumed 400 for the count, and 413 with `errorMessage` for the size (the answer the client
+    // turns into PayloadTooBigError).
+    if (pushed.length === 0 || pushed.length > MAX_EVENTS_PER_PUSH) {
+      return json(400, 'Bad Request', { message: `A push carries 1 to ${MAX_EVENTS_PER_PUSH} events; this one has ${pushed.length}.` });
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(pushed));
+    if (bytes > MAX_PUSH_BYTES) return json(413, 'Payload Too Large', { errorMessage: `The maximum payload size is ${MAX_PUSH_BYTES / 1024}KB; this push has ${bytes} bytes.` });
+
+    // The cyclic invocation limit counts the push requests of a whole chain: the invocation that started
+    // it and every consumer downstream (limits-async-events); HTTP 405 is what the client turns into
+    // InvocationLimitReachedError. Whether refused pushes count is not documented: assumed not.
+    const origin = currentInvocation()?.origin;
+    const chainPushes = origin === undefined ? 0 : (this.pushesByOrigin.get(origin) ?? 0);
+    if (chainPushes >= this.options.limits.cyclicInvocationLimit) {
+      return json(405, 'Method Not Allowed', { message: `The limit on cyclic invocation has been reached: ${chainPushes} pushes from one originating invocation.` });
+    }
+
     const now = Date.now();
-    while (this.pushTimes.length > 0 && (this.pushTimes[0] ?? 0) <= now - 60_000) this.pushTimes.shift();
+    const minute = 60_000 * this.options.limits.timeScale;
+    while (this.pushTimes.length > 0 && (this.pushTimes[0] ?? 0) <= now - minute) this.pushTimes.shift();
     if (this.pushTimes.length + pushed.length > this.options.limits.queueEventsPerMinute) return json(429, 'Too Many Requests', { message: 'Too many requests.' });
 
     if (this.options.consumerTimeoutSeconds(consumer) > LONG_CONSUMER_SECONDS) {
@@ -110,15 +144,26 @@ export class QueueBroker {
       }
     }
 
-    for (let i = 0; i < pushed.length; i++) this.pushTimes.push(now);
+    // The fault knob: the service records only some events. Its answer is HTTP 202 with the failed events'
+    // indexes and reasons, the shape the client's validatePushAPIResponse reads into PartialSuccessError
+    // (out/validators.js); the reasons' wording is not documented: assumed.
+    const recorded = this.options.takePartialPush();
+    const accepted = recorded === undefined ? pushed : pushed.slice(0, Math.max(0, recorded));
+
+    if (origin !== undefined) this.pushesByOrigin.set(origin, chainPushes + 1);
+    for (let i = 0; i < accepted.length; i++) this.pushTimes.push(now);
     const job: Job = { queueName, success: 0, failed: 0, pending: new Set() };
     this.jobs.set(jobId, job);
-    for (const event of pushed) {
+    for (const event of accepted) {
       const payload: AsyncEvent = { ...(event as Omit<AsyncEvent, 'queueName' | 'jobId' | 'eventId'>), queueName, jobId, eventId: randomUUID() };
-      const pending: PendingEvent = { consumer, payload, running: false };
+      const pending: PendingEvent = { consumer, payload, running: false, ...(origin === undefined ? {} : { origin }) };
       this.events.set(payload.eventId, pending);
       job.pending.add(payload.eventId);
       this.schedule(pending, payload.delayInSeconds ?? 0);
+    }
+    if (accepted.length < pushed.length) {
+      const failedEvents = pushed.slice(accepted.length).map((_, i) => ({ index: accepted.length + i, errorMessage: 'The event could not be recorded; push it again.' }));
+      return json(202, 'Accepted', { failedEvents });
     }
     return json(201, 'Created', {});
   }
@@ -147,7 +192,7 @@ export class QueueBroker {
     event.running = true;
     const retryCount = event.payload.retryContext?.retryCount ?? 0;
     const final = retryCount >= this.options.limits.queueRetries;
-    const result = await this.options.deliver(event.consumer, event.payload, final);
+    const result = await this.options.deliver(event.consumer, event.payload, final, event.origin);
     event.running = false;
     this.releaseSlot(event);
     if (this.closed) return;

@@ -31,14 +31,28 @@ export interface Limits {
   kvsValueBytes: number;
   /** Largest `limit` a KVS query page may ask for. */
   kvsQueryLimit: number;
-  /** Async events pushed per installation in any 60 s window (Forge: 500). */
+  /** Async events pushed per installation in any minute, scaled by `timeScale` (Forge: 500, limits-async-events). */
   queueEventsPerMinute: number;
+  /**
+   * Push requests that an originating invocation (resolver, trigger, scheduled trigger)
+   * and every consumer downstream of it may make together (Forge: 1,000, the "cyclic
+   * invocation limit" of limits-async-events); tests lower it.
+   */
+  cyclicInvocationLimit: number;
+  /**
+   * Seconds one outbound request (fetch, http(s), requestBitbucket) of a consumer or
+   * scheduled trigger may take before the host cuts it, scaled by `timeScale` (Forge:
+   * 180, "Single outbound request timeout (async events)", limits-invocation). The
+   * environment variable LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S sets the default.
+   */
+  outboundRequestSeconds: number;
   /** Retries of an async event after its first delivery (Forge: about 4). */
   queueRetries: number;
   /**
-   * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff and
-   * scheduled-trigger intervals. 1 is real time; tests use e.g. 0.01 (a 900 s delay
-   * becomes 9 s). Timeouts are not scaled: they have their own fields.
+   * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff,
+   * scheduled-trigger intervals, the queue's minute and the outbound request cap. 1 is
+   * real time; tests use e.g. 0.01 (a 900 s delay becomes 9 s). Function timeouts are
+   * not scaled: they have their own fields.
    */
   timeScale: number;
 }
@@ -52,9 +66,17 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   kvsValueBytes: 240 * 1024,
   kvsQueryLimit: 20,
   queueEventsPerMinute: 500,
+  cyclicInvocationLimit: 1000,
+  outboundRequestSeconds: 180,
   queueRetries: 4,
   timeScale: 1,
 };
+
+/** The defaults, with what the environment sets (LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S: issue 17's knob for `npm start` and the tests). */
+export function defaultLimits(env: NodeJS.ProcessEnv = process.env): Limits {
+  const outbound = Number(env.LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S ?? Number.NaN);
+  return { ...DEFAULT_LIMITS, ...(Number.isFinite(outbound) && outbound > 0 ? { outboundRequestSeconds: outbound } : {}) };
+}
 
 export type InvocationKind = 'resolver' | 'trigger' | 'scheduledTrigger' | 'consumer';
 
@@ -91,6 +113,8 @@ export interface PlatformServices {
   /** The in-process KVS and queue endpoints that the real client classes talk to. */
   kvsRequest(path: string, body: unknown): Response;
   queueRequest(path: string, body: unknown): Response;
+  /** The proxy failure the next product request suffers (the host's fault knob), consumed; undefined for none. */
+  takeProxyFault(): { status: number; reason: string } | undefined;
   bitbucket: { apiUrl: string; authorization(accountId?: string): string };
   /** Throws the egress error when `url` may not be fetched. */
   checkEgress(url: string): void;
@@ -104,6 +128,13 @@ export interface Invocation {
   functionKey: string;
   accountId?: string;
   services: PlatformServices;
+  /**
+   * The invocation that started the chain this one belongs to: itself for a resolver,
+   * trigger or scheduled trigger, the pushing invocation's origin for a consumer.
+   */
+  origin: string;
+  /** Each outbound request is cut after this long (consumers and scheduled triggers only). */
+  outboundTimeoutMs?: number;
   /** Epoch ms when the invocation's time runs out. */
   deadline: number;
   /** Set when it returned, threw or timed out: later platform calls are refused. */
@@ -147,6 +178,9 @@ export interface InvocationStart {
   accountId?: string;
   services: PlatformServices;
   timeoutMs: number;
+  /** The chain's originating invocation (a consumer's event carries it); a new chain when absent. */
+  origin?: string;
+  outboundTimeoutMs?: number;
 }
 
 /**
@@ -156,13 +190,16 @@ export interface InvocationStart {
  * stops the whole function instance instead).
  */
 export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T> }> {
+  const id = randomUUID();
   const invocation: Invocation = {
-    id: randomUUID(),
+    id,
     kind: start.kind,
     key: start.key,
     functionKey: start.functionKey,
     ...(start.accountId === undefined ? {} : { accountId: start.accountId }),
     services: start.services,
+    origin: start.origin ?? id,
+    ...(start.outboundTimeoutMs === undefined ? {} : { outboundTimeoutMs: start.outboundTimeoutMs }),
     deadline: Date.now() + start.timeoutMs,
     ended: false,
     timedOut: false,

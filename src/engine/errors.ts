@@ -61,6 +61,8 @@ export const ErrorCodes = {
   // The app
   NOT_CONFIGURED: 'NOT_CONFIGURED',
   PLATFORM_BUSY: 'PLATFORM_BUSY',
+  /** An outbound request's connection closed before its answer was complete (on Forge: also its 180 s cut). */
+  CONNECTION_LOST: 'CONNECTION_LOST',
   REPOSITORY_BUSY: 'REPOSITORY_BUSY',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   JOB_NOT_FOUND: 'JOB_NOT_FOUND',
@@ -85,6 +87,7 @@ const TRANSIENT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BITBUCKET_RATE_LIMITED',
   'BITBUCKET_UNAVAILABLE',
   'PLATFORM_BUSY',
+  'CONNECTION_LOST',
   'REPOSITORY_BUSY',
 ]);
 const BUG: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['INTERNAL']);

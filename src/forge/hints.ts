@@ -21,6 +21,7 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   IDENTITY_INVALID: 'Paste the line AGE-SECRET-KEY-1... of your age identity file (or the whole file).',
   RESTORE_REF_EXISTS: 'Choose other branches, or restore into a new repository.',
   PERMISSION_DENIED: 'Ask a repository or workspace admin.',
+  CONNECTION_LOST: 'Lifeboat tries again by itself. Forge ends any single request after 180 s: if this keeps happening, one request carries too much to finish in that time.',
   INTERNAL: 'The app\'s log has the details.',
 };
 

@@ -232,7 +232,8 @@ function forgotten(error: unknown): undefined {
 
 async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome: Outcome): Promise<void> {
   if (outcome.state === 'continuing') {
-    if (body.jobId) await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message });
+    // Unless its next step was parked at Forge's chain limit (queues.ts): then the job waits for the schedule, as it says.
+    if (body.jobId && (await getJob(body.jobId)).state !== 'queued') await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message });
     return;
   }
   await ended(consumer, body);

@@ -36,6 +36,8 @@ export const kvsKeys = {
   reindexRequested: (repositoryUuid?: string): string => (repositoryUuid ? `repo:${bareUuid(repositoryUuid)}:reindex-requested` : 'index:requested'),
   /** Held by the one backup, restore or prune running on the repository. */
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
+  /** Taken by the one contender that takes over a dead lease (lease.ts), named by that lease's id. */
+  leaseTakeover: (repositoryUuid: string, leaseId: string): string => `repo:${bareUuid(repositoryUuid)}:lease-takeover:${leaseId}`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
   /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-requests.ts). */
@@ -53,6 +55,9 @@ export const kvsKeys = {
   coverageChunk: (run: string, index: number): string => `coverage:${run}:${index}`,
   auditPrefix: 'audit:',
   audit: (at: Date, id: string): string => `audit:${newestFirst(at)}:${id}`,
+  /** Queue pushes Forge refused at its cyclic invocation limit, oldest first, until the scheduled trigger queues them again (queues.ts). */
+  parkedPushPrefix: 'parked-push:',
+  parkedPush: (at: Date, id: string): string => `parked-push:${String(at.getTime()).padStart(13, '0')}:${id}`,
   job: (jobId: string): string => `job:${jobId}`,
   /** What a restore job was asked to do, and what it has done so far (so a retry continues). */
   restoreRequest: (jobId: string): string => `job:${jobId}:restore`,

@@ -1,6 +1,7 @@
 // The repository's lease: one backup, restore or prune at a time per
 // repository, across every consumer (the job kernel takes it for them).
-import { kvs } from '@forge/kvs';
+import { ForgeKvsAPIError, kvs } from '@forge/kvs';
+import { randomUUID } from 'node:crypto';
 import { kvsKeys } from './keys.js';
 
 /** Longer than a consumer may run (900 s), so a lease outlives only a holder that died. */
@@ -10,6 +11,8 @@ interface Lease {
   holder: string;
   what: string;
   until: string;
+  /** This taking of the lease: a takeover claims it by this id (leases written before it had none). */
+  id?: string;
 }
 
 /**
@@ -19,15 +22,18 @@ interface Lease {
  */
 export async function acquireLease(repositoryUuid: string, holder: string, what: string): Promise<boolean> {
   const key = kvsKeys.lease(repositoryUuid);
-  const lease: Lease = { holder, what, until: new Date(Date.now() + LEASE_SECONDS * 1000).toISOString() };
+  const lease: Lease = { holder, what, until: new Date(Date.now() + LEASE_SECONDS * 1000).toISOString(), id: randomUUID() };
   const ttl = { value: LEASE_SECONDS, unit: 'SECONDS' as const };
   if (await setIfAbsent(key, lease, ttl)) return true;
   const current = await kvs.get<Lease>(key);
   // Released between the two calls: take it the conditional way again, or someone else may take it too.
   if (!current) return setIfAbsent(key, lease, ttl);
-  if (current.holder !== holder && Date.parse(current.until) > Date.now()) return false;
-  // Ours already, or its holder died (KVS's expiry is lazy). Two contenders for a dead lease can both land
-  // here: KVS offers no compare-and-set on a value, only on a key's absence.
+  if (current.holder !== holder) {
+    if (Date.parse(current.until) > Date.now()) return false;
+    // Its holder died (KVS's expiry is lazy). KVS compares a key's absence only, never a value (transact()'s
+    // conditions are for custom entities), so contenders for this dead lease race for a key of its own: one wins.
+    if (!(await setIfAbsent(kvsKeys.leaseTakeover(repositoryUuid, current.id ?? current.until), holder, ttl))) return false;
+  }
   await kvs.set(key, lease, { keyPolicy: 'OVERRIDE', ttl });
   return true;
 }
@@ -38,13 +44,17 @@ export async function releaseLease(repositoryUuid: string, holder: string): Prom
   if (current?.holder === holder) await kvs.delete(key);
 }
 
-/** KVS's conditional write: false when the key is already there. */
+/**
+ * KVS's conditional write: false when the key is already there. A FAIL_IF_EXISTS
+ * conflict is a ForgeKvsAPIError with HTTP 409 (@forge/kvs out/errors.js carries the
+ * status; the code the service sends with it is not documented).
+ */
 export async function setIfAbsent(key: string, value: unknown, ttl: { value: number; unit: 'SECONDS' }): Promise<boolean> {
   try {
     await kvs.set(key, value, { keyPolicy: 'FAIL_IF_EXISTS', ttl });
     return true;
   } catch (error) {
-    if ((error as { code?: unknown } | undefined)?.code === 'KEY_ALREADY_EXISTS') return false;
+    if (error instanceof ForgeKvsAPIError && error.responseDetails.status === 409) return false;
     throw error;
   }
 }

@@ -1,7 +1,8 @@
 // The scheduled sweep: every repository of the workspace gets a backup (a no-op
 // when nothing changed) and then its retention applied. The hourly trigger
-// decides whether a sweep is due; the sweep lists repositories page by page and
-// queues work within Forge's queue limits, continuing in a follow-up job.
+// queues again any work parked at Forge's chain limit (queues.ts) and decides
+// whether a sweep is due; the sweep lists repositories page by page and queues
+// work within Forge's queue limits, continuing in a follow-up job.
 import { MetadataField, kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from 
 import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
-import { QUEUES, enqueue } from './queues.js';
+import { QUEUES, enqueue, resumeParked } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
 import { healIndex } from './reindex.js';
 
@@ -56,6 +57,8 @@ type SweepBody = z.infer<typeof sweepBody>;
 export async function handleSchedule(_event: unknown, context: unknown): Promise<void> {
   const settings = await loadSettings();
   if (!settings) return; // nothing to sweep into before a workspace admin sets Lifeboat up
+  // A scheduled run starts a chain of its own (Forge counts its pushes afresh): what an earlier chain could not queue goes now.
+  await resumeParked();
   const workspaceUuid = workspaceFromContext(context);
   const last = await kvs.get<string>(kvsKeys.lastSweep);
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;

@@ -1,16 +1,18 @@
 // What the app gets for `@forge/api` (see loader.ts). `route` and the error
 // classes are the real package's; requestBitbucket goes to the Bitbucket emulator
 // with the host's credentials for the app (asApp) or the invoking user (asUser),
-// as Forge's proxy would, without egress checks (product calls are not egress);
+// as Forge's proxy would, without egress checks (product calls are not egress),
+// and its answer passes the package's own proxy-error check (ProxyRequestError);
 // fetch is the global fetch, which the egress guard checks during invocations.
 // Exports Lifeboat does not use throw a clear error instead of half-working.
 import type * as RealApi from '@forge/api';
 import type { APIResponse, FetchAPI, FetchMethod, ForgeAPI, RequestInit, RequestProductMethod } from '@forge/api';
 import { getAppAri, getEnvironmentAri, getInstallationAri } from '@forge/api/out/api/ari.js';
+import { handleProxyResponseErrors } from '@forge/api/out/api/fetch.js';
 import { MissingPermissions, RuntimePermissions } from '@forge/api/out/api/runtime.js';
 import { isRoute, requireSafeUrl } from '@forge/api/out/safeUrl.js';
 import { EgressFilteringService } from '@forge/egress';
-import { unguardedFetch } from '../egress.js';
+import { cutFetch, unguardedFetch } from '../egress.js';
 import type { ForgeManifest } from '../manifest.js';
 import { requireInvocation, type Invocation } from '../runtime.js';
 import type * as SandboxApi from './api.js';
@@ -57,10 +59,14 @@ function bitbucketRequester(as: 'app' | 'user', userId?: string): RequestProduct
       }
     }
     const { apiUrl, authorization } = invocation.services.bitbucket;
-    return unguardedFetch(apiUrl.replace(/\/$/, '') + safe.value, {
-      ...init,
-      headers: { ...init?.headers, Authorization: authorization(accountId) },
-    });
+    // Forge's proxy names its own failure in a `forge-proxy-error` header; the package turns that into
+    // ProxyRequestError (@forge/api out/api/fetch.js handleProxyResponseErrors, which __fetchProduct runs).
+    const fault = invocation.services.takeProxyFault();
+    const response = fault
+      ? new Response(null, { status: fault.status, headers: { 'forge-proxy-error': fault.reason } })
+      : await cutFetch(unguardedFetch, apiUrl.replace(/\/$/, '') + safe.value, { ...init, headers: { ...init?.headers, Authorization: authorization(accountId) } });
+    handleProxyResponseErrors(response);
+    return response;
   };
 }
 
