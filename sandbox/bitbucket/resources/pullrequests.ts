@@ -7,7 +7,7 @@ import type { EmulatorState, Repository } from '../model.js';
 import { eventActor, type PullRequestDetails, type PullRequestEndpoint, type PullRequestEvent, type PullRequestEventType, type PullRequestSummary } from '../events.js';
 import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
 import {
-  actorOf, created, demoUser, fail, findUser, idParam, idReference, link, nonBlank, parseBody, rendered, repoApi, repoWeb, userOrNull, userReference,
+  actorOf, created, demoUser, fail, findUser, idParam, idReference, link, nonBlank, parseBody, rendered, repoApi, repoWeb, userByUuid, userOrNull, userReference,
   type Json, type UserReference,
 } from './common.js';
 import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.js';
@@ -381,7 +381,7 @@ function eventEndpoint(endpoint: Endpoint): PullRequestEndpoint {
 function eventPullRequest(kit: RouteKit, pr: StoredPullRequest, summaryOnly: boolean): PullRequestSummary | PullRequestDetails {
   const summary: PullRequestSummary = { id: pr.id, state: pr.state, source: eventEndpoint(pr.source), destination: eventEndpoint(pr.destination) };
   if (summaryOnly) return summary;
-  const author = kit.userByUuid(pr.authorUuid);
+  const author = userByUuid(kit, pr.authorUuid);
   if (!author) throw new Error(`state: pull request ${pr.id} names no author`);
   return {
     ...summary,
@@ -420,7 +420,7 @@ function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: 
 function reviewerStatuses(kit: RouteKit, pr: StoredPullRequest): NonNullable<PullRequestEvent['reviewers']> {
   return {
     value: pr.reviews.flatMap((review) => {
-      const user = kit.userByUuid(review.userUuid);
+      const user = userByUuid(kit, review.userUuid);
       return user ? [{ user: eventActor(user), status: review.state, timestamp: review.date }] : [];
     }),
     truncated: false,
