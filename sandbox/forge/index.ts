@@ -114,7 +114,7 @@ const MAX_RETRY_AFTER_SECONDS = 900;
 const MAX_RETRY_DATA_BYTES = 4 * 1024;
 const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 55;
 /** The sandbox's own bound on the delivered events it lists (GET /__sandbox/events). */
-export const DELIVERED_EVENTS_KEPT = 200;
+const DELIVERED_EVENTS_KEPT = 200;
 
 /** Environment variables set by hosts, counted so that two hosts may share one. */
 const envUsers = new Map<string, number>();
