@@ -140,6 +140,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         },
       },
       scheduledTriggers: { keys: host.manifest.scheduledTriggers.map((trigger) => trigger.key), run: (key) => host.runScheduledTrigger(key) },
+      events: {
+        subscribed: [...new Set(host.manifest.triggers.flatMap((trigger) => trigger.events))],
+        deliver: (event) => host.deliverEvent(event),
+        delivered: () => host.deliveredEvents(),
+      },
       log,
     });
     started.push(ui);

@@ -23,6 +23,7 @@ import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { checkAccessibility } from './helpers/axe.js';
+import { documentedEvent, type Json } from './helpers/forge-events.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -360,5 +361,34 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     assert.equal(await frame.getByRole('button', { name: 'Back up now' }).count(), 0);
     assert.equal(await frame.getByRole('checkbox').count(), 0);
     await checkAccessibility(frame, 'read-only page');
+  });
+
+  it('a documented force-push event, posted, and a branch deleted with git each show their banner', async () => {
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)));
+    const held = newest?.refs.find((ref) => ref.name === 'refs/heads/feature/dark-mode');
+    assert.ok(held, 'the newest snapshot holds feature/dark-mode');
+    // Atlassian's example of a branch push, about this world's web-app, forced away from the tip the snapshot holds.
+    const documented = await documentedEvent('push-branch.json');
+    const event = {
+      ...documented,
+      workspace: { uuid: DEMO_WORKSPACE.uuid },
+      repository: { ...(documented.repository as Json), uuid: app.repositoryUuid(SLUG) },
+      push: { ...(documented.push as Json), ref: 'feature/dark-mode', mainbranch: false, before: held.oid, created: false, forced: true },
+    };
+    const posted = await fetch(`${app.world.ui.url}/__sandbox/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    assert.equal(posted.status, 202, await posted.text());
+    const work = await mkdtemp(join(scratch, 'work-'));
+    await gitAsync(undefined, ['init', '--quiet', work]);
+    await gitAsync(work, ['push', '--quiet', app.gitUrl(SLUG), ':refs/heads/feature/login-sso']);
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+
+    const frame = await open('repoAdmin');
+    const pusher = (documented.actor as { accountId: string }).accountId;
+    await frame.getByRole('heading', { name: new RegExp(`^feature/dark-mode was force-pushed .* by Atlassian account ${pusher}$`) }).waitFor();
+    await frame.getByRole('heading', { name: new RegExp(`^feature/login-sso was deleted .* by Atlassian account ${DEMO_USERS.admin.accountId}$`) }).waitFor();
+    await checkAccessibility(frame, 'force-push and deletion banners');
   });
 });

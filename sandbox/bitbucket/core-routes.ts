@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { FORGE_APP_USER, actingUser, atLeast, humanUser, isWorkspaceAdmin, repositoryPermission, userRepositoryPermission, workspaceRole } from './auth.js';
+import type { RepositoryChanges } from './events.js';
 import type { RefInfo } from './git.js';
 import type { EmulatorState, Repository, RepositoryPermission, User, Workspace } from './model.js';
 import { fail, findUserByPathId, nonBlank, parseBody } from './resources/common.js';
@@ -100,16 +101,34 @@ function canCreate(principal: Principal, workspace: Workspace): boolean {
   return role === 'owner' || role === 'member';
 }
 
-function repositoryEvent(kit: RouteKit, request: RouteRequest, repository: Repository, eventType: 'avi:bitbucket:created:repository' | 'avi:bitbucket:updated:repository' | 'avi:bitbucket:deleted:repository'): void {
+/**
+ * Repository events as the reference's examples have them: repository-created.json
+ * names the repository with its slug, repository-deleted.json and
+ * repository-updated.json by UUID only; an update says what changed.
+ */
+function repositoryEvent(kit: RouteKit, request: RouteRequest, repository: Repository, event: { eventType: 'avi:bitbucket:created:repository' | 'avi:bitbucket:deleted:repository' } | { eventType: 'avi:bitbucket:updated:repository'; changes: RepositoryChanges }): void {
   const project = kit.state().projects.find((candidate) => candidate.workspaceUuid === repository.workspaceUuid && candidate.key === repository.projectKey);
   kit.emit({
-    eventType,
+    ...event,
     ...kit.eventActor(request),
     workspace: { uuid: repository.workspaceUuid },
-    repository: { uuid: repository.uuid },
+    repository: event.eventType === 'avi:bitbucket:created:repository' ? { uuid: repository.uuid, slug: repository.slug } : { uuid: repository.uuid },
     project: { uuid: project?.uuid ?? '' },
     timestamp: kit.now(),
   });
+}
+
+/**
+ * `changes` of an update: `description` as repository-updated.json shows it;
+ * not documented: assumed that a new name is given the same way, and that other
+ * fields are not reported.
+ */
+function repositoryChanges(before: Pick<Repository, 'name' | 'description'>, after: Repository): RepositoryChanges {
+  const changes: RepositoryChanges = {};
+  for (const field of ['name', 'description'] as const) {
+    if (before[field] !== after[field]) changes[field] = { old: { value: before[field], truncated: false }, new: { value: after[field], truncated: false } };
+  }
+  return changes;
 }
 
 /**
@@ -283,7 +302,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     await services.createStorage(repository);
     state.repositories.push(repository);
     await kit.save();
-    repositoryEvent(kit, request, repository, 'avi:bitbucket:created:repository');
+    repositoryEvent(kit, request, repository, { eventType: 'avi:bitbucket:created:repository' });
     return { status, body: kit.repositoryJson(repository) };
   };
 
@@ -294,11 +313,12 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     const exists = kit.state().repositories.some((repository) => repository.workspaceUuid === workspace.uuid && (repository.slug === request.params.repo_slug || repository.uuid === request.params.repo_slug));
     if (!exists) return create(request, kit, 201);
     const repository = kit.repository(request, 'admin');
+    const before = { name: repository.name, description: repository.description };
     applyRepositoryBody(kit, workspace, repository, await parseBody(request, kit, repositoryBody, { optional: true }));
     repository.updatedOn = kit.now();
     await services.updateStorage(repository);
     await kit.save();
-    repositoryEvent(kit, request, repository, 'avi:bitbucket:updated:repository');
+    repositoryEvent(kit, request, repository, { eventType: 'avi:bitbucket:updated:repository', changes: repositoryChanges(before, repository) });
     return ok(kit.repositoryJson(repository));
   });
 
@@ -309,7 +329,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     delete state.repositoryData[repository.uuid];
     await kit.save();
     await services.deleteStorage(repository);
-    repositoryEvent(kit, request, repository, 'avi:bitbucket:deleted:repository');
+    repositoryEvent(kit, request, repository, { eventType: 'avi:bitbucket:deleted:repository' });
     return { status: 204 };
   });
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { git, refsOf } from '../../test/helpers/repos.js';
 import { createGitClient } from '../../src/engine/git/client.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../demo.js';
-import type { PushEvent } from './index.js';
+import type { CommitPush, PushEvent, TagPush } from './index.js';
 import { apiTokenAuth, call, gitAsync, startTestEmulator, withCredentials, type TestEmulator } from './test-support.js';
 
 const WS = DEMO_WORKSPACE.slug;
@@ -43,6 +43,12 @@ async function lsRemote(remote: string): Promise<string> {
 
 function pushEvents(since: number): PushEvent[] {
   return emulator.received.slice(since).filter((event): event is PushEvent => event.eventType === 'avi:bitbucket:push:repository');
+}
+
+/** The `push` of a branch's event (CommitPush), checked to be one. */
+function branchPush(event: PushEvent | undefined): CommitPush {
+  assert.ok(event && 'commits' in event.push, `a branch push: ${JSON.stringify(event)}`);
+  return event.push;
 }
 
 describe('git over smart HTTP', () => {
@@ -110,11 +116,14 @@ describe('pushes', () => {
     let events = pushEvents(mark);
     assert.equal(events.length, 1);
     const [update] = events;
-    assert.deepEqual(update?.push.ref, { name: 'main', type: 'branch' });
-    assert.equal(update?.push.before, oldMain);
-    assert.equal(update?.push.after, newMain);
-    assert.deepEqual([update?.push.created, update?.push.closed, update?.push.forced, update?.push.truncated], [false, false, false, false]);
-    assert.deepEqual(update?.push.commits.map((commit) => [commit.hash, commit.message.trim()]), [[newMain, 'bob adds a commit']]);
+    const fastForward = branchPush(update);
+    assert.equal(fastForward.ref, 'main', 'the short name, a string');
+    assert.equal(fastForward.mainbranch, true);
+    assert.equal(fastForward.before, oldMain);
+    assert.equal(fastForward.after, newMain);
+    assert.deepEqual([fastForward.created, fastForward.closed, fastForward.forced, fastForward.truncated], [false, false, false, false]);
+    assert.deepEqual(fastForward.commits.map((commit) => [commit.hash, commit.message.value.trim(), commit.message.truncated]), [[newMain, 'bob adds a commit', false]]);
+    assert.deepEqual(fastForward.commits[0]?.author, {}, 'no Bitbucket account has the author email test@lifeboat.invalid');
     assert.deepEqual(update?.actor, { type: 'user', accountId: bob.accountId, uuid: bob.uuid });
     assert.equal(update?.repository.uuid, emulator.state().repositories.find((repository) => repository.slug === 'web-app')?.uuid);
     assert.equal(update?.workspace.uuid, DEMO_WORKSPACE.uuid);
@@ -126,8 +135,10 @@ describe('pushes', () => {
     await gitAsync(work, ['push', '--quiet', 'origin', 'main:refs/heads/topic', 'refs/tags/v9.9.9']);
     await emulator.eventsIdle();
     events = pushEvents(mark);
-    assert.deepEqual(events.map((event) => [event.push.ref.type, event.push.ref.name, event.push.created, event.push.before]), [['branch', 'topic', true, undefined], ['tag', 'v9.9.9', true, undefined]]);
-    assert.equal(events[1]?.push.after, git(work, ['rev-parse', 'refs/tags/v9.9.9']).trim());
+    assert.deepEqual(events.map((event) => [event.push.ref, 'mainbranch' in event.push ? event.push.mainbranch : 'tag', event.push.created, event.push.before]), [['topic', false, true, undefined], ['v9.9.9', 'tag', true, undefined]]);
+    const tag = events[1]?.push as TagPush;
+    assert.equal(tag.after, git(work, ['rev-parse', 'refs/tags/v9.9.9']).trim());
+    assert.deepEqual([tag.message, tag.author, typeof tag.date], [{ value: 'bob tags\n', truncated: false }, {}, 'string'], 'an annotated tag brings its message, tagger and date');
 
     // A forced update: main rewritten.
     mark = emulator.received.length;
@@ -136,20 +147,20 @@ describe('pushes', () => {
     const rewritten = git(work, ['rev-parse', 'HEAD']).trim();
     await gitAsync(work, ['push', '--quiet', '--force', 'origin', 'main']);
     await emulator.eventsIdle();
-    const [forced] = pushEvents(mark);
-    assert.equal(forced?.push.forced, true);
-    assert.equal(forced?.push.before, newMain);
-    assert.equal(forced?.push.after, rewritten);
-    assert.equal(forced?.push.commits.length, 5, 'at most five commits');
-    assert.equal(forced?.push.commits[0]?.hash, rewritten, 'newest first');
-    assert.equal(forced?.push.truncated, true);
+    const forced = branchPush(pushEvents(mark)[0]);
+    assert.equal(forced.forced, true);
+    assert.equal(forced.before, newMain);
+    assert.equal(forced.after, rewritten);
+    assert.equal(forced.commits.length, 5, 'at most five commits');
+    assert.equal(forced.commits[0]?.hash, rewritten, 'newest first');
+    assert.equal(forced.truncated, true);
 
     // A deleted branch.
     mark = emulator.received.length;
     await gitAsync(work, ['push', '--quiet', 'origin', ':topic']);
     await emulator.eventsIdle();
-    const [closed] = pushEvents(mark);
-    assert.deepEqual([closed?.push.ref.name, closed?.push.closed, closed?.push.created, closed?.push.before, closed?.push.after], ['topic', true, false, newMain, undefined]);
+    const closed = branchPush(pushEvents(mark)[0]);
+    assert.deepEqual([closed.ref, closed.closed, closed.created, closed.before, closed.after, closed.commits], ['topic', true, false, newMain, undefined, []]);
     assert.equal(git(bare, ['rev-parse', 'refs/heads/main']).trim(), rewritten);
   });
 
@@ -162,8 +173,8 @@ describe('pushes', () => {
     await gitAsync(work, ['push', '--quiet', url('pushed-into', 'x-token-auth', DEMO_WORKSPACE_TOKEN.token), 'main']);
     await emulator.eventsIdle();
     const [created] = pushEvents(mark);
-    assert.equal(created?.push.created, true);
-    assert.equal(created?.push.commits.length, 1);
+    assert.equal(branchPush(created).created, true);
+    assert.equal(branchPush(created).commits.length, 1);
     assert.equal(created?.actor.uuid, DEMO_WORKSPACE_TOKEN.botUserUuid);
     const branches = await call(emulator, `/2.0/repositories/${WS}/pushed-into/refs/branches`, apiTokenAuth('admin'));
     assert.deepEqual((branches.body as { values: Array<{ name: string }> }).values.map((branch) => branch.name), ['main']);

@@ -13,7 +13,7 @@ import { readdirSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { PushChange, PushCommit } from './events.js';
+import type { CommitPush, ForgeEventActor, PushAuthor, PushCommit, TagPush } from './events.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -117,7 +117,11 @@ export async function listRefInfo(gitDir: string, kind: 'branch' | 'tag'): Promi
   return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** As Bitbucket's webhooks document it ("up to 5 of the most recent commits"); the Forge reference does not say. */
 const MAX_PUSH_COMMITS = 5;
+
+/** Names the Bitbucket account behind a git author or tagger email, when there is one. */
+export type AccountByEmail = (email: string) => ForgeEventActor | undefined;
 
 async function isAncestor(gitDir: string, ancestor: string, descendant: string): Promise<boolean> {
   try {
@@ -128,52 +132,76 @@ async function isAncestor(gitDir: string, ancestor: string, descendant: string):
   }
 }
 
+function authorOf(email: string, accountByEmail: AccountByEmail): PushAuthor {
+  const user = accountByEmail(email);
+  return user ? { user } : {};
+}
+
 /** The newest commits reachable from `tip` and from none of `exclude`, newest first. */
-async function newCommits(gitDir: string, tip: string, exclude: string[]): Promise<{ commits: PushCommit[]; truncated: boolean }> {
+async function newCommits(gitDir: string, tip: string, exclude: string[], accountByEmail: AccountByEmail): Promise<{ commits: PushCommit[]; truncated: boolean }> {
   let output: string;
   try {
     output = await runGit(gitDir, ['rev-list', `--max-count=${MAX_PUSH_COMMITS + 1}`, '--stdin'], { input: [tip, ...exclude.map((oid) => `^${oid}`)].join('\n') + '\n' });
   } catch {
-    return { commits: [], truncated: false }; // a tag on a tree or blob has no commits to list
+    return { commits: [], truncated: false }; // a ref on a tree or blob has no commits to list
   }
   const hashes = output.split('\n').filter(Boolean);
   const shown = hashes.slice(0, MAX_PUSH_COMMITS);
   if (shown.length === 0) return { commits: [], truncated: false };
-  const log = await runGit(gitDir, ['show', '--no-patch', '--no-walk=unsorted', '--format=%H%x00%an <%ae>%x00%aI%x00%B%x01', ...shown]);
+  const log = await runGit(gitDir, ['show', '--no-patch', '--no-walk=unsorted', '--format=%H%x00%ae%x00%aI%x00%B%x01', ...shown]);
   const commits = log.split('\x01').map((record) => record.replace(/^\n/, '')).filter(Boolean).map((record): PushCommit => {
-    const [hash = '', author = '', date = '', message = ''] = record.split('\x00');
-    return { hash, type: 'commit', message, date, author: { type: 'author', raw: author } };
+    const [hash = '', email = '', date = '', message = ''] = record.split('\x00');
+    // Not documented when Bitbucket truncates a message: assumed never.
+    return { hash, message: { value: message, truncated: false }, date: new Date(date).toISOString(), author: authorOf(email, accountByEmail) };
   });
   return { commits, truncated: hashes.length > MAX_PUSH_COMMITS };
 }
 
-/** What a push changed, one entry per branch or tag that moved, appeared or went away. */
-export async function pushChanges(gitDir: string, before: Map<string, string>, after: Map<string, string>): Promise<PushChange[]> {
+/** An annotated tag's tagger, date and message (TagPush's `author`, `date`, `message`); undefined for a lightweight tag. */
+async function tagObject(gitDir: string, oid: string, accountByEmail: AccountByEmail): Promise<Pick<TagPush, 'author' | 'date' | 'message'> | undefined> {
+  if ((await runGit(gitDir, ['cat-file', '-t', oid])).trim() !== 'tag') return undefined;
+  const raw = await runGit(gitDir, ['cat-file', 'tag', oid]);
+  const blank = raw.indexOf('\n\n');
+  const header = blank < 0 ? raw : raw.slice(0, blank);
+  const tagger = /^tagger .*<([^>]*)> (\d+) [+-]\d{4}$/m.exec(header);
+  return {
+    ...(tagger ? { author: authorOf(tagger[1] ?? '', accountByEmail), date: new Date(Number(tagger[2]) * 1000).toISOString() } : {}),
+    message: { value: blank < 0 ? '' : raw.slice(blank + 2), truncated: false },
+  };
+}
+
+/**
+ * What a push changed, as the `push` of Forge's push events: one per branch or
+ * tag that moved, appeared or went away (README: `CommitPush` for branches,
+ * `TagPush` for tags, `ref` the short name).
+ */
+export async function pushChanges(gitDir: string, before: Map<string, string>, after: Map<string, string>, repository: { mainBranch: string; accountByEmail: AccountByEmail }): Promise<Array<CommitPush | TagPush>> {
   const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  const changes: PushChange[] = [];
+  const changes: Array<CommitPush | TagPush> = [];
   for (const refname of names) {
     const old = before.get(refname);
     const current = after.get(refname);
     if (old === current) continue;
     const type = refname.startsWith('refs/heads/') ? 'branch' : refname.startsWith('refs/tags/') ? 'tag' : undefined;
     if (!type) continue; // Bitbucket reports branches and tags only
-    const name = refname.slice(type === 'branch' ? 'refs/heads/'.length : 'refs/tags/'.length);
-    let listed = { commits: [] as PushCommit[], truncated: false };
-    if (current !== undefined) {
-      // A new ref lists the commits no other ref had; a moved one those since its old tip.
-      const exclude = old !== undefined ? [old] : [...before.values()];
-      listed = await newCommits(gitDir, current, exclude);
-    }
-    changes.push({
-      ref: { name, type },
+    const ref = refname.slice(type === 'branch' ? 'refs/heads/'.length : 'refs/tags/'.length);
+    const common = {
+      ref,
       ...(old === undefined ? {} : { before: old }),
       ...(current === undefined ? {} : { after: current }),
       created: old === undefined,
       closed: current === undefined,
       forced: old !== undefined && current !== undefined && !(await isAncestor(gitDir, old, current)),
-      truncated: listed.truncated,
-      commits: listed.commits,
-    });
+    };
+    if (type === 'tag') {
+      changes.push({ ...common, ...(current === undefined ? {} : await tagObject(gitDir, current, repository.accountByEmail)) });
+      continue;
+    }
+    // A new branch lists the commits no other ref had; a moved one those since its old tip; a deleted one none.
+    const listed = current === undefined
+      ? { commits: [], truncated: false }
+      : await newCommits(gitDir, current, old !== undefined ? [old] : [...before.values()], repository.accountByEmail);
+    changes.push({ ...common, mainbranch: ref === repository.mainBranch, truncated: listed.truncated, commits: listed.commits });
   }
   return changes;
 }

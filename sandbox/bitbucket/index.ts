@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { actingUser, canSeeWorkspace, atLeast, ForgeIdentity, FORGE_APP_USER, repositoryPermission } from './auth.js';
 import { registerCoreRoutes } from './core-routes.js';
-import { EventBus, type EventDeliverySettings, type ForgeProductEvent } from './events.js';
+import { EventBus, eventActor, type EventDeliverySettings, type ForgeProductEvent } from './events.js';
 import { createFaultKnobs, type FaultKnobs } from './faults.js';
 import { directorySize, initBare, listRefInfo, repositoryGitDir, setHead } from './git.js';
 import type { AccessToken, AccessTokenKind, EmulatorState, Repository, User } from './model.js';
@@ -30,7 +30,7 @@ import { EmulatorServer, type LfsBatchLog, Router, type RequestRecord } from './
 import { allForgeScopes } from './spec.js';
 import { Store } from './store.js';
 
-export type { ForgeProductEvent, PushEvent, PushChange, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
+export type { ForgeProductEvent, PushEvent, CommitPush, TagPush, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, RepositoryUpdatedEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
 export type { FaultKnobs } from './faults.js';
 export type { RequestRecord } from './server.js';
 export type { ResourceModule } from './seed.js';
@@ -189,7 +189,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     eventActor(request: RouteRequest) {
       const user = actingUser(request.principal);
       if (!user) throw new Error('an anonymous request cannot cause an event');
-      return { actor: { type: 'user', accountId: user.accountId, uuid: user.uuid }, selfGenerated: request.principal.kind === 'forge-app' };
+      return { actor: eventActor(user), selfGenerated: request.principal.kind === 'forge-app' };
     },
     gitDirectory(repository) {
       const path = gitDirOf(repository);
@@ -226,13 +226,15 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
       await store.save();
       const timestamp = new Date().toISOString();
       for (const push of changes) {
+        // push-branch.json, push-annotated-tag.json: the repository with its slug.
         events.emit({
           eventType: 'avi:bitbucket:push:repository',
-          actor: { type: 'user', accountId: user.accountId, uuid: user.uuid },
+          actor: eventActor(user),
           workspace: { uuid: repository.workspaceUuid },
-          repository: { uuid: repository.uuid },
+          repository: { uuid: repository.uuid, slug: repository.slug },
           project: { uuid: project?.uuid ?? '' },
           timestamp,
+          // Never the app's own: a Forge function has no git identity (it pushes with a stored credential).
           selfGenerated: false,
           push,
         });

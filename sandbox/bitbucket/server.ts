@@ -16,7 +16,7 @@ import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
 import { handleLfs, isLfsPath } from './lfs.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
-import type { PushChange } from './events.js';
+import { eventActor, type CommitPush, type TagPush } from './events.js';
 import type { EmulatorState, Repository } from './model.js';
 import { RATE_LIMITED_BODY, rateLimitHeaders, type RateLimiter } from './ratelimit.js';
 import { RouteAnswer, type Principal, type RouteHandler, type RouteKit, type RouteRegistry, type RouteRequest, type RouteResponse } from './routes.js';
@@ -88,7 +88,7 @@ export interface ServerDeps {
   gitRoot: string;
   origin(): string;
   /** After a push changed refs of a repository. */
-  onPush(repository: Repository, principal: Principal, changes: PushChange[]): Promise<void>;
+  onPush(repository: Repository, principal: Principal, changes: Array<CommitPush | TagPush>): Promise<void>;
   /** Every request handled, for tests and benchmarks that count calls. */
   onRequest?: (record: RequestRecord) => void;
   /** After each LFS batch request (what tests count). */
@@ -358,7 +358,13 @@ export class EmulatorServer {
       if (this.pushLocks.get(gitDir) === settled) this.pushLocks.delete(gitDir);
     }
     if (result?.code !== 0) return;
-    const changes = await pushChanges(gitDir, before, after);
+    const changes = await pushChanges(gitDir, before, after, {
+      mainBranch: repository.mainBranch,
+      accountByEmail: (email) => {
+        const user = email === '' ? undefined : this.deps.state().users.find((candidate) => candidate.email.toLowerCase() === email.toLowerCase());
+        return user && eventActor(user);
+      },
+    });
     if (changes.length > 0) await this.deps.onPush(repository, principal, changes);
   }
 }

@@ -188,6 +188,30 @@ test('product events run every subscribed trigger with (event, context); ignoreS
   }
 });
 
+test('the host lists the events it delivered, newest first, with how each trigger ran; at most 200', async () => {
+  const fixture = await startFixtureHost();
+  try {
+    const push = { eventType: 'avi:bitbucket:push:repository', repository: { uuid: REPOSITORY_UUID }, selfGenerated: false };
+    const ran = await fixture.host.deliverEvent(push);
+    assert.deepEqual(ran.map((record) => [record.key, record.outcome]).sort(), [['on-push', 'ok'], ['on-repository-change', 'ok']]);
+    assert.deepEqual(await fixture.host.deliverEvent({ eventType: 'avi:bitbucket:deleted:repository' }), [], 'no trigger subscribes: nothing ran');
+    await fixture.host.deliverEvent({ eventType: 'avi:bitbucket:created:repository', n: 1 });
+    const [newest, older, ...rest] = fixture.host.deliveredEvents();
+    assert.deepEqual(newest?.event, { eventType: 'avi:bitbucket:created:repository', n: 1 });
+    assert.deepEqual(newest?.triggers, [{ key: 'on-repository-change', outcome: 'ok' }]);
+    assert.deepEqual(older?.event, push);
+    assert.equal(rest.length, 0, 'an event no trigger took was not delivered');
+    assert.ok(!Number.isNaN(Date.parse(newest?.at ?? '')));
+
+    for (let n = 2; n <= 201; n++) await fixture.host.deliverEvent({ eventType: 'avi:bitbucket:created:repository', n });
+    const listed = fixture.host.deliveredEvents();
+    assert.equal(listed.length, 200);
+    assert.deepEqual([listed[0]?.event.n, listed.at(-1)?.event.n], [201, 2]);
+  } finally {
+    await fixture.close();
+  }
+});
+
 test('trigger failures: a throwing trigger is an error, a slow one a timeout (25 s, shrunk) whose late writes are refused', async () => {
   const variant = await fixtureVariant((text) => text.replace('handler: index.onRepositoryEvent', 'handler: index.slowTrigger'));
   const fixture = await startFixtureHost({ appDir: variant.appDir, limits: { triggerTimeoutMs: 50 } });

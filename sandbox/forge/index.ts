@@ -83,11 +83,25 @@ export interface HostFaults {
   partialPushes: { pushes: number; accepts: number };
 }
 
+/** A product event the host handed to the app's triggers, and how each ran. */
+export interface DeliveredEvent {
+  /** When the host delivered it (ISO 8601). */
+  at: string;
+  event: ProductEvent;
+  triggers: Array<Pick<InvocationRecord, 'key' | 'outcome' | 'error'>>;
+}
+
 export interface ForgeHost {
   manifest: ForgeManifest;
   invokeResolver(call: ResolverCall): Promise<ResolverResult>;
-  /** Runs every trigger subscribed to event.eventType; resolves when they return (queued work may still run). */
-  deliverEvent(event: ProductEvent): Promise<void>;
+  /**
+   * Runs every trigger subscribed to event.eventType; resolves when they return
+   * (queued work may still run) with the invocations, none when no trigger
+   * subscribes (or every one that does filters the app's own events out).
+   */
+  deliverEvent(event: ProductEvent): Promise<InvocationRecord[]>;
+  /** The events delivered to at least one trigger, newest first: the last DELIVERED_EVENTS_KEPT. */
+  deliveredEvents(): DeliveredEvent[];
   runScheduledTrigger(key: string): Promise<void>;
   /** Resolves when no invocation runs and no event is queued, delayed or waiting for a retry. */
   idle(): Promise<void>;
@@ -122,6 +136,8 @@ type Handler = (payload: unknown, context: unknown) => unknown;
 const MAX_RETRY_AFTER_SECONDS = 900;
 const MAX_RETRY_DATA_BYTES = 4 * 1024;
 const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 55;
+/** The sandbox's own bound on the delivered events it lists (GET /__sandbox/events). */
+const DELIVERED_EVENTS_KEPT = 200;
 
 /** Environment variables set by hosts, counted so that two hosts may share one. */
 const envUsers = new Map<string, number>();
@@ -398,13 +414,14 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   });
 
   /** Runs a trigger or scheduled trigger and records it; failures are logged, not thrown (Forge does not retry them). */
-  const runAndRecord = async (kind: 'trigger' | 'scheduledTrigger', key: string, functionKey: string, detail: string, timeoutMs: number, payload: unknown): Promise<void> => {
-    await invoke(kind, key, functionKey, timeoutMs, [payload, functionContext()], undefined, ({ settled, id, start, durationMs }) => {
+  const runAndRecord = async (kind: 'trigger' | 'scheduledTrigger', key: string, functionKey: string, detail: string, timeoutMs: number, payload: unknown): Promise<InvocationRecord> =>
+    invoke(kind, key, functionKey, timeoutMs, [payload, functionContext()], undefined, ({ settled, id, start, durationMs }) => {
       const outcome: InvocationOutcome = settled.status === 'returned' ? 'ok' : settled.status === 'threw' ? 'error' : 'timeout';
       const error = settled.status === 'threw' ? errorMessage(settled.error) : settled.status === 'timeout' ? timeoutMessage(timeoutMs, `${kind} limit`) : undefined;
-      record({ id, kind, key, functionKey, detail, start, durationMs, outcome, ...(error === undefined ? {} : { error }) });
+      const entry: InvocationRecord = { id, kind, key, functionKey, detail, start, durationMs, outcome, ...(error === undefined ? {} : { error }) };
+      record(entry);
+      return entry;
     });
-  };
 
   const runScheduledTrigger = async (key: string): Promise<void> => {
     const trigger = manifest.scheduledTriggers.find((candidate) => candidate.key === key);
@@ -466,19 +483,27 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     });
   };
 
-  const deliverEvent = async (event: ProductEvent): Promise<void> => {
+  const delivered: DeliveredEvent[] = [];
+  const deliverEvent = async (event: ProductEvent): Promise<InvocationRecord[]> => {
     if (closed) {
       log(`[forge] host closed: ${event.eventType} not delivered`);
-      return;
+      return [];
     }
     const subscribed = manifest.triggers.filter((trigger: TriggerModule) => trigger.events.includes(event.eventType) && !(trigger.ignoreSelf && event.selfGenerated === true));
-    await Promise.all(subscribed.map((trigger) => runAndRecord('trigger', trigger.key, trigger.function, event.eventType, limits.triggerTimeoutMs, overTheWire(event))));
+    if (subscribed.length === 0) return [];
+    const entry: DeliveredEvent = { at: new Date().toISOString(), event: overTheWire(event), triggers: [] };
+    delivered.unshift(entry);
+    delivered.splice(DELIVERED_EVENTS_KEPT);
+    const ran = await Promise.all(subscribed.map((trigger) => runAndRecord('trigger', trigger.key, trigger.function, event.eventType, limits.triggerTimeoutMs, overTheWire(event))));
+    entry.triggers = ran.map(({ key, outcome, error }) => ({ key, outcome, ...(error === undefined ? {} : { error }) }));
+    return ran;
   };
 
   return {
     manifest,
     invokeResolver,
     deliverEvent,
+    deliveredEvents: () => overTheWire(delivered),
     runScheduledTrigger,
     idle: async () => {
       while (busy() && !closed) await new Promise<void>((resolve) => idleWaiters.add(resolve));

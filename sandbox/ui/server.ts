@@ -10,6 +10,8 @@
  *   GET  /__resources/<resource>/<file>                        a resource's build folder
  *   GET  /__sandbox/bridge-shim.js, frame.js, frame.css         the sandbox's own files
  *   POST /__sandbox/invoke                                     { moduleKey, functionKey, payload?, as, repositorySlug? }
+ *   POST /__sandbox/events                                     a product event as Forge delivers it: runs the app's triggers for it
+ *   GET  /__sandbox/events                                     the events the host delivered, newest first
  *   POST /__sandbox/scheduled/<key>                            runs a scheduled trigger now (a button on the index)
  */
 import { createReadStream } from 'node:fs';
@@ -23,6 +25,7 @@ import { getThemeHtmlAttrs } from '@atlaskit/tokens/get-theme-html-attrs';
 import { getThemeStyles } from '@atlaskit/tokens/get-theme-styles';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { DeliveredEvent, InvocationRecord, ProductEvent } from '../forge/index.js';
 import type { PageModule, PageModuleType } from '../forge/manifest.js';
 import { renderFrame, renderIndex, renderProblem, type PageLink } from './pages.js';
 
@@ -74,6 +77,12 @@ export interface UiServerOptions {
   };
   /** The manifest's scheduled triggers, and how to run one on demand. */
   scheduledTriggers?: { keys: string[]; run(key: string): Promise<void> };
+  /** Product events: the types the app's triggers subscribe to, delivery the way the emulator's events go, and what was delivered. */
+  events?: {
+    subscribed: readonly string[];
+    deliver(event: ProductEvent): Promise<InvocationRecord[]>;
+    delivered(): DeliveredEvent[];
+  };
   log?: (line: string) => void;
 }
 
@@ -112,6 +121,8 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 /** Forge refuses resolver requests over 500 KB. */
 const MAX_INVOKE_BYTES = 500 * 1024;
+/** Not documented for product events: the sandbox's own bound on a posted one. */
+const MAX_EVENT_BYTES = 500 * 1024;
 /** The sandbox's one Forge environment, in the place of a real environment's id. */
 const ENVIRONMENT_ID = 'sandbox';
 
@@ -281,13 +292,19 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     await pipeline(createReadStream(file), res);
   }
 
+  /**
+   * A page on another site must not act as the signed-in user, nor feed events in:
+   * browsers send Origin on cross-site POSTs, and a JSON body cannot come from a plain form.
+   */
+  function refuseCrossSite(req: IncomingMessage, what: string): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== baseUrl) throw new HttpProblem(403, `${what} come from the sandbox's own pages, not from ${origin}.`);
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpProblem(415, `Send ${what.toLowerCase()} as application/json.`);
+  }
+
   async function serveInvoke(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, result: InvokeResult): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(result));
-    // A page on another site must not act as the signed-in user: browsers send Origin on
-    // cross-site POSTs, and a JSON body cannot come from a plain form.
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== baseUrl) throw new HttpProblem(403, `Calls come from the sandbox's own pages, not from ${origin}.`);
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) throw new HttpProblem(415, 'Send the call as application/json.');
+    refuseCrossSite(req, 'Calls');
     const parsed = InvokeRequest.safeParse(parseJson(await readBody(req, MAX_INVOKE_BYTES)));
     if (!parsed.success) throw new HttpProblem(400, `Not a call: ${z.prettifyError(parsed.error)}`);
     const request = parsed.data;
@@ -314,6 +331,28 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     }
     log(`[ui] invoke ${module.key} ${request.functionKey} as ${request.as}${where}: ${result.ok ? 'ok' : `error: ${result.error.message}`}`);
     reply(200, result);
+  }
+
+  /**
+   * A raw product event, exactly as Forge delivers it, into the app's triggers for
+   * its type: the same delivery as the emulator's events (the Forge host's).
+   * Answers once the triggers returned (what they queued may still run).
+   */
+  async function servePostedEvent(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const events = options.events ?? fail404('This sandbox delivers no product events.');
+    refuseCrossSite(req, 'Events');
+    const body = parseJson(await readBody(req, MAX_EVENT_BYTES, `A posted event is at most ${MAX_EVENT_BYTES} bytes (the sandbox's own limit).`), 'The event');
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new HttpProblem(400, `An event is a JSON object, as Forge delivers it; this is ${Array.isArray(body) ? 'an array' : body === null ? 'null' : `a ${typeof body}`}.`);
+    }
+    const { eventType } = body as { eventType?: unknown };
+    if (typeof eventType !== 'string') throw new HttpProblem(400, 'The event has no eventType (a string such as avi:bitbucket:push:repository).');
+    if (!events.subscribed.includes(eventType)) {
+      throw new HttpProblem(400, `No trigger of the app subscribes to ${eventType}; manifest.yml's triggers take ${events.subscribed.join(', ')}.`);
+    }
+    const ran = await events.deliver(body as ProductEvent);
+    log(`[ui] posted event ${eventType}: ${ran.map((record) => `${record.key} ${record.outcome}`).join(', ') || 'no trigger ran (ignoreSelf)'}`);
+    send(res, 202, 'application/json; charset=utf-8', JSON.stringify({ eventType, triggers: ran.map(({ key, outcome, error }) => ({ key, outcome, ...(error === undefined ? {} : { error }) })) }));
   }
 
   /**
@@ -352,6 +391,13 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     if (first === '__sandbox' && second === 'invoke' && segments.length === 2) {
       if (method !== 'POST') throw new HttpProblem(405, 'POST a call here.');
       return serveInvoke(req, res);
+    }
+    if (first === '__sandbox' && second === 'events' && segments.length === 2) {
+      if (method === 'POST') return servePostedEvent(req, res);
+      if (method !== 'GET') throw new HttpProblem(405, 'POST an event here, or GET the events delivered.');
+      const events = options.events ?? fail404('This sandbox delivers no product events.');
+      send(res, 200, 'application/json; charset=utf-8', JSON.stringify({ events: events.delivered() }));
+      return;
     }
     if (first === '__sandbox' && second === 'egress' && segments.length === 2) {
       if (method !== 'POST') throw new HttpProblem(405, 'POST an egress request here.');
@@ -394,7 +440,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const message = error instanceof HttpProblem ? error.message : `The sandbox failed: ${describe(error)}`;
       if (res.headersSent) {
         res.destroy();
-      } else if (req.url?.startsWith('/__sandbox/invoke')) {
+      } else if (req.url?.startsWith('/__sandbox/invoke') || req.url?.startsWith('/__sandbox/events')) {
         send(res, status, 'application/json; charset=utf-8', JSON.stringify({ ok: false, error: { message } }));
       } else {
         send(res, status, 'text/html; charset=utf-8', renderProblem(status === 404 ? 'Not found' : `Error ${status}`, message));
@@ -460,22 +506,22 @@ async function readAppId(appDir: string): Promise<string> {
   return id.slice(id.lastIndexOf('/') + 1);
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+async function readBody(req: IncomingMessage, limit: number, tooLarge = `A call is at most ${limit} bytes, as in Forge.`): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpProblem(413, `A call is at most ${limit} bytes, as in Forge.`);
+    if (size > limit) throw new HttpProblem(413, tooLarge);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function parseJson(text: string): unknown {
+function parseJson(text: string, what = 'The call'): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new HttpProblem(400, 'The call is not JSON.');
+    throw new HttpProblem(400, `${what} is not JSON.`);
   }
 }
 
@@ -486,6 +532,10 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 function fail(message: string): never {
   throw new Error(message);
+}
+
+function fail404(message: string): never {
+  throw new HttpProblem(404, message);
 }
 
 function describe(error: unknown): string {

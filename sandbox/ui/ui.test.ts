@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { documentedEvent } from '../../test/helpers/forge-events.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE } from '../demo.js';
+import type { DeliveredEvent, InvocationRecord, ProductEvent } from '../forge/index.js';
 import { buildPages } from './build.js';
 import { startUiServer, type InvokeCall, type InvokeResult, type FramedPage, type Place, type UiServer } from './server.js';
 
@@ -48,6 +50,16 @@ const host = {
   },
 };
 
+/** Stands in for the Forge host's event delivery: records each event, and lists them newest first as the host does. */
+const eventHost = {
+  delivered: [] as DeliveredEvent[],
+  async deliver(event: ProductEvent): Promise<InvocationRecord[]> {
+    const ran: InvocationRecord = { id: 'i-1', kind: 'trigger', key: 'repository-events', functionKey: 'on-repository-event', detail: event.eventType, start: Date.now(), durationMs: 1, outcome: 'ok' };
+    eventHost.delivered.unshift({ at: new Date().toISOString(), event, triggers: [{ key: ran.key, outcome: ran.outcome }] });
+    return [ran];
+  },
+};
+
 const repositories: Place[] = DEMO_REPOSITORIES.map(({ uuid, slug, name }) => ({ uuid, slug, name }));
 const lines: string[] = [];
 let ui: UiServer;
@@ -64,6 +76,11 @@ before(async () => {
     repositories: async () => repositories,
     users: DEMO_USERS,
     invoke: (call) => host.invoke(call),
+    events: {
+      subscribed: ['avi:bitbucket:push:repository', 'avi:bitbucket:created:pullrequest'],
+      deliver: (event) => eventHost.deliver(event),
+      delivered: () => eventHost.delivered,
+    },
     log: (line) => lines.push(line),
   });
   browser = await chromium.launch({
@@ -398,5 +415,38 @@ describe('UI server', () => {
     const huge = await postInvoke({ moduleKey: ADMIN_PAGE, functionKey: 'getOverview', as: 'admin', payload: 'x'.repeat(600 * 1024) });
     assert.equal(huge.status, 413);
     assert.equal(host.calls.length, 1, 'no refused call reached the host');
+  });
+
+  test('POST /__sandbox/events hands a raw product event to the host as posted; GET lists what was delivered', async () => {
+    eventHost.delivered.length = 0;
+    const post = (body: string, headers: Record<string, string> = {}): Promise<Response> =>
+      fetch(`${ui.url}/__sandbox/events`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const documented = await documentedEvent('push-branch.json');
+    const accepted = await post(JSON.stringify(documented));
+    assert.equal(accepted.status, 202);
+    assert.deepEqual(await accepted.json(), { eventType: 'avi:bitbucket:push:repository', triggers: [{ key: 'repository-events', outcome: 'ok' }] });
+    assert.deepEqual(eventHost.delivered.map((entry) => entry.event), [documented], 'exactly as posted');
+
+    const refused: Array<[string, number, RegExp, Record<string, string>?]> = [
+      ['[1, 2]', 400, /An event is a JSON object, as Forge delivers it; this is an array/],
+      ['"push"', 400, /this is a string/],
+      ['null', 400, /this is null/],
+      ['{"push": {}}', 400, /no eventType/],
+      ['{"eventType": "avi:bitbucket:updated:repository"}', 400, /No trigger of the app subscribes to avi:bitbucket:updated:repository; manifest.yml's triggers take avi:bitbucket:push:repository, avi:bitbucket:created:pullrequest/],
+      ['{"eventType"', 400, /The event is not JSON/],
+      [JSON.stringify(documented), 403, /not from http:\/\/evil\.test/, { origin: 'http://evil.test' }],
+    ];
+    for (const [body, status, message, headers] of refused) {
+      const answer = await post(body, headers);
+      assert.equal(answer.status, status, body);
+      assert.match(((await answer.json()) as { error: { message: string } }).error.message, message);
+    }
+    assert.equal((await fetch(`${ui.url}/__sandbox/events`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).status, 415);
+    assert.equal((await fetch(`${ui.url}/__sandbox/events`, { method: 'PUT' })).status, 405);
+    assert.equal(eventHost.delivered.length, 1, 'no refused event reached the host');
+
+    const listed = await fetch(`${ui.url}/__sandbox/events`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(await listed.json(), { events: eventHost.delivered });
   });
 });

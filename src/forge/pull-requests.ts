@@ -6,11 +6,11 @@
 // trigger queues no backup: the next push or sweep picks the marks up.
 import { kvs } from '@forge/kvs';
 import { entriesByPrefix } from './kvs-pages.js';
-import { z } from 'zod';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import { queueBackup } from './backup-queue.js';
 import { appBitbucket } from './bitbucket.js';
+import { pullRequestEvent } from './events.js';
 import { kvsKeys } from './keys.js';
 import { retryPlan } from './jobs.js';
 import { withRestBudget } from './rest-budget.js';
@@ -18,20 +18,6 @@ import { LifeboatError, type ErrorCode } from '../engine/errors.js';
 
 /** A continuation stopped by the run's deadline goes on after this. */
 const CONTINUE_AFTER_SECONDS = 60;
-
-const pullRequestEvent = z.object({
-  eventType: z.enum([
-    'avi:bitbucket:created:pullrequest',
-    'avi:bitbucket:updated:pullrequest',
-    'avi:bitbucket:fulfilled:pullrequest',
-    'avi:bitbucket:rejected:pullrequest',
-    'avi:bitbucket:created:pullrequest-comment',
-    'avi:bitbucket:updated:pullrequest-comment',
-    'avi:bitbucket:deleted:pullrequest-comment',
-  ]),
-  repository: z.object({ uuid: z.string() }),
-  pullrequest: z.object({ id: z.number().int().positive() }),
-});
 
 export async function handlePullRequestEvent(event: unknown): Promise<void> {
   const parsed = pullRequestEvent.safeParse(event);

@@ -1,8 +1,10 @@
 // The repository-events trigger (manifest.yml `repository-events`): a push
 // queues a backup (bursts coalesce) and, when it rewrote or removed history,
-// is recorded so that the page can offer to undo it; a new repository joins
-// the backups when the workspace asks for that; a deleted one keeps its
-// snapshots and is listed for restore. Triggers have 25 s and are not retried.
+// is recorded so that the page can offer to undo it (events can come late or
+// not at all: the scheduled sweep backs up every repository whatever arrived);
+// a new repository joins the backups when the workspace asks for that; a
+// deleted one keeps its snapshots and is listed for restore. Triggers have 25 s
+// and are not retried.
 import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { PushSeen } from '../contract.js';
@@ -32,13 +34,14 @@ export async function handleRepositoryEvent(event: unknown): Promise<void> {
 async function onPush(event: RepositoryPushEvent): Promise<void> {
   const repositoryUuid = event.repository.uuid;
   const { push } = event;
-  const seen: PushSeen = { ref: push.ref.name, ...(push.after ? { after: push.after } : {}), at: new Date().toISOString() };
+  const seen: PushSeen = { ref: push.ref, ...(push.after ? { after: push.after } : {}), at: new Date().toISOString() };
   await kvs.set(kvsKeys.lastPush(repositoryUuid), seen);
   const settings = await loadSettings();
   // Unconfigured: the backup still queues, so that its failure tells the page to finish the set-up.
   if (!settings || isIncluded(settings, repositoryUuid)) {
     await queueBackup({ workspaceUuid: event.workspace.uuid, repositoryUuid, reason: 'push' });
   }
+  // Whatever the ref's kind: recordDestructivePush tells a branch from a tag (the event does not).
   if ((push.forced || push.closed) && push.before) await recordDestructivePush(event, push.before);
 }
 

@@ -190,5 +190,10 @@ function describe(stored: StoredRestore): string {
 }
 
 function eventWords(event: DestructiveEvent): string {
-  return event.kind === 'force-push' ? 'force-push' : event.kind === 'tag-deleted' ? 'tag deletion' : 'branch deletion';
+  switch (event.kind) {
+    case 'force-push': return 'force-push';
+    case 'tag-deleted': return 'tag deletion';
+    case 'branch-deleted': return 'branch deletion';
+    case 'ref-deleted': return 'deletion';
+  }
 }

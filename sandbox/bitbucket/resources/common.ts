@@ -109,11 +109,15 @@ export function findUserByPathId(kit: RouteKit, id: string): User | undefined {
   return kit.state().users.find((u) => sameUuid(u.uuid, id) || u.accountId === id || u.nickname === id);
 }
 
+/** The user with this UUID, the Forge app's own account included: it acts (asApp) without being one of the state's users. */
+export function userByUuid(kit: RouteKit, uuid: string): User | undefined {
+  return uuid === FORGE_APP_USER.uuid ? FORGE_APP_USER : kit.userByUuid(uuid);
+}
+
 /** The stored user's JSON, or null (Bitbucket's answer for a user that no longer exists or none at all). */
 export function userOrNull(kit: RouteKit, uuid: string | null): Json | null {
   if (uuid === null) return null;
-  // The Forge app's own account acts (asApp) without being one of the state's users.
-  const user = uuid === FORGE_APP_USER.uuid ? FORGE_APP_USER : kit.userByUuid(uuid);
+  const user = userByUuid(kit, uuid);
   return user ? kit.userJson(user) : null;
 }
 

@@ -4,10 +4,10 @@
 // bare repository. Merging is not emulated: it would need a real merge.
 import { z } from 'zod';
 import type { EmulatorState, Repository } from '../model.js';
-import type { PullRequestEventType } from '../events.js';
+import { eventActor, type PullRequestDetails, type PullRequestEndpoint, type PullRequestEvent, type PullRequestEventType, type PullRequestSummary } from '../events.js';
 import type { RouteKit, RouteRegistry, RouteRequest, RouteResponse } from '../routes.js';
 import {
-  actorOf, created, demoUser, fail, findUser, idParam, idReference, link, nonBlank, parseBody, rendered, repoApi, repoWeb, userOrNull, userReference,
+  actorOf, created, demoUser, fail, findUser, idParam, idReference, link, nonBlank, parseBody, rendered, repoApi, repoWeb, userByUuid, userOrNull, userReference,
   type Json, type UserReference,
 } from './common.js';
 import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.js';
@@ -359,27 +359,76 @@ function referencedComment(kit: RouteKit, pr: StoredPullRequest, ref: { id: numb
   return comment.id;
 }
 
-function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: StoredPullRequest, eventType: PullRequestEventType, comment?: StoredComment): void {
+/**
+ * The reference's examples of these comment events name the pull request by id,
+ * state and branches only, and the repository without its slug
+ * (pullrequest-comment-{updated,deleted,resolved,reopened}.json); every other
+ * pull request event carries the pull request's details and the slug
+ * (pullrequest-created.json, pullrequest-comment-created.json…).
+ */
+const SUMMARY_ONLY: ReadonlySet<PullRequestEventType> = new Set([
+  'avi:bitbucket:updated:pullrequest-comment',
+  'avi:bitbucket:deleted:pullrequest-comment',
+  'avi:bitbucket:resolved:pullrequest-comment',
+  'avi:bitbucket:reopened:pullrequest-comment',
+]);
+
+/** A side of the pull request as the examples give it: the branch name and a 12-character hash. */
+function eventEndpoint(endpoint: Endpoint): PullRequestEndpoint {
+  return { branch: endpoint.branch, commit: { hash: endpoint.commit?.slice(0, 12) ?? '' } };
+}
+
+function eventPullRequest(kit: RouteKit, pr: StoredPullRequest, summaryOnly: boolean): PullRequestSummary | PullRequestDetails {
+  const summary: PullRequestSummary = { id: pr.id, state: pr.state, source: eventEndpoint(pr.source), destination: eventEndpoint(pr.destination) };
+  if (summaryOnly) return summary;
+  const author = userByUuid(kit, pr.authorUuid);
+  if (!author) throw new Error(`state: pull request ${pr.id} names no author`);
+  return {
+    ...summary,
+    updatedOn: pr.updatedOn,
+    createdOn: pr.createdOn,
+    // Not documented when Bitbucket truncates a title: assumed never.
+    title: { value: pr.title, truncated: false },
+    author: { ...eventActor(author), displayName: author.displayName },
+    commentCount: pr.comments.filter((comment) => !comment.deleted).length,
+    taskCount: pr.tasks.length,
+  };
+}
+
+function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: StoredPullRequest, eventType: PullRequestEventType, extra: Pick<PullRequestEvent, 'comment' | 'changes' | 'reviewers'> = {}): void {
   const { actor, selfGenerated } = kit.eventActor(request);
   const project = kit.state().projects.find((p) => p.workspaceUuid === repository.workspaceUuid && p.key === repository.projectKey);
+  const summaryOnly = SUMMARY_ONLY.has(eventType);
   kit.emit({
     eventType,
     actor,
     selfGenerated,
     workspace: { uuid: repository.workspaceUuid },
-    repository: { uuid: repository.uuid },
+    repository: summaryOnly ? { uuid: repository.uuid } : { uuid: repository.uuid, slug: repository.slug },
     project: { uuid: project?.uuid ?? '' },
     timestamp: kit.now(),
-    pullrequest: {
-      id: pr.id,
-      title: pr.title,
-      state: pr.state,
-      source: { branch: { name: pr.source.branch }, commit: { hash: pr.source.commit } },
-      destination: { branch: { name: pr.destination.branch }, commit: { hash: pr.destination.commit } },
-    },
-    ...(comment ? { comment: { id: comment.id } } : {}),
+    pullrequest: eventPullRequest(kit, pr, summaryOnly),
+    ...extra,
   });
 }
+
+/**
+ * The reviewer-status event's `reviewers` (README: `{ value: [{ user, status,
+ * timestamp }], truncated }`). Not documented: assumed that `status` is the
+ * review's state as the REST API names it, and that the list is never truncated.
+ */
+function reviewerStatuses(kit: RouteKit, pr: StoredPullRequest): NonNullable<PullRequestEvent['reviewers']> {
+  return {
+    value: pr.reviews.flatMap((review) => {
+      const user = userByUuid(kit, review.userUuid);
+      return user ? [{ user: eventActor(user), status: review.state, timestamp: review.date }] : [];
+    }),
+    truncated: false,
+  };
+}
+
+/** Bitbucket raises `updated:pullrequest-comment` only for an edit 10 minutes or more after the comment was created or last edited (README). */
+const COMMENT_EDIT_EVENT_AFTER_MS = 10 * 60_000;
 
 /** Reviewers named in a body: known users, never the author (Bitbucket refuses that with a 400). */
 function reviewersOf(kit: RouteKit, references: UserReference[] | null | undefined, authorUuid: string): string[] | undefined {
@@ -516,7 +565,7 @@ export function register(registry: RouteRegistry): void {
       if (user.uuid === pr.authorUuid) fail(kit, 400, 'Bad request', `You cannot ${path === 'approve' ? 'approve' : 'request changes on'} your own pull request.`);
       pr.reviews = [...pr.reviews.filter((r) => r.userUuid !== user.uuid), { userUuid: user.uuid, state, date: kit.now() }];
       await kit.save();
-      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status');
+      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status', { reviewers: reviewerStatuses(kit, pr) });
       const participant = participantsJson(kit, pr).find((p) => (p.user as Json).uuid === user.uuid);
       return { status: 200, body: participant ?? { type: 'participant', user: kit.userJson(user), role: 'PARTICIPANT', approved: state === 'approved', state } };
     });
@@ -527,7 +576,7 @@ export function register(registry: RouteRegistry): void {
       if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', 'The pull request is not open.');
       pr.reviews = pr.reviews.filter((r) => !(r.userUuid === user.uuid && r.state === state));
       await kit.save();
-      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status');
+      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status', { reviewers: reviewerStatuses(kit, pr) });
       return { status: 204 };
     });
   }
@@ -557,7 +606,7 @@ export function register(registry: RouteRegistry): void {
     pr.comments.push(comment);
     pr.updatedOn = now;
     await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:created:pullrequest-comment', comment);
+    emit(kit, request, repository, pr, 'avi:bitbucket:created:pullrequest-comment', { comment: { id: comment.id } });
     return created(commentJson(kit, repository, pr, comment), prApi(kit, repository, pr.id, `/comments/${comment.id}`));
   });
 
@@ -580,9 +629,12 @@ export function register(registry: RouteRegistry): void {
   registry.add('PUT', `${one}/comments/{comment_id}`, async (request, kit) => {
     const { repository, pr, comment } = ownComment(request, kit);
     comment.raw = (await parseBody(request, kit, commentUpdate)).content.raw;
+    const lastChange = comment.updatedOn;
     comment.updatedOn = kit.now();
     await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-comment', comment);
+    if (Date.parse(comment.updatedOn) - Date.parse(lastChange) >= COMMENT_EDIT_EVENT_AFTER_MS) {
+      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-comment', { comment: { id: comment.id }, changes: { content: {} } });
+    }
     return { status: 200, body: commentJson(kit, repository, pr, comment) };
   });
 
@@ -593,7 +645,7 @@ export function register(registry: RouteRegistry): void {
     comment.raw = '';
     comment.updatedOn = kit.now();
     await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:deleted:pullrequest-comment', comment);
+    emit(kit, request, repository, pr, 'avi:bitbucket:deleted:pullrequest-comment', { comment: { id: comment.id } });
     return { status: 204 };
   });
 
@@ -605,6 +657,7 @@ export function register(registry: RouteRegistry): void {
     if (comment.resolution) fail(kit, 409, 'This comment thread is already resolved.');
     comment.resolution = { userUuid: actorOf(request, kit).uuid, createdOn: kit.now() };
     await kit.save();
+    emit(kit, request, repository, pr, 'avi:bitbucket:resolved:pullrequest-comment', { comment: { id: comment.id } });
     return { status: 200, body: { type: 'comment_resolution', user: userOrNull(kit, comment.resolution.userUuid), created_on: comment.resolution.createdOn } };
   });
 
@@ -615,6 +668,7 @@ export function register(registry: RouteRegistry): void {
     if (!comment.resolution) fail(kit, 404, 'This comment thread is not resolved.');
     comment.resolution = null;
     await kit.save();
+    emit(kit, request, repository, pr, 'avi:bitbucket:reopened:pullrequest-comment', { comment: { id: comment.id } });
     return { status: 204 };
   });
 

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decideRef } from './destructive-events.js';
+
+const BRANCH = 'refs/heads/v1';
+const TAG = 'refs/tags/v1';
+const CANDIDATES = [BRANCH, TAG];
+const OLD = 'a'.repeat(40);
+const NEW = 'b'.repeat(40);
+const OTHER = 'c'.repeat(40);
+const forced = { closed: false, after: NEW };
+const deleted = { closed: true };
+
+describe('decideRef: a push event names a short name; the app decides branch or tag from the refs it knows', () => {
+  it('the snapshot holding the lost tip decides first, whatever the repository looks like now', () => {
+    assert.equal(decideRef(CANDIDATES, forced, { holding: { snapshotId: 's', refNames: [TAG] }, current: new Map([[BRANCH, [NEW]]]) }), TAG);
+    assert.equal(decideRef(CANDIDATES, deleted, { holding: { snapshotId: 's', refNames: [BRANCH] }, newest: [BRANCH, TAG] }), BRANCH);
+  });
+
+  it('a force-push: the ref now at `after`, else the one the newest snapshot has', () => {
+    const both = new Map([[BRANCH, [NEW]], [TAG, [OTHER]]]);
+    assert.equal(decideRef(CANDIDATES, forced, { current: both, newest: [BRANCH, TAG] }), BRANCH);
+    // An annotated tag is at `after` by its own object or by the commit it points to.
+    assert.equal(decideRef(CANDIDATES, forced, { current: new Map([[BRANCH, [OTHER]], [TAG, [OTHER, NEW]]]) }), TAG);
+    assert.equal(decideRef(CANDIDATES, forced, { current: new Map([[BRANCH, [OTHER]]]), newest: [BRANCH] }), BRANCH, 'pushed again since (a late event): the snapshot still knows the kind');
+    // Both names held the lost tip: the repository now tells them apart.
+    assert.equal(decideRef(CANDIDATES, forced, { holding: { snapshotId: 's', refNames: [BRANCH, TAG] }, current: both }), BRANCH);
+  });
+
+  it('a deletion: a ref the newest snapshot has and the repository has no more', () => {
+    assert.equal(decideRef(CANDIDATES, deleted, { newest: [BRANCH, TAG], current: new Map([[TAG, [OLD]]]) }), BRANCH);
+    assert.equal(decideRef(CANDIDATES, deleted, { newest: [TAG] }), TAG, 'the repository could not be read in time: the snapshot alone');
+    // A tag backed up and still there was not deleted: the branch of that name lived only between two backups.
+    assert.equal(decideRef(CANDIDATES, deleted, { newest: [TAG], current: new Map([[TAG, [OLD]]]) }), undefined);
+  });
+
+  it('says it cannot tell rather than guess: nothing known, or both fit', () => {
+    assert.equal(decideRef(CANDIDATES, deleted, {}), undefined);
+    assert.equal(decideRef(CANDIDATES, forced, {}), undefined);
+    assert.equal(decideRef(CANDIDATES, deleted, { newest: [], current: new Map() }), undefined, 'created and deleted between two backups');
+    assert.equal(decideRef(CANDIDATES, deleted, { newest: [BRANCH, TAG], current: new Map() }), undefined, 'both backed up, both gone');
+    assert.equal(decideRef(CANDIDATES, forced, { current: new Map([[BRANCH, [NEW]], [TAG, [NEW]]]), newest: [BRANCH, TAG] }), undefined, 'both at the new tip');
+  });
+});
