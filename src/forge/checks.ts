@@ -151,7 +151,8 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
     return { area: row.area, phase: row.phase, identity, status, scopes };
   });
 
-  const missingScopes = [...new Set(access.filter((check) => check.status === 'missing-scopes').flatMap((check) => check.scopes))];
+  // Of what a refused read needs, only what no successful read showed.
+  const missingScopes = [...new Set(access.filter((check) => check.status === 'missing-scopes').flatMap((check) => check.scopes))].filter((scope) => !proven.has(scope));
   const appRefused = [...new Set(access.filter((check) => check.status === 'app-refused').flatMap((check) => check.scopes))];
   const who = `This is ${CREDENTIAL_NAMES[kind]} (git user ${user})`;
   const problems = [
