@@ -52,7 +52,8 @@ function Cell({ area, phase, kind, checks }: { area: AccessArea; phase: 'backup'
   );
 }
 
-const HEAD = { cells: [{ key: 'area', content: 'What' }, { key: 'backup', content: 'Backups read it with' }, { key: 'restore', content: 'Restores write it with' }] };
+// Widths in percent: the scopes are long words, the restore column holds the most of them.
+const HEAD = { cells: [{ key: 'area', content: 'What', width: 26 }, { key: 'backup', content: 'Backups read it with', width: 32 }, { key: 'restore', content: 'Restores write it with', width: 42 }] };
 
 /** The scopes to give, and the table; `check` is the last test's answer (shown when it tested this kind). */
 export function CredentialAccess({ kind, check }: { kind: CredentialKind; check: BitbucketCheck | undefined }) {
