@@ -71,7 +71,9 @@ export const CONFIGURATION_ACCESS: Readonly<Record<ConfigurationSection, AreaAcc
     backup: [app(ADMIN_REPOSITORY, `GET ${REPO}/branching-model/settings`)],
     restore: [app(ADMIN_REPOSITORY, `PUT ${REPO}/branching-model/settings`)],
   },
-  // Webhooks and deploy keys: no Forge app (their auth types name only api-token).
+  // Webhooks and deploy keys: no Forge app (their auth types name only api-token). Creating a webhook also
+  // needs "any scope that applies to the events that the webhook subscribes to" (the spec's "Create a webhook
+  // for a repository"): for pull request events, `pullrequest` on an access token. Not in this table.
   webhooks: {
     backup: [credential(['webhook'], ['read:webhook:bitbucket'], `GET ${REPO}/hooks`)],
     restore: [credential(['webhook'], ['read:webhook:bitbucket', 'write:webhook:bitbucket', 'delete:webhook:bitbucket'], `POST ${REPO}/hooks`, `PUT ${REPO}/hooks/{uid}`, `DELETE ${REPO}/hooks/{uid}`)],
