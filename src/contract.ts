@@ -11,6 +11,7 @@ import type { ErrorCode } from './engine/errors.js';
 import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-requests.js';
 import type { SnapshotContents } from './engine/snapshot-contents.js';
 import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
+import type { AccessArea, CredentialExpiry, CredentialKind, Identity } from './bitbucket/credentials.js';
 
 /** A failure as a page shows it: what happened, and what the person at the page can do about it. */
 export interface UserError {
@@ -122,6 +123,20 @@ export interface SnapshotSummary {
   /** Snapshots since the chain's full one. */
   increments: number;
   changes: SnapshotChanges;
+  /**
+   * Configuration sections its backup could not read (its metadata index's problems:
+   * Bitbucket refused the credential or the app), each with what it needs. Absent when
+   * all were read, and in entries indexed without their metadata index (reindexing reads
+   * only the newest one's).
+   */
+  unreadableConfiguration?: UnreadableSection[];
+}
+
+export interface UnreadableSection {
+  /** The configuration section: webhooks, deploy-keys… */
+  section: string;
+  code: ErrorCode;
+  message: string;
 }
 
 /** Per repository, kept in KVS by the backups and the index job: what the pages show without reading the bucket. */
@@ -296,6 +311,8 @@ export interface SettingsView {
   settings?: WorkspaceSettings;
   /** Whether each secret is stored; secrets themselves never leave the backend. */
   secrets: SecretsPresence;
+  /** When the stored API token expires, as the admin entered it, and whether that is soon (the page warns). */
+  bitbucketExpiry?: CredentialExpiry;
 }
 
 export interface SaveSettingsRequest {
@@ -323,13 +340,42 @@ export interface BucketCheck extends ConnectionCheck {
 export interface EndpointEgress {
   origin: string;
   allowed: boolean;
+  /**
+   * One of the storage providers manifest.yml declares (src/storage-providers.ts). Any
+   * other endpoint is reached only through customer-managed egress, an early-access API.
+   */
+  declared: boolean;
+}
+
+/**
+ * How one requirement of the access table (src/bitbucket/credentials.ts) fared in
+ * the connection test: `covered` (a read with that identity succeeded, or one with
+ * the same scopes did), `missing-scopes` (Bitbucket refused the credential: it
+ * lacks `scopes`), `not-for-this-credential` (Bitbucket lets no credential of this
+ * kind do it), `app-refused` (Bitbucket refused the app itself: the installed app
+ * lacks `scopes`), `not-tested` (a write no read can prove; it needs `scopes`).
+ */
+export type AccessStatus = 'covered' | 'missing-scopes' | 'not-for-this-credential' | 'app-refused' | 'not-tested';
+
+export interface AccessCheck {
+  area: AccessArea;
+  phase: 'backup' | 'restore';
+  identity: Identity;
+  status: AccessStatus;
+  /** What this needs: of the credential (its kind's scopes), or of the app (its manifest's). */
+  scopes: string[];
 }
 
 export interface BitbucketCheck extends ConnectionCheck {
-  credential: 'access-token' | 'api-token';
+  credential: CredentialKind;
   /** The git user name that goes with this credential. */
   gitUsername: string;
+  /** Scopes Bitbucket showed the credential lacks. */
   missingScopes: string[];
+  /** Area by area, what the credential and the app may do; empty when the credential itself was refused. */
+  access: AccessCheck[];
+  /** The repository the test read, workspace/slug. */
+  repository?: string;
 }
 
 export interface CoverageRow {

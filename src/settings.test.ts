@@ -96,3 +96,16 @@ test('the bucket prefix has no empty, "." or ".." segment and no control charact
   ];
   for (const [prefix, expected] of refused) assert.throws(() => parseSettings({ ...valid, bucket: { ...valid.bucket, prefix } }), expected, JSON.stringify(prefix));
 });
+
+test('an API token\'s expiry: a calendar date, from today to a year ahead, and only for API tokens', () => {
+  const now = new Date('2026-12-07T10:00:00Z');
+  const expiring = (expiresOn: string, credential: 'api-token' | 'access-token' = 'api-token') =>
+    parseSettings({ ...valid, bitbucket: { credential, email: credential === 'api-token' ? 'alice@example.com' : '', expiresOn } }, now);
+  assert.equal(expiring('2026-12-07').bitbucket.expiresOn, '2026-12-07', 'expiring today still works today');
+  assert.equal(expiring('2027-12-07').bitbucket.expiresOn, '2027-12-07', 'a year ahead');
+  assert.throws(() => expiring('2026-12-06'), /bitbucket\.expiresOn is in the past/);
+  assert.throws(() => expiring('2027-12-09'), /bitbucket\.expiresOn is more than a year ahead/);
+  assert.throws(() => expiring('2027-02-30'), /bitbucket\.expiresOn must be a date/);
+  assert.throws(() => expiring('07/12/2027'), /bitbucket\.expiresOn must be a date/);
+  assert.throws(() => expiring('2027-03-01', 'access-token'), /bitbucket\.expiresOn is kept for API tokens only/);
+});

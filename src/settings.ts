@@ -6,6 +6,7 @@
  * secret storage.
  */
 import { z } from 'zod';
+import { API_TOKEN_MAX_DAYS, daysUntil } from './bitbucket/credentials.js';
 import { bitbucketUuid } from './bitbucket/uuid.js';
 import { LifeboatError } from './engine/errors.js';
 import { encryptionFor, recipientSchema } from './engine/bucket/format.js';
@@ -90,7 +91,12 @@ export const workspaceSettings = z.object({
     credential: z.enum(['access-token', 'api-token']),
     /** The Atlassian account email an API token belongs to (REST Basic auth); empty for access tokens. */
     email: z.string().trim().max(254),
-  }).strict().refine((value) => value.credential === 'access-token' || /^[^@\s]+@[^@\s]+$/.test(value.email), { message: 'an API token needs the email address of its Atlassian account', path: ['email'] }),
+    /** The day an API token expires (YYYY-MM-DD), as the admin read it when creating it: Bitbucket's API does not say. */
+    expiresOn: z.string().trim().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)')
+      .refine(isCalendarDate, 'must be a date (YYYY-MM-DD)').optional(),
+  }).strict()
+    .refine((value) => value.credential === 'access-token' || /^[^@\s]+@[^@\s]+$/.test(value.email), { message: 'an API token needs the email address of its Atlassian account', path: ['email'] })
+    .refine((value) => value.credential === 'api-token' || value.expiresOn === undefined, { message: 'is kept for API tokens only', path: ['expiresOn'] }),
 }).strict();
 
 export type WorkspaceSettings = z.output<typeof workspaceSettings>;
@@ -120,9 +126,26 @@ function isEndpointUrl(value: string): boolean {
   }
 }
 
-/** Validates settings from a page; every problem is named by its field, e.g. "bucket.name must be 3 to 63 characters". */
-export function parseSettings(input: unknown): WorkspaceSettings {
-  const result = workspaceSettings.safeParse(input);
+/** A YYYY-MM-DD that names a day of the calendar (not 2027-02-30). */
+function isCalendarDate(value: string): boolean {
+  const time = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().startsWith(value);
+}
+
+/**
+ * Validates settings from a page; every problem is named by its field, e.g. "bucket.name
+ * must be 3 to 63 characters". An API token's expiry must lie between today and a year
+ * ahead (`now`'s date, UTC; a day's slack for the admin's time zone): only here, at
+ * saving, as stored settings whose token has expired still load.
+ */
+export function parseSettings(input: unknown, now = new Date()): WorkspaceSettings {
+  const result = workspaceSettings.superRefine((settings, context) => {
+    const { expiresOn } = settings.bitbucket;
+    if (expiresOn === undefined) return;
+    const days = daysUntil(expiresOn, now);
+    if (days < 0) context.addIssue({ code: 'custom', path: ['bitbucket', 'expiresOn'], message: 'is in the past: the token has expired, create a new one' });
+    else if (days > API_TOKEN_MAX_DAYS) context.addIssue({ code: 'custom', path: ['bitbucket', 'expiresOn'], message: 'is more than a year ahead: Bitbucket lets an API token live a year at most' });
+  }).safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'} ${issue.message}`);
   throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problems.join('; ')}.`, { details: { problems } });

@@ -184,13 +184,23 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
 
   it('a round trip into a new repository reproduces every section; what cannot be written is listed beforehand and in the result', async () => {
     const manifest = await newest('web-app');
-    const plan = valueOf(await app.repoPage('planConfigurationRestore', { snapshotId: manifest.id, target: 'new-repository' }, { ...ADMIN, repositorySlug: 'web-app' }) as Result<ConfigurationPlanView>, 'plan');
+    const planOf = async (): Promise<ConfigurationPlanView> => valueOf(await app.repoPage('planConfigurationRestore', { snapshotId: manifest.id, target: 'new-repository' }, { ...ADMIN, repositorySlug: 'web-app' }) as Result<ConfigurationPlanView>, 'plan');
+    // With the workspace access token, the plan names beforehand what Bitbucket lets no access token write.
+    const withAccessToken = await planOf();
+    const refused = withAccessToken.notWritable.filter((note) => /no access token write/.test(note.reason)).map((note) => note.section);
+    assert.deepEqual([...new Set(refused)], ['deploy-keys', 'user-permissions'], JSON.stringify(withAccessToken.notWritable));
+    assert.ok(!withAccessToken.changes.some((change) => change.section === 'deploy-keys' || change.section === 'user-permissions'));
+
+    // With an API token (Alice's, every scope), every section goes back.
+    valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken }), 'save the API token');
+    const plan = await planOf();
     assert.ok(plan.changes.some((change) => change.section === 'branch-restrictions' && change.action === 'add'), JSON.stringify(plan.changes));
     assert.deepEqual(plan.changes.filter((change) => change.action === 'remove'), [], 'nothing to remove from a repository not yet created');
     for (const item of NOT_WRITABLE) assert.ok(plan.notWritable.some((note) => note.item === item), `${item} is named as not writable`);
 
     const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'web-app-configured', configuration: 'with-git' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     await settle();
+    await app.configure();
     const job = valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob');
     assert.equal(job.state, 'done', JSON.stringify(job));
     assert.match(job.message, /Configuration: \d+ changes written; 3 items could not be written/);
@@ -274,8 +284,12 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
     assert.equal(job.state, 'done', JSON.stringify(job));
     const index = await indexOf(await newest('web-app'));
     assert.deepEqual(index.problems.map((problem) => [problem.section, problem.subject, problem.code]), [['configuration', 'webhooks', 'BITBUCKET_FORBIDDEN']]);
-    assert.match(index.problems[0]!.message, /stored credential.*previous snapshot's copy is kept/);
+    assert.match(index.problems[0]!.message, /stored credential \(an access token\), which needs the scope webhook for it\. The previous snapshot's copy is kept/);
     assert.deepEqual(index.configuration!.find((entry) => entry.section === 'webhooks'), previous);
+    // The repository page shows it, from the newest snapshot's summary: no bucket read.
+    const status = valueOf(await app.repoPage('getRepoStatus', undefined, { ...ADMIN, repositorySlug: 'web-app' }), 'getRepoStatus');
+    assert.deepEqual(status.latest?.unreadableConfiguration?.map((item) => [item.section, item.code]), [['webhooks', 'BITBUCKET_FORBIDDEN']]);
+    assert.equal(status.latest?.unreadableConfiguration?.[0]?.message, index.problems[0]!.message);
 
     const current = comparable(await configurationOf('web-app'));
     const jobs = restoreJobs();

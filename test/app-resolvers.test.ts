@@ -3,7 +3,8 @@
 // ever carries a secret.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { AdminPageResolvers, RepoPageResolvers, Result } from '../src/contract.js';
+import { scopesFor } from '../src/bitbucket/credentials.js';
+import type { AdminPageResolvers, BitbucketCheck, RepoPageResolvers, Result } from '../src/contract.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { parseSettings } from '../src/settings.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
@@ -290,9 +291,19 @@ describe('the pages\' resolvers', () => {
     await configure();
   });
 
+  /** area phase identity → status, as the test answered them. */
+  const statuses = (check: BitbucketCheck): Record<string, string> => Object.fromEntries(check.access.map((row) => [`${row.area} ${row.phase} ${row.identity}`, row.status]));
+
   it('tests the Bitbucket credential: the workspace token, a wrong one, a narrow one, an API token', async () => {
     const good = expectValue(await admin('testBitbucket', {}), 'testBitbucket');
     assert.deepEqual({ ok: good.ok, credential: good.credential, gitUsername: good.gitUsername, missingScopes: good.missingScopes }, { ok: true, credential: 'access-token', gitUsername: 'x-token-auth', missingScopes: [] });
+    // Area by area: every backup read covered; what Bitbucket lets no access token do, said as such.
+    const access = statuses(good);
+    assert.ok(good.access.filter((row) => row.phase === 'backup').every((row) => row.status === 'covered'), JSON.stringify(good.access));
+    assert.equal(access['git restore credential'], 'covered');
+    assert.equal(access['webhooks restore credential'], 'covered', 'the webhook scope a read showed is the one writes need');
+    for (const area of ['deploy-keys', 'user-permissions', 'group-permissions', 'new-repository']) assert.equal(access[`${area} restore credential`], 'not-for-this-credential', area);
+    assert.equal(access['new-repository restore app'], undefined, 'the app\'s own writes are not tested');
 
     // A pasted token with a leading space and a trailing newline is stored trimmed, and works.
     expectValue(await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: ` ${DEMO_WORKSPACE_TOKEN.token}\n` }), 'save a pasted token');
@@ -309,15 +320,63 @@ describe('the pages\' resolvers', () => {
     await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: narrow.token });
     const lacking = expectValue(await admin('testBitbucket', {}), 'testBitbucket narrow');
     assert.equal(lacking.ok, false);
-    assert.deepEqual(lacking.missingScopes.sort(), ['pullrequest', 'repository:write']);
-    assert.match(lacking.message, /repository:write/);
+    assert.deepEqual(lacking.missingScopes, ['repository:write', 'webhook', 'repository:admin'], 'pull requests are read by the app: no pullrequest scope');
+    assert.match(lacking.message, /repository:write, webhook, repository:admin/);
+    assert.deepEqual([statuses(lacking)['webhooks backup credential'], statuses(lacking)['deploy-keys backup credential']], ['missing-scopes', 'missing-scopes']);
+
+    // Everything the table asks of an access token but webhook: only webhooks are not covered.
+    const noWebhook = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write', 'repository:admin'] });
+    secrets.push(noWebhook.token);
+    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: noWebhook.token });
+    const withoutWebhook = expectValue(await admin('testBitbucket', {}), 'testBitbucket without webhook');
+    assert.equal(withoutWebhook.ok, false);
+    assert.deepEqual(withoutWebhook.missingScopes, ['webhook']);
+    assert.deepEqual(Object.entries(statuses(withoutWebhook)).filter(([, status]) => status !== 'covered' && status !== 'not-for-this-credential'),
+      [['webhooks backup credential', 'missing-scopes'], ['webhooks restore credential', 'not-tested']]);
 
     await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken });
     const apiToken = expectValue(await admin('testBitbucket', {}), 'testBitbucket api token');
     assert.equal(apiToken.ok, true, apiToken.message);
     assert.equal(apiToken.credential, 'api-token');
     assert.equal(apiToken.gitUsername, 'x-bitbucket-api-token-auth');
+    assert.ok(!apiToken.access.some((row) => row.status === 'not-for-this-credential'), 'an API token may do everything');
+    assert.equal(statuses(apiToken)['deploy-keys restore credential'], 'not-tested', 'write:ssh-key:bitbucket shows only by writing');
+
+    // A service account's API token without read:webhook:bitbucket: webhooks are not covered.
+    const { backup } = scopesFor('api-token');
+    const service = await app.world.emulator.createApiToken({ workspace: DEMO_WORKSPACE.slug, permission: 'owner', scopes: backup.filter((scope) => scope !== 'read:webhook:bitbucket') });
+    secrets.push(service.apiToken);
+    await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: service.email } }, bitbucketToken: service.apiToken });
+    const serviceCheck = expectValue(await admin('testBitbucket', {}), 'testBitbucket service account');
+    assert.equal(serviceCheck.ok, false);
+    assert.deepEqual(serviceCheck.missingScopes, ['read:webhook:bitbucket']);
+    assert.equal(statuses(serviceCheck)['webhooks backup credential'], 'missing-scopes');
+    assert.equal(statuses(serviceCheck)['deploy-keys backup credential'], 'covered');
     await configure();
+  });
+
+  it('keeps an API token\'s expiry and warns from two weeks ahead; a past or too distant date is refused', async () => {
+    const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const withExpiry = (expiresOn: string) => ({ settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email, expiresOn } } });
+    try {
+      const later = expectValue(await admin('saveSettings', withExpiry(day(60))), 'save a token expiring in 60 days');
+      assert.equal(later.settings?.bitbucket.expiresOn, day(60));
+      assert.equal(later.bitbucketExpiry?.state, 'ok');
+      const soon = expectValue(await admin('saveSettings', withExpiry(day(5))), 'save a token expiring in 5 days');
+      assert.deepEqual(soon.bitbucketExpiry, { expiresOn: day(5), daysLeft: 5, state: 'expiring' });
+      assert.deepEqual(expectValue(await admin('getSettings', {}), 'getSettings').bitbucketExpiry?.state, 'expiring');
+      assert.match(expectFailure(await admin('saveSettings', withExpiry(day(-1))), 'INVALID_ARGUMENT', 'an expired token').message, /bitbucket\.expiresOn is in the past/);
+      assert.match(expectFailure(await admin('saveSettings', withExpiry(day(400))), 'INVALID_ARGUMENT', 'beyond a year').message, /bitbucket\.expiresOn is more than a year ahead/);
+    } finally {
+      await configure();
+    }
+    assert.equal(expectValue(await admin('getSettings', {}), 'getSettings').bitbucketExpiry, undefined, 'an access token has none');
+  });
+
+  it('says whether a storage endpoint is one of the declared providers, or depends on customer-managed egress', async () => {
+    assert.deepEqual(expectValue(await admin('checkEndpoint', { endpoint: 'https://0123abcd.eu.r2.cloudflarestorage.com' }), 'R2 EU'), { origin: 'https://0123abcd.eu.r2.cloudflarestorage.com', allowed: true, declared: true });
+    assert.deepEqual(expectValue(await admin('checkEndpoint', { endpoint: 'https://s3.gra.io.cloud.ovh.net' }), 'OVH'), { origin: 'https://s3.gra.io.cloud.ovh.net', allowed: true, declared: true });
+    assert.deepEqual(expectValue(await admin('checkEndpoint', { endpoint: 'https://minio.example.test' }), 'MinIO'), { origin: 'https://minio.example.test', allowed: false, declared: false });
   });
 
   it('answers the read-only repository keys for a repository admin', async () => {

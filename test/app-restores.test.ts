@@ -19,7 +19,7 @@ import { isLifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { besideRefName, isRestoredRef } from '../src/engine/restore.js';
 import { repoPath } from '../src/forge/bucket.js';
-import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
@@ -288,12 +288,19 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     await fsckClone(slug);
   });
 
-  it('makes the person who asked for a new repository an admin of it', async () => {
+  it('makes the person who asked for a new repository an admin of it, with an API token', async () => {
     const taken = await snapshot('web-app');
     const slug = 'web-app-for-bob';
-    // Bob administers web-app and is a plain member of the workspace.
-    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
-    const done = await settledJob(job.id, 'web-app');
+    // Only API tokens may change repository permissions (the access table): Alice's, with every scope.
+    valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {}, bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken }, ADMIN), 'saveSettings');
+    let done: JobView;
+    try {
+      // Bob administers web-app and is a plain member of the workspace.
+      const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
+      done = await settledJob(job.id, 'web-app');
+    } finally {
+      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bitbucketToken: DEMO_WORKSPACE_TOKEN.token }, ADMIN), 'saveSettings');
+    }
     assert.equal(done.state, 'done', done.message);
     sameRefs(await remoteRefs(slug), taken);
 
@@ -308,7 +315,7 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
 
   it('says so when the stored credential may not make the requester an admin, and restores all the same', async () => {
     const taken = await snapshot('web-app');
-    // A workspace access token that can push but not administer repositories.
+    // A workspace access token that can push: Bitbucket lets no access token change repository permissions.
     const weaker = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write'] });
     const save = async (token: string): Promise<void> => {
       valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token }, ADMIN), 'saveSettings');

@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
-import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
+import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { startAppWorld, type AppWorld } from './helpers/app-world.js';
@@ -82,6 +82,11 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await bitbucket.getByRole('button', { name: 'Save and test Bitbucket access' }).click();
   await bitbucket.getByText('The test passed').waitFor({ timeout: 20_000 });
   assert.match(await bitbucket.innerText(), /Git user name for this credential: x-token-auth/);
+  // Area by area, as the test found it: webhooks covered by their scope; what Bitbucket lets no access token do, said so.
+  const access = bitbucket.getByRole('table', { name: 'What an access token covers, and what Lifeboat does itself' });
+  assert.match(await access.getByRole('row').filter({ hasText: 'Webhooks' }).innerText(), /webhook\s+covered[\s\S]*webhook\s+covered/);
+  assert.match(await access.getByRole('row').filter({ hasText: 'Deploy keys' }).innerText(), /repository, repository:admin\s+covered[\s\S]*no access token may \(an API token can\)\s+not possible/);
+  assert.match(await access.getByRole('row').filter({ hasText: 'Pull requests' }).innerText(), /Lifeboat itself\s+covered/);
 
   // Saved in the app, as the resolver reads them.
   const stored = await app.adminPage('getSettings', undefined);
@@ -214,6 +219,7 @@ test('an endpoint outside the declared providers is allowed by the admin through
   await storage.getByRole('textbox', { name: 'Endpoint' }).fill('https://minio.example.test');
   const warning = storage.getByRole('heading', { name: 'Lifeboat may not reach https://minio.example.test yet' });
   await warning.waitFor({ timeout: 20_000 });
+  assert.match(await storage.innerText(), /not one of the storage providers Lifeboat declares to Forge \(AWS S3, Cloudflare R2, [^)]*IDrive e2\)[\s\S]*customer-managed egress, an early-access API/);
   await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
   // Bitbucket's own dialog, outside the app's frame; declining changes nothing.
   const consent = page.getByRole('dialog', { name: 'Allow this app to send data to https://minio.example.test?' });
@@ -223,11 +229,29 @@ test('an endpoint outside the declared providers is allowed by the admin through
   await storage.getByRole('button', { name: 'Allow Lifeboat to reach https://minio.example.test' }).click();
   await consent.getByRole('button', { name: 'Allow', exact: true }).click();
   await storage.getByText('Forge lets Lifeboat reach https://minio.example.test.').waitFor({ timeout: 20_000 });
+  await storage.getByText(/A workspace admin allowed it: .* depend on Forge's customer-managed egress, an early-access API/).waitFor();
   assert.deepEqual(app.world.host.egressGroups.get().map((group) => group.configured), [[{ domain: 'https://minio.example.test', type: ['FETCH_BACKEND_SIDE'] }]]);
   // Nothing was saved by it: the stored endpoint is still the local bucket.
   const stored = await app.adminPage('getSettings', undefined);
   assert.ok(stored.ok);
   assert.equal(stored.value.settings?.bucket.endpoint, `${app.world.urls.bucket.endpoint}/`);
+});
+
+test('an API token about to expire is warned about two weeks ahead, above every tab, with its date in the set-up', { timeout: 60_000 }, async () => {
+  const inFiveDays = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+  await app.configure({ bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email, expiresOn: inFiveDays } });
+  try {
+    const frame = await adminPage('admin');
+    await frame.getByRole('heading', { name: `The Bitbucket API token expires in 5 days (${inFiveDays})` }).waitFor({ timeout: 20_000 });
+    const bitbucket = section(frame, /Bitbucket access/);
+    assert.equal(await bitbucket.getByLabel('Expiry date of the API token (optional)').inputValue(), inFiveDays);
+    assert.match(await bitbucket.innerText(), /Give the API token these scopes: read:repository:bitbucket, read:webhook:bitbucket, admin:repository:bitbucket for backups/);
+    await checkAccessibility(frame, 'the set-up with an API token about to expire');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'admin-page-expiry.png') });
+  } finally {
+    await app.configure();
+  }
 });
 
 test('the retention preview shows which existing snapshots the unsaved policy keeps', { timeout: 180_000 }, async () => {

@@ -3,7 +3,8 @@
  *
  * Credentials:
  * - API token: REST `Basic email:token`; git user `x-bitbucket-api-token-auth`
- *   or the user's nickname, with the token as password.
+ *   or the user's nickname, with the token as password. Its scopes bound what it
+ *   may do on the routes that ask (credentialRefusal; not yet git or every route).
  * - Access token (repository, project, workspace): REST `Bearer token`; git user
  *   `x-token-auth` (or `Bearer`). It acts as its own bot user, reaches only its
  *   repository / project / workspace, and its scopes bound what it may do.
@@ -20,6 +21,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { EmulatorState, Repository, RepositoryPermission, User, Workspace, WorkspacePermission } from './model.js';
 import type { Principal } from './routes.js';
+import type { SpecOperation } from './spec.js';
 
 /** The Forge app's own account: the actor of asApp changes and the answer to asApp `GET /2.0/user`. */
 export const FORGE_APP_USER: User = {
@@ -123,6 +125,33 @@ export function authenticateGit(header: string | undefined, state: EmulatorState
     ? apiTokenUser(state, () => true, credentials.password)
     : apiTokenUser(state, (candidate) => candidate.nickname === credentials.username, credentials.password);
   return user ? { ok: true, principal: { kind: 'api-token', user } } : { ok: false, reason: `invalid credentials for ${credentials.username}` };
+}
+
+/**
+ * What Bitbucket documents about credentials beyond the per-operation check of
+ * server.ts (the Forge app's scopes and auth type, an access token's scopes):
+ * - An API token carries scopes of its own, checked like the app's: every one of
+ *   the operation's `x-atlassian-oauth2-scopes`, none implying another (spec
+ *   narrative "Authentication methods", "Forge app and API token scopes").
+ * - Access tokens "can't … manipulate or query repository, project, or workspace
+ *   permissions", and adding, updating and deleting a repository deploy key "are
+ *   inaccessible for Access tokens" (same narrative, "Access tokens").
+ * Bitbucket's answer to these is not documented: assumed the 403 of a missing scope.
+ */
+export function credentialRefusal(principal: Principal, operation: SpecOperation): { message: string; detail: string } | undefined {
+  if (principal.kind === 'api-token') {
+    const granted = principal.user.apiTokenScopes;
+    const missing = granted === undefined ? [] : operation.forgeScopes.filter((scope) => !granted.includes(scope));
+    return missing.length > 0 ? { message: 'Your credentials lack one or more required privilege scopes.', detail: `Required: ${operation.forgeScopes.join(', ')}. Missing: ${missing.join(', ')}.` } : undefined;
+  }
+  if (principal.kind !== 'access-token') return undefined;
+  if (operation.template.includes('/permissions-config/')) {
+    return { message: 'Access tokens cannot use this API.', detail: 'An access token cannot query or manipulate repository, project, or workspace permissions.' };
+  }
+  if (/\/deploy-keys(\/\{key_id\})?$/.test(operation.template) && operation.method !== 'GET') {
+    return { message: 'Access tokens cannot use this API.', detail: 'Adding, updating and deleting deploy keys is inaccessible for access tokens.' };
+  }
+  return undefined;
 }
 
 /** Access-token scopes that others imply (Bitbucket's OAuth scope documentation). */

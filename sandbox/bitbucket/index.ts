@@ -19,7 +19,7 @@ import { registerCoreRoutes } from './core-routes.js';
 import { EventBus, eventActor, type EventDeliverySettings, type ForgeProductEvent } from './events.js';
 import { createFaultKnobs, type FaultKnobs } from './faults.js';
 import { directorySize, initBare, listRefInfo, repositoryGitDir, setHead } from './git.js';
-import type { AccessToken, AccessTokenKind, EmulatorState, Repository, User } from './model.js';
+import type { AccessToken, AccessTokenKind, EmulatorState, Repository, User, WorkspacePermission } from './model.js';
 import { paginate } from './paging.js';
 import { GIT_REQUESTS_PER_HOUR, RateLimiter } from './ratelimit.js';
 import { resourceModules as defaultResourceModules } from './resources/index.js';
@@ -56,6 +56,15 @@ export interface EmulatorOptions {
   resourceModules?: readonly ResourceModule[];
 }
 
+export interface NewApiToken {
+  /** Workspace slug the service account joins. */
+  workspace: string;
+  /** Its role there: owners administer every repository of the workspace. */
+  permission: WorkspacePermission;
+  /** API token scopes (read:repository:bitbucket…). */
+  scopes: string[];
+}
+
 export interface NewAccessToken {
   kind: AccessTokenKind;
   /** Workspace slug. */
@@ -87,6 +96,8 @@ export interface Emulator {
   gitDir(workspace: string, repository: string): string;
   /** Creates an access token (Bitbucket offers no API for that) with its bot user. */
   createAccessToken(options: NewAccessToken): Promise<AccessToken>;
+  /** Creates a service account in a workspace with an API token of these scopes (what the admin page advises). */
+  createApiToken(options: NewApiToken): Promise<User>;
   /** Every request answered since the start (or the last `clearRequests`), oldest first. */
   requests(): readonly RequestRecord[];
   clearRequests(): void;
@@ -323,6 +334,25 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
       store.state.accessTokens.push(token);
       await store.save();
       return token;
+    },
+    async createApiToken(request) {
+      const workspace = store.state.workspaces.find((candidate) => candidate.slug === request.workspace);
+      if (!workspace) throw new Error(`createApiToken: no workspace ${request.workspace}`);
+      const id = randomUUID();
+      const user: User = {
+        uuid: `{${randomUUID()}}`,
+        accountId: `712020:${id}`,
+        nickname: `service-account-${id.slice(0, 8)}`,
+        displayName: 'Service account',
+        email: `service-${id.slice(0, 8)}@example.com`,
+        apiToken: `ATATT3xFfGF0${id.replace(/-/g, '')}`,
+        apiTokenScopes: [...request.scopes],
+        createdOn: new Date().toISOString(),
+      };
+      store.state.users.push(user);
+      workspace.members.push({ userUuid: user.uuid, permission: request.permission });
+      await store.save();
+      return user;
     },
     requests: () => requests,
     clearRequests: () => {

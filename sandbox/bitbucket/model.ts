@@ -13,6 +13,11 @@ export interface User {
   email: string;
   /** Atlassian API token (REST Basic `email:token`, git user `x-bitbucket-api-token-auth`). */
   apiToken: string;
+  /**
+   * Its scopes, as Bitbucket names them for Forge apps and API tokens (read:repository:bitbucket…;
+   * spec narrative, "Forge app and API token scopes"). Absent: every scope (the demo users' tokens).
+   */
+  apiTokenScopes?: string[];
   createdOn: string;
 }
 

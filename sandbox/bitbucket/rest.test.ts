@@ -230,6 +230,54 @@ describe('authentication and permissions', () => {
     assert.equal((await call(emulator, `/2.0/repositories/${WS}/web-app/hooks`, WORKSPACE_TOKEN_AUTH)).status, 200);
   });
 
+  it('access tokens never query or change repository permissions, nor add, update or delete deploy keys (spec narrative, "Access tokens")', async () => {
+    // The demo workspace token has repository:admin, which the operations' security lists would take.
+    const admin = await call(emulator, `${webApp}/permissions-config/users`, WORKSPACE_TOKEN_AUTH);
+    assert.equal(admin.status, 403);
+    assert.deepEqual(validateResponse('GET', '/2.0/repositories/{workspace}/{repo_slug}/permissions-config/users', 403, admin.body), []);
+    assert.equal((await call(emulator, `${webApp}/permissions-config/groups`, WORKSPACE_TOKEN_AUTH)).status, 403);
+    assert.equal((await call(emulator, `${webApp}/permissions-config/users/${encodeURIComponent(DEMO_USERS.member.accountId)}`, WORKSPACE_TOKEN_AUTH, { method: 'PUT', body: { permission: 'read' } })).status, 403);
+    assert.equal((await call(emulator, `${webApp}/deploy-keys`, WORKSPACE_TOKEN_AUTH)).status, 200, 'listing deploy keys is not among the refused APIs');
+    const [key] = ((await call(emulator, `${webApp}/deploy-keys`, WORKSPACE_TOKEN_AUTH)).body as Page).values;
+    assert.equal((await call(emulator, `${webApp}/deploy-keys/${String(key!.id)}`, WORKSPACE_TOKEN_AUTH, { method: 'DELETE' })).status, 403);
+    assert.equal((await call(emulator, `${webApp}/deploy-keys/${String(key!.id)}`, WORKSPACE_TOKEN_AUTH, { method: 'PUT', body: { label: 'x' } })).status, 403);
+    assert.equal((await call(emulator, `${webApp}/permissions-config/users`, alice)).status, 200, 'an API token may');
+  });
+
+  it('an API token reaches the settings only with their x-atlassian-oauth2-scopes, none implying another', async () => {
+    const service = await emulator.createApiToken({ workspace: WS, permission: 'owner', scopes: ['read:repository:bitbucket', 'read:webhook:bitbucket'] });
+    const auth = `Basic ${Buffer.from(`${service.email}:${service.apiToken}`).toString('base64')}`;
+    assert.equal((await call(emulator, `${webApp}/hooks`, auth)).status, 200);
+    const keys = await call(emulator, `${webApp}/deploy-keys`, auth);
+    assert.equal(keys.status, 403);
+    assert.match(String(((keys.body as Json).error as Json).detail), /Missing: admin:repository:bitbucket/);
+    const hook = await call(emulator, `${webApp}/hooks`, auth, { method: 'POST', body: { url: 'https://hooks.example.com/x', events: ['repo:push'] } });
+    assert.equal(hook.status, 403, 'write:webhook:bitbucket is not read:webhook:bitbucket');
+    assert.match(String(((hook.body as Json).error as Json).detail), /Missing: write:webhook:bitbucket/);
+  });
+
+  it('every credential the access table names may read what it names for backups, and not without one of its scopes', async () => {
+    const { ACCESS, ACCESS_AREAS } = await import('../../src/bitbucket/credentials.js');
+    for (const area of ACCESS_AREAS) {
+      for (const requirement of ACCESS[area].backup) {
+        if (requirement.identity !== 'credential') continue;
+        const reads = requirement.operations.filter((operation) => operation.startsWith('GET ')).map((operation) => operation.slice('GET '.length).replace('{workspace}', WS).replace('{repo_slug}', 'web-app'));
+        for (const [kind, scopes] of Object.entries(requirement.scopes)) {
+          if (scopes === null || reads.length === 0) continue;
+          const as = async (granted: string[]): Promise<string> => (kind === 'access-token'
+            ? `Bearer ${(await emulator.createAccessToken({ kind: 'workspace', workspace: WS, scopes: granted })).token}`
+            : await emulator.createApiToken({ workspace: WS, permission: 'owner', scopes: granted }).then((user) => `Basic ${Buffer.from(`${user.email}:${user.apiToken}`).toString('base64')}`));
+          const exact = await as([...scopes]);
+          for (const path of reads) assert.equal((await call(emulator, path, exact)).status, 200, `${area}: ${kind} with ${scopes.join(', ')} reads ${path}`);
+          for (const left of scopes) {
+            const short = await as(scopes.filter((scope) => scope !== left));
+            for (const path of reads) assert.equal((await call(emulator, path, short)).status, 403, `${area}: ${kind} without ${left} may not read ${path}`);
+          }
+        }
+      }
+    }
+  });
+
   it('Forge scopes not granted to the app are refused', async () => {
     const narrow = await startTestEmulator({ appScopes: ['read:repository:bitbucket'] });
     try {

@@ -3,7 +3,7 @@
  * first a plan of exactly what changes in the target — each item added, replaced
  * or removed, what stays as it is, and what cannot be written (secured values,
  * webhook secrets) — then the writes, each with the identity the OpenAPI spec
- * takes for it (SECTION_READERS).
+ * takes for it (the access table, credentials.ts).
  *
  * The plan makes the target's configuration equal the snapshot's, with three
  * exceptions that never destroy what a snapshot cannot give back: access is
@@ -20,8 +20,9 @@ import { type ConfigurationDocument, configurationDocumentSchema, digestOf, read
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { BitbucketClient } from './client.js';
 import {
-  CONFIGURATION_SECTIONS, type ConfigurationClients, type ConfigurationSection, type RepositoryAddress, SECTION_READERS, readSection, repositoryBase,
+  CONFIGURATION_SECTIONS, type ConfigurationClients, type ConfigurationSection, type RepositoryAddress, readSection, repositoryBase,
 } from './configuration.js';
+import { CONFIGURATION_ACCESS, type CredentialKind, credentialScopes, readsWith, writesWith } from './credentials.js';
 
 type Item = Record<string, unknown>;
 
@@ -94,7 +95,7 @@ export async function readTargetConfiguration(clients: ConfigurationClients, add
     } catch (error) {
       const failure = toLifeboatError(error);
       if (failure.kind !== 'user') throw error;
-      const identity = SECTION_READERS[section].readWith === 'app' ? "the app's own identity" : 'the stored credential';
+      const identity = readsWith(section) === 'app' ? "the app's own identity" : 'the stored credential';
       throw new LifeboatError(failure.code, `Lifeboat cannot restore configuration into ${targetName}: reading its ${section} with ${identity} failed: ${failure.message} No configuration was written.`, { cause: error, ...(failure.details ? { details: failure.details } : {}) });
     }
   }
@@ -210,7 +211,7 @@ function planRepository(plan: ConfigurationPlan, wanted: Item, have: Item, targe
  * The plan that makes `current` (the target's configuration, or undefined for a
  * repository not created yet, planned against nothing) match the snapshot's.
  */
-export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<ConfigurationSection, unknown> | undefined): ConfigurationPlan {
+export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<ConfigurationSection, unknown> | undefined, credential: CredentialKind): ConfigurationPlan {
   const plan: ConfigurationPlan = { steps: [], kept: [], notWritable: [...snapshot.missing], unchanged: 0 };
   for (const section of CONFIGURATION_SECTIONS) {
     const document = snapshot.documents.get(section);
@@ -316,6 +317,12 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
       else plan.notWritable.push({ section, item: unreadable.item, reason: `${unreadable.reason}: set it again in the repository settings` });
     }
   }
+  // What Bitbucket lets no credential of this kind write is named beforehand, never tried.
+  const refused = (section: ConfigurationSection): boolean => CONFIGURATION_ACCESS[section].restore.some((requirement) => credentialScopes(requirement, credential) === null);
+  for (const step of plan.steps.filter((candidate) => refused(candidate.section))) {
+    plan.notWritable.push({ section: step.section, item: `${step.action} ${step.item}`, reason: `Bitbucket lets no ${credential === 'access-token' ? 'access token' : 'API token'} write ${step.section}: restore with an API token to write it` });
+  }
+  plan.steps = plan.steps.filter((step) => !refused(step.section));
   return plan;
 }
 
@@ -368,7 +375,7 @@ export async function applyConfiguration(plan: ConfigurationPlan, clients: Confi
   for (const step of steps) {
     signal?.throwIfAborted();
     try {
-      await step.run(clients[SECTION_READERS[step.section].writeWith], base);
+      await step.run(clients[writesWith(step.section)], base);
       result.written.push({ section: step.section, action: step.action, item: step.item });
     } catch (error) {
       const failure = toLifeboatError(error);

@@ -25,7 +25,7 @@ describe('the configuration collector', () => {
   const collect = (previous?: Awaited<ReturnType<typeof collectMetadata>>['index']) => collectMetadata({
     store: new MemoryBlobStore(),
     repo: { workspace: 'ws', repository: 'repo' },
-    collectors: [configurationCollector({ clients: { app: client(emulator.forgeAppAuthorization()), credential: client(WORKSPACE_TOKEN_AUTH) }, address: { workspace: 'lifeboat-demo', repository: 'web-app' } })],
+    collectors: [configurationCollector({ clients: { app: client(emulator.forgeAppAuthorization()), credential: client(WORKSPACE_TOKEN_AUTH) }, address: { workspace: 'lifeboat-demo', repository: 'web-app' }, credential: 'access-token' })],
     previous,
     lfsPointers: [],
     encryption: null,
@@ -65,7 +65,7 @@ describe('the configuration restore plan', () => {
   it('never takes access away, never deletes an environment or a secured variable; removes what else the snapshot lacks', () => {
     const bob = { permission: 'admin', user: { uuid: '{b}', account_id: 'b', display_name: 'Bob' } };
     const carol = { permission: 'read', user: { uuid: '{c}', account_id: 'c', display_name: 'Carol' } };
-    const plan = planConfiguration(snapshot({
+    const planWith = (credential: 'access-token' | 'api-token') => planConfiguration(snapshot({
       'user-permissions': { data: [{ ...bob, permission: 'write' }] },
       'pipeline-variables': { data: [{ key: 'A', value: '1', secured: false }, { key: 'S', secured: true }], unreadable: [{ item: 'S', reason: 'secured' }] },
       environments: { data: [{ name: 'Staging', environment_type: { name: 'Staging' }, variables: [] }] },
@@ -73,17 +73,24 @@ describe('the configuration restore plan', () => {
       ['user-permissions' as never, [bob, carol]],
       ['pipeline-variables' as never, [{ uuid: '{1}', key: 'A', value: '2', secured: false }, { uuid: '{2}', key: 'OLD', value: 'x', secured: false }, { uuid: '{3}', key: 'KEEP', secured: true }]],
       ['environments' as never, [{ uuid: '{e}', name: 'staging', variables: [] }, { uuid: '{f}', name: 'Preview', variables: [] }]],
-    ]));
+    ]), credential);
+    const plan = planWith('api-token');
     assert.deepEqual(changes(plan), ['replace user-permissions: Bob: write', 'replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
     assert.deepEqual(plan.kept.map((note) => `${note.section}: ${note.item}`), ['user-permissions: Carol: read', 'pipeline-variables: KEEP', 'environments: environment Preview']);
     assert.deepEqual(plan.notWritable.map((note) => note.item), ['S'], 'a secured value the target lacks cannot be written');
+
+    // Bitbucket lets no access token change permissions: named beforehand, never tried.
+    const withAccessToken = planWith('access-token');
+    assert.deepEqual(changes(withAccessToken), ['replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
+    assert.deepEqual(withAccessToken.notWritable.map((note) => `${note.section}: ${note.item}`), ['pipeline-variables: S', 'user-permissions: replace Bob: write']);
+    assert.match(withAccessToken.notWritable[1]!.reason, /no access token write user-permissions: restore with an API token/);
   });
 
   it('into a new repository: everything is added; a webhook secret and public privacy are named as not writable', () => {
     const plan = planConfiguration(snapshot({
       repository: { data: { description: 'd', language: 'go', fork_policy: 'no_forks', is_private: false, project: { key: 'P', name: 'Project' } } },
       webhooks: { data: [{ uuid: '{h}', url: 'https://x.example/h', description: '', active: true, events: ['repo:push'], secret_set: true }], unreadable: [{ item: 'secret of webhook https://x.example/h', reason: 'never returned' }] },
-    }), undefined);
+    }), undefined, 'access-token');
     assert.deepEqual(changes(plan), ['replace repository: description "d", language "go", fork policy "no_forks"', 'add webhooks: https://x.example/h']);
     assert.deepEqual(plan.notWritable.map((note) => note.item), ['privacy: public', 'project Project', 'secret of webhook https://x.example/h']);
   });

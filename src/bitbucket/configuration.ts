@@ -3,8 +3,8 @@
  * (docs/bucket-format.md, "Configuration"): read for every snapshot, compared with
  * the previous snapshot's by digest, and stored again only when it differs.
  *
- * Each section is read with the identity the OpenAPI spec lets read it
- * (`x-atlassian-auth-types`): the app's own (`forge-oauth2`) wherever it may, so
+ * Each section is read with the identity the access table gives it
+ * (credentials.ts, from the OpenAPI spec): the app's own wherever it may, so
  * that the customer's token keeps its allowance for git; the stored credential
  * where Bitbucket takes only tokens (webhooks, deploy keys). `fields=` keeps to
  * what a restore needs and leaves out what changes by itself (a deploy key's
@@ -17,9 +17,9 @@ import { FORMAT_VERSION } from '../engine/bucket/format.js';
 import { toLifeboatError } from '../engine/errors.js';
 import type { MetadataCollector, MetadataContext } from '../engine/metadata.js';
 import { type BitbucketClient, apiPath } from './client.js';
+import { CONFIGURATION_ACCESS, type CredentialKind, type Identity, credentialScopes, readsWith } from './credentials.js';
 
-/** Which identity a call goes with: the Forge app's, or the credential the workspace admin stored. */
-export type Identity = 'app' | 'credential';
+export type { Identity } from './credentials.js';
 
 export interface ConfigurationClients {
   app: BitbucketClient;
@@ -80,71 +80,48 @@ const valuesFields = (names: string[]): string => names.map((name) => `values.${
 const VARIABLE_FIELDS = valuesFields(['uuid', 'key', 'value', 'secured']);
 
 interface SectionReader {
-  /** The identity that may read it (the spec's x-atlassian-auth-types), and the one that may write it. */
-  readWith: Identity;
-  writeWith: Identity;
   read(client: BitbucketClient, base: string, known: Record<string, unknown> | undefined): Promise<{ data: unknown; unreadable: Unreadable[] }>;
 }
 
-/** One table: how each section is read, and with which identity it is read and written. */
+/** How each section is read (with the identity CONFIGURATION_ACCESS gives it). */
 export const SECTION_READERS: Record<ConfigurationSection, SectionReader> = {
   repository: {
-    readWith: 'app',
-    writeWith: 'app',
     // The backup has just read the repository with every field: no call of its own.
     read: async (client, base, known) => ({ data: repositorySettings(known ?? await client.get<Record<string, unknown>>(`${base}?fields=${REPOSITORY_FIELDS}`)), unreadable: [] }),
   },
   'branch-restrictions': {
-    readWith: 'app',
-    writeWith: 'app',
     read: async (client, base) => ({
       data: await list(client, `${base}/branch-restrictions`, valuesFields(['id', 'kind', 'branch_match_kind', 'pattern', 'branch_type', 'value', 'users.uuid', 'users.account_id', 'users.display_name', 'groups.slug', 'groups.name'])),
       unreadable: [],
     }),
   },
   'default-reviewers': {
-    readWith: 'app',
-    writeWith: 'app',
     read: async (client, base) => ({ data: await list(client, `${base}/default-reviewers`, valuesFields(['uuid', 'account_id', 'display_name'])), unreadable: [] }),
   },
   // The settings decide the model (Bitbucket derives /branching-model from them and the branches).
   'branching-model': {
-    readWith: 'app',
-    writeWith: 'app',
     read: async (client, base) => ({ data: await client.get(`${base}/branching-model/settings?fields=development.name,development.use_mainbranch,production.name,production.use_mainbranch,production.enabled,branch_types`), unreadable: [] }),
   },
   webhooks: {
-    readWith: 'credential',
-    writeWith: 'credential',
     async read(client, base) {
       const hooks = await list(client, `${base}/hooks`, valuesFields(['uuid', 'url', 'description', 'active', 'events', 'secret_set']));
       return { data: hooks, unreadable: hooks.filter((hook) => hook.secret_set === true).map((hook) => ({ item: `secret of webhook ${String(hook.url)}`, reason: HOOK_SECRET })) };
     },
   },
   'deploy-keys': {
-    readWith: 'credential',
-    writeWith: 'credential',
     read: async (client, base) => ({ data: await list(client, `${base}/deploy-keys`, valuesFields(['id', 'key', 'label', 'comment'])), unreadable: [] }),
   },
   // Read as the app, but changed only with a token (the spec takes no Forge app for PUT and DELETE).
   'user-permissions': {
-    readWith: 'app',
-    writeWith: 'credential',
     read: async (client, base) => ({ data: await list(client, `${base}/permissions-config/users`, valuesFields(['permission', 'user.uuid', 'user.account_id', 'user.display_name'])), unreadable: [] }),
   },
   'group-permissions': {
-    readWith: 'app',
-    writeWith: 'credential',
     read: async (client, base) => ({ data: await list(client, `${base}/permissions-config/groups`, valuesFields(['permission', 'group.slug', 'group.name'])), unreadable: [] }),
   },
   pipelines: {
-    readWith: 'app',
-    writeWith: 'app',
     read: async (client, base) => ({ data: await client.get(`${base}/pipelines_config?fields=enabled`), unreadable: [] }),
   },
   'pipeline-variables': {
-    readWith: 'app',
-    writeWith: 'app',
     async read(client, base) {
       const variables = await list(client, `${base}/pipelines_config/variables`, VARIABLE_FIELDS);
       return { data: variables, unreadable: variables.filter((variable) => variable.secured === true).map((variable) => ({ item: String(variable.key), reason: SECURED })) };
@@ -152,8 +129,6 @@ export const SECTION_READERS: Record<ConfigurationSection, SectionReader> = {
   },
   // One call for the list, then one per environment for its variables.
   environments: {
-    readWith: 'app',
-    writeWith: 'app',
     async read(client, base) {
       const environments = await list(client, `${base}/environments`, valuesFields(['uuid', 'name', 'rank', 'environment_type.name']));
       const unreadable: Unreadable[] = [];
@@ -174,9 +149,9 @@ export function repositoryBase(address: RepositoryAddress): string {
 
 /** One section of a repository's configuration, read with its identity. */
 export async function readSection(clients: ConfigurationClients, address: RepositoryAddress, section: ConfigurationSection, known?: Record<string, unknown>): Promise<SectionRead> {
-  const reader = SECTION_READERS[section];
-  const { data, unreadable } = await reader.read(clients[reader.readWith], repositoryBase(address), known);
-  return { section, readWith: reader.readWith, data, unreadable };
+  const readWith = readsWith(section);
+  const { data, unreadable } = await SECTION_READERS[section].read(clients[readWith], repositoryBase(address), known);
+  return { section, readWith, data, unreadable };
 }
 
 /** What a section's entry is compared by: its content, never when it was read or by whom. */
@@ -206,6 +181,20 @@ export interface ConfigurationCollectorOptions {
   address: RepositoryAddress;
   /** The repository as the backup already read it (every field): its own settings cost no call. */
   repository?: Record<string, unknown>;
+  /** The kind of the stored credential: a section it may not read names what it needs. */
+  credential: CredentialKind;
+}
+
+const KIND_NAMES: Record<CredentialKind, string> = { 'access-token': 'an access token', 'api-token': 'an API token' };
+
+/** Who read a section and, when Bitbucket refused, what that identity needs for it (the access table's words). */
+export function readerNeeds(section: ConfigurationSection, kind: CredentialKind): string {
+  const requirement = CONFIGURATION_ACCESS[section].backup[0]!;
+  if (requirement.identity === 'app') return `Read with the app's own identity, which needs the scope ${requirement.scopes.join(' and ')} (granted when the workspace installs or updates Lifeboat).`;
+  const scopes = credentialScopes(requirement, kind);
+  return scopes === null
+    ? `Read with the stored credential (${KIND_NAMES[kind]}), and Bitbucket lets no ${kind === 'access-token' ? 'access token' : 'API token'} read it.`
+    : `Read with the stored credential (${KIND_NAMES[kind]}), which needs the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(' and ')} for it.`;
 }
 
 /**
@@ -237,8 +226,7 @@ export function configurationCollector(options: ConfigurationCollectorOptions): 
         if (!read) {
           const failure = toLifeboatError(error);
           if (failure.kind !== 'user' || failure.code === 'ABORTED') throw error;
-          const identity = SECTION_READERS[section].readWith === 'app' ? "the app's own identity" : 'the stored credential';
-          problems.push({ section: 'configuration', subject: section, code: failure.code, message: `${failure.message} Read with ${identity}.${before ? ' The previous snapshot\'s copy is kept.' : ''}` });
+          problems.push({ section: 'configuration', subject: section, code: failure.code, message: `${failure.message} ${readerNeeds(section, options.credential)}${before ? ' The previous snapshot\'s copy is kept.' : ''}` });
           return before;
         }
         const digest = sectionDigest(read);

@@ -98,8 +98,8 @@ export interface BackupOptions {
 
 export type BackupResult =
   | { status: 'unchanged'; snapshot: SnapshotManifest; bytesUploaded: 0 }
-  /** `previous`: the newest snapshot before this one, if any. */
-  | { status: 'created'; snapshot: SnapshotManifest; previous?: SnapshotManifest; bytesUploaded: number; bundlesWritten: number }
+  /** `previous`: the newest snapshot before this one, if any; `metadata`: its metadata index, when it has one. */
+  | { status: 'created'; snapshot: SnapshotManifest; previous?: SnapshotManifest; metadata?: MetadataIndex; bytesUploaded: number; bundlesWritten: number }
   | { status: 'partial'; pendingId: string; bytesUploaded: number; bundlesWritten: number; refsRemaining: number };
 
 export async function backup(options: BackupOptions): Promise<BackupResult> {
@@ -204,7 +204,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     });
     if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
-    return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), bytesUploaded, bundlesWritten };
+    return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), ...(metadata ? { metadata: metadata.index } : {}), bytesUploaded, bundlesWritten };
   } finally {
     clearInterval(refresher);
     // A lock left behind goes stale by itself (and prune removes it): never let it hide the outcome.

@@ -173,7 +173,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
     throw error;
   }
-  if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous);
+  if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata);
   // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
   if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);
   await updateStatus(body.repositoryUuid, result.status === 'partial'

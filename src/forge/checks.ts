@@ -3,15 +3,18 @@
 // A failed check is an answer (ok: false and what to fix), not an error; only
 // a missing set-up is refused.
 import { permissions } from '@forge/api';
+// The matcher permissions.canFetchFrom itself uses (a dependency of @forge/api), so "declared" means what Forge means.
+import { EgressFilteringService } from '@forge/egress';
 import { randomUUID } from 'node:crypto';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import type { BitbucketCheck, BucketCheck, EndpointEgress } from '../contract.js';
-import { apiPath, type Page } from '../bitbucket/client.js';
-import { SCOPES } from '../bitbucket/credentials.js';
+import type { AccessCheck, BitbucketCheck, BucketCheck, EndpointEgress } from '../contract.js';
+import { type BitbucketClient, apiPath, type Page } from '../bitbucket/client.js';
+import { ACCESS, ACCESS_AREAS, type Requirement, credentialScopes } from '../bitbucket/credentials.js';
 import { collect } from '../engine/streams.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { appBitbucket, cloneUrl, gitClientFor, gitUsername, restAuthorization, type RepositoryJson } from './bitbucket.js';
+import { DECLARED_STORAGE_EGRESS } from '../storage-providers.js';
+import { apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, gitClientFor, gitUsername, type RepositoryJson } from './bitbucket.js';
 import { openBucket } from './bucket.js';
 import { loadSecrets, loadSettings } from './settings-store.js';
 
@@ -53,6 +56,8 @@ export async function checkBucket(): Promise<BucketCheck> {
   return { ok: true, objectLock: false, message: `${written} ${lockText}` };
 }
 
+const declaredStorage = new EgressFilteringService([...DECLARED_STORAGE_EGRESS]);
+
 /**
  * Whether the app's functions may reach the endpoint: declared in manifest.yml's
  * egress, or approved by a workspace admin (customer-managed egress, asked for by
@@ -60,79 +65,101 @@ export async function checkBucket(): Promise<BucketCheck> {
  */
 export function endpointEgress(endpoint: string): EndpointEgress {
   const origin = endpoint === '' ? 'https://s3.amazonaws.com' : new URL(endpoint).origin;
-  return { origin, allowed: permissions.canFetchFrom('backend', origin) };
-}
-
-interface RepositoryLinks extends RepositoryJson {
-  links?: RepositoryJson['links'] & { pullrequests?: { href: string } };
+  return { origin, allowed: permissions.canFetchFrom('backend', origin), declared: declaredStorage.isValidUrl(origin) };
 }
 
 const CREDENTIAL_NAMES = { 'access-token': 'an access token', 'api-token': 'an API token' } as const;
 
+/** One cheap read: done, refused (403 or 404: this identity may not), or the credential itself is wrong (401). */
+type Probe = 'ok' | 'refused' | 'unauthorized';
+
+const refusal = (error: unknown, refused: readonly string[], unauthorized: string): Probe => {
+  if (isLifeboatError(error) && error.code === unauthorized) return 'unauthorized';
+  if (isLifeboatError(error) && refused.includes(error.code)) return 'refused';
+  throw error;
+};
+
 /**
- * Reads refs of one repository over git, asks receive-pack for them (write
- * access), and reads the repository and its pull requests over REST, all with
- * the stored credential. 401 means the credential itself is wrong; 403 on a
- * call names the scope that call needs.
+ * Tests the stored credential, and the app's own access, area by area of the
+ * access table (src/bitbucket/credentials.ts), on the workspace's first
+ * repository: each backup read with a cheap read of its own (git's ref
+ * advertisements, one GET of each REST collection), the push advertisement for
+ * restores. A restore's REST writes cannot be tried without writing: they count
+ * as covered when a read already showed the same scopes, else as not tested.
+ * 401 means the credential itself is wrong; 403 or 404 that it (or the app) lacks a scope.
  */
 export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCheck> {
   const settings = await settingsOrRefuse();
   const { bitbucketToken } = await loadSecrets();
   if (!bitbucketToken) throw new LifeboatError('NOT_CONFIGURED', 'Save the Bitbucket token first.');
-  const credential = settings.bitbucket.credential;
-  const user = gitUsername(credential);
-  const base = { credential, gitUsername: user };
-  const kind = CREDENTIAL_NAMES[credential];
-  const scopes = SCOPES[credential];
+  const kind = settings.bitbucket.credential;
+  const user = gitUsername(kind);
+  const base = { credential: kind, gitUsername: user, missingScopes: [], access: [] };
   const wrongCredential = (where: string): BitbucketCheck => ({
     ...base,
     ok: false,
-    missingScopes: [],
-    message: credential === 'access-token'
+    message: kind === 'access-token'
       ? `Bitbucket refused the token on ${where}: it is not a valid access token of this workspace (revoked, expired, or mistyped). If it is an API token, choose "API token" and give its account's email.`
       : `Bitbucket refused the token on ${where}: the API token, or the email ${settings.bitbucket.email} that goes with it, is wrong (or the token expired). If it is an access token, choose "access token".`,
   });
 
-  const page = await appBitbucket().get<Page<RepositoryLinks>>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=1`);
+  const page = await appBitbucket().get<Page<RepositoryJson>>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=1`);
   const repository = page.values?.[0];
-  if (!repository) return { ...base, ok: false, missingScopes: [], message: 'The workspace has no repository to test the credential on; create one and test again.' };
+  if (!repository) return { ...base, ok: false, message: 'The workspace has no repository to test the credential on; create one and test again.' };
   const name = repository.full_name ?? repository.uuid;
   const git = gitClientFor(cloneUrl(repository), settings, bitbucketToken);
+  const clients: Record<Requirement['identity'], BitbucketClient> = { app: appBitbucket(), credential: credentialBitbucket(apiOrigin(repository), settings, bitbucketToken) };
+  const restPath = (template: string): string => template.replace('{workspace}', encodeURIComponent(bracedUuid(workspaceUuid))).replace('{repo_slug}', encodeURIComponent(bracedUuid(repository.uuid)));
 
-  const missing: string[] = [];
-  const gitCheck = async (what: 'read' | 'write', call: () => Promise<unknown>): Promise<'ok' | 'unauthorized'> => {
-    try {
-      await call();
-      return 'ok';
-    } catch (error) {
-      if (isLifeboatError(error, 'GIT_AUTH_REQUIRED')) return 'unauthorized';
-      if (isLifeboatError(error, 'GIT_FORBIDDEN') || isLifeboatError(error, 'GIT_NOT_A_REPOSITORY')) {
-        missing.push(scopes[what]);
-        return 'ok';
+  /** The read that shows whether this identity may do it: git's advertisement, or a GET that needs no more than the repository. */
+  const probeOf = (requirement: Requirement): (() => Promise<Probe>) | undefined => {
+    for (const operation of requirement.operations) {
+      if (operation === 'git-upload-pack') return () => git.listRefs().then(() => 'ok', (error: unknown) => refusal(error, ['GIT_FORBIDDEN', 'GIT_NOT_A_REPOSITORY'], 'GIT_AUTH_REQUIRED'));
+      if (operation === 'git-receive-pack') return () => git.listPushRefs().then(() => 'ok', (error: unknown) => refusal(error, ['GIT_FORBIDDEN', 'GIT_NOT_A_REPOSITORY'], 'GIT_AUTH_REQUIRED'));
+      const [method, template = ''] = operation.split(' ');
+      if (method === 'GET' && !/\{(?!workspace\}|repo_slug\})/.test(template)) {
+        return () => clients[requirement.identity].get(restPath(template)).then(() => 'ok', (error: unknown) => refusal(error, ['BITBUCKET_FORBIDDEN', 'BITBUCKET_NOT_FOUND'], 'BITBUCKET_AUTH_REQUIRED'));
       }
-      throw error;
     }
+    return undefined;
   };
-  if ((await gitCheck('read', () => git.listRefs())) === 'unauthorized') return wrongCredential(`git (cloning ${name} as ${user})`);
-  if (!missing.includes(scopes.read) && (await gitCheck('write', () => git.listPushRefs())) === 'unauthorized') return wrongCredential(`git (pushing to ${name} as ${user})`);
 
-  const rest = async (href: string | undefined, scope: string): Promise<'ok' | 'unauthorized'> => {
-    if (!href) throw new Error(`Bitbucket gave no REST link for ${name}`);
-    const response = await fetch(href, { headers: { accept: 'application/json', authorization: restAuthorization(settings, bitbucketToken) } });
-    await response.body?.cancel();
-    if (response.status === 401) return 'unauthorized';
-    if (response.status === 403 || response.status === 404) {
-      if (!missing.includes(scope)) missing.push(scope);
-      return 'ok';
-    }
-    if (!response.ok) throw new LifeboatError(response.status === 429 ? 'BITBUCKET_RATE_LIMITED' : 'BITBUCKET_HTTP', `Bitbucket answered ${response.status} to ${href}; try again later.`);
-    return 'ok';
-  };
-  if ((await rest(repository.links?.self?.href, scopes.read)) === 'unauthorized') return wrongCredential(`the REST API (reading ${name})`);
-  if ((await rest(repository.links?.pullrequests?.href, scopes.pullrequests)) === 'unauthorized') return wrongCredential(`the REST API (reading pull requests of ${name})`);
-
-  if (missing.length > 0) {
-    return { ...base, ok: false, missingScopes: missing, message: `This is ${kind} (git user ${user}), but it lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: create a new one with ${missing.length > 1 ? 'them' : 'it'} added.` };
+  // Every requirement but the app's restore writes (nothing the admin could change, nothing a read could show).
+  const rows = ACCESS_AREAS.flatMap((area) => (['backup', 'restore'] as const).flatMap((phase) => ACCESS[area][phase]
+    .filter((requirement) => requirement.identity === 'credential' || phase === 'backup')
+    .map((requirement) => ({ area, phase, requirement, scopes: credentialScopes(requirement, kind) ?? null }))));
+  // Git first and one at a time: a wrong credential is said once, before anything else is read with it.
+  const outcomes = new Map<(typeof rows)[number], Probe>();
+  const probed = rows.filter((row) => row.scopes !== null).map((row) => ({ row, probe: probeOf(row.requirement) }));
+  for (const { row, probe } of probed.filter((entry) => entry.row.area === 'git' && entry.probe)) {
+    const outcome = await probe!();
+    if (outcome === 'unauthorized') return wrongCredential(`git (${row.phase === 'backup' ? 'cloning' : 'pushing to'} ${name} as ${user})`);
+    outcomes.set(row, outcome);
   }
-  return { ...base, ok: true, missingScopes: [], message: `This is ${kind} (git user ${user}): it can clone and push ${name} and read it and its pull requests over the REST API.` };
+  await Promise.all(probed.filter((entry) => entry.row.area !== 'git' && entry.probe).map(async ({ row, probe }) => outcomes.set(row, await probe!())));
+  if ([...outcomes.values()].includes('unauthorized')) return wrongCredential(`the REST API (reading ${name})`);
+
+  const proven = new Set([...outcomes].filter(([row, outcome]) => row.requirement.identity === 'credential' && outcome === 'ok').flatMap(([row]) => row.scopes ?? []));
+  const access: AccessCheck[] = rows.map((row) => {
+    const identity = row.requirement.identity;
+    const scopes = identity === 'app' ? [...row.requirement.scopes] : [...(row.scopes ?? [])];
+    const outcome = outcomes.get(row);
+    const status: AccessCheck['status'] = row.scopes === null ? 'not-for-this-credential'
+      : outcome === 'ok' ? 'covered'
+        : outcome === 'refused' ? (identity === 'app' ? 'app-refused' : 'missing-scopes')
+          : scopes.every((scope) => proven.has(scope)) ? 'covered' : 'not-tested';
+    return { area: row.area, phase: row.phase, identity, status, scopes };
+  });
+
+  // Of what a refused read needs, only what no successful read showed.
+  const missingScopes = [...new Set(access.filter((check) => check.status === 'missing-scopes').flatMap((check) => check.scopes))].filter((scope) => !proven.has(scope));
+  const appRefused = [...new Set(access.filter((check) => check.status === 'app-refused').flatMap((check) => check.scopes))];
+  const who = `This is ${CREDENTIAL_NAMES[kind]} (git user ${user})`;
+  const problems = [
+    ...(missingScopes.length > 0 ? [`${who}, but Bitbucket refused it some reads on ${name}: create a new one with the scope${missingScopes.length > 1 ? 's' : ''} ${missingScopes.join(', ')} added.`] : []),
+    ...(appRefused.length > 0 ? [`Bitbucket refused Lifeboat's own access on ${name}: the installed app lacks ${appRefused.join(', ')}; update Lifeboat (Workspace settings → Installed apps) to grant it.`] : []),
+  ];
+  const result = { ...base, missingScopes, access, repository: name };
+  if (problems.length > 0) return { ...result, ok: false, message: problems.join(' ') };
+  return { ...result, ok: true, message: `${who}: on ${name} it reads and pushes with git and reads what backups need of it over the REST API.` };
 }

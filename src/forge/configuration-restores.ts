@@ -45,7 +45,7 @@ export async function planConfigurationRestore(configuration: Configuration, whe
   // A new repository is planned against nothing; reading this one still proves, before anything is created,
   // that both identities reach every section in this workspace.
   const current = await readTargetConfiguration(clientsFor(configuration, repository), addressOf(where.workspaceUuid, where.repositoryUuid), snapshot.documents.keys(), repository.slug ?? bracedUuid(where.repositoryUuid));
-  return { snapshotId: manifest.id, target, ...describePlan(planConfiguration(snapshot, target === 'this-repository' ? current : undefined)) };
+  return { snapshotId: manifest.id, target, ...describePlan(planConfiguration(snapshot, target === 'this-repository' ? current : undefined, configuration.settings.bitbucket.credential)) };
 }
 
 /** The restore job's part: the snapshot's configuration written into `targetUuid` (this repository, or the one the job created). */
@@ -55,7 +55,7 @@ export async function restoreConfiguration(configuration: Configuration, store: 
   const clients = clientsFor(configuration, repository);
   const address = addressOf(workspaceUuid, targetUuid);
   const current = await readTargetConfiguration(clients, address, snapshot.documents.keys(), repository.slug ?? bracedUuid(targetUuid));
-  return applyConfiguration(planConfiguration(snapshot, current), clients, address);
+  return applyConfiguration(planConfiguration(snapshot, current, configuration.settings.bitbucket.credential), clients, address);
 }
 
 /** The result's words for the job message. */

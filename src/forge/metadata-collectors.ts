@@ -43,6 +43,7 @@ function configurationCollectorFor(input: CollectorInput): MetadataCollector {
       clients: { app: appBitbucket(meter), credential: credentialBitbucket(apiOrigin(input.repository), settings, secrets.bitbucketToken) },
       address: { workspace: bracedUuid(input.workspaceUuid), repository: bracedUuid(input.repositoryUuid) },
       repository: input.repository as unknown as Record<string, unknown>,
+      credential: settings.bitbucket.credential,
     }).collect(context)),
   };
 }

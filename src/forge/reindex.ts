@@ -10,6 +10,7 @@ import type { JobView, SnapshotSummary } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { type UnreadableManifest, listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { type MetadataIndex, readMetadataIndex } from '../engine/bucket/metadata.js';
 import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
@@ -125,7 +126,8 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
     const batch = await readManifests(store, ids.slice(start, start + MANIFEST_BATCH).map((id) => ({ repo, id })));
     unreadable.push(...batch.unreadable);
     for (const manifest of batch.manifests) {
-      await indexSnapshot(repositoryUuid, manifest, previous);
+      // The page shows the newest snapshot's unreadable configuration: only its metadata index is read.
+      await indexSnapshot(repositoryUuid, manifest, previous, manifest.id === ids.at(-1) ? await newestIndex(store, manifest) : undefined);
       previous = manifest;
     }
   }
@@ -133,6 +135,16 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
   await kvs.delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
+}
+
+/** The newest snapshot's metadata index; one that cannot be read (a format problem) leaves its summary without it. */
+async function newestIndex(store: BlobStore, manifest: SnapshotManifest): Promise<MetadataIndex | undefined> {
+  try {
+    return await readMetadataIndex(store, manifest);
+  } catch (error) {
+    if (isLifeboatError(error) && error.kind === 'user') return undefined;
+    throw error;
+  }
 }
 
 async function* indexedSnapshots(repositoryUuid: string): AsyncIterable<SnapshotSummary> {

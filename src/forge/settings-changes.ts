@@ -3,6 +3,7 @@
 // how backups store objects (encryption, Object Lock) said in words, since it
 // takes effect from the next backup and leaves earlier snapshots as they are.
 import { kvs } from '@forge/kvs';
+import { credentialExpiry } from '../bitbucket/credentials.js';
 import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
 import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
 import type { StorageSetting } from '../engine/bucket/marker.js';
@@ -37,7 +38,8 @@ export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipient
 
 export async function settingsView(): Promise<SettingsView> {
   const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
-  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets) };
+  const expiresOn = settings?.bitbucket.credential === 'api-token' ? settings.bitbucket.expiresOn : undefined;
+  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets), ...(expiresOn ? { bitbucketExpiry: credentialExpiry(expiresOn, new Date()) } : {}) };
 }
 
 /** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */

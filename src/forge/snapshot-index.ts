@@ -10,13 +10,20 @@ import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import type { MetadataIndex } from '../engine/bucket/metadata.js';
+import type { ErrorCode } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
 import { listByPrefix } from './kvs-pages.js';
 
-/** A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any. */
-export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifest): SnapshotSummary {
+/**
+ * A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any.
+ * With its metadata index: the configuration sections its backup could not read (the index's problems).
+ */
+export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifest, metadata?: MetadataIndex): SnapshotSummary {
   const ownBundles = manifest.bundles.filter((bundle) => bundle.createdBy === manifest.id);
   const chainStart = manifest.bundles[0]?.createdBy;
+  const unreadable = (metadata?.problems ?? []).filter((problem) => problem.section === 'configuration' && problem.subject !== undefined)
+    .map((problem) => ({ section: problem.subject!, code: problem.code as ErrorCode, message: problem.message }));
   return {
     id: manifest.id,
     createdAt: manifest.createdAt,
@@ -30,6 +37,7 @@ export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifes
     chain: chainStart === manifest.id || chainStart === undefined ? 'full' : 'incremental',
     increments: new Set(manifest.bundles.map((bundle) => bundle.createdBy).filter((id) => id !== chainStart)).size,
     changes: changesSince(manifest, previous),
+    ...(unreadable.length > 0 ? { unreadableConfiguration: unreadable } : {}),
   };
 }
 
@@ -47,9 +55,9 @@ function changesSince(manifest: SnapshotManifest, previous: SnapshotManifest | u
   return { added, moved, deleted };
 }
 
-/** Adds a committed snapshot (`previous`: the one before it); the summary follows the newest. */
-export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined): Promise<SnapshotSummary> {
-  const summary = summarize(manifest, previous);
+/** Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand); the summary follows the newest. */
+export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex): Promise<SnapshotSummary> {
+  const summary = summarize(manifest, previous, metadata);
   await kvs.set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
   const current = await readSummary(repositoryUuid);
   if (!current?.latest || current.latest.createdAt <= summary.createdAt) {

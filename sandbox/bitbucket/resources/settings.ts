@@ -11,6 +11,8 @@ import {
   actorOf, created, demoUser, fail, findUser, findUserByPathId, idParam, link, parseBody, repoApi, sameUuid, userOrNull, userReference, type Json,
 } from './common.js';
 import { branchTip } from './git-read.js';
+import { credentialRefusal, expandScopes } from '../auth.js';
+import { findOperation } from '../spec.js';
 
 const REPO = '/2.0/repositories/{workspace}/{repo_slug}';
 
@@ -509,6 +511,11 @@ interface Collection<T, New, Update> {
   /** For 404s: "No <noun> <id>". */
   noun: string;
   read?: 'write';
+  /**
+   * An access token with this scope needs only to reach the repository, for
+   * reading and changing alike (the scope's documentation says so of `webhook`).
+   */
+  scopeGrants?: string;
   json(kit: RouteKit, repository: Repository, item: T): Json;
   /** The list's query filters. */
   filter?(request: RouteRequest, item: T): boolean;
@@ -525,7 +532,9 @@ function registerCollection<T, New, Update>(registry: RouteRegistry, collection:
   const list = `${REPO}/${collection.path}`;
   const one = `${list}/{${collection.param}}`;
   const open = (request: RouteRequest, kit: RouteKit, need: 'write' | 'admin'): { repository: Repository; settings: Settings } => {
-    const repository = kit.repository(request, need);
+    const { principal } = request;
+    const granted = collection.scopeGrants !== undefined && principal.kind === 'access-token' && expandScopes(principal.scopes).has(collection.scopeGrants);
+    const repository = kit.repository(request, granted ? 'read' : need);
     return { repository, settings: settingsOf(kit, repository) };
   };
   const itemOf = (request: RouteRequest, kit: RouteKit, settings: Settings): T => {
@@ -587,7 +596,25 @@ function userInPath(request: RouteRequest, kit: RouteKit, param: string): User {
   return user;
 }
 
-export function register(registry: RouteRegistry): void {
+/**
+ * Every route here first refuses a credential Bitbucket documents as refused for
+ * its operation (credentialRefusal: an API token's scopes, what access tokens may
+ * never do), before it looks at the repository.
+ */
+function guarded(registry: RouteRegistry): RouteRegistry {
+  return {
+    add(method, path, handler) {
+      const operation = findOperation(method, path);
+      registry.add(method, path, (request, kit) => {
+        const refused = operation?.template === path ? credentialRefusal(request.principal, operation) : undefined;
+        return refused ? kit.error(403, refused.message, refused.detail) : handler(request, kit);
+      });
+    },
+  };
+}
+
+export function register(routes: RouteRegistry): void {
+  const registry = guarded(routes);
   const admin = (request: RouteRequest, kit: RouteKit): { repository: Repository; settings: Settings } => {
     const repository = kit.repository(request, 'admin');
     return { repository, settings: settingsOf(kit, repository) };
@@ -628,6 +655,11 @@ export function register(registry: RouteRegistry): void {
     id: 'uuid',
     idOf: (hook) => hook.uuid,
     noun: 'webhook',
+    // "This scope gives read access to existing webhook subscriptions on all resources the authorization
+    // mechanism can access, without needing further scopes"; it also creates, updates and deletes them
+    // (spec narrative, "Bitbucket OAuth 2.0 scopes", webhook). Creating one subscribed to pull request
+    // events also needs `pullrequest` there: not checked here.
+    scopeGrants: 'webhook',
     json: hookJson,
     newSchema: hookBody,
     create(kit, _request, _settings, body) {

@@ -6,6 +6,7 @@ import Toggle from '@atlaskit/toggle';
 import { useEffect, useState } from 'react';
 import { invoke, type JobView, type RepoStatus } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
+import { areaName } from '../../shared/areas.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
 import { JobProgress } from './JobProgress.js';
 import { jobEnded, useJob } from './use-job.js';
@@ -91,6 +92,14 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
           </>
         )}
       </dl>
+      {latest?.unreadableConfiguration && (
+        <SectionMessage appearance="warning" title={`The last backup could not read ${plural(latest.unreadableConfiguration.length, 'part', 'parts')} of this repository's configuration`}>
+          <ul data-testid="unreadable-configuration">
+            {latest.unreadableConfiguration.map((item) => <li key={item.section}><strong>{areaName(item.section)}</strong>: {item.message}</li>)}
+          </ul>
+          <p>A workspace admin gives the credential or the app what it lacks (Lifeboat's page in the workspace settings tests it); the next scheduled backup or "Back up now" reads them again.</p>
+        </SectionMessage>
+      )}
       {status.lastError && (
         <SectionMessage appearance="warning" title={`The last backup failed ${relativeTime(status.lastError.at)}`}>
           <p>{status.lastError.message}</p>

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react';
 import { invoke, type SettingsView, type WorkspaceSettings } from './api.js';
 import { ErrorMessage, isPermissionDenied } from '../../shared/page-error.js';
 import { Loading, useResource } from './common.js';
+import { ExpiryWarning } from './credential-access.js';
 import { AuditLog, Coverage, DeletedRepositories } from './lists.js';
 import { DEFAULT_SETTINGS, SettingsForm } from './settings-form.js';
 
@@ -47,6 +48,7 @@ export function App() {
     };
     body = (
       <Stack space="space.200">
+        <ExpiryWarning view={view} />
         {firstRun && (
           <SectionMessage appearance="information" title="Set up Lifeboat">
             <Text>Nothing is backed up yet. Fill in the four steps below — the bucket, Bitbucket access, and optionally encryption and Object Lock — test them, and save. Backups start with the next scheduled sweep, or at once with "Back up all now".</Text>

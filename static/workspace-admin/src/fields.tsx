@@ -24,7 +24,7 @@ function Messages({ id, helper, error }: Omit<FieldProps, 'label'>) {
 const describedBy = ({ id, helper, error }: FieldProps): string | undefined =>
   [helper ? `${id}-helper` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
 
-export function TextField(props: FieldProps & { value: string; onChange: (value: string) => void; type?: 'text' | 'password' | 'number' | 'email'; placeholder?: string; isRequired?: boolean; width?: number }) {
+export function TextField(props: FieldProps & { value: string; onChange: (value: string) => void; type?: 'text' | 'password' | 'number' | 'email' | 'date'; placeholder?: string; isRequired?: boolean; width?: number }) {
   const { id, label, value, onChange, type = 'text', placeholder, isRequired, error, width } = props;
   return (
     <Stack space="space.050">

@@ -11,13 +11,14 @@ import SectionMessage from '@atlaskit/section-message';
 import Select from '@atlaskit/select';
 import Toggle from '@atlaskit/toggle';
 import { useState } from 'react';
-import { NEW_REPOSITORY_SCOPES, SCOPES, GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
+import { GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { PageError } from '../../shared/page-error.js';
 import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
-import { PRESETS, presetOf, type StoragePreset } from './presets.js';
+import { STORAGE_PROVIDERS, providerOf, type StorageProvider } from '../../../src/storage-providers.js';
+import { CredentialAccess } from './credential-access.js';
 import { EndpointAccess } from './egress.js';
 import { RetentionPreview } from './retention-preview.js';
 
@@ -50,7 +51,7 @@ export function fieldProblems(error: unknown): { fields: Record<string, string>;
 
 const FIELD_NAMES = new Set([
   'bucket.endpoint', 'bucket.region', 'bucket.name', 'bucket.prefix', 'bucket.addressing', 'bucket.accessKeyId', 'bucketSecretAccessKey',
-  'bitbucket.email', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval', 'newRepositorySlug',
+  'bitbucket.email', 'bitbucket.expiresOn', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval', 'newRepositorySlug',
 ]);
 
 const sectionStyles = xcss({ borderColor: 'color.border', borderWidth: 'border.width', borderStyle: 'solid', borderRadius: 'radius.small', padding: 'space.200' });
@@ -118,14 +119,19 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
   const current: WorkspaceSettings = { ...draft, encryption: { recipients } };
   const dirty = !view.settings || JSON.stringify(current) !== JSON.stringify(view.settings) || bucketSecret !== '' || token !== '';
   const problems = fieldProblems(saveError);
-  const preset = presetOf(draft.bucket.endpoint);
+  const preset = providerOf(draft.bucket.endpoint);
   const credential = draft.bitbucket.credential;
 
   const set = <S extends keyof WorkspaceSettings>(section: S, change: Partial<WorkspaceSettings[S]>) => {
     setSaved(false);
     setDraft({ ...draft, [section]: { ...(draft[section] as object), ...change } });
   };
-  const choosePreset = (chosen: StoragePreset) => set('bucket', { endpoint: chosen.endpoint, region: chosen.region, addressing: chosen.addressing });
+  // Replaced whole: an expiry date belongs to an API token only, and is dropped with it.
+  const setBitbucket = (bitbucket: WorkspaceSettings['bitbucket']) => {
+    setSaved(false);
+    setDraft({ ...draft, bitbucket });
+  };
+  const choosePreset = (chosen: StorageProvider) => set('bucket', { endpoint: chosen.endpoint, region: chosen.region, addressing: chosen.addressing });
 
   /** Saves the draft; true when it was stored. */
   const save = async (confirmDowngrade = false): Promise<boolean> => {
@@ -248,16 +254,15 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
     );
   }
 
-  const scopes = SCOPES[credential];
   return (
     <Stack space="space.200">
       <Section title="Storage: the bucket backups go to" step={1}>
         <Text>Lifeboat writes into your own S3-compatible bucket. Create the bucket first, and an access key that may read, write, list and delete objects in it.</Text>
         <Stack space="space.050">
           <Label htmlFor="storage-provider">Provider</Label>
-          <Select<StoragePreset>
+          <Select<StorageProvider>
             inputId="storage-provider"
-            options={[...PRESETS]}
+            options={[...STORAGE_PROVIDERS]}
             getOptionLabel={(option) => option.label}
             getOptionValue={(option) => option.id}
             value={preset}
@@ -292,11 +297,24 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
           label="Credential"
           value={credential}
           options={[{ value: 'access-token', label: 'Workspace access token (Premium)' }, { value: 'api-token', label: 'API token of a service account' }]}
-          onChange={(value) => set('bitbucket', { credential: value })}
+          onChange={(value) => setBitbucket(value === 'api-token' ? { ...draft.bitbucket, credential: value } : { credential: value, email: draft.bitbucket.email })}
         />
-        <Text>Give it these scopes: <code>{scopes.read}</code>, <code>{scopes.write}</code>, <code>{scopes.pullrequests}</code>; to restore into new repositories also {NEW_REPOSITORY_SCOPES[credential].map((scope, index) => <span key={scope}>{index > 0 ? ' and ' : ''}<code>{scope}</code></span>)}. Lifeboat uses it with the git user name <code>{GIT_USERNAMES[credential]}</code>.</Text>
+        <CredentialAccess kind={credential} check={bitbucketCheck} />
+        <Text>Lifeboat uses it with the git user name <code>{GIT_USERNAMES[credential]}</code>.</Text>
         {credential === 'api-token' && (
-          <TextField id="bitbucket-email" label="Email of the service account" type="email" value={draft.bitbucket.email} onChange={(email) => set('bitbucket', { email })} error={problems.fields['bitbucket.email']} helper="The API token authenticates together with this address." />
+          <>
+            <TextField id="bitbucket-email" label="Email of the service account" type="email" value={draft.bitbucket.email} onChange={(email) => set('bitbucket', { email })} error={problems.fields['bitbucket.email']} helper="The API token authenticates together with this address." />
+            <TextField
+              id="bitbucket-expires-on"
+              label="Expiry date of the API token (optional)"
+              type="date"
+              width={200}
+              value={draft.bitbucket.expiresOn ?? ''}
+              onChange={(date) => setBitbucket(date === '' ? { credential, email: draft.bitbucket.email } : { ...draft.bitbucket, expiresOn: date })}
+              error={problems.fields['bitbucket.expiresOn']}
+              helper="Bitbucket asks for one when the token is created (a year at most) and does not tell apps: with it, this page warns two weeks ahead."
+            />
+          </>
         )}
         <TextField id="bitbucket-token" label={credential === 'access-token' ? 'Workspace access token' : 'API token'} type="password" value={token} onChange={(value) => { setSaved(false); setToken(value); }} error={problems.fields.bitbucketToken} helper={<SecretState set={view.secrets.bitbucketToken} what="Bitbucket token" />} />
         <Inline space="space.100"><Button onClick={() => void test('bitbucket')} isLoading={testing === 'bitbucket'}>{testLabel('Bitbucket access')}</Button></Inline>
