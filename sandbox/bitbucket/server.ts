@@ -12,7 +12,7 @@ import {
   WWW_AUTHENTICATE, atLeast, authenticateGit, authenticateRest, credentialKey, describePrincipal, expandScopes, missingScopes, repositoryPermission,
   type ForgeIdentity,
 } from './auth.js';
-import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
+import { applyListingFaults, takeFault, takePartFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
 import { handleLfs, isLfsPath } from './lfs.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
@@ -223,6 +223,9 @@ export class EmulatorServer {
     }
     const refusal = this.refuse(principal, match.route.operation);
     if (refusal) return reply(refusal);
+    const failing = takePartFault(this.deps.faults, method, url);
+    // 555: the spec's "If generating the diffstat timed out" (its error body's wording is not documented: assumed).
+    if (failing !== undefined) return reply(errorResponse(failing, failing === 555 ? 'Generating the diffstat timed out.' : 'Something went wrong'));
 
     const bytes = bodyReader(req);
     const request: RouteRequest = {
@@ -246,6 +249,7 @@ export class EmulatorServer {
       if (!(error instanceof RouteAnswer)) throw error;
       response = error.response;
     }
+    if (response.status === 200) response = { ...response, body: applyListingFaults(this.deps.faults, url, response.body) };
     const fields = url.searchParams.get('fields');
     if (fields !== null && response.status < 300 && response.body !== undefined) {
       response = { ...response, body: applyFields(response.body, fields) };

@@ -58,6 +58,10 @@ export const ErrorCodes = {
   BITBUCKET_RATE_LIMITED: 'BITBUCKET_RATE_LIMITED',
   BITBUCKET_UNAVAILABLE: 'BITBUCKET_UNAVAILABLE',
   BITBUCKET_HTTP: 'BITBUCKET_HTTP',
+  /** A metadata problem: a pull request stored without a part Bitbucket kept failing (a 5xx, e.g. the diffstat's 555). */
+  PULL_REQUEST_PARTIAL: 'PULL_REQUEST_PARTIAL',
+  /** A metadata problem: Bitbucket listed a pull request whose id is not a positive integer; it is left out. */
+  PULL_REQUEST_ID_INVALID: 'PULL_REQUEST_ID_INVALID',
   // The app
   NOT_CONFIGURED: 'NOT_CONFIGURED',
   PLATFORM_BUSY: 'PLATFORM_BUSY',
