@@ -1,11 +1,20 @@
 /**
  * The git-lfs batch API (basic transfer) as Bitbucket serves it at
- * `<repo>.git/info/lfs`, with the git credentials: `POST objects/batch` answers
- * each object with `download` or `upload` (+ `verify`) actions carrying an href and
- * a header, or with an object error ("404 Object does not exist"); an upload of an
- * object the server has already gets no actions. Objects live per repository under
- * `<git dir>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>` (git-lfs's own layout).
- * Shared by the emulator and the tests' plain git server.
+ * `<repo>.git/info/lfs`, with the git credentials (../shared/reference/
+ * bitbucket-api.md: "standard git-lfs batch API, same credentials as git"):
+ * `POST objects/batch` answers each object with `download` or `upload` (+
+ * `verify`) actions carrying an href and a header, or with an object error
+ * ("404 Object does not exist"); an upload of an object the server has already
+ * gets no actions (git-lfs's batch API document, docs/api/batch.md). Objects live
+ * per repository under `<git dir>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`
+ * (git-lfs's own layout). Shared by the emulator and the tests' plain git server.
+ *
+ * Bitbucket hands out the transfer hrefs on Atlassian's media service
+ * (`api.media.atlassian.com` in public git-lfs traces of Bitbucket; still the
+ * host today: unverified, ../shared/reference/bitbucket-api.md "Checked
+ * 2026-12-07"), each with its own authorization header: the emulator's
+ * MediaStandIn plays that host on its own local origin. Its paths, token form
+ * and lifetime are not documented: assumed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -27,7 +36,22 @@ export interface LfsServerOptions {
   authorization: string | undefined;
   /** Called with each batch request's operation and oids (for tests that count them). */
   onBatch?: (operation: string, oids: string[]) => void;
+  /**
+   * Where an object's transfer goes (Bitbucket: its media host, MediaStandIn.grant); the objects are then not
+   * served under the LFS URL. Default: `<lfsUrl>/objects/<oid>` with `authorization`.
+   */
+  transfer?: (operation: 'download' | 'upload', oid: string) => LfsAction;
 }
+
+/** A batch answer's action: "href", "header", "expires_in" (git-lfs batch API). */
+export interface LfsAction {
+  href: string;
+  header?: Record<string, string>;
+  expires_in: number;
+}
+
+/** How long a transfer href lasts (git-lfs's `expires_in`; Bitbucket's own value is not documented: assumed). */
+const TRANSFER_SECONDS = 3600;
 
 /** Whether a path after the repository is an LFS one. */
 export function isLfsPath(rest: string): boolean {
@@ -56,7 +80,8 @@ function sizeOf(path: string): number | undefined {
 export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest: string, options: LfsServerOptions): Promise<void> {
   const method = req.method ?? 'GET';
   const header = options.authorization ? { Authorization: options.authorization } : undefined;
-  const action = (href: string): Record<string, unknown> => ({ href, ...(header ? { header } : {}), expires_in: 3600 });
+  const action = (href: string): LfsAction => ({ href, ...(header ? { header } : {}), expires_in: TRANSFER_SECONDS });
+  const transfer = options.transfer ?? ((_operation: 'download' | 'upload', oid: string): LfsAction => action(`${options.lfsUrl}/objects/${oid}`));
 
   if (rest === '/info/lfs/objects/batch' && method === 'POST') {
     let request: { operation?: unknown; objects?: unknown };
@@ -74,45 +99,23 @@ export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest:
         return { oid: String(oid), size: Number(size) || 0, error: { code: 422, message: 'Invalid object id or size' } };
       }
       const have = sizeOf(lfsObjectPath(options.gitDir, oid));
-      const href = `${options.lfsUrl}/objects/${oid}`;
       if (operation === 'download') {
-        return have === size ? { oid, size, authenticated: true, actions: { download: action(href) } } : { oid, size, error: { code: 404, message: 'Object does not exist' } };
+        return have === size ? { oid, size, authenticated: true, actions: { download: transfer('download', oid) } } : { oid, size, error: { code: 404, message: 'Object does not exist' } };
       }
-      return have === size ? { oid, size } : { oid, size, authenticated: true, actions: { upload: action(href), verify: action(`${options.lfsUrl}/verify`) } };
+      // Where Bitbucket's `verify` href points is not documented: assumed on the LFS URL, with the git credentials.
+      return have === size ? { oid, size } : { oid, size, authenticated: true, actions: { upload: transfer('upload', oid), verify: action(`${options.lfsUrl}/verify`) } };
     });
     return send(res, 200, { transfer: 'basic', objects: answers, hash_algo: 'sha256' });
   }
 
-  const object = /^\/info\/lfs\/objects\/([0-9a-f]{64})$/.exec(rest);
-  if (object && method === 'GET') {
-    const path = lfsObjectPath(options.gitDir, object[1]!);
-    req.resume();
-    const size = sizeOf(path);
-    if (size === undefined) return send(res, 404, { message: 'Object does not exist' });
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
-    await pipeline(createReadStream(path), res);
-    return;
-  }
+  const object = options.transfer ? null : /^\/info\/lfs\/objects\/([0-9a-f]{64})$/.exec(rest);
+  if (object && method === 'GET') return serveObject(req, res, options.gitDir, object[1]!);
   if (object && method === 'PUT') {
     if (!options.canWrite) {
       req.resume();
       return send(res, 403, { message: 'You need write access to this repository to upload LFS objects.' });
     }
-    const oid = object[1]!;
-    const path = lfsObjectPath(options.gitDir, oid);
-    mkdirSync(dirname(path), { recursive: true });
-    const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
-    const hash = createHash('sha256');
-    req.on('data', (chunk: Buffer) => hash.update(chunk));
-    await pipeline(req, createWriteStream(partial));
-    // Nothing half-written: an object is in place only once its content is its oid.
-    if (hash.digest('hex') !== oid) {
-      rmSync(partial, { force: true });
-      return send(res, 422, { message: 'The uploaded content does not match its oid.' });
-    }
-    renameSync(partial, path);
-    res.writeHead(200).end();
-    return;
+    return receiveObject(req, res, options.gitDir, object[1]!);
   }
   if (rest === '/info/lfs/verify' && method === 'POST') {
     let body: { oid?: unknown; size?: unknown };
@@ -126,4 +129,67 @@ export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest:
   }
   req.resume();
   send(res, 404, { message: 'Not found' });
+}
+
+async function serveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string): Promise<void> {
+  const path = lfsObjectPath(gitDir, oid);
+  req.resume();
+  const size = sizeOf(path);
+  if (size === undefined) return send(res, 404, { message: 'Object does not exist' });
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
+  await pipeline(createReadStream(path), res);
+}
+
+async function receiveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string): Promise<void> {
+  const path = lfsObjectPath(gitDir, oid);
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
+  const hash = createHash('sha256');
+  req.on('data', (chunk: Buffer) => hash.update(chunk));
+  await pipeline(req, createWriteStream(partial));
+  // Nothing half-written: an object is in place only once its content is its oid.
+  if (hash.digest('hex') !== oid) {
+    rmSync(partial, { force: true });
+    return send(res, 422, { message: 'The uploaded content does not match its oid.' });
+  }
+  renameSync(partial, path);
+  res.writeHead(200).end();
+}
+
+/**
+ * The stand-in for Atlassian's media host: `GET` (download) and `PUT` (upload)
+ * of `/file/<oid>/binary`, each allowed by the bearer token the batch answer
+ * granted for that object and operation, until it expires. The git credentials
+ * mean nothing here, as on a host that is not bitbucket.org.
+ */
+export class MediaStandIn {
+  private readonly grants = new Map<string, { gitDir: string; oid: string; operation: 'download' | 'upload'; until: number }>();
+
+  /** `origin()`: where it listens; `onTransfer`: each transfer it answered (for tests that count them). */
+  constructor(private readonly origin: () => string, private readonly onTransfer?: (transfer: { operation: 'download' | 'upload'; oid: string; status: number }) => void) {}
+
+  /** A batch answer's action for one object: an href on this host (or on `origin`, a fault) and its own token. */
+  grant(gitDir: string, operation: 'download' | 'upload', oid: string, origin = this.origin()): LfsAction {
+    const token = randomBytes(24).toString('base64url');
+    this.grants.set(token, { gitDir, oid, operation, until: Date.now() + TRANSFER_SECONDS * 1000 });
+    return { href: `${origin}/file/${oid}/binary`, header: { Authorization: `Bearer ${token}` }, expires_in: TRANSFER_SECONDS };
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const oid = /^\/file\/([0-9a-f]{64})\/binary$/.exec(new URL(req.url ?? '/', 'http://media').pathname)?.[1];
+    const operation = req.method === 'GET' ? 'download' : req.method === 'PUT' ? 'upload' : undefined;
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const grant = token === undefined ? undefined : this.grants.get(token);
+    const answer = (status: number, message: string): void => {
+      req.resume();
+      send(res, status, { message });
+      this.onTransfer?.({ operation: operation ?? 'download', oid: oid ?? '', status });
+    };
+    if (!oid || !operation) return answer(404, 'Not found');
+    if (!grant || grant.until < Date.now()) return answer(401, 'The token is missing, unknown or expired.');
+    if (grant.oid !== oid || grant.operation !== operation) return answer(403, `The token does not allow the ${operation} of ${oid}.`);
+    if (operation === 'download') await serveObject(req, res, grant.gitDir, oid);
+    else await receiveObject(req, res, grant.gitDir, oid);
+    this.onTransfer?.({ operation, oid, status: res.statusCode });
+  }
 }

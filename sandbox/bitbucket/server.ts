@@ -14,7 +14,7 @@ import {
 } from './auth.js';
 import { applyListingFaults, takeFault, takePartFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
-import { handleLfs, isLfsPath } from './lfs.js';
+import { type MediaStandIn, handleLfs, isLfsPath } from './lfs.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
 import type { PushChange } from './events.js';
 import type { EmulatorState, Repository } from './model.js';
@@ -86,6 +86,8 @@ export interface ServerDeps {
   apiLimiter: RateLimiter;
   gitLimiter: RateLimiter;
   gitRoot: string;
+  /** Where LFS transfers go: the stand-in for Atlassian's media host. */
+  media: MediaStandIn;
   origin(): string;
   /** After a push changed refs of a repository. */
   onPush(repository: Repository, principal: Principal, changes: PushChange[]): Promise<void>;
@@ -319,12 +321,15 @@ export class EmulatorServer {
       // The LFS batch API takes the git credentials; writing (uploads) needs write access, as a push does.
       const canWrite = atLeast(permission, 'write') && (principal.kind !== 'access-token' || expandScopes(principal.scopes).has('repository:write'));
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug);
+      const elsewhere = this.deps.faults.lfsHrefOrigin;
       await handleLfs(req, res, path.rest, {
-        gitDir: repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug),
+        gitDir,
         lfsUrl: `${url.origin}/${workspace.slug}/${repository.slug}.git/info/lfs`,
         canWrite,
         authorization: req.headers.authorization,
         onBatch: (operation, oids) => this.deps.onLfsBatch?.({ repository: `${workspace.slug}/${repository.slug}`, operation, oids }),
+        transfer: (operation, oid) => this.deps.media.grant(gitDir, operation, oid, elsewhere && (elsewhere.oid === undefined || elsewhere.oid === oid) ? elsewhere.origin : undefined),
       });
       return;
     }

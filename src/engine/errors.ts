@@ -19,6 +19,8 @@ export const ErrorCodes = {
   GIT_REF_INVALID: 'GIT_REF_INVALID',
   PACK_CORRUPT: 'PACK_CORRUPT',
   BUNDLE_CORRUPT: 'BUNDLE_CORRUPT',
+  /** An LFS transfer href on a host this process may not reach (on Forge: not in the app's declared egress). */
+  LFS_HOST_NOT_ALLOWED: 'LFS_HOST_NOT_ALLOWED',
   // Bucket
   BUCKET_NOT_FOUND: 'BUCKET_NOT_FOUND',
   BUCKET_ACCESS_DENIED: 'BUCKET_ACCESS_DENIED',

@@ -21,6 +21,7 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   IDENTITY_INVALID: 'Paste the line AGE-SECRET-KEY-1... of your age identity file (or the whole file).',
   RESTORE_REF_EXISTS: 'Choose other branches, or restore into a new repository.',
   PERMISSION_DENIED: 'Ask a repository or workspace admin.',
+  LFS_HOST_NOT_ALLOWED: 'Bitbucket sent this LFS transfer to a host the app does not declare (Forge lets an app reach only the hosts its manifest names): update Lifeboat, or tell its maintainers the host named above.',
   INTERNAL: 'The app\'s log has the details.',
 };
 
