@@ -172,7 +172,7 @@ export function valuesAt(item: unknown, path: string): unknown[] {
   return current;
 }
 
-/** Permission levels order by power, not spelling: `permission>"read"` means write or admin. */
+/** Permission levels order by power, not spelling: `permission>"read"` means write or admin (as the spec's `priority >= "major"` example orders an enum; for permissions: assumed). */
 const PERMISSION_ORDER = ['none', 'read', 'write', 'admin'];
 
 function compareValue(value: unknown, literal: Literal, field: string): number | undefined {
@@ -243,7 +243,10 @@ function order(a: unknown, b: unknown): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** Items ordered by `sort=field` or `sort=-field` (descending); items without the field go last. A new array. */
+/**
+ * Items ordered by `sort=field` or `sort=-field` (descending): one field, ascending unless prefixed with a hyphen (the
+ * spec's "Sorting query results"). Items without the field go last (not documented: assumed). A new array.
+ */
 export function sortItems<T>(items: readonly T[], sort: string): T[] {
   const descending = sort.startsWith('-');
   const path = sort.replace(/^[-+]/, '').trim();

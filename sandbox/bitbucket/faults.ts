@@ -6,11 +6,11 @@
  */
 
 export interface FaultKnobs {
-  /** Added to every request, REST and git. */
+  /** Added to every request, REST and git (a what-if: a slow network). */
   latencyMs: number;
   /** Added to every git fetch request (upload-pack: backups, clones) only: a slow fetch while REST and pages stay quick. */
   fetchLatencyMs: number;
-  /** The next N requests (REST or git) answer `failStatus` instead. */
+  /** The next N requests (REST or git) answer `failStatus` instead (a what-if, as the outages in ../shared/reference/bitbucket-api.md). */
   failNext5xx: number;
   /** The status of those failures: 500 or 503. */
   failStatus: 500 | 503;
@@ -18,9 +18,10 @@ export interface FaultKnobs {
    * Arms a connection reset: the next git upload-pack response (POST) that
    * grows past this many bytes is cut there and its socket destroyed; then the
    * knob clears itself. Shorter responses (ls-refs) pass and leave it armed.
+   * A what-if: a connection lost mid-pack.
    */
   resetPackAfterBytes?: number;
-  /** The next N requests get 429, whatever their budget. */
+  /** The next N requests get 429, whatever their budget (documented: ../shared/reference/bitbucket-api.md "Rate limits"). */
   rateLimitStorm: number;
   /** The storm begins only after this many more requests went through: a storm in the middle of an export. */
   rateLimitStormAfter: number;
@@ -32,6 +33,7 @@ export interface FaultKnobs {
    * (discovery or push, to any repository) answer `failStatus`, and the knob
    * clears itself. The push that starts it goes through, so a client is stopped
    * between two of its pushes; fetches (backups running meanwhile) are untouched.
+   * A what-if.
    */
   pushOutage?: { afterPushes: number; requests: number };
   /**

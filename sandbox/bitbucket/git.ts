@@ -5,8 +5,11 @@
  * events need.
  *
  * Layout: `<dataDir>/git/<workspace-slug>/<repo-slug>.git`. URLs:
- * `/<workspace>/<repo>.git/...` (the `.git` is optional, as on Bitbucket). Wikis
- * (`<repo>.git/wiki`) went with Bitbucket's sunset of them on 2026-08-20.
+ * `/<workspace>/<repo>.git/...` (the clone URL `https://bitbucket.org/{ws}/{repo}.git`
+ * of ../shared/reference/bitbucket-api.md; the `.git` being optional: not
+ * documented, assumed). The protocol is git's own (gitprotocol-http), answered by
+ * git itself. Wikis (`<repo>.git/wiki`) went with Bitbucket's sunset of them on
+ * 2026-08-20 (the reference's "What Bitbucket removed in 2026").
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -117,6 +120,7 @@ export async function listRefInfo(gitDir: string, kind: 'branch' | 'tag'): Promi
   return refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Commits a push event lists before it says `truncated` (the event reference documents `truncated`, not the count: not documented, assumed). */
 const MAX_PUSH_COMMITS = 5;
 
 async function isAncestor(gitDir: string, ancestor: string, descendant: string): Promise<boolean> {
@@ -156,7 +160,7 @@ export async function pushChanges(gitDir: string, before: Map<string, string>, a
     const current = after.get(refname);
     if (old === current) continue;
     const type = refname.startsWith('refs/heads/') ? 'branch' : refname.startsWith('refs/tags/') ? 'tag' : undefined;
-    if (!type) continue; // Bitbucket reports branches and tags only
+    if (!type) continue; // push events name branches and tags only (../shared/data/forge-events/README.md); other refs: not documented, assumed silent
     const name = refname.slice(type === 'branch' ? 'refs/heads/'.length : 'refs/tags/'.length);
     let listed = { commits: [] as PushCommit[], truncated: false };
     if (current !== undefined) {
@@ -178,7 +182,7 @@ export async function pushChanges(gitDir: string, before: Map<string, string>, a
   return changes;
 }
 
-/** Bytes a repository takes on disk (Bitbucket's `size`). */
+/** Bytes a repository takes on disk: Bitbucket's `size` (the spec's `repository.size`; how Bitbucket counts it is not documented: assumed on-disk bytes). */
 export function directorySize(path: string): number {
   let total = 0;
   let entries;
@@ -204,6 +208,7 @@ export interface GitPath {
   service: 'git-upload-pack' | 'git-receive-pack';
 }
 
+// Smart HTTP (info/refs, the two services), the LFS API, and dumb-HTTP paths (HEAD, objects/), which http-backend answers as git does.
 const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/(?:info\/refs|info\/lfs\/.+|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
 
 /** A git smart-HTTP (or dumb) request path, or undefined for anything else. */

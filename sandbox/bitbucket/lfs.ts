@@ -5,7 +5,10 @@
  * `POST objects/batch` answers each object with `download` or `upload` (+
  * `verify`) actions carrying an href and a header, or with an object error
  * ("404 Object does not exist"); an upload of an object the server has already
- * gets no actions (git-lfs's batch API document, docs/api/batch.md). Objects live
+ * gets no actions (git-lfs's docs/api/batch.md; the transfers themselves: its
+ * docs/api/basic-transfers.md). Which statuses Bitbucket gives a malformed
+ * request (422) or an upload without write access (403) is not documented:
+ * assumed from batch.md's list. Objects live
  * per repository under `<git dir>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`
  * (git-lfs's own layout). Shared by the emulator and the tests' plain git server.
  *
@@ -92,9 +95,11 @@ export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest:
     }
     const { operation, objects } = request;
     if ((operation !== 'download' && operation !== 'upload') || !Array.isArray(objects)) return send(res, 422, { message: 'A batch request needs an operation (download or upload) and objects.' });
+    // batch.md: "403 - The user has read, but not write access. Only applicable when the operation in the request is upload."
     if (operation === 'upload' && !options.canWrite) return send(res, 403, { message: 'You need write access to this repository to upload LFS objects.' });
     options.onBatch?.(operation, objects.map((object) => String((object as { oid?: unknown }).oid)));
     const answers = (objects as { oid?: unknown; size?: unknown }[]).map(({ oid, size }) => {
+      // batch.md's object errors: 404 not found, 422 "Validation error"; `authenticated: true`: the actions carry their own header.
       if (typeof oid !== 'string' || !OID.test(oid) || typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
         return { oid: String(oid), size: Number(size) || 0, error: { code: 422, message: 'Invalid object id or size' } };
       }
@@ -117,6 +122,7 @@ export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest:
     }
     return receiveObject(req, res, options.gitDir, object[1]!);
   }
+  // basic-transfers.md "Verification": POST {oid, size}, 200 when the server has it; otherwise 404 (assumed).
   if (rest === '/info/lfs/verify' && method === 'POST') {
     let body: { oid?: unknown; size?: unknown };
     try {
