@@ -431,6 +431,40 @@ describe('pull requests Bitbucket cannot serve', { timeout: 180_000 }, () => {
     }
   });
 
+  it('an outage in the middle of an export stops it, rather than storing every pull request without its parts', async () => {
+    const outageStore = s3.makeStore(`${prefix}-outage`);
+    await initBucket(outageStore, {});
+    let calls = 0;
+    let down = true;
+    // Bitbucket answers 503 to everything from the 40th REST call of the first export on.
+    const flaky = new BitbucketClient(async (path, init) => {
+      if (down && ++calls > 40) return { status: 503, headers: new Headers(), text: async () => '{"type":"error","error":{"message":"Service unavailable"}}' };
+      return fetch(new URL(path, emulator.url), { ...init, headers: { ...init?.headers, authorization: emulator.forgeAppAuthorization() } });
+    });
+    const exportWith = async (): Promise<MetadataIndex> => {
+      const result = await backup({
+        store: outageStore, repo, git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
+        trigger: 'cli', encryption: null, objectLock: null,
+        metadata: [pullRequestCollector({ client: flaky, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: { pending: () => Promise.resolve([]) } })],
+      });
+      assert.ok(result.status === 'created', result.status);
+      const index = await readMetadataIndex(outageStore, result.snapshot);
+      assert.ok(index);
+      return index;
+    };
+    const stopped = await exportWith();
+    const section = stopped.pullRequests!;
+    assert.equal(section.complete, false, 'the outage stopped the export');
+    assert.ok(section.items.length > 0 && section.items.length < 20, `${section.items.length} stored before the outage`);
+    assert.ok(section.items.filter((entry) => entry.failed).length <= 1, 'at most the pull request the outage began in lacks parts');
+    assert.ok(stopped.problems.some((problem) => problem.code === 'BITBUCKET_UNAVAILABLE' && problem.subject === undefined));
+    down = false;
+    const resumed = await exportWith();
+    assert.equal(resumed.pullRequests?.complete, true);
+    assert.deepEqual(resumed.pullRequests?.items.map((entry) => entry.id), everyId);
+    assert.deepEqual(resumed.pullRequests?.items.filter((entry) => entry.failed), [], 'the one cut short is asked again and complete');
+  });
+
   it('the emulator refuses a quoted date time, as the spec writes them unquoted', async () => {
     const quoted = await call(emulator, `${api}?q=${encodeURIComponent('updated_on>"2026-01-01T00:00:00Z"')}`, apiTokenAuth('admin'));
     assert.equal(quoted.status, 400);
