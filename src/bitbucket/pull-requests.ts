@@ -194,7 +194,8 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
         const subject = JSON.stringify(pr.id) ?? String(pr.id);
         invalid.set(subject, {
           section: 'pullRequests', subject, code: 'PULL_REQUEST_ID_INVALID',
-          message: `Bitbucket listed a pull request with the id ${subject} ("${pr.title}", updated ${pr.updated_on}); a pull request id is a positive whole number, so Lifeboat cannot store this one and leaves it out.`,
+          // No title: the index is never encrypted, and holds no content.
+          message: `Bitbucket listed a pull request with the id ${subject} (updated ${pr.updated_on}); a pull request id is a positive whole number, so Lifeboat cannot store this one and leaves it out.`,
         });
       } else if (items.get(pr.id)?.updatedOn !== pr.updated_on || pending.has(pr.id)) {
         if (pastDeadline()) stop = { reason: 'deadline' };
