@@ -90,7 +90,19 @@ export function gitClientFor(url: string, settings: WorkspaceSettings, token: st
  * declare fails that object by name, not with Forge's egress refusal.
  */
 export function lfsClientFor(url: string, settings: WorkspaceSettings, token: string): LfsClient {
-  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: (href) => permissions.canFetchFrom('backend', href) });
+  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch });
+}
+
+/**
+ * Whether the app's functions may fetch `url` (the manifest's egress). @forge/api throws ApiNotReadyError
+ * (out/api/permissions.js) when the runtime gives no permissions: then the request itself finds out.
+ */
+function mayFetch(url: string): boolean {
+  try {
+    return permissions.canFetchFrom('backend', url);
+  } catch {
+    return true;
+  }
 }
 
 function gitCredentials(settings: WorkspaceSettings, token: string): { username: string; password: string } {
