@@ -137,16 +137,18 @@ export async function handleLfs(req: IncomingMessage, res: ServerResponse, rest:
   send(res, 404, { message: 'Not found' });
 }
 
-async function serveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string): Promise<void> {
+/** `answering`: told the status just before it is sent (so that a test reading the log after the answer finds it). */
+async function serveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string, answering?: (status: number) => void): Promise<void> {
   const path = lfsObjectPath(gitDir, oid);
   req.resume();
   const size = sizeOf(path);
+  answering?.(size === undefined ? 404 : 200);
   if (size === undefined) return send(res, 404, { message: 'Object does not exist' });
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
   await pipeline(createReadStream(path), res);
 }
 
-async function receiveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string): Promise<void> {
+async function receiveObject(req: IncomingMessage, res: ServerResponse, gitDir: string, oid: string, answering?: (status: number) => void): Promise<void> {
   const path = lfsObjectPath(gitDir, oid);
   mkdirSync(dirname(path), { recursive: true });
   const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
@@ -156,9 +158,11 @@ async function receiveObject(req: IncomingMessage, res: ServerResponse, gitDir: 
   // Nothing half-written: an object is in place only once its content is its oid.
   if (hash.digest('hex') !== oid) {
     rmSync(partial, { force: true });
+    answering?.(422);
     return send(res, 422, { message: 'The uploaded content does not match its oid.' });
   }
   renameSync(partial, path);
+  answering?.(200);
   res.writeHead(200).end();
 }
 
@@ -171,7 +175,7 @@ async function receiveObject(req: IncomingMessage, res: ServerResponse, gitDir: 
 export class MediaStandIn {
   private readonly grants = new Map<string, { gitDir: string; oid: string; operation: 'download' | 'upload'; until: number }>();
 
-  /** `origin()`: where it listens; `onTransfer`: each transfer it answered (for tests that count them). */
+  /** `origin()`: where it listens; `onTransfer`: each transfer it answers, as the answer goes (for tests that count them). */
   constructor(private readonly origin: () => string, private readonly onTransfer?: (transfer: { operation: 'download' | 'upload'; oid: string; status: number }) => void) {}
 
   /** A batch answer's action for one object: an href on this host (or on `origin`, a fault) and its own token. */
@@ -188,14 +192,14 @@ export class MediaStandIn {
     const grant = token === undefined ? undefined : this.grants.get(token);
     const answer = (status: number, message: string): void => {
       req.resume();
-      send(res, status, { message });
       this.onTransfer?.({ operation: operation ?? 'download', oid: oid ?? '', status });
+      send(res, status, { message });
     };
     if (!oid || !operation) return answer(404, 'Not found');
     if (!grant || grant.until < Date.now()) return answer(401, 'The token is missing, unknown or expired.');
     if (grant.oid !== oid || grant.operation !== operation) return answer(403, `The token does not allow the ${operation} of ${oid}.`);
-    if (operation === 'download') await serveObject(req, res, grant.gitDir, oid);
-    else await receiveObject(req, res, grant.gitDir, oid);
-    this.onTransfer?.({ operation, oid, status: res.statusCode });
+    const answering = (status: number): void => this.onTransfer?.({ operation, oid, status });
+    if (operation === 'download') await serveObject(req, res, grant.gitDir, oid, answering);
+    else await receiveObject(req, res, grant.gitDir, oid, answering);
   }
 }
