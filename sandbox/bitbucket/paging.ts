@@ -11,7 +11,7 @@ import { BbqlError, parseBbql, sortItems } from './bbql.js';
 import { RouteAnswer, type PageOptions, type RouteResponse } from './routes.js';
 import { errorResponse } from './serialize.js';
 
-/** "Globally, the minimum length is 10 and the maximum is 100" ("Pagination"); 10 is the default. Smaller pagelens are served (seen in the wild: `pagelen=1` works), not refused. */
+/** "Globally, the minimum length is 10 and the maximum is 100" ("Pagination"); 10 is the default. Smaller pagelens are served, not refused (a client issue shows `pagelen=1` answered: MunifTanjim/node-bitbucket#10). */
 const DEFAULT_PAGELEN = 10;
 const MAX_PAGELEN = 100;
 

@@ -104,7 +104,7 @@ export interface ServerDeps {
   log(line: string): void;
 }
 
-/** Bitbucket's answer to an unknown API path (as seen in the wild, not documented). */
+/** Bitbucket's answer to an unknown API path (not documented: assumed). */
 const NOT_FOUND_DETAIL = 'There is no API hosted at this URL.\n\nFor information about our API\'s, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/';
 
 function sendJson(res: ServerResponse, response: RouteResponse, extraHeaders: Record<string, string> = {}): void {

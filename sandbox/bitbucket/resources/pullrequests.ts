@@ -604,7 +604,7 @@ export function register(registry: RouteRegistry): void {
   });
 
   // A deleted comment stays in the list, marked deleted and emptied, so that its replies keep their thread (the spec's
-  // `pullrequest_comment.deleted`; that the list keeps it: seen in the wild, assumed).
+  // `pullrequest_comment.deleted`; that the list keeps it: not documented, assumed).
   registry.add('DELETE', `${one}/comments/{comment_id}`, async (request, kit) => {
     const { repository, pr, comment } = ownComment(request, kit);
     comment.deleted = true;
@@ -732,7 +732,7 @@ export function register(registry: RouteRegistry): void {
   });
 
   // "Get the diff stat for a pull request": 302 to the repository diffstat of its source against its destination (the
-  // spec); the `from_pullrequest_id` and `topic` it carries, and the 404 without commits: seen in the wild, assumed.
+  // spec); the `from_pullrequest_id` and `topic` it carries, and the 404 without commits: not documented, assumed.
   registry.add('GET', `${one}/diffstat`, (request, kit): RouteResponse => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
