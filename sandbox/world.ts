@@ -111,7 +111,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       dataDir: dirs.forge,
       installation: { workspaceId: DEMO_WORKSPACE.uuid },
       bitbucket: { apiUrl: emulator.url, authorization: (accountId) => emulator.forgeAppAuthorization(accountId) },
-      standIns: { 'https://api.bitbucket.org': emulator.url, 'https://bitbucket.org': emulator.url },
+      // Bitbucket's LFS batch API hands out transfer hrefs on Atlassian's media host (sandbox/bitbucket/lfs.ts).
+      standIns: { 'https://api.bitbucket.org': emulator.url, 'https://bitbucket.org': emulator.url, 'https://api.media.atlassian.com': emulator.mediaUrl },
       customerEgress: [s3.endpoint],
       log,
       ...(options.hostLimits ? { limits: options.hostLimits } : {}),

@@ -1,7 +1,9 @@
 // LFS objects in the app, in the local world: a push with LFS pointers is backed up
-// by the app (the emulator's batch API, with the workspace's git credential), the
-// objects land in the bucket once per oid, and a restore into a new repository
-// uploads them back byte for byte.
+// by the app (the emulator's batch API, with the workspace's git credential, and the
+// transfers on the stand-in for Atlassian's media host, which the manifest declares),
+// the objects land in the bucket once per oid, and a restore into a new repository
+// uploads them back byte for byte. A transfer on a host the app does not declare
+// fails that object by name, and the rest of the backup goes on.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,7 +23,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { lfsObjectPath } from '../sandbox/bitbucket/lfs.js';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { write } from './helpers/fixtures.js';
-import { lfsObject, pointerFile } from './helpers/lfs.js';
+import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 
 const ADMIN = { as: 'admin' as const };
@@ -83,6 +85,8 @@ describe('LFS objects in the app', { timeout: 180_000 }, () => {
     assert.equal(index?.lfs?.complete, true);
     const downloads = app.world.emulator.lfsBatches.slice(batchesBefore).filter((batch) => batch.operation === 'download');
     assert.equal(downloads.length, 1, 'one batch request for both objects');
+    const transfers = (operation: string): string[] => app.world.emulator.lfsTransfers.filter((transfer) => transfer.operation === operation && transfer.status === 200).map((transfer) => transfer.oid).sort();
+    assert.deepEqual(transfers('download'), objects.map((object) => object.oid).sort(), 'downloaded from the media host, through the app\'s egress');
 
     // Nothing changed since: a second backup asks the LFS server nothing.
     valueOf(await app.repoPage('backupNow', undefined, { ...ADMIN, repositorySlug: SLUG }), 'backupNow');
@@ -97,5 +101,43 @@ describe('LFS objects in the app', { timeout: 180_000 }, () => {
     assert.match(done.message ?? '', /2 LFS objects restored/);
     const restored = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'docs-restored');
     for (const object of objects) assert.deepEqual(readFileSync(lfsObjectPath(restored, object.oid)), object.content, object.oid);
+    // The test's own two uploads, then the restore's two.
+    assert.equal(transfers('upload').length, 4, 'uploaded to the media host');
+  });
+
+  it('a transfer on a host the app does not declare fails that object by name; the other objects and git are backed up; a restore stops with the host named', async () => {
+    const [allowed, elsewhere] = [lfsObject(), lfsObject()] as [LfsFixture, LfsFixture];
+    const lfs = createLfsClient({ url: app.gitUrl(SLUG) });
+    const offers = await lfs.batch('upload', [allowed, elsewhere]);
+    for (const object of [allowed, elsewhere]) await lfs.upload(object, { upload: offers.get(object.oid)!.actions!.upload! }, fromBytes(object.content));
+    const work = join(scratch, 'work');
+    write(work, 'media/c.bin', pointerFile(allowed, 3));
+    write(work, 'media/d.bin', pointerFile(elsewhere, 3));
+    await gitAsync(work, ['add', '-A']);
+    await gitAsync(work, ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', 'commit', '--quiet', '-m', 'more media']);
+    app.world.emulator.faults.lfsHrefOrigin = { origin: 'https://media.example.net', oid: elsewhere.oid };
+    try {
+      await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD']);
+      await settle();
+      const manifest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)));
+      assert.ok(manifest);
+      assert.equal(manifest.refs.find((ref) => ref.name === 'refs/heads/main')?.oid, (await gitAsync(work, ['rev-parse', 'HEAD'])).trim(), 'git is backed up');
+      const index = await readMetadataIndex(store, manifest);
+      assert.ok(index?.lfs?.items.some((entry) => entry.oid === allowed.oid), 'the other object is stored');
+      assert.deepEqual(index?.lfs?.missing.map((entry) => entry.oid), [elsewhere.oid]);
+      assert.match(index?.lfs?.missing[0]?.reason ?? '', /sent the download of LFS object [0-9a-f]{64} to media\.example\.net, a host Lifeboat may not reach/);
+
+      // Every upload sent elsewhere: the restore stops at the first, naming the host, with the page's hint.
+      app.world.emulator.faults.lfsHrefOrigin = { origin: 'https://media.example.net' };
+      const job = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'docs-elsewhere' }, { ...ADMIN, repositorySlug: SLUG }), 'startRestore');
+      await settle();
+      const done = valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob');
+      assert.equal(done.state, 'failed', done.message);
+      assert.equal(done.error?.code, 'LFS_HOST_NOT_ALLOWED');
+      assert.match(done.error?.message ?? '', /media\.example\.net/);
+      assert.match(done.error?.hint ?? '', /host the app does not declare/);
+    } finally {
+      delete app.world.emulator.faults.lfsHrefOrigin;
+    }
   });
 });

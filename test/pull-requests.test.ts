@@ -5,6 +5,9 @@
 // same bucket contents as an undisturbed run, and encrypted buckets hold the
 // documents encrypted.
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BitbucketClient } from '../src/bitbucket/client.js';
 import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
@@ -18,6 +21,8 @@ import { collect } from '../src/engine/streams.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { apiTokenAuth, call, startTestEmulator, type TestEmulator } from '../sandbox/bitbucket/test-support.js';
+import type { EmulatorState } from '../sandbox/bitbucket/model.js';
+import { type Endpoint, generatePullRequests } from '../sandbox/bitbucket/resources/pullrequests.js';
 import { startS3Server, type S3TestServer } from './helpers/s3.js';
 import { runCli } from './helpers/cli.js';
 
@@ -156,7 +161,8 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
     assert.equal(again.status, 'unchanged');
     assert.deepEqual(restCalls().map((record) => decodeURIComponent(new URL(record.path, emulator.url).pathname)), [`/2.0/repositories/${DEMO_WORKSPACE.uuid}/${repositoryUuid}/pullrequests`]);
     const listing = restCalls()[0]!.path;
-    assert.match(new URL(listing, emulator.url).searchParams.get('q') ?? '', /^updated_on>"/);
+    // The date time unquoted, as the spec's "Filter and sort" section writes it.
+    assert.match(new URL(listing, emulator.url).searchParams.get('q') ?? '', /^updated_on>\d{4}-\d{2}-\d{2}T/);
     assert.deepEqual((await asApp.page(listing)).values, [], 'the listing holds nothing: Bitbucket filtered by updated_on');
   });
 
@@ -274,4 +280,203 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
     assert.deepEqual(linkedIssueKeys('WEB-12: fix login (see OPS-3)', 'feature/WEB-12-login'), ['OPS-3', 'WEB-12']);
     assert.deepEqual(linkedIssueKeys('Fix a typo', 'bugfix/readme'), []);
   });
+});
+
+// A repository with pull requests #1–#103 (#8–#103 generated, updated before the
+// seeded ones): one pull request's diffstat answers 555 for good ("If generating
+// the diffstat timed out", the spec), another's activity 500, and a third is
+// listed with the id 0. None of them holds the others back, nor fails the backup.
+describe('pull requests Bitbucket cannot serve', { timeout: 180_000 }, () => {
+  let emulator: TestEmulator;
+  let s3: S3TestServer;
+  let scratch: string;
+  let repositoryUuid: string;
+  let store: BlobStore;
+  const prefix = `prs-faults-${Math.random().toString(36).slice(2)}`;
+  const api = `/2.0/repositories/${DEMO_WORKSPACE.slug}/web-app/pullrequests`;
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'lifeboat-prs-faults-'));
+    // The demo world, then generated pull requests written into its state while the emulator is down (as the benchmark does).
+    await (await startTestEmulator({ dataDir: scratch })).close();
+    const state = JSON.parse(await readFile(join(scratch, 'state.json'), 'utf8')) as EmulatorState;
+    const repository = state.repositories.find((candidate) => candidate.slug === 'web-app')!;
+    repositoryUuid = repository.uuid;
+    const ends = (state.repositoryData[repositoryUuid]?.pullrequests as { pullRequests: Array<{ source: Endpoint; destination: Endpoint }> }).pullRequests[2]!;
+    generatePullRequests(state, repositoryUuid, { count: 96, userUuids: Object.values(DEMO_USERS).map((user) => user.uuid), source: ends.source, destination: ends.destination, startedAt: '2025-01-06T09:00:00.000Z' });
+    await writeFile(join(scratch, 'state.json'), JSON.stringify(state));
+    emulator = await startTestEmulator({ dataDir: scratch, rateLimitPerHour: 100_000 });
+    s3 = await startS3Server();
+    store = s3.makeStore(prefix);
+    await initBucket(store, {});
+  });
+  after(async () => {
+    await s3?.close();
+    await emulator?.dispose();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  const asApp = (): BitbucketClient => new BitbucketClient((path, init) => fetch(new URL(path, emulator.url), { ...init, headers: { ...init?.headers, authorization: emulator.forgeAppAuthorization() } }));
+  const run = async (): Promise<Committed> => {
+    const result = await backup({
+      store,
+      repo,
+      git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
+      trigger: 'cli',
+      encryption: null,
+      objectLock: null,
+      metadata: [pullRequestCollector({ client: asApp(), workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: { pending: () => Promise.resolve([]) } })],
+    });
+    assert.notEqual(result.status, 'partial');
+    return result as Committed;
+  };
+  const indexOf = async (result: Committed): Promise<MetadataIndex> => {
+    const index = await readMetadataIndex(store, result.snapshot);
+    assert.ok(index);
+    return index;
+  };
+  const documentOf = async (result: Committed, id: number): Promise<PullRequestDocument> => {
+    const entry = (await indexOf(result)).pullRequests?.items.find((candidate) => candidate.id === id);
+    assert.ok(entry, `pull request ${id} is stored`);
+    return readMetadataDocument(store, result.snapshot, entry.object, undefined, pullRequestDocumentSchema);
+  };
+  const calls = (pattern: RegExp): number => emulator.requests().filter((record) => record.rest && pattern.test(record.path)).length;
+  const problemsOf = (index: MetadataIndex): string[] => index.problems.map((problem) => `${problem.code} ${problem.subject ?? ''}`).sort();
+  const everyId = Array.from({ length: 103 }, (_, at) => at + 1);
+  let first: Committed;
+
+  it('stores #100–#103 and every other one, the failing ones without the failing part and with the problem named; id 0 is a problem, git is backed up', async () => {
+    Object.assign(emulator.faults, {
+      pullRequestPartFaults: [{ id: 20, part: 'diffstat', status: 555 }, { id: 40, part: 'activity', status: 500 }],
+      pullRequestIdAs: { id: 60, as: 0 },
+    });
+    emulator.clearRequests();
+    first = await run();
+    assert.equal(first.status, 'created', 'the git history is backed up');
+    const index = await indexOf(first);
+    const section = index.pullRequests!;
+    assert.deepEqual(section.items.map((entry) => entry.id), everyId.filter((id) => id !== 60));
+    assert.equal(section.complete, true, 'nothing is left waiting');
+    assert.deepEqual(section.outstanding, []);
+    assert.deepEqual(section.items.find((entry) => entry.id === 20)?.failed, [{ part: 'diffstat', status: 555 }]);
+    assert.deepEqual(section.items.find((entry) => entry.id === 40)?.failed, [{ part: 'activity', status: 500 }]);
+    assert.deepEqual(problemsOf(index), ['PULL_REQUEST_ID_INVALID 0', 'PULL_REQUEST_PARTIAL 20', 'PULL_REQUEST_PARTIAL 40']);
+    assert.match(index.problems.find((problem) => problem.subject === '20')!.message, /#20 is stored without its diffstat \(HTTP 555: generating it timed out\)/);
+    assert.match(index.problems.find((problem) => problem.subject === '0')!.message, /the id 0 .*leaves it out/);
+
+    const timedOut = await documentOf(first, 20);
+    assert.deepEqual(timedOut.diffstat, []);
+    assert.deepEqual(timedOut.unavailable, ['diffstat']);
+    assert.ok(timedOut.activity.length > 0 && timedOut.commits.length > 0, 'what could be read is stored');
+    const noActivity = await documentOf(first, 40);
+    assert.deepEqual(noActivity.activity, []);
+    assert.ok(noActivity.diffstat.length > 0);
+    // A 500 is asked again once at once; the 555 (Bitbucket's own timeout) is not.
+    assert.equal(calls(/\/pullrequests\/40\/activity/), 2);
+    assert.equal(calls(/from_pullrequest_id=20(&|$)/), 1);
+  });
+
+  it('the command line shows the problems of the snapshot', async () => {
+    const shown = await runCli(['show', first.snapshot.id, '--bucket', `s3://${s3.bucket}/${prefix}`], s3.env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /Problem in pullRequests \(20\): \[PULL_REQUEST_PARTIAL\] Pull request #20 is stored without its diffstat/);
+    assert.match(shown.stdout, /Problem in pullRequests \(0\): \[PULL_REQUEST_ID_INVALID\]/);
+  });
+
+  it('asks again for the failing ones in every backup; once Bitbucket serves them they are complete', async () => {
+    emulator.clearRequests();
+    const still = await run();
+    assert.equal(still.status, 'unchanged', 'still failing: the same index, no new snapshot');
+    assert.deepEqual(fetchedOnes(), [20, 40]);
+
+    emulator.faults.pullRequestPartFaults = [];
+    delete emulator.faults.pullRequestIdAs;
+    const healed = await run();
+    assert.equal(healed.status, 'created');
+    const index = await indexOf(healed);
+    assert.equal(index.pullRequests?.items.find((entry) => entry.id === 20)?.failed, undefined);
+    assert.equal(index.pullRequests?.items.find((entry) => entry.id === 40)?.failed, undefined);
+    assert.ok((await documentOf(healed, 20)).diffstat.length > 0);
+    assert.ok((await documentOf(healed, 40)).activity.length > 0);
+    // Nothing has stored the one listed as 0: every snapshot says so.
+    assert.deepEqual(problemsOf(index), ['PULL_REQUEST_ID_INVALID 0']);
+    first = healed;
+  });
+
+  it('with next links dropping sort and fields, an incremental export still fetches every changed pull request', async () => {
+    const changed = Array.from({ length: 55 }, (_, at) => 30 + at);
+    for (const id of changed) {
+      assert.equal((await call(emulator, `${api}/${id}/comments`, apiTokenAuth('admin'), { method: 'POST', body: { content: { raw: `Late note on #${id}.` } } })).status, 201);
+    }
+    emulator.faults.pageLinksDropSortAndFields = '/pullrequests';
+    try {
+      // Bitbucket's own listing with the knob on: page 2's link lost them.
+      const listed = (await call(emulator, `${api}?state=OPEN&state=MERGED&state=DECLINED&state=SUPERSEDED&pagelen=50&sort=updated_on&fields=values.id,next`, apiTokenAuth('admin'))).body as { next?: string };
+      assert.ok(listed.next && !/sort=|fields=/.test(listed.next), listed.next);
+      emulator.clearRequests();
+      const next = await run();
+      assert.equal(next.status, 'created');
+      assert.deepEqual(fetchedOnes(), changed, 'every changed pull request, #60 too now that Bitbucket lists it by its id');
+      const index = await indexOf(next);
+      assert.deepEqual(index.pullRequests?.items.map((entry) => entry.id), everyId);
+      const current = new Map<number, string>();
+      for await (const pr of asApp().paginate<{ id: number; updated_on: string }>(`${api}?state=OPEN&state=MERGED&state=DECLINED&state=SUPERSEDED&pagelen=50&fields=values.id,values.updated_on,next`)) current.set(pr.id, pr.updated_on);
+      for (const entry of index.pullRequests!.items) assert.equal(entry.updatedOn, current.get(entry.id), `pull request ${entry.id} as Bitbucket has it now`);
+      assert.equal(index.pullRequests?.updatedThrough, [...current.values()].sort().at(-1));
+      const late = await documentOf(next, 84);
+      assert.equal((late.comments.at(-1)?.content as { raw: string }).raw, 'Late note on #84.');
+      assert.ok(Array.isArray(late.pullRequest.participants), 'the listing\'s fields were kept');
+    } finally {
+      delete emulator.faults.pageLinksDropSortAndFields;
+    }
+  });
+
+  it('an outage in the middle of an export stops it, rather than storing every pull request without its parts', async () => {
+    const outageStore = s3.makeStore(`${prefix}-outage`);
+    await initBucket(outageStore, {});
+    let calls = 0;
+    let down = true;
+    // Bitbucket answers 503 to everything from the 40th REST call of the first export on.
+    const flaky = new BitbucketClient(async (path, init) => {
+      if (down && ++calls > 40) return { status: 503, headers: new Headers(), text: async () => '{"type":"error","error":{"message":"Service unavailable"}}' };
+      return fetch(new URL(path, emulator.url), { ...init, headers: { ...init?.headers, authorization: emulator.forgeAppAuthorization() } });
+    });
+    const exportWith = async (): Promise<MetadataIndex> => {
+      const result = await backup({
+        store: outageStore, repo, git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
+        trigger: 'cli', encryption: null, objectLock: null,
+        metadata: [pullRequestCollector({ client: flaky, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: { pending: () => Promise.resolve([]) } })],
+      });
+      assert.ok(result.status === 'created', result.status);
+      const index = await readMetadataIndex(outageStore, result.snapshot);
+      assert.ok(index);
+      return index;
+    };
+    const stopped = await exportWith();
+    const section = stopped.pullRequests!;
+    assert.equal(section.complete, false, 'the outage stopped the export');
+    assert.ok(section.items.length > 0 && section.items.length < 20, `${section.items.length} stored before the outage`);
+    assert.ok(section.items.filter((entry) => entry.failed).length <= 1, 'at most the pull request the outage began in lacks parts');
+    assert.ok(stopped.problems.some((problem) => problem.code === 'BITBUCKET_UNAVAILABLE' && problem.subject === undefined));
+    down = false;
+    const resumed = await exportWith();
+    assert.equal(resumed.pullRequests?.complete, true);
+    assert.deepEqual(resumed.pullRequests?.items.map((entry) => entry.id), everyId);
+    assert.deepEqual(resumed.pullRequests?.items.filter((entry) => entry.failed), [], 'the one cut short is asked again and complete');
+  });
+
+  it('the emulator refuses a quoted date time, as the spec writes them unquoted', async () => {
+    const quoted = await call(emulator, `${api}?q=${encodeURIComponent('updated_on>"2026-01-01T00:00:00Z"')}`, apiTokenAuth('admin'));
+    assert.equal(quoted.status, 400);
+    const bare = await call(emulator, `${api}?q=${encodeURIComponent('updated_on>2026-01-01T00:00:00Z')}`, apiTokenAuth('admin'));
+    assert.equal(bare.status, 200);
+  });
+
+  /** Pull requests whose parts (or own JSON) were read since the last clearRequests. */
+  function fetchedOnes(): number[] {
+    return [...new Set(emulator.requests().filter((record) => record.rest).flatMap((record) => {
+      const match = /\/pullrequests\/(\d+)[/?]/.exec(record.path);
+      return match ? [Number(match[1])] : [];
+    }))].sort((a, b) => a - b);
+  }
 });

@@ -1,14 +1,20 @@
 /**
  * The subset of Bitbucket's query language (BBQL, `q=`) and `sort=` that
- * clients use, evaluated on the JSON items of a collection:
+ * clients use, evaluated on the JSON items of a collection, as the spec's
+ * narrative "Filter and sort API objects" (/cloud/bitbucket/rest/intro/#filtering)
+ * documents it:
  *
  *   field op value    op: = != ~ !~ > >= < <=   (~ is case-insensitive "contains")
  *   a and b, a or b, ( … )
- *   values: "strings" (or 'strings'), numbers, true, false, null, and bare
- *   ISO dates like 2026-11-01 or 2026-11-01T00:00:00Z
+ *   values: "strings" (double quotes), numbers, true, false, null, and unquoted
+ *   ISO-8601 date times like 2026-11-01 or 2026-11-01T00:00:00Z, in UTC unless
+ *   they carry an offset
  *
- * Fields are dotted paths (project.key); a path that crosses an array matches
- * when any element matches. Dates compare as instants when the value is a date.
+ * `IN` / `NOT IN` lists are documented too but not emulated (no client here uses
+ * them). Fields are dotted paths (project.key); a path that crosses an array
+ * matches when any element matches ("Fields that contain embedded instances ...
+ * can be traversed recursively"; any-element: not documented, assumed). Dates
+ * compare as instants.
  */
 
 export class BbqlError extends Error {}
@@ -24,7 +30,22 @@ type Node =
 type Token = { kind: 'open' | 'close' } | { kind: 'op'; op: Operator } | { kind: 'string'; value: string } | { kind: 'word'; value: string };
 
 const OPERATORS: Operator[] = ['!=', '!~', '>=', '<=', '=', '~', '>', '<'];
-const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** "an unquoted ISO-8601 date time string with the timezone offset, milliseconds and entire time component being optional" (the spec's data types). */
+const DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+/** A date time as Bitbucket answers it (`created_on`, `updated_on`): what a field of type date-time holds. */
+const DATE_TIME_VALUE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Microseconds since the epoch ("Date time strings are assumed to be in UTC, unless an explicit timezone offset
+ * is provided"): Bitbucket's own times carry microseconds, which Date.parse would round away.
+ */
+function instant(text: string): number {
+  const fraction = /\.(\d+)/.exec(text)?.[1] ?? '';
+  const whole = text.replace(/\.\d+/, '');
+  const withTime = whole.includes('T') ? whole : `${whole}T00:00:00`;
+  const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(withTime) ? withTime : `${withTime}Z`);
+  return ms * 1000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+}
 
 function tokenize(query: string): Token[] {
   const tokens: Token[] = [];
@@ -36,7 +57,8 @@ function tokenize(query: string): Token[] {
     } else if (char === '(' || char === ')') {
       tokens.push({ kind: char === '(' ? 'open' : 'close' });
       at++;
-    } else if (char === '"' || char === "'") {
+    } else if (char === '"') {
+      // "String: any text inside double quotes" (the spec's data types); single quotes are not documented.
       let value = '';
       at++;
       while (at < query.length && query[at] !== char) {
@@ -116,7 +138,7 @@ class Parser {
     if (word === 'true' || word === 'false') return { kind: 'boolean', value: word === 'true' };
     if (word === 'null') return { kind: 'null' };
     if (DATE.test(word)) {
-      const time = Date.parse(word.includes('T') || word.includes(' ') ? word : `${word}T00:00:00Z`);
+      const time = instant(word);
       if (Number.isNaN(time)) throw new BbqlError(`invalid date ${word}`);
       return { kind: 'date', value: word, time };
     }
@@ -150,7 +172,7 @@ export function valuesAt(item: unknown, path: string): unknown[] {
   return current;
 }
 
-/** Permission levels order by power, not spelling: `permission>"read"` means write or admin. */
+/** Permission levels order by power, not spelling: `permission>"read"` means write or admin (as the spec's `priority >= "major"` example orders an enum; for permissions: assumed). */
 const PERMISSION_ORDER = ['none', 'read', 'write', 'admin'];
 
 function compareValue(value: unknown, literal: Literal, field: string): number | undefined {
@@ -161,14 +183,15 @@ function compareValue(value: unknown, literal: Literal, field: string): number |
   }
   switch (literal.kind) {
     case 'date': {
-      const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      const time = typeof value === 'string' ? instant(value) : Number.NaN;
       return Number.isNaN(time) ? undefined : Math.sign(time - literal.time);
     }
     case 'number':
       return typeof value === 'number' ? Math.sign(value - literal.value) : undefined;
     case 'string':
-      // A quoted instant against a date field compares as instants, as Bitbucket types the field, not the literal.
-      if (typeof value === 'string' && DATE.test(literal.value) && DATE.test(value)) return compareValue(value, { kind: 'date', value: literal.value, time: Date.parse(literal.value) }, field);
+      // A quoted value is a string; the spec writes date times unquoted and does not say what a string against a
+      // date-time field does (not documented: refused here, so that no client comes to depend on it).
+      if (typeof value === 'string' && DATE_TIME_VALUE.test(value)) throw new BbqlError(`${field} is a date time: write ${JSON.stringify(literal.value)} unquoted`);
       if (typeof value === 'string') return value < literal.value ? -1 : value > literal.value ? 1 : 0;
       if (typeof value === 'number' || typeof value === 'boolean') return String(value) === literal.value ? 0 : undefined;
       return undefined;
@@ -220,7 +243,10 @@ function order(a: unknown, b: unknown): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** Items ordered by `sort=field` or `sort=-field` (descending); items without the field go last. A new array. */
+/**
+ * Items ordered by `sort=field` or `sort=-field` (descending): one field, ascending unless prefixed with a hyphen (the
+ * spec's "Sorting query results"). Items without the field go last (not documented: assumed). A new array.
+ */
 export function sortItems<T>(items: readonly T[], sort: string): T[] {
   const descending = sort.startsWith('-');
   const path = sort.replace(/^[-+]/, '').trim();

@@ -4,9 +4,15 @@
  * 410s of the cross-workspace endpoints Bitbucket removed. A repository's
  * permissions-config belongs to the settings module.
  *
- * Visibility follows Bitbucket: a repository the caller may not read answers
- * 404 (not 403) so that its existence does not leak; anonymous callers get 401
- * for private things instead, with WWW-Authenticate.
+ * Each route is the OpenAPI spec operation of the same method and path (its
+ * summary named beside it); the statuses are those its response list gives,
+ * unless a comment says otherwise.
+ *
+ * Visibility: a repository the caller may not read answers 404 (not 403) so
+ * that its existence does not leak; anonymous callers get 401 for private things
+ * instead, with WWW-Authenticate. Not documented: assumed (the spec's "Get a
+ * repository" lists 403 "If the repository is private and the authenticated
+ * user does not have access to it").
  */
 import { z } from 'zod';
 import { FORGE_APP_USER, actingUser, atLeast, humanUser, isWorkspaceAdmin, repositoryPermission, userRepositoryPermission, workspaceRole } from './auth.js';
@@ -60,6 +66,7 @@ function permissionsOn(state: EmulatorState, repository: Repository): Array<{ us
   });
 }
 
+/** Repository slugs: not documented: assumed (lower-case letters, digits, ".", "_", "-", as Bitbucket's web UI makes them). */
 const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 
 /**
@@ -92,7 +99,7 @@ function applyRepositoryBody(kit: RouteKit, workspace: Workspace, repository: Re
   repository.projectKey = projectKey ?? repository.projectKey;
 }
 
-/** Whether the caller may create repositories in `workspace`. */
+/** Whether the caller may create repositories in `workspace` (who may: not documented: assumed, as workspace members may in Bitbucket's UI). */
 function canCreate(principal: Principal, workspace: Workspace): boolean {
   if (principal.kind === 'forge-app' && !principal.user) return true;
   if (principal.kind === 'access-token') return principal.tokenKind === 'workspace' && principal.workspaceUuid === workspace.uuid;
@@ -151,6 +158,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
   }
 
   // --- users ---
+  // "Get current user": 401 without a credential.
   registry.add('GET', '/2.0/user', (request, kit) => {
     const principal = requireCaller(request, kit);
     const user = actingUser(principal) ?? FORGE_APP_USER;
@@ -175,6 +183,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     });
   };
 
+  // "List workspaces for the current user": `administrator` filters on the caller's admin permission (the spec's parameter).
   registry.add('GET', '/2.0/user/workspaces', (request, kit) => {
     const principal = requireCaller(request, kit);
     const administrator = request.url.searchParams.get('administrator');
@@ -205,6 +214,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
 
   const workspaceRepositoryPermissions = (request: RouteRequest, kit: RouteKit, slug?: string): RouteResponse => {
     const workspace = kit.workspace(request);
+    // 403 "The requesting user isn't an admin of the workspace" ("List all repository permissions for a workspace").
     if (!isWorkspaceAdmin(request.principal, workspace)) fail(kit, 403, 'Only workspace administrators can list repository permissions.');
     const state = kit.state();
     const repositories = state.repositories.filter((repository) => repository.workspaceUuid === workspace.uuid && (slug === undefined || repository.slug === slug));
@@ -227,7 +237,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     return ok(json.projectJson(project));
   });
 
-  // --- the caller's own permissions, per workspace ---
+  // --- the caller's own permissions, per workspace ("Get user permission on a workspace", "List repository permissions in a workspace for a user": 403 without access) ---
   registry.add('GET', '/2.0/user/workspaces/{workspace}/permission', (request, kit) => {
     const user = subjectOf(requireCaller(request, kit));
     const workspace = findWorkspace(kit.state(), request.params.workspace ?? '');
@@ -254,7 +264,9 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
   registry.add('GET', '/2.0/repositories/{workspace}', (request, kit) => {
     const workspace = kit.workspace(request);
     const role = request.url.searchParams.get('role');
+    // The spec's `role` parameter: member (read), contributor (write), admin; owner as admin (not documented: assumed).
     const needs: Record<string, RepositoryPermission> = { member: 'read', contributor: 'write', admin: 'admin', owner: 'admin' };
+    // An unknown role: not documented: assumed a 400.
     if (role !== null && !needs[role]) fail(kit, 400, `Invalid role: ${role}`);
     const state = kit.state();
     const repositories = state.repositories.filter((repository) => {
@@ -270,6 +282,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
   const create = async (request: RouteRequest, kit: RouteKit, status: number): Promise<RouteResponse> => {
     const principal = requireCaller(request, kit);
     const workspace = kit.workspace(request);
+    // The spec's "Create a repository" answers 400 "if the caller lacks the privilege to create repositories"; 403 here: not documented: assumed.
     if (!canCreate(principal, workspace)) fail(kit, 403, `You do not have permission to create repositories in ${workspace.slug}.`);
     const slug = request.params.repo_slug ?? '';
     if (!SLUG.test(slug)) fail(kit, 400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
@@ -278,10 +291,12 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
       fail(kit, 400, 'Repository with this Slug and Owner already exists.');
     }
     const body = await parseBody(request, kit, repositoryBody, { optional: true });
+    // "If the project is not provided, the repository is automatically assigned to the oldest project in the workspace."
     const defaultProject = state.projects.find((project) => project.workspaceUuid === workspace.uuid);
     if (!defaultProject && !body.project) fail(kit, 400, 'Bad request', `project: ${workspace.slug} has no project to put the repository in`);
     const now = kit.now();
     const creator = humanUser(principal);
+    // Defaults of a new repository (private, forks allowed, main branch `main`): not documented: assumed.
     const repository: Repository = {
       uuid: kit.newUuid(),
       workspaceUuid: workspace.uuid,
@@ -306,8 +321,10 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     return { status, body: kit.repositoryJson(repository) };
   };
 
+  // "Create a repository": 200 with the new repository.
   registry.add('POST', '/2.0/repositories/{workspace}/{repo_slug}', (request, kit) => create(request, kit, 200));
 
+  // "Update a repository": 200 updated, 201 "A new repository has been created".
   registry.add('PUT', '/2.0/repositories/{workspace}/{repo_slug}', async (request, kit) => {
     const workspace = kit.workspace(request);
     const exists = kit.state().repositories.some((repository) => repository.workspaceUuid === workspace.uuid && (repository.slug === request.params.repo_slug || repository.uuid === request.params.repo_slug));
@@ -322,6 +339,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     return ok(kit.repositoryJson(repository));
   });
 
+  // "Delete a repository": 204; 403 without admin access.
   registry.add('DELETE', '/2.0/repositories/{workspace}/{repo_slug}', async (request, kit) => {
     const repository = kit.repository(request, 'admin');
     const state = kit.state();
@@ -333,7 +351,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     return { status: 204 };
   });
 
-  // --- branches and tags ---
+  // --- branches and tags ("List branches and tags", "List open branches", "List tags", "Get a branch", "Get a tag": 404 for an unknown name) ---
   const refs = async (request: RouteRequest, kit: RouteKit, kinds: Array<'branch' | 'tag'>): Promise<RouteResponse> => {
     const repository = kit.repository(request, 'read');
     const found = (await Promise.all(kinds.map((kind) => services.listRefs(repository, kind)))).flat();

@@ -1,6 +1,7 @@
 /**
- * Bitbucket's partial responses (`fields=`), applied to the final JSON of an
- * answer. The useful subset:
+ * Bitbucket's partial responses (`fields=`, the spec's narrative "Partial
+ * responses": removal `-x`, addition `+x`, only the listed paths, `*` wildcards),
+ * applied to the final JSON of an answer. The useful subset:
  *
  *   fields=values.id,next      only these paths (a page keeps nothing else)
  *   fields=-links,-values.links   the full answer minus these paths
@@ -8,7 +9,10 @@
  *                              full, so + matters only next to plain paths)
  *   fields=values.*            `*` stands for every key at its level
  *
- * Paths cross arrays element-wise, so `values.author.uuid` reaches into every item.
+ * Paths cross arrays element-wise, so `values.author.uuid` reaches into every item
+ * (as the narrative's `values.reviewers.nickname` example shows). A page whose
+ * listed paths leave out `next` loses it, as Bitbucket's does (seen in the wild:
+ * a client issue, BitbucketPHP/Client#91).
  */
 
 interface Trie {

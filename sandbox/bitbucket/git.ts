@@ -5,8 +5,11 @@
  * events need.
  *
  * Layout: `<dataDir>/git/<workspace-slug>/<repo-slug>.git`. URLs:
- * `/<workspace>/<repo>.git/...` (the `.git` is optional, as on Bitbucket). Wikis
- * (`<repo>.git/wiki`) went with Bitbucket's sunset of them on 2026-08-20.
+ * `/<workspace>/<repo>.git/...` (the clone URL `https://bitbucket.org/{ws}/{repo}.git`
+ * of ../shared/reference/bitbucket-api.md; the `.git` being optional: not
+ * documented, assumed). The protocol is git's own (gitprotocol-http), answered by
+ * git itself. Wikis (`<repo>.git/wiki`) went with Bitbucket's sunset of them on
+ * 2026-08-20 (the reference's "What Bitbucket removed in 2026").
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -206,7 +209,7 @@ export async function pushChanges(gitDir: string, before: Map<string, string>, a
   return changes;
 }
 
-/** Bytes a repository takes on disk (Bitbucket's `size`). */
+/** Bytes a repository takes on disk: Bitbucket's `size` (the spec's `repository.size`; how Bitbucket counts it is not documented: assumed on-disk bytes). */
 export function directorySize(path: string): number {
   let total = 0;
   let entries;
@@ -232,6 +235,7 @@ export interface GitPath {
   service: 'git-upload-pack' | 'git-receive-pack';
 }
 
+// Smart HTTP (info/refs, the two services), the LFS API, and dumb-HTTP paths (HEAD, objects/), which http-backend answers as git does.
 const GIT_PATH = /^\/([^/]+)\/([^/]+?)(?:\.git)?(\/(?:info\/refs|info\/lfs\/.+|git-upload-pack|git-receive-pack|HEAD|objects\/.+))$/;
 
 /** A git smart-HTTP (or dumb) request path, or undefined for anything else. */

@@ -1,6 +1,7 @@
 /**
  * A stand-in for Bitbucket Cloud on 127.0.0.1: REST API 2.0 and git smart
- * HTTP, for `npm start` and the tests.
+ * HTTP, for `npm start` and the tests, and on a second origin the stand-in for
+ * Atlassian's media host, where LFS transfers go (lfs.ts).
  *
  * Data directory:
  *   <dataDir>/state.json                              everything but git (atomic writes)
@@ -26,6 +27,7 @@ import { resourceModules as defaultResourceModules } from './resources/index.js'
 import { RouteAnswer, type RouteKit, type RouteRequest } from './routes.js';
 import { seedDemoWorld, type ResourceModule } from './seed.js';
 import { errorResponse, Serializer } from './serialize.js';
+import { MediaStandIn } from './lfs.js';
 import { EmulatorServer, type LfsBatchLog, Router, type RequestRecord } from './server.js';
 import { allForgeScopes } from './spec.js';
 import { Store } from './store.js';
@@ -40,6 +42,8 @@ export interface EmulatorOptions {
   dataDir: string;
   /** 0 (default) picks a free port. */
   port?: number;
+  /** The media stand-in's port; 0 (default) picks a free one. */
+  mediaPort?: number;
   /** Seed the demo world when dataDir holds no state yet. */
   seed?: boolean;
   /** With seed: this many empty repositories besides the demo ones (a workspace of hundreds or thousands). */
@@ -90,6 +94,10 @@ export interface Emulator {
   events: EventDeliverySettings;
   /** Every LFS batch request so far (`<ws>/<repo>`, operation, oids), oldest first. */
   lfsBatches: LfsBatchLog[];
+  /** http://127.0.0.1:port of the stand-in for Atlassian's media host (api.media.atlassian.com), where LFS hrefs point. */
+  mediaUrl: string;
+  /** Every LFS transfer the media stand-in answered, oldest first. */
+  lfsTransfers: Array<{ operation: 'download' | 'upload'; oid: string; status: number }>;
   /** The live state (read it; change it only through the API). */
   state(): EmulatorState;
   /** A repository's bare git directory. */
@@ -136,6 +144,9 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const faults = createFaultKnobs();
   const requests: RequestRecord[] = [];
   const lfsBatches: LfsBatchLog[] = [];
+  const lfsTransfers: Emulator['lfsTransfers'] = [];
+  let mediaOrigin = '';
+  const media = new MediaStandIn(() => mediaOrigin, (transfer) => lfsTransfers.push(transfer));
 
   const workspaceOf = (repository: Repository) => {
     const workspace = store.state.workspaces.find((candidate) => candidate.uuid === repository.workspaceUuid);
@@ -228,6 +239,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     apiLimiter: new RateLimiter(options.rateLimitPerHour ?? 1000),
     gitLimiter: new RateLimiter(GIT_REQUESTS_PER_HOUR),
     gitRoot,
+    media,
     onLfsBatch: (batch) => lfsBatches.push(batch),
     origin: () => origin,
     async onPush(repository, principal, changes) {
@@ -268,12 +280,30 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     server.once('error', reject);
   });
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const mediaServer = createServer((req, res) => {
+    media.handle(req, res).catch((error: unknown) => {
+      log(`[media] ${req.method} ${req.url} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  mediaServer.listen(options.mediaPort ?? 0, '127.0.0.1');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      mediaServer.once('listening', resolve);
+      mediaServer.once('error', reject);
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
+  mediaOrigin = `http://127.0.0.1:${(mediaServer.address() as AddressInfo).port}`;
 
   const close = async (): Promise<void> => {
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await Promise.all([server, mediaServer].map((listening) => new Promise<void>((resolve) => {
+      listening.close(() => resolve());
+      listening.closeAllConnections();
+    })));
     await emulatorServer.idle();
     await events.close();
     await store.flush();
@@ -301,6 +331,8 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     forgeAppAuthorization: (accountId) => forge.authorization(accountId),
     faults,
     lfsBatches,
+    mediaUrl: mediaOrigin,
+    lfsTransfers,
     events: events.settings,
     state,
     gitDir: (workspace, repository) => repositoryGitDir(gitRoot, workspace, repository),

@@ -1,5 +1,6 @@
 // The emulator's LFS batch API as Bitbucket answers it: the git credentials, object
-// errors per the batch spec, uploads only with write access, nothing half-written.
+// errors per the batch spec, uploads only with write access, nothing half-written,
+// transfers on the stand-in for Atlassian's media host with a token per object.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +43,9 @@ describe('emulator: LFS batch API', () => {
     const offer = await batch(gitAuth('admin'), { operation: 'upload', objects: [object] });
     const upload = offer.body.objects?.[0]?.actions?.upload;
     assert.ok(upload && offer.body.objects?.[0]?.actions?.verify);
+    assert.equal(new URL(upload.href).origin, emulator.mediaUrl, 'the transfer goes to the media host, not to bitbucket.org');
+    // The media host takes the action's own token, not the git credentials; a token is for one object and operation.
+    assert.equal((await fetch(upload.href, { method: 'PUT', headers: { Authorization: gitAuth('admin') }, body: content })).status, 401);
     // Content that is not its oid is refused and leaves nothing behind.
     const wrong = await fetch(upload.href, { method: 'PUT', headers: upload.header ?? {}, body: randomBytes(2000) });
     assert.equal(wrong.status, 422);
@@ -53,6 +57,19 @@ describe('emulator: LFS batch API', () => {
     assert.ok(download);
     const got = await fetch(download.href, { headers: download.header ?? {} });
     assert.deepEqual(Buffer.from(await got.arrayBuffer()), content);
+    assert.equal((await fetch(download.href, { method: 'PUT', headers: download.header ?? {}, body: content })).status, 403);
+    assert.equal((await fetch(`${lfsUrl}/objects/${object.oid}`, { headers: { Authorization: gitAuth('member') } })).status, 404, 'bitbucket.org does not serve the objects itself');
+    assert.deepEqual(emulator.lfsTransfers.map((transfer) => `${transfer.operation} ${transfer.status}`), ['upload 401', 'upload 422', 'upload 200', 'download 200', 'upload 403']);
     assert.deepEqual(emulator.lfsBatches.at(-1), { repository: 'lifeboat-demo/web-app', operation: 'download', oids: [object.oid] });
+  });
+
+  it('hands out an object\'s hrefs on another origin when the knob says so', async () => {
+    emulator.faults.lfsHrefOrigin = { origin: 'https://media.example.net', oid: object.oid };
+    try {
+      const download = (await batch(gitAuth('member'), { operation: 'download', objects: [object] })).body.objects?.[0]?.actions?.download;
+      assert.equal(download?.href, `https://media.example.net/file/${object.oid}/binary`);
+    } finally {
+      delete emulator.faults.lfsHrefOrigin;
+    }
   });
 });

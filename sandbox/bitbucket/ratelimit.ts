@@ -1,6 +1,8 @@
 /**
  * Rolling one-hour request budgets, one per credential and resource, as
- * Bitbucket counts them (REST `api`: 1,000/h by default; `git`: 60,000/h).
+ * Bitbucket counts them (REST `api`: 1,000/h by default; `git`: 60,000/h), from
+ * ../shared/reference/bitbucket-api.md "Rate limits" (Atlassian's "API request
+ * limits" page). Scaling with paid seats is not emulated.
  */
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -10,7 +12,7 @@ export interface RateDecision {
   allowed: boolean;
   limit: number;
   remaining: number;
-  /** Less than a fifth of the budget is left (Bitbucket's X-RateLimit-NearLimit). */
+  /** Less than a fifth of the budget is left (Bitbucket's X-RateLimit-NearLimit; the threshold is not documented: assumed). */
   nearLimit: boolean;
 }
 
@@ -42,9 +44,10 @@ export class RateLimiter {
   }
 }
 
-/** Bitbucket's answer to a request over budget. */
+/** Bitbucket's answer to a request over budget: 429 "Rate limit for this resource has been exceeded" (the reference's "Rate limits"; no Retry-After, which is not promised). */
 export const RATE_LIMITED_BODY = { type: 'error', error: { message: 'Rate limit for this resource has been exceeded' } } as const;
 
+/** `X-RateLimit-Limit`, `-Resource`, `-NearLimit` (the reference's "Rate limits"; sent here on every answer, though Bitbucket sends them for some credentials only). */
 export function rateLimitHeaders(decision: Pick<RateDecision, 'limit' | 'nearLimit'>, resource: string): Record<string, string> {
   return {
     'X-RateLimit-Limit': String(decision.limit),

@@ -2,7 +2,10 @@
  * The JSON shapes of Bitbucket's REST answers (the OpenAPI definitions
  * `user`, `workspace`, `repository`, `project`, `workspace_membership`,
  * `repository_permission`, `branch`, `tag`, `error`), built from the state with
- * absolute links on the emulator.
+ * absolute links on the emulator. Values the state does not hold (avatars,
+ * `website`, `is_privacy_enforced`, `override_settings`, merge strategies) are
+ * plausible constants: not documented, assumed. rest.test.ts checks answers
+ * against their definitions (spec.ts validateResponse).
  */
 import type { RefInfo } from './git.js';
 import type { EmulatorState, Project, Repository, RepositoryPermission, User, Workspace, WorkspacePermission } from './model.js';
@@ -10,7 +13,7 @@ import type { RouteResponse } from './routes.js';
 
 type Json = Record<string, unknown>;
 
-/** Bitbucket's error answer: `{type:'error', error:{message, detail?}}`. */
+/** Bitbucket's error answer: `{type:'error', error:{message, detail?}}` (the spec's `error` definition). */
 export function errorResponse(status: number, message: string, detail?: string): RouteResponse {
   return { status, body: { type: 'error', error: { message, ...(detail === undefined ? {} : { detail }) } } };
 }
@@ -91,7 +94,7 @@ export class Serializer {
     };
   }
 
-  /** A workspace as a repository's or project's owner: Bitbucket's `team` account. */
+  /** A workspace as a repository's or project's owner: a `team` account (the spec's `account` discriminator; that workspaces still answer as `team` is not documented: assumed). */
   teamJson(workspace: Workspace): Json {
     return {
       type: 'team',
@@ -170,6 +173,7 @@ export class Serializer {
         downloads: api('/downloads'),
         source: api('/src'),
         hooks: api('/hooks'),
+        // https only: the emulator serves no ssh (the spec's `links.clone` lists both on Bitbucket).
         clone: [{ name: 'https', href: this.webUrl(`${fullName}.git`) }],
       },
     };
@@ -237,7 +241,7 @@ export class Serializer {
     if (ref.type === 'branch') {
       return { type: 'branch', ...common, merge_strategies: ['merge_commit', 'squash', 'fast_forward'], default_merge_strategy: 'merge_commit' };
     }
-    // Bitbucket answers null for what a lightweight tag lacks.
+    // A lightweight tag has no message, date or tagger ("if available", the spec's `tag`): null here (not documented: assumed).
     return {
       type: 'tag',
       ...common,

@@ -3,18 +3,21 @@
  * git (`/<workspace>/<repo>.git/...`). In order, a request meets: the fault
  * knobs (latency, 429 storms, 5xx), authentication, its credential's rolling
  * rate budget, the route, the operation's accepted credential kinds and scopes
- * (from the OpenAPI spec), and finally its handler; `fields=` trims the answer.
- * A handler that throws gets a 500 with Bitbucket's error body and a log line;
- * the process never goes down with it.
+ * (from the OpenAPI spec: each operation's `x-atlassian-auth-types` and
+ * `x-atlassian-oauth2-scopes`), and finally its handler; `fields=` trims the
+ * answer. A handler that throws gets a 500 with Bitbucket's error body and a log
+ * line; the process never goes down with it. The wording of the emulator's own
+ * refusals (unknown path, wrong method, missing scope, wrong credential kind) is
+ * not documented: assumed, with the spec's status codes where it gives them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   WWW_AUTHENTICATE, atLeast, authenticateGit, authenticateRest, credentialKey, describePrincipal, expandScopes, missingScopes, repositoryPermission,
   type ForgeIdentity,
 } from './auth.js';
-import { takeFault, takePushFault, type FaultKnobs } from './faults.js';
+import { applyListingFaults, takeFault, takePartFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
-import { handleLfs, isLfsPath } from './lfs.js';
+import { type MediaStandIn, handleLfs, isLfsPath } from './lfs.js';
 import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
 import { eventActor, type CommitPush, type TagPush } from './events.js';
 import type { EmulatorState, Repository } from './model.js';
@@ -86,6 +89,8 @@ export interface ServerDeps {
   apiLimiter: RateLimiter;
   gitLimiter: RateLimiter;
   gitRoot: string;
+  /** Where LFS transfers go: the stand-in for Atlassian's media host. */
+  media: MediaStandIn;
   origin(): string;
   /** After a push changed refs of a repository. */
   onPush(repository: Repository, principal: Principal, changes: Array<CommitPush | TagPush>): Promise<void>;
@@ -99,6 +104,7 @@ export interface ServerDeps {
   log(line: string): void;
 }
 
+/** Bitbucket's answer to an unknown API path (not documented: assumed). */
 const NOT_FOUND_DETAIL = 'There is no API hosted at this URL.\n\nFor information about our API\'s, please refer to the documentation at: https://developer.atlassian.com/bitbucket/api/2/reference/';
 
 function sendJson(res: ServerResponse, response: RouteResponse, extraHeaders: Record<string, string> = {}): void {
@@ -218,11 +224,15 @@ export class EmulatorServer {
     const match = this.deps.router.match(method, url.pathname);
     if (!match) return reply(errorResponse(404, 'Resource not found', NOT_FOUND_DETAIL));
     if ('allowed' in match) {
+      // 405 with Allow (HTTP's own rule; Bitbucket's answer here is not documented: assumed).
       headers.Allow = match.allowed.join(', ');
       return reply(errorResponse(405, `Method ${method} not allowed`));
     }
     const refusal = this.refuse(principal, match.route.operation);
     if (refusal) return reply(refusal);
+    const failing = takePartFault(this.deps.faults, method, url);
+    // 555: the spec's "If generating the diffstat timed out" (its error body's wording is not documented: assumed).
+    if (failing !== undefined) return reply(errorResponse(failing, failing === 555 ? 'Generating the diffstat timed out.' : 'Something went wrong'));
 
     const bytes = bodyReader(req);
     const request: RouteRequest = {
@@ -246,6 +256,7 @@ export class EmulatorServer {
       if (!(error instanceof RouteAnswer)) throw error;
       response = error.response;
     }
+    if (response.status === 200) response = { ...response, body: applyListingFaults(this.deps.faults, url, response.body) };
     const fields = url.searchParams.get('fields');
     if (fields !== null && response.status < 300 && response.body !== undefined) {
       response = { ...response, body: applyFields(response.body, fields) };
@@ -253,7 +264,11 @@ export class EmulatorServer {
     reply(response);
   }
 
-  /** Why a credential may not call an operation at all (kind or scopes), or undefined. */
+  /**
+   * Why a credential may not call an operation at all (kind or scopes), or undefined: the operation's
+   * `x-atlassian-auth-types` (forge-oauth2, api-token) and its scopes (Forge scopes for the app, token scopes for
+   * access tokens, with Bitbucket's implied scopes, auth.ts). 403 for both (not documented: assumed).
+   */
   private refuse(principal: Principal, operation: SpecOperation | undefined): RouteResponse | undefined {
     if (!operation) return undefined;
     const lacking = (required: string[], missing: string[]): RouteResponse =>
@@ -302,6 +317,9 @@ export class EmulatorServer {
     const repository = workspace && state.repositories.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.slug === path.repository.toLowerCase());
     if (!workspace || !repository) return deny(404, 'Repository not found');
 
+    // Git takes the same credentials as REST; clone needs read, push `write:repository` (`repository:write` on an
+    // access token): ../shared/reference/bitbucket-api.md "Credentials". 401 for no or anonymous credentials, 403 for
+    // too little access, 404 for no such repository (statuses: not documented, assumed as git servers answer).
     const writing = path.service === 'git-receive-pack';
     const permission = repositoryPermission(state, principal, repository);
     if (principal.kind === 'anonymous' && (permission === undefined || writing)) return deny(401, 'Authentication required');
@@ -312,15 +330,19 @@ export class EmulatorServer {
     }
     if (writing && !atLeast(permission, 'write')) return deny(403, `Access denied: ${describePrincipal(principal)} cannot write to ${workspace.slug}/${repository.slug}`);
     if (isLfsPath(path.rest)) {
-      // The LFS batch API takes the git credentials; writing (uploads) needs write access, as a push does.
+      // The LFS batch API takes the git credentials (the reference's "LFS objects" row); writing (uploads) needs write
+      // access, as a push does (not documented: assumed). Transfers go to the media stand-in (lfs.ts).
       const canWrite = atLeast(permission, 'write') && (principal.kind !== 'access-token' || expandScopes(principal.scopes).has('repository:write'));
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      const gitDir = repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug);
+      const elsewhere = this.deps.faults.lfsHrefOrigin;
       await handleLfs(req, res, path.rest, {
-        gitDir: repositoryGitDir(this.deps.gitRoot, workspace.slug, repository.slug),
+        gitDir,
         lfsUrl: `${url.origin}/${workspace.slug}/${repository.slug}.git/info/lfs`,
         canWrite,
         authorization: req.headers.authorization,
         onBatch: (operation, oids) => this.deps.onLfsBatch?.({ repository: `${workspace.slug}/${repository.slug}`, operation, oids }),
+        transfer: (operation, oid) => this.deps.media.grant(gitDir, operation, oid, elsewhere && (elsewhere.oid === undefined || elsewhere.oid === oid) ? elsewhere.origin : undefined),
       });
       return;
     }

@@ -27,9 +27,18 @@ describe('BBQL', () => {
     assert.deepEqual(names(parseBbql('project.key = "OPS"')), ['docs']);
     assert.deepEqual(names(parseBbql('updated_on > 2026-11-01T00:00:00+00:00')), ['feature/Login', 'docs']);
     assert.deepEqual(names(parseBbql('updated_on <= 2026-11-02')), ['main']);
-    // Quoted, as clients write a watermark: still an instant, whatever its offset notation.
-    assert.deepEqual(names(parseBbql('updated_on > "2026-11-20T09:30:00.000Z"')), ['docs']);
-    assert.deepEqual(names(parseBbql('updated_on > "2026-11-20T11:00:00+02:00"')), ['docs']);
+    // Unquoted, as the spec's "Filter and sort" writes date times: an instant, whatever its offset notation.
+    assert.deepEqual(names(parseBbql('updated_on > 2026-11-20T09:30:00.000Z')), ['docs']);
+    assert.deepEqual(names(parseBbql('updated_on > 2026-11-20T11:00:00+02:00')), ['docs']);
+    // Microseconds, as Bitbucket writes its own times, and UTC without an offset.
+    assert.deepEqual(names(parseBbql('updated_on > 2026-11-20T09:59:59.999999')), ['docs']);
+    assert.deepEqual(names(parseBbql('updated_on >= 2026-11-20T10:00:00.000001Z')), []);
+  });
+
+  it('takes strings in double quotes only, and refuses a quoted date time against a date-time field', () => {
+    assert.throws(() => parseBbql("name = 'main'"), BbqlError);
+    const quoted = parseBbql('updated_on > "2026-11-20T09:30:00.000Z"');
+    assert.throws(() => items.filter(quoted), /updated_on is a date time: write "2026-11-20T09:30:00.000Z" unquoted/);
   });
 
   it('combines with and/or and parentheses, and or binds looser', () => {

@@ -24,6 +24,11 @@ before(async () => {
       const values = page <= 2 ? [`item-${page}a`, `item-${page}b`] : [];
       return send(200, { values, page, pagelen: 2, next: `${base}/2.0/items?page=${page + 1}&fields=values` });
     }
+    if (url.pathname === '/2.0/sorted') {
+      // A next link that lost `sort` and `fields` (seen on some Bitbucket endpoints), keeping the rest.
+      const page = Number(url.searchParams.get('page') ?? '1');
+      return send(200, { values: page === 1 ? ['first'] : [], ...(page === 1 ? { next: `${base}/2.0/sorted?q=x%3E1&page=2` } : {}) });
+    }
     if (url.pathname === '/2.0/limited') return send(429, { type: 'error', error: { message: 'Rate limit for this resource has been exceeded' } }, { 'retry-after': '30' });
     if (url.pathname === '/2.0/secret') return send(403, { type: 'error', error: { message: 'Access denied' } });
     if (url.pathname === '/2.0/broken') return send(503, { type: 'error', error: { message: 'down' } });
@@ -42,6 +47,14 @@ test('paginate follows next and stops on an empty page with a bogus next', async
   for await (const item of client().paginate<string>('/2.0/items')) items.push(item);
   assert.deepEqual(items, ['item-1a', 'item-1b', 'item-2a', 'item-2b']);
   assert.deepEqual(requests, ['/2.0/items', '/2.0/items?page=2&fields=values', '/2.0/items?page=3&fields=values']);
+});
+
+test('a next link that dropped sort or fields gets them back from the request; one that kept them is followed as it is', async () => {
+  requests.length = 0;
+  const page = await client().page<string>('/2.0/sorted?sort=updated_on&fields=%2Bvalues.reviewers%2C-values.links&q=x%3E1');
+  assert.equal(page.next, '/2.0/sorted?q=x%3E1&page=2&sort=updated_on&fields=%2Bvalues.reviewers%2C-values.links');
+  for await (const item of client().paginate<string>('/2.0/items?fields=values')) void item;
+  assert.deepEqual(requests.slice(1), ['/2.0/items?fields=values', '/2.0/items?page=2&fields=values', '/2.0/items?page=3&fields=values']);
 });
 
 test('breaking out of paginate stops fetching pages', async () => {

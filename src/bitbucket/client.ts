@@ -3,7 +3,10 @@
  * Forge's `requestBitbucket` (as the app or as the user) inside the app, a
  * token-authenticated fetch elsewhere. Paging follows `next` as Bitbucket
  * asks (never building page URLs) and stops on an empty page too, because some
- * endpoints answer a last page with a bogus `next`.
+ * endpoints answer a last page with a bogus `next`. A `next` link that lost the
+ * request's `sort` or `fields` (Bitbucket was seen dropping them on some
+ * endpoints: Atlassian community, 2025) gets them back: without them the next
+ * page would come in another order, or with other fields.
  */
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
 
@@ -69,7 +72,7 @@ export class BitbucketClient {
   async page<T>(path: string): Promise<{ values: T[]; next?: string }> {
     const page = await this.get<Page<T>>(path);
     const values = page.values ?? [];
-    return { values, ...(values.length > 0 && page.next ? { next: pathOf(page.next) } : {}) };
+    return { values, ...(values.length > 0 && page.next ? { next: nextPath(path, page.next) } : {}) };
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -86,9 +89,18 @@ export class BitbucketClient {
   }
 }
 
-/** `next` is an absolute URL on the API host; the transport takes paths. */
-function pathOf(next: string): string {
-  const url = new URL(next, 'https://api.bitbucket.org');
+const API_ORIGIN = 'https://api.bitbucket.org';
+/** Parameters a `next` link must keep for the next page to continue the one asked for (see the module comment). */
+const KEPT_PARAMETERS = ['sort', 'fields'] as const;
+
+/** `next` is an absolute URL on the API host; the transport takes paths. Parameters of `KEPT_PARAMETERS` it lost come from the request. */
+function nextPath(requested: string, next: string): string {
+  const url = new URL(next, API_ORIGIN);
+  const asked = new URL(requested, API_ORIGIN).searchParams;
+  for (const name of KEPT_PARAMETERS) {
+    if (url.searchParams.has(name)) continue;
+    for (const value of asked.getAll(name)) url.searchParams.append(name, value);
+  }
   return url.pathname + url.search;
 }
 

@@ -11,6 +11,12 @@
  * fetched too. An unchanged pull request costs no call: its entry is carried
  * forward with its stored object.
  *
+ * One pull request never holds the others back: a part Bitbucket keeps failing
+ * (the diffstat's documented 555, any 5xx) is left out of its document, named in
+ * its entry and in a problem, and asked for again by every later export; a
+ * listed id the index cannot hold (0, negative, not a number) is a problem, not a
+ * failed backup.
+ *
  * Every endpoint used here accepts the app identity (`forge-oauth2` in the
  * OpenAPI spec): the app reads with `requestBitbucket` as the app, never with
  * the customer's credential. The client's meter (RequestMeter) spends the
@@ -20,7 +26,7 @@
  */
 import { type MetadataProblem, type PullRequestDocument, type PullRequestEntry, type PullRequestsSection, digestOf } from '../engine/bucket/metadata.js';
 import { FORMAT_VERSION } from '../engine/bucket/format.js';
-import { isLifeboatError, toLifeboatError } from '../engine/errors.js';
+import { type LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { MetadataCollector, MetadataContext } from '../engine/metadata.js';
 import { type BitbucketClient, apiPath } from './client.js';
 import { bracedUuid } from './uuid.js';
@@ -30,6 +36,8 @@ const PULL_REQUEST_PAGELEN = 50;
 const PAGELEN = 100;
 /** The diffstat endpoint pages up to 500 files. */
 const DIFFSTAT_PAGELEN = 500;
+/** Bitbucket's answer when generating a diffstat timed out (the spec's "Compare two commit diff stats", response 555). */
+const TIMED_OUT = 555;
 /** No pull request is started this close to the deadline: a big one takes several calls. */
 const DEADLINE_MARGIN_MS = 15_000;
 
@@ -110,6 +118,10 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
   const marksThrough = marks.reduce<string | undefined>((latest, mark) => (latest === undefined || mark.at > latest ? mark.at : latest), previous?.marksThrough);
   let updatedThrough = previous?.updatedThrough ?? null;
   let stop: Stop | undefined;
+  // Listed with an id the index cannot hold: said in every snapshot, since nothing will store them.
+  const invalid = new Map<string, MetadataProblem>((context.previous?.problems ?? [])
+    .filter((problem) => problem.section === 'pullRequests' && problem.code === 'PULL_REQUEST_ID_INVALID')
+    .map((problem) => [problem.subject ?? '', problem]));
 
   const stopped = (error: unknown): Stop => {
     const failure = toLifeboatError(error);
@@ -120,23 +132,48 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
   let stored = 0;
   // Every run stores at least one pull request, however short its time: an export always moves on.
   const pastDeadline = (): boolean => stored > 0 && context.deadline !== undefined && context.now().getTime() > context.deadline.getTime() - DEADLINE_MARGIN_MS;
+  /** Whether the pull request stored last lacks a part Bitbucket failed (see `store`). */
+  let previousFailed = false;
+  /** Stored by this export. */
+  const fetched = new Set<number>();
 
-  const store = async (pr: PullRequestJson): Promise<void> => {
+  /** `gotItself`: the pull request's own JSON was just read (GET), so Bitbucket answers about it. */
+  const store = async (pr: PullRequestJson, gotItself: boolean): Promise<void> => {
     context.signal?.throwIfAborted();
-    const document = await readPullRequest(client, base, pr, context.now().toISOString());
+    const { document, failed, answered } = await readPullRequest(client, base, pr, context.now().toISOString());
+    // One pull request that Bitbucket keeps failing is stored without those parts and never holds the others back.
+    // Every request about this one failing right after the one before failed too is Bitbucket failing: an outage stops the export.
+    if (failed.length > 0 && previousFailed && !answered && !gotItself) throw failed[0]!.error;
+    previousFailed = failed.length > 0;
     const digest = digestOf({ ...document, fetchedAt: undefined });
     const known = items.get(pr.id);
     // Fetched again with nothing changed (a duplicate event): the stored object still says it all.
     const object = known?.digest === digest ? known.object : await context.writeDocument(document);
-    items.set(pr.id, { id: pr.id, state: pr.state, updatedOn: pr.updated_on, object, digest });
+    items.set(pr.id, { id: pr.id, state: pr.state, updatedOn: pr.updated_on, object, digest, ...(failed.length > 0 ? { failed: failed.map(({ part, status }) => ({ part, status })) } : {}) });
     pending.delete(pr.id);
+    fetched.add(pr.id);
     stored++;
   };
 
-  // 1. What changed since the watermark, oldest first.
-  const query = new URLSearchParams([...STATES.map((state): [string, string] => ['state', state]), ['pagelen', String(PULL_REQUEST_PAGELEN)], ['sort', 'updated_on'], ['fields', FIELDS.list]]);
-  if (updatedThrough !== null) query.set('q', `updated_on>"${updatedThrough}"`);
-  let next: string | undefined = `${base}?${query}`;
+  // 1. What changed since the watermark, oldest first. Each page after the first is asked afresh from the newest
+  // update listed (`updated_on>=`, what was listed already is passed over), not through the page's `next` link: a
+  // `next` link may lose `sort` (seen on Bitbucket), and page numbers shift when a listed pull request changes
+  // meanwhile (Atlassian's answer on the community: filter by the last value instead of paging). Every pull request
+  // updated up to the newest one listed has then been listed, so the watermark never passes one not seen.
+  const listing = (after: string | null, from: '>' | '>='): string => {
+    const query = new URLSearchParams([...STATES.map((state): [string, string] => ['state', state]), ['pagelen', String(PULL_REQUEST_PAGELEN)], ['sort', 'updated_on'], ['fields', FIELDS.list]]);
+    // Date times unquoted, as the spec's "Filter and sort" section writes them (`updated_on > 2015-11-11T00:00:00-07:00`).
+    if (after !== null) query.set('q', `updated_on${from}${after}`);
+    return `${base}?${query}`;
+  };
+  /** What this export listed: id (as Bitbucket gave it) → updated_on. */
+  const listed = new Map<unknown, string>();
+  /** false once Bitbucket listed a pull request older than one before it: not the order asked for, so the watermark stays. */
+  let ordered = true;
+  const advance = (watermark: string | undefined): void => {
+    if (ordered && watermark !== undefined) updatedThrough = watermark;
+  };
+  let next: string | undefined = listing(updatedThrough, '>');
   // The update times of the listed pull requests so far: the newest, and the one before it.
   let newest: string | undefined;
   let beforeNewest: string | undefined;
@@ -147,16 +184,24 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     } catch (error) {
       stop = stopped(error);
       // The next page may hold more pull requests updated at the newest instant listed.
-      if (beforeNewest !== undefined) updatedThrough = beforeNewest;
+      advance(beforeNewest);
       break;
     }
-    for (const [index, pr] of page.values.entries()) {
-      const known = items.get(pr.id);
-      if (known?.updatedOn !== pr.updated_on || pending.has(pr.id)) {
+    const fresh = page.values.filter((pr) => listed.get(pr.id) !== pr.updated_on);
+    for (const [index, pr] of fresh.entries()) {
+      if (newest !== undefined && Date.parse(pr.updated_on) < Date.parse(newest)) ordered = false;
+      if (!validId(pr.id)) {
+        const subject = JSON.stringify(pr.id) ?? String(pr.id);
+        invalid.set(subject, {
+          section: 'pullRequests', subject, code: 'PULL_REQUEST_ID_INVALID',
+          // No title: the index is never encrypted, and holds no content.
+          message: `Bitbucket listed a pull request with the id ${subject} (updated ${pr.updated_on}); a pull request id is a positive whole number, so Lifeboat cannot store this one and leaves it out.`,
+        });
+      } else if (items.get(pr.id)?.updatedOn !== pr.updated_on || pending.has(pr.id)) {
         if (pastDeadline()) stop = { reason: 'deadline' };
         else {
           try {
-            await store(pr);
+            await store(pr, false);
           } catch (error) {
             stop = stopped(error);
           }
@@ -165,19 +210,20 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
       if (stop) {
         // Not reached: fetched by the next export. The watermark stays below this one's time, so that pull
         // requests updated at the very same instant further on are listed again (stored ones then cost nothing).
-        for (const unreached of page.values.slice(index)) pending.add(unreached.id);
-        const below = newest === pr.updated_on ? beforeNewest : newest;
-        if (below !== undefined) updatedThrough = below;
+        for (const unreached of fresh.slice(index)) if (validId(unreached.id)) pending.add(unreached.id);
+        advance(newest === pr.updated_on ? beforeNewest : newest);
         break listing;
       }
+      listed.set(pr.id, pr.updated_on);
       if (pr.updated_on !== newest) {
         beforeNewest = newest;
         newest = pr.updated_on;
       }
     }
-    next = page.next;
+    // A page with nothing new (more pull requests updated at one instant than a page holds) goes on through its `next` link.
+    next = page.next === undefined ? undefined : fresh.length > 0 && ordered ? listing(newest!, '>=') : page.next;
   }
-  if (!stop && newest !== undefined) updatedThrough = newest;
+  if (!stop) advance(newest);
 
   // 2. Marked or left over, and not listed as changed: fetched one by one.
   for (const id of [...pending].sort((a, b) => a - b)) {
@@ -187,11 +233,25 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
       break;
     }
     try {
-      await store(await client.get<PullRequestJson>(`${base}/${id}?${new URLSearchParams({ fields: FIELDS.one })}`));
+      await store(await client.get<PullRequestJson>(`${base}/${id}?${new URLSearchParams({ fields: FIELDS.one })}`), true);
     } catch (error) {
       // A pull request Bitbucket no longer has (deleted since it was marked) is not waited for; what was stored of it stays.
       if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) pending.delete(id);
       else stop = stopped(error);
+    }
+  }
+
+  // 3. Stored without a part Bitbucket was failing: asked again while time allows, so that a passing failure heals.
+  // Nothing waits for them: stored as they are, they leave the export complete.
+  for (const id of [...items.values()].filter((entry) => entry.failed && !fetched.has(entry.id)).map((entry) => entry.id)) {
+    if (stop || pastDeadline()) break;
+    try {
+      await store(await client.get<PullRequestJson>(`${base}/${id}?${new URLSearchParams({ fields: FIELDS.one })}`), true);
+    } catch (error) {
+      if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) continue;
+      // Busy, rate limited or down: the stored copies stay, a later backup asks again.
+      stopped(error);
+      break;
     }
   }
 
@@ -202,55 +262,117 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     items: [...items.values()].sort((a, b) => a.id - b.id),
     ...(marksThrough === undefined ? {} : { marksThrough }),
   };
-  return { pullRequests: section, problems: stop?.reason === 'bitbucket' ? [stop.problem] : [] };
+  return {
+    pullRequests: section,
+    problems: [...(stop?.reason === 'bitbucket' ? [stop.problem] : []), ...section.items.flatMap(partialProblem), ...invalid.values()],
+  };
 }
 
-/** Every part of one pull request, in Bitbucket's JSON (trimmed by `fields=`). */
-async function readPullRequest(client: BitbucketClient, base: string, pr: PullRequestJson, fetchedAt: string): Promise<PullRequestDocument> {
+/** Bitbucket's pull request ids are integers, unique within the repository (the spec's `pullrequest.id`); the index holds positive ones. */
+function validId(id: unknown): id is number {
+  return Number.isSafeInteger(id) && (id as number) > 0;
+}
+
+/** The problem a pull request stored without some parts names, stable from one export to the next while they keep failing. */
+function partialProblem(entry: PullRequestEntry): MetadataProblem[] {
+  if (!entry.failed) return [];
+  const parts = entry.failed.map(({ part, status }) => `${part} (HTTP ${status}${status === TIMED_OUT ? ': generating it timed out' : ''})`);
+  return [{
+    section: 'pullRequests',
+    subject: String(entry.id),
+    code: 'PULL_REQUEST_PARTIAL',
+    message: `Pull request #${entry.id} is stored without its ${parts.join(', ')}: Bitbucket kept failing to serve ${parts.length === 1 ? 'it' : 'them'}. Every backup asks again.`,
+  }];
+}
+
+/** A part Bitbucket answered with a server error, after one retry. */
+interface PartFailure {
+  part: string;
+  status: number;
+  error: LifeboatError;
+}
+
+/**
+ * Every part of one pull request, in Bitbucket's JSON (trimmed by `fields=`). A
+ * part Bitbucket answers with a server error, even when asked once more at once,
+ * is left out and named in `failed`; `answered`: some request about this pull
+ * request got an answer (Bitbucket is up).
+ */
+async function readPullRequest(client: BitbucketClient, base: string, pr: PullRequestJson, fetchedAt: string): Promise<{ document: PullRequestDocument; failed: PartFailure[]; answered: boolean }> {
   const one = `${base}/${pr.id}`;
+  let answered = false;
+  const page = async <T>(path: string): Promise<{ values: T[]; next?: string }> => {
+    let got: { values: T[]; next?: string };
+    try {
+      got = await client.page<T>(path);
+    } catch (error) {
+      // A blip heals when asked again; the diffstat's timeout would only take as long once more.
+      if (!isLifeboatError(error, 'BITBUCKET_UNAVAILABLE') || error.details?.status === TIMED_OUT) throw error;
+      got = await client.page<T>(path);
+    }
+    answered = true;
+    return got;
+  };
   const all = async <T>(path: string, fields: string, pagelen = PAGELEN, extra: Record<string, string> = {}): Promise<T[]> => {
     const values: T[] = [];
-    for await (const value of client.paginate<T>(`${path}?${new URLSearchParams({ ...extra, pagelen: String(pagelen), fields })}`)) values.push(value);
+    let next: string | undefined = `${path}?${new URLSearchParams({ ...extra, pagelen: String(pagelen), fields })}`;
+    while (next !== undefined) {
+      const got: { values: T[]; next?: string } = await page<T>(next);
+      values.push(...got.values);
+      next = got.next;
+    }
     return values;
   };
   const unavailable: string[] = [];
-  /** Commits and diffstat need both ends; Bitbucket answers 404 once a declined pull request's commits are gone. */
-  const ofCommits = async <T>(part: string, read: () => Promise<T[]>): Promise<T[]> => {
+  const failed: PartFailure[] = [];
+  /**
+   * A part, or nothing when Bitbucket does not serve it: a server error (recorded in `failed`), or, with `gone`,
+   * a 404 (commits and diffstat need both ends; Bitbucket answers 404 once a declined pull request's commits are gone).
+   */
+  const part = async <T>(name: string, read: () => Promise<T[]>, gone = false): Promise<T[]> => {
     try {
       return await read();
     } catch (error) {
-      if (!isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) throw error;
-      unavailable.push(part);
+      if (gone && isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) {
+        unavailable.push(name);
+        return [];
+      }
+      if (!isLifeboatError(error, 'BITBUCKET_UNAVAILABLE')) throw error;
+      const status = Number(error.details?.status);
+      // The diffstat's documented timeout is an answer about this one resource.
+      if (status === TIMED_OUT) answered = true;
+      failed.push({ part: name, status, error });
+      unavailable.push(name);
       return [];
     }
   };
 
   // Bitbucket gives the activity newest first; the document keeps everything oldest first.
-  const activity = (await all<Record<string, unknown>>(`${one}/activity`, FIELDS.activity, PULL_REQUEST_PAGELEN)).reverse();
+  const activity = (await part('activity', () => all<Record<string, unknown>>(`${one}/activity`, FIELDS.activity, PULL_REQUEST_PAGELEN))).reverse();
   // The activity names every comment, deleted ones included: without any, there is nothing to list.
   const comments = (pr.comment_count ?? 1) > 0 || activity.some((entry) => 'comment' in entry)
-    ? (await all<{ id: number }>(`${one}/comments`, FIELDS.comments)).sort((a, b) => a.id - b.id)
+    ? (await part('comments', () => all<{ id: number }>(`${one}/comments`, FIELDS.comments))).sort((a, b) => a.id - b.id)
     : [];
-  const tasks = (pr.task_count ?? 1) > 0 ? await all<{ id: number }>(`${one}/tasks`, FIELDS.tasks) : [];
-  const statuses = await all<Record<string, unknown>>(`${one}/statuses`, FIELDS.statuses);
+  const tasks = (pr.task_count ?? 1) > 0 ? await part('tasks', () => all<{ id: number }>(`${one}/tasks`, FIELDS.tasks)) : [];
+  const statuses = await part('statuses', () => all<Record<string, unknown>>(`${one}/statuses`, FIELDS.statuses));
   const source = pr.source?.commit?.hash;
   const destination = pr.destination?.commit?.hash;
   let commits: Array<{ hash: string }> = [];
   let diffstat: Array<Record<string, unknown>> = [];
   if (source && destination) {
-    commits = await ofCommits('commits', () => all<{ hash: string }>(`${one}/commits`, FIELDS.commits));
+    commits = await part('commits', () => all<{ hash: string }>(`${one}/commits`, FIELDS.commits), true);
     // The pull request's own diffstat answers with a redirect to this, which would be a second call: asked for directly.
     const repository = base.slice(0, -'/pullrequests'.length);
-    diffstat = await ofCommits('diffstat', () => all<Record<string, unknown>>(
+    diffstat = await part('diffstat', () => all<Record<string, unknown>>(
       `${repository}/diffstat/${encodeURIComponent(source)}..${encodeURIComponent(destination)}`,
       FIELDS.diffstat,
       DIFFSTAT_PAGELEN,
       { topic: 'true', from_pullrequest_id: String(pr.id) },
-    ));
+    ), true);
   } else {
     unavailable.push('commits', 'diffstat');
   }
-  return {
+  const document: PullRequestDocument = {
     format: 'lifeboat-pull-request',
     version: FORMAT_VERSION,
     fetchedAt,
@@ -264,4 +386,5 @@ async function readPullRequest(client: BitbucketClient, base: string, pr: PullRe
     linkedIssueKeys: linkedIssueKeys(pr.title, pr.source?.branch?.name),
     ...(unavailable.length > 0 ? { unavailable } : {}),
   };
+  return { document, failed, answered };
 }

@@ -19,6 +19,8 @@ export const ErrorCodes = {
   GIT_REF_INVALID: 'GIT_REF_INVALID',
   PACK_CORRUPT: 'PACK_CORRUPT',
   BUNDLE_CORRUPT: 'BUNDLE_CORRUPT',
+  /** An LFS transfer href on a host this process may not reach (on Forge: not in the app's declared egress). */
+  LFS_HOST_NOT_ALLOWED: 'LFS_HOST_NOT_ALLOWED',
   // Bucket
   BUCKET_NOT_FOUND: 'BUCKET_NOT_FOUND',
   BUCKET_ACCESS_DENIED: 'BUCKET_ACCESS_DENIED',
@@ -58,6 +60,10 @@ export const ErrorCodes = {
   BITBUCKET_RATE_LIMITED: 'BITBUCKET_RATE_LIMITED',
   BITBUCKET_UNAVAILABLE: 'BITBUCKET_UNAVAILABLE',
   BITBUCKET_HTTP: 'BITBUCKET_HTTP',
+  /** A metadata problem: a pull request stored without a part Bitbucket kept failing (a 5xx, e.g. the diffstat's 555). */
+  PULL_REQUEST_PARTIAL: 'PULL_REQUEST_PARTIAL',
+  /** A metadata problem: Bitbucket listed a pull request whose id is not a positive integer; it is left out. */
+  PULL_REQUEST_ID_INVALID: 'PULL_REQUEST_ID_INVALID',
   // The app
   NOT_CONFIGURED: 'NOT_CONFIGURED',
   PLATFORM_BUSY: 'PLATFORM_BUSY',

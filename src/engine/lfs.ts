@@ -17,8 +17,9 @@ const byOid = (a: { oid: string }, b: { oid: string }): number => (a.oid < b.oid
 /**
  * Section `lfs`: an object the previous snapshot already stored is named again (no
  * download); the others are downloaded in batches, streamed through a check of
- * their oid and size into the bucket. An object the server lacks, or that arrives
- * damaged, goes in `missing` with the reason, and so does every object not reached
+ * their oid and size into the bucket. An object the server lacks, that arrives
+ * damaged, or whose download is on a host the app may not reach, goes in
+ * `missing` with the reason, and so does every object not reached
  * before the deadline or a transient failure: the section is then incomplete and
  * the next backup tries them again.
  */
@@ -67,7 +68,8 @@ export function lfsCollector(client: LfsClient): MetadataCollector {
               const object = await context.writeBlob(await client.download(pointer, action));
               items.push({ oid: pointer.oid, size: pointer.size, object });
             } catch (error) {
-              if (!isLifeboatError(error, 'CHECKSUM_MISMATCH')) throw error;
+              // This one object: damaged, or sent to a host the app may not reach. The others go on.
+              if (!isLifeboatError(error, 'CHECKSUM_MISMATCH') && !isLifeboatError(error, 'LFS_HOST_NOT_ALLOWED')) throw error;
               missing.push({ ...pointer, reason: error.message });
             }
           }

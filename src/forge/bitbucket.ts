@@ -2,7 +2,7 @@
 // (as the app, or as the user behind a resolver call), and git over HTTPS with
 // the credential the workspace admin stored — a hosted Forge function has no git
 // identity of its own.
-import api, { assumeTrustedRoute } from '@forge/api';
+import api, { assumeTrustedRoute, permissions } from '@forge/api';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter } from '../bitbucket/client.js';
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
@@ -84,9 +84,25 @@ export function gitClientFor(url: string, settings: WorkspaceSettings, token: st
   return createGitClient({ url, credentials: gitCredentials(settings, token) });
 }
 
-/** The repository's LFS batch API (`<repo>.git/info/lfs`): Bitbucket takes the git credentials there. */
+/**
+ * The repository's LFS batch API (`<repo>.git/info/lfs`): Bitbucket takes the git credentials there, and sends
+ * the transfers to Atlassian's media host (manifest.yml declares it). A transfer on a host the manifest does not
+ * declare fails that object by name, not with Forge's egress refusal.
+ */
 export function lfsClientFor(url: string, settings: WorkspaceSettings, token: string): LfsClient {
-  return createLfsClient({ url, credentials: gitCredentials(settings, token) });
+  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch });
+}
+
+/**
+ * Whether the app's functions may fetch `url` (the manifest's egress). @forge/api throws ApiNotReadyError
+ * (out/api/permissions.js) when the runtime gives no permissions: then the request itself finds out.
+ */
+function mayFetch(url: string): boolean {
+  try {
+    return permissions.canFetchFrom('backend', url);
+  } catch {
+    return true;
+  }
 }
 
 function gitCredentials(settings: WorkspaceSettings, token: string): { username: string; password: string } {

@@ -22,6 +22,7 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   RESTORE_REF_EXISTS: 'Choose other branches, or restore into a new repository.',
   PERMISSION_DENIED: 'Ask a repository or workspace admin.',
   CONNECTION_LOST: 'Lifeboat tries again by itself. Forge ends any single request after 180 s: if this keeps happening, one request carries too much to finish in that time.',
+  LFS_HOST_NOT_ALLOWED: 'Bitbucket sent this LFS transfer to a host the app does not declare (Forge lets an app reach only the hosts its manifest names): update Lifeboat, or tell its maintainers the host named above.',
   INTERNAL: 'The app\'s log has the details.',
 };
 

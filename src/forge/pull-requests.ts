@@ -67,7 +67,8 @@ export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): M
       if (section && !section.complete) {
         const before = new Map((context.previous?.pullRequests?.items ?? []).map((entry) => [entry.id, entry.object.key]));
         const progressed = section.items.some((entry) => before.get(entry.id) !== entry.object.key);
-        const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests');
+        // What stopped the export names no subject (a problem of one pull request does).
+        const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests' && candidate.subject === undefined);
         const stoppedBy = refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
         const plan = stoppedBy ? retryPlan(stoppedBy, 0) : { afterSeconds: CONTINUE_AFTER_SECONDS };
         if (plan && progressed) await queueBackup({ workspaceUuid, repositoryUuid, reason: 'schedule' }, plan.afterSeconds);

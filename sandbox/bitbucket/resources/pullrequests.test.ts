@@ -200,6 +200,8 @@ describe('pull requests', () => {
     assert.equal(resolved.body.user.uuid, DEMO_USERS.member.uuid);
     assert.equal((await world.call('POST', resolve, { template: `${PR}/comments/{comment_id}/resolve` })).status, 409);
     assert.equal((await world.call('DELETE', resolve, { template: `${PR}/comments/{comment_id}/resolve` })).status, 204);
+    const [, reply] = await world.all(`${webApp}/pullrequests/1/comments`);
+    assert.equal((await world.call('POST', `${webApp}/pullrequests/1/comments/${reply.id}/resolve`, { template: `${PR}/comments/{comment_id}/resolve` })).status, 403, 'a reply: "not a top-level comment" is a 403 in the spec');
     assert.equal((await world.call('GET', `${webApp}/pullrequests/6/comments/${thread.id}`, { template: `${PR}/comments/{comment_id}` })).body.resolution, undefined);
     await world.emulator.eventsIdle();
     assert.ok(world.events.some((e) => e.eventType === 'avi:bitbucket:updated:pullrequest' && 'pullrequest' in e && e.pullrequest.id === 6));

@@ -2,6 +2,12 @@
 // a page), create/update/decline/approve, comments (threads, inline, resolution),
 // tasks, activity, statuses, and the commits and diffstat read from the real
 // bare repository. Merging is not emulated: it would need a real merge.
+//
+// Each route is the OpenAPI spec operation of its method and path (summary named
+// beside it where it matters) and answers the statuses the spec lists for it;
+// what a comment marks "assumed" is not documented. Payloads follow the spec's
+// `pullrequest`, `pullrequest_comment`, `task`, `commitstatus`, `commit` and
+// `diffstat` definitions; the events they raise are events.ts's.
 import { z } from 'zod';
 import type { EmulatorState, Repository } from '../model.js';
 import { eventActor, type PullRequestDetails, type PullRequestEndpoint, type PullRequestEvent, type PullRequestEventType, type PullRequestSummary } from '../events.js';
@@ -15,12 +21,12 @@ import { branchTip, commitsBetween, diffstat, resolveCommit } from './git-read.j
 const PULL_REQUEST_STATES = ['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED'] as const;
 export type PullRequestState = (typeof PULL_REQUEST_STATES)[number];
 
-/** Bitbucket refuses pull request and activity pages above 50 ("Invalid pagelen"; 100 elsewhere, lowered silently). */
+/** Bitbucket refuses pull request and activity pages above 50 ("Invalid pagelen": ../shared/reference/bitbucket-api.md, "Paging"; 100 elsewhere, lowered silently: assumed). */
 const PULL_REQUEST_PAGES = { maxPagelen: 50, refuseAboveMax: true } as const;
 
 export interface Endpoint {
   branch: string;
-  /** Full hash; answers show the first 12 characters, as Bitbucket does. */
+  /** Full hash; answers show the first 12 characters, as the spec's examples and Bitbucket's answers do (not documented: assumed). */
   commit: string | null;
 }
 
@@ -448,7 +454,10 @@ async function resolveEndpoint(kit: RouteKit, repository: Repository, branch: st
   return { branch, commit };
 }
 
-/** Include reviewers / participants in list items when `fields` names them (`+values.participants`, `values.reviewers.uuid`…). */
+/**
+ * Include reviewers / participants in list items when `fields` names them (`+values.participants`, `values.reviewers.uuid`…):
+ * "These fields are included from the `self` URL, but not from the `/pullrequests` collections resource" (the spec's "Partial responses").
+ */
 function listIncludes(request: RouteRequest): { reviewers: boolean; participants: boolean } {
   const fields = request.url.searchParams.getAll('fields').join(',');
   const asks = (name: string): boolean => new RegExp(`(^|,)\\s*\\+?values\\.(${name}|\\*)(\\.|,|$)`).test(fields);
@@ -459,6 +468,8 @@ export function register(registry: RouteRegistry): void {
   const base = '/2.0/repositories/{workspace}/{repo_slug}/pullrequests';
   const one = `${base}/{pull_request_id}`;
 
+  // "List pull requests": "By default only open pull requests are returned"; `state` repeats for several. An unknown
+  // state is a 400, and the order without `sort` newest id first (both not documented: assumed).
   registry.add('GET', base, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const requested = request.url.searchParams.getAll('state').map((s) => s.toUpperCase());
@@ -474,6 +485,8 @@ export function register(registry: RouteRegistry): void {
     return kit.paginate(request, items, PULL_REQUEST_PAGES);
   });
 
+  // "Create a pull request": 201; `title` and `source` required, `destination` defaults to the main branch (the spec's
+  // description). Equal branches and an unknown branch are 400s (not documented: assumed).
   registry.add('POST', base, async (request, kit) => {
     const repository = kit.repository(request, 'write');
     const user = actorOf(request, kit);
@@ -522,6 +535,7 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'write');
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
+    // "Only open pull requests can be mutated" ("Update a pull request"); the 400 is assumed.
     if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', `This pull request is ${pr.state.toLowerCase()} and cannot be edited.`);
     const body = await parseBody(request, kit, pullRequestUpdate);
     // Everything that can be refused is checked before anything changes.
@@ -543,6 +557,7 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'write');
     const pr = pullRequestOf(request, kit, repository);
     const user = actorOf(request, kit);
+    // "Decline a pull request": 200; declining a closed one: 400 (not documented: assumed).
     if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', `This pull request is already ${pr.state.toLowerCase()}.`);
     const body = await parseBody(request, kit, declineBody, { optional: true });
     pr.state = 'DECLINED';
@@ -555,7 +570,8 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: pullRequestJson(kit, repository, pr, true) };
   });
 
-  // Reviews: approve / request changes, and their withdrawal. Anyone who can read may review.
+  // Reviews: approve / request changes (200 with the `participant`), and their withdrawal (204); 400 once the pull request
+  // is closed (the spec, for withdrawal and request-changes). Anyone who can read may review, not the author (assumed).
   for (const [path, state] of [['approve', 'approved'], ['request-changes', 'changes_requested']] as const) {
     registry.add('POST', `${one}/${path}`, async (request, kit) => {
       const repository = kit.repository(request, 'read');
@@ -581,7 +597,7 @@ export function register(registry: RouteRegistry): void {
     });
   }
 
-  // Comments, oldest first; replies name their parent, inline ones a file and line.
+  // Comments: "The default sorting is oldest to newest"; replies name their parent, inline ones a file and line.
   registry.add('GET', `${one}/comments`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
@@ -604,6 +620,7 @@ export function register(registry: RouteRegistry): void {
       id: kit.nextId('pullrequest-comment'), userUuid: user.uuid, raw: body.content.raw, createdOn: now, updatedOn: now, parentId, inline, deleted: false, resolution: null,
     };
     pr.comments.push(comment);
+    // A new comment moves the pull request's updated_on; an edit or a deletion does not (not documented: assumed).
     pr.updatedOn = now;
     await kit.save();
     emit(kit, request, repository, pr, 'avi:bitbucket:created:pullrequest-comment', { comment: { id: comment.id } });
@@ -616,7 +633,7 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: commentJson(kit, repository, pr, commentOf(request, kit, pr)) };
   });
 
-  /** Only a comment's author edits or deletes it. */
+  /** Only a comment's author edits or deletes it: 403 for others (the spec: "does not have access to the comment"). */
   const ownComment = (request: RouteRequest, kit: RouteKit): { repository: Repository; pr: StoredPullRequest; comment: StoredComment } => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
@@ -638,7 +655,8 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: commentJson(kit, repository, pr, comment) };
   });
 
-  // A deleted comment stays in the list, marked deleted and emptied, so that its replies keep their thread.
+  // A deleted comment stays in the list, marked deleted and emptied, so that its replies keep their thread (the spec's
+  // `pullrequest_comment.deleted`; that the list keeps it: not documented, assumed).
   registry.add('DELETE', `${one}/comments/{comment_id}`, async (request, kit) => {
     const { repository, pr, comment } = ownComment(request, kit);
     comment.deleted = true;
@@ -653,7 +671,8 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     const comment = commentOf(request, kit, pr);
-    if (comment.parentId !== null) fail(kit, 400, 'Bad request', 'Only the first comment of a thread can be resolved.');
+    // "Resolve a comment thread": 403 "if the provided comment is not a top-level comment", 409 "If the comment has already been resolved".
+    if (comment.parentId !== null) fail(kit, 403, 'Only the first comment of a thread can be resolved.');
     if (comment.resolution) fail(kit, 409, 'This comment thread is already resolved.');
     comment.resolution = { userUuid: actorOf(request, kit).uuid, createdOn: kit.now() };
     await kit.save();
@@ -665,6 +684,7 @@ export function register(registry: RouteRegistry): void {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     const comment = commentOf(request, kit, pr);
+    // "Reopen a comment thread": 404 "if the comment has not been resolved".
     if (!comment.resolution) fail(kit, 404, 'This comment thread is not resolved.');
     comment.resolution = null;
     await kit.save();
@@ -672,7 +692,7 @@ export function register(registry: RouteRegistry): void {
     return { status: 204 };
   });
 
-  // Tasks.
+  // Tasks (at most 100 a page: the reference's "Page sizes"). Deleting another's task needs write access (assumed).
   registry.add('GET', `${one}/tasks`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
@@ -727,6 +747,7 @@ export function register(registry: RouteRegistry): void {
     return { status: 204 };
   });
 
+  // The activity log: updates, approvals, changes requested, comments (the spec's description), newest first (assumed), at most 50 a page.
   registry.add('GET', `${one}/activity`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     return kit.paginate(request, activityJson(kit, repository, pullRequestOf(request, kit, repository)), PULL_REQUEST_PAGES);
@@ -738,7 +759,8 @@ export function register(registry: RouteRegistry): void {
     return kit.paginate(request, pr.statuses.map((s) => statusJson(kit, repository, s)));
   });
 
-  // The commits the pull request brings: on its source, not on its destination (as recorded when it was opened or last updated).
+  // The commits the pull request brings: on its source, not on its destination (as recorded when it was opened or last updated);
+  // "in chronological order" says the spec, not which way: newest first, as git log (assumed). Empty without a source commit.
   registry.add('GET', `${one}/commits`, async (request, kit) => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
@@ -763,7 +785,8 @@ export function register(registry: RouteRegistry): void {
     return kit.paginate(request, items);
   });
 
-  // As in Bitbucket, the pull request's diffstat is a redirect to the repository diffstat of its source against its destination.
+  // "Get the diff stat for a pull request": 302 to the repository diffstat of its source against its destination (the
+  // spec); the `from_pullrequest_id` and `topic` it carries, and the 404 without commits: not documented, assumed.
   registry.add('GET', `${one}/diffstat`, (request, kit): RouteResponse => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
@@ -774,7 +797,8 @@ export function register(registry: RouteRegistry): void {
     return { status: 302, headers: { Location: target.href } };
   });
 
-  // The repository diffstat the redirect lands on: `{spec}` is `<new>..<old>` (Bitbucket's order) or one commit (against its first parent).
+  // "Compare two commit diff stats": `{spec}` is `<new>..<old>` (the spec: "the opposite of the order used in git diff") or one
+  // commit (against its first parent). 404 for an unknown revision (assumed); 555 when generating it timed out: faults.ts.
   registry.add('GET', '/2.0/repositories/{workspace}/{repo_slug}/diffstat/{spec}', async (request, kit) => {
     const repository = kit.repository(request, 'read');
     const dir = kit.gitDirectory(repository);
@@ -797,6 +821,7 @@ export function register(registry: RouteRegistry): void {
       old: file(change.oldPath, base),
       new: file(change.newPath, tip),
     }));
+    // 500 files a page by default and at most (not documented: assumed).
     return kit.paginate(request, items, { defaultPagelen: 500, maxPagelen: 500 });
   });
 }

@@ -46,6 +46,11 @@ export const pullRequestEntrySchema = z.object({
   object: storedObjectSchema,
   /** SHA-256 of the document without `fetchedAt` (digestOf): a pull request fetched again with nothing changed keeps its stored object. */
   digest: sha256.optional(),
+  /**
+   * Parts Bitbucket answered with a server error when this was fetched (`status`: e.g. 555 for a diffstat that
+   * timed out), even after a retry: the document lacks them, and every later export fetches it again until they come.
+   */
+  failed: z.array(z.object({ part: z.string(), status: z.number().int() })).optional(),
 });
 export type PullRequestEntry = z.infer<typeof pullRequestEntrySchema>;
 
@@ -141,7 +146,10 @@ export const pullRequestDocumentSchema = z.object({
   diffstat: z.array(z.looseObject({})),
   /** Issue keys (e.g. "PROJ-12") named in the title or the source branch. */
   linkedIssueKeys: z.array(z.string()).optional(),
-  /** Parts Bitbucket no longer serves for this pull request (e.g. "commits" and "diffstat" once its source branch is gone). */
+  /**
+   * Parts Bitbucket did not serve for this pull request: no longer there (e.g. "commits" and "diffstat" once its
+   * source branch is gone), or failing when it was fetched (the index entry's `failed` says how).
+   */
   unavailable: z.array(z.string()).optional(),
 });
 export type PullRequestDocument = z.infer<typeof pullRequestDocumentSchema>;

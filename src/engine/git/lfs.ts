@@ -4,7 +4,9 @@
  * with `{ operation, transfers: ["basic"], objects: [{ oid, size }] }`; each object
  * answers with actions (`download`, `upload`, `verify`: href, header) or an error
  * ("404 - The object does not exist on the server"). Bitbucket serves it at
- * `<repo>.git/info/lfs`, with the same credentials as git.
+ * `<repo>.git/info/lfs`, with the same credentials as git, and hands out the
+ * transfers on another host (Atlassian's media service), each action with its
+ * own header: the repository's credentials never go there (GitHttp.exchange).
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -54,9 +56,26 @@ export function lfsUrl(repositoryUrl: string): string {
   return `${repositoryUrl.replace(/\/+$/, '').replace(/(\.git)?$/, '.git')}/info/lfs`;
 }
 
-export function createLfsClient(options: GitClientOptions): LfsClient {
+export interface LfsClientOptions extends GitClientOptions {
+  /**
+   * Whether this process may reach a URL (on Forge: the app's declared egress). A transfer href it may not
+   * reach fails that object with LFS_HOST_NOT_ALLOWED before any request. Default: every URL.
+   */
+  canReach?: (url: string) => boolean;
+}
+
+export function createLfsClient(options: LfsClientOptions): LfsClient {
   const http = new GitHttp(options);
   const url = lfsUrl(http.url);
+
+  /** Refuses, before any request, an href on a host this process may not reach: the message names the host. */
+  function reachable(object: LfsObjectId, action: LfsAction, what: 'download' | 'upload' | 'verify'): void {
+    if (!options.canReach || options.canReach(action.href)) return;
+    const host = new URL(action.href).host;
+    throw new LifeboatError('LFS_HOST_NOT_ALLOWED', `The LFS server at ${url} sent the ${what} of LFS object ${object.oid} to ${host}, a host Lifeboat may not reach.`, {
+      details: { host, oid: object.oid, operation: what, url },
+    });
+  }
 
   async function failure(response: { status: number }, body: ByteStream, what: string): Promise<LifeboatError> {
     const text = (await collect(body).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 500);
@@ -94,11 +113,14 @@ export function createLfsClient(options: GitClientOptions): LfsClient {
       return new Map(parsed.objects.map((answer) => [answer.oid, answer]));
     },
     async download(object, action) {
+      reachable(object, action, 'download');
       const { response, body } = await http.exchange(action.href, { method: 'GET', headers: { ...action.header } });
       if (response.status !== 200) throw await failure(response, body, `download LFS object ${object.oid}`);
       return verified(body, object);
     },
     async upload(object, actions, content) {
+      reachable(object, actions.upload, 'upload');
+      if (actions.verify) reachable(object, actions.verify, 'verify');
       const put = await http.exchange(actions.upload.href, {
         method: 'PUT',
         headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(object.size), ...actions.upload.header },
