@@ -7,16 +7,17 @@ import { randomUUID } from 'node:crypto';
 import type { ForgeManifest } from './manifest.js';
 
 export interface Limits {
-  /** Resolvers (Custom UI `invoke`): 25 s on Forge. */
+  /** Resolvers (Custom UI `invoke`): 25 s on Forge (limits-invocation, "Invocation limits"). */
   resolverTimeoutMs: number;
-  /** Product-event triggers: 25 s on Forge. */
+  /** Product-event triggers: 25 s on Forge (limits-invocation; the trigger module's reference). */
   triggerTimeoutMs: number;
   /**
-   * Replaces the manifest-derived timeout (function `timeoutSeconds`, default 55 s)
+   * Replaces the manifest-derived timeout (function `timeoutSeconds` 1–900, default 55 s:
+   * @forge/manifest's schema and limits-invocation)
    * of consumers and scheduled triggers when set; tests shrink it.
    */
   functionTimeoutMs?: number;
-  /** Resolver request payload, serialized JSON bytes (Forge: 500 KB). */
+  /** Resolver request payload, serialized JSON bytes (Forge: 500 KB, limits-invocation). */
   resolverRequestBytes: number;
   /**
    * Resolver request payload, levels of nested objects and arrays, the payload itself
@@ -25,11 +26,11 @@ export interface Limits {
    * JSON.stringify here or of a recursive walk in the app.
    */
   resolverRequestDepth: number;
-  /** Resolver response, serialized JSON bytes (Forge: 5 MB). */
+  /** Resolver response, serialized JSON bytes (Forge: 5 MB, limits-invocation). */
   resolverResponseBytes: number;
-  /** KVS value, serialized JSON bytes (Forge: 240 KiB). */
+  /** KVS value, serialized JSON bytes (Forge: 240 KiB, limits-kvs "Key-Value Store limits"). */
   kvsValueBytes: number;
-  /** Largest `limit` a KVS query page may ask for. */
+  /** Largest `limit` a KVS query page may ask for (Forge: 20, the KVS query reference). */
   kvsQueryLimit: number;
   /** Async events pushed per installation in any minute, scaled by `timeScale` (Forge: 500, limits-async-events). */
   queueEventsPerMinute: number;
@@ -46,7 +47,7 @@ export interface Limits {
    * environment variable LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S sets the default.
    */
   outboundRequestSeconds: number;
-  /** Retries of an async event after its first delivery (Forge: about 4). */
+  /** Retries of an async event after its first delivery (Forge's async events guide: "about 4"; the exact count is not documented: assumed 4). */
   queueRetries: number;
   /**
    * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff,

@@ -4,6 +4,7 @@
 import type { ScheduledTriggerModule, ScheduleInterval } from './manifest.js';
 import { outsideInvocation } from './runtime.js';
 
+/** The `scheduledTrigger` module's intervals (its manifest reference and @forge/manifest's schema). */
 export const INTERVAL_MS: Readonly<Record<ScheduleInterval, number>> = {
   fiveMinute: 5 * 60_000,
   hour: 60 * 60_000,
@@ -15,7 +16,10 @@ export interface Scheduler {
   stop(): void;
 }
 
-/** Calls `fire(key)` every interval (scaled), first one interval after start, as Forge starts a schedule after deployment. */
+/**
+ * Calls `fire(key)` every interval (scaled), first one interval after start. When Forge
+ * first fires a schedule after deployment is not documented: assumed one interval later.
+ */
 export function startScheduler(triggers: readonly ScheduledTriggerModule[], timeScale: number, fire: (key: string) => void): Scheduler {
   const timers = triggers.map((trigger) => {
     const timer = outsideInvocation(() => setInterval(() => fire(trigger.key), Math.max(1, INTERVAL_MS[trigger.interval] * timeScale)));

@@ -7,7 +7,9 @@
 /* global window, document, URL */
 (() => {
   const SOURCE = 'lifeboat-sandbox-bridge';
-  // The commands the framing page answers; anything else fails here, loudly.
+  // The commands the framing page answers; anything else fails here, loudly. The names are
+  // those @forge/bridge 7.x sends (its out/ files); the frame's answers follow the package's
+  // declared result types, since Bitbucket's side of the bridge is not documented: assumed.
   const COMMANDS = new Set(['getContext', 'invoke', 'navigate', 'getUrl', 'open', 'reload', 'createHistory', 'enableTheming', '__permission__egressGet', '__permission__egressSet']);
   const pending = new Map();
   let nextId = 1;
