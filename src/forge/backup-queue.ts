@@ -2,14 +2,13 @@
 // a burst, the created-repository trigger and "Back up now" all coalesce into
 // the backup already waiting; the consumer clears the mark once it holds the
 // repository, so that pushes landing while it runs queue one more.
-import { kvs } from '@forge/kvs';
+import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { type BackupBody, type BackupReason } from './backups.js';
 import { createJob, getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { readStatus, updateStatus } from './status.js';
 
@@ -35,7 +34,7 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
   try {
     await enqueue(QUEUES.backup, [body], delayInSeconds);
   } catch (error) {
-    await kvs.delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
+    await appState().delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
     throw error;
   }
   const status = await readStatus(body.repositoryUuid);
@@ -51,7 +50,7 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
 export async function clearQueuedMark(repositoryUuid: string, runningJobId?: string): Promise<void> {
   const waiting = await freshMark(repositoryUuid);
   if (waiting?.jobId !== undefined && waiting.jobId !== runningJobId && (await stillWaiting(waiting.jobId))) return;
-  await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+  await appState().delete(kvsKeys.backupQueued(repositoryUuid));
 }
 
 async function stillWaiting(jobId: string): Promise<boolean> {
@@ -74,15 +73,15 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
   const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };
   const mark: QueuedMark = { at: new Date().toISOString(), jobId: job.id };
   const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  if (!(await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl))) {
+  if (!(await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl }))) {
     // Someone asked at the same moment, or a push's backup waits without a job to follow.
     const raced = await freshMark(repositoryUuid);
     if (raced?.jobId && raced.jobId !== job.id && (await stillWaiting(raced.jobId))) {
-      await kvs.delete(kvsKeys.job(job.id));
+      await appState().delete(kvsKeys.job(job.id));
       return { job: await getJob(raced.jobId), alreadyQueued: true };
     }
     // This one queues beside the push's, at once, and becomes the one to follow.
-    await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
+    await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   }
   await enqueue(QUEUES.backup, [body]);
   const status = await readStatus(repositoryUuid);
@@ -93,14 +92,14 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
 
 async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boolean> {
   const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  if (await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl)) return true;
+  if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return true;
   if (await freshMark(repositoryUuid)) return false;
-  await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
+  await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   return true;
 }
 
 /** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
 async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
-  const current = await kvs.get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
+  const current = await appState().get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
   return current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
 }

@@ -12,7 +12,7 @@
 // `run` does must be safe to repeat, and the last delivery records instead of
 // asking for a retry that would never come.
 import { InvocationError, InvocationErrorCode } from '@forge/events';
-import { kvs } from '@forge/kvs';
+import { appState } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
@@ -78,7 +78,7 @@ export async function createJob(kind: JobKind, message: string, owner: { request
 }
 
 export async function getJob(jobId: string): Promise<JobView> {
-  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await kvs.get<JobView>(kvsKeys.job(jobId)) : undefined;
+  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await appState().get<JobView>(kvsKeys.job(jobId)) : undefined;
   if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
   return stalled(job) ? { ...job, state: 'failed', message: STALLED.message, error: STALLED } : job;
 }
@@ -111,7 +111,7 @@ export async function updateJob(jobId: string, change: JobChange): Promise<JobVi
 export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
 
 async function storeJob(job: JobView): Promise<void> {
-  await kvs.set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
+  await appState().set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
 }
 
 function isFinished(job: JobView): boolean {

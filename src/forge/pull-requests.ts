@@ -4,8 +4,8 @@
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
-import { kvs } from '@forge/kvs';
-import { entriesByPrefix } from './kvs-pages.js';
+import { appState } from './state/context.js';
+import { entriesByPrefix } from './state/app-state.js';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import { queueBackup } from './backup-queue.js';
@@ -27,7 +27,7 @@ export async function handlePullRequestEvent(event: unknown): Promise<void> {
   }
   const { repository, pullrequest } = parsed.data;
   // A redelivery moves the mark later: the pull request is fetched once more, never missed.
-  await kvs.set(kvsKeys.pullRequestMark(repository.uuid, pullrequest.id), { id: pullrequest.id, at: new Date().toISOString() } satisfies ChangeMark);
+  await appState().set(kvsKeys.pullRequestMark(repository.uuid, pullrequest.id), { id: pullrequest.id, at: new Date().toISOString() } satisfies ChangeMark);
 }
 
 /** The marks of one repository in KVS. */
@@ -36,12 +36,12 @@ export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
     async pending(coveredThrough) {
       const marks: ChangeMark[] = [];
       const covered: string[] = [];
-      for await (const { key, value } of entriesByPrefix<ChangeMark>(kvsKeys.pullRequestMarkPrefix(repositoryUuid))) {
+      for await (const { key, value } of entriesByPrefix<ChangeMark>(appState(), kvsKeys.pullRequestMarkPrefix(repositoryUuid))) {
         // Covered by the committed snapshot this backup follows: fetched then, or carried as outstanding.
         if (coveredThrough !== undefined && value.at <= coveredThrough) covered.push(key);
         else marks.push(value);
       }
-      for (const key of covered) await kvs.delete(key);
+      for (const key of covered) await appState().delete(key);
       return marks;
     },
   };

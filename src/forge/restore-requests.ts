@@ -4,7 +4,7 @@
 // push, and a deleted repository into a new one. Each request is checked
 // against the bucket and Bitbucket within a resolver's 25 s (the payload's
 // shape was checked by the resolver) and becomes a job for the restore queue.
-import { kvs } from '@forge/kvs';
+import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
@@ -105,7 +105,7 @@ async function queueRestore(input: Requester, stored: StoredRestore, message: st
   const job = await createJob('restore', `Queued. ${message}`, { requestedBy: input.accountId, repositoryUuid: input.repositoryUuid });
   try {
     if (identities) await keepIdentity(job.id, identities);
-    await kvs.set(kvsKeys.restoreRequest(job.id), stored);
+    await appState().set(kvsKeys.restoreRequest(job.id), stored);
     await recordAudit({ actorAccountId: input.accountId, action: restoreAction(stored), repositoryUuid: bracedUuid(input.repositoryUuid), detail: message });
     await enqueue(QUEUES.restore, [{ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: job.id } satisfies RestoreBody]);
   } catch (error) {

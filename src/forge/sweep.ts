@@ -3,7 +3,7 @@
 // queues again any work parked at Forge's chain limit (queues.ts) and decides
 // whether a sweep is due; the sweep lists repositories page by page and queues
 // work within Forge's queue limits, continuing in a follow-up job.
-import { MetadataField, kvs } from '@forge/kvs';
+import { appState } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
@@ -60,9 +60,9 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   // A scheduled run starts a chain of its own (Forge counts its pushes afresh): what an earlier chain could not queue goes now.
   await resumeParked();
   const workspaceUuid = workspaceFromContext(context);
-  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  const last = await appState().get<string>(kvsKeys.lastSweep);
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
-  await kvs.set(kvsKeys.lastSweep, new Date().toISOString());
+  await appState().set(kvsKeys.lastSweep, new Date().toISOString());
   await enqueue(QUEUES.sweep, [{ workspaceUuid } satisfies SweepBody]);
 }
 
@@ -72,7 +72,7 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
  * first: the next hourly run starts it.
  */
 export async function nextSweepAt(settings: WorkspaceSettings): Promise<string | undefined> {
-  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  const last = await appState().get<string>(kvsKeys.lastSweep);
   if (!last) return undefined;
   return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], Date.now())).toISOString();
 }
@@ -202,8 +202,7 @@ async function includeNewRepositories(settings: WorkspaceSettings, rows: Reposit
  * to the settings' last write.
  */
 async function selectionSavedAt(): Promise<number | undefined> {
-  const savedAt = await kvs.get<number>(kvsKeys.selectionSavedAt);
+  const savedAt = await appState().get<number>(kvsKeys.selectionSavedAt);
   if (typeof savedAt === 'number') return savedAt;
-  const stored = await kvs.get<WorkspaceSettings>(kvsKeys.settings, { metadataFields: [MetadataField.UPDATED_AT] });
-  return stored?.updatedAt;
+  return appState().updatedAt(kvsKeys.settings);
 }
