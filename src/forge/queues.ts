@@ -10,7 +10,7 @@
 // parked in KVS and queued again by the next scheduled trigger, which starts a
 // chain of its own.
 import { InvocationLimitReachedError, PartialSuccessError, Queue } from '@forge/events';
-import { appState } from './state/context.js';
+import { appState, contextPush } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
@@ -50,12 +50,12 @@ export const PARKED_MESSAGE = 'Waiting for Lifeboat\'s next scheduled run (withi
  * parked for the scheduled trigger (and a job that follows it says so).
  */
 export async function enqueue<T extends object>(queue: QueueName, bodies: T[], delayInSeconds = 0): Promise<void> {
-  const target = new Queue({ key: queue });
+  const push = contextPush() ?? ((key: string, events: Array<Event<T>>) => new Queue({ key }).push(events));
   for (let start = 0; start < bodies.length; start += PUSH_LIMIT) {
     let pending: Array<Event<T>> = bodies.slice(start, start + PUSH_LIMIT).map((body) => ({ body: body as Record<string, unknown> & T, delayInSeconds }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       try {
-        await target.push(pending);
+        await push(queue, pending);
         pending = [];
       } catch (error) {
         if (error instanceof InvocationLimitReachedError) {
