@@ -7,7 +7,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { type BackupBody, type BackupReason } from './backups.js';
-import { createJob, getJob } from './jobs.js';
+import { getJob, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { readStatus, updateStatus } from './status.js';
@@ -69,24 +69,27 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
     await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `joined job ${waiting.jobId}, already waiting in the queue` });
     return { job: await getJob(waiting.jobId), alreadyQueued: true };
   }
-  const job = await createJob('backup', 'Waiting in the queue.', { ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid });
-  const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };
-  const mark: QueuedMark = { at: new Date().toISOString(), jobId: job.id };
-  const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  if (!(await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl }))) {
-    // Someone asked at the same moment, or a push's backup waits without a job to follow.
-    const raced = await freshMark(repositoryUuid);
-    if (raced?.jobId && raced.jobId !== job.id && (await stillWaiting(raced.jobId))) {
-      await appState().delete(kvsKeys.job(job.id));
-      return { job: await getJob(raced.jobId), alreadyQueued: true };
-    }
-    // This one queues beside the push's, at once, and becomes the one to follow.
-    await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
-  }
-  await enqueue(QUEUES.backup, [body]);
+  let started: string | undefined;
+  const job = await startJob<BackupBody>({
+    kind: 'backup', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
+    queue: QUEUES.backup, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId }),
+    audit: { action: 'backup requested' },
+    async prepare(mine) {
+      started = mine.id;
+      const mark: QueuedMark = { at: new Date().toISOString(), jobId: mine.id };
+      const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
+      if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return undefined;
+      // Someone asked at the same moment, or a push's backup waits without a job to follow.
+      const raced = await freshMark(repositoryUuid);
+      if (raced?.jobId && raced.jobId !== mine.id && (await stillWaiting(raced.jobId))) return getJob(raced.jobId);
+      // This one queues beside the push's, at once, and becomes the one to follow.
+      await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
+      return undefined;
+    },
+  });
+  if (job.id !== started) return { job, alreadyQueued: true };
   const status = await readStatus(repositoryUuid);
   if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });
-  await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
   return { job, alreadyQueued: false };
 }
 

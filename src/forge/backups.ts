@@ -73,7 +73,7 @@ export const runBackup = defineConsumer<BackupBody>({
   body: backupBody,
   leases: (body) => body.repositoryUuid,
   audit: (body) => ({ action: 'backup', repositoryUuid: bracedUuid(body.repositoryUuid) }),
-  async run(body, context): Promise<Outcome> {
+  async run(body, context): Promise<Outcome<BackupBody>> {
     await clearQueuedMark(body.repositoryUuid, body.jobId);
     const configuration = await requireConfiguration();
     const automatic = body.reason === 'push' || body.reason === 'schedule';
@@ -84,10 +84,12 @@ export const runBackup = defineConsumer<BackupBody>({
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
     const result = await backUpRepository(configuration, body, deadline, context.progress);
     if (result.status === 'partial') {
-      // A moment later: this delivery still holds the repository's lease until it has recorded the outcome.
-      await enqueue(QUEUES.backup, [{ ...body, reason: 'continue', trigger: triggerOf(body) } satisfies BackupBody], CONTINUE_AFTER_SECONDS);
       await updateStatus(body.repositoryUuid, { state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
-      return { state: 'continuing', message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.` };
+      return {
+        state: 'continuing',
+        message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.`,
+        next: { body: { ...body, reason: 'continue', trigger: triggerOf(body) }, afterSeconds: CONTINUE_AFTER_SECONDS },
+      };
     }
     const { snapshot } = result;
     const created = result.status === 'created';

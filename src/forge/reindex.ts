@@ -15,9 +15,8 @@ import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
-import { type Outcome, createJob, defineConsumer } from './jobs.js';
+import { type Outcome, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { acquireLease, releaseLease } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
 import { indexSnapshot, indexedSnapshots, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
@@ -35,16 +34,17 @@ const indexBody = z.object({
 });
 type IndexBody = z.infer<typeof indexBody>;
 
-/** Leaves the lease of the job that asked for a continuation time to be released. */
-const CONTINUE_AFTER_SECONDS = 10;
+/** A busy repository is looked at again this much later (a backup takes about that long). */
+const CONTINUE_AFTER_SECONDS = 60;
 /** Manifests read at once: memory stays bounded whatever the number of snapshots. */
 const MANIFEST_BATCH = 20;
 
 /** "Rebuild the index" on the admin page. */
 export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  const job = await createJob('index', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
-  await enqueue(QUEUES.index, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies IndexBody]);
-  return job;
+  return startJob<IndexBody>({
+    kind: 'index', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    queue: QUEUES.index, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'index rebuild requested' },
+  });
 }
 
 /**
@@ -67,7 +67,7 @@ export const runReindex = defineConsumer<IndexBody>({
   queue: QUEUES.index,
   body: indexBody,
   audit: () => ({ action: 'index rebuilt from the bucket' }),
-  async run(body, context): Promise<Outcome> {
+  async run(body, context): Promise<Outcome<IndexBody>> {
     const { settings, secrets } = await requireConfiguration();
     const store = openBucket(settings, secrets.bucketSecretAccessKey);
     const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
@@ -75,17 +75,13 @@ export const runReindex = defineConsumer<IndexBody>({
     let done = 0;
     for (const repo of repositories) {
       // A busy repository (a backup or prune writing its index) is indexed when it is free again.
-      const busy = Date.now() - context.startedAt > BUDGET_MS || !(await acquireLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`, 'index'));
-      if (busy) {
-        const after = repositories[done - 1]?.repository ?? body.after;
-        await enqueue(QUEUES.index, [{ ...body, ...(after ? { after } : {}) } satisfies IndexBody], CONTINUE_AFTER_SECONDS * 6);
-        return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.` };
-      }
-      try {
+      const busy = Date.now() - context.startedAt > BUDGET_MS || !(await context.underLease(repo.repository, async () => {
         context.progress('indexing', { done, total: repositories.length });
         await reindexRepository(store, body.workspaceUuid, repo);
-      } finally {
-        await releaseLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`);
+      }));
+      if (busy) {
+        const after = repositories[done - 1]?.repository ?? body.after;
+        return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.`, next: { body: { ...body, ...(after ? { after } : {}) }, afterSeconds: CONTINUE_AFTER_SECONDS } };
       }
       done++;
     }

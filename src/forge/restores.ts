@@ -89,7 +89,7 @@ export const runRestore = defineConsumer<RestoreBody>({
   },
   // Every ending goes through here, failures and given-up retries included.
   onEnded: (body) => forgetIdentity(body.jobId),
-  async run(body, context): Promise<Outcome> {
+  async run(body, context): Promise<Outcome<RestoreBody>> {
     const stored = await appState().get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     if (!stored) throw new LifeboatError('JOB_NOT_FOUND', 'The restore request was lost before it ran; start it again.');
     const outcome = await perform(body, stored, context);
@@ -98,7 +98,7 @@ export const runRestore = defineConsumer<RestoreBody>({
   },
 });
 
-async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome> {
+async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome<RestoreBody>> {
   const configuration = await requireConfiguration();
   const { settings, secrets } = configuration;
   const store = openBucket(settings, secrets.bucketSecretAccessKey);

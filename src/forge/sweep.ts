@@ -16,7 +16,7 @@ import { recordAudit } from './audit.js';
 import type { BackupBody } from './backups.js';
 import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
-import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
+import { type Outcome, type RunContext, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue, resumeParked } from './queues.js';
@@ -93,10 +93,10 @@ export function workspaceFromContext(context: unknown): string {
 
 /** "Sweep now" on the admin page. */
 export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  const job = await createJob('sweep', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
-  await enqueue(QUEUES.sweep, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies SweepBody]);
-  await recordAudit({ action: 'sweep requested', ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
-  return job;
+  return startJob<SweepBody>({
+    kind: 'sweep', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    queue: QUEUES.sweep, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'sweep requested' },
+  });
 }
 
 // ---------------------------------------------------------------- sweep
@@ -113,11 +113,12 @@ export const runSweep = defineConsumer<SweepBody>({
   queue: QUEUES.sweep,
   body: sweepBody,
   audit: () => ({ action: 'sweep' }),
-  run: (body, context) => sweep(body, context.startedAt),
+  run: (body, context) => sweep(body, context),
 });
 
-async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
+async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<SweepBody>> {
   const { workspaceUuid, jobId } = body;
+  const { startedAt } = context;
   let { settings } = await requireConfiguration();
   await healIndex(workspaceUuid); // an installation from before the index gets it built once
   const newSince = await selectionSavedAt();
@@ -147,13 +148,17 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
     tally.backupsQueued += backups.length;
     tally.prunesQueued += prunes.length;
     if (next !== undefined && (pushed + 2 * PAGE_LENGTH > EVENTS_PER_INVOCATION || Date.now() - startedAt > SWEEP_BUDGET_MS)) {
-      await enqueue(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue } satisfies SweepBody], CONTINUE_AFTER_SECONDS);
-      const total = await runningTotal(jobId, tally);
-      return { state: 'continuing', message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).` };
+      const total = runningTotal(context.job, tally);
+      return {
+        state: 'continuing',
+        message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).`,
+        next: { body: { workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue }, afterSeconds: CONTINUE_AFTER_SECONDS },
+        result: { ...total },
+      };
     }
   }
   await publishCatalogue(catalogue);
-  const total = await runningTotal(jobId, tally);
+  const total = runningTotal(context.job, tally);
   return {
     state: 'done',
     message: `Swept ${total.repositories} repositories: ${total.backupsQueued} backups and ${total.prunesQueued} prunes queued${total.includedAutomatically ? `; ${total.includedAutomatically} new repositories included` : ''}.`,
@@ -161,16 +166,15 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
   };
 }
 
-/** The job's running totals: a sweep that continues adds to what the earlier deliveries counted. */
-async function runningTotal(jobId: string | undefined, tally: SweepTally): Promise<SweepTally> {
-  const before = jobId ? (await getJob(jobId)).result as Partial<SweepTally> | undefined : undefined;
+/** The job's running totals: a sweep that continues adds to what the earlier deliveries counted (the kernel records them). */
+function runningTotal(job: JobView | undefined, tally: SweepTally): SweepTally {
+  const before = job?.result as Partial<SweepTally> | undefined;
   const total: SweepTally = {
     repositories: (before?.repositories ?? 0) + tally.repositories,
     backupsQueued: (before?.backupsQueued ?? 0) + tally.backupsQueued,
     prunesQueued: (before?.prunesQueued ?? 0) + tally.prunesQueued,
     includedAutomatically: (before?.includedAutomatically ?? 0) + tally.includedAutomatically,
   };
-  if (jobId) await updateJob(jobId, { result: { ...total } });
   return total;
 }
 
