@@ -3,14 +3,27 @@
 // the backup already waiting; the consumer clears the mark once it holds the
 // repository, so that pushes landing while it runs queue one more.
 import { appState } from './state/context.js';
-import { bracedUuid } from '../bitbucket/uuid.js';
+import { z } from 'zod';
+import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
+import { triggerSchema } from '../engine/bucket/format.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
-import { type BackupBody, type BackupReason } from './backups.js';
 import { getJob, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { readStatus, updateStatus } from './status.js';
+
+/** What a backup in the queue carries (backups.ts runs it). */
+export const backupBody = z.object({
+  workspaceUuid: bitbucketUuid,
+  repositoryUuid: bitbucketUuid,
+  reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
+  jobId: z.string().optional(),
+  /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */
+  trigger: triggerSchema.optional(),
+});
+export type BackupBody = z.infer<typeof backupBody>;
+export type BackupReason = BackupBody['reason'];
 
 /** Pushes within this window after the first one ride along in the same backup. */
 export const COALESCE_DELAY_SECONDS = 30;

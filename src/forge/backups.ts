@@ -3,14 +3,13 @@
 // lease; a first backup too large for one delivery continues in the next job
 // from the bundles already stored. The snapshot it commits goes into the KVS
 // index the pages read.
-import { z } from 'zod';
-import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobProgress } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
-import { type SnapshotManifest, type SnapshotTrigger, triggerSchema } from '../engine/bucket/format.js';
+import type { SnapshotManifest, SnapshotTrigger } from '../engine/bucket/format.js';
 import { recordStorageSetting } from '../engine/bucket/marker.js';
 import { storageSettingOf } from '../settings.js';
-import { clearQueuedMark, queueBackup } from './backup-queue.js';
+import { type BackupBody, type BackupReason, backupBody, clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
@@ -39,19 +38,8 @@ const TRIGGERS = {
   schedule: 'schedule',
   manual: 'manual',
   'before-overwrite': 'restore-guard',
-} as const satisfies Record<string, SnapshotTrigger>;
+} as const satisfies Record<Exclude<BackupReason, 'continue'>, SnapshotTrigger>;
 
-export type BackupReason = keyof typeof TRIGGERS | 'continue';
-
-const backupBody = z.object({
-  workspaceUuid: bitbucketUuid,
-  repositoryUuid: bitbucketUuid,
-  reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
-  jobId: z.string().optional(),
-  /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */
-  trigger: triggerSchema.optional(),
-});
-export type BackupBody = z.infer<typeof backupBody>;
 
 /**
  * Both limits may be lowered with Forge variables (`forge variables set`) for a
@@ -150,6 +138,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     deletedAt: undefined,
     progress: { phase: 'starting', updatedAt: new Date().toISOString() },
   });
+  const collected = metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason });
   let result: BackupResult;
   try {
     result = await backup({
@@ -164,7 +153,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
         ...(repository.slug ? { slug: repository.slug } : {}),
         ...(repository.name ? { name: repository.name } : {}),
       },
-      metadata: metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason }),
+      metadata: collected.collectors,
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
@@ -175,6 +164,9 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
     throw error;
   }
+  // A collector that stopped short (the pull requests, at a deadline or a rate limit) asks for a backup to go on later.
+  const retryAfter = collected.retryAfterSeconds();
+  if (retryAfter !== undefined) await queueBackup({ workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, reason: 'schedule' }, retryAfter);
   if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata);
   // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
   if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);

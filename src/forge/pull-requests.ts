@@ -8,7 +8,6 @@ import { appState } from './state/context.js';
 import { entriesByPrefix } from './state/app-state.js';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
-import { queueBackup } from './backup-queue.js';
 import { appBitbucket } from './bitbucket.js';
 import { pullRequestEvent } from './events.js';
 import { kvsKeys } from './keys.js';
@@ -50,13 +49,14 @@ export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
 /**
  * The pull request collector of one backup: every read as the app (each
  * endpoint it calls accepts `forge-oauth2`), metered against the workspace's
- * budget. An export that stopped short after storing something queues a backup
- * to go on — soon after a deadline, when the budget should allow again after a
- * rate limit (retryPlan, as for a failed job); one that stored nothing is left
- * to the next push or sweep, so that a spent budget is not polled.
+ * budget. An export that stopped short after storing something asks for a
+ * backup to go on (`retryAfterSeconds`, which the backup queues) — soon after a
+ * deadline, when the budget should allow again after a rate limit (retryPlan,
+ * as for a failed job); one that stored nothing is left to the next push or
+ * sweep, so that a spent budget is not polled.
  */
-export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): MetadataCollector {
-  return {
+export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): MetadataCollector & { retryAfterSeconds?: number } {
+  const collector: MetadataCollector & { retryAfterSeconds?: number } = {
     section: 'pullRequests',
     async collect(context) {
       const { result, refusal } = await withRestBudget(async (meter) => {
@@ -71,9 +71,10 @@ export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): M
         const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests' && candidate.subject === undefined);
         const stoppedBy = refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
         const plan = stoppedBy ? retryPlan(stoppedBy, 0) : { afterSeconds: CONTINUE_AFTER_SECONDS };
-        if (plan && progressed) await queueBackup({ workspaceUuid, repositoryUuid, reason: 'schedule' }, plan.afterSeconds);
+        if (plan && progressed) collector.retryAfterSeconds = plan.afterSeconds;
       }
       return result;
     },
   };
+  return collector;
 }

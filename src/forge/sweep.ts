@@ -13,7 +13,7 @@ import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
-import type { BackupBody } from './backups.js';
+import type { BackupBody } from './backup-queue.js';
 import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
 import { type Outcome, type RunContext, defineConsumer, startJob } from './jobs.js';
