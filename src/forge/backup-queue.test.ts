@@ -4,7 +4,7 @@ import type { AuditEntry } from '../contract.js';
 import { COALESCE_DELAY_SECONDS, clearQueuedMark, queueBackup, requestBackup } from './backup-queue.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES } from './queues.js';
-import { readStatus } from './status.js';
+import { readStatus, updateStatus } from './status.js';
 import { memoryApp } from './state/testing.js';
 
 const WORKSPACE = '{0d6c3b1e-4a5f-4c2d-9e8f-7a6b5c4d3e21}';
@@ -48,6 +48,21 @@ describe('the backup queue: one waiting backup per repository', () => {
       assert.equal((await requestBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'manual' })).job.id, first.job.id);
       const audit = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => (entry as AuditEntry).detail);
       assert.equal(audit.filter((detail) => detail === `job ${first.job.id}`).length, 1, JSON.stringify(audit));
+    });
+  });
+
+  it('the status shows a waiting backup as queued, derived from the queue: a trigger writes no status, a running backup stays running', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const running = await updateStatus(REPO, { state: 'running', progress: { phase: 'uploading', updatedAt: '2026-12-07T12:00:00.000Z' } });
+      assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), true);
+      assert.deepEqual(await app.state.get(kvsKeys.repoStatus(REPO)), running, 'the trigger wrote nothing');
+      assert.deepEqual(await readStatus(REPO), running);
+      await updateStatus(REPO, { state: 'idle', progress: undefined });
+      assert.equal((await readStatus(REPO)).state, 'queued');
+      assert.equal((await app.state.get<{ state: string }>(kvsKeys.repoStatus(REPO)))?.state, 'idle', 'queued is never stored');
+      await clearQueuedMark(REPO);
+      assert.equal((await readStatus(REPO)).state, 'idle');
     });
   });
 });

@@ -11,7 +11,6 @@ import { recordAudit } from './audit.js';
 import { getJob, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
-import { readStatus, updateStatus } from './status.js';
 
 /** What a backup in the queue carries (backups.ts runs it). */
 export const backupBody = z.object({
@@ -50,8 +49,6 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
     await appState().delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
     throw error;
   }
-  const status = await readStatus(body.repositoryUuid);
-  if (status.state !== 'running') await updateStatus(body.repositoryUuid, { state: 'queued' });
   return true;
 }
 
@@ -100,10 +97,7 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
       return undefined;
     },
   });
-  if (job.id !== started) return { job, alreadyQueued: true };
-  const status = await readStatus(repositoryUuid);
-  if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });
-  return { job, alreadyQueued: false };
+  return { job, alreadyQueued: job.id !== started };
 }
 
 async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boolean> {
@@ -112,6 +106,11 @@ async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boole
   if (await freshMark(repositoryUuid)) return false;
   await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   return true;
+}
+
+/** Whether a backup of the repository waits in the queue (the repository status shows it as queued). */
+export async function backupWaiting(repositoryUuid: string): Promise<boolean> {
+  return (await freshMark(repositoryUuid)) !== undefined;
 }
 
 /** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
