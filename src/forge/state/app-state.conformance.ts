@@ -53,6 +53,13 @@ export function runAppStateConformance(name: string, makeState: () => Promise<{ 
       assert.equal(won.filter(Boolean).length, 1, JSON.stringify(won));
     });
 
+    it('refuses a key KVS refuses, and writes nothing', async () => {
+      await assert.rejects(state.set('repo/with/slashes', 1));
+      await assert.rejects(state.set('a', 1));
+      await assert.rejects(state.setIfAbsent('k'.repeat(501), 1));
+      assert.deepEqual((await state.page('repo')).entries, []);
+    });
+
     it('deletes a key that is not there without an error', async () => {
       await state.delete('never-written');
       await state.secrets.delete('never-written');

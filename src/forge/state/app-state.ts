@@ -27,18 +27,18 @@ export interface StatePage<T> {
   nextCursor?: string;
 }
 
-/** At most this many entries in a page: KVS's own page (a query's limit is 1 to 20). */
+/** At most this many entries in a page: KVS's own page (Forge docs, KVS limits: query() returns at most 20 per page). */
 export const STATE_PAGE = 20;
 
 export interface AppState {
   get<T>(key: string): Promise<T | undefined>;
   /** When the value was last written (epoch ms), undefined when there is none. */
   updatedAt(key: string): Promise<number | undefined>;
-  /** Writes, replacing whatever was there. Values are JSON: what JSON drops (undefined fields) is not kept. */
+  /** Writes, replacing whatever was there. Values are JSON (@forge/kvs sends them JSON.stringify'd): undefined fields are not kept. */
   set(key: string, value: unknown, options?: WriteOptions): Promise<void>;
   /** The conditional write: false, and nothing written, when the key is already there (a live value). */
   setIfAbsent(key: string, value: unknown, options?: WriteOptions): Promise<boolean>;
-  /** Deleting a key that is not there is no error. */
+  /** Deleting a key that is not there is no error (@forge/kvs out/storage-api.js drops KEY_NOT_FOUND on delete). */
   delete(key: string): Promise<void>;
   /**
    * One page of the entries under `prefix`, in ascending key order, at most

@@ -10,6 +10,14 @@ interface Stored {
   expiresAt?: number;
 }
 
+/** KVS keys: 2 to 500 characters of [a-zA-Z0-9:._\s-#] (Forge docs, KVS limits). A key KVS would refuse fails here too. */
+const KEY = /^[a-zA-Z0-9:._\s\-#]{2,500}$/;
+
+function checkKey(key: string): string {
+  if (!KEY.test(key) || key.trim() === '') throw new Error(`KVS refuses the key ${JSON.stringify(key)}: 2 to 500 characters of [a-zA-Z0-9:._\\s-#].`);
+  return key;
+}
+
 const TTL_MS: Record<Ttl['unit'], number> = { SECONDS: 1000, MINUTES: 60_000, HOURS: 3_600_000, DAYS: 86_400_000 };
 const CURSOR_TAG = 'memory-state:';
 
@@ -33,6 +41,7 @@ export function memoryState(options: { now?: () => number } = {}): MemoryState {
   };
   const write = (table: Map<string, Stored>, key: string, value: unknown, writeOptions: WriteOptions = {}): void => {
     // Stored as JSON, as KVS stores it: what JSON drops is gone, and no caller shares an object with the store.
+    checkKey(key);
     const at = now();
     const ttl = writeOptions.ttl;
     table.set(key, { json: JSON.stringify(value), updatedAt: at, ...(ttl ? { expiresAt: at + ttl.value * TTL_MS[ttl.unit] } : {}) });
