@@ -1,9 +1,9 @@
 // The audit log: who did what, and how it ended. Newest first in KVS.
-import { appState } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, Paged } from '../contract.js';
 import { kvsKeys } from './keys.js';
 import { listByPrefix } from './state/app-state.js';
+import { appState } from './state/context.js';
 
 export async function recordAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
   const at = new Date();

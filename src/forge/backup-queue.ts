@@ -2,7 +2,6 @@
 // a burst, the created-repository trigger and "Back up now" all coalesce into
 // the backup already waiting; the consumer clears the mark once it holds the
 // repository, so that pushes landing while it runs queue one more.
-import { appState } from './state/context.js';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { triggerSchema } from '../engine/bucket/format.js';
@@ -11,6 +10,7 @@ import { recordAudit } from './audit.js';
 import { getJob, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
+import { appState } from './state/context.js';
 
 /** What a backup in the queue carries (backups.ts runs it). */
 export const backupBody = z.object({

@@ -40,7 +40,6 @@ const TRIGGERS = {
   'before-overwrite': 'restore-guard',
 } as const satisfies Record<Exclude<BackupReason, 'continue'>, SnapshotTrigger>;
 
-
 /**
  * Both limits may be lowered with Forge variables (`forge variables set`) for a
  * workspace whose repositories are so large that a bundle of 250 refs does not

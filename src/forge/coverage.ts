@@ -1,6 +1,5 @@
 // Which repositories are backed up, and how each one stands: the admin page's
 // coverage table and the "included" flag of the repository page.
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { CoveragePage, CoverageQuery, CoverageRow } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
@@ -11,6 +10,7 @@ import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { kvsKeys } from './keys.js';
 import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';
+import { appState } from './state/context.js';
 
 /** A per-repository override wins; otherwise the workspace selection decides. (Settings hold UUIDs braced and lower-case.) */
 export function isIncluded(settings: WorkspaceSettings | undefined, repositoryUuid: string): boolean {

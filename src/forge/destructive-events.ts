@@ -2,7 +2,6 @@
 // tags), recorded by the push trigger with the snapshot that still holds the
 // lost tip, so that the repository page can offer to put it back.
 import { createHash } from 'node:crypto';
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DestructiveEvent, Paged } from '../contract.js';
 import { findSnapshotHolding, readManifests } from '../engine/bucket/catalog.js';
@@ -14,6 +13,7 @@ import { kvsKeys } from './keys.js';
 import { listByPrefix } from './state/app-state.js';
 import { requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
 const LOOKUP_MANIFESTS = 10;

@@ -12,7 +12,6 @@
 // `run` does must be safe to repeat, and the last delivery records instead of
 // asking for a retry that would never come.
 import { InvocationError, InvocationErrorCode } from '@forge/events';
-import { appState } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
@@ -24,6 +23,7 @@ import { kvsKeys } from './keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
+import { appState } from './state/context.js';
 
 /** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */
 export const MAX_RETRIES = 3;

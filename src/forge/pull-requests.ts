@@ -4,7 +4,6 @@
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
-import { appState } from './state/context.js';
 import { entriesByPrefix } from './state/app-state.js';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
@@ -14,6 +13,7 @@ import { kvsKeys } from './keys.js';
 import { retryPlan } from './jobs.js';
 import { withRestBudget } from './rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
+import { appState } from './state/context.js';
 
 /** A continuation stopped by the run's deadline goes on after this. */
 const CONTINUE_AFTER_SECONDS = 60;

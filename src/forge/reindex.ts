@@ -3,7 +3,6 @@
 // every repository of the workspace that has anything there. It runs when the
 // index was never built (the sweep asks for it) and when an admin asks.
 // Repository by repository, continued in a next delivery when the time runs out.
-import { appState } from './state/context.js';
 import { z } from 'zod';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
@@ -20,6 +19,7 @@ import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
 import { indexSnapshot, indexedSnapshots, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** Leaves time within the 900 s to record the outcome and queue the continuation. */
 const BUDGET_MS = 600_000;

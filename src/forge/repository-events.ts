@@ -5,7 +5,6 @@
 // a new repository joins the backups when the workspace asks for that; a
 // deleted one keeps its snapshots and is listed for restore. Triggers have 25 s
 // and are not retried.
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { PushSeen } from '../contract.js';
 import { recordAudit } from './audit.js';
@@ -17,6 +16,7 @@ import { kvsKeys } from './keys.js';
 import { loadSettings, storeSettings } from './settings-store.js';
 import { markDeleted } from './snapshot-index.js';
 import { updateStatus } from './status.js';
+import { appState } from './state/context.js';
 
 export async function handleRepositoryEvent(event: unknown): Promise<void> {
   const parsed = repositoryEvent.safeParse(event);

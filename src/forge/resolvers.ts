@@ -8,7 +8,6 @@
 // only to its admins, and snapshots and destructive events can hold refs that
 // were deleted or rewritten on purpose (a force-push removing a leaked commit):
 // people who merely read the repository today must not read those back.
-import { appState } from './state/context.js';
 import { makeResolver, type Request } from '@forge/resolver';
 import { z } from 'zod';
 import type {
@@ -50,6 +49,7 @@ import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSumm
 import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
 import { nextSweepAt, requestSweep } from './sweep.js';
+import { appState } from './state/context.js';
 
 interface Caller {
   workspaceUuid: string;

@@ -11,11 +11,11 @@
 // the same instant may each take the last chunk: the overshoot is at most one
 // chunk per concurrent run, far inside the half left to others.
 import { randomUUID } from 'node:crypto';
-import { appState } from './state/context.js';
 import { entriesByPrefix } from './state/app-state.js';
 import type { BitbucketResponse, RequestMeter } from '../bitbucket/client.js';
 import { LifeboatError } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 const HOUR_MS = 3_600_000;
 /** Bitbucket's base allowance, until a response says otherwise. */

@@ -4,7 +4,6 @@
 // push, and a deleted repository into a new one. Each request is checked
 // against the bucket and Bitbucket within a resolver's 25 s (the payload's
 // shape was checked by the resolver) and becomes a job for the restore queue.
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
@@ -26,6 +25,7 @@ import { forgetIdentity, isEncrypted, keepIdentity } from './restore-identity.js
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** How far back undo looks for a snapshot holding the old tip when the event names none. */
 const UNDO_SEARCH_SNAPSHOTS = 50;

@@ -3,7 +3,6 @@
 // the repository's lease, so that a backup and a restore of one repository
 // never run at once. Each step it finishes is recorded beside the request, so
 // a retry continues instead of repeating it (the engine resumes the push).
-import { appState } from './state/context.js';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
@@ -31,6 +30,7 @@ import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
+import { appState } from './state/context.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
 export interface StoredRestore {

@@ -1,10 +1,10 @@
 // Settings in KVS, secrets in Forge's secret store (encrypted, never queryable).
 // Nothing here ever hands a secret to a resolver's answer: callers get presence flags.
-import { appState } from './state/context.js';
 import type { SecretsPresence } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type WorkspaceSettings, workspaceSettings } from '../settings.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 export interface Secrets {
   bucketSecretAccessKey?: string;

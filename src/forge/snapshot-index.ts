@@ -6,7 +6,6 @@
 //
 // Within KVS's limits by construction: one small value per snapshot (a few
 // hundred bytes, whatever the repository's size) and pages of KVS's own 20.
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
@@ -14,6 +13,7 @@ import type { MetadataIndex } from '../engine/bucket/metadata.js';
 import type { ErrorCode } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
 import { entriesByPrefix, firstValues, listByPrefix } from './state/app-state.js';
+import { appState } from './state/context.js';
 
 /**
  * A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any.

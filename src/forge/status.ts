@@ -1,11 +1,11 @@
 // Each repository's backup status, as the pages show it. Written by the backup
 // consumer; "queued" is derived from the backup waiting in the queue. Read by
 // the resolvers and the coverage list.
-import { appState } from './state/context.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { RepoStatus } from '../contract.js';
 import { backupWaiting } from './backup-queue.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 export type StoredStatus = Omit<RepoStatus, 'included' | 'includedBy' | 'lastPush' | 'latest' | 'storage'> & {
   /** Set when Bitbucket reported the repository deleted; its snapshots stay in the bucket. */

@@ -3,7 +3,6 @@
 // queues again any work parked at Forge's chain limit (queues.ts) and decides
 // whether a sweep is due; the sweep lists repositories page by page and queues
 // work within Forge's queue limits, continuing in a follow-up job.
-import { appState } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
@@ -22,6 +21,7 @@ import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue, resumeParked } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
 import { healIndex } from './reindex.js';
+import { appState } from './state/context.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 /** The hourly trigger does not fire on the second: a sweep due within this much is run now rather than an hour late. */
