@@ -8,7 +8,7 @@ import { applyPolicy, type RetentionPolicy } from '../engine/bucket/retention.js
 import { newestIndexedSnapshots } from './snapshot-index.js';
 
 /**
- * The newest this many snapshots are previewed (KVS pages of 20: 10 queries).
+ * The newest this many snapshots are previewed (KVS pages of 20: 11 queries, the last to see whether there are more).
  * Their decisions are exact whatever is older: the rules walk newest first, and
  * each decision depends only on the snapshots newer than it.
  */
