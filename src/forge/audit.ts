@@ -1,17 +1,17 @@
 // The audit log: who did what, and how it ended. Newest first in KVS.
-import { kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, Paged } from '../contract.js';
 import { kvsKeys } from './keys.js';
-import { listByPrefix } from './kvs-pages.js';
+import { listByPrefix } from './state/app-state.js';
+import { appState } from './state/context.js';
 
 export async function recordAudit(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
   const at = new Date();
   const id = randomUUID();
-  await kvs.set(kvsKeys.audit(at, id), { id, at: at.toISOString(), ...entry } satisfies AuditEntry);
+  await appState().set(kvsKeys.audit(at, id), { id, at: at.toISOString(), ...entry } satisfies AuditEntry);
 }
 
 /** Newest first; `cursor` is the one the previous page gave. */
 export async function listAudit(cursor?: string): Promise<Paged<AuditEntry>> {
-  return listByPrefix<AuditEntry>(kvsKeys.auditPrefix, cursor);
+  return listByPrefix<AuditEntry>(appState(), kvsKeys.auditPrefix, cursor);
 }

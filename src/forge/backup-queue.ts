@@ -2,16 +2,27 @@
 // a burst, the created-repository trigger and "Back up now" all coalesce into
 // the backup already waiting; the consumer clears the mark once it holds the
 // repository, so that pushes landing while it runs queue one more.
-import { kvs } from '@forge/kvs';
-import { bracedUuid } from '../bitbucket/uuid.js';
+import { z } from 'zod';
+import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
+import { triggerSchema } from '../engine/bucket/format.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
-import { type BackupBody, type BackupReason } from './backups.js';
-import { createJob, getJob } from './jobs.js';
+import { getJob, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
-import { readStatus, updateStatus } from './status.js';
+import { appState } from './state/context.js';
+
+/** What a backup in the queue carries (backups.ts runs it). */
+export const backupBody = z.object({
+  workspaceUuid: bitbucketUuid,
+  repositoryUuid: bitbucketUuid,
+  reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
+  jobId: z.string().optional(),
+  /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */
+  trigger: triggerSchema.optional(),
+});
+export type BackupBody = z.infer<typeof backupBody>;
+export type BackupReason = BackupBody['reason'];
 
 /** Pushes within this window after the first one ride along in the same backup. */
 export const COALESCE_DELAY_SECONDS = 30;
@@ -35,11 +46,9 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
   try {
     await enqueue(QUEUES.backup, [body], delayInSeconds);
   } catch (error) {
-    await kvs.delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
+    await appState().delete(kvsKeys.backupQueued(body.repositoryUuid)); // nothing waits: the next push must queue again
     throw error;
   }
-  const status = await readStatus(body.repositoryUuid);
-  if (status.state !== 'running') await updateStatus(body.repositoryUuid, { state: 'queued' });
   return true;
 }
 
@@ -51,7 +60,7 @@ export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DE
 export async function clearQueuedMark(repositoryUuid: string, runningJobId?: string): Promise<void> {
   const waiting = await freshMark(repositoryUuid);
   if (waiting?.jobId !== undefined && waiting.jobId !== runningJobId && (await stillWaiting(waiting.jobId))) return;
-  await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+  await appState().delete(kvsKeys.backupQueued(repositoryUuid));
 }
 
 async function stillWaiting(jobId: string): Promise<boolean> {
@@ -70,37 +79,42 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
     await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `joined job ${waiting.jobId}, already waiting in the queue` });
     return { job: await getJob(waiting.jobId), alreadyQueued: true };
   }
-  const job = await createJob('backup', 'Waiting in the queue.', { ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid });
-  const body: BackupBody = { workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId: job.id };
-  const mark: QueuedMark = { at: new Date().toISOString(), jobId: job.id };
-  const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  if (!(await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl))) {
-    // Someone asked at the same moment, or a push's backup waits without a job to follow.
-    const raced = await freshMark(repositoryUuid);
-    if (raced?.jobId && raced.jobId !== job.id && (await stillWaiting(raced.jobId))) {
-      await kvs.delete(kvsKeys.job(job.id));
-      return { job: await getJob(raced.jobId), alreadyQueued: true };
-    }
-    // This one queues beside the push's, at once, and becomes the one to follow.
-    await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
-  }
-  await enqueue(QUEUES.backup, [body]);
-  const status = await readStatus(repositoryUuid);
-  if (status.state !== 'running') await updateStatus(repositoryUuid, { state: 'queued' });
-  await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
-  return { job, alreadyQueued: false };
+  let started: string | undefined;
+  const job = await startJob<BackupBody>({
+    kind: 'backup', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
+    queue: QUEUES.backup, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId }),
+    audit: { action: 'backup requested' },
+    async prepare(mine) {
+      started = mine.id;
+      const mark: QueuedMark = { at: new Date().toISOString(), jobId: mine.id };
+      const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
+      if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return undefined;
+      // Someone asked at the same moment, or a push's backup waits without a job to follow.
+      const raced = await freshMark(repositoryUuid);
+      if (raced?.jobId && raced.jobId !== mine.id && (await stillWaiting(raced.jobId))) return getJob(raced.jobId);
+      // This one queues beside the push's, at once, and becomes the one to follow.
+      await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
+      return undefined;
+    },
+  });
+  return { job, alreadyQueued: job.id !== started };
 }
 
 async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boolean> {
   const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
-  if (await setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, ttl)) return true;
+  if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return true;
   if (await freshMark(repositoryUuid)) return false;
-  await kvs.set(kvsKeys.backupQueued(repositoryUuid), mark, { keyPolicy: 'OVERRIDE', ttl });
+  await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   return true;
+}
+
+/** Whether a backup of the repository waits in the queue (the repository status shows it as queued). */
+export async function backupWaiting(repositoryUuid: string): Promise<boolean> {
+  return (await freshMark(repositoryUuid)) !== undefined;
 }
 
 /** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
 async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
-  const current = await kvs.get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
+  const current = await appState().get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
   return current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
 }

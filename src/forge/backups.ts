@@ -3,14 +3,13 @@
 // lease; a first backup too large for one delivery continues in the next job
 // from the bundles already stored. The snapshot it commits goes into the KVS
 // index the pages read.
-import { z } from 'zod';
-import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
+import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobProgress } from '../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../engine/backup.js';
-import { type SnapshotManifest, type SnapshotTrigger, triggerSchema } from '../engine/bucket/format.js';
+import type { SnapshotManifest, SnapshotTrigger } from '../engine/bucket/format.js';
 import { recordStorageSetting } from '../engine/bucket/marker.js';
 import { storageSettingOf } from '../settings.js';
-import { clearQueuedMark, queueBackup } from './backup-queue.js';
+import { type BackupBody, type BackupReason, backupBody, clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
@@ -39,19 +38,7 @@ const TRIGGERS = {
   schedule: 'schedule',
   manual: 'manual',
   'before-overwrite': 'restore-guard',
-} as const satisfies Record<string, SnapshotTrigger>;
-
-export type BackupReason = keyof typeof TRIGGERS | 'continue';
-
-const backupBody = z.object({
-  workspaceUuid: bitbucketUuid,
-  repositoryUuid: bitbucketUuid,
-  reason: z.enum(['push', 'schedule', 'manual', 'before-overwrite', 'continue']),
-  jobId: z.string().optional(),
-  /** A continuation carries the trigger of the backup it continues, for the snapshot it finally writes. */
-  trigger: triggerSchema.optional(),
-});
-export type BackupBody = z.infer<typeof backupBody>;
+} as const satisfies Record<Exclude<BackupReason, 'continue'>, SnapshotTrigger>;
 
 /**
  * Both limits may be lowered with Forge variables (`forge variables set`) for a
@@ -73,7 +60,7 @@ export const runBackup = defineConsumer<BackupBody>({
   body: backupBody,
   leases: (body) => body.repositoryUuid,
   audit: (body) => ({ action: 'backup', repositoryUuid: bracedUuid(body.repositoryUuid) }),
-  async run(body, context): Promise<Outcome> {
+  async run(body, context): Promise<Outcome<BackupBody>> {
     await clearQueuedMark(body.repositoryUuid, body.jobId);
     const configuration = await requireConfiguration();
     const automatic = body.reason === 'push' || body.reason === 'schedule';
@@ -84,10 +71,12 @@ export const runBackup = defineConsumer<BackupBody>({
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
     const result = await backUpRepository(configuration, body, deadline, context.progress);
     if (result.status === 'partial') {
-      // A moment later: this delivery still holds the repository's lease until it has recorded the outcome.
-      await enqueue(QUEUES.backup, [{ ...body, reason: 'continue', trigger: triggerOf(body) } satisfies BackupBody], CONTINUE_AFTER_SECONDS);
       await updateStatus(body.repositoryUuid, { state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
-      return { state: 'continuing', message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.` };
+      return {
+        state: 'continuing',
+        message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.`,
+        next: { body: { ...body, reason: 'continue', trigger: triggerOf(body) }, afterSeconds: CONTINUE_AFTER_SECONDS },
+      };
     }
     const { snapshot } = result;
     const created = result.status === 'created';
@@ -148,6 +137,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     deletedAt: undefined,
     progress: { phase: 'starting', updatedAt: new Date().toISOString() },
   });
+  const collected = metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason });
   let result: BackupResult;
   try {
     result = await backup({
@@ -162,7 +152,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
         ...(repository.slug ? { slug: repository.slug } : {}),
         ...(repository.name ? { name: repository.name } : {}),
       },
-      metadata: metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason }),
+      metadata: collected.collectors,
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
@@ -173,6 +163,9 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
     throw error;
   }
+  // A collector that stopped short (the pull requests, at a deadline or a rate limit) asks for a backup to go on later.
+  const retryAfter = collected.retryAfterSeconds();
+  if (retryAfter !== undefined) await queueBackup({ workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, reason: 'schedule' }, retryAfter);
   if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata);
   // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
   if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);

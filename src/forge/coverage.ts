@@ -1,6 +1,5 @@
 // Which repositories are backed up, and how each one stands: the admin page's
 // coverage table and the "included" flag of the repository page.
-import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { CoveragePage, CoverageQuery, CoverageRow } from '../contract.js';
 import { apiPath, type Page } from '../bitbucket/client.js';
@@ -11,6 +10,7 @@ import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { kvsKeys } from './keys.js';
 import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';
+import { appState } from './state/context.js';
 
 /** A per-repository override wins; otherwise the workspace selection decides. (Settings hold UUIDs braced and lower-case.) */
 export function isIncluded(settings: WorkspaceSettings | undefined, repositoryUuid: string): boolean {
@@ -103,18 +103,18 @@ export async function writeCatalogueChunk(run: string, index: number, repositori
     const row = await coverageRow(repository, undefined);
     return { u: row.repositoryUuid, s: row.slug, n: row.name, st: row.state, ...(row.lastBackupAt ? { t: row.lastBackupAt } : {}), ...(row.bytes !== undefined ? { b: row.bytes } : {}) };
   }));
-  await kvs.set(kvsKeys.coverageChunk(run, index), rows, { ttl: { value: CATALOGUE_TTL_DAYS, unit: 'DAYS' } });
+  await appState().set(kvsKeys.coverageChunk(run, index), rows, { ttl: { value: CATALOGUE_TTL_DAYS, unit: 'DAYS' } });
 }
 
 /** The run's values are all written: queries read them from now on. */
 export async function publishCatalogue(head: Omit<CatalogueHead, 'builtAt'>): Promise<void> {
-  await kvs.set(kvsKeys.coverageCurrent, { ...head, builtAt: new Date().toISOString() } satisfies CatalogueHead);
+  await appState().set(kvsKeys.coverageCurrent, { ...head, builtAt: new Date().toISOString() } satisfies CatalogueHead);
 }
 
 async function readCatalogue(): Promise<{ head: CatalogueHead; rows: CatalogueRow[] } | undefined> {
-  const head = await kvs.get<CatalogueHead>(kvsKeys.coverageCurrent);
+  const head = await appState().get<CatalogueHead>(kvsKeys.coverageCurrent);
   if (!head) return undefined;
-  const chunks = await Promise.all(Array.from({ length: head.chunks }, (_, index) => kvs.get<CatalogueRow[]>(kvsKeys.coverageChunk(head.run, index))));
+  const chunks = await Promise.all(Array.from({ length: head.chunks }, (_, index) => appState().get<CatalogueRow[]>(kvsKeys.coverageChunk(head.run, index))));
   // A value KVS forgot (a run older than its TTL): as good as no catalogue.
   if (chunks.some((chunk) => chunk === undefined)) return undefined;
   return { head, rows: chunks.flatMap((chunk) => chunk ?? []) };

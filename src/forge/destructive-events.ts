@@ -2,7 +2,6 @@
 // tags), recorded by the push trigger with the snapshot that still holds the
 // lost tip, so that the repository page can offer to put it back.
 import { createHash } from 'node:crypto';
-import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DestructiveEvent, Paged } from '../contract.js';
 import { findSnapshotHolding, readManifests } from '../engine/bucket/catalog.js';
@@ -11,9 +10,10 @@ import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import type { RepositoryPushEvent } from './events.js';
 import { kvsKeys } from './keys.js';
-import { listByPrefix } from './kvs-pages.js';
+import { listByPrefix } from './state/app-state.js';
 import { requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
 const LOOKUP_MANIFESTS = 10;
@@ -100,7 +100,7 @@ export async function recordDestructivePush(event: RepositoryPushEvent, previous
     at: new Date(atMs).toISOString(),
     ...(snapshotId ? { snapshotId } : {}),
   };
-  await kvs.set(kvsKeys.destructiveEvent(repositoryUuid, new Date(atMs), id), record);
+  await appState().set(kvsKeys.destructiveEvent(repositoryUuid, new Date(atMs), id), record);
 }
 
 /** `lookup`'s answer, or undefined when it failed or came after `deadline`. */
@@ -140,7 +140,7 @@ async function currentRefs(workspaceUuid: string, repositoryUuid: string): Promi
 
 /** Newest first. */
 export async function listDestructiveEvents(repositoryUuid: string, cursor?: string): Promise<Paged<DestructiveEvent>> {
-  return listByPrefix<DestructiveEvent>(kvsKeys.destructiveEventPrefix(repositoryUuid), cursor);
+  return listByPrefix<DestructiveEvent>(appState(), kvsKeys.destructiveEventPrefix(repositoryUuid), cursor);
 }
 
 /** Event ids are `<epoch ms>-<digest>`, so the record's key follows from the id. */
@@ -151,13 +151,13 @@ function destructiveEventKey(repositoryUuid: string, eventId: string): string {
 }
 
 export async function getDestructiveEvent(repositoryUuid: string, eventId: string): Promise<DestructiveEvent> {
-  const event = await kvs.get<DestructiveEvent>(destructiveEventKey(repositoryUuid, eventId));
+  const event = await appState().get<DestructiveEvent>(destructiveEventKey(repositoryUuid, eventId));
   if (!event) throw new LifeboatError('INVALID_ARGUMENT', 'There is no such event on this repository.');
   return event;
 }
 
 export async function markEventUndone(repositoryUuid: string, eventId: string, jobId: string): Promise<DestructiveEvent> {
   const event = { ...(await getDestructiveEvent(repositoryUuid, eventId)), undoneBy: { jobId, at: new Date().toISOString() } };
-  await kvs.set(destructiveEventKey(repositoryUuid, eventId), event);
+  await appState().set(destructiveEventKey(repositoryUuid, eventId), event);
   return event;
 }

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvocationErrorCode } from '@forge/events';
+import { z } from 'zod';
+import type { AuditEntry } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
-import { MAX_RETRIES, retryPlan } from './jobs.js';
+import { type Consumer, MAX_RETRIES, defineConsumer, getJob, retryPlan, startJob } from './jobs.js';
+import { kvsKeys } from './keys.js';
+import { acquireLease } from './lease.js';
+import { QUEUES } from './queues.js';
+import { type MemoryApp, memoryApp } from './state/testing.js';
 
 describe('retryPlan: the one retry policy of every consumer', () => {
   it('backs off exponentially from 30 s while Forge still retries, and gives up on the last delivery', () => {
@@ -32,5 +38,151 @@ describe('retryPlan: the one retry policy of every consumer', () => {
     for (const code of ['GIT_AUTH_REQUIRED', 'NOT_CONFIGURED', 'INVALID_ARGUMENT', 'INTERNAL'] as const) {
       assert.equal(retryPlan(new LifeboatError(code, 'no'), 0), undefined, code);
     }
+  });
+});
+
+describe('the job kernel: one lifecycle for every consumer', () => {
+  const REPO = '{6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d}';
+  const body = z.object({ repositoryUuid: z.string(), jobId: z.string().optional() });
+  type Body = z.infer<typeof body>;
+  /** The constructor returns its JSON form (@forge/events out/invocationError.js): what Forge reads. */
+  const retryAfter = (returned: unknown): number | undefined => (returned as { _retry?: boolean; retryOptions?: { retryAfter?: number } } | undefined)?._retry ? (returned as { retryOptions: { retryAfter?: number } }).retryOptions.retryAfter : undefined;
+  /** What the work's ending recorded (the request's own entry has no outcome). */
+  const audit = (app: MemoryApp): AuditEntry[] => Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry).filter((entry) => entry.outcome !== undefined);
+  /** A job started as every starter starts one; its first event is taken off the recorded pushes. */
+  const start = async (app: MemoryApp) => {
+    const job = await startJob<Body>({ kind: 'prune', message: 'Waiting.', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+    assert.deepEqual(app.pushed.splice(0).map((event) => event.body), [{ repositoryUuid: REPO, jobId: job.id }]);
+    return job;
+  };
+  const consumer = (run: Consumer<Body>['run'], extra: Partial<Consumer<Body>> = {}) => defineConsumer<Body>({
+    kind: 'prune', queue: QUEUES.prune, body, leases: (event) => event.repositoryUuid, audit: (event) => ({ action: 'prune', repositoryUuid: event.repositoryUuid }), run, ...extra,
+  });
+
+  it('runs a job under the repository\'s lease: running, then done with its result, audited, the lease released', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      const states: string[] = [];
+      const handler = consumer(async (_event, context) => {
+        states.push((await getJob(job.id)).state);
+        assert.ok(await app.state.get(kvsKeys.lease(REPO)), 'the lease is held while it runs');
+        assert.equal(context.job?.id, job.id);
+        return { state: 'done', message: 'Pruned.', result: { forgotten: 2 } };
+      });
+      assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id } }), undefined);
+      assert.deepEqual(states, ['running']);
+      const done = await getJob(job.id);
+      assert.deepEqual([done.state, done.message, done.result], ['done', 'Pruned.', { forgotten: 2 }]);
+      assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined);
+      assert.deepEqual(audit(app).map((entry) => [entry.action, entry.outcome, entry.detail]), [['prune', 'ok', 'Pruned.']]);
+      // A redelivery of the finished job does nothing.
+      let ran = false;
+      await consumer(async () => { ran = true; return { state: 'done', message: 'again' }; })({ body: { repositoryUuid: REPO, jobId: job.id } });
+      assert.equal(ran, false);
+    });
+  });
+
+  it('waits for a busy repository: Forge retries after a minute, and past its retries the work is queued afresh', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      await acquireLease(REPO, 'backup elsewhere', 'backup');
+      const job = await start(app);
+      let ran = 0;
+      const handler = consumer(async () => { ran++; return { state: 'done', message: 'Pruned.' }; });
+      const retry = await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 0 } });
+      assert.equal(retryAfter(retry), 60);
+      const waiting = await getJob(job.id);
+      assert.deepEqual([waiting.state, waiting.error?.code], ['waiting-to-retry', 'REPOSITORY_BUSY']);
+      assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: MAX_RETRIES } }), undefined);
+      assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 300]]);
+      assert.equal(ran, 0);
+    });
+  });
+
+  it('a transient failure asks Forge for a retry; a lasting one fails the job, tidies up and is audited', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      const ended: string[] = [];
+      const handler = consumer(async (_event, context) => {
+        throw context.retryCount === 0 ? new LifeboatError('GIT_SERVER_BUSY', 'busy') : new LifeboatError('INVALID_ARGUMENT', 'no such thing');
+      }, { onEnded: async (event) => { ended.push(event.jobId!); } });
+      const retry = await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 0 } });
+      assert.equal(retryAfter(retry), 30);
+      assert.equal((await getJob(job.id)).state, 'waiting-to-retry');
+      assert.deepEqual(ended, []);
+      assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 1 } }), undefined);
+      const failed = await getJob(job.id);
+      assert.deepEqual([failed.state, failed.error?.code], ['failed', 'INVALID_ARGUMENT']);
+      assert.deepEqual(ended, [job.id]);
+      assert.deepEqual(audit(app).map((entry) => [entry.outcome, entry.detail?.startsWith('INVALID_ARGUMENT')]), [['failed', true]]);
+      assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined);
+    });
+  });
+
+  it('startJob records, queues and audits; a prepare that finds the work already waiting drops the new job unqueued', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await startJob<Body>({ kind: 'prune', message: 'Waiting.', requestedBy: 'someone', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+      assert.equal((await getJob(job.id)).state, 'queued');
+      assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 0]]);
+      const entries = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry);
+      assert.deepEqual(entries.map((entry) => [entry.action, entry.actorAccountId, entry.repositoryUuid, entry.detail]), [['prune requested', 'someone', REPO, `job ${job.id}`]]);
+      let dropped = '';
+      const joined = await startJob<Body>({
+        kind: 'prune', message: 'Waiting.', queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' },
+        prepare: async (mine) => { dropped = mine.id; return getJob(job.id); },
+      });
+      assert.equal(joined.id, job.id);
+      assert.equal(app.pushed.length, 1);
+      await assert.rejects(getJob(dropped), /no such job/);
+    });
+  });
+
+  it('a continuing outcome: the kernel queues the next body after its delay, and the job keeps running with its totals', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      const handler = consumer(async (event, context) => {
+        const before = (context.job?.result?.done as number | undefined) ?? 0;
+        return before < 2
+          ? { state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 }, result: { done: before + 1 } }
+          : { state: 'done', message: 'all done', result: { done: before + 1 } };
+      });
+      await handler({ body: { repositoryUuid: REPO, jobId: job.id } });
+      const running = await getJob(job.id);
+      assert.deepEqual([running.state, running.phase, running.message, running.result], ['running', 'continuing', 'more to do', { done: 1 }]);
+      assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 10]]);
+      await handler({ body: app.pushed[0]!.body });
+      await handler({ body: app.pushed[1]!.body });
+      const done = await getJob(job.id);
+      assert.deepEqual([done.state, done.result, app.pushed.length], ['done', { done: 3 }, 2]);
+    });
+  });
+
+  it('underLease: work over many repositories takes each one\'s lease from the kernel, and passes a busy one by', async () => {
+    const app = memoryApp();
+    const other = '{11111111-2222-4333-8444-555555555555}';
+    await app.run(async () => {
+      await acquireLease(other, 'backup elsewhere', 'backup');
+      const visited: string[] = [];
+      const handler = defineConsumer<{ jobId?: string }>({
+        kind: 'index', queue: QUEUES.index, body: z.object({ jobId: z.string().optional() }), audit: () => ({ action: 'index' }),
+        async run(_event, context) {
+          for (const repository of [REPO, other]) {
+            const ran = await context.underLease(repository, async () => {
+              assert.ok(await app.state.get(kvsKeys.lease(repository)));
+              visited.push(repository);
+            });
+            if (!ran) visited.push(`busy ${repository}`);
+          }
+          return { state: 'done', message: 'indexed' };
+        },
+      });
+      await handler({ body: {}, eventId: 'event-1' });
+      assert.deepEqual(visited, [REPO, `busy ${other}`]);
+      assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined, 'released after the work');
+    });
   });
 });

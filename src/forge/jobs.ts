@@ -12,7 +12,6 @@
 // `run` does must be safe to repeat, and the last delivery records instead of
 // asking for a retry that would never come.
 import { InvocationError, InvocationErrorCode } from '@forge/events';
-import { kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
@@ -24,6 +23,7 @@ import { kvsKeys } from './keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
+import { appState } from './state/context.js';
 
 /** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */
 export const MAX_RETRIES = 3;
@@ -66,19 +66,51 @@ function retryReason(error: LifeboatError): InvocationErrorCode {
 
 // ---------------------------------------------------------------- job records
 
-export async function createJob(kind: JobKind, message: string, owner: { requestedBy?: string; repositoryUuid?: string } = {}): Promise<JobView> {
+export interface JobStart<B extends JobBody> {
+  kind: JobKind;
+  /** What the job says while it waits. */
+  message: string;
+  requestedBy?: string;
+  repositoryUuid?: string;
+  queue: QueueName;
+  /** The consumer's body, for the job's id. */
+  body: (jobId: string) => B;
+  /** The request's audit entry; its detail names the job unless given. */
+  audit: { action: string; detail?: string };
+  /**
+   * Stores what the consumer will read (a restore's request), once the record
+   * exists and before the work is queued. It may find the same work already
+   * waiting: it returns that job, and this one is dropped unqueued.
+   */
+  prepare?: (job: JobView) => Promise<JobView | void>;
+}
+
+/** Every job starts here: its record, then its work in the queue, then the audit entry. */
+export async function startJob<B extends JobBody>(start: JobStart<B>): Promise<JobView> {
   const now = new Date().toISOString();
   const job: JobView = {
-    id: randomUUID(), kind, state: 'queued', message, createdAt: now, updatedAt: now,
-    ...(owner.requestedBy ? { requestedBy: owner.requestedBy } : {}),
-    ...(owner.repositoryUuid ? { repositoryUuid: bracedUuid(owner.repositoryUuid) } : {}),
+    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: now, updatedAt: now,
+    ...(start.requestedBy ? { requestedBy: start.requestedBy } : {}),
+    ...(start.repositoryUuid ? { repositoryUuid: bracedUuid(start.repositoryUuid) } : {}),
   };
   await storeJob(job);
+  const instead = await start.prepare?.(job);
+  if (instead) {
+    await appState().delete(kvsKeys.job(job.id));
+    return instead;
+  }
+  await enqueue(start.queue, [start.body(job.id)]);
+  await recordAudit({
+    action: start.audit.action,
+    ...(job.repositoryUuid ? { repositoryUuid: job.repositoryUuid } : {}),
+    ...(job.requestedBy ? { actorAccountId: job.requestedBy } : {}),
+    detail: start.audit.detail ?? `job ${job.id}`,
+  });
   return job;
 }
 
 export async function getJob(jobId: string): Promise<JobView> {
-  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await kvs.get<JobView>(kvsKeys.job(jobId)) : undefined;
+  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await appState().get<JobView>(kvsKeys.job(jobId)) : undefined;
   if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
   return stalled(job) ? { ...job, state: 'failed', message: STALLED.message, error: STALLED } : job;
 }
@@ -111,7 +143,7 @@ export async function updateJob(jobId: string, change: JobChange): Promise<JobVi
 export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
 
 async function storeJob(job: JobView): Promise<void> {
-  await kvs.set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
+  await appState().set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
 }
 
 function isFinished(job: JobView): boolean {
@@ -133,13 +165,23 @@ export interface RunContext {
   startedAt: number;
   /** What the work is doing now; written to the job record at most every couple of seconds. */
   progress(phase: string, progress?: JobProgress): void;
+  /**
+   * For work over many repositories (the index): runs `work` holding that
+   * repository's lease, released after; false, and `work` not run, while
+   * someone else holds it.
+   */
+  underLease(repositoryUuid: string, work: () => Promise<void>): Promise<boolean>;
 }
 
-export type Outcome =
+export type Outcome<B extends JobBody = JobBody> =
   /** Finished. `quiet` keeps a no-op (an unchanged repository) out of the audit log. */
   | { state: 'done'; message: string; result?: Record<string, unknown>; quiet?: boolean }
-  /** The run queued its own continuation (the work did not fit one delivery): the job stays running. */
-  | { state: 'continuing'; message: string };
+  /**
+   * The work did not fit one delivery: the kernel queues `next.body` on the
+   * consumer's queue `next.afterSeconds` later, and the job stays running with
+   * `result` as its running totals (the next delivery finds them in `context.job`).
+   */
+  | { state: 'continuing'; message: string; next: { body: B; afterSeconds: number }; result?: Record<string, unknown> };
 
 export interface AuditSubject {
   action: string;
@@ -155,7 +197,7 @@ export interface Consumer<B extends JobBody> {
   leases?: (body: B) => string | undefined;
   /** Who and what the audit entry names. */
   audit: (body: B) => AuditSubject | Promise<AuditSubject>;
-  run: (body: B, context: RunContext) => Promise<Outcome>;
+  run: (body: B, context: RunContext) => Promise<Outcome<B>>;
   /** Besides the job record: a failure, a retry or progress shown where else it belongs (the repository status). */
   onFailed?: (body: B, error: UserError) => Promise<void>;
   onWaiting?: (body: B, reason: UserError, nextAttemptAt: string) => Promise<void>;
@@ -207,11 +249,17 @@ export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event
       try {
         if (job) await updateJob(job.id, { state: 'running', phase: 'starting', message: 'Starting.' });
         const progress = progressWriter(consumer, body);
-        let outcome: Outcome;
+        let outcome: Outcome<B>;
         try {
-          outcome = await consumer.run(body, { ...(job ? { job } : {}), retryCount, startedAt, progress: progress.update });
+          outcome = await consumer.run(body, { ...(job ? { job } : {}), retryCount, startedAt, progress: progress.update, underLease: (repository, work) => underLease(repository, holder, consumer.kind, work) });
         } finally {
           await progress.flush(); // before the outcome, which a late progress write must not overwrite
+        }
+        if (outcome.state === 'continuing') {
+          // Queued while this delivery still holds the lease: the delay gives it time to let go.
+          await enqueue(consumer.queue, [outcome.next.body], outcome.next.afterSeconds);
+          await continuing(body, outcome);
+          return undefined;
         }
         // The work is done: a failing record of it must not make Forge run the work again.
         await finish(consumer, body, outcome).catch((error: unknown) => console.error(`lifeboat: ${consumer.kind} finished, but recording it failed`, error));
@@ -230,12 +278,26 @@ function forgotten(error: unknown): undefined {
   throw error;
 }
 
-async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome: Outcome): Promise<void> {
-  if (outcome.state === 'continuing') {
-    // Unless its next step was parked at Forge's chain limit (queues.ts): then the job waits for the schedule, as it says.
-    if (body.jobId && (await getJob(body.jobId)).state !== 'queued') await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message });
-    return;
+async function continuing<B extends JobBody>(body: B, outcome: Extract<Outcome<B>, { state: 'continuing' }>): Promise<void> {
+  if (!body.jobId) return;
+  const result = outcome.result ? { result: outcome.result } : {};
+  // Unless its next step was parked at Forge's chain limit (queues.ts): then the job waits for the schedule, as it says.
+  if ((await getJob(body.jobId)).state === 'queued') await updateJob(body.jobId, result);
+  else await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message, ...result });
+}
+
+/** The lease of one repository for as long as `work` runs, in the name of the delivery's holder. */
+async function underLease(repositoryUuid: string, holder: string, what: string, work: () => Promise<void>): Promise<boolean> {
+  if (!(await acquireLease(repositoryUuid, holder, what))) return false;
+  try {
+    await work();
+  } finally {
+    await releaseLease(repositoryUuid, holder);
   }
+  return true;
+}
+
+async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome: Extract<Outcome<B>, { state: 'done' }>): Promise<void> {
   await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'done', message: outcome.message, ...(outcome.result ? { result: outcome.result } : {}) });
   if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', detail: outcome.message });

@@ -1,8 +1,8 @@
 // The repository's lease: one backup, restore or prune at a time per
 // repository, across every consumer (the job kernel takes it for them).
-import { ForgeKvsAPIError, kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 /** Longer than a consumer may run (900 s), so a lease outlives only a holder that died. */
 const LEASE_SECONDS = 16 * 60;
@@ -24,37 +24,22 @@ export async function acquireLease(repositoryUuid: string, holder: string, what:
   const key = kvsKeys.lease(repositoryUuid);
   const lease: Lease = { holder, what, until: new Date(Date.now() + LEASE_SECONDS * 1000).toISOString(), id: randomUUID() };
   const ttl = { value: LEASE_SECONDS, unit: 'SECONDS' as const };
-  if (await setIfAbsent(key, lease, ttl)) return true;
-  const current = await kvs.get<Lease>(key);
+  if (await appState().setIfAbsent(key, lease, { ttl })) return true;
+  const current = await appState().get<Lease>(key);
   // Released between the two calls: take it the conditional way again, or someone else may take it too.
-  if (!current) return setIfAbsent(key, lease, ttl);
+  if (!current) return appState().setIfAbsent(key, lease, { ttl });
   if (current.holder !== holder) {
     if (Date.parse(current.until) > Date.now()) return false;
     // Its holder died (KVS's expiry is lazy). KVS compares a key's absence only, never a value (transact()'s
     // conditions are for custom entities), so contenders for this dead lease race for a key of its own: one wins.
-    if (!(await setIfAbsent(kvsKeys.leaseTakeover(repositoryUuid, current.id ?? current.until), holder, ttl))) return false;
+    if (!(await appState().setIfAbsent(kvsKeys.leaseTakeover(repositoryUuid, current.id ?? current.until), holder, { ttl }))) return false;
   }
-  await kvs.set(key, lease, { keyPolicy: 'OVERRIDE', ttl });
+  await appState().set(key, lease, { ttl });
   return true;
 }
 
 export async function releaseLease(repositoryUuid: string, holder: string): Promise<void> {
   const key = kvsKeys.lease(repositoryUuid);
-  const current = await kvs.get<Lease>(key);
-  if (current?.holder === holder) await kvs.delete(key);
-}
-
-/**
- * KVS's conditional write: false when the key is already there. A FAIL_IF_EXISTS
- * conflict is a ForgeKvsAPIError with HTTP 409 (@forge/kvs out/errors.js carries the
- * status; the code the service sends with it is not documented).
- */
-export async function setIfAbsent(key: string, value: unknown, ttl: { value: number; unit: 'SECONDS' }): Promise<boolean> {
-  try {
-    await kvs.set(key, value, { keyPolicy: 'FAIL_IF_EXISTS', ttl });
-    return true;
-  } catch (error) {
-    if (error instanceof ForgeKvsAPIError && error.responseDetails.status === 409) return false;
-    throw error;
-  }
+  const current = await appState().get<Lease>(key);
+  if (current?.holder === holder) await appState().delete(key);
 }

@@ -5,7 +5,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, lfsClientFor } from './bitbucket.js';
 import { lfsCollector } from '../engine/lfs.js';
 import type { MetadataCollector } from '../engine/metadata.js';
-import type { BackupBody } from './backups.js';
+import type { BackupReason } from './backup-queue.js';
 import type { Configuration } from './settings-store.js';
 import { pullRequestsOf } from './pull-requests.js';
 import { withRestBudget } from './rest-budget.js';
@@ -17,13 +17,20 @@ export interface CollectorInput {
   /** The repository as Bitbucket answered it (links, clone URL). */
   repository: RepositoryJson;
   /** Why this backup runs (backups.ts): a push-driven one leaves configuration to the others. */
-  reason?: BackupBody['reason'];
+  reason?: BackupReason;
 }
 
-export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
+export interface Collectors {
+  collectors: MetadataCollector[];
+  /** Once they have run: how soon a backup should go on with what a collector left undone, if one asked (seconds). */
+  retryAfterSeconds(): number | undefined;
+}
+
+export function metadataCollectors(input: CollectorInput): Collectors {
   const { settings, secrets } = input.configuration;
+  const pullRequests = pullRequestsOf(input.workspaceUuid, input.repositoryUuid);
   const collectors: MetadataCollector[] = [
-    pullRequestsOf(input.workspaceUuid, input.repositoryUuid),
+    pullRequests,
     // LFS objects through the repository's batch API, with the git credential (as gitClientFor).
     lfsCollector(lfsClientFor(cloneUrl(input.repository), settings, secrets.bitbucketToken)),
   ];
@@ -31,7 +38,7 @@ export function metadataCollectors(input: CollectorInput): MetadataCollector[] {
   // the workspace's REST budget (about a dozen calls a time) on nothing. The sweep and "Back up now"
   // read it; a push-driven snapshot carries the previous snapshot's configuration forward.
   if (input.reason !== 'push') collectors.push(configurationCollectorFor(input));
-  return collectors;
+  return { collectors, retryAfterSeconds: () => pullRequests.retryAfterSeconds };
 }
 
 function configurationCollectorFor(input: CollectorInput): MetadataCollector {

@@ -4,17 +4,16 @@
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
-import { kvs } from '@forge/kvs';
-import { entriesByPrefix } from './kvs-pages.js';
+import { entriesByPrefix } from './state/app-state.js';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
 import type { MetadataCollector } from '../engine/metadata.js';
-import { queueBackup } from './backup-queue.js';
 import { appBitbucket } from './bitbucket.js';
 import { pullRequestEvent } from './events.js';
 import { kvsKeys } from './keys.js';
 import { retryPlan } from './jobs.js';
 import { withRestBudget } from './rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
+import { appState } from './state/context.js';
 
 /** A continuation stopped by the run's deadline goes on after this. */
 const CONTINUE_AFTER_SECONDS = 60;
@@ -27,7 +26,7 @@ export async function handlePullRequestEvent(event: unknown): Promise<void> {
   }
   const { repository, pullrequest } = parsed.data;
   // A redelivery moves the mark later: the pull request is fetched once more, never missed.
-  await kvs.set(kvsKeys.pullRequestMark(repository.uuid, pullrequest.id), { id: pullrequest.id, at: new Date().toISOString() } satisfies ChangeMark);
+  await appState().set(kvsKeys.pullRequestMark(repository.uuid, pullrequest.id), { id: pullrequest.id, at: new Date().toISOString() } satisfies ChangeMark);
 }
 
 /** The marks of one repository in KVS. */
@@ -36,12 +35,12 @@ export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
     async pending(coveredThrough) {
       const marks: ChangeMark[] = [];
       const covered: string[] = [];
-      for await (const { key, value } of entriesByPrefix<ChangeMark>(kvsKeys.pullRequestMarkPrefix(repositoryUuid))) {
+      for await (const { key, value } of entriesByPrefix<ChangeMark>(appState(), kvsKeys.pullRequestMarkPrefix(repositoryUuid))) {
         // Covered by the committed snapshot this backup follows: fetched then, or carried as outstanding.
         if (coveredThrough !== undefined && value.at <= coveredThrough) covered.push(key);
         else marks.push(value);
       }
-      for (const key of covered) await kvs.delete(key);
+      for (const key of covered) await appState().delete(key);
       return marks;
     },
   };
@@ -50,13 +49,14 @@ export function pullRequestMarks(repositoryUuid: string): PullRequestMarks {
 /**
  * The pull request collector of one backup: every read as the app (each
  * endpoint it calls accepts `forge-oauth2`), metered against the workspace's
- * budget. An export that stopped short after storing something queues a backup
- * to go on — soon after a deadline, when the budget should allow again after a
- * rate limit (retryPlan, as for a failed job); one that stored nothing is left
- * to the next push or sweep, so that a spent budget is not polled.
+ * budget. An export that stopped short after storing something asks for a
+ * backup to go on (`retryAfterSeconds`, which the backup queues) — soon after a
+ * deadline, when the budget should allow again after a rate limit (retryPlan,
+ * as for a failed job); one that stored nothing is left to the next push or
+ * sweep, so that a spent budget is not polled.
  */
-export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): MetadataCollector {
-  return {
+export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): MetadataCollector & { retryAfterSeconds?: number } {
+  const collector: MetadataCollector & { retryAfterSeconds?: number } = {
     section: 'pullRequests',
     async collect(context) {
       const { result, refusal } = await withRestBudget(async (meter) => {
@@ -71,9 +71,10 @@ export function pullRequestsOf(workspaceUuid: string, repositoryUuid: string): M
         const problem = result.problems?.find((candidate) => candidate.section === 'pullRequests' && candidate.subject === undefined);
         const stoppedBy = refusal ?? (problem ? new LifeboatError(problem.code as ErrorCode, problem.message) : undefined);
         const plan = stoppedBy ? retryPlan(stoppedBy, 0) : { afterSeconds: CONTINUE_AFTER_SECONDS };
-        if (plan && progressed) await queueBackup({ workspaceUuid, repositoryUuid, reason: 'schedule' }, plan.afterSeconds);
+        if (plan && progressed) collector.retryAfterSeconds = plan.afterSeconds;
       }
       return result;
     },
   };
+  return collector;
 }

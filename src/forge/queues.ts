@@ -10,13 +10,13 @@
 // parked in KVS and queued again by the next scheduled trigger, which starts a
 // chain of its own.
 import { InvocationLimitReachedError, PartialSuccessError, Queue } from '@forge/events';
-import { kvs } from '@forge/kvs';
+import { appState, contextPush } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { updateJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { entriesByPrefix } from './kvs-pages.js';
+import { entriesByPrefix } from './state/app-state.js';
 
 export const QUEUES = {
   backup: 'lifeboat-backup',
@@ -50,12 +50,12 @@ export const PARKED_MESSAGE = 'Waiting for Lifeboat\'s next scheduled run (withi
  * parked for the scheduled trigger (and a job that follows it says so).
  */
 export async function enqueue<T extends object>(queue: QueueName, bodies: T[], delayInSeconds = 0): Promise<void> {
-  const target = new Queue({ key: queue });
+  const push = contextPush() ?? ((key: string, events: Array<Event<T>>) => new Queue({ key }).push(events));
   for (let start = 0; start < bodies.length; start += PUSH_LIMIT) {
     let pending: Array<Event<T>> = bodies.slice(start, start + PUSH_LIMIT).map((body) => ({ body: body as Record<string, unknown> & T, delayInSeconds }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       try {
-        await target.push(pending);
+        await push(queue, pending);
         pending = [];
       } catch (error) {
         if (error instanceof InvocationLimitReachedError) {
@@ -83,7 +83,7 @@ async function park(queue: QueueName, bodies: Array<Record<string, unknown>>): P
   const parkedAt = new Date();
   for (let start = 0; start < bodies.length; start += PUSH_LIMIT) {
     const chunk = bodies.slice(start, start + PUSH_LIMIT);
-    await kvs.set(kvsKeys.parkedPush(parkedAt, randomUUID()), { queue, bodies: chunk, parkedAt: parkedAt.toISOString() } satisfies ParkedPush);
+    await appState().set(kvsKeys.parkedPush(parkedAt, randomUUID()), { queue, bodies: chunk, parkedAt: parkedAt.toISOString() } satisfies ParkedPush);
   }
   const jobIds = [...new Set(bodies.map((body) => body.jobId).filter((id): id is string => typeof id === 'string'))];
   // The job stays waiting, not "running" (which a page would take for stalled after a quarter of an hour).
@@ -105,7 +105,7 @@ async function park(queue: QueueName, bodies: Array<Record<string, unknown>>): P
 export async function resumeParked(): Promise<void> {
   const parked: Array<{ key: string; value: ParkedPush }> = [];
   // Collected before deleting: KVS does not promise a cursor survives a delete under it.
-  for await (const entry of entriesByPrefix<ParkedPush>(kvsKeys.parkedPushPrefix)) parked.push(entry);
+  for await (const entry of entriesByPrefix<ParkedPush>(appState(), kvsKeys.parkedPushPrefix)) parked.push(entry);
   let resumed = 0;
   for (const { key, value } of parked) {
     try {
@@ -114,7 +114,7 @@ export async function resumeParked(): Promise<void> {
       console.warn(`lifeboat: parked work stays parked until the next scheduled run (${(error as Error).message})`);
       break;
     }
-    await kvs.delete(key);
+    await appState().delete(key);
     resumed += value.bodies.length;
   }
   if (resumed > 0) await recordAudit({ action: 'parked work queued again', detail: `${resumed} event${resumed === 1 ? '' : 's'} parked at Forge's cyclic invocation limit queued again by the scheduled run.` });

@@ -3,10 +3,9 @@
 // every repository of the workspace that has anything there. It runs when the
 // index was never built (the sweep asks for it) and when an admin asks.
 // Repository by repository, continued in a next delivery when the time runs out.
-import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
-import type { JobView, SnapshotSummary } from '../contract.js';
+import type { JobView } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { type UnreadableManifest, listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
@@ -15,13 +14,12 @@ import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
-import { type Outcome, createJob, defineConsumer } from './jobs.js';
+import { type Outcome, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { listByPrefix } from './kvs-pages.js';
-import { acquireLease, releaseLease, setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
-import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
+import { indexSnapshot, indexedSnapshots, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** Leaves time within the 900 s to record the outcome and queue the continuation. */
 const BUDGET_MS = 600_000;
@@ -36,16 +34,17 @@ const indexBody = z.object({
 });
 type IndexBody = z.infer<typeof indexBody>;
 
-/** Leaves the lease of the job that asked for a continuation time to be released. */
-const CONTINUE_AFTER_SECONDS = 10;
+/** A busy repository is looked at again this much later (a backup takes about that long). */
+const CONTINUE_AFTER_SECONDS = 60;
 /** Manifests read at once: memory stays bounded whatever the number of snapshots. */
 const MANIFEST_BATCH = 20;
 
 /** "Rebuild the index" on the admin page. */
 export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  const job = await createJob('index', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
-  await enqueue(QUEUES.index, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies IndexBody]);
-  return job;
+  return startJob<IndexBody>({
+    kind: 'index', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    queue: QUEUES.index, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'index rebuild requested' },
+  });
 }
 
 /**
@@ -55,8 +54,8 @@ export async function requestReindex(input: { workspaceUuid: string; accountId?:
  * done when the repository (or the workspace) has been indexed.
  */
 export async function healIndex(workspaceUuid: string, repositoryUuid?: string): Promise<void> {
-  if (!repositoryUuid && (await kvs.get(kvsKeys.indexBuiltAt)) !== undefined) return;
-  if (!(await setIfAbsent(kvsKeys.reindexRequested(repositoryUuid), new Date().toISOString(), HEAL_PENDING_TTL))) return;
+  if (!repositoryUuid && (await appState().get(kvsKeys.indexBuiltAt)) !== undefined) return;
+  if (!(await appState().setIfAbsent(kvsKeys.reindexRequested(repositoryUuid), new Date().toISOString(), { ttl: HEAL_PENDING_TTL }))) return;
   await enqueue(QUEUES.index, [{ workspaceUuid, ...(repositoryUuid ? { repositoryUuid } : {}) } satisfies IndexBody]);
 }
 
@@ -68,7 +67,7 @@ export const runReindex = defineConsumer<IndexBody>({
   queue: QUEUES.index,
   body: indexBody,
   audit: () => ({ action: 'index rebuilt from the bucket' }),
-  async run(body, context): Promise<Outcome> {
+  async run(body, context): Promise<Outcome<IndexBody>> {
     const { settings, secrets } = await requireConfiguration();
     const store = openBucket(settings, secrets.bucketSecretAccessKey);
     const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
@@ -76,23 +75,19 @@ export const runReindex = defineConsumer<IndexBody>({
     let done = 0;
     for (const repo of repositories) {
       // A busy repository (a backup or prune writing its index) is indexed when it is free again.
-      const busy = Date.now() - context.startedAt > BUDGET_MS || !(await acquireLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`, 'index'));
-      if (busy) {
-        const after = repositories[done - 1]?.repository ?? body.after;
-        await enqueue(QUEUES.index, [{ ...body, ...(after ? { after } : {}) } satisfies IndexBody], CONTINUE_AFTER_SECONDS * 6);
-        return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.` };
-      }
-      try {
+      const busy = Date.now() - context.startedAt > BUDGET_MS || !(await context.underLease(repo.repository, async () => {
         context.progress('indexing', { done, total: repositories.length });
         await reindexRepository(store, body.workspaceUuid, repo);
-      } finally {
-        await releaseLease(repo.repository, `index ${context.job?.id ?? body.workspaceUuid}`);
+      }));
+      if (busy) {
+        const after = repositories[done - 1]?.repository ?? body.after;
+        return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.`, next: { body: { ...body, ...(after ? { after } : {}) }, afterSeconds: CONTINUE_AFTER_SECONDS } };
       }
       done++;
     }
     if (!body.repositoryUuid) {
-      await kvs.set(kvsKeys.indexBuiltAt, new Date().toISOString());
-      await kvs.delete(kvsKeys.reindexRequested());
+      await appState().set(kvsKeys.indexBuiltAt, new Date().toISOString());
+      await appState().delete(kvsKeys.reindexRequested());
     }
     return { state: 'done', message: `Rebuilt the index of ${done} repositories from the bucket.`, result: { repositories: done } };
   },
@@ -116,9 +111,9 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   // Collected before deleting: KVS's cursors are not promised to survive deletes under them.
   const stale: string[] = [];
   for await (const entry of indexedSnapshots(repositoryUuid)) if (!inBucket.has(entry.id)) stale.push(entry.id);
-  await Promise.all(stale.map((id) => kvs.delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
+  await Promise.all(stale.map((id) => appState().delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
   // The summary follows the newest snapshot indexed below, whatever it said before.
-  await kvs.delete(kvsKeys.repoSummary(repositoryUuid));
+  await appState().delete(kvsKeys.repoSummary(repositoryUuid));
   // One unreadable manifest must not hide the others: it is named on the page instead.
   const unreadable: UnreadableManifest[] = [];
   let previous: SnapshotManifest | undefined;
@@ -134,7 +129,7 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   await recordUnreadable(repositoryUuid, unreadable.reverse()); // newest first, as the page lists
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
-  await kvs.delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
+  await appState().delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
 }
 
 /** The newest snapshot's metadata index; one that cannot be read (a format problem) leaves its summary without it. */
@@ -145,15 +140,6 @@ async function newestIndex(store: BlobStore, manifest: SnapshotManifest): Promis
     if (isLifeboatError(error) && error.kind === 'user') return undefined;
     throw error;
   }
-}
-
-async function* indexedSnapshots(repositoryUuid: string): AsyncIterable<SnapshotSummary> {
-  let cursor: string | undefined;
-  do {
-    const page = await listByPrefix<SnapshotSummary>(kvsKeys.snapshotEntryPrefix(repositoryUuid), cursor);
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
 }
 
 /** Absent from a listing may still mean hidden from it: only a 404 by UUID says deleted. */

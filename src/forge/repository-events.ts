@@ -5,7 +5,6 @@
 // a new repository joins the backups when the workspace asks for that; a
 // deleted one keeps its snapshots and is listed for restore. Triggers have 25 s
 // and are not retried.
-import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { PushSeen } from '../contract.js';
 import { recordAudit } from './audit.js';
@@ -17,6 +16,7 @@ import { kvsKeys } from './keys.js';
 import { loadSettings, storeSettings } from './settings-store.js';
 import { markDeleted } from './snapshot-index.js';
 import { updateStatus } from './status.js';
+import { appState } from './state/context.js';
 
 export async function handleRepositoryEvent(event: unknown): Promise<void> {
   const parsed = repositoryEvent.safeParse(event);
@@ -35,7 +35,7 @@ async function onPush(event: RepositoryPushEvent): Promise<void> {
   const repositoryUuid = event.repository.uuid;
   const { push } = event;
   const seen: PushSeen = { ref: push.ref, ...(push.after ? { after: push.after } : {}), at: new Date().toISOString() };
-  await kvs.set(kvsKeys.lastPush(repositoryUuid), seen);
+  await appState().set(kvsKeys.lastPush(repositoryUuid), seen);
   const settings = await loadSettings();
   // Unconfigured: the backup still queues, so that its failure tells the page to finish the set-up.
   if (!settings || isIncluded(settings, repositoryUuid)) {
@@ -64,7 +64,7 @@ async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {
 async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
   const repositoryUuid = bracedUuid(event.repository.uuid);
   await updateStatus(repositoryUuid, { state: 'idle', progress: undefined, deletedAt: new Date().toISOString() });
-  await kvs.delete(kvsKeys.backupQueued(repositoryUuid));
+  await appState().delete(kvsKeys.backupQueued(repositoryUuid));
   await markDeleted(repositoryUuid);
   await recordAudit({
     action: 'repository deleted in Bitbucket',

@@ -8,7 +8,6 @@
 // only to its admins, and snapshots and destructive events can hold refs that
 // were deleted or rewritten on purpose (a force-push removing a leaked commit):
 // people who merely read the repository today must not read those back.
-import { kvs } from '@forge/kvs';
 import { makeResolver, type Request } from '@forge/resolver';
 import { z } from 'zod';
 import type {
@@ -50,6 +49,7 @@ import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSumm
 import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
 import { nextSweepAt, requestSweep } from './sweep.js';
+import { appState } from './state/context.js';
 
 interface Caller {
   workspaceUuid: string;
@@ -165,7 +165,7 @@ async function overview({ context }: Request): Promise<Overview> {
   const result: Overview = { workspaceId: String(context.workspaceId), accountId: caller.accountId };
   if (caller.repositoryUuid) {
     result.repositoryUuid = String(context.extension?.repository?.uuid);
-    const lastPush = await kvs.get<PushSeen>(kvsKeys.lastPush(caller.repositoryUuid));
+    const lastPush = await appState().get<PushSeen>(kvsKeys.lastPush(caller.repositoryUuid));
     if (lastPush) result.lastPush = lastPush;
   }
   return result;
@@ -175,7 +175,7 @@ async function repoStatus({ workspaceUuid, repositoryUuid }: RepoCaller, known?:
   const [stored, summary, lastPush, repository, settings] = await Promise.all([
     readStatus(repositoryUuid),
     readSummary(repositoryUuid),
-    kvs.get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
+    appState().get<PushSeen>(kvsKeys.lastPush(repositoryUuid)),
     getRepository(workspaceUuid, repositoryUuid),
     known ?? loadSettings(),
   ]);

@@ -11,11 +11,11 @@
 // the same instant may each take the last chunk: the overshoot is at most one
 // chunk per concurrent run, far inside the half left to others.
 import { randomUUID } from 'node:crypto';
-import { kvs } from '@forge/kvs';
-import { entriesByPrefix } from './kvs-pages.js';
+import { entriesByPrefix } from './state/app-state.js';
 import type { BitbucketResponse, RequestMeter } from '../bitbucket/client.js';
 import { LifeboatError } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 const HOUR_MS = 3_600_000;
 /** Bitbucket's base allowance, until a response says otherwise. */
@@ -71,22 +71,22 @@ function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter {
     throw refusal;
   };
   const record = async (): Promise<void> => {
-    await kvs.set(key, { at: now().toISOString(), reserved, used } satisfies RunRecord, { ttl: { value: 2 * 3600, unit: 'SECONDS' } });
+    await appState().set(key, { at: now().toISOString(), reserved, used } satisfies RunRecord, { ttl: { value: 2 * 3600, unit: 'SECONDS' } });
   };
   const pause = async (seconds: number, reason: string): Promise<void> => {
     pausedUntil = new Date(now().getTime() + seconds * 1000);
-    await kvs.set(kvsKeys.restBudgetPause, { until: pausedUntil.toISOString(), reason } satisfies Pause, { ttl: { value: Math.ceil(seconds), unit: 'SECONDS' } });
+    await appState().set(kvsKeys.restBudgetPause, { until: pausedUntil.toISOString(), reason } satisfies Pause, { ttl: { value: Math.ceil(seconds), unit: 'SECONDS' } });
   };
   const reserve = async (): Promise<void> => {
-    const paused = await kvs.get<Pause>(kvsKeys.restBudgetPause);
+    const paused = await appState().get<Pause>(kvsKeys.restBudgetPause);
     if (paused && Date.parse(paused.until) > now().getTime()) refuse(`Metadata reads pause until ${paused.until}: ${paused.reason}`, new Date(paused.until));
-    const known = await kvs.get<number>(kvsKeys.restBudgetLimit);
+    const known = await appState().get<number>(kvsKeys.restBudgetLimit);
     limitSeen ??= known;
     const limit = known ?? DEFAULT_LIMIT;
     const since = now().getTime() - HOUR_MS;
     let others = 0;
     let oldest = now().getTime();
-    for await (const { key: runKey, value } of entriesByPrefix<RunRecord>(kvsKeys.restBudgetRunPrefix)) {
+    for await (const { key: runKey, value } of entriesByPrefix<RunRecord>(appState(), kvsKeys.restBudgetRunPrefix)) {
       const at = Date.parse(value.at);
       if (runKey === key || at <= since) continue;
       others += Math.max(value.reserved, value.used);
@@ -111,7 +111,7 @@ function restBudgetMeter(now: () => Date = () => new Date()): BudgetMeter {
       const limit = Number(response.headers.get('x-ratelimit-limit'));
       if (Number.isSafeInteger(limit) && limit > 0 && limit !== limitSeen) {
         limitSeen = limit;
-        await kvs.set(kvsKeys.restBudgetLimit, limit);
+        await appState().set(kvsKeys.restBudgetLimit, limit);
       }
       if (response.status === 429) {
         const retryAfter = Number(response.headers.get('retry-after'));

@@ -3,10 +3,10 @@
 // job alone: a Forge secret under the job (never a KVS value, a job record, an
 // audit entry, a log line or a resolver answer), deleted when the job ends,
 // however it ends (jobs.ts calls forgetIdentity on every ending).
-import { ForgeKvsAPIError, kvs } from '@forge/kvs';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { LifeboatError } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 /** A backstop only: a job that ends deletes it at once; one Forge ended without a word cannot. */
 const IDENTITY_TTL_HOURS = 24;
@@ -16,23 +16,19 @@ export function isEncrypted(manifest: SnapshotManifest): boolean {
 }
 
 export async function keepIdentity(jobId: string, identities: string[]): Promise<void> {
-  await kvs.setSecret(kvsKeys.restoreIdentity(jobId), identities, { ttl: { value: IDENTITY_TTL_HOURS, unit: 'HOURS' } });
+  await appState().secrets.set(kvsKeys.restoreIdentity(jobId), identities, { ttl: { value: IDENTITY_TTL_HOURS, unit: 'HOURS' } });
 }
 
 /** The identities given for this job; IDENTITY_REQUIRED when none are kept (never given, or expired). */
 export async function readIdentity(jobId: string): Promise<string[]> {
-  const identities = await kvs.getSecret<string[]>(kvsKeys.restoreIdentity(jobId));
+  const identities = await appState().secrets.get<string[]>(kvsKeys.restoreIdentity(jobId));
   if (!identities || identities.length === 0) {
     throw new LifeboatError('IDENTITY_REQUIRED', 'The age identity given for this restore is no longer kept (it is kept for a day at most): start the restore again and give it.');
   }
   return identities;
 }
 
+/** Most jobs were never given one: deleting what is not there is no error (app-state.ts). */
 export async function forgetIdentity(jobId: string): Promise<void> {
-  try {
-    await kvs.deleteSecret(kvsKeys.restoreIdentity(jobId));
-  } catch (error) {
-    // Most jobs were never given one: nothing to delete is the goal reached.
-    if (!(error instanceof ForgeKvsAPIError && error.code === 'KEY_NOT_FOUND')) throw error;
-  }
+  await appState().secrets.delete(kvsKeys.restoreIdentity(jobId));
 }

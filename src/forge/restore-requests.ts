@@ -4,7 +4,6 @@
 // push, and a deleted repository into a new one. Each request is checked
 // against the bucket and Bitbucket within a resolver's 25 s (the payload's
 // shape was checked by the resolver) and becomes a job for the restore queue.
-import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
@@ -15,18 +14,18 @@ import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { isRestoredRef } from '../engine/restore.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
-import { recordAudit } from './audit.js';
 import { appBitbucket } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { getDestructiveEvent } from './destructive-events.js';
-import { createJob } from './jobs.js';
+import { startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { QUEUES, enqueue } from './queues.js';
+import { QUEUES } from './queues.js';
 import { planConfigurationRestore } from './configuration-restores.js';
 import { forgetIdentity, isEncrypted, keepIdentity } from './restore-identity.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
+import { appState } from './state/context.js';
 
 /** How far back undo looks for a snapshot holding the old tip when the event names none. */
 const UNDO_SEARCH_SNAPSHOTS = 50;
@@ -102,18 +101,23 @@ export async function requestDeletedRestore(input: Requester & { snapshotId?: st
 }
 
 async function queueRestore(input: Requester, stored: StoredRestore, message: string, identities?: string[]): Promise<JobView> {
-  const job = await createJob('restore', `Queued. ${message}`, { requestedBy: input.accountId, repositoryUuid: input.repositoryUuid });
+  let jobId: string | undefined;
   try {
-    if (identities) await keepIdentity(job.id, identities);
-    await kvs.set(kvsKeys.restoreRequest(job.id), stored);
-    await recordAudit({ actorAccountId: input.accountId, action: restoreAction(stored), repositoryUuid: bracedUuid(input.repositoryUuid), detail: message });
-    await enqueue(QUEUES.restore, [{ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: job.id } satisfies RestoreBody]);
+    return await startJob<RestoreBody>({
+      kind: 'restore', message: `Queued. ${message}`, requestedBy: input.accountId, repositoryUuid: input.repositoryUuid,
+      queue: QUEUES.restore, body: (id) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: id }),
+      audit: { action: restoreAction(stored), detail: message },
+      async prepare(job) {
+        jobId = job.id;
+        if (identities) await keepIdentity(job.id, identities);
+        await appState().set(kvsKeys.restoreRequest(job.id), stored);
+      },
+    });
   } catch (error) {
     // No job will run to delete it: the identity goes now.
-    if (identities) await forgetIdentity(job.id).catch(() => undefined);
+    if (identities && jobId) await forgetIdentity(jobId).catch(() => undefined);
     throw error;
   }
-  return job;
 }
 
 async function readSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {

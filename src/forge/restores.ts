@@ -3,7 +3,6 @@
 // the repository's lease, so that a backup and a restore of one repository
 // never run at once. Each step it finishes is recorded beside the request, so
 // a retry continues instead of repeating it (the engine resumes the push).
-import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
@@ -31,6 +30,7 @@ import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
 import { QUEUES } from './queues.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
+import { appState } from './state/context.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
 export interface StoredRestore {
@@ -84,13 +84,13 @@ export const runRestore = defineConsumer<RestoreBody>({
   body: restoreBody,
   leases: (body) => body.repositoryUuid,
   async audit(body) {
-    const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
+    const stored = await appState().get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     return { action: stored ? restoreAction(stored) : 'restore', repositoryUuid: bracedUuid(body.repositoryUuid), ...(stored ? { actorAccountId: stored.accountId } : {}) };
   },
   // Every ending goes through here, failures and given-up retries included.
   onEnded: (body) => forgetIdentity(body.jobId),
-  async run(body, context): Promise<Outcome> {
-    const stored = await kvs.get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
+  async run(body, context): Promise<Outcome<RestoreBody>> {
+    const stored = await appState().get<StoredRestore>(kvsKeys.restoreRequest(body.jobId));
     if (!stored) throw new LifeboatError('JOB_NOT_FOUND', 'The restore request was lost before it ran; start it again.');
     const outcome = await perform(body, stored, context);
     if (stored.eventId) await markEventUndone(body.repositoryUuid, stored.eventId, body.jobId);
@@ -98,7 +98,7 @@ export const runRestore = defineConsumer<RestoreBody>({
   },
 });
 
-async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome> {
+async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome<RestoreBody>> {
   const configuration = await requireConfiguration();
   const { settings, secrets } = configuration;
   const store = openBucket(settings, secrets.bucketSecretAccessKey);
@@ -119,7 +119,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       // Before the push: should it fail for good, the requester can still administer (or delete) the repository.
       const credential = credentialBitbucket(apiOrigin(repository), settings, secrets.bitbucketToken);
       stored.requesterAccess = await makeRepositoryAdmin(body.workspaceUuid, created.uuid, stored.accountId, credential);
-      await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+      await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
     }
     target = { git: gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), lfs: lfsClientFor(cloneUrl(repository), settings, secrets.bitbucketToken), slug: created.slug, mode: resumed ? 'overwrite' : 'empty', ...webPage(repository) };
   } else {
@@ -128,7 +128,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     // Configuration written back replaces what the repository has now: keep that in a snapshot first, as an overwrite does.
     if ((stored.mode === 'overwrite' || stored.configuration) && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
-      await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+      await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
     }
   }
 
@@ -138,7 +138,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
       ...(report.lfs ? { lfs: { restored: report.lfs.uploaded + report.lfs.present, missing: report.lfs.missing.length } } : {}),
     };
-    if (stored.configuration) await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+    if (stored.configuration) await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
   }
   let configurationResult: ConfigurationRestoreResult | undefined;
   if (stored.configuration) {
@@ -254,7 +254,7 @@ async function createRepository(body: RestoreBody, stored: StoredRestore, manife
     ...(mainBranch ? { mainbranch: { type: 'branch', name: mainBranch } } : {}),
   });
   stored.createdRepository = { uuid: bracedUuid(created.uuid), slug: created.slug ?? slug };
-  await kvs.set(kvsKeys.restoreRequest(body.jobId), stored);
+  await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
   await recordAudit({ actorAccountId: stored.accountId, action: 'repository created for a restore', repositoryUuid: stored.createdRepository.uuid, detail: `${stored.createdRepository.slug} from snapshot ${manifest.id}` });
   return stored.createdRepository;
 }

@@ -5,24 +5,18 @@
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { RetentionPreview } from '../contract.js';
 import { applyPolicy, type RetentionPolicy } from '../engine/bucket/retention.js';
-import { listIndexedSnapshots } from './snapshot-index.js';
-import type { SnapshotSummary } from '../contract.js';
+import { newestIndexedSnapshots } from './snapshot-index.js';
 
 /**
- * The newest this many snapshots are previewed (KVS pages of 20: 10 queries).
+ * The newest this many snapshots are previewed (KVS pages of 20: 11 queries, the last to see whether there are more).
  * Their decisions are exact whatever is older: the rules walk newest first, and
  * each decision depends only on the snapshots newer than it.
  */
 export const PREVIEW_SNAPSHOTS = 200;
 
 export async function previewRetention(repositoryUuid: string, policy: RetentionPolicy): Promise<RetentionPreview> {
-  const snapshots: SnapshotSummary[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listIndexedSnapshots(repositoryUuid, cursor);
-    snapshots.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && snapshots.length < PREVIEW_SNAPSHOTS);
+  // One more than previewed: whether there are more.
+  const snapshots = await newestIndexedSnapshots(repositoryUuid, PREVIEW_SNAPSHOTS + 1);
   const previewed = snapshots.slice(0, PREVIEW_SNAPSHOTS);
   const decision = applyPolicy(previewed.map((snapshot) => ({ id: snapshot.id, createdAt: new Date(snapshot.createdAt) })), policy);
   const reasons = new Map(decision.keep.map((kept) => [kept.id, kept.reasons]));
@@ -36,6 +30,6 @@ export async function previewRetention(repositoryUuid: string, policy: Retention
       kept: reasons.has(snapshot.id),
       reasons: reasons.get(snapshot.id) ?? [],
     })),
-    more: cursor !== undefined || snapshots.length > PREVIEW_SNAPSHOTS,
+    more: snapshots.length > PREVIEW_SNAPSHOTS,
   };
 }

@@ -2,7 +2,6 @@
 // anything is written, secrets apart, every change audited — and a change of
 // how backups store objects (encryption, Object Lock) said in words, since it
 // takes effect from the next backup and leaves earlier snapshots as they are.
-import { kvs } from '@forge/kvs';
 import { credentialExpiry } from '../bitbucket/credentials.js';
 import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
 import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
@@ -12,6 +11,7 @@ import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../sett
 import { recordAudit } from './audit.js';
 import { kvsKeys } from './keys.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { appState } from './state/context.js';
 
 const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
 
@@ -99,7 +99,7 @@ export async function saveSettings(accountId: string, request: Omit<SaveSettings
   ];
   const settingsChanged = previous ? changedFields(previous, settings) : [];
   if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
-    await kvs.set(kvsKeys.selectionSavedAt, Date.now());
+    await appState().set(kvsKeys.selectionSavedAt, Date.now());
   }
   const changed = [...settingsChanged, ...secretsGiven];
   let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';

@@ -1,10 +1,10 @@
 // Settings in KVS, secrets in Forge's secret store (encrypted, never queryable).
 // Nothing here ever hands a secret to a resolver's answer: callers get presence flags.
-import { kvs } from '@forge/kvs';
 import type { SecretsPresence } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type WorkspaceSettings, workspaceSettings } from '../settings.js';
 import { kvsKeys } from './keys.js';
+import { appState } from './state/context.js';
 
 export interface Secrets {
   bucketSecretAccessKey?: string;
@@ -17,7 +17,7 @@ export interface Secrets {
  * lookups stay plain. Ones that no longer pass are used as stored, and the log says why.
  */
 export async function loadSettings(): Promise<WorkspaceSettings | undefined> {
-  const stored = await kvs.get<unknown>(kvsKeys.settings);
+  const stored = await appState().get<unknown>(kvsKeys.settings);
   if (stored === undefined) return undefined;
   const parsed = workspaceSettings.safeParse(stored);
   if (parsed.success) return parsed.data;
@@ -40,21 +40,21 @@ export async function storeSettings(settings: WorkspaceSettings): Promise<void> 
   if (bytes > MAX_SETTINGS_BYTES) {
     throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: they take ${Math.ceil(bytes / 1024)} KiB and Lifeboat can store ${MAX_SETTINGS_BYTES / 1024} KiB; choose "all repositories" or fewer repositories and overrides.`);
   }
-  await kvs.set(kvsKeys.settings, settings);
+  await appState().set(kvsKeys.settings, settings);
 }
 
 export async function loadSecrets(): Promise<Secrets> {
   const [bucketSecretAccessKey, bitbucketToken] = await Promise.all([
-    kvs.getSecret<string>(kvsKeys.bucketSecret),
-    kvs.getSecret<string>(kvsKeys.bitbucketSecret),
+    appState().secrets.get<string>(kvsKeys.bucketSecret),
+    appState().secrets.get<string>(kvsKeys.bitbucketSecret),
   ]);
   return { ...(bucketSecretAccessKey ? { bucketSecretAccessKey } : {}), ...(bitbucketToken ? { bitbucketToken } : {}) };
 }
 
 /** Stores the secrets given; an omitted one keeps its stored value. */
 export async function storeSecrets(secrets: Secrets): Promise<void> {
-  if (secrets.bucketSecretAccessKey !== undefined) await kvs.setSecret(kvsKeys.bucketSecret, secrets.bucketSecretAccessKey);
-  if (secrets.bitbucketToken !== undefined) await kvs.setSecret(kvsKeys.bitbucketSecret, secrets.bitbucketToken);
+  if (secrets.bucketSecretAccessKey !== undefined) await appState().secrets.set(kvsKeys.bucketSecret, secrets.bucketSecretAccessKey);
+  if (secrets.bitbucketToken !== undefined) await appState().secrets.set(kvsKeys.bitbucketSecret, secrets.bitbucketToken);
 }
 
 export function secretsPresence(secrets: Secrets): SecretsPresence {

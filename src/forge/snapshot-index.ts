@@ -6,14 +6,14 @@
 //
 // Within KVS's limits by construction: one small value per snapshot (a few
 // hundred bytes, whatever the repository's size) and pages of KVS's own 20.
-import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { MetadataIndex } from '../engine/bucket/metadata.js';
 import type { ErrorCode } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
-import { listByPrefix } from './kvs-pages.js';
+import { entriesByPrefix, firstValues, listByPrefix } from './state/app-state.js';
+import { appState } from './state/context.js';
 
 /**
  * A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any.
@@ -58,10 +58,10 @@ function changesSince(manifest: SnapshotManifest, previous: SnapshotManifest | u
 /** Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand); the summary follows the newest. */
 export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex): Promise<SnapshotSummary> {
   const summary = summarize(manifest, previous, metadata);
-  await kvs.set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
+  await appState().set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
   const current = await readSummary(repositoryUuid);
   if (!current?.latest || current.latest.createdAt <= summary.createdAt) {
-    await kvs.set(kvsKeys.repoSummary(repositoryUuid), {
+    await appState().set(kvsKeys.repoSummary(repositoryUuid), {
       repositoryUuid: bracedUuid(repositoryUuid),
       ...(manifest.repository.slug ? { slug: manifest.repository.slug } : {}),
       ...(manifest.repository.name ? { name: manifest.repository.name } : {}),
@@ -74,11 +74,11 @@ export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotMa
 
 /** Drops snapshots that prune forgot; a summary pointing at one of them is rebuilt from what is left. */
 export async function forgetSnapshots(repositoryUuid: string, forgotten: string[]): Promise<void> {
-  await Promise.all(forgotten.map((id) => kvs.delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
+  await Promise.all(forgotten.map((id) => appState().delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
   const current = await readSummary(repositoryUuid);
   if (current?.latest && forgotten.includes(current.latest.id)) {
     const newest = (await listIndexedSnapshots(repositoryUuid)).items[0];
-    await kvs.set(kvsKeys.repoSummary(repositoryUuid), { ...current, ...(newest ? { latest: newest } : { latest: undefined }) } satisfies RepoSummary);
+    await appState().set(kvsKeys.repoSummary(repositoryUuid), { ...current, ...(newest ? { latest: newest } : { latest: undefined }) } satisfies RepoSummary);
   }
 }
 
@@ -90,7 +90,7 @@ export async function markDeleted(repositoryUuid: string): Promise<void> {
   const summary = await readSummary(repositoryUuid);
   if (!summary?.latest) return;
   const uuid = bracedUuid(repositoryUuid);
-  await kvs.set(kvsKeys.deleted(repositoryUuid), {
+  await appState().set(kvsKeys.deleted(repositoryUuid), {
     repositoryUuid: uuid,
     slug: summary.slug ?? uuid,
     name: summary.name ?? summary.slug ?? uuid,
@@ -100,43 +100,46 @@ export async function markDeleted(repositoryUuid: string): Promise<void> {
 }
 
 export async function unmarkDeleted(repositoryUuid: string): Promise<void> {
-  await kvs.delete(kvsKeys.deleted(repositoryUuid));
+  await appState().delete(kvsKeys.deleted(repositoryUuid));
 }
 
 export async function listDeletedRepositories(cursor?: string): Promise<Paged<DeletedRepository>> {
-  return listByPrefix<DeletedRepository>(kvsKeys.deletedPrefix, cursor);
+  return listByPrefix<DeletedRepository>(appState(), kvsKeys.deletedPrefix, cursor);
 }
 
 /** Manifests of the repository that could not be read when it was last indexed (by the index job or a backup). */
 export async function listUnreadable(repositoryUuid: string): Promise<UnreadableSnapshot[]> {
-  return (await kvs.get<UnreadableSnapshot[]>(kvsKeys.unreadable(repositoryUuid))) ?? [];
+  return (await appState().get<UnreadableSnapshot[]>(kvsKeys.unreadable(repositoryUuid))) ?? [];
 }
 
 /** Bounded, to stay one small KVS value: the page names the first ones, `lifeboat verify` finds them all. */
 const MAX_UNREADABLE = 50;
 
 export async function recordUnreadable(repositoryUuid: string, unreadable: readonly UnreadableSnapshot[]): Promise<void> {
-  if (unreadable.length === 0) await kvs.delete(kvsKeys.unreadable(repositoryUuid));
-  else await kvs.set(kvsKeys.unreadable(repositoryUuid), unreadable.slice(0, MAX_UNREADABLE).map(({ id, code, message }) => ({ id, code, message })));
+  if (unreadable.length === 0) await appState().delete(kvsKeys.unreadable(repositoryUuid));
+  else await appState().set(kvsKeys.unreadable(repositoryUuid), unreadable.slice(0, MAX_UNREADABLE).map(({ id, code, message }) => ({ id, code, message })));
 }
 
 export async function readSummary(repositoryUuid: string): Promise<RepoSummary | undefined> {
-  return kvs.get<RepoSummary>(kvsKeys.repoSummary(repositoryUuid));
+  return appState().get<RepoSummary>(kvsKeys.repoSummary(repositoryUuid));
+}
+
+/** The repository's newest `count` indexed snapshots, newest first. */
+export async function newestIndexedSnapshots(repositoryUuid: string, count: number): Promise<SnapshotSummary[]> {
+  return firstValues<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid), count);
 }
 
 /** The ids of the repository's newest `count` snapshots, newest first. */
 export async function newestSnapshotIds(repositoryUuid: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await listIndexedSnapshots(repositoryUuid, cursor);
-    ids.push(...page.items.map((item) => item.id));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined && ids.length < count);
-  return ids.slice(0, count);
+  return (await newestIndexedSnapshots(repositoryUuid, count)).map((summary) => summary.id);
+}
+
+/** Every indexed snapshot of the repository, newest first. */
+export async function* indexedSnapshots(repositoryUuid: string): AsyncGenerator<SnapshotSummary> {
+  for await (const { value } of entriesByPrefix<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid))) yield value;
 }
 
 /** Newest first, KVS's pages of 20; the cursor is KVS's own. */
 export async function listIndexedSnapshots(repositoryUuid: string, cursor?: string): Promise<Paged<SnapshotSummary>> {
-  return listByPrefix<SnapshotSummary>(kvsKeys.snapshotEntryPrefix(repositoryUuid), cursor);
+  return listByPrefix<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid), cursor);
 }

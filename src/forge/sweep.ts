@@ -3,7 +3,6 @@
 // queues again any work parked at Forge's chain limit (queues.ts) and decides
 // whether a sweep is due; the sweep lists repositories page by page and queues
 // work within Forge's queue limits, continuing in a follow-up job.
-import { MetadataField, kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
@@ -13,15 +12,16 @@ import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
-import type { BackupBody } from './backups.js';
+import type { BackupBody } from './backup-queue.js';
 import { type RepositoryJson, appBitbucket } from './bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
-import { type Outcome, createJob, defineConsumer, getJob, updateJob } from './jobs.js';
+import { type Outcome, type RunContext, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue, resumeParked } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';
 import { healIndex } from './reindex.js';
+import { appState } from './state/context.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 /** The hourly trigger does not fire on the second: a sweep due within this much is run now rather than an hour late. */
@@ -60,9 +60,9 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   // A scheduled run starts a chain of its own (Forge counts its pushes afresh): what an earlier chain could not queue goes now.
   await resumeParked();
   const workspaceUuid = workspaceFromContext(context);
-  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  const last = await appState().get<string>(kvsKeys.lastSweep);
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
-  await kvs.set(kvsKeys.lastSweep, new Date().toISOString());
+  await appState().set(kvsKeys.lastSweep, new Date().toISOString());
   await enqueue(QUEUES.sweep, [{ workspaceUuid } satisfies SweepBody]);
 }
 
@@ -72,7 +72,7 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
  * first: the next hourly run starts it.
  */
 export async function nextSweepAt(settings: WorkspaceSettings): Promise<string | undefined> {
-  const last = await kvs.get<string>(kvsKeys.lastSweep);
+  const last = await appState().get<string>(kvsKeys.lastSweep);
   if (!last) return undefined;
   return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], Date.now())).toISOString();
 }
@@ -93,10 +93,10 @@ export function workspaceFromContext(context: unknown): string {
 
 /** "Sweep now" on the admin page. */
 export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  const job = await createJob('sweep', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
-  await enqueue(QUEUES.sweep, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies SweepBody]);
-  await recordAudit({ action: 'sweep requested', ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
-  return job;
+  return startJob<SweepBody>({
+    kind: 'sweep', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    queue: QUEUES.sweep, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'sweep requested' },
+  });
 }
 
 // ---------------------------------------------------------------- sweep
@@ -113,11 +113,12 @@ export const runSweep = defineConsumer<SweepBody>({
   queue: QUEUES.sweep,
   body: sweepBody,
   audit: () => ({ action: 'sweep' }),
-  run: (body, context) => sweep(body, context.startedAt),
+  run: (body, context) => sweep(body, context),
 });
 
-async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
+async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<SweepBody>> {
   const { workspaceUuid, jobId } = body;
+  const { startedAt } = context;
   let { settings } = await requireConfiguration();
   await healIndex(workspaceUuid); // an installation from before the index gets it built once
   const newSince = await selectionSavedAt();
@@ -147,13 +148,17 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
     tally.backupsQueued += backups.length;
     tally.prunesQueued += prunes.length;
     if (next !== undefined && (pushed + 2 * PAGE_LENGTH > EVENTS_PER_INVOCATION || Date.now() - startedAt > SWEEP_BUDGET_MS)) {
-      await enqueue(QUEUES.sweep, [{ workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue } satisfies SweepBody], CONTINUE_AFTER_SECONDS);
-      const total = await runningTotal(jobId, tally);
-      return { state: 'continuing', message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).` };
+      const total = runningTotal(context.job, tally);
+      return {
+        state: 'continuing',
+        message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).`,
+        next: { body: { workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue }, afterSeconds: CONTINUE_AFTER_SECONDS },
+        result: { ...total },
+      };
     }
   }
   await publishCatalogue(catalogue);
-  const total = await runningTotal(jobId, tally);
+  const total = runningTotal(context.job, tally);
   return {
     state: 'done',
     message: `Swept ${total.repositories} repositories: ${total.backupsQueued} backups and ${total.prunesQueued} prunes queued${total.includedAutomatically ? `; ${total.includedAutomatically} new repositories included` : ''}.`,
@@ -161,16 +166,15 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
   };
 }
 
-/** The job's running totals: a sweep that continues adds to what the earlier deliveries counted. */
-async function runningTotal(jobId: string | undefined, tally: SweepTally): Promise<SweepTally> {
-  const before = jobId ? (await getJob(jobId)).result as Partial<SweepTally> | undefined : undefined;
+/** The job's running totals: a sweep that continues adds to what the earlier deliveries counted (the kernel records them). */
+function runningTotal(job: JobView | undefined, tally: SweepTally): SweepTally {
+  const before = job?.result as Partial<SweepTally> | undefined;
   const total: SweepTally = {
     repositories: (before?.repositories ?? 0) + tally.repositories,
     backupsQueued: (before?.backupsQueued ?? 0) + tally.backupsQueued,
     prunesQueued: (before?.prunesQueued ?? 0) + tally.prunesQueued,
     includedAutomatically: (before?.includedAutomatically ?? 0) + tally.includedAutomatically,
   };
-  if (jobId) await updateJob(jobId, { result: { ...total } });
   return total;
 }
 
@@ -202,8 +206,7 @@ async function includeNewRepositories(settings: WorkspaceSettings, rows: Reposit
  * to the settings' last write.
  */
 async function selectionSavedAt(): Promise<number | undefined> {
-  const savedAt = await kvs.get<number>(kvsKeys.selectionSavedAt);
+  const savedAt = await appState().get<number>(kvsKeys.selectionSavedAt);
   if (typeof savedAt === 'number') return savedAt;
-  const stored = await kvs.get<WorkspaceSettings>(kvsKeys.settings, { metadataFields: [MetadataField.UPDATED_AT] });
-  return stored?.updatedAt;
+  return appState().updatedAt(kvsKeys.settings);
 }
