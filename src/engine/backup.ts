@@ -234,7 +234,8 @@ async function previousIndex(options: BackupOptions, manifest: SnapshotManifest,
 /**
  * 20261126T061500Z-3fa9c1 (keys.ts checks the shape). Ids sort by time, and a
  * snapshot must sort after the newest one (`after`): one taken in the same second
- * (or on a clock behind) is stamped a second after it instead.
+ * (or on a clock behind) is stamped a second after it instead. The order of
+ * snapshots is this id's (compareSnapshotIds).
  */
 export function newSnapshotId(at: Date, after: string | null = null): string {
   const make = (time: Date): string => `${time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;

@@ -17,7 +17,7 @@ import { getRepository } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import { type Outcome, createJob, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
-import { listByPrefix } from './kvs-pages.js';
+import { entriesByPrefix } from './kvs-pages.js';
 import { acquireLease, releaseLease, setIfAbsent } from './lease.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
@@ -114,9 +114,12 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   const ids = await listSnapshotIds(store, repo);
   const inBucket = new Set(ids);
   // Collected before deleting: KVS's cursors are not promised to survive deletes under them.
+  // Stale: gone from the bucket, or kept under an older key layout (indexed again below).
   const stale: string[] = [];
-  for await (const entry of indexedSnapshots(repositoryUuid)) if (!inBucket.has(entry.id)) stale.push(entry.id);
-  await Promise.all(stale.map((id) => kvs.delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
+  for await (const { key, value } of entriesByPrefix<SnapshotSummary>(kvsKeys.snapshotEntryPrefix(repositoryUuid))) {
+    if (!inBucket.has(value.id) || key !== kvsKeys.snapshotEntry(repositoryUuid, value.id)) stale.push(key);
+  }
+  await Promise.all(stale.map((key) => kvs.delete(key)));
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await kvs.delete(kvsKeys.repoSummary(repositoryUuid));
   // One unreadable manifest must not hide the others: it is named on the page instead.
@@ -145,15 +148,6 @@ async function newestIndex(store: BlobStore, manifest: SnapshotManifest): Promis
     if (isLifeboatError(error) && error.kind === 'user') return undefined;
     throw error;
   }
-}
-
-async function* indexedSnapshots(repositoryUuid: string): AsyncIterable<SnapshotSummary> {
-  let cursor: string | undefined;
-  do {
-    const page = await listByPrefix<SnapshotSummary>(kvsKeys.snapshotEntryPrefix(repositoryUuid), cursor);
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
 }
 
 /** Absent from a listing may still mean hidden from it: only a 404 by UUID says deleted. */

@@ -10,6 +10,7 @@ import { kvs } from '@forge/kvs';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { compareSnapshotIds } from '../engine/bucket/keys.js';
 import type { MetadataIndex } from '../engine/bucket/metadata.js';
 import type { ErrorCode } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
@@ -55,12 +56,15 @@ function changesSince(manifest: SnapshotManifest, previous: SnapshotManifest | u
   return { added, moved, deleted };
 }
 
-/** Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand); the summary follows the newest. */
+/**
+ * Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand);
+ * the summary follows the newest by the engine's order (compareSnapshotIds), as readNewest does.
+ */
 export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex): Promise<SnapshotSummary> {
   const summary = summarize(manifest, previous, metadata);
   await kvs.set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
   const current = await readSummary(repositoryUuid);
-  if (!current?.latest || current.latest.createdAt <= summary.createdAt) {
+  if (!current?.latest || compareSnapshotIds(current.latest.id, summary.id) <= 0) {
     await kvs.set(kvsKeys.repoSummary(repositoryUuid), {
       repositoryUuid: bracedUuid(repositoryUuid),
       ...(manifest.repository.slug ? { slug: manifest.repository.slug } : {}),

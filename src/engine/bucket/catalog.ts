@@ -1,13 +1,14 @@
 /**
  * Reading what the bucket holds: repositories, snapshots and their manifests.
- * Snapshots are listed from their keys (names sort by time) and read on demand.
+ * Snapshots are listed from their keys, in the one order of snapshots
+ * (compareSnapshotIds: the newest is the one whose id sorts last), and read on demand.
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
-import { type RepoPath, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
+import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
 
 export interface SnapshotLocation {
   repo: RepoPath;
@@ -21,7 +22,7 @@ export async function listSnapshotIds(store: BlobStore, repo: RepoPath): Promise
     const parsed = parseKey(blob.key);
     if (parsed.kind === 'snapshot') ids.push(parsed.snapshotId);
   }
-  return ids.sort();
+  return ids.sort(compareSnapshotIds);
 }
 
 /** Every snapshot in the bucket (or under one repository), oldest first. */
@@ -32,7 +33,7 @@ export async function listAllSnapshots(store: BlobStore, repo?: RepoPath): Promi
     const parsed = parseKey(blob.key);
     if (parsed.kind === 'snapshot') found.push({ repo: parsed.repo, id: parsed.snapshotId });
   }
-  return found.sort((a, b) => a.id.localeCompare(b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
+  return found.sort((a, b) => compareSnapshotIds(a.id, b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
 }
 
 /** Finds a snapshot by id anywhere in the bucket (ids are unique per repository, and in practice globally). */
@@ -190,5 +191,5 @@ export async function listPending(store: BlobStore, repo: RepoPath): Promise<Pen
   for await (const { blob, bytes } of readDocuments(store, pendingPrefix(repo))) {
     if (parseKey(blob.key).kind === 'pending') pending.push(parseDocument(pendingSchema, bytes, `Pending backup ${blob.key}`));
   }
-  return pending.sort((a, b) => a.id.localeCompare(b.id));
+  return pending.sort((a, b) => compareSnapshotIds(a.id, b.id));
 }
