@@ -23,7 +23,6 @@ import type {
   SnapshotPage,
 } from '../contract.js';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
@@ -33,7 +32,7 @@ import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openSnapshot } from './bucket.js';
 import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
 import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
@@ -203,10 +202,8 @@ async function snapshotsPage({ repositoryUuid }: RepoCaller, cursor?: string): P
 }
 
 /** One manifest, read by its key (never a listing): every ref of the snapshot. */
-async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id: string): Promise<SnapshotDetails> {
-  const { settings, secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, { repo: repoPath(workspaceUuid, repositoryUuid), id });
+async function snapshotDetails(caller: RepoCaller, id: string): Promise<SnapshotDetails> {
+  const { store, manifest } = await openSnapshot(await requireConfiguration(), caller, id);
   return {
     ...summarize(manifest),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),

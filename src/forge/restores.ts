@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
@@ -23,7 +22,7 @@ import type { LfsClient } from '../engine/git/lfs.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor, lfsClientFor } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openSnapshot, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -101,10 +100,9 @@ export const runRestore = defineConsumer<RestoreBody>({
 async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome> {
   const configuration = await requireConfiguration();
   const { settings, secrets } = configuration;
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
   context.progress('reading the snapshot');
-  const manifest = await readManifest(store, { repo, id: stored.snapshotId });
+  const { store, manifest } = await openSnapshot(configuration, body, stored.snapshotId);
   // Checked before anything is created or overwritten: a wrong identity changes nothing.
   const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
   if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);
