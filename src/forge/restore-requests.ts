@@ -14,6 +14,7 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { isRestoredRef } from '../engine/restore.js';
+import { fullRefNames } from '../engine/git/ref-name.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import { recordAudit } from './audit.js';
 import { appBitbucket } from './bitbucket.js';
@@ -151,9 +152,7 @@ async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void>
  * event's snapshot when it names one, else the newest that holds the old tip.
  */
 async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid: string, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
-  const refNames = event.ref.startsWith('refs/')
-    ? [event.ref]
-    : event.kind === 'tag-deleted' ? [`refs/tags/${event.ref}`] : [`refs/heads/${event.ref}`, `refs/tags/${event.ref}`];
+  const refNames = event.ref.startsWith('refs/') ? [event.ref] : fullRefNames(event.ref, event.kind === 'tag-deleted' ? 'tag' : undefined);
   const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
   const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
   return found && { manifest: found.manifest, ref: found.refName };

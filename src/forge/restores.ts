@@ -12,6 +12,7 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
+import { branchName } from '../engine/git/ref-name.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
@@ -243,7 +244,7 @@ async function backUpCurrentState(configuration: Configuration, body: RestoreBod
 
 async function createRepository(body: RestoreBody, stored: StoredRestore, manifest: SnapshotManifest): Promise<{ uuid: string; slug: string }> {
   const slug = stored.newRepositorySlug!;
-  const mainBranch = manifest.head.symref?.startsWith('refs/heads/') ? manifest.head.symref.slice('refs/heads/'.length) : undefined;
+  const mainBranch = branchName(manifest.head.symref);
   const created = await appBitbucket().post<RepositoryJson>(apiPath`/2.0/repositories/${bracedUuid(body.workspaceUuid)}/${slug}`, {
     scm: 'git',
     is_private: true,
