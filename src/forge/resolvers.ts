@@ -27,7 +27,8 @@ import { isSnapshotId } from '../engine/bucket/keys.js';
 import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { REPOSITORY_SLUG, bucketEndpoint, type WorkspaceSettings } from '../settings.js';
+import { bucketEndpoint, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../bitbucket/slug.js';
 import { answer } from './answer.js';
 import { listAudit, recordAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
@@ -80,7 +81,7 @@ const noPayload = z.object({}).strict();
 const cursorPayload = z.object({ cursor }).strict();
 const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
-const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
+const repositorySlug = z.string().refine(isRepositorySlug, `must be ${REPOSITORY_SLUG_RULE}`);
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
 const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
 // A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
