@@ -3,6 +3,7 @@
  * Snapshots are listed from their keys, in the one order of snapshots
  * (compareSnapshotIds: the newest is the one whose id sorts last), and read on demand.
  */
+import { inTurns } from '../concurrency.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
@@ -102,19 +103,16 @@ const READ_CONCURRENCY = 8;
  * (the bucket unreachable, access denied) is thrown: it says nothing about a manifest.
  */
 export async function readManifests(store: BlobStore, snapshots: readonly SnapshotLocation[]): Promise<ManifestListing> {
-  const results: Array<SnapshotManifest | UnreadableManifest | undefined> = [];
-  for (let start = 0; start < snapshots.length; start += READ_CONCURRENCY) {
-    results.push(...await Promise.all(snapshots.slice(start, start + READ_CONCURRENCY).map(async (snapshot) => {
-      try {
-        return await readManifest(store, snapshot);
-      } catch (error) {
-        if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
-        const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
-        if (!code) throw error;
-        return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
-      }
-    })));
-  }
+  const results = await inTurns(snapshots, READ_CONCURRENCY, async (snapshot): Promise<SnapshotManifest | UnreadableManifest | undefined> => {
+    try {
+      return await readManifest(store, snapshot);
+    } catch (error) {
+      if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
+      const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
+      if (!code) throw error;
+      return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
+    }
+  });
   const listing: ManifestListing = { manifests: [], unreadable: [] };
   for (const result of results) {
     if (result === undefined) continue;
