@@ -30,12 +30,12 @@ import { isValidRefName } from '../engine/git/ref-name.js';
 import { bucketEndpoint, type WorkspaceSettings } from '../settings.js';
 import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../bitbucket/slug.js';
 import { answer } from './answer.js';
-import { listAudit, recordAudit } from './audit.js';
+import { listAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openSnapshot } from './bucket.js';
 import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
-import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
+import { coveragePage, inclusionOf, queryCoverage, setIncluded } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -45,7 +45,7 @@ import { planConfigurationRestore } from './configuration-restores.js';
 import { previewRetention } from './retention-preview.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
-import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
+import { loadSettings, requireConfiguration } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
@@ -222,18 +222,7 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 }
 
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
-  return repoStatus(caller, await setIncluded(caller, [bracedUuid(caller.repositoryUuid)], enabled));
-}
-
-/** Each repository's own override, as the repository page's switch and the admin page's coverage set it; one audit entry each. */
-async function setIncluded(caller: Caller, repositoryUuids: string[], enabled: boolean): Promise<WorkspaceSettings> {
-  const settings = await requireSettings();
-  const overrides = { ...settings.overrides };
-  for (const key of repositoryUuids) overrides[key] = { ...overrides[key], enabled };
-  const updated: WorkspaceSettings = { ...settings, overrides };
-  await storeSettings(updated);
-  await Promise.all(repositoryUuids.map((key) => recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
-  return updated;
+  return repoStatus(caller, await setIncluded([caller.repositoryUuid], enabled, caller.accountId));
 }
 
 
@@ -288,7 +277,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
     return (input.cursor === undefined ? await queryCoverage(settings, input) : undefined) ?? coveragePage(caller.workspaceUuid, settings, input.cursor);
   }),
   setRepositoriesIncluded: onAdminPage(payloads.setRepositoriesIncluded, async (input, caller) => {
-    await setIncluded(caller, input.repositoryUuids.map((uuid) => bracedUuid(uuid)), input.included);
+    await setIncluded(input.repositoryUuids, input.included, caller.accountId);
     return settingsView();
   }),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),
