@@ -13,6 +13,7 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { listSnapshotIds, readManifest, readNewest, readNewestManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { type SnapshotManifest, encryptionFor } from '../src/engine/bucket/format.js';
+import { parseKey } from '../src/engine/bucket/keys.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { isLifeboatError } from '../src/engine/errors.js';
@@ -473,7 +474,8 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     await settle();
     // A new ref written straight into the bare repository (no push event): the manual backup and the sweep's both take a snapshot.
     execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', 'refs/heads/overlap', 'HEAD']);
-    // The manual backup is held once its bundle is uploaded (its id made), before it publishes the bundle and writes its manifest.
+    // The manual backup is held once its bundle is uploaded (its id made), where it looks whether the bundle
+    // is stored already: before it stores the bundle and writes its manifest.
     let heldAt = 0;
     let reached!: () => void;
     let release!: () => void;
@@ -481,12 +483,14 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     const released = new Promise<void>((resolve) => { release = resolve; });
     const holding = new Proxy(store, {
       get(target, name) {
-        if (name === 'copy') {
-          return async (...args: Parameters<BlobStore['copy']>): Promise<void> => {
-            heldAt = Date.now();
-            reached();
-            await released;
-            return target.copy(...args);
+        if (name === 'stat') {
+          return async (key: string): ReturnType<BlobStore['stat']> => {
+            if (parseKey(key).kind === 'object' && heldAt === 0) {
+              heldAt = Date.now();
+              reached();
+              await released;
+            }
+            return target.stat(key);
           };
         }
         const value: unknown = Reflect.get(target, name);
