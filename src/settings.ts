@@ -21,11 +21,8 @@ import { validatePolicy } from './engine/bucket/retention.js';
 /** Repository UUIDs arrive with or without braces; settings hold them braced and lower-case, so lookups are plain. */
 const uuid = bitbucketUuid;
 
-/** Bitbucket's repository slugs: lowercase letters, digits, '-', '_' and '.'. */
-
 /** Empty for AWS S3 itself; otherwise the provider's https endpoint (R2, B2, Wasabi, GCS, MinIO…). */
 export const bucketEndpoint = z.string().trim().refine((value) => value === '' || isEndpointUrl(value), 'must be an https:// URL, or empty for AWS S3');
-export const REPOSITORY_SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
 
 // S3 bucket naming rules (the strictest common subset of the providers Lifeboat supports).
 const bucketName = z.string().trim()

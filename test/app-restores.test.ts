@@ -7,18 +7,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { JobView, Result } from '../src/contract.js';
+import type { JobView, RepoSummary, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
-import { readManifest, readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { listSnapshotIds, readManifest, readNewest, readNewestManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { type SnapshotManifest, encryptionFor } from '../src/engine/bucket/format.js';
+import { parseKey } from '../src/engine/bucket/keys.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { isLifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { besideRefName, isRestoredRef } from '../src/engine/restore.js';
 import { repoPath } from '../src/forge/bucket.js';
+import { kvsKeys } from '../src/forge/keys.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
@@ -44,9 +46,9 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   };
 
   /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
-  const snapshot = async (slug: string, recipients: string[] = []): Promise<SnapshotManifest> => {
+  const snapshot = async (slug: string, recipients: string[] = [], into: BlobStore = store): Promise<SnapshotManifest> => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: encryptionFor(recipients), objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store: into, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: encryptionFor(recipients), objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     assert.notEqual(result.status, 'partial');
     return (result as { snapshot: SnapshotManifest }).snapshot;
   };
@@ -464,6 +466,58 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
       assert.ok(!JSON.stringify(app.world.host.kvsDump()).includes(part), 'in no KVS value (job records, requests, audit)');
       assert.ok(!JSON.stringify(app.world.host.invocations).includes(part), 'in no invocation record');
     }
+  });
+
+  it('a manual backup overlapping the sweep\'s: the index, its summary and readNewest agree on the newest snapshot (the id order)', async () => {
+    const slug = 'docs';
+    const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug));
+    await settle();
+    // A new ref written straight into the bare repository (no push event): the manual backup and the sweep's both take a snapshot.
+    execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', 'refs/heads/overlap', 'HEAD']);
+    // The manual backup is held once its bundle is uploaded (its id made), where it looks whether the bundle
+    // is stored already: before it stores the bundle and writes its manifest.
+    let heldAt = 0;
+    let reached!: () => void;
+    let release!: () => void;
+    const atHold = new Promise<void>((resolve) => { reached = resolve; });
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const holding = new Proxy(store, {
+      get(target, name) {
+        if (name === 'stat') {
+          return async (key: string): ReturnType<BlobStore['stat']> => {
+            if (parseKey(key).kind === 'object' && heldAt === 0) {
+              heldAt = Date.now();
+              reached();
+              await released;
+            }
+            return target.stat(key);
+          };
+        }
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const manual = snapshot(slug, [], holding);
+    await atHold;
+    // The sweep starts in a later second than the held id's, so its snapshot's id sorts after it; it commits first.
+    while (Date.now() < Math.floor(heldAt / 1000) * 1000 + 1000) await new Promise((resolve) => setTimeout(resolve, 50));
+    const sweep = valueOf(await app.adminPage('sweepNow', undefined, ADMIN), 'sweepNow');
+    await settle();
+    assert.equal(valueOf(await app.adminPage('getJob', { jobId: sweep.id }, ADMIN), 'getJob').state, 'done');
+    const swept = await readManifest(store, { repo, id: (await listSnapshotIds(store, repo)).at(-1)! });
+    assert.equal(swept.trigger, 'schedule');
+    release();
+    const held = await manual;
+    assert.ok(held.id < swept.id && held.createdAt > swept.createdAt, `the overlap: ${held.id} (${held.createdAt}) committed after ${swept.id} (${swept.createdAt})`);
+
+    const rebuild = valueOf(await app.adminPage('rebuildIndex', {}, ADMIN), 'rebuildIndex');
+    await settle();
+    assert.equal(valueOf(await app.adminPage('getJob', { jobId: rebuild.id }, ADMIN), 'getJob').state, 'done');
+    assert.equal((await readNewest(store, repo)).newestId, swept.id, 'the newest: the highest id');
+    const summary = app.world.host.kvsDump()[kvsKeys.repoSummary(app.repositoryUuid(slug))] as RepoSummary | undefined;
+    assert.equal(summary?.latest?.id, swept.id, 'the summary follows the same order');
+    const listed = valueOf(await app.repoPage('listSnapshots', {}, { ...ADMIN, repositorySlug: slug }), 'listSnapshots').items.map((item) => item.id);
+    assert.deepEqual(listed.slice(0, 2), [swept.id, held.id], 'the index lists newest first by the same order');
   });
 
   it('lists a repository deleted through the REST API and restores it into a new repository', async () => {

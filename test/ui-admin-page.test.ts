@@ -125,13 +125,16 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await frame.getByRole('button', { name: 'Back up all now' }).click();
   await frame.getByText('Every included repository is queued for backup').waitFor({ timeout: 60_000 });
 
-  // One repository left out, by its switch: an override in the saved settings.
+  // One repository left out, by its switch: an override in the saved settings. Meanwhile (after the page
+  // loaded them) another change of the settings was saved: the switch changes docs alone and keeps it.
+  const meanwhile = await app.adminPage('setRepositoriesIncluded', { repositoryUuids: [app.repositoryUuid('api-server')], included: true });
+  assert.ok(meanwhile.ok);
   const docs = table.getByRole('row').filter({ hasText: 'docs' });
   await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
   await docs.getByText('not backed up').waitFor({ timeout: 20_000 });
   const overridden = await app.adminPage('getSettings', undefined);
   assert.ok(overridden.ok);
-  assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('api-server')]: { enabled: true }, [app.repositoryUuid('docs')]: { enabled: false } });
   await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
   await docs.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
   // The backups the sweep queued finish in their own time (slowly on a loaded machine): a fresh look, now and then, shows them.
@@ -158,7 +161,7 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await found.getByText('not backed up').waitFor({ timeout: 20_000 });
   const excluded = await app.adminPage('getSettings', undefined);
   assert.ok(excluded.ok);
-  assert.deepEqual(excluded.value.settings?.overrides, { [app.repositoryUuid('docs')]: { enabled: false } });
+  assert.deepEqual(excluded.value.settings?.overrides, { [app.repositoryUuid('api-server')]: { enabled: true }, [app.repositoryUuid('docs')]: { enabled: false } });
   await found.getByRole('checkbox', { name: 'Select Docs' }).check();
   await frame.getByRole('button', { name: 'Include selected' }).click();
   await found.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });

@@ -66,8 +66,12 @@ function permissionsOn(state: EmulatorState, repository: Repository): Array<{ us
   });
 }
 
-/** Repository slugs: not documented: assumed (lower-case letters, digits, ".", "_", "-", as Bitbucket's web UI makes them). */
-const SLUG = /^[a-z0-9][a-z0-9._-]{0,61}$/;
+/**
+ * Repository slugs, from Bitbucket Cloud's "What is a repository slug?": at most 62 of
+ * letters, digits, "_", "-", "."; may start with "_" or "."; a "-" neither first, last nor
+ * doubled unless the slug is all dashes. Lower-case: not documented: assumed (Bitbucket's refusal says so).
+ */
+const isSlug = (slug: string): boolean => /^[a-z0-9._-]{1,62}$/.test(slug) && (/^-+$/.test(slug) || !/^-|-$|--/.test(slug));
 
 /**
  * The writable fields of a repository. `has_issues` and `has_wiki` are not
@@ -285,7 +289,7 @@ export function registerCoreRoutes(registry: RouteRegistry, services: CoreServic
     // The spec's "Create a repository" answers 400 "if the caller lacks the privilege to create repositories"; 403 here: not documented: assumed.
     if (!canCreate(principal, workspace)) fail(kit, 403, `You do not have permission to create repositories in ${workspace.slug}.`);
     const slug = request.params.repo_slug ?? '';
-    if (!SLUG.test(slug)) fail(kit, 400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
+    if (!isSlug(slug)) fail(kit, 400, 'Bad request', `Invalid repository slug "${slug}": use lowercase letters, digits, "-", "_" and ".".`);
     const state = kit.state();
     if (state.repositories.some((repository) => repository.workspaceUuid === workspace.uuid && repository.slug === slug)) {
       fail(kit, 400, 'Repository with this Slug and Owner already exists.');

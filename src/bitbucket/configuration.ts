@@ -14,6 +14,7 @@
 import type { ConfigurationEntry, MetadataProblem } from '../engine/bucket/metadata.js';
 import { type ConfigurationDocument, digestOf } from '../engine/bucket/metadata.js';
 import { FORMAT_VERSION } from '../engine/bucket/format.js';
+import { inTurns } from '../engine/concurrency.js';
 import { toLifeboatError } from '../engine/errors.js';
 import type { MetadataCollector, MetadataContext } from '../engine/metadata.js';
 import { type BitbucketClient, apiPath } from './client.js';
@@ -161,20 +162,6 @@ export function sectionDigest(read: Pick<SectionRead, 'data' | 'unreadable'>): s
 
 /** Sections read at once: a few, well within what the hourly budget and Bitbucket's per-second limits allow. */
 const READ_CONCURRENCY = 4;
-
-/** `work` for every item, at most `limit` at a time; the answers in the items' order. */
-async function inTurns<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const answers: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const at = next++;
-      answers[at] = await work(items[at]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return answers;
-}
 
 export interface ConfigurationCollectorOptions {
   clients: ConfigurationClients;

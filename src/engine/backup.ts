@@ -29,7 +29,7 @@ import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
-import { refuseInvalidRefNames } from './git/ref-name.js';
+import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { concatStreams } from './streams.js';
 
@@ -234,7 +234,8 @@ async function previousIndex(options: BackupOptions, manifest: SnapshotManifest,
 /**
  * 20261126T061500Z-3fa9c1 (keys.ts checks the shape). Ids sort by time, and a
  * snapshot must sort after the newest one (`after`): one taken in the same second
- * (or on a clock behind) is stamped a second after it instead.
+ * (or on a clock behind) is stamped a second after it instead. The order of
+ * snapshots is this id's (compareSnapshotIds).
  */
 export function newSnapshotId(at: Date, after: string | null = null): string {
   const make = (time: Date): string => `${time.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')}-${randomBytes(3).toString('hex')}`;
@@ -316,7 +317,7 @@ function refsToFetch(chain: BundleEntry[], refs: RemoteRef[]): RemoteRef[] {
  */
 function commitTips(chain: BundleEntry[]): string[] {
   const tips = new Set<string>();
-  for (const [name, oid] of chainState(chain)) if (name.startsWith('refs/heads/')) tips.add(oid);
+  for (const [name, oid] of chainState(chain)) if (isBranchRef(name)) tips.add(oid);
   return [...tips].sort();
 }
 
@@ -326,7 +327,7 @@ function splitRefs(refs: RemoteRef[], maxPerBundle: number | undefined): RemoteR
     throw new LifeboatError('INVALID_ARGUMENT', `maxRefsPerBundle must be a positive integer, not ${maxPerBundle}.`);
   }
   // Branches first: their tips become the next bundles' haves, so later groups are thin.
-  const ordered = [...refs].sort((a, b) => Number(!a.name.startsWith('refs/heads/')) - Number(!b.name.startsWith('refs/heads/')) || a.name.localeCompare(b.name));
+  const ordered = [...refs].sort((a, b) => Number(!isBranchRef(a.name)) - Number(!isBranchRef(b.name)) || a.name.localeCompare(b.name));
   const size = maxPerBundle ?? ordered.length;
   const groups: RemoteRef[][] = [];
   for (let start = 0; start < ordered.length; start += size) groups.push(ordered.slice(start, start + size));

@@ -8,6 +8,7 @@
 import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest } from './bucket/format.js';
 import { type MetadataIndex, type PullRequestDocument, type PullRequestEntry, pullRequestDocumentSchema, readMetadataDocument } from './bucket/metadata.js';
+import { inTurns } from './concurrency.js';
 import { LifeboatError } from './errors.js';
 
 export interface PullRequestListItem {
@@ -113,17 +114,7 @@ export async function readPullRequest(store: BlobStore, manifest: SnapshotManife
  * encrypted one with no identity to open it gives what the plain index says.
  */
 export async function listPullRequests(store: BlobStore, manifest: SnapshotManifest, entries: readonly PullRequestEntry[], identities: string[] | undefined, concurrency = 8): Promise<PullRequestListItem[]> {
-  const items: PullRequestListItem[] = new Array<PullRequestListItem>(entries.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < entries.length) {
-      const at = next++;
-      const entry = entries[at]!;
-      items[at] = entry.object.encrypted && !identities?.length ? listItem(entry) : listItem(entry, await readPullRequest(store, manifest, entry, identities));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
-  return items;
+  return inTurns(entries, concurrency, async (entry) => (entry.object.encrypted && !identities?.length ? listItem(entry) : listItem(entry, await readPullRequest(store, manifest, entry, identities))));
 }
 
 function listItem(entry: PullRequestEntry, document?: PullRequestDocument): PullRequestListItem {

@@ -10,6 +10,7 @@ import { createGitClient } from '../engine/git/client.js';
 import { basicAuth } from '../engine/git/http.js';
 import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
+import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 
 // Paths come from apiPath (every parameter encoded) or from Bitbucket's own `next` links.
@@ -46,6 +47,24 @@ export interface RepositoryJson {
   created_on?: string;
   links?: { self?: { href: string }; html?: { href: string }; clone?: Array<{ name: string; href: string }> };
 }
+
+/** Where a listing of the workspace's repositories starts: its page length, order and fields; or the `next` path a page gave. */
+export type RepositoryListing = { pagelen: number; fields: string; sort?: string } | { next: string };
+
+/**
+ * One page of the workspace's repositories, with the path of the next (BitbucketClient.page).
+ * A `next` comes back from a page or a queue body: one that lists anything else is refused.
+ */
+export async function repositoriesPage(workspaceUuid: string, from: RepositoryListing): Promise<{ values: RepositoryJson[]; next?: string }> {
+  const listing = apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}`;
+  if (!('next' in from)) return appBitbucket().page<RepositoryJson>(`${listing}?pagelen=${from.pagelen}${from.sort ? `&sort=${from.sort}` : ''}&fields=${from.fields}`);
+  const next = URL.canParse(from.next, API_HOST) ? new URL(from.next, API_HOST) : undefined;
+  if (next?.pathname !== new URL(listing, API_HOST).pathname) throw new LifeboatError('INVALID_ARGUMENT', 'That cursor does not belong to this list; reload the page.');
+  return appBitbucket().page<RepositoryJson>(next.pathname + next.search);
+}
+
+/** Paths are resolved against it only to compare them. */
+const API_HOST = 'https://api.bitbucket.org';
 
 export async function getRepository(workspaceUuid: string, repositoryUuid: string): Promise<RepositoryJson> {
   return appBitbucket().get<RepositoryJson>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}/${bracedUuid(repositoryUuid)}`);

@@ -9,12 +9,10 @@ import type { ConfigurationClients } from '../bitbucket/configuration.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { ConfigurationPlanView } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket, getRepository } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
-import { LifeboatError } from '../engine/errors.js';
-import { isEncrypted } from './restore-identity.js';
+import { openSnapshot } from './bucket.js';
+import { refuseEncrypted } from './restore-identity.js';
 import type { Configuration } from './settings-store.js';
 
 interface Where {
@@ -36,10 +34,9 @@ const addressOf = (workspaceUuid: string, repositoryUuid: string) => ({ workspac
  * configuration the app or the credential cannot read, before anything is written.
  */
 export async function planConfigurationRestore(configuration: Configuration, where: Where, snapshotId: string, target: ConfigurationPlanView['target']): Promise<ConfigurationPlanView> {
-  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, { repo: repoPath(where.workspaceUuid, where.repositoryUuid), id: snapshotId });
-  // The plan is shown before any identity is asked for, and the app holds only the public keys.
-  if (isEncrypted(manifest)) throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: its configuration cannot be read here. Restore its branches with the age identity; its configuration is readable offline with age and the identity (docs/bucket-format.md).`);
+  const { store, manifest } = await openSnapshot(configuration, where, snapshotId);
+  // The plan is shown before any identity is asked for.
+  refuseEncrypted(manifest, 'its configuration cannot be read here. Restore its branches with the age identity; its configuration is readable offline with age and the identity (docs/bucket-format.md).');
   const snapshot = await readSnapshotConfiguration(store, manifest);
   const repository = await getRepository(where.workspaceUuid, where.repositoryUuid);
   // A new repository is planned against nothing; reading this one still proves, before anything is created,

@@ -2,12 +2,12 @@
 // coverage table and the "included" flag of the repository page.
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { CoveragePage, CoverageQuery, CoverageRow } from '../contract.js';
-import { apiPath, type Page } from '../bitbucket/client.js';
 import type { RetentionPolicy } from '../engine/bucket/retention.js';
-import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
-import { type RepositoryJson, appBitbucket } from './bitbucket.js';
+import { type RepositoryJson, repositoriesPage } from './bitbucket.js';
+import { recordAudit } from './audit.js';
 import { kvsKeys } from './keys.js';
+import { requireSettings, storeSettings } from './settings-store.js';
 import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';
 import { appState } from './state/context.js';
@@ -26,6 +26,22 @@ export function inclusionOf(settings: WorkspaceSettings | undefined, repositoryU
   return { included: settings.repositories.mode === 'all' || settings.repositories.chosen.includes(id), by: 'workspace' };
 }
 
+/**
+ * The one way a repository's inclusion changes (the repository page's switch, the admin
+ * page's row switch and its bulk action): each one's own override, written into the
+ * settings as stored now, never into a copy a page holds; one audit entry each.
+ */
+export async function setIncluded(repositoryUuids: readonly string[], included: boolean, accountId: string): Promise<WorkspaceSettings> {
+  const settings = await requireSettings();
+  const overrides = { ...settings.overrides };
+  const keys = repositoryUuids.map((uuid) => bracedUuid(uuid));
+  for (const key of keys) overrides[key] = { ...overrides[key], enabled: included };
+  const updated: WorkspaceSettings = { ...settings, overrides };
+  await storeSettings(updated);
+  await Promise.all(keys.map((key) => recordAudit({ actorAccountId: accountId, action: included ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
+  return updated;
+}
+
 /** The repository's own retention when it has one, else the workspace's. */
 export function retentionFor(settings: WorkspaceSettings, repositoryUuid: string): RetentionPolicy {
   return settings.overrides[bracedUuid(repositoryUuid)]?.retention ?? settings.retention;
@@ -35,20 +51,12 @@ const PAGE_LENGTH = 20;
 
 /**
  * One page of the workspace's repositories with their backup state. The cursor
- * is Bitbucket's own `next` link (never a page URL built here), checked to be
- * the same listing, since it comes back from the page.
+ * is the path of Bitbucket's own `next` link (never a page URL built here).
  */
 export async function coveragePage(workspaceUuid: string, settings: WorkspaceSettings | undefined, cursor?: string): Promise<CoveragePage> {
-  const listing = apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}`;
-  let path = `${listing}?pagelen=${PAGE_LENGTH}&sort=slug&fields=next,values.uuid,values.slug,values.name`;
-  if (cursor !== undefined) {
-    const next = URL.canParse(cursor, 'https://api.bitbucket.org') ? new URL(cursor, 'https://api.bitbucket.org') : undefined;
-    if (next?.pathname !== new URL(listing, 'https://api.bitbucket.org').pathname) throw new LifeboatError('INVALID_ARGUMENT', 'That cursor does not belong to this list; reload the page.');
-    path = next.pathname + next.search;
-  }
-  const page = await appBitbucket().get<Page<RepositoryJson>>(path);
-  const items = await Promise.all((page.values ?? []).map((repository) => coverageRow(repository, settings)));
-  return { items, ...(page.next && items.length > 0 ? { nextCursor: page.next } : {}) };
+  const page = await repositoriesPage(workspaceUuid, cursor === undefined ? { pagelen: PAGE_LENGTH, sort: 'slug', fields: 'next,values.uuid,values.slug,values.name' } : { next: cursor });
+  const items = await Promise.all(page.values.map((repository) => coverageRow(repository, settings)));
+  return { items, ...(page.next ? { nextCursor: page.next } : {}) };
 }
 
 /** A repository's row as it stands now, from KVS only: the bucket is never read for a page. */

@@ -6,6 +6,7 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DestructiveEvent, Paged } from '../contract.js';
 import { findSnapshotHolding, readManifests } from '../engine/bucket/catalog.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
+import { fullRefNames, isTagRef } from '../engine/git/ref-name.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { openBucket, repoPath } from './bucket.js';
 import type { RepositoryPushEvent } from './events.js';
@@ -70,7 +71,7 @@ export function decideRef(candidates: readonly string[], push: { closed: boolean
 export async function recordDestructivePush(event: RepositoryPushEvent, previousTip: string): Promise<void> {
   const { push } = event;
   const repositoryUuid = bracedUuid(event.repository.uuid);
-  const candidates = [`refs/heads/${push.ref}`, `refs/tags/${push.ref}`];
+  const candidates = fullRefNames(push.ref);
   // Bitbucket's timestamp, when it gives one, is the same on every redelivery; so is what the id is made of
   // (never the decision, which may learn more the second time): a duplicate rewrites the same record.
   const atMs = Date.parse(event.timestamp ?? '') || Date.now();
@@ -87,7 +88,7 @@ export async function recordDestructivePush(event: RepositoryPushEvent, previous
   ]).finally(() => clearTimeout(timer));
   const evidence: RefEvidence = { ...snapshots, ...(current ? { current } : {}) };
   const refName = decideRef(candidates, push, evidence);
-  const kind: DestructiveEvent['kind'] = !push.closed ? 'force-push' : refName === undefined ? 'ref-deleted' : refName.startsWith('refs/tags/') ? 'tag-deleted' : 'branch-deleted';
+  const kind: DestructiveEvent['kind'] = !push.closed ? 'force-push' : refName === undefined ? 'ref-deleted' : isTagRef(refName) ? 'tag-deleted' : 'branch-deleted';
   const snapshotId = evidence.holding && (refName === undefined || evidence.holding.refNames.includes(refName)) ? evidence.holding.snapshotId : undefined;
   const record: DestructiveEvent = {
     id,

@@ -1,5 +1,5 @@
 import { bareUuid } from '../bitbucket/uuid.js';
-import { snapshotIdTime } from '../engine/bucket/keys.js';
+import { newestFirstKey } from '../engine/bucket/keys.js';
 
 // Every KVS key the app writes, in one place. Forge keys allow only
 // [a-zA-Z0-9:._\s-#], so Bitbucket's braced UUIDs lose their braces here.
@@ -22,16 +22,22 @@ export const kvsKeys = {
   backupQueued: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:backup-queued`,
   /** The newest snapshot and what the pages show of it (snapshot-index.ts). */
   repoSummary: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:summary`,
-  /** One per snapshot, newest first (by the time in its id). */
+  /**
+   * One per snapshot, newest first by the engine's order of snapshots (its whole id). Before,
+   * keys held the id's second inverted; the index job deletes such keys and writes these.
+   */
   snapshotEntryPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:`,
-  snapshotEntry: (repositoryUuid: string, snapshotId: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:${newestFirst(snapshotIdTime(snapshotId))}:${snapshotId}`,
+  snapshotEntry: (repositoryUuid: string, snapshotId: string): string => `repo:${bareUuid(repositoryUuid)}:snapshot:${newestFirstKey(snapshotId)}:${snapshotId}`,
   /** Manifests of the repository that could not be read when it was last indexed. */
   unreadable: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:unreadable`,
   /** Repositories Bitbucket no longer has whose snapshots are in the bucket. */
   deletedPrefix: 'deleted:',
   deleted: (repositoryUuid: string): string => `deleted:${bareUuid(repositoryUuid)}`,
-  /** When the index job last rebuilt the KVS index from the bucket (ISO 8601). */
-  indexBuiltAt: 'index:built-at',
+  /**
+   * When the index job last rebuilt the KVS index from the bucket (ISO 8601), in the
+   * current key layout: an installation with only the older 'index:built-at' gets rebuilt once.
+   */
+  indexBuiltAt: 'index:v2:built-at',
   /** Set for an hour when the app asked for a rebuild by itself (of the workspace, or one repository). */
   reindexRequested: (repositoryUuid?: string): string => (repositoryUuid ? `repo:${bareUuid(repositoryUuid)}:reindex-requested` : 'index:requested'),
   /** Held by the one backup, restore or prune running on the repository. */

@@ -5,7 +5,7 @@
 // Repository by repository, continued in a next delivery when the time runs out.
 import { z } from 'zod';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
-import type { JobView } from '../contract.js';
+import type { JobView, SnapshotSummary } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { type UnreadableManifest, listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
@@ -18,7 +18,8 @@ import { type Outcome, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
-import { indexSnapshot, indexedSnapshots, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
+import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
+import { entriesByPrefix } from './state/app-state.js';
 import { appState } from './state/context.js';
 
 /** Leaves time within the 900 s to record the outcome and queue the continuation. */
@@ -109,9 +110,12 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
   const ids = await listSnapshotIds(store, repo);
   const inBucket = new Set(ids);
   // Collected before deleting: KVS's cursors are not promised to survive deletes under them.
+  // Stale: gone from the bucket, or kept under an older key layout (indexed again below).
   const stale: string[] = [];
-  for await (const entry of indexedSnapshots(repositoryUuid)) if (!inBucket.has(entry.id)) stale.push(entry.id);
-  await Promise.all(stale.map((id) => appState().delete(kvsKeys.snapshotEntry(repositoryUuid, id))));
+  for await (const { key, value } of entriesByPrefix<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid))) {
+    if (!inBucket.has(value.id) || key !== kvsKeys.snapshotEntry(repositoryUuid, value.id)) stale.push(key);
+  }
+  await Promise.all(stale.map((key) => appState().delete(key)));
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await appState().delete(kvsKeys.repoSummary(repositoryUuid));
   // One unreadable manifest must not hide the others: it is named on the page instead.

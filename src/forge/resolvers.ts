@@ -22,19 +22,19 @@ import type {
   SnapshotPage,
 } from '../contract.js';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import { isSnapshotId } from '../engine/bucket/keys.js';
 import { validatePolicy } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import { isValidRefName } from '../engine/git/ref-name.js';
-import { REPOSITORY_SLUG, bucketEndpoint, type WorkspaceSettings } from '../settings.js';
+import { bucketEndpoint, type WorkspaceSettings } from '../settings.js';
+import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../bitbucket/slug.js';
 import { answer } from './answer.js';
-import { listAudit, recordAudit } from './audit.js';
+import { listAudit } from './audit.js';
 import { requestBackup } from './backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openSnapshot } from './bucket.js';
 import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
-import { coveragePage, inclusionOf, queryCoverage } from './coverage.js';
+import { coveragePage, inclusionOf, queryCoverage, setIncluded } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -44,7 +44,7 @@ import { planConfigurationRestore } from './configuration-restores.js';
 import { previewRetention } from './retention-preview.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from './restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from './settings-changes.js';
-import { loadSettings, requireConfiguration, requireSettings, storeSettings } from './settings-store.js';
+import { loadSettings, requireConfiguration } from './settings-store.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from './snapshot-index.js';
 import { contentsOf, pullRequestOf, pullRequestPage } from './snapshot-metadata.js';
 import { readStatus } from './status.js';
@@ -81,7 +81,7 @@ const noPayload = z.object({}).strict();
 const cursorPayload = z.object({ cursor }).strict();
 const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
-const repositorySlug = z.string().regex(REPOSITORY_SLUG, 'must be 1 to 62 lower-case letters, digits, dots, hyphens or underscores');
+const repositorySlug = z.string().refine(isRepositorySlug, `must be ${REPOSITORY_SLUG_RULE}`);
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
 const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
 // A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
@@ -203,10 +203,8 @@ async function snapshotsPage({ repositoryUuid }: RepoCaller, cursor?: string): P
 }
 
 /** One manifest, read by its key (never a listing): every ref of the snapshot. */
-async function snapshotDetails({ workspaceUuid, repositoryUuid }: RepoCaller, id: string): Promise<SnapshotDetails> {
-  const { settings, secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  const manifest = await readManifest(store, { repo: repoPath(workspaceUuid, repositoryUuid), id });
+async function snapshotDetails(caller: RepoCaller, id: string): Promise<SnapshotDetails> {
+  const { store, manifest } = await openSnapshot(await requireConfiguration(), caller, id);
   return {
     ...summarize(manifest),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),
@@ -224,18 +222,7 @@ async function repoJob({ accountId, repositoryUuid }: RepoCaller, jobId: string)
 }
 
 async function setRepoEnabled(caller: RepoCaller, enabled: boolean): Promise<RepoStatus> {
-  return repoStatus(caller, await setIncluded(caller, [bracedUuid(caller.repositoryUuid)], enabled));
-}
-
-/** Each repository's own override, as the repository page's switch and the admin page's coverage set it; one audit entry each. */
-async function setIncluded(caller: Caller, repositoryUuids: string[], enabled: boolean): Promise<WorkspaceSettings> {
-  const settings = await requireSettings();
-  const overrides = { ...settings.overrides };
-  for (const key of repositoryUuids) overrides[key] = { ...overrides[key], enabled };
-  const updated: WorkspaceSettings = { ...settings, overrides };
-  await storeSettings(updated);
-  await Promise.all(repositoryUuids.map((key) => recordAudit({ actorAccountId: caller.accountId, action: enabled ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
-  return updated;
+  return repoStatus(caller, await setIncluded([caller.repositoryUuid], enabled, caller.accountId));
 }
 
 
@@ -290,7 +277,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
     return (input.cursor === undefined ? await queryCoverage(settings, input) : undefined) ?? coveragePage(caller.workspaceUuid, settings, input.cursor);
   }),
   setRepositoriesIncluded: onAdminPage(payloads.setRepositoriesIncluded, async (input, caller) => {
-    await setIncluded(caller, input.repositoryUuids.map((uuid) => bracedUuid(uuid)), input.included);
+    await setIncluded(input.repositoryUuids, input.included, caller.accountId);
     return settingsView();
   }),
   sweepNow: onAdminPage(noPayload, (_input, caller) => requestSweep({ workspaceUuid: caller.workspaceUuid, accountId: caller.accountId })),

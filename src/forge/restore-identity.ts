@@ -15,6 +15,14 @@ export function isEncrypted(manifest: SnapshotManifest): boolean {
   return manifest.encryption !== null || manifest.bundles.some((bundle) => bundle.encrypted);
 }
 
+/**
+ * IDENTITY_REQUIRED for an encrypted snapshot where the app would need its identity:
+ * it keeps only the public recipients. `instead` says what to do (a sentence's end).
+ */
+export function refuseEncrypted(manifest: SnapshotManifest, instead: string): void {
+  if (isEncrypted(manifest)) throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: ${instead}`);
+}
+
 export async function keepIdentity(jobId: string, identities: string[]): Promise<void> {
   await appState().secrets.set(kvsKeys.restoreIdentity(jobId), identities, { ttl: { value: IDENTITY_TTL_HOURS, unit: 'HOURS' } });
 }

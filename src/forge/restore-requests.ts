@@ -8,20 +8,21 @@ import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { findSnapshotHolding, readManifest } from '../engine/bucket/catalog.js';
+import { findSnapshotHolding } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { isRestoredRef } from '../engine/restore.js';
+import { fullRefNames } from '../engine/git/ref-name.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import { appBitbucket } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openBucket, openSnapshot, repoPath } from './bucket.js';
 import { getDestructiveEvent } from './destructive-events.js';
 import { startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
 import { QUEUES } from './queues.js';
 import { planConfigurationRestore } from './configuration-restores.js';
-import { forgetIdentity, isEncrypted, keepIdentity } from './restore-identity.js';
+import { forgetIdentity, isEncrypted, keepIdentity, refuseEncrypted } from './restore-identity.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
@@ -41,10 +42,11 @@ interface Requester {
 export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView> {
   const { request } = input;
   const configuration = await requireConfiguration();
-  const manifest = await readSnapshot(configuration, input, request.snapshotId);
+  const { manifest } = await openSnapshot(configuration, input, request.snapshotId);
   // Only an encrypted snapshot takes an identity; whether it fits is the job's first step.
-  const identities = isEncrypted(manifest) ? givenIdentities(manifest, request.identity) : undefined;
-  if (!isEncrypted(manifest) && request.identity !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} is not encrypted: it needs no identity.`);
+  if (request.identity === undefined) refuseEncrypted(manifest, 'give the age identity (AGE-SECRET-KEY-1...) for this restore.');
+  else if (!isEncrypted(manifest)) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} is not encrypted: it needs no identity.`);
+  const identities = request.identity === undefined ? undefined : parseIdentities(request.identity);
   const refs = chosenRefs(manifest, request.refs, request.mode);
   if (request.mode === 'new-repository') await checkSlugFree(input.workspaceUuid, request.newRepositorySlug!);
   // The same checks as the plan the page showed: a snapshot without configuration, or a target it cannot read, queues nothing.
@@ -61,13 +63,6 @@ export async function requestRestore(input: Requester & { request: RestoreReques
   return queueRestore(input, stored, describe(stored), identities);
 }
 
-function givenIdentities(manifest: SnapshotManifest, identity: string | undefined): string[] {
-  if (identity === undefined) {
-    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: give the age identity (AGE-SECRET-KEY-1...) for this restore.`);
-  }
-  return parseIdentities(identity);
-}
-
 export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView> {
   const event = await getDestructiveEvent(input.repositoryUuid, input.eventId);
   if (event.undoneBy) throw new LifeboatError('INVALID_ARGUMENT', `This ${eventWords(event)} was already undone (job ${event.undoneBy.jobId}, ${event.undoneBy.at}).`);
@@ -77,7 +72,7 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
   if (!found) {
     throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: it was never backed up, so it cannot be put back.`);
   }
-  refuseEncrypted(found.manifest);
+  refuseEncrypted(found.manifest, ONLY_WITH_IDENTITY);
   const stored: StoredRestore = {
     kind: 'undo',
     snapshotId: found.manifest.id,
@@ -120,23 +115,14 @@ async function queueRestore(input: Requester, stored: StoredRestore, message: st
   }
 }
 
-async function readSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
-  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  return readManifest(store, { repo: repoPath(input.workspaceUuid, input.repositoryUuid), id: snapshotId });
-}
-
 async function restorableSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
-  const manifest = await readSnapshot(configuration, input, snapshotId);
-  refuseEncrypted(manifest);
+  const { manifest } = await openSnapshot(configuration, input, snapshotId);
+  refuseEncrypted(manifest, ONLY_WITH_IDENTITY);
   return manifest;
 }
 
-/** Where no identity can be given (an undo from the banner, a deleted repository), an encrypted snapshot is refused. */
-function refuseEncrypted(manifest: SnapshotManifest): void {
-  if (isEncrypted(manifest)) {
-    throw new LifeboatError('IDENTITY_REQUIRED', `Snapshot ${manifest.id} is encrypted, and Lifeboat keeps only the public keys: restore it from its snapshot's Restore dialog, with the age identity.`);
-  }
-}
+/** Where no identity can be given (an undo from the banner, a deleted repository), an encrypted snapshot is refused with this. */
+const ONLY_WITH_IDENTITY = 'restore it from its snapshot\'s Restore dialog, with the age identity.';
 
 /** The chosen refs, each one the snapshot's; undefined for all of them. */
 function chosenRefs(manifest: SnapshotManifest, refs: string[] | undefined, mode: RestoreDestination): string[] | undefined {
@@ -170,9 +156,7 @@ async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void>
  * event's snapshot when it names one, else the newest that holds the old tip.
  */
 async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid: string, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
-  const refNames = event.ref.startsWith('refs/')
-    ? [event.ref]
-    : event.kind === 'tag-deleted' ? [`refs/tags/${event.ref}`] : [`refs/heads/${event.ref}`, `refs/tags/${event.ref}`];
+  const refNames = event.ref.startsWith('refs/') ? [event.ref] : fullRefNames(event.ref, event.kind === 'tag-deleted' ? 'tag' : undefined);
   const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
   const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
   return found && { manifest: found.manifest, ref: found.refName };

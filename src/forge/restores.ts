@@ -7,11 +7,11 @@ import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
 import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
+import { branchName } from '../engine/git/ref-name.js';
 import { type RestoreReport, restoreToRemote } from '../engine/restore.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/keys.js';
@@ -22,7 +22,7 @@ import type { LfsClient } from '../engine/git/lfs.js';
 import { recordAudit } from './audit.js';
 import { backUpRepository } from './backups.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor, lfsClientFor } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openSnapshot, repoPath } from './bucket.js';
 import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -101,10 +101,9 @@ export const runRestore = defineConsumer<RestoreBody>({
 async function perform(body: RestoreBody, stored: StoredRestore, context: RunContext): Promise<Outcome<RestoreBody>> {
   const configuration = await requireConfiguration();
   const { settings, secrets } = configuration;
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
   context.progress('reading the snapshot');
-  const manifest = await readManifest(store, { repo, id: stored.snapshotId });
+  const { store, manifest } = await openSnapshot(configuration, body, stored.snapshotId);
   // Checked before anything is created or overwritten: a wrong identity changes nothing.
   const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
   if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);
@@ -245,7 +244,7 @@ async function backUpCurrentState(configuration: Configuration, body: RestoreBod
 
 async function createRepository(body: RestoreBody, stored: StoredRestore, manifest: SnapshotManifest): Promise<{ uuid: string; slug: string }> {
   const slug = stored.newRepositorySlug!;
-  const mainBranch = manifest.head.symref?.startsWith('refs/heads/') ? manifest.head.symref.slice('refs/heads/'.length) : undefined;
+  const mainBranch = branchName(manifest.head.symref);
   const created = await appBitbucket().post<RepositoryJson>(apiPath`/2.0/repositories/${bracedUuid(body.workspaceUuid)}/${slug}`, {
     scm: 'git',
     is_private: true,

@@ -9,10 +9,11 @@
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { compareSnapshotIds } from '../engine/bucket/keys.js';
 import type { MetadataIndex } from '../engine/bucket/metadata.js';
 import type { ErrorCode } from '../engine/errors.js';
 import { kvsKeys } from './keys.js';
-import { entriesByPrefix, firstValues, listByPrefix } from './state/app-state.js';
+import { firstValues, listByPrefix } from './state/app-state.js';
 import { appState } from './state/context.js';
 
 /**
@@ -55,12 +56,15 @@ function changesSince(manifest: SnapshotManifest, previous: SnapshotManifest | u
   return { added, moved, deleted };
 }
 
-/** Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand); the summary follows the newest. */
+/**
+ * Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand);
+ * the summary follows the newest by the engine's order (compareSnapshotIds), as readNewest does.
+ */
 export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex): Promise<SnapshotSummary> {
   const summary = summarize(manifest, previous, metadata);
   await appState().set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
   const current = await readSummary(repositoryUuid);
-  if (!current?.latest || current.latest.createdAt <= summary.createdAt) {
+  if (!current?.latest || compareSnapshotIds(current.latest.id, summary.id) <= 0) {
     await appState().set(kvsKeys.repoSummary(repositoryUuid), {
       repositoryUuid: bracedUuid(repositoryUuid),
       ...(manifest.repository.slug ? { slug: manifest.repository.slug } : {}),
@@ -132,11 +136,6 @@ export async function newestIndexedSnapshots(repositoryUuid: string, count: numb
 /** The ids of the repository's newest `count` snapshots, newest first. */
 export async function newestSnapshotIds(repositoryUuid: string, count: number): Promise<string[]> {
   return (await newestIndexedSnapshots(repositoryUuid, count)).map((summary) => summary.id);
-}
-
-/** Every indexed snapshot of the repository, newest first. */
-export async function* indexedSnapshots(repositoryUuid: string): AsyncGenerator<SnapshotSummary> {
-  for await (const { value } of entriesByPrefix<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid))) yield value;
 }
 
 /** Newest first, KVS's pages of 20; the cursor is KVS's own. */

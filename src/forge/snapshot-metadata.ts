@@ -4,13 +4,12 @@
 // only the plain index, and the page says how to read the rest with the CLI.
 import type { PullRequestPage, PullRequestView } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMetadataIndex } from '../engine/bucket/metadata.js';
 import { LifeboatError } from '../engine/errors.js';
 import { listPullRequests, pullRequestEntries, pullRequestEntry, readPullRequest, viewPullRequest } from '../engine/pull-requests.js';
 import { type SnapshotContents, snapshotContents } from '../engine/snapshot-contents.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openSnapshot } from './bucket.js';
 import { requireConfiguration } from './settings-store.js';
 
 /** Pull requests per page: each one is a document read from the bucket. */
@@ -22,10 +21,8 @@ interface Where {
   snapshotId: string;
 }
 
-async function open({ workspaceUuid, repositoryUuid, snapshotId }: Where): Promise<{ store: BlobStore; manifest: SnapshotManifest }> {
-  const { settings, secrets } = await requireConfiguration();
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
-  return { store, manifest: await readManifest(store, { repo: repoPath(workspaceUuid, repositoryUuid), id: snapshotId }) };
+async function open(where: Where): Promise<{ store: BlobStore; manifest: SnapshotManifest }> {
+  return openSnapshot(await requireConfiguration(), where, where.snapshotId);
 }
 
 export async function contentsOf(store: BlobStore, manifest: SnapshotManifest): Promise<SnapshotContents | null> {

@@ -7,13 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
 import type { JobView } from '../contract.js';
-import { apiPath } from '../bitbucket/client.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
 import type { BackupBody } from './backup-queue.js';
-import { type RepositoryJson, appBitbucket } from './bitbucket.js';
+import { type RepositoryJson, type RepositoryListing, repositoriesPage } from './bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
 import { type Outcome, type RunContext, defineConsumer, startJob } from './jobs.js';
 import { kvsKeys } from './keys.js';
@@ -123,14 +122,13 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
   await healIndex(workspaceUuid); // an installation from before the index gets it built once
   const newSince = await selectionSavedAt();
   const tally: SweepTally = { repositories: 0, backupsQueued: 0, prunesQueued: 0, includedAutomatically: 0 };
-  const client = appBitbucket();
-  let next: string | undefined = body.next ?? apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=${PAGE_LENGTH}&fields=${REPOSITORY_FIELDS}`;
+  let from: RepositoryListing | undefined = body.next === undefined ? { pagelen: PAGE_LENGTH, fields: REPOSITORY_FIELDS } : { next: body.next };
   let pushed = 0;
   const catalogue = body.catalogue ?? { run: randomUUID(), chunks: 0, total: 0 };
-  while (next !== undefined) {
-    const page: { values: RepositoryJson[]; next?: string } = await client.page<RepositoryJson>(next);
-    const rows = page.values;
-    next = page.next;
+  while (from !== undefined) {
+    const page = await repositoriesPage(workspaceUuid, from);
+    const { values: rows, next } = page;
+    from = next === undefined ? undefined : { next };
     await writeCatalogueChunk(catalogue.run, catalogue.chunks, rows);
     catalogue.chunks += 1;
     catalogue.total += rows.length;

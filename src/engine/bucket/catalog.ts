@@ -1,13 +1,15 @@
 /**
  * Reading what the bucket holds: repositories, snapshots and their manifests.
- * Snapshots are listed from their keys (names sort by time) and read on demand.
+ * Snapshots are listed from their keys, in the one order of snapshots
+ * (compareSnapshotIds: the newest is the one whose id sorts last), and read on demand.
  */
+import { inTurns } from '../concurrency.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
-import { type RepoPath, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
+import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
 
 export interface SnapshotLocation {
   repo: RepoPath;
@@ -21,7 +23,7 @@ export async function listSnapshotIds(store: BlobStore, repo: RepoPath): Promise
     const parsed = parseKey(blob.key);
     if (parsed.kind === 'snapshot') ids.push(parsed.snapshotId);
   }
-  return ids.sort();
+  return ids.sort(compareSnapshotIds);
 }
 
 /** Every snapshot in the bucket (or under one repository), oldest first. */
@@ -32,7 +34,7 @@ export async function listAllSnapshots(store: BlobStore, repo?: RepoPath): Promi
     const parsed = parseKey(blob.key);
     if (parsed.kind === 'snapshot') found.push({ repo: parsed.repo, id: parsed.snapshotId });
   }
-  return found.sort((a, b) => a.id.localeCompare(b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
+  return found.sort((a, b) => compareSnapshotIds(a.id, b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
 }
 
 /** Finds a snapshot by id anywhere in the bucket (ids are unique per repository, and in practice globally). */
@@ -101,19 +103,16 @@ const READ_CONCURRENCY = 8;
  * (the bucket unreachable, access denied) is thrown: it says nothing about a manifest.
  */
 export async function readManifests(store: BlobStore, snapshots: readonly SnapshotLocation[]): Promise<ManifestListing> {
-  const results: Array<SnapshotManifest | UnreadableManifest | undefined> = [];
-  for (let start = 0; start < snapshots.length; start += READ_CONCURRENCY) {
-    results.push(...await Promise.all(snapshots.slice(start, start + READ_CONCURRENCY).map(async (snapshot) => {
-      try {
-        return await readManifest(store, snapshot);
-      } catch (error) {
-        if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
-        const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
-        if (!code) throw error;
-        return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
-      }
-    })));
-  }
+  const results = await inTurns(snapshots, READ_CONCURRENCY, async (snapshot): Promise<SnapshotManifest | UnreadableManifest | undefined> => {
+    try {
+      return await readManifest(store, snapshot);
+    } catch (error) {
+      if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
+      const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
+      if (!code) throw error;
+      return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
+    }
+  });
   const listing: ManifestListing = { manifests: [], unreadable: [] };
   for (const result of results) {
     if (result === undefined) continue;
@@ -190,5 +189,5 @@ export async function listPending(store: BlobStore, repo: RepoPath): Promise<Pen
   for await (const { blob, bytes } of readDocuments(store, pendingPrefix(repo))) {
     if (parseKey(blob.key).kind === 'pending') pending.push(parseDocument(pendingSchema, bytes, `Pending backup ${blob.key}`));
   }
-  return pending.sort((a, b) => a.id.localeCompare(b.id));
+  return pending.sort((a, b) => compareSnapshotIds(a.id, b.id));
 }

@@ -70,6 +70,30 @@ export function snapshotIdTime(id: string): Date {
   return new Date(`${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`);
 }
 
+/**
+ * The one order of snapshots: by id, the newest is the one whose id sorts last.
+ * An id sorts after the id of the snapshot that was newest when it was made
+ * (newSnapshotId); two backups that overlap (they share the bucket lock) may
+ * commit in the other order, so neither commit order nor `createdAt` decides.
+ * The catalogue, the app's summary and its index all order by this.
+ */
+export function compareSnapshotIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A key that sorts newest first in ascending order (stores such as Forge's KVS list
+ * keys only ascending): each digit of the time and each hex digit of the random
+ * part complemented, the full id kept, so even ids of the same second keep the
+ * order of compareSnapshotIds. Digits stay digits and letters stay hex letters.
+ */
+export function newestFirstKey(id: string): string {
+  checkSnapshotId(id);
+  const [time = '', random = ''] = id.split('-');
+  const complement = (text: string, radix: number): string => text.replace(/[0-9a-f]/g, (digit) => (radix - 1 - Number.parseInt(digit, radix)).toString(radix));
+  return `${complement(time, 10)}-${complement(random, 16)}`;
+}
+
 /** Parses "workspace/repo"; UUIDs may be given with braces, which are dropped. */
 export function parseRepoPath(text: string): RepoPath {
   const parts = text.split('/').map((part) => part.replace(/^\{(.*)\}$/, '$1'));

@@ -11,6 +11,7 @@ import {
   type CreateMultipartUploadCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { inTurns } from '../concurrency.js';
 
 /** S3's limit of parts per upload. */
 export const MAX_PARTS = 10_000;
@@ -43,28 +44,14 @@ async function copyParts(client: S3Client, copy: MultipartCopy, upload: { Bucket
   const { size } = copy;
   const partSize = Math.max(copy.partSize, Math.ceil(size / MAX_PARTS));
   const count = Math.ceil(size / partSize);
-  const parts: CompletedPart[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++;
-      const start = index * partSize;
-      try {
-        const result = await client.send(new UploadPartCopyCommand({
-          ...upload,
-          PartNumber: index + 1,
-          CopySource: copy.copySource,
-          CopySourceRange: `bytes=${start}-${Math.min(size, start + partSize) - 1}`,
-        }));
-        parts[index] = { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
-      } catch (error) {
-        next = count;
-        throw error;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(copy.queueSize, count) }, worker));
-  const failure = results.find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
-  return parts;
+  return inTurns(Array.from({ length: count }, (_, index) => index), copy.queueSize, async (index): Promise<CompletedPart> => {
+    const start = index * partSize;
+    const result = await client.send(new UploadPartCopyCommand({
+      ...upload,
+      PartNumber: index + 1,
+      CopySource: copy.copySource,
+      CopySourceRange: `bytes=${start}-${Math.min(size, start + partSize) - 1}`,
+    }));
+    return { PartNumber: index + 1, ETag: result.CopyPartResult?.ETag };
+  });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
-import { isValidRefName, refuseInvalidRefNames } from './ref-name.js';
+import { branchName, fullRefNames, isBranchRef, isTagRef, isValidRefName, refuseInvalidRefNames } from './ref-name.js';
 
 const NAMES = [
   'refs/heads/main', 'refs/tags/v1.0', 'refs/heads/feature/login', 'refs/heads/ünïcødé/分支', 'refs/notes/commits',
@@ -33,5 +33,22 @@ describe('ref names', () => {
       assert.match(error.message, /^http:\/\/git\.example\/r\.git lists ref names that git refuses: "refs\/heads\/x\.lock", "refs\/heads\/evil\[1\]"\. Nothing was backed up/);
       return true;
     });
+  });
+});
+
+describe('short and full ref names', () => {
+  it('tells branches from tags and gives a branch its short name', () => {
+    assert.equal(isBranchRef('refs/heads/feature/login'), true);
+    assert.equal(isBranchRef('refs/tags/v1'), false);
+    assert.equal(isTagRef('refs/tags/v1'), true);
+    assert.equal(isTagRef('refs/notes/commits'), false);
+    assert.equal(branchName('refs/heads/feature/login'), 'feature/login');
+    assert.equal(branchName('refs/tags/v1'), undefined);
+    assert.equal(branchName(undefined), undefined);
+  });
+
+  it('a short name stands for the branch, then the tag; only the tag when it is one', () => {
+    assert.deepEqual(fullRefNames('release/1'), ['refs/heads/release/1', 'refs/tags/release/1']);
+    assert.deepEqual(fullRefNames('v1', 'tag'), ['refs/tags/v1']);
   });
 });

@@ -18,6 +18,25 @@ export function isValidRefName(name: string): boolean {
   return name.split('/').every((component) => component !== '' && !component.startsWith('.') && !component.endsWith('.lock'));
 }
 
+const BRANCHES = 'refs/heads/';
+const TAGS = 'refs/tags/';
+
+export const isBranchRef = (name: string): boolean => name.startsWith(BRANCHES);
+export const isTagRef = (name: string): boolean => name.startsWith(TAGS);
+
+/** A branch's short name (refs/heads/main: main); undefined for any other ref. */
+export function branchName(name: string | undefined): string | undefined {
+  return name !== undefined && isBranchRef(name) ? name.slice(BRANCHES.length) : undefined;
+}
+
+/**
+ * The full names a short name may stand for (Bitbucket's push events name a branch or
+ * a tag by its short name): the branch, then the tag; only the tag when it is known to be one.
+ */
+export function fullRefNames(short: string, only?: 'tag'): string[] {
+  return only === 'tag' ? [`${TAGS}${short}`] : [`${BRANCHES}${short}`, `${TAGS}${short}`];
+}
+
 /** A name for a message: quoted, control characters escaped, bounded. */
 export function quoteRefName(name: string): string {
   return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);

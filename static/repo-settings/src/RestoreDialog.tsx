@@ -7,6 +7,7 @@ import Select from '@atlaskit/select';
 import Spinner from '@atlaskit/spinner';
 import Textfield from '@atlaskit/textfield';
 import { useEffect, useState } from 'react';
+import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../../../src/bitbucket/slug.js';
 import { invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotDetails, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel } from './format.js';
@@ -79,7 +80,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   const refs = what === 'all' || configuration === 'only' ? undefined : chosen.map((option) => option.value);
   const problems: string[] = [];
   if (what === 'chosen' && chosen.length === 0 && configuration !== 'only') problems.push('Choose at least one branch or tag.');
-  if (where === 'new-repository' && !/^[a-z0-9._-]{1,62}$/.test(newSlug)) problems.push('Name the new repository: lower-case letters, digits, dots, hyphens or underscores.');
+  if (where === 'new-repository' && !isRepositorySlug(newSlug)) problems.push(`Name the new repository: ${REPOSITORY_SLUG_RULE}.`);
   if (where === 'overwrite' && typedName !== repositoryName) problems.push(`Type the repository name, ${repositoryName}, to confirm.`);
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
   if (where === 'overwrite' && configuration === 'only') problems.push('Only the configuration: restore it into this repository (beside) or into a new repository.');

@@ -64,15 +64,13 @@ function statusOf(row: CoverageRow): ReactNode {
   return row.lastError ? <Tooltip content={row.lastError}><span tabIndex={0} aria-label={`${text}: ${row.lastError}`}>{lozenge}</span></Tooltip> : lozenge;
 }
 
-/** Includes or excludes one repository: a per-repository override in the saved settings (the repository page's switch sets the same). */
+/** Includes or excludes one repository: its own override, set on the settings as stored now (as the repository page's switch and the bulk action do). */
 function IncludedToggle({ row, view, onSaved, onError }: { row: CoverageRow; view: SettingsView; onSaved: (view: SettingsView) => void; onError: (error: unknown) => void }) {
   const [busy, setBusy] = useState(false);
-  const settings = view.settings;
-  if (!settings) return <>{row.included ? 'Yes' : 'No'}</>;
+  if (!view.settings) return <>{row.included ? 'Yes' : 'No'}</>;
   const change = () => {
     setBusy(true);
-    const overrides = { ...settings.overrides, [row.repositoryUuid]: { ...settings.overrides[row.repositoryUuid], enabled: !row.included } };
-    invoke('saveSettings', { settings: { ...settings, overrides } }).then(onSaved, onError).finally(() => setBusy(false));
+    invoke('setRepositoriesIncluded', { repositoryUuids: [row.repositoryUuid], included: !row.included }).then(onSaved, onError).finally(() => setBusy(false));
   };
   return <Toggle label={`Back up ${row.name}`} isChecked={row.included} isDisabled={busy} onChange={change} />;
 }
