@@ -16,7 +16,7 @@ import { kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import type { JobKind, JobProgress, JobView, UserError } from '../contract.js';
+import type { JobKind, JobProgress, JobResult, JobView, UserError } from '../contract.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
@@ -66,13 +66,14 @@ function retryReason(error: LifeboatError): InvocationErrorCode {
 
 // ---------------------------------------------------------------- job records
 
-export async function createJob(kind: JobKind, message: string, owner: { requestedBy?: string; repositoryUuid?: string } = {}): Promise<JobView> {
+export async function createJob<K extends JobKind>(kind: K, message: string, owner: { requestedBy?: string; repositoryUuid?: string } = {}): Promise<JobView<K>> {
   const now = new Date().toISOString();
-  const job: JobView = {
+  // TypeScript does not resolve a mapped union over a type parameter: this is the job of kind K, without a result yet.
+  const job = {
     id: randomUUID(), kind, state: 'queued', message, createdAt: now, updatedAt: now,
     ...(owner.requestedBy ? { requestedBy: owner.requestedBy } : {}),
     ...(owner.repositoryUuid ? { repositoryUuid: bracedUuid(owner.repositoryUuid) } : {}),
-  };
+  } as JobView<K>;
   await storeJob(job);
   return job;
 }
@@ -99,7 +100,8 @@ function stalled(job: JobView): boolean {
 export async function updateJob(jobId: string, change: JobChange): Promise<JobView> {
   const current = await getJob(jobId);
   const state = change.state ?? current.state;
-  const job: JobView = { ...current, ...change, state, updatedAt: new Date().toISOString() };
+  // A kind's consumer writes only its own kind's result (sweep's running totals, the outcome of its run).
+  const job = { ...current, ...change, state, updatedAt: new Date().toISOString() } as JobView;
   if (state !== 'running') delete job.progress;
   if (state !== 'running') delete job.phase;
   if (state !== 'waiting-to-retry') delete job.nextAttemptAt;
@@ -108,9 +110,9 @@ export async function updateJob(jobId: string, change: JobChange): Promise<JobVi
   return job;
 }
 
-export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
+export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt' | 'result'>> & { result?: JobResult };
 
-async function storeJob(job: JobView): Promise<void> {
+async function storeJob<K extends JobKind>(job: JobView<K>): Promise<void> {
   await kvs.set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
 }
 
@@ -137,7 +139,7 @@ export interface RunContext {
 
 export type Outcome =
   /** Finished. `quiet` keeps a no-op (an unchanged repository) out of the audit log. */
-  | { state: 'done'; message: string; result?: Record<string, unknown>; quiet?: boolean }
+  | { state: 'done'; message: string; result?: JobResult; quiet?: boolean }
   /** The run queued its own continuation (the work did not fit one delivery): the job stays running. */
   | { state: 'continuing'; message: string };
 

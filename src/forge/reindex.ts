@@ -42,7 +42,7 @@ const CONTINUE_AFTER_SECONDS = 10;
 const MANIFEST_BATCH = 20;
 
 /** "Rebuild the index" on the admin page. */
-export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
+export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'index'>> {
   const job = await createJob('index', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
   await enqueue(QUEUES.index, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies IndexBody]);
   return job;

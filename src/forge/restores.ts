@@ -7,7 +7,7 @@ import { kvs } from '@forge/kvs';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination, RestoreResult } from '../contract.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
@@ -147,7 +147,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
   const pushed = stored.pushed;
 
-  const result: Record<string, unknown> = {
+  const result: RestoreResult = {
     snapshotId: manifest.id,
     mode: stored.mode,
     repository: target.slug,

@@ -7,7 +7,7 @@ import { MetadataField, kvs } from '@forge/kvs';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
-import type { JobView } from '../contract.js';
+import type { JobView, SweepResult } from '../contract.js';
 import { apiPath } from '../bitbucket/client.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
@@ -92,7 +92,7 @@ export function workspaceFromContext(context: unknown): string {
 }
 
 /** "Sweep now" on the admin page. */
-export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
+export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'sweep'>> {
   const job = await createJob('sweep', 'Waiting in the queue.', input.accountId ? { requestedBy: input.accountId } : {});
   await enqueue(QUEUES.sweep, [{ workspaceUuid: input.workspaceUuid, jobId: job.id } satisfies SweepBody]);
   await recordAudit({ action: 'sweep requested', ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `job ${job.id}` });
@@ -101,12 +101,7 @@ export async function requestSweep(input: { workspaceUuid: string; accountId?: s
 
 // ---------------------------------------------------------------- sweep
 
-interface SweepTally {
-  repositories: number;
-  backupsQueued: number;
-  prunesQueued: number;
-  includedAutomatically: number;
-}
+type SweepTally = SweepResult;
 
 export const runSweep = defineConsumer<SweepBody>({
   kind: 'sweep',
@@ -163,7 +158,8 @@ async function sweep(body: SweepBody, startedAt: number): Promise<Outcome> {
 
 /** The job's running totals: a sweep that continues adds to what the earlier deliveries counted. */
 async function runningTotal(jobId: string | undefined, tally: SweepTally): Promise<SweepTally> {
-  const before = jobId ? (await getJob(jobId)).result as Partial<SweepTally> | undefined : undefined;
+  const job = jobId ? await getJob(jobId) : undefined;
+  const before = job?.kind === 'sweep' ? job.result : undefined;
   const total: SweepTally = {
     repositories: (before?.repositories ?? 0) + tally.repositories,
     backupsQueued: (before?.backupsQueued ?? 0) + tally.backupsQueued,

@@ -2,7 +2,7 @@ import { RadioGroup } from '@atlaskit/radio';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
 import { useEffect, useState } from 'react';
-import { invoke, type ConfigurationNoteView, type ConfigurationPlanView, type ConfigurationResultView, type JobView, type RestoreRequest } from './api.js';
+import { invoke, type ConfigurationNoteView, type ConfigurationPlanView, type JobView, type RestoreRequest } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { plural } from './format.js';
 
@@ -73,7 +73,7 @@ export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange
 
 /** What a finished restore wrote of the configuration, and what it could not. */
 export function ConfigurationRestoreResult({ job }: { job: JobView | undefined }) {
-  const result = job?.state === 'done' ? job.result?.configuration as ConfigurationResultView | undefined : undefined;
+  const result = job?.state === 'done' && job.kind === 'restore' ? job.result?.configuration : undefined;
   if (!result) return null;
   return (
     <SectionMessage appearance={result.notWritten.length > 0 ? 'warning' : 'success'} title={`Configuration: ${plural(result.writtenCount, 'change')} written${result.notWrittenCount > 0 ? `, ${plural(result.notWrittenCount, 'item')} not written` : ''}`}>

@@ -117,10 +117,10 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   }
 
   // The job's result names each ref written: from the snapshot, to the target, at a commit.
-  const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as Array<{ from: string; to: string; oid: string }>) : [];
-  const result = followed.job?.result;
-  const target = typeof result?.repository === 'string' ? result.repository : undefined;
-  const targetUrl = typeof result?.repositoryUrl === 'string' ? result.repositoryUrl : undefined;
+  const result = followed.job?.kind === 'restore' ? followed.job.result : undefined;
+  const restoredRefs = result?.refs ?? [];
+  const target = result?.repository;
+  const targetUrl = result?.repositoryUrl;
   return (
     <ModalTransition>
       <Modal onClose={onClose} width="large">

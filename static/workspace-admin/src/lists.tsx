@@ -12,11 +12,10 @@ import Toggle from '@atlaskit/toggle';
 import Tooltip from '@atlaskit/tooltip';
 import { useEffect, useState, type ReactNode } from 'react';
 import { invoke, type CoverageRow, type CoverageSort, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
-import { ErrorMessage } from '../../shared/page-error.js';
+import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
 import { JobStatus, useJob, useResource } from './common.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
-import { fieldProblems } from './settings-form.js';
 
 /** Cursor paging: the cursors of the pages before this one, so "Previous" goes back without the backend keeping state. */
 function usePaged<T>(load: (cursor: string | undefined) => Promise<Paged<T>>) {
@@ -239,7 +238,7 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
   const [error, setError] = useState<unknown>();
   const [starting, setStarting] = useState(false);
   const followed = useJob(job);
-  const problems = fieldProblems(error);
+  const problems = fieldProblems(error, ['newRepositorySlug']);
   const start = () => {
     setStarting(true);
     setError(undefined);
@@ -256,8 +255,8 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
           <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
           {error !== undefined && !problems.fields.newRepositorySlug && <ErrorMessage error={error} title="The restore did not start" />}
           <JobStatus job={followed.job} error={followed.error} what="restore" />
-          {followed.job?.state === 'done' && typeof followed.job.result?.repositoryUrl === 'string' && (
-            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {String(followed.job.result.repository ?? slug)} in Bitbucket</a></Text>
+          {followed.job?.state === 'done' && followed.job.kind === 'restore' && followed.job.result?.repositoryUrl && (
+            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {followed.job.result.repository} in Bitbucket</a></Text>
           )}
         </Stack>
       </ModalBody>

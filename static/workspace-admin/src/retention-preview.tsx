@@ -9,7 +9,7 @@ import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { invoke, type RetentionPreview as Preview, type WorkspaceSettings } from './api.js';
 import { Loading, useResource } from './common.js';
-import { absoluteTime, bytes } from '../../shared/format.js';
+import { absoluteTime, bytes, triggerWords } from '../../shared/format.js';
 
 type Option = { label: string; value: string };
 
@@ -42,7 +42,7 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
     let current = true;
     setPreview((previous) => ({ ...previous, loading: true }));
     const timer = setTimeout(() => {
-      invoke('previewRetention', { repositoryUuid: selected.value, retention: policy }).then(
+      invoke('previewRetention', { repositoryUuid: selected.value, retention: { ...policy } }).then(
         (data) => { if (current) setPreview({ data, loading: false }); },
         (error: unknown) => { if (current) setPreview({ error, loading: false }); },
       );
@@ -87,7 +87,7 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
               {data.snapshots.map((snapshot) => (
                 <tr key={snapshot.id}>
                   <td><time dateTime={snapshot.createdAt}>{absoluteTime(snapshot.createdAt)}</time></td>
-                  <td>{snapshot.trigger}</td>
+                  <td>{triggerWords(snapshot.trigger)}</td>
                   <td>{bytes(snapshot.ownBytes)}</td>
                   <td><Lozenge appearance={snapshot.kept ? 'success' : 'removed'}>{snapshot.kept ? 'kept' : 'forgotten'}</Lozenge></td>
                   <td>{snapshot.reasons.map((reason) => REASON_WORDS[reason] ?? reason).join(', ')}</td>
