@@ -1,7 +1,8 @@
 import Heading from '@atlaskit/heading';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
+import { useResource } from '../../shared/data.js';
 import { invoke, type RepoStatus, type SnapshotSummary } from './api.js';
 import { ErrorMessage, isPermissionDenied } from '../../shared/page-error.js';
 import { DestructiveEvents } from './Events.js';
@@ -10,18 +11,17 @@ import { StatusPanel } from './Status.js';
 import { Timeline } from './Timeline.js';
 
 export function App() {
-  const [status, setStatus] = useState<RepoStatus>();
-  const [error, setError] = useState<unknown>();
+  const loaded = useResource(() => invoke('getRepoStatus'));
+  // What a change on the page answered (a switch, a backup that ended) replaces what was read first.
+  const [changedStatus, setChangedStatus] = useState<RepoStatus>();
+  const status = changedStatus ?? loaded.data;
+  const { error } = loaded;
   // Bumped when a job ends, so that the lists read the KVS summaries again.
   const [version, setVersion] = useState(0);
   const [restoring, setRestoring] = useState<SnapshotSummary>();
 
-  useEffect(() => {
-    invoke('getRepoStatus').then(setStatus, setError);
-  }, []);
-
   const changed = (next: RepoStatus) => {
-    setStatus(next);
+    setChangedStatus(next);
     setVersion((value) => value + 1);
   };
 

@@ -1,12 +1,12 @@
 import Button from '@atlaskit/button/new';
 import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
 import SectionMessage from '@atlaskit/section-message';
-import { useEffect, useState } from 'react';
-import { invoke, type DestructiveEvent, type JobView } from './api.js';
+import { useState } from 'react';
+import { getJob, invoke, type DestructiveEvent, type JobView } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, refLabel, relativeTime } from './format.js';
-import { JobProgress } from './JobProgress.js';
-import { useJob } from './use-job.js';
+import { JobStatus } from '../../shared/job-status.js';
+import { useJob, useResource } from '../../shared/data.js';
 
 const short = (oid: string) => oid.slice(0, 12);
 
@@ -19,15 +19,11 @@ function eventWords(event: DestructiveEvent): string {
 
 /** Pushes that removed or rewrote history, each with its undo: beside in one click, in place after a confirmation. */
 export function DestructiveEvents({ version, onUndone }: { version: number; onUndone: () => void }) {
-  const [events, setEvents] = useState<DestructiveEvent[]>();
-  const [error, setError] = useState<unknown>();
+  const { data: page, error } = useResource(() => invoke('listDestructiveEvents', {}), [version]);
   // Undone here: their banners stay, showing how the undo ended, until the page reloads.
   const [undoneHere, setUndoneHere] = useState<ReadonlySet<string>>(new Set());
-  useEffect(() => {
-    invoke('listDestructiveEvents', {}).then((page) => setEvents(page.items), setError);
-  }, [version]);
   if (error !== undefined) return <ErrorMessage error={error} title="Could not list force-pushes and deletions" />;
-  const open = (events ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
+  const open = (page?.items ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
   if (open.length === 0) return null;
   const undone = (id: string) => {
     setUndoneHere((previous) => new Set([...previous, id]));
@@ -44,11 +40,7 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
   const [job, setJob] = useState<JobView>();
   const [error, setError] = useState<unknown>();
   const [confirming, setConfirming] = useState(false);
-  const followed = useJob(job?.id, job);
-  const done = followed.job?.state === 'done';
-  useEffect(() => {
-    if (done) onUndone();
-  }, [done]);
+  const followed = useJob(getJob, job?.id, { ...(job ? { first: job } : {}), onEnded: (ended) => { if (ended.state === 'done') onUndone(); } });
 
   async function undo(inPlace: boolean) {
     setConfirming(false);
@@ -76,7 +68,7 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
           {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
         </div>
       )}
-      {followed.job && <JobProgress job={followed.job} label="Undo" />}
+      <JobStatus followed={followed} label="Undo" />
       {error !== undefined && <ErrorMessage error={error} title="The undo could not start" />}
       {confirming && (
         <ModalTransition>

@@ -8,11 +8,12 @@ import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState } from 'react';
-import { invoke, type CommentView, type ConversationEntry, type PullRequestPage, type PullRequestView, type SnapshotContents } from './api.js';
+import { useState } from 'react';
+import { invoke, type CommentView, type ConversationEntry, type PullRequestView, type SnapshotContents } from './api.js';
 import { describeSummary } from '../../../src/engine/snapshot-contents.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
+import { useMorePages, useResource } from '../../shared/data.js';
 
 type State = PullRequestView['state'];
 const STATE_LOOK: Record<State, 'inprogress' | 'success' | 'removed' | 'default'> = { OPEN: 'inprogress', MERGED: 'success', DECLINED: 'removed', SUPERSEDED: 'default' };
@@ -84,30 +85,8 @@ const HEAD = {
 };
 
 function PullRequests({ snapshotId }: { snapshotId: string }) {
-  const [pages, setPages] = useState<PullRequestPage[]>();
-  const [error, setError] = useState<unknown>();
-  const [loadingMore, setLoadingMore] = useState(false);
+  const { pages, error, more, loadingMore } = useMorePages((cursor) => invoke('listPullRequests', cursor === undefined ? { snapshotId } : { snapshotId, cursor }), [snapshotId]);
   const [open, setOpen] = useState<number>();
-
-  useEffect(() => {
-    let current = true;
-    invoke('listPullRequests', { snapshotId }).then((page) => { if (current) setPages([page]); }, (failure: unknown) => { if (current) setError(failure); });
-    return () => { current = false; };
-  }, [snapshotId]);
-
-  const nextCursor = pages?.at(-1)?.nextCursor;
-  async function loadMore() {
-    if (!nextCursor) return;
-    setLoadingMore(true);
-    try {
-      const page = await invoke('listPullRequests', { snapshotId, cursor: nextCursor });
-      setPages((previous) => [...(previous ?? []), page]);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setLoadingMore(false);
-    }
-  }
 
   if (open !== undefined) return <PullRequestDetails snapshotId={snapshotId} id={open} onBack={() => setOpen(undefined)} />;
   const items = pages?.flatMap((page) => page.items) ?? [];
@@ -137,17 +116,13 @@ function PullRequests({ snapshotId }: { snapshotId: string }) {
         </SectionMessage>
       )}
       <DynamicTable label="Pull requests of this snapshot, newest first" head={HEAD} rows={rows} isLoading={pages === undefined && error === undefined} testId="pull-requests" />
-      {nextCursor && <Button onClick={loadMore} isLoading={loadingMore}>Show more pull requests</Button>}
+      {more && <Button onClick={() => void more()} isLoading={loadingMore}>Show more pull requests</Button>}
     </section>
   );
 }
 
 function PullRequestDetails({ snapshotId, id, onBack }: { snapshotId: string; id: number; onBack: () => void }) {
-  const [pr, setPr] = useState<PullRequestView>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    invoke('getPullRequest', { snapshotId, pullRequestId: id }).then(setPr, setError);
-  }, [snapshotId, id]);
+  const { data: pr, error } = useResource(() => invoke('getPullRequest', { snapshotId, pullRequestId: id }), [snapshotId, id]);
   const side = (end: PullRequestView['source']): string => `${end.branch ?? '?'}${end.commit ? ` (${end.commit.slice(0, 12)})` : ''}`;
   return (
     <article aria-labelledby="pull-request-heading">

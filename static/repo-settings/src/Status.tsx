@@ -3,13 +3,13 @@ import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Toggle from '@atlaskit/toggle';
-import { useEffect, useState } from 'react';
-import { invoke, type JobView, type RepoStatus } from './api.js';
+import { useState } from 'react';
+import { getJob, invoke, type JobView, type RepoStatus } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { areaName } from '../../shared/areas.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
-import { JobProgress } from './JobProgress.js';
-import { jobEnded, useJob } from './use-job.js';
+import { jobEnded, useJob } from '../../shared/data.js';
+import { JobStatus } from '../../shared/job-status.js';
 
 type Protection = { appearance: 'success' | 'removed' | 'default'; text: string };
 
@@ -26,15 +26,10 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
   // The running backup: one this page started, or the one the status names (after a reload).
   const [started, setStarted] = useState<{ job: JobView; alreadyQueued: boolean }>();
   const jobId = started?.job.id ?? status.jobId;
-  const followed = useJob(jobId, started?.job);
+  // A backup that ends changes the status and the timeline: read them again.
+  const followed = useJob(getJob, jobId, { ...(started ? { first: started.job } : {}), onEnded: () => void invoke('getRepoStatus').then(onChange, setActionError) });
   const protection = protectionOf(status);
   const latest = status.latest;
-
-  // A backup that ends changes the status and the timeline: read them again.
-  const ended = jobEnded(followed.job);
-  useEffect(() => {
-    if (ended) invoke('getRepoStatus').then(onChange, setActionError);
-  }, [ended, followed.job?.id]);
 
   async function toggle() {
     setSaving(true);
@@ -118,7 +113,7 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
         {!status.included && <span className="subtle">Turn backups on to back up now.</span>}
         {started?.alreadyQueued && running && <span className="subtle">A backup was already waiting; this request joined it.</span>}
       </div>
-      {followed.job && <JobProgress job={followed.job} label="Backup" />}
+      <JobStatus followed={followed} label="Backup" />
       {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the backup" />}
       {actionError !== undefined && <ErrorMessage error={actionError} />}
     </section>
