@@ -9,6 +9,7 @@ import { DestructiveEvents } from './Events.js';
 import { RestoreDialog } from './RestoreDialog.js';
 import { StatusPanel } from './Status.js';
 import { Timeline } from './Timeline.js';
+import { Subtle } from '../../shared/layout.js';
 
 export function App() {
   const loaded = useResource(() => invoke('getRepoStatus'));
@@ -34,7 +35,7 @@ export function App() {
             Backups of this repository are managed by its admins and the workspace admins: snapshots can hold history that was removed
             on purpose, so Lifeboat shows them only to admins. Ask one of them to restore something for you.
           </p>
-          <p className="subtle">{error instanceof Error ? error.message : ''}</p>
+          <Subtle as="p">{error instanceof Error ? error.message : ''}</Subtle>
         </SectionMessage>
       ) : (
         <ErrorMessage error={error} title="Lifeboat could not load this repository's backups" />

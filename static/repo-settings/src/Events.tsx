@@ -7,6 +7,7 @@ import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, refLabel, relativeTime } from './format.js';
 import { JobStatus } from '../../shared/job-status.js';
 import { useJob, useResource } from '../../shared/data.js';
+import { Box, Inline, Stack, xcss } from '@atlaskit/primitives';
 
 const short = (oid: string) => oid.slice(0, 12);
 
@@ -16,6 +17,9 @@ function eventWords(event: DestructiveEvent): string {
   const who = event.actorAccountId ? ` by Atlassian account ${event.actorAccountId}` : '';
   return `${refLabel(event.ref)} ${what} ${relativeTime(event.at)}${who}`;
 }
+
+const eventsStyles = xcss({ marginBlock: 'space.200' });
+const actionsStyles = xcss({ marginBlockStart: 'space.100' });
 
 /** Pushes that removed or rewrote history, each with its undo: beside in one click, in place after a confirmation. */
 export function DestructiveEvents({ version, onUndone }: { version: number; onUndone: () => void }) {
@@ -30,9 +34,11 @@ export function DestructiveEvents({ version, onUndone }: { version: number; onUn
     onUndone();
   };
   return (
-    <div className="events">
-      {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
-    </div>
+    <Box xcss={eventsStyles}>
+      <Stack space="space.100">
+        {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
+      </Stack>
+    </Box>
   );
 }
 
@@ -63,10 +69,12 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
         {' '}Commits that were only on it may no longer be on any branch.
       </p>
       {!job && (
-        <div className="row">
-          <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>
-          {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
-        </div>
+        <Box xcss={actionsStyles}>
+          <Inline space="space.100" alignBlock="center" shouldWrap>
+            <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>
+            {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
+          </Inline>
+        </Box>
       )}
       <JobStatus followed={followed} label="Undo" />
       {error !== undefined && <ErrorMessage error={error} title="The undo could not start" />}

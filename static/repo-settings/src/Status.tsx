@@ -10,6 +10,8 @@ import { areaName } from '../../shared/areas.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
 import { jobEnded, useJob } from '../../shared/data.js';
 import { JobStatus } from '../../shared/job-status.js';
+import { Inline } from '@atlaskit/primitives';
+import { Panel, Subtle } from '../../shared/layout.js';
 
 type Protection = { appearance: 'success' | 'removed' | 'default'; text: string };
 
@@ -54,11 +56,11 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
 
   const running = followed.job !== undefined && !jobEnded(followed.job);
   return (
-    <section aria-labelledby="status-heading" className="panel">
-      <div className="row">
+    <Panel labelledBy="status-heading">
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Heading size="medium" as="h2" id="status-heading">Protection</Heading>
         <span data-testid="protection"><Lozenge appearance={protection.appearance} isBold>{protection.text}</Lozenge></span>
-      </div>
+      </Inline>
       <dl>
         <dt>Last backup</dt>
         <dd data-testid="last-backup">
@@ -101,21 +103,21 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
           {status.lastError.hint && <p>{status.lastError.hint}</p>}
         </SectionMessage>
       )}
-      <div className="row">
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Toggle id="backup-toggle" isChecked={status.included} isDisabled={saving} onChange={toggle} />
         <label htmlFor="backup-toggle">Back up this repository</label>
-        <span className="subtle" data-testid="included-by">
+        <Subtle testId="included-by">
           {status.includedBy === 'workspace' ? '(follows the workspace setting)' : '(set for this repository)'}
-        </span>
-      </div>
-      <div className="row">
+        </Subtle>
+      </Inline>
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Button appearance="primary" onClick={backUpNow} isDisabled={running || !status.included}>Back up now</Button>
-        {!status.included && <span className="subtle">Turn backups on to back up now.</span>}
-        {started?.alreadyQueued && running && <span className="subtle">A backup was already waiting; this request joined it.</span>}
-      </div>
+        {!status.included && <Subtle>Turn backups on to back up now.</Subtle>}
+        {started?.alreadyQueued && running && <Subtle>A backup was already waiting; this request joined it.</Subtle>}
+      </Inline>
       <JobStatus followed={followed} label="Backup" />
       {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the backup" />}
       {actionError !== undefined && <ErrorMessage error={actionError} />}
-    </section>
+    </Panel>
   );
 }

@@ -11,6 +11,8 @@ import { absoluteTime, bytes, plural, relativeTime, triggerWords } from './forma
 import { SizeChart } from './SizeChart.js';
 import { SnapshotDetailsDialog } from './SnapshotDetails.js';
 import { useMorePages } from '../../shared/data.js';
+import { Inline } from '@atlaskit/primitives';
+import { Panel } from '../../shared/layout.js';
 
 function changesWords({ added, moved, deleted }: SnapshotSummary['changes']): string {
   const parts = [added && `${added} added`, moved && `${moved} moved`, deleted && `${deleted} deleted`].filter(Boolean);
@@ -44,17 +46,17 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
       {
         key: 'actions',
         content: (
-          <span className="row">
+          <Inline space="space.100" alignBlock="center" shouldWrap>
             <Button onClick={() => setDetails(snapshot)} aria-label={`Details of the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Details</Button>
             <Button onClick={() => onRestore(snapshot)} aria-label={`Restore from the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Restore…</Button>
-          </span>
+          </Inline>
         ),
       },
     ],
   }));
 
   return (
-    <section aria-labelledby="timeline-heading" className="panel">
+    <Panel labelledBy="timeline-heading">
       <Heading size="medium" as="h2" id="timeline-heading">Snapshots</Heading>
       {error !== undefined && <ErrorMessage error={error} title="Could not list the snapshots" />}
       {unreadable.length > 0 && (
@@ -73,6 +75,6 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
       {more && <Button onClick={() => void more()} isLoading={loadingMore}>Show older snapshots</Button>}
       <SizeChart snapshots={snapshots} />
       {details && <SnapshotDetailsDialog snapshot={details} onClose={() => setDetails(undefined)} />}
-    </section>
+    </Panel>
   );
 }
