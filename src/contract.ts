@@ -1,23 +1,35 @@
 // The one contract between the Custom UI pages and the app's resolvers: every
-// resolver key with its request and response types, in the shape Forge's own
-// typed helpers take (`makeResolver<D>` in @forge/resolver, `makeInvoke<D>` in
-// @forge/bridge), so a page and its resolver cannot drift apart. The pages
-// import it as types only.
+// resolver key with its request schema (zod, checked by the resolver; the page's
+// request type is inferred from it) and its response type, in the shape Forge's
+// own typed helpers take (`makeResolver<D>` in @forge/resolver, `makeInvoke<D>` in
+// @forge/bridge), so a page and its resolver cannot drift apart. The pages import
+// it as types only.
 //
 // Every resolver answers a Result: failures carry a stable code (see
-// src/engine/errors.ts) and a message meant for the person looking at the page.
+// src/engine/errors.ts), a message for the log and the command line, and, for a
+// refused request, each field's problem (FieldProblem) for the page to word.
+import { z } from 'zod';
+import { REPOSITORY_SLUG_RULE, isRepositorySlug } from './bitbucket/slug.js';
+import { bitbucketUuid } from './bitbucket/uuid.js';
 import type { KeepReason, RetentionPolicy } from './engine/bucket/retention.js';
-import type { ErrorCode } from './engine/errors.js';
+import type { SnapshotTrigger } from './engine/bucket/format.js';
+import { isSnapshotId } from './engine/bucket/keys.js';
+import type { ErrorCode, FieldProblem, FieldProblemKind } from './engine/errors.js';
+import { isValidRefName } from './engine/git/ref-name.js';
 import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-requests.js';
 import type { SnapshotContents } from './engine/snapshot-contents.js';
-import type { WorkspaceSettings, WorkspaceSettingsInput } from './settings.js';
+import { bucketEndpoint, type WorkspaceSettings, type WorkspaceSettingsInput } from './settings.js';
 import type { AccessArea, CredentialExpiry, CredentialKind, Identity } from './bitbucket/credentials.js';
+
+export type { FieldProblem, FieldProblemKind, SnapshotTrigger };
 
 /** A failure as a page shows it: what happened, and what the person at the page can do about it. */
 export interface UserError {
   code: ErrorCode;
   message: string;
   hint?: string;
+  /** INVALID_ARGUMENT: each field the request got wrong, for the page to mark beside the field. */
+  problems?: FieldProblem[];
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: UserError };
@@ -110,7 +122,7 @@ export interface SnapshotChanges {
 export interface SnapshotSummary {
   id: string;
   createdAt: string;
-  trigger: string;
+  trigger: SnapshotTrigger;
   refs: number;
   /** What a restore of this snapshot reads: every bundle it names. */
   bytes: number;
@@ -196,11 +208,10 @@ export interface JobProgress {
   total?: number;
 }
 
-export interface JobView {
+interface JobRecord {
   id: string;
-  kind: JobKind;
   state: JobState;
-  /** What the job is doing now, or how it ended, in words. */
+  /** What the job is doing now, or how it ended, in words (the audit log's detail too). */
   message: string;
   /** While running: the step, e.g. "uploading". */
   phase?: string;
@@ -212,9 +223,79 @@ export interface JobView {
   requestedBy?: string;
   /** The repository the job works on, when it works on one (the repository page shows only those). */
   repositoryUuid?: string;
-  result?: Record<string, unknown>;
   error?: UserError;
 }
+
+/** A backup's outcome: the snapshot it stored, or the newest one when nothing changed. */
+export interface BackupResult {
+  snapshotId: string;
+  status: 'created' | 'unchanged';
+  bytesUploaded: number;
+}
+
+/** Whether the person who asked for a repository administers it, and how (or why not). */
+export type RequesterAccess =
+  | { admin: true; via: 'workspace-admin' | 'granted' }
+  | { admin: false; problem: { code: string; message: string } };
+
+/** A ref a restore wrote: from the snapshot's name to the target's, at a commit. */
+export interface RestoredRef {
+  from: string;
+  to: string;
+  oid: string;
+}
+
+export interface RestoreResult {
+  snapshotId: string;
+  mode: RestoreDestination;
+  /** The target repository's slug. */
+  repository: string;
+  repositoryUrl?: string;
+  /** Refs written in all, and the first of them (the list is cut short past a few hundred). */
+  refCount?: number;
+  refs?: RestoredRef[];
+  /** Overwrite: the snapshot of the state it replaced. */
+  snapshotBeforeOverwrite?: string;
+  /** A new repository's uuid. */
+  repositoryUuid?: string;
+  /** New repository: whether the person who asked administers it. */
+  requesterAccess?: RequesterAccess;
+  /** An undo: the destructive event it undid. */
+  eventId?: string;
+  /** Refs of earlier restores (restored/…) left out of a whole-snapshot restore. */
+  leftOutRefCount?: number;
+  bundlesResumed?: number;
+  lfsObjects?: number;
+  /** LFS objects the snapshot names but never stored (Bitbucket did not have them). */
+  lfsMissing?: number;
+  configuration?: ConfigurationResultView;
+}
+
+export interface SweepResult {
+  repositories: number;
+  backupsQueued: number;
+  prunesQueued: number;
+  includedAutomatically: number;
+}
+
+export interface IndexResult {
+  /** Repositories whose index was rebuilt. */
+  repositories: number;
+}
+
+/** What each kind of job leaves in `result` once done (a prune leaves none; a sweep's totals grow while it runs). */
+export interface JobResults {
+  backup: BackupResult;
+  restore: RestoreResult;
+  sweep: SweepResult;
+  prune: never;
+  index: IndexResult;
+}
+
+export type JobResult = JobResults[JobKind];
+
+/** A job as the pages follow it; `kind` tells which result it carries. */
+export type JobView<K extends JobKind = JobKind> = { [Kind in K]: JobRecord & { kind: Kind; result?: JobResults[Kind] } }[K];
 
 /** "Back up now": the job to follow; asking again while it waits gives the same job. */
 export interface BackupRequested {
@@ -280,28 +361,6 @@ export interface ConfigurationResultView {
   notWrittenCount: number;
 }
 
-export interface RestoreRequest {
-  snapshotId: string;
-  mode: RestoreDestination;
-  /**
-   * Also write the snapshot's repository configuration into the target ('with-git'),
-   * or only that ('only', into this repository or a new one): see planConfigurationRestore.
-   */
-  configuration?: 'with-git' | 'only';
-  /** Full ref names to restore (refs/heads/main, refs/tags/v1); all when absent. */
-  refs?: string[];
-  /** For new-repository. */
-  newRepositorySlug?: string;
-  /** Overwrite needs this set to true: the page asks the person first. */
-  confirmOverwrite?: boolean;
-  /**
-   * For an encrypted snapshot: the age identity (AGE-SECRET-KEY-1..., or an identity
-   * file's text). Kept as a Forge secret for this job only and deleted when it ends;
-   * never returned, logged or recorded.
-   */
-  identity?: string;
-}
-
 export interface SecretsPresence {
   bucketSecretAccessKey: boolean;
   bitbucketToken: boolean;
@@ -313,18 +372,6 @@ export interface SettingsView {
   secrets: SecretsPresence;
   /** When the stored API token expires, as the admin entered it, and whether that is soon (the page warns). */
   bitbucketExpiry?: CredentialExpiry;
-}
-
-export interface SaveSettingsRequest {
-  settings: WorkspaceSettingsInput;
-  /** Omitted: keep the stored one. */
-  bucketSecretAccessKey?: string;
-  bitbucketToken?: string;
-  /**
-   * Turning encryption off (removing every recipient) is a downgrade: later
-   * snapshots are stored in plain. Refused unless this is true (the page asks first).
-   */
-  confirmDowngrade?: boolean;
 }
 
 export interface ConnectionCheck {
@@ -392,17 +439,6 @@ export interface CoverageRow {
 
 export type CoverageSort = 'name' | 'lastBackup' | 'size' | 'status';
 
-export interface CoverageQuery {
-  /** Part of a repository's name or slug, any case. */
-  search?: string;
-  sort?: CoverageSort;
-  descending?: boolean;
-  /** From 1. */
-  page?: number;
-  /** Before the first sweep: Bitbucket's own paging (search and sort need the catalogue). */
-  cursor?: string;
-}
-
 export interface CoveragePage extends Paged<CoverageRow> {
   /**
    * Search, sort and pages over the catalogue the last sweep built (sorted by the
@@ -434,7 +470,7 @@ export interface DeletedRepository {
 export interface RetentionPreview {
   repositoryUuid: string;
   /** Newest first. */
-  snapshots: Array<{ id: string; createdAt: string; trigger: string; ownBytes: number; kept: boolean; reasons: KeepReason[] }>;
+  snapshots: Array<{ id: string; createdAt: string; trigger: SnapshotTrigger; ownBytes: number; kept: boolean; reasons: KeepReason[] }>;
   /** The repository has older snapshots than these; the decisions shown are exact all the same (the rules walk newest first). */
   more: boolean;
 }
@@ -444,23 +480,129 @@ export interface Paged<T> {
   nextCursor?: string;
 }
 
+// ---------------------------------------------------------------- requests
+
+// Bounds keep a hostile payload from filling KVS or the logs; real values are far smaller.
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+const cursor = text(2000).optional();
+const noPayload = z.object({}).strict();
+const cursorPayload = z.object({ cursor }).strict();
+const jobPayload = z.object({ jobId: text(64) }).strict();
+const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
+const repositorySlug = z.string().refine(isRepositorySlug, `must be ${REPOSITORY_SLUG_RULE}`);
+// git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
+const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
+// A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
+const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
+const confirmation = { params: { kind: 'needs-confirmation' satisfies FieldProblemKind } };
+
+const restoreRequest = z.object({
+  snapshotId,
+  mode: z.enum(['beside', 'new-repository', 'overwrite']),
+  /** Full ref names to restore (refs/heads/main, refs/tags/v1); all when absent. */
+  refs: z.array(refName).min(1, 'must name at least one ref (omit it to restore all)').max(10_000).optional(),
+  /** For new-repository. */
+  newRepositorySlug: repositorySlug.optional(),
+  /** Overwrite needs this set to true: the page asks the person first. */
+  confirmOverwrite: z.boolean().optional(),
+  /**
+   * Also write the snapshot's repository configuration into the target ('with-git'),
+   * or only that ('only', into this repository or a new one): see planConfigurationRestore.
+   */
+  configuration: z.enum(['with-git', 'only']).optional(),
+  /**
+   * For an encrypted snapshot: the age identity (AGE-SECRET-KEY-1..., or an identity
+   * file's text; its lines are checked by parseIdentities, which never echoes them).
+   * Kept as a Forge secret for this job only and deleted when it ends; never returned,
+   * logged or recorded.
+   */
+  identity: secret.optional(),
+}).strict()
+  .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
+  .refine((request) => request.configuration !== 'only' || (request.mode !== 'overwrite' && request.refs === undefined), { message: "'only' restores no refs: choose beside (this repository) or new-repository, without refs", path: ['configuration'] })
+  .refine((request) => request.mode !== 'overwrite' || request.confirmOverwrite === true, { message: 'must be true: overwriting branches needs explicit confirmation', path: ['confirmOverwrite'], ...confirmation });
+
+/** The request schema of every repository page resolver that answers a Result. */
+export const repoPageRequests = {
+  getRepoStatus: noPayload,
+  setRepoEnabled: z.object({ enabled: z.boolean() }).strict(),
+  listSnapshots: cursorPayload,
+  getSnapshot: z.object({ snapshotId }).strict(),
+  listPullRequests: z.object({ snapshotId, cursor }).strict(),
+  getPullRequest: z.object({ snapshotId, pullRequestId: z.number().int().positive().max(2 ** 31) }).strict(),
+  backupNow: noPayload,
+  startRestore: restoreRequest,
+  planConfigurationRestore: z.object({ snapshotId, target: z.enum(['this-repository', 'new-repository']) }).strict(),
+  getJob: jobPayload,
+  listDestructiveEvents: cursorPayload,
+  undoDestructiveEvent: z.object({ eventId: text(200).min(1), inPlace: z.boolean().optional(), confirmOverwrite: z.boolean().optional() }).strict()
+    .refine((request) => !request.inPlace || request.confirmOverwrite === true, { message: 'must be true: putting the branch back in place needs explicit confirmation', path: ['confirmOverwrite'], ...confirmation }),
+};
+
+/** The request schema of every admin page resolver that answers a Result. */
+export const adminPageRequests = {
+  getSettings: noPayload,
+  saveSettings: z.object({
+    // Checked by parseSettings when saving (it names every field, and checks an expiry against today).
+    settings: z.custom<WorkspaceSettingsInput>(),
+    /** Omitted: keep the stored one. */
+    bucketSecretAccessKey: secret.optional(),
+    bitbucketToken: secret.optional(),
+    /**
+     * Turning encryption off (removing every recipient) is a downgrade: later
+     * snapshots are stored in plain. Refused unless this is true (the page asks first).
+     */
+    confirmDowngrade: z.boolean().optional(),
+  }).strict(),
+  testBucket: noPayload,
+  checkEndpoint: z.object({ endpoint: bucketEndpoint }).strict(),
+  testBitbucket: noPayload,
+  getCoverage: z.object({
+    /** Part of a repository's name or slug, any case. */
+    search: text(100).optional(),
+    sort: z.enum(['name', 'lastBackup', 'size', 'status']).optional(),
+    descending: z.boolean().optional(),
+    /** From 1. */
+    page: z.number().int().min(1).max(100_000).optional(),
+    /** Before the first sweep: Bitbucket's own paging (search and sort need the catalogue). */
+    cursor,
+  }).strict(),
+  // A page's worth at a time: each becomes an override and an audit entry.
+  setRepositoriesIncluded: z.object({ repositoryUuids: z.array(bitbucketUuid).min(1).max(100), included: z.boolean() }).strict(),
+  sweepNow: noPayload,
+  getAuditLog: cursorPayload,
+  listDeletedRepositories: cursorPayload,
+  rebuildIndex: noPayload,
+  restoreDeletedRepository: z.object({ repositoryUuid: bitbucketUuid, snapshotId: snapshotId.optional(), newRepositorySlug: repositorySlug }).strict(),
+  getJob: jobPayload,
+  // Checked by validatePolicy, as saving checks it.
+  previewRetention: z.object({ repositoryUuid: bitbucketUuid, retention: z.record(z.string().max(40), z.unknown()).transform((policy) => policy as RetentionPolicy) }).strict(),
+};
+
+export type RestoreRequest = z.input<typeof restoreRequest>;
+export type SaveSettingsRequest = z.input<typeof adminPageRequests.saveSettings>;
+export type CoverageQuery = z.input<typeof adminPageRequests.getCoverage>;
+
+type RepoRequest<K extends keyof typeof repoPageRequests> = z.input<(typeof repoPageRequests)[K]>;
+type AdminRequest<K extends keyof typeof adminPageRequests> = z.input<(typeof adminPageRequests)[K]>;
+
 /** Resolvers behind the repository settings page. */
 export type RepoPageResolvers = {
   getOverview: () => Overview;
   getRepoStatus: () => Result<RepoStatus>;
-  setRepoEnabled: (request: { enabled: boolean }) => Result<RepoStatus>;
-  listSnapshots: (request: { cursor?: string }) => Result<SnapshotPage>;
-  getSnapshot: (request: { snapshotId: string }) => Result<SnapshotDetails>;
-  listPullRequests: (request: { snapshotId: string; cursor?: string }) => Result<PullRequestPage>;
+  setRepoEnabled: (request: RepoRequest<'setRepoEnabled'>) => Result<RepoStatus>;
+  listSnapshots: (request: RepoRequest<'listSnapshots'>) => Result<SnapshotPage>;
+  getSnapshot: (request: RepoRequest<'getSnapshot'>) => Result<SnapshotDetails>;
+  listPullRequests: (request: RepoRequest<'listPullRequests'>) => Result<PullRequestPage>;
   /** One pull request of a snapshot with its conversation; refused (IDENTITY_REQUIRED) for an encrypted snapshot. */
-  getPullRequest: (request: { snapshotId: string; pullRequestId: number }) => Result<PullRequestView>;
+  getPullRequest: (request: RepoRequest<'getPullRequest'>) => Result<PullRequestView>;
   backupNow: () => Result<BackupRequested>;
-  startRestore: (request: RestoreRequest) => Result<JobView>;
+  startRestore: (request: RestoreRequest) => Result<JobView<'restore'>>;
   /** What a restore of the snapshot's configuration would change in this repository, or in a new one. */
-  planConfigurationRestore: (request: { snapshotId: string; target: 'this-repository' | 'new-repository' }) => Result<ConfigurationPlanView>;
-  getJob: (request: { jobId: string }) => Result<JobView>;
-  listDestructiveEvents: (request: { cursor?: string }) => Result<Paged<DestructiveEvent>>;
-  undoDestructiveEvent: (request: { eventId: string; inPlace?: boolean; confirmOverwrite?: boolean }) => Result<JobView>;
+  planConfigurationRestore: (request: RepoRequest<'planConfigurationRestore'>) => Result<ConfigurationPlanView>;
+  getJob: (request: RepoRequest<'getJob'>) => Result<JobView>;
+  listDestructiveEvents: (request: RepoRequest<'listDestructiveEvents'>) => Result<Paged<DestructiveEvent>>;
+  undoDestructiveEvent: (request: RepoRequest<'undoDestructiveEvent'>) => Result<JobView<'restore'>>;
 };
 
 /** Resolvers behind the workspace admin page. */
@@ -470,18 +612,18 @@ export type AdminPageResolvers = {
   saveSettings: (request: SaveSettingsRequest) => Result<SettingsView>;
   testBucket: () => Result<BucketCheck>;
   /** Before saving: whether Forge lets the app reach this endpoint, or a workspace admin must allow it first. */
-  checkEndpoint: (request: { endpoint: string }) => Result<EndpointEgress>;
+  checkEndpoint: (request: AdminRequest<'checkEndpoint'>) => Result<EndpointEgress>;
   testBitbucket: () => Result<BitbucketCheck>;
   getCoverage: (request: CoverageQuery) => Result<CoveragePage>;
   /** Includes or excludes many repositories at once: a per-repository override for each (as each row's switch sets). */
-  setRepositoriesIncluded: (request: { repositoryUuids: string[]; included: boolean }) => Result<SettingsView>;
-  sweepNow: () => Result<JobView>;
-  getAuditLog: (request: { cursor?: string }) => Result<Paged<AuditEntry>>;
-  listDeletedRepositories: (request: { cursor?: string }) => Result<Paged<DeletedRepository>>;
+  setRepositoriesIncluded: (request: AdminRequest<'setRepositoriesIncluded'>) => Result<SettingsView>;
+  sweepNow: () => Result<JobView<'sweep'>>;
+  getAuditLog: (request: AdminRequest<'getAuditLog'>) => Result<Paged<AuditEntry>>;
+  listDeletedRepositories: (request: AdminRequest<'listDeletedRepositories'>) => Result<Paged<DeletedRepository>>;
   /** Rebuilds the KVS index the pages read from the bucket (a job). */
-  rebuildIndex: () => Result<JobView>;
-  restoreDeletedRepository: (request: { repositoryUuid: string; snapshotId?: string; newRepositorySlug: string }) => Result<JobView>;
-  getJob: (request: { jobId: string }) => Result<JobView>;
+  rebuildIndex: () => Result<JobView<'index'>>;
+  restoreDeletedRepository: (request: AdminRequest<'restoreDeletedRepository'>) => Result<JobView<'restore'>>;
+  getJob: (request: AdminRequest<'getJob'>) => Result<JobView>;
   /** Which existing snapshots of one repository `retention` keeps: the policy as it would be saved, read over the KVS index. */
-  previewRetention: (request: { repositoryUuid: string; retention: RetentionPolicy }) => Result<RetentionPreview>;
+  previewRetention: (request: AdminRequest<'previewRetention'>) => Result<RetentionPreview>;
 };

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { API_TOKEN_MAX_DAYS, daysUntil } from './bitbucket/credentials.js';
 import { bitbucketUuid } from './bitbucket/uuid.js';
-import { LifeboatError } from './engine/errors.js';
+import { LifeboatError, fieldProblemsOf } from './engine/errors.js';
 import { encryptionFor, recipientSchema } from './engine/bucket/format.js';
 import { bucketPrefixProblem } from './engine/bucket/keys.js';
 import type { StorageSetting } from './engine/bucket/marker.js';
@@ -145,5 +145,5 @@ export function parseSettings(input: unknown, now = new Date()): WorkspaceSettin
   }).safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'settings'} ${issue.message}`);
-  throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problems.join('; ')}.`, { details: { problems } });
+  throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problems.join('; ')}.`, { details: { problems: fieldProblemsOf(result.error.issues) } });
 }

@@ -21,6 +21,7 @@ import { WORKSPACE_TOKEN_AUTH, apiTokenAuth, call } from '../sandbox/bitbucket/t
 import { DEMO_USERS, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
+import { jobOfKind } from './helpers/jobs.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -57,10 +58,10 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
     await app.world.emulator.eventsIdle();
     await app.world.host.idle();
   };
-  const backUpNow = async (slug: string): Promise<JobView> => {
+  const backUpNow = async (slug: string): Promise<JobView<'backup'>> => {
     const requested = valueOf(await app.repoPage('backupNow', undefined, { ...ADMIN, repositorySlug: slug }) as Result<BackupRequested>, 'backupNow');
     await settle();
-    return valueOf(await app.repoPage('getJob', { jobId: requested.job.id }, { ...ADMIN, repositorySlug: slug }), 'getJob');
+    return jobOfKind(valueOf(await app.repoPage('getJob', { jobId: requested.job.id }, { ...ADMIN, repositorySlug: slug }), 'getJob'), 'backup');
   };
   const indexOf = async (manifest: SnapshotManifest): Promise<MetadataIndex> => {
     const index = await readMetadataIndex(store, manifest);
@@ -201,7 +202,7 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
     const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'web-app-configured', configuration: 'with-git' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     await settle();
     await app.configure();
-    const job = valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob');
+    const job = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob'), 'restore');
     assert.equal(job.state, 'done', JSON.stringify(job));
     assert.match(job.message, /Configuration: \d+ changes written; 3 items could not be written/);
     const result = job.result?.configuration as ConfigurationResultView;
@@ -242,7 +243,7 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
 
     const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'beside', configuration: 'only' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     await settle();
-    const job = valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob');
+    const job = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob'), 'restore');
     assert.equal(job.state, 'done', JSON.stringify(job));
     assert.equal(job.result?.refCount, undefined, 'no refs were pushed');
     assert.deepEqual((job.result?.configuration as ConfigurationResultView).written.map((change) => change.item), ['force on main', 'https://drift.example.com/hook', 'DEPLOY_ENV']);

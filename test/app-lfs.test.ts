@@ -25,6 +25,7 @@ import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { write } from './helpers/fixtures.js';
 import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { jobOfKind } from './helpers/jobs.js';
 
 const ADMIN = { as: 'admin' as const };
 const SLUG = 'docs';
@@ -95,7 +96,7 @@ describe('LFS objects in the app', { timeout: 180_000 }, () => {
 
     const job = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'docs-restored' }, { ...ADMIN, repositorySlug: SLUG }), 'startRestore');
     await settle();
-    const done = valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob');
+    const done = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob'), 'restore');
     assert.equal(done.state, 'done', done.message);
     assert.equal(done.result?.lfsObjects, 2);
     assert.match(done.message ?? '', /2 LFS objects restored/);

@@ -82,6 +82,10 @@ describe('the pages\' resolvers', () => {
     assert.match(error.message, /bucket\.name/);
     assert.match(error.message, /bucket\.endpoint/);
     assert.match(error.message, /objectLock\.days/);
+    // The same, structured for the page: each field's path and the kind of problem, beside the rule in words.
+    const kinds = (error.problems ?? []).map((problem) => `${problem.path.join('.')} ${problem.kind}`).sort();
+    assert.deepEqual(kinds, ['bucket.endpoint invalid', 'bucket.name invalid', 'objectLock.days too-small']);
+    assert.match(error.problems?.find((problem) => problem.path.join('.') === 'bucket.name')?.message ?? '', /may hold only lower-case letters/);
     assert.equal(dump(), before);
     assert.deepEqual(await admin('getSettings', {}), settingsBefore);
     // The token was not replaced either: the stored one still works.
@@ -151,8 +155,12 @@ describe('the pages\' resolvers', () => {
     assert.equal(dump(), before);
     const unknownField = expectFailure(await repo('setRepoEnabled', { enabled: true, repositoryUuid: 'x' }, 'web-app'), 'INVALID_ARGUMENT', 'unknown field');
     assert.match(unknownField.message, /unknown field repositoryUuid/);
+    assert.deepEqual(unknownField.problems, [{ path: ['repositoryUuid'], kind: 'unknown-field', message: 'is not a field of this request' }]);
     const missingConfirmation = expectFailure(await repo('startRestore', { snapshotId: '20261126T061500Z-3fa9c1', mode: 'overwrite' }, 'web-app'), 'INVALID_ARGUMENT', 'overwrite');
     assert.match(missingConfirmation.message, /confirmOverwrite/);
+    assert.deepEqual(missingConfirmation.problems?.map((problem) => [problem.path.join('.'), problem.kind]), [['confirmOverwrite', 'needs-confirmation']]);
+    const missing = expectFailure(await repo('getSnapshot', {}, 'web-app'), 'INVALID_ARGUMENT', 'no snapshot id');
+    assert.deepEqual(missing.problems?.map((problem) => [problem.path.join('.'), problem.kind]), [['snapshotId', 'required']]);
     // Each refusal names its field.
     const dotted = expectFailure(await admin('saveSettings', { settings: { ...settings, bucket: { ...settings.bucket, prefix: '../../x' } } }), 'INVALID_ARGUMENT', 'prefix');
     assert.match(dotted.message, /bucket\.prefix "\.\.\/\.\.\/x" has a "\." or "\.\." segment/);

@@ -25,6 +25,7 @@ import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/dem
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
+import { jobOfKind } from './helpers/jobs.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -60,9 +61,9 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   };
 
   /** Waits for every queued job to settle, then reads the job as the page would. */
-  const settledJob = async (jobId: string, slug: string): Promise<JobView> => {
+  const settledJob = async (jobId: string, slug: string): Promise<JobView<'restore'>> => {
     await settle();
-    return valueOf(await app.repoPage('getJob', { jobId }, { ...ADMIN, repositorySlug: slug }), 'getJob');
+    return jobOfKind(valueOf(await app.repoPage('getJob', { jobId }, { ...ADMIN, repositorySlug: slug }), 'getJob'), 'restore');
   };
 
   const restoreJobCount = (): number => Object.keys(app.world.host.kvsDump()).filter((key) => /^job:[0-9a-f-]{36}:restore$/.test(key)).length;
@@ -295,7 +296,7 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     const slug = 'web-app-for-bob';
     // Only API tokens may change repository permissions (the access table): Alice's, with every scope.
     valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {}, bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken }, ADMIN), 'saveSettings');
-    let done: JobView;
+    let done: JobView<'restore'>;
     try {
       // Bob administers web-app and is a plain member of the workspace.
       const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
@@ -341,10 +342,10 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
   it('a snapshot the index does not know (written behind the app\'s back) is indexed by the next backup that finds nothing to do', async () => {
     // First the app's own backups, until one finds nothing new: the metadata (pull requests, configuration) the
     // snapshot below carries forward is then current, and only the index can be behind.
-    const backUpNow = async (): Promise<JobView> => {
+    const backUpNow = async (): Promise<JobView<'backup'>> => {
       const { job } = valueOf(await app.repoPage('backupNow', {}, { as: 'admin', repositorySlug: 'api-server' }), 'backupNow');
       await settle();
-      return valueOf(await app.repoPage('getJob', { jobId: job.id }, { as: 'admin', repositorySlug: 'api-server' }), 'getJob');
+      return jobOfKind(valueOf(await app.repoPage('getJob', { jobId: job.id }, { as: 'admin', repositorySlug: 'api-server' }), 'getJob'), 'backup');
     };
     for (let attempt = 0; attempt < 3 && (await backUpNow()).result?.status !== 'unchanged'; attempt += 1) { /* again */ }
     // A new ref written straight into the bare repository: no push event, so only the engine run below sees it.

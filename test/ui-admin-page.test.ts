@@ -240,6 +240,21 @@ test('an endpoint outside the declared providers is allowed by the admin through
   assert.equal(stored.value.settings?.bucket.endpoint, `${app.world.urls.bucket.endpoint}/`);
 });
 
+test('an endpoint check that fails says so beside the endpoint, instead of showing nothing', { timeout: 120_000 }, async () => {
+  await app.configure({ retention: {} });
+  const frame = await adminPage('admin');
+  const storage = section(frame, /Storage/);
+  await storage.getByText(/Forge lets Lifeboat reach http:\/\/127\.0\.0\.1/).waitFor({ timeout: 20_000 });
+  // Bitbucket is down: the check's permission read (the resolver asks it first) fails, so the check cannot answer.
+  app.world.emulator.faults.failNext5xx = 1_000;
+  try {
+    await storage.getByRole('textbox', { name: 'Endpoint' }).fill('https://down.example.test');
+    await storage.getByRole('heading', { name: 'Lifeboat could not check whether Forge lets it reach this endpoint' }).waitFor({ timeout: 30_000 });
+  } finally {
+    app.world.emulator.faults.failNext5xx = 0;
+  }
+});
+
 test('an API token about to expire is warned about two weeks ahead, above every tab, with its date in the set-up', { timeout: 60_000 }, async () => {
   const inFiveDays = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
   await app.configure({ bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email, expiresOn: inFiveDays } });

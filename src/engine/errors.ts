@@ -148,3 +148,47 @@ export function toLifeboatError(error: unknown): LifeboatError {
   const message = error instanceof Error ? error.message : String(error);
   return new LifeboatError('INTERNAL', message, { cause: error });
 }
+
+/** How a field of a request is wrong: what a page needs to mark the field and word the problem. */
+export type FieldProblemKind = 'required' | 'wrong-type' | 'too-small' | 'too-big' | 'invalid' | 'unknown-field' | 'needs-confirmation';
+
+/**
+ * One field a request got wrong: its path in the request (the settings' own fields
+ * from the settings object, e.g. ['bucket', 'name']), the kind of problem, and the
+ * rule it broke in words ("must be 3 to 63 characters"), as the schema states it.
+ */
+export interface FieldProblem {
+  path: Array<string | number>;
+  kind: FieldProblemKind;
+  message: string;
+}
+
+/** A schema issue as zod reports it (structurally: the engine does not depend on zod's types). */
+interface SchemaIssue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  input?: unknown;
+  keys?: string[];
+  params?: Record<string, unknown>;
+}
+
+const ISSUE_KINDS: Record<string, FieldProblemKind> = { too_small: 'too-small', too_big: 'too-big', unrecognized_keys: 'unknown-field' };
+
+/** Each issue as a field problem; a schema marks a confirmation rule with `params: { kind: 'needs-confirmation' }`. */
+export function fieldProblemsOf(issues: readonly SchemaIssue[]): FieldProblem[] {
+  return issues.flatMap((issue): FieldProblem[] => {
+    const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)));
+    if (issue.code === 'unrecognized_keys') return (issue.keys ?? []).map((key) => ({ path: [...path, key], kind: 'unknown-field', message: 'is not a field of this request' }));
+    const kind: FieldProblemKind = issue.params?.kind === 'needs-confirmation' ? 'needs-confirmation'
+      : issue.code === 'invalid_type' ? (issue.input === undefined ? 'required' : 'wrong-type')
+        : ISSUE_KINDS[issue.code] ?? 'invalid';
+    return [{ path, kind, message: issue.message }];
+  });
+}
+
+/** The field problems an INVALID_ARGUMENT carries (none for other errors). */
+export function fieldProblemsIn(error: LifeboatError): FieldProblem[] {
+  const problems = error.code === 'INVALID_ARGUMENT' ? error.details?.problems : undefined;
+  return Array.isArray(problems) ? (problems as FieldProblem[]) : [];
+}

@@ -80,7 +80,7 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
     return { job: await getJob(waiting.jobId), alreadyQueued: true };
   }
   let started: string | undefined;
-  const job = await startJob<BackupBody>({
+  const job = await startJob<'backup', BackupBody>({
     kind: 'backup', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
     queue: QUEUES.backup, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId }),
     audit: { action: 'backup requested' },

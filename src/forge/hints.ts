@@ -3,7 +3,7 @@
 // that fits the page (not the command line's flags or environment) is added
 // here, once, for the resolvers' answers and the jobs the pages poll.
 import type { UserError } from '../contract.js';
-import type { ErrorCode, LifeboatError } from '../engine/errors.js';
+import { fieldProblemsIn, type ErrorCode, type LifeboatError } from '../engine/errors.js';
 
 const ADMIN_PAGE = 'Lifeboat\'s admin page (Workspace settings → Lifeboat)';
 
@@ -32,5 +32,6 @@ const TRANSIENT_HINT = 'Lifeboat tries again by itself.';
 export function userError(error: LifeboatError): UserError {
   const message = error.kind === 'bug' ? 'Something went wrong inside Lifeboat.' : error.message;
   const hint = PAGE_HINTS[error.code] ?? (error.kind === 'transient' ? TRANSIENT_HINT : undefined);
-  return { code: error.code, message, ...(hint ? { hint } : {}) };
+  const problems = fieldProblemsIn(error);
+  return { code: error.code, message, ...(hint ? { hint } : {}), ...(problems.length > 0 ? { problems } : {}) };
 }

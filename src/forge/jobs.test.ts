@@ -51,12 +51,13 @@ describe('the job kernel: one lifecycle for every consumer', () => {
   const audit = (app: MemoryApp): AuditEntry[] => Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry).filter((entry) => entry.outcome !== undefined);
   /** A job started as every starter starts one; its first event is taken off the recorded pushes. */
   const start = async (app: MemoryApp) => {
-    const job = await startJob<Body>({ kind: 'prune', message: 'Waiting.', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+    const job = await startJob<'index', Body>({ kind: 'index', message: 'Waiting.', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
     assert.deepEqual(app.pushed.splice(0).map((event) => event.body), [{ repositoryUuid: REPO, jobId: job.id }]);
     return job;
   };
   const consumer = (run: Consumer<Body>['run'], extra: Partial<Consumer<Body>> = {}) => defineConsumer<Body>({
-    kind: 'prune', queue: QUEUES.prune, body, leases: (event) => event.repositoryUuid, audit: (event) => ({ action: 'prune', repositoryUuid: event.repositoryUuid }), run, ...extra,
+    // A job kind with a result; the kernel treats every kind alike.
+    kind: 'index', queue: QUEUES.prune, body, leases: (event) => event.repositoryUuid, audit: (event) => ({ action: 'prune', repositoryUuid: event.repositoryUuid }), run, ...extra,
   });
 
   it('runs a job under the repository\'s lease: running, then done with its result, audited, the lease released', async () => {
@@ -68,12 +69,12 @@ describe('the job kernel: one lifecycle for every consumer', () => {
         states.push((await getJob(job.id)).state);
         assert.ok(await app.state.get(kvsKeys.lease(REPO)), 'the lease is held while it runs');
         assert.equal(context.job?.id, job.id);
-        return { state: 'done', message: 'Pruned.', result: { forgotten: 2 } };
+        return { state: 'done', message: 'Pruned.', result: { repositories: 2 } };
       });
       assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id } }), undefined);
       assert.deepEqual(states, ['running']);
       const done = await getJob(job.id);
-      assert.deepEqual([done.state, done.message, done.result], ['done', 'Pruned.', { forgotten: 2 }]);
+      assert.deepEqual([done.state, done.message, done.result], ['done', 'Pruned.', { repositories: 2 }]);
       assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined);
       assert.deepEqual(audit(app).map((entry) => [entry.action, entry.outcome, entry.detail]), [['prune', 'ok', 'Pruned.']]);
       // A redelivery of the finished job does nothing.
@@ -124,14 +125,14 @@ describe('the job kernel: one lifecycle for every consumer', () => {
   it('startJob records, queues and audits; a prepare that finds the work already waiting drops the new job unqueued', async () => {
     const app = memoryApp();
     await app.run(async () => {
-      const job = await startJob<Body>({ kind: 'prune', message: 'Waiting.', requestedBy: 'someone', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+      const job = await startJob<'index', Body>({ kind: 'index', message: 'Waiting.', requestedBy: 'someone', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
       assert.equal((await getJob(job.id)).state, 'queued');
       assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 0]]);
       const entries = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry);
       assert.deepEqual(entries.map((entry) => [entry.action, entry.actorAccountId, entry.repositoryUuid, entry.detail]), [['prune requested', 'someone', REPO, `job ${job.id}`]]);
       let dropped = '';
-      const joined = await startJob<Body>({
-        kind: 'prune', message: 'Waiting.', queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' },
+      const joined = await startJob<'index', Body>({
+        kind: 'index', message: 'Waiting.', queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' },
         prepare: async (mine) => { dropped = mine.id; return getJob(job.id); },
       });
       assert.equal(joined.id, job.id);
@@ -145,19 +146,19 @@ describe('the job kernel: one lifecycle for every consumer', () => {
     await app.run(async () => {
       const job = await start(app);
       const handler = consumer(async (event, context) => {
-        const before = (context.job?.result?.done as number | undefined) ?? 0;
+        const before = context.job?.kind === 'index' ? context.job.result?.repositories ?? 0 : 0;
         return before < 2
-          ? { state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 }, result: { done: before + 1 } }
-          : { state: 'done', message: 'all done', result: { done: before + 1 } };
+          ? { state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 }, result: { repositories: before + 1 } }
+          : { state: 'done', message: 'all done', result: { repositories: before + 1 } };
       });
       await handler({ body: { repositoryUuid: REPO, jobId: job.id } });
       const running = await getJob(job.id);
-      assert.deepEqual([running.state, running.phase, running.message, running.result], ['running', 'continuing', 'more to do', { done: 1 }]);
+      assert.deepEqual([running.state, running.phase, running.message, running.result], ['running', 'continuing', 'more to do', { repositories: 1 }]);
       assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 10]]);
       await handler({ body: app.pushed[0]!.body });
       await handler({ body: app.pushed[1]!.body });
       const done = await getJob(job.id);
-      assert.deepEqual([done.state, done.result, app.pushed.length], ['done', { done: 3 }, 2]);
+      assert.deepEqual([done.state, done.result, app.pushed.length], ['done', { repositories: 3 }, 2]);
     });
   });
 

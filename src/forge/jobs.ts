@@ -15,7 +15,7 @@ import { InvocationError, InvocationErrorCode } from '@forge/events';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import type { JobKind, JobProgress, JobView, UserError } from '../contract.js';
+import type { JobKind, JobProgress, JobResult, JobView, UserError } from '../contract.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
@@ -66,8 +66,8 @@ function retryReason(error: LifeboatError): InvocationErrorCode {
 
 // ---------------------------------------------------------------- job records
 
-export interface JobStart<B extends JobBody> {
-  kind: JobKind;
+export interface JobStart<K extends JobKind, B extends JobBody> {
+  kind: K;
   /** What the job says while it waits. */
   message: string;
   requestedBy?: string;
@@ -82,22 +82,25 @@ export interface JobStart<B extends JobBody> {
    * exists and before the work is queued. It may find the same work already
    * waiting: it returns that job, and this one is dropped unqueued.
    */
-  prepare?: (job: JobView) => Promise<JobView | void>;
+  prepare?: (job: JobView<K>) => Promise<JobView | void>;
 }
 
 /** Every job starts here: its record, then its work in the queue, then the audit entry. */
-export async function startJob<B extends JobBody>(start: JobStart<B>): Promise<JobView> {
+export async function startJob<K extends JobKind, B extends JobBody>(start: JobStart<K, B>): Promise<JobView<K>> {
   const now = new Date().toISOString();
-  const job: JobView = {
+  // TypeScript does not resolve a mapped union over a type parameter: this is the job of kind K, without a result yet.
+  const job = {
     id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: now, updatedAt: now,
     ...(start.requestedBy ? { requestedBy: start.requestedBy } : {}),
     ...(start.repositoryUuid ? { repositoryUuid: bracedUuid(start.repositoryUuid) } : {}),
-  };
+  } as JobView<K>;
   await storeJob(job);
   const instead = await start.prepare?.(job);
   if (instead) {
     await appState().delete(kvsKeys.job(job.id));
-    return instead;
+    // The same work already waiting is a job of the same kind; anything else is a bug of the caller.
+    if (instead.kind !== start.kind) throw new LifeboatError('INTERNAL', `A ${start.kind} job joined a ${instead.kind} job.`);
+    return instead as JobView<K>;
   }
   await enqueue(start.queue, [start.body(job.id)]);
   await recordAudit({
@@ -131,7 +134,8 @@ function stalled(job: JobView): boolean {
 export async function updateJob(jobId: string, change: JobChange): Promise<JobView> {
   const current = await getJob(jobId);
   const state = change.state ?? current.state;
-  const job: JobView = { ...current, ...change, state, updatedAt: new Date().toISOString() };
+  // A kind's consumer writes only its own kind's result (sweep's running totals, the outcome of its run).
+  const job = { ...current, ...change, state, updatedAt: new Date().toISOString() } as JobView;
   if (state !== 'running') delete job.progress;
   if (state !== 'running') delete job.phase;
   if (state !== 'waiting-to-retry') delete job.nextAttemptAt;
@@ -140,9 +144,9 @@ export async function updateJob(jobId: string, change: JobChange): Promise<JobVi
   return job;
 }
 
-export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt'>>;
+export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt' | 'result'>> & { result?: JobResult };
 
-async function storeJob(job: JobView): Promise<void> {
+async function storeJob<K extends JobKind>(job: JobView<K>): Promise<void> {
   await appState().set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
 }
 
@@ -175,13 +179,13 @@ export interface RunContext {
 
 export type Outcome<B extends JobBody = JobBody> =
   /** Finished. `quiet` keeps a no-op (an unchanged repository) out of the audit log. */
-  | { state: 'done'; message: string; result?: Record<string, unknown>; quiet?: boolean }
+  | { state: 'done'; message: string; result?: JobResult; quiet?: boolean }
   /**
    * The work did not fit one delivery: the kernel queues `next.body` on the
    * consumer's queue `next.afterSeconds` later, and the job stays running with
    * `result` as its running totals (the next delivery finds them in `context.job`).
    */
-  | { state: 'continuing'; message: string; next: { body: B; afterSeconds: number }; result?: Record<string, unknown> };
+  | { state: 'continuing'; message: string; next: { body: B; afterSeconds: number }; result?: JobResult };
 
 export interface AuditSubject {
   action: string;

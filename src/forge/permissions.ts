@@ -2,6 +2,7 @@
 // helper for it). The user and the place come from Forge's context, never
 // from a page's payload. And the one permission the app gives: admin of a
 // repository it created for a restore, to the person who asked for it.
+import type { RequesterAccess } from '../contract.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { type BitbucketClient, type Page, apiPath } from '../bitbucket/client.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
@@ -27,10 +28,7 @@ export async function requireRepositoryAdmin(workspaceUuid: string, repositoryUu
   throw new LifeboatError('PERMISSION_DENIED', 'Only an admin of this repository can do this.');
 }
 
-/** Whether the person who asked for a repository administers it, and how (or why not). */
-export type RequesterAccess =
-  | { admin: true; via: 'workspace-admin' | 'granted' }
-  | { admin: false; problem: { code: string; message: string } };
+export type { RequesterAccess };
 
 /**
  * Makes `accountId` an admin of a repository the app created for them.

@@ -41,8 +41,8 @@ const CONTINUE_AFTER_SECONDS = 60;
 const MANIFEST_BATCH = 20;
 
 /** "Rebuild the index" on the admin page. */
-export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  return startJob<IndexBody>({
+export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'index'>> {
+  return startJob<'index', IndexBody>({
     kind: 'index', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
     queue: QUEUES.index, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'index rebuild requested' },
   });

@@ -39,7 +39,7 @@ interface Requester {
   accountId: string;
 }
 
-export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView> {
+export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView<'restore'>> {
   const { request } = input;
   const configuration = await requireConfiguration();
   const { manifest } = await openSnapshot(configuration, input, request.snapshotId);
@@ -63,7 +63,7 @@ export async function requestRestore(input: Requester & { request: RestoreReques
   return queueRestore(input, stored, describe(stored), identities);
 }
 
-export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView> {
+export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView<'restore'>> {
   const event = await getDestructiveEvent(input.repositoryUuid, input.eventId);
   if (event.undoneBy) throw new LifeboatError('INVALID_ARGUMENT', `This ${eventWords(event)} was already undone (job ${event.undoneBy.jobId}, ${event.undoneBy.at}).`);
   const configuration = await requireConfiguration();
@@ -84,7 +84,7 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
   return queueRestore(input, stored, `Undo the ${eventWords(event)} of ${found.ref}: ${input.inPlace ? 'put it back in place' : 'restore it beside'} at ${event.previousTip.slice(0, 12)}.`);
 }
 
-export async function requestDeletedRestore(input: Requester & { snapshotId?: string; newRepositorySlug: string }): Promise<JobView> {
+export async function requestDeletedRestore(input: Requester & { snapshotId?: string; newRepositorySlug: string }): Promise<JobView<'restore'>> {
   const configuration = await requireConfiguration();
   const snapshotId = input.snapshotId ?? (await readSummary(input.repositoryUuid))?.latest?.id;
   if (!snapshotId) throw new LifeboatError('SNAPSHOT_NOT_FOUND', 'Lifeboat knows no snapshot of this repository (an admin can rebuild the index from the bucket).');
@@ -95,10 +95,10 @@ export async function requestDeletedRestore(input: Requester & { snapshotId?: st
   return queueRestore(input, stored, `Restore the deleted repository ${was} from snapshot ${manifest.id} into the new repository ${input.newRepositorySlug}.`);
 }
 
-async function queueRestore(input: Requester, stored: StoredRestore, message: string, identities?: string[]): Promise<JobView> {
+async function queueRestore(input: Requester, stored: StoredRestore, message: string, identities?: string[]): Promise<JobView<'restore'>> {
   let jobId: string | undefined;
   try {
-    return await startJob<RestoreBody>({
+    return await startJob<'restore', RestoreBody>({
       kind: 'restore', message: `Queued. ${message}`, requestedBy: input.accountId, repositoryUuid: input.repositoryUuid,
       queue: QUEUES.restore, body: (id) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: id }),
       audit: { action: restoreAction(stored), detail: message },

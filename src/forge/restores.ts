@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { ConfigurationResultView, RestoreDestination } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination, RestoreResult } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
@@ -146,7 +146,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
   const pushed = stored.pushed;
 
-  const result: Record<string, unknown> = {
+  const result: RestoreResult = {
     snapshotId: manifest.id,
     mode: stored.mode,
     repository: target.slug,

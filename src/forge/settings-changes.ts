@@ -6,7 +6,7 @@ import { credentialExpiry } from '../bitbucket/credentials.js';
 import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
 import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
 import type { StorageSetting } from '../engine/bucket/marker.js';
-import { LifeboatError } from '../engine/errors.js';
+import { LifeboatError, type FieldProblem } from '../engine/errors.js';
 import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
 import { kvsKeys } from './keys.js';
@@ -84,8 +84,8 @@ export async function saveSettings(accountId: string, request: Omit<SaveSettings
   const previous = await loadSettings();
   const storage = previous ? storageChanges(storageSettingOf(previous), storageSettingOf(settings)) : [];
   if (storage.some((change) => change.action === 'encryption turned off') && request.confirmDowngrade !== true) {
-    const problem = 'confirmDowngrade must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)';
-    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${problem}.`, { details: { problems: [problem] } });
+    const problem: FieldProblem = { path: ['confirmDowngrade'], kind: 'needs-confirmation', message: 'must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)' };
+    throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: confirmDowngrade ${problem.message}.`, { details: { problems: [problem] } });
   }
   await storeSettings(settings);
   await storeSecrets({

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../bitbucket/uuid.js';
-import type { JobView } from '../contract.js';
+import type { JobView, SweepResult } from '../contract.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -91,8 +91,8 @@ export function workspaceFromContext(context: unknown): string {
 }
 
 /** "Sweep now" on the admin page. */
-export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView> {
-  return startJob<SweepBody>({
+export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'sweep'>> {
+  return startJob<'sweep', SweepBody>({
     kind: 'sweep', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
     queue: QUEUES.sweep, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'sweep requested' },
   });
@@ -100,12 +100,7 @@ export async function requestSweep(input: { workspaceUuid: string; accountId?: s
 
 // ---------------------------------------------------------------- sweep
 
-interface SweepTally {
-  repositories: number;
-  backupsQueued: number;
-  prunesQueued: number;
-  includedAutomatically: number;
-}
+type SweepTally = SweepResult;
 
 export const runSweep = defineConsumer<SweepBody>({
   kind: 'sweep',
@@ -166,7 +161,7 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
 
 /** The job's running totals: a sweep that continues adds to what the earlier deliveries counted (the kernel records them). */
 function runningTotal(job: JobView | undefined, tally: SweepTally): SweepTally {
-  const before = job?.result as Partial<SweepTally> | undefined;
+  const before = job?.kind === 'sweep' ? job.result : undefined;
   const total: SweepTally = {
     repositories: (before?.repositories ?? 0) + tally.repositories,
     backupsQueued: (before?.backupsQueued ?? 0) + tally.backupsQueued,

@@ -1,4 +1,18 @@
-// Times and sizes in the viewer's locale, for both pages: relative times ("2 hours ago") and byte sizes.
+// What both pages say for codes and numbers: snapshot triggers, and times and sizes in the
+// viewer's locale (relative times, "2 hours ago", and byte sizes).
+import type { SnapshotTrigger } from '../../src/contract.js';
+
+/** Every trigger a manifest stores (src/engine/bucket/format.ts), in words: a new one does not compile until it has its own. */
+const TRIGGER_WORDS: Readonly<Record<SnapshotTrigger, string>> = {
+  push: 'Push',
+  schedule: 'Schedule',
+  manual: 'Manual',
+  cli: 'Command line',
+  'restore-guard': 'Before overwrite',
+};
+
+/** A snapshot's trigger in words. */
+export const triggerWords = (trigger: SnapshotTrigger): string => TRIGGER_WORDS[trigger];
 const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 24 * 3600], ['month', 30 * 24 * 3600], ['week', 7 * 24 * 3600], ['day', 24 * 3600], ['hour', 3600], ['minute', 60], ['second', 1],
 ];

@@ -4,18 +4,45 @@
 import SectionMessage from '@atlaskit/section-message';
 import { makeInvoke } from '@forge/bridge';
 import type { Definitions } from '@forge/resolver/shared';
-import type { Result, UserError } from '../../src/contract.js';
+import type { FieldProblem, Result, UserError } from '../../src/contract.js';
 
 /** A resolver's refusal or failure, with its stable code and what the person can do (hint). */
 export class PageError extends Error implements UserError {
   readonly code: UserError['code'];
   readonly hint?: string;
+  /** A refused request: each field it got wrong. */
+  readonly problems: FieldProblem[];
   constructor(error: UserError) {
     super(error.message);
     this.name = 'PageError';
     this.code = error.code;
     if (error.hint) this.hint = error.hint;
+    this.problems = error.problems ?? [];
   }
+}
+
+/** A field problem in the page's words: the kind says what is wrong, the schema's rule says how to get it right. */
+function problemWords(problem: FieldProblem): string {
+  if (problem.kind === 'required') return 'is required';
+  if (problem.kind === 'unknown-field') return 'is not a field this version of Lifeboat knows; reload the page';
+  return problem.message;
+}
+
+/**
+ * A refused request's field problems, split: each problem of a field the view shows
+ * goes beside that field (`fields`, by dotted path; a problem deeper in a field, such
+ * as one recipient of a list, goes to the field), the others above the form.
+ */
+export function fieldProblems(error: unknown, shown: readonly string[]): { fields: Record<string, string>; other: FieldProblem[] } {
+  const fields: Record<string, string[]> = {};
+  const other: FieldProblem[] = [];
+  for (const problem of error instanceof PageError ? error.problems : []) {
+    const path = problem.path.join('.');
+    const field = shown.find((name) => path === name || path.startsWith(`${name}.`));
+    if (field) (fields[field] ??= []).push(problemWords(problem));
+    else other.push(problem);
+  }
+  return { fields: Object.fromEntries(Object.entries(fields).map(([field, words]) => [field, `${words.join('; ')}.`])), other };
 }
 
 /** An error at the edge of a view: what happened and, when the backend knows, what to do. */

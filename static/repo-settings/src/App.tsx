@@ -1,27 +1,28 @@
 import Heading from '@atlaskit/heading';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
+import { useResource } from '../../shared/data.js';
 import { invoke, type RepoStatus, type SnapshotSummary } from './api.js';
 import { ErrorMessage, isPermissionDenied } from '../../shared/page-error.js';
 import { DestructiveEvents } from './Events.js';
 import { RestoreDialog } from './RestoreDialog.js';
 import { StatusPanel } from './Status.js';
 import { Timeline } from './Timeline.js';
+import { Subtle } from '../../shared/layout.js';
 
 export function App() {
-  const [status, setStatus] = useState<RepoStatus>();
-  const [error, setError] = useState<unknown>();
+  const loaded = useResource(() => invoke('getRepoStatus'));
+  // What a change on the page answered (a switch, a backup that ended) replaces what was read first.
+  const [changedStatus, setChangedStatus] = useState<RepoStatus>();
+  const status = changedStatus ?? loaded.data;
+  const { error } = loaded;
   // Bumped when a job ends, so that the lists read the KVS summaries again.
   const [version, setVersion] = useState(0);
   const [restoring, setRestoring] = useState<SnapshotSummary>();
 
-  useEffect(() => {
-    invoke('getRepoStatus').then(setStatus, setError);
-  }, []);
-
   const changed = (next: RepoStatus) => {
-    setStatus(next);
+    setChangedStatus(next);
     setVersion((value) => value + 1);
   };
 
@@ -34,7 +35,7 @@ export function App() {
             Backups of this repository are managed by its admins and the workspace admins: snapshots can hold history that was removed
             on purpose, so Lifeboat shows them only to admins. Ask one of them to restore something for you.
           </p>
-          <p className="subtle">{error instanceof Error ? error.message : ''}</p>
+          <Subtle as="p">{error instanceof Error ? error.message : ''}</Subtle>
         </SectionMessage>
       ) : (
         <ErrorMessage error={error} title="Lifeboat could not load this repository's backups" />

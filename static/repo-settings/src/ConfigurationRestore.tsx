@@ -1,10 +1,10 @@
 import { RadioGroup } from '@atlaskit/radio';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState } from 'react';
-import { invoke, type ConfigurationNoteView, type ConfigurationPlanView, type ConfigurationResultView, type JobView, type RestoreRequest } from './api.js';
+import { invoke, type ConfigurationNoteView, type ConfigurationPlanView, type JobView, type RestoreRequest } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { plural } from './format.js';
+import { useResource } from '../../shared/data.js';
 
 export type ConfigurationChoice = NonNullable<RestoreRequest['configuration']> | 'none';
 
@@ -30,21 +30,11 @@ function Notes({ notes, testId }: { notes: ConfigurationNoteView[]; testId: stri
  * plans it against the target's configuration now.
  */
 export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange }: { snapshotId: string; target: ConfigurationPlanView['target']; value: ConfigurationChoice; onChange: (choice: ConfigurationChoice) => void }) {
-  const [plan, setPlan] = useState<ConfigurationPlanView>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    setPlan(undefined);
-    setError(undefined);
-    if (value === 'none') return undefined;
-    let current = true;
-    invoke('planConfigurationRestore', { snapshotId, target }).then(
-      (answer) => { if (current) setPlan(answer); },
-      (failure: unknown) => { if (current) setError(failure); },
-    );
-    return () => {
-      current = false;
-    };
-  }, [snapshotId, target, value === 'none']);
+  // Planned only once asked for, and afresh for another target.
+  const wanted = value !== 'none';
+  const planned = useResource(async () => (wanted ? invoke('planConfigurationRestore', { snapshotId, target }) : undefined), [snapshotId, target, wanted]);
+  const plan = planned.loading ? undefined : planned.data;
+  const error = planned.loading ? undefined : planned.error;
 
   return (
     <fieldset>
@@ -73,7 +63,7 @@ export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange
 
 /** What a finished restore wrote of the configuration, and what it could not. */
 export function ConfigurationRestoreResult({ job }: { job: JobView | undefined }) {
-  const result = job?.state === 'done' ? job.result?.configuration as ConfigurationResultView | undefined : undefined;
+  const result = job?.state === 'done' && job.kind === 'restore' ? job.result?.configuration : undefined;
   if (!result) return null;
   return (
     <SectionMessage appearance={result.notWritten.length > 0 ? 'warning' : 'success'} title={`Configuration: ${plural(result.writtenCount, 'change')} written${result.notWrittenCount > 0 ? `, ${plural(result.notWrittenCount, 'item')} not written` : ''}`}>

@@ -1,12 +1,13 @@
 import Button from '@atlaskit/button/new';
 import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
 import SectionMessage from '@atlaskit/section-message';
-import { useEffect, useState } from 'react';
-import { invoke, type DestructiveEvent, type JobView } from './api.js';
+import { useState } from 'react';
+import { getJob, invoke, type DestructiveEvent, type JobView } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, refLabel, relativeTime } from './format.js';
-import { JobProgress } from './JobProgress.js';
-import { useJob } from './use-job.js';
+import { JobStatus } from '../../shared/job-status.js';
+import { useJob, useResource } from '../../shared/data.js';
+import { Box, Inline, Stack, xcss } from '@atlaskit/primitives';
 
 const short = (oid: string) => oid.slice(0, 12);
 
@@ -17,26 +18,27 @@ function eventWords(event: DestructiveEvent): string {
   return `${refLabel(event.ref)} ${what} ${relativeTime(event.at)}${who}`;
 }
 
+const eventsStyles = xcss({ marginBlock: 'space.200' });
+const actionsStyles = xcss({ marginBlockStart: 'space.100' });
+
 /** Pushes that removed or rewrote history, each with its undo: beside in one click, in place after a confirmation. */
 export function DestructiveEvents({ version, onUndone }: { version: number; onUndone: () => void }) {
-  const [events, setEvents] = useState<DestructiveEvent[]>();
-  const [error, setError] = useState<unknown>();
+  const { data: page, error } = useResource(() => invoke('listDestructiveEvents', {}), [version]);
   // Undone here: their banners stay, showing how the undo ended, until the page reloads.
   const [undoneHere, setUndoneHere] = useState<ReadonlySet<string>>(new Set());
-  useEffect(() => {
-    invoke('listDestructiveEvents', {}).then((page) => setEvents(page.items), setError);
-  }, [version]);
   if (error !== undefined) return <ErrorMessage error={error} title="Could not list force-pushes and deletions" />;
-  const open = (events ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
+  const open = (page?.items ?? []).filter((event) => !event.undoneBy || undoneHere.has(event.id));
   if (open.length === 0) return null;
   const undone = (id: string) => {
     setUndoneHere((previous) => new Set([...previous, id]));
     onUndone();
   };
   return (
-    <div className="events">
-      {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
-    </div>
+    <Box xcss={eventsStyles}>
+      <Stack space="space.100">
+        {open.map((event) => <EventBanner key={event.id} event={event} onUndone={() => undone(event.id)} />)}
+      </Stack>
+    </Box>
   );
 }
 
@@ -44,11 +46,7 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
   const [job, setJob] = useState<JobView>();
   const [error, setError] = useState<unknown>();
   const [confirming, setConfirming] = useState(false);
-  const followed = useJob(job?.id, job);
-  const done = followed.job?.state === 'done';
-  useEffect(() => {
-    if (done) onUndone();
-  }, [done]);
+  const followed = useJob(getJob, job?.id, { ...(job ? { first: job } : {}), onEnded: (ended) => { if (ended.state === 'done') onUndone(); } });
 
   async function undo(inPlace: boolean) {
     setConfirming(false);
@@ -71,12 +69,14 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
         {' '}Commits that were only on it may no longer be on any branch.
       </p>
       {!job && (
-        <div className="row">
-          <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>
-          {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
-        </div>
+        <Box xcss={actionsStyles}>
+          <Inline space="space.100" alignBlock="center" shouldWrap>
+            <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>
+            {event.kind !== 'tag-deleted' && <Button onClick={() => setConfirming(true)}>Put it back in place…</Button>}
+          </Inline>
+        </Box>
       )}
-      {followed.job && <JobProgress job={followed.job} label="Undo" />}
+      <JobStatus followed={followed} label="Undo" />
       {error !== undefined && <ErrorMessage error={error} title="The undo could not start" />}
       {confirming && (
         <ModalTransition>

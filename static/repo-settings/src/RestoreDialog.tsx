@@ -6,14 +6,14 @@ import SectionMessage from '@atlaskit/section-message';
 import Select from '@atlaskit/select';
 import Spinner from '@atlaskit/spinner';
 import Textfield from '@atlaskit/textfield';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../../../src/bitbucket/slug.js';
-import { invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotDetails, type SnapshotSummary } from './api.js';
+import { getJob, invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel } from './format.js';
-import { JobProgress } from './JobProgress.js';
+import { JobStatus } from '../../shared/job-status.js';
 import { type ConfigurationChoice, ConfigurationRestoreChoice, ConfigurationRestoreResult } from './ConfigurationRestore.js';
-import { useJob } from './use-job.js';
+import { useJob, useResource } from '../../shared/data.js';
 
 type Option = { label: string; value: string };
 
@@ -55,8 +55,7 @@ function refUrl(repositoryUrl: string | undefined, ref: { to: string; oid: strin
 export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { snapshot: SnapshotSummary; repository: RestoreTarget; onClose: () => void; onFinished: () => void }) {
   const repositoryName = repository.name;
   const encrypted = snapshot.recipients.length > 0;
-  const [details, setDetails] = useState<SnapshotDetails>();
-  const [loadError, setLoadError] = useState<unknown>();
+  const { data: details, error: loadError } = useResource(() => invoke('getSnapshot', { snapshotId: snapshot.id }), [snapshot.id]);
   const [what, setWhat] = useState<'all' | 'chosen'>('all');
   const [chosen, setChosen] = useState<readonly Option[]>([]);
   const [where, setWhere] = useState<RestoreDestination>('beside');
@@ -66,15 +65,9 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   const [identity, setIdentity] = useState('');
   const [startError, setStartError] = useState<unknown>();
   const [job, setJob] = useState<JobView>();
-  const followed = useJob(job?.id, job);
+  const followed = useJob(getJob, job?.id, { ...(job ? { first: job } : {}), onEnded: (ended) => { if (ended.state === 'done') onFinished(); } });
   const done = followed.job?.state === 'done';
 
-  useEffect(() => {
-    invoke('getSnapshot', { snapshotId: snapshot.id }).then(setDetails, setLoadError);
-  }, [snapshot.id]);
-  useEffect(() => {
-    if (done) onFinished();
-  }, [done]);
 
   const options: Option[] = (details?.refList ?? []).map((ref) => ({ value: ref.name, label: refLabel(ref.name) }));
   const refs = what === 'all' || configuration === 'only' ? undefined : chosen.map((option) => option.value);
@@ -118,10 +111,10 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   }
 
   // The job's result names each ref written: from the snapshot, to the target, at a commit.
-  const restoredRefs = Array.isArray(followed.job?.result?.refs) ? (followed.job.result.refs as Array<{ from: string; to: string; oid: string }>) : [];
-  const result = followed.job?.result;
-  const target = typeof result?.repository === 'string' ? result.repository : undefined;
-  const targetUrl = typeof result?.repositoryUrl === 'string' ? result.repositoryUrl : undefined;
+  const result = followed.job?.kind === 'restore' ? followed.job.result : undefined;
+  const restoredRefs = result?.refs ?? [];
+  const target = result?.repository;
+  const targetUrl = result?.repositoryUrl;
   return (
     <ModalTransition>
       <Modal onClose={onClose} width="large">
@@ -187,7 +180,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
               </SectionMessage>
             </>
           )}
-          {followed.job && <JobProgress job={followed.job} label="Restore" />}
+          <JobStatus followed={followed} label="Restore" />
           <ConfigurationRestoreResult job={followed.job} />
           {done && result?.mode === 'new-repository' && target && (
             <p>{targetUrl ? <a href={targetUrl} target="_blank" rel="noreferrer">Open {target} in Bitbucket</a> : <>The new repository is {target}.</>}</p>

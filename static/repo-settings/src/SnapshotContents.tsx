@@ -8,11 +8,13 @@ import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState } from 'react';
-import { invoke, type CommentView, type ConversationEntry, type PullRequestPage, type PullRequestView, type SnapshotContents } from './api.js';
+import { useState } from 'react';
+import { invoke, type CommentView, type ConversationEntry, type PullRequestView, type SnapshotContents } from './api.js';
 import { describeSummary } from '../../../src/engine/snapshot-contents.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
+import { useMorePages, useResource } from '../../shared/data.js';
+import { Panel, Subtle } from '../../shared/layout.js';
 
 type State = PullRequestView['state'];
 const STATE_LOOK: Record<State, 'inprogress' | 'success' | 'removed' | 'default'> = { OPEN: 'inprogress', MERGED: 'success', DECLINED: 'removed', SUPERSEDED: 'default' };
@@ -21,10 +23,10 @@ const StateLozenge = ({ state }: { state: State }) => <Lozenge appearance={STATE
 const Time = ({ iso }: { iso: string }) => <time dateTime={iso} title={absoluteTime(iso)}>{relativeTime(iso)}</time>;
 
 export function SnapshotContentsView({ snapshotId, contents }: { snapshotId: string; contents: SnapshotContents | null }) {
-  if (!contents) return <p className="subtle">Besides git, this snapshot holds nothing: it was taken without metadata.</p>;
+  if (!contents) return <Subtle as="p">Besides git, this snapshot holds nothing: it was taken without metadata.</Subtle>;
   const { lfs } = contents;
   return (
-    <section aria-labelledby="contents-heading" className="panel">
+    <Panel labelledBy="contents-heading">
       <Heading size="small" as="h3" id="contents-heading">Besides git</Heading>
       {contents.partial && (
         <SectionMessage appearance="warning" title="Partial metadata">
@@ -46,7 +48,7 @@ export function SnapshotContentsView({ snapshotId, contents }: { snapshotId: str
       )}
       <Attachments snapshotId={snapshotId} attachments={contents.attachments} />
       {contents.pullRequests !== null && contents.pullRequests > 0 && <PullRequests snapshotId={snapshotId} />}
-    </section>
+    </Panel>
   );
 }
 
@@ -69,7 +71,7 @@ function Attachments({ snapshotId, attachments }: { snapshotId: string; attachme
           ))}
         </tbody>
       </table>
-      <p className="subtle">Write them out with <code>lifeboat attachments {snapshotId} --out &lt;folder&gt;</code>: the zip as it was, the wiki as a git clone.</p>
+      <Subtle as="p">Write them out with <code>lifeboat attachments {snapshotId} --out &lt;folder&gt;</code>: the zip as it was, the wiki as a git clone.</Subtle>
     </>
   );
 }
@@ -84,30 +86,8 @@ const HEAD = {
 };
 
 function PullRequests({ snapshotId }: { snapshotId: string }) {
-  const [pages, setPages] = useState<PullRequestPage[]>();
-  const [error, setError] = useState<unknown>();
-  const [loadingMore, setLoadingMore] = useState(false);
+  const { pages, error, more, loadingMore } = useMorePages((cursor) => invoke('listPullRequests', cursor === undefined ? { snapshotId } : { snapshotId, cursor }), [snapshotId]);
   const [open, setOpen] = useState<number>();
-
-  useEffect(() => {
-    let current = true;
-    invoke('listPullRequests', { snapshotId }).then((page) => { if (current) setPages([page]); }, (failure: unknown) => { if (current) setError(failure); });
-    return () => { current = false; };
-  }, [snapshotId]);
-
-  const nextCursor = pages?.at(-1)?.nextCursor;
-  async function loadMore() {
-    if (!nextCursor) return;
-    setLoadingMore(true);
-    try {
-      const page = await invoke('listPullRequests', { snapshotId, cursor: nextCursor });
-      setPages((previous) => [...(previous ?? []), page]);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setLoadingMore(false);
-    }
-  }
 
   if (open !== undefined) return <PullRequestDetails snapshotId={snapshotId} id={open} onBack={() => setOpen(undefined)} />;
   const items = pages?.flatMap((page) => page.items) ?? [];
@@ -137,17 +117,13 @@ function PullRequests({ snapshotId }: { snapshotId: string }) {
         </SectionMessage>
       )}
       <DynamicTable label="Pull requests of this snapshot, newest first" head={HEAD} rows={rows} isLoading={pages === undefined && error === undefined} testId="pull-requests" />
-      {nextCursor && <Button onClick={loadMore} isLoading={loadingMore}>Show more pull requests</Button>}
+      {more && <Button onClick={() => void more()} isLoading={loadingMore}>Show more pull requests</Button>}
     </section>
   );
 }
 
 function PullRequestDetails({ snapshotId, id, onBack }: { snapshotId: string; id: number; onBack: () => void }) {
-  const [pr, setPr] = useState<PullRequestView>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    invoke('getPullRequest', { snapshotId, pullRequestId: id }).then(setPr, setError);
-  }, [snapshotId, id]);
+  const { data: pr, error } = useResource(() => invoke('getPullRequest', { snapshotId, pullRequestId: id }), [snapshotId, id]);
   const side = (end: PullRequestView['source']): string => `${end.branch ?? '?'}${end.commit ? ` (${end.commit.slice(0, 12)})` : ''}`;
   return (
     <article aria-labelledby="pull-request-heading">
@@ -166,11 +142,11 @@ function PullRequestDetails({ snapshotId, id, onBack }: { snapshotId: string; id
             </>
           )}
           <Heading size="xsmall" as="h4">Conversation</Heading>
-          {pr.conversation.length === 0 ? <p className="subtle">No comments.</p> : <ol className="conversation" aria-label="Conversation">{pr.conversation.map((entry, index) => <Entry key={index} entry={entry} />)}</ol>}
+          {pr.conversation.length === 0 ? <Subtle as="p">No comments.</Subtle> : <ol className="conversation" aria-label="Conversation">{pr.conversation.map((entry, index) => <Entry key={index} entry={entry} />)}</ol>}
           {pr.tasks.length > 0 && (
             <>
               <Heading size="xsmall" as="h4">Tasks</Heading>
-              <ul>{pr.tasks.map((task) => <li key={task.id}>{task.state === 'RESOLVED' ? '✓ ' : '○ '}{task.text} <span className="subtle">({task.creator}{task.state === 'RESOLVED' ? ', resolved' : ''})</span></li>)}</ul>
+              <ul>{pr.tasks.map((task) => <li key={task.id}>{task.state === 'RESOLVED' ? '✓ ' : '○ '}{task.text} <Subtle>({task.creator}{task.state === 'RESOLVED' ? ', resolved' : ''})</Subtle></li>)}</ul>
             </>
           )}
           {pr.statuses.length > 0 && (
@@ -180,7 +156,7 @@ function PullRequestDetails({ snapshotId, id, onBack }: { snapshotId: string; id
             </>
           )}
           <Heading size="xsmall" as="h4">Commits</Heading>
-          <ul>{pr.commits.map((commit) => <li key={commit.hash}><code>{commit.hash.slice(0, 12)}</code> {commit.message.split('\n')[0]} <span className="subtle">({commit.author})</span></li>)}</ul>
+          <ul>{pr.commits.map((commit) => <li key={commit.hash}><code>{commit.hash.slice(0, 12)}</code> {commit.message.split('\n')[0]} <Subtle>({commit.author})</Subtle></li>)}</ul>
         </>
       )}
     </article>
@@ -188,7 +164,7 @@ function PullRequestDetails({ snapshotId, id, onBack }: { snapshotId: string; id
 }
 
 function Entry({ entry }: { entry: ConversationEntry }) {
-  if (entry.kind === 'event') return <li className="subtle">{entry.author} {entry.event}{entry.detail ? ` (${entry.detail.toLowerCase()})` : ''} · <Time iso={entry.date} /></li>;
+  if (entry.kind === 'event') return <li><Subtle>{entry.author} {entry.event}{entry.detail ? ` (${entry.detail.toLowerCase()})` : ''} · <Time iso={entry.date} /></Subtle></li>;
   return <li><Comment comment={entry} /></li>;
 }
 
@@ -199,7 +175,7 @@ function Comment({ comment }: { comment: CommentView }) {
       <p>
         <strong>{comment.author}</strong>{anchor && <> on <code>{anchor}</code>{comment.inline?.outdated && ' (outdated)'}</>} · <Time iso={comment.createdOn} />{comment.updatedOn && ' (edited)'}{comment.resolved && ` · resolved by ${comment.resolved.by}`}
       </p>
-      {comment.deleted ? <p className="subtle">This comment was deleted.</p> : <p className="description">{comment.text}</p>}
+      {comment.deleted ? <Subtle as="p">This comment was deleted.</Subtle> : <p className="description">{comment.text}</p>}
       {comment.replies.length > 0 && <ol className="conversation" aria-label={`Replies to ${comment.author}`}>{comment.replies.map((reply) => <li key={reply.id}><Comment comment={reply} /></li>)}</ol>}
     </article>
   );

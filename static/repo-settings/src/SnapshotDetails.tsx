@@ -4,11 +4,12 @@
 import Button from '@atlaskit/button/new';
 import Modal, { ModalBody, ModalFooter, ModalHeader, ModalTitle, ModalTransition } from '@atlaskit/modal-dialog';
 import Spinner from '@atlaskit/spinner';
-import { useEffect, useState, type ReactNode } from 'react';
+import type { ReactNode } from 'react';
 import { invoke, type SnapshotDetails, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel, triggerWords } from './format.js';
 import { SnapshotContentsView } from './SnapshotContents.js';
+import { useResource } from '../../shared/data.js';
 
 interface DetailsSection {
   key: string;
@@ -35,11 +36,7 @@ const SECTIONS: DetailsSection[] = [
 ];
 
 export function SnapshotDetailsDialog({ snapshot, onClose }: { snapshot: SnapshotSummary; onClose: () => void }) {
-  const [details, setDetails] = useState<SnapshotDetails>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    invoke('getSnapshot', { snapshotId: snapshot.id }).then(setDetails, setError);
-  }, [snapshot.id]);
+  const { data: details, error } = useResource(() => invoke('getSnapshot', { snapshotId: snapshot.id }), [snapshot.id]);
   return (
     <ModalTransition>
       <Modal onClose={onClose} width="large">

@@ -3,13 +3,15 @@ import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Toggle from '@atlaskit/toggle';
-import { useEffect, useState } from 'react';
-import { invoke, type JobView, type RepoStatus } from './api.js';
+import { useState } from 'react';
+import { getJob, invoke, type JobView, type RepoStatus } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { areaName } from '../../shared/areas.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
-import { JobProgress } from './JobProgress.js';
-import { jobEnded, useJob } from './use-job.js';
+import { jobEnded, useJob } from '../../shared/data.js';
+import { JobStatus } from '../../shared/job-status.js';
+import { Inline } from '@atlaskit/primitives';
+import { Panel, Subtle } from '../../shared/layout.js';
 
 type Protection = { appearance: 'success' | 'removed' | 'default'; text: string };
 
@@ -26,15 +28,10 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
   // The running backup: one this page started, or the one the status names (after a reload).
   const [started, setStarted] = useState<{ job: JobView; alreadyQueued: boolean }>();
   const jobId = started?.job.id ?? status.jobId;
-  const followed = useJob(jobId, started?.job);
+  // A backup that ends changes the status and the timeline: read them again.
+  const followed = useJob(getJob, jobId, { ...(started ? { first: started.job } : {}), onEnded: () => void invoke('getRepoStatus').then(onChange, setActionError) });
   const protection = protectionOf(status);
   const latest = status.latest;
-
-  // A backup that ends changes the status and the timeline: read them again.
-  const ended = jobEnded(followed.job);
-  useEffect(() => {
-    if (ended) invoke('getRepoStatus').then(onChange, setActionError);
-  }, [ended, followed.job?.id]);
 
   async function toggle() {
     setSaving(true);
@@ -59,11 +56,11 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
 
   const running = followed.job !== undefined && !jobEnded(followed.job);
   return (
-    <section aria-labelledby="status-heading" className="panel">
-      <div className="row">
+    <Panel labelledBy="status-heading">
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Heading size="medium" as="h2" id="status-heading">Protection</Heading>
         <span data-testid="protection"><Lozenge appearance={protection.appearance} isBold>{protection.text}</Lozenge></span>
-      </div>
+      </Inline>
       <dl>
         <dt>Last backup</dt>
         <dd data-testid="last-backup">
@@ -106,21 +103,21 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
           {status.lastError.hint && <p>{status.lastError.hint}</p>}
         </SectionMessage>
       )}
-      <div className="row">
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Toggle id="backup-toggle" isChecked={status.included} isDisabled={saving} onChange={toggle} />
         <label htmlFor="backup-toggle">Back up this repository</label>
-        <span className="subtle" data-testid="included-by">
+        <Subtle testId="included-by">
           {status.includedBy === 'workspace' ? '(follows the workspace setting)' : '(set for this repository)'}
-        </span>
-      </div>
-      <div className="row">
+        </Subtle>
+      </Inline>
+      <Inline space="space.100" alignBlock="center" shouldWrap>
         <Button appearance="primary" onClick={backUpNow} isDisabled={running || !status.included}>Back up now</Button>
-        {!status.included && <span className="subtle">Turn backups on to back up now.</span>}
-        {started?.alreadyQueued && running && <span className="subtle">A backup was already waiting; this request joined it.</span>}
-      </div>
-      {followed.job && <JobProgress job={followed.job} label="Backup" />}
+        {!status.included && <Subtle>Turn backups on to back up now.</Subtle>}
+        {started?.alreadyQueued && running && <Subtle>A backup was already waiting; this request joined it.</Subtle>}
+      </Inline>
+      <JobStatus followed={followed} label="Backup" />
       {followed.error !== undefined && <ErrorMessage error={followed.error} title="Could not follow the backup" />}
       {actionError !== undefined && <ErrorMessage error={actionError} />}
-    </section>
+    </Panel>
   );
 }

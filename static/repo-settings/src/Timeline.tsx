@@ -4,12 +4,15 @@ import EmptyState from '@atlaskit/empty-state';
 import Heading from '@atlaskit/heading';
 import Lozenge from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
-import { useEffect, useState } from 'react';
-import { invoke, type SnapshotPage, type SnapshotSummary } from './api.js';
+import { useState } from 'react';
+import { invoke, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, relativeTime, triggerWords } from './format.js';
 import { SizeChart } from './SizeChart.js';
 import { SnapshotDetailsDialog } from './SnapshotDetails.js';
+import { useMorePages } from '../../shared/data.js';
+import { Inline } from '@atlaskit/primitives';
+import { Panel } from '../../shared/layout.js';
 
 function changesWords({ added, moved, deleted }: SnapshotSummary['changes']): string {
   const parts = [added && `${added} added`, moved && `${moved} moved`, deleted && `${deleted} deleted`].filter(Boolean);
@@ -28,31 +31,8 @@ const HEAD = {
 
 /** Snapshots newest first, a page at a time, with each one's details and its restore. */
 export function Timeline({ version, onRestore }: { version: number; onRestore: (snapshot: SnapshotSummary) => void }) {
-  const [pages, setPages] = useState<SnapshotPage[]>();
-  const [error, setError] = useState<unknown>();
-  const [loadingMore, setLoadingMore] = useState(false);
+  const { pages, error, more, loadingMore } = useMorePages((cursor) => invoke('listSnapshots', cursor === undefined ? {} : { cursor }), [version]);
   const [details, setDetails] = useState<SnapshotSummary>();
-
-  useEffect(() => {
-    let current = true;
-    setError(undefined);
-    invoke('listSnapshots', {}).then((page) => { if (current) setPages([page]); }, (failure: unknown) => { if (current) setError(failure); });
-    return () => { current = false; };
-  }, [version]);
-
-  const nextCursor = pages?.at(-1)?.nextCursor;
-  async function loadMore() {
-    if (!nextCursor) return;
-    setLoadingMore(true);
-    try {
-      const page = await invoke('listSnapshots', { cursor: nextCursor });
-      setPages((previous) => [...(previous ?? []), page]);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setLoadingMore(false);
-    }
-  }
 
   const snapshots = pages?.flatMap((page) => page.items) ?? [];
   const unreadable = pages?.[0]?.unreadable ?? [];
@@ -66,17 +46,17 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
       {
         key: 'actions',
         content: (
-          <span className="row">
+          <Inline space="space.100" alignBlock="center" shouldWrap>
             <Button onClick={() => setDetails(snapshot)} aria-label={`Details of the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Details</Button>
             <Button onClick={() => onRestore(snapshot)} aria-label={`Restore from the snapshot of ${absoluteTime(snapshot.createdAt)}`}>Restore…</Button>
-          </span>
+          </Inline>
         ),
       },
     ],
   }));
 
   return (
-    <section aria-labelledby="timeline-heading" className="panel">
+    <Panel labelledBy="timeline-heading">
       <Heading size="medium" as="h2" id="timeline-heading">Snapshots</Heading>
       {error !== undefined && <ErrorMessage error={error} title="Could not list the snapshots" />}
       {unreadable.length > 0 && (
@@ -92,9 +72,9 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
         emptyView={<EmptyState header="No snapshots yet" description="Back up now, or push to the repository: each backup adds a snapshot here." headingLevel={3} />}
         testId="snapshots"
       />
-      {nextCursor && <Button onClick={loadMore} isLoading={loadingMore}>Show older snapshots</Button>}
+      {more && <Button onClick={() => void more()} isLoading={loadingMore}>Show older snapshots</Button>}
       <SizeChart snapshots={snapshots} />
       {details && <SnapshotDetailsDialog snapshot={details} onClose={() => setDetails(undefined)} />}
-    </section>
+    </Panel>
   );
 }

@@ -35,6 +35,9 @@ export interface PageContext {
 /** Every resolver call of the page that answers a Result. */
 export const invoke = makeResultInvoke<RepoPageResolvers>();
 
+/** A job's newest view, for useJob. */
+export const getJob = (jobId: string) => invoke('getJob', { jobId });
+
 export async function getPageContext(): Promise<PageContext> {
   const context = await view.getContext();
   const repository = context.extension.repository as { uuid?: string } | undefined;

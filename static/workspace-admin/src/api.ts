@@ -17,6 +17,9 @@ export interface PageContext {
 /** Every resolver call of the page that answers a Result. */
 export const invoke = makeResultInvoke<AdminPageResolvers>();
 
+/** A job's newest view, for useJob. */
+export const getJob = (jobId: string) => invoke('getJob', { jobId });
+
 export async function getPageContext(): Promise<PageContext> {
   const context = await view.getContext();
   return { accountId: context.accountId, workspaceId: context.workspaceId };

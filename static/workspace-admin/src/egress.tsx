@@ -9,30 +9,28 @@ import Button from '@atlaskit/button/new';
 import Lozenge from '@atlaskit/lozenge';
 import { Inline, Stack, Text } from '@atlaskit/primitives';
 import SectionMessage from '@atlaskit/section-message';
-import { useEffect, useState } from 'react';
-import { ErrorMessage } from '../../shared/page-error.js';
+import { useState } from 'react';
+import { useResource, useSettled } from '../../shared/data.js';
+import { ErrorMessage, PageError } from '../../shared/page-error.js';
 import { STORAGE_PROVIDERS } from '../../../src/storage-providers.js';
-import { allowEndpoint, invoke, type EndpointEgress } from './api.js';
+import { allowEndpoint, invoke } from './api.js';
 
 const SETTLE_MS = 400;
 const EARLY_ACCESS = 'an early-access API that Atlassian calls experimental and not recommended for production';
 const DECLARED_NAMES = STORAGE_PROVIDERS.filter((provider) => provider.egress.length > 0).map((provider) => provider.label).join(', ');
 
 export function EndpointAccess({ endpoint }: { endpoint: string }) {
-  const [state, setState] = useState<EndpointEgress>();
   const [error, setError] = useState<unknown>();
   const [asking, setAsking] = useState(false);
-  const [round, setRound] = useState(0);
-  useEffect(() => {
-    setState(undefined);
-    setError(undefined);
-    let current = true;
-    const timer = setTimeout(() => {
-      invoke('checkEndpoint', { endpoint: endpoint.trim() }).then((answer) => { if (current) setState(answer); }, () => undefined);
-    }, SETTLE_MS);
-    return () => { current = false; clearTimeout(timer); };
-  }, [endpoint, round]);
+  const settled = useSettled(endpoint.trim(), SETTLE_MS);
+  const check = useResource(() => invoke('checkEndpoint', { endpoint: settled }), [settled]);
+  // While the admin types, an answer about an earlier endpoint says nothing.
+  const state = settled === endpoint.trim() && !check.loading ? check.data : undefined;
 
+  // Not an endpoint yet: the field says why when the settings are saved.
+  if (check.error !== undefined && !(check.error instanceof PageError && check.error.code === 'INVALID_ARGUMENT')) {
+    return <ErrorMessage error={check.error} title="Lifeboat could not check whether Forge lets it reach this endpoint" />;
+  }
   if (!state) return null;
   if (state.allowed && state.declared) {
     return <Inline space="space.100" alignBlock="center"><Lozenge appearance="success">reachable</Lozenge><Text>Forge lets Lifeboat reach {state.origin}.</Text></Inline>;
@@ -49,7 +47,7 @@ export function EndpointAccess({ endpoint }: { endpoint: string }) {
     setAsking(true);
     setError(undefined);
     allowEndpoint(state.origin)
-      .then(() => setRound((value) => value + 1), setError)
+      .then(check.reload, setError)
       .finally(() => setAsking(false));
   };
   return (

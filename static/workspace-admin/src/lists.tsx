@@ -11,26 +11,12 @@ import Select from '@atlaskit/select';
 import Toggle from '@atlaskit/toggle';
 import Tooltip from '@atlaskit/tooltip';
 import { useEffect, useState, type ReactNode } from 'react';
-import { invoke, type CoverageRow, type CoverageSort, type DeletedRepository, type JobView, type Paged, type SettingsView } from './api.js';
-import { ErrorMessage } from '../../shared/page-error.js';
-import { JobStatus, useJob, useResource } from './common.js';
+import { getJob, invoke, type CoverageRow, type CoverageSort, type DeletedRepository, type JobView, type SettingsView } from './api.js';
+import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
+import { jobEnded, useJob, usePaged, useResource, useSettled } from '../../shared/data.js';
+import { JobStatus } from '../../shared/job-status.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
-import { fieldProblems } from './settings-form.js';
-
-/** Cursor paging: the cursors of the pages before this one, so "Previous" goes back without the backend keeping state. */
-function usePaged<T>(load: (cursor: string | undefined) => Promise<Paged<T>>) {
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const cursor = cursors.at(-1);
-  const page = useResource(() => load(cursor), [cursor]);
-  const next = page.data?.nextCursor;
-  return {
-    page,
-    pageNumber: cursors.length,
-    previous: cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : undefined,
-    next: next !== undefined ? () => setCursors([...cursors, next]) : undefined,
-  };
-}
 
 function Pager({ label, pageNumber, pages, previous, next }: { label: string; pageNumber: number; pages?: number; previous: (() => void) | undefined; next: (() => void) | undefined }) {
   if (!previous && !next) return null;
@@ -88,7 +74,6 @@ const SORTS: SortChoice[] = [
 ];
 
 /** A short wait after the last keystroke, so a search asks once. */
-const SEARCH_SETTLE_MS = 300;
 
 /**
  * Every repository of the workspace: searched, sorted and paged by the backend
@@ -97,15 +82,13 @@ const SEARCH_SETTLE_MS = 300;
  */
 export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view: SettingsView) => void }) {
   const [searchText, setSearchText] = useState('');
-  const [search, setSearch] = useState('');
+  const search = useSettled(searchText.trim());
   const [sort, setSort] = useState<SortChoice>(SORTS[0]!);
   const [pageNumber, setPageNumber] = useState(1);
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  useEffect(() => {
-    const timer = setTimeout(() => { setSearch(searchText.trim()); setPageNumber(1); }, SEARCH_SETTLE_MS);
-    return () => clearTimeout(timer);
-  }, [searchText]);
+  // A new search starts at its first page.
+  useEffect(() => setPageNumber(1), [search]);
   const cursor = cursors.at(-1);
   const page = useResource(
     () => invoke('getCoverage', cursor !== undefined ? { cursor } : { ...(search ? { search } : {}), sort: sort.sort, descending: sort.descending, page: pageNumber }),
@@ -121,12 +104,12 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
   };
   const [sweep, setSweep] = useState<JobView>();
   const [sweepError, setSweepError] = useState<unknown>();
-  const followed = useJob(sweep, () => page.reload());
+  const followed = useJob(getJob, sweep?.id, { first: sweep, onEnded: page.reload });
   const startSweep = () => {
     setSweepError(undefined);
     invoke('sweepNow').then(setSweep, setSweepError);
   };
-  const running = followed.job !== undefined && !['done', 'failed'].includes(followed.job.state);
+  const running = followed.job !== undefined && !jobEnded(followed.job);
   const rows = page.data?.items ?? [];
   const allSelected = rows.length > 0 && rows.every((row) => selected.has(row.repositoryUuid));
   const toggleRow = (uuid: string) => {
@@ -168,7 +151,7 @@ export function Coverage({ view, onSaved }: { view: SettingsView; onSaved: (view
         <Button onClick={page.reload}>Refresh</Button>
       </Inline>
       {sweepError !== undefined && <ErrorMessage error={sweepError} title="The backup of all repositories did not start" />}
-      <JobStatus job={followed.job} error={followed.error} what="backup of all repositories" doneTitle="Every included repository is queued for backup" />
+      <JobStatus followed={followed} label="The backup of all repositories" doneTitle="Every included repository is queued for backup" />
       <Inline space="space.200" alignBlock="end" shouldWrap>
         <Box xcss={searchStyles}>
           <TextField id="coverage-search" label="Search repositories" value={searchText} onChange={setSearchText} placeholder="Name or slug" />
@@ -236,8 +219,8 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
   const [job, setJob] = useState<JobView>();
   const [error, setError] = useState<unknown>();
   const [starting, setStarting] = useState(false);
-  const followed = useJob(job);
-  const problems = fieldProblems(error);
+  const followed = useJob(getJob, job?.id, { first: job });
+  const problems = fieldProblems(error, ['newRepositorySlug']);
   const start = () => {
     setStarting(true);
     setError(undefined);
@@ -253,9 +236,9 @@ function RestoreDeleted({ repository, onClose }: { repository: DeletedRepository
           <Text>{`Lifeboat creates a new repository in this workspace and pushes every branch and tag of the snapshot taken ${relativeTime(repository.lastSnapshotAt)} (${absoluteTime(repository.lastSnapshotAt)}) into it.`}</Text>
           <TextField id="restore-slug" label="Name of the new repository (slug)" value={slug} onChange={setSlug} error={problems.fields.newRepositorySlug} />
           {error !== undefined && !problems.fields.newRepositorySlug && <ErrorMessage error={error} title="The restore did not start" />}
-          <JobStatus job={followed.job} error={followed.error} what="restore" />
-          {followed.job?.state === 'done' && typeof followed.job.result?.repositoryUrl === 'string' && (
-            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {String(followed.job.result.repository ?? slug)} in Bitbucket</a></Text>
+          <JobStatus followed={followed} label="The restore" />
+          {followed.job?.state === 'done' && followed.job.kind === 'restore' && followed.job.result?.repositoryUrl && (
+            <Text><a href={followed.job.result.repositoryUrl} target="_blank" rel="noreferrer">Open {followed.job.result.repository} in Bitbucket</a></Text>
           )}
         </Stack>
       </ModalBody>
@@ -272,7 +255,7 @@ export function DeletedRepositories() {
   const [restoring, setRestoring] = useState<DeletedRepository>();
   const [reindex, setReindex] = useState<JobView>();
   const [reindexError, setReindexError] = useState<unknown>();
-  const followed = useJob(reindex, () => page.reload());
+  const followed = useJob(getJob, reindex?.id, { first: reindex, onEnded: page.reload });
   return (
     <Stack space="space.200">
       <Text>Repositories deleted from Bitbucket whose snapshots are still in the bucket. Restoring one creates a new repository; the snapshots stay until retention prunes them.</Text>
@@ -296,7 +279,7 @@ export function DeletedRepositories() {
         <Text>The lists on this page come from an index Lifeboat keeps beside the bucket. If snapshots were written or removed behind the app's back (with the command line), rebuild it.</Text>
         <Inline space="space.100"><Button onClick={() => { setReindexError(undefined); invoke('rebuildIndex').then(setReindex, setReindexError); }}>Rebuild the index from the bucket</Button></Inline>
         {reindexError !== undefined && <ErrorMessage error={reindexError} title="The index rebuild did not start" />}
-        <JobStatus job={followed.job} error={followed.error} what="index rebuild" />
+        <JobStatus followed={followed} label="The index rebuild" />
       </Stack>
       <ModalTransition>{restoring && <RestoreDeleted repository={restoring} onClose={() => setRestoring(undefined)} />}</ModalTransition>
     </Stack>

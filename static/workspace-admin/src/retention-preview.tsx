@@ -4,12 +4,13 @@ import { Label } from '@atlaskit/form';
 import Lozenge from '@atlaskit/lozenge';
 import { Stack, Text } from '@atlaskit/primitives';
 import Select from '@atlaskit/select';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { ErrorMessage } from '../../shared/page-error.js';
-import { invoke, type RetentionPreview as Preview, type WorkspaceSettings } from './api.js';
-import { Loading, useResource } from './common.js';
-import { absoluteTime, bytes } from '../../shared/format.js';
+import { invoke, type WorkspaceSettings } from './api.js';
+import { Loading } from './common.js';
+import { useResource, useSettled } from '../../shared/data.js';
+import { absoluteTime, bytes, triggerWords } from '../../shared/format.js';
 
 type Option = { label: string; value: string };
 
@@ -17,38 +18,20 @@ const REASON_WORDS: Record<string, string> = {
   newest: 'the newest', unlimited: 'no rule limits it', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
 };
 
-/** A short wait after the last keystroke, so typing a count asks once. */
-const SETTLE_MS = 300;
-
 export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
   // Repositories with at least one snapshot: the coverage list's first page, searched by the backend as the person types.
   const [typed, setTyped] = useState('');
-  const [search, setSearch] = useState('');
-  useEffect(() => {
-    const timer = setTimeout(() => setSearch(typed.trim()), SETTLE_MS);
-    return () => clearTimeout(timer);
-  }, [typed]);
+  const search = useSettled(typed.trim());
   const repositories = useResource(() => invoke('getCoverage', search ? { search } : {}), [search]);
   const options: Option[] = (repositories.data?.items ?? []).filter((row) => row.lastSnapshotId).map((row) => ({ value: row.repositoryUuid, label: row.slug }));
   const [chosen, setChosen] = useState<Option | null>(null);
   const selected = chosen ?? options[0] ?? null;
   const own = selected ? draft.overrides[selected.value]?.retention : undefined;
   const policy: RetentionPolicy = own ?? draft.retention;
-  const policyKey = JSON.stringify(policy);
-  const [preview, setPreview] = useState<{ data?: Preview; error?: unknown; loading: boolean }>({ loading: false });
-
-  useEffect(() => {
-    if (!selected) return undefined;
-    let current = true;
-    setPreview((previous) => ({ ...previous, loading: true }));
-    const timer = setTimeout(() => {
-      invoke('previewRetention', { repositoryUuid: selected.value, retention: policy }).then(
-        (data) => { if (current) setPreview({ data, loading: false }); },
-        (error: unknown) => { if (current) setPreview({ error, loading: false }); },
-      );
-    }, SETTLE_MS);
-    return () => { current = false; clearTimeout(timer); };
-  }, [selected?.value, policyKey]);
+  // The preview follows the draft once typing has settled, and always the repository chosen.
+  // (The draft's policy is a new object only when it is edited.)
+  const settledPolicy = useSettled(policy);
+  const preview = useResource(async () => (selected ? invoke('previewRetention', { repositoryUuid: selected.value, retention: { ...settledPolicy } }) : undefined), [selected?.value, settledPolicy]);
 
   if (repositories.error !== undefined) return <ErrorMessage error={repositories.error} title="The repositories could not be listed" />;
   if (repositories.loading && !repositories.data) return <Loading label="Loading repositories…" />;
@@ -87,7 +70,7 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
               {data.snapshots.map((snapshot) => (
                 <tr key={snapshot.id}>
                   <td><time dateTime={snapshot.createdAt}>{absoluteTime(snapshot.createdAt)}</time></td>
-                  <td>{snapshot.trigger}</td>
+                  <td>{triggerWords(snapshot.trigger)}</td>
                   <td>{bytes(snapshot.ownBytes)}</td>
                   <td><Lozenge appearance={snapshot.kept ? 'success' : 'removed'}>{snapshot.kept ? 'kept' : 'forgotten'}</Lozenge></td>
                   <td>{snapshot.reasons.map((reason) => REASON_WORDS[reason] ?? reason).join(', ')}</td>

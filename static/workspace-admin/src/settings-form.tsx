@@ -13,9 +13,8 @@ import Toggle from '@atlaskit/toggle';
 import { useState } from 'react';
 import { GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
-import { PageError } from '../../shared/page-error.js';
 import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
-import { ErrorMessage } from '../../shared/page-error.js';
+import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { STORAGE_PROVIDERS, providerOf, type StorageProvider } from '../../../src/storage-providers.js';
 import { CredentialAccess } from './credential-access.js';
@@ -33,26 +32,11 @@ export const DEFAULT_SETTINGS: WorkspaceSettings = {
   bitbucket: { credential: 'access-token', email: '' },
 };
 
-/** A refusal names each bad field ("bucket.name must be …"): those go beside their field, the rest above the form. */
-export function fieldProblems(error: unknown): { fields: Record<string, string>; other: string[] } {
-  const fields: Record<string, string> = {};
-  const other: string[] = [];
-  if (!(error instanceof PageError) || error.code !== 'INVALID_ARGUMENT') return { fields, other };
-  const list = error.message.replace(/^[^:]*: /, '').replace(/\.$/, '').split('; ');
-  for (const problem of list) {
-    const match = /^([a-zA-Z][\w.]*) (.*)$/.exec(problem);
-    const path = match?.[1]?.replace(/\.\d+$/, '');
-    if (match?.[2] && path && FIELD_NAMES.has(path)) fields[path] = fields[path] ? `${fields[path]}; ${match[2]}` : match[2];
-    else other.push(problem);
-  }
-  for (const path of Object.keys(fields)) fields[path] = `${fields[path]}.`;
-  return { fields, other };
-}
-
-const FIELD_NAMES = new Set([
+/** The fields the form shows, by their path in the save request (the settings' own from the settings object). */
+const FIELD_NAMES = [
   'bucket.endpoint', 'bucket.region', 'bucket.name', 'bucket.prefix', 'bucket.addressing', 'bucket.accessKeyId', 'bucketSecretAccessKey',
-  'bitbucket.email', 'bitbucket.expiresOn', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval', 'newRepositorySlug',
-]);
+  'bitbucket.email', 'bitbucket.expiresOn', 'bitbucketToken', 'encryption.recipients', 'objectLock.days', 'retention', 'schedule.interval',
+] as const;
 
 const sectionStyles = xcss({ borderColor: 'color.border', borderWidth: 'border.width', borderStyle: 'solid', borderRadius: 'radius.small', padding: 'space.200' });
 
@@ -118,7 +102,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
   const recipients = parseRecipients(recipientsText);
   const current: WorkspaceSettings = { ...draft, encryption: { recipients } };
   const dirty = !view.settings || JSON.stringify(current) !== JSON.stringify(view.settings) || bucketSecret !== '' || token !== '';
-  const problems = fieldProblems(saveError);
+  const problems = fieldProblems(saveError, FIELD_NAMES);
   const preset = providerOf(draft.bucket.endpoint);
   const credential = draft.bitbucket.credential;
 
