@@ -105,6 +105,12 @@ export interface ForgeHost {
   runScheduledTrigger(key: string): Promise<void>;
   /** Resolves when no invocation runs and no event is queued, delayed or waiting for a retry. */
   idle(): Promise<void>;
+  /**
+   * How the code of a timed-out invocation (an InvocationRecord's id) itself ended, once
+   * its late code has returned or thrown: tests wait for that point instead of sleeping.
+   * Undefined for an invocation that did not time out (its code ended with it).
+   */
+  codeFinished(id: string): Promise<Settled<unknown>> | undefined;
   invocations: readonly InvocationRecord[];
   /** Calls `listener` after every invocation; returns the unsubscribe function. */
   onInvocation(listener: (record: InvocationRecord) => void): () => void;
@@ -239,6 +245,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const listeners = new Set<(record: InvocationRecord) => void>();
   const running = new Set<Promise<unknown>>();
   const idleWaiters = new Set<() => void>();
+  /** How the code of each timed-out invocation ended in the end, by invocation id. */
+  const finishedCode = new Map<string, Promise<Settled<unknown>>>();
   let closed = false;
 
   const functionTimeoutMs = (functionKey: string): number =>
@@ -330,7 +338,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     );
     running.add(run);
     try {
-      const { invocation, settled } = await run;
+      const { invocation, settled, finished } = await run;
+      if (settled.status === 'timeout') finishedCode.set(invocation.id, finished);
       return conclude({ settled, id: invocation.id, start, durationMs: Date.now() - start });
     } finally {
       running.delete(run);
@@ -508,6 +517,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     idle: async () => {
       while (busy() && !closed) await new Promise<void>((resolve) => idleWaiters.add(resolve));
     },
+    codeFinished: (id) => finishedCode.get(id),
     invocations,
     onInvocation(listener) {
       listeners.add(listener);

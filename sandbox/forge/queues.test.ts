@@ -91,7 +91,10 @@ test('a consumer past its timeoutSeconds is recorded as timeout and redelivered'
     const records = fixture.host.invocations.filter((r) => r.kind === 'consumer');
     assert.deepEqual(records.map((r) => r.outcome), ['timeout', 'failed']);
     assert.deepEqual(attempts(fixture, 'slow').map((a) => a.retryReason), [null, 'FUNCTION_TIME_OUT']);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const record of records) {
+      const late = await fixture.host.codeFinished(record.id);
+      assert.match(late?.status === 'threw' ? String(late.error) : '', /called after invocation .* timed out/, 'the late code reached its write, which was refused');
+    }
     assert.equal(fixture.host.kvsDump()['slept:slow'], undefined, 'writes after the timeout were refused');
   } finally {
     await fixture.close();

@@ -188,9 +188,10 @@ export interface InvocationStart {
  * Runs `fn` as one invocation. On timeout the result is ignored and the invocation
  * is marked ended so its platform calls and egress are refused from then on; the
  * code itself keeps running, because in-process JavaScript cannot be killed (Forge
- * stops the whole function instance instead).
+ * stops the whole function instance instead). `finished` settles when the code
+ * itself does, late or not.
  */
-export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T> }> {
+export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T>; finished: Promise<Settled<T>> }> {
   const id = randomUUID();
   const invocation: Invocation = {
     id,
@@ -220,7 +221,7 @@ export async function runInvocation<T>(start: InvocationStart, fn: () => T | Pro
   clearTimeout(timer);
   invocation.ended = true;
   invocation.timedOut = settled.status === 'timeout';
-  return { invocation, settled };
+  return { invocation, settled, finished: run };
 }
 
 export function errorMessage(error: unknown): string {
