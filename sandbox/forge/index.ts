@@ -8,7 +8,7 @@ import './register.js';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { AsyncEvent } from '@forge/events';
-import { ManualClock, realClock, type HostClock } from './clock.js';
+import { realClock, type HostClock, type ManualClock } from './clock.js';
 import { createEgressPolicy } from './egress.js';
 import { KvsStore } from './kvs-store.js';
 import { loadManifest, locateHandler, type ConsumerModule, type ForgeManifest, type TriggerModule } from './manifest.js';

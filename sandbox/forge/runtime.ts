@@ -53,7 +53,8 @@ export interface Limits {
    * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff,
    * scheduled-trigger intervals, the queue's minute and the outbound request cap. 1 is
    * real time; tests use e.g. 0.01 (a 900 s delay becomes 9 s). Function timeouts are
-   * not scaled: they have their own fields.
+   * not scaled: they have their own fields. A host given a manual clock (tests) takes its
+   * delays from that clock: timeScale then scales only the outbound request cap.
    */
   timeScale: number;
 }
