@@ -11,7 +11,7 @@ import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
 import type { Result } from '../src/contract.js';
 import type { WorkspaceSettingsInput } from '../src/settings.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN, type DemoRole } from './demo.js';
-import { startForgeHost, type EgressGroup, type ForgeHost, type Limits, type ProductEvent } from './forge/index.js';
+import { startForgeHost, type EgressGroup, type ForgeHost, type Limits, type ManualClock, type ProductEvent } from './forge/index.js';
 import { loadManifest, PAGE_MODULE_TYPES } from './forge/manifest.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from './s3.js';
 import { startUiServer, type FramedPage, type UiServer } from './ui/server.js';
@@ -38,6 +38,8 @@ export interface WorldOptions {
   log?: (line: string) => void;
   /** Tests shrink the Forge host's delays and timeouts. */
   hostLimits?: Partial<Limits>;
+  /** Tests: the Forge host's delays wait on this clock (ForgeHostOptions.clock). */
+  clock?: ManualClock;
   /** Forge variables for the app (`forge variables set`). */
   appVariables?: Record<string, string>;
   /** The Bitbucket emulator's log: a line per request (tests count REST calls with it) and its errors. */
@@ -116,6 +118,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       customerEgress: [s3.endpoint],
       log,
       ...(options.hostLimits ? { limits: options.hostLimits } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.appVariables ? { env: options.appVariables } : {}),
     });
     started.push(host);

@@ -1,7 +1,8 @@
 // Backups end to end in the local world: real git pushes to the Bitbucket
 // emulator raise Forge events, the app's trigger and consumers run in the
-// sandbox Forge host, and snapshots land in s3rver. Delays run at a tenth of
-// real time (a 30 s coalescing window becomes 3 s).
+// sandbox Forge host, and snapshots land in s3rver. The host's delays wait on a
+// manual clock that settle() moves on: a 30 s coalescing window holds until the
+// test settles, then takes no time.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -19,12 +20,12 @@ import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { bareUuid } from '../src/bitbucket/uuid.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
+import { ManualClock } from '../sandbox/forge/index.js';
+import { nextInvocation } from '../sandbox/forge/testing.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
 import { jobOfKind } from './helpers/jobs.js';
-
-const TIME_SCALE = 0.1;
 
 describe('backups in the local world', { timeout: 180_000 }, () => {
   let app: AppWorld;
@@ -33,7 +34,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
   const clones = new Map<string, string>();
 
   before(async () => {
-    app = await startAppWorld({ hostLimits: { timeScale: TIME_SCALE } });
+    app = await startAppWorld({ clock: new ManualClock() });
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-backups-'));
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
@@ -256,9 +257,8 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
 
     const job = (await app.adminPage('sweepNow', undefined)) as Result<JobView>;
     assert.ok(job.ok, JSON.stringify(job));
-    // Prunes queued by the sweep wait their delay; poll for the backup instead of waiting for an idle host.
-    const deadline = Date.now() + 30_000;
-    while ((await snapshotIds('late-arrival')).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    // The sweep, its backups and the prunes after them (the events held back stay so: only the host settles).
+    await app.world.host.idle();
     const manifest = await newest('late-arrival');
     assert.equal(manifest.trigger, 'schedule');
     assert.deepEqual(manifest.refs.map((ref) => `${ref.oid} ${ref.name}`), [`${tip} refs/heads/main`]);
@@ -268,18 +268,14 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.ok(Number(jobOfKind(finished.value, 'sweep').result?.backupsQueued) >= 4, JSON.stringify(finished.value.result));
 
     // Retention runs after the backups: web-app is pruned to its newest snapshot.
-    const pruneDeadline = Date.now() + 30_000;
-    while ((await snapshotIds('web-app')).length > 1 && Date.now() < pruneDeadline) await new Promise((resolve) => setTimeout(resolve, 250));
     // Its newest: the one before the sweep, or the sweep's own (the first scheduled backup adds the repository's configuration).
     const kept = await snapshotIds('web-app');
     assert.equal(kept.length, 1, kept.join(', '));
     assert.ok(kept[0]! >= webAppNewest!, `${kept[0]} is not older than ${webAppNewest}`);
-    // The prune records its outcome after its last delete: wait for that too.
+    // The prune recorded its outcome after its last delete.
     const audit = (): Array<{ action: string; repositoryUuid?: string; outcome?: string }> => Object.entries(app.world.host.kvsDump())
       .filter(([key]) => key.startsWith('audit:')).map(([, value]) => value as { action: string; repositoryUuid?: string; outcome?: string });
     const pruned = (): boolean => audit().some((entry) => entry.action === 'prune' && entry.outcome === 'ok' && entry.repositoryUuid === webApp);
-    const auditDeadline = Date.now() + 10_000;
-    while (!pruned() && Date.now() < auditDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.ok(pruned(), JSON.stringify(audit()));
   });
 
@@ -288,8 +284,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     const before = sweeps();
     await app.world.host.runScheduledTrigger('hourly-sweep');
     await app.world.host.runScheduledTrigger('hourly-sweep');
-    const deadline = Date.now() + 10_000;
-    while (sweeps() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await app.world.host.idle();
     const triggers = app.world.host.invocations.filter((record) => record.functionKey === 'on-schedule');
     assert.deepEqual(triggers.slice(-2).map((record) => record.outcome), ['ok', 'ok']);
     assert.equal(sweeps() - before, 1, 'one sweep for two triggers within a day');
@@ -311,13 +306,11 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     const joined = answers.filter((answer) => answer.alreadyQueued);
     assert.equal(joined.length, 30 - jobs.length);
     assert.equal(answers[0]?.alreadyQueued, false, 'the first request queued its own job');
-    // Polled rather than settled: the sweep's prunes still wait out their delay.
+    await app.world.host.idle();
     const states = async (): Promise<string[]> => Promise.all(jobs.map(async (id) => {
       const job = (await app.repoPage('getJob', { jobId: id }, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<JobView>;
       return job.ok ? job.value.state : job.error.code;
     }));
-    const deadline = Date.now() + 30_000;
-    while ((await states()).some((state) => state !== 'done') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
     assert.deepEqual(await states(), jobs.map(() => 'done'));
     assert.deepEqual(jobKeys().filter((key) => !keysBefore.includes(key)).sort(), jobs.map((id) => `job:${id}`).sort(), 'no job record besides the ones answered');
   });
@@ -348,10 +341,11 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.deepEqual(pending.recipients, [recipient]);
     assert.match(pending.message, /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
 
-    app.world.emulator.events.delayMs = 0; // the sweep test held events back
+    app.world.emulator.events.delayMs = 0; // the sweep test held events back (still held: so not eventsIdle())
+    const pushed = nextInvocation(app.world.host, (record) => record.kind === 'trigger' && record.detail === 'avi:bitbucket:push:repository', 60_000);
     const tip = await commitAndPush('docs', 'main', 'the first encrypted change');
-    const deadline = Date.now() + 30_000;
-    while ((await snapshotIds('docs')).at(-1) === plain.id && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    await pushed;
+    await app.world.host.idle();
     const encrypted = await newest('docs');
     assert.notEqual(encrypted.id, plain.id, JSON.stringify(status('docs')));
     assert.ok(encrypted.refs.some((ref) => ref.name === 'refs/heads/main' && ref.oid === tip));

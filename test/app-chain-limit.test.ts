@@ -15,12 +15,14 @@ import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 let app: AppWorld;
 
 before(async () => {
   app = await startAppWorld({
-    hostLimits: { timeScale: 0.1, cyclicInvocationLimit: 3 },
+    hostLimits: { cyclicInvocationLimit: 3 },
+    clock: new ManualClock(),
     appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0', LIFEBOAT_MAX_REFS_PER_BUNDLE: '2' },
   });
   await app.configure();

@@ -22,6 +22,7 @@ import { DEMO_USERS, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -37,8 +38,8 @@ describe('repository configuration in the local world', { timeout: 180_000 }, ()
   const requests: string[] = [];
 
   before(async () => {
-    // Delays at a tenth of real time: the push backups a restore's pushes queue coalesce within 3 s, not 30.
-    app = await startAppWorld({ hostLimits: { timeScale: 0.1 }, bitbucketLog: (line) => void requests.push(line) });
+    // Delays on a manual clock: the push backups a restore's pushes queue coalesce until the test settles.
+    app = await startAppWorld({ clock: new ManualClock(), bitbucketLog: (line) => void requests.push(line) });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     await app.configure();

@@ -10,12 +10,13 @@ import { bareUuid } from '../src/bitbucket/uuid.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 let app: AppWorld;
 
 before(async () => {
   app = await startAppWorld({
-    hostLimits: { timeScale: 0.1 },
+    clock: new ManualClock(),
     appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0', LIFEBOAT_MAX_REFS_PER_BUNDLE: '2' },
   });
   await app.configure();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CoveragePage, CoverageQuery, CoverageRow, Result } from '../src/contract.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const EXTRA = 300;
 const DEMO = 3;
@@ -29,7 +30,7 @@ describe('coverage of a workspace with hundreds of repositories', { timeout: 240
   };
 
   before(async () => {
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01 }, extraRepositories: EXTRA });
+    app = await startAppWorld({ clock: new ManualClock(), extraRepositories: EXTRA });
     // Nothing chosen, so the sweeps list the workspace without backing all of it up.
     await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false } });
     await settle();

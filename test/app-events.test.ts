@@ -18,6 +18,7 @@ import type { DeliveredEvent } from '../sandbox/forge/index.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { assertDocumentedShape, documentedEvent, documentedEvents, type Json } from './helpers/forge-events.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 describe('documented product events in the local world', { timeout: 240_000 }, () => {
   let app: AppWorld;
@@ -25,7 +26,7 @@ describe('documented product events in the local world', { timeout: 240_000 }, (
   let scratch: string;
 
   before(async () => {
-    app = await startAppWorld({ hostLimits: { timeScale: 0.1 } });
+    app = await startAppWorld({ clock: new ManualClock() });
     await app.configure();
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-events-'));
     const { bucket } = app.world.urls;

@@ -26,6 +26,7 @@ import { write } from './helpers/fixtures.js';
 import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const ADMIN = { as: 'admin' as const };
 const SLUG = 'docs';
@@ -48,7 +49,7 @@ describe('LFS objects in the app', { timeout: 180_000 }, () => {
 
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-lfs-'));
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    app = await startAppWorld({ clock: new ManualClock() });
     await app.configure({ retention: {} });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: `${bucket.endpoint}/`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
 import { kvsKeys } from '../src/forge/keys.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 
@@ -14,8 +15,8 @@ describe('the app meets the platform\'s documented failures', { timeout: 180_000
   let app: AppWorld;
 
   before(async () => {
-    // A second of Forge's time is 50 ms here: a busy repository is looked at again after 3 s.
-    app = await startAppWorld({ hostLimits: { timeScale: 0.05 } });
+    // A job waiting to retry waits until the test settles the host: its state holds still to be seen.
+    app = await startAppWorld({ clock: new ManualClock() });
     await app.configure();
   });
   after(() => app?.close());
@@ -56,6 +57,7 @@ describe('the app meets the platform\'s documented failures', { timeout: 180_000
 
     const seen = await follow(second.value.job.id, (view) => view.state === 'waiting-to-retry' || finished(view));
     emulator.faults.fetchLatencyMs = 0;
+    await app.world.host.idle();
     await follow(second.value.job.id, finished, seen);
     const waiting = seen.find((view) => view.state === 'waiting-to-retry');
     assert.equal(waiting?.error?.code, 'REPOSITORY_BUSY', JSON.stringify(seen.map((view) => [view.state, view.error?.code])));
@@ -82,7 +84,9 @@ describe('the app meets the platform\'s documented failures', { timeout: 180_000
       const { requestBackup } = await import('../src/forge/backup-queue.js');
       return requestBackup({ workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid: app.repositoryUuid('docs'), reason: 'manual' });
     }, 'resolver');
-    const seen = await follow(requested.job.id, finished);
+    const seen = await follow(requested.job.id, (view) => view.state === 'waiting-to-retry' || finished(view));
+    await app.world.host.idle();
+    await follow(requested.job.id, finished, seen);
     assert.equal(app.world.host.faults.proxyErrors, 0, 'the backup met the fault');
     assert.equal(seen.at(-1)?.state, 'done', JSON.stringify(seen.at(-1)));
     const attempts = app.world.host.invocations.slice(start).filter((record) => record.functionKey === 'run-backup');

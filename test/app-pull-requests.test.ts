@@ -15,6 +15,7 @@ import { bareUuid } from '../src/bitbucket/uuid.js';
 import { apiTokenAuth, call } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 describe('pull requests through the app', { timeout: 180_000 }, () => {
   let app: AppWorld;
@@ -22,7 +23,7 @@ describe('pull requests through the app', { timeout: 180_000 }, () => {
   const webApp = `/2.0/repositories/${DEMO_WORKSPACE.slug}/web-app`;
 
   before(async () => {
-    app = await startAppWorld({ hostLimits: { timeScale: 0.1 } });
+    app = await startAppWorld({ clock: new ManualClock() });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     await app.configure();
@@ -130,7 +131,7 @@ describe('a pull request export cut short by the run time', { timeout: 300_000 }
 
   before(async () => {
     // A run budget of 0: every backup is past its deadline at once, and stores one pull request.
-    app = await startAppWorld({ hostLimits: { timeScale: 0.1 }, appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0' } });
+    app = await startAppWorld({ clock: new ManualClock(), appVariables: { LIFEBOAT_RUN_BUDGET_SECONDS: '0' } });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     await app.configure();

@@ -10,6 +10,7 @@ import { parseSettings } from '../src/settings.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 type Failure = Extract<Result<unknown>, { ok: false }>;
 
@@ -51,7 +52,7 @@ describe('the pages\' resolvers', () => {
   };
 
   before(async () => {
-    app = await startAppWorld();
+    app = await startAppWorld({ clock: new ManualClock() });
     secrets.push(bucketSecret, DEMO_WORKSPACE_TOKEN.token, DEMO_USERS.admin.apiToken);
   });
   after(async () => {

@@ -26,6 +26,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -91,9 +92,9 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
 
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-restores-'));
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
-    // Every snapshot kept: the world's first scheduled sweep (some 36 s in) would otherwise prune the
-    // same-day snapshots that a test took a moment ago and is about to restore.
+    app = await startAppWorld({ clock: new ManualClock() });
+    // Every snapshot kept: a sweep's prunes would otherwise forget the same-day snapshots that a test
+    // took a moment ago and is about to restore. (On the manual clock no scheduled sweep runs by itself.)
     await app.configure({ retention: {} });
     const { bucket } = app.world.urls;
     store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: `${bucket.endpoint}/`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });

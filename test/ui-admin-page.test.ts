@@ -12,6 +12,7 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { buildPages } from '../sandbox/ui/build.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { checkAccessibility } from './helpers/axe.js';
@@ -26,7 +27,8 @@ let page: Page;
 
 before(async () => {
   await buildPages(appDir);
-  app = await startAppWorld();
+  // The host's delays (30 s coalescing, 120 s prunes) wait until a test settles the host.
+  app = await startAppWorld({ clock: new ManualClock() });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -137,18 +139,13 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   assert.deepEqual(overridden.value.settings?.overrides, { [app.repositoryUuid('api-server')]: { enabled: true }, [app.repositoryUuid('docs')]: { enabled: false } });
   await docs.getByRole('checkbox', { name: 'Back up Docs' }).press('Space');
   await docs.getByText('not backed up').waitFor({ state: 'detached', timeout: 20_000 });
-  // The backups the sweep queued finish in their own time (slowly on a loaded machine): a fresh look, now and then, shows them.
-  const deadline = Date.now() + 120_000;
-  let protectedRows = 0;
-  while (protectedRows === 0 && Date.now() < deadline) {
-    frame = await adminPage('admin');
-    await frame.getByRole('tab', { name: 'Repositories', exact: true }).click();
-    const fresh = frame.getByRole('table', { name: 'Repositories of this workspace' });
-    await fresh.getByText('web-app', { exact: true }).waitFor({ timeout: 20_000 });
-    protectedRows = await fresh.getByText('protected', { exact: true }).count();
-    if (protectedRows === 0) await new Promise((resolve) => setTimeout(resolve, 3_000));
-  }
-  assert.ok(protectedRows > 0, 'the repositories backed up by "Back up all now" show as protected');
+  // Once the backups the sweep queued (and the prunes after them) have run, a fresh look shows them.
+  await app.world.host.idle();
+  frame = await adminPage('admin');
+  await frame.getByRole('tab', { name: 'Repositories', exact: true }).click();
+  const fresh = frame.getByRole('table', { name: 'Repositories of this workspace' });
+  await fresh.getByText('web-app', { exact: true }).waitFor({ timeout: 20_000 });
+  assert.ok(await fresh.getByText('protected', { exact: true }).count() > 0, 'the repositories backed up by "Back up all now" show as protected');
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-light.png') });
 
   // The sweep listed the workspace: the backend searches it; a checkbox and "Exclude selected" leave docs out, "Include selected" takes it back.

@@ -13,6 +13,7 @@ import { apiTokenAuth, call } from '../sandbox/bitbucket/test-support.js';
 import { buildPages } from '../sandbox/ui/build.js';
 import { DEMO_WORKSPACE, type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { checkAccessibility } from './helpers/axe.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = join(appDir, 'test-artifacts');
@@ -30,7 +31,7 @@ describe('restoring repository configuration from the page, in chromium', { time
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await buildPages(appDir);
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01 } });
+    app = await startAppWorld({ clock: new ManualClock() });
     await app.configure();
     const requested = await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: SLUG }) as Result<BackupRequested>;
     assert.ok(requested.ok, JSON.stringify(requested));

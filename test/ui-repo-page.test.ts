@@ -25,6 +25,7 @@ import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { checkAccessibility } from './helpers/axe.js';
 import { documentedEvent, type Json } from './helpers/forge-events.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
+import { ManualClock } from '../sandbox/forge/index.js';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 /** Screenshots of every run (git-ignored); the current ones are copied to docs/ by hand. */
@@ -64,7 +65,7 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await mkdir(ARTIFACTS, { recursive: true });
     await buildPages(appDir);
     // The slow fetches below (3 s each) stand for a long backup, not for a request past Forge's 180 s: the cap is 9 s here.
-    app = await startAppWorld({ hostLimits: { timeScale: 0.01, outboundRequestSeconds: 900 } });
+    app = await startAppWorld({ hostLimits: { outboundRequestSeconds: 9 }, clock: new ManualClock() });
     // Nothing chosen: web-app is backed up only once Bob turns it on; every snapshot kept.
     await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false } });
     browser = await chromium.launch({
@@ -212,6 +213,9 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
   });
 
   it('Bob restores everything into a new repository, which git can clone with every ref', async () => {
+    // The backups that the earlier tests' pushes queued have run: the newest snapshot is the current state.
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
     const frame = await open('repoAdmin');
     await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
     const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });

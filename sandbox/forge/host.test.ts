@@ -77,7 +77,9 @@ test('resolver limits: the timeout is recorded and the late code loses the platf
     assert.equal(record?.outcome, 'timeout');
     assert.ok((record?.durationMs ?? 0) < 400);
     // The handler keeps running (JavaScript cannot be killed) but may no longer touch the platform.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = await fixture.host.codeFinished(record?.id ?? '');
+    assert.equal(late?.status, 'threw', 'the late code ran to its KVS write, which threw');
+    assert.match(late?.status === 'threw' ? String(late.error) : '', /called after invocation .* timed out/);
     assert.equal(fixture.host.kvsDump()['sleep:woke'], undefined);
     await fixture.body('sleep', { ms: 1 });
     assert.equal(fixture.host.kvsDump()['sleep:woke'], true);
@@ -229,7 +231,10 @@ test('trigger failures: a throwing trigger is an error, a slow one a timeout (25
     assert.equal(first?.outcome, 'timeout');
     assert.equal(second?.outcome, 'timeout');
     assert.match(fixture.lines.at(-1) ?? '', /trigger on-\S+ avi:bitbucket:push:repository timeout \d+ ms: timed out after 50 ms/);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const timedOut of [first, second]) {
+      const late = await fixture.host.codeFinished(timedOut?.id ?? '');
+      assert.match(late?.status === 'threw' ? String(late.error) : '', /called after invocation .* timed out/, 'the late code reached its write, which was refused');
+    }
     assert.equal(fixture.host.kvsDump()['slow:done'], 'avi:bitbucket:created:repository', 'the timed-out triggers could not write');
   } finally {
     await fixture.close();

@@ -8,6 +8,7 @@ import './register.js';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { AsyncEvent } from '@forge/events';
+import { realClock, type HostClock, type ManualClock } from './clock.js';
 import { createEgressPolicy } from './egress.js';
 import { KvsStore } from './kvs-store.js';
 import { loadManifest, locateHandler, type ConsumerModule, type ForgeManifest, type TriggerModule } from './manifest.js';
@@ -17,6 +18,7 @@ import { startScheduler } from './scheduler.js';
 
 export type { ForgeManifest, PageModule, PageModuleType, ResolverModule } from './manifest.js';
 export type { InvocationKind, InvocationOutcome, InvocationRecord, Limits } from './runtime.js';
+export { ManualClock } from './clock.js';
 export { DEFAULT_LIMITS, defaultLimits } from './runtime.js';
 
 export interface ForgeHostOptions {
@@ -42,6 +44,12 @@ export interface ForgeHostOptions {
   env?: Record<string, string>;
   log?: (line: string) => void;
   limits?: Partial<Limits>;
+  /**
+   * Tests: platform delays wait for the test to move this clock on (idle() moves it as
+   * far as the queue needs), and scheduled triggers fire only when run. Without it they
+   * take real time, scaled by limits.timeScale.
+   */
+  clock?: ManualClock;
 }
 
 export interface ResolverCall {
@@ -103,8 +111,17 @@ export interface ForgeHost {
   /** The events delivered to at least one trigger, newest first: the last DELIVERED_EVENTS_KEPT. */
   deliveredEvents(): DeliveredEvent[];
   runScheduledTrigger(key: string): Promise<void>;
-  /** Resolves when no invocation runs and no event is queued, delayed or waiting for a retry. */
+  /**
+   * Resolves when no invocation runs and no event is queued, delayed or waiting for a retry.
+   * On a manual clock it moves time on whenever nothing runs, to the next delayed event.
+   */
   idle(): Promise<void>;
+  /**
+   * How the code of a timed-out invocation (an InvocationRecord's id) itself ended, once
+   * its late code has returned or thrown: tests wait for that point instead of sleeping.
+   * Undefined for an invocation that did not time out (its code ended with it).
+   */
+  codeFinished(id: string): Promise<Settled<unknown>> | undefined;
   invocations: readonly InvocationRecord[];
   /** Calls `listener` after every invocation; returns the unsubscribe function. */
   onInvocation(listener: (record: InvocationRecord) => void): () => void;
@@ -136,6 +153,8 @@ type Handler = (payload: unknown, context: unknown) => unknown;
 const MAX_RETRY_AFTER_SECONDS = 900;
 const MAX_RETRY_DATA_BYTES = 4 * 1024;
 const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 55;
+/** The sandbox's own bound on the delays one idle() waits out on a manual clock (a loop's guard). */
+const MAX_CLOCK_MOVES_PER_IDLE = 10_000;
 /** The sandbox's own bound on the delivered events it lists (GET /__sandbox/events). */
 const DELIVERED_EVENTS_KEPT = 200;
 
@@ -203,6 +222,7 @@ function applyEnv(env: Record<string, string>): () => void {
 
 export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHost> {
   const limits: Limits = { ...defaultLimits(), ...options.limits };
+  const clock: HostClock = options.clock ?? realClock(limits.timeScale);
   const log = options.log ?? (() => {});
   const manifest = await loadManifest(options.appDir);
   const wantedNode = /^nodejs(\d+)\.x$/.exec(manifest.runtime.name)?.[1];
@@ -238,7 +258,10 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const invocations: InvocationRecord[] = [];
   const listeners = new Set<(record: InvocationRecord) => void>();
   const running = new Set<Promise<unknown>>();
-  const idleWaiters = new Set<() => void>();
+  /** Woken whenever an invocation or a queued event settles. */
+  const changeWaiters = new Set<() => void>();
+  /** How the code of each timed-out invocation ended in the end, by invocation id. */
+  const finishedCode = new Map<string, Promise<Settled<unknown>>>();
   let closed = false;
 
   const functionTimeoutMs = (functionKey: string): number =>
@@ -280,9 +303,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
 
   const busy = (): boolean => running.size > 0 || broker.busy;
   const notify = (): void => {
-    if (busy() && !closed) return;
-    for (const resolve of idleWaiters) resolve();
-    idleWaiters.clear();
+    for (const resolve of changeWaiters) resolve();
+    changeWaiters.clear();
   };
 
   const record = (entry: InvocationRecord): void => {
@@ -330,7 +352,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     );
     running.add(run);
     try {
-      const { invocation, settled } = await run;
+      const { invocation, settled, finished } = await run;
+      if (settled.status === 'timeout') finishedCode.set(invocation.id, finished);
       return conclude({ settled, id: invocation.id, start, durationMs: Date.now() - start });
     } finally {
       running.delete(run);
@@ -403,6 +426,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     consumers: manifest.consumers,
     consumerTimeoutSeconds: (consumer) => functionTimeoutMs(consumer.function) / 1000,
     limits,
+    clock,
     takePartialPush() {
       const partial = faults.partialPushes;
       if (partial.pushes <= 0) return undefined;
@@ -429,7 +453,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     await runAndRecord('scheduledTrigger', key, trigger.function, trigger.interval, functionTimeoutMs(trigger.function), { context: { moduleKey: key } });
   };
 
-  const scheduler = startScheduler(manifest.scheduledTriggers, limits.timeScale, (key) => {
+  const scheduler = startScheduler(manifest.scheduledTriggers, clock, (key) => {
     runScheduledTrigger(key).catch((error: unknown) => log(`[forge] scheduledTrigger ${key} could not run: ${errorMessage(error)}`));
   });
 
@@ -505,9 +529,19 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     deliverEvent,
     deliveredEvents: () => overTheWire(delivered),
     runScheduledTrigger,
-    idle: async () => {
-      while (busy() && !closed) await new Promise<void>((resolve) => idleWaiters.add(resolve));
+    async idle() {
+      let moves = 0;
+      while (busy() && !closed) {
+        // Everything left waits for time to pass: move the manual clock to the next delayed event.
+        if (options.clock && running.size === 0 && !broker.delivering && options.clock.waiting > 0) {
+          if (++moves > MAX_CLOCK_MOVES_PER_IDLE) throw new Error(`the queue did not settle in ${MAX_CLOCK_MOVES_PER_IDLE} delays: an event that requeues itself for ever?`);
+          options.clock.next();
+          continue;
+        }
+        await new Promise<void>((resolve) => changeWaiters.add(resolve));
+      }
     },
+    codeFinished: (id) => finishedCode.get(id),
     invocations,
     onInvocation(listener) {
       listeners.add(listener);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ManualClock } from './clock.js';
 import { currentInvocation } from './runtime.js';
 import { fixtureVariant, startFixtureHost, type FixtureHost } from './testing.js';
 
@@ -42,6 +43,23 @@ test('a consumer returning InvocationError is retried after retryAfter with a gr
     assert.deepEqual(records.map((r) => r.outcome), ['retry', 'retry', 'ok']);
     assert.deepEqual(records.map((r) => r.detail), ['jobs attempt 1', 'jobs attempt 2', 'jobs attempt 3']);
     assert.deepEqual(await fixture.body('queue:stats', { jobId: value.jobId }), { value: { success: 1, inProgress: 0, failed: 0 } });
+  } finally {
+    await fixture.close();
+  }
+});
+
+test('on a manual clock delays wait for the test: idle() moves time on to each delayed event in turn, and no schedule fires meanwhile', async () => {
+  const clock = new ManualClock();
+  const fixture = await startFixtureHost({ clock });
+  try {
+    const start = clock.now();
+    await push(fixture, [{ body: { id: 'late', mode: 'retry', failTimes: 4, retryAfter: 900 }, delayInSeconds: 900 }]);
+    assert.equal(clock.waiting, 1, 'the event waits for its delay');
+    assert.deepEqual(attempts(fixture, 'late'), []);
+    await fixture.host.idle();
+    assert.deepEqual(attempts(fixture, 'late').map((a) => a.retryCount), [0, 1, 2, 3, 4]);
+    assert.ok(clock.now() - start >= 5 * 900_000, 'five delays of 900 s passed on the clock');
+    assert.deepEqual(fixture.host.invocations.filter((r) => r.kind === 'scheduledTrigger'), [], 'the hourly trigger did not fire on its own');
   } finally {
     await fixture.close();
   }
@@ -91,7 +109,10 @@ test('a consumer past its timeoutSeconds is recorded as timeout and redelivered'
     const records = fixture.host.invocations.filter((r) => r.kind === 'consumer');
     assert.deepEqual(records.map((r) => r.outcome), ['timeout', 'failed']);
     assert.deepEqual(attempts(fixture, 'slow').map((a) => a.retryReason), [null, 'FUNCTION_TIME_OUT']);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const record of records) {
+      const late = await fixture.host.codeFinished(record.id);
+      assert.match(late?.status === 'threw' ? String(late.error) : '', /called after invocation .* timed out/, 'the late code reached its write, which was refused');
+    }
     assert.equal(fixture.host.kvsDump()['slept:slow'], undefined, 'writes after the timeout were refused');
   } finally {
     await fixture.close();

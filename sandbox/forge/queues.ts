@@ -10,6 +10,7 @@
 // ones the package's out/validators.js turns into its error classes.
 import { randomUUID } from 'node:crypto';
 import type { AsyncEvent } from '@forge/events';
+import type { ClockTimer, HostClock } from './clock.js';
 import type { ConsumerModule } from './manifest.js';
 import { currentInvocation, outsideInvocation, type Limits } from './runtime.js';
 
@@ -20,7 +21,9 @@ export interface QueueBrokerOptions {
   consumers: readonly ConsumerModule[];
   /** Seconds the consumer of `queue` may run: over 55 s, single events are capped at 100 KB. */
   consumerTimeoutSeconds(consumer: ConsumerModule): number;
-  limits: Pick<Limits, 'queueEventsPerMinute' | 'queueRetries' | 'timeScale' | 'cyclicInvocationLimit'>;
+  limits: Pick<Limits, 'queueEventsPerMinute' | 'queueRetries' | 'cyclicInvocationLimit'>;
+  /** What delays, retries and the per-minute window wait on. */
+  clock: HostClock;
   /** The host's fault knob, consumed per push: how many events this push records (all when undefined). */
   takePartialPush(): number | undefined;
   /**
@@ -28,7 +31,7 @@ export interface QueueBrokerOptions {
    * is the invocation that started the chain the event belongs to. Must not throw.
    */
   deliver(consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean, origin: string | undefined): Promise<DeliveryResult>;
-  /** Called whenever an event finishes or is dropped (for idle()). */
+  /** Called whenever an event finishes, is dropped or waits for its retry (for idle()). */
   onSettled(): void;
 }
 
@@ -37,7 +40,7 @@ interface PendingEvent {
   payload: AsyncEvent;
   /** The originating invocation of the push that queued it (none when pushed outside an invocation). */
   origin?: string;
-  timer?: NodeJS.Timeout;
+  timer?: ClockTimer;
   running: boolean;
 }
 
@@ -79,6 +82,12 @@ export class QueueBroker {
     return this.events.size > 0;
   }
 
+  /** True while a consumer runs one of the events. */
+  get delivering(): boolean {
+    for (const event of this.events.values()) if (event.running) return true;
+    return false;
+  }
+
   /** Answers one request of the @forge/events client (publish, stats, cancel). */
   request(path: string, body: unknown): Response {
     const request = record(body);
@@ -100,7 +109,7 @@ export class QueueBroker {
   /** Drops every pending event and timer: the host is shutting down. */
   close(): void {
     this.closed = true;
-    for (const event of this.events.values()) clearTimeout(event.timer);
+    for (const event of this.events.values()) event.timer?.cancel();
     this.events.clear();
     this.slots.clear();
   }
@@ -130,8 +139,8 @@ export class QueueBroker {
       return json(405, 'Method Not Allowed', { message: `The limit on cyclic invocation has been reached: ${chainPushes} pushes from one originating invocation.` });
     }
 
-    const now = Date.now();
-    const minute = 60_000 * this.options.limits.timeScale;
+    const now = this.options.clock.now();
+    const minute = this.options.clock.scale(60_000);
     while (this.pushTimes.length > 0 && (this.pushTimes[0] ?? 0) <= now - minute) this.pushTimes.shift();
     if (this.pushTimes.length + pushed.length > this.options.limits.queueEventsPerMinute) return json(429, 'Too Many Requests', { message: 'Too many requests.' });
 
@@ -170,7 +179,7 @@ export class QueueBroker {
 
   private schedule(event: PendingEvent, seconds: number): void {
     // Timers are created outside the pushing invocation so that its context does not leak into deliveries.
-    event.timer = outsideInvocation(() => setTimeout(() => this.start(event), seconds * 1000 * this.options.limits.timeScale));
+    event.timer = outsideInvocation(() => this.options.clock.after(seconds * 1000, () => this.start(event)));
   }
 
   private start(event: PendingEvent): void {
@@ -208,6 +217,7 @@ export class QueueBroker {
     }
     event.payload = { ...event.payload, retryContext: { retryCount: retryCount + 1, retryReason: result.retryReason, retryData: result.retryData } };
     this.schedule(event, result.retryAfterSeconds);
+    this.options.onSettled();
   }
 
   private releaseSlot(event: PendingEvent): void {
@@ -221,7 +231,7 @@ export class QueueBroker {
   }
 
   private drop(event: PendingEvent): void {
-    clearTimeout(event.timer);
+    event.timer?.cancel();
     this.events.delete(event.payload.eventId);
     this.jobs.get(event.payload.jobId)?.pending.delete(event.payload.eventId);
     const key = event.payload.concurrency?.key;

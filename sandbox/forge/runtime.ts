@@ -53,7 +53,8 @@ export interface Limits {
    * Multiplies every platform delay: `delayInSeconds`, `retryAfter`, retry backoff,
    * scheduled-trigger intervals, the queue's minute and the outbound request cap. 1 is
    * real time; tests use e.g. 0.01 (a 900 s delay becomes 9 s). Function timeouts are
-   * not scaled: they have their own fields.
+   * not scaled: they have their own fields. A host given a manual clock (tests) takes its
+   * delays from that clock: timeScale then scales only the outbound request cap.
    */
   timeScale: number;
 }
@@ -188,9 +189,10 @@ export interface InvocationStart {
  * Runs `fn` as one invocation. On timeout the result is ignored and the invocation
  * is marked ended so its platform calls and egress are refused from then on; the
  * code itself keeps running, because in-process JavaScript cannot be killed (Forge
- * stops the whole function instance instead).
+ * stops the whole function instance instead). `finished` settles when the code
+ * itself does, late or not.
  */
-export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T> }> {
+export async function runInvocation<T>(start: InvocationStart, fn: () => T | Promise<T>): Promise<{ invocation: Invocation; settled: Settled<T>; finished: Promise<Settled<T>> }> {
   const id = randomUUID();
   const invocation: Invocation = {
     id,
@@ -220,7 +222,7 @@ export async function runInvocation<T>(start: InvocationStart, fn: () => T | Pro
   clearTimeout(timer);
   invocation.ended = true;
   invocation.timedOut = settled.status === 'timeout';
-  return { invocation, settled };
+  return { invocation, settled, finished: run };
 }
 
 export function errorMessage(error: unknown): string {

@@ -1,6 +1,8 @@
-// Scheduled triggers fire on their manifest interval. The timers do not keep the
-// process alive (a host left running by a test must not hang it), and delays
-// follow limits.timeScale like every other platform delay.
+// Scheduled triggers fire on their manifest interval, on the host's clock: the
+// real clock's timers do not keep the process alive (a host left running by a
+// test must not hang it) and follow limits.timeScale like every other platform
+// delay; on a manual clock a test runs them itself.
+import type { HostClock } from './clock.js';
 import type { ScheduledTriggerModule, ScheduleInterval } from './manifest.js';
 import { outsideInvocation } from './runtime.js';
 
@@ -17,18 +19,14 @@ export interface Scheduler {
 }
 
 /**
- * Calls `fire(key)` every interval (scaled), first one interval after start. When Forge
- * first fires a schedule after deployment is not documented: assumed one interval later.
+ * Calls `fire(key)` every interval, first one interval after start. When Forge first
+ * fires a schedule after deployment is not documented: assumed one interval later.
  */
-export function startScheduler(triggers: readonly ScheduledTriggerModule[], timeScale: number, fire: (key: string) => void): Scheduler {
-  const timers = triggers.map((trigger) => {
-    const timer = outsideInvocation(() => setInterval(() => fire(trigger.key), Math.max(1, INTERVAL_MS[trigger.interval] * timeScale)));
-    timer.unref();
-    return timer;
-  });
+export function startScheduler(triggers: readonly ScheduledTriggerModule[], clock: HostClock, fire: (key: string) => void): Scheduler {
+  const timers = triggers.map((trigger) => outsideInvocation(() => clock.every(INTERVAL_MS[trigger.interval], () => fire(trigger.key))));
   return {
     stop() {
-      for (const timer of timers) clearInterval(timer);
+      for (const timer of timers) timer?.cancel();
     },
   };
 }

@@ -1,11 +1,41 @@
 /** The lifeboat command line as a child process, as a person runs it: one helper for every CLI test. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
+const root = fileURLToPath(new URL('../..', import.meta.url));
+/** The installed command: bin/ runs the build in dist/ (half the start-up time of running src/ through tsx). */
+const BIN = join(root, 'bin', 'lifeboat.js');
+const BUILT = join(root, 'dist', 'cli', 'run.js');
+
+/** The newest modification time under `dir` (the build's inputs). */
+function newestMtime(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+    .reduce((newest, entry) => Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs), 0);
+}
+
+let checked = false;
+/** A test of a stale build would test old code: refuse it, once per process. */
+function assertBuilt(): void {
+  if (checked) return;
+  let built: number;
+  try {
+    built = statSync(BUILT).mtimeMs;
+  } catch {
+    throw new Error('dist/ is missing: run `npm run build` (npm test builds first).');
+  }
+  if (newestMtime(join(root, 'src')) > built) throw new Error('dist/ is older than src/: run `npm run build` (npm test builds first).');
+  checked = true;
+}
+
 /** Starts the CLI with `env` over this process's environment (LIFEBOAT_BUCKET cleared: each test names its bucket); the result once it exits (code -1 when killed). */
 export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+  assertBuilt();
+  const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, LIFEBOAT_BUCKET: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
