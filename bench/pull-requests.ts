@@ -1,5 +1,5 @@
 /**
- * REST calls of the pull request export (src/bitbucket/pull-requests.ts) against
+ * REST calls of the pull request export (src/bitbucket/pull-request-collector.ts) against
  * the Bitbucket emulator, counted on the emulator: the first export of a
  * repository with thousands of generated pull requests (a realistic mix of
  * states, comment threads, reviews, tasks and build statuses), an incremental
@@ -10,7 +10,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BitbucketClient } from '../src/bitbucket/client.js';
-import { type PullRequestMarks, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
+import { type PullRequestMarks, pullRequestCollector } from '../src/bitbucket/pull-request-collector.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { MetadataIndex } from '../src/engine/bucket/metadata.js';
 import { collectMetadata } from '../src/engine/metadata.js';

@@ -10,7 +10,7 @@ import { API_TOKEN_MAX_DAYS, daysUntil } from './bitbucket/credentials.js';
 import { bitbucketUuid } from './bitbucket/uuid.js';
 import { LifeboatError, fieldProblemsOf } from './engine/errors.js';
 import { encryptionFor, recipientSchema } from './engine/bucket/format.js';
-import { bucketPrefixProblem } from './engine/bucket/keys.js';
+import { bucketPrefixProblem } from './engine/bucket/bucket-keys.js';
 import type { StorageSetting } from './engine/bucket/marker.js';
 import { validatePolicy } from './engine/bucket/retention.js';
 
@@ -35,7 +35,7 @@ export const bucketSettings = z.object({
   endpoint: bucketEndpoint,
   region: z.string().trim().min(1, 'is required (use auto for Cloudflare R2)').max(64).regex(/^[a-z0-9-]+$/, 'looks like eu-west-1 or auto'),
   name: bucketName,
-  /** Key prefix inside the bucket, by the engine's one prefix rule (keys.ts). */
+  /** Key prefix inside the bucket, by the engine's one prefix rule (bucket-keys.ts). */
   prefix: z.string().trim().superRefine((value, context) => {
     const problem = bucketPrefixProblem(value);
     if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });

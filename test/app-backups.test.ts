@@ -15,7 +15,7 @@ import { isAgeEncrypted } from '../src/engine/bucket/crypto.js';
 import { readMarker } from '../src/engine/bucket/marker.js';
 import { collect } from '../src/engine/streams.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
-import { snapshotKey } from '../src/engine/bucket/keys.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { bareUuid } from '../src/bitbucket/uuid.js';

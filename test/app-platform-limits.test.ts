@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
-import { kvsKeys } from '../src/forge/keys.js';
+import { kvsKeys } from '../src/forge/state-keys.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';

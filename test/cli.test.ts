@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
-import { MARKER_KEY } from '../src/engine/bucket/keys.js';
+import { MARKER_KEY } from '../src/engine/bucket/bucket-keys.js';
 import { collect } from '../src/engine/streams.js';
 import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer, startRenamingGitProxy } from './helpers/git-server.js';

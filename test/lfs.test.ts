@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { lfsObjectPath } from '../sandbox/bitbucket/lfs.js';
 import { readManifest } from '../src/engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
-import { parseRepoPath } from '../src/engine/bucket/keys.js';
+import { parseRepoPath } from '../src/engine/bucket/bucket-keys.js';
 import { type MetadataIndex, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import { LfsPointerScanner } from '../src/engine/git/lfs-pointers.js';
 import { backup } from '../src/engine/backup.js';

@@ -1,4 +1,4 @@
-// Pull requests in snapshots (src/bitbucket/pull-requests.ts) against the real
+// Pull requests in snapshots (src/bitbucket/pull-request-collector.ts) against the real
 // emulator, its git and s3rver: a first export stores every pull request in
 // every state, an incremental one fetches only what changed (counted on the
 // emulator), a 429 storm in the middle ends, after the resumed backups, with the
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BitbucketClient } from '../src/bitbucket/client.js';
-import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-requests.js';
+import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCollector } from '../src/bitbucket/pull-request-collector.js';
 import { type BackupResult, backup } from '../src/engine/backup.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { generateIdentity, isAgeEncrypted } from '../src/engine/bucket/crypto.js';

@@ -17,7 +17,7 @@ import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { initBucket, readMarker } from '../src/engine/bucket/marker.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { isLifeboatError } from '../src/engine/errors.js';
-import { besideRefName, isRestoredRef, restoreToRemote } from '../src/engine/restore.js';
+import { besideRefName, isRestoredRef, restoreToRemote } from '../src/engine/remote-restore.js';
 import { restoreToDirectory } from '../src/cli/services/local-restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { downloadSnapshot } from '../src/cli/services/download.js';

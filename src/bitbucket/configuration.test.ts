@@ -7,7 +7,7 @@ import { MemoryBlobStore } from '../engine/bucket/memory-store.js';
 import { collectMetadata } from '../engine/metadata.js';
 import { BitbucketClient } from './client.js';
 import { CONFIGURATION_SECTIONS, configurationCollector } from './configuration.js';
-import { type SnapshotConfiguration, planConfiguration } from './configuration-restore.js';
+import { type SnapshotConfiguration, planConfiguration } from './configuration-plan.js';
 
 describe('the configuration collector', () => {
   let emulator: TestEmulator;

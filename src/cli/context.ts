@@ -12,7 +12,7 @@ import { findSnapshot, readManifest } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
-import { parseRepoPath, type RepoPath } from '../engine/bucket/keys.js';
+import { parseRepoPath, type RepoPath } from '../engine/bucket/bucket-keys.js';
 import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
 import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
@@ -24,7 +24,7 @@ import type { Values, commonOptions, gitOptions } from './command.js';
 type Common = Values<typeof commonOptions>;
 
 /** The bucket named by --bucket / LIFEBOAT_BUCKET (only `init` uses one that has no marker yet). */
-export function openBucket(values: Pick<Common, 'bucket' | 'endpoint'>): BlobStore {
+export function openBucketFromOptions(values: Pick<Common, 'bucket' | 'endpoint'>): BlobStore {
   if (!values.bucket) throw new LifeboatError('INVALID_ARGUMENT', 'No bucket given: use --bucket s3://<bucket>/<prefix> or set LIFEBOAT_BUCKET.');
   const { bucket, prefix } = parseBucketUrl(values.bucket);
   return createS3Store({ bucket, prefix, ...(values.endpoint ? { endpoint: values.endpoint } : {}), region: memoize(regionOrDefault) });
@@ -50,7 +50,7 @@ async function regionOrDefault(): Promise<string> {
 
 /** The bucket, after checking that it holds a Lifeboat backup in a format this version reads. */
 export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoint'>): Promise<BlobStore> {
-  const store = openBucket(values);
+  const store = openBucketFromOptions(values);
   await readMarker(store);
   return store;
 }

@@ -5,10 +5,13 @@
  */
 import { LifeboatError } from '../engine/errors.js';
 import { type Command, commonOptions, describeOptions, parseCommandLine } from './command.js';
+import { attachCommand } from './commands/attach.js';
+import { attachmentsCommand } from './commands/attachments.js';
 import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
-import { attachCommand, attachmentsCommand, prCommand, prsCommand } from './commands/metadata.js';
+import { prCommand } from './commands/pr.js';
+import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
 import { restoreCommand } from './commands/restore.js';
 import { showCommand, snapshotsCommand } from './commands/snapshots.js';

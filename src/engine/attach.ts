@@ -11,7 +11,7 @@ import { newSnapshotId } from './backup.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import { readNewest } from './bucket/catalog.js';
 import type { ObjectLockConfig, SnapshotManifest } from './bucket/format.js';
-import { type RepoPath, formatRepoPath } from './bucket/keys.js';
+import { type RepoPath, formatRepoPath } from './bucket/bucket-keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { type AttachmentEntry, nextIndex, readMetadataIndex, writeMetadataBlob } from './bucket/metadata.js';

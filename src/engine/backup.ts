@@ -20,7 +20,7 @@ import {
   sameEncryption,
   serializeDocument,
 } from './bucket/format.js';
-import { type RepoPath, pendingKey, snapshotIdTime } from './bucket/keys.js';
+import { type RepoPath, pendingKey, snapshotIdTime } from './bucket/bucket-keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { type MetadataIndex, readMetadataIndex } from './bucket/metadata.js';
@@ -232,7 +232,7 @@ async function previousIndex(options: BackupOptions, manifest: SnapshotManifest,
 }
 
 /**
- * 20261126T061500Z-3fa9c1 (keys.ts checks the shape). Ids sort by time, and a
+ * 20261126T061500Z-3fa9c1 (bucket-keys.ts checks the shape). Ids sort by time, and a
  * snapshot must sort after the newest one (`after`): one taken in the same second
  * (or on a clock behind) is stamped a second after it instead. The order of
  * snapshots is this id's (compareSnapshotIds).

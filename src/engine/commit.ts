@@ -5,7 +5,7 @@
  */
 import type { BlobStore } from './bucket/blob-store.js';
 import { type ObjectLockConfig, type SnapshotManifest, serializeDocument } from './bucket/format.js';
-import { type RepoPath, snapshotKey } from './bucket/keys.js';
+import { type RepoPath, snapshotKey } from './bucket/bucket-keys.js';
 import { type MetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
 import { lockFor } from './bucket/objects.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { findSnapshot } from './bucket/catalog.js';
 import { decryptStream } from './bucket/crypto.js';
-import { snapshotKey } from './bucket/keys.js';
+import { snapshotKey } from './bucket/bucket-keys.js';
 import { readMarker } from './bucket/marker.js';
 import { MemoryBlobStore } from './bucket/memory-store.js';
 import { readPlain } from './bucket/objects.js';

@@ -6,7 +6,7 @@
  */
 import type { BlobStore } from './bucket/blob-store.js';
 import { type EncryptionConfig, type ObjectLockConfig, type SnapshotManifest, type StoredObjectRef, sameEncryption } from './bucket/format.js';
-import type { RepoPath } from './bucket/keys.js';
+import type { RepoPath } from './bucket/bucket-keys.js';
 import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, metadataObjects, nextIndex, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
 import { readVerified } from './bucket/objects.js';
 import { toLifeboatError } from './errors.js';

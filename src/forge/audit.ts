@@ -1,7 +1,7 @@
 // The audit log: who did what, and how it ended. Newest first in KVS.
 import { randomUUID } from 'node:crypto';
 import type { AuditEntry, Paged } from '../contract.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { listByPrefix } from './state/app-state.js';
 import { appState } from './state/context.js';
 

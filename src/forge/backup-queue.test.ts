@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AuditEntry } from '../contract.js';
 import { COALESCE_DELAY_SECONDS, clearQueuedMark, queueBackup, requestBackup } from './backup-queue.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { QUEUES } from './queues.js';
 import { readStatus, updateStatus } from './status.js';
 import { memoryApp } from './state/testing.js';

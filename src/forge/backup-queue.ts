@@ -8,7 +8,7 @@ import { triggerSchema } from '../engine/bucket/format.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { getJob, startJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { appState } from './state/context.js';
 

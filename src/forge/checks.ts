@@ -15,7 +15,7 @@ import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/error
 import type { WorkspaceSettings } from '../settings.js';
 import { DECLARED_STORAGE_EGRESS } from '../storage-providers.js';
 import { apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, gitClientFor, gitUsername, type RepositoryJson } from './bitbucket.js';
-import { openBucket } from './bucket.js';
+import { openWorkspaceBucket } from './bucket.js';
 import { loadSecrets, loadSettings } from './settings-store.js';
 
 async function settingsOrRefuse(): Promise<WorkspaceSettings> {
@@ -31,7 +31,7 @@ export async function checkBucket(): Promise<BucketCheck> {
   if (!bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'Save the bucket\'s secret access key first.');
   const egress = endpointEgress(settings.bucket.endpoint);
   if (!egress.allowed) return { ok: false, objectLock: false, message: `Forge does not let Lifeboat reach ${egress.origin} yet: it is not one of the storage providers the app declares. A workspace admin allows it with "Allow Lifeboat to reach ${egress.origin}" beside the endpoint.` };
-  const store = openBucket(settings, bucketSecretAccessKey);
+  const store = openWorkspaceBucket(settings, bucketSecretAccessKey);
   // Outside the <workspace>/<repository>/ layout, so no listing mistakes it for backup data.
   const key = `lifeboat-connection-test-${randomUUID()}.txt`;
   const probe = Buffer.from(`Lifeboat connection test ${new Date().toISOString()}\n`);

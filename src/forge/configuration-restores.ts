@@ -1,10 +1,10 @@
 // Restoring a snapshot's repository configuration from the app: the plan the
 // repository page shows before anything happens, and the writes the restore job
-// makes (src/bitbucket/configuration-restore.ts holds the rules). Both read the
+// makes (src/bitbucket/configuration-plan.ts holds the rules). Both read the
 // target's configuration now, so the job writes only what is still different.
 import {
   type ConfigurationRestoreResult, applyConfiguration, describePlan, planConfiguration, readSnapshotConfiguration, readTargetConfiguration,
-} from '../bitbucket/configuration-restore.js';
+} from '../bitbucket/configuration-plan.js';
 import type { ConfigurationClients } from '../bitbucket/configuration.js';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { ConfigurationPlanView } from '../contract.js';

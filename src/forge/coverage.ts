@@ -6,7 +6,7 @@ import type { RetentionPolicy } from '../engine/bucket/retention.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { type RepositoryJson, repositoriesPage } from './bitbucket.js';
 import { recordAudit } from './audit.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { requireSettings, storeSettings } from './settings-store.js';
 import { readSummary } from './snapshot-index.js';
 import { readStatus } from './status.js';

@@ -8,9 +8,9 @@ import { findSnapshotHolding, readManifests } from '../engine/bucket/catalog.js'
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import { fullRefNames, isTagRef } from '../engine/git/ref-name.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openWorkspaceBucket, repoPath } from './bucket.js';
 import type { RepositoryPushEvent } from './events.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { listByPrefix } from './state/app-state.js';
 import { requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds } from './snapshot-index.js';
@@ -121,7 +121,7 @@ async function inTime<T>(lookup: Promise<T>, deadline: Promise<'late'>, what: st
 /** The newest snapshot that holds `tip` at a candidate (the newest backup first, then a few older ones), and the newest one's candidates. */
 async function snapshotEvidence(workspaceUuid: string, repositoryUuid: string, candidates: string[], tip: string): Promise<Pick<RefEvidence, 'holding' | 'newest'>> {
   const [{ settings, secrets }, ids] = await Promise.all([requireConfiguration(), newestSnapshotIds(repositoryUuid, LOOKUP_MANIFESTS)]);
-  const store = openBucket(settings, secrets.bucketSecretAccessKey);
+  const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
   const repo = repoPath(workspaceUuid, repositoryUuid);
   const found = await findSnapshotHolding(store, repo, { refNames: candidates, oid: tip }, ids);
   const holding = found && { snapshotId: found.manifest.id, refNames: candidates.filter((name) => found.manifest.refs.some((ref) => ref.name === name && ref.oid === tip)) };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AuditEntry } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type Consumer, MAX_RETRIES, defineConsumer, getJob, retryPlan, startJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { acquireLease } from './lease.js';
 import { QUEUES } from './queues.js';
 import { type MemoryApp, memoryApp } from './state/testing.js';

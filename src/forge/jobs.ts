@@ -19,7 +19,7 @@ import type { JobKind, JobProgress, JobResult, JobView, UserError } from '../con
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { memoryApp } from './state/testing.js';
 

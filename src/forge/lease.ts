@@ -1,7 +1,7 @@
 // The repository's lease: one backup, restore or prune at a time per
 // repository, across every consumer (the job kernel takes it for them).
 import { randomUUID } from 'node:crypto';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { appState } from './state/context.js';
 
 /** Longer than a consumer may run (900 s), so a lease outlives only a holder that died. */

@@ -7,7 +7,7 @@ import { lfsCollector } from '../engine/lfs.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import type { BackupReason } from './backup-queue.js';
 import type { Configuration } from './settings-store.js';
-import { pullRequestsOf } from './pull-requests.js';
+import { pullRequestsOf } from './pull-request-events.js';
 import { withRestBudget } from './rest-budget.js';
 
 export interface CollectorInput {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { prune } from '../engine/bucket/prune.js';
 import { isUnlimited } from '../engine/bucket/retention.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openWorkspaceBucket, repoPath } from './bucket.js';
 import { retentionFor } from './coverage.js';
 import { defineConsumer } from './jobs.js';
 import { QUEUES } from './queues.js';
@@ -28,7 +28,7 @@ export const runPrune = defineConsumer<PruneBody>({
     const { settings, secrets } = await requireConfiguration();
     const policy = retentionFor(settings, body.repositoryUuid);
     if (isUnlimited(policy)) return { state: 'done', message: 'The retention policy keeps every snapshot.', quiet: true };
-    const report = await prune(openBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)' });
+    const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)' });
     await forgetSnapshots(body.repositoryUuid, report.forgottenSnapshots);
     return {
       state: 'done',

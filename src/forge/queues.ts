@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { updateJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { entriesByPrefix } from './state/app-state.js';
 
 export const QUEUES = {

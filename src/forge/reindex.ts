@@ -10,12 +10,12 @@ import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { type UnreadableManifest, listSnapshotIds, readManifests } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { type MetadataIndex, readMetadataIndex } from '../engine/bucket/metadata.js';
-import { type RepoPath, parseKey } from '../engine/bucket/keys.js';
+import { type RepoPath, parseKey } from '../engine/bucket/bucket-keys.js';
 import { isLifeboatError } from '../engine/errors.js';
 import { getRepository } from './bitbucket.js';
-import { openBucket, repoPath } from './bucket.js';
+import { openWorkspaceBucket, repoPath } from './bucket.js';
 import { type Outcome, defineConsumer, startJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { requireConfiguration } from './settings-store.js';
 import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
@@ -70,7 +70,7 @@ export const runReindex = defineConsumer<IndexBody>({
   audit: () => ({ action: 'index rebuilt from the bucket' }),
   async run(body, context): Promise<Outcome<IndexBody>> {
     const { settings, secrets } = await requireConfiguration();
-    const store = openBucket(settings, secrets.bucketSecretAccessKey);
+    const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
     const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
     const repositories = all.filter((repo) => body.after === undefined || repo.repository > body.after);
     let done = 0;

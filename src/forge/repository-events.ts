@@ -12,7 +12,7 @@ import { queueBackup } from './backup-queue.js';
 import { isIncluded } from './coverage.js';
 import { recordDestructivePush } from './destructive-events.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { loadSettings, storeSettings } from './settings-store.js';
 import { markDeleted } from './snapshot-index.js';
 import { updateStatus } from './status.js';

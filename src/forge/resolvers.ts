@@ -36,7 +36,7 @@ import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
 import { coveragePage, inclusionOf, queryCoverage, setIncluded } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
 import { getJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';
 import { planConfigurationRestore } from './configuration-restores.js';

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { entriesByPrefix } from './state/app-state.js';
 import type { BitbucketResponse, RequestMeter } from '../bitbucket/client.js';
 import { LifeboatError } from '../engine/errors.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { appState } from './state/context.js';
 
 const HOUR_MS = 3_600_000;

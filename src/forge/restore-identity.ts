@@ -5,7 +5,7 @@
 // however it ends (jobs.ts calls forgetIdentity on every ending).
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { LifeboatError } from '../engine/errors.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { appState } from './state/context.js';
 
 /** A backstop only: a job that ends deletes it at once; one Forge ended without a word cannot. */

@@ -10,20 +10,20 @@ import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } fr
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshotHolding } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
-import type { RepoPath } from '../engine/bucket/keys.js';
+import type { RepoPath } from '../engine/bucket/bucket-keys.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
-import { isRestoredRef } from '../engine/restore.js';
+import { isRestoredRef } from '../engine/remote-restore.js';
 import { fullRefNames } from '../engine/git/ref-name.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import { appBitbucket } from './bitbucket.js';
-import { openBucket, openSnapshot, repoPath } from './bucket.js';
+import { openWorkspaceBucket, openSnapshot, repoPath } from './bucket.js';
 import { getDestructiveEvent } from './destructive-events.js';
 import { startJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { QUEUES } from './queues.js';
 import { planConfigurationRestore } from './configuration-restores.js';
 import { forgetIdentity, isEncrypted, keepIdentity, refuseEncrypted } from './restore-identity.js';
-import { type RestoreBody, type StoredRestore, restoreAction } from './restores.js';
+import { type RestoreBody, type StoredRestore, restoreAction } from './restore-consumer.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { newestSnapshotIds, readSummary } from './snapshot-index.js';
 import { appState } from './state/context.js';
@@ -67,7 +67,7 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
   const event = await getDestructiveEvent(input.repositoryUuid, input.eventId);
   if (event.undoneBy) throw new LifeboatError('INVALID_ARGUMENT', `This ${eventWords(event)} was already undone (job ${event.undoneBy.jobId}, ${event.undoneBy.at}).`);
   const configuration = await requireConfiguration();
-  const store = openBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
+  const store = openWorkspaceBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
   const found = await snapshotForUndo(store, repoPath(input.workspaceUuid, input.repositoryUuid), input.repositoryUuid, event);
   if (!found) {
     throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: it was never backed up, so it cannot be put back.`);

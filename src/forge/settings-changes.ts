@@ -9,7 +9,7 @@ import type { StorageSetting } from '../engine/bucket/marker.js';
 import { LifeboatError, type FieldProblem } from '../engine/errors.js';
 import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState } from './state/context.js';
 

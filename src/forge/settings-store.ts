@@ -3,7 +3,7 @@
 import type { SecretsPresence } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 import { type WorkspaceSettings, workspaceSettings } from '../settings.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { appState } from './state/context.js';
 
 export interface Secrets {

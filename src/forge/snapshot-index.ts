@@ -9,10 +9,10 @@
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSummary, UnreadableSnapshot } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
-import { compareSnapshotIds } from '../engine/bucket/keys.js';
+import { compareSnapshotIds } from '../engine/bucket/bucket-keys.js';
 import type { MetadataIndex } from '../engine/bucket/metadata.js';
 import type { ErrorCode } from '../engine/errors.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { firstValues, listByPrefix } from './state/app-state.js';
 import { appState } from './state/context.js';
 

@@ -7,7 +7,7 @@ import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMetadataIndex } from '../engine/bucket/metadata.js';
 import { LifeboatError } from '../engine/errors.js';
-import { listPullRequests, pullRequestEntries, pullRequestEntry, readPullRequest, viewPullRequest } from '../engine/pull-requests.js';
+import { listPullRequests, pullRequestEntries, pullRequestEntry, readPullRequest, viewPullRequest } from '../engine/pull-request-views.js';
 import { type SnapshotContents, snapshotContents } from '../engine/snapshot-contents.js';
 import { openSnapshot } from './bucket.js';
 import { requireConfiguration } from './settings-store.js';

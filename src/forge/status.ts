@@ -4,7 +4,7 @@
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { RepoStatus } from '../contract.js';
 import { backupWaiting } from './backup-queue.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { appState } from './state/context.js';
 
 export type StoredStatus = Omit<RepoStatus, 'included' | 'includedBy' | 'lastPush' | 'latest' | 'storage'> & {

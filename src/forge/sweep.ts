@@ -15,7 +15,7 @@ import type { BackupBody } from './backup-queue.js';
 import { type RepositoryJson, type RepositoryListing, repositoriesPage } from './bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from './coverage.js';
 import { type Outcome, type RunContext, defineConsumer, startJob } from './jobs.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue, resumeParked } from './queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from './settings-store.js';

@@ -1,10 +1,10 @@
 import { backup, type BackupProgress } from '../../engine/backup.js';
-import { parseRepoPath } from '../../engine/bucket/keys.js';
+import { parseRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { lfsCollector } from '../../engine/lfs.js';
-import { gitClient, lfsClient, openBucket, wholeNumber } from '../context.js';
+import { gitClient, lfsClient, openBucketFromOptions, wholeNumber } from '../context.js';
 import { formatBytes, type Output } from '../output.js';
 
 export const backupCommand = defineCommand({
@@ -23,7 +23,7 @@ export const backupCommand = defineCommand({
     const repoText = values.repo;
     if (!repoText) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names where the snapshots go in the bucket.');
     const repo = parseRepoPath(repoText);
-    const store = openBucket(values);
+    const store = openBucketFromOptions(values);
     const maxRefs = wholeNumber(values['max-refs-per-bundle'], '--max-refs-per-bundle', 1);
     // The command line keeps the bucket's own setting, as `init` wrote it.
     const marker = await readMarker(store);

@@ -1,7 +1,7 @@
 import { initBucket } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
-import { openBucket, wholeNumber } from '../context.js';
+import { openBucketFromOptions, wholeNumber } from '../context.js';
 
 export const initCommand = defineCommand({
   name: 'init',
@@ -14,7 +14,7 @@ export const initCommand = defineCommand({
   },
   async run(args, output) {
     const { values } = args;
-    const store = openBucket(values);
+    const store = openBucketFromOptions(values);
     const days = wholeNumber(values['object-lock-days'], '--object-lock-days', 1);
     const mode = values['object-lock-mode'] ?? 'GOVERNANCE';
     if (mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') throw new LifeboatError('INVALID_ARGUMENT', '--object-lock-mode is GOVERNANCE or COMPLIANCE.');

@@ -1,6 +1,6 @@
 import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js';
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
-import { formatRepoPath } from '../../engine/bucket/keys.js';
+import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { type OptionSpec, type Values, defineCommand } from '../command.js';
 import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes } from '../output.js';

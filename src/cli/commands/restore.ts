@@ -1,5 +1,5 @@
 import { LifeboatError } from '../../engine/errors.js';
-import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/restore.js';
+import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/remote-restore.js';
 import { restoreToDirectory } from '../services/local-restore.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { gitClient, lfsClient, openSnapshotData } from '../context.js';

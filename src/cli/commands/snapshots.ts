@@ -1,6 +1,6 @@
 import { listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
-import { formatRepoPath } from '../../engine/bucket/keys.js';
+import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';

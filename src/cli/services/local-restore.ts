@@ -8,7 +8,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { basename, dirname, join, resolve } from 'node:path';
 import { LifeboatError } from '../../engine/errors.js';
-import { type RestoreReport, type RestoreSource, selectRefs } from '../../engine/restore.js';
+import { type RestoreReport, type RestoreSource, selectRefs } from '../../engine/remote-restore.js';
 import { openStoredBundle } from '../../engine/stored-bundle.js';
 import { type LfsRestoreReport, readLfsObject, snapshotLfs } from '../../engine/lfs.js';
 import { runGit } from './local-git.js';

@@ -1,8 +1,8 @@
 /** The address of a bucket and a folder in it, as the CLI and the docs write it: s3://bucket[/prefix]. */
 import { LifeboatError } from '../errors.js';
-import { checkBucketPrefix } from './keys.js';
+import { checkBucketPrefix } from './bucket-keys.js';
 
-/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none), checked by keys.ts's rule. */
+/** Parses s3://bucket[/prefix]. The prefix comes back without surrounding slashes ('' when none), checked by bucket-keys.ts's rule. */
 export function parseBucketUrl(url: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url.trim());
   const bucket = match?.[1];

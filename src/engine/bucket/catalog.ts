@@ -9,7 +9,7 @@ import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
-import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './keys.js';
+import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './bucket-keys.js';
 
 export interface SnapshotLocation {
   repo: RepoPath;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import { lockSchema, parseDocument, serializeDocument } from './format.js';
-import { lockKey, locksPrefix } from './keys.js';
+import { lockKey, locksPrefix } from './bucket-keys.js';
 import { DEFAULT_STALE_AFTER_MS, acquireLock, isStale, listLocks } from './locks.js';
 import { MemoryBlobStore } from './memory-store.js';
 

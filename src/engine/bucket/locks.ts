@@ -13,7 +13,7 @@ import { LifeboatError } from '../errors.js';
 import type { BlobStore } from './blob-store.js';
 import { readDocuments } from './catalog.js';
 import { FORMAT_VERSION, type LockRecord, lockSchema, parseDocument, serializeDocument } from './format.js';
-import { type RepoPath, formatRepoPath, lockKey, locksPrefix, parseKey } from './keys.js';
+import { type RepoPath, formatRepoPath, lockKey, locksPrefix, parseKey } from './bucket-keys.js';
 
 export type LockMode = LockRecord['mode'];
 

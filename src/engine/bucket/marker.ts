@@ -20,7 +20,7 @@ import {
   sameEncryption,
   serializeDocument,
 } from './format.js';
-import { MARKER_KEY } from './keys.js';
+import { MARKER_KEY } from './bucket-keys.js';
 import { collect } from '../streams.js';
 
 export interface InitOptions {

@@ -12,7 +12,7 @@ import type { ByteStream } from '../streams.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { decryptStream, encryptStream } from './crypto.js';
 import type { EncryptionConfig, ObjectLockConfig } from './format.js';
-import { type RepoPath, formatRepoPath, objectKey, stagingKey } from './keys.js';
+import { type RepoPath, formatRepoPath, objectKey, stagingKey } from './bucket-keys.js';
 
 export interface StoredObject {
   key: string;

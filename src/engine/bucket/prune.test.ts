@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { type BundleEntry, type PendingBackup, type SnapshotManifest, serializeDocument } from './format.js';
-import { type RepoPath, lockKey, locksPrefix, objectKey, pendingKey, snapshotKey, stagingKey } from './keys.js';
+import { type RepoPath, lockKey, locksPrefix, objectKey, pendingKey, snapshotKey, stagingKey } from './bucket-keys.js';
 import { acquireLock } from './locks.js';
 import { MemoryBlobStore } from './memory-store.js';
 import { type PruneReport, listRepositories, prune, pruneAll } from './prune.js';

@@ -21,7 +21,7 @@ import {
   repoPrefix,
   snapshotKey,
   stagingPrefix,
-} from './keys.js';
+} from './bucket-keys.js';
 import { DEFAULT_STALE_AFTER_MS, type HeldLock, acquireLock, isStale, listLocks } from './locks.js';
 import { type KeepReason, type RetentionPolicy, applyPolicy, validatePolicy } from './retention.js';
 

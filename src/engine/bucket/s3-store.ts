@@ -23,7 +23,7 @@ import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
 import { trimSlashes } from './bucket-url.js';
 import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
-import { checkBucketPrefix } from './keys.js';
+import { checkBucketPrefix } from './bucket-keys.js';
 import { type S3ConnectionOptions, createS3Client, describeEndpoint } from './s3-client.js';
 import { MAX_PARTS, multipartCopy } from './s3-copy.js';
 import { type S3Action, type S3Place, bucketMissing, cannotTell, s3Code, s3Error, statusOf } from './s3-errors.js';

@@ -1,5 +1,5 @@
 import { bareUuid } from '../bitbucket/uuid.js';
-import { newestFirstKey } from '../engine/bucket/keys.js';
+import { newestFirstKey } from '../engine/bucket/bucket-keys.js';
 
 // Every KVS key the app writes, in one place. Forge keys allow only
 // [a-zA-Z0-9:._\s-#], so Bitbucket's braced UUIDs lose their braces here.
@@ -46,7 +46,7 @@ export const kvsKeys = {
   leaseTakeover: (repositoryUuid: string, leaseId: string): string => `repo:${bareUuid(repositoryUuid)}:lease-takeover:${leaseId}`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
-  /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-requests.ts). */
+  /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-request-events.ts). */
   pullRequestMarkPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:pr-mark:`,
   pullRequestMark: (repositoryUuid: string, id: number): string => `repo:${bareUuid(repositoryUuid)}:pr-mark:${id}`,
   /** The workspace's REST budget (rest-budget.ts): one record per metered run, the limit Bitbucket last said, a pause after a 429. */

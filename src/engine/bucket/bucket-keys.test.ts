@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
-import { compareSnapshotIds, newestFirstKey } from './keys.js';
+import { compareSnapshotIds, newestFirstKey } from './bucket-keys.js';
 
 // Ids of one repository as overlapping backups may make them: several in one second, one a day later.
 const IDS = ['20261202T020000Z-00ff00', '20261202T020000Z-0a0000', '20261202T020000Z-ffffff', '20261202T020001Z-000000', '20261203T000000Z-123abc', '20251231T235959Z-fedcba'];

@@ -1,15 +1,15 @@
-// Pull requests in every snapshot (src/bitbucket/pull-requests.ts reads them).
+// Pull requests in every snapshot (src/bitbucket/pull-request-collector.ts reads them).
 // The pull-request-events trigger (manifest.yml `pull-request-events`) marks a
 // pull request as changed — one KVS key per pull request, so that concurrent
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
 import { entriesByPrefix } from './state/app-state.js';
-import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-requests.js';
+import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-request-collector.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import { appBitbucket } from './bitbucket.js';
 import { pullRequestEvent } from './events.js';
-import { kvsKeys } from './keys.js';
+import { kvsKeys } from './state-keys.js';
 import { retryPlan } from './jobs.js';
 import { withRestBudget } from './rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';

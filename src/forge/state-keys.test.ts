@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSnapshotIds } from '../engine/bucket/keys.js';
-import { kvsKeys } from './keys.js';
+import { compareSnapshotIds } from '../engine/bucket/bucket-keys.js';
+import { kvsKeys } from './state-keys.js';
 
 describe('kvsKeys.snapshotEntry', () => {
   const repository = '{c3d4e5f6-a7b8-4c91-8a23-3d4e5f6a7b82}';

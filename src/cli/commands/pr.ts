@@ -1,0 +1,23 @@
+import { readMetadataIndex } from '../../engine/bucket/metadata.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { pullRequestEntry, readPullRequest, viewPullRequest } from '../../engine/pull-request-views.js';
+import { defineCommand } from '../command.js';
+import { openSnapshotData, wholeNumber } from '../context.js';
+import { pullRequestText } from './pull-request-text.js';
+
+export const prCommand = defineCommand({
+  name: 'pr',
+  usage: 'lifeboat pr <snapshot> <id> [--repo <workspace>/<repo>] [--identity <file>]',
+  summary: 'Show one pull request of a snapshot: description, reviewers, the conversation, tasks, builds and commits.',
+  options: { repo: { type: 'string' } },
+  async run(args, output) {
+    const [id, number] = args.positionals;
+    if (!id || !number) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot and pull request? ${this.usage}`);
+    const prId = wholeNumber(number.replace(/^#/, ''), 'The pull request id', 1)!;
+    const { store, manifest, identities } = await openSnapshotData(args.values, id);
+    const index = await readMetadataIndex(store, manifest);
+    const document = await readPullRequest(store, manifest, pullRequestEntry(index, prId, manifest.id), identities);
+    output.result(document, () => pullRequestText(viewPullRequest(document)));
+    return 0;
+  },
+});

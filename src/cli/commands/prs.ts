@@ -1,0 +1,29 @@
+import { readMetadataIndex } from '../../engine/bucket/metadata.js';
+import { LifeboatError } from '../../engine/errors.js';
+import { listPullRequests, pullRequestEntries } from '../../engine/pull-request-views.js';
+import { defineCommand } from '../command.js';
+import { openSnapshotData } from '../context.js';
+import { shortDate } from './pull-request-text.js';
+import { table } from './snapshots.js';
+
+export const prsCommand = defineCommand({
+  name: 'prs',
+  usage: 'lifeboat prs <snapshot> [--repo <workspace>/<repo>] [--identity <file>]',
+  summary: "List a snapshot's pull requests, newest first.",
+  options: { repo: { type: 'string' } },
+  async run(args, output) {
+    const [id] = args.positionals;
+    if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
+    const { store, manifest, identities } = await openSnapshotData(args.values, id);
+    const index = await readMetadataIndex(store, manifest);
+    const entries = pullRequestEntries(index);
+    const items = await listPullRequests(store, manifest, entries, identities);
+    if (!identities && entries.some((entry) => entry.object.encrypted)) output.warn(`The pull requests are encrypted: only ids, states and times are listed; pass --identity <file> for titles, authors and comments.`);
+    output.result({ snapshot: manifest.id, collected: index?.pullRequests !== undefined, pullRequests: items }, () => {
+      if (!index?.pullRequests) return `Snapshot ${manifest.id} holds no pull requests (they were not collected).`;
+      if (items.length === 0) return `Snapshot ${manifest.id} holds no pull requests (the repository has none).`;
+      return table([['ID', 'STATE', 'UPDATED', 'COMMENTS', 'AUTHOR', 'TITLE'], ...items.map((item) => [`#${item.id}`, item.state, shortDate(item.updatedOn), String(item.comments ?? ''), item.author ?? '', item.title ?? ''])]);
+    });
+    return 0;
+  },
+});
