@@ -513,7 +513,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
       log(`[forge] host closed: ${event.eventType} not delivered`);
       return [];
     }
-    const subscribed = manifest.triggers.filter((trigger: TriggerModule) => trigger.events.includes(event.eventType) && !(trigger.ignoreSelf && event.selfGenerated === true));
+    const subscribed = manifest.triggers.filter((trigger: TriggerModule) => trigger.events.includes(event.eventType));
     if (subscribed.length === 0) return [];
     const entry: DeliveredEvent = { at: new Date().toISOString(), event: overTheWire(event), triggers: [] };
     delivered.unshift(entry);

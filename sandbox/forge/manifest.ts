@@ -1,12 +1,9 @@
-// manifest.yml as the Forge host needs it: the functions and the modules that
-// invoke them, scopes and egress. Only the parts the host runs are modelled; a
-// feature the host cannot run faithfully (Forge Remote endpoints, trigger filter
-// expressions, resolver-style consumers) is refused with a message rather than
-// silently ignored.
-import { access, readFile } from 'node:fs/promises';
+// manifest.yml as the Forge host needs it: validated by @forge/manifest (the
+// package the Forge CLI validates with), then mapped to the functions and the
+// modules that invoke them, scopes and egress.
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { z } from 'zod';
+import { FullValidationProcessor } from '@forge/manifest'; // eslint-disable-line @typescript-eslint/no-restricted-imports -- the validator, not a platform API
 
 export type ScheduleInterval = 'fiveMinute' | 'hour' | 'day' | 'week';
 
@@ -22,8 +19,6 @@ export interface TriggerModule {
   key: string;
   function: string;
   events: string[];
-  /** `filter.ignoreSelf`: skip events the app caused itself (`selfGenerated`). */
-  ignoreSelf: boolean;
 }
 
 export interface ScheduledTriggerModule {
@@ -86,80 +81,28 @@ export interface ForgeManifest {
   raw: Record<string, unknown>;
 }
 
-const moduleKey = z.string().regex(/^[a-zA-Z0-9_-]+$/, 'module keys use [a-zA-Z0-9_-]');
-const functionRef = z.string().regex(/^[a-zA-Z0-9-._]+$/).max(255);
-const eventFilter = z.object({ ignoreSelf: z.boolean().optional(), expression: z.string().optional(), onError: z.string().optional() });
-const egressEntry = z.union([z.string(), z.object({ address: z.string() }), z.object({ remote: z.string() })]);
+/** manifest.yml as @forge/manifest has validated it: only the fields the host reads. */
+interface ValidManifest {
+  app: { id?: string; runtime: { name: string; memoryMB?: number } };
+  permissions?: {
+    scopes?: string[] | Record<string, unknown>;
+    external?: { fetch?: { backend?: Array<string | { address?: string; remote?: string }> }; configurable?: { enabled?: boolean } };
+  };
+  modules?: Record<string, Array<Record<string, unknown>>> & {
+    function?: Array<{ key: string; handler: string; timeoutSeconds?: number }>;
+    trigger?: Array<{ key: string; function?: string; endpoint?: string; events: Array<string | { eventType: string; filter?: { expression?: string } }>; filter?: { expression?: string } }>;
+    scheduledTrigger?: Array<{ key: string; function?: string; endpoint?: string; interval: ScheduleInterval }>;
+    consumer?: Array<{ key: string; queue: string; function?: string; endpoint?: string; resolver?: unknown }>;
+  };
+  resources?: Array<{ key: string; path: string }>;
+}
 
-const schema = z.object({
-  app: z.object({
-    id: z.string().optional(),
-    runtime: z.object({
-      name: z.enum(['nodejs20.x', 'nodejs22.x', 'nodejs24.x']),
-      memoryMB: z.number().min(128).max(1024).optional(),
-    }),
-  }),
-  permissions: z
-    .object({
-      scopes: z.union([z.array(z.string()), z.record(z.string(), z.unknown())]).optional(),
-      external: z
-        .object({
-          fetch: z.object({ backend: z.array(egressEntry).optional() }).optional(),
-          configurable: z.object({ enabled: z.boolean() }).optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  modules: z
-    .object({
-      function: z
-        .array(
-          z.object({
-            key: moduleKey,
-            handler: z.string().regex(/^[^.]+(\.[^.]+)*\.[A-Za-z_$][\w$]*$/, 'handler is <file>.<export>, e.g. index.run'),
-            timeoutSeconds: z.number().int().min(1).max(900).optional(),
-          }),
-        )
-        .optional(),
-      trigger: z
-        .array(
-          z.object({
-            key: moduleKey,
-            function: functionRef.optional(),
-            endpoint: z.string().optional(),
-            events: z.array(z.union([z.string(), z.object({ eventType: z.string(), filter: eventFilter.optional() })])),
-            filter: eventFilter.optional(),
-          }),
-        )
-        .optional(),
-      scheduledTrigger: z
-        .array(
-          z.object({
-            key: moduleKey,
-            function: functionRef.optional(),
-            endpoint: z.string().optional(),
-            interval: z.enum(['fiveMinute', 'hour', 'day', 'week']),
-          }),
-        )
-        .optional(),
-      consumer: z
-        .array(
-          z.object({
-            key: moduleKey,
-            queue: z.string().regex(/^[a-zA-Z0-9-_]+$/).min(1).max(36),
-            function: functionRef.optional(),
-            resolver: z.unknown().optional(),
-            endpoint: z.string().optional(),
-          }),
-        )
-        .optional(),
-    })
-    .catchall(z.unknown())
-    .optional(),
-  resources: z.array(z.object({ key: z.string().max(23), path: z.string() })).optional(),
-});
-
-type RawModules = NonNullable<z.infer<typeof schema>['modules']>;
+interface ResolverEntry {
+  key: string;
+  title?: string;
+  resource?: string;
+  resolver?: { function?: string; endpoint?: string };
+}
 
 export class ManifestError extends Error {
   constructor(file: string, problems: string[]) {
@@ -168,74 +111,62 @@ export class ManifestError extends Error {
   }
 }
 
+/**
+ * Reads manifest.yml as `forge deploy` does: what @forge/manifest's
+ * FullValidationProcessor refuses (schema, unknown function keys, duplicate
+ * module keys, ignoreSelf outside Jira events, missing handlers or resources),
+ * the host refuses too, with its messages. On top, the few valid features the
+ * host cannot run faithfully are refused rather than silently ignored.
+ */
+// One processor per process: building it compiles the whole manifest schema (about 2.5 s); reuse costs milliseconds.
+let validator: FullValidationProcessor | undefined;
+
 export async function loadManifest(appDir: string): Promise<ForgeManifest> {
   const file = join(appDir, 'manifest.yml');
-  const raw: unknown = parse(await readFile(file, 'utf8'));
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ManifestError(file, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  // Paths (handlers, resources) resolve from the manifest's folder, so no chdir is needed.
+  const result = await (validator ??= new FullValidationProcessor({})).process(file);
+  const errors = (result.errors ?? []).filter((error) => error.level === 'error');
+  if (!result.success || errors.length > 0 || !result.manifestObject) {
+    throw new ManifestError(file, errors.map((error) => `${error.line === undefined ? '' : `line ${error.line}: `}${error.message}`));
   }
+  const data = result.manifestObject.typedContent as unknown as ValidManifest;
+  const modules = data.modules ?? {};
   const problems: string[] = [];
-  const data = parsed.data;
-  const modules: RawModules = data.modules ?? {};
-
-  const functions = new Map<string, FunctionModule>();
-  for (const fn of modules.function ?? []) {
-    if (functions.has(fn.key)) problems.push(`function ${fn.key} is declared twice`);
-    functions.set(fn.key, { key: fn.key, handler: fn.handler, ...(fn.timeoutSeconds === undefined ? {} : { timeoutSeconds: fn.timeoutSeconds }) });
-  }
   const needFunction = (where: string, ref: { function?: string | undefined; endpoint?: string | undefined }): string => {
     if (ref.endpoint !== undefined) problems.push(`${where} uses a Forge Remote endpoint, which the sandbox cannot call`);
-    else if (ref.function === undefined) problems.push(`${where} names no function`);
-    else if (!functions.has(ref.function)) problems.push(`${where} names function ${ref.function}, which modules.function does not declare`);
     return ref.function ?? '';
   };
 
-  const triggers: TriggerModule[] = [];
-  for (const trigger of modules.trigger ?? []) {
+  const functions = new Map<string, FunctionModule>(
+    (modules.function ?? []).map((fn) => [fn.key, { key: fn.key, handler: fn.handler, ...(fn.timeoutSeconds === undefined ? {} : { timeoutSeconds: fn.timeoutSeconds }) }]),
+  );
+
+  const triggers: TriggerModule[] = (modules.trigger ?? []).map((trigger) => {
     const where = `trigger ${trigger.key}`;
     const filters = [trigger.filter, ...trigger.events.map((e) => (typeof e === 'string' ? undefined : e.filter))];
     if (filters.some((f) => f?.expression !== undefined)) problems.push(`${where} has a filter expression, which the sandbox cannot evaluate`);
-    const ignoreSelf = filters.some((f) => f?.ignoreSelf === true);
-    triggers.push({ key: trigger.key, function: needFunction(where, trigger), events: trigger.events.map((e) => (typeof e === 'string' ? e : e.eventType)), ignoreSelf });
-  }
+    return { key: trigger.key, function: needFunction(where, trigger), events: trigger.events.map((e) => (typeof e === 'string' ? e : e.eventType)) };
+  });
 
-  const scheduledTriggers = (modules.scheduledTrigger ?? []).map((t) => ({
-    key: t.key,
-    function: needFunction(`scheduledTrigger ${t.key}`, t),
-    interval: t.interval,
-  }));
+  const scheduledTriggers = (modules.scheduledTrigger ?? []).map((t) => ({ key: t.key, function: needFunction(`scheduledTrigger ${t.key}`, t), interval: t.interval }));
 
   const consumers: ConsumerModule[] = [];
   for (const consumer of modules.consumer ?? []) {
     const where = `consumer ${consumer.key}`;
-    if (consumer.resolver !== undefined) {
-      problems.push(`${where} uses the resolver form of @forge/events 1.x; @forge/events 2+ consumers name a function`);
-      continue;
-    }
-    if (consumers.some((c) => c.queue === consumer.queue)) problems.push(`queue ${consumer.queue} has more than one consumer`);
-    consumers.push({ key: consumer.key, queue: consumer.queue, function: needFunction(where, consumer) });
+    if (consumer.resolver !== undefined) problems.push(`${where} uses the resolver form of @forge/events 1.x; @forge/events 2+ consumers name a function`);
+    else consumers.push({ key: consumer.key, queue: consumer.queue, function: needFunction(where, consumer) });
   }
 
   const resolverModules = new Map<string, ResolverModule>();
   const pages: Record<PageModuleType, PageModule[]> = { 'bitbucket:repoSettingsMenuPage': [], 'bitbucket:workspaceSettingsMenuPage': [] };
   for (const [type, list] of Object.entries(modules)) {
-    if (['function', 'trigger', 'scheduledTrigger', 'consumer'].includes(type) || !Array.isArray(list)) continue;
-    for (const entry of list as unknown[]) {
-      const mod = z
-        .object({ key: moduleKey, title: z.string().optional(), resource: z.string().optional(), resolver: z.object({ function: z.string().optional(), endpoint: z.string().optional() }).optional() })
-        .safeParse(entry);
-      if (!mod.success) {
-        problems.push(`modules.${type}: ${mod.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-        continue;
-      }
-      const { key, title, resource, resolver } = mod.data;
+    if (['function', 'trigger', 'scheduledTrigger', 'consumer'].includes(type)) continue;
+    for (const { key, title, resource, resolver } of list as ResolverEntry[]) {
       if ((PAGE_MODULE_TYPES as readonly string[]).includes(type)) {
         if (title === undefined || resource === undefined) problems.push(`${type} ${key} needs a title and a resource (Custom UI); UI Kit 1 pages were removed from Forge`);
         else pages[type as PageModuleType].push({ key, title, resource, ...(resolver?.function === undefined ? {} : { function: resolver.function }) });
       }
       if (!resolver) continue;
-      if (resolverModules.has(key)) problems.push(`module key ${key} is used twice`);
       resolverModules.set(key, {
         key,
         type,
@@ -246,18 +177,12 @@ export async function loadManifest(appDir: string): Promise<ForgeManifest> {
     }
   }
 
-  const resources = data.resources ?? [];
-  for (const mod of resolverModules.values()) {
-    if (mod.resource !== undefined && !resources.some((r) => r.key === mod.resource)) problems.push(`${mod.type} ${mod.key} names resource ${mod.resource}, which resources does not declare`);
-  }
-
   const backend: string[] = [];
   for (const entry of data.permissions?.external?.fetch?.backend ?? []) {
     if (typeof entry === 'string') backend.push(entry);
-    else if ('address' in entry) backend.push(entry.address);
+    else if (entry.address !== undefined) backend.push(entry.address);
     else problems.push(`permissions.external.fetch.backend remote ${entry.remote}: Forge Remote egress is not supported by the sandbox`);
   }
-  const scopes = data.permissions?.scopes;
 
   if (problems.length > 0) throw new ManifestError(file, problems);
   return {
@@ -270,10 +195,10 @@ export async function loadManifest(appDir: string): Promise<ForgeManifest> {
     consumers,
     resolverModules,
     modules: pages,
-    resources,
-    scopes: Array.isArray(scopes) ? scopes : Object.keys(scopes ?? {}),
+    resources: data.resources ?? [],
+    scopes: Array.isArray(data.permissions?.scopes) ? data.permissions.scopes : Object.keys(data.permissions?.scopes ?? {}),
     egress: { backend, configurable: data.permissions?.external?.configurable?.enabled === true },
-    raw: raw as Record<string, unknown>,
+    raw: result.manifestObject.typedContent as unknown as Record<string, unknown>,
   };
 }
 

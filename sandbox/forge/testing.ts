@@ -66,11 +66,13 @@ export async function startFixtureHost(options: Partial<ForgeHostOptions> = {}):
 
 /**
  * The fixture app with its manifest.yml rewritten by `edit`, in a temp folder.
- * src/ is a symlink, so the code still loads as the repository's ESM TypeScript.
+ * src/ and static/ are symlinks, so the code still loads as the repository's
+ * ESM TypeScript and the resources @forge/manifest checks exist.
  */
 export async function fixtureVariant(edit: (manifest: string) => string): Promise<{ appDir: string; remove(): Promise<void> }> {
   const appDir = await mkdtemp(join(tmpdir(), 'lifeboat-forge-app-'));
   await symlink(join(FIXTURE_APP, 'src'), join(appDir, 'src'), 'dir');
+  await symlink(join(FIXTURE_APP, 'static'), join(appDir, 'static'), 'dir');
   await writeFile(join(appDir, 'manifest.yml'), edit(await readFile(join(FIXTURE_APP, 'manifest.yml'), 'utf8')));
   return { appDir, remove: () => rm(appDir, { recursive: true, force: true }) };
 }

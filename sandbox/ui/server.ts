@@ -351,7 +351,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       throw new HttpProblem(400, `No trigger of the app subscribes to ${eventType}; manifest.yml's triggers take ${events.subscribed.join(', ')}.`);
     }
     const ran = await events.deliver(body as ProductEvent);
-    log(`[ui] posted event ${eventType}: ${ran.map((record) => `${record.key} ${record.outcome}`).join(', ') || 'no trigger ran (ignoreSelf)'}`);
+    log(`[ui] posted event ${eventType}: ${ran.map((record) => `${record.key} ${record.outcome}`).join(', ') || 'no trigger ran (host closed)'}`);
     send(res, 202, 'application/json; charset=utf-8', JSON.stringify({ eventType, triggers: ran.map(({ key, outcome, error }) => ({ key, outcome, ...(error === undefined ? {} : { error }) })) }));
   }
 

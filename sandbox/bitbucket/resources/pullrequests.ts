@@ -343,9 +343,8 @@ const pullRequestFields = {
 };
 const newPullRequest = z.object({ ...pullRequestFields, title: nonBlank, source: branchEndpoint, close_source_branch: z.boolean().nullish() });
 const pullRequestUpdate = z.object({ ...pullRequestFields, title: nonBlank.nullish() });
-const declineBody = z.object({ message: z.string().nullish() });
 
-/** Comments and tasks: text that is not blank. */
+/** Comments: text that is not blank. */
 const content = z.object({ raw: nonBlank });
 const lineNumber = z.number().int().min(1);
 const newComment = z.object({
@@ -354,8 +353,6 @@ const newComment = z.object({
   inline: z.object({ path: z.string().min(1), from: lineNumber.nullish(), to: lineNumber.nullish() }).nullish(),
 });
 const commentUpdate = z.object({ content });
-const newTask = z.object({ content, comment: idReference.nullish() });
-const taskUpdate = z.object({ content: z.object({ raw: z.string() }).nullish(), state: z.enum(['RESOLVED', 'UNRESOLVED']).nullish() });
 
 /** The id of the live comment a body's `parent` or `comment` names, or null without one. */
 function referencedComment(kit: RouteKit, pr: StoredPullRequest, ref: { id: number } | null | undefined, key: 'parent' | 'comment'): number | null {
@@ -416,21 +413,6 @@ function emit(kit: RouteKit, request: RouteRequest, repository: Repository, pr: 
     pullrequest: eventPullRequest(kit, pr, summaryOnly),
     ...extra,
   });
-}
-
-/**
- * The reviewer-status event's `reviewers` (README: `{ value: [{ user, status,
- * timestamp }], truncated }`). Not documented: assumed that `status` is the
- * review's state as the REST API names it, and that the list is never truncated.
- */
-function reviewerStatuses(kit: RouteKit, pr: StoredPullRequest): NonNullable<PullRequestEvent['reviewers']> {
-  return {
-    value: pr.reviews.flatMap((review) => {
-      const user = userByUuid(kit, review.userUuid);
-      return user ? [{ user: eventActor(user), status: review.state, timestamp: review.date }] : [];
-    }),
-    truncated: false,
-  };
 }
 
 /** Bitbucket raises `updated:pullrequest-comment` only for an edit 10 minutes or more after the comment was created or last edited (README). */
@@ -553,50 +535,6 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: pullRequestJson(kit, repository, pr, true) };
   });
 
-  registry.add('POST', `${one}/decline`, async (request, kit) => {
-    const repository = kit.repository(request, 'write');
-    const pr = pullRequestOf(request, kit, repository);
-    const user = actorOf(request, kit);
-    // "Decline a pull request": 200; declining a closed one: 400 (not documented: assumed).
-    if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', `This pull request is already ${pr.state.toLowerCase()}.`);
-    const body = await parseBody(request, kit, declineBody, { optional: true });
-    pr.state = 'DECLINED';
-    pr.reason = body.message ?? '';
-    pr.closedByUuid = user.uuid;
-    pr.updatedOn = kit.now();
-    pr.updates.push(snapshot(pr, user.uuid, pr.updatedOn));
-    await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:rejected:pullrequest');
-    return { status: 200, body: pullRequestJson(kit, repository, pr, true) };
-  });
-
-  // Reviews: approve / request changes (200 with the `participant`), and their withdrawal (204); 400 once the pull request
-  // is closed (the spec, for withdrawal and request-changes). Anyone who can read may review, not the author (assumed).
-  for (const [path, state] of [['approve', 'approved'], ['request-changes', 'changes_requested']] as const) {
-    registry.add('POST', `${one}/${path}`, async (request, kit) => {
-      const repository = kit.repository(request, 'read');
-      const pr = pullRequestOf(request, kit, repository);
-      const user = actorOf(request, kit);
-      if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', 'The pull request is not open.');
-      if (user.uuid === pr.authorUuid) fail(kit, 400, 'Bad request', `You cannot ${path === 'approve' ? 'approve' : 'request changes on'} your own pull request.`);
-      pr.reviews = [...pr.reviews.filter((r) => r.userUuid !== user.uuid), { userUuid: user.uuid, state, date: kit.now() }];
-      await kit.save();
-      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status', { reviewers: reviewerStatuses(kit, pr) });
-      const participant = participantsJson(kit, pr).find((p) => (p.user as Json).uuid === user.uuid);
-      return { status: 200, body: participant ?? { type: 'participant', user: kit.userJson(user), role: 'PARTICIPANT', approved: state === 'approved', state } };
-    });
-    registry.add('DELETE', `${one}/${path}`, async (request, kit) => {
-      const repository = kit.repository(request, 'read');
-      const pr = pullRequestOf(request, kit, repository);
-      const user = actorOf(request, kit);
-      if (pr.state !== 'OPEN') fail(kit, 400, 'Bad request', 'The pull request is not open.');
-      pr.reviews = pr.reviews.filter((r) => !(r.userUuid === user.uuid && r.state === state));
-      await kit.save();
-      emit(kit, request, repository, pr, 'avi:bitbucket:updated:pullrequest-reviewer-status', { reviewers: reviewerStatuses(kit, pr) });
-      return { status: 204 };
-    });
-  }
-
   // Comments: "The default sorting is oldest to newest"; replies name their parent, inline ones a file and line.
   registry.add('GET', `${one}/comments`, (request, kit) => {
     const repository = kit.repository(request, 'read');
@@ -655,96 +593,17 @@ export function register(registry: RouteRegistry): void {
     return { status: 200, body: commentJson(kit, repository, pr, comment) };
   });
 
-  // A deleted comment stays in the list, marked deleted and emptied, so that its replies keep their thread (the spec's
-  // `pullrequest_comment.deleted`; that the list keeps it: not documented, assumed).
-  registry.add('DELETE', `${one}/comments/{comment_id}`, async (request, kit) => {
-    const { repository, pr, comment } = ownComment(request, kit);
-    comment.deleted = true;
-    comment.raw = '';
-    comment.updatedOn = kit.now();
-    await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:deleted:pullrequest-comment', { comment: { id: comment.id } });
-    return { status: 204 };
-  });
-
-  registry.add('POST', `${one}/comments/{comment_id}/resolve`, async (request, kit) => {
-    const repository = kit.repository(request, 'read');
-    const pr = pullRequestOf(request, kit, repository);
-    const comment = commentOf(request, kit, pr);
-    // "Resolve a comment thread": 403 "if the provided comment is not a top-level comment", 409 "If the comment has already been resolved".
-    if (comment.parentId !== null) fail(kit, 403, 'Only the first comment of a thread can be resolved.');
-    if (comment.resolution) fail(kit, 409, 'This comment thread is already resolved.');
-    comment.resolution = { userUuid: actorOf(request, kit).uuid, createdOn: kit.now() };
-    await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:resolved:pullrequest-comment', { comment: { id: comment.id } });
-    return { status: 200, body: { type: 'comment_resolution', user: userOrNull(kit, comment.resolution.userUuid), created_on: comment.resolution.createdOn } };
-  });
-
-  registry.add('DELETE', `${one}/comments/{comment_id}/resolve`, async (request, kit) => {
-    const repository = kit.repository(request, 'read');
-    const pr = pullRequestOf(request, kit, repository);
-    const comment = commentOf(request, kit, pr);
-    // "Reopen a comment thread": 404 "if the comment has not been resolved".
-    if (!comment.resolution) fail(kit, 404, 'This comment thread is not resolved.');
-    comment.resolution = null;
-    await kit.save();
-    emit(kit, request, repository, pr, 'avi:bitbucket:reopened:pullrequest-comment', { comment: { id: comment.id } });
-    return { status: 204 };
-  });
-
-  // Tasks (at most 100 a page: the reference's "Page sizes"). Deleting another's task needs write access (assumed).
+  // Tasks (at most 100 a page: the reference's "Page sizes").
   registry.add('GET', `${one}/tasks`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     return kit.paginate(request, pr.tasks.map((t) => taskJson(kit, repository, pr, t)));
   });
 
-  registry.add('POST', `${one}/tasks`, async (request, kit) => {
-    const repository = kit.repository(request, 'read');
-    const pr = pullRequestOf(request, kit, repository);
-    const user = actorOf(request, kit);
-    const body = await parseBody(request, kit, newTask);
-    const commentId = referencedComment(kit, pr, body.comment, 'comment');
-    const now = kit.now();
-    const task: StoredTask = {
-      id: kit.nextId('pullrequest-task'), creatorUuid: user.uuid, raw: body.content.raw, state: 'UNRESOLVED', createdOn: now, updatedOn: now, resolvedOn: null, resolvedByUuid: null, commentId,
-    };
-    pr.tasks.push(task);
-    await kit.save();
-    return created(taskJson(kit, repository, pr, task), prApi(kit, repository, pr.id, `/tasks/${task.id}`));
-  });
-
   registry.add('GET', `${one}/tasks/{task_id}`, (request, kit) => {
     const repository = kit.repository(request, 'read');
     const pr = pullRequestOf(request, kit, repository);
     return { status: 200, body: taskJson(kit, repository, pr, taskOf(request, kit, pr)) };
-  });
-
-  registry.add('PUT', `${one}/tasks/{task_id}`, async (request, kit) => {
-    const repository = kit.repository(request, 'read');
-    const pr = pullRequestOf(request, kit, repository);
-    const task = taskOf(request, kit, pr);
-    const user = actorOf(request, kit);
-    const body = await parseBody(request, kit, taskUpdate);
-    task.raw = body.content?.raw ?? task.raw;
-    if (body.state && body.state !== task.state) {
-      task.state = body.state;
-      task.resolvedOn = body.state === 'RESOLVED' ? kit.now() : null;
-      task.resolvedByUuid = body.state === 'RESOLVED' ? user.uuid : null;
-    }
-    task.updatedOn = kit.now();
-    await kit.save();
-    return { status: 200, body: taskJson(kit, repository, pr, task) };
-  });
-
-  registry.add('DELETE', `${one}/tasks/{task_id}`, async (request, kit) => {
-    const repository = kit.repository(request, 'read');
-    const pr = pullRequestOf(request, kit, repository);
-    const task = taskOf(request, kit, pr);
-    if (task.creatorUuid !== actorOf(request, kit).uuid) kit.repository(request, 'write');
-    pr.tasks = pr.tasks.filter((t) => t !== task);
-    await kit.save();
-    return { status: 204 };
   });
 
   // The activity log: updates, approvals, changes requested, comments (the spec's description), newest first (assumed), at most 50 a page.
