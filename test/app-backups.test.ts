@@ -27,7 +27,7 @@ import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from '.
 import { refsOf } from './helpers/repos.js';
 import { jobOfKind } from './helpers/jobs.js';
 
-describe('backups in the local world', { timeout: 180_000 }, () => {
+describe('backups in the local world', () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;

@@ -29,7 +29,7 @@ before(async () => {
 });
 after(() => app?.close());
 
-test('a continuation chain that reaches the cyclic invocation limit waits for the scheduled trigger and completes from there', { timeout: 120_000 }, async () => {
+test('a continuation chain that reaches the cyclic invocation limit waits for the scheduled trigger and completes from there', async () => {
   const { host, emulator } = app.world;
   const parked = (): string[] => Object.keys(host.kvsDump()).filter((key) => key.startsWith(kvsKeys.parkedPushPrefix));
   const audit = (action: string): AuditEntry[] => Object.entries(host.kvsDump()).filter(([key, value]) => key.startsWith(kvsKeys.auditPrefix) && (value as AuditEntry).action === action).map(([, value]) => value as AuditEntry);

@@ -31,7 +31,7 @@ function valueOf<T>(result: Result<T>, what: string): T {
   return result.value;
 }
 
-describe('repository configuration in the local world', { timeout: 180_000 }, () => {
+describe('repository configuration in the local world', () => {
   let app: AppWorld;
   let store: BlobStore;
   /** The emulator's request log: one line per REST and git request. */

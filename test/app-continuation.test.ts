@@ -23,7 +23,7 @@ before(async () => {
 });
 after(() => app?.close());
 
-test('a backup that does not finish in one invocation continues in the next from what is stored', { timeout: 90_000 }, async () => {
+test('a backup that does not finish in one invocation continues in the next from what is stored', async () => {
   const bareRefs = refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'web-app')).trim().split('\n').filter(Boolean).sort();
   assert.ok(bareRefs.length >= 6, `web-app has ${bareRefs.length} refs`);
 

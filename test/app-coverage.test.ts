@@ -16,7 +16,7 @@ function valueOf<T>(result: Result<T>, what: string): T {
   return result.value;
 }
 
-describe('coverage of a workspace with hundreds of repositories', { timeout: 240_000 }, () => {
+describe('coverage of a workspace with hundreds of repositories', () => {
   let app: AppWorld;
   const coverage = async (query: CoverageQuery): Promise<CoveragePage> => valueOf(await app.adminPage('getCoverage', query), 'getCoverage');
   const settle = async (): Promise<void> => {

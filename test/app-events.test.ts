@@ -20,7 +20,7 @@ import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-worl
 import { assertDocumentedShape, documentedEvent, documentedEvents, type Json } from './helpers/forge-events.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 
-describe('documented product events in the local world', { timeout: 240_000 }, () => {
+describe('documented product events in the local world', () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;

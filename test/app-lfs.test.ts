@@ -36,7 +36,7 @@ function valueOf<T>(result: Result<T>, what: string): T {
   return result.value;
 }
 
-describe('LFS objects in the app', { timeout: 180_000 }, () => {
+describe('LFS objects in the app', () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;

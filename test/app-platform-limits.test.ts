@@ -11,7 +11,7 @@ import { ManualClock } from '../sandbox/forge/index.js';
 import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 
-describe('the app meets the platform\'s documented failures', { timeout: 180_000 }, () => {
+describe('the app meets the platform\'s documented failures', () => {
   let app: AppWorld;
 
   before(async () => {

@@ -17,7 +17,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 
-describe('pull requests through the app', { timeout: 180_000 }, () => {
+describe('pull requests through the app', () => {
   let app: AppWorld;
   let store: BlobStore;
   const webApp = `/2.0/repositories/${DEMO_WORKSPACE.slug}/web-app`;
@@ -125,7 +125,7 @@ describe('pull requests through the app', { timeout: 180_000 }, () => {
   });
 });
 
-describe('a pull request export cut short by the run time', { timeout: 300_000 }, () => {
+describe('a pull request export cut short by the run time', () => {
   let app: AppWorld;
   let store: BlobStore;
 

@@ -35,7 +35,7 @@ function valueOf<T>(result: Result<T>, what: string): T {
   return result.value;
 }
 
-describe('restores in the local world', { timeout: 120_000 }, () => {
+describe('restores in the local world', () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;

@@ -31,7 +31,7 @@ const repo = { workspace: 'ws', repository: 'web-app' };
 type Committed = Exclude<BackupResult, { status: 'partial' }>;
 const PR_PATH = /\/pullrequests\/(\d+)\//;
 
-describe('pull requests in snapshots', { timeout: 120_000 }, () => {
+describe('pull requests in snapshots', () => {
   let emulator: TestEmulator;
   let s3: S3TestServer;
   let repositoryUuid: string;
@@ -286,7 +286,7 @@ describe('pull requests in snapshots', { timeout: 120_000 }, () => {
 // seeded ones): one pull request's diffstat answers 555 for good ("If generating
 // the diffstat timed out", the spec), another's activity 500, and a third is
 // listed with the id 0. None of them holds the others back, nor fails the backup.
-describe('pull requests Bitbucket cannot serve', { timeout: 180_000 }, () => {
+describe('pull requests Bitbucket cannot serve', () => {
   let emulator: TestEmulator;
   let s3: S3TestServer;
   let scratch: string;

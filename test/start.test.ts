@@ -53,7 +53,7 @@ async function startWorld(t: TestContext, dataDir: string, extra: string[] = [])
   return world;
 }
 
-test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world', { timeout: 180_000 }, async (t) => {
+test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
   const work = await mkdtemp(join(tmpdir(), 'lifeboat-world-work-'));
   t.after(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(work, { recursive: true, force: true })]));
@@ -111,7 +111,7 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   for (const url of [urls.pages.home, urls.bitbucket.api, urls.bucket.endpoint]) assert.equal(await portIsClosed(url), true, `${url} still listening`);
 });
 
-test('npm start -- --configured: the world starts with working settings saved through the admin page', { timeout: 180_000 }, async (t) => {
+test('npm start -- --configured: the world starts with working settings saved through the admin page', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
   const world = await startWorld(t, dataDir, ['--configured']);

@@ -53,7 +53,7 @@ async function adminPage(as: 'admin' | 'member'): Promise<Frame> {
 
 const section = (frame: Frame, name: RegExp) => frame.getByRole('region', { name });
 
-test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', { timeout: 300_000 }, async () => {
+test('a workspace admin finishes the first-run set-up, and the settings are kept without showing secrets', async () => {
   const { bucket } = app.world.urls;
   let frame = await adminPage('admin');
   await frame.getByText('Set up Lifeboat').waitFor({ timeout: 20_000 });
@@ -168,7 +168,7 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-search.png') });
 });
 
-test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', { timeout: 120_000 }, async () => {
+test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', async () => {
   const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
   let frame = await adminPage('admin');
   await frame.getByRole('tab', { name: 'Schedule and retention' }).click();
@@ -210,7 +210,7 @@ test('schedule and retention are saved; turning encryption off asks first; the a
   assert.match(await log.innerText(), /encryption turned on[\s\S]*settings created/);
 });
 
-test('an endpoint outside the declared providers is allowed by the admin through Bitbucket (customer-managed egress)', { timeout: 120_000 }, async () => {
+test('an endpoint outside the declared providers is allowed by the admin through Bitbucket (customer-managed egress)', async () => {
   await app.configure({ retention: {} });
   const frame = await adminPage('admin');
   const storage = section(frame, /Storage/);
@@ -237,7 +237,7 @@ test('an endpoint outside the declared providers is allowed by the admin through
   assert.equal(stored.value.settings?.bucket.endpoint, `${app.world.urls.bucket.endpoint}/`);
 });
 
-test('an endpoint check that fails says so beside the endpoint, instead of showing nothing', { timeout: 120_000 }, async () => {
+test('an endpoint check that fails says so beside the endpoint, instead of showing nothing', async () => {
   await app.configure({ retention: {} });
   const frame = await adminPage('admin');
   const storage = section(frame, /Storage/);
@@ -252,7 +252,7 @@ test('an endpoint check that fails says so beside the endpoint, instead of showi
   }
 });
 
-test('an API token about to expire is warned about two weeks ahead, above every tab, with its date in the set-up', { timeout: 60_000 }, async () => {
+test('an API token about to expire is warned about two weeks ahead, above every tab, with its date in the set-up', async () => {
   const inFiveDays = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
   await app.configure({ bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email, expiresOn: inFiveDays } });
   try {
@@ -269,7 +269,7 @@ test('an API token about to expire is warned about two weeks ahead, above every 
   }
 });
 
-test('the retention preview shows which existing snapshots the unsaved policy keeps', { timeout: 180_000 }, async () => {
+test('the retention preview shows which existing snapshots the unsaved policy keeps', async () => {
   await app.configure({ retention: {} });
   // Two snapshots of docs, a commit apart.
   const work = await mkdtemp(join(tmpdir(), 'lifeboat-ui-admin-'));
@@ -315,7 +315,7 @@ test('the retention preview shows which existing snapshots the unsaved policy ke
   assert.deepEqual(stored.value.settings?.retention, {});
 });
 
-test('a deleted repository is restored into a new repository from the admin page, and git has every ref', { timeout: 180_000 }, async () => {
+test('a deleted repository is restored into a new repository from the admin page, and git has every ref', async () => {
   await app.configure({ retention: {} });
   const asked = await app.repoPage('backupNow', undefined, { as: 'admin', repositorySlug: 'docs' });
   assert.ok(asked.ok);
@@ -344,7 +344,7 @@ test('a deleted repository is restored into a new repository from the admin page
   await dialog.getByRole('button', { name: 'Close' }).click();
 });
 
-test('looks right in dark mode too (screenshot), with no serious axe-core violation', { timeout: 60_000 }, async () => {
+test('looks right in dark mode too (screenshot), with no serious axe-core violation', async () => {
   const url = new URL(app.world.urls.pages.workspaceAdmin);
   url.searchParams.set('as', 'admin');
   url.searchParams.set('theme', 'dark');
@@ -361,14 +361,14 @@ test('looks right in dark mode too (screenshot), with no serious axe-core violat
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
-test('the page has no serious or critical axe-core violations', { timeout: 60_000 }, async () => {
+test('the page has no serious or critical axe-core violations', async () => {
   const frame = await adminPage('admin');
   await frame.getByRole('heading', { name: 'Lifeboat backups' }).waitFor({ timeout: 20_000 });
   await frame.getByRole('tab', { name: 'Set-up' }).waitFor();
   await checkAccessibility(frame, 'the set-up');
 });
 
-test('a plain member is told plainly that only workspace admins can use the page', { timeout: 60_000 }, async () => {
+test('a plain member is told plainly that only workspace admins can use the page', async () => {
   const frame = await adminPage('member');
   await frame.getByText('Only workspace admins can use this page').waitFor({ timeout: 20_000 });
   assert.equal(await frame.getByRole('textbox').count(), 0);

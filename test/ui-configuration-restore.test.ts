@@ -20,7 +20,7 @@ const ARTIFACTS = join(appDir, 'test-artifacts');
 const SLUG = 'web-app';
 const RULES = `/2.0/repositories/${DEMO_WORKSPACE.slug}/${SLUG}/branch-restrictions`;
 
-describe('restoring repository configuration from the page, in chromium', { timeout: 240_000 }, () => {
+describe('restoring repository configuration from the page, in chromium', () => {
   let app: AppWorld;
   let browser: Browser;
   let page: Page;

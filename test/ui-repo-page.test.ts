@@ -32,7 +32,7 @@ const appDir = fileURLToPath(new URL('..', import.meta.url));
 const ARTIFACTS = join(appDir, 'test-artifacts');
 const SLUG = 'web-app';
 
-describe('the repository settings page in chromium', { timeout: 240_000 }, () => {
+describe('the repository settings page in chromium', () => {
   let app: AppWorld;
   let browser: Browser;
   let page: Page;
