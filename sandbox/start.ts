@@ -12,7 +12,10 @@
  *
  * LIFEBOAT_SANDBOX_PORTS=any picks free ports (tests); the default ports are fixed
  * so that bookmarked URLs keep working. LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S lowers
- * Forge's 180 s cap on one outbound request (the Forge host reads it).
+ * Forge's 180 s cap on one outbound request (the Forge host reads it);
+ * LIFEBOAT_SANDBOX_GIT_BYTES_PER_S, _PUSH_MAX_BYTES, _FILE_MAX_BYTES and
+ * _REPO_MAX_BYTES set Bitbucket's git limits (the emulator reads them:
+ * sandbox/bitbucket/limits.ts).
  */
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
