@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -108,8 +108,14 @@ describe("Bitbucket's git limits", () => {
     } finally {
       await emulator.setFileSizeLimit(WS, REPOSITORY, true);
     }
-    // Files already in the repository are not affected when they are not pushed again.
-    git(work, ['commit', '--quiet', '--allow-empty', '-m', 'after the large file']);
+    // Files already in the repository are not affected when they are not pushed again, even as the base of a
+    // small file's delta in a thin pack: receive-pack (index-pack, from 100 objects on) then appends the large one
+    // from the repository itself.
+    const video = join(work, 'assets/video.bin');
+    await writeFile(video, (await readFile(video)).subarray(0, 9_000));
+    await Promise.all(Array.from({ length: 100 }, (_, index) => writeFile(join(work, `assets/note-${index}.txt`), `note ${index}\n`)));
+    git(work, ['add', '--all']);
+    git(work, ['commit', '--quiet', '-m', 'a smaller video, and notes']);
     await gitAsync(work, ['push', '--quiet', 'origin', 'main']);
     assert.equal(remoteMain(), git(work, ['rev-parse', 'HEAD']).trim());
   });
