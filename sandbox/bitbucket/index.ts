@@ -35,7 +35,7 @@ import { Store } from './store.js';
 
 export type { ForgeProductEvent, PushEvent, CommitPush, TagPush, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, RepositoryUpdatedEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
 export type { FaultKnobs } from './faults.js';
-export { DEFAULT_GIT_LIMITS, defaultGitLimits, type GitLimits } from './limits.js';
+export { DEFAULT_GIT_LIMITS, defaultGitLimits, sizeLabel, type GitLimits } from './limits.js';
 export type { RequestRecord } from './server.js';
 export type { ResourceModule } from './seed.js';
 export { validateResponse, validateSchema, findOperation } from './spec.js';
