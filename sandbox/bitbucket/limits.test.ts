@@ -4,7 +4,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { git } from '../../test/helpers/repos.js';
+import { git, gitBytes } from '../../test/helpers/repos.js';
+import { isLifeboatError } from '../../src/engine/errors.js';
+import { createGitClient } from '../../src/engine/git/client.js';
+import { fromBytes } from '../../src/engine/streams.js';
 import { DEMO_USERS, DEMO_WORKSPACE } from '../demo.js';
 import { directorySize } from './git.js';
 import { DEFAULT_GIT_LIMITS, defaultGitLimits } from './limits.js';
@@ -118,6 +121,23 @@ describe("Bitbucket's git limits", () => {
     git(work, ['commit', '--quiet', '-m', 'a smaller video, and notes']);
     await gitAsync(work, ['push', '--quiet', 'origin', 'main']);
     assert.equal(remoteMain(), git(work, ['rev-parse', 'HEAD']).trim());
+  });
+
+  it("reach the app's own git client as GIT_PUSH_REJECTED, the explanation in the side band", async () => {
+    const work = await clone();
+    const before = remoteMain();
+    emulator.limits.fileMaxBytes = 10_000;
+    const commit = await commitRandomFile(work, 'dump.sql', 12_000);
+    const pack = gitBytes(work, ['pack-objects', '--stdout', '--revs'], undefined, `${commit}\n^${before}\n`);
+    const client = createGitClient({ url: emulator.gitUrl(WS, REPOSITORY), credentials: { username: 'x-bitbucket-api-token-auth', password: DEMO_USERS.admin.apiToken } });
+    const remoteLines: string[] = [];
+    await assert.rejects(client.push({ commands: [{ ref: 'refs/heads/main', old: before, new: commit }], pack: fromBytes(pack), onProgress: (line) => remoteLines.push(line) }), (error) => {
+      assert.ok(isLifeboatError(error, 'GIT_PUSH_REJECTED'), String(error));
+      assert.deepEqual(error.details?.refs, [{ ref: 'refs/heads/main', ok: false, reason: 'pre-receive hook declined' }]);
+      return true;
+    });
+    assert.ok(remoteLines.some((line) => line.includes('File dump.sql is 12000 bytes')), JSON.stringify(remoteLines));
+    assert.equal(remoteMain(), before);
   });
 
   it('lock a repository over its size limit: the push that crosses it goes through, then only pushes that add nothing', async () => {
