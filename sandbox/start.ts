@@ -12,13 +12,18 @@
  *
  * LIFEBOAT_SANDBOX_PORTS=any picks free ports (tests); the default ports are fixed
  * so that bookmarked URLs keep working. LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S lowers
- * Forge's 180 s cap on one outbound request (the Forge host reads it).
+ * Forge's 180 s cap on one outbound request (the Forge host reads it);
+ * LIFEBOAT_SANDBOX_GIT_BYTES_PER_S, _PUSH_MAX_BYTES, _FILE_MAX_BYTES and
+ * _REPO_MAX_BYTES set Bitbucket's git limits (the emulator reads them:
+ * sandbox/bitbucket/limits.ts).
  */
 import { parseArgs } from 'node:util';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPages } from './ui/build.js';
+import { sizeLabel, type GitLimits } from './bitbucket/index.js';
 import { DEMO_WORKSPACE_TOKEN } from './demo.js';
+import { defaultLimits } from './forge/index.js';
 import { configureWorld, DEFAULT_PORTS, startWorld, type WorldUrls } from './world.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -41,7 +46,7 @@ if (values.configured) {
   await configureWorld(world);
   console.log('Configured: working settings saved as Alice, through the admin page\'s saveSettings.');
 }
-console.log(describe(world.urls, join(dataDir, 'world.json')));
+console.log(describe(world.urls, join(dataDir, 'world.json'), world.emulator.limits));
 
 let stopping = false;
 const stop = async (): Promise<void> => {
@@ -55,7 +60,7 @@ const stop = async (): Promise<void> => {
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
 
-function describe(urls: WorldUrls, urlFile: string): string {
+function describe(urls: WorldUrls, urlFile: string, git: GitLimits): string {
   const lines = [
     '',
     'Lifeboat local world is up.',
@@ -71,6 +76,10 @@ function describe(urls: WorldUrls, urlFile: string): string {
     ...urls.bitbucket.gitCredentials.map((credential) => `    ${credential.who.padEnd(32)} ${credential.username} / ${credential.password}`),
     '',
     `Bucket (s3rver)      ${urls.bucket.endpoint}  bucket ${urls.bucket.bucket}, keys ${urls.bucket.accessKeyId} / ${urls.bucket.secretAccessKey}`,
+    '',
+    'Limits (LIFEBOAT_SANDBOX_* variables change them; README):',
+    `  Forge: outbound request ${defaultLimits().outboundRequestSeconds} s`,
+    `  Bitbucket: push ${sizeLabel(git.pushMaxBytes)}, file ${sizeLabel(git.fileMaxBytes)}, repository ${sizeLabel(git.repositoryMaxBytes)}, git ${Number.isFinite(git.bytesPerSecond) ? `${sizeLabel(git.bytesPerSecond)}/s` : 'unlimited'}`,
     '',
     'First-run set-up on the workspace admin page (as Alice), with this world\'s values:',
     '  Provider "MinIO or another S3-compatible endpoint" (path style, region us-east-1)',

@@ -7,7 +7,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startBitbucketEmulator, type Emulator } from './bitbucket/index.js';
+import { startBitbucketEmulator, type Emulator, type GitLimits } from './bitbucket/index.js';
 import type { Result } from '../src/contract.js';
 import type { WorkspaceSettingsInput } from '../src/settings.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN, type DemoRole } from './demo.js';
@@ -46,6 +46,8 @@ export interface WorldOptions {
   bitbucketLog?: (line: string) => void;
   /** Empty repositories seeded besides the demo ones (tests of a large workspace). */
   extraRepositories?: number;
+  /** Tests: Bitbucket's git limits (rate, push, file and repository sizes) instead of the environment's or Bitbucket's. */
+  bitbucketLimits?: Partial<GitLimits>;
 }
 
 /** What `npm start` prints, also written to <dataDir>/world.json for scripts. */
@@ -97,6 +99,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       port: ports.bitbucket,
       seed: true,
       ...(options.extraRepositories ? { extraRepositories: options.extraRepositories } : {}),
+      ...(options.bitbucketLimits ? { gitLimits: options.bitbucketLimits } : {}),
       appScopes: [...appScopes],
       ...(options.bitbucketLog ? { log: options.bitbucketLog } : {}),
       onEvent: async (event) => {

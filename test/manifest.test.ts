@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { EgressFilteringService } from '@forge/egress'; // eslint-disable-line @typescript-eslint/no-restricted-imports -- Forge's own egress matcher, not a platform API
 import { FullValidationProcessor } from '@forge/manifest'; // eslint-disable-line @typescript-eslint/no-restricted-imports -- the validator, not a platform API
 import { parse } from 'yaml';
+import { FUNCTION_MEMORY_MB } from '../src/forge/bucket.js';
 import { DECLARED_STORAGE_EGRESS, STORAGE_PROVIDERS } from '../src/storage-providers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -56,4 +57,17 @@ test('the declared egress covers every storage provider the admin page offers, a
   assert.ok(!forge.isValidUrl('https://minio.example.test'), 'any other endpoint needs customer-managed egress');
   // Besides the providers, only Atlassian's own hosts.
   assert.deepEqual(backend.filter((address) => !DECLARED_STORAGE_EGRESS.includes(address) && !/^https:\/\/([a-z0-9-]+\.)*(bitbucket\.org|atlassian\.com)$/.test(address)), []);
+});
+
+test('each function\'s memory in manifest.yml is the one src/forge sizes its uploads by; run-restore, which runs a backup first, has as much as run-backup', async () => {
+  const manifest = parse(await readFile(new URL('../manifest.yml', import.meta.url), 'utf8')) as {
+    app: { runtime: { memoryMB?: number } };
+    modules: { function: Array<{ key: string; runtime?: { memoryMB?: number } }> };
+  };
+  // Forge's default when neither the function nor the app says: 512 MB (@forge/manifest's schema).
+  const memory = Object.fromEntries(manifest.modules.function.map((fn) => [fn.key, fn.runtime?.memoryMB ?? manifest.app.runtime.memoryMB ?? 512]));
+  assert.deepEqual(memory, FUNCTION_MEMORY_MB);
+  assert.ok(FUNCTION_MEMORY_MB['run-restore'] >= FUNCTION_MEMORY_MB['run-backup']);
+  // The schema's description: "between 128 MB and 1024 MB".
+  for (const [key, mb] of Object.entries(memory)) assert.ok(mb >= 128 && mb <= 1024, `${key}: ${mb} MB`);
 });

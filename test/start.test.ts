@@ -37,9 +37,9 @@ function portIsClosed(url: string): Promise<boolean> {
  * `npm start -- --data <dataDir> ...extra` in a process group of its own (a signal to the group is a terminal's
  * Ctrl-C), killed when the test ends; resolves once the world has written world.json and printed its start-up text.
  */
-async function startWorld(t: TestContext, dataDir: string, extra: string[] = []) {
+async function startWorld(t: TestContext, dataDir: string, extra: string[] = [], env: Record<string, string> = {}) {
   const child = spawn('npm', ['start', '--', '--data', dataDir, ...extra], {
-    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any' },
+    env: { ...process.env, LIFEBOAT_SANDBOX_PORTS: 'any', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -58,9 +58,12 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
   const work = await mkdtemp(join(tmpdir(), 'lifeboat-world-work-'));
   t.after(() => Promise.all([rm(dataDir, { recursive: true, force: true }), rm(work, { recursive: true, force: true })]));
 
-  const world = await startWorld(t, dataDir);
+  // The platforms' own limits when no knob is set (an empty value is ignored).
+  const unset = Object.fromEntries(['OUTBOUND_TIMEOUT_S', 'GIT_BYTES_PER_S', 'PUSH_MAX_BYTES', 'FILE_MAX_BYTES', 'REPO_MAX_BYTES'].map((knob) => [`LIFEBOAT_SANDBOX_${knob}`, '']));
+  const world = await startWorld(t, dataDir, [], unset);
   const { urls, exited, signalGroup } = world;
   assert.match(world.output, /Lifeboat local world is up/);
+  assert.match(world.output, /Forge: outbound request 180 s\n +Bitbucket: push 3\.5 GB, file 100 MB, repository 4 GB, git unlimited\n/);
   // The first-run set-up's values, as a person types them into the admin page.
   assert.match(world.output, new RegExp(`Endpoint ${urls.bucket.endpoint} +Bucket name ${urls.bucket.bucket} `));
   assert.match(world.output, new RegExp(`Credential "Workspace access token": ${DEMO_WORKSPACE_TOKEN.token}`));
@@ -114,9 +117,16 @@ test('npm start: push reaches the app, the page sees it, Ctrl-C stops the world'
 test('npm start -- --configured: the world starts with working settings saved through the admin page', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-world-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const world = await startWorld(t, dataDir, ['--configured']);
+  const world = await startWorld(t, dataDir, ['--configured'], {
+    LIFEBOAT_SANDBOX_OUTBOUND_TIMEOUT_S: '5',
+    LIFEBOAT_SANDBOX_GIT_BYTES_PER_S: '2097152',
+    LIFEBOAT_SANDBOX_PUSH_MAX_BYTES: '20971520',
+    LIFEBOAT_SANDBOX_FILE_MAX_BYTES: '1048576',
+    LIFEBOAT_SANDBOX_REPO_MAX_BYTES: '104857600',
+  });
   const { urls, exited, signalGroup } = world;
   assert.match(world.output, /Configured: working settings saved/);
+  assert.match(world.output, /Forge: outbound request 5 s\n +Bitbucket: push 20 MB, file 1 MB, repository 100 MB, git 2 MB\/s\n/);
   const response = await fetch(new URL('/__sandbox/invoke', urls.pages.home), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

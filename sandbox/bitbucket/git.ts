@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { CommitPush, ForgeEventActor, PushAuthor, PushCommit, TagPush } from './events.js';
+import { throttle } from './limits.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -262,6 +263,12 @@ export interface BackendOptions {
   cutAfterBytes?: number;
   /** Called as the cut happens, before the client can notice it (a fault knob disarms itself here). */
   onCut?: () => void;
+  /** The transfer rate of the request body and of the response, bytes a second (limits.ts); unlimited when absent. */
+  bytesPerSecond?: number;
+  /** git configuration for this request (`-c name=value`), e.g. receive-pack's limits. */
+  config?: Record<string, string>;
+  /** Environment for the CGI and what it runs (the pre-receive hook reads its limits here). */
+  env?: Record<string, string>;
 }
 
 export interface BackendResult {
@@ -306,11 +313,21 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
     ...(contentEncoding === undefined ? {} : { HTTP_CONTENT_ENCODING: contentEncoding }),
     ...(protocol === undefined ? {} : { GIT_PROTOCOL: protocol }),
     ...(options.remoteUser === undefined ? {} : { REMOTE_USER: options.remoteUser }),
+    ...options.env,
   };
-  const child = spawn('git', ['-c', `http.receivepack=${options.receivePack}`, 'http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  req.pipe(child.stdin);
-  // The backend may stop reading early (e.g. after an error); the rest of the body does not matter then.
+  const config = Object.entries({ 'http.receivepack': String(options.receivePack), ...options.config }).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+  const child = spawn('git', [...config, 'http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const rate = options.bytesPerSecond;
+  const limited = rate !== undefined && Number.isFinite(rate);
+  const body = limited ? req.pipe(throttle(rate)) : req;
+  body.pipe(child.stdin);
+  // The backend may stop reading early (e.g. receive-pack refusing a pack over its size); the rest of the body is
+  // read and dropped, so that the client, still sending, gets to read the answer instead of a reset.
   child.stdin.on('error', () => undefined);
+  const drained = new Promise<void>((resolve) => {
+    if (req.readableEnded) resolve();
+    else req.once('end', resolve).once('close', resolve);
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4096); });
 
@@ -319,6 +336,7 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
   let sent = 0;
   let head = Buffer.alloc(0);
   let headersDone = false;
+  const out = limited ? child.stdout.pipe(throttle(rate)) : child.stdout;
 
   const forward = (chunk: Buffer): void => {
     const limit = options.cutAfterBytes;
@@ -326,7 +344,7 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
       cut = true;
       options.onCut?.();
       const part = chunk.subarray(0, Math.max(0, limit - sent));
-      child.stdout.off('data', onData);
+      out.off('data', onData);
       child.kill();
       // A reset, not a clean end: the client sees the body stop mid-stream.
       res.write(part, () => req.socket.destroy());
@@ -334,8 +352,8 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
     }
     sent += chunk.byteLength;
     if (!res.write(chunk)) {
-      child.stdout.pause();
-      res.once('drain', () => child.stdout.resume());
+      out.pause();
+      res.once('drain', () => out.resume());
     }
   };
 
@@ -359,22 +377,31 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
     res.writeHead(status);
     if (head.byteLength > found.body) forward(head.subarray(found.body));
   };
-  child.stdout.on('data', onData);
+  out.on('data', onData);
 
   res.on('close', () => {
-    if (!res.writableFinished) child.kill();
+    if (res.writableFinished) return;
+    child.kill();
+    if (out !== child.stdout) out.destroy();
   });
 
-  return new Promise((resolve) => {
+  const exited = new Promise<number | null>((resolve) => {
     child.on('error', (error) => { stderr += String(error); });
-    child.on('close', (code) => {
-      if (!res.headersSent) {
-        status = 502;
-        res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with ${code} before its headers: ${stderr}`);
-      } else if (!cut) {
-        res.end();
-      }
-      resolve({ code, status, bytesOut: sent });
-    });
+    child.on('close', resolve);
+  });
+  // All the CGI wrote has gone through the throttle (child.stdout itself has, once the child closed).
+  const flushed = out === child.stdout ? Promise.resolve() : new Promise<void>((resolve) => { out.once('end', resolve).once('close', resolve); });
+  return exited.then(async (code) => {
+    req.unpipe();
+    if (body !== req) body.unpipe();
+    req.resume();
+    await Promise.all([drained, flushed]);
+    if (!res.headersSent) {
+      status = 502;
+      res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`git http-backend exited with ${code} before its headers: ${stderr}`);
+    } else if (!cut) {
+      res.end();
+    }
+    return { code, status, bytesOut: sent };
   });
 }

@@ -20,6 +20,7 @@ import { registerCoreRoutes } from './core-routes.js';
 import { EventBus, eventActor, type EventDeliverySettings, type ForgeProductEvent } from './events.js';
 import { createFaultKnobs, type FaultKnobs } from './faults.js';
 import { directorySize, initBare, listRefInfo, repositoryGitDir, setHead } from './git.js';
+import { defaultGitLimits, type GitLimits } from './limits.js';
 import type { AccessToken, AccessTokenKind, EmulatorState, Repository, User, WorkspacePermission } from './model.js';
 import { paginate } from './paging.js';
 import { GIT_REQUESTS_PER_HOUR, RateLimiter } from './ratelimit.js';
@@ -34,6 +35,7 @@ import { Store } from './store.js';
 
 export type { ForgeProductEvent, PushEvent, CommitPush, TagPush, PushCommit, PullRequestEvent, PullRequestEventType, RepositoryLifecycleEvent, RepositoryUpdatedEvent, ForgeEventActor, ForgeEventResource, EventDeliverySettings } from './events.js';
 export type { FaultKnobs } from './faults.js';
+export { DEFAULT_GIT_LIMITS, defaultGitLimits, sizeLabel, type GitLimits } from './limits.js';
 export type { RequestRecord } from './server.js';
 export type { ResourceModule } from './seed.js';
 export { validateResponse, validateSchema, findOperation } from './spec.js';
@@ -58,6 +60,8 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
   /** The resource modules (pull requests, settings…); default: resources/index.ts. */
   resourceModules?: readonly ResourceModule[];
+  /** Bitbucket's git transfer limits; default: Bitbucket's, with what the environment sets (limits.ts). */
+  gitLimits?: Partial<GitLimits>;
 }
 
 export interface NewApiToken {
@@ -90,6 +94,13 @@ export interface Emulator {
   forgeAppAuthorization(accountId?: string): string;
   /** Fault knobs, settable at runtime. */
   faults: FaultKnobs;
+  /** Bitbucket's limits on git transfers (rate, push, file and repository sizes), settable at runtime. */
+  limits: GitLimits;
+  /**
+   * Turns a repository's push file size limit on or off, as its admin does in Repository settings > Advanced
+   * (Bitbucket offers no API for it; model.ts `fileSizeLimitDisabled`).
+   */
+  setFileSizeLimit(workspace: string, repository: string, enabled: boolean): Promise<void>;
   /** Event delivery: delay and duplicates, settable at runtime. */
   events: EventDeliverySettings;
   /** Every LFS batch request so far (`<ws>/<repo>`, operation, oids), oldest first. */
@@ -142,6 +153,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
   const events = new EventBus(options.onEvent, log);
   const forge = new ForgeIdentity();
   const faults = createFaultKnobs();
+  const gitLimits: GitLimits = { ...defaultGitLimits(), ...options.gitLimits };
   const requests: RequestRecord[] = [];
   const lfsBatches: LfsBatchLog[] = [];
   const lfsTransfers: Emulator['lfsTransfers'] = [];
@@ -236,6 +248,7 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     forge,
     appScopes: options.appScopes ?? allForgeScopes(),
     faults,
+    gitLimits,
     apiLimiter: new RateLimiter(options.rateLimitPerHour ?? 1000),
     gitLimiter: new RateLimiter(GIT_REQUESTS_PER_HOUR),
     gitRoot,
@@ -330,6 +343,15 @@ export async function startBitbucketEmulator(options: EmulatorOptions): Promise<
     gitUrl: (workspace, repository) => `${origin}/${workspace}/${repository}.git`,
     forgeAppAuthorization: (accountId) => forge.authorization(accountId),
     faults,
+    limits: gitLimits,
+    async setFileSizeLimit(workspaceSlug, repositorySlug, enabled) {
+      const workspace = store.state.workspaces.find((candidate) => candidate.slug === workspaceSlug);
+      const repository = workspace && store.state.repositories.find((candidate) => candidate.workspaceUuid === workspace.uuid && candidate.slug === repositorySlug);
+      if (!repository) throw new Error(`setFileSizeLimit: no repository ${workspaceSlug}/${repositorySlug}`);
+      if (enabled) delete repository.fileSizeLimitDisabled;
+      else repository.fileSizeLimitDisabled = true;
+      await store.save();
+    },
     lfsBatches,
     mediaUrl: mediaOrigin,
     lfsTransfers,

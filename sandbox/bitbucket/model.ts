@@ -48,6 +48,12 @@ export interface Repository {
   projectKey: string;
   /** Explicit repository permissions; workspace owners are admins of every repository. */
   permissions: Array<{ userUuid: Uuid; permission: RepositoryPermission }>;
+  /**
+   * A repository admin turned off the push file size limit (Repository settings > Advanced: Atlassian Community,
+   * "Bitbucket Cloud is implementing a 100 MB limit on files included in pushes", 2024). Only the web UI offers it: the
+   * OpenAPI spec has no field or operation for it, so the emulator's control is `Emulator.setFileSizeLimit`.
+   */
+  fileSizeLimitDisabled?: boolean;
 }
 
 export type AccessTokenKind = 'repository' | 'project' | 'workspace';

@@ -11,6 +11,7 @@
  * not documented: assumed, with the spec's status codes where it gives them.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import {
   WWW_AUTHENTICATE, atLeast, authenticateGit, authenticateRest, credentialKey, describePrincipal, expandScopes, missingScopes, repositoryPermission,
   type ForgeIdentity,
@@ -18,7 +19,8 @@ import {
 import { applyListingFaults, takeFault, takePartFault, takePushFault, type FaultKnobs } from './faults.js';
 import { applyFields } from './fields.js';
 import { type MediaStandIn, handleLfs, isLfsPath } from './lfs.js';
-import { parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
+import { directorySize, parseGitPath, pushChanges, readRefs, repositoryGitDir, runHttpBackend, type BackendResult } from './git.js';
+import { sizeLabel, type GitLimits } from './limits.js';
 import { eventActor, type CommitPush, type TagPush } from './events.js';
 import type { EmulatorState, Repository } from './model.js';
 import { RATE_LIMITED_BODY, rateLimitHeaders, type RateLimiter } from './ratelimit.js';
@@ -86,6 +88,8 @@ export interface ServerDeps {
   forge: ForgeIdentity;
   appScopes: readonly string[];
   faults: FaultKnobs;
+  /** Bitbucket's limits on git transfers, read as each request arrives. */
+  gitLimits: GitLimits;
   apiLimiter: RateLimiter;
   gitLimiter: RateLimiter;
   gitRoot: string;
@@ -102,6 +106,24 @@ export interface ServerDeps {
   debug?: (line: string) => void;
   /** Errors: always. */
   log(line: string): void;
+}
+
+const HOOKS_DIR = fileURLToPath(new URL('./hooks', import.meta.url));
+
+/**
+ * What receive-pack is given to enforce Bitbucket's push limits (limits.ts): git's own `receive.maxInputSize` for the
+ * pack, whose refusal is the very "remote: fatal: pack exceeds maximum allowed size" Bitbucket documents; the
+ * emulator's pre-receive hook (hooks/pre-receive) for the file size limit and the repository lock.
+ */
+function pushLimits(limits: GitLimits, repository: Repository, gitDir: string): { config: Record<string, string>; env: Record<string, string> } {
+  const env: Record<string, string> = {};
+  // The repository's size as its REST `size` reports it, measured before the push (under the push lock).
+  if (directorySize(gitDir) > limits.repositoryMaxBytes) env.LIFEBOAT_REPO_LOCKED = sizeLabel(limits.repositoryMaxBytes);
+  if (!repository.fileSizeLimitDisabled) {
+    env.LIFEBOAT_FILE_MAX_BYTES = String(Math.floor(limits.fileMaxBytes));
+    env.LIFEBOAT_FILE_MAX_LABEL = sizeLabel(limits.fileMaxBytes);
+  }
+  return { config: { 'receive.maxInputSize': String(Math.floor(limits.pushMaxBytes)), 'core.hooksPath': HOOKS_DIR }, env };
 }
 
 /** Bitbucket's answer to an unknown API path (not documented: assumed). */
@@ -354,11 +376,13 @@ export class EmulatorServer {
     const pathInfo = `/${workspace.slug}/${repository.slug}.git${path.rest}`;
     const remoteUser = principal.kind === 'anonymous' ? undefined : principal.kind === 'forge-app' ? 'forge-app' : principal.user.nickname;
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    const limits = this.deps.gitLimits;
+    const backend = { root: this.deps.gitRoot, pathInfo, receivePack: writing, bytesPerSecond: limits.bytesPerSecond, ...(remoteUser === undefined ? {} : { remoteUser }) };
 
     if (!(isPack && writing)) {
       const cutAfter = isPack ? this.deps.faults.resetPackAfterBytes : undefined;
       const disarm = (): void => { this.deps.faults.resetPackAfterBytes = undefined; };
-      await runHttpBackend(req, res, { root: this.deps.gitRoot, pathInfo, receivePack: writing, ...(remoteUser === undefined ? {} : { remoteUser }), ...(cutAfter === undefined ? {} : { cutAfterBytes: cutAfter, onCut: disarm }) });
+      await runHttpBackend(req, res, { ...backend, ...(cutAfter === undefined ? {} : { cutAfterBytes: cutAfter, onCut: disarm }) });
       return;
     }
 
@@ -369,7 +393,7 @@ export class EmulatorServer {
     let after = new Map<string, string>();
     const run = previous.then(async () => {
       before = await readRefs(gitDir);
-      result = await runHttpBackend(req, res, { root: this.deps.gitRoot, pathInfo, receivePack: true, ...(remoteUser === undefined ? {} : { remoteUser }) });
+      result = await runHttpBackend(req, res, { ...backend, ...pushLimits(limits, repository, gitDir) });
       after = await readRefs(gitDir);
     });
     const settled = run.catch(() => undefined);

@@ -11,7 +11,7 @@ import { recordStorageSetting } from '../engine/bucket/marker.js';
 import { storageSettingOf } from '../settings.js';
 import { type BackupBody, type BackupReason, backupBody, clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
-import { openWorkspaceBucket, repoPath } from './bucket.js';
+import { FUNCTION_MEMORY_MB, openWorkspaceBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
 import { metadataCollectors } from './metadata-collectors.js';
 import { type Outcome, defineConsumer } from './jobs.js';
@@ -122,7 +122,8 @@ function triggerOf(body: BackupBody): SnapshotTrigger {
  */
 export async function backUpRepository(configuration: Configuration, body: BackupBody, deadline: Date, report?: (phase: string, progress?: JobProgress) => void): Promise<BackupResult> {
   const { settings, secrets } = configuration;
-  const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
+  // run-restore runs this too, before an overwrite: test/manifest.test.ts checks it has as much memory.
+  const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey, FUNCTION_MEMORY_MB['run-backup']);
   // The settings decide how this backup writes; the marker records them for the command line.
   const setting = storageSettingOf(settings);
   await recordStorageSetting(store, setting);

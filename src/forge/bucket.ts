@@ -4,13 +4,35 @@ import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { readManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
-import { createS3Store } from '../engine/bucket/s3-store.js';
+import { createS3Store, partSizeFor } from '../engine/bucket/s3-store.js';
 import type { WorkspaceSettings } from '../settings.js';
 import type { Configuration } from './settings-store.js';
 
-export function openWorkspaceBucket(settings: WorkspaceSettings, secretAccessKey: string): BlobStore {
+/**
+ * Each function's memory in MB, as manifest.yml gives it (`runtime.memoryMB`, else the app's; test/manifest.test.ts
+ * checks they agree): a function is not told its memory at run time (not documented: assumed), so it is kept here too.
+ */
+export const FUNCTION_MEMORY_MB = {
+  'repo-page-resolver': 256,
+  'admin-page-resolver': 256,
+  'on-repository-event': 256,
+  'on-pull-request-event': 256,
+  'on-schedule': 256,
+  'run-backup': 1024,
+  'run-restore': 1024,
+  'run-sweep': 256,
+  'run-prune': 256,
+  'run-index': 256,
+} as const;
+
+/** Forge cuts any single outbound request of a long-running function at 180 s (limits-invocation). */
+const OUTBOUND_REQUEST_SECONDS = 180;
+
+/** The bucket, with upload parts sized to the memory of the function that opens it (the smallest, unless it says). */
+export function openWorkspaceBucket(settings: WorkspaceSettings, secretAccessKey: string, memoryMB: number = Math.min(...Object.values(FUNCTION_MEMORY_MB))): BlobStore {
   const { bucket } = settings;
   return createS3Store({
+    partSizeBytes: partSizeFor({ memoryBytes: memoryMB * 1024 * 1024, requestSeconds: OUTBOUND_REQUEST_SECONDS }),
     bucket: bucket.name,
     ...(bucket.prefix ? { prefix: bucket.prefix } : {}),
     ...(bucket.endpoint ? { endpoint: bucket.endpoint } : {}),

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { AdminPageResolvers, RepoPageResolvers } from '../../src/contract.js';
 import type { WorkspaceSettingsInput } from '../../src/settings.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, type DemoRole } from '../../sandbox/demo.js';
+import type { GitLimits } from '../../sandbox/bitbucket/index.js';
 import type { Limits, ManualClock } from '../../sandbox/forge/index.js';
 import { configureWorld, startWorld, workingSettings, type World } from '../../sandbox/world.js';
 
@@ -34,7 +35,7 @@ export interface AppWorld {
   close(): Promise<void>;
 }
 
-export async function startAppWorld(options: { hostLimits?: Partial<Limits>; clock?: ManualClock; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void; extraRepositories?: number } = {}): Promise<AppWorld> {
+export async function startAppWorld(options: { hostLimits?: Partial<Limits>; bitbucketLimits?: Partial<GitLimits>; clock?: ManualClock; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void; extraRepositories?: number } = {}): Promise<AppWorld> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
   const world = await startWorld({
     appDir,
@@ -42,6 +43,7 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; clo
     ports: { ui: 0, bitbucket: 0, s3: 0 },
     log: options.log ?? (process.env.LIFEBOAT_SANDBOX_DEBUG ? (line) => console.log(line) : () => {}),
     ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
+    ...(options.bitbucketLimits ? { bitbucketLimits: options.bitbucketLimits } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.appVariables ? { appVariables: options.appVariables } : {}),
     ...(options.bitbucketLog ? { bitbucketLog: options.bitbucketLog } : {}),

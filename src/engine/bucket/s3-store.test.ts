@@ -9,7 +9,7 @@ import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from '../../../t
 import { isLifeboatError } from '../errors.js';
 import { collect } from '../streams.js';
 import { pseudoRandomStream, runBlobStoreConformance } from './blob-store.conformance.js';
-import { createS3Store } from './s3-store.js';
+import { createS3Store, partSizeFor } from './s3-store.js';
 
 const MiB = 1024 * 1024;
 let server: S3TestServer;
@@ -215,6 +215,17 @@ describe('S3 store', () => {
     await store.put('small', Buffer.from('small'));
     await store.copy('small', 'small-copy');
     assert.equal((await collect(await store.get('small-copy'))).toString(), 'small');
+  });
+
+  it('sizes parts to the memory and the request cap: as large as an eighth of the memory allows, whole MiB, never under 5 MiB', () => {
+    // Forge's backup consumer: 1024 MB, requests cut at 180 s; 3 parts in memory (2 in flight, 1 filling).
+    assert.equal(partSizeFor({ memoryBytes: 1024 * MiB, requestSeconds: 180 }), 42 * MiB);
+    assert.equal(partSizeFor({ memoryBytes: 256 * MiB, requestSeconds: 180 }), 10 * MiB);
+    assert.equal(partSizeFor({ memoryBytes: 1024 * MiB, requestSeconds: 180, queueSize: 7 }), 16 * MiB);
+    // A part must go up within one request at 1 MiB/s; S3's minimum holds whatever the budget.
+    assert.equal(partSizeFor({ memoryBytes: 1024 * MiB, requestSeconds: 20 }), 20 * MiB);
+    assert.equal(partSizeFor({ memoryBytes: 128 * MiB, requestSeconds: 180 }), 5 * MiB);
+    assert.equal(partSizeFor({ memoryBytes: 1024 * MiB, requestSeconds: 1 }), 5 * MiB);
   });
 
   it('refuses bad options up front', () => {

@@ -36,15 +36,34 @@ const MAX_COPY_OBJECT_BYTES = 5 * GiB;
 /**
  * S3's minimum keeps a streaming upload's memory small (bench: the CLI's peak RSS);
  * with 10,000 parts it still allows 48 GiB. Callers limited in requests per minute
- * (Forge: ~100) pass bigger parts.
+ * (Forge: ~100) pass bigger parts: partSizeFor.
  */
 const DEFAULT_PART_SIZE = MIN_PART_SIZE;
+const DEFAULT_QUEUE_SIZE = 2;
+/** The slowest upload a part must still finish within one request at (not documented: assumed). */
+const SLOWEST_UPLOAD_BYTES_PER_SECOND = MiB;
+
+/**
+ * The part size of streaming uploads in a process with `memoryBytes` whose requests are
+ * cut after `requestSeconds` (Forge: the function's memory and 180 s). As large as memory
+ * allows, since each part is a request (Forge allows about 100 a minute): an eighth of the
+ * memory for the parts held at once (partSize × (queueSize + 1)), because an upload costs
+ * about three times its parts' bytes (measured, ../shared/reference/git-protocol.md: 16 MiB
+ * parts, 2 in flight, 214 MB against 82 MB without S3) and the rest is the git stream's and
+ * the runtime's; and no larger than what goes up within one request at the slowest rate.
+ * Whole MiB, never under S3's minimum.
+ */
+export function partSizeFor(budget: { memoryBytes: number; requestSeconds: number; queueSize?: number }): number {
+  const byMemory = budget.memoryBytes / 8 / ((budget.queueSize ?? DEFAULT_QUEUE_SIZE) + 1);
+  const byTime = budget.requestSeconds * SLOWEST_UPLOAD_BYTES_PER_SECOND;
+  return Math.max(MIN_PART_SIZE, Math.floor(Math.min(byMemory, byTime) / MiB) * MiB);
+}
 
 export interface S3StoreOptions extends S3ConnectionOptions {
   bucket: string;
   /** Folder inside the bucket; keys given to the store are relative to it. */
   prefix?: string;
-  /** Multipart part size; default and minimum 5 MiB (S3's minimum). */
+  /** Multipart part size; default and minimum 5 MiB (S3's minimum); partSizeFor sizes it to a memory and request budget. */
   partSizeBytes?: number;
   /** Parts uploaded at once; default 2. */
   queueSize?: number;
@@ -58,7 +77,7 @@ export interface S3StoreOptions extends S3ConnectionOptions {
 
 export function createS3Store(options: S3StoreOptions): BlobStore {
   const partSize = options.partSizeBytes ?? DEFAULT_PART_SIZE;
-  const queueSize = options.queueSize ?? 2;
+  const queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
   if (partSize < MIN_PART_SIZE) {
     throw new LifeboatError('INVALID_ARGUMENT', `Part size ${partSize} is below S3's minimum of ${MIN_PART_SIZE} bytes.`);
   }
