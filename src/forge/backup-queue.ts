@@ -11,7 +11,7 @@ import { getJob } from './job-records.js';
 import { startJob } from './jobs.js';
 import { kvsKeys } from './state-keys.js';
 import { QUEUES, enqueue } from './queues.js';
-import { appState } from './state/context.js';
+import { appState, now } from './state/context.js';
 
 /** What a backup in the queue carries (backups.ts runs it). */
 export const backupBody = z.object({
@@ -42,7 +42,7 @@ interface QueuedMark {
  * same repository cannot both queue.
  */
 export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DELAY_SECONDS): Promise<boolean> {
-  const mark: QueuedMark = { at: new Date().toISOString(), ...(body.jobId ? { jobId: body.jobId } : {}) };
+  const mark: QueuedMark = { at: new Date(now()).toISOString(), ...(body.jobId ? { jobId: body.jobId } : {}) };
   if (!(await takeMark(body.repositoryUuid, mark))) return false;
   try {
     await enqueue(QUEUES.backup, [body], delayInSeconds);
@@ -87,7 +87,7 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
     audit: { action: 'backup requested' },
     async prepare(mine) {
       started = mine.id;
-      const mark: QueuedMark = { at: new Date().toISOString(), jobId: mine.id };
+      const mark: QueuedMark = { at: new Date(now()).toISOString(), jobId: mine.id };
       const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
       if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return undefined;
       // Someone asked at the same moment, or a push's backup waits without a job to follow.
@@ -117,5 +117,5 @@ export async function backupWaiting(repositoryUuid: string): Promise<boolean> {
 /** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
 async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
   const current = await appState().get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
-  return current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
+  return current && now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
 }
