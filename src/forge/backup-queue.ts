@@ -9,6 +9,7 @@ import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
 import { getJob } from './job-records.js';
 import { startJob } from './jobs.js';
+import { QUEUED_STALE_SECONDS, type QueuedMark, freshMark } from './backup-mark.js';
 import { kvsKeys } from './state-keys.js';
 import { QUEUES, enqueue } from './queues.js';
 import { appState, now } from './state/context.js';
@@ -27,15 +28,6 @@ export type BackupReason = BackupBody['reason'];
 
 /** Pushes within this window after the first one ride along in the same backup. */
 export const COALESCE_DELAY_SECONDS = 30;
-/** A waiting-backup mark older than this belongs to a job that was lost: the next request queues anew. */
-const QUEUED_STALE_SECONDS = 20 * 60;
-
-interface QueuedMark {
-  at: string;
-  /** The job record of the waiting backup, when someone follows it. */
-  jobId?: string;
-}
-
 /**
  * Queues a backup unless one is already waiting: true when this call queued it.
  * The mark is written first with FAIL_IF_EXISTS, so two triggers racing on the
@@ -107,15 +99,4 @@ async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boole
   if (await freshMark(repositoryUuid)) return false;
   await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   return true;
-}
-
-/** Whether a backup of the repository waits in the queue (the repository status shows it as queued). */
-export async function backupWaiting(repositoryUuid: string): Promise<boolean> {
-  return (await freshMark(repositoryUuid)) !== undefined;
-}
-
-/** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
-async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
-  const current = await appState().get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
-  return current && now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
 }
