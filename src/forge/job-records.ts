@@ -4,7 +4,7 @@
 import type { JobKind, JobResult, JobView, UserError } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
 import { kvsKeys } from './state-keys.js';
-import { appState } from './state/context.js';
+import { appState, now } from './state/context.js';
 
 /** Job records are kept this long after their last change, then KVS forgets them. */
 const JOB_TTL_DAYS = 14;
@@ -24,7 +24,7 @@ const STALLED_AFTER_MS = 16 * 60_000;
 const STALLED: UserError = { code: 'JOB_STOPPED', message: 'This job stopped without a word: Forge ended it at its time limit. What it stored so far is kept.', hint: 'Start it again; it continues from what is stored.' };
 
 function stalled(job: JobView): boolean {
-  return job.state === 'running' && Date.now() - Date.parse(job.updatedAt) > STALLED_AFTER_MS;
+  return job.state === 'running' && now() - Date.parse(job.updatedAt) > STALLED_AFTER_MS;
 }
 
 /** The job's next state. Fields a state does not carry (progress once done, an error once running again) are dropped. */
@@ -32,7 +32,7 @@ export async function updateJob(jobId: string, change: JobChange): Promise<JobVi
   const current = await getJob(jobId);
   const state = change.state ?? current.state;
   // A kind's consumer writes only its own kind's result (sweep's running totals, the outcome of its run).
-  const job = { ...current, ...change, state, updatedAt: new Date().toISOString() } as JobView;
+  const job = { ...current, ...change, state, updatedAt: new Date(now()).toISOString() } as JobView;
   if (state !== 'running') delete job.progress;
   if (state !== 'running') delete job.phase;
   if (state !== 'waiting-to-retry') delete job.nextAttemptAt;

@@ -163,6 +163,19 @@ describe('the job kernel: one lifecycle for every consumer', () => {
     });
   });
 
+  it('a running job silent for longer than a delivery may last reads as stopped, aged by the app\'s clock', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      await consumer(async (event) => ({ state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 } }))({ body: { repositoryUuid: REPO, jobId: job.id } });
+      app.advance(16 * 60_000 - 1_000);
+      assert.equal((await getJob(job.id)).state, 'running');
+      app.advance(2_000);
+      const stopped = await getJob(job.id);
+      assert.deepEqual([stopped.state, stopped.error?.code], ['failed', 'JOB_STOPPED']);
+    });
+  });
+
   it('underLease: work over many repositories takes each one\'s lease from the kernel, and passes a busy one by', async () => {
     const app = memoryApp();
     const other = '{11111111-2222-4333-8444-555555555555}';

@@ -30,7 +30,7 @@ import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
 import { type StatusChange, writeStatus } from './status.js';
-import { appState } from './state/context.js';
+import { appState, now } from './state/context.js';
 
 /** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */
 export const MAX_RETRIES = 3;
@@ -92,10 +92,10 @@ export interface JobStart<K extends JobKind, B extends JobBody> {
 
 /** Every job starts here: its record, then its work in the queue, then the audit entry. */
 export async function startJob<K extends JobKind, B extends JobBody>(start: JobStart<K, B>): Promise<JobView<K>> {
-  const now = new Date().toISOString();
+  const at = new Date(now()).toISOString();
   // TypeScript does not resolve a mapped union over a type parameter: this is the job of kind K, without a result yet.
   const job = {
-    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: now, updatedAt: now,
+    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: at, updatedAt: at,
     ...(start.requestedBy ? { requestedBy: start.requestedBy } : {}),
     ...(start.repositoryUuid ? { repositoryUuid: bracedUuid(start.repositoryUuid) } : {}),
   } as JobView<K>;
