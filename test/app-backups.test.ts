@@ -233,8 +233,7 @@ describe('backups in the local world', () => {
     const removed = await call(emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/short-lived`, apiTokenAuth('admin'), { method: 'DELETE' });
     assert.equal(removed.status, 204);
     await settle();
-    const stored = app.world.host.kvsDump()[`repo:${bareUuid(uuid)}:status`] as { deletedAt?: string } | undefined;
-    assert.ok(stored?.deletedAt, 'marked deleted');
+    assert.ok(app.world.host.kvsDump()[`repo:${bareUuid(uuid)}:deleted-at`], 'marked deleted');
     const deleted = (await app.adminPage('listDeletedRepositories', {})) as Result<Paged<DeletedRepository>>;
     assert.ok(deleted.ok, JSON.stringify(deleted));
     assert.deepEqual(deleted.value.items.map((entry) => [entry.slug, entry.lastSnapshotId]), [['short-lived', snapshot]], 'listed for restore, from the KVS index');

@@ -298,6 +298,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     },
     bitbucket: options.bitbucket,
     checkEgress: (url) => egress.check(url),
+    now: () => clock.now(),
     canFetch: (url) => egress.allows(url),
   };
 

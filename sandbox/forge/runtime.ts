@@ -121,6 +121,8 @@ export interface PlatformServices {
   /** Throws the egress error when `url` may not be fetched. */
   checkEgress(url: string): void;
   canFetch(url: string): boolean;
+  /** The host's clock (clock.ts): epoch ms as the platform's delays count them. */
+  now(): number;
 }
 
 export interface Invocation {
@@ -145,6 +147,11 @@ export interface Invocation {
 }
 
 const storage = new AsyncLocalStorage<Invocation>();
+
+// The app ages its leases and waiting marks by the platform's time (src/forge/state/context.ts `now`):
+// during an invocation here, the host's clock, which tests move on. Not a Forge API (Forge's functions
+// read the wall clock): the sandbox's own seam, which nothing sets on Forge.
+(globalThis as Record<symbol, unknown>)[Symbol.for('lifeboat.sandbox.clock')] = (): number => storage.getStore()?.services.now() ?? Date.now();
 
 export function currentInvocation(): Invocation | undefined {
   return storage.getStore();

@@ -4,7 +4,9 @@ import type { AuditEntry } from '../contract.js';
 import { COALESCE_DELAY_SECONDS, clearQueuedMark, queueBackup, requestBackup } from './backup-queue.js';
 import { kvsKeys } from './state-keys.js';
 import { QUEUES } from './queues.js';
-import { readStatus, updateStatus } from './status.js';
+import { type StoredStatus, readStatus } from './status.js';
+import { withAppContext } from './state/context.js';
+import { memoryState } from './state/memory-state.js';
 import { memoryApp } from './state/testing.js';
 
 const WORKSPACE = '{0d6c3b1e-4a5f-4c2d-9e8f-7a6b5c4d3e21}';
@@ -21,6 +23,22 @@ describe('the backup queue: one waiting backup per repository', () => {
       await clearQueuedMark(REPO); // the backup starts running
       assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), true);
       assert.equal(app.pushed.length, 2);
+    });
+  });
+
+  it('a waiting mark older than 20 minutes, by the app\'s clock, belongs to a lost backup: the next push queues anew', async () => {
+    // KVS expires lazily: this store keeps the mark on the wall clock while the app's clock moves on.
+    const state = memoryState();
+    const pushed: string[] = [];
+    let offset = 0;
+    await withAppContext({ state, push: async (queue) => void pushed.push(queue), now: () => Date.now() + offset }, async () => {
+      assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), true);
+      offset = 19 * 60_000;
+      assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), false);
+      offset = 20 * 60_000 + 1_000;
+      assert.ok(await state.get(kvsKeys.backupQueued(REPO)), 'the store still holds the mark');
+      assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), true);
+      assert.deepEqual(pushed, [QUEUES.backup, QUEUES.backup]);
     });
   });
 
@@ -54,11 +72,13 @@ describe('the backup queue: one waiting backup per repository', () => {
   it('the status shows a waiting backup as queued, derived from the queue: a trigger writes no status, a running backup stays running', async () => {
     const app = memoryApp();
     await app.run(async () => {
-      const running = await updateStatus(REPO, { state: 'running', progress: { phase: 'uploading', updatedAt: '2026-12-07T12:00:00.000Z' } });
+      // As the job kernel stores them for the delivery holding the repository's lease (jobs.ts).
+      const running: StoredStatus = { repositoryUuid: REPO, state: 'running', progress: { phase: 'uploading', updatedAt: '2026-12-07T12:00:00.000Z' } };
+      await app.state.set(kvsKeys.repoStatus(REPO), running);
       assert.equal(await queueBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'push' }), true);
       assert.deepEqual(await app.state.get(kvsKeys.repoStatus(REPO)), running, 'the trigger wrote nothing');
       assert.deepEqual(await readStatus(REPO), running);
-      await updateStatus(REPO, { state: 'idle', progress: undefined });
+      await app.state.set(kvsKeys.repoStatus(REPO), { repositoryUuid: REPO, state: 'idle' });
       assert.equal((await readStatus(REPO)).state, 'queued');
       assert.equal((await app.state.get<{ state: string }>(kvsKeys.repoStatus(REPO)))?.state, 'idle', 'queued is never stored');
       await clearQueuedMark(REPO);

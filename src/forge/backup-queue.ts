@@ -7,10 +7,12 @@ import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { triggerSchema } from '../engine/bucket/format.js';
 import type { JobView } from '../contract.js';
 import { recordAudit } from './audit.js';
-import { getJob, startJob } from './jobs.js';
+import { getJob } from './job-records.js';
+import { startJob } from './jobs.js';
+import { QUEUED_STALE_SECONDS, type QueuedMark, freshMark } from './backup-mark.js';
 import { kvsKeys } from './state-keys.js';
 import { QUEUES, enqueue } from './queues.js';
-import { appState } from './state/context.js';
+import { appState, now } from './state/context.js';
 
 /** What a backup in the queue carries (backups.ts runs it). */
 export const backupBody = z.object({
@@ -26,22 +28,13 @@ export type BackupReason = BackupBody['reason'];
 
 /** Pushes within this window after the first one ride along in the same backup. */
 export const COALESCE_DELAY_SECONDS = 30;
-/** A waiting-backup mark older than this belongs to a job that was lost: the next request queues anew. */
-const QUEUED_STALE_SECONDS = 20 * 60;
-
-interface QueuedMark {
-  at: string;
-  /** The job record of the waiting backup, when someone follows it. */
-  jobId?: string;
-}
-
 /**
  * Queues a backup unless one is already waiting: true when this call queued it.
  * The mark is written first with FAIL_IF_EXISTS, so two triggers racing on the
  * same repository cannot both queue.
  */
 export async function queueBackup(body: BackupBody, delayInSeconds = COALESCE_DELAY_SECONDS): Promise<boolean> {
-  const mark: QueuedMark = { at: new Date().toISOString(), ...(body.jobId ? { jobId: body.jobId } : {}) };
+  const mark: QueuedMark = { at: new Date(now()).toISOString(), ...(body.jobId ? { jobId: body.jobId } : {}) };
   if (!(await takeMark(body.repositoryUuid, mark))) return false;
   try {
     await enqueue(QUEUES.backup, [body], delayInSeconds);
@@ -86,7 +79,7 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
     audit: { action: 'backup requested' },
     async prepare(mine) {
       started = mine.id;
-      const mark: QueuedMark = { at: new Date().toISOString(), jobId: mine.id };
+      const mark: QueuedMark = { at: new Date(now()).toISOString(), jobId: mine.id };
       const ttl = { value: QUEUED_STALE_SECONDS, unit: 'SECONDS' as const };
       if (await appState().setIfAbsent(kvsKeys.backupQueued(repositoryUuid), mark, { ttl })) return undefined;
       // Someone asked at the same moment, or a push's backup waits without a job to follow.
@@ -106,15 +99,4 @@ async function takeMark(repositoryUuid: string, mark: QueuedMark): Promise<boole
   if (await freshMark(repositoryUuid)) return false;
   await appState().set(kvsKeys.backupQueued(repositoryUuid), mark, { ttl });
   return true;
-}
-
-/** Whether a backup of the repository waits in the queue (the repository status shows it as queued). */
-export async function backupWaiting(repositoryUuid: string): Promise<boolean> {
-  return (await freshMark(repositoryUuid)) !== undefined;
-}
-
-/** Expiry is enforced lazily on some stores: the mark's age is judged here too. */
-async function freshMark(repositoryUuid: string): Promise<QueuedMark | undefined> {
-  const current = await appState().get<QueuedMark>(kvsKeys.backupQueued(repositoryUuid));
-  return current && Date.now() - Date.parse(current.at) < QUEUED_STALE_SECONDS * 1000 ? current : undefined;
 }

@@ -14,12 +14,11 @@ import { cloneUrl, getRepository, gitClientFor } from './bitbucket.js';
 import { FUNCTION_MEMORY_MB, openWorkspaceBucket, repoPath } from './bucket.js';
 import { isIncluded } from './coverage.js';
 import { metadataCollectors } from './metadata-collectors.js';
-import { type Outcome, defineConsumer } from './jobs.js';
+import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { QUEUES, enqueue } from './queues.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
 import { healIndex } from './reindex.js';
 import { indexSnapshot, readSummary } from './snapshot-index.js';
-import { updateStatus } from './status.js';
 
 /** The engine stops after the bundle that ends past this, leaving room to commit and record within 900 s. */
 const RUN_BUDGET_SECONDS = 780;
@@ -59,19 +58,20 @@ export const runBackup = defineConsumer<BackupBody>({
   queue: QUEUES.backup,
   body: backupBody,
   leases: (body) => body.repositoryUuid,
+  keepsStatus: true,
   audit: (body) => ({ action: 'backup', repositoryUuid: bracedUuid(body.repositoryUuid) }),
   async run(body, context): Promise<Outcome<BackupBody>> {
     await clearQueuedMark(body.repositoryUuid, body.jobId);
     const configuration = await requireConfiguration();
     const automatic = body.reason === 'push' || body.reason === 'schedule';
     if (automatic && !isIncluded(configuration.settings, body.repositoryUuid)) {
-      await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined });
+      await context.status({ state: 'idle', progress: undefined });
       return { state: 'done', message: 'Backups are off for this repository.', quiet: true };
     }
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
-    const result = await backUpRepository(configuration, body, deadline, context.progress);
+    const result = await backUpRepository(configuration, body, deadline, context);
     if (result.status === 'partial') {
-      await updateStatus(body.repositoryUuid, { state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
+      await context.status({ state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
       return {
         state: 'continuing',
         message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.`,
@@ -87,9 +87,6 @@ export const runBackup = defineConsumer<BackupBody>({
       quiet: !created,
     };
   },
-  onProgress: (body, phase, progress) => updateStatus(body.repositoryUuid, { state: 'running', progress: { phase, ...progress, updatedAt: new Date().toISOString() } }).then(() => undefined),
-  onWaiting: (body, reason) => updateStatus(body.repositoryUuid, { state: 'queued', progress: { phase: `waiting to retry: ${reason.message}`, updatedAt: new Date().toISOString() } }).then(() => undefined),
-  onFailed: (body, error) => updateStatus(body.repositoryUuid, { state: 'failed', progress: undefined, lastError: { ...error, at: new Date().toISOString() } }).then(() => undefined),
   async requeue(body, delayInSeconds) {
     if (body.jobId) {
       await enqueue(QUEUES.backup, [body], delayInSeconds);
@@ -117,10 +114,10 @@ function triggerOf(body: BackupBody): SnapshotTrigger {
 /**
  * One engine run against the repository's current refs; the repository's
  * status, and the index when a snapshot was committed, follow. Takes no lease:
- * the consumer holds it, or the restore that backs up the state it is about
- * to overwrite.
+ * the delivery whose context it is given holds it (the backup's, or the
+ * restore's that backs up the state it is about to overwrite), which may follow its progress.
  */
-export async function backUpRepository(configuration: Configuration, body: BackupBody, deadline: Date, report?: (phase: string, progress?: JobProgress) => void): Promise<BackupResult> {
+export async function backUpRepository(configuration: Configuration, body: BackupBody, deadline: Date, context: Pick<RunContext, 'status'> & Partial<Pick<RunContext, 'progress'>>): Promise<BackupResult> {
   const { settings, secrets } = configuration;
   // run-restore runs this too, before an overwrite: test/manifest.test.ts checks it has as much memory.
   const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey, FUNCTION_MEMORY_MB['run-backup']);
@@ -130,12 +127,11 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
   const git = gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken);
   const workspaceSlug = repository.full_name?.split('/')[0];
-  await updateStatus(body.repositoryUuid, {
+  await context.status({
     state: 'running',
     ...(repository.slug ? { slug: repository.slug } : {}),
     ...(repository.name ? { name: repository.name } : {}),
     ...(body.jobId ? { jobId: body.jobId } : {}),
-    deletedAt: undefined,
     progress: { phase: 'starting', updatedAt: new Date().toISOString() },
   });
   const collected = metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason });
@@ -157,11 +153,11 @@ export async function backUpRepository(configuration: Configuration, body: Backu
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
-      ...(report ? { onProgress: progressReporter(report) } : {}),
+      ...(context.progress ? { onProgress: progressReporter(context.progress) } : {}),
     });
   } catch (error) {
     // Whoever called records the failure (the consumer's status hooks); never leave the page saying "running".
-    await updateStatus(body.repositoryUuid, { state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
+    await context.status({ state: 'idle', progress: undefined, jobId: undefined }).catch(() => undefined);
     throw error;
   }
   // A collector that stopped short (the pull requests, at a deadline or a rate limit) asks for a backup to go on later.
@@ -170,7 +166,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata);
   // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
   if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);
-  await updateStatus(body.repositoryUuid, result.status === 'partial'
+  await context.status(result.status === 'partial'
     ? { state: 'queued', progress: undefined }
     : { state: 'idle', progress: undefined, lastError: undefined, jobId: undefined });
   return result;

@@ -4,7 +4,8 @@ import { InvocationErrorCode } from '@forge/events';
 import { z } from 'zod';
 import type { AuditEntry } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
-import { type Consumer, MAX_RETRIES, defineConsumer, getJob, retryPlan, startJob } from './jobs.js';
+import { getJob } from './job-records.js';
+import { type Consumer, MAX_RETRIES, defineConsumer, retryPlan, startJob } from './jobs.js';
 import { kvsKeys } from './state-keys.js';
 import { acquireLease } from './lease.js';
 import { QUEUES } from './queues.js';
@@ -159,6 +160,19 @@ describe('the job kernel: one lifecycle for every consumer', () => {
       await handler({ body: app.pushed[1]!.body });
       const done = await getJob(job.id);
       assert.deepEqual([done.state, done.result, app.pushed.length], ['done', { repositories: 3 }, 2]);
+    });
+  });
+
+  it('a running job silent for longer than a delivery may last reads as stopped, aged by the app\'s clock', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      await consumer(async (event) => ({ state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 } }))({ body: { repositoryUuid: REPO, jobId: job.id } });
+      app.advance(16 * 60_000 - 1_000);
+      assert.equal((await getJob(job.id)).state, 'running');
+      app.advance(2_000);
+      const stopped = await getJob(job.id);
+      assert.deepEqual([stopped.state, stopped.error?.code], ['failed', 'JOB_STOPPED']);
     });
   });
 

@@ -7,6 +7,11 @@
 //                                      → failed (code, message, hint)
 //                                      → waiting-to-retry (nextAttemptAt) → running → …
 //
+// The repository status the pages show (status.ts) is written here too, and
+// only by the delivery that holds the repository's lease, one write at a time:
+// running with its progress, waiting to retry, failed; and what the work says
+// through `context.status`.
+//
 // Forge delivers an event at least once and retries it when the consumer
 // returns an InvocationError (about four deliveries in all), so the work a
 // `run` does must be safe to repeat, and the last delivery records instead of
@@ -19,11 +24,13 @@ import type { JobKind, JobProgress, JobResult, JobView, UserError } from '../con
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
+import { getJob, storeJob, updateJob } from './job-records.js';
 import { kvsKeys } from './state-keys.js';
 import { acquireLease, releaseLease } from './lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
-import { appState } from './state/context.js';
+import { type StatusChange, writeStatus } from './status.js';
+import { appState, now } from './state/context.js';
 
 /** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */
 export const MAX_RETRIES = 3;
@@ -34,8 +41,6 @@ const BACKOFF_BASE_SECONDS = 30;
 const BUSY_RETRY_SECONDS = 60;
 /** Past Forge's retries the work is queued afresh this much later: waiting is not failing. */
 const BUSY_REQUEUE_SECONDS = 300;
-/** Job records are kept this long after their last change, then KVS forgets them. */
-const JOB_TTL_DAYS = 14;
 /** KVS writes are rationed: progress reaches the job record at most this often. */
 const PROGRESS_WRITE_INTERVAL_MS = 2_000;
 
@@ -87,10 +92,10 @@ export interface JobStart<K extends JobKind, B extends JobBody> {
 
 /** Every job starts here: its record, then its work in the queue, then the audit entry. */
 export async function startJob<K extends JobKind, B extends JobBody>(start: JobStart<K, B>): Promise<JobView<K>> {
-  const now = new Date().toISOString();
+  const at = new Date(now()).toISOString();
   // TypeScript does not resolve a mapped union over a type parameter: this is the job of kind K, without a result yet.
   const job = {
-    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: now, updatedAt: now,
+    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: at, updatedAt: at,
     ...(start.requestedBy ? { requestedBy: start.requestedBy } : {}),
     ...(start.repositoryUuid ? { repositoryUuid: bracedUuid(start.repositoryUuid) } : {}),
   } as JobView<K>;
@@ -110,44 +115,6 @@ export async function startJob<K extends JobKind, B extends JobBody>(start: JobS
     detail: start.audit.detail ?? `job ${job.id}`,
   });
   return job;
-}
-
-export async function getJob(jobId: string): Promise<JobView> {
-  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await appState().get<JobView>(kvsKeys.job(jobId)) : undefined;
-  if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
-  return stalled(job) ? { ...job, state: 'failed', message: STALLED.message, error: STALLED } : job;
-}
-
-/**
- * Forge ends a delivery at 900 s without a word to it, and a running job writes
- * progress every few seconds: one silent for longer than a delivery may last
- * (and than its lease) was ended that way, on its last delivery.
- */
-const STALLED_AFTER_MS = 16 * 60_000;
-const STALLED: UserError = { code: 'JOB_STOPPED', message: 'This job stopped without a word: Forge ended it at its time limit. What it stored so far is kept.', hint: 'Start it again; it continues from what is stored.' };
-
-function stalled(job: JobView): boolean {
-  return job.state === 'running' && Date.now() - Date.parse(job.updatedAt) > STALLED_AFTER_MS;
-}
-
-/** The job's next state. Fields a state does not carry (progress once done, an error once running again) are dropped. */
-export async function updateJob(jobId: string, change: JobChange): Promise<JobView> {
-  const current = await getJob(jobId);
-  const state = change.state ?? current.state;
-  // A kind's consumer writes only its own kind's result (sweep's running totals, the outcome of its run).
-  const job = { ...current, ...change, state, updatedAt: new Date().toISOString() } as JobView;
-  if (state !== 'running') delete job.progress;
-  if (state !== 'running') delete job.phase;
-  if (state !== 'waiting-to-retry') delete job.nextAttemptAt;
-  if (state === 'running' || state === 'done' || state === 'queued') delete job.error;
-  await storeJob(job);
-  return job;
-}
-
-export type JobChange = Partial<Omit<JobView, 'id' | 'kind' | 'createdAt' | 'updatedAt' | 'result'>> & { result?: JobResult };
-
-async function storeJob<K extends JobKind>(job: JobView<K>): Promise<void> {
-  await appState().set(kvsKeys.job(job.id), job, { ttl: { value: JOB_TTL_DAYS, unit: 'DAYS' } });
 }
 
 function isFinished(job: JobView): boolean {
@@ -175,6 +142,11 @@ export interface RunContext {
    * someone else holds it.
    */
   underLease(repositoryUuid: string, work: () => Promise<void>): Promise<boolean>;
+  /**
+   * Writes the status of the repository this delivery leases, after every write
+   * made before it; refused (INTERNAL) for work that leases none.
+   */
+  status(change: StatusChange): Promise<void>;
 }
 
 export type Outcome<B extends JobBody = JobBody> =
@@ -202,10 +174,12 @@ export interface Consumer<B extends JobBody> {
   /** Who and what the audit entry names. */
   audit: (body: B) => AuditSubject | Promise<AuditSubject>;
   run: (body: B, context: RunContext) => Promise<Outcome<B>>;
-  /** Besides the job record: a failure, a retry or progress shown where else it belongs (the repository status). */
-  onFailed?: (body: B, error: UserError) => Promise<void>;
-  onWaiting?: (body: B, reason: UserError, nextAttemptAt: string) => Promise<void>;
-  onProgress?: (body: B, phase: string, progress: JobProgress | undefined) => Promise<void>;
+  /**
+   * The leased repository's status follows this work (the backup's): running with
+   * its progress, waiting to retry, failed. Written while the lease is held only: a
+   * delivery that finds the repository busy leaves the holder's status alone.
+   */
+  keepsStatus?: boolean;
   /**
    * Once the work has ended, however it ended (done, failed, retries given up, its job
    * finished or forgotten when a delivery arrives): what the job alone may hold goes
@@ -246,34 +220,58 @@ export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event
 
     const repositoryUuid = consumer.leases?.(body);
     const holder = `${consumer.kind} ${parsed.data.eventId ?? parsed.data.jobId ?? randomUUID()}`;
+    let recording = false;
     try {
       if (repositoryUuid && !(await acquireLease(repositoryUuid, holder, consumer.kind))) {
         return await stillBusy(consumer, body, retryCount);
       }
+      const status = statusWriter(consumer, repositoryUuid);
       try {
-        if (job) await updateJob(job.id, { state: 'running', phase: 'starting', message: 'Starting.' });
-        const progress = progressWriter(consumer, body);
-        let outcome: Outcome<B>;
         try {
-          outcome = await consumer.run(body, { ...(job ? { job } : {}), retryCount, startedAt, progress: progress.update, underLease: (repository, work) => underLease(repository, holder, consumer.kind, work) });
-        } finally {
-          await progress.flush(); // before the outcome, which a late progress write must not overwrite
-        }
-        if (outcome.state === 'continuing') {
-          // Queued while this delivery still holds the lease: the delay gives it time to let go.
-          await enqueue(consumer.queue, [outcome.next.body], outcome.next.afterSeconds);
-          await continuing(body, outcome);
+          if (job) await updateJob(job.id, { state: 'running', phase: 'starting', message: 'Starting.' });
+          const progress = progressWriter(consumer, body, status);
+          let outcome: Outcome<B>;
+          try {
+            outcome = await consumer.run(body, { ...(job ? { job } : {}), retryCount, startedAt, progress: progress.update, underLease: (repository, work) => underLease(repository, holder, consumer.kind, work), status });
+          } finally {
+            await progress.flush(); // before the outcome, which a late progress write must not overwrite
+          }
+          if (outcome.state === 'continuing') {
+            // Queued while this delivery still holds the lease: the delay gives it time to let go.
+            await enqueue(consumer.queue, [outcome.next.body], outcome.next.afterSeconds);
+            await continuing(body, outcome);
+            return undefined;
+          }
+          // The work is done: a failing record of it must not make Forge run the work again.
+          await finish(consumer, body, outcome).catch((error: unknown) => console.error(`lifeboat: ${consumer.kind} finished, but recording it failed`, error));
           return undefined;
+        } catch (thrown) {
+          // Recorded while the lease is still held, so that the repository status it writes is the holder's.
+          recording = true;
+          return await failOrRetry(consumer, body, retryCount, thrown, status);
         }
-        // The work is done: a failing record of it must not make Forge run the work again.
-        await finish(consumer, body, outcome).catch((error: unknown) => console.error(`lifeboat: ${consumer.kind} finished, but recording it failed`, error));
-        return undefined;
       } finally {
         if (repositoryUuid) await releaseLease(repositoryUuid, holder);
       }
     } catch (thrown) {
+      if (recording) throw thrown;
+      // Not holding the lease (taking it failed): the repository status is left to its holder.
       return failOrRetry(consumer, body, retryCount, thrown);
     }
+  };
+}
+
+/**
+ * The kernel's writer of the leased repository's status: every write in the order
+ * it was made, each after the one before has landed (status.ts `writeStatus`).
+ */
+function statusWriter<B extends JobBody>(consumer: Consumer<B>, repositoryUuid: string | undefined): RunContext['status'] {
+  let last: Promise<unknown> = Promise.resolve();
+  return (change) => {
+    if (!repositoryUuid) return Promise.reject(new LifeboatError('INTERNAL', `A ${consumer.kind} job leases no repository: it has no status to write.`));
+    const write = last.then(() => writeStatus(repositoryUuid, change));
+    last = write.catch(() => undefined);
+    return write;
   };
 }
 
@@ -316,46 +314,52 @@ async function stillBusy<B extends JobBody>(consumer: Consumer<B>, body: B, retr
   const reason = userError(new LifeboatError('REPOSITORY_BUSY', 'Another backup, restore or prune is running on this repository; this waits for it to finish.'));
   const plan = retryPlan(new LifeboatError('REPOSITORY_BUSY', reason.message), retryCount);
   const afterSeconds = plan?.afterSeconds ?? BUSY_REQUEUE_SECONDS;
-  await markWaiting(consumer, body, reason, afterSeconds);
+  await markWaiting(body, reason, afterSeconds);
   if (plan) return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
   // Forge's retries are spent, but nothing failed: the work goes back in the queue.
   await (consumer.requeue ? consumer.requeue(body, afterSeconds) : enqueue(consumer.queue, [body], afterSeconds));
   return undefined;
 }
 
-async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number, thrown: unknown): Promise<InvocationError | undefined> {
+/** `status`: the lease holder's status writer, when this delivery holds the lease. */
+async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, retryCount: number, thrown: unknown, status?: RunContext['status']): Promise<InvocationError | undefined> {
   const error = classifyError(thrown);
   const plan = retryPlan(error, retryCount);
   if (error.kind === 'bug') console.error(`lifeboat: ${consumer.kind} failed`, thrown);
   const shown = userError(error);
+  const keptStatus = consumer.keepsStatus ? status : undefined;
   if (plan) {
-    await markWaiting(consumer, body, shown, plan.afterSeconds);
+    await markWaiting(body, shown, plan.afterSeconds);
+    await keptStatus?.({ state: 'queued', progress: { phase: `waiting to retry: ${shown.message}`, updatedAt: new Date().toISOString() } });
     return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
   }
   await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'failed', message: shown.message, error: shown }).catch(forgotten);
-  await consumer.onFailed?.(body, shown);
+  await keptStatus?.({ state: 'failed', progress: undefined, lastError: { ...shown, at: new Date().toISOString() } });
   await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
   return undefined;
 }
 
-async function markWaiting<B extends JobBody>(consumer: Consumer<B>, body: B, reason: UserError, afterSeconds: number): Promise<void> {
+async function markWaiting(body: JobBody, reason: UserError, afterSeconds: number): Promise<void> {
   const nextAttemptAt = new Date(Date.now() + afterSeconds * 1000).toISOString();
   if (body.jobId) await updateJob(body.jobId, { state: 'waiting-to-retry', message: reason.message, error: reason, nextAttemptAt }).catch(forgotten);
-  await consumer.onWaiting?.(body, reason, nextAttemptAt);
 }
 
-function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B): { update: RunContext['progress']; flush: () => Promise<void> } {
+function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B, status: RunContext['status']): { update: RunContext['progress']; flush: () => Promise<void> } {
   let lastWrite = 0;
   let writing: Promise<unknown> = Promise.resolve();
   return {
     update(phase, progress) {
       if (Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
       lastWrite = Date.now();
-      writing = writing.then(async () => {
-        if (body.jobId) await updateJob(body.jobId, { state: 'running', phase, ...(progress ? { progress } : {}) });
-        await consumer.onProgress?.(body, phase, progress);
-      }).catch((error: unknown) => {
+      // Taken into the status writes now, in the order of the work's own (a later "idle" lands after it).
+      const shown = consumer.keepsStatus ? status({ state: 'running', progress: { phase, ...progress, updatedAt: new Date().toISOString() } }) : undefined;
+      writing = Promise.all([
+        writing.then(async () => {
+          if (body.jobId) await updateJob(body.jobId, { state: 'running', phase, ...(progress ? { progress } : {}) });
+        }),
+        shown,
+      ]).catch((error: unknown) => {
         // Progress is a courtesy: a failed write must not fail the work.
         console.warn(`lifeboat: could not record ${consumer.kind} progress`, classifyError(error).message);
       });

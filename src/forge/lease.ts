@@ -2,7 +2,7 @@
 // repository, across every consumer (the job kernel takes it for them).
 import { randomUUID } from 'node:crypto';
 import { kvsKeys } from './state-keys.js';
-import { appState } from './state/context.js';
+import { appState, now } from './state/context.js';
 
 /** Longer than a consumer may run (900 s), so a lease outlives only a holder that died. */
 const LEASE_SECONDS = 16 * 60;
@@ -22,14 +22,14 @@ interface Lease {
  */
 export async function acquireLease(repositoryUuid: string, holder: string, what: string): Promise<boolean> {
   const key = kvsKeys.lease(repositoryUuid);
-  const lease: Lease = { holder, what, until: new Date(Date.now() + LEASE_SECONDS * 1000).toISOString(), id: randomUUID() };
+  const lease: Lease = { holder, what, until: new Date(now() + LEASE_SECONDS * 1000).toISOString(), id: randomUUID() };
   const ttl = { value: LEASE_SECONDS, unit: 'SECONDS' as const };
   if (await appState().setIfAbsent(key, lease, { ttl })) return true;
   const current = await appState().get<Lease>(key);
   // Released between the two calls: take it the conditional way again, or someone else may take it too.
   if (!current) return appState().setIfAbsent(key, lease, { ttl });
   if (current.holder !== holder) {
-    if (Date.parse(current.until) > Date.now()) return false;
+    if (Date.parse(current.until) > now()) return false;
     // Its holder died (KVS's expiry is lazy). KVS compares a key's absence only, never a value (transact()'s
     // conditions are for custom entities), so contenders for this dead lease race for a key of its own: one wins.
     if (!(await appState().setIfAbsent(kvsKeys.leaseTakeover(repositoryUuid, current.id ?? current.until), holder, { ttl }))) return false;

@@ -14,7 +14,7 @@ import { appState, contextPush } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
-import { updateJob } from './jobs.js';
+import { updateJob } from './job-records.js';
 import { kvsKeys } from './state-keys.js';
 import { entriesByPrefix } from './state/app-state.js';
 

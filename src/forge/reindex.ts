@@ -106,6 +106,19 @@ async function repositoriesInBucket(store: BlobStore, workspaceUuid: string): Pr
 
 /** One repository's entries made equal to its manifests; then whether Bitbucket still has it. */
 async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: RepoPath): Promise<void> {
+  await rebuildRepositoryIndex(store, repo);
+  const repositoryUuid = bracedUuid(repo.repository);
+  if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
+  else await markDeleted(repositoryUuid);
+  await appState().delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
+}
+
+/**
+ * One repository's entries, summary and unreadable list made equal to its manifests
+ * in the bucket, under the current key layout: an entry kept under an older one is
+ * deleted and written anew.
+ */
+export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath): Promise<void> {
   const repositoryUuid = bracedUuid(repo.repository);
   const ids = await listSnapshotIds(store, repo);
   const inBucket = new Set(ids);
@@ -131,9 +144,6 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
     }
   }
   await recordUnreadable(repositoryUuid, unreadable.reverse()); // newest first, as the page lists
-  if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
-  else await markDeleted(repositoryUuid);
-  await appState().delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
 }
 
 /** The newest snapshot's metadata index; one that cannot be read (a format problem) leaves its summary without it. */

@@ -15,7 +15,6 @@ import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEven
 import { kvsKeys } from './state-keys.js';
 import { loadSettings, storeSettings } from './settings-store.js';
 import { markDeleted } from './snapshot-index.js';
-import { updateStatus } from './status.js';
 import { appState } from './state/context.js';
 
 export async function handleRepositoryEvent(event: unknown): Promise<void> {
@@ -63,7 +62,8 @@ async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {
 
 async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
   const repositoryUuid = bracedUuid(event.repository.uuid);
-  await updateStatus(repositoryUuid, { state: 'idle', progress: undefined, deletedAt: new Date().toISOString() });
+  // Marked apart from the status, which only a delivery holding the repository's lease writes (status.ts).
+  await appState().set(kvsKeys.deletedAt(repositoryUuid), new Date().toISOString());
   await appState().delete(kvsKeys.backupQueued(repositoryUuid));
   await markDeleted(repositoryUuid);
   await recordAudit({

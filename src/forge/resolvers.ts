@@ -35,7 +35,7 @@ import { openSnapshot } from './bucket.js';
 import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
 import { coveragePage, inclusionOf, queryCoverage, setIncluded } from './coverage.js';
 import { listDestructiveEvents } from './destructive-events.js';
-import { getJob } from './jobs.js';
+import { getJob } from './job-records.js';
 import { kvsKeys } from './state-keys.js';
 import { requireRepositoryAdmin, requireWorkspaceAdmin } from './permissions.js';
 import { requestReindex } from './reindex.js';

@@ -234,7 +234,7 @@ function accessWords(access: RequesterAccess | undefined): string {
 /** Backs up what an overwrite is about to replace; its snapshot id goes into the job's result. */
 async function backUpCurrentState(configuration: Configuration, body: RestoreBody, context: RunContext): Promise<string> {
   context.progress('backing up the current state before overwriting it');
-  const backedUp = await backUpRepository(configuration, { workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, reason: 'before-overwrite' }, new Date(context.startedAt + GUARD_BACKUP_MS));
+  const backedUp = await backUpRepository(configuration, { workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, reason: 'before-overwrite' }, new Date(context.startedAt + GUARD_BACKUP_MS), { status: context.status });
   if (backedUp.status === 'partial') {
     // What is stored so far stays; the retry continues the backup from there.
     throw new LifeboatError('LOCKED', 'The backup of the current state did not finish in this run; it continues before anything is overwritten.');

@@ -1,7 +1,8 @@
-// What the forge services run against: Forge's KVS and queues, unless the caller
-// runs them inside `withAppContext` (a unit test: memoryState() and a recording
-// push). Scoped with AsyncLocalStorage, so tests running at once never share a
-// store, and the services keep the signatures the handlers and pages call.
+// What the forge services run against: Forge's KVS, queues and clock, unless the
+// caller runs them inside `withAppContext` (a unit test: memoryState(), a
+// recording push and a clock it moves). Scoped with AsyncLocalStorage, so tests
+// running at once never share a store, and the services keep the signatures the
+// handlers and pages call.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AppState } from './app-state.js';
 import { kvsState } from './kvs-state.js';
@@ -13,9 +14,17 @@ export interface AppContext {
   state: AppState;
   /** Instead of Forge's queues. */
   push?: QueuePush;
+  /** Epoch ms, instead of the platform's clock: what leases and stale marks are aged by. */
+  now?: () => number;
 }
 
 const scoped = new AsyncLocalStorage<AppContext>();
+
+/**
+ * Where the sandbox Forge host (sandbox/forge/runtime.ts) puts its clock, which its
+ * tests move on. Not a Forge API: on Forge nothing sets it and the wall clock is the time.
+ */
+const HOST_CLOCK = Symbol.for('lifeboat.sandbox.clock');
 
 export function appState(): AppState {
   return scoped.getStore()?.state ?? kvsState;
@@ -24,6 +33,12 @@ export function appState(): AppState {
 /** The context's push, when it replaces Forge's queues. */
 export function contextPush(): QueuePush | undefined {
   return scoped.getStore()?.push;
+}
+
+/** The time (epoch ms) by which the app ages what it keeps: leases, waiting marks, silent jobs. */
+export function now(): number {
+  const clock = scoped.getStore()?.now ?? (globalThis as { [HOST_CLOCK]?: () => number })[HOST_CLOCK];
+  return clock ? clock() : Date.now();
 }
 
 export function withAppContext<T>(context: AppContext, run: () => Promise<T>): Promise<T> {
