@@ -61,7 +61,8 @@ export type BackupProgressView = JobProgress & {
 };
 
 /**
- * How a repository's snapshots are stored and what the next backup writes. A change
+ * How a repository's snapshots are stored and what the next backup writes (the page
+ * words it: static/shared/storage-words.ts). A change
  * of encryption or Object Lock in the settings takes effect from the next backup;
  * snapshots already written stay as they were stored.
  */
@@ -78,8 +79,6 @@ export interface StorageStatus {
    * base encrypted otherwise), even if nothing changed in the repository.
    */
   newChainPending: boolean;
-  /** All of the above in words, for the page. */
-  message: string;
 }
 
 export interface RepoStatus {
@@ -211,8 +210,8 @@ export interface JobProgress {
 interface JobRecord {
   id: string;
   state: JobState;
-  /** What the job is doing now, or how it ended, in words (the audit log's detail too). */
-  message: string;
+  /** What the job is doing now, or how it ended (its audit entry keeps it too); while it fails or waits to retry, `error` says why. */
+  note: JobNote;
   /** While running: the step, e.g. "uploading". */
   phase?: string;
   progress?: JobProgress;
@@ -225,6 +224,42 @@ interface JobRecord {
   repositoryUuid?: string;
   error?: UserError;
 }
+
+/**
+ * What a job says beside its state, as data: the pages word it
+ * (static/shared/job-words.ts), and the audit log keeps the note of how it ended.
+ */
+export type JobNote =
+  /** Waiting in the queue. */
+  | { code: 'queued' }
+  /** Waiting for the next scheduled run: its chain of deliveries reached Forge's cyclic invocation limit (src/forge/queues.ts). */
+  | { code: 'parked' }
+  | { code: 'restore-queued'; restore: RestoreAsked }
+  | { code: 'starting' }
+  /** A first backup too large for one delivery: `bundles` more stored, the rest in the next delivery. */
+  | { code: 'backup-continuing'; bundles: number; refsRemaining: number }
+  /** A sweep or an index rebuild continues in the next delivery, `repositories` done so far. */
+  | { code: 'sweep-continuing' | 'index-continuing'; repositories: number }
+  /** An automatic backup of a repository no longer included. */
+  | { code: 'backups-off' }
+  /** `recipients`: age recipients it is encrypted to (0: unencrypted); `newChain`: it started a new full chain. */
+  | { code: 'snapshot-stored'; snapshotId: string; trigger: SnapshotTrigger; recipients: number; newChain: boolean }
+  | { code: 'snapshot-unchanged'; snapshotId: string; trigger: SnapshotTrigger }
+  /** The retention policy keeps every snapshot: nothing to prune. */
+  | { code: 'everything-kept' }
+  | { code: 'pruned'; snapshots: number; objects: number; bytes: number; uploads: number }
+  | { code: 'indexed'; repositories: number }
+  | { code: 'swept'; sweep: SweepResult }
+  | { code: 'restored'; restore: RestoreSummary };
+
+/** What a restore was asked to do, as its queued job and the audit log name it. */
+export type RestoreAsked =
+  | { kind: 'restore'; snapshotId: string; mode: RestoreDestination; configuration?: 'with-git' | 'only'; refs?: number; newRepositorySlug?: string }
+  | { kind: 'undo'; event: DestructiveEvent['kind']; ref: string; previousTip: string; inPlace: boolean }
+  | { kind: 'deleted-repository'; snapshotId: string; repository: string; newRepositorySlug: string };
+
+/** A restore's outcome as its note keeps it: the result without its lists (the audit log keeps it for good). */
+export type RestoreSummary = Omit<RestoreResult, 'refs' | 'configuration'> & { configuration?: Pick<ConfigurationResultView, 'writtenCount' | 'notWrittenCount'> };
 
 /** A backup's outcome: the snapshot it stored, or the newest one when nothing changed. */
 export interface BackupResult {
@@ -456,6 +491,8 @@ export interface AuditEntry {
   repositoryUuid?: string;
   outcome?: 'ok' | 'failed';
   detail?: string;
+  /** What the job asked or how it ended, for the page to word (then in place of `detail`). */
+  note?: JobNote;
 }
 
 export interface DeletedRepository {

@@ -26,6 +26,8 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { storageWords } from '../static/shared/storage-words.js';
+import { auditNoteWords } from '../static/shared/job-words.js';
 
 describe('backups in the local world', { timeout: 180_000 }, () => {
   let app: AppWorld;
@@ -339,7 +341,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.equal(pending.newChainPending, true);
     assert.deepEqual(pending.lastSnapshotRecipients, []);
     assert.deepEqual(pending.recipients, [recipient]);
-    assert.match(pending.message, /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
+    assert.match(storageWords(pending), /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
 
     app.world.emulator.events.delayMs = 0; // the sweep test held events back (still held: so not eventsIdle())
     const pushed = nextInvocation(app.world.host, (record) => record.kind === 'trigger' && record.detail === 'avi:bitbucket:push:repository', 60_000);
@@ -366,9 +368,9 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     const done = await storage();
     assert.equal(done.newChainPending, false);
     assert.deepEqual(done.lastSnapshotRecipients, [recipient]);
-    assert.match(done.message, /^Snapshots are stored encrypted to 1 age recipient\./);
-    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.detail?.startsWith(`Snapshot ${encrypted.id} stored`));
-    assert.match(backedUp?.detail ?? '', /encrypted to 1 age recipient, new full chain/);
+    assert.match(storageWords(done), /^Snapshots are stored encrypted to 1 age recipient\./);
+    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.note?.code === 'snapshot-stored' && entry.note.snapshotId === encrypted.id);
+    assert.match(backedUp?.note ? auditNoteWords(backedUp.note) : '', /^Snapshot \S+ stored \(push\): encrypted to 1 age recipient, new full chain\.$/);
 
     // Turning it off is a downgrade: refused without confirmation, and nothing changes.
     // What a save may change: the settings and the audit log's entries of people (backups still running write their own).
@@ -387,7 +389,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     assert.ok(turnedOff?.actorAccountId);
     const off = await storage();
     assert.equal(off.newChainPending, true);
-    assert.match(off.message, /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
+    assert.match(storageWords(off), /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
   });
 
   it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {

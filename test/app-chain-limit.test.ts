@@ -45,10 +45,8 @@ test('a continuation chain that reaches the cyclic invocation limit waits for th
   const jobId = started.value.job.id;
   await host.idle();
 
-  // Imported once the host is up: app modules must load through its @forge/* stand-ins.
-  const { PARKED_MESSAGE } = await import('../src/forge/queues.js');
   const waiting = host.kvsDump()[kvsKeys.job(jobId)] as JobView;
-  assert.deepEqual([waiting.state, waiting.message], ['queued', PARKED_MESSAGE]);
+  assert.deepEqual([waiting.state, waiting.note], ['queued', { code: 'parked' }]);
   assert.ok(parked().length > 0, 'the next step is parked');
   assert.match(audit('work parked')[0]?.detail ?? '', /^Forge's cyclic invocation limit was reached: \d+ events? for lifeboat-backup/);
   assert.equal(host.invocations.filter((record) => record.outcome === 'failed').length, 0, 'nothing failed');

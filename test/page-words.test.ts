@@ -1,12 +1,51 @@
-// The pages word what the backend stores as codes: every snapshot trigger a manifest can hold has its label.
+// The pages word what the backend stores as codes and data: snapshot triggers, how snapshots are stored, what a job says.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { triggerSchema } from '../src/engine/bucket/format.js';
 import { triggerWords } from '../static/repo-settings/src/format.js';
+import { storageWords } from '../static/shared/storage-words.js';
+import { auditNoteWords, jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
 
 describe('the pages\' words for snapshot triggers', () => {
   it('names every trigger a manifest stores, a pre-restore snapshot as "Before overwrite"', () => {
     assert.equal(triggerWords('restore-guard'), 'Before overwrite');
     for (const trigger of triggerSchema.options) assert.notEqual(triggerWords(trigger), trigger, `${trigger} has words of its own`);
+  });
+});
+
+describe('the pages\' words for how snapshots are stored', () => {
+  const lock = { mode: 'GOVERNANCE' as const, days: 1 };
+  it('before the first backup, once it matches the settings, and with a new chain pending', () => {
+    assert.equal(storageWords({ recipients: [], objectLock: null, newChainPending: false }), 'Backups are stored unencrypted. No Object Lock on new objects.');
+    assert.equal(storageWords({ lastSnapshotRecipients: ['age1a', 'age1b'], recipients: ['age1a', 'age1b'], objectLock: lock, newChainPending: false }),
+      'Snapshots are stored encrypted to 2 age recipients. Object Lock: GOVERNANCE, 1 day on every object a backup writes; objects already written keep the retention they got.');
+    assert.equal(storageWords({ lastSnapshotRecipients: [], recipients: ['age1a'], objectLock: null, newChainPending: true }),
+      'The newest snapshot is stored unencrypted; the settings have changed since, so the next backup starts a new full chain stored encrypted to 1 age recipient. Earlier snapshots stay as they were stored. No Object Lock on new objects.');
+  });
+});
+
+describe('the pages\' words for a job\'s note', () => {
+  it('words how a restore ended from its summary, as the backend did before it sent data', () => {
+    assert.equal(restoredWords({ snapshotId: 's1', mode: 'beside', repository: 'web', refCount: 1, snapshotBeforeOverwrite: 's0', leftOutRefCount: 2, lfsObjects: 2, lfsMissing: 1, configuration: { writtenCount: 1, notWrittenCount: 3 }, requesterAccess: { admin: true, via: 'granted' } }),
+      'Restored 1 ref of snapshot s1 beside the existing work (under restored/s1/). The state it replaced is kept as snapshot s0. 2 refs of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too. 2 LFS objects restored. 1 LFS object was never backed up (Bitbucket did not have it). Configuration: 1 change written; 3 items could not be written (listed in the result). The requester was made an admin of it.');
+    assert.equal(restoredWords({ snapshotId: 's1', mode: 'beside', repository: 'web', configuration: { writtenCount: 2, notWrittenCount: 0 } }), 'Restored the configuration of snapshot s1 into this repository. Configuration: 2 changes written.');
+    assert.equal(restoredWords({ snapshotId: 's1', mode: 'new-repository', repository: 'copy', refCount: 3, requesterAccess: { admin: false, problem: { code: 'X', message: 'refused' } } }),
+      'Restored 3 refs of snapshot s1 into the new repository copy. The requester could not be made an admin of it (refused); a workspace admin can do that in the repository\'s settings, under User and group access.');
+  });
+
+  it('words what a restore was asked, in the job while it waits and alone in the audit log', () => {
+    const note = { code: 'restore-queued', restore: { kind: 'restore', snapshotId: 's1', mode: 'beside', refs: 2, configuration: 'with-git' } } as const;
+    assert.equal(jobNoteWords(note), 'Queued. Restore 2 refs of snapshot s1, with its repository configuration beside the existing work (under restored/s1/).');
+    assert.equal(auditNoteWords(note), 'Restore 2 refs of snapshot s1, with its repository configuration beside the existing work (under restored/s1/).');
+    assert.equal(restoreAskedWords({ kind: 'undo', event: 'force-push', ref: 'refs/heads/main', previousTip: '0123456789abcdef', inPlace: true }), 'Undo the force-push of refs/heads/main: put it back in place at 0123456789ab.');
+    assert.equal(restoreAskedWords({ kind: 'deleted-repository', snapshotId: 's1', repository: 'old', newRepositorySlug: 'new' }), 'Restore the deleted repository old from snapshot s1 into the new repository new.');
+  });
+
+  it('words each step and ending of the other jobs', () => {
+    assert.equal(jobNoteWords({ code: 'snapshot-stored', snapshotId: 's1', trigger: 'push', recipients: 1, newChain: true }), 'Snapshot s1 stored (push): encrypted to 1 age recipient, new full chain.');
+    assert.equal(jobNoteWords({ code: 'snapshot-unchanged', snapshotId: 's1', trigger: 'restore-guard' }), 'Nothing changed since snapshot s1 (before overwrite).');
+    assert.equal(jobNoteWords({ code: 'backup-continuing', bundles: 1, refsRemaining: 40 }), 'Stored 1 more bundle; 40 refs to go, continuing.');
+    assert.equal(jobNoteWords({ code: 'swept', sweep: { repositories: 3, backupsQueued: 2, prunesQueued: 1, includedAutomatically: 1 } }), 'Swept 3 repositories: 2 backups and 1 prunes queued; 1 new repositories included.');
+    assert.equal(jobNoteWords({ code: 'pruned', snapshots: 2, objects: 5, bytes: 900, uploads: 0 }), 'Forgot 2 snapshots, deleted 5 objects (900 bytes), aborted 0 incomplete uploads.');
   });
 });

@@ -81,7 +81,7 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
   }
   let started: string | undefined;
   const job = await startJob<'backup', BackupBody>({
-    kind: 'backup', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
+    kind: 'backup', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
     queue: QUEUES.backup, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId }),
     audit: { action: 'backup requested' },
     async prepare(mine) {

@@ -42,8 +42,6 @@ interface ParkedPush {
   parkedAt: string;
 }
 
-export const PARKED_MESSAGE = 'Waiting for Lifeboat\'s next scheduled run (within the hour): this work had queued the next step of itself as often as Forge allows one chain to.';
-
 /**
  * Queues `bodies`, 50 to a push. After a partial success only the events Forge
  * did not record are pushed again; at the cyclic invocation limit the rest is
@@ -88,7 +86,7 @@ async function park(queue: QueueName, bodies: Array<Record<string, unknown>>): P
   const jobIds = [...new Set(bodies.map((body) => body.jobId).filter((id): id is string => typeof id === 'string'))];
   // The job stays waiting, not "running" (which a page would take for stalled after a quarter of an hour).
   for (const jobId of jobIds) {
-    await updateJob(jobId, { state: 'queued', message: PARKED_MESSAGE }).catch((error: unknown) => {
+    await updateJob(jobId, { state: 'queued', note: { code: 'parked' } }).catch((error: unknown) => {
       if (!isLifeboatError(error, 'JOB_NOT_FOUND')) throw error;
     });
   }

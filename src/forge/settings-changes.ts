@@ -1,7 +1,7 @@
 // The workspace settings as the admin page saves them: validated whole before
-// anything is written, secrets apart, every change audited — and a change of
-// how backups store objects (encryption, Object Lock) said in words, since it
-// takes effect from the next backup and leaves earlier snapshots as they are.
+// anything is written, secrets apart, every change audited — a change of how
+// backups store objects (encryption, Object Lock) in an entry of its own, since
+// it takes effect from the next backup and leaves earlier snapshots as they are.
 import { credentialExpiry } from '../bitbucket/credentials.js';
 import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
 import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
@@ -15,25 +15,12 @@ import { appState } from './state/context.js';
 
 const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
 
-/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way). */
+/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way); the page words it. */
 export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
   const { encryption, objectLock } = storageSettingOf(settings);
   const recipients = encryption?.recipients ?? [];
   const newChainPending = lastSnapshotRecipients !== undefined && !sameEncryption(encryptionFor(lastSnapshotRecipients), encryption);
-  const next = recipients.length > 0 ? `encrypted to ${recipientsText(recipients)}` : 'unencrypted';
-  let words: string;
-  if (lastSnapshotRecipients === undefined) {
-    words = `Backups are stored ${next}.`;
-  } else if (!newChainPending) {
-    words = `Snapshots are stored ${next}.`;
-  } else {
-    const last = lastSnapshotRecipients.length > 0 ? `encrypted to ${recipientsText(lastSnapshotRecipients)}` : 'unencrypted';
-    words = `The newest snapshot is stored ${last}; the settings have changed since, so the next backup starts a new full chain stored ${next}. Earlier snapshots stay as they were stored.`;
-  }
-  const lock = objectLock
-    ? ` Object Lock: ${objectLock.mode}, ${objectLock.days} day${objectLock.days === 1 ? '' : 's'} on every object a backup writes; objects already written keep the retention they got.`
-    : ' No Object Lock on new objects.';
-  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending, message: words + lock };
+  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending };
 }
 
 export async function settingsView(): Promise<SettingsView> {

@@ -93,7 +93,7 @@ export function workspaceFromContext(context: unknown): string {
 /** "Sweep now" on the admin page. */
 export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'sweep'>> {
   return startJob<'sweep', SweepBody>({
-    kind: 'sweep', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    kind: 'sweep', ...(input.accountId ? { requestedBy: input.accountId } : {}),
     queue: QUEUES.sweep, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'sweep requested' },
   });
 }
@@ -144,7 +144,7 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
       const total = runningTotal(context.job, tally);
       return {
         state: 'continuing',
-        message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).`,
+        note: { code: 'sweep-continuing', repositories: total.repositories },
         next: { body: { workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue }, afterSeconds: CONTINUE_AFTER_SECONDS },
         result: { ...total },
       };
@@ -154,7 +154,7 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
   const total = runningTotal(context.job, tally);
   return {
     state: 'done',
-    message: `Swept ${total.repositories} repositories: ${total.backupsQueued} backups and ${total.prunesQueued} prunes queued${total.includedAutomatically ? `; ${total.includedAutomatically} new repositories included` : ''}.`,
+    note: { code: 'swept', sweep: { ...total } },
     result: { ...total },
   };
 }
