@@ -491,9 +491,22 @@ export interface AuditEntry {
   repositoryUuid?: string;
   outcome?: 'ok' | 'failed';
   detail?: string;
-  /** What the job asked or how it ended, for the page to word (then in place of `detail`). */
-  note?: JobNote;
+  /** What a job asked or how it ended, or what a change of the settings did, for the page to word (then in place of `detail`). */
+  note?: AuditNote;
 }
+
+export type SecretName = keyof SecretsPresence;
+
+export type AuditNote =
+  | JobNote
+  /** Settings saved for the first time, with the secrets given. */
+  | { code: 'settings-created'; secrets: SecretName[] }
+  /** `fields`: the settings' paths that changed (bucket.name, repositories.chosen); secrets are named, never shown. */
+  | { code: 'settings-changed'; fields: string[]; secrets: SecretName[] }
+  /** From the next backup on, each repository starts a new full chain encrypted to `to` (none: stored unencrypted). */
+  | { code: 'encryption-changed'; from: string[]; to: string[] }
+  /** Object Lock on every object written from the next backup on; objects already written keep theirs. */
+  | { code: 'object-lock-changed'; from: StorageStatus['objectLock']; to: StorageStatus['objectLock'] };
 
 export interface DeletedRepository {
   repositoryUuid: string;

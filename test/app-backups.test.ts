@@ -27,7 +27,7 @@ import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from '.
 import { refsOf } from './helpers/repos.js';
 import { jobOfKind } from './helpers/jobs.js';
 import { storageWords } from '../static/shared/storage-words.js';
-import { auditNoteWords } from '../static/shared/job-words.js';
+import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 
 describe('backups in the local world', { timeout: 180_000 }, () => {
   let app: AppWorld;
@@ -336,7 +336,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     await app.configure({ encryption: { recipients: [recipient] } });
     const turnedOn = audit().find((entry) => entry.action === 'encryption turned on');
     assert.ok(turnedOn, JSON.stringify(audit().slice(0, 5)));
-    assert.match(turnedOn.detail ?? '', new RegExp(`new full chain encrypted to 1 age recipient \\(${recipient}\\)\\. Earlier snapshots stay unencrypted`));
+    assert.match(turnedOn.note ? auditNoteWords(turnedOn.note) : '', new RegExp(`new full chain encrypted to 1 age recipient \\(${recipient}\\)\\. Earlier snapshots stay unencrypted`));
     const pending = await storage();
     assert.equal(pending.newChainPending, true);
     assert.deepEqual(pending.lastSnapshotRecipients, []);
@@ -385,7 +385,7 @@ describe('backups in the local world', { timeout: 180_000 }, () => {
     const confirmed = (await app.adminPage('saveSettings', { settings: workingSettings(app.world), confirmDowngrade: true })) as Result<unknown>;
     assert.ok(confirmed.ok, JSON.stringify(confirmed));
     const turnedOff = audit().find((entry) => entry.action === 'encryption turned off');
-    assert.match(turnedOff?.detail ?? '', /Downgrade confirmed.*Earlier snapshots stay encrypted to 1 age recipient/);
+    assert.match(turnedOff?.note ? auditNoteWords(turnedOff.note) : '', /Downgrade confirmed.*Earlier snapshots stay encrypted to 1 age recipient/);
     assert.ok(turnedOff?.actorAccountId);
     const off = await storage();
     assert.equal(off.newChainPending, true);

@@ -11,6 +11,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 
 type Failure = Extract<Result<unknown>, { ok: false }>;
 
@@ -261,9 +262,9 @@ describe('the pages\' resolvers', () => {
     assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
     const changes = all.filter((entry) => entry.action === 'settings changed');
     assert.ok(changes.length >= 2);
-    const weekly = changes.find((entry) => entry.detail?.includes('schedule.interval'));
-    assert.ok(weekly, JSON.stringify(changes));
-    assert.match(weekly.detail ?? '', /Bitbucket token/);
+    const weekly = changes.find((entry) => entry.note?.code === 'settings-changed' && entry.note.fields.includes('schedule.interval'));
+    assert.ok(weekly?.note, JSON.stringify(changes));
+    assert.match(auditNoteWords(weekly.note), /^changed: .*schedule\.interval.*, Bitbucket token$/);
     assert.equal(weekly.actorAccountId, DEMO_USERS.admin.accountId);
     assert.ok(all.some((entry) => entry.action === 'settings created'));
   });

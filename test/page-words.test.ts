@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { triggerSchema } from '../src/engine/bucket/format.js';
 import { triggerWords } from '../static/repo-settings/src/format.js';
 import { storageWords } from '../static/shared/storage-words.js';
-import { auditNoteWords, jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
+import { jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
+import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 
 describe('the pages\' words for snapshot triggers', () => {
   it('names every trigger a manifest stores, a pre-restore snapshot as "Before overwrite"', () => {
@@ -47,5 +48,19 @@ describe('the pages\' words for a job\'s note', () => {
     assert.equal(jobNoteWords({ code: 'backup-continuing', bundles: 1, refsRemaining: 40 }), 'Stored 1 more bundle; 40 refs to go, continuing.');
     assert.equal(jobNoteWords({ code: 'swept', sweep: { repositories: 3, backupsQueued: 2, prunesQueued: 1, includedAutomatically: 1 } }), 'Swept 3 repositories: 2 backups and 1 prunes queued; 1 new repositories included.');
     assert.equal(jobNoteWords({ code: 'pruned', snapshots: 2, objects: 5, bytes: 900, uploads: 0 }), 'Forgot 2 snapshots, deleted 5 objects (900 bytes), aborted 0 incomplete uploads.');
+  });
+});
+
+describe('the audit log\'s words for a change of the settings', () => {
+  it('names the fields and secrets changed, never a secret\'s value, and says what a change of storage does', () => {
+    assert.equal(auditNoteWords({ code: 'settings-created', secrets: ['bucketSecretAccessKey'] }), 'secrets stored: bucket secret access key');
+    assert.equal(auditNoteWords({ code: 'settings-changed', fields: ['schedule.interval'], secrets: ['bitbucketToken'] }), 'changed: schedule.interval, Bitbucket token');
+    assert.equal(auditNoteWords({ code: 'settings-changed', fields: [], secrets: [] }), 'nothing changed');
+    assert.equal(auditNoteWords({ code: 'encryption-changed', from: ['age1a', 'age1b'], to: ['age1c'] }),
+      'From the next backup on, each repository starts a new full chain encrypted to 1 age recipient (age1c). Earlier snapshots stay encrypted to the previous 2 age recipients.');
+    assert.equal(auditNoteWords({ code: 'encryption-changed', from: ['age1a'], to: [] }),
+      'Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to 1 age recipient.');
+    assert.equal(auditNoteWords({ code: 'object-lock-changed', from: null, to: { mode: 'COMPLIANCE', days: 7 } }),
+      'From none to COMPLIANCE, 7 days, for every object written from the next backup on; objects already written keep the retention they got.');
   });
 });

@@ -1,6 +1,6 @@
 // What a job says, in words: the backend keeps a job's note as data
-// (src/contract.ts JobNote); both pages word it here, for the job they follow
-// and for the audit log, which keeps the note of how each job ended.
+// (src/contract.ts JobNote); both pages word it here, for the job they follow,
+// and the admin page's audit log, which keeps the note of how each job ended.
 import type { DestructiveEvent, JobNote, RestoreAsked, RestoreSummary } from '../../src/contract.js';
 import { plural, triggerWords } from './format.js';
 import { encryptionText } from './storage-words.js';
@@ -82,6 +82,3 @@ export function jobNoteWords(note: JobNote): string {
     case 'restored': return restoredWords(note.restore);
   }
 }
-
-/** A note in the audit log: what a request asked for, or how a job ended. */
-export const auditNoteWords = (note: JobNote): string => (note.code === 'restore-queued' ? restoreAskedWords(note.restore) : jobNoteWords(note));

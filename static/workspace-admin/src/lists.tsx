@@ -15,7 +15,7 @@ import { getJob, invoke, type CoverageRow, type CoverageSort, type DeletedReposi
 import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
 import { jobEnded, useJob, usePaged, useResource, useSettled } from '../../shared/data.js';
 import { JobStatus } from '../../shared/job-status.js';
-import { auditNoteWords } from '../../shared/job-words.js';
+import { auditNoteWords } from './audit-words.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
 
