@@ -15,7 +15,7 @@ import type { KeepReason, RetentionPolicy } from './engine/bucket/retention.js';
 import type { SnapshotTrigger } from './engine/bucket/format.js';
 import { isSnapshotId } from './engine/bucket/bucket-keys.js';
 import type { ErrorCode, FieldProblem, FieldProblemKind } from './engine/errors.js';
-import { isValidRefName } from './engine/git/ref-name.js';
+import { isBranchRef, isTagRef, isValidRefName } from './engine/git/ref-name.js';
 import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-request-views.js';
 import type { SnapshotContents } from './engine/snapshot-contents.js';
 import { bucketEndpoint, type WorkspaceSettings, type WorkspaceSettingsInput } from './settings.js';
@@ -541,7 +541,7 @@ const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
 const repositorySlug = z.string().refine(isRepositorySlug, `must be ${REPOSITORY_SLUG_RULE}`);
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
-const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
+const refName = z.string().max(1024).refine((name) => (isBranchRef(name) || isTagRef(name)) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
 // A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
 const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
 const confirmation = { params: { kind: 'needs-confirmation' satisfies FieldProblemKind } };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { triggerSchema } from '../src/engine/bucket/format.js';
-import { triggerWords } from '../static/repo-settings/src/format.js';
+import { refLabel, triggerWords } from '../static/repo-settings/src/format.js';
 import { storageWords } from '../static/shared/storage-words.js';
 import { jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
 import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
@@ -62,5 +62,11 @@ describe('the audit log\'s words for a change of the settings', () => {
       'Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to 1 age recipient.');
     assert.equal(auditNoteWords({ code: 'object-lock-changed', from: null, to: { mode: 'COMPLIANCE', days: 7 } }),
       'From none to COMPLIANCE, 7 days, for every object written from the next backup on; objects already written keep the retention they got.');
+  });
+});
+
+describe('the repository page\'s words for a ref', () => {
+  it('a branch by its short name, a tag as "tag …", any other ref in full', () => {
+    assert.deepEqual(['refs/heads/feature/x', 'refs/tags/v1', 'refs/notes/commits'].map(refLabel), ['feature/x', 'tag v1', 'refs/notes/commits']);
   });
 });
