@@ -409,14 +409,34 @@ export interface SettingsView {
   bitbucketExpiry?: CredentialExpiry;
 }
 
-export interface ConnectionCheck {
+/** A connection test's answer: passed or not, and what it found, for the page to word. */
+export interface ConnectionCheck<F> {
   ok: boolean;
-  message: string;
+  found: F;
 }
 
-export interface BucketCheck extends ConnectionCheck {
+/** What the bucket test found: each way it can fail, or the test object written, read and deleted in `location`. */
+export type BucketFinding =
+  | { code: 'not-reachable'; origin: string }
+  | { code: 'different-bytes'; location: string }
+  | { code: 'not-deleted'; location: string; key: string }
+  | { code: 'failed'; reason: string }
+  /** `lock`: whether the bucket says it has Object Lock (unknown: it did not say); `lockWanted`: the settings turn it on. */
+  | { code: 'written'; location: string; lock: 'enabled' | 'disabled' | 'unknown'; lockWanted: boolean };
+
+export interface BucketCheck extends ConnectionCheck<BucketFinding> {
   objectLock: boolean;
 }
+
+/**
+ * What the Bitbucket test found: the credential refused (401) on git while backing
+ * up or restoring, or on the REST API; no repository to test on; or each area's access
+ * (the check's `access`, `missingScopes` and `repository` say what).
+ */
+export type BitbucketFinding =
+  | { code: 'credential-refused'; on: 'backup' | 'restore' | 'rest'; repository: string; email?: string }
+  | { code: 'no-repository' }
+  | { code: 'tested' };
 
 /** Whether the app may reach a storage endpoint: declared in the manifest, or approved by a workspace admin. */
 export interface EndpointEgress {
@@ -448,7 +468,7 @@ export interface AccessCheck {
   scopes: string[];
 }
 
-export interface BitbucketCheck extends ConnectionCheck {
+export interface BitbucketCheck extends ConnectionCheck<BitbucketFinding> {
   credential: CredentialKind;
   /** The git user name that goes with this credential. */
   gitUsername: string;

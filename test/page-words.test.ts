@@ -1,11 +1,13 @@
 // The pages word what the backend stores as codes and data: snapshot triggers, how snapshots are stored, what a job says.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AccessCheck } from '../src/contract.js';
 import { triggerSchema } from '../src/engine/bucket/format.js';
 import { refLabel, triggerWords } from '../static/repo-settings/src/format.js';
 import { storageWords } from '../static/shared/storage-words.js';
 import { jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
 import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
+import { bitbucketCheckWords, bucketCheckWords } from '../static/workspace-admin/src/check-words.js';
 
 describe('the pages\' words for snapshot triggers', () => {
   it('names every trigger a manifest stores, a pre-restore snapshot as "Before overwrite"', () => {
@@ -68,5 +70,27 @@ describe('the audit log\'s words for a change of the settings', () => {
 describe('the repository page\'s words for a ref', () => {
   it('a branch by its short name, a tag as "tag …", any other ref in full', () => {
     assert.deepEqual(['refs/heads/feature/x', 'refs/tags/v1', 'refs/notes/commits'].map(refLabel), ['feature/x', 'tag v1', 'refs/notes/commits']);
+  });
+});
+
+describe('the admin page\'s words for a connection test', () => {
+  const base = { credential: 'access-token' as const, gitUsername: 'x-token-auth', missingScopes: [] as string[], access: [] as AccessCheck[] };
+  it('says what the bucket test found', () => {
+    assert.equal(bucketCheckWords({ ok: true, objectLock: true, found: { code: 'written', location: 's3://b/p', lock: 'enabled', lockWanted: true } }),
+      'Lifeboat wrote, read and deleted a test object in s3://b/p. The bucket has Object Lock enabled.');
+    assert.equal(bucketCheckWords({ ok: false, objectLock: false, found: { code: 'written', location: 's3://b/p', lock: 'disabled', lockWanted: true } }),
+      'Lifeboat wrote, read and deleted a test object in s3://b/p. The bucket does not have Object Lock enabled. Backups with Object Lock turned on will fail: enable Object Lock on the bucket (only possible when it is created) or turn it off in the settings.');
+    assert.equal(bucketCheckWords({ ok: false, objectLock: false, found: { code: 'failed', reason: 'Access denied.' } }), 'Writing, reading and deleting a test object failed: Access denied.');
+  });
+  it('says what the Bitbucket test found: a refused credential, missing scopes, the app\'s own access', () => {
+    assert.equal(bitbucketCheckWords({ ...base, ok: false, found: { code: 'credential-refused', on: 'backup', repository: 'acme/web' } }),
+      'Bitbucket refused the token on git (cloning acme/web as x-token-auth): it is not a valid access token of this workspace (revoked, expired, or mistyped). If it is an API token, choose "API token" and give its account\'s email.');
+    assert.equal(bitbucketCheckWords({ ...base, credential: 'api-token', ok: false, found: { code: 'credential-refused', on: 'rest', repository: 'acme/web', email: 'bot@example.com' } }),
+      'Bitbucket refused the token on the REST API (reading acme/web): the API token, or the email bot@example.com that goes with it, is wrong (or the token expired). If it is an access token, choose "access token".');
+    const appRefused: AccessCheck = { area: 'pull-requests', phase: 'backup', identity: 'app', status: 'app-refused', scopes: ['read:pullrequest:bitbucket'] };
+    assert.equal(bitbucketCheckWords({ ...base, ok: false, found: { code: 'tested' }, missingScopes: ['webhook'], access: [appRefused], repository: 'acme/web' }),
+      'This is an access token (git user x-token-auth), but Bitbucket refused it some reads on acme/web: create a new one with the scope webhook added. Bitbucket refused Lifeboat\'s own access on acme/web: the installed app lacks read:pullrequest:bitbucket; update Lifeboat (Workspace settings → Installed apps) to grant it.');
+    assert.equal(bitbucketCheckWords({ ...base, ok: true, found: { code: 'tested' }, repository: 'acme/web' }),
+      'This is an access token (git user x-token-auth): on acme/web it reads and pushes with git and reads what backups need of it over the REST API.');
   });
 });
