@@ -510,9 +510,14 @@ export interface AuditEntry {
   action: string;
   repositoryUuid?: string;
   outcome?: 'ok' | 'failed';
-  detail?: string;
-  /** What a job asked or how it ended, or what a change of the settings did, for the page to word (then in place of `detail`). */
+  /** The job a request started. */
+  jobId?: string;
+  /** What it did, for the page to word. */
   note?: AuditNote;
+  /** Why it failed (outcome failed). */
+  error?: { code: ErrorCode; message: string };
+  /** Entries written before notes said it in words; kept as written. */
+  detail?: string;
 }
 
 export type SecretName = keyof SecretsPresence;
@@ -526,7 +531,17 @@ export type AuditNote =
   /** From the next backup on, each repository starts a new full chain encrypted to `to` (none: stored unencrypted). */
   | { code: 'encryption-changed'; from: string[]; to: string[] }
   /** Object Lock on every object written from the next backup on; objects already written keep theirs. */
-  | { code: 'object-lock-changed'; from: StorageStatus['objectLock']; to: StorageStatus['objectLock'] };
+  | { code: 'object-lock-changed'; from: StorageStatus['objectLock']; to: StorageStatus['objectLock'] }
+  /** A new repository joined the backups by the workspace setting (`slug` when the sweep found it). */
+  | { code: 'included-automatically'; slug?: string }
+  /** Deleted in Bitbucket: its snapshots stay in the bucket. */
+  | { code: 'repository-deleted' }
+  | { code: 'repository-created'; slug: string; snapshotId: string }
+  /** A request for a backup joined the one already waiting. */
+  | { code: 'joined-job'; jobId: string }
+  /** Work Forge refused at its cyclic invocation limit, parked for the next scheduled run; then queued again by it. */
+  | { code: 'work-parked'; events: number; queue: string; jobIds: string[] }
+  | { code: 'parked-work-queued'; events: number };
 
 export interface DeletedRepository {
   repositoryUuid: string;

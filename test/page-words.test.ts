@@ -6,7 +6,7 @@ import { triggerSchema } from '../src/engine/bucket/format.js';
 import { refLabel, triggerWords } from '../static/repo-settings/src/format.js';
 import { storageWords } from '../static/shared/storage-words.js';
 import { jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
-import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
+import { auditDetailWords, auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 import { bitbucketCheckWords, bucketCheckWords } from '../static/workspace-admin/src/check-words.js';
 
 describe('the pages\' words for snapshot triggers', () => {
@@ -92,5 +92,17 @@ describe('the admin page\'s words for a connection test', () => {
       'This is an access token (git user x-token-auth), but Bitbucket refused it some reads on acme/web: create a new one with the scope webhook added. Bitbucket refused Lifeboat\'s own access on acme/web: the installed app lacks read:pullrequest:bitbucket; update Lifeboat (Workspace settings → Installed apps) to grant it.');
     assert.equal(bitbucketCheckWords({ ...base, ok: true, found: { code: 'tested' }, repository: 'acme/web' }),
       'This is an access token (git user x-token-auth): on acme/web it reads and pushes with git and reads what backups need of it over the REST API.');
+  });
+});
+
+describe('the audit log\'s detail column', () => {
+  const entry = { id: 'e', at: '2026-12-07T00:00:00.000Z', action: 'x' };
+  it('words a note, a failure and the job a request started; an older entry keeps its words', () => {
+    assert.equal(auditDetailWords({ ...entry, note: { code: 'work-parked', events: 1, queue: 'lifeboat-backup', jobIds: ['j1'] } }),
+      'Forge\'s cyclic invocation limit was reached: 1 event for lifeboat-backup (job j1) wait for the next scheduled run.');
+    assert.equal(auditDetailWords({ ...entry, note: { code: 'included-automatically', slug: 'web' } }), 'web: new repositories join the backups (workspace setting).');
+    assert.equal(auditDetailWords({ ...entry, outcome: 'failed', error: { code: 'LOCKED', message: 'The bucket is locked.' } }), 'LOCKED: The bucket is locked.');
+    assert.equal(auditDetailWords({ ...entry, jobId: 'j2' }), 'job j2');
+    assert.equal(auditDetailWords({ ...entry, detail: 'as written before' }), 'as written before');
   });
 });

@@ -107,7 +107,7 @@ export async function startJob<K extends JobKind, B extends JobBody>(start: JobS
     action: start.audit.action,
     ...(job.repositoryUuid ? { repositoryUuid: job.repositoryUuid } : {}),
     ...(job.requestedBy ? { actorAccountId: job.requestedBy } : {}),
-    detail: `job ${job.id}`,
+    jobId: job.id,
     ...(start.note ? { note: start.note } : {}),
   });
   return job;
@@ -336,7 +336,7 @@ async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, re
   await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'failed', error: shown }).catch(forgotten);
   await consumer.onFailed?.(body, shown);
-  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
+  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', error: { code: shown.code, message: shown.message } });
   return undefined;
 }
 

@@ -90,9 +90,8 @@ async function park(queue: QueueName, bodies: Array<Record<string, unknown>>): P
       if (!isLifeboatError(error, 'JOB_NOT_FOUND')) throw error;
     });
   }
-  const what = `${bodies.length} event${bodies.length === 1 ? '' : 's'} for ${queue}`;
-  console.warn(`lifeboat: Forge's cyclic invocation limit was reached; ${what} parked for the next scheduled run`);
-  await recordAudit({ action: 'work parked', detail: `Forge's cyclic invocation limit was reached: ${what}${jobIds.length > 0 ? ` (job ${jobIds.join(', ')})` : ''} wait for the next scheduled run.` });
+  console.warn(`lifeboat: Forge's cyclic invocation limit was reached; ${bodies.length} event${bodies.length === 1 ? '' : 's'} for ${queue} parked for the next scheduled run`);
+  await recordAudit({ action: 'work parked', note: { code: 'work-parked', events: bodies.length, queue, jobIds } });
 }
 
 /**
@@ -115,5 +114,5 @@ export async function resumeParked(): Promise<void> {
     await appState().delete(key);
     resumed += value.bodies.length;
   }
-  if (resumed > 0) await recordAudit({ action: 'parked work queued again', detail: `${resumed} event${resumed === 1 ? '' : 's'} parked at Forge's cyclic invocation limit queued again by the scheduled run.` });
+  if (resumed > 0) await recordAudit({ action: 'parked work queued again', note: { code: 'parked-work-queued', events: resumed } });
 }

@@ -244,6 +244,6 @@ async function createRepository(body: RestoreBody, stored: StoredRestore, manife
   });
   stored.createdRepository = { uuid: bracedUuid(created.uuid), slug: created.slug ?? slug };
   await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
-  await recordAudit({ actorAccountId: stored.accountId, action: 'repository created for a restore', repositoryUuid: stored.createdRepository.uuid, detail: `${stored.createdRepository.slug} from snapshot ${manifest.id}` });
+  await recordAudit({ actorAccountId: stored.accountId, action: 'repository created for a restore', repositoryUuid: stored.createdRepository.uuid, note: { code: 'repository-created', slug: stored.createdRepository.slug, snapshotId: manifest.id } });
   return stored.createdRepository;
 }

@@ -186,7 +186,7 @@ async function includeNewRepositories(settings: WorkspaceSettings, rows: Reposit
   const updated: WorkspaceSettings = { ...settings, repositories: { ...repositories, chosen: [...repositories.chosen, ...joining.map((row) => bracedUuid(row.uuid))] } };
   await storeSettings(updated);
   for (const row of joining) {
-    await recordAudit({ action: 'repository included automatically', repositoryUuid: bracedUuid(row.uuid), outcome: 'ok', detail: `${row.slug ?? row.uuid}: new repositories join the backups (workspace setting).` });
+    await recordAudit({ action: 'repository included automatically', repositoryUuid: bracedUuid(row.uuid), outcome: 'ok', note: { code: 'included-automatically', slug: row.slug ?? row.uuid } });
   }
   tally.includedAutomatically += joining.length;
   return updated;
