@@ -250,7 +250,9 @@ export type JobNote =
   | { code: 'pruned'; snapshots: number; objects: number; bytes: number; uploads: number }
   | { code: 'indexed'; repositories: number }
   | { code: 'swept'; sweep: SweepResult }
-  | { code: 'restored'; restore: RestoreSummary };
+  | { code: 'restored'; restore: RestoreSummary }
+  /** A record written before jobs had notes (records are kept two weeks): its words as written then. */
+  | { code: 'as-written'; words: string };
 
 /** What a restore was asked to do, as its queued job and the audit log name it. */
 export type RestoreAsked =

@@ -141,6 +141,17 @@ describe('the job kernel: one lifecycle for every consumer', () => {
     });
   });
 
+  it('reads a record an earlier Lifeboat wrote, with words instead of a note, as a note of those words', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+      const at = new Date().toISOString();
+      await app.state.set(kvsKeys.job(id), { id, kind: 'backup', state: 'done', message: 'Snapshot s1 stored (push): unencrypted.', createdAt: at, updatedAt: at });
+      const job = await getJob(id);
+      assert.deepEqual([job.note, 'message' in job], [{ code: 'as-written', words: 'Snapshot s1 stored (push): unencrypted.' }, false]);
+    });
+  });
+
   it('a continuing outcome: the kernel queues the next body after its delay, and the job keeps running with its totals', async () => {
     const app = memoryApp();
     await app.run(async () => {

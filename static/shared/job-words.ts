@@ -80,5 +80,6 @@ export function jobNoteWords(note: JobNote): string {
       return `Swept ${repositories} repositories: ${backupsQueued} backups and ${prunesQueued} prunes queued${includedAutomatically ? `; ${includedAutomatically} new repositories included` : ''}.`;
     }
     case 'restored': return restoredWords(note.restore);
+    case 'as-written': return note.words;
   }
 }
