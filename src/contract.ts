@@ -15,7 +15,7 @@ import type { KeepReason, RetentionPolicy } from './engine/bucket/retention.js';
 import type { SnapshotTrigger } from './engine/bucket/format.js';
 import { isSnapshotId } from './engine/bucket/bucket-keys.js';
 import type { ErrorCode, FieldProblem, FieldProblemKind } from './engine/errors.js';
-import { isValidRefName } from './engine/git/ref-name.js';
+import { isBranchRef, isTagRef, isValidRefName } from './engine/git/ref-name.js';
 import type { CommentView, ConversationEntry, PullRequestListItem, PullRequestView } from './engine/pull-request-views.js';
 import type { SnapshotContents } from './engine/snapshot-contents.js';
 import { bucketEndpoint, type WorkspaceSettings, type WorkspaceSettingsInput } from './settings.js';
@@ -61,7 +61,8 @@ export type BackupProgressView = JobProgress & {
 };
 
 /**
- * How a repository's snapshots are stored and what the next backup writes. A change
+ * How a repository's snapshots are stored and what the next backup writes (the page
+ * words it: static/shared/storage-words.ts). A change
  * of encryption or Object Lock in the settings takes effect from the next backup;
  * snapshots already written stay as they were stored.
  */
@@ -78,8 +79,6 @@ export interface StorageStatus {
    * base encrypted otherwise), even if nothing changed in the repository.
    */
   newChainPending: boolean;
-  /** All of the above in words, for the page. */
-  message: string;
 }
 
 export interface RepoStatus {
@@ -211,8 +210,8 @@ export interface JobProgress {
 interface JobRecord {
   id: string;
   state: JobState;
-  /** What the job is doing now, or how it ended, in words (the audit log's detail too). */
-  message: string;
+  /** What the job is doing now, or how it ended (its audit entry keeps it too); while it fails or waits to retry, `error` says why. */
+  note: JobNote;
   /** While running: the step, e.g. "uploading". */
   phase?: string;
   progress?: JobProgress;
@@ -225,6 +224,44 @@ interface JobRecord {
   repositoryUuid?: string;
   error?: UserError;
 }
+
+/**
+ * What a job says beside its state, as data: the pages word it
+ * (static/shared/job-words.ts), and the audit log keeps the note of how it ended.
+ */
+export type JobNote =
+  /** Waiting in the queue. */
+  | { code: 'queued' }
+  /** Waiting for the next scheduled run: its chain of deliveries reached Forge's cyclic invocation limit (src/forge/queues.ts). */
+  | { code: 'parked' }
+  | { code: 'restore-queued'; restore: RestoreAsked }
+  | { code: 'starting' }
+  /** A first backup too large for one delivery: `bundles` more stored, the rest in the next delivery. */
+  | { code: 'backup-continuing'; bundles: number; refsRemaining: number }
+  /** A sweep or an index rebuild continues in the next delivery, `repositories` done so far. */
+  | { code: 'sweep-continuing' | 'index-continuing'; repositories: number }
+  /** An automatic backup of a repository no longer included. */
+  | { code: 'backups-off' }
+  /** `recipients`: age recipients it is encrypted to (0: unencrypted); `newChain`: it started a new full chain. */
+  | { code: 'snapshot-stored'; snapshotId: string; trigger: SnapshotTrigger; recipients: number; newChain: boolean }
+  | { code: 'snapshot-unchanged'; snapshotId: string; trigger: SnapshotTrigger }
+  /** The retention policy keeps every snapshot: nothing to prune. */
+  | { code: 'everything-kept' }
+  | { code: 'pruned'; snapshots: number; objects: number; bytes: number; uploads: number }
+  | { code: 'indexed'; repositories: number }
+  | { code: 'swept'; sweep: SweepResult }
+  | { code: 'restored'; restore: RestoreSummary }
+  /** A record written before jobs had notes (records are kept two weeks): its words as written then. */
+  | { code: 'as-written'; words: string };
+
+/** What a restore was asked to do, as its queued job and the audit log name it. */
+export type RestoreAsked =
+  | { kind: 'restore'; snapshotId: string; mode: RestoreDestination; configuration?: 'with-git' | 'only'; refs?: number; newRepositorySlug?: string }
+  | { kind: 'undo'; event: DestructiveEvent['kind']; ref: string; previousTip: string; inPlace: boolean }
+  | { kind: 'deleted-repository'; snapshotId: string; repository: string; newRepositorySlug: string };
+
+/** A restore's outcome as its note keeps it: the result without its lists (the audit log keeps it for good). */
+export type RestoreSummary = Omit<RestoreResult, 'refs' | 'configuration'> & { configuration?: Pick<ConfigurationResultView, 'writtenCount' | 'notWrittenCount'> };
 
 /** A backup's outcome: the snapshot it stored, or the newest one when nothing changed. */
 export interface BackupResult {
@@ -374,14 +411,34 @@ export interface SettingsView {
   bitbucketExpiry?: CredentialExpiry;
 }
 
-export interface ConnectionCheck {
+/** A connection test's answer: passed or not, and what it found, for the page to word. */
+export interface ConnectionCheck<F> {
   ok: boolean;
-  message: string;
+  found: F;
 }
 
-export interface BucketCheck extends ConnectionCheck {
+/** What the bucket test found: each way it can fail, or the test object written, read and deleted in `location`. */
+export type BucketFinding =
+  | { code: 'not-reachable'; origin: string }
+  | { code: 'different-bytes'; location: string }
+  | { code: 'not-deleted'; location: string; key: string }
+  | { code: 'failed'; reason: string }
+  /** `lock`: whether the bucket says it has Object Lock (unknown: it did not say); `lockWanted`: the settings turn it on. */
+  | { code: 'written'; location: string; lock: 'enabled' | 'disabled' | 'unknown'; lockWanted: boolean };
+
+export interface BucketCheck extends ConnectionCheck<BucketFinding> {
   objectLock: boolean;
 }
+
+/**
+ * What the Bitbucket test found: the credential refused (401) on git while backing
+ * up or restoring, or on the REST API; no repository to test on; or each area's access
+ * (the check's `access`, `missingScopes` and `repository` say what).
+ */
+export type BitbucketFinding =
+  | { code: 'credential-refused'; on: 'backup' | 'restore' | 'rest'; repository: string; email?: string }
+  | { code: 'no-repository' }
+  | { code: 'tested' };
 
 /** Whether the app may reach a storage endpoint: declared in the manifest, or approved by a workspace admin. */
 export interface EndpointEgress {
@@ -413,7 +470,7 @@ export interface AccessCheck {
   scopes: string[];
 }
 
-export interface BitbucketCheck extends ConnectionCheck {
+export interface BitbucketCheck extends ConnectionCheck<BitbucketFinding> {
   credential: CredentialKind;
   /** The git user name that goes with this credential. */
   gitUsername: string;
@@ -455,8 +512,38 @@ export interface AuditEntry {
   action: string;
   repositoryUuid?: string;
   outcome?: 'ok' | 'failed';
+  /** The job a request started. */
+  jobId?: string;
+  /** What it did, for the page to word. */
+  note?: AuditNote;
+  /** Why it failed (outcome failed). */
+  error?: { code: ErrorCode; message: string };
+  /** Entries written before notes said it in words; kept as written. */
   detail?: string;
 }
+
+export type SecretName = keyof SecretsPresence;
+
+export type AuditNote =
+  | JobNote
+  /** Settings saved for the first time, with the secrets given. */
+  | { code: 'settings-created'; secrets: SecretName[] }
+  /** `fields`: the settings' paths that changed (bucket.name, repositories.chosen); secrets are named, never shown. */
+  | { code: 'settings-changed'; fields: string[]; secrets: SecretName[] }
+  /** From the next backup on, each repository starts a new full chain encrypted to `to` (none: stored unencrypted). */
+  | { code: 'encryption-changed'; from: string[]; to: string[] }
+  /** Object Lock on every object written from the next backup on; objects already written keep theirs. */
+  | { code: 'object-lock-changed'; from: StorageStatus['objectLock']; to: StorageStatus['objectLock'] }
+  /** A new repository joined the backups by the workspace setting (`slug` when the sweep found it). */
+  | { code: 'included-automatically'; slug?: string }
+  /** Deleted in Bitbucket: its snapshots stay in the bucket. */
+  | { code: 'repository-deleted' }
+  | { code: 'repository-created'; slug: string; snapshotId: string }
+  /** A request for a backup joined the one already waiting. */
+  | { code: 'joined-job'; jobId: string }
+  /** Work Forge refused at its cyclic invocation limit, parked for the next scheduled run; then queued again by it. */
+  | { code: 'work-parked'; events: number; queue: string; jobIds: string[] }
+  | { code: 'parked-work-queued'; events: number };
 
 export interface DeletedRepository {
   repositoryUuid: string;
@@ -491,7 +578,7 @@ const jobPayload = z.object({ jobId: text(64) }).strict();
 const snapshotId = z.string().refine(isSnapshotId, 'must be a snapshot id like 20261126T061500Z-3fa9c1');
 const repositorySlug = z.string().refine(isRepositorySlug, `must be ${REPOSITORY_SLUG_RULE}`);
 // git's ref-name rule, narrowed to what a page offers to restore: branches and tags.
-const refName = z.string().max(1024).refine((name) => /^refs\/(heads|tags)\//.test(name) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
+const refName = z.string().max(1024).refine((name) => (isBranchRef(name) || isTagRef(name)) && isValidRefName(name), 'must be full branch or tag names like refs/heads/main');
 // A token or key never holds white space at its ends: a pasted newline is trimmed, not stored.
 const secret = z.string().trim().min(1, 'must not be empty (omit it to keep the stored one)').max(4096, 'must be at most 4096 characters');
 const confirmation = { params: { kind: 'needs-confirmation' satisfies FieldProblemKind } };

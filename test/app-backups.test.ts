@@ -26,6 +26,8 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { storageWords } from '../static/shared/storage-words.js';
+import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 
 describe('backups in the local world', () => {
   let app: AppWorld;
@@ -333,12 +335,12 @@ describe('backups in the local world', () => {
     await app.configure({ encryption: { recipients: [recipient] } });
     const turnedOn = audit().find((entry) => entry.action === 'encryption turned on');
     assert.ok(turnedOn, JSON.stringify(audit().slice(0, 5)));
-    assert.match(turnedOn.detail ?? '', new RegExp(`new full chain encrypted to 1 age recipient \\(${recipient}\\)\\. Earlier snapshots stay unencrypted`));
+    assert.match(turnedOn.note ? auditNoteWords(turnedOn.note) : '', new RegExp(`new full chain encrypted to 1 age recipient \\(${recipient}\\)\\. Earlier snapshots stay unencrypted`));
     const pending = await storage();
     assert.equal(pending.newChainPending, true);
     assert.deepEqual(pending.lastSnapshotRecipients, []);
     assert.deepEqual(pending.recipients, [recipient]);
-    assert.match(pending.message, /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
+    assert.match(storageWords(pending), /newest snapshot is stored unencrypted.*next backup starts a new full chain stored encrypted to 1 age recipient\. Earlier snapshots stay as they were stored/);
 
     app.world.emulator.events.delayMs = 0; // the sweep test held events back (still held: so not eventsIdle())
     const pushed = nextInvocation(app.world.host, (record) => record.kind === 'trigger' && record.detail === 'avi:bitbucket:push:repository', 60_000);
@@ -365,9 +367,9 @@ describe('backups in the local world', () => {
     const done = await storage();
     assert.equal(done.newChainPending, false);
     assert.deepEqual(done.lastSnapshotRecipients, [recipient]);
-    assert.match(done.message, /^Snapshots are stored encrypted to 1 age recipient\./);
-    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.detail?.startsWith(`Snapshot ${encrypted.id} stored`));
-    assert.match(backedUp?.detail ?? '', /encrypted to 1 age recipient, new full chain/);
+    assert.match(storageWords(done), /^Snapshots are stored encrypted to 1 age recipient\./);
+    const backedUp = audit().find((entry) => entry.action === 'backup' && entry.note?.code === 'snapshot-stored' && entry.note.snapshotId === encrypted.id);
+    assert.match(backedUp?.note ? auditNoteWords(backedUp.note) : '', /^Snapshot \S+ stored \(push\): encrypted to 1 age recipient, new full chain\.$/);
 
     // Turning it off is a downgrade: refused without confirmation, and nothing changes.
     // What a save may change: the settings and the audit log's entries of people (backups still running write their own).
@@ -382,11 +384,11 @@ describe('backups in the local world', () => {
     const confirmed = (await app.adminPage('saveSettings', { settings: workingSettings(app.world), confirmDowngrade: true })) as Result<unknown>;
     assert.ok(confirmed.ok, JSON.stringify(confirmed));
     const turnedOff = audit().find((entry) => entry.action === 'encryption turned off');
-    assert.match(turnedOff?.detail ?? '', /Downgrade confirmed.*Earlier snapshots stay encrypted to 1 age recipient/);
+    assert.match(turnedOff?.note ? auditNoteWords(turnedOff.note) : '', /Downgrade confirmed.*Earlier snapshots stay encrypted to 1 age recipient/);
     assert.ok(turnedOff?.actorAccountId);
     const off = await storage();
     assert.equal(off.newChainPending, true);
-    assert.match(off.message, /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
+    assert.match(storageWords(off), /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
   });
 
   it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {

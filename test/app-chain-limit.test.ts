@@ -16,6 +16,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
 import { refsOf } from './helpers/repos.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { auditDetailWords } from '../static/workspace-admin/src/audit-words.js';
 
 let app: AppWorld;
 
@@ -45,12 +46,12 @@ test('a continuation chain that reaches the cyclic invocation limit waits for th
   const jobId = started.value.job.id;
   await host.idle();
 
-  // Imported once the host is up: app modules must load through its @forge/* stand-ins.
-  const { PARKED_MESSAGE } = await import('../src/forge/queues.js');
   const waiting = host.kvsDump()[kvsKeys.job(jobId)] as JobView;
-  assert.deepEqual([waiting.state, waiting.message], ['queued', PARKED_MESSAGE]);
+  assert.deepEqual([waiting.state, waiting.note], ['queued', { code: 'parked' }]);
   assert.ok(parked().length > 0, 'the next step is parked');
-  assert.match(audit('work parked')[0]?.detail ?? '', /^Forge's cyclic invocation limit was reached: \d+ events? for lifeboat-backup/);
+  const parkedEntry = audit('work parked')[0];
+  assert.ok(parkedEntry, 'the parking is audited');
+  assert.match(auditDetailWords(parkedEntry), /^Forge's cyclic invocation limit was reached: \d+ events? for lifeboat-backup/);
   assert.equal(host.invocations.filter((record) => record.outcome === 'failed').length, 0, 'nothing failed');
 
   // Each scheduled run starts a chain of its own, as far as the limit lets it.

@@ -23,6 +23,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { jobNoteWords } from '../static/shared/job-words.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -205,7 +206,7 @@ describe('repository configuration in the local world', () => {
     await app.configure();
     const job = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob'), 'restore');
     assert.equal(job.state, 'done', JSON.stringify(job));
-    assert.match(job.message, /Configuration: \d+ changes written; 3 items could not be written/);
+    assert.match(jobNoteWords(job.note), /Configuration: \d+ changes written; 3 items could not be written/);
     const result = job.result?.configuration as ConfigurationResultView;
     assert.deepEqual(sorted(result.notWritten.map((note) => note.item)), sorted(NOT_WRITABLE), JSON.stringify(result.notWritten));
     // Planned against nothing; written against the new repository's own defaults (its three environments, its branching model).

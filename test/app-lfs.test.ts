@@ -27,6 +27,7 @@ import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { jobNoteWords } from '../static/shared/job-words.js';
 
 const ADMIN = { as: 'admin' as const };
 const SLUG = 'docs';
@@ -98,9 +99,9 @@ describe('LFS objects in the app', () => {
     const job = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'docs-restored' }, { ...ADMIN, repositorySlug: SLUG }), 'startRestore');
     await settle();
     const done = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob'), 'restore');
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     assert.equal(done.result?.lfsObjects, 2);
-    assert.match(done.message ?? '', /2 LFS objects restored/);
+    assert.match(jobNoteWords(done.note), /2 LFS objects restored/);
     const restored = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'docs-restored');
     for (const object of objects) assert.deepEqual(readFileSync(lfsObjectPath(restored, object.oid)), object.content, object.oid);
     // The test's own two uploads, then the restore's two.
@@ -134,7 +135,7 @@ describe('LFS objects in the app', () => {
       const job = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: 'docs-elsewhere' }, { ...ADMIN, repositorySlug: SLUG }), 'startRestore');
       await settle();
       const done = valueOf(await app.repoPage('getJob', { jobId: job.id }, { ...ADMIN, repositorySlug: SLUG }), 'getJob');
-      assert.equal(done.state, 'failed', done.message);
+      assert.equal(done.state, 'failed', JSON.stringify(done.error ?? done.note));
       assert.equal(done.error?.code, 'LFS_HOST_NOT_ALLOWED');
       assert.match(done.error?.message ?? '', /media\.example\.net/);
       assert.match(done.error?.hint ?? '', /host the app does not declare/);

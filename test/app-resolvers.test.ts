@@ -11,6 +11,8 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
+import { bitbucketCheckWords, bucketCheckWords } from '../static/workspace-admin/src/check-words.js';
 
 type Failure = Extract<Result<unknown>, { ok: false }>;
 
@@ -261,18 +263,18 @@ describe('the pages\' resolvers', () => {
     assert.deepEqual(times, [...times].sort().reverse(), 'newest first');
     const changes = all.filter((entry) => entry.action === 'settings changed');
     assert.ok(changes.length >= 2);
-    const weekly = changes.find((entry) => entry.detail?.includes('schedule.interval'));
-    assert.ok(weekly, JSON.stringify(changes));
-    assert.match(weekly.detail ?? '', /Bitbucket token/);
+    const weekly = changes.find((entry) => entry.note?.code === 'settings-changed' && entry.note.fields.includes('schedule.interval'));
+    assert.ok(weekly?.note, JSON.stringify(changes));
+    assert.match(auditNoteWords(weekly.note), /^changed: .*schedule\.interval.*, Bitbucket token$/);
     assert.equal(weekly.actorAccountId, DEMO_USERS.admin.accountId);
     assert.ok(all.some((entry) => entry.action === 'settings created'));
   });
 
   it('tests the bucket against s3rver: write, read, delete, and no Object Lock', async () => {
     const check = expectValue(await admin('testBucket', {}), 'testBucket');
-    assert.equal(check.ok, true, check.message);
+    assert.equal(check.ok, true, bucketCheckWords(check));
     assert.equal(check.objectLock, false);
-    assert.match(check.message, /Object Lock/);
+    assert.match(bucketCheckWords(check), /Object Lock/);
     // Nothing left behind.
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: app.world.urls.bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: app.world.urls.bucket.accessKeyId, secretAccessKey: app.world.urls.bucket.secretAccessKey } });
     const left: string[] = [];
@@ -282,7 +284,7 @@ describe('the pages\' resolvers', () => {
     await configure({ objectLock: { enabled: true, mode: 'GOVERNANCE', days: 7 } });
     const locked = expectValue(await admin('testBucket', {}), 'testBucket with lock');
     assert.equal(locked.ok, false);
-    assert.match(locked.message, /Object Lock/);
+    assert.match(bucketCheckWords(locked), /Object Lock/);
     await configure();
 
     // Pasted values are trimmed at save time, and still reach the bucket.
@@ -296,7 +298,7 @@ describe('the pages\' resolvers', () => {
     await admin('saveSettings', { settings: { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, accessKeyId: 'AKIANOTTHEKEY' } } });
     const wrong = expectValue(await admin('testBucket', {}), 'testBucket wrong key');
     assert.equal(wrong.ok, false);
-    assert.match(wrong.message, /test object/);
+    assert.match(bucketCheckWords(wrong), /test object/);
     await configure();
   });
 
@@ -322,7 +324,7 @@ describe('the pages\' resolvers', () => {
     secrets.push('ATCTT3-not-a-real-token');
     const wrong = expectValue(await admin('testBitbucket', {}), 'testBitbucket wrong');
     assert.equal(wrong.ok, false);
-    assert.match(wrong.message, /refused the token/);
+    assert.match(bitbucketCheckWords(wrong), /refused the token/);
 
     const narrow = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository'] });
     secrets.push(narrow.token);
@@ -330,7 +332,7 @@ describe('the pages\' resolvers', () => {
     const lacking = expectValue(await admin('testBitbucket', {}), 'testBitbucket narrow');
     assert.equal(lacking.ok, false);
     assert.deepEqual(lacking.missingScopes, ['repository:write', 'webhook', 'repository:admin'], 'pull requests are read by the app: no pullrequest scope');
-    assert.match(lacking.message, /repository:write, webhook, repository:admin/);
+    assert.match(bitbucketCheckWords(lacking), /repository:write, webhook, repository:admin/);
     assert.deepEqual([statuses(lacking)['webhooks backup credential'], statuses(lacking)['deploy-keys backup credential']], ['missing-scopes', 'missing-scopes']);
 
     // Everything the table asks of an access token but webhook: only webhooks are not covered.
@@ -345,7 +347,7 @@ describe('the pages\' resolvers', () => {
 
     await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email } }, bitbucketToken: DEMO_USERS.admin.apiToken });
     const apiToken = expectValue(await admin('testBitbucket', {}), 'testBitbucket api token');
-    assert.equal(apiToken.ok, true, apiToken.message);
+    assert.equal(apiToken.ok, true, bitbucketCheckWords(apiToken));
     assert.equal(apiToken.credential, 'api-token');
     assert.equal(apiToken.gitUsername, 'x-bitbucket-api-token-auth');
     assert.ok(!apiToken.access.some((row) => row.status === 'not-for-this-credential'), 'an API token may do everything');

@@ -27,6 +27,7 @@ import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.
 import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { jobNoteWords } from '../static/shared/job-words.js';
 
 const ADMIN = { as: 'admin' as const };
 
@@ -114,7 +115,7 @@ describe('restores in the local world', () => {
     const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: 'web-app-restored' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     assert.equal(job.kind, 'restore');
     const done = await settledJob(job.id, 'web-app');
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     assert.equal(done.result?.repository, 'web-app-restored');
     assert.equal(done.result?.refCount, taken.refs.length);
     assert.deepEqual(done.result?.requesterAccess, { admin: true, via: 'workspace-admin' }, 'a workspace admin administers it already');
@@ -135,7 +136,7 @@ describe('restores in the local world', () => {
     const beforeRefs = await remoteRefs('api-server');
     const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: chosen }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
     const done = await settledJob(job.id, 'api-server');
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     const afterRefs = await remoteRefs('api-server');
     for (const name of chosen) {
       assert.equal(afterRefs.get(besideRefName(taken.id, name)), taken.refs.find((ref) => ref.name === name)?.oid, name);
@@ -158,7 +159,7 @@ describe('restores in the local world', () => {
     try {
       const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', refs: ['refs/heads/develop'] }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
       const done = await settledJob(job.id, 'api-server');
-      assert.equal(done.state, 'done', done.message);
+      assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     } finally {
       stop();
     }
@@ -191,7 +192,7 @@ describe('restores in the local world', () => {
     await settle();
     const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'overwrite', refs: ['refs/heads/main'], confirmOverwrite: true }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     const done = await settledJob(job.id, 'web-app');
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     const guardId = done.result?.snapshotBeforeOverwrite;
     assert.equal(typeof guardId, 'string', 'the job names the snapshot taken before overwriting');
     const guard = await readManifest(store, { repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('web-app')), id: guardId as string });
@@ -218,7 +219,7 @@ describe('restores in the local world', () => {
     const first = await forcePush('develop');
     const beside = valueOf(await app.repoPage('undoDestructiveEvent', { eventId: first.eventId }, { ...ADMIN, repositorySlug: slug }), 'undo');
     const besideDone = await settledJob(beside.id, slug);
-    assert.equal(besideDone.state, 'done', besideDone.message);
+    assert.equal(besideDone.state, 'done', JSON.stringify(besideDone.error ?? besideDone.note));
     const restoredRef = besideRefName(besideDone.result?.snapshotId as string, 'refs/heads/develop');
     const afterBeside = await remoteRefs(slug);
     assert.equal(afterBeside.get(restoredRef), first.oldTip, 'the restored ref holds the old tip');
@@ -230,7 +231,7 @@ describe('restores in the local world', () => {
     assert.equal(!refused.ok && refused.error.code, 'INVALID_ARGUMENT', 'in place needs confirmation');
     const inPlace = valueOf(await app.repoPage('undoDestructiveEvent', { eventId: second.eventId, inPlace: true, confirmOverwrite: true }, { ...ADMIN, repositorySlug: slug }), 'undo in place');
     const inPlaceDone = await settledJob(inPlace.id, slug);
-    assert.equal(inPlaceDone.state, 'done', inPlaceDone.message);
+    assert.equal(inPlaceDone.state, 'done', JSON.stringify(inPlaceDone.error ?? inPlaceDone.note));
     assert.equal((await remoteRefs(slug)).get('refs/heads/main'), second.oldTip, 'the branch is back at its old tip');
     assert.equal(typeof inPlaceDone.result?.snapshotBeforeOverwrite, 'string', 'the force-pushed state was backed up first');
   });
@@ -245,10 +246,10 @@ describe('restores in the local world', () => {
 
     const all = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside' }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
     const allDone = await settledJob(all.id, 'api-server');
-    assert.equal(allDone.state, 'done', allDone.message);
+    assert.equal(allDone.state, 'done', JSON.stringify(allDone.error ?? allDone.note));
     assert.equal(allDone.result?.refCount, taken.refs.length - earlier.length);
     assert.equal(allDone.result?.leftOutRefCount, earlier.length);
-    assert.match(allDone.message, /left out/);
+    assert.match(jobNoteWords(allDone.note), /left out/);
     const names = [...(await remoteRefs('api-server')).keys()];
     assert.ok(!names.some((name) => earlier.some((ref) => name === besideRefName(taken.id, ref))), 'nothing nested');
 
@@ -257,7 +258,7 @@ describe('restores in the local world', () => {
     const chosen = later.refs.map((ref) => ref.name);
     const byName = valueOf(await app.repoPage('startRestore', { snapshotId: later.id, mode: 'beside', refs: chosen }, { ...ADMIN, repositorySlug: 'api-server' }), 'startRestore');
     const byNameDone = await settledJob(byName.id, 'api-server');
-    assert.equal(byNameDone.state, 'done', byNameDone.message);
+    assert.equal(byNameDone.state, 'done', JSON.stringify(byNameDone.error ?? byNameDone.note));
     assert.equal(byNameDone.result?.refCount, chosen.length);
     const after = await remoteRefs('api-server');
     for (const ref of later.refs) assert.equal(after.get(besideRefName(later.id, ref.name)), ref.oid, ref.name);
@@ -280,7 +281,7 @@ describe('restores in the local world', () => {
     try {
       const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
       const done = await settledJob(job.id, 'web-app');
-      assert.equal(done.state, 'done', done.message);
+      assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
       assert.equal(done.result?.bundlesResumed, 1, 'bundle 1 was not pushed again');
     } finally {
       stop();
@@ -305,7 +306,7 @@ describe('restores in the local world', () => {
     } finally {
       valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bitbucketToken: DEMO_WORKSPACE_TOKEN.token }, ADMIN), 'saveSettings');
     }
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     sameRefs(await remoteRefs(slug), taken);
 
     const query = encodeURIComponent(`repository.uuid="${app.repositoryUuid(slug)}"`);
@@ -314,7 +315,7 @@ describe('restores in the local world', () => {
     const page = await app.repoPage('getRepoStatus', undefined, { as: 'repoAdmin', repositorySlug: slug });
     assert.equal(page.ok, true, 'and the repository page opens for him');
     assert.deepEqual(done.result?.requesterAccess, { admin: true, via: 'granted' });
-    assert.match(done.message, /requester was made an admin/);
+    assert.match(jobNoteWords(done.note), /requester was made an admin/);
   });
 
   it('says so when the stored credential may not make the requester an admin, and restores all the same', async () => {
@@ -329,12 +330,12 @@ describe('restores in the local world', () => {
       const slug = 'web-app-for-bob-again';
       const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: slug }, { as: 'repoAdmin', repositorySlug: 'web-app' }), 'startRestore');
       const done = await settledJob(job.id, 'web-app');
-      assert.equal(done.state, 'done', done.message);
+      assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
       sameRefs(await remoteRefs(slug), taken);
       const access = done.result?.requesterAccess as { admin: boolean; problem?: { code: string } };
       assert.equal(access.admin, false);
       assert.equal(access.problem?.code, 'BITBUCKET_FORBIDDEN');
-      assert.match(done.message, /requester could not be made an admin of it .*workspace admin can/);
+      assert.match(jobNoteWords(done.note), /requester could not be made an admin of it .*workspace admin can/);
     } finally {
       await save(DEMO_WORKSPACE_TOKEN.token);
     }
@@ -357,7 +358,7 @@ describe('restores in the local world', () => {
     const listed = async (): Promise<string[]> => valueOf(await app.repoPage('listSnapshots', {}, { as: 'admin', repositorySlug: 'api-server' }), 'listSnapshots').items.map((item) => item.id);
     assert.ok(!(await listed()).includes(taken.id), 'not in the index yet');
     const done = await backUpNow();
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     assert.equal((done.result as { status?: string } | undefined)?.status, 'unchanged');
     assert.equal((await listed())[0], taken.id, 'the index job the backup asked for put it in, newest first');
   });
@@ -414,7 +415,7 @@ describe('restores in the local world', () => {
       assert.deepEqual(app.world.host.secretKeys().filter((name) => name.includes(job.id)), [`job:${job.id}:identity`], 'kept as a secret under the job');
       const done = await settledJob(job.id, slug);
       said.push(done);
-      assert.equal(done.state, 'done', done.message);
+      assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
       assert.ok(seenWhileRetrying.length >= 1 && seenWhileRetrying.every((keys) => keys.includes(`job:${job.id}:identity`)), 'the identity was kept across the retry');
       assert.deepEqual(identitySecrets(), [], 'deleted once the job was done');
       assert.equal((await remoteRefs(slug)).get(besideRefName(taken.id, 'refs/heads/main')), taken.refs.find((ref) => ref.name === 'refs/heads/main')?.oid);
@@ -449,7 +450,7 @@ describe('restores in the local world', () => {
         app.world.emulator.faults.failNext5xx = 0;
       }
       said.push(givenUp);
-      assert.equal(givenUp.state, 'failed', givenUp.message);
+      assert.equal(givenUp.state, 'failed', JSON.stringify(givenUp.error ?? givenUp.note));
       assert.deepEqual(identitySecrets(), [], 'deleted once the retries were given up');
 
       said.push(await app.repoPage('getRepoStatus', undefined, page), await app.repoPage('listSnapshots', {}, page), await app.adminPage('getAuditLog', {}, ADMIN));
@@ -543,7 +544,7 @@ describe('restores in the local world', () => {
     const job = valueOf(await app.adminPage('restoreDeletedRepository', { repositoryUuid: uuid, newRepositorySlug: 'docs-restored' }, ADMIN), 'restoreDeletedRepository');
     await settle();
     const done = valueOf(await app.adminPage('getJob', { jobId: job.id }, ADMIN), 'getJob');
-    assert.equal(done.state, 'done', done.message);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     sameRefs(await remoteRefs('docs-restored'), newest);
     await fsckClone('docs-restored');
   });

@@ -152,6 +152,11 @@ export function outOfReach(kind: CredentialKind): Array<{ area: AccessArea; phas
     .map((phase) => ({ area, phase })));
 }
 
+/** The scopes, each once, of the connection test's rows with `status` (missing-scopes, app-refused). */
+export function scopesWithStatus(access: ReadonlyArray<{ status: string; scopes: readonly string[] }>, status: string): string[] {
+  return [...new Set(access.filter((check) => check.status === status).flatMap((check) => check.scopes))];
+}
+
 // API tokens "require an expiry date at creation, with a maximum duration of 1 year"
 // (spec narrative, "API tokens"); Bitbucket's API does not report it, so the admin enters it.
 export const API_TOKEN_MAX_DAYS = 366;

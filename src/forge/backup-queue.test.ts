@@ -64,8 +64,9 @@ describe('the backup queue: one waiting backup per repository', () => {
       // The running push backup leaves the mark of the requested one, still waiting, in place.
       await clearQueuedMark(REPO);
       assert.equal((await requestBackup({ workspaceUuid: WORKSPACE, repositoryUuid: REPO, reason: 'manual' })).job.id, first.job.id);
-      const audit = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => (entry as AuditEntry).detail);
-      assert.equal(audit.filter((detail) => detail === `job ${first.job.id}`).length, 1, JSON.stringify(audit));
+      const audit = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry);
+      assert.equal(audit.filter((entry) => entry.jobId === first.job.id).length, 1, JSON.stringify(audit));
+      assert.equal(audit.filter((entry) => entry.note?.code === 'joined-job' && entry.note.jobId === first.job.id).length, 2, JSON.stringify(audit));
     });
   });
 

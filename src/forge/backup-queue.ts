@@ -69,12 +69,12 @@ export async function requestBackup(input: { workspaceUuid: string; repositoryUu
   const repositoryUuid = bracedUuid(input.repositoryUuid);
   const waiting = await freshMark(repositoryUuid);
   if (waiting?.jobId && (await stillWaiting(waiting.jobId))) {
-    await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), detail: `joined job ${waiting.jobId}, already waiting in the queue` });
+    await recordAudit({ action: 'backup requested', repositoryUuid, ...(input.accountId ? { actorAccountId: input.accountId } : {}), note: { code: 'joined-job', jobId: waiting.jobId } });
     return { job: await getJob(waiting.jobId), alreadyQueued: true };
   }
   let started: string | undefined;
   const job = await startJob<'backup', BackupBody>({
-    kind: 'backup', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
+    kind: 'backup', ...(input.accountId ? { requestedBy: input.accountId } : {}), repositoryUuid,
     queue: QUEUES.backup, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid, reason: input.reason, jobId }),
     audit: { action: 'backup requested' },
     async prepare(mine) {

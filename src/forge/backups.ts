@@ -66,7 +66,7 @@ export const runBackup = defineConsumer<BackupBody>({
     const automatic = body.reason === 'push' || body.reason === 'schedule';
     if (automatic && !isIncluded(configuration.settings, body.repositoryUuid)) {
       await context.status({ state: 'idle', progress: undefined });
-      return { state: 'done', message: 'Backups are off for this repository.', quiet: true };
+      return { state: 'done', note: { code: 'backups-off' }, quiet: true };
     }
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
     const result = await backUpRepository(configuration, body, deadline, context);
@@ -74,7 +74,7 @@ export const runBackup = defineConsumer<BackupBody>({
       await context.status({ state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
       return {
         state: 'continuing',
-        message: `Stored ${result.bundlesWritten} more bundle${result.bundlesWritten === 1 ? '' : 's'}; ${result.refsRemaining} refs to go, continuing.`,
+        note: { code: 'backup-continuing', bundles: result.bundlesWritten, refsRemaining: result.refsRemaining },
         next: { body: { ...body, reason: 'continue', trigger: triggerOf(body) }, afterSeconds: CONTINUE_AFTER_SECONDS },
       };
     }
@@ -82,7 +82,9 @@ export const runBackup = defineConsumer<BackupBody>({
     const created = result.status === 'created';
     return {
       state: 'done',
-      message: created ? `Snapshot ${snapshot.id} stored (${body.reason}): ${storedAs(snapshot)}.` : `Nothing changed since snapshot ${snapshot.id} (${body.reason}).`,
+      note: created
+        ? { code: 'snapshot-stored', snapshotId: snapshot.id, trigger: triggerOf(body), ...storedAs(snapshot) }
+        : { code: 'snapshot-unchanged', snapshotId: snapshot.id, trigger: triggerOf(body) },
       result: { snapshotId: snapshot.id, status: result.status, bytesUploaded: result.bytesUploaded },
       quiet: !created,
     };
@@ -100,11 +102,9 @@ export const runBackup = defineConsumer<BackupBody>({
 });
 
 /** How a snapshot is stored, as its manifest says: for the audit log, where a change of encryption shows. */
-function storedAs(snapshot: SnapshotManifest): string {
-  const count = snapshot.encryption?.recipients.length ?? 0;
-  const encryption = count > 0 ? `encrypted to ${count} age recipient${count === 1 ? '' : 's'}` : 'unencrypted';
+function storedAs(snapshot: SnapshotManifest): { recipients: number; newChain: boolean } {
   const newChain = snapshot.bundles.length > 0 && snapshot.bundles.every((bundle) => bundle.createdBy === snapshot.id);
-  return newChain ? `${encryption}, new full chain` : encryption;
+  return { recipients: snapshot.encryption?.recipients.length ?? 0, newChain };
 }
 
 function triggerOf(body: BackupBody): SnapshotTrigger {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { AccessCheck, BitbucketCheck, BucketCheck, EndpointEgress } from '../contract.js';
 import { type BitbucketClient, apiPath, type Page } from '../bitbucket/client.js';
-import { ACCESS, ACCESS_AREAS, type Requirement, credentialScopes } from '../bitbucket/credentials.js';
+import { ACCESS, ACCESS_AREAS, type Requirement, credentialScopes, scopesWithStatus } from '../bitbucket/credentials.js';
 import { collect } from '../engine/streams.js';
 import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -30,7 +30,7 @@ export async function checkBucket(): Promise<BucketCheck> {
   const { bucketSecretAccessKey } = await loadSecrets();
   if (!bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'Save the bucket\'s secret access key first.');
   const egress = endpointEgress(settings.bucket.endpoint);
-  if (!egress.allowed) return { ok: false, objectLock: false, message: `Forge does not let Lifeboat reach ${egress.origin} yet: it is not one of the storage providers the app declares. A workspace admin allows it with "Allow Lifeboat to reach ${egress.origin}" beside the endpoint.` };
+  if (!egress.allowed) return { ok: false, objectLock: false, found: { code: 'not-reachable', origin: egress.origin } };
   const store = openWorkspaceBucket(settings, bucketSecretAccessKey);
   // Outside the <workspace>/<repository>/ layout, so no listing mistakes it for backup data.
   const key = `lifeboat-connection-test-${randomUUID()}.txt`;
@@ -38,22 +38,17 @@ export async function checkBucket(): Promise<BucketCheck> {
   try {
     await store.put(key, probe, { contentType: 'text/plain', contentLength: probe.length });
     const read = await collect(await store.get(key));
-    if (!read.equals(probe)) return { ok: false, objectLock: false, message: `${store.location} gave back different bytes than were written; check the endpoint and addressing style.` };
+    if (!read.equals(probe)) return { ok: false, objectLock: false, found: { code: 'different-bytes', location: store.location } };
     await store.remove(key);
-    if (await store.stat(key)) return { ok: false, objectLock: false, message: `${store.location} still lists the test object ${key} after deleting it; Lifeboat needs delete permission to prune old snapshots.` };
+    if (await store.stat(key)) return { ok: false, objectLock: false, found: { code: 'not-deleted', location: store.location, key } };
   } catch (error) {
-    return { ok: false, objectLock: false, message: `Writing, reading and deleting a test object failed: ${toLifeboatError(error).message}` };
+    return { ok: false, objectLock: false, found: { code: 'failed', reason: toLifeboatError(error).message } };
   }
   const lock = await store.objectLockEnabled();
-  const written = `Lifeboat wrote, read and deleted a test object in ${store.location}.`;
-  if (lock === true) return { ok: true, objectLock: true, message: `${written} The bucket has Object Lock enabled.` };
-  const lockText = lock === false
-    ? 'The bucket does not have Object Lock enabled.'
-    : 'The bucket did not say whether it has Object Lock (the server does not support it, or the key may not read its configuration).';
-  if (settings.objectLock.enabled) {
-    return { ok: false, objectLock: false, message: `${written} ${lockText} Backups with Object Lock turned on will fail: enable Object Lock on the bucket (only possible when it is created) or turn it off in the settings.` };
-  }
-  return { ok: true, objectLock: false, message: `${written} ${lockText}` };
+  const lockWanted = settings.objectLock.enabled;
+  const found = { code: 'written', location: store.location, lock: lock === true ? 'enabled' : lock === false ? 'disabled' : 'unknown', lockWanted } as const;
+  // Backups with Object Lock turned on fail on a bucket without it.
+  return { ok: lock === true || !lockWanted, objectLock: lock === true, found };
 }
 
 const declaredStorage = new EgressFilteringService([...DECLARED_STORAGE_EGRESS]);
@@ -67,8 +62,6 @@ export function endpointEgress(endpoint: string): EndpointEgress {
   const origin = endpoint === '' ? 'https://s3.amazonaws.com' : new URL(endpoint).origin;
   return { origin, allowed: permissions.canFetchFrom('backend', origin), declared: declaredStorage.isValidUrl(origin) };
 }
-
-const CREDENTIAL_NAMES = { 'access-token': 'an access token', 'api-token': 'an API token' } as const;
 
 /** One cheap read: done, refused (403 or 404: this identity may not), or the credential itself is wrong (401). */
 type Probe = 'ok' | 'refused' | 'unauthorized';
@@ -95,17 +88,12 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
   const kind = settings.bitbucket.credential;
   const user = gitUsername(kind);
   const base = { credential: kind, gitUsername: user, missingScopes: [], access: [] };
-  const wrongCredential = (where: string): BitbucketCheck => ({
-    ...base,
-    ok: false,
-    message: kind === 'access-token'
-      ? `Bitbucket refused the token on ${where}: it is not a valid access token of this workspace (revoked, expired, or mistyped). If it is an API token, choose "API token" and give its account's email.`
-      : `Bitbucket refused the token on ${where}: the API token, or the email ${settings.bitbucket.email} that goes with it, is wrong (or the token expired). If it is an access token, choose "access token".`,
-  });
+  const email = settings.bitbucket.credential === 'api-token' ? { email: settings.bitbucket.email } : {};
+  const wrongCredential = (on: 'backup' | 'restore' | 'rest', repository: string): BitbucketCheck => ({ ...base, ok: false, found: { code: 'credential-refused', on, repository, ...email } });
 
   const page = await appBitbucket().get<Page<RepositoryJson>>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}?pagelen=1`);
   const repository = page.values?.[0];
-  if (!repository) return { ...base, ok: false, message: 'The workspace has no repository to test the credential on; create one and test again.' };
+  if (!repository) return { ...base, ok: false, found: { code: 'no-repository' } };
   const name = repository.full_name ?? repository.uuid;
   const git = gitClientFor(cloneUrl(repository), settings, bitbucketToken);
   const clients: Record<Requirement['identity'], BitbucketClient> = { app: appBitbucket(), credential: credentialBitbucket(apiOrigin(repository), settings, bitbucketToken) };
@@ -133,11 +121,11 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
   const probed = rows.filter((row) => row.scopes !== null).map((row) => ({ row, probe: probeOf(row.requirement) }));
   for (const { row, probe } of probed.filter((entry) => entry.row.area === 'git' && entry.probe)) {
     const outcome = await probe!();
-    if (outcome === 'unauthorized') return wrongCredential(`git (${row.phase === 'backup' ? 'cloning' : 'pushing to'} ${name} as ${user})`);
+    if (outcome === 'unauthorized') return wrongCredential(row.phase, name);
     outcomes.set(row, outcome);
   }
   await Promise.all(probed.filter((entry) => entry.row.area !== 'git' && entry.probe).map(async ({ row, probe }) => outcomes.set(row, await probe!())));
-  if ([...outcomes.values()].includes('unauthorized')) return wrongCredential(`the REST API (reading ${name})`);
+  if ([...outcomes.values()].includes('unauthorized')) return wrongCredential('rest', name);
 
   const proven = new Set([...outcomes].filter(([row, outcome]) => row.requirement.identity === 'credential' && outcome === 'ok').flatMap(([row]) => row.scopes ?? []));
   const access: AccessCheck[] = rows.map((row) => {
@@ -152,14 +140,7 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
   });
 
   // Of what a refused read needs, only what no successful read showed.
-  const missingScopes = [...new Set(access.filter((check) => check.status === 'missing-scopes').flatMap((check) => check.scopes))].filter((scope) => !proven.has(scope));
-  const appRefused = [...new Set(access.filter((check) => check.status === 'app-refused').flatMap((check) => check.scopes))];
-  const who = `This is ${CREDENTIAL_NAMES[kind]} (git user ${user})`;
-  const problems = [
-    ...(missingScopes.length > 0 ? [`${who}, but Bitbucket refused it some reads on ${name}: create a new one with the scope${missingScopes.length > 1 ? 's' : ''} ${missingScopes.join(', ')} added.`] : []),
-    ...(appRefused.length > 0 ? [`Bitbucket refused Lifeboat's own access on ${name}: the installed app lacks ${appRefused.join(', ')}; update Lifeboat (Workspace settings → Installed apps) to grant it.`] : []),
-  ];
-  const result = { ...base, missingScopes, access, repository: name };
-  if (problems.length > 0) return { ...result, ok: false, message: problems.join(' ') };
-  return { ...result, ok: true, message: `${who}: on ${name} it reads and pushes with git and reads what backups need of it over the REST API.` };
+  const missingScopes = scopesWithStatus(access, 'missing-scopes').filter((scope) => !proven.has(scope));
+  const ok = missingScopes.length === 0 && scopesWithStatus(access, 'app-refused').length === 0;
+  return { ...base, ok, found: { code: 'tested' }, missingScopes, access, repository: name };
 }

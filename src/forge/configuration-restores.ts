@@ -54,10 +54,3 @@ export async function restoreConfiguration(configuration: Configuration, store: 
   const current = await readTargetConfiguration(clients, address, snapshot.documents.keys(), repository.slug ?? bracedUuid(targetUuid));
   return applyConfiguration(planConfiguration(snapshot, current, configuration.settings.bitbucket.credential), clients, address);
 }
-
-/** The result's words for the job message. */
-export function configurationWords(result: ConfigurationRestoreResult): string {
-  const written = result.written.length;
-  const left = result.notWritten.length;
-  return ` Configuration: ${written} change${written === 1 ? '' : 's'} written${left > 0 ? `; ${left} item${left === 1 ? '' : 's'} could not be written (listed in the result)` : ''}.`;
-}

@@ -10,9 +10,13 @@ import { appState, now } from './state/context.js';
 const JOB_TTL_DAYS = 14;
 
 export async function getJob(jobId: string): Promise<JobView> {
-  const job = /^[0-9a-f-]{36}$/.test(jobId) ? await appState().get<JobView>(kvsKeys.job(jobId)) : undefined;
-  if (!job) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
-  return stalled(job) ? { ...job, state: 'failed', message: STALLED.message, error: STALLED } : job;
+  const stored = /^[0-9a-f-]{36}$/.test(jobId) ? await appState().get<JobView & { message?: string }>(kvsKeys.job(jobId)) : undefined;
+  if (!stored) throw new LifeboatError('JOB_NOT_FOUND', 'There is no such job (finished jobs are kept for two weeks, then forgotten).');
+  // A record an earlier Lifeboat wrote has words instead of a note.
+  if (!stored.note) stored.note = { code: 'as-written', words: stored.message ?? '' };
+  delete stored.message;
+  const job: JobView = stored;
+  return stalled(job) ? { ...job, state: 'failed', error: STALLED } : job;
 }
 
 /**

@@ -52,7 +52,7 @@ describe('the job kernel: one lifecycle for every consumer', () => {
   const audit = (app: MemoryApp): AuditEntry[] => Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry).filter((entry) => entry.outcome !== undefined);
   /** A job started as every starter starts one; its first event is taken off the recorded pushes. */
   const start = async (app: MemoryApp) => {
-    const job = await startJob<'index', Body>({ kind: 'index', message: 'Waiting.', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+    const job = await startJob<'index', Body>({ kind: 'index', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
     assert.deepEqual(app.pushed.splice(0).map((event) => event.body), [{ repositoryUuid: REPO, jobId: job.id }]);
     return job;
   };
@@ -70,17 +70,17 @@ describe('the job kernel: one lifecycle for every consumer', () => {
         states.push((await getJob(job.id)).state);
         assert.ok(await app.state.get(kvsKeys.lease(REPO)), 'the lease is held while it runs');
         assert.equal(context.job?.id, job.id);
-        return { state: 'done', message: 'Pruned.', result: { repositories: 2 } };
+        return { state: 'done', note: { code: 'indexed', repositories: 2 }, result: { repositories: 2 } };
       });
       assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id } }), undefined);
       assert.deepEqual(states, ['running']);
       const done = await getJob(job.id);
-      assert.deepEqual([done.state, done.message, done.result], ['done', 'Pruned.', { repositories: 2 }]);
+      assert.deepEqual([done.state, done.note, done.result], ['done', { code: 'indexed', repositories: 2 }, { repositories: 2 }]);
       assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined);
-      assert.deepEqual(audit(app).map((entry) => [entry.action, entry.outcome, entry.detail]), [['prune', 'ok', 'Pruned.']]);
+      assert.deepEqual(audit(app).map((entry) => [entry.action, entry.outcome, entry.note]), [['prune', 'ok', { code: 'indexed', repositories: 2 }]]);
       // A redelivery of the finished job does nothing.
       let ran = false;
-      await consumer(async () => { ran = true; return { state: 'done', message: 'again' }; })({ body: { repositoryUuid: REPO, jobId: job.id } });
+      await consumer(async () => { ran = true; return { state: 'done', note: { code: 'indexed', repositories: 0 } }; })({ body: { repositoryUuid: REPO, jobId: job.id } });
       assert.equal(ran, false);
     });
   });
@@ -91,7 +91,7 @@ describe('the job kernel: one lifecycle for every consumer', () => {
       await acquireLease(REPO, 'backup elsewhere', 'backup');
       const job = await start(app);
       let ran = 0;
-      const handler = consumer(async () => { ran++; return { state: 'done', message: 'Pruned.' }; });
+      const handler = consumer(async () => { ran++; return { state: 'done', note: { code: 'indexed', repositories: 0 } }; });
       const retry = await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 0 } });
       assert.equal(retryAfter(retry), 60);
       const waiting = await getJob(job.id);
@@ -118,7 +118,7 @@ describe('the job kernel: one lifecycle for every consumer', () => {
       const failed = await getJob(job.id);
       assert.deepEqual([failed.state, failed.error?.code], ['failed', 'INVALID_ARGUMENT']);
       assert.deepEqual(ended, [job.id]);
-      assert.deepEqual(audit(app).map((entry) => [entry.outcome, entry.detail?.startsWith('INVALID_ARGUMENT')]), [['failed', true]]);
+      assert.deepEqual(audit(app).map((entry) => [entry.outcome, entry.error?.code]), [['failed', 'INVALID_ARGUMENT']]);
       assert.equal(await app.state.get(kvsKeys.lease(REPO)), undefined);
     });
   });
@@ -126,19 +126,30 @@ describe('the job kernel: one lifecycle for every consumer', () => {
   it('startJob records, queues and audits; a prepare that finds the work already waiting drops the new job unqueued', async () => {
     const app = memoryApp();
     await app.run(async () => {
-      const job = await startJob<'index', Body>({ kind: 'index', message: 'Waiting.', requestedBy: 'someone', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
+      const job = await startJob<'index', Body>({ kind: 'index', requestedBy: 'someone', repositoryUuid: REPO, queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' } });
       assert.equal((await getJob(job.id)).state, 'queued');
       assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 0]]);
       const entries = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => entry as AuditEntry);
-      assert.deepEqual(entries.map((entry) => [entry.action, entry.actorAccountId, entry.repositoryUuid, entry.detail]), [['prune requested', 'someone', REPO, `job ${job.id}`]]);
+      assert.deepEqual(entries.map((entry) => [entry.action, entry.actorAccountId, entry.repositoryUuid, entry.jobId]), [['prune requested', 'someone', REPO, job.id]]);
       let dropped = '';
       const joined = await startJob<'index', Body>({
-        kind: 'index', message: 'Waiting.', queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' },
+        kind: 'index', queue: QUEUES.prune, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'prune requested' },
         prepare: async (mine) => { dropped = mine.id; return getJob(job.id); },
       });
       assert.equal(joined.id, job.id);
       assert.equal(app.pushed.length, 1);
       await assert.rejects(getJob(dropped), /no such job/);
+    });
+  });
+
+  it('reads a record an earlier Lifeboat wrote, with words instead of a note, as a note of those words', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
+      const at = new Date().toISOString();
+      await app.state.set(kvsKeys.job(id), { id, kind: 'backup', state: 'done', message: 'Snapshot s1 stored (push): unencrypted.', createdAt: at, updatedAt: at });
+      const job = await getJob(id);
+      assert.deepEqual([job.note, 'message' in job], [{ code: 'as-written', words: 'Snapshot s1 stored (push): unencrypted.' }, false]);
     });
   });
 
@@ -149,12 +160,12 @@ describe('the job kernel: one lifecycle for every consumer', () => {
       const handler = consumer(async (event, context) => {
         const before = context.job?.kind === 'index' ? context.job.result?.repositories ?? 0 : 0;
         return before < 2
-          ? { state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 }, result: { repositories: before + 1 } }
-          : { state: 'done', message: 'all done', result: { repositories: before + 1 } };
+          ? { state: 'continuing', note: { code: 'index-continuing', repositories: before + 1 }, next: { body: event, afterSeconds: 10 }, result: { repositories: before + 1 } }
+          : { state: 'done', note: { code: 'indexed', repositories: before + 1 }, result: { repositories: before + 1 } };
       });
       await handler({ body: { repositoryUuid: REPO, jobId: job.id } });
       const running = await getJob(job.id);
-      assert.deepEqual([running.state, running.phase, running.message, running.result], ['running', 'continuing', 'more to do', { repositories: 1 }]);
+      assert.deepEqual([running.state, running.phase, running.note, running.result], ['running', 'continuing', { code: 'index-continuing', repositories: 1 }, { repositories: 1 }]);
       assert.deepEqual(app.pushed.map((event) => [event.queue, event.body.jobId, event.delayInSeconds]), [[QUEUES.prune, job.id, 10]]);
       await handler({ body: app.pushed[0]!.body });
       await handler({ body: app.pushed[1]!.body });
@@ -167,7 +178,7 @@ describe('the job kernel: one lifecycle for every consumer', () => {
     const app = memoryApp();
     await app.run(async () => {
       const job = await start(app);
-      await consumer(async (event) => ({ state: 'continuing', message: 'more to do', next: { body: event, afterSeconds: 10 } }))({ body: { repositoryUuid: REPO, jobId: job.id } });
+      await consumer(async (event) => ({ state: 'continuing', note: { code: 'backup-continuing', bundles: 1, refsRemaining: 1 }, next: { body: event, afterSeconds: 10 } }))({ body: { repositoryUuid: REPO, jobId: job.id } });
       app.advance(16 * 60_000 - 1_000);
       assert.equal((await getJob(job.id)).state, 'running');
       app.advance(2_000);
@@ -192,7 +203,7 @@ describe('the job kernel: one lifecycle for every consumer', () => {
             });
             if (!ran) visited.push(`busy ${repository}`);
           }
-          return { state: 'done', message: 'indexed' };
+          return { state: 'done', note: { code: 'indexed', repositories: 0 } };
         },
       });
       await handler({ body: {}, eventId: 'event-1' });

@@ -20,7 +20,7 @@ import { InvocationError, InvocationErrorCode } from '@forge/events';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import type { JobKind, JobProgress, JobResult, JobView, UserError } from '../contract.js';
+import type { JobKind, JobNote, JobProgress, JobResult, JobView, UserError } from '../contract.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import { recordAudit } from './audit.js';
 import { userError } from './hints.js';
@@ -73,15 +73,15 @@ function retryReason(error: LifeboatError): InvocationErrorCode {
 
 export interface JobStart<K extends JobKind, B extends JobBody> {
   kind: K;
-  /** What the job says while it waits. */
-  message: string;
+  /** What the job says while it waits (default: queued). */
+  note?: JobNote;
   requestedBy?: string;
   repositoryUuid?: string;
   queue: QueueName;
   /** The consumer's body, for the job's id. */
   body: (jobId: string) => B;
-  /** The request's audit entry; its detail names the job unless given. */
-  audit: { action: string; detail?: string };
+  /** The request's audit entry: it names the job, and keeps the job's note when it has one. */
+  audit: { action: string };
   /**
    * Stores what the consumer will read (a restore's request), once the record
    * exists and before the work is queued. It may find the same work already
@@ -95,7 +95,7 @@ export async function startJob<K extends JobKind, B extends JobBody>(start: JobS
   const at = new Date(now()).toISOString();
   // TypeScript does not resolve a mapped union over a type parameter: this is the job of kind K, without a result yet.
   const job = {
-    id: randomUUID(), kind: start.kind, state: 'queued', message: start.message, createdAt: at, updatedAt: at,
+    id: randomUUID(), kind: start.kind, state: 'queued', note: start.note ?? { code: 'queued' }, createdAt: at, updatedAt: at,
     ...(start.requestedBy ? { requestedBy: start.requestedBy } : {}),
     ...(start.repositoryUuid ? { repositoryUuid: bracedUuid(start.repositoryUuid) } : {}),
   } as JobView<K>;
@@ -112,7 +112,8 @@ export async function startJob<K extends JobKind, B extends JobBody>(start: JobS
     action: start.audit.action,
     ...(job.repositoryUuid ? { repositoryUuid: job.repositoryUuid } : {}),
     ...(job.requestedBy ? { actorAccountId: job.requestedBy } : {}),
-    detail: start.audit.detail ?? `job ${job.id}`,
+    jobId: job.id,
+    ...(start.note ? { note: start.note } : {}),
   });
   return job;
 }
@@ -151,13 +152,13 @@ export interface RunContext {
 
 export type Outcome<B extends JobBody = JobBody> =
   /** Finished. `quiet` keeps a no-op (an unchanged repository) out of the audit log. */
-  | { state: 'done'; message: string; result?: JobResult; quiet?: boolean }
+  | { state: 'done'; note: JobNote; result?: JobResult; quiet?: boolean }
   /**
    * The work did not fit one delivery: the kernel queues `next.body` on the
    * consumer's queue `next.afterSeconds` later, and the job stays running with
    * `result` as its running totals (the next delivery finds them in `context.job`).
    */
-  | { state: 'continuing'; message: string; next: { body: B; afterSeconds: number }; result?: JobResult };
+  | { state: 'continuing'; note: JobNote; next: { body: B; afterSeconds: number }; result?: JobResult };
 
 export interface AuditSubject {
   action: string;
@@ -228,7 +229,7 @@ export function defineConsumer<B extends JobBody>(consumer: Consumer<B>): (event
       const status = statusWriter(consumer, repositoryUuid);
       try {
         try {
-          if (job) await updateJob(job.id, { state: 'running', phase: 'starting', message: 'Starting.' });
+          if (job) await updateJob(job.id, { state: 'running', phase: 'starting', note: { code: 'starting' } });
           const progress = progressWriter(consumer, body, status);
           let outcome: Outcome<B>;
           try {
@@ -285,7 +286,7 @@ async function continuing<B extends JobBody>(body: B, outcome: Extract<Outcome<B
   const result = outcome.result ? { result: outcome.result } : {};
   // Unless its next step was parked at Forge's chain limit (queues.ts): then the job waits for the schedule, as it says.
   if ((await getJob(body.jobId)).state === 'queued') await updateJob(body.jobId, result);
-  else await updateJob(body.jobId, { state: 'running', phase: 'continuing', message: outcome.message, ...result });
+  else await updateJob(body.jobId, { state: 'running', phase: 'continuing', note: outcome.note, ...result });
 }
 
 /** The lease of one repository for as long as `work` runs, in the name of the delivery's holder. */
@@ -301,8 +302,8 @@ async function underLease(repositoryUuid: string, holder: string, what: string, 
 
 async function finish<B extends JobBody>(consumer: Consumer<B>, body: B, outcome: Extract<Outcome<B>, { state: 'done' }>): Promise<void> {
   await ended(consumer, body);
-  if (body.jobId) await updateJob(body.jobId, { state: 'done', message: outcome.message, ...(outcome.result ? { result: outcome.result } : {}) });
-  if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', detail: outcome.message });
+  if (body.jobId) await updateJob(body.jobId, { state: 'done', note: outcome.note, ...(outcome.result ? { result: outcome.result } : {}) });
+  if (!outcome.quiet || body.jobId) await recordAudit({ ...(await consumer.audit(body)), outcome: 'ok', note: outcome.note });
 }
 
 /** The consumer's onEnded; a failure of it is logged (never what it cleans up) and does not change how the job ended. */
@@ -334,15 +335,15 @@ async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, re
     return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
   }
   await ended(consumer, body);
-  if (body.jobId) await updateJob(body.jobId, { state: 'failed', message: shown.message, error: shown }).catch(forgotten);
+  if (body.jobId) await updateJob(body.jobId, { state: 'failed', error: shown }).catch(forgotten);
   await keptStatus?.({ state: 'failed', progress: undefined, lastError: { ...shown, at: new Date().toISOString() } });
-  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', detail: `${shown.code}: ${shown.message}` });
+  await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', error: { code: shown.code, message: shown.message } });
   return undefined;
 }
 
 async function markWaiting(body: JobBody, reason: UserError, afterSeconds: number): Promise<void> {
   const nextAttemptAt = new Date(Date.now() + afterSeconds * 1000).toISOString();
-  if (body.jobId) await updateJob(body.jobId, { state: 'waiting-to-retry', message: reason.message, error: reason, nextAttemptAt }).catch(forgotten);
+  if (body.jobId) await updateJob(body.jobId, { state: 'waiting-to-retry', error: reason, nextAttemptAt }).catch(forgotten);
 }
 
 function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B, status: RunContext['status']): { update: RunContext['progress']; flush: () => Promise<void> } {

@@ -27,12 +27,12 @@ export const runPrune = defineConsumer<PruneBody>({
   async run(body) {
     const { settings, secrets } = await requireConfiguration();
     const policy = retentionFor(settings, body.repositoryUuid);
-    if (isUnlimited(policy)) return { state: 'done', message: 'The retention policy keeps every snapshot.', quiet: true };
+    if (isUnlimited(policy)) return { state: 'done', note: { code: 'everything-kept' }, quiet: true };
     const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)' });
     await forgetSnapshots(body.repositoryUuid, report.forgottenSnapshots);
     return {
       state: 'done',
-      message: `Forgot ${report.forgottenSnapshots.length} snapshots, deleted ${report.deletedObjects.length} objects (${report.bytesFreed} bytes), aborted ${report.abortedUploads.length} incomplete uploads.`,
+      note: { code: 'pruned', snapshots: report.forgottenSnapshots.length, objects: report.deletedObjects.length, bytes: report.bytesFreed, uploads: report.abortedUploads.length },
       quiet: report.forgottenSnapshots.length === 0 && report.deletedObjects.length === 0 && report.abortedUploads.length === 0,
     };
   },

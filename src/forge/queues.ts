@@ -42,8 +42,6 @@ interface ParkedPush {
   parkedAt: string;
 }
 
-export const PARKED_MESSAGE = 'Waiting for Lifeboat\'s next scheduled run (within the hour): this work had queued the next step of itself as often as Forge allows one chain to.';
-
 /**
  * Queues `bodies`, 50 to a push. After a partial success only the events Forge
  * did not record are pushed again; at the cyclic invocation limit the rest is
@@ -88,13 +86,12 @@ async function park(queue: QueueName, bodies: Array<Record<string, unknown>>): P
   const jobIds = [...new Set(bodies.map((body) => body.jobId).filter((id): id is string => typeof id === 'string'))];
   // The job stays waiting, not "running" (which a page would take for stalled after a quarter of an hour).
   for (const jobId of jobIds) {
-    await updateJob(jobId, { state: 'queued', message: PARKED_MESSAGE }).catch((error: unknown) => {
+    await updateJob(jobId, { state: 'queued', note: { code: 'parked' } }).catch((error: unknown) => {
       if (!isLifeboatError(error, 'JOB_NOT_FOUND')) throw error;
     });
   }
-  const what = `${bodies.length} event${bodies.length === 1 ? '' : 's'} for ${queue}`;
-  console.warn(`lifeboat: Forge's cyclic invocation limit was reached; ${what} parked for the next scheduled run`);
-  await recordAudit({ action: 'work parked', detail: `Forge's cyclic invocation limit was reached: ${what}${jobIds.length > 0 ? ` (job ${jobIds.join(', ')})` : ''} wait for the next scheduled run.` });
+  console.warn(`lifeboat: Forge's cyclic invocation limit was reached; ${bodies.length} event${bodies.length === 1 ? '' : 's'} for ${queue} parked for the next scheduled run`);
+  await recordAudit({ action: 'work parked', note: { code: 'work-parked', events: bodies.length, queue, jobIds } });
 }
 
 /**
@@ -117,5 +114,5 @@ export async function resumeParked(): Promise<void> {
     await appState().delete(key);
     resumed += value.bodies.length;
   }
-  if (resumed > 0) await recordAudit({ action: 'parked work queued again', detail: `${resumed} event${resumed === 1 ? '' : 's'} parked at Forge's cyclic invocation limit queued again by the scheduled run.` });
+  if (resumed > 0) await recordAudit({ action: 'parked work queued again', note: { code: 'parked-work-queued', events: resumed } });
 }

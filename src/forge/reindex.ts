@@ -43,7 +43,7 @@ const MANIFEST_BATCH = 20;
 /** "Rebuild the index" on the admin page. */
 export async function requestReindex(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'index'>> {
   return startJob<'index', IndexBody>({
-    kind: 'index', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    kind: 'index', ...(input.accountId ? { requestedBy: input.accountId } : {}),
     queue: QUEUES.index, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'index rebuild requested' },
   });
 }
@@ -82,7 +82,7 @@ export const runReindex = defineConsumer<IndexBody>({
       }));
       if (busy) {
         const after = repositories[done - 1]?.repository ?? body.after;
-        return { state: 'continuing', message: `Indexed ${done} repositories in this run; continuing.`, next: { body: { ...body, ...(after ? { after } : {}) }, afterSeconds: CONTINUE_AFTER_SECONDS } };
+        return { state: 'continuing', note: { code: 'index-continuing', repositories: done }, next: { body: { ...body, ...(after ? { after } : {}) }, afterSeconds: CONTINUE_AFTER_SECONDS } };
       }
       done++;
     }
@@ -90,7 +90,7 @@ export const runReindex = defineConsumer<IndexBody>({
       await appState().set(kvsKeys.indexBuiltAt, new Date().toISOString());
       await appState().delete(kvsKeys.reindexRequested());
     }
-    return { state: 'done', message: `Rebuilt the index of ${done} repositories from the bucket.`, result: { repositories: done } };
+    return { state: 'done', note: { code: 'indexed', repositories: done }, result: { repositories: done } };
   },
 });
 

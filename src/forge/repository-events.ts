@@ -54,7 +54,7 @@ async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {
     if (!repositories.chosen.includes(repositoryUuid)) {
       settings = { ...settings, repositories: { ...repositories, chosen: [...repositories.chosen, repositoryUuid] } };
       await storeSettings(settings);
-      await recordAudit({ action: 'repository included automatically', repositoryUuid, outcome: 'ok', detail: 'New repositories join the backups (workspace setting).' });
+      await recordAudit({ action: 'repository included automatically', repositoryUuid, outcome: 'ok', note: { code: 'included-automatically' } });
     }
   }
   if (isIncluded(settings, repositoryUuid)) await queueBackup({ workspaceUuid: event.workspace.uuid, repositoryUuid, reason: 'schedule' });
@@ -70,6 +70,6 @@ async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
     action: 'repository deleted in Bitbucket',
     repositoryUuid,
     ...(event.actor?.accountId ? { actorAccountId: event.actor.accountId } : {}),
-    detail: 'Its snapshots stay in the bucket and can be restored into a new repository.',
+    note: { code: 'repository-deleted' },
   });
 }

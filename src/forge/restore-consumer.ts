@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { ConfigurationResultView, RestoreDestination, RestoreResult } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination, RestoreResult, RestoreSummary } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
@@ -16,7 +16,7 @@ import { type RestoreReport, restoreToRemote } from '../engine/remote-restore.js
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
 import type { ConfigurationRestoreResult } from '../bitbucket/configuration-plan.js';
-import { configurationWords, restoreConfiguration } from './configuration-restores.js';
+import { restoreConfiguration } from './configuration-restores.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { LfsClient } from '../engine/git/lfs.js';
 import { recordAudit } from './audit.js';
@@ -146,12 +146,14 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
   const pushed = stored.pushed;
 
-  const result: RestoreResult = {
+  // The note keeps the result without its lists: the audit log keeps it for good.
+  const listed = configurationResult ? listedConfiguration(configurationResult) : undefined;
+  const outcome = {
     snapshotId: manifest.id,
     mode: stored.mode,
     repository: target.slug,
     ...(target.url ? { repositoryUrl: target.url } : {}),
-    ...(pushed ? { refCount: pushed.refCount, refs: pushed.refs } : {}),
+    ...(pushed ? { refCount: pushed.refCount } : {}),
     ...(stored.guardSnapshotId ? { snapshotBeforeOverwrite: stored.guardSnapshotId } : {}),
     ...(stored.createdRepository ? { repositoryUuid: stored.createdRepository.uuid } : {}),
     ...(stored.requesterAccess ? { requesterAccess: stored.requesterAccess } : {}),
@@ -159,16 +161,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     ...(pushed && pushed.leftOut > 0 ? { leftOutRefCount: pushed.leftOut } : {}),
     ...(pushed && pushed.bundlesResumed > 0 ? { bundlesResumed: pushed.bundlesResumed } : {}),
     ...(pushed?.lfs ? { lfsObjects: pushed.lfs.restored, ...(pushed.lfs.missing > 0 ? { lfsMissing: pushed.lfs.missing } : {}) } : {}),
-    ...(configurationResult ? { configuration: listedConfiguration(configurationResult) } : {}),
   };
-  const where = stored.mode === 'beside' ? (pushed ? `beside the existing work (under restored/${manifest.id}/)` : 'into this repository') : stored.mode === 'overwrite' ? 'in place' : `into the new repository ${target.slug}`;
-  const guard = stored.guardSnapshotId ? ` The state it replaced is kept as snapshot ${stored.guardSnapshotId}.` : '';
-  const leftOut = pushed && pushed.leftOut > 0 ? ` ${pushed.leftOut} ref${pushed.leftOut === 1 ? '' : 's'} of earlier restores (restored/…) in the snapshot were left out; choose them by name to restore them too.` : '';
-  const what = pushed ? `${pushed.refCount} ref${pushed.refCount === 1 ? '' : 's'}` : 'the configuration';
-  const lfsRestored = pushed?.lfs?.restored ?? 0;
-  const lfsMissing = pushed?.lfs?.missing ?? 0;
-  const lfs = `${lfsRestored > 0 ? ` ${lfsRestored} LFS object${lfsRestored === 1 ? '' : 's'} restored.` : ''}${lfsMissing > 0 ? ` ${lfsMissing} LFS object${lfsMissing === 1 ? ' was' : 's were'} never backed up (Bitbucket did not have ${lfsMissing === 1 ? 'it' : 'them'}).` : ''}`;
-  return { state: 'done', message: `Restored ${what} of snapshot ${manifest.id} ${where}.${guard}${leftOut}${lfs}${configurationResult ? configurationWords(configurationResult) : ''}${accessWords(stored.requesterAccess)}`, result };
+  const summary: RestoreSummary = { ...outcome, ...(listed ? { configuration: { writtenCount: listed.writtenCount, notWrittenCount: listed.notWrittenCount } } : {}) };
+  const result: RestoreResult = { ...outcome, ...(pushed ? { refs: pushed.refs } : {}), ...(listed ? { configuration: listed } : {}) };
+  return { state: 'done', note: { code: 'restored', restore: summary }, result };
 }
 
 /** The snapshot's refs pushed into the target; a shared lock keeps a prune from deleting its bundles meanwhile. */
@@ -225,12 +221,6 @@ function firstRefs(refs: RestoreReport['refs']): RestoreReport['refs'] {
   return listed;
 }
 
-function accessWords(access: RequesterAccess | undefined): string {
-  if (!access) return '';
-  if (access.admin) return access.via === 'granted' ? ' The requester was made an admin of it.' : ' The requester administers it as a workspace admin.';
-  return ` The requester could not be made an admin of it (${access.problem.message}); a workspace admin can do that in the repository's settings, under User and group access.`;
-}
-
 /** Backs up what an overwrite is about to replace; its snapshot id goes into the job's result. */
 async function backUpCurrentState(configuration: Configuration, body: RestoreBody, context: RunContext): Promise<string> {
   context.progress('backing up the current state before overwriting it');
@@ -254,6 +244,6 @@ async function createRepository(body: RestoreBody, stored: StoredRestore, manife
   });
   stored.createdRepository = { uuid: bracedUuid(created.uuid), slug: created.slug ?? slug };
   await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
-  await recordAudit({ actorAccountId: stored.accountId, action: 'repository created for a restore', repositoryUuid: stored.createdRepository.uuid, detail: `${stored.createdRepository.slug} from snapshot ${manifest.id}` });
+  await recordAudit({ actorAccountId: stored.accountId, action: 'repository created for a restore', repositoryUuid: stored.createdRepository.uuid, note: { code: 'repository-created', slug: stored.createdRepository.slug, snapshotId: manifest.id } });
   return stored.createdRepository;
 }

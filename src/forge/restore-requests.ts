@@ -6,7 +6,7 @@
 // shape was checked by the resolver) and becomes a job for the restore queue.
 import { bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { DestructiveEvent, JobView, RestoreDestination, RestoreRequest } from '../contract.js';
+import type { DestructiveEvent, JobView, RestoreAsked, RestoreDestination, RestoreRequest } from '../contract.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { findSnapshotHolding } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
@@ -60,7 +60,13 @@ export async function requestRestore(input: Requester & { request: RestoreReques
     ...(request.configuration ? { configuration: request.configuration } : {}),
     accountId: input.accountId,
   };
-  return queueRestore(input, stored, describe(stored), identities);
+  const asked: RestoreAsked = {
+    kind: 'restore', snapshotId: manifest.id, mode: request.mode,
+    ...(refs ? { refs: refs.length } : {}),
+    ...(stored.newRepositorySlug ? { newRepositorySlug: stored.newRepositorySlug } : {}),
+    ...(request.configuration ? { configuration: request.configuration } : {}),
+  };
+  return queueRestore(input, stored, asked, identities);
 }
 
 export async function requestUndo(input: Requester & { eventId: string; inPlace: boolean }): Promise<JobView<'restore'>> {
@@ -81,7 +87,7 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
     eventId: event.id,
     accountId: input.accountId,
   };
-  return queueRestore(input, stored, `Undo the ${eventWords(event)} of ${found.ref}: ${input.inPlace ? 'put it back in place' : 'restore it beside'} at ${event.previousTip.slice(0, 12)}.`);
+  return queueRestore(input, stored, { kind: 'undo', event: event.kind, ref: found.ref, previousTip: event.previousTip, inPlace: input.inPlace });
 }
 
 export async function requestDeletedRestore(input: Requester & { snapshotId?: string; newRepositorySlug: string }): Promise<JobView<'restore'>> {
@@ -91,17 +97,17 @@ export async function requestDeletedRestore(input: Requester & { snapshotId?: st
   const manifest = await restorableSnapshot(configuration, input, snapshotId);
   await checkSlugFree(input.workspaceUuid, input.newRepositorySlug);
   const stored: StoredRestore = { kind: 'deleted-repository', snapshotId: manifest.id, mode: 'new-repository', newRepositorySlug: input.newRepositorySlug, accountId: input.accountId };
-  const was = manifest.repository.slug ?? bracedUuid(input.repositoryUuid);
-  return queueRestore(input, stored, `Restore the deleted repository ${was} from snapshot ${manifest.id} into the new repository ${input.newRepositorySlug}.`);
+  const repository = manifest.repository.slug ?? bracedUuid(input.repositoryUuid);
+  return queueRestore(input, stored, { kind: 'deleted-repository', snapshotId: manifest.id, repository, newRepositorySlug: input.newRepositorySlug });
 }
 
-async function queueRestore(input: Requester, stored: StoredRestore, message: string, identities?: string[]): Promise<JobView<'restore'>> {
+async function queueRestore(input: Requester, stored: StoredRestore, restore: RestoreAsked, identities?: string[]): Promise<JobView<'restore'>> {
   let jobId: string | undefined;
   try {
     return await startJob<'restore', RestoreBody>({
-      kind: 'restore', message: `Queued. ${message}`, requestedBy: input.accountId, repositoryUuid: input.repositoryUuid,
+      kind: 'restore', note: { code: 'restore-queued', restore }, requestedBy: input.accountId, repositoryUuid: input.repositoryUuid,
       queue: QUEUES.restore, body: (id) => ({ workspaceUuid: input.workspaceUuid, repositoryUuid: input.repositoryUuid, jobId: id }),
-      audit: { action: restoreAction(stored), detail: message },
+      audit: { action: restoreAction(stored) },
       async prepare(job) {
         jobId = job.id;
         if (identities) await keepIdentity(job.id, identities);
@@ -160,21 +166,6 @@ async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid:
   const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
   const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
   return found && { manifest: found.manifest, ref: found.refName };
-}
-
-function describe(stored: StoredRestore): string {
-  if (stored.configuration === 'only') {
-    return stored.mode === 'new-repository'
-      ? `Restore the repository configuration of snapshot ${stored.snapshotId} into the new repository ${stored.newRepositorySlug}.`
-      : `Restore the repository configuration of snapshot ${stored.snapshotId} into this repository, after backing up the current state.`;
-  }
-  const also = stored.configuration ? ', with its repository configuration' : '';
-  const what = `${stored.refs ? `${stored.refs.length} ref${stored.refs.length === 1 ? '' : 's'} of snapshot ${stored.snapshotId}` : `snapshot ${stored.snapshotId}`}${also}`;
-  switch (stored.mode) {
-    case 'beside': return `Restore ${what} beside the existing work (under restored/${stored.snapshotId}/).`;
-    case 'new-repository': return `Restore ${what} into the new repository ${stored.newRepositorySlug}.`;
-    case 'overwrite': return `Overwrite with ${what}, after backing up the current state.`;
-  }
 }
 
 function eventWords(event: DestructiveEvent): string {

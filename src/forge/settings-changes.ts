@@ -1,11 +1,11 @@
 // The workspace settings as the admin page saves them: validated whole before
-// anything is written, secrets apart, every change audited — and a change of
-// how backups store objects (encryption, Object Lock) said in words, since it
-// takes effect from the next backup and leaves earlier snapshots as they are.
+// anything is written, secrets apart, every change audited — a change of how
+// backups store objects (encryption, Object Lock) in an entry of its own, since
+// it takes effect from the next backup and leaves earlier snapshots as they are.
 import { credentialExpiry } from '../bitbucket/credentials.js';
-import type { SaveSettingsRequest, SettingsView, StorageStatus } from '../contract.js';
+import type { AuditNote, SaveSettingsRequest, SecretName, SettingsView, StorageStatus } from '../contract.js';
 import { encryptionFor, sameEncryption } from '../engine/bucket/format.js';
-import type { StorageSetting } from '../engine/bucket/marker.js';
+import { type StorageSetting, sameObjectLock } from '../engine/bucket/marker.js';
 import { LifeboatError, type FieldProblem } from '../engine/errors.js';
 import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
@@ -13,27 +13,12 @@ import { kvsKeys } from './state-keys.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState } from './state/context.js';
 
-const recipientsText = (recipients: readonly string[]): string => `${recipients.length} age recipient${recipients.length === 1 ? '' : 's'}`;
-
-/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way). */
+/** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way); the page words it. */
 export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
   const { encryption, objectLock } = storageSettingOf(settings);
   const recipients = encryption?.recipients ?? [];
   const newChainPending = lastSnapshotRecipients !== undefined && !sameEncryption(encryptionFor(lastSnapshotRecipients), encryption);
-  const next = recipients.length > 0 ? `encrypted to ${recipientsText(recipients)}` : 'unencrypted';
-  let words: string;
-  if (lastSnapshotRecipients === undefined) {
-    words = `Backups are stored ${next}.`;
-  } else if (!newChainPending) {
-    words = `Snapshots are stored ${next}.`;
-  } else {
-    const last = lastSnapshotRecipients.length > 0 ? `encrypted to ${recipientsText(lastSnapshotRecipients)}` : 'unencrypted';
-    words = `The newest snapshot is stored ${last}; the settings have changed since, so the next backup starts a new full chain stored ${next}. Earlier snapshots stay as they were stored.`;
-  }
-  const lock = objectLock
-    ? ` Object Lock: ${objectLock.mode}, ${objectLock.days} day${objectLock.days === 1 ? '' : 's'} on every object a backup writes; objects already written keep the retention they got.`
-    : ' No Object Lock on new objects.';
-  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending, message: words + lock };
+  return { ...(lastSnapshotRecipients ? { lastSnapshotRecipients } : {}), recipients, objectLock, newChainPending };
 }
 
 export async function settingsView(): Promise<SettingsView> {
@@ -53,26 +38,17 @@ function changedFields(before: unknown, after: unknown, path = ''): string[] {
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path || 'settings'];
 }
 
-const lockText = (lock: StorageSetting['objectLock']): string => (lock ? `${lock.mode}, ${lock.days} day${lock.days === 1 ? '' : 's'}` : 'none');
-
 /** Audit entries for a change of how backups store objects; each takes effect from the next backup. */
-function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; detail: string }> {
-  const changes: Array<{ action: string; detail: string }> = [];
+function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; note: AuditNote }> {
+  const changes: Array<{ action: string; note: AuditNote }> = [];
   const was = before.encryption?.recipients ?? [];
   const now = after.encryption?.recipients ?? [];
   if (!sameEncryption(before.encryption, after.encryption)) {
-    if (now.length === 0) {
-      changes.push({ action: 'encryption turned off', detail: `Downgrade confirmed: from the next backup on, each repository starts a new full chain stored unencrypted. Earlier snapshots stay encrypted to ${recipientsText(was)}.` });
-    } else {
-      const earlier = was.length === 0 ? 'unencrypted' : `encrypted to the previous ${recipientsText(was)}`;
-      changes.push({
-        action: was.length === 0 ? 'encryption turned on' : 'encryption recipients changed',
-        detail: `From the next backup on, each repository starts a new full chain encrypted to ${recipientsText(now)} (${now.join(', ')}). Earlier snapshots stay ${earlier}.`,
-      });
-    }
+    const action = now.length === 0 ? 'encryption turned off' : was.length === 0 ? 'encryption turned on' : 'encryption recipients changed';
+    changes.push({ action, note: { code: 'encryption-changed', from: was, to: now } });
   }
-  if (lockText(before.objectLock) !== lockText(after.objectLock)) {
-    changes.push({ action: 'Object Lock changed', detail: `From ${lockText(before.objectLock)} to ${lockText(after.objectLock)}, for every object written from the next backup on; objects already written keep the retention they got.` });
+  if (!sameObjectLock(before.objectLock, after.objectLock)) {
+    changes.push({ action: 'Object Lock changed', note: { code: 'object-lock-changed', from: before.objectLock, to: after.objectLock } });
   }
   return changes;
 }
@@ -93,18 +69,16 @@ export async function saveSettings(accountId: string, request: Omit<SaveSettings
     ...(request.bitbucketToken !== undefined ? { bitbucketToken: request.bitbucketToken } : {}),
   });
   // Names only: a secret's value never reaches the audit log.
-  const secretsGiven = [
-    ...(request.bucketSecretAccessKey !== undefined ? ['bucket secret access key'] : []),
-    ...(request.bitbucketToken !== undefined ? ['Bitbucket token'] : []),
+  const secrets: SecretName[] = [
+    ...(request.bucketSecretAccessKey !== undefined ? ['bucketSecretAccessKey' as const] : []),
+    ...(request.bitbucketToken !== undefined ? ['bitbucketToken' as const] : []),
   ];
   const settingsChanged = previous ? changedFields(previous, settings) : [];
   if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
     await appState().set(kvsKeys.selectionSavedAt, Date.now());
   }
-  const changed = [...settingsChanged, ...secretsGiven];
-  let detail = changed.length > 0 ? `changed: ${changed.join(', ')}` : 'nothing changed';
-  if (!previous) detail = secretsGiven.length > 0 ? `secrets stored: ${secretsGiven.join(', ')}` : 'no secrets stored yet';
-  await recordAudit({ actorAccountId: accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', detail });
+  const note: AuditNote = previous ? { code: 'settings-changed', fields: settingsChanged, secrets } : { code: 'settings-created', secrets };
+  await recordAudit({ actorAccountId: accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', note });
   for (const change of storage) await recordAudit({ actorAccountId: accountId, ...change, outcome: 'ok' });
   return settingsView();
 }

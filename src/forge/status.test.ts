@@ -56,13 +56,13 @@ describe('the repository status: written by the job kernel, for the delivery hol
     const app = memoryApp();
     await app.run(async () => {
       const body = z.object({ repositoryUuid: z.string(), jobId: z.string().optional() });
-      const job = await startJob<'backup', z.infer<typeof body>>({ kind: 'backup', message: 'Waiting.', repositoryUuid: REPO, queue: QUEUES.backup, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'backup requested' } });
+      const job = await startJob<'backup', z.infer<typeof body>>({ kind: 'backup', repositoryUuid: REPO, queue: QUEUES.backup, body: (jobId) => ({ repositoryUuid: REPO, jobId }), audit: { action: 'backup requested' } });
       const handler = defineConsumer({
         kind: 'backup', queue: QUEUES.backup, body, leases: (event) => event.repositoryUuid, keepsStatus: true, audit: () => ({ action: 'backup' }),
         async run(_event, context) {
           context.progress('uploading', { bytes: 1 });
           await context.status({ state: 'idle', progress: undefined });
-          return { state: 'done', message: 'Stored.' };
+          return { state: 'done', note: { code: 'everything-kept' } };
         },
       });
       assert.equal(await handler({ body: { repositoryUuid: REPO, jobId: job.id } }), undefined);
@@ -77,12 +77,12 @@ describe('the repository status: written by the job kernel, for the delivery hol
         kind: 'sweep', queue: QUEUES.sweep, body: z.object({}), audit: () => ({ action: 'sweep' }),
         async run(_event, context) {
           await context.status({ state: 'idle' });
-          return { state: 'done', message: 'Swept.' };
+          return { state: 'done', note: { code: 'everything-kept' } };
         },
       });
       assert.equal(await handler({ body: {} }), undefined);
-      const failed = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => (entry as { outcome?: string; detail?: string }));
-      assert.deepEqual(failed.map((entry) => [entry.outcome, entry.detail?.split(':')[0]]), [['failed', 'INTERNAL']]);
+      const failed = Object.entries(app.state.dump()).filter(([key]) => key.startsWith(kvsKeys.auditPrefix)).map(([, entry]) => (entry as { outcome?: string; error?: { code: string } }));
+      assert.deepEqual(failed.map((entry) => [entry.outcome, entry.error?.code]), [['failed', 'INTERNAL']]);
       assert.deepEqual(Object.keys(app.state.dump()).filter((key) => key.includes(':status')), []);
     });
   });

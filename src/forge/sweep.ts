@@ -93,7 +93,7 @@ export function workspaceFromContext(context: unknown): string {
 /** "Sweep now" on the admin page. */
 export async function requestSweep(input: { workspaceUuid: string; accountId?: string }): Promise<JobView<'sweep'>> {
   return startJob<'sweep', SweepBody>({
-    kind: 'sweep', message: 'Waiting in the queue.', ...(input.accountId ? { requestedBy: input.accountId } : {}),
+    kind: 'sweep', ...(input.accountId ? { requestedBy: input.accountId } : {}),
     queue: QUEUES.sweep, body: (jobId) => ({ workspaceUuid: input.workspaceUuid, jobId }), audit: { action: 'sweep requested' },
   });
 }
@@ -144,7 +144,7 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
       const total = runningTotal(context.job, tally);
       return {
         state: 'continuing',
-        message: `${total.repositories} repositories so far; continuing in a minute (Forge's queue limits).`,
+        note: { code: 'sweep-continuing', repositories: total.repositories },
         next: { body: { workspaceUuid, ...(jobId ? { jobId } : {}), next, catalogue }, afterSeconds: CONTINUE_AFTER_SECONDS },
         result: { ...total },
       };
@@ -154,7 +154,7 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
   const total = runningTotal(context.job, tally);
   return {
     state: 'done',
-    message: `Swept ${total.repositories} repositories: ${total.backupsQueued} backups and ${total.prunesQueued} prunes queued${total.includedAutomatically ? `; ${total.includedAutomatically} new repositories included` : ''}.`,
+    note: { code: 'swept', sweep: { ...total } },
     result: { ...total },
   };
 }
@@ -186,7 +186,7 @@ async function includeNewRepositories(settings: WorkspaceSettings, rows: Reposit
   const updated: WorkspaceSettings = { ...settings, repositories: { ...repositories, chosen: [...repositories.chosen, ...joining.map((row) => bracedUuid(row.uuid))] } };
   await storeSettings(updated);
   for (const row of joining) {
-    await recordAudit({ action: 'repository included automatically', repositoryUuid: bracedUuid(row.uuid), outcome: 'ok', detail: `${row.slug ?? row.uuid}: new repositories join the backups (workspace setting).` });
+    await recordAudit({ action: 'repository included automatically', repositoryUuid: bracedUuid(row.uuid), outcome: 'ok', note: { code: 'included-automatically', slug: row.slug ?? row.uuid } });
   }
   tally.includedAutomatically += joining.length;
   return updated;

@@ -13,6 +13,11 @@ const TRIGGER_WORDS: Readonly<Record<SnapshotTrigger, string>> = {
 
 /** A snapshot's trigger in words. */
 export const triggerWords = (trigger: SnapshotTrigger): string => TRIGGER_WORDS[trigger];
+
+/** "1 ref", "3 refs". */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
 const UNITS: ReadonlyArray<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 24 * 3600], ['month', 30 * 24 * 3600], ['week', 7 * 24 * 3600], ['day', 24 * 3600], ['hour', 3600], ['minute', 60], ['second', 1],
 ];

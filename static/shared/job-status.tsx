@@ -6,7 +6,8 @@ import ProgressBar from '@atlaskit/progress-bar';
 import SectionMessage from '@atlaskit/section-message';
 import type { JobView } from '../../src/contract.js';
 import type { Followed } from './data.js';
-import { absoluteTime, bytes, relativeTime } from './format.js';
+import { absoluteTime, bytes, plural, relativeTime } from './format.js';
+import { jobNoteWords } from './job-words.js';
 import { ErrorMessage } from './page-error.js';
 
 const STATE_WORDS: Record<JobView['state'], string> = {
@@ -25,13 +26,13 @@ export function JobStatus({ followed: { job, error }, label, doneTitle }: { foll
   if (error !== undefined) return <ErrorMessage error={error} title={`Lost track of this job (${label.toLowerCase()})`} />;
   if (!job) return null;
   if (job.state === 'done') {
-    return <SectionMessage appearance="success" title={doneTitle ?? `${label} finished`}><Text testId="job-message">{job.message}</Text></SectionMessage>;
+    return <SectionMessage appearance="success" title={doneTitle ?? `${label} finished`}><Text testId="job-message">{jobNoteWords(job.note)}</Text></SectionMessage>;
   }
   if (job.state === 'failed') {
     return (
       <SectionMessage appearance="error" title={`${label} failed`}>
         <Stack space="space.050">
-          <Text>{job.error?.message ?? job.message}</Text>
+          <Text>{job.error?.message ?? jobNoteWords(job.note)}</Text>
           {job.error?.hint && <Text>{job.error.hint}</Text>}
         </Stack>
       </SectionMessage>
@@ -40,7 +41,7 @@ export function JobStatus({ followed: { job, error }, label, doneTitle }: { foll
   if (job.state === 'waiting-to-retry') {
     return (
       <SectionMessage appearance="warning" title={`${label} will try again ${job.nextAttemptAt ? relativeTime(job.nextAttemptAt) : 'soon'}`}>
-        <Text>{job.error?.message ?? job.message}{job.nextAttemptAt ? ` (at ${absoluteTime(job.nextAttemptAt)})` : ''}</Text>
+        <Text>{job.error?.message ?? jobNoteWords(job.note)}{job.nextAttemptAt ? ` (at ${absoluteTime(job.nextAttemptAt)})` : ''}</Text>
       </SectionMessage>
     );
   }
@@ -48,7 +49,7 @@ export function JobStatus({ followed: { job, error }, label, doneTitle }: { foll
   const fraction = progress?.total ? Math.min(1, (progress.done ?? 0) / progress.total) : undefined;
   const details = [
     job.phase,
-    progress?.refs !== undefined ? `${progress.refs} ${progress.refs === 1 ? 'ref' : 'refs'}` : undefined,
+    progress?.refs !== undefined ? plural(progress.refs, 'ref') : undefined,
     progress?.bytes !== undefined ? bytes(progress.bytes) : undefined,
     progress?.total ? `${progress.done ?? 0} of ${progress.total}` : undefined,
   ].filter(Boolean);
@@ -57,7 +58,7 @@ export function JobStatus({ followed: { job, error }, label, doneTitle }: { foll
       <Stack space="space.100">
         <Inline space="space.100" alignBlock="center" shouldWrap>
           <Lozenge appearance="inprogress">{STATE_WORDS[job.state]}</Lozenge>
-          <Text>{label}: {job.message}{details.length > 0 ? ` (${details.join(', ')})` : ''}</Text>
+          <Text>{label}: {jobNoteWords(job.note)}{details.length > 0 ? ` (${details.join(', ')})` : ''}</Text>
         </Inline>
         <ProgressBar ariaLabel={`Progress of ${label.toLowerCase()}`} {...(fraction !== undefined ? { value: fraction } : { isIndeterminate: true })} />
       </Stack>

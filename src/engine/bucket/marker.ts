@@ -60,9 +60,14 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
   return parseDocument(markerSchema, bytes, `${MARKER_KEY} in ${store.location}`);
 }
 
-function sameStorageSetting(a: StorageSetting, b: StorageSetting): boolean {
+/** Whether two Object Lock settings give new objects the same retention. */
+export function sameObjectLock(a: ObjectLockConfig | null, b: ObjectLockConfig | null): boolean {
   const lock = (config: ObjectLockConfig | null): string => (config ? `${config.mode} ${config.days}` : 'none');
-  return sameEncryption(a.encryption, b.encryption) && lock(a.objectLock) === lock(b.objectLock);
+  return lock(a) === lock(b);
+}
+
+function sameStorageSetting(a: StorageSetting, b: StorageSetting): boolean {
+  return sameEncryption(a.encryption, b.encryption) && sameObjectLock(a.objectLock, b.objectLock);
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
-import { branchName, fullRefNames, isBranchRef, isTagRef, isValidRefName, refuseInvalidRefNames } from './ref-name.js';
+import { branchName, fullRefNames, isBranchRef, isTagRef, isValidRefName, refuseInvalidRefNames, tagName } from './ref-name.js';
 
 const NAMES = [
   'refs/heads/main', 'refs/tags/v1.0', 'refs/heads/feature/login', 'refs/heads/ünïcødé/分支', 'refs/notes/commits',
@@ -45,6 +45,8 @@ describe('short and full ref names', () => {
     assert.equal(branchName('refs/heads/feature/login'), 'feature/login');
     assert.equal(branchName('refs/tags/v1'), undefined);
     assert.equal(branchName(undefined), undefined);
+    assert.equal(tagName('refs/tags/release/1.0'), 'release/1.0');
+    assert.equal(tagName('refs/heads/main'), undefined);
   });
 
   it('a short name stands for the branch, then the tag; only the tag when it is one', () => {

@@ -29,6 +29,11 @@ export function branchName(name: string | undefined): string | undefined {
   return name !== undefined && isBranchRef(name) ? name.slice(BRANCHES.length) : undefined;
 }
 
+/** A tag's short name (refs/tags/v1: v1); undefined for any other ref. */
+export function tagName(name: string): string | undefined {
+  return isTagRef(name) ? name.slice(TAGS.length) : undefined;
+}
+
 /**
  * The full names a short name may stand for (Bitbucket's push events name a branch or
  * a tag by its short name): the branch, then the tag; only the tag when it is known to be one.

@@ -8,6 +8,7 @@ import Spinner from '@atlaskit/spinner';
 import Textfield from '@atlaskit/textfield';
 import { useState } from 'react';
 import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../../../src/bitbucket/slug.js';
+import { branchName } from '../../../src/engine/git/ref-name.js';
 import { getJob, invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel } from './format.js';
@@ -48,8 +49,8 @@ function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where:
 function refUrl(repositoryUrl: string | undefined, ref: { to: string; oid: string }): string | undefined {
   if (!repositoryUrl) return undefined;
   const base = repositoryUrl.replace(/\/$/, '');
-  if (ref.to.startsWith('refs/heads/')) return `${base}/branch/${ref.to.slice('refs/heads/'.length).split('/').map(encodeURIComponent).join('/')}`;
-  return `${base}/src/${ref.oid}`;
+  const branch = branchName(ref.to);
+  return branch !== undefined ? `${base}/branch/${branch.split('/').map(encodeURIComponent).join('/')}` : `${base}/src/${ref.oid}`;
 }
 
 export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { snapshot: SnapshotSummary; repository: RestoreTarget; onClose: () => void; onFinished: () => void }) {

@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { getJob, invoke, type JobView, type RepoStatus } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { areaName } from '../../shared/areas.js';
+import { storageWords } from '../../shared/storage-words.js';
 import { absoluteTime, bytes, plural, relativeTime } from './format.js';
 import { jobEnded, useJob } from '../../shared/data.js';
 import { JobStatus } from '../../shared/job-status.js';
@@ -85,7 +86,7 @@ export function StatusPanel({ status, onChange }: { status: RepoStatus; onChange
         {status.storage && (
           <>
             <dt>Storage</dt>
-            <dd data-testid="storage">{status.storage.message}</dd>
+            <dd data-testid="storage">{storageWords(status.storage)}</dd>
           </>
         )}
       </dl>

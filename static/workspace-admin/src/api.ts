@@ -1,18 +1,12 @@
 // The page's one seam to Bitbucket and to the app's backend. Resolver calls are
 // typed by the shared contract, so the page and its resolver cannot drift apart;
 // a failed Result becomes a thrown PageError, shown at the edge of each view.
-import { permissions, view } from '@forge/bridge';
+import { permissions } from '@forge/bridge';
 import { EgressType } from '@forge/egress';
 import type { AdminPageResolvers } from '../../../src/contract.js';
 import { makeResultInvoke } from '../../shared/page-error.js';
 
 export type * from '../../../src/contract.js';
-
-/** Where the page is shown and to whom, as Bitbucket tells the page. */
-export interface PageContext {
-  accountId?: string;
-  workspaceId?: string;
-}
 
 /** Every resolver call of the page that answers a Result. */
 export const invoke = makeResultInvoke<AdminPageResolvers>();
@@ -20,10 +14,6 @@ export const invoke = makeResultInvoke<AdminPageResolvers>();
 /** A job's newest view, for useJob. */
 export const getJob = (jobId: string) => invoke('getJob', { jobId });
 
-export async function getPageContext(): Promise<PageContext> {
-  const context = await view.getContext();
-  return { accountId: context.accountId, workspaceId: context.workspaceId };
-}
 export type { WorkspaceSettings } from '../../../src/settings.js';
 
 /** One customer-managed egress group for the bucket: allowing another endpoint replaces the one allowed before. */

@@ -15,6 +15,7 @@ import { getJob, invoke, type CoverageRow, type CoverageSort, type DeletedReposi
 import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
 import { jobEnded, useJob, usePaged, useResource, useSettled } from '../../shared/data.js';
 import { JobStatus } from '../../shared/job-status.js';
+import { auditDetailWords } from './audit-words.js';
 import { TextField } from './fields.js';
 import { absoluteTime, bytes, relativeTime } from '../../shared/format.js';
 
@@ -302,7 +303,7 @@ export function AuditLog() {
             { key: 'who', content: entry.actorAccountId ?? 'Lifeboat' },
             { key: 'action', content: entry.action },
             { key: 'outcome', content: entry.outcome ? <Lozenge appearance={entry.outcome === 'ok' ? 'success' : 'removed'}>{entry.outcome}</Lozenge> : '—' },
-            { key: 'detail', content: entry.detail ?? '' },
+            { key: 'detail', content: auditDetailWords(entry) },
           ],
         }))}
         emptyView={page.error === undefined ? <EmptyState header="Nothing recorded yet" description="Settings changes, backups asked for by people, and restores appear here." headingLevel={3} /> : undefined}

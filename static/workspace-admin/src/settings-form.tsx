@@ -14,6 +14,7 @@ import { useState } from 'react';
 import { GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
+import { bitbucketCheckWords, bucketCheckWords } from './check-words.js';
 import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { STORAGE_PROVIDERS, providerOf, type StorageProvider } from '../../../src/storage-providers.js';
@@ -63,7 +64,7 @@ function CheckResult({ check }: { check: BucketCheck | BitbucketCheck | undefine
   return (
     <SectionMessage appearance={check.ok ? 'success' : 'warning'} title={check.ok ? 'The test passed' : 'The test found a problem'}>
       <Stack space="space.050">
-        <Text>{check.message}</Text>
+        <Text>{'gitUsername' in check ? bitbucketCheckWords(check) : bucketCheckWords(check)}</Text>
         {'objectLock' in check && <Text>Object Lock on the bucket: {check.objectLock ? 'enabled' : 'not enabled'}.</Text>}
         {'gitUsername' in check && <Text>Git user name for this credential: <code>{check.gitUsername}</code>.</Text>}
         {scopes && <Text>Missing scopes: {scopes.join(', ')}.</Text>}
