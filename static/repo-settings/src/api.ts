@@ -17,6 +17,7 @@ export type {
   PullRequestView,
   RepoStatus,
   RestoreDestination,
+  RestorePlanView,
   RestoreRequest,
   SnapshotDetails,
   SnapshotContents,
