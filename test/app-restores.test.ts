@@ -3,7 +3,7 @@
 // plain git and by reading the bucket with the engine.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -546,38 +546,5 @@ describe('restores in the local world', { timeout: 120_000 }, () => {
     assert.equal(done.state, 'done', done.message);
     sameRefs(await remoteRefs('docs-restored'), newest);
     await fsckClone('docs-restored');
-  });
-
-  it('a snapshot holding a file over 100 MB stops at the restore\'s plan, writing nothing, until the request confirms the file size limit is off', async () => {
-    const slug = 'large-files';
-    const created = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/${slug}`, apiTokenAuth('admin'), { method: 'POST', body: { scm: 'git', is_private: true } });
-    assert.equal(created.status, 200, JSON.stringify(created.body));
-    const work = await mkdtemp(join(scratch, 'large-'));
-    await gitAsync(undefined, ['init', '--quiet', work]);
-    // One byte over Bitbucket's 100 MB, of zeros: about 100 KB once compressed, in the packs and on the wire.
-    const size = 100 * 1000 * 1000 + 1;
-    await writeFile(join(work, 'video.bin'), Buffer.alloc(size));
-    await gitAsync(work, ['add', 'video.bin']);
-    await gitAsync(work, ['-c', 'user.name=Test', '-c', 'user.email=test@lifeboat.invalid', 'commit', '--quiet', '-m', 'a large file']);
-    await gitAsync(work, ['push', '--quiet', app.gitUrl(slug), 'HEAD:refs/heads/main']);
-    const blob = (await gitAsync(work, ['rev-parse', 'HEAD:video.bin'])).trim();
-    await settle();
-    const taken = await snapshot(slug);
-    const refsBefore = await remoteRefs(slug);
-
-    const page = { ...ADMIN, repositorySlug: slug };
-    const stopped = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside' }, page), 'startRestore').id, slug);
-    assert.equal(stopped.state, 'failed');
-    assert.equal(stopped.error?.code, 'RESTORE_LARGE_FILES');
-    assert.match(stopped.error?.message ?? '', new RegExp(`blob ${blob}, ${size} bytes`));
-    assert.match(stopped.error?.hint ?? '', /Repository settings > Advanced/);
-    assert.deepEqual(await remoteRefs(slug), refsBefore, 'nothing was written');
-
-    const confirmed = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', largeFilesConfirmed: true }, page), 'startRestore').id, slug);
-    assert.equal(confirmed.state, 'done', confirmed.error?.message);
-    assert.equal(confirmed.result?.plan?.largeFileCount, 1);
-    assert.deepEqual(confirmed.result?.plan?.largeFiles, [{ bundle: 1, size, blob }]);
-    assert.equal(confirmed.result?.plan?.pushes, taken.bundles.length + 1);
-    assert.equal((await remoteRefs(slug)).get(besideRefName(taken.id, 'refs/heads/main')), taken.refs.find((ref) => ref.name === 'refs/heads/main')?.oid);
   });
 });
