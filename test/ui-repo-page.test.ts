@@ -405,22 +405,31 @@ describe('the repository settings page in chromium', { timeout: 240_000 }, () =>
     await gitAsync(work, ['-c', 'user.name=Bob', '-c', 'user.email=bob@lifeboat.invalid', 'commit', '--quiet', '-m', 'a large file']);
     await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD:refs/heads/media']);
     const tip = (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
-    // The push's backup has run: the newest snapshot holds media.
+    // Encrypted to a key of this test's own (an earlier test encrypts too), with Bob's choice to back up web-app; then a snapshot holding media.
+    const key = await generateIdentity();
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } }, encryption: { recipients: [key.recipient] } });
     await app.world.emulator.eventsIdle();
     await app.world.host.idle();
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
 
-    const frame = await open('repoAdmin');
+    frame = await open('repoAdmin');
     await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
     const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
     await dialog.getByRole('radio', { name: 'Chosen branches and tags' }).check({ force: true });
     const picker = dialog.getByLabel('Branches and tags to restore');
     await picker.fill('media');
     await picker.press('Enter');
+    const identity = dialog.getByLabel('Age identity (AGE-SECRET-KEY-1…)');
+    await identity.fill(key.identity);
     await dialog.getByRole('button', { name: 'Start restore' }).click();
-    // The job stops at its plan, before it writes anything.
-    await dialog.getByRole('button', { name: 'Back to the restore' }).click({ timeout: 60_000 });
+    // The job stops at its plan (read with the identity given for the job), before it writes anything.
+    await dialog.getByText(/holds 1 file over 100000000 bytes/).waitFor({ timeout: 60_000 });
+    await dialog.getByRole('button', { name: 'Back to the restore' }).click();
     assert.equal([...(await remoteRefs()).keys()].filter((name) => name.endsWith('/media') && name.includes('restored/')).length, 0, 'nothing written');
     const start = dialog.getByRole('button', { name: 'Start restore' });
+    await identity.fill(key.identity);
     assert.equal(await start.isDisabled(), true, 'not without the confirmation');
     await dialog.getByLabel('The file size limit of the target repository is off').check();
     assert.equal(await start.isDisabled(), false);

@@ -76,7 +76,7 @@ function planLines(plan: RestorePlan): string[] {
   for (const bundle of plan.oversizedBundles) {
     lines.push(`Bundle ${bundle} alone is ${formatBytes(plan.bundles[bundle - 1]!.bytes)}, over the push limit of ${formatBytes(limits.pushMaxBytes)}: the restore cannot push it within that limit (Bitbucket refuses a push over 3.5 GB).`);
   }
-  if (plan.overRepositoryLimit) lines.push(`The snapshot is ${formatBytes(plan.bytes)}, over Bitbucket's repository limit of ${formatBytes(limits.repositoryMaxBytes)}: Bitbucket locks a repository that size.`);
+  if (plan.overRepositoryLimit) lines.push(`The snapshot is ${formatBytes(plan.bytes)}, over Bitbucket's repository size limit of ${formatBytes(limits.repositoryMaxBytes)} (${limits.repositoryMaxBytes} bytes): Bitbucket locks a repository that large.`);
   if (plan.largeFiles.length > 0) {
     lines.push(`${plan.largeFiles.length} file(s) over ${formatBytes(limits.fileMaxBytes)} (${limits.fileMaxBytes} bytes), which Bitbucket refuses in a push unless the repository's file size limit is turned off (Repository settings > Advanced):`);
     for (const file of plan.largeFiles.slice(0, LISTED_LARGE_FILES)) lines.push(`  ${file.blob ? `blob ${file.blob}` : 'a blob stored as a delta (its id is not read)'}, ${formatBytes(file.size)}, in bundle ${file.bundle}`);

@@ -40,12 +40,12 @@ export interface RestoreTarget {
 }
 
 /** The recovery command line's restore, for what the dialog has chosen (src/cli/commands/restore.ts has its flags). */
-function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where: RestoreDestination, refs: string[] | undefined): string {
+function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where: RestoreDestination, refs: string[] | undefined, encrypted = true): string {
   const push = where === 'new-repository' ? '<clone URL of a new, empty repository>' : repository.links?.clone ?? '<clone URL of this repository>';
   return [
     'lifeboat restore', snapshot.id,
     ...(repository.fullName ? ['--repo', repository.fullName] : []),
-    '--identity ~/lifeboat-key.txt',
+    ...(encrypted ? ['--identity ~/lifeboat-key.txt'] : []),
     '--push', push,
     ...(where === 'beside' ? ['--beside'] : where === 'overwrite' ? ['--overwrite'] : []),
     ...(refs ?? []).flatMap((ref) => ['--ref', ref]),
@@ -98,7 +98,8 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
   if (where === 'overwrite' && configuration === 'only') problems.push('Only the configuration: restore it into this repository (beside) or into a new repository.');
   if (encrypted && !identity.includes('AGE-SECRET-KEY-')) problems.push('Paste the age identity (AGE-SECRET-KEY-1…) this snapshot is encrypted for.');
-  if (largeFilesFound && configuration !== 'only' && !largeFilesConfirmed) problems.push('Confirm that the file size limit of the target repository is off: Bitbucket refuses the snapshot\'s large files otherwise.');
+  if (largeFilesFound && configuration !== 'only' && where === 'new-repository') problems.push('A repository Lifeboat creates has the file size limit on: restore into a repository whose limit is off, with the command line below.');
+  else if (largeFilesFound && configuration !== 'only' && !largeFilesConfirmed) problems.push('Confirm that the file size limit of the target repository is off: Bitbucket refuses the snapshot\'s large files otherwise.');
 
   const count = refs ? plural(refs.length, 'ref') : `all ${plural(details?.refList.length ?? snapshot.refs, 'ref')}`;
   const summary = where === 'beside'
@@ -206,8 +207,17 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
                   <SectionMessage appearance="warning" title="The snapshot holds files over 100 MB">
                     <p>Bitbucket refuses a push containing a file over 100 MB unless a repository admin of the target turned its file size limit off ({FILE_LIMIT_SETTING}). The restore starts only once you confirm that.</p>
                   </SectionMessage>
-                  <input type="checkbox" id="restore-large-files" checked={largeFilesConfirmed} onChange={(event) => setLargeFilesConfirmed(event.currentTarget.checked)} />
-                  <Label htmlFor="restore-large-files">The file size limit of the target repository is off</Label>
+                  {where === 'new-repository' ? (
+                    <>
+                      <p>A new repository starts with the limit on, so Lifeboat cannot push these files into one it creates. Create the repository in Bitbucket, turn its limit off, and push the snapshot into it with the lifeboat command line:</p>
+                      <pre className="command"><code>{`${cliCommand(snapshot, repository, where, refs, encrypted)} --allow-large-files`}</code></pre>
+                    </>
+                  ) : (
+                    <>
+                      <input type="checkbox" id="restore-large-files" checked={largeFilesConfirmed} onChange={(event) => setLargeFilesConfirmed(event.currentTarget.checked)} />
+                      <Label htmlFor="restore-large-files">The file size limit of the target repository is off</Label>
+                    </>
+                  )}
                 </fieldset>
               )}
               {snapshot.bytes > REPOSITORY_LIMIT_BYTES && configuration !== 'only' && (
