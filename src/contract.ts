@@ -254,8 +254,8 @@ export interface RestorePlanView {
   fileMaxBytes: number;
   pushMaxBytes: number;
   repositoryMaxBytes: number;
-  /** Files over fileMaxBytes: the bundle carrying each, its size, its blob id when the pack stores it whole (the first of them: `largeFileCount` counts all). */
-  largeFiles: Array<{ bundle: number; size: number; blob?: string }>;
+  /** Files over fileMaxBytes: the bundle carrying each, its size, its blob id when the pack stores it whole and then its path when the trees tell (the first of them: `largeFileCount` counts all). */
+  largeFiles: Array<{ bundle: number; size: number; blob?: string; path?: string }>;
   largeFileCount: number;
   /** Bundles whose pack alone is over pushMaxBytes. */
   oversizedBundles: number[];

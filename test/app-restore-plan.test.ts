@@ -90,14 +90,14 @@ describe('a restore\'s plan in the local world', () => {
     const stopped = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside' }, page), 'startRestore').id, slug);
     assert.equal(stopped.state, 'failed');
     assert.equal(stopped.error?.code, 'RESTORE_LARGE_FILES');
-    assert.match(stopped.error?.message ?? '', new RegExp(`blob ${blob}, ${size} bytes`));
+    assert.match(stopped.error?.message ?? '', new RegExp(`video\\.bin: blob ${blob}, ${size} bytes`));
     assert.match(stopped.error?.hint ?? '', /Repository settings > Advanced/);
     assert.deepEqual(await remoteRefs(slug), refsBefore, 'nothing was written');
 
     const confirmed = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', largeFilesConfirmed: true }, page), 'startRestore').id, slug);
     assert.equal(confirmed.state, 'done', confirmed.error?.message);
     assert.equal(confirmed.result?.plan?.largeFileCount, 1);
-    assert.deepEqual(confirmed.result?.plan?.largeFiles, [{ bundle: 1, size, blob }]);
+    assert.deepEqual(confirmed.result?.plan?.largeFiles, [{ bundle: 1, size, blob, path: 'video.bin' }]);
     assert.equal(confirmed.result?.plan?.pushes, taken.bundles.length + 1);
     assert.equal((await remoteRefs(slug)).get(besideRefName(taken.id, 'refs/heads/main')), taken.refs.find((ref) => ref.name === 'refs/heads/main')?.oid);
   });

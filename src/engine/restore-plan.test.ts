@@ -75,6 +75,10 @@ describe('planRestore', () => {
     assert.ok(big.includes(ids.bigFirst) || big.includes(ids.bigSecond));
     assert.equal(bySize.get(300_000) ?? ids.bigFirst, ids.bigFirst);
     assert.equal(bySize.get(300_017) ?? ids.bigSecond, ids.bigSecond);
+    // Each blob whose id is known is found in the trees, under its path.
+    const paths = new Map(plan.largeFiles.map((file) => [file.size, file.path]));
+    assert.equal(paths.get(150_000), 'assets/mid.bin');
+    for (const size of [300_000, 300_017]) assert.equal(paths.get(size), bySize.get(size) ? 'assets/big.bin' : undefined);
   });
 
   it('says the size, the pushes, a bundle over the push cap and a size over the repository limit', async () => {
@@ -96,7 +100,8 @@ describe('restoreToRemote with large files', () => {
     const target = emptyTarget('unconfirmed');
     const client = createGitClient({ url: target.url });
     await assert.rejects(restoreToRemote({ store, manifest, git: client, mode: 'empty', limits: { fileMaxBytes: LIMIT } }), (error) =>
-      isLifeboatError(error, 'RESTORE_LARGE_FILES') && (error.details?.largeFiles as unknown[]).length === 3);
+      isLifeboatError(error, 'RESTORE_LARGE_FILES') && (error.details?.largeFiles as unknown[]).length === 3
+      && /assets\/mid\.bin: blob /.test(error.message) && !/--[a-z]|LIFEBOAT_/.test(error.message)); // says what happened, no edge's words
     assert.equal(refsOf(target.bare), '', 'nothing was written');
     const before = server.requests.filter((request) => request.path.endsWith('/git-receive-pack')).length;
     await restoreToRemote({ store, manifest, git: client, mode: 'empty', limits: { fileMaxBytes: LIMIT }, largeFilesConfirmed: true });

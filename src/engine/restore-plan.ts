@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { LifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest } from './bucket/format.js';
+import { BlobPathFinder } from './git/blob-paths.js';
 import { blobId } from './git/lfs-pointers.js';
 import { BLOB, OFS_DELTA, type PackObjectHeader, type PackObjectSink, PackWalker, REF_DELTA, readDeltaSizes } from './git/pack-walk.js';
 import { openStoredBundle } from './stored-bundle.js';
@@ -28,6 +29,9 @@ export interface RestoreLimits {
   /** The target is locked once it is larger than this. */
   repositoryMaxBytes: number;
 }
+
+/** Trees kept at most to find the large files' paths (blob-paths.ts): past it, paths are left out. */
+const PATH_BUDGET_BYTES = 64 * 1024 * 1024;
 
 export const DEFAULT_RESTORE_LIMITS: RestoreLimits = {
   fileMaxBytes: 100 * 1000 * 1000,
@@ -43,10 +47,11 @@ export interface LargeFile {
   size: number;
   /**
    * The blob's id when the pack stores it whole; a blob stored as a delta has
-   * its id only once rebuilt from its base, which the plan does not do. Its
-   * path is not read either: that needs every tree of the history.
+   * its id only once rebuilt from its base, which the plan does not do.
    */
   blob?: string;
+  /** Where it sits in some commit's tree, when the blob's id is known and the history's trees fit the budget. */
+  path?: string;
 }
 
 export interface RestorePlan {
@@ -87,6 +92,7 @@ export async function planRestore(source: {
     walker.end();
     largeFiles.push(...finder.found);
   }
+  await findPaths(source.store, manifest, source.identities, largeFiles);
   const bundles = manifest.bundles.map((entry, index) => ({ bundle: index + 1, bytes: entry.pack.bytes, objects: entry.pack.objectCount }));
   const bytes = bundles.reduce((sum, bundle) => sum + bundle.bytes, 0);
   return {
@@ -99,6 +105,28 @@ export async function planRestore(source: {
     oversizedBundles: bundles.filter((bundle) => bundle.bytes > limits.pushMaxBytes).map((bundle) => bundle.bundle),
     overRepositoryLimit: bytes > limits.repositoryMaxBytes,
   };
+}
+
+/**
+ * Only when there are large files: a second read of the chain, keeping its trees
+ * (within PATH_BUDGET_BYTES), to name where each large blob whose id is known sits.
+ */
+async function findPaths(store: BlobStore, manifest: SnapshotManifest, identities: string[] | undefined, largeFiles: LargeFile[]): Promise<void> {
+  const targets = new Set(largeFiles.flatMap((file) => (file.blob ? [file.blob] : [])));
+  if (targets.size === 0) return;
+  const finder = new BlobPathFinder(targets, PATH_BUDGET_BYTES);
+  for (const entry of manifest.bundles) {
+    const bundle = await openStoredBundle(store, manifest, entry, identities);
+    const walker = new PackWalker(finder.pack());
+    for await (const chunk of bundle.pack) await walker.write(chunk);
+    walker.end();
+    if (finder.exhausted) break;
+  }
+  const paths = finder.paths();
+  for (const file of largeFiles) {
+    const path = file.blob ? paths.get(file.blob) : undefined;
+    if (path !== undefined) file.path = path;
+  }
 }
 
 /** Refuses, before anything is written, a restore carrying a file over the limit that nobody confirmed the target takes. */
@@ -122,7 +150,7 @@ function largeFilesDetails(plan: RestorePlan): Record<string, unknown> {
 
 /** "2 files over 100000000 bytes (blob 3f2a… 125829120 bytes, ...)": the ids and sizes, at most a few. */
 function largeFilesWords(plan: RestorePlan): string {
-  const shown = plan.largeFiles.slice(0, 5).map((file) => `${file.blob ? `blob ${file.blob}` : `a blob stored as a delta in bundle ${file.bundle}`}, ${file.size} bytes`);
+  const shown = plan.largeFiles.slice(0, 5).map((file) => `${file.path ? `${file.path}: ` : ''}${file.blob ? `blob ${file.blob}` : `a blob stored as a delta in bundle ${file.bundle}`}, ${file.size} bytes`);
   const more = plan.largeFiles.length > shown.length ? `; ${plan.largeFiles.length - shown.length} more` : '';
   const count = plan.largeFiles.length;
   return `${count} file${count === 1 ? '' : 's'} over ${plan.limits.fileMaxBytes} bytes (${shown.join('; ')}${more})`;

@@ -79,9 +79,10 @@ function planLines(plan: RestorePlan): string[] {
   if (plan.overRepositoryLimit) lines.push(`The snapshot is ${formatBytes(plan.bytes)}, over Bitbucket's repository size limit of ${formatBytes(limits.repositoryMaxBytes)} (${limits.repositoryMaxBytes} bytes): Bitbucket locks a repository that large.`);
   if (plan.largeFiles.length > 0) {
     lines.push(`${plan.largeFiles.length} file(s) over ${formatBytes(limits.fileMaxBytes)} (${limits.fileMaxBytes} bytes), which Bitbucket refuses in a push unless the repository's file size limit is turned off (Repository settings > Advanced):`);
-    for (const file of plan.largeFiles.slice(0, LISTED_LARGE_FILES)) lines.push(`  ${file.blob ? `blob ${file.blob}` : 'a blob stored as a delta (its id is not read)'}, ${formatBytes(file.size)}, in bundle ${file.bundle}`);
+    for (const file of plan.largeFiles.slice(0, LISTED_LARGE_FILES)) lines.push(`  ${file.path ? `${file.path}: ` : ''}${file.blob ? `blob ${file.blob}` : 'a blob stored as a delta (its id is not read)'}, ${formatBytes(file.size)}, in bundle ${file.bundle}`);
     if (plan.largeFiles.length > LISTED_LARGE_FILES) lines.push(`  and ${plan.largeFiles.length - LISTED_LARGE_FILES} more (--plan --json lists them all)`);
-    lines.push('  (Paths are not read: they need every tree of the history. `git rev-list --objects --all | grep <blob>` in a copy restored with --to names them.)');
+    // A delta's blob id is not read, and the trees kept to find paths have a memory budget.
+    if (plan.largeFiles.some((file) => !file.path)) lines.push('  (Where no path is shown, `git rev-list --objects --all | grep <blob>` in a copy restored with --to names it.)');
   }
   return lines;
 }

@@ -26,7 +26,7 @@
  * still resolved at the end, up to DEFERRED_LIMIT bytes of such deltas.
  */
 import { createHash } from 'node:crypto';
-import { BLOB, OFS_DELTA, type PackObjectHeader, PackWalker, REF_DELTA, packCorrupt, readDeltaSizes } from './pack-walk.js';
+import { BLOB, OFS_DELTA, type PackObjectHeader, PackWalker, REF_DELTA, applyDelta, packCorrupt, readDeltaSizes } from './pack-walk.js';
 
 /** "Pointer files must be < 1024 bytes in size, including the line feed." (we allow equal: git-lfs reads up to 1024) */
 const MAX_POINTER_SIZE = 1024;
@@ -92,36 +92,6 @@ function pointerText(record: PointerRecord): string {
 /** git's object id of a blob: SHA-1 of "blob <size>\0" and the content. */
 export function blobId(content: Uint8Array): string {
   return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
-}
-
-function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
-  const sizes = readDeltaSizes(delta);
-  if (!sizes || sizes.baseSize !== base.byteLength) throw packCorrupt('A delta in the pack does not fit its base.');
-  const result = Buffer.alloc(sizes.resultSize);
-  let out = 0;
-  let position = sizes.start;
-  while (position < delta.byteLength) {
-    const op = delta[position++]!;
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[position++]! * 2 ** (8 * bit);
-      for (let bit = 0; bit < 3; bit++) if (op & (1 << (4 + bit))) length += delta[position++]! * 2 ** (8 * bit);
-      if (length === 0) length = 0x10000;
-      if (offset + length > base.byteLength || out + length > result.byteLength) throw packCorrupt('A delta in the pack copies beyond its base.');
-      result.set(base.subarray(offset, offset + length), out);
-      out += length;
-    } else if (op !== 0) {
-      if (position + op > delta.byteLength || out + op > result.byteLength) throw packCorrupt('A delta in the pack inserts beyond its end.');
-      result.set(delta.subarray(position, position + op), out);
-      position += op;
-      out += op;
-    } else {
-      throw packCorrupt('A delta in the pack has a reserved instruction.');
-    }
-  }
-  if (out !== result.byteLength) throw packCorrupt('A delta in the pack is shorter than it says.');
-  return result;
 }
 
 function pointerLike(content: Uint8Array): boolean {

@@ -70,6 +70,37 @@ export function readDeltaSizes(delta: Uint8Array): { baseSize: number; resultSiz
   return baseSize === undefined || resultSize === undefined ? undefined : { baseSize, resultSize, start: position };
 }
 
+/** A delta's result: its copy and insert instructions applied to its base. */
+export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
+  const sizes = readDeltaSizes(delta);
+  if (!sizes || sizes.baseSize !== base.byteLength) throw packCorrupt('A delta in the pack does not fit its base.');
+  const result = Buffer.alloc(sizes.resultSize);
+  let out = 0;
+  let position = sizes.start;
+  while (position < delta.byteLength) {
+    const op = delta[position++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[position++]! * 2 ** (8 * bit);
+      for (let bit = 0; bit < 3; bit++) if (op & (1 << (4 + bit))) length += delta[position++]! * 2 ** (8 * bit);
+      if (length === 0) length = 0x10000;
+      if (offset + length > base.byteLength || out + length > result.byteLength) throw packCorrupt('A delta in the pack copies beyond its base.');
+      result.set(base.subarray(offset, offset + length), out);
+      out += length;
+    } else if (op !== 0) {
+      if (position + op > delta.byteLength || out + op > result.byteLength) throw packCorrupt('A delta in the pack inserts beyond its end.');
+      result.set(delta.subarray(position, position + op), out);
+      position += op;
+      out += op;
+    } else {
+      throw packCorrupt('A delta in the pack has a reserved instruction.');
+    }
+  }
+  if (out !== result.byteLength) throw packCorrupt('A delta in the pack is shorter than it says.');
+  return result;
+}
+
 /** Reads an object header at `at`, or undefined when the buffer does not hold all of it yet. */
 function readHeader(buffer: Buffer, at: number, offset: number): PackObjectHeader | undefined {
   let position = at;
