@@ -2,15 +2,18 @@
  * A push restore's plan, read from the snapshot before anything is written: the
  * size, the pushes, and what Bitbucket would refuse. Sizes come from the
  * manifest; files over the limit from the packs' object headers, each bundle
- * streamed from the bucket once (pack-walk.ts), never from the git server.
+ * streamed from the bucket (pack-walk.ts), never from the git server; their
+ * paths from a second read of the trees, only when there are such files.
  *
- * Bitbucket's push limits (docs "Reduce repository size" / Bitbucket blog, see
- * /work/shared/reference/bitbucket-api.md, Checked 2026-12-07): a push that
- * contains any file over 100 MB is refused unless a repository admin lifted the
- * limit in the repository's settings; a push whose pack is over 3.5 GB fails;
- * a repository is locked at 4 GB. Whether "MB"/"GB" are powers of 1000 or 1024
- * is not documented: assumed 1000, the smaller, so that the plan warns rather
- * than a push failing.
+ * Bitbucket's push limits: a push that contains any file over 100 MB is refused
+ * unless a repository admin turned the limit off in the repository's settings
+ * (Atlassian Community, "Bitbucket Cloud is implementing a 100 MB limit on files
+ * included in pushes", 2024); a push whose pack is over 3.5 GB fails (Bitbucket
+ * blog, "Git push size limits are coming to Bitbucket Cloud starting April 4th,
+ * 2022"); a repository is locked at 4 GB (Bitbucket Cloud docs, "Reduce
+ * repository size"). Whether "MB"/"GB" are powers of 1000 or 1024 is not
+ * documented: assumed 1000, the smaller, so that the plan warns rather than a
+ * push failing.
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from './errors.js';
