@@ -282,6 +282,24 @@ export interface RestoredRef {
   oid: string;
 }
 
+/** What a restore's plan found, read from the snapshot before anything was written (src/engine/restore-plan.ts). */
+export interface RestorePlanView {
+  /** Pack bytes of all bundles: about what the target will hold. */
+  bytes: number;
+  /** At most this many pushes: one per bundle, then the real refs. */
+  pushes: number;
+  fileMaxBytes: number;
+  pushMaxBytes: number;
+  repositoryMaxBytes: number;
+  /** Files over fileMaxBytes: the bundle carrying each, its size, its blob id when the pack stores it whole and then its path when the trees tell (the first of them: `largeFileCount` counts all). */
+  largeFiles: Array<{ bundle: number; size: number; blob?: string; path?: string }>;
+  largeFileCount: number;
+  /** Bundles whose pack alone is over pushMaxBytes. */
+  oversizedBundles: number[];
+  /** The snapshot alone is over the repository size limit, where Bitbucket locks a repository. */
+  overRepositoryLimit: boolean;
+}
+
 export interface RestoreResult {
   snapshotId: string;
   mode: RestoreDestination;
@@ -306,6 +324,8 @@ export interface RestoreResult {
   /** LFS objects the snapshot names but never stored (Bitbucket did not have them). */
   lfsMissing?: number;
   configuration?: ConfigurationResultView;
+  /** The plan the push followed; absent when nothing was pushed (configuration only). */
+  plan?: RestorePlanView;
 }
 
 export interface SweepResult {
@@ -604,6 +624,12 @@ const restoreRequest = z.object({
    * logged or recorded.
    */
   identity: secret.optional(),
+  /**
+   * The person confirms that the target takes files over Bitbucket's file size limit
+   * (a repository admin turned it off). Without it, a restore whose plan finds such
+   * a file stops with RESTORE_LARGE_FILES before anything is written.
+   */
+  largeFilesConfirmed: z.boolean().optional(),
 }).strict()
   .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
   .refine((request) => request.configuration !== 'only' || (request.mode !== 'overwrite' && request.refs === undefined), { message: "'only' restores no refs: choose beside (this repository) or new-repository, without refs", path: ['configuration'] })

@@ -175,6 +175,38 @@ describe('lifeboat CLI: the recovery path', () => {
     fsck(target);
   });
 
+  it('a push restore shows its plan first; one holding a file over the limit writes nothing until --allow-large-files', async () => {
+    const bucketUrl = await initialized();
+    const id = await backedUp(bucketUrl);
+    const blobs = git(bare, ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype) %(objectsize)']).trim().split('\n')
+      .map((line) => line.split(' ')).filter(([type]) => type === 'blob').map(([, size]) => Number(size));
+    const largest = Math.max(...blobs);
+    // A limit just under the largest file of the repository: those files, and only they, are over it.
+    const limit = String(largest - 1);
+    const target = join(root, 'served', 'large-files.git');
+    initBare(target);
+    const url = server.url('large-files.git');
+
+    const planned = await runCli(['restore', id, '--push', url, '--plan', '--file-limit', limit, '--bucket', bucketUrl, '--json']);
+    assert.equal(planned.code, 0, planned.stderr);
+    const { plan } = JSON.parse(planned.stdout) as { plan: { pushes: number; largeFiles: { size: number; bundle: number }[]; limits: { fileMaxBytes: number } } };
+    assert.equal(plan.limits.fileMaxBytes, largest - 1);
+    assert.deepEqual(plan.largeFiles.map((file) => file.size), blobs.filter((size) => size === largest));
+    assert.equal(plan.pushes, 2);
+
+    const refused = await runCli(['restore', id, '--push', url, '--file-limit', limit, '--bucket', bucketUrl]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Plan: .* in 1 bundle\(s\), pushed in at most 2 pushes/m);
+    assert.match(refused.stderr, /file\(s\) over .*Repository settings > Advanced/);
+    assert.match(refused.stderr, /^lifeboat: error \[RESTORE_LARGE_FILES\]: .*Nothing was written\. — .*--allow-large-files\n$/m);
+    assert.equal(refsOf(target), '', 'nothing was written');
+
+    const restored = await runCli(['restore', id, '--push', url, '--file-limit', limit, '--allow-large-files', '--bucket', bucketUrl]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(refsOf(target), refsOf(bare));
+    fsck(target);
+  });
+
   it('encrypts to the recipient, and the stored objects open with the standard age command', async () => {
     const key = await generateIdentity();
     const identityFile = join(root, 'identity.txt');

@@ -3,7 +3,7 @@
 // (real git) and s3rver. A person's steps, found by role and accessible name; the
 // results checked with plain git.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -394,5 +394,51 @@ describe('the repository settings page in chromium', () => {
     await frame.getByRole('heading', { name: new RegExp(`^feature/dark-mode was force-pushed .* by Atlassian account ${pusher}$`) }).waitFor();
     await frame.getByRole('heading', { name: new RegExp(`^feature/login-sso was deleted .* by Atlassian account ${DEMO_USERS.admin.accountId}$`) }).waitFor();
     await checkAccessibility(frame, 'force-push and deletion banners');
+  });
+
+  it('Bob restores a branch holding a file over 100 MB once he confirms that the file size limit is off', async () => {
+    const work = await mkdtemp(join(scratch, 'large-'));
+    await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(SLUG), work]);
+    // One byte over Bitbucket's 100 MB, of zeros: about 100 KB once compressed.
+    await writeFile(join(work, 'video.bin'), Buffer.alloc(100 * 1000 * 1000 + 1));
+    await gitAsync(work, ['add', 'video.bin']);
+    await gitAsync(work, ['-c', 'user.name=Bob', '-c', 'user.email=bob@lifeboat.invalid', 'commit', '--quiet', '-m', 'a large file']);
+    await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD:refs/heads/media']);
+    const tip = (await gitAsync(work, ['rev-parse', 'HEAD'])).trim();
+    // Encrypted to a key of this test's own (an earlier test encrypts too), with Bob's choice to back up web-app; then a snapshot holding media.
+    const key = await generateIdentity();
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } }, encryption: { recipients: [key.recipient] } });
+    await app.world.emulator.eventsIdle();
+    await app.world.host.idle();
+    let frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: 'Back up now' }).click();
+    await frame.getByText('Backup finished').waitFor({ timeout: 60_000 });
+
+    frame = await open('repoAdmin');
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('radio', { name: 'Chosen branches and tags' }).check({ force: true });
+    const picker = dialog.getByLabel('Branches and tags to restore');
+    await picker.fill('media');
+    await picker.press('Enter');
+    const identity = dialog.getByLabel('Age identity (AGE-SECRET-KEY-1…)');
+    await identity.fill(key.identity);
+    await dialog.getByRole('button', { name: 'Start restore' }).click();
+    // The job stops at its plan (read with the identity given for the job), before it writes anything.
+    await dialog.getByText(/holds 1 file over 100000000 bytes/).waitFor({ timeout: 60_000 });
+    await dialog.getByRole('button', { name: 'Back to the restore' }).click();
+    assert.equal([...(await remoteRefs()).keys()].filter((name) => name.endsWith('/media') && name.includes('restored/')).length, 0, 'nothing written');
+    const start = dialog.getByRole('button', { name: 'Start restore' });
+    await identity.fill(key.identity);
+    assert.equal(await start.isDisabled(), true, 'not without the confirmation');
+    await dialog.getByLabel('The file size limit of the target repository is off').check();
+    assert.equal(await start.isDisabled(), false);
+    await checkAccessibility(frame, 'restore dialog asking about large files');
+    await start.click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    assert.match(await dialog.getByTestId('restore-plan').textContent() ?? '', /It held 1 file over 100 MB\./);
+    const restored = [...(await remoteRefs())].filter(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/media'));
+    assert.deepEqual(restored.map(([, oid]) => oid), [tip]);
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 });

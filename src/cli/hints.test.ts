@@ -9,5 +9,6 @@ describe('CLI hints', () => {
     assert.equal(cliHint(new LifeboatError('SNAPSHOT_NOT_FOUND', 'x', { details: { snapshot: 's', repo: 'acme/web' } })), 'list the snapshots with `lifeboat snapshots --repo acme/web`');
     assert.match(cliHint(new LifeboatError('INTERNAL', 'x')) ?? '', /bug in Lifeboat/);
     assert.equal(cliHint(new LifeboatError('CHECKSUM_MISMATCH', 'x')), undefined);
+    assert.match(cliHint(new LifeboatError('RESTORE_LARGE_FILES', 'x')) ?? '', /Repository settings > Advanced.*--allow-large-files$/);
   });
 });

@@ -13,7 +13,11 @@ export const GIT_CREDENTIALS =
 
 const IDENTITY = 'pass --identity <file> or set LIFEBOAT_IDENTITY';
 
+const LIFT_FILE_LIMIT = 'on Bitbucket a repository admin turns the file size limit off in Repository settings > Advanced';
+
 const HINTS: Partial<Record<ErrorCode, Hint>> = {
+  RESTORE_LARGE_FILES: `once the target takes files that large (${LIFT_FILE_LIMIT}), run the same command with --allow-large-files`,
+  RESTORE_LARGE_FILE_REFUSED: `check that the target takes files that large (${LIFT_FILE_LIMIT}), then run the same command again`,
   GIT_AUTH_REQUIRED: GIT_CREDENTIALS,
   IDENTITY_REQUIRED: IDENTITY,
   IDENTITY_MISMATCH: `${IDENTITY} with an identity of one of the snapshot's recipients (lifeboat show <snapshot> names them)`,

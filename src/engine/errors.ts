@@ -49,6 +49,10 @@ export const ErrorCodes = {
   // Restore
   RESTORE_TARGET_NOT_EMPTY: 'RESTORE_TARGET_NOT_EMPTY',
   RESTORE_REF_EXISTS: 'RESTORE_REF_EXISTS',
+  /** The restore's plan found a file over the target's limit and nobody confirmed the limit was lifted: nothing was written. */
+  RESTORE_LARGE_FILES: 'RESTORE_LARGE_FILES',
+  /** A push carrying a file over the limit was refused although the person confirmed the limit was lifted. */
+  RESTORE_LARGE_FILE_REFUSED: 'RESTORE_LARGE_FILE_REFUSED',
   LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
   LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
   /** `lifeboat attach`: the file or folder is not an issue export or a wiki clone. */

@@ -5,18 +5,20 @@
  * empty repository, or beside existing work under refs/heads/restored/<snapshot>/...;
  * overwriting is an explicit mode.
  */
-import { LifeboatError } from './errors.js';
+import { LifeboatError, isLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest, SnapshotRef } from './bucket/format.js';
 import { openStoredBundle } from './stored-bundle.js';
 import type { LfsClient } from './git/lfs.js';
 import { type GitClient, type PushCommand, ZERO_OID } from './git/types.js';
 import { type LfsRestoreReport, uploadLfsObjects } from './lfs.js';
+import { type PlanProgress, type RestoreLimits, type RestorePlan, largeFileRefused, planRestore, requireLargeFilesConfirmed } from './restore-plan.js';
 
 /** How a push restore meets the target's refs: only into an empty repository, beside them (restored/<snapshot>/), or over them. */
 export type PushMode = 'empty' | 'beside' | 'overwrite';
 
 export type RestoreProgress =
+  | PlanProgress
   /** `resumed`: an earlier, interrupted attempt already staged this bundle on the server. */
   | { phase: 'bundle'; bundle: number; bundles: number; bytes: number; resumed: boolean }
   | { phase: 'server'; message: string }
@@ -45,6 +47,14 @@ export interface RestoreReport {
   bundlesResumed: number;
   /** The snapshot's LFS objects put in the target; absent when the snapshot holds none (or none were asked for). */
   lfs?: LfsRestoreReport;
+}
+
+/** What a push restore knows before it writes: its plan (read here when not given), and whether the person confirmed the target takes the plan's large files. */
+export interface RestorePlanning {
+  plan?: RestorePlan;
+  /** Limits of a plan read here. */
+  limits?: Partial<RestoreLimits>;
+  largeFilesConfirmed?: boolean;
 }
 
 /**
@@ -98,8 +108,12 @@ export function selectRefs(manifest: SnapshotManifest, only: string[] | undefine
  * the same snapshot resumes from them: a bundle whose staging refs already hold
  * their values is on the server complete (receive-pack accepted them only so)
  * and is not pushed again, and the last push removes them all.
+ *
+ * Before anything is written, the plan (restore-plan.ts) is read: a snapshot
+ * holding a file over the limit is refused unless the person confirmed the
+ * target takes it, and a push of such a file that is refused anyway says so.
  */
-export async function restoreToRemote(source: RestoreSource & { git: GitClient; mode: PushMode; lfs?: LfsClient }): Promise<RestoreReport> {
+export async function restoreToRemote(source: RestoreSource & RestorePlanning & { git: GitClient; mode: PushMode; lfs?: LfsClient }): Promise<RestoreReport> {
   const { manifest, git, mode } = source;
   const { selected, leftOut } = selectRefs(manifest, source.only, mode === 'beside');
   const target = (name: string): string => (mode === 'beside' ? besideRefName(manifest.id, name) : name);
@@ -115,6 +129,14 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
     const taken = selected.filter((ref) => remote.has(target(ref.name)) && remote.get(target(ref.name)) !== ref.oid).map((ref) => target(ref.name));
     if (taken.length > 0) throw new LifeboatError('RESTORE_REF_EXISTS', `${git.url} already has ${taken.join(', ')}; nothing was changed.`);
   }
+
+  const plan = source.plan ?? await planRestore({
+    store: source.store, manifest,
+    ...(source.identities ? { identities: source.identities } : {}),
+    ...(source.limits ? { limits: source.limits } : {}),
+    ...(source.onProgress ? { onProgress: source.onProgress } : {}),
+  });
+  requireLargeFilesConfirmed(plan, source.largeFilesConfirmed === true);
 
   // This snapshot's staging refs on the server, with their values: an interrupted run's, then this run's.
   const ownStaging = `${STAGING_NAMESPACE}/${manifest.id}/`;
@@ -135,7 +157,13 @@ export async function restoreToRemote(source: RestoreSource & { git: GitClient; 
         continue;
       }
       const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
-      await git.push({ commands, pack: bundle.pack, onProgress });
+      try {
+        await git.push({ commands, pack: bundle.pack, onProgress });
+      } catch (error) {
+        const refused = isLifeboatError(error, 'GIT_PUSH_REJECTED') || isLifeboatError(error, 'GIT_REMOTE_ERROR');
+        if (refused && plan.largeFiles.some((file) => file.bundle === index + 1)) throw largeFileRefused(plan, index + 1, error);
+        throw error;
+      }
       for (const command of commands) staged.set(command.ref, command.new);
     }
     const finalCommands: PushCommand[] = selected

@@ -7,7 +7,7 @@ test('a page gets what happened and what it can do there, never a flag of the co
   const missing = userError(new LifeboatError('GIT_AUTH_REQUIRED', 'Bitbucket refused the stored credential.'));
   assert.equal(missing.message, 'Bitbucket refused the stored credential.');
   assert.match(missing.hint ?? '', /admin page/);
-  for (const code of ['GIT_AUTH_REQUIRED', 'IDENTITY_REQUIRED', 'BUCKET_ACCESS_DENIED', 'NOT_CONFIGURED'] as const) {
+  for (const code of ['GIT_AUTH_REQUIRED', 'IDENTITY_REQUIRED', 'BUCKET_ACCESS_DENIED', 'NOT_CONFIGURED', 'RESTORE_LARGE_FILES', 'RESTORE_LARGE_FILE_REFUSED'] as const) {
     assert.doesNotMatch(userError(new LifeboatError(code, 'x')).hint ?? '', /--|LIFEBOAT_/, code);
   }
 });
@@ -17,4 +17,9 @@ test('a transient failure says Lifeboat tries again; a bug keeps its internals i
   const bug = userError(new LifeboatError('INTERNAL', 'TypeError: x is undefined at /app/src/forge/jobs.ts:12'));
   assert.doesNotMatch(bug.message, /TypeError|jobs\.ts/);
   assert.equal(bug.code, 'INTERNAL');
+});
+
+test('a restore stopped for a file over the limit says where the limit is turned off and how to go on', () => {
+  assert.match(userError(new LifeboatError('RESTORE_LARGE_FILES', 'x')).hint ?? '', /Repository settings > Advanced.*Restore dialog/);
+  assert.match(userError(new LifeboatError('RESTORE_LARGE_FILE_REFUSED', 'x')).hint ?? '', /Repository settings > Advanced/);
 });

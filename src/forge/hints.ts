@@ -7,6 +7,10 @@ import { fieldProblemsIn, type ErrorCode, type LifeboatError } from '../engine/e
 
 const ADMIN_PAGE = 'Lifeboat\'s admin page (Workspace settings → Lifeboat)';
 
+/** Atlassian Community, "Bitbucket Cloud is implementing a 100 MB limit on files included in pushes" (2024): "can be disabled by a repository admin within the Advanced settings in Repository settings". */
+const FILE_LIMIT_SETTING = 'Repository settings > Advanced';
+const FILE_LIMIT_OFF = `A repository admin of the target turns its file size limit off (${FILE_LIMIT_SETTING})`;
+
 const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   NOT_CONFIGURED: `A workspace admin finishes the set-up on ${ADMIN_PAGE}.`,
   GIT_AUTH_REQUIRED: `Paste a working Bitbucket token on ${ADMIN_PAGE} and test it there.`,
@@ -20,6 +24,8 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   IDENTITY_MISMATCH: 'Start the restore again with the identity of one of the snapshot\'s recipients (`age-keygen -y <identity file>` prints an identity\'s recipient). The identity given was deleted with the job.',
   IDENTITY_INVALID: 'Paste the line AGE-SECRET-KEY-1... of your age identity file (or the whole file).',
   RESTORE_REF_EXISTS: 'Choose other branches, or restore into a new repository.',
+  RESTORE_LARGE_FILES: `${FILE_LIMIT_OFF}, then start the restore again from the snapshot's Restore dialog, confirming that the limit is off.`,
+  RESTORE_LARGE_FILE_REFUSED: `Check that the file size limit of the target repository is off (${FILE_LIMIT_SETTING}), then start the restore again.`,
   PERMISSION_DENIED: 'Ask a repository or workspace admin.',
   CONNECTION_LOST: 'Lifeboat tries again by itself. Forge ends any single request after 180 s: if this keeps happening, one request carries too much to finish in that time.',
   LFS_HOST_NOT_ALLOWED: 'Bitbucket sent this LFS transfer to a host the app does not declare (Forge lets an app reach only the hosts its manifest names): update Lifeboat, or tell its maintainers the host named above.',

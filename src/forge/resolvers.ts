@@ -210,6 +210,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
       ...(request.confirmOverwrite !== undefined ? { confirmOverwrite: request.confirmOverwrite } : {}),
       ...(request.configuration ? { configuration: request.configuration } : {}),
       ...(request.identity !== undefined ? { identity: request.identity } : {}),
+      ...(request.largeFilesConfirmed !== undefined ? { largeFilesConfirmed: request.largeFilesConfirmed } : {}),
     },
     accountId: caller.accountId,
   })),

@@ -6,13 +6,14 @@
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../bitbucket/uuid.js';
 import { apiPath } from '../bitbucket/client.js';
-import type { ConfigurationResultView, RestoreDestination, RestoreResult, RestoreSummary } from '../contract.js';
+import type { ConfigurationResultView, RestoreDestination, RestorePlanView, RestoreResult, RestoreSummary } from '../contract.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { branchName } from '../engine/git/ref-name.js';
 import { type RestoreReport, restoreToRemote } from '../engine/remote-restore.js';
+import { type RestorePlan, planRestore, requireLargeFilesConfirmed } from '../engine/restore-plan.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
 import type { ConfigurationRestoreResult } from '../bitbucket/configuration-plan.js';
@@ -51,6 +52,8 @@ export interface StoredRestore {
   requesterAccess?: RequesterAccess;
   /** Also (or only) the snapshot's repository configuration. */
   configuration?: 'with-git' | 'only';
+  /** The person confirmed the target takes files over the file size limit. */
+  largeFilesConfirmed?: boolean;
   /** The push, once done: a retry (after a configuration write failed for a while) does not push again. */
   pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number; lfs?: { restored: number; missing: number } };
 }
@@ -61,6 +64,10 @@ const GUARD_BACKUP_MS = 540_000;
 const LISTED_REFS_CHARS = 32_000;
 /** ...and configuration items up to this many in each list (a few hundred bytes each). */
 const LISTED_CONFIGURATION_ITEMS = 200;
+/** Large files a kept plan lists (about 100 bytes each, in its own KVS value); more than a repository under Bitbucket's 4 GB lock can hold over 100 MB. */
+const KEPT_LARGE_FILES = 1000;
+/** ...of which the job's result lists these. */
+const LISTED_LARGE_FILES = 50;
 
 const restoreBody = z.object({
   workspaceUuid: bitbucketUuid,
@@ -107,6 +114,9 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   // Checked before anything is created or overwritten: a wrong identity changes nothing.
   const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
   if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);
+  // Before anything is created, backed up or pushed: a file the target would refuse stops the restore here, unless confirmed.
+  const plan = stored.configuration === 'only' ? undefined : await readPlan(store, manifest, identities, body.jobId, context);
+  if (plan) requireLargeFilesConfirmed(plan, stored.largeFilesConfirmed === true);
 
   let target: PushTarget;
   if (stored.mode === 'new-repository') {
@@ -132,7 +142,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
 
   if (stored.configuration !== 'only' && !stored.pushed) {
-    const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context);
+    const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context, plan!);
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
       ...(report.lfs ? { lfs: { restored: report.lfs.uploaded + report.lfs.present, missing: report.lfs.missing.length } } : {}),
@@ -163,7 +173,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     ...(pushed?.lfs ? { lfsObjects: pushed.lfs.restored, ...(pushed.lfs.missing > 0 ? { lfsMissing: pushed.lfs.missing } : {}) } : {}),
   };
   const summary: RestoreSummary = { ...outcome, ...(listed ? { configuration: { writtenCount: listed.writtenCount, notWrittenCount: listed.notWrittenCount } } : {}) };
-  const result: RestoreResult = { ...outcome, ...(pushed ? { refs: pushed.refs } : {}), ...(listed ? { configuration: listed } : {}) };
+  const result: RestoreResult = { ...outcome, ...(pushed ? { refs: pushed.refs } : {}), ...(listed ? { configuration: listed } : {}), ...(plan && pushed ? { plan: planView(plan) } : {}) };
   return { state: 'done', note: { code: 'restored', restore: summary }, result };
 }
 
@@ -177,13 +187,40 @@ interface PushTarget {
   url?: string;
 }
 
-async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: PushTarget, identities: string[] | undefined, jobId: string, context: RunContext): Promise<RestoreReport> {
+/** The restore's plan: kept from an earlier attempt of the job, or read from the snapshot (every bundle, streamed from the bucket) and kept. */
+async function readPlan(store: BlobStore, manifest: SnapshotManifest, identities: string[] | undefined, jobId: string, context: RunContext): Promise<RestorePlan> {
+  const kept = await appState().get<RestorePlan>(kvsKeys.restorePlan(jobId));
+  if (kept) return kept;
+  const plan = await planRestore({
+    store, manifest, ...(identities ? { identities } : {}),
+    onProgress: (progress) => context.progress(`reading bundle ${progress.bundle} of ${progress.bundles} for the restore's plan`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes }),
+  });
+  const keep = { ...plan, largeFiles: plan.largeFiles.slice(0, KEPT_LARGE_FILES) };
+  await appState().set(kvsKeys.restorePlan(jobId), keep);
+  return { ...keep, largeFiles: plan.largeFiles };
+}
+
+function planView(plan: RestorePlan): RestorePlanView {
+  return {
+    bytes: plan.bytes,
+    pushes: plan.pushes,
+    fileMaxBytes: plan.limits.fileMaxBytes,
+    pushMaxBytes: plan.limits.pushMaxBytes,
+    repositoryMaxBytes: plan.limits.repositoryMaxBytes,
+    largeFiles: plan.largeFiles.slice(0, LISTED_LARGE_FILES),
+    largeFileCount: plan.largeFiles.length,
+    oversizedBundles: plan.oversizedBundles,
+    overRepositoryLimit: plan.overRepositoryLimit,
+  };
+}
+
+async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: SnapshotManifest, stored: StoredRestore, target: PushTarget, identities: string[] | undefined, jobId: string, context: RunContext, plan: RestorePlan): Promise<RestoreReport> {
   const refCount = stored.refs?.length ?? manifest.refs.length;
   context.progress(`pushing ${refCount} ref${refCount === 1 ? '' : 's'} into ${target.slug}`, { refs: refCount });
   const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${jobId}` });
   try {
     return await restoreToRemote({
-      store, manifest, git: target.git, lfs: target.lfs, mode: target.mode,
+      store, manifest, git: target.git, lfs: target.lfs, mode: target.mode, plan, largeFilesConfirmed: stored.largeFilesConfirmed === true,
       ...(identities ? { identities } : {}),
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {

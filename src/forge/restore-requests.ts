@@ -58,6 +58,7 @@ export async function requestRestore(input: Requester & { request: RestoreReques
     ...(refs ? { refs } : {}),
     ...(request.mode === 'new-repository' ? { newRepositorySlug: request.newRepositorySlug! } : {}),
     ...(request.configuration ? { configuration: request.configuration } : {}),
+    ...(request.largeFilesConfirmed ? { largeFilesConfirmed: true } : {}),
     accountId: input.accountId,
   };
   const asked: RestoreAsked = {

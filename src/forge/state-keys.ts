@@ -69,6 +69,8 @@ export const kvsKeys = {
   job: (jobId: string): string => `job:${jobId}`,
   /** What a restore job was asked to do, and what it has done so far (so a retry continues). */
   restoreRequest: (jobId: string): string => `job:${jobId}:restore`,
+  /** A restore job's plan, once read: a retry does not read the snapshot again. */
+  restorePlan: (jobId: string): string => `job:${jobId}:plan`,
   /** A Forge secret: the age identities given for one restore of an encrypted snapshot, deleted when the job ends. */
   restoreIdentity: (jobId: string): string => `job:${jobId}:identity`,
 };

@@ -1,9 +1,8 @@
 /**
  * LFS pointers found while a pack streams (gitformat-pack, git-lfs spec v1), in
- * constant memory: the pack is parsed object by object as its bytes pass, never
- * held. Each object's header gives its type and inflated size; an object of up to
- * SYNC_LIMIT bytes is inflated at once (its content discarded unless it may be a
- * pointer), a larger one is inflated as a stream only to find where it ends.
+ * constant memory: the pack is walked object by object as its bytes pass
+ * (pack-walk.ts), never held; an object's content is discarded unless it may be
+ * a pointer.
  *
  * "Pointer files must be < 1024 bytes in size" (spec): only blobs of at most
  * MAX_POINTER_SIZE bytes are read, and only deltas whose result is that small.
@@ -27,15 +26,10 @@
  * still resolved at the end, up to DEFERRED_LIMIT bytes of such deltas.
  */
 import { createHash } from 'node:crypto';
-import { type Inflate, createInflate, inflateSync } from 'node:zlib';
-import { LifeboatError } from '../errors.js';
+import { BLOB, OFS_DELTA, type PackObjectHeader, PackWalker, REF_DELTA, applyDelta, packCorrupt, readDeltaSizes } from './pack-walk.js';
 
 /** "Pointer files must be < 1024 bytes in size, including the line feed." (we allow equal: git-lfs reads up to 1024) */
 const MAX_POINTER_SIZE = 1024;
-/** Objects up to this size are inflated in one call; larger ones stream. */
-const SYNC_LIMIT = 256 * 1024;
-/** Deflate never grows data by more than a few bytes per 16 KiB block: more than this is no small object. */
-const compressedLimit = (size: number): number => size + (size >> 6) + 1024;
 const NEAR_POINTER_LIMIT = 1024 * 1024;
 const DEFERRED_LIMIT = 1024 * 1024;
 
@@ -100,143 +94,9 @@ export function blobId(content: Uint8Array): string {
   return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
 }
 
-const COMMIT = 1;
-const TREE = 2;
-const BLOB = 3;
-const TAG = 4;
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-
-function corrupt(message: string): LifeboatError {
-  return new LifeboatError('PACK_CORRUPT', message);
-}
-
-/** "The delta data starts with the size of the base object and the size of the object to be reconstructed", then copy/insert instructions. */
-function readDeltaSizes(delta: Uint8Array): { baseSize: number; resultSize: number; start: number } | undefined {
-  let position = 0;
-  const varint = (): number | undefined => {
-    let value = 0;
-    let shift = 0;
-    for (;;) {
-      const byte = delta[position++];
-      if (byte === undefined || shift > 49) return undefined;
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-      if ((byte & 0x80) === 0) return value;
-    }
-  };
-  const baseSize = varint();
-  const resultSize = varint();
-  return baseSize === undefined || resultSize === undefined ? undefined : { baseSize, resultSize, start: position };
-}
-
-function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
-  const sizes = readDeltaSizes(delta);
-  if (!sizes || sizes.baseSize !== base.byteLength) throw corrupt('A delta in the pack does not fit its base.');
-  const result = Buffer.alloc(sizes.resultSize);
-  let out = 0;
-  let position = sizes.start;
-  while (position < delta.byteLength) {
-    const op = delta[position++]!;
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[position++]! * 2 ** (8 * bit);
-      for (let bit = 0; bit < 3; bit++) if (op & (1 << (4 + bit))) length += delta[position++]! * 2 ** (8 * bit);
-      if (length === 0) length = 0x10000;
-      if (offset + length > base.byteLength || out + length > result.byteLength) throw corrupt('A delta in the pack copies beyond its base.');
-      result.set(base.subarray(offset, offset + length), out);
-      out += length;
-    } else if (op !== 0) {
-      if (position + op > delta.byteLength || out + op > result.byteLength) throw corrupt('A delta in the pack inserts beyond its end.');
-      result.set(delta.subarray(position, position + op), out);
-      position += op;
-      out += op;
-    } else {
-      throw corrupt('A delta in the pack has a reserved instruction.');
-    }
-  }
-  if (out !== result.byteLength) throw corrupt('A delta in the pack is shorter than it says.');
-  return result;
-}
-
 function pointerLike(content: Uint8Array): boolean {
   const text = Buffer.from(content).toString('latin1');
   return SPEC_URLS.some((url) => text.includes(url));
-}
-
-interface ObjectHeader {
-  type: number;
-  size: number;
-  offset: number;
-  baseOffset?: number;
-  baseId?: string;
-  /** Bytes of the header (type, size, base). */
-  length: number;
-}
-
-/** Reads an object header at `at`, or undefined when the buffer does not hold all of it yet. */
-function readHeader(buffer: Buffer, at: number, offset: number): ObjectHeader | undefined {
-  let position = at;
-  let byte = buffer[position++];
-  if (byte === undefined) return undefined;
-  const type = (byte >> 4) & 7;
-  let size = byte & 0x0f;
-  let shift = 4;
-  while (byte & 0x80) {
-    byte = buffer[position++];
-    if (byte === undefined) return undefined;
-    if (shift > 49) throw corrupt(`The object at offset ${offset} of the pack has an impossible size.`);
-    size += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-  }
-  if (![COMMIT, TREE, BLOB, TAG, OFS_DELTA, REF_DELTA].includes(type)) throw corrupt(`The object at offset ${offset} of the pack has the unknown type ${type}.`);
-  const header: ObjectHeader = { type, size, offset, length: 0 };
-  if (type === OFS_DELTA) {
-    // "n bytes with MSB set in all but the last one ... offset = ((offset + 1) << 7) | (byte & 127)"
-    byte = buffer[position++];
-    if (byte === undefined) return undefined;
-    let distance = byte & 0x7f;
-    while (byte & 0x80) {
-      byte = buffer[position++];
-      if (byte === undefined) return undefined;
-      distance = (distance + 1) * 128 + (byte & 0x7f);
-    }
-    if (distance > offset) throw corrupt(`The delta at offset ${offset} of the pack names a base before the pack's start.`);
-    header.baseOffset = offset - distance;
-  } else if (type === REF_DELTA) {
-    if (buffer.byteLength < position + 20) return undefined;
-    header.baseId = buffer.subarray(position, position + 20).toString('hex');
-    position += 20;
-  }
-  header.length = position - at;
-  return header;
-}
-
-/** Inflates one large object as a stream, discarding its bytes, to learn where its zlib data ends. */
-class StreamingInflate {
-  private readonly inflate: Inflate = createInflate();
-  private failure: Error | undefined;
-
-  constructor() {
-    this.inflate.on('data', () => undefined);
-    this.inflate.on('error', (error) => { this.failure = error; });
-  }
-
-  /** Feeds `input`; resolves to how much of it the object's data used when it ended within it, or undefined to go on. */
-  async feed(input: Buffer): Promise<number | undefined> {
-    const before = this.inflate.bytesWritten;
-    await new Promise<void>((resolve, reject) => {
-      this.inflate.write(input, (error) => (error ? reject(error) : resolve()));
-    }).catch((error: unknown) => { throw corrupt(`The pack's compressed data is damaged (${error instanceof Error ? error.message : String(error)}).`); });
-    if (this.failure) throw corrupt(`The pack's compressed data is damaged (${this.failure.message}).`);
-    const used = this.inflate.bytesWritten - before;
-    return used < input.byteLength ? used : undefined;
-  }
-
-  close(): void {
-    this.inflate.destroy();
-  }
 }
 
 interface Deferred {
@@ -256,12 +116,7 @@ interface ScanResult {
  * pointers that earlier bundles of the chain recorded (bases of a thin pack).
  */
 export class LfsPointerScanner {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Pack offset of pending[0]. */
-  private offset = 0;
-  private objectsLeft = -1;
-  private header: ObjectHeader | undefined;
-  private streaming: StreamingInflate | undefined;
+  private readonly walker = new PackWalker({ object: (header, content) => this.object(header, content) });
   private readonly known = new Map<string, Buffer>();
   private readonly basesByOffset = new Map<number, Buffer>();
   private readonly basesById = new Map<string, Buffer>();
@@ -270,48 +125,23 @@ export class LfsPointerScanner {
   private deferredBytes = 0;
   private unresolved = 0;
   private readonly found = new Map<string, PointerRecord>();
-  /** Most bytes held at once besides the pointers found (pending input, near-pointer bases, deferred deltas). */
-  maxHeldBytes = 0;
 
   constructor(known: readonly PointerRecord[] = []) {
     for (const record of known) this.known.set(record.blob, Buffer.from(pointerText(record), 'utf8'));
   }
 
-  get heldBytes(): number {
-    return this.pending.byteLength + this.nearPointerBytes + this.deferredBytes;
+  /** At least the most bytes held at once besides the pointers found (pending input, near-pointer bases, deferred deltas): the kept bases only grow. */
+  get maxHeldBytes(): number {
+    return this.walker.maxPendingBytes + this.nearPointerBytes + this.deferredBytes;
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    let input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (input.byteLength > 0) {
-      if (this.streaming) {
-        const used = await this.streaming.feed(input);
-        if (used === undefined) {
-          this.offset += input.byteLength;
-          return;
-        }
-        this.offset += used;
-        input = input.subarray(used);
-        this.streaming.close();
-        this.streaming = undefined;
-        this.objectDone();
-        continue;
-      }
-      this.pending = this.pending.byteLength === 0 ? input : Buffer.concat([this.pending, input]);
-      input = Buffer.alloc(0);
-      this.parse();
-      this.maxHeldBytes = Math.max(this.maxHeldBytes, this.heldBytes);
-      if (this.streaming) {
-        input = this.pending;
-        this.pending = Buffer.alloc(0);
-      }
-    }
+  write(chunk: Uint8Array): Promise<void> {
+    return this.walker.write(chunk);
   }
 
   /** The pointers of the pack, once all of it was written (checked by pack-check). */
   end(): ScanResult {
-    this.streaming?.close();
-    if (this.objectsLeft !== 0) throw corrupt('The pack ended before all of its objects.');
+    this.walker.end();
     // Bases that came after their delta: resolve until nothing more resolves.
     for (let progress = true; progress && this.deferred.length > 0;) {
       progress = false;
@@ -329,69 +159,14 @@ export class LfsPointerScanner {
     return { pointers: [...this.found.values()], unresolved: this.unresolved };
   }
 
-  private parse(): void {
-    let at = 0;
-    const buffer = this.pending;
-    for (;;) {
-      if (this.objectsLeft < 0) {
-        if (buffer.byteLength - at < 12) break;
-        if (buffer.readUInt32BE(at) !== 0x5041434b) throw corrupt('The pack does not start with the "PACK" signature.');
-        this.objectsLeft = buffer.readUInt32BE(at + 8);
-        at += 12;
-        continue;
-      }
-      if (this.objectsLeft === 0) {
-        at = buffer.byteLength; // the trailer (pack-check verifies it)
-        break;
-      }
-      if (!this.header) {
-        const header = readHeader(buffer, at, this.offset + at);
-        if (!header) break;
-        this.header = header;
-        at += header.length;
-      }
-      const header = this.header;
-      if (header.size > SYNC_LIMIT) {
-        this.streaming = new StreamingInflate();
-        break;
-      }
-      const data = buffer.subarray(at);
-      let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
-      try {
-        // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
-        inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-          // Incomplete: wait for more, unless it is already longer than an object this size can be (then stream it).
-          if (data.byteLength > compressedLimit(header.size)) this.streaming = new StreamingInflate();
-          break;
-        }
-        throw corrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
-      }
-      if (inflated.buffer.byteLength !== header.size) throw corrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
-      at += inflated.engine.bytesWritten;
-      this.object(header, inflated.buffer);
-      this.objectDone();
-    }
-    this.offset += at;
-    this.pending = buffer.subarray(at);
-    // Never hold on to a whole chunk for a few bytes of it.
-    if (this.pending.byteLength > 0 && this.pending.byteLength < buffer.byteLength / 4) this.pending = Buffer.from(this.pending);
-  }
-
-  private objectDone(): void {
-    this.header = undefined;
-    this.objectsLeft -= 1;
-  }
-
-  private object(header: ObjectHeader, content: Buffer): void {
+  private object(header: PackObjectHeader, content: Buffer): void {
     if (header.type === BLOB) {
       if (content.byteLength <= MAX_POINTER_SIZE) this.resolved(header.offset, content);
       return;
     }
     if (header.type !== OFS_DELTA && header.type !== REF_DELTA) return;
     const sizes = readDeltaSizes(content);
-    if (!sizes) throw corrupt(`The delta at offset ${header.offset} of the pack has no sizes.`);
+    if (!sizes) throw packCorrupt(`The delta at offset ${header.offset} of the pack has no sizes.`);
     if (sizes.resultSize > MAX_POINTER_SIZE || sizes.baseSize > MAX_POINTER_SIZE) return;
     const base = header.baseOffset !== undefined ? this.basesByOffset.get(header.baseOffset) : this.basesById.get(header.baseId!) ?? this.known.get(header.baseId!);
     if (base) {

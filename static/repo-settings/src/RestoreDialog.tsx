@@ -9,14 +9,22 @@ import Textfield from '@atlaskit/textfield';
 import { useState } from 'react';
 import { REPOSITORY_SLUG_RULE, isRepositorySlug } from '../../../src/bitbucket/slug.js';
 import { branchName } from '../../../src/engine/git/ref-name.js';
-import { getJob, invoke, type JobView, type RestoreDestination, type RestoreRequest, type SnapshotSummary } from './api.js';
+import { getJob, invoke, type JobView, type RestoreDestination, type RestorePlanView, type RestoreRequest, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
-import { absoluteTime, plural, refLabel } from './format.js';
+import { absoluteTime, bytes, plural, refLabel } from './format.js';
 import { JobStatus } from '../../shared/job-status.js';
 import { type ConfigurationChoice, ConfigurationRestoreChoice, ConfigurationRestoreResult } from './ConfigurationRestore.js';
 import { useJob, useResource } from '../../shared/data.js';
 
 type Option = { label: string; value: string };
+
+/**
+ * Bitbucket's limits a restore meets (src/engine/restore-plan.ts has the sources): a
+ * repository is locked at 4 GB; a push with a file over 100 MB is refused unless a
+ * repository admin turned that limit off.
+ */
+const REPOSITORY_LIMIT_BYTES = 4 * 1000 ** 3;
+const FILE_LIMIT_SETTING = 'Repository settings > Advanced';
 
 const WHERE: Array<{ value: RestoreDestination; label: string }> = [
   { value: 'beside', label: 'Beside the current work, under restored/ (changes nothing that exists)' },
@@ -33,16 +41,24 @@ export interface RestoreTarget {
 }
 
 /** The recovery command line's restore, for what the dialog has chosen (src/cli/commands/restore.ts has its flags). */
-function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where: RestoreDestination, refs: string[] | undefined): string {
+function cliCommand(snapshot: SnapshotSummary, repository: RestoreTarget, where: RestoreDestination, refs: string[] | undefined, encrypted = true): string {
   const push = where === 'new-repository' ? '<clone URL of a new, empty repository>' : repository.links?.clone ?? '<clone URL of this repository>';
   return [
     'lifeboat restore', snapshot.id,
     ...(repository.fullName ? ['--repo', repository.fullName] : []),
-    '--identity ~/lifeboat-key.txt',
+    ...(encrypted ? ['--identity ~/lifeboat-key.txt'] : []),
     '--push', push,
     ...(where === 'beside' ? ['--beside'] : where === 'overwrite' ? ['--overwrite'] : []),
     ...(refs ?? []).flatMap((ref) => ['--ref', ref]),
   ].join(' ');
+}
+
+/** What the job's plan found, after it pushed. */
+function planWords(plan: RestorePlanView): string {
+  const oversized = plan.oversizedBundles.length > 0 ? ` ${plural(plan.oversizedBundles.length, 'bundle')} over the push limit of ${bytes(plan.pushMaxBytes)} went in one push each.` : '';
+  const large = plan.largeFileCount > 0 ? ` It held ${plural(plan.largeFileCount, 'file')} over ${bytes(plan.fileMaxBytes)}.` : '';
+  const locked = plan.overRepositoryLimit ? ` The repository is over Bitbucket's size limit of ${bytes(plan.repositoryMaxBytes)}: Bitbucket locks it.` : '';
+  return `Pushed ${bytes(plan.bytes)} in at most ${plural(plan.pushes, 'push', 'pushes')}.${oversized}${large}${locked}`;
 }
 
 /** A restored ref's page in Bitbucket: a branch's own page, a tag's source. */
@@ -64,10 +80,14 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   const [typedName, setTypedName] = useState('');
   const [configuration, setConfiguration] = useState<ConfigurationChoice>('none');
   const [identity, setIdentity] = useState('');
+  // Set once a restore of this dialog stopped at its plan for files over the limit: then the person must confirm the limit is off.
+  const [largeFilesFound, setLargeFilesFound] = useState(false);
+  const [largeFilesConfirmed, setLargeFilesConfirmed] = useState(false);
   const [startError, setStartError] = useState<unknown>();
   const [job, setJob] = useState<JobView>();
   const followed = useJob(getJob, job?.id, { ...(job ? { first: job } : {}), onEnded: (ended) => { if (ended.state === 'done') onFinished(); } });
   const done = followed.job?.state === 'done';
+  const stoppedForLargeFiles = followed.job?.state === 'failed' && followed.job.error?.code === 'RESTORE_LARGE_FILES';
 
 
   const options: Option[] = (details?.refList ?? []).map((ref) => ({ value: ref.name, label: refLabel(ref.name) }));
@@ -79,6 +99,8 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   if (where === 'overwrite' && what === 'all') problems.push('Overwriting replaces branches: choose which ones.');
   if (where === 'overwrite' && configuration === 'only') problems.push('Only the configuration: restore it into this repository (beside) or into a new repository.');
   if (encrypted && !identity.includes('AGE-SECRET-KEY-')) problems.push('Paste the age identity (AGE-SECRET-KEY-1…) this snapshot is encrypted for.');
+  if (largeFilesFound && configuration !== 'only' && where === 'new-repository') problems.push('A repository Lifeboat creates has the file size limit on: restore into a repository whose limit is off, with the command line below.');
+  else if (largeFilesFound && configuration !== 'only' && !largeFilesConfirmed) problems.push('Confirm that the file size limit of the target repository is off: Bitbucket refuses the snapshot\'s large files otherwise.');
 
   const count = refs ? plural(refs.length, 'ref') : `all ${plural(details?.refList.length ?? snapshot.refs, 'ref')}`;
   const summary = where === 'beside'
@@ -87,9 +109,13 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
       ? `Lifeboat creates the repository ${newSlug || '…'} in this workspace and pushes ${count} of the snapshot of ${absoluteTime(snapshot.createdAt)} into it. You become its admin.`
       : `Lifeboat first backs up the current state of this repository, then sets ${count} to where they were in the snapshot of ${absoluteTime(snapshot.createdAt)}. Commits pushed to them since are no longer on those branches (the backup keeps them).`;
 
+  // What the manifest tells before the job reads the packs (which find files over the limit).
+  const pushes = details ? ` About ${bytes(snapshot.bytes)} in at most ${plural(details.bundles + 1, 'push', 'pushes')}.` : '';
+  const planned = `${summary}${pushes}`;
+
   const configurationSummary = configuration === 'only'
     ? `Lifeboat ${where === 'new-repository' ? `creates the repository ${newSlug || '…'} and writes` : 'backs up the current state of this repository, then writes'} the configuration of the snapshot of ${absoluteTime(snapshot.createdAt)} as planned above. No branch or tag changes.`
-    : configuration === 'with-git' ? `${summary} Then it writes the repository configuration as planned above.` : summary;
+    : configuration === 'with-git' ? `${planned} Then it writes the repository configuration as planned above.` : planned;
 
   async function start() {
     setStartError(undefined);
@@ -101,6 +127,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
       ...(where === 'overwrite' ? { confirmOverwrite: true } : {}),
       ...(configuration !== 'none' ? { configuration } : {}),
       ...(encrypted ? { identity } : {}),
+      ...(largeFilesFound && largeFilesConfirmed && configuration !== 'only' ? { largeFilesConfirmed: true } : {}),
     };
     try {
       setJob(await invoke('startRestore', request));
@@ -175,6 +202,30 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
                   <pre className="command" data-testid="restore-cli-command"><code>{cliCommand(snapshot, repository, where, refs)}</code></pre>
                 </fieldset>
               )}
+              {largeFilesFound && configuration !== 'only' && (
+                <fieldset>
+                  <legend>Large files</legend>
+                  <SectionMessage appearance="warning" title="The snapshot holds files over 100 MB">
+                    <p>Bitbucket refuses a push containing a file over 100 MB unless a repository admin of the target turned its file size limit off ({FILE_LIMIT_SETTING}). The restore starts only once you confirm that.</p>
+                  </SectionMessage>
+                  {where === 'new-repository' ? (
+                    <>
+                      <p>A new repository starts with the limit on, so Lifeboat cannot push these files into one it creates. Create the repository in Bitbucket, turn its limit off, and push the snapshot into it with the lifeboat command line:</p>
+                      <pre className="command"><code>{`${cliCommand(snapshot, repository, where, refs, encrypted)} --allow-large-files`}</code></pre>
+                    </>
+                  ) : (
+                    <>
+                      <input type="checkbox" id="restore-large-files" checked={largeFilesConfirmed} onChange={(event) => setLargeFilesConfirmed(event.currentTarget.checked)} />
+                      <Label htmlFor="restore-large-files">The file size limit of the target repository is off</Label>
+                    </>
+                  )}
+                </fieldset>
+              )}
+              {snapshot.bytes > REPOSITORY_LIMIT_BYTES && configuration !== 'only' && (
+                <SectionMessage appearance="warning" title="Over Bitbucket's repository size limit">
+                  <p data-testid="restore-repository-limit">The snapshot holds {bytes(snapshot.bytes)}: Bitbucket locks a repository over {bytes(REPOSITORY_LIMIT_BYTES)}, and accepts no push into it after that.</p>
+                </SectionMessage>
+              )}
               <SectionMessage appearance="information" title="What will happen">
                 <p data-testid="restore-summary">{configurationSummary}</p>
                 {problems.length > 0 && <ul>{problems.map((problem) => <li key={problem}>{problem}</li>)}</ul>}
@@ -182,6 +233,10 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
             </>
           )}
           <JobStatus followed={followed} label="Restore" />
+          {stoppedForLargeFiles && (
+            <p><Button onClick={() => { setJob(undefined); setLargeFilesFound(true); setLargeFilesConfirmed(false); }}>Back to the restore</Button></p>
+          )}
+          {done && result?.plan && <p data-testid="restore-plan">{planWords(result.plan)}</p>}
           <ConfigurationRestoreResult job={followed.job} />
           {done && result?.mode === 'new-repository' && target && (
             <p>{targetUrl ? <a href={targetUrl} target="_blank" rel="noreferrer">Open {target} in Bitbucket</a> : <>The new repository is {target}.</>}</p>

@@ -16,6 +16,7 @@ export type {
   PullRequestView,
   RepoStatus,
   RestoreDestination,
+  RestorePlanView,
   RestoreRequest,
   SnapshotDetails,
   SnapshotContents,

@@ -1,0 +1,274 @@
+/**
+ * A pack read object by object as its bytes pass (gitformat-pack), in constant
+ * memory: nothing is held but the bytes of the object being read. Each object's
+ * header gives its type and inflated size; a pack has no index, so where an
+ * object ends is known only by inflating its zlib data. An object of up to
+ * SYNC_LIMIT bytes is inflated at once and handed over whole; a larger one is
+ * inflated as a stream, its bytes handed to a sink when the visitor wants them.
+ * The LFS pointer scanner (lfs-pointers.ts) and the restore plan (restore-plan.ts)
+ * read packs through it.
+ */
+import { type Inflate, createInflate, inflateSync } from 'node:zlib';
+import { LifeboatError } from '../errors.js';
+
+export const COMMIT = 1;
+export const TREE = 2;
+export const BLOB = 3;
+export const TAG = 4;
+export const OFS_DELTA = 6;
+export const REF_DELTA = 7;
+
+/** Objects up to this size are inflated in one call; larger ones stream. */
+const SYNC_LIMIT = 256 * 1024;
+/** Deflate never grows data by more than a few bytes per 16 KiB block: more than this is no small object. */
+const compressedLimit = (size: number): number => size + (size >> 6) + 1024;
+
+export function packCorrupt(message: string): LifeboatError {
+  return new LifeboatError('PACK_CORRUPT', message);
+}
+
+export interface PackObjectHeader {
+  type: number;
+  /** The inflated size of the object's data: for a delta, of the delta itself. */
+  size: number;
+  offset: number;
+  baseOffset?: number;
+  baseId?: string;
+  /** Bytes of the header (type, size, base). */
+  length: number;
+}
+
+/** Where a streamed object's inflated bytes go, in order, then `end`. */
+export interface PackObjectSink {
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+export interface PackVisitor {
+  /** An object inflated whole (at most SYNC_LIMIT bytes). */
+  object(header: PackObjectHeader, content: Buffer): void;
+  /** A larger object: a sink for its inflated bytes, or undefined to discard them. */
+  large?(header: PackObjectHeader): PackObjectSink | undefined;
+}
+
+/** "The delta data starts with the size of the base object and the size of the object to be reconstructed", then copy/insert instructions. */
+export function readDeltaSizes(delta: Uint8Array): { baseSize: number; resultSize: number; start: number } | undefined {
+  let position = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = delta[position++];
+      if (byte === undefined || shift > 49) return undefined;
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((byte & 0x80) === 0) return value;
+    }
+  };
+  const baseSize = varint();
+  const resultSize = varint();
+  return baseSize === undefined || resultSize === undefined ? undefined : { baseSize, resultSize, start: position };
+}
+
+/** A delta's result: its copy and insert instructions applied to its base. */
+export function applyDelta(base: Uint8Array, delta: Uint8Array): Buffer {
+  const sizes = readDeltaSizes(delta);
+  if (!sizes || sizes.baseSize !== base.byteLength) throw packCorrupt('A delta in the pack does not fit its base.');
+  const result = Buffer.alloc(sizes.resultSize);
+  let out = 0;
+  let position = sizes.start;
+  while (position < delta.byteLength) {
+    const op = delta[position++]!;
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let bit = 0; bit < 4; bit++) if (op & (1 << bit)) offset += delta[position++]! * 2 ** (8 * bit);
+      for (let bit = 0; bit < 3; bit++) if (op & (1 << (4 + bit))) length += delta[position++]! * 2 ** (8 * bit);
+      if (length === 0) length = 0x10000;
+      if (offset + length > base.byteLength || out + length > result.byteLength) throw packCorrupt('A delta in the pack copies beyond its base.');
+      result.set(base.subarray(offset, offset + length), out);
+      out += length;
+    } else if (op !== 0) {
+      if (position + op > delta.byteLength || out + op > result.byteLength) throw packCorrupt('A delta in the pack inserts beyond its end.');
+      result.set(delta.subarray(position, position + op), out);
+      position += op;
+      out += op;
+    } else {
+      throw packCorrupt('A delta in the pack has a reserved instruction.');
+    }
+  }
+  if (out !== result.byteLength) throw packCorrupt('A delta in the pack is shorter than it says.');
+  return result;
+}
+
+/** Reads an object header at `at`, or undefined when the buffer does not hold all of it yet. */
+function readHeader(buffer: Buffer, at: number, offset: number): PackObjectHeader | undefined {
+  let position = at;
+  let byte = buffer[position++];
+  if (byte === undefined) return undefined;
+  const type = (byte >> 4) & 7;
+  let size = byte & 0x0f;
+  let shift = 4;
+  while (byte & 0x80) {
+    byte = buffer[position++];
+    if (byte === undefined) return undefined;
+    if (shift > 49) throw packCorrupt(`The object at offset ${offset} of the pack has an impossible size.`);
+    size += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  }
+  if (![COMMIT, TREE, BLOB, TAG, OFS_DELTA, REF_DELTA].includes(type)) throw packCorrupt(`The object at offset ${offset} of the pack has the unknown type ${type}.`);
+  const header: PackObjectHeader = { type, size, offset, length: 0 };
+  if (type === OFS_DELTA) {
+    // "n bytes with MSB set in all but the last one ... offset = ((offset + 1) << 7) | (byte & 127)"
+    byte = buffer[position++];
+    if (byte === undefined) return undefined;
+    let distance = byte & 0x7f;
+    while (byte & 0x80) {
+      byte = buffer[position++];
+      if (byte === undefined) return undefined;
+      distance = (distance + 1) * 128 + (byte & 0x7f);
+    }
+    if (distance > offset) throw packCorrupt(`The delta at offset ${offset} of the pack names a base before the pack's start.`);
+    header.baseOffset = offset - distance;
+  } else if (type === REF_DELTA) {
+    if (buffer.byteLength < position + 20) return undefined;
+    header.baseId = buffer.subarray(position, position + 20).toString('hex');
+    position += 20;
+  }
+  header.length = position - at;
+  return header;
+}
+
+/** Inflates one large object as a stream, its bytes to the sink (or discarded), to learn where its zlib data ends. */
+class StreamingInflate {
+  private readonly inflate: Inflate = createInflate();
+  private failure: Error | undefined;
+
+  constructor(sink: PackObjectSink | undefined) {
+    this.inflate.on('data', sink ? (chunk: Buffer) => sink.data(chunk) : () => undefined);
+    this.inflate.on('error', (error) => { this.failure = error; });
+  }
+
+  /** Feeds `input`; resolves to how much of it the object's data used when it ended within it, or undefined to go on. */
+  async feed(input: Buffer): Promise<number | undefined> {
+    const before = this.inflate.bytesWritten;
+    await new Promise<void>((resolve, reject) => {
+      this.inflate.write(input, (error) => (error ? reject(error) : resolve()));
+    }).catch((error: unknown) => { throw packCorrupt(`The pack's compressed data is damaged (${error instanceof Error ? error.message : String(error)}).`); });
+    if (this.failure) throw packCorrupt(`The pack's compressed data is damaged (${this.failure.message}).`);
+    const used = this.inflate.bytesWritten - before;
+    return used < input.byteLength ? used : undefined;
+  }
+
+  close(): void {
+    this.inflate.destroy();
+  }
+}
+
+/** Feed it a pack's bytes in order (`write`), then call `end`; each object goes to the visitor. */
+export class PackWalker {
+  private pending: Buffer = Buffer.alloc(0);
+  /** Pack offset of pending[0]. */
+  private offset = 0;
+  private objectsLeft = -1;
+  private header: PackObjectHeader | undefined;
+  private streaming: { inflate: StreamingInflate; sink: PackObjectSink | undefined } | undefined;
+  /** Most bytes of input held at once. */
+  maxPendingBytes = 0;
+
+  constructor(private readonly visitor: PackVisitor) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let input = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (input.byteLength > 0) {
+      if (this.streaming) {
+        const used = await this.streaming.inflate.feed(input);
+        if (used === undefined) {
+          this.offset += input.byteLength;
+          return;
+        }
+        this.offset += used;
+        input = input.subarray(used);
+        this.streaming.inflate.close();
+        this.streaming.sink?.end();
+        this.streaming = undefined;
+        this.objectDone();
+        continue;
+      }
+      this.pending = this.pending.byteLength === 0 ? input : Buffer.concat([this.pending, input]);
+      input = Buffer.alloc(0);
+      this.parse();
+      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.pending.byteLength);
+      if (this.streaming) {
+        input = this.pending;
+        this.pending = Buffer.alloc(0);
+      }
+    }
+  }
+
+  /** Once all of the pack was written (its trailer is checked by pack-check): throws when objects are missing. */
+  end(): void {
+    this.streaming?.inflate.close();
+    if (this.objectsLeft !== 0) throw packCorrupt('The pack ended before all of its objects.');
+  }
+
+  private parse(): void {
+    let at = 0;
+    const buffer = this.pending;
+    for (;;) {
+      if (this.objectsLeft < 0) {
+        if (buffer.byteLength - at < 12) break;
+        if (buffer.readUInt32BE(at) !== 0x5041434b) throw packCorrupt('The pack does not start with the "PACK" signature.');
+        this.objectsLeft = buffer.readUInt32BE(at + 8);
+        at += 12;
+        continue;
+      }
+      if (this.objectsLeft === 0) {
+        at = buffer.byteLength; // the trailer (pack-check verifies it)
+        break;
+      }
+      if (!this.header) {
+        const header = readHeader(buffer, at, this.offset + at);
+        if (!header) break;
+        this.header = header;
+        at += header.length;
+      }
+      const header = this.header;
+      if (header.size > SYNC_LIMIT) {
+        this.stream(header);
+        break;
+      }
+      const data = buffer.subarray(at);
+      let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+      try {
+        // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
+        inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
+          // Incomplete: wait for more, unless it is already longer than an object this size can be (then stream it).
+          if (data.byteLength > compressedLimit(header.size)) this.stream(header);
+          break;
+        }
+        throw packCorrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
+      }
+      if (inflated.buffer.byteLength !== header.size) throw packCorrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
+      at += inflated.engine.bytesWritten;
+      this.visitor.object(header, inflated.buffer);
+      this.objectDone();
+    }
+    this.offset += at;
+    this.pending = buffer.subarray(at);
+    // Never hold on to a whole chunk for a few bytes of it.
+    if (this.pending.byteLength > 0 && this.pending.byteLength < buffer.byteLength / 4) this.pending = Buffer.from(this.pending);
+  }
+
+  private stream(header: PackObjectHeader): void {
+    const sink = this.visitor.large?.(header);
+    this.streaming = { inflate: new StreamingInflate(sink), sink };
+  }
+
+  private objectDone(): void {
+    this.header = undefined;
+    this.objectsLeft -= 1;
+  }
+}
