@@ -240,6 +240,30 @@ describe('segmented fetch, by history', () => {
     fsck(folder);
   });
 
+  it('a history rewritten and collected between two invocations: the stored segments stay, the rest comes with the refs', async () => {
+    const repo = longBranch('rewritten');
+    const store = await freshBucket();
+    const partial = await run(store, observed(repo.url).client, { deadline: new Date(0) });
+    assert.equal(partial.status, 'partial');
+    // main now holds a new history; the old one, cut points included, is gone from the server.
+    const tree = git(repo.bare, ['rev-parse', 'main^{tree}']).trim();
+    const fresh = git(repo.bare, ['commit-tree', tree, '-m', 'Rewritten'], undefined).trim();
+    git(repo.bare, ['update-ref', 'refs/heads/main', fresh]);
+    git(repo.bare, ['tag', '-d', 'v1']);
+    git(repo.bare, ['reflog', 'expire', '--expire=now', '--all']);
+    git(repo.bare, ['gc', '--quiet', '--prune=now']);
+
+    const resumed = observed(repo.url);
+    const done = created(await run(store, resumed.client));
+    assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    assert.equal(resumed.fetches.length, 2, 'the refused cut, then the refs');
+    assert.equal(done.bundles.length, 2, 'the stored segment and the refs');
+    const folder = join(root, 'restored', 'rewritten.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
   it('a history shorter than one step is fetched in one bundle, as before', async () => {
     const repo = longBranch('short', STEP - 5);
     const store = await freshBucket();

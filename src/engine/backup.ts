@@ -186,7 +186,17 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const kind = chain.length === 0 ? 'full' : 'incremental';
       options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind });
       const started = now().getTime();
-      const entry = await storeBundle({ ...options, id, group, haves: commitTips(chain), kind, now, knownPointers: knownPointers() });
+      let entry: BundleEntry;
+      try {
+        entry = await storeBundle({ ...options, id, group, haves: commitTips(chain), kind, now, knownPointers: knownPointers() });
+      } catch (error) {
+        // A cut the server refuses ("upload-pack: not our ref <oid>": history rewritten and collected
+        // between two invocations) would fail every retry: the stored segments stay, the rest comes with the refs.
+        if (!isLifeboatError(error, 'GIT_REMOTE_ERROR') || !group.some((ref) => error.message.includes(ref.oid))) throw error;
+        plan = { ...plan, cuts: plan.cuts.slice(0, plan.done) };
+        await savePending();
+        continue;
+      }
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
