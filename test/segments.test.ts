@@ -264,6 +264,25 @@ describe('segmented fetch, by history', () => {
     fsck(folder);
   });
 
+  it('a repository\'s own ref under refs/lifeboat/segments/ is a ref like any other: restored, and never a prerequisite', async () => {
+    const repo = longBranch('own-namespace');
+    const blob = git(repo.bare, ['hash-object', '-w', '--stdin'], undefined, 'not a commit\n').trim();
+    git(repo.bare, ['update-ref', 'refs/lifeboat/segments/mine', blob]);
+    const store = await freshBucket();
+    created(await run(store, observed(repo.url).client));
+    // A commit more: the increment's prerequisites must all be commits.
+    const tree = git(repo.bare, ['rev-parse', 'main^{tree}']).trim();
+    git(repo.bare, ['update-ref', 'refs/heads/main', git(repo.bare, ['commit-tree', tree, '-p', 'main', '-m', 'One more']).trim()]);
+    const second = created(await run(store, observed(repo.url).client));
+    assert.ok(!second.bundles.at(-1)!.prerequisites.includes(blob), 'the blob is no prerequisite');
+    const out = join(root, 'downloads', 'own-namespace');
+    await downloadSnapshot(store, second, { directory: out });
+    const rebuilt = join(root, 'restored', 'own-namespace-sh.git');
+    execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    fsck(rebuilt);
+  });
+
   it('a history shorter than one step is fetched in one bundle, as before', async () => {
     const repo = longBranch('short', STEP - 5);
     const store = await freshBucket();

@@ -32,7 +32,7 @@ import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
 import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
-import { type SegmentOptions, afterSegment, byteBudget, isSegmentRef, nextCut, planSegments, segmentRefName } from './segments.js';
+import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips } from './segments.js';
 import { concatStreams } from './streams.js';
 
 export interface RepositoryInfo {
@@ -372,8 +372,8 @@ function refsToFetch(chain: BundleEntry[], refs: RemoteRef[]): RemoteRef[] {
 function commitTips(chain: BundleEntry[]): string[] {
   const tips = new Set<string>();
   for (const [name, oid] of chainState(chain)) if (isBranchRef(name)) tips.add(oid);
-  const newestSegment = chain.findLast((bundle) => bundle.refs.some((ref) => isSegmentRef(ref.name)));
-  for (const ref of newestSegment?.refs ?? []) if (isSegmentRef(ref.name)) tips.add(ref.oid);
+  const newestSegment = chain.findLast((bundle) => segmentTips(bundle).length > 0);
+  for (const oid of newestSegment ? segmentTips(newestSegment) : []) tips.add(oid);
   return [...tips].sort();
 }
 

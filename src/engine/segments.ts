@@ -45,6 +45,16 @@ export function isSegmentRef(name: string): boolean {
   return name.startsWith(SEGMENT_NAMESPACE);
 }
 
+/**
+ * The cut commits a bundle brings as a segment: its refs under its own snapshot's
+ * segment namespace. A repository's own ref that happens to live under
+ * refs/lifeboat/segments/ (it could point at a tag or a blob) is never one.
+ */
+export function segmentTips(bundle: { createdBy: string; refs: readonly { name: string; oid: string }[] }): string[] {
+  const own = `${SEGMENT_NAMESPACE}${bundle.createdBy}/`;
+  return bundle.refs.filter((ref) => ref.name.startsWith(own)).map((ref) => ref.oid);
+}
+
 /** The ref of commit `tip` (1-based) of cut `cut` (1-based) of snapshot `snapshotId`'s plan. */
 export function segmentRefName(snapshotId: string, cut: number, tip: number): string {
   return `${SEGMENT_NAMESPACE}${snapshotId}/${cut}/${tip}`;
