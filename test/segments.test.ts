@@ -222,15 +222,18 @@ describe('segmented fetch, by history', () => {
     fsck(folder);
   });
 
-  it('a backup killed during a segment fetch resumes there: the stored segments are not fetched again', async () => {
+  it('a segment fetch that fails (cut at the request cap) is retried smaller: the stored segments are not fetched again', async () => {
     const repo = longBranch('killed');
     const store = await freshBucket();
     const dying = observed(repo.url, 3);
     await assert.rejects(run(store, dying.client), /killed/);
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.segments?.done, 3, 'two segments stored: cuts 1, then 2 and 3');
     const resumed = observed(repo.url);
     const done = created(await run(store, resumed.client));
-    assert.equal(resumed.boundaries, 0, 'the plan survived the kill');
-    assert.deepEqual(resumed.fetches[0], dying.fetches[2], 'the killed fetch is the first one made again');
+    assert.equal(resumed.boundaries, 0, 'the plan survived');
+    assert.deepEqual(resumed.fetches[1], dying.fetches[2], 'the failed segment (cuts 4 and 5) comes in two: up to cut 4, then cut 5');
+    assert.notDeepEqual(resumed.fetches[0], dying.fetches[2]);
     const stored = dying.fetches.slice(0, 2).map((wants) => wants.join(' '));
     assert.ok(resumed.fetches.every((wants) => !stored.includes(wants.join(' '))), 'stored segments are not fetched again');
     assert.equal(done.bundles.length, 2 + resumed.fetches.length);
@@ -281,6 +284,24 @@ describe('segmented fetch, by history', () => {
     execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
     assert.equal(refsOf(rebuilt), refsOf(repo.bare));
     fsck(rebuilt);
+  });
+
+  it('a first segment too large for its request is split by a cut half way down, and the retry goes on from there', async () => {
+    const repo = longBranch('split-first');
+    const store = await freshBucket();
+    const failing = observed(repo.url, 1);
+    await assert.rejects(run(store, failing.client), /killed/);
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.segments?.cuts.length, 6, 'five cuts, and one more half way below the first');
+    assert.deepEqual(pending?.segments?.spans.slice(0, 2), [10, 10]);
+    assert.deepEqual(pending?.segments?.cuts[1], failing.fetches[0], 'the new cut lies below the one that failed');
+    const retry = observed(repo.url);
+    const done = created(await run(store, retry.client));
+    assert.notDeepEqual(retry.fetches[0], failing.fetches[0], 'the retry fetches the smaller segment first');
+    const folder = join(root, 'restored', 'split-first.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
   });
 
   it('a history shorter than one step is fetched in one bundle, as before', async () => {

@@ -32,7 +32,7 @@ import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
 import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
-import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips } from './segments.js';
+import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips, smallerSegment } from './segments.js';
 import { concatStreams } from './streams.js';
 
 export interface RepositoryInfo {
@@ -181,7 +181,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     // Segments first: the history up to each cut, oldest first, each with the tips stored before it as haves.
     while (plan && options.segments && plan.done < plan.cuts.length) {
       options.signal?.throwIfAborted();
-      const through = nextCut(plan, byteBudget(options.segments, plan));
+      const budget = byteBudget(options.segments, plan);
+      const through = nextCut(plan, budget);
       const group = plan.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
       const kind = chain.length === 0 ? 'full' : 'incremental';
       options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind });
@@ -192,10 +193,20 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       } catch (error) {
         // A cut the server refuses ("upload-pack: not our ref <oid>": history rewritten and collected
         // between two invocations) would fail every retry: the stored segments stay, the rest comes with the refs.
-        if (!isLifeboatError(error, 'GIT_REMOTE_ERROR') || !group.some((ref) => error.message.includes(ref.oid))) throw error;
-        plan = { ...plan, cuts: plan.cuts.slice(0, plan.done) };
-        await savePending();
-        continue;
+        if (isLifeboatError(error, 'GIT_REMOTE_ERROR') && group.some((ref) => error.message.includes(ref.oid))) {
+          plan = { ...plan, cuts: plan.cuts.slice(0, plan.done), spans: plan.spans.slice(0, plan.done) };
+          await savePending();
+          continue;
+        }
+        // Anything else (the request cut at the cap, most likely): the retry fetches a smaller segment.
+        if (!options.signal?.aborted) {
+          const smaller = await smallerSegment(plan, git, budget, through).catch(() => undefined);
+          if (smaller) {
+            plan = smaller;
+            await savePending().catch(() => undefined);
+          }
+        }
+        throw error;
       }
       chain.push(entry);
       bytesUploaded += entry.size;

@@ -32,8 +32,10 @@
  * the shape of the history.
  *
  * Sizing: how many cuts one segment covers follows a byte budget (the request cap
- * times the measured throughput, halved for safety) and the bytes per cut measured
- * on the segments already fetched; the first segment takes one cut.
+ * times the measured throughput, halved for safety) and the bytes per commit
+ * measured on the segments already fetched; the first segment takes one cut. A
+ * segment whose fetch fails is made smaller for the retry (smallerSegment), so a
+ * history whose weight the plan misjudged converges instead of failing forever.
  */
 import type { SegmentPlan } from './bucket/format.js';
 import type { GitClient } from './git/types.js';
@@ -60,16 +62,22 @@ export function segmentRefName(snapshotId: string, cut: number, tip: number): st
   return `${SEGMENT_NAMESPACE}${snapshotId}/${cut}/${tip}`;
 }
 
+/** A cut point: commits, and how many commits lie between them and the cut before (at most). */
+export interface Cut {
+  commits: string[];
+  span: number;
+}
+
 /** Where cut points come from (deepenHistory, or an injected listing). */
 export interface HistorySource {
   /**
-   * Cut points below `tip`, oldest first: each a set of commits about `step`
-   * commits before the next one (and the last about `step` before `tip`), and
-   * ancestors of it: the newest stored cut reaches every older one, so it alone
-   * is what later fetches name as haves. [] when the history is not longer than
-   * a step, or cannot be walked.
+   * Cut points below `tip`, oldest first: each about `step` commits (its span)
+   * before the next one (and the last about `step` before `tip`), and ancestors
+   * of it: the newest stored cut reaches every older one, so it alone is what
+   * later fetches name as haves. [] when the history is not longer than a step,
+   * or cannot be walked.
    */
-  cuts(tip: string, step: number): Promise<string[][]>;
+  cuts(tip: string, step: number): Promise<Cut[]>;
 }
 
 export interface SegmentOptions {
@@ -114,39 +122,76 @@ export function deepenHistory(git: GitClient): HistorySource | undefined {
   return {
     async cuts(tip, step) {
       const found: string[][] = [];
+      const sizes: number[] = [];
       let from = [tip];
       let size = step;
       while (found.length < MAX_CUTS) {
         if (found.length > 0 && found.length % STEPS_PER_DOUBLING === 0) size *= 2;
-        // "deepen <depth>" keeps commits less than `depth` away: the boundary is depth - 1 below.
-        const next = await boundary({ wants: from, depth: size + 1 });
+        const next = await boundaryBelow(boundary, from, size);
         if (next === undefined) return [];
         if (next.length === 0) break;
         found.push(next);
+        sizes.push(size);
         from = next;
       }
-      return found.reverse();
+      // Found newest first, each `size` below the one before; the oldest's span (down to the root) is at most the next size.
+      return found.map((commits, index) => ({ commits, span: sizes[index + 1] ?? size })).reverse();
     },
   };
+}
+
+/** "deepen <depth>" keeps commits less than `depth` away: the boundary `commits` below `from` asks for depth commits + 1. */
+function boundaryBelow(boundary: NonNullable<GitClient['shallowBoundary']>, from: string[], commits: number): Promise<string[] | undefined> {
+  return boundary({ wants: from, depth: commits + 1 });
 }
 
 /** The plan of a new chain below `tip`, or undefined when its history is one segment. */
 export async function planSegments(options: SegmentOptions, git: GitClient, tip: string): Promise<SegmentPlan | undefined> {
   const history = options.history ?? deepenHistory(git);
   const cuts = history ? await history.cuts(tip, options.commitsPerStep ?? DEFAULT_COMMITS_PER_STEP) : [];
-  return cuts.length > 0 ? { cuts, done: 0 } : undefined;
+  return cuts.length > 0 ? { cuts: cuts.map((cut) => cut.commits), spans: cuts.map((cut) => cut.span), done: 0 } : undefined;
 }
 
-/** The index of the last cut the next segment covers: as many as the budget holds at the bytes per cut measured so far, at least one. */
+function commitsIn(plan: SegmentPlan, from: number, through: number): number {
+  return plan.spans.slice(from, through + 1).reduce((sum, span) => sum + span, 0);
+}
+
+/** The index of the last cut the next segment covers: as many as the budget holds at the bytes per commit measured so far, at least one. */
 export function nextCut(plan: SegmentPlan, budget: number): number {
-  const left = plan.cuts.length - plan.done;
-  const take = plan.bytesPerCut ? Math.floor(budget / Math.max(plan.bytesPerCut, 1)) : 1;
-  return plan.done + Math.min(left, Math.max(1, take)) - 1;
+  if (!plan.bytesPerCommit) return plan.done;
+  let through = plan.done;
+  while (through + 1 < plan.cuts.length && commitsIn(plan, plan.done, through + 1) * plan.bytesPerCommit <= budget) through += 1;
+  return through;
 }
 
 /** The plan after a segment through cut `through` was stored: `bytes` fetched in `seconds`. */
 export function afterSegment(plan: SegmentPlan, options: SegmentOptions, through: number, bytes: number, seconds: number): SegmentPlan {
-  const cuts = through + 1 - plan.done;
   const rate = seconds >= options.requestSeconds * MEASURE_SHARE ? Math.floor(bytes / seconds) : plan.bytesPerSecond;
-  return { ...plan, done: through + 1, bytesPerCut: Math.ceil(bytes / cuts), ...(rate ? { bytesPerSecond: rate } : {}) };
+  const bytesPerCommit = Math.max(1, Math.ceil(bytes / Math.max(1, commitsIn(plan, plan.done, through))));
+  return { ...plan, done: through + 1, bytesPerCommit, ...(rate ? { bytesPerSecond: rate } : {}) };
+}
+
+/**
+ * After the segment through cut `through` failed (cut at the request cap, most
+ * likely): a plan whose next segment is about half as large, so that retries
+ * converge instead of failing alike forever. Several cuts: the estimate doubles.
+ * One cut: it is split by a cut half way down (one more deepen request).
+ * Undefined when it cannot be smaller (a step of one commit).
+ */
+export async function smallerSegment(plan: SegmentPlan, git: GitClient, budget: number, through: number): Promise<SegmentPlan | undefined> {
+  if (through > plan.done) return { ...plan, bytesPerCommit: Math.ceil((2 * budget) / commitsIn(plan, plan.done, through)) };
+  const boundary = git.shallowBoundary?.bind(git);
+  const span = plan.spans[through]!;
+  // The oldest cut's span is an upper bound (the root may be nearer): halve until a boundary is found.
+  for (let half = Math.floor(span / 2); boundary && half >= 1; half = Math.floor(half / 2)) {
+    const below = await boundaryBelow(boundary, plan.cuts[through]!, half);
+    if (below === undefined) return undefined;
+    if (below.length === 0) continue;
+    return {
+      ...plan,
+      cuts: [...plan.cuts.slice(0, through), below, ...plan.cuts.slice(through)],
+      spans: [...plan.spans.slice(0, through), span - half, half, ...plan.spans.slice(through + 1)],
+    };
+  }
+  return undefined;
 }

@@ -157,11 +157,13 @@ export type SnapshotManifest = z.infer<typeof manifestSchema>;
  */
 export const segmentPlanSchema = z.object({
   cuts: z.array(z.array(oid).min(1)),
+  /** Per cut: at most how many commits lie between it and the cut before. */
+  spans: z.array(z.number().int().positive()),
   done: z.number().int().nonnegative(),
   /** Measured on the segments stored so far: what sizes the next one. */
-  bytesPerCut: z.number().int().positive().optional(),
+  bytesPerCommit: z.number().int().positive().optional(),
   bytesPerSecond: z.number().int().positive().optional(),
-}).refine((plan) => plan.done <= plan.cuts.length, { error: 'more cuts done than planned' });
+}).refine((plan) => plan.done <= plan.cuts.length && plan.spans.length === plan.cuts.length, { error: 'a span per cut, and no more cuts done than planned' });
 export type SegmentPlan = z.infer<typeof segmentPlanSchema>;
 
 /** A backup still in progress: the bundles already stored, so the next invocation can continue. */
