@@ -26,6 +26,11 @@
  * With the default step of 500 commits (doubling every 64 cuts), 100,000 commits
  * take about 130 requests.
  *
+ * A segment wants its cut's commits, which no ref names: "Wants can be anything
+ * and are not limited to advertised objects" (gitprotocol-v2, fetch). That
+ * Bitbucket Cloud serves such wants is not documented: assumed (a cut it refuses
+ * ends the plan, and the rest comes with the refs: backup.ts).
+ *
  * `deepen` walks every parent, not only the first: the cut is the set of commits
  * at that distance (one commit on a linear history, a few across merges). Any set
  * of commits is a valid cut: wants and haves decide what a pack holds, whatever
