@@ -173,6 +173,27 @@ describe('fetching packs', () => {
   }
 });
 
+describe('shallow boundaries (the cut points of a segmented backup)', () => {
+  it('names the commits a deepen of that depth stops at (every parent, as git sees them)', async () => {
+    const bare = join(served, 'rich.git');
+    const client = createGitClient({ url: server.url('rich.git') });
+    const revs = (...args: string[]): string[] => git(bare, ['rev-parse', ...args]).trim().split('\n').sort();
+    const [main] = revs('refs/heads/main');
+    // One step below main: its parents (two, main being a merge).
+    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: 2 }), revs('main^@'));
+    // From a boundary commit, the next step down: successive requests walk the history.
+    const [below] = revs('main~1');
+    assert.deepEqual(await client.shallowBoundary!({ wants: [below!], depth: 2 }), revs('main~1^@'));
+    const all = Number(git(bare, ['rev-list', '--count', 'main']).trim());
+    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: all + 1 }), [], 'a depth past every root has no boundary');
+  });
+
+  it('is undefined where the server cannot deepen (protocol v0 here)', async () => {
+    const main = git(join(served, 'rich.git'), ['rev-parse', 'refs/heads/main']).trim();
+    assert.equal(await createGitClient({ url: v0Server.url('rich.git') }).shallowBoundary!({ wants: [main], depth: 2 }), undefined);
+  });
+});
+
 describe('pushing', () => {
   it('pushes a fetched full pack into an empty repository: identical refs, fsck clean', async () => {
     const source = join(served, 'rich.git');

@@ -382,6 +382,10 @@ export function runHttpBackend(req: IncomingMessage, res: ServerResponse, option
   res.on('close', () => {
     if (res.writableFinished) return;
     child.kill();
+    // A client gone mid-answer (a deepen request read up to its shallow-info) leaves stdout paused
+    // on backpressure: never read to its end, it never closes, and this request never ends. Closing
+    // our end ends it, and any process still writing to it (upload-pack, pack-objects) with EPIPE.
+    child.stdout.destroy();
     if (out !== child.stdout) out.destroy();
   });
 

@@ -14,6 +14,7 @@ import {
   FORMAT_VERSION,
   type ObjectLockConfig,
   type PendingBackup,
+  type SegmentPlan,
   type SnapshotManifest,
   type SnapshotRef,
   type SnapshotTrigger,
@@ -31,6 +32,7 @@ import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
 import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
+import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips, smallerSegment } from './segments.js';
 import { concatStreams } from './streams.js';
 
 export interface RepositoryInfo {
@@ -88,6 +90,12 @@ export interface BackupOptions {
    * too large for one request (Forge: ~180 s each) becomes a chain of smaller ones.
    */
   maxRefsPerBundle?: number;
+  /**
+   * Split a new chain's history into bundles that each fit one request (segments.ts):
+   * the request cap and the measured throughput size them. Without it, history is
+   * never split.
+   */
+  segments?: SegmentOptions;
   /** Stop after the bundle that ends past this time; the next call continues from what is stored. */
   deadline?: Date;
   owner?: string;
@@ -146,28 +154,83 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
+    let pendingWritten = resumed !== undefined;
+    /** Records what is stored so far, so that the next invocation (or one after a kill) goes on from there. */
+    const savePending = async (): Promise<void> => {
+      const pending: PendingBackup = {
+        format: 'lifeboat-pending', version: FORMAT_VERSION, id, startedAt, updatedAt: now().toISOString(),
+        after, base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0), encryption: options.encryption,
+        ...(plan ? { segments: plan } : {}),
+      };
+      await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
+      pendingWritten = true;
+      await repoLock.refresh();
+    };
+    // The plan is made once, for a new chain, and kept with the pending record: continuations never plan again.
+    let plan: SegmentPlan | undefined = resumed?.segments;
+    if (!resumed && chain.length === 0 && options.segments && groups.length > 0) {
+      const tip = historyTip(listing);
+      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip);
+      if (plan) await savePending();
+    }
     let bytesUploaded = 0;
     let bundlesWritten = 0;
+    const knownPointers = (): PointerRecord[] => chain.flatMap((bundle) => bundle.lfsPointers ?? []);
+    const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
+    const partial = (): BackupResult => ({ status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.flat().length });
+    // Segments first: the history up to each cut, oldest first, each with the tips stored before it as haves.
+    while (plan && options.segments && plan.done < plan.cuts.length) {
+      options.signal?.throwIfAborted();
+      const budget = byteBudget(options.segments, plan);
+      const through = nextCut(plan, budget);
+      const group = plan.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
+      const kind = chain.length === 0 ? 'full' : 'incremental';
+      options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind });
+      const started = now().getTime();
+      let entry: BundleEntry;
+      try {
+        entry = await storeBundle({ ...options, id, group, haves: commitTips(chain), kind, now, knownPointers: knownPointers() });
+      } catch (error) {
+        // A cut the server refuses ("upload-pack: not our ref <oid>": history rewritten and collected
+        // between two invocations) would fail every retry: the stored segments stay, the rest comes with the refs.
+        if (isLifeboatError(error, 'GIT_REMOTE_ERROR') && group.some((ref) => error.message.includes(ref.oid))) {
+          plan = { ...plan, cuts: plan.cuts.slice(0, plan.done), spans: plan.spans.slice(0, plan.done) };
+          await savePending();
+          continue;
+        }
+        // Anything else (the request cut at the cap, most likely): the retry fetches a smaller segment.
+        if (!options.signal?.aborted) {
+          const smaller = await smallerSegment(plan, git, budget, through).catch(() => undefined);
+          if (smaller) {
+            plan = smaller;
+            await savePending().catch(() => undefined);
+          }
+        }
+        throw error;
+      }
+      chain.push(entry);
+      bytesUploaded += entry.size;
+      bundlesWritten += 1;
+      options.onProgress?.({ phase: 'stored', bundle: bundlesWritten, bytes: entry.size });
+      plan = afterSegment(plan, options.segments, through, entry.pack.bytes, (now().getTime() - started) / 1000);
+      await savePending();
+      if (outOfTime()) return partial();
+    }
     for (const [index, group] of groups.entries()) {
       options.signal?.throwIfAborted();
       const haves = commitTips(chain);
       const kind = chain.length === 0 ? 'full' : 'incremental';
-      options.onProgress?.({ phase: 'fetch', bundle: index + 1, bundles: groups.length, refs: group.length, kind });
-      const entry = await storeBundle({ ...options, id, group, haves, kind, now, knownPointers: chain.flatMap((bundle) => bundle.lfsPointers ?? []) });
+      options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + groups.length - index, refs: group.length, kind });
+      const entry = await storeBundle({ ...options, id, group, haves, kind, now, knownPointers: knownPointers() });
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
-      options.onProgress?.({ phase: 'stored', bundle: index + 1, bytes: entry.size });
-      const remaining = groups.length - index - 1;
-      if (remaining > 0) {
-        const pending: PendingBackup = {
-          format: 'lifeboat-pending', version: FORMAT_VERSION, id, startedAt, updatedAt: now().toISOString(),
-          after, base: base?.id ?? null, bundles: chain.slice(base?.bundles.length ?? 0), encryption: options.encryption,
-        };
-        await store.put(pendingKey(repo, id), serializeDocument(pending), { contentType: 'application/json' });
-        await repoLock.refresh();
-        if (options.deadline && now() >= options.deadline) {
-          return { status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.slice(index + 1).flat().length };
+      options.onProgress?.({ phase: 'stored', bundle: bundlesWritten, bytes: entry.size });
+      if (index < groups.length - 1) {
+        await savePending();
+        if (outOfTime()) {
+          groups.splice(0, index + 1);
+          return partial();
         }
       }
     }
@@ -202,7 +265,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
       },
     });
-    if (resumed || groups.length > 1) await store.remove(pendingKey(repo, id));
+    if (pendingWritten) await store.remove(pendingKey(repo, id));
     options.onProgress?.({ phase: 'commit', snapshot: id });
     return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), ...(metadata ? { metadata: metadata.index } : {}), bytesUploaded, bundlesWritten };
   } finally {
@@ -311,14 +374,24 @@ function refsToFetch(chain: BundleEntry[], refs: RemoteRef[]): RemoteRef[] {
 }
 
 /**
- * Haves and bundle prerequisites: branch tips only. A prerequisite must be a commit
- * ("lacks these prerequisite commits" otherwise), and only refs/heads/ is sure to
- * hold commits: a tag may point at a tree or a blob.
+ * Haves and bundle prerequisites: branch tips, and the tips of the chain's newest
+ * segment. A prerequisite must be a commit ("lacks these prerequisite commits"
+ * otherwise), and only refs/heads/ and segment refs (cut points) are sure to hold
+ * commits: a tag may point at a tree or a blob. Each cut descends from the cuts
+ * before it (HistorySource), so the newest one stands for all of them.
  */
 function commitTips(chain: BundleEntry[]): string[] {
   const tips = new Set<string>();
   for (const [name, oid] of chainState(chain)) if (isBranchRef(name)) tips.add(oid);
+  const newestSegment = chain.findLast((bundle) => segmentTips(bundle).length > 0);
+  for (const oid of newestSegment ? segmentTips(newestSegment) : []) tips.add(oid);
   return [...tips].sort();
+}
+
+/** The history a plan cuts: HEAD's branch (the default branch, usually the longest), else the first branch. */
+function historyTip(listing: RefListing): string | undefined {
+  const head = listing.refs.find((ref) => ref.name === listing.head.symref);
+  return (head && isBranchRef(head.name) ? head : listing.refs.find((ref) => isBranchRef(ref.name)))?.oid;
 }
 
 function splitRefs(refs: RemoteRef[], maxPerBundle: number | undefined): RemoteRef[][] {

@@ -27,6 +27,12 @@ const RUN_BUDGET_SECONDS = 780;
  * single fetch has to carry a huge repository within one request's time limit.
  */
 const MAX_REFS_PER_BUNDLE = 250;
+/**
+ * Forge cuts each outbound request of a long-running function at 180 s ("Single
+ * outbound request timeout (async events)", Forge platform limits, limits-invocation):
+ * a new chain is fetched in segments of history sized to fit it.
+ */
+const OUTBOUND_REQUEST_SECONDS = 180;
 /** How long a continuation waits for the lease of the delivery that queued it to be released. */
 const CONTINUE_AFTER_SECONDS = 10;
 /** A busy repository's coalesced backup is queued afresh this much later once Forge's retries are spent. */
@@ -40,17 +46,21 @@ const TRIGGERS = {
 } as const satisfies Record<Exclude<BackupReason, 'continue'>, SnapshotTrigger>;
 
 /**
- * Both limits may be lowered with Forge variables (`forge variables set`) for a
+ * These limits may be lowered with Forge variables (`forge variables set`) for a
  * workspace whose repositories are so large that a bundle of 250 refs does not
  * fit one request; the tests lower them to see a backup continue across jobs.
  */
-function engineLimits(): { budgetSeconds: number; maxRefsPerBundle: number } {
+function engineLimits(): { budgetSeconds: number; maxRefsPerBundle: number; requestSeconds: number } {
   const lowered = (name: string, floor: number, ceiling: number): number => {
     const value = Number(process.env[name] ?? Number.NaN);
     return Number.isSafeInteger(value) && value >= floor && value < ceiling ? value : ceiling;
   };
   // A budget of 0 still makes progress: one bundle per job.
-  return { budgetSeconds: lowered('LIFEBOAT_RUN_BUDGET_SECONDS', 0, RUN_BUDGET_SECONDS), maxRefsPerBundle: lowered('LIFEBOAT_MAX_REFS_PER_BUNDLE', 1, MAX_REFS_PER_BUNDLE) };
+  return {
+    budgetSeconds: lowered('LIFEBOAT_RUN_BUDGET_SECONDS', 0, RUN_BUDGET_SECONDS),
+    maxRefsPerBundle: lowered('LIFEBOAT_MAX_REFS_PER_BUNDLE', 1, MAX_REFS_PER_BUNDLE),
+    requestSeconds: lowered('LIFEBOAT_OUTBOUND_REQUEST_SECONDS', 1, OUTBOUND_REQUEST_SECONDS),
+  };
 }
 
 export const runBackup = defineConsumer<BackupBody>({
@@ -151,6 +161,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
       },
       metadata: collected.collectors,
       maxRefsPerBundle: engineLimits().maxRefsPerBundle,
+      segments: { requestSeconds: engineLimits().requestSeconds },
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
       ...(context.progress ? { onProgress: progressReporter(context.progress) } : {}),

@@ -151,6 +151,21 @@ export const manifestSchema = z.object({
 });
 export type SnapshotManifest = z.infer<typeof manifestSchema>;
 
+/**
+ * A new chain fetched in segments along its history (segments.ts): the cut points,
+ * oldest first, each the commits one segment wants; `done` of them are stored.
+ */
+export const segmentPlanSchema = z.object({
+  cuts: z.array(z.array(oid).min(1)),
+  /** Per cut: at most how many commits lie between it and the cut before. */
+  spans: z.array(z.number().int().positive()),
+  done: z.number().int().nonnegative(),
+  /** Measured on the segments stored so far: what sizes the next one. */
+  bytesPerCommit: z.number().int().positive().optional(),
+  bytesPerSecond: z.number().int().positive().optional(),
+}).refine((plan) => plan.done <= plan.cuts.length && plan.spans.length === plan.cuts.length, { error: 'a span per cut, and no more cuts done than planned' });
+export type SegmentPlan = z.infer<typeof segmentPlanSchema>;
+
 /** A backup still in progress: the bundles already stored, so the next invocation can continue. */
 export const pendingSchema = z.object({
   format: z.literal('lifeboat-pending'),
@@ -169,6 +184,8 @@ export const pendingSchema = z.object({
    * versions, which are therefore not continued.
    */
   encryption: encryptionSchema.nullable().optional(),
+  /** The history plan of a segmented fetch; absent when the backup is not split by history (and in records of earlier Lifeboats). */
+  segments: segmentPlanSchema.optional(),
 });
 export type PendingBackup = z.infer<typeof pendingSchema>;
 

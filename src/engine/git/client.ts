@@ -1,6 +1,6 @@
 /** The GitClient over smart HTTP: the modules beside this one, tied together. */
 import { discover, type Advertisement } from './discovery.js';
-import { fetchPack } from './fetch.js';
+import { fetchPack, shallowBoundary } from './fetch.js';
 import { GitHttp } from './http.js';
 import { lsRefs } from './ls-refs.js';
 import { listPushRefs, push } from './push.js';
@@ -30,6 +30,9 @@ export function createGitClient(options: GitClientOptions): GitClient {
     },
     async fetchPack(fetchOptions) {
       return fetchPack(http, await uploadPack(), fetchOptions);
+    },
+    async shallowBoundary(boundaryOptions) {
+      return shallowBoundary(http, await uploadPack(), boundaryOptions);
     },
     listPushRefs: () => listPushRefs(http),
     push: (pushOptions) => push(http, pushOptions),

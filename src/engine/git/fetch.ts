@@ -120,3 +120,38 @@ export async function fetchPack(http: GitHttp, advertisement: Advertisement, opt
   }
   return checkedPack(sidebandPack(reader, options.onProgress));
 }
+
+/**
+ * The shallow boundary `depth` commits below `wants` (v2 fetch `deepen`): the
+ * commits at that distance whose parents a shallow fetch would leave out, or []
+ * when the history is shallower. Only the reply's "shallow-info" section is read
+ * ("shallow-info = PKT-LINE("shallow-info" LF) *PKT-Line((shallow / unshallow) LF)",
+ * sent before the packfile section): the connection is closed before the pack,
+ * so the answer costs the server a walk of `depth` commits and the start of a
+ * pack, and the transfer a few lines. Undefined when the server cannot deepen
+ * (protocol v0 here, or a v2 `fetch` without the `shallow` feature).
+ */
+export async function shallowBoundary(http: GitHttp, advertisement: Advertisement, options: { wants: string[]; depth: number }): Promise<string[] | undefined> {
+  const wants = distinctOids(options.wants, 'wants');
+  if (!Number.isSafeInteger(options.depth) || options.depth < 1) throw new LifeboatError('INTERNAL', `A deepen depth must be a positive integer, not ${options.depth}.`);
+  const features = advertisement.protocol === 2 ? capability(advertisement.capabilities, 'fetch') : undefined;
+  if (features === undefined || !features.split(' ').includes('shallow')) return undefined;
+  const body = writeCommandRequest('fetch', advertisement.capabilities, ['no-progress', ...wants.map((oid) => `want ${oid}`), `deepen ${options.depth}`, 'done']);
+  const reader = new PktLineReader(await http.request('git-upload-pack', body, true));
+  try {
+    for (;;) {
+      const packet = await reader.read();
+      if (!(packet instanceof Uint8Array)) throw protocolError('the fetch reply has no packfile section');
+      const section = packetText(packet);
+      if (section === 'packfile') return [];
+      const { lines, end } = await readLines(reader);
+      if (end !== 'delim') throw protocolError(`the fetch reply ended after the ${section} section without a packfile`);
+      if (section !== 'shallow-info') continue;
+      const shallow = lines.filter((line) => line.startsWith('shallow ')).map((line) => line.slice('shallow '.length));
+      if (shallow.some((oid) => !OID.test(oid))) throw protocolError('a shallow-info line does not name an object');
+      return [...new Set(shallow)].sort();
+    }
+  } finally {
+    await reader.close();
+  }
+}

@@ -116,6 +116,12 @@ export interface GitClient {
   listRefs(): Promise<RefListing>;
   /** The raw pack bytes for `wants` minus what `haves` reach, checked on the fly (PACK header, trailer SHA-1). */
   fetchPack(options: FetchPackOptions): Promise<PackStream>;
+  /**
+   * The commits `depth` below `wants` where a shallow fetch would stop (none when the
+   * history is shallower), without their pack; undefined when the server cannot deepen.
+   * Absent from clients that cannot ask: their backups are not split by history.
+   */
+  shallowBoundary?(options: { wants: string[]; depth: number }): Promise<string[] | undefined>;
   /** Current refs as receive-pack advertises them (for restores). */
   listPushRefs(): Promise<RefListing>;
   /** Runs receive-pack; throws GIT_PUSH_REJECTED unless `unpack ok` and every ref `ok`. */

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isLifeboatError } from './errors.js';
+import { type SegmentPlan, parseDocument, pendingSchema } from './bucket/format.js';
+import { DEFAULT_BYTES_PER_SECOND, afterSegment, byteBudget, deepenHistory, nextCut, smallerSegment } from './segments.js';
+import type { GitClient } from './git/types.js';
+
+const oid = (n: number): string => n.toString(16).padStart(40, '0');
+const plan = (cuts: number, extra: Partial<SegmentPlan> = {}): SegmentPlan => ({ cuts: Array.from({ length: cuts }, (_, index) => [oid(index + 1)]), spans: Array.from({ length: cuts }, () => 10), done: 0, ...extra });
+
+describe('segment sizing', () => {
+  it('derives the byte budget from the request cap and the throughput: measured, else given, else the safe default', () => {
+    assert.equal(byteBudget({ requestSeconds: 180 }), 180 * DEFAULT_BYTES_PER_SECOND / 2);
+    assert.equal(byteBudget({ requestSeconds: 180, bytesPerSecond: 10_000_000 }), 900_000_000);
+    assert.equal(byteBudget({ requestSeconds: 180, bytesPerSecond: 10_000_000 }, plan(3, { bytesPerSecond: 2_000_000 })), 180_000_000, 'this repository\'s measured rate wins');
+    assert.equal(byteBudget({ requestSeconds: 5, maxBytes: 1234 }), 1234);
+  });
+
+  it('takes one cut first, then as many as the budget holds at the measured bytes per commit, never none and never past the plan', () => {
+    assert.equal(nextCut(plan(10), 1_000_000), 0);
+    assert.equal(nextCut(plan(10, { done: 2, bytesPerCommit: 30 }), 1000), 4, 'three cuts of 10 commits of 30 bytes in 1000');
+    assert.equal(nextCut(plan(10, { done: 2, bytesPerCommit: 500 }), 1000), 2, 'one cut even when it weighs more than the budget');
+    assert.equal(nextCut(plan(10, { done: 8, bytesPerCommit: 1 }), 1000), 9, 'no further than the last cut');
+    assert.equal(nextCut(plan(3, { spans: [10, 1, 1], done: 0, bytesPerCommit: 10 }), 110), 1, 'by the commits each cut spans');
+  });
+
+  it('measures bytes per commit always, and the rate only on a fetch long enough to be more than latency', () => {
+    const options = { requestSeconds: 100 };
+    assert.deepEqual(afterSegment(plan(10), options, 0, 5000, 0.2), { ...plan(10), done: 1, bytesPerCommit: 500 });
+    assert.deepEqual(afterSegment(plan(10, { done: 1 }), options, 2, 8_000_000, 20), { ...plan(10), done: 3, bytesPerCommit: 400_000, bytesPerSecond: 400_000 });
+    assert.equal(afterSegment(plan(10, { done: 1, bytesPerSecond: 7 }), options, 1, 100, 1).bytesPerSecond, 7, 'a short fetch keeps the rate measured before');
+  });
+
+  it('after a failed segment, plans a smaller one: half the estimate for several cuts, a cut half way down for one', async () => {
+    const asked: { wants: string[]; depth: number }[] = [];
+    const git = { shallowBoundary: async (options: { wants: string[]; depth: number }) => (asked.push(options), [oid(99)]) } as unknown as GitClient;
+    const several = await smallerSegment(plan(10, { done: 2, bytesPerCommit: 10 }), git, 400, 5);
+    assert.equal(nextCut(several!, 400), 3, 'four cuts failed: two next');
+    assert.deepEqual(asked, [], 'no request for that');
+    const split = await smallerSegment(plan(4, { done: 1 }), git, 400, 1);
+    assert.deepEqual(asked, [{ wants: [oid(2)], depth: 6 }], 'five commits below the failed cut');
+    assert.deepEqual(split?.cuts, [[oid(1)], [oid(99)], [oid(2)], [oid(3)], [oid(4)]]);
+    assert.deepEqual(split?.spans, [10, 5, 5, 10, 10]);
+    assert.equal(await smallerSegment(plan(2, { spans: [1, 1] }), git, 400, 0), undefined, 'a cut of one commit cannot be smaller');
+  });
+});
+
+describe('cut points from deepen requests', () => {
+  it('walks down step by step from the tip and gives the cuts oldest first', async () => {
+    // A linear history 0..9 (9 the tip): the boundary `depth - 1` below a commit.
+    const asked: { wants: string[]; depth: number }[] = [];
+    const git = {
+      shallowBoundary: async (options: { wants: string[]; depth: number }) => {
+        asked.push(options);
+        const below = Number.parseInt(options.wants[0]!, 16) - (options.depth - 1);
+        return below >= 0 ? [oid(below)] : [];
+      },
+    } as unknown as GitClient;
+    assert.deepEqual(await deepenHistory(git)!.cuts(oid(9), 3), [{ commits: [oid(0)], span: 3 }, { commits: [oid(3)], span: 3 }, { commits: [oid(6)], span: 3 }]);
+    assert.deepEqual(asked.map((request) => request.depth), [4, 4, 4, 4]);
+  });
+
+  it('is none for a client that cannot ask, and no cuts where the server cannot deepen', async () => {
+    assert.equal(deepenHistory({} as GitClient), undefined);
+    assert.deepEqual(await deepenHistory({ shallowBoundary: async () => undefined } as unknown as GitClient)!.cuts(oid(9), 3), []);
+  });
+});
+
+describe('the pending record keeps the plan', () => {
+  const record = { format: 'lifeboat-pending', version: 1, id: '20261126T061500Z-3fa9c1', startedAt: '2026-11-26T06:15:00.000Z', updatedAt: '2026-11-26T06:15:00.000Z', after: null, base: null, bundles: [], encryption: null };
+
+  it('reads a record with a plan, and one without (earlier Lifeboats)', () => {
+    const withPlan = { ...record, segments: { cuts: [[oid(1)], [oid(2), oid(3)]], spans: [500, 500], done: 1, bytesPerCommit: 100, bytesPerSecond: 5 } };
+    assert.deepEqual(parseDocument(pendingSchema, JSON.stringify(withPlan), 'pending').segments, withPlan.segments);
+    assert.equal(parseDocument(pendingSchema, JSON.stringify(record), 'pending').segments, undefined);
+  });
+
+  it('refuses a plan that claims more cuts done than it has, an empty cut, or a cut without its span', () => {
+    for (const segments of [{ cuts: [[oid(1)]], spans: [1], done: 2 }, { cuts: [[]], spans: [1], done: 0 }, { cuts: [[oid(1)]], spans: [], done: 0 }]) {
+      assert.throws(() => parseDocument(pendingSchema, JSON.stringify({ ...record, segments }), 'pending'), (error) => isLifeboatError(error, 'FORMAT_INVALID'));
+    }
+  });
+});

@@ -1,0 +1,316 @@
+/**
+ * Segmented fetch, by history (src/engine/segments.ts) through real parts: a long
+ * single-branch repository built with git fast-import, served by `git http-backend`,
+ * backed up with a small byte budget; the chain is checked with plain git
+ * (`git bundle verify` in order, the documented standard-tools recipe, restore.sh)
+ * and restored by push and into a folder.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backup, type BackupOptions, type BackupResult } from '../src/engine/backup.js';
+import { listPending } from '../src/engine/bucket/catalog.js';
+import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { initBucket } from '../src/engine/bucket/marker.js';
+import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
+import { readPlain } from '../src/engine/bucket/objects.js';
+import { createGitClient } from '../src/engine/git/client.js';
+import type { GitClient } from '../src/engine/git/types.js';
+import { restoreToRemote } from '../src/engine/remote-restore.js';
+import { isSegmentRef } from '../src/engine/segments.js';
+import { collect } from '../src/engine/streams.js';
+import { chainProblems } from '../src/engine/verify.js';
+import { restoreToDirectory } from '../src/cli/services/local-restore.js';
+import { downloadSnapshot } from '../src/cli/services/download.js';
+import { startGitServer } from './helpers/git-server.js';
+import { fsck, git, initBare, refsOf } from './helpers/repos.js';
+
+type GitServer = Awaited<ReturnType<typeof startGitServer>>;
+
+let root: string;
+let server: GitServer;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'lifeboat-segments-'));
+  server = await startGitServer({ root: join(root, 'served'), receivePack: true });
+});
+
+after(async () => {
+  await server?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** 2 KB of incompressible text per commit: the pack grows with the history, as a real one does. */
+const COMMITS = 120;
+const STEP = 20;
+/** About two steps of history: the first segment takes one step, later ones two once the first was measured. */
+const BUDGET = 80_000;
+
+/** A bare repository with one branch of `commits` commits (git fast-import: fast), and an annotated tag on it. */
+function longBranch(name: string, commits = COMMITS): { bare: string; url: string } {
+  const bare = join(root, 'served', `${name}.git`);
+  initBare(bare);
+  const parts: (string | Buffer)[] = [];
+  for (let n = 1; n <= commits; n += 1) {
+    const message = `Commit ${n}\n`;
+    const content = `${randomBytes(1500).toString('base64')}\n`;
+    parts.push(`commit refs/heads/main\nmark :${n}\ncommitter Lifeboat Test <test@lifeboat.invalid> ${1700000000 + n} +0000\ndata ${Buffer.byteLength(message)}\n${message}`);
+    if (n > 1) parts.push(`from :${n - 1}\n`);
+    parts.push(`M 644 inline file-${n % 7}.txt\ndata ${Buffer.byteLength(content)}\n${content}\n`);
+  }
+  git(bare, ['fast-import', '--quiet'], undefined, parts.join(''));
+  git(bare, ['tag', '-a', 'v1', '-m', 'Release 1', `main~${Math.floor(commits / 4)}`]);
+  return { bare, url: server.url(`${name}.git`) };
+}
+
+async function freshBucket(): Promise<MemoryBlobStore> {
+  const store = new MemoryBlobStore();
+  await initBucket(store, {});
+  return store;
+}
+
+/** A client that counts what it is asked, and can die (as with kill -9) at its n-th fetch. */
+function observed(url: string, dieAtFetch?: number): { client: GitClient; fetches: string[][]; boundaries: number } {
+  const inner = createGitClient({ url });
+  const seen = { fetches: [] as string[][], boundaries: 0 };
+  const client: GitClient = {
+    url: inner.url,
+    listRefs: () => inner.listRefs(),
+    fetchPack: async (options) => {
+      seen.fetches.push([...options.wants].sort());
+      if (seen.fetches.length === dieAtFetch) throw new Error('killed');
+      return inner.fetchPack(options);
+    },
+    shallowBoundary: async (options) => {
+      seen.boundaries += 1;
+      return inner.shallowBoundary!(options);
+    },
+    listPushRefs: () => inner.listPushRefs(),
+    push: (options) => inner.push(options),
+  };
+  return Object.assign(seen, { client });
+}
+
+function run(store: MemoryBlobStore, client: GitClient, extra: Partial<BackupOptions> = {}): Promise<BackupResult> {
+  return backup({
+    store, repo: { workspace: 'ws', repository: 'repo' }, git: client, trigger: 'cli', encryption: null, objectLock: null,
+    segments: { requestSeconds: 180, maxBytes: BUDGET, commitsPerStep: STEP }, ...extra,
+  });
+}
+
+function created(result: BackupResult): SnapshotManifest {
+  assert.equal(result.status, 'created');
+  return (result as Extract<BackupResult, { status: 'created' }>).snapshot;
+}
+
+/** The chain's bundles as files, in apply order. */
+async function bundleFiles(store: MemoryBlobStore, manifest: SnapshotManifest, directory: string): Promise<string[]> {
+  mkdirSync(directory, { recursive: true });
+  const files: string[] = [];
+  for (const [index, entry] of manifest.bundles.entries()) {
+    const file = join(directory, `b${index}.bundle`);
+    writeFileSync(file, await collect(readPlain(store, manifest, entry, undefined)));
+    files.push(file);
+  }
+  return files;
+}
+
+describe('segmented fetch, by history', () => {
+  it('a single branch backed up with a small byte budget becomes a chain of ordinary bundles that git applies in order', async () => {
+    const repo = longBranch('long');
+    const store = await freshBucket();
+    const snapshot = created(await run(store, observed(repo.url).client));
+
+    assert.ok(snapshot.bundles.length >= 4, `a chain of ${snapshot.bundles.length} bundles`);
+    const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
+    assert.equal(segments.length, snapshot.bundles.length - 1, 'every bundle but the last carries history up to a cut point');
+    assert.equal(snapshot.bundles[0]!.kind, 'full');
+    for (const [index, bundle] of snapshot.bundles.entries()) {
+      if (index === 0) continue;
+      // Each segment's prerequisites are the tips the bundles before it brought.
+      const before = new Set(snapshot.bundles.slice(0, index).flatMap((earlier) => earlier.refs.map((ref) => ref.oid)));
+      assert.ok(bundle.prerequisites.length > 0 && bundle.prerequisites.every((oid) => before.has(oid)), `bundle ${index + 1} needs only earlier tips`);
+    }
+    // The first segment takes one cut, whatever it weighs; later ones as many as the budget holds at the bytes per cut measured.
+    const cutOf = (bundle: (typeof segments)[number]): number => Number(bundle.refs[0]!.name.split('/').at(-2));
+    assert.deepEqual(segments.map(cutOf), [1, 3, 5], 'one cut, then two per segment');
+    assert.ok(segments.every((bundle) => bundle.pack.bytes <= BUDGET), 'every segment within the budget');
+    assert.deepEqual(chainProblems(snapshot), []);
+    assert.ok(snapshot.refs.every((ref) => !isSegmentRef(ref.name)), 'segment refs are no refs of the snapshot');
+
+    // Plain git: each bundle verifies against the bundles before it, and applies.
+    const files = await bundleFiles(store, snapshot, join(root, 'bundles', 'long'));
+    const plain = join(root, 'plain', 'long.git');
+    initBare(plain);
+    for (const [index, file] of files.entries()) {
+      git(plain, ['bundle', 'verify', '--quiet', file]);
+      git(plain, ['fetch', '--quiet', '--no-tags', file, `+refs/*:refs/b${index}/*`]);
+    }
+    // Restores: the real refs exactly, no segment ref, fsck clean.
+    const folder = join(root, 'restored', 'long.git');
+    await restoreToDirectory({ store, manifest: snapshot, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+    const target = join(root, 'served', 'long-target.git');
+    initBare(target);
+    await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: server.url('long-target.git') }), mode: 'empty' });
+    assert.equal(refsOf(target), refsOf(repo.bare));
+    fsck(target);
+    // restore.sh, with nothing but sh and git on PATH.
+    const out = join(root, 'downloads', 'long');
+    await downloadSnapshot(store, snapshot, { directory: out });
+    const bin = join(root, 'only-sh-and-git');
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ['sh', 'git']) execFileSync('ln', ['-sf', execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool)]);
+    const rebuilt = join(root, 'restored', 'long-sh.git');
+    execFileSync(join(bin, 'sh'), [join(out, 'restore.sh'), rebuilt], { env: { PATH: bin, HOME: root }, stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    fsck(rebuilt);
+  });
+
+  it('the recipe of docs/bucket-format.md ("Restoring without Lifeboat") rebuilds a segmented snapshot', async () => {
+    const repo = longBranch('recipe');
+    const store = await freshBucket();
+    const snapshot = created(await run(store, observed(repo.url).client));
+    assert.ok(snapshot.bundles.length >= 4);
+    // The bucket as files, and an `aws` that copies them: the recipe's own commands do the rest.
+    const bucket = join(root, 'bucket-recipe');
+    for await (const { key } of store.list('')) {
+      mkdirSync(dirname(join(bucket, 'prefix', key)), { recursive: true });
+      writeFileSync(join(bucket, 'prefix', key), await collect(await store.get(key)));
+    }
+    const bin = join(root, 'fake-aws');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'aws'), `#!/bin/sh\n# aws s3 cp s3://bucket/<key> <file>\n[ "$1 $2" = "s3 cp" ] || exit 2\ncp "${bucket}/\${3#s3://bucket/}" "$4"\n`);
+    chmodSync(join(bin, 'aws'), 0o755);
+    const doc = readFileSync(new URL('../docs/bucket-format.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Restoring without Lifeboat'));
+    const recipe = /```sh\n([\s\S]*?)```/.exec(section)![1]!
+      .replace('repo=acme/web; id=20261126T061500Z-3fa9c1', `repo=ws/repo; id=${snapshot.id}`);
+    const work = join(root, 'recipe-work');
+    mkdirSync(work);
+    execFileSync('sh', ['-eu', '-c', recipe], { cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, stdio: 'pipe' });
+    assert.equal(refsOf(join(work, 'web.git')), refsOf(repo.bare));
+    fsck(join(work, 'web.git'));
+  });
+
+  it('a backup stopped by its deadline mid-way resumes from the stored segments, fetching none of them again', async () => {
+    const repo = longBranch('resume');
+    const store = await freshBucket();
+    const first = observed(repo.url);
+    const partial = await run(store, first.client, { deadline: new Date(0) });
+    assert.equal(partial.status, 'partial');
+    assert.equal(first.fetches.length, 1, 'one segment, then the deadline');
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.segments?.done, 1, 'the plan is kept with the pending record');
+
+    const second = observed(repo.url);
+    const done = created(await run(store, second.client));
+    assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    assert.equal(second.boundaries, 0, 'the continuation does not plan again');
+    const all = [...first.fetches, ...second.fetches].map((wants) => wants.join(' '));
+    assert.equal(new Set(all).size, all.length, 'no segment fetched twice');
+    assert.equal(all.length, done.bundles.length, 'one fetch per bundle');
+    assert.deepEqual(await listPending(store, { workspace: 'ws', repository: 'repo' }), []);
+    const folder = join(root, 'restored', 'resume.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('a segment fetch that fails (cut at the request cap) is retried smaller: the stored segments are not fetched again', async () => {
+    const repo = longBranch('killed');
+    const store = await freshBucket();
+    const dying = observed(repo.url, 3);
+    await assert.rejects(run(store, dying.client), /killed/);
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.segments?.done, 3, 'two segments stored: cuts 1, then 2 and 3');
+    const resumed = observed(repo.url);
+    const done = created(await run(store, resumed.client));
+    assert.equal(resumed.boundaries, 0, 'the plan survived');
+    assert.deepEqual(resumed.fetches[1], dying.fetches[2], 'the failed segment (cuts 4 and 5) comes in two: up to cut 4, then cut 5');
+    assert.notDeepEqual(resumed.fetches[0], dying.fetches[2]);
+    const stored = dying.fetches.slice(0, 2).map((wants) => wants.join(' '));
+    assert.ok(resumed.fetches.every((wants) => !stored.includes(wants.join(' '))), 'stored segments are not fetched again');
+    assert.equal(done.bundles.length, 2 + resumed.fetches.length);
+    const folder = join(root, 'restored', 'killed.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('a history rewritten and collected between two invocations: the stored segments stay, the rest comes with the refs', async () => {
+    const repo = longBranch('rewritten');
+    const store = await freshBucket();
+    const partial = await run(store, observed(repo.url).client, { deadline: new Date(0) });
+    assert.equal(partial.status, 'partial');
+    // main now holds a new history; the old one, cut points included, is gone from the server.
+    const tree = git(repo.bare, ['rev-parse', 'main^{tree}']).trim();
+    const fresh = git(repo.bare, ['commit-tree', tree, '-m', 'Rewritten'], undefined).trim();
+    git(repo.bare, ['update-ref', 'refs/heads/main', fresh]);
+    git(repo.bare, ['tag', '-d', 'v1']);
+    git(repo.bare, ['reflog', 'expire', '--expire=now', '--all']);
+    git(repo.bare, ['gc', '--quiet', '--prune=now']);
+
+    const resumed = observed(repo.url);
+    const done = created(await run(store, resumed.client));
+    assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    assert.equal(resumed.fetches.length, 2, 'the refused cut, then the refs');
+    assert.equal(done.bundles.length, 2, 'the stored segment and the refs');
+    const folder = join(root, 'restored', 'rewritten.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('a repository\'s own ref under refs/lifeboat/segments/ is a ref like any other: restored, and never a prerequisite', async () => {
+    const repo = longBranch('own-namespace');
+    const blob = git(repo.bare, ['hash-object', '-w', '--stdin'], undefined, 'not a commit\n').trim();
+    git(repo.bare, ['update-ref', 'refs/lifeboat/segments/mine', blob]);
+    const store = await freshBucket();
+    created(await run(store, observed(repo.url).client));
+    // A commit more: the increment's prerequisites must all be commits.
+    const tree = git(repo.bare, ['rev-parse', 'main^{tree}']).trim();
+    git(repo.bare, ['update-ref', 'refs/heads/main', git(repo.bare, ['commit-tree', tree, '-p', 'main', '-m', 'One more']).trim()]);
+    const second = created(await run(store, observed(repo.url).client));
+    assert.ok(!second.bundles.at(-1)!.prerequisites.includes(blob), 'the blob is no prerequisite');
+    const out = join(root, 'downloads', 'own-namespace');
+    await downloadSnapshot(store, second, { directory: out });
+    const rebuilt = join(root, 'restored', 'own-namespace-sh.git');
+    execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(repo.bare));
+    fsck(rebuilt);
+  });
+
+  it('a first segment too large for its request is split by a cut half way down, and the retry goes on from there', async () => {
+    const repo = longBranch('split-first');
+    const store = await freshBucket();
+    const failing = observed(repo.url, 1);
+    await assert.rejects(run(store, failing.client), /killed/);
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.segments?.cuts.length, 6, 'five cuts, and one more half way below the first');
+    assert.deepEqual(pending?.segments?.spans.slice(0, 2), [10, 10]);
+    assert.deepEqual(pending?.segments?.cuts[1], failing.fetches[0], 'the new cut lies below the one that failed');
+    const retry = observed(repo.url);
+    const done = created(await run(store, retry.client));
+    assert.notDeepEqual(retry.fetches[0], failing.fetches[0], 'the retry fetches the smaller segment first');
+    const folder = join(root, 'restored', 'split-first.git');
+    await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('a history shorter than one step is fetched in one bundle, as before', async () => {
+    const repo = longBranch('short', STEP - 5);
+    const store = await freshBucket();
+    const client = observed(repo.url);
+    const snapshot = created(await run(store, client.client));
+    assert.equal(snapshot.bundles.length, 1);
+    assert.equal(client.boundaries, 1, 'one deepen request found no cut');
+    assert.deepEqual(await listPending(store, { workspace: 'ws', repository: 'repo' }), [], 'no pending record for a backup in one bundle');
+  });
+});
