@@ -14,8 +14,9 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: FORGE_ONLY, allowTypeImports: true }] }],
     },
   },
-  // The portable core names nothing of the platform, not even its types.
-  { files: ['src/engine/**'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: 'src/engine/ is the portable core: no @forge/*, not even types.' }] }] } },
+  // Outside src/forge/ the app names nothing of the platform, not even its types: src/engine/ is the portable
+  // core, src/app/ the platform-free services (they reach Forge only through src/forge/'s adapters).
+  { files: ['src/**'], ignores: ['src/forge/**'], rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['@forge/*'], message: `${FORGE_ONLY} src/engine/ and src/app/ run without the platform: no @forge/*, not even types.` }] }] } },
   // The platform seam: the app's adapters, the sandbox's stand-ins for the same packages, and the pages' bridge calls.
   { files: ['src/forge/**', 'sandbox/forge/platform/**', 'sandbox/forge/fixtures/**', 'static/*/src/api.ts', 'static/shared/mount.tsx', 'static/shared/page-error.tsx'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 );

@@ -365,7 +365,7 @@ export interface BackupRequested {
 export interface DestructiveEvent {
   id: string;
   repositoryUuid: string;
-  /** `ref-deleted`: a branch or a tag of that name, which the push event does not say (src/forge/destructive-events.ts). */
+  /** `ref-deleted`: a branch or a tag of that name, which the push event does not say (src/app/restore/destructive-events.ts). */
   kind: 'force-push' | 'branch-deleted' | 'tag-deleted' | 'ref-deleted';
   /** The full name (refs/heads/…, refs/tags/…), or the short name as the event gave it when the app could not tell which. */
   ref: string;

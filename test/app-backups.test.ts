@@ -393,7 +393,7 @@ describe('backups in the local world', () => {
 
   it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {
     // Imported once the host is up: app modules must load through its @forge/* stand-ins.
-    const { workspaceFromContext } = await import('../src/forge/sweep.js');
+    const { workspaceFromContext } = await import('../src/app/backup/sweep.js');
     const uuid = '5f0c8a52-6d1e-4d2b-9a57-0c7f4b1e8a01';
     assert.equal(workspaceFromContext({ installContext: `ari:cloud:bitbucket::workspace/${uuid}` }), `{${uuid}}`);
     assert.equal(workspaceFromContext({ installContext: `ari:cloud:bitbucket::workspace/{${uuid.toUpperCase()}}` }), `{${uuid}}`);

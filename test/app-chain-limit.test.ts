@@ -10,7 +10,7 @@ import type { AuditEntry, BackupRequested, JobView, Result } from '../src/contra
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { bareUuid } from '../src/bitbucket/uuid.js';
-import { kvsKeys } from '../src/forge/state-keys.js';
+import { kvsKeys } from '../src/app/state/state-keys.js';
 import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';

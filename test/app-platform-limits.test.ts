@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
-import { kvsKeys } from '../src/forge/state-keys.js';
+import { kvsKeys } from '../src/app/state/state-keys.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
@@ -66,7 +66,7 @@ describe('the app meets the platform\'s documented failures', () => {
   });
 
   it('contenders for a dead lease: exactly one takes it over', async () => {
-    const { acquireLease } = await import('../src/forge/lease.js');
+    const { acquireLease } = await import('../src/app/jobs/lease.js');
     for (let round = 0; round < 5; round += 1) {
       const repositoryUuid = `{${randomUUID()}}`;
       await kvsSet(kvsKeys.lease(repositoryUuid), { holder: 'a backup that died', what: 'backup', until: new Date(Date.now() - 1000).toISOString(), id: randomUUID() });
@@ -81,7 +81,7 @@ describe('the app meets the platform\'s documented failures', () => {
     app.world.host.faults.proxyErrors = 1;
     // Queued as "Back up now" queues it, without the page's own Bitbucket calls: the backup's first one meets the fault.
     const requested = await app.world.host.runInInvocation(async () => {
-      const { requestBackup } = await import('../src/forge/backup-queue.js');
+      const { requestBackup } = await import('../src/app/backup/backup-queue.js');
       return requestBackup({ workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid: app.repositoryUuid('docs'), reason: 'manual' });
     }, 'resolver');
     const seen = await follow(requested.job.id, (view) => view.state === 'waiting-to-retry' || finished(view));

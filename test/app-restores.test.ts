@@ -20,7 +20,7 @@ import { isLifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { besideRefName, isRestoredRef } from '../src/engine/remote-restore.js';
 import { repoPath } from '../src/forge/bucket.js';
-import { kvsKeys } from '../src/forge/state-keys.js';
+import { kvsKeys } from '../src/app/state/state-keys.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';

@@ -6,7 +6,7 @@ import type { SnapshotManifest } from '../engine/bucket/format.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
 import { createS3Store, partSizeFor } from '../engine/bucket/s3-store.js';
 import type { WorkspaceSettings } from '../settings.js';
-import type { Configuration } from './settings-store.js';
+import type { Configuration } from '../app/settings/settings-store.js';
 
 /**
  * Each function's memory in MB, as manifest.yml gives it (`runtime.memoryMB`, else the app's; test/manifest.test.ts

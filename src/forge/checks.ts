@@ -16,7 +16,7 @@ import type { WorkspaceSettings } from '../settings.js';
 import { DECLARED_STORAGE_EGRESS } from '../storage-providers.js';
 import { apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, gitClientFor, gitUsername, type RepositoryJson } from './bitbucket.js';
 import { openWorkspaceBucket } from './bucket.js';
-import { loadSecrets, loadSettings } from './settings-store.js';
+import { loadSecrets, loadSettings } from '../app/settings/settings-store.js';
 
 async function settingsOrRefuse(): Promise<WorkspaceSettings> {
   const settings = await loadSettings();

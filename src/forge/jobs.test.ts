@@ -4,12 +4,12 @@ import { InvocationErrorCode } from '@forge/events';
 import { z } from 'zod';
 import type { AuditEntry } from '../contract.js';
 import { LifeboatError } from '../engine/errors.js';
-import { getJob } from './job-records.js';
+import { getJob } from '../app/jobs/job-records.js';
 import { type Consumer, MAX_RETRIES, defineConsumer, retryPlan, startJob } from './jobs.js';
-import { kvsKeys } from './state-keys.js';
-import { acquireLease } from './lease.js';
+import { kvsKeys } from '../app/state/state-keys.js';
+import { acquireLease } from '../app/jobs/lease.js';
 import { QUEUES } from './queues.js';
-import { type MemoryApp, memoryApp } from './state/testing.js';
+import { type MemoryApp, memoryApp } from '../app/state/testing.js';
 
 describe('retryPlan: the one retry policy of every consumer', () => {
   it('backs off exponentially from 30 s while Forge still retries, and gives up on the last delivery', () => {

@@ -22,14 +22,14 @@ import { z } from 'zod';
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { JobKind, JobNote, JobProgress, JobResult, JobView, UserError } from '../contract.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
-import { recordAudit } from './audit.js';
+import { recordAudit } from '../app/jobs/audit.js';
 import { userError } from './hints.js';
-import { getJob, storeJob, updateJob } from './job-records.js';
-import { kvsKeys } from './state-keys.js';
-import { acquireLease, releaseLease } from './lease.js';
+import { getJob, storeJob, updateJob } from '../app/jobs/job-records.js';
+import { kvsKeys } from '../app/state/state-keys.js';
+import { acquireLease, releaseLease } from '../app/jobs/lease.js';
 import { classifyError } from './platform-errors.js';
 import { type QueueName, enqueue } from './queues.js';
-import { type StatusChange, writeStatus } from './status.js';
+import { type StatusChange, writeStatus } from '../app/jobs/status.js';
 import { appState, now } from './state/context.js';
 
 /** Deliveries with retryCount 0 to 2 may ask for another; the one with 3 (Forge's last) records the outcome. */

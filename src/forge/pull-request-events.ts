@@ -4,14 +4,14 @@
 // events never overwrite each other — and the next backup fetches it, whether
 // or not its updated_on moved (an edited or deleted comment leaves it). The
 // trigger queues no backup: the next push or sweep picks the marks up.
-import { entriesByPrefix } from './state/app-state.js';
+import { entriesByPrefix } from '../app/state/app-state.js';
 import { type ChangeMark, type PullRequestMarks, pullRequestCollector } from '../bitbucket/pull-request-collector.js';
 import type { MetadataCollector } from '../engine/metadata.js';
 import { appBitbucket } from './bitbucket.js';
 import { pullRequestEvent } from './events.js';
-import { kvsKeys } from './state-keys.js';
+import { kvsKeys } from '../app/state/state-keys.js';
 import { retryPlan } from './jobs.js';
-import { withRestBudget } from './rest-budget.js';
+import { withRestBudget } from '../app/backup/rest-budget.js';
 import { LifeboatError, type ErrorCode } from '../engine/errors.js';
 import { appState } from './state/context.js';
 

@@ -13,10 +13,10 @@ import { InvocationLimitReachedError, PartialSuccessError, Queue } from '@forge/
 import { appState, contextPush } from './state/context.js';
 import { randomUUID } from 'node:crypto';
 import { isLifeboatError } from '../engine/errors.js';
-import { recordAudit } from './audit.js';
-import { updateJob } from './job-records.js';
-import { kvsKeys } from './state-keys.js';
-import { entriesByPrefix } from './state/app-state.js';
+import { recordAudit } from '../app/jobs/audit.js';
+import { updateJob } from '../app/jobs/job-records.js';
+import { kvsKeys } from '../app/state/state-keys.js';
+import { entriesByPrefix } from '../app/state/app-state.js';
 
 export const QUEUES = {
   backup: 'lifeboat-backup',

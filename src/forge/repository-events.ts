@@ -7,14 +7,14 @@
 // and are not retried.
 import { bracedUuid } from '../bitbucket/uuid.js';
 import type { PushSeen } from '../contract.js';
-import { recordAudit } from './audit.js';
-import { queueBackup } from './backup-queue.js';
-import { isIncluded } from './coverage.js';
-import { recordDestructivePush } from './destructive-events.js';
+import { recordAudit } from '../app/jobs/audit.js';
+import { queueBackup } from '../app/backup/backup-queue.js';
+import { isIncluded } from '../app/catalogue/coverage.js';
+import { recordDestructivePush } from '../app/restore/destructive-events.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
-import { kvsKeys } from './state-keys.js';
-import { loadSettings, storeSettings } from './settings-store.js';
-import { markDeleted } from './snapshot-index.js';
+import { kvsKeys } from '../app/state/state-keys.js';
+import { loadSettings, storeSettings } from '../app/settings/settings-store.js';
+import { markDeleted } from '../app/catalogue/snapshot-index.js';
 import { appState } from './state/context.js';
 
 export async function handleRepositoryEvent(event: unknown): Promise<void> {

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../../sandbox/forge/index.js';
 import { REPOSITORY_UUID, startFixtureHost } from '../../../sandbox/forge/testing.js';
-import { memoryState } from './memory-state.js';
+import { memoryState } from '../../app/state/memory-state.js';
 
 // Imported once the host's module seam is registered (importing testing.js does it), so @forge/kvs is the host's.
 const { now, withAppContext } = await import('./context.js');
-const { acquireLease } = await import('../lease.js');
+const { acquireLease } = await import('../../app/jobs/lease.js');
 
 const HOUR = 3_600_000;
 

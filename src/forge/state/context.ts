@@ -4,7 +4,7 @@
 // running at once never share a store, and the services keep the signatures the
 // handlers and pages call.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AppState } from './app-state.js';
+import type { AppState } from '../../app/state/app-state.js';
 import { kvsState } from './kvs-state.js';
 
 /** Pushes events to a queue as @forge/events `Queue.push` does, with its errors (queues.ts handles them). */

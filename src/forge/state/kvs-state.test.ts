@@ -1,8 +1,8 @@
 // The KVS implementation against the sandbox Forge host's KVS: each call runs
 // inside an invocation of the host, as a handler's would.
 import { startFixtureHost } from '../../../sandbox/forge/testing.js';
-import type { AppState } from './app-state.js';
-import { runAppStateConformance } from './app-state.conformance.js';
+import type { AppState } from '../../app/state/app-state.js';
+import { runAppStateConformance } from '../../app/state/app-state.conformance.js';
 
 // Imported once the host's module seam is registered (importing testing.js does it), so @forge/kvs is the host's.
 const { kvsState } = await import('./kvs-state.js');

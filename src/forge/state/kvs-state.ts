@@ -3,7 +3,7 @@
 // values ≤240 KiB of JSON, query pages of at most 20) are the callers' to keep.
 import { ForgeKvsAPIError, MetadataField, WhereConditions, kvs } from '@forge/kvs';
 import { LifeboatError } from '../../engine/errors.js';
-import { type AppState, STATE_PAGE, type WriteOptions } from './app-state.js';
+import { type AppState, STATE_PAGE, type WriteOptions } from '../../app/state/app-state.js';
 
 const options = (write: WriteOptions | undefined) => (write?.ttl ? { ttl: write.ttl } : undefined);
 
