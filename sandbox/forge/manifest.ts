@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { access, lstat, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FullValidationProcessor } from '@forge/manifest'; // the validator, not a platform API
 import { parse as parseYaml } from 'yaml';
@@ -247,9 +247,11 @@ async function validate(file: string): Promise<Verdict> {
 /**
  * All that FullValidationProcessor reads for `file`, or undefined when the
  * manifest names files beyond those listed here (then it is validated afresh):
- * the package's version, the manifest's path and text, which handler files
- * exist under src/ (ModulesValidator), and each resource folder's listing and
- * index.html (ResourcesValidator). Translations (TranslationsValidator),
+ * the package's version, the manifest's text, which handler files exist under
+ * src/ (ModulesValidator), and each resource folder's listing and index.html
+ * (ResourcesValidator). Its messages name paths as the manifest writes them, so
+ * the key holds no absolute path: a copy of the app elsewhere (the host tests'
+ * variants in temp folders) shares the verdict. Translations (TranslationsValidator),
  * `app.package` (PackageValidator, and it moves the handlers' folder) and Rovo
  * skills (modules-validators/rovo) read other files: not cached.
  */
@@ -258,7 +260,7 @@ async function validationInputs(file: string): Promise<object | undefined> {
   const { version } = JSON.parse(await readFile(join(dirname(createRequire(import.meta.url).resolve('@forge/manifest')), '..', 'package.json'), 'utf8')) as { version: string };
   const text = await readFile(file, 'utf8');
   const yaml = parseYaml(text) as (Partial<ValidManifest> & { translations?: unknown; app?: { package?: unknown } }) | null;
-  if (!yaml || typeof yaml !== 'object') return { validator: version, file, text };
+  if (!yaml || typeof yaml !== 'object') return { validator: version, text };
   if (yaml.translations !== undefined || yaml.app?.package !== undefined || Object.keys(yaml.modules ?? {}).some((type) => type.startsWith('rovo:'))) return undefined;
   const handlers = await Promise.all(
     (Array.isArray(yaml.modules?.function) ? yaml.modules.function : []).map(async ({ handler }) => {
@@ -267,7 +269,7 @@ async function validationInputs(file: string): Promise<object | undefined> {
     }),
   );
   const resources = await Promise.all((Array.isArray(yaml.resources) ? yaml.resources : []).map(({ path }) => resourceFacts(resolve(appDir, String(path)))));
-  return { validator: version, file, text, handlers, resources };
+  return { validator: version, text, handlers, resources };
 }
 
 /** A resource path as ResourcesValidator sees it: what it is (lstat), what lies under it, and its index.html. */
@@ -276,7 +278,7 @@ async function resourceFacts(path: string): Promise<unknown> {
   const info = await lstat(path).catch(() => undefined);
   const kind = !info ? 'missing' : info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'link' : 'other';
   const listing = await readdir(path, { recursive: true, withFileTypes: true }).then(
-    (entries) => entries.map((entry) => `${join(entry.parentPath, entry.name)}${entry.isDirectory() ? '/' : ''}`).sort(),
+    (entries) => entries.map((entry) => `${relative(path, join(entry.parentPath, entry.name))}${entry.isDirectory() ? '/' : ''}`).sort(),
     () => undefined,
   );
   const content = listing ? undefined : digest(await readFile(path).catch(() => undefined));
