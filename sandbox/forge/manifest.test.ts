@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { cp, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadManifest, locateHandler, ManifestError } from './manifest.js';
@@ -30,6 +32,25 @@ test('handlers resolve as Forge resolves them: <file under src>.<export>', async
   assert.deepEqual(await locateHandler(FIXTURE_APP, 'index.resolver'), { file: join(FIXTURE_APP, 'src', 'index.ts'), exportName: 'resolver' });
   assert.deepEqual(await locateHandler(FIXTURE_APP, 'jobs.consume'), { file: join(FIXTURE_APP, 'src', 'jobs.ts'), exportName: 'consume' });
   await assert.rejects(locateHandler(FIXTURE_APP, 'missing.run'), /handler missing\.run: no file/);
+});
+
+test('a cached verdict holds only while the files the validator reads are unchanged', async () => {
+  const appDir = await mkdtemp(join(tmpdir(), 'lifeboat-forge-app-'));
+  try {
+    await cp(FIXTURE_APP, appDir, { recursive: true });
+    await loadManifest(appDir);
+    await rename(join(appDir, 'src', 'jobs.ts'), join(appDir, 'src', 'jobs.txt'));
+    await assert.rejects(loadManifest(appDir), (error) => error instanceof ManifestError && /jobs/.test(error.message), 'a handler file gone');
+    await rename(join(appDir, 'src', 'jobs.txt'), join(appDir, 'src', 'jobs.ts'));
+    await loadManifest(appDir);
+    // Forge refuses an index.html whose Content-Security-Policy allows inline styles the manifest does not grant.
+    await writeFile(join(appDir, 'static', 'main', 'index.html'), `<meta http-equiv="Content-Security-Policy" content="style-src 'unsafe-inline'">`);
+    await assert.rejects(loadManifest(appDir), (error) => error instanceof ManifestError && /static\/main/.test(error.message), 'a resource changed');
+    await rm(join(appDir, 'static', 'main'), { recursive: true });
+    await assert.rejects(loadManifest(appDir), (error) => error instanceof ManifestError && /static\/main/.test(error.message), 'a resource gone');
+  } finally {
+    await rm(appDir, { recursive: true, force: true });
+  }
 });
 
 async function refusal(edit: (manifest: string) => string): Promise<string> {

@@ -1,9 +1,13 @@
 // manifest.yml as the Forge host needs it: validated by @forge/manifest (the
 // package the Forge CLI validates with), then mapped to the functions and the
 // modules that invoke them, scopes and egress.
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FullValidationProcessor } from '@forge/manifest'; // eslint-disable-line @typescript-eslint/no-restricted-imports -- the validator, not a platform API
+import { createHash } from 'node:crypto';
+import { access, lstat, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FullValidationProcessor } from '@forge/manifest'; // the validator, not a platform API
+import { parse as parseYaml } from 'yaml';
 
 export type ScheduleInterval = 'fiveMinute' | 'hour' | 'day' | 'week';
 
@@ -118,18 +122,14 @@ export class ManifestError extends Error {
  * the host refuses too, with its messages. On top, the few valid features the
  * host cannot run faithfully are refused rather than silently ignored.
  */
-// One processor per process: building it compiles the whole manifest schema (about 2.5 s); reuse costs milliseconds.
-let validator: FullValidationProcessor | undefined;
-
 export async function loadManifest(appDir: string): Promise<ForgeManifest> {
   const file = join(appDir, 'manifest.yml');
-  // Paths (handlers, resources) resolve from the manifest's folder, so no chdir is needed.
-  const result = await (validator ??= new FullValidationProcessor({})).process(file);
-  const errors = (result.errors ?? []).filter((error) => error.level === 'error');
-  if (!result.success || errors.length > 0 || !result.manifestObject) {
+  const verdict = await validate(file);
+  const errors = verdict.errors.filter((error) => error.level === 'error');
+  if (!verdict.success || errors.length > 0 || !verdict.content) {
     throw new ManifestError(file, errors.map((error) => `${error.line === undefined ? '' : `line ${error.line}: `}${error.message}`));
   }
-  const data = result.manifestObject.typedContent as unknown as ValidManifest;
+  const data = verdict.content as unknown as ValidManifest;
   const modules = data.modules ?? {};
   const problems: string[] = [];
   const needFunction = (where: string, ref: { function?: string | undefined; endpoint?: string | undefined }): string => {
@@ -198,8 +198,91 @@ export async function loadManifest(appDir: string): Promise<ForgeManifest> {
     resources: data.resources ?? [],
     scopes: Array.isArray(data.permissions?.scopes) ? data.permissions.scopes : Object.keys(data.permissions?.scopes ?? {}),
     egress: { backend, configurable: data.permissions?.external?.configurable?.enabled === true },
-    raw: result.manifestObject.typedContent as unknown as Record<string, unknown>,
+    raw: verdict.content,
   };
+}
+
+/** What FullValidationProcessor says of a manifest: only what loadManifest reads, so that it can be cached as JSON. */
+interface Verdict {
+  success: boolean;
+  errors: Array<{ level: string; line?: number; message: string }>;
+  content?: Record<string, unknown>;
+}
+
+// One processor per process: building it compiles the whole manifest schema (about 2.5 s of CPU); reuse costs milliseconds.
+let validator: FullValidationProcessor | undefined;
+
+// Every test file that starts a host is a process of its own, so each would pay those 2.5 s. As build tools do,
+// the verdict is cached under node_modules/.cache, keyed by all that the validator reads (see validationInputs);
+// a stale entry is never read, since any change to those inputs is a new key. Losing the cache only costs time.
+const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/lifeboat-forge-manifest/', import.meta.url));
+
+async function validate(file: string): Promise<Verdict> {
+  const inputs = await validationInputs(file).catch(() => undefined);
+  const cached = inputs === undefined ? undefined : join(CACHE_DIR, `${createHash('sha256').update(JSON.stringify(inputs)).digest('hex')}.json`);
+  if (cached) {
+    const verdict = await readFile(cached, 'utf8').then((text) => JSON.parse(text) as Verdict, () => undefined);
+    if (verdict) return verdict;
+  }
+  // Paths (handlers, resources) resolve from the manifest's folder, so no chdir is needed.
+  // Loaded only on a miss: the package alone takes about 0.4 s to load.
+  validator ??= new (await import('@forge/manifest')).FullValidationProcessor({});
+  const result = await validator.process(file);
+  const verdict: Verdict = {
+    success: result.success,
+    errors: (result.errors ?? []).map(({ level, line, message }) => ({ level, message, ...(line === undefined ? {} : { line }) })),
+    ...(result.manifestObject ? { content: result.manifestObject.typedContent as unknown as Record<string, unknown> } : {}),
+  };
+  if (cached) {
+    // Written aside, then renamed: a test file starting at the same time reads a whole entry or none.
+    const part = `${cached}.${process.pid}.part`;
+    await mkdir(CACHE_DIR, { recursive: true })
+      .then(() => writeFile(part, JSON.stringify(verdict)))
+      .then(() => rename(part, cached))
+      .catch(() => {});
+  }
+  return verdict;
+}
+
+/**
+ * All that FullValidationProcessor reads for `file`, or undefined when the
+ * manifest names files beyond those listed here (then it is validated afresh):
+ * the package's version, the manifest's text, which handler files exist under
+ * src/ (ModulesValidator), and each resource folder's listing and index.html
+ * (ResourcesValidator). Its messages name paths as the manifest writes them, so
+ * the key holds no absolute path: a copy of the app elsewhere (the host tests'
+ * variants in temp folders) shares the verdict. Translations (TranslationsValidator),
+ * `app.package` (PackageValidator, and it moves the handlers' folder) and Rovo
+ * skills (modules-validators/rovo) read other files: not cached.
+ */
+async function validationInputs(file: string): Promise<object | undefined> {
+  const appDir = dirname(file);
+  const { version } = JSON.parse(await readFile(join(dirname(createRequire(import.meta.url).resolve('@forge/manifest')), '..', 'package.json'), 'utf8')) as { version: string };
+  const text = await readFile(file, 'utf8');
+  const yaml = parseYaml(text) as (Partial<ValidManifest> & { translations?: unknown; app?: { package?: unknown } }) | null;
+  if (!yaml || typeof yaml !== 'object') return { validator: version, text };
+  if (yaml.translations !== undefined || yaml.app?.package !== undefined || Object.keys(yaml.modules ?? {}).some((type) => type.startsWith('rovo:'))) return undefined;
+  const handlers = await Promise.all(
+    (Array.isArray(yaml.modules?.function) ? yaml.modules.function : []).map(async ({ handler }) => {
+      const base = join(appDir, 'src', String(handler).split('.')[0] ?? '');
+      return Promise.all(HANDLER_EXTENSIONS.map((extension) => access(base + extension).then(() => extension, () => '')));
+    }),
+  );
+  const resources = await Promise.all((Array.isArray(yaml.resources) ? yaml.resources : []).map(({ path }) => resourceFacts(resolve(appDir, String(path)))));
+  return { validator: version, text, handlers, resources };
+}
+
+/** A resource path as ResourcesValidator sees it: what it is (lstat), what lies under it, and its index.html. */
+async function resourceFacts(path: string): Promise<unknown> {
+  const digest = (data: Buffer | undefined): string | undefined => data && createHash('sha256').update(data).digest('hex');
+  const info = await lstat(path).catch(() => undefined);
+  const kind = !info ? 'missing' : info.isDirectory() ? 'directory' : info.isFile() ? 'file' : info.isSymbolicLink() ? 'link' : 'other';
+  const listing = await readdir(path, { recursive: true, withFileTypes: true }).then(
+    (entries) => entries.map((entry) => `${relative(path, join(entry.parentPath, entry.name))}${entry.isDirectory() ? '/' : ''}`).sort(),
+    () => undefined,
+  );
+  const content = listing ? undefined : digest(await readFile(path).catch(() => undefined));
+  return { kind, listing, content, index: digest(await readFile(join(path, 'index.html')).catch(() => undefined)) };
 }
 
 const HANDLER_EXTENSIONS = ['.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs'];
