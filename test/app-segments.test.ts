@@ -27,7 +27,7 @@ before(async () => {
 });
 after(() => app?.close());
 
-test('a long single branch is backed up in segments of history across jobs, and its refs come back exactly', { timeout: 120_000 }, async () => {
+test('a long single branch is backed up in segments of history across jobs, and its refs come back exactly', async () => {
   // 1,200 commits of 2 KB on web-app's main: past two deepen steps (500 commits each), 2.4 MB in all.
   const bare = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'web-app');
   const parts: string[] = [];
