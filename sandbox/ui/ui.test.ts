@@ -26,7 +26,8 @@ const MODULES: FramedPage[] = [
 ];
 const webApp = DEMO_REPOSITORIES[0];
 const LAST_PUSH = { ref: 'main', after: '0123456789abcdef0123456789abcdef01234567', at: '2026-11-20T09:30:00.000Z' };
-const STORAGE_MESSAGE = 'The newest snapshot is stored unencrypted; the settings have changed since, so the next backup starts a new full chain stored encrypted to 1 age recipient.';
+/** What the page words from the storage status below (static/shared/storage-words.ts). */
+const STORAGE_WORDS = 'The newest snapshot is stored unencrypted; the settings have changed since, so the next backup starts a new full chain stored encrypted to 1 age recipient. Earlier snapshots stay as they were stored. No Object Lock on new objects.';
 
 /** Stands in for the Forge host: records each call and answers as getOverview (or the repository page's resolvers, with nothing backed up) would, or fails on demand. */
 const host = {
@@ -38,7 +39,7 @@ const host = {
     const repository = call.extension.repository as { uuid: string } | undefined;
     if (call.functionKey === 'getSettings') return { ok: true, body: { ok: true, value: { secrets: { bucketSecretAccessKey: false, bitbucketToken: false } } } };
     if (call.functionKey === 'getRepoStatus') {
-      const storage = { lastSnapshotRecipients: [], recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], objectLock: null, newChainPending: true, message: STORAGE_MESSAGE };
+      const storage = { lastSnapshotRecipients: [], recipients: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'], objectLock: null, newChainPending: true };
       return { ok: true, body: { ok: true, value: { repositoryUuid: repository?.uuid, slug: 'web-app', name: 'Web App', included: true, includedBy: 'workspace', state: 'idle', storage } } };
     }
     if (call.functionKey === 'listSnapshots') return { ok: true, body: { ok: true, value: { items: [], unreadable: [] } } };
@@ -139,7 +140,7 @@ describe('framed pages in chromium', () => {
     const frame = await appFrame();
     assert.equal(await frame.getByRole('heading', { level: 1 }).textContent(), 'Lifeboat backups of Web App');
     // How backups are stored, from the repository's status.
-    assert.equal(await text(frame, 'storage'), STORAGE_MESSAGE);
+    assert.equal(await text(frame, 'storage'), STORAGE_WORDS);
     assert.equal(await text(frame, 'protection'), 'Not protected');
     assert.equal(await text(frame, 'last-backup'), 'Never backed up');
     await frame.getByText('No snapshots yet').waitFor();
