@@ -96,7 +96,7 @@ export interface InflateLimits {
 
 export const ISSUE_EXPORT_LIMITS: InflateLimits = { entryBytes: 256 * 2 ** 20, totalBytes: 4 * 2 ** 30, ratio: 100, ratioAfterBytes: 2 ** 20 };
 
-/** Compressed bytes handed to the inflater at a time: each inflates to at most about 1032 times as much before the limits are checked. */
+/** Compressed bytes handed to the inflater at a time: each inflates to at most about 1032 times as much (16 MiB) before the limits are checked; smaller pushes cost more time per byte. */
 const PUSH_BYTES = 16 * 1024;
 
 /**
