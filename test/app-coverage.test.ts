@@ -99,4 +99,23 @@ describe('coverage of a workspace with hundreds of repositories', () => {
     const refused = await app.adminPage('setRepositoriesIncluded', { repositoryUuids: [], included: true });
     assert.equal(!refused.ok && refused.error.code, 'INVALID_ARGUMENT');
   });
+
+  it('refuses an override for a repository the workspace does not have, saving nothing', async () => {
+    const webApp = (await coverage({ search: 'web-app' })).items[0]!;
+    const madeUp = '{0badc0de-0000-4000-8000-000000000001}';
+    const before = valueOf(await app.adminPage('getSettings', undefined), 'getSettings');
+    assert.ok(before.settings);
+    const audited = valueOf(await app.adminPage('getAuditLog', {}), 'getAuditLog').items.length;
+    // Neither in the sweep's catalogue nor at Bitbucket (asked: a repository may be newer than the sweep).
+    const refused = await app.adminPage('setRepositoriesIncluded', { repositoryUuids: [webApp.repositoryUuid, madeUp], included: false });
+    assert.ok(!refused.ok);
+    assert.equal(refused.error.code, 'INVALID_ARGUMENT');
+    assert.deepEqual(refused.error.problems, [{ path: ['repositoryUuids', 1], kind: 'invalid', message: 'is not a repository of this workspace' }]);
+    const saved = await app.adminPage('saveSettings', { settings: { ...before.settings, overrides: { ...before.settings.overrides, [madeUp]: { enabled: true } } } });
+    assert.ok(!saved.ok);
+    assert.deepEqual(saved.error.problems, [{ path: ['overrides', madeUp], kind: 'invalid', message: 'is not a repository of this workspace' }]);
+    const after = valueOf(await app.adminPage('getSettings', undefined), 'getSettings');
+    assert.deepEqual(after.settings, before.settings, 'nothing saved');
+    assert.equal(valueOf(await app.adminPage('getAuditLog', {}), 'getAuditLog').items.length, audited, 'nothing audited');
+  });
 });

@@ -25,6 +25,7 @@ import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests
 import { git } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
 import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
+import { zipBomb } from './helpers/zip-bomb.js';
 
 let root: string;
 let work: string;
@@ -177,6 +178,23 @@ describe('lifeboat attach, attachments', () => {
       assert.match(result.stderr, pattern);
     }
     assert.deepEqual(await contentsOf(store), before, 'nothing was written');
+  });
+
+  it('refuses a zip bomb with its own code, writing nothing; an issue export still attaches after it', async () => {
+    const bucketUrl = await initialized();
+    const store = storeFor(bucketUrl);
+    await cliJson(['backup', server.url('rich.git'), '--repo', 'acme/rich', '--bucket', bucketUrl]);
+    const before = await contentsOf(store);
+    const bombPath = join(root, 'bomb-issues.zip');
+    writeFileSync(bombPath, zipBomb(8, 16 * 2 ** 20)); // about 130 KiB; 128 MiB inflated
+    const refused = await runCli(['attach', bombPath, '--repo', 'acme/rich', '--bucket', bucketUrl]);
+    oneLineError(refused, 'ATTACHMENT_TOO_LARGE');
+    assert.match(refused.stderr, /bomb-issues\.zip: Refused as a possible zip bomb: attachments\/0 inflates more than 100 times its compressed size\. — nothing was written/);
+    assert.deepEqual(await contentsOf(store), before, 'nothing was written');
+    const zipPath = join(root, 'after-bomb-issues.zip');
+    writeFileSync(zipPath, demoIssueExport());
+    const attached = await cliJson<{ status: string }>(['attach', zipPath, '--repo', 'acme/rich', '--bucket', bucketUrl]);
+    assert.equal(attached.status, 'attached');
   });
 
   it('encrypts an attachment in an encrypted bucket; writing it out needs the identity', async () => {

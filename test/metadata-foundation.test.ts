@@ -14,7 +14,7 @@ import { backup } from '../src/engine/backup.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
-import { configurationDocumentSchema, digestOf, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
+import { type MetadataIndex, configurationDocumentSchema, digestOf, nextIndex, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import { prune } from '../src/engine/bucket/prune.js';
 import { LifeboatError } from '../src/engine/errors.js';
 import { createGitClient } from '../src/engine/git/client.js';
@@ -147,5 +147,50 @@ describe('metadata when the encryption changes', () => {
     assert.ok(toBob.status === 'created');
     const bobEntry = (await readMetadataIndex(store, toBob.snapshot))!.configuration![0]!;
     assert.deepEqual((await readMetadataDocument(store, toBob.snapshot, bobEntry.object, [bob.identity], configurationDocumentSchema)).data, { description: 'same' }, 'fetched again, for Bob');
+  });
+});
+
+describe('metadata problems across backups', () => {
+  it('a section failing backup after backup is one problem, with when it was first and last seen', async () => {
+    const work = join(root, 'work-problems');
+    buildRichWorkRepo(work);
+    const bare = join(root, 'served', 'problems.git');
+    git(undefined, ['clone', '--quiet', '--mirror', work, bare]);
+    const store = new MemoryBlobStore();
+    await initBucket(store, {});
+    let clock = Date.parse('2026-12-01T01:00:00Z');
+    const run = (collectors: MetadataCollector[]) => backup({
+      store, repo, git: createGitClient({ url: server.url('problems.git') }), trigger: 'cli', encryption: null, objectLock: null, metadata: collectors, now: () => new Date(clock),
+    });
+    const failing: MetadataCollector = { section: 'configuration', collect: () => Promise.reject(new LifeboatError('BITBUCKET_FORBIDDEN', 'The credential may not read the configuration.')) };
+    const times: string[] = [];
+    let newest;
+    for (let day = 0; day < 4; day += 1) {
+      clock += 24 * 3600_000;
+      times.push(new Date(clock).toISOString());
+      addCommit(work, `day ${day}`);
+      git(work, ['push', '--quiet', bare, 'HEAD:refs/heads/main']);
+      const result = await run([failing]);
+      assert.equal(result.status, 'created');
+      assert.ok(result.status === 'created');
+      newest = result.snapshot;
+    }
+    const index = await readMetadataIndex(store, newest!);
+    assert.deepEqual(index?.problems, [{ section: 'configuration', code: 'BITBUCKET_FORBIDDEN', message: 'The credential may not read the configuration.', firstSeen: times[0], lastSeen: times[3] }]);
+    // Met again with nothing else changed: the same problem is no reason for a snapshot.
+    clock += 24 * 3600_000;
+    assert.equal((await run([failing])).status, 'unchanged');
+  });
+  it('keeps firstSeen of a problem its section meets again when collected, and folds copies an older Lifeboat piled up into one', () => {
+    const problem = { section: 'configuration' as const, subject: 'webhooks', code: 'BITBUCKET_FORBIDDEN', message: 'No access to webhooks.' };
+    const piled: MetadataIndex = { format: 'lifeboat-metadata', version: 1, createdAt: '2026-12-01T00:00:00.000Z', configuration: [], problems: [problem, problem, problem, { ...problem, subject: 'deploy-keys' }] };
+    // The section is collected (a partial read) and meets the webhooks problem again: one entry, first seen by the piled index's time.
+    const { index } = nextIndex(piled, { configuration: [], problems: [{ ...problem, message: 'Still no access to webhooks.' }] }, '2026-12-02T00:00:00.000Z');
+    assert.deepEqual(index.problems, [{ ...problem, message: 'Still no access to webhooks.', firstSeen: '2026-12-01T00:00:00.000Z', lastSeen: '2026-12-02T00:00:00.000Z' }]);
+    const { index: later, changed } = nextIndex(index, { configuration: [], problems: [problem] }, '2026-12-03T00:00:00.000Z');
+    assert.deepEqual(later.problems, [{ ...problem, firstSeen: '2026-12-01T00:00:00.000Z', lastSeen: '2026-12-03T00:00:00.000Z' }]);
+    assert.equal(changed, true, 'its message changed');
+    // Not collected now: carried forward as one entry, its dates as they were.
+    assert.deepEqual(nextIndex(piled, { problems: [] }, '2026-12-02T00:00:00.000Z').index.problems, [problem, { ...problem, subject: 'deploy-keys' }]);
   });
 });

@@ -380,7 +380,7 @@ describe('pull requests Bitbucket cannot serve', () => {
     const shown = await runCli(['show', first.snapshot.id, '--bucket', `s3://${s3.bucket}/${prefix}`], s3.env);
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /Problem in pullRequests \(20\): \[PULL_REQUEST_PARTIAL\] Pull request #20 is stored without its diffstat/);
-    assert.match(shown.stdout, /Problem in pullRequests \(0\): \[PULL_REQUEST_ID_INVALID\]/);
+    assert.match(shown.stdout, /Problem in pullRequests \(0\): \[PULL_REQUEST_ID_INVALID\] .* \(first seen \d{4}-\d\d-\d\dT[\d:.]+Z, last seen \d{4}-\d\d-\d\dT[\d:.]+Z\)\n/);
   });
 
   it('asks again for the failing ones in every backup; once Bitbucket serves them they are complete', async () => {

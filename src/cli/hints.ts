@@ -27,6 +27,7 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
     return `add --repo <workspace>/<repo>${typeof first === 'string' ? `, e.g. --repo ${first}` : ''}`;
   },
   METADATA_NOT_FOUND: (details) => (typeof details.snapshot === 'string' ? `list them with \`lifeboat prs ${details.snapshot}\`` : undefined),
+  ATTACHMENT_TOO_LARGE: 'nothing was written; `unzip -lv <file>` lists what each entry inflates to: a genuine issue export stays well within these limits',
   BUCKET_NOT_INITIALIZED: 'check --bucket (or LIFEBOAT_BUCKET) and its prefix, or run `lifeboat init` to start a backup there',
   BUCKET_NOT_FOUND: 'check the bucket name in --bucket (or LIFEBOAT_BUCKET) and the endpoint (--endpoint or AWS_ENDPOINT_URL_S3)',
   BUCKET_ACCESS_DENIED:

@@ -57,6 +57,8 @@ export const ErrorCodes = {
   LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
   /** `lifeboat attach`: the file or folder is not an issue export or a wiki clone. */
   ATTACHMENT_INVALID: 'ATTACHMENT_INVALID',
+  /** `lifeboat attach`: the zip inflates beyond the limits on an entry, the whole or the ratio (a zip bomb): nothing is written. */
+  ATTACHMENT_TOO_LARGE: 'ATTACHMENT_TOO_LARGE',
   // Bitbucket REST
   BITBUCKET_AUTH_REQUIRED: 'BITBUCKET_AUTH_REQUIRED',
   BITBUCKET_FORBIDDEN: 'BITBUCKET_FORBIDDEN',

@@ -10,7 +10,7 @@
  * that nothing is written for a file that is not one), and tests write one.
  * zod and fflate alone, no Node-only API: the app may use it as well.
  */
-import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { Unzip, UnzipInflate, strFromU8, strToU8, unzipSync, zipSync, type UnzipFile, type Zippable } from 'fflate';
 import { z } from 'zod';
 import { LifeboatError } from './errors.js';
 
@@ -75,23 +75,46 @@ export type IssueExportInput = z.input<typeof issueExportSchema>;
 
 export interface IssueExportArchive {
   db: IssueExport;
-  /** The attached files, by the path db-2.0.json gives them. */
-  files: Map<string, Uint8Array>;
+  /** The size of each attached file once inflated, by the path db-2.0.json gives it (the content is checked, not kept). */
+  files: Map<string, number>;
 }
+
+/**
+ * How far an export may inflate before it is refused as a zip bomb (not documented for Bitbucket's exports: assumed,
+ * generous for screenshots and logs). Deflate reaches about 1032:1; a JSON document or a log rarely passes 20:1, and
+ * screenshots are compressed already. Only db-2.0.json is held in memory; every other entry is inflated and dropped.
+ */
+export interface InflateLimits {
+  /** Inflated bytes of one entry. */
+  entryBytes: number;
+  /** Inflated bytes of all entries together. */
+  totalBytes: number;
+  /** Inflated bytes per compressed byte of one entry, once it has passed `ratioAfterBytes`. */
+  ratio: number;
+  ratioAfterBytes: number;
+}
+
+export const ISSUE_EXPORT_LIMITS: InflateLimits = { entryBytes: 256 * 2 ** 20, totalBytes: 4 * 2 ** 30, ratio: 100, ratioAfterBytes: 2 ** 20 };
+
+/** Compressed bytes handed to the inflater at a time: each inflates to at most about 1032 times as much (16 MiB) before the limits are checked; smaller pushes cost more time per byte. */
+const PUSH_BYTES = 16 * 1024;
 
 /**
  * Reads an export zip, checking it as Bitbucket's importer did: db-2.0.json
  * present and valid, every issue id once, every attachment's file present.
- * Throws ATTACHMENT_INVALID saying what is wrong; returns nothing partial.
+ * Entries are inflated as a stream, within `limits` (ATTACHMENT_TOO_LARGE
+ * beyond them). Throws ATTACHMENT_INVALID saying what is wrong; returns nothing partial.
  */
-export function readIssueExport(zip: Uint8Array): IssueExportArchive {
-  let entries: Record<string, Uint8Array>;
+export function readIssueExport(zip: Uint8Array, limits: InflateLimits = ISSUE_EXPORT_LIMITS): IssueExportArchive {
+  let listed: Array<{ name: string; size: number }>;
   try {
-    entries = unzipSync(zip);
+    listed = centralDirectory(zip);
   } catch (error) {
     throw invalid(`not a zip archive (${error instanceof Error ? error.message : String(error)})`, error);
   }
-  const text = entries[ISSUE_EXPORT_DB];
+  const { sizes, db: text, names } = inflateEntries(zip, listed, limits);
+  // Other tools read the central directory, this stream the local headers: a zip where they differ is not what it seems.
+  if (names.join('\n') !== listed.map((entry) => entry.name).join('\n')) throw invalid('its entries and its central directory name different files');
   if (text === undefined) throw invalid(`it holds no ${ISSUE_EXPORT_DB}`);
   let json: unknown;
   try {
@@ -109,13 +132,80 @@ export function readIssueExport(zip: Uint8Array): IssueExportArchive {
     if (ids.has(issue.id)) throw invalid(`${ISSUE_EXPORT_DB} holds issue ${issue.id} twice`);
     ids.add(issue.id);
   }
-  const files = new Map<string, Uint8Array>();
+  const files = new Map<string, number>();
   for (const attachment of db.attachments) {
-    const file = entries[attachment.path];
-    if (file === undefined) throw invalid(`attachment ${attachment.filename} of issue ${attachment.issue} is missing (${attachment.path})`);
-    files.set(attachment.path, file);
+    const size = sizes.get(attachment.path);
+    if (size === undefined) throw invalid(`attachment ${attachment.filename} of issue ${attachment.issue} is missing (${attachment.path})`);
+    files.set(attachment.path, size);
   }
   return { db, files };
+}
+
+/** The entries the central directory lists, in order, with their compressed sizes, inflating nothing (the filter keeps no entry). */
+function centralDirectory(zip: Uint8Array): Array<{ name: string; size: number }> {
+  const entries: Array<{ name: string; size: number }> = [];
+  unzipSync(zip, { filter: ({ name, size }) => { entries.push({ name, size }); return false; } });
+  return entries;
+}
+
+/** Every entry inflated in turn by its local header, counted against the limits; only db-2.0.json is kept. */
+function inflateEntries(zip: Uint8Array, listed: ReadonlyArray<{ size: number }>, limits: InflateLimits): { sizes: Map<string, number>; db: Uint8Array | undefined; names: string[] } {
+  const sizes = new Map<string, number>();
+  const names: string[] = [];
+  const dbChunks: Uint8Array[] = [];
+  let total = 0;
+  let failure: LifeboatError | undefined;
+  const unzip = new Unzip((file: UnzipFile) => {
+    // The directory's compressed size (a local header may defer it to a data descriptor); the whole archive bounds it.
+    const compressed = Math.min(listed[names.length]?.size ?? zip.length, zip.length);
+    names.push(file.name);
+    let inflated = 0;
+    file.ondata = (error, chunk) => {
+      if (failure) return;
+      if (error) {
+        failure = invalid(`${file.name} cannot be inflated (${error.message})`, error);
+        return;
+      }
+      inflated += chunk.length;
+      total += chunk.length;
+      const over = inflated > limits.entryBytes ? `${file.name} inflates to more than ${mebibytes(limits.entryBytes)}`
+        : total > limits.totalBytes ? `its entries inflate to more than ${mebibytes(limits.totalBytes)}`
+          : inflated > limits.ratioAfterBytes && inflated > compressed * limits.ratio ? `${file.name} inflates more than ${limits.ratio} times its compressed size`
+            : undefined;
+      if (over !== undefined) {
+        failure = new LifeboatError('ATTACHMENT_TOO_LARGE', `Refused as a possible zip bomb: ${over}.`, { details: { entry: file.name, ...limits } });
+        file.terminate();
+        return;
+      }
+      sizes.set(file.name, inflated);
+      if (file.name === ISSUE_EXPORT_DB) dbChunks.push(chunk);
+    };
+    file.start();
+  });
+  unzip.register(UnzipInflate);
+  try {
+    for (let offset = 0; offset < zip.length && !failure; offset += PUSH_BYTES) {
+      unzip.push(zip.subarray(offset, offset + PUSH_BYTES), offset + PUSH_BYTES >= zip.length);
+    }
+  } catch (error) {
+    failure ??= invalid(`not a zip archive (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+  if (failure) throw failure;
+  return { sizes, db: names.includes(ISSUE_EXPORT_DB) ? concat(dbChunks) : undefined, names };
+}
+
+function mebibytes(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${Math.round(bytes / 2 ** 20)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /** What an export holds, as an attachment's listing shows it. */

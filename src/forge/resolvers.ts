@@ -33,7 +33,7 @@ import { requestBackup } from '../app/backup/backup-queue.js';
 import { getRepository, maybeCloneUrl } from './bitbucket.js';
 import { openSnapshot } from './bucket.js';
 import { checkBitbucket, checkBucket, endpointEgress } from './checks.js';
-import { coveragePage, inclusionOf, queryCoverage, setIncluded } from '../app/catalogue/coverage.js';
+import { coveragePage, inclusionOf, queryCoverage, requireWorkspaceRepositories, setIncluded } from '../app/catalogue/coverage.js';
 import { listDestructiveEvents } from '../app/restore/destructive-events.js';
 import { getJob } from '../app/jobs/job-records.js';
 import { kvsKeys } from '../app/state/state-keys.js';
@@ -229,7 +229,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
 export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getOverview: overview,
   getSettings: onAdminPage('getSettings', () => settingsView()),
-  saveSettings: onAdminPage('saveSettings', (input, caller) => saveSettings(caller.accountId, input)),
+  saveSettings: onAdminPage('saveSettings', (input, caller) => saveSettings(caller, input)),
   testBucket: onAdminPage('testBucket', () => checkBucket()),
   checkEndpoint: onAdminPage('checkEndpoint', async (input) => endpointEgress(input.endpoint)),
   testBitbucket: onAdminPage('testBitbucket', (_input, caller) => checkBitbucket(caller.workspaceUuid)),
@@ -239,6 +239,7 @@ export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
     return (input.cursor === undefined ? await queryCoverage(settings, input) : undefined) ?? coveragePage(caller.workspaceUuid, settings, input.cursor);
   }),
   setRepositoriesIncluded: onAdminPage('setRepositoriesIncluded', async (input, caller) => {
+    await requireWorkspaceRepositories(caller.workspaceUuid, input.repositoryUuids.map((uuid, index) => ({ uuid, at: ['repositoryUuids', index] })));
     await setIncluded(input.repositoryUuids, input.included, caller.accountId);
     return settingsView();
   }),

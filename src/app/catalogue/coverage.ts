@@ -3,8 +3,10 @@
 import { bracedUuid } from '../../bitbucket/uuid.js';
 import type { CoveragePage, CoverageQuery, CoverageRow } from '../../contract.js';
 import type { RetentionPolicy } from '../../engine/bucket/retention.js';
+import { inTurns } from '../../engine/concurrency.js';
+import { type FieldProblem, LifeboatError, isLifeboatError } from '../../engine/errors.js';
 import type { WorkspaceSettings } from '../../settings.js';
-import { type RepositoryJson, repositoriesPage } from '../../forge/bitbucket.js';
+import { type RepositoryJson, getRepository, repositoriesPage } from '../../forge/bitbucket.js';
 import { recordAudit } from '../jobs/audit.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { requireSettings, storeSettings } from '../settings/settings-store.js';
@@ -40,6 +42,29 @@ export async function setIncluded(repositoryUuids: readonly string[], included: 
   await storeSettings(updated);
   await Promise.all(keys.map((key) => recordAudit({ actorAccountId: accountId, action: included ? 'backups enabled for repository' : 'backups disabled for repository', repositoryUuid: key, outcome: 'ok' })));
   return updated;
+}
+
+/**
+ * Overrides name repositories of the workspace only: each one takes room in the settings value. The catalogue (the
+ * last sweep's listing of the workspace) answers for most at no call; Bitbucket, which is authoritative, for the rest
+ * (a repository created since the sweep, or no sweep yet): one GET each, a 404 refusing it. `at` is the field's path.
+ */
+export async function requireWorkspaceRepositories(workspaceUuid: string, repositoryUuids: ReadonlyArray<{ uuid: string; at: Array<string | number> }>): Promise<void> {
+  if (repositoryUuids.length === 0) return;
+  const listed = new Set((await readCatalogue())?.rows.map((row) => row.u));
+  const unknown = await inTurns(repositoryUuids.filter(({ uuid }) => !listed.has(bracedUuid(uuid))), 4, async (entry) => {
+    try {
+      await getRepository(workspaceUuid, entry.uuid);
+      return undefined;
+    } catch (error) {
+      if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) return entry;
+      throw error;
+    }
+  });
+  const problems = unknown.filter((entry) => entry !== undefined)
+    .map(({ at }): FieldProblem => ({ path: at, kind: 'invalid', message: 'is not a repository of this workspace' }));
+  if (problems.length === 0) return;
+  throw new LifeboatError('INVALID_ARGUMENT', `Nothing was saved: ${problems.map((problem) => problem.path.join('.')).join(', ')} ${problems.length === 1 ? 'is not a repository' : 'are not repositories'} of this workspace.`, { details: { problems } });
 }
 
 /** The repository's own retention when it has one, else the workspace's. */

@@ -10,6 +10,7 @@ import { LifeboatError, type FieldProblem } from '../../engine/errors.js';
 import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../../settings.js';
 import { recordAudit } from '../jobs/audit.js';
 import { kvsKeys } from '../state/state-keys.js';
+import { requireWorkspaceRepositories } from '../catalogue/coverage.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState } from '../../forge/state/context.js';
 
@@ -54,10 +55,12 @@ function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ 
 }
 
 /** `request.settings` is checked here (parseSettings names every field); the rest of the payload by the resolver. */
-export async function saveSettings(accountId: string, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
+export async function saveSettings({ accountId, workspaceUuid }: { accountId: string; workspaceUuid: string }, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
   // Validate everything before writing anything.
   const settings = parseSettings(request.settings);
   const previous = await loadSettings();
+  const added = Object.keys(settings.overrides).filter((uuid) => previous?.overrides[uuid] === undefined);
+  await requireWorkspaceRepositories(workspaceUuid, added.map((uuid) => ({ uuid, at: ['overrides', uuid] })));
   const storage = previous ? storageChanges(storageSettingOf(previous), storageSettingOf(settings)) : [];
   if (storage.some((change) => change.action === 'encryption turned off') && request.confirmDowngrade !== true) {
     const problem: FieldProblem = { path: ['confirmDowngrade'], kind: 'needs-confirmation', message: 'must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)' };

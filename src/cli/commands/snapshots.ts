@@ -78,7 +78,7 @@ function contentsText(contents: SnapshotContents | null): string[] {
     `  Configuration: ${contents.configuration.length === 0 ? 'none' : contents.configuration.join(', ')}`,
     `  LFS objects: ${lfs === null ? 'not collected' : `${lfs.objects} (${formatBytes(lfs.bytes)})${lfs.missing > 0 ? `, ${lfs.missing} missing` : ''}`}`,
     `  Attachments: ${contents.attachments.length === 0 ? 'none' : contents.attachments.map((item) => `${item.kind} ${item.name} (${describeSummary(item.summary)})`).join('; ')}`,
-    ...contents.problems.map((problem) => `  Problem in ${problem.section}${problem.subject ? ` (${problem.subject})` : ''}: [${problem.code}] ${problem.message}`),
+    ...contents.problems.map((problem) => `  Problem in ${problem.section}${problem.subject ? ` (${problem.subject})` : ''}: [${problem.code}] ${problem.message}${problem.firstSeen ? ` (first seen ${problem.firstSeen}, last seen ${problem.lastSeen ?? problem.firstSeen})` : ''}`),
     '',
   ];
 }

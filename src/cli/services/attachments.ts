@@ -1,6 +1,6 @@
 /**
  * Pre-sunset exports on this machine: checking what `lifeboat attach` is given
- * before anything is written (an issue export zip, read in full; a wiki clone,
+ * before anything is written (an issue export zip, inflated as a stream within limits; a wiki clone,
  * bundled with the local git), and writing attachments back out (`lifeboat
  * attachments --out`): the zip byte for byte, the wiki as its bundle and a clone of it.
  */
@@ -44,7 +44,9 @@ export async function prepareAttachment(path: string): Promise<PreparedAttachmen
     try {
       summary = issueExportSummary(readIssueExport(bytes));
     } catch (error) {
-      if (isLifeboatError(error, 'ATTACHMENT_INVALID')) throw new LifeboatError('ATTACHMENT_INVALID', `${path}: ${error.message}`, { cause: error });
+      if (isLifeboatError(error, 'ATTACHMENT_INVALID') || isLifeboatError(error, 'ATTACHMENT_TOO_LARGE')) {
+        throw new LifeboatError(error.code, `${path}: ${error.message}`, { cause: error, ...(error.details ? { details: error.details } : {}) });
+      }
       throw error;
     }
     return { kind: 'issues-export', name, summary, content: () => fromBytes(bytes), cleanup: async () => undefined };

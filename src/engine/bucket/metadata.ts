@@ -32,6 +32,12 @@ export const metadataProblemSchema = z.object({
   /** A stable error code (errors.ts). */
   code: z.string(),
   message: z.string(),
+  /**
+   * When a backup first and last met it (optional, added within version 1: older readers ignore them, older indexes
+   * lack them). The same problem met again is one entry with a later `lastSeen`, never another copy.
+   */
+  firstSeen: isoDate.optional(),
+  lastSeen: isoDate.optional(),
 });
 export type MetadataProblem = z.infer<typeof metadataProblemSchema>;
 
@@ -239,6 +245,34 @@ export function metadataObjects(index: MetadataIndex): StoredObjectRef[] {
   ];
 }
 
+/**
+ * The problems carried forward (of the sections not collected now) and those met now, one entry per problem (its
+ * section, subject and code). Met again, a problem keeps its firstSeen from the previous index, carried or not, and
+ * takes the new message and lastSeen. One recorded before these dates were was met by the previous index's time at
+ * the latest: that becomes its firstSeen. Copies an older Lifeboat piled up become one.
+ */
+function mergeProblems(previous: MetadataIndex | undefined, refreshed: ReadonlySet<string>, met: MetadataProblem[], now: string): MetadataProblem[] {
+  const keyOf = (problem: MetadataProblem): string => JSON.stringify([problem.section, problem.subject ?? null, problem.code]);
+  const earlier = new Map<string, MetadataProblem>();
+  for (const problem of previous?.problems ?? []) {
+    const known = earlier.get(keyOf(problem));
+    earlier.set(keyOf(problem), known ? { ...problem, ...datesOf([known, problem]) } : problem);
+  }
+  const merged = new Map([...earlier].filter(([, problem]) => !refreshed.has(problem.section)));
+  for (const problem of met) {
+    const known = earlier.get(keyOf(problem));
+    merged.set(keyOf(problem), { ...problem, firstSeen: known ? known.firstSeen ?? previous?.createdAt ?? now : now, lastSeen: now });
+  }
+  return [...merged.values()];
+}
+
+/** The earliest firstSeen and the latest lastSeen of copies of one problem (ISO times compare as strings). */
+function datesOf(copies: MetadataProblem[]): Pick<MetadataProblem, 'firstSeen' | 'lastSeen'> {
+  const first = copies.map((copy) => copy.firstSeen).filter((time) => time !== undefined).sort()[0];
+  const last = copies.map((copy) => copy.lastSeen).filter((time) => time !== undefined).sort().at(-1);
+  return { ...(first ? { firstSeen: first } : {}), ...(last ? { lastSeen: last } : {}) };
+}
+
 /** Whether any section is incomplete (the manifest's `metadata.partial`). */
 export function isPartial(index: MetadataIndex): boolean {
   return index.pullRequests?.complete === false || index.lfs?.complete === false;
@@ -258,7 +292,8 @@ export function nextIndex(previous: MetadataIndex | undefined, collected: Metada
     if (collected[section] !== undefined) refreshed.add(section);
     if (value !== undefined) (index as Record<string, unknown>)[section] = value;
   }
-  index.problems = [...(previous?.problems ?? []).filter((problem) => !refreshed.has(problem.section)), ...collected.problems];
-  const comparable = ({ createdAt: _createdAt, ...rest }: MetadataIndex): string => canonicalJson(rest);
+  index.problems = mergeProblems(previous, refreshed, collected.problems, createdAt);
+  // Meeting the same problem again is no change: a new lastSeen alone makes no snapshot.
+  const comparable = ({ createdAt: _createdAt, problems, ...rest }: MetadataIndex): string => canonicalJson({ ...rest, problems: problems.map(({ lastSeen: _lastSeen, ...problem }) => problem) });
   return { index, changed: previous === undefined ? METADATA_SECTIONS.some((section) => index[section] !== undefined) || index.problems.length > 0 : comparable(index) !== comparable(previous) };
 }
