@@ -100,6 +100,10 @@ test('a large single-branch repository is backed up in segments under the reques
   assert.equal(pending.bundles.length, 1, 'one segment stored before the world stops');
   const storedFirst = pending.bundles[0]!;
   assert.deepEqual(overTheCap(app), []);
+  // The page following the job sees how far the whole backup has come: segment 1 of 4 stored.
+  const waiting = (await app.repoPage('getJob', { jobId: started.value.job.id }, { as: 'admin', repositorySlug: SLUG })) as Result<JobView>;
+  assert.ok(waiting.ok, JSON.stringify(waiting));
+  assert.deepEqual({ steps: waiting.value.progress?.steps, done: waiting.value.progress?.done, total: waiting.value.progress?.total }, { steps: 'segments', done: 1, total: 4 });
 
   // Stopped with the continuation still queued (lost with the host's queue), started again on the same data and ports.
   const ports = portsOf(app);
