@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- [--repeat N] [--prs N] [small] [medium] [large] [prs]]`: Lifeboat's CLI against plain git on
+ * `npm run bench [-- [--repeat N] [--prs N] [small] [medium] [large] [prs] [forge]]`: Lifeboat's CLI against plain git on
  * generated repositories, all on 127.0.0.1 (git http-backend and s3rver), and the
  * REST calls of the pull request export against the Bitbucket emulator
- * (bench/pull-requests.ts). Prints the tables and writes bench/.data/results.json. It is a report: the exit code is
+ * (bench/pull-requests.ts), and the Forge app's first backup of a large single-branch repository
+ * under scaled Forge and Bitbucket limits (bench/forge-large.ts). Prints the tables and writes bench/.data/results.json. It is a report: the exit code is
  * 0 whatever the figures, and a failing Lifeboat command shows as its error.
  */
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { startGitServer, type GitServer } from '../test/helpers/git-server.js';
 import { startS3Server } from '../test/helpers/s3.js';
 import { DATA_DIR, generateRepo, type GeneratedRepo, type RepoSpec } from './generate-repo.js';
 import { benchPullRequests, type PullRequestRow } from './pull-requests.js';
+import { benchForgeLarge, type ForgeLargeRow } from './forge-large.js';
 import { firstLine, HAVE_GNU_TIME, mustRun, run, type RunResult } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,10 +73,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat needs a whole number ≥ 1.');
   const pullRequests = Number(values.prs);
   if (!Number.isInteger(pullRequests) || pullRequests < 20) throw new Error('--prs needs a whole number ≥ 20.');
-  const unknown = positionals.filter((name) => name !== 'prs' && !REPOS.some((spec) => spec.name === name));
-  if (unknown.length > 0) throw new Error(`Unknown benchmark ${unknown.join(', ')}; choose among ${[...REPOS.map((spec) => spec.name), 'prs'].join(', ')}.`);
+  const unknown = positionals.filter((name) => name !== 'prs' && name !== 'forge' && !REPOS.some((spec) => spec.name === name));
+  if (unknown.length > 0) throw new Error(`Unknown benchmark ${unknown.join(', ')}; choose among ${[...REPOS.map((spec) => spec.name), 'prs', 'forge'].join(', ')}.`);
   const specs = positionals.length === 0 ? REPOS : REPOS.filter((spec) => positionals.includes(spec.name));
   const withPullRequests = positionals.length === 0 || positionals.includes('prs');
+  const withForge = positionals.length === 0 || positionals.includes('forge');
   if (!HAVE_GNU_TIME) console.error('GNU time (/usr/bin/time) is missing: install it with `apt-get install -y time`. Falling back to polling VmHWM in /proc.');
 
   const log = (line: string): void => console.error(line);
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const details: Record<string, unknown>[] = [];
   let pullRequestRows: PullRequestRow[] = [];
+  let forgeRows: ForgeLargeRow[] = [];
   try {
     const context: Context = {
       repeat,
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
       details.push({ repo: { ...repo, gitDir: relative(ROOT, repo.gitDir) }, measurements: measured.measurements });
     }
     if (withPullRequests) pullRequestRows = await benchPullRequests(join(scratch, 'pull-requests'), pullRequests, 10, log);
+    if (withForge) forgeRows = await benchForgeLarge(log);
   } finally {
     await s3.close();
     await git.close();
@@ -140,8 +145,11 @@ async function main(): Promise<void> {
   if (withPullRequests) {
     console.log(`\nPull request export, REST calls counted on the Bitbucket emulator\n\n${pullRequestTable(pullRequestRows)}\n`);
   }
+  if (withForge) {
+    console.log(`\nLarge repository on Forge (the app in the local world, limits scaled: bench/forge-large.ts)\n\n${forgeTable(forgeRows)}\n`);
+  }
   const resultsPath = join(DATA_DIR, 'results.json');
-  await writeFile(resultsPath, JSON.stringify({ date: new Date().toISOString(), rows, notes, details, pullRequests: pullRequestRows }, null, 2) + '\n');
+  await writeFile(resultsPath, JSON.stringify({ date: new Date().toISOString(), rows, notes, details, pullRequests: pullRequestRows, forge: forgeRows }, null, 2) + '\n');
   console.log(`\nResults: ${relative(ROOT, resultsPath)}`);
 }
 
@@ -464,4 +472,8 @@ function pullRequestTable(rows: PullRequestRow[]): string {
     '|---|---:|---|---|---|',
     ...rows.map((row) => `| ${row.measure} | ${row.calls} | ${row.detail} | ${row.target} | ${row.result} |`),
   ].join('\n');
+}
+
+function forgeTable(rows: ForgeLargeRow[]): string {
+  return ['| measure | value | detail |', '|---|---:|---|', ...rows.map((row) => `| ${row.measure} | ${row.value} | ${row.detail} |`)].join('\n');
 }

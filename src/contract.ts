@@ -205,6 +205,15 @@ export interface JobProgress {
   /** Steps done of steps in all (bundles, repositories), when the work knows them. */
   done?: number;
   total?: number;
+  /**
+   * What `done` and `total` count in a long transfer: segments of history (a first
+   * backup cut along its history), bundles, or a restore's pushes.
+   */
+  steps?: 'segments' | 'bundles' | 'pushes';
+  /** Bytes a second this invocation has moved so far, once it has moved some for a while. */
+  bytesPerSecond?: number;
+  /** An estimate of the seconds left, where one exists (the page says "about"). */
+  secondsLeft?: number;
 }
 
 interface JobRecord {

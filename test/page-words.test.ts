@@ -5,7 +5,7 @@ import type { AccessCheck } from '../src/contract.js';
 import { triggerSchema } from '../src/engine/bucket/format.js';
 import { refLabel, triggerWords } from '../static/repo-settings/src/format.js';
 import { storageWords } from '../static/shared/storage-words.js';
-import { jobNoteWords, restoreAskedWords, restoredWords } from '../static/shared/job-words.js';
+import { jobNoteWords, progressWords, restoreAskedWords, restoredWords, timeLeftWords } from '../static/shared/job-words.js';
 import { auditDetailWords, auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 import { bitbucketCheckWords, bucketCheckWords } from '../static/workspace-admin/src/check-words.js';
 
@@ -104,5 +104,24 @@ describe('the audit log\'s detail column', () => {
     assert.equal(auditDetailWords({ ...entry, outcome: 'failed', error: { code: 'LOCKED', message: 'The bucket is locked.' } }), 'LOCKED: The bucket is locked.');
     assert.equal(auditDetailWords({ ...entry, jobId: 'j2' }), 'job j2');
     assert.equal(auditDetailWords({ ...entry, detail: 'as written before' }), 'as written before');
+  });
+});
+
+describe('the pages\' words for a long transfer\'s progress', () => {
+  it('says segment k of n, bytes, rate and time left, the estimate as "about"', () => {
+    assert.deepEqual(progressWords({ done: 1, total: 4, steps: 'segments', bytes: 1_500_000, bytesPerSecond: 1_000_000, secondsLeft: 5 }),
+      ['1 of 4 segments of history stored', '1.5 MB', '1 MB/s', 'about 5 seconds left']);
+    assert.deepEqual(progressWords({ done: 2, total: 3, steps: 'pushes', bytes: 2_000_000, bytesPerSecond: 500_000, secondsLeft: 250 }),
+      ['2 of 3 pushes done', '2 MB', '500 kB/s', 'about 4 minutes left']);
+    assert.deepEqual(progressWords({ refs: 1, done: 0, total: 1, steps: 'bundles' }), ['1 ref', '0 of 1 bundle stored']);
+    // Work that counts steps of its own (repositories) keeps its plain count; no rate, no estimate before they exist.
+    assert.deepEqual(progressWords({ done: 2, total: 5 }), ['2 of 5']);
+  });
+
+  it('rounds the time left as an estimate', () => {
+    assert.equal(timeLeftWords(0), 'about 1 second left');
+    assert.equal(timeLeftWords(89), 'about 89 seconds left');
+    assert.equal(timeLeftWords(90), 'about 2 minutes left');
+    assert.equal(timeLeftWords(3 * 3600), 'about 3 hours left');
   });
 });

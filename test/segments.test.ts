@@ -208,9 +208,16 @@ describe('segmented fetch, by history', () => {
     const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
     assert.equal(pending?.segments?.done, 1, 'the plan is kept with the pending record');
 
+    assert.ok(partial.status === 'partial' && partial.segmented && partial.stored === 1 && partial.expected > 1, JSON.stringify(partial));
+
     const second = observed(repo.url);
-    const done = created(await run(store, second.client));
+    const fetched: Array<{ bundle: number; bundles: number; segmented: boolean }> = [];
+    const done = created(await run(store, second.client, { onProgress: (progress) => { if (progress.phase === 'fetch') fetched.push({ bundle: progress.bundle, bundles: progress.bundles, segmented: progress.segmented }); } }));
     assert.equal(done.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    // Progress counts over the whole backup: the continuation's first fetch is bundle 2 of the chain, not 1.
+    assert.deepEqual(fetched.map((progress) => progress.bundle), done.bundles.slice(1).map((_, index) => index + 2));
+    assert.equal(fetched.at(-1)?.bundles, done.bundles.length, 'the last fetch knows the count');
+    assert.ok(fetched.every((progress) => progress.segmented));
     assert.equal(second.boundaries, 0, 'the continuation does not plan again');
     const all = [...first.fetches, ...second.fetches].map((wants) => wants.join(' '));
     assert.equal(new Set(all).size, all.length, 'no segment fetched twice');

@@ -73,6 +73,8 @@ export interface RequestRecord {
   path: string;
   status: number;
   rest: boolean;
+  /** From arrival until the answer was sent (a throttled git transfer included). */
+  ms: number;
 }
 
 export interface LfsBatchLog {
@@ -221,7 +223,7 @@ export class EmulatorServer {
       if (!res.headersSent) sendJson(res, errorResponse(500, 'Something went wrong', error instanceof Error ? error.message : String(error)));
       else res.destroy();
     } finally {
-      this.deps.onRequest?.({ method: req.method ?? 'GET', path: url.pathname + url.search, status: res.statusCode, rest: url.pathname === '/2.0' || url.pathname.startsWith('/2.0/') });
+      this.deps.onRequest?.({ method: req.method ?? 'GET', path: url.pathname + url.search, status: res.statusCode, rest: url.pathname === '/2.0' || url.pathname.startsWith('/2.0/'), ms: Date.now() - started });
       this.deps.debug?.(`[bitbucket] ${req.method} ${url.pathname}${url.search} → ${res.statusCode} (${Date.now() - started} ms)`);
     }
   }

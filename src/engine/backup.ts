@@ -58,7 +58,12 @@ export type BackupProgress =
   /** Newer manifests that cannot be read: the backup builds on the newest one that can. */
   | { phase: 'skipped'; unreadable: UnreadableManifest[] }
   | { phase: 'unchanged' }
-  | { phase: 'fetch'; bundle: number; bundles: number; refs: number; kind: 'full' | 'incremental' }
+  /**
+   * `bundle` of `bundles`: counted over the whole backup, the bundles earlier invocations stored
+   * included; `bundles` is what the plan expects now (a segment may come to cover several cuts).
+   * `segmented`: the backup's history comes in segments (segments.ts).
+   */
+  | { phase: 'fetch'; bundle: number; bundles: number; refs: number; kind: 'full' | 'incremental'; segmented: boolean }
   | { phase: 'server'; message: string }
   | { phase: 'upload'; bytes: number }
   | { phase: 'stored'; bundle: number; bytes: number }
@@ -108,7 +113,8 @@ export type BackupResult =
   | { status: 'unchanged'; snapshot: SnapshotManifest; bytesUploaded: 0 }
   /** `previous`: the newest snapshot before this one, if any; `metadata`: its metadata index, when it has one. */
   | { status: 'created'; snapshot: SnapshotManifest; previous?: SnapshotManifest; metadata?: MetadataIndex; bytesUploaded: number; bundlesWritten: number }
-  | { status: 'partial'; pendingId: string; bytesUploaded: number; bundlesWritten: number; refsRemaining: number };
+  /** `stored` of `expected`: the backup's bundles stored so far and expected in all, counted as the 'fetch' progress counts them. */
+  | { status: 'partial'; pendingId: string; bytesUploaded: number; bundlesWritten: number; refsRemaining: number; stored: number; expected: number; segmented: boolean };
 
 export async function backup(options: BackupOptions): Promise<BackupResult> {
   const { store, repo, git } = options;
@@ -177,7 +183,13 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     let bundlesWritten = 0;
     const knownPointers = (): PointerRecord[] => chain.flatMap((bundle) => bundle.lfsPointers ?? []);
     const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
-    const partial = (): BackupResult => ({ status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.flat().length });
+    /** Bundles of this backup that earlier invocations stored: progress counts from them. */
+    const earlier = resumed?.bundles.length ?? 0;
+    const cutsLeft = (): number => (plan && options.segments ? plan.cuts.length - plan.done : 0);
+    const partial = (): BackupResult => ({
+      status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.flat().length,
+      stored: earlier + bundlesWritten, expected: earlier + bundlesWritten + cutsLeft() + groups.length, segmented: plan !== undefined,
+    });
     // Segments first: the history up to each cut, oldest first, each with the tips stored before it as haves.
     while (plan && options.segments && plan.done < plan.cuts.length) {
       options.signal?.throwIfAborted();
@@ -185,7 +197,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const through = nextCut(plan, budget);
       const group = plan.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
       const kind = chain.length === 0 ? 'full' : 'incremental';
-      options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind });
+      options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: earlier + bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind, segmented: true });
       const started = now().getTime();
       let entry: BundleEntry;
       try {
@@ -211,7 +223,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
-      options.onProgress?.({ phase: 'stored', bundle: bundlesWritten, bytes: entry.size });
+      options.onProgress?.({ phase: 'stored', bundle: earlier + bundlesWritten, bytes: entry.size });
       plan = afterSegment(plan, options.segments, through, entry.pack.bytes, (now().getTime() - started) / 1000);
       await savePending();
       if (outOfTime()) return partial();
@@ -220,12 +232,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       options.signal?.throwIfAborted();
       const haves = commitTips(chain);
       const kind = chain.length === 0 ? 'full' : 'incremental';
-      options.onProgress?.({ phase: 'fetch', bundle: bundlesWritten + 1, bundles: bundlesWritten + groups.length - index, refs: group.length, kind });
+      options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: earlier + bundlesWritten + groups.length - index, refs: group.length, kind, segmented: plan !== undefined });
       const entry = await storeBundle({ ...options, id, group, haves, kind, now, knownPointers: knownPointers() });
       chain.push(entry);
       bytesUploaded += entry.size;
       bundlesWritten += 1;
-      options.onProgress?.({ phase: 'stored', bundle: bundlesWritten, bytes: entry.size });
+      options.onProgress?.({ phase: 'stored', bundle: earlier + bundlesWritten, bytes: entry.size });
       if (index < groups.length - 1) {
         await savePending();
         if (outOfTime()) {

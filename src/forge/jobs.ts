@@ -158,7 +158,8 @@ export type Outcome<B extends JobBody = JobBody> =
    * consumer's queue `next.afterSeconds` later, and the job stays running with
    * `result` as its running totals (the next delivery finds them in `context.job`).
    */
-  | { state: 'continuing'; note: JobNote; next: { body: B; afterSeconds: number }; result?: JobResult };
+  /** `progress`: how far the whole work has come, which the job keeps while the next step waits. */
+  | { state: 'continuing'; note: JobNote; next: { body: B; afterSeconds: number }; result?: JobResult; progress?: JobProgress };
 
 export interface AuditSubject {
   action: string;
@@ -283,7 +284,7 @@ function forgotten(error: unknown): undefined {
 
 async function continuing<B extends JobBody>(body: B, outcome: Extract<Outcome<B>, { state: 'continuing' }>): Promise<void> {
   if (!body.jobId) return;
-  const result = outcome.result ? { result: outcome.result } : {};
+  const result = { ...(outcome.result ? { result: outcome.result } : {}), ...(outcome.progress ? { progress: outcome.progress } : {}) };
   // Unless its next step was parked at Forge's chain limit (queues.ts): then the job waits for the schedule, as it says.
   if ((await getJob(body.jobId)).state === 'queued') await updateJob(body.jobId, result);
   else await updateJob(body.jobId, { state: 'running', phase: 'continuing', note: outcome.note, ...result });

@@ -6,8 +6,8 @@ import ProgressBar from '@atlaskit/progress-bar';
 import SectionMessage from '@atlaskit/section-message';
 import type { JobView } from '../../src/contract.js';
 import type { Followed } from './data.js';
-import { absoluteTime, bytes, plural, relativeTime } from './format.js';
-import { jobNoteWords } from './job-words.js';
+import { absoluteTime, relativeTime } from './format.js';
+import { jobNoteWords, progressWords } from './job-words.js';
 import { ErrorMessage } from './page-error.js';
 
 const STATE_WORDS: Record<JobView['state'], string> = {
@@ -47,12 +47,7 @@ export function JobStatus({ followed: { job, error }, label, doneTitle }: { foll
   }
   const { progress } = job;
   const fraction = progress?.total ? Math.min(1, (progress.done ?? 0) / progress.total) : undefined;
-  const details = [
-    job.phase,
-    progress?.refs !== undefined ? plural(progress.refs, 'ref') : undefined,
-    progress?.bytes !== undefined ? bytes(progress.bytes) : undefined,
-    progress?.total ? `${progress.done ?? 0} of ${progress.total}` : undefined,
-  ].filter(Boolean);
+  const details = [job.phase, ...(progress ? progressWords(progress) : [])].filter(Boolean);
   return (
     <div role="status" aria-live="polite">
       <Stack space="space.100">

@@ -1,8 +1,8 @@
 // What a job says, in words: the backend keeps a job's note as data
 // (src/contract.ts JobNote); both pages word it here, for the job they follow,
 // and the admin page's audit log, which keeps the note of how each job ended.
-import type { DestructiveEvent, JobNote, RestoreAsked, RestoreSummary } from '../../src/contract.js';
-import { plural, triggerWords } from './format.js';
+import type { DestructiveEvent, JobNote, JobProgress, RestoreAsked, RestoreSummary } from '../../src/contract.js';
+import { bytes, plural, triggerWords } from './format.js';
 import { encryptionText } from './storage-words.js';
 
 const EVENT_WORDS: Readonly<Record<DestructiveEvent['kind'], string>> = {
@@ -82,4 +82,31 @@ export function jobNoteWords(note: JobNote): string {
     case 'restored': return restoredWords(note.restore);
     case 'as-written': return note.words;
   }
+}
+
+/** What a long transfer's steps are, and what a finished one is. */
+const STEP_WORDS: Readonly<Record<NonNullable<JobProgress['steps']>, { one: string; many: string; finished: string }>> = {
+  segments: { one: 'segment of history', many: 'segments of history', finished: 'stored' },
+  bundles: { one: 'bundle', many: 'bundles', finished: 'stored' },
+  pushes: { one: 'push', many: 'pushes', finished: 'done' },
+};
+
+/** "about 40 seconds", "about 3 minutes", "about 2 hours": an estimate, rounded as one. */
+export function timeLeftWords(seconds: number): string {
+  const [unit, size] = seconds < 90 ? ['second', 1] as const : seconds < 90 * 60 ? ['minute', 60] as const : ['hour', 3600] as const;
+  const count = Math.max(1, Math.round(seconds / size));
+  return `about ${new Intl.NumberFormat('en', { style: 'unit', unit, unitDisplay: 'long' }).format(count)} left`;
+}
+
+/** A running job's progress, each part in words: "1 ref", "2 of 4 segments of history stored", "3 MB", "1 MB/s", "about 5 seconds left". */
+export function progressWords(progress: JobProgress): string[] {
+  const steps = progress.steps ? STEP_WORDS[progress.steps] : undefined;
+  const stepWords = steps ? `${progress.done ?? 0} of ${plural(progress.total ?? 0, steps.one, steps.many)} ${steps.finished}` : `${progress.done ?? 0} of ${progress.total}`;
+  return [
+    progress.refs !== undefined ? plural(progress.refs, 'ref') : undefined,
+    progress.total ? stepWords : undefined,
+    progress.bytes !== undefined ? bytes(progress.bytes) : undefined,
+    progress.bytesPerSecond !== undefined ? `${bytes(progress.bytesPerSecond)}/s` : undefined,
+    progress.secondsLeft !== undefined ? timeLeftWords(progress.secondsLeft) : undefined,
+  ].filter((part): part is string => part !== undefined);
 }

@@ -32,15 +32,21 @@ export interface AppWorld {
   repositoryUuid(slug: string): string;
   /** An authenticated https-style git URL for `git` commands (Alice's API token). */
   gitUrl(slug: string): string;
+  /** Stops the world; its data is removed unless the caller gave it (options.dataDir). */
   close(): Promise<void>;
 }
 
-export async function startAppWorld(options: { hostLimits?: Partial<Limits>; bitbucketLimits?: Partial<GitLimits>; clock?: ManualClock; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void; extraRepositories?: number } = {}): Promise<AppWorld> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
+export async function startAppWorld(options: {
+  /** A world's data kept from an earlier start (KVS, bucket, Bitbucket): a restart; the caller removes it. */
+  dataDir?: string;
+  /** Fixed ports (a restart takes the earlier world's, which the saved settings name); free ones by default. */
+  ports?: { ui: number; bitbucket: number; s3: number };
+  hostLimits?: Partial<Limits>; bitbucketLimits?: Partial<GitLimits>; clock?: ManualClock; appVariables?: Record<string, string>; log?: (line: string) => void; bitbucketLog?: (line: string) => void; extraRepositories?: number } = {}): Promise<AppWorld> {
+  const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'lifeboat-app-world-'));
   const world = await startWorld({
     appDir,
     dataDir,
-    ports: { ui: 0, bitbucket: 0, s3: 0 },
+    ports: options.ports ?? { ui: 0, bitbucket: 0, s3: 0 },
     log: options.log ?? (process.env.LIFEBOAT_SANDBOX_DEBUG ? (line) => console.log(line) : () => {}),
     ...(options.hostLimits ? { hostLimits: options.hostLimits } : {}),
     ...(options.bitbucketLimits ? { bitbucketLimits: options.bitbucketLimits } : {}),
@@ -77,7 +83,7 @@ export async function startAppWorld(options: { hostLimits?: Partial<Limits>; bit
     },
     async close() {
       await world.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
   return appWorld;

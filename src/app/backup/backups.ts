@@ -19,6 +19,7 @@ import { QUEUES, enqueue } from '../../forge/queues.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
 import { healIndex } from '../catalogue/reindex.js';
 import { indexSnapshot, readSummary } from '../catalogue/snapshot-index.js';
+import { estimate } from '../../progress-estimate.js';
 
 /** The engine stops after the bundle that ends past this, leaving room to commit and record within 900 s. */
 const RUN_BUDGET_SECONDS = 780;
@@ -81,10 +82,12 @@ export const runBackup = defineConsumer<BackupBody>({
     const deadline = new Date(context.startedAt + engineLimits().budgetSeconds * 1000);
     const result = await backUpRepository(configuration, body, deadline, context);
     if (result.status === 'partial') {
-      await context.status({ state: 'queued', progress: { phase: 'continuing', bytes: result.bytesUploaded, done: result.bundlesWritten, updatedAt: new Date().toISOString() } });
+      const progress: JobProgress = { bytes: result.bytesUploaded, done: result.stored, total: result.expected, steps: result.segmented ? 'segments' : 'bundles' };
+      await context.status({ state: 'queued', progress: { phase: 'continuing', ...progress, updatedAt: new Date().toISOString() } });
       return {
         state: 'continuing',
         note: { code: 'backup-continuing', bundles: result.bundlesWritten, refsRemaining: result.refsRemaining },
+        progress,
         next: { body: { ...body, reason: 'continue', trigger: triggerOf(body) }, afterSeconds: CONTINUE_AFTER_SECONDS },
       };
     }
@@ -187,22 +190,28 @@ export async function backUpRepository(configuration: Configuration, body: Backu
 function progressReporter(report: (phase: string, progress?: JobProgress) => void): (progress: BackupProgress) => void {
   const counts: JobProgress = {};
   let storedBytes = 0;
+  const startedAt = Date.now();
+  let storedNow = 0;
   return (progress) => {
     let phase: string;
     switch (progress.phase) {
       case 'refs': phase = 'reading refs'; counts.refs = progress.refs; break;
       case 'unchanged': phase = 'unchanged'; break;
-      case 'fetch': phase = `fetching bundle ${progress.bundle} of ${progress.bundles} (${progress.kind})`; counts.total = progress.bundles; counts.done = progress.bundle - 1; break;
+      case 'fetch':
+        phase = `fetching ${progress.segmented ? 'segment' : 'bundle'} ${progress.bundle} of ${progress.bundles} (${progress.kind})`;
+        counts.total = progress.bundles; counts.done = progress.bundle - 1; counts.steps = progress.segmented ? 'segments' : 'bundles';
+        break;
       case 'server': return; // git's own chatter: too frequent to store
       case 'skipped':
         // The snapshot list on the page names these; the log says why this backup passed them by.
         console.warn(`lifeboat: backup built on the newest readable snapshot, past ${progress.unreadable.length} unreadable manifest(s)`, progress.unreadable.map((skipped) => skipped.key).join(', '));
         return;
       case 'upload': phase = 'uploading'; counts.bytes = storedBytes + progress.bytes; break;
-      case 'stored': phase = 'uploading'; storedBytes += progress.bytes; counts.bytes = storedBytes; counts.done = progress.bundle; break;
+      case 'stored': phase = 'uploading'; storedBytes += progress.bytes; storedNow += 1; counts.bytes = storedBytes; counts.done = progress.bundle; break;
       case 'metadata': phase = 'reading metadata'; break;
       case 'commit': phase = 'committing'; break;
     }
-    report(phase, { ...counts });
+    const stepsLeft = counts.total === undefined ? undefined : counts.total - (counts.done ?? 0);
+    report(phase, { ...counts, ...estimate({ startedAt, now: Date.now(), bytes: counts.bytes ?? 0, steps: storedNow, ...(stepsLeft === undefined ? {} : { stepsLeft }) }) });
   };
 }

@@ -29,6 +29,7 @@ import { type Outcome, type RunContext, defineConsumer } from '../../forge/jobs.
 import { kvsKeys } from '../state/state-keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from '../../forge/permissions.js';
 import { QUEUES } from '../../forge/queues.js';
+import { estimate } from '../../progress-estimate.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
 import { appState } from '../../forge/state/context.js';
@@ -218,13 +219,28 @@ async function pushSnapshot(store: BlobStore, repo: RepoPath, manifest: Snapshot
   const refCount = stored.refs?.length ?? manifest.refs.length;
   context.progress(`pushing ${refCount} ref${refCount === 1 ? '' : 's'} into ${target.slug}`, { refs: refCount });
   const lock = await acquireLock(store, repo, 'shared', { owner: `lifeboat restore ${jobId}` });
+  const startedAt = Date.now();
+  let previous: { bytes: number; resumed: boolean } | undefined;
+  let doneBytes = 0;
+  let pushedBytes = 0;
+  let pushes = 0;
   try {
     return await restoreToRemote({
       store, manifest, git: target.git, lfs: target.lfs, mode: target.mode, plan, largeFilesConfirmed: stored.largeFilesConfirmed === true,
       ...(identities ? { identities } : {}),
       ...(stored.refs ? { only: stored.refs } : {}),
       onProgress: (progress) => {
-        if (progress.phase === 'bundle') context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, { done: progress.bundle - 1, total: progress.bundles, bytes: progress.bytes });
+        if (progress.phase !== 'bundle') return;
+        // Announced before its push: the bundles before it are on the server (an interrupted attempt's, not pushed now, included).
+        if (previous) {
+          doneBytes += previous.bytes;
+          if (!previous.resumed) { pushedBytes += previous.bytes; pushes += 1; }
+        }
+        previous = progress;
+        context.progress(`pushing bundle ${progress.bundle} of ${progress.bundles} into ${target.slug}`, {
+          done: progress.bundle - 1, total: progress.bundles, steps: 'pushes', bytes: pushedBytes,
+          ...estimate({ startedAt, now: Date.now(), bytes: pushedBytes, steps: pushes, bytesLeft: Math.max(0, plan.bytes - doneBytes) }),
+        });
       },
     });
   } finally {
