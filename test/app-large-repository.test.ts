@@ -54,7 +54,7 @@ function overTheCap(app: AppWorld): string[] {
   return app.world.emulator.requests().filter((request) => !request.rest && request.ms >= CAP_SECONDS * 1000).map((request) => `${request.method} ${request.path} ${request.ms} ms`);
 }
 
-test('a large single-branch repository is backed up in segments under the request cap, resumes after the world stops, and restores under the push cap', { timeout: 300_000 }, async (t) => {
+test('a large single-branch repository is backed up in segments under the request cap, resumes after the world stops, and restores under the push cap', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-large-'));
   const scratch = await mkdtemp(join(tmpdir(), 'lifeboat-large-work-'));
   let app: AppWorld | undefined = await startAppWorld(worldOptions(dataDir));
