@@ -666,6 +666,12 @@ export const adminPageRequests = {
      * snapshots are stored in plain. Refused unless this is true (the page asks first).
      */
     confirmDowngrade: z.boolean().optional(),
+    /**
+     * A new token or bucket key that fails its connection test, where the stored
+     * one passes, is refused (kind 'failed-test' on its field) and the stored one
+     * kept; true saves it anyway (the page offers "Save anyway" after the refusal).
+     */
+    saveAnyway: z.boolean().optional(),
   }).strict(),
   testBucket: noPayload,
   checkEndpoint: z.object({ endpoint: bucketEndpoint }).strict(),

@@ -323,7 +323,7 @@ describe('restores in the local world', () => {
     // A workspace access token that can push: Bitbucket lets no access token change repository permissions.
     const weaker = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write'] });
     const save = async (token: string): Promise<void> => {
-      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token }, ADMIN), 'saveSettings');
+      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token, saveAnyway: true }, ADMIN), 'saveSettings');
     };
     await save(weaker.token);
     try {

@@ -229,7 +229,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
 export const workspaceAdminResolver = makeResolver<AdminPageResolvers>({
   getOverview: overview,
   getSettings: onAdminPage('getSettings', () => settingsView()),
-  saveSettings: onAdminPage('saveSettings', (input, caller) => saveSettings(caller.accountId, input)),
+  saveSettings: onAdminPage('saveSettings', (input, caller) => saveSettings(caller.accountId, caller.workspaceUuid, input)),
   testBucket: onAdminPage('testBucket', () => checkBucket()),
   checkEndpoint: onAdminPage('checkEndpoint', async (input) => endpointEgress(input.endpoint)),
   testBitbucket: onAdminPage('testBitbucket', (_input, caller) => checkBitbucket(caller.workspaceUuid)),

@@ -9,6 +9,7 @@ import { type StorageSetting, sameObjectLock } from '../engine/bucket/marker.js'
 import { LifeboatError, type FieldProblem } from '../engine/errors.js';
 import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../settings.js';
 import { recordAudit } from './audit.js';
+import { refuseFailingSecrets } from './checks.js';
 import { kvsKeys } from './state-keys.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState } from './state/context.js';
@@ -54,7 +55,7 @@ function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ 
 }
 
 /** `request.settings` is checked here (parseSettings names every field); the rest of the payload by the resolver. */
-export async function saveSettings(accountId: string, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
+export async function saveSettings(accountId: string, workspaceUuid: string, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
   // Validate everything before writing anything.
   const settings = parseSettings(request.settings);
   const previous = await loadSettings();
@@ -63,6 +64,7 @@ export async function saveSettings(accountId: string, request: Omit<SaveSettings
     const problem: FieldProblem = { path: ['confirmDowngrade'], kind: 'needs-confirmation', message: 'must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)' };
     throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: confirmDowngrade ${problem.message}.`, { details: { problems: [problem] } });
   }
+  if (request.saveAnyway !== true) await refuseFailingSecrets(workspaceUuid, previous, settings, request);
   await storeSettings(settings);
   await storeSecrets({
     ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),
