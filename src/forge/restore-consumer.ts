@@ -12,7 +12,7 @@ import { requireMatchingIdentity } from '../engine/bucket/crypto.js';
 import { acquireLock } from '../engine/bucket/locks.js';
 import { LifeboatError } from '../engine/errors.js';
 import { branchName } from '../engine/git/ref-name.js';
-import { type RestoreReport, restoreToRemote } from '../engine/remote-restore.js';
+import { type RestoreReport, restoreToRemote, selectRefs } from '../engine/remote-restore.js';
 import { type RestorePlan, planRestore, requireLargeFilesConfirmed } from '../engine/restore-plan.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
@@ -28,6 +28,7 @@ import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from './jobs.js';
 import { kvsKeys } from './state-keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from './permissions.js';
+import { recordOwnRefUpdates } from './own-ref-updates.js';
 import { QUEUES } from './queues.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from './settings-store.js';
@@ -142,6 +143,8 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
 
   if (stored.configuration !== 'only' && !stored.pushed) {
+    // Only an overwrite moves existing refs (the others add new ones): its push is no one's force-push.
+    if (target.mode === 'overwrite') await recordOwnRefUpdates(stored.createdRepository?.uuid ?? body.repositoryUuid, selectRefs(manifest, stored.refs, false).selected);
     const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context, plan!);
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
