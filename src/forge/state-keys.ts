@@ -75,4 +75,7 @@ export const kvsKeys = {
   restorePlan: (jobId: string): string => `job:${jobId}:plan`,
   /** A Forge secret: the age identities given for one restore of an encrypted snapshot, deleted when the job ends. */
   restoreIdentity: (jobId: string): string => `job:${jobId}:identity`,
+  /** A plain KVS value beside each kept identity, naming its job only: secrets cannot be listed, and the clean-up must find them. */
+  identityKeptPrefix: 'identity-kept:',
+  identityKept: (jobId: string): string => `identity-kept:${jobId}`,
 };
