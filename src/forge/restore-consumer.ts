@@ -55,6 +55,8 @@ export interface StoredRestore {
   configuration?: 'with-git' | 'only';
   /** The person confirmed the target takes files over the file size limit. */
   largeFilesConfirmed?: boolean;
+  /** The configuration plan's lowering changes the person chose. */
+  lowering?: Array<{ section: string; action: 'add' | 'replace' | 'remove'; item: string }>;
   /** The push, once done: a retry (after a configuration write failed for a while) does not push again. */
   pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number; lfs?: { restored: number; missing: number } };
 }
@@ -155,7 +157,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   let configurationResult: ConfigurationRestoreResult | undefined;
   if (stored.configuration) {
     context.progress(`writing the repository configuration into ${target.slug}`);
-    configurationResult = await restoreConfiguration(configuration, store, manifest, body.workspaceUuid, stored.createdRepository?.uuid ?? body.repositoryUuid);
+    configurationResult = await restoreConfiguration(configuration, store, manifest, body.workspaceUuid, stored.createdRepository?.uuid ?? body.repositoryUuid, stored.lowering);
   }
   const pushed = stored.pushed;
 
