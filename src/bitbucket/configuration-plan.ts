@@ -148,10 +148,10 @@ function planList(plan: ConfigurationPlan, rules: ListRules, wanted: Item[], hav
   }
 }
 
-/** Bitbucket's repository permissions, lowest first (OpenAPI repository_user_permission, repository_group_permission: read, write, admin). */
-const PERMISSION_RANK: Record<string, number> = { read: 1, write: 2, admin: 3 };
+/** Bitbucket's repository permissions, lowest first (OpenAPI repository_user_permission, repository_group_permission: `permission` enum none, read, write, admin). */
+const PERMISSION_RANK: Record<string, number> = { none: 0, read: 1, write: 2, admin: 3 };
 /** A permission not raised (or one not known) lowers: it needs a choice. */
-const permissionLowers = (wanted: Item, have: Item): boolean => !((PERMISSION_RANK[str(wanted.permission)] ?? 0) > (PERMISSION_RANK[str(have.permission)] ?? Infinity));
+const permissionLowers = (wanted: Item, have: Item): boolean => !((PERMISSION_RANK[str(wanted.permission)] ?? -1) > (PERMISSION_RANK[str(have.permission)] ?? Infinity));
 
 const restrictionKey = (rule: Item): string => [rule.kind, rule.branch_match_kind, rule.branch_match_kind === 'glob' ? rule.pattern : rule.branch_type].map(str).join('|');
 const restrictionBody = (rule: Item): Item => {
