@@ -417,6 +417,12 @@ export interface ConfigurationPlanView {
   notWritable: ConfigurationNoteView[];
   /** Items that already match the snapshot. */
   unchanged: number;
+  /**
+   * Changes that lower access or protection (a permission lowered; a default reviewer,
+   * webhook or deploy key removed): not in `changes`, never part of a default
+   * restore; each is written only when the restore request names it in `lowering`.
+   */
+  lowering: ConfigurationChangeView[];
 }
 
 /** A configuration restore's outcome, in its job's `result.configuration` (the lists cut short past a few hundred; the counts are whole). */
@@ -639,6 +645,8 @@ const restoreRequest = z.object({
    * a file stops with RESTORE_LARGE_FILES before anything is written.
    */
   largeFilesConfirmed: z.boolean().optional(),
+  /** The plan's lowering changes (ConfigurationPlanView.lowering) the person chose, each as listed; none unless named. */
+  lowering: z.array(z.object({ section: z.string().max(40), action: z.enum(['add', 'replace', 'remove']), item: z.string().max(4000) }).strict()).max(1000).optional(),
 }).strict()
   .refine((request) => request.mode !== 'new-repository' || request.newRepositorySlug !== undefined, { message: 'is required to restore into a new repository', path: ['newRepositorySlug'] })
   .refine((request) => request.configuration !== 'only' || (request.mode !== 'overwrite' && request.refs === undefined), { message: "'only' restores no refs: choose beside (this repository) or new-repository, without refs", path: ['configuration'] })
@@ -675,6 +683,12 @@ export const adminPageRequests = {
      * snapshots are stored in plain. Refused unless this is true (the page asks first).
      */
     confirmDowngrade: z.boolean().optional(),
+    /**
+     * A new token or bucket key that fails its connection test, where the stored
+     * one passes, is refused (kind 'failed-test' on its field) and the stored one
+     * kept; true saves it anyway (the page offers "Save anyway" after the refusal).
+     */
+    saveAnyway: z.boolean().optional(),
   }).strict(),
   testBucket: noPayload,
   checkEndpoint: z.object({ endpoint: bucketEndpoint }).strict(),

@@ -235,15 +235,16 @@ describe('repository configuration in the local world', () => {
     const plan = valueOf(await app.repoPage('planConfigurationRestore', { snapshotId: manifest.id, target: 'this-repository' }, { ...ADMIN, repositorySlug: 'web-app' }) as Result<ConfigurationPlanView>, 'plan');
     assert.deepEqual(plan.changes.map((change) => [change.section, change.action, change.item]), [
       ['branch-restrictions', 'add', 'force on main'],
-      ['webhooks', 'remove', 'https://drift.example.com/hook'],
       ['pipeline-variables', 'replace', 'DEPLOY_ENV'],
     ]);
+    // Removing a webhook is never part of a default restore: offered apart, as a choice.
+    assert.deepEqual(plan.lowering, [{ section: 'webhooks', action: 'remove', item: 'https://drift.example.com/hook' }]);
     assert.ok(plan.unchanged > 10);
     // The repository still holds its secured values and its webhook's secret: kept, and nothing is unwritable.
     assert.deepEqual(plan.kept.map((note) => note.item), ['DEPLOY_TOKEN', 'Production/DB_PASSWORD']);
     assert.deepEqual(plan.notWritable, []);
 
-    const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'beside', configuration: 'only' }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
+    const started = valueOf(await app.repoPage('startRestore', { snapshotId: manifest.id, mode: 'beside', configuration: 'only', lowering: plan.lowering }, { ...ADMIN, repositorySlug: 'web-app' }), 'startRestore');
     await settle();
     const job = jobOfKind(valueOf(await app.repoPage('getJob', { jobId: started.id }, { ...ADMIN, repositorySlug: 'web-app' }), 'getJob'), 'restore');
     assert.equal(job.state, 'done', JSON.stringify(job));
@@ -277,7 +278,7 @@ describe('repository configuration in the local world', () => {
 
   it('a credential that cannot reach a section: the backup records a problem of that section; a restore into a repository it cannot administer changes nothing', async () => {
     const limited = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: DEMO_WORKSPACE_TOKEN.scopes.filter((scope) => scope !== 'webhook') });
-    const saved = await app.adminPage('saveSettings', { settings: workingSettings(app.world), bitbucketToken: limited.token });
+    const saved = await app.adminPage('saveSettings', { settings: workingSettings(app.world), bitbucketToken: limited.token, saveAnyway: true });
     assert.ok(saved.ok, JSON.stringify(saved));
     const before = await newest('web-app');
     const previous = (await indexOf(before)).configuration!.find((entry) => entry.section === 'webhooks')!;

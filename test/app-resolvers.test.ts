@@ -295,7 +295,11 @@ describe('the pages\' resolvers', () => {
     assert.equal(expectValue(await admin('testBucket', {}), 'testBucket pasted').ok, true);
 
     // s3rver checks the access key id only.
-    await admin('saveSettings', { settings: { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, accessKeyId: 'AKIANOTTHEKEY' } } });
+    const wrongKey = { ...workingSettings(app.world), bucket: { ...workingSettings(app.world).bucket, accessKeyId: 'AKIANOTTHEKEY' } };
+    const refused = expectFailure(await admin('saveSettings', { settings: wrongKey }), 'INVALID_ARGUMENT', 'a bucket key that fails its test');
+    assert.deepEqual(refused.problems?.map((problem) => [problem.path.join('.'), problem.kind]), [['bucket.accessKeyId', 'failed-test']]);
+    assert.equal(expectValue(await admin('testBucket', {}), 'testBucket after the refusal').ok, true, 'the working key is kept');
+    expectValue(await admin('saveSettings', { settings: wrongKey, saveAnyway: true }), 'save the key anyway');
     const wrong = expectValue(await admin('testBucket', {}), 'testBucket wrong key');
     assert.equal(wrong.ok, false);
     assert.match(bucketCheckWords(wrong), /test object/);
@@ -320,15 +324,22 @@ describe('the pages\' resolvers', () => {
     expectValue(await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: ` ${DEMO_WORKSPACE_TOKEN.token}\n` }), 'save a pasted token');
     assert.equal(expectValue(await admin('testBitbucket', {}), 'testBitbucket pasted').ok, true);
 
-    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: 'ATCTT3-not-a-real-token' });
+    // A mistyped token is not saved over the working one: refused beside its field, the stored one kept, until the admin says "save anyway".
     secrets.push('ATCTT3-not-a-real-token');
+    const kept = dump();
+    const refused = expectFailure(await admin('saveSettings', { settings: { ...workingSettings(app.world), schedule: { interval: 'hour' } }, bitbucketToken: 'ATCTT3-not-a-real-token' }), 'INVALID_ARGUMENT', 'a token that fails its test');
+    assert.deepEqual(refused.problems?.map((problem) => [problem.path.join('.'), problem.kind]), [['bitbucketToken', 'failed-test']]);
+    assert.match(refused.problems?.[0]?.message ?? '', /401/);
+    assert.equal(dump(), kept, 'nothing written, the other changes neither');
+    assert.equal(expectValue(await admin('testBitbucket', {}), 'testBitbucket after the refusal').ok, true);
+    expectValue(await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: 'ATCTT3-not-a-real-token', saveAnyway: true }), 'save anyway');
     const wrong = expectValue(await admin('testBitbucket', {}), 'testBitbucket wrong');
     assert.equal(wrong.ok, false);
     assert.match(bitbucketCheckWords(wrong), /refused the token/);
 
     const narrow = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository'] });
     secrets.push(narrow.token);
-    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: narrow.token });
+    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: narrow.token, saveAnyway: true });
     const lacking = expectValue(await admin('testBitbucket', {}), 'testBitbucket narrow');
     assert.equal(lacking.ok, false);
     assert.deepEqual(lacking.missingScopes, ['repository:write', 'webhook', 'repository:admin'], 'pull requests are read by the app: no pullrequest scope');
@@ -338,7 +349,7 @@ describe('the pages\' resolvers', () => {
     // Everything the table asks of an access token but webhook: only webhooks are not covered.
     const noWebhook = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write', 'repository:admin'] });
     secrets.push(noWebhook.token);
-    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: noWebhook.token });
+    await admin('saveSettings', { settings: workingSettings(app.world), bitbucketToken: noWebhook.token, saveAnyway: true });
     const withoutWebhook = expectValue(await admin('testBitbucket', {}), 'testBitbucket without webhook');
     assert.equal(withoutWebhook.ok, false);
     assert.deepEqual(withoutWebhook.missingScopes, ['webhook']);
@@ -357,7 +368,7 @@ describe('the pages\' resolvers', () => {
     const { backup } = scopesFor('api-token');
     const service = await app.world.emulator.createApiToken({ workspace: DEMO_WORKSPACE.slug, permission: 'owner', scopes: backup.filter((scope) => scope !== 'read:webhook:bitbucket') });
     secrets.push(service.apiToken);
-    await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: service.email } }, bitbucketToken: service.apiToken });
+    await admin('saveSettings', { settings: { ...workingSettings(app.world), bitbucket: { credential: 'api-token', email: service.email } }, bitbucketToken: service.apiToken, saveAnyway: true });
     const serviceCheck = expectValue(await admin('testBitbucket', {}), 'testBitbucket service account');
     assert.equal(serviceCheck.ok, false);
     assert.deepEqual(serviceCheck.missingScopes, ['read:webhook:bitbucket']);

@@ -200,6 +200,24 @@ describe('restores in the local world', () => {
     assert.equal((await remoteRefs('web-app')).get('refs/heads/main'), oldTip);
   });
 
+  it("raises no force-push banner for an overwrite restore: the push is Lifeboat's own", async () => {
+    const slug = 'docs';
+    const taken = await snapshot(slug);
+    const oldTip = taken.refs.find((ref) => ref.name === 'refs/heads/main')!.oid;
+    const newTip = await commitAndPush(slug, 'main');
+    await settle();
+    const job = valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'overwrite', refs: ['refs/heads/main'], confirmOverwrite: true }, { ...ADMIN, repositorySlug: slug }), 'startRestore');
+    const done = await settledJob(job.id, slug);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
+    // The events of the restore's own push, delivered while the job ran.
+    await settle();
+    // The restore's push reached the trigger (it is the newest push seen), and was no one's force-push.
+    const overview = await app.repoPage('getOverview', undefined, { ...ADMIN, repositorySlug: slug });
+    assert.deepEqual([overview.lastPush?.ref, overview.lastPush?.after], ['main', oldTip]);
+    const events = valueOf(await app.repoPage('listDestructiveEvents', {}, { ...ADMIN, repositorySlug: slug }), 'listDestructiveEvents').items;
+    assert.deepEqual(events.filter((event) => event.previousTip === newTip), [], 'no banner offers to undo the restore');
+  });
+
   it('undoes a force-push: beside by default, in place with confirmation', async () => {
     const slug = 'api-server';
     const events = async () => valueOf(await app.repoPage('listDestructiveEvents', {}, { ...ADMIN, repositorySlug: slug }), 'listDestructiveEvents').items;
@@ -323,7 +341,7 @@ describe('restores in the local world', () => {
     // A workspace access token that can push: Bitbucket lets no access token change repository permissions.
     const weaker = await app.world.emulator.createAccessToken({ kind: 'workspace', workspace: DEMO_WORKSPACE.slug, scopes: ['repository', 'repository:write'] });
     const save = async (token: string): Promise<void> => {
-      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token }, ADMIN), 'saveSettings');
+      valueOf(await app.adminPage('saveSettings', { settings: { ...workingSettings(app.world), retention: {} }, bucketSecretAccessKey: app.world.urls.bucket.secretAccessKey, bitbucketToken: token, saveAnyway: true }, ADMIN), 'saveSettings');
     };
     await save(weaker.token);
     try {

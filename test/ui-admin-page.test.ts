@@ -168,6 +168,22 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   await page.screenshot({ path: join(ARTIFACTS, 'admin-page-coverage-search.png') });
 });
 
+test('a mistyped token is not saved over the working one: the field says why, and "Save anyway" is the admin\'s choice', async () => {
+  const frame = await adminPage('admin');
+  const bitbucket = section(frame, /Bitbucket access/);
+  await bitbucket.getByLabel('Workspace access token', { exact: true }).fill('ATCTT3-mistyped-token');
+  await bitbucket.getByRole('button', { name: 'Save and test Bitbucket access' }).click();
+  await frame.getByText('The settings were not saved').waitFor({ timeout: 60_000 });
+  assert.match(await frame.getByTestId('bitbucket-token-error').innerText(), /failed its test: Bitbucket refused it \(401/);
+  const kept = await app.adminPage('testBitbucket', undefined);
+  assert.ok(kept.ok && kept.value.ok, 'the working token is kept');
+  await frame.getByRole('button', { name: 'Save anyway' }).click();
+  await frame.getByText('Settings saved').waitFor({ timeout: 60_000 });
+  const replaced = await app.adminPage('testBitbucket', undefined);
+  assert.ok(replaced.ok && !replaced.value.ok, 'saved by the explicit choice');
+  await app.configure();
+});
+
 test('schedule and retention are saved; turning encryption off asks first; the audit log shows each change', async () => {
   const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
   let frame = await adminPage('admin');

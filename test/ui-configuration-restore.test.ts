@@ -82,4 +82,30 @@ describe('restoring repository configuration from the page, in chromium', () => 
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-configuration-result.png'), fullPage: true });
     assert.deepEqual((await forceRules()).map((restored) => restored.pattern), ['main']);
   });
+
+  it('a webhook added since the snapshot is removed only when ticked: lowering changes are listed apart, unchecked', async () => {
+    const HOOKS = `/2.0/repositories/${DEMO_WORKSPACE.slug}/${SLUG}/hooks`;
+    const hookUrls = async (): Promise<string[]> => ((await call(app.world.emulator, HOOKS, apiTokenAuth('admin'))).body as { values: Array<{ url: string }> }).values.map((hook) => hook.url);
+    assert.equal((await call(app.world.emulator, HOOKS, apiTokenAuth('admin'), { method: 'POST', body: { url: 'https://drift.example.com/hook', events: ['repo:push'] } })).status, 201);
+
+    const url = new URL(app.world.urls.pages.repositorySettings[SLUG]!);
+    url.searchParams.set('as', 'repoAdmin');
+    await page.goto(url.href);
+    const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
+    assert.ok(frame);
+    await frame.getByRole('heading', { level: 1 }).waitFor();
+    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
+    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
+    await dialog.getByRole('radio', { name: /^Only the repository configuration/ }).check({ force: true });
+
+    const lowering = dialog.getByTestId('configuration-lowering');
+    await lowering.waitFor();
+    const removal = lowering.getByRole('checkbox', { name: 'Remove webhooks: https://drift.example.com/hook' });
+    assert.equal(await removal.isChecked(), false, 'not part of the restore by default');
+    await removal.check();
+    await dialog.getByRole('button', { name: 'Start restore' }).click();
+    await dialog.getByText('Restore finished').waitFor({ timeout: 60_000 });
+    assert.match(await dialog.getByTestId('configuration-written').textContent() ?? '', /Remove webhooks: https:\/\/drift\.example\.com\/hook/);
+    assert.ok(!(await hookUrls()).includes('https://drift.example.com/hook'), 'removed by the explicit choice');
+  });
 });

@@ -7,9 +7,12 @@
  *
  * The plan makes the target's configuration equal the snapshot's, with three
  * exceptions that never destroy what a snapshot cannot give back: access is
- * added or changed but never taken away (user and group permissions), a
+ * added or raised but never taken away (user and group permissions), a
  * deployment environment is never deleted (its deployment history goes with it),
  * and a secured variable is never deleted or replaced (its value is in no snapshot).
+ * Changes that lower protection or access — a permission lowered, a default
+ * reviewer, a webhook or a deploy key removed — are listed apart (`lowering`)
+ * and written only when the request chooses each one.
  *
  * Applying is idempotent: a plan made again after an interrupted run has only
  * what is still left to do.
@@ -39,6 +42,8 @@ export interface ConfigurationChange {
 }
 
 interface Step extends ConfigurationChange {
+  /** Lowers access or removes a member, webhook or deploy key: only when chosen. */
+  lowers?: boolean;
   /** The writes, with the identity the section is written with, against the target's API path. */
   run(client: BitbucketClient, base: string): Promise<void>;
 }
@@ -51,6 +56,8 @@ export interface ConfigurationPlan {
   notWritable: ConfigurationNote[];
   /** Items that already match the snapshot. */
   unchanged: number;
+  /** Every change that lowers (whether chosen or not): never part of a restore unless the request names it. */
+  lowering: ConfigurationChange[];
 }
 
 export interface ConfigurationRestoreResult {
@@ -120,6 +127,10 @@ interface ListRules {
   /** Absent: an item only the target has is kept, for this reason. */
   remove?(have: Item): Step['run'];
   keepReason?: string;
+  /** Removing an item of this section lowers protection or access. */
+  removalLowers?: boolean;
+  /** Whether replacing `have` with `wanted` lowers access. */
+  lowers?(wanted: Item, have: Item): boolean;
 }
 
 function planList(plan: ConfigurationPlan, rules: ListRules, wanted: Item[], have: Item[]): void {
@@ -128,14 +139,19 @@ function planList(plan: ConfigurationPlan, rules: ListRules, wanted: Item[], hav
     const matched = haves.get(rules.key(item));
     haves.delete(rules.key(item));
     if (!matched) plan.steps.push({ section: rules.section, action: 'add', item: rules.label(item), run: rules.add(item) });
-    else if (digestOf(rules.comparable(item)) !== digestOf(rules.comparable(matched))) plan.steps.push({ section: rules.section, action: 'replace', item: rules.label(item), run: rules.replace(item, matched) });
+    else if (digestOf(rules.comparable(item)) !== digestOf(rules.comparable(matched))) plan.steps.push({ section: rules.section, action: 'replace', item: rules.label(item), run: rules.replace(item, matched), ...(rules.lowers?.(item, matched) ? { lowers: true } : {}) });
     else plan.unchanged += 1;
   }
   for (const item of haves.values()) {
-    if (rules.remove) plan.steps.push({ section: rules.section, action: 'remove', item: rules.label(item), run: rules.remove(item) });
+    if (rules.remove) plan.steps.push({ section: rules.section, action: 'remove', item: rules.label(item), run: rules.remove(item), ...(rules.removalLowers ? { lowers: true } : {}) });
     else plan.kept.push({ section: rules.section, item: rules.label(item), reason: rules.keepReason ?? 'not in the snapshot' });
   }
 }
+
+/** Bitbucket's repository permissions, lowest first (OpenAPI repository_user_permission, repository_group_permission: `permission` enum none, read, write, admin). */
+const PERMISSION_RANK: Record<string, number> = { none: 0, read: 1, write: 2, admin: 3 };
+/** A permission not raised (or one not known) lowers: it needs a choice. */
+const permissionLowers = (wanted: Item, have: Item): boolean => !((PERMISSION_RANK[str(wanted.permission)] ?? -1) > (PERMISSION_RANK[str(have.permission)] ?? Infinity));
 
 const restrictionKey = (rule: Item): string => [rule.kind, rule.branch_match_kind, rule.branch_match_kind === 'glob' ? rule.pattern : rule.branch_type].map(str).join('|');
 const restrictionBody = (rule: Item): Item => {
@@ -211,8 +227,8 @@ function planRepository(plan: ConfigurationPlan, wanted: Item, have: Item, targe
  * The plan that makes `current` (the target's configuration, or undefined for a
  * repository not created yet, planned against nothing) match the snapshot's.
  */
-export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<ConfigurationSection, unknown> | undefined, credential: CredentialKind): ConfigurationPlan {
-  const plan: ConfigurationPlan = { steps: [], kept: [], notWritable: [...snapshot.missing], unchanged: 0 };
+export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<ConfigurationSection, unknown> | undefined, credential: CredentialKind, chosen: ReadonlyArray<{ section: string; action: string; item: string }> = []): ConfigurationPlan {
+  const plan: ConfigurationPlan = { steps: [], kept: [], notWritable: [...snapshot.missing], unchanged: 0, lowering: [] };
   for (const section of CONFIGURATION_SECTIONS) {
     const document = snapshot.documents.get(section);
     if (!document) continue;
@@ -242,6 +258,7 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
           add: (user) => async (client, base) => { await client.put(`${base}/default-reviewers/${path(user.uuid)}`, {}); },
           replace: () => async () => undefined,
           remove: (user) => async (client, base) => { await client.delete(`${base}/default-reviewers/${path(user.uuid)}`); },
+          removalLowers: true,
         }, items(wanted), items(have));
         break;
       case 'branching-model': {
@@ -259,6 +276,7 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
           add: (hook) => async (client, base) => { await client.post(`${base}/hooks`, { url: hook.url, description: hook.description ?? '', active: hook.active === true, events: hook.events }); },
           replace: (hook, matched) => async (client, base) => { await client.put(`${base}/hooks/${path(matched.uuid)}`, { url: hook.url, description: hook.description ?? '', active: hook.active === true, events: hook.events }); },
           remove: (matched) => async (client, base) => { await client.delete(`${base}/hooks/${path(matched.uuid)}`); },
+          removalLowers: true,
         }, items(wanted), items(have));
         for (const hook of items(wanted).filter((candidate) => candidate.secret_set === true)) {
           const there = items(have).find((candidate) => str(candidate.url) === str(hook.url));
@@ -274,6 +292,7 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
           add: (key) => async (client, base) => { await client.post(`${base}/deploy-keys`, { key: `${str(key.key)}${key.comment ? ` ${str(key.comment)}` : ''}`, label: key.label ?? '' }); },
           replace: (key, matched) => async (client, base) => { await client.put(`${base}/deploy-keys/${path(matched.id)}`, { label: key.label ?? '' }); },
           remove: (matched) => async (client, base) => { await client.delete(`${base}/deploy-keys/${path(matched.id)}`); },
+          removalLowers: true,
         }, items(wanted), items(have));
         break;
       case 'user-permissions':
@@ -284,6 +303,7 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
           comparable: (entry) => entry.permission,
           add: (entry) => async (client, base) => { await client.put(`${base}/permissions-config/users/${path(obj(entry.user).account_id ?? obj(entry.user).uuid)}`, { permission: entry.permission }); },
           replace: (entry) => async (client, base) => { await client.put(`${base}/permissions-config/users/${path(obj(entry.user).account_id ?? obj(entry.user).uuid)}`, { permission: entry.permission }); },
+          lowers: permissionLowers,
           keepReason: 'Lifeboat never takes access away',
         }, items(wanted), items(have));
         break;
@@ -295,6 +315,7 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
           comparable: (entry) => entry.permission,
           add: (entry) => async (client, base) => { await client.put(`${base}/permissions-config/groups/${path(obj(entry.group).slug)}`, { permission: entry.permission }); },
           replace: (entry) => async (client, base) => { await client.put(`${base}/permissions-config/groups/${path(obj(entry.group).slug)}`, { permission: entry.permission }); },
+          lowers: permissionLowers,
           keepReason: 'Lifeboat never takes access away',
         }, items(wanted), items(have));
         break;
@@ -323,6 +344,9 @@ export function planConfiguration(snapshot: SnapshotConfiguration, current: Map<
     plan.notWritable.push({ section: step.section, item: `${step.action} ${step.item}`, reason: `Bitbucket lets no ${credential === 'access-token' ? 'access token' : 'API token'} write ${step.section}: restore with an API token to write it` });
   }
   plan.steps = plan.steps.filter((step) => !refused(step.section));
+  const isChosen = (step: Step): boolean => chosen.some((choice) => choice.section === step.section && choice.action === step.action && choice.item === step.item);
+  plan.lowering = plan.steps.filter((step) => step.lowers).map(({ section, action, item }) => ({ section, action, item }));
+  plan.steps = plan.steps.filter((step) => !step.lowers || isChosen(step));
   return plan;
 }
 
@@ -386,7 +410,7 @@ export async function applyConfiguration(plan: ConfigurationPlan, clients: Confi
   return result;
 }
 
-/** A plan as the page shows it: the changes, what stays, what cannot be written. */
-export function describePlan(plan: ConfigurationPlan): { changes: ConfigurationChange[]; kept: ConfigurationNote[]; notWritable: ConfigurationNote[]; unchanged: number } {
-  return { changes: plan.steps.map(({ section, action, item }) => ({ section, action, item })), kept: plan.kept, notWritable: plan.notWritable, unchanged: plan.unchanged };
+/** A plan as the page shows it: the changes, what stays, what cannot be written, and the lowering changes offered apart. */
+export function describePlan(plan: ConfigurationPlan): { changes: ConfigurationChange[]; kept: ConfigurationNote[]; notWritable: ConfigurationNote[]; unchanged: number; lowering: ConfigurationChange[] } {
+  return { changes: plan.steps.map(({ section, action, item }) => ({ section, action, item })), kept: plan.kept, notWritable: plan.notWritable, unchanged: plan.unchanged, lowering: plan.lowering };
 }

@@ -75,7 +75,9 @@ describe('the configuration restore plan', () => {
       ['environments' as never, [{ uuid: '{e}', name: 'staging', variables: [] }, { uuid: '{f}', name: 'Preview', variables: [] }]],
     ]), credential);
     const plan = planWith('api-token');
-    assert.deepEqual(changes(plan), ['replace user-permissions: Bob: write', 'replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
+    // Bob's admin lowered to write: listed apart, not part of the restore.
+    assert.deepEqual(changes(plan), ['replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
+    assert.deepEqual(plan.lowering, [{ section: 'user-permissions', action: 'replace', item: 'Bob: write' }]);
     assert.deepEqual(plan.kept.map((note) => `${note.section}: ${note.item}`), ['user-permissions: Carol: read', 'pipeline-variables: KEEP', 'environments: environment Preview']);
     assert.deepEqual(plan.notWritable.map((note) => note.item), ['S'], 'a secured value the target lacks cannot be written');
 
@@ -84,6 +86,34 @@ describe('the configuration restore plan', () => {
     assert.deepEqual(changes(withAccessToken), ['replace pipeline-variables: A', 'remove pipeline-variables: OLD']);
     assert.deepEqual(withAccessToken.notWritable.map((note) => `${note.section}: ${note.item}`), ['pipeline-variables: S', 'user-permissions: replace Bob: write']);
     assert.match(withAccessToken.notWritable[1]!.reason, /no access token write user-permissions: restore with an API token/);
+  });
+
+  it('never lowers by default: a lowered permission, a removed default reviewer, webhook or deploy key is listed apart and written only when chosen', () => {
+    const carol = { user: { uuid: '{c}', account_id: 'c', display_name: 'Carol' } };
+    const dave = { user: { uuid: '{d}', account_id: 'd', display_name: 'Dave' } };
+    const hook = { uuid: '{h}', url: 'https://x.example/h', description: '', active: true, events: ['repo:push'] };
+    const key = { id: 7, key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKeyKey', label: 'ci' };
+    const planWith = (chosen: Array<{ section: string; action: string; item: string }> = []) => planConfiguration(snapshot({
+      'user-permissions': { data: [{ ...carol, permission: 'write' }, { ...dave, permission: 'admin' }] },
+      'group-permissions': { data: [{ permission: 'read', group: { slug: 'devs', name: 'Devs' } }] },
+      'default-reviewers': { data: [] },
+      webhooks: { data: [] },
+      'deploy-keys': { data: [] },
+    }), new Map<never, unknown>([
+      ['user-permissions' as never, [{ ...carol, permission: 'admin' }, { ...dave, permission: 'read' }]],
+      ['group-permissions' as never, [{ permission: 'write', group: { slug: 'devs', name: 'Devs' } }]],
+      ['default-reviewers' as never, [{ uuid: '{c}', display_name: 'Carol' }]],
+      ['webhooks' as never, [hook]],
+      ['deploy-keys' as never, [key]],
+    ]), 'api-token', chosen);
+    const plan = planWith();
+    assert.deepEqual(changes(plan), ['replace user-permissions: Dave: admin'], 'raising access is part of the restore');
+    const lowering = ['default-reviewers remove Carol', 'webhooks remove https://x.example/h', 'deploy-keys remove ci (ssh-ed25519 AAAAC3NzaC1l…)', 'user-permissions replace Carol: write', 'group-permissions replace group Devs: read'];
+    assert.deepEqual(plan.lowering.map((change) => `${change.section} ${change.action} ${change.item}`), lowering);
+    // Each only by its own choice.
+    const chosen = planWith([plan.lowering[1]!, plan.lowering[3]!]);
+    assert.deepEqual(changes(chosen), ['remove webhooks: https://x.example/h', 'replace user-permissions: Carol: write', 'replace user-permissions: Dave: admin']);
+    assert.deepEqual(chosen.lowering.map((change) => `${change.section} ${change.action} ${change.item}`), lowering, 'still listed, as the choices they are');
   });
 
   it('into a new repository: everything is added; a webhook secret and public privacy are named as not writable', () => {

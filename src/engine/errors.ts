@@ -156,7 +156,9 @@ export function toLifeboatError(error: unknown): LifeboatError {
 }
 
 /** How a field of a request is wrong: what a page needs to mark the field and word the problem. */
-export type FieldProblemKind = 'required' | 'wrong-type' | 'too-small' | 'too-big' | 'invalid' | 'unknown-field' | 'needs-confirmation';
+export type FieldProblemKind = 'required' | 'wrong-type' | 'too-small' | 'too-big' | 'invalid' | 'unknown-field' | 'needs-confirmation'
+  /** A credential or key that failed its connection test; the request may save it anyway. */
+  | 'failed-test';
 
 /**
  * One field a request got wrong: its path in the request (the settings' own fields

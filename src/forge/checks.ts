@@ -11,12 +11,12 @@ import type { AccessCheck, BitbucketCheck, BucketCheck, EndpointEgress } from '.
 import { type BitbucketClient, apiPath, type Page } from '../bitbucket/client.js';
 import { ACCESS, ACCESS_AREAS, type Requirement, credentialScopes, scopesWithStatus } from '../bitbucket/credentials.js';
 import { collect } from '../engine/streams.js';
-import { LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
+import { type FieldProblem, LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 import { DECLARED_STORAGE_EGRESS } from '../storage-providers.js';
 import { apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, gitClientFor, gitUsername, type RepositoryJson } from './bitbucket.js';
 import { openWorkspaceBucket } from './bucket.js';
-import { loadSecrets, loadSettings } from '../app/settings/settings-store.js';
+import { loadSecrets, loadSettings, type Secrets } from '../app/settings/settings-store.js';
 
 async function settingsOrRefuse(): Promise<WorkspaceSettings> {
   const settings = await loadSettings();
@@ -29,6 +29,10 @@ export async function checkBucket(): Promise<BucketCheck> {
   const settings = await settingsOrRefuse();
   const { bucketSecretAccessKey } = await loadSecrets();
   if (!bucketSecretAccessKey) throw new LifeboatError('NOT_CONFIGURED', 'Save the bucket\'s secret access key first.');
+  return bucketCheckWith(settings, bucketSecretAccessKey);
+}
+
+async function bucketCheckWith(settings: WorkspaceSettings, bucketSecretAccessKey: string): Promise<BucketCheck> {
   const egress = endpointEgress(settings.bucket.endpoint);
   if (!egress.allowed) return { ok: false, objectLock: false, found: { code: 'not-reachable', origin: egress.origin } };
   const store = openWorkspaceBucket(settings, bucketSecretAccessKey);
@@ -85,6 +89,10 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
   const settings = await settingsOrRefuse();
   const { bitbucketToken } = await loadSecrets();
   if (!bitbucketToken) throw new LifeboatError('NOT_CONFIGURED', 'Save the Bitbucket token first.');
+  return bitbucketCheckWith(workspaceUuid, settings, bitbucketToken);
+}
+
+async function bitbucketCheckWith(workspaceUuid: string, settings: WorkspaceSettings, bitbucketToken: string): Promise<BitbucketCheck> {
   const kind = settings.bitbucket.credential;
   const user = gitUsername(kind);
   const base = { credential: kind, gitUsername: user, missingScopes: [], access: [] };
@@ -143,4 +151,44 @@ export async function checkBitbucket(workspaceUuid: string): Promise<BitbucketCh
   const missingScopes = scopesWithStatus(access, 'missing-scopes').filter((scope) => !proven.has(scope));
   const ok = missingScopes.length === 0 && scopesWithStatus(access, 'app-refused').length === 0;
   return { ...base, ok, found: { code: 'tested' }, missingScopes, access, repository: name };
+}
+
+/** What a failed test found, for the field's problem: the page words the check itself on "Test". */
+function failure(check: BucketCheck | BitbucketCheck): string {
+  if ('missingScopes' in check) {
+    if (check.found.code === 'credential-refused') return 'Bitbucket refused it (401: revoked, expired or mistyped)';
+    return check.missingScopes.length > 0 ? `it lacks the scopes ${check.missingScopes.join(', ')}` : 'Bitbucket refused Lifeboat\'s access with it';
+  }
+  return check.found.code === 'failed' ? `the bucket refused it (${check.found.reason})` : `the bucket test found ${check.found.code}`;
+}
+
+/**
+ * A new credential or bucket key that fails its test is not saved over a stored
+ * one that passes it (a mistyped token would fail every later backup with 401):
+ * refused with the new one's failure beside its field, unless `saveAnyway`.
+ * Tested with the settings being saved; nothing stored, or a stored one that fails
+ * too, leaves nothing working to protect.
+ */
+export async function refuseFailingSecrets(workspaceUuid: string, previous: WorkspaceSettings | undefined, settings: WorkspaceSettings, given: Secrets): Promise<void> {
+  const stored = await loadSecrets();
+  const problems: FieldProblem[] = [];
+  const refuse = (field: string, check: BucketCheck | BitbucketCheck): void => {
+    problems.push({ path: field.split('.'), kind: 'failed-test', message: `failed its test: ${failure(check)}. The stored one passes and was kept; save anyway to replace it` });
+  };
+  // The key pair is the access key id (a setting) and its secret.
+  const storedKeyId = previous?.bucket.accessKeyId;
+  const newKey = given.bucketSecretAccessKey ?? stored.bucketSecretAccessKey;
+  if (stored.bucketSecretAccessKey && storedKeyId !== undefined && newKey && (newKey !== stored.bucketSecretAccessKey || settings.bucket.accessKeyId !== storedKeyId)) {
+    const fresh = await bucketCheckWith(settings, newKey);
+    if (!fresh.ok && (await bucketCheckWith({ ...settings, bucket: { ...settings.bucket, accessKeyId: storedKeyId } }, stored.bucketSecretAccessKey)).ok) {
+      refuse(given.bucketSecretAccessKey !== undefined ? 'bucketSecretAccessKey' : 'bucket.accessKeyId', fresh);
+    }
+  }
+  if (stored.bitbucketToken && given.bitbucketToken !== undefined && given.bitbucketToken !== stored.bitbucketToken) {
+    const fresh = await bitbucketCheckWith(workspaceUuid, settings, given.bitbucketToken);
+    if (!fresh.ok && (await bitbucketCheckWith(workspaceUuid, settings, stored.bitbucketToken)).ok) refuse('bitbucketToken', fresh);
+  }
+  if (problems.length === 0) return;
+  const words = problems.map((problem) => `${problem.path.join('.')} ${problem.message}`).join('; ');
+  throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: ${words}.`, { details: { problems } });
 }

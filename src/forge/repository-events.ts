@@ -11,6 +11,7 @@ import { recordAudit } from '../app/jobs/audit.js';
 import { queueBackup } from '../app/backup/backup-queue.js';
 import { isIncluded } from '../app/catalogue/coverage.js';
 import { recordDestructivePush } from '../app/restore/destructive-events.js';
+import { isOwnRefUpdate } from '../app/restore/own-ref-updates.js';
 import { type RepositoryLifecycleEvent, type RepositoryPushEvent, repositoryEvent } from './events.js';
 import { kvsKeys } from '../app/state/state-keys.js';
 import { loadSettings, storeSettings } from '../app/settings/settings-store.js';
@@ -41,7 +42,9 @@ async function onPush(event: RepositoryPushEvent): Promise<void> {
     await queueBackup({ workspaceUuid: event.workspace.uuid, repositoryUuid, reason: 'push' });
   }
   // Whatever the ref's kind: recordDestructivePush tells a branch from a tag (the event does not).
-  if ((push.forced || push.closed) && push.before) await recordDestructivePush(event, push.before);
+  // Not for the app's own updates: Forge marks some selfGenerated, a restore records the rest.
+  if (!(push.forced || push.closed) || !push.before || event.selfGenerated === true) return;
+  if (!(await isOwnRefUpdate(repositoryUuid, push.ref, push.after))) await recordDestructivePush(event, push.before);
 }
 
 async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {

@@ -211,6 +211,7 @@ export const repoSettingsResolver = makeResolver<RepoPageResolvers>({
       ...(request.configuration ? { configuration: request.configuration } : {}),
       ...(request.identity !== undefined ? { identity: request.identity } : {}),
       ...(request.largeFilesConfirmed !== undefined ? { largeFilesConfirmed: request.largeFilesConfirmed } : {}),
+      ...(request.lowering ? { lowering: request.lowering } : {}),
     },
     accountId: caller.accountId,
   })),

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { bitbucketUuid, bracedUuid, trailingUuid } from '../../bitbucket/uuid.js';
 import type { JobView, SweepResult } from '../../contract.js';
 import { isUnlimited } from '../../engine/bucket/retention.js';
-import { LifeboatError } from '../../engine/errors.js';
+import { LifeboatError, toLifeboatError } from '../../engine/errors.js';
 import type { WorkspaceSettings } from '../../settings.js';
 import { recordAudit } from '../jobs/audit.js';
 import type { BackupBody } from './backup-queue.js';
@@ -20,6 +20,7 @@ import type { PruneBody } from './prunes.js';
 import { QUEUES, enqueue, resumeParked } from '../../forge/queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from '../settings/settings-store.js';
 import { healIndex } from '../catalogue/reindex.js';
+import { forgetEndedIdentities } from '../restore/restore-identity.js';
 import { appState } from '../../forge/state/context.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
@@ -58,6 +59,8 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   if (!settings) return; // nothing to sweep into before a workspace admin sets Lifeboat up
   // A scheduled run starts a chain of its own (Forge counts its pushes afresh): what an earlier chain could not queue goes now.
   await resumeParked();
+  // Hourly, whether a sweep is due or not: a restore Forge killed never deleted its age identity.
+  await forgetEndedIdentities().catch((error: unknown) => console.warn('lifeboat: could not forget the identities of ended restores; the next hour tries again', toLifeboatError(error).message));
   const workspaceUuid = workspaceFromContext(context);
   const last = await appState().get<string>(kvsKeys.lastSweep);
   if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;

@@ -46,11 +46,11 @@ export async function planConfigurationRestore(configuration: Configuration, whe
 }
 
 /** The restore job's part: the snapshot's configuration written into `targetUuid` (this repository, or the one the job created). */
-export async function restoreConfiguration(configuration: Configuration, store: BlobStore, manifest: SnapshotManifest, workspaceUuid: string, targetUuid: string): Promise<ConfigurationRestoreResult> {
+export async function restoreConfiguration(configuration: Configuration, store: BlobStore, manifest: SnapshotManifest, workspaceUuid: string, targetUuid: string, lowering: ReadonlyArray<{ section: string; action: string; item: string }> = []): Promise<ConfigurationRestoreResult> {
   const snapshot = await readSnapshotConfiguration(store, manifest);
   const repository = await getRepository(workspaceUuid, targetUuid);
   const clients = clientsFor(configuration, repository);
   const address = addressOf(workspaceUuid, targetUuid);
   const current = await readTargetConfiguration(clients, address, snapshot.documents.keys(), repository.slug ?? bracedUuid(targetUuid));
-  return applyConfiguration(planConfiguration(snapshot, current, configuration.settings.bitbucket.credential), clients, address);
+  return applyConfiguration(planConfiguration(snapshot, current, configuration.settings.bitbucket.credential, lowering), clients, address);
 }

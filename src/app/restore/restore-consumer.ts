@@ -12,7 +12,7 @@ import { requireMatchingIdentity } from '../../engine/bucket/crypto.js';
 import { acquireLock } from '../../engine/bucket/locks.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { branchName } from '../../engine/git/ref-name.js';
-import { type RestoreReport, restoreToRemote } from '../../engine/remote-restore.js';
+import { type RestoreReport, restoreToRemote, selectRefs } from '../../engine/remote-restore.js';
 import { type RestorePlan, planRestore, requireLargeFilesConfirmed } from '../../engine/restore-plan.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
 import type { RepoPath } from '../../engine/bucket/bucket-keys.js';
@@ -28,6 +28,7 @@ import { markEventUndone } from './destructive-events.js';
 import { type Outcome, type RunContext, defineConsumer } from '../../forge/jobs.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from '../../forge/permissions.js';
+import { recordOwnRefUpdates } from './own-ref-updates.js';
 import { QUEUES } from '../../forge/queues.js';
 import { estimate } from '../../progress-estimate.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
@@ -55,6 +56,8 @@ export interface StoredRestore {
   configuration?: 'with-git' | 'only';
   /** The person confirmed the target takes files over the file size limit. */
   largeFilesConfirmed?: boolean;
+  /** The configuration plan's lowering changes the person chose. */
+  lowering?: Array<{ section: string; action: 'add' | 'replace' | 'remove'; item: string }>;
   /** The push, once done: a retry (after a configuration write failed for a while) does not push again. */
   pushed?: { refCount: number; refs: RestoreReport['refs']; leftOut: number; bundlesResumed: number; lfs?: { restored: number; missing: number } };
 }
@@ -143,6 +146,8 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   }
 
   if (stored.configuration !== 'only' && !stored.pushed) {
+    // Only an overwrite moves existing refs (the others add new ones): its push is no one's force-push.
+    if (target.mode === 'overwrite') await recordOwnRefUpdates(stored.createdRepository?.uuid ?? body.repositoryUuid, selectRefs(manifest, stored.refs, false).selected);
     const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context, plan!);
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
@@ -153,7 +158,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   let configurationResult: ConfigurationRestoreResult | undefined;
   if (stored.configuration) {
     context.progress(`writing the repository configuration into ${target.slug}`);
-    configurationResult = await restoreConfiguration(configuration, store, manifest, body.workspaceUuid, stored.createdRepository?.uuid ?? body.repositoryUuid);
+    configurationResult = await restoreConfiguration(configuration, store, manifest, body.workspaceUuid, stored.createdRepository?.uuid ?? body.repositoryUuid, stored.lowering);
   }
   const pushed = stored.pushed;
 

@@ -59,6 +59,7 @@ export async function requestRestore(input: Requester & { request: RestoreReques
     ...(request.mode === 'new-repository' ? { newRepositorySlug: request.newRepositorySlug! } : {}),
     ...(request.configuration ? { configuration: request.configuration } : {}),
     ...(request.largeFilesConfirmed ? { largeFilesConfirmed: true } : {}),
+    ...(request.configuration && request.lowering ? { lowering: request.lowering } : {}),
     accountId: input.accountId,
   };
   const asked: RestoreAsked = {

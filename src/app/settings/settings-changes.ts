@@ -11,6 +11,7 @@ import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../../s
 import { recordAudit } from '../jobs/audit.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { requireWorkspaceRepositories } from '../catalogue/coverage.js';
+import { refuseFailingSecrets } from '../../forge/checks.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState } from '../../forge/state/context.js';
 
@@ -66,6 +67,7 @@ export async function saveSettings({ accountId, workspaceUuid }: { accountId: st
     const problem: FieldProblem = { path: ['confirmDowngrade'], kind: 'needs-confirmation', message: 'must be true: these settings turn encryption off, and every later snapshot would be stored unencrypted (earlier ones stay encrypted)' };
     throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: confirmDowngrade ${problem.message}.`, { details: { problems: [problem] } });
   }
+  if (request.saveAnyway !== true) await refuseFailingSecrets(workspaceUuid, previous, settings, request);
   await storeSettings(settings);
   await storeSecrets({
     ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),

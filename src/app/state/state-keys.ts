@@ -46,6 +46,8 @@ export const kvsKeys = {
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   /** Taken by the one contender that takes over a dead lease (lease.ts), named by that lease's id. */
   leaseTakeover: (repositoryUuid: string, leaseId: string): string => `repo:${bareUuid(repositoryUuid)}:lease-takeover:${leaseId}`,
+  /** A ref update a restore of Lifeboat's is about to make (own-ref-updates.ts), by a digest of ref name and new tip. */
+  ownRefUpdate: (repositoryUuid: string, digest: string): string => `repo:${bareUuid(repositoryUuid)}:own-update:${digest}`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
   /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-request-events.ts). */
@@ -73,4 +75,7 @@ export const kvsKeys = {
   restorePlan: (jobId: string): string => `job:${jobId}:plan`,
   /** A Forge secret: the age identities given for one restore of an encrypted snapshot, deleted when the job ends. */
   restoreIdentity: (jobId: string): string => `job:${jobId}:identity`,
+  /** A plain KVS value beside each kept identity, naming its job only: secrets cannot be listed, and the clean-up must find them. */
+  identityKeptPrefix: 'identity-kept:',
+  identityKept: (jobId: string): string => `identity-kept:${jobId}`,
 };

@@ -7,6 +7,9 @@ import { plural } from './format.js';
 import { useResource } from '../../shared/data.js';
 
 export type ConfigurationChoice = NonNullable<RestoreRequest['configuration']> | 'none';
+/** A lowering change the person ticked, as the plan listed it. */
+export type LoweringChoice = NonNullable<RestoreRequest['lowering']>[number];
+const sameChange = (a: LoweringChoice) => (b: LoweringChoice): boolean => a.section === b.section && a.action === b.action && a.item === b.item;
 
 const CHOICES: Array<{ value: ConfigurationChoice; label: string }> = [
   { value: 'none', label: 'Git history only' },
@@ -29,7 +32,10 @@ function Notes({ notes, testId }: { notes: ConfigurationNoteView[]; testId: stri
  * anything happens — exactly what it will change in the target, as the backend
  * plans it against the target's configuration now.
  */
-export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange }: { snapshotId: string; target: ConfigurationPlanView['target']; value: ConfigurationChoice; onChange: (choice: ConfigurationChoice) => void }) {
+export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange, lowering, onLoweringChange }: {
+  snapshotId: string; target: ConfigurationPlanView['target']; value: ConfigurationChoice; onChange: (choice: ConfigurationChoice) => void;
+  lowering: LoweringChoice[]; onLoweringChange: (chosen: LoweringChoice[]) => void;
+}) {
   // Planned only once asked for, and afresh for another target.
   const wanted = value !== 'none';
   const planned = useResource(async () => (wanted ? invoke('planConfigurationRestore', { snapshotId, target }) : undefined), [snapshotId, target, wanted]);
@@ -51,6 +57,19 @@ export function ConfigurationRestoreChoice({ snapshotId, target, value, onChange
                 {plan.changes.map((change) => <li key={`${change.section} ${change.action} ${change.item}`}>{ACTION_WORDS[change.action]} <strong>{change.section}</strong>: {change.item}</li>)}
               </ul>
             )}
+          {plan.lowering.length > 0 && (
+            <>
+              <p>These would lower access or remove a reviewer, webhook or deploy key. None is part of the restore unless you tick it:</p>
+              <ul data-testid="configuration-lowering">
+                {plan.lowering.map((change, index) => (
+                  <li key={`${change.section} ${change.action} ${change.item}`}>
+                    <input type="checkbox" id={`lowering-${index}`} checked={lowering.some(sameChange(change))} onChange={(event) => onLoweringChange(event.currentTarget.checked ? [...lowering, change] : lowering.filter((chosen) => !sameChange(change)(chosen)))} />
+                    {' '}<label htmlFor={`lowering-${index}`}>{ACTION_WORDS[change.action]} <strong>{change.section}</strong>: {change.item}</label>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           {plan.changes.length > 0 && plan.unchanged > 0 && <p>{plural(plan.unchanged, 'item')} already match the snapshot.</p>}
           {plan.kept.length > 0 && <><p>Left as they are:</p><Notes notes={plan.kept} testId="configuration-kept" /></>}
           {plan.notWritable.length > 0 && <><p>Cannot be written (set these again by hand afterwards):</p><Notes notes={plan.notWritable} testId="configuration-not-writable" /></>}

@@ -13,7 +13,7 @@ import { getJob, invoke, type JobView, type RestoreDestination, type RestorePlan
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, bytes, plural, refLabel } from './format.js';
 import { JobStatus } from '../../shared/job-status.js';
-import { type ConfigurationChoice, ConfigurationRestoreChoice, ConfigurationRestoreResult } from './ConfigurationRestore.js';
+import { type ConfigurationChoice, type LoweringChoice, ConfigurationRestoreChoice, ConfigurationRestoreResult } from './ConfigurationRestore.js';
 import { useJob, useResource } from '../../shared/data.js';
 
 type Option = { label: string; value: string };
@@ -79,6 +79,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
   const [newSlug, setNewSlug] = useState('');
   const [typedName, setTypedName] = useState('');
   const [configuration, setConfiguration] = useState<ConfigurationChoice>('none');
+  const [lowering, setLowering] = useState<LoweringChoice[]>([]);
   const [identity, setIdentity] = useState('');
   // Set once a restore of this dialog stopped at its plan for files over the limit: then the person must confirm the limit is off.
   const [largeFilesFound, setLargeFilesFound] = useState(false);
@@ -126,6 +127,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
       ...(where === 'new-repository' ? { newRepositorySlug: newSlug } : {}),
       ...(where === 'overwrite' ? { confirmOverwrite: true } : {}),
       ...(configuration !== 'none' ? { configuration } : {}),
+      ...(configuration !== 'none' && lowering.length > 0 ? { lowering } : {}),
       ...(encrypted ? { identity } : {}),
       ...(largeFilesFound && largeFilesConfirmed && configuration !== 'only' ? { largeFilesConfirmed: true } : {}),
     };
@@ -188,7 +190,7 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
                   </>
                 )}
               </fieldset>
-              <ConfigurationRestoreChoice snapshotId={snapshot.id} target={where === 'new-repository' ? 'new-repository' : 'this-repository'} value={configuration} onChange={setConfiguration} />
+              <ConfigurationRestoreChoice snapshotId={snapshot.id} target={where === 'new-repository' ? 'new-repository' : 'this-repository'} value={configuration} onChange={setConfiguration} lowering={lowering} onLoweringChange={setLowering} />
               {encrypted && (
                 <fieldset>
                   <legend>Decryption</legend>

@@ -15,7 +15,7 @@ import { GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
 import { bitbucketCheckWords, bucketCheckWords } from './check-words.js';
-import { ErrorMessage, fieldProblems } from '../../shared/page-error.js';
+import { ErrorMessage, PageError, fieldProblems } from '../../shared/page-error.js';
 import { Command, RadioField, TextField } from './fields.js';
 import { STORAGE_PROVIDERS, providerOf, type StorageProvider } from '../../../src/storage-providers.js';
 import { CredentialAccess } from './credential-access.js';
@@ -104,6 +104,8 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
   const current: WorkspaceSettings = { ...draft, encryption: { recipients } };
   const dirty = !view.settings || JSON.stringify(current) !== JSON.stringify(view.settings) || bucketSecret !== '' || token !== '';
   const problems = fieldProblems(saveError, FIELD_NAMES);
+  // A new token or key failed its test and the working one was kept: saving it anyway is the admin's explicit choice.
+  const failedTest = saveError instanceof PageError && saveError.problems.some((problem) => problem.kind === 'failed-test');
   const preset = providerOf(draft.bucket.endpoint);
   const credential = draft.bitbucket.credential;
 
@@ -119,7 +121,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
   const choosePreset = (chosen: StorageProvider) => set('bucket', { endpoint: chosen.endpoint, region: chosen.region, addressing: chosen.addressing });
 
   /** Saves the draft; true when it was stored. */
-  const save = async (confirmDowngrade = false): Promise<boolean> => {
+  const save = async (confirmDowngrade = false, saveAnyway = false): Promise<boolean> => {
     const previous = view.settings?.encryption.recipients ?? [];
     if (previous.length > 0 && recipients.length === 0 && !confirmDowngrade) {
       setAskDowngrade(true);
@@ -132,6 +134,7 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
       ...(bucketSecret.trim() ? { bucketSecretAccessKey: bucketSecret } : {}),
       ...(token.trim() ? { bitbucketToken: token } : {}),
       ...(confirmDowngrade ? { confirmDowngrade: true } : {}),
+      ...(saveAnyway ? { saveAnyway: true } : {}),
     };
     try {
       const next = await invoke('saveSettings', request);
@@ -167,11 +170,12 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
     <Stack space="space.100">
       {saveError !== undefined && (problems.other.length > 0 || Object.keys(problems.fields).length === 0) && <ErrorMessage error={saveError} title="The settings were not saved" />}
       {saveError !== undefined && problems.other.length === 0 && Object.keys(problems.fields).length > 0 && (
-        <SectionMessage appearance="error" title="The settings were not saved"><Text>Fix the fields marked below and save again.</Text></SectionMessage>
+        <SectionMessage appearance="error" title="The settings were not saved"><Text>{failedTest ? 'The stored credential works and was kept. Fix the fields marked below and save again, or save anyway.' : 'Fix the fields marked below and save again.'}</Text></SectionMessage>
       )}
       {saved && !dirty && <SectionMessage appearance="success" title="Settings saved"><Text>Backups use them from the next run.</Text></SectionMessage>}
       <Inline space="space.100">
         <Button appearance="primary" onClick={() => void save()} isLoading={saving} isDisabled={!dirty}>Save settings</Button>
+        {failedTest && <Button appearance="warning" onClick={() => void save(false, true)} isDisabled={saving}>Save anyway</Button>}
       </Inline>
     </Stack>
   );
