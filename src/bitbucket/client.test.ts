@@ -107,7 +107,7 @@ test('a hostile next link never takes the stored credential to another host', as
       try {
         const client = new BitbucketClient(tokenTransport(api, 'Bearer secret-token'));
         // Followed on the API host (where it finds nothing) or refused: either way, nowhere else.
-        await client.page('/2.0/first').then((page) => page.next && client.page(page.next)).catch((error: unknown) => {
+        await client.page('/2.0/first').then(async (page) => page.next === undefined ? undefined : client.page(page.next)).catch((error: unknown) => {
           if (!isLifeboatError(error)) throw error;
         });
       } finally {
