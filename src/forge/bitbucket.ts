@@ -8,7 +8,7 @@ import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter, t
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
 import { basicAuth } from '../engine/git/http.js';
-import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
+import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -108,7 +108,8 @@ export function gitClientFor(url: string, settings: WorkspaceSettings, token: st
  * declare fails that object by name, not with Forge's egress refusal.
  */
 export function lfsClientFor(url: string, settings: WorkspaceSettings, token: string): LfsClient {
-  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch });
+  // Bitbucket Cloud is never on loopback: only the sandbox's Bitbucket, on this machine, gets its transfers there.
+  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch, loopbackTransfers: servedOnLoopback(url) });
 }
 
 /**
