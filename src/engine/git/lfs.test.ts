@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
 import { collect, fromBytes } from '../streams.js';
@@ -86,5 +88,52 @@ describe('LFS client', () => {
     await assert.rejects(client.batch('download', [object]), (error) => isLifeboatError(error, 'GIT_HTTP') && /HTTP 422 to a batch download request: Repository over its LFS quota$/.test(error.message));
     answers['https://bitbucket.org/acme/web.git/info/lfs/objects/batch'] = { status: 502, text: '<html>SECRET proxy page</html>' };
     await assert.rejects(client.batch('download', [object]), (error) => isLifeboatError(error, 'GIT_SERVER_BUSY') && /HTTP 502 to a batch download request$/.test(error.message));
+  });
+
+  it('checks every redirect of a download as it checks the href: a public host cannot send it to a private address', async () => {
+    const content = Buffer.from('the object\n');
+    const object = { oid: createHash('sha256').update(content).digest('hex'), size: content.byteLength };
+    const asked: Array<{ url: string; authorization: string | undefined }> = [];
+    const redirects: Record<string, string> = {
+      'https://api.media.atlassian.com/away': 'http://169.254.169.254/latest/meta-data/',
+      'https://api.media.atlassian.com/hop': 'https://cdn.example.net/object',
+    };
+    // A server that redirects; unless asked for redirects as answers, it follows them itself as fetch would.
+    const fetch: HttpFetch = async (url, init) => {
+      let at = url;
+      asked.push({ url: at, authorization: init.headers.Authorization });
+      while (redirects[at] !== undefined && init.redirect !== 'manual') {
+        at = redirects[at]!;
+        asked.push({ url: at, authorization: undefined });
+      }
+      if (redirects[at] !== undefined) return { status: 302, headers: new Headers({ location: redirects[at]! }), body: null };
+      return { status: 200, headers: new Headers(), body: new Response(content).body };
+    };
+    const client = createLfsClient({ url: 'https://bitbucket.org/acme/web.git', fetch });
+    await assert.rejects(client.download(object, { href: 'https://api.media.atlassian.com/away' }), (error) => isLifeboatError(error, 'LFS_HOST_NOT_ALLOWED') && error.details?.host === '169.254.169.254');
+    assert.deepEqual(asked.map(({ url }) => url), ['https://api.media.atlassian.com/away'], 'the metadata service was never asked');
+    asked.length = 0;
+    assert.deepEqual(await collect(await client.download(object, { href: 'https://api.media.atlassian.com/hop', header: { Authorization: 'Bearer media' } })), content);
+    assert.deepEqual(asked, [{ url: 'https://api.media.atlassian.com/hop', authorization: 'Bearer media' }, { url: 'https://cdn.example.net/object', authorization: undefined }]);
+  });
+
+  it('follows a redirect with Node\'s fetch, hop by hop', async () => {
+    const content = Buffer.from('the object\n');
+    const object = { oid: createHash('sha256').update(content).digest('hex'), size: content.byteLength };
+    const served: string[] = [];
+    const server = createServer((request, response) => {
+      served.push(request.url!);
+      if (request.url === '/hop') response.writeHead(307, { location: '/object' }).end();
+      else response.writeHead(200).end(content);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const client = createLfsClient({ url: `${origin}/acme/web.git`, loopbackTransfers: true });
+      assert.deepEqual(await collect(await client.download(object, { href: `${origin}/hop` })), content);
+      assert.deepEqual(served, ['/hop', '/object']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

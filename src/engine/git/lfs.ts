@@ -17,6 +17,9 @@ import { GitHttp } from './http.js';
 import type { GitClientOptions, HttpResponse } from './types.js';
 
 const MEDIA_TYPE = 'application/vnd.git-lfs+json';
+/** Fetch's redirect statuses, and its limit of 20 hops (WHATWG Fetch, "HTTP-redirect fetch"). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
 /** git-lfs asks for at most 100 objects per batch request. */
 export const LFS_BATCH_SIZE = 100;
 
@@ -165,10 +168,23 @@ export function createLfsClient(options: LfsClientOptions): LfsClient {
       return new Map(parsed.objects.map((answer) => [answer.oid, answer]));
     },
     async download(object, action) {
-      reachable(object, action, 'download');
-      const { response, body } = await http.exchange(action.href, { method: 'GET', headers: { ...action.header } });
-      if (response.status !== 200) throw await failure(response, body, `download LFS object ${object.oid}`, 'status only');
-      return verified(body, object);
+      // Each redirect is checked as the href was: a public host must not send the download to a private one.
+      let hop: LfsAction = action;
+      for (let redirects = 0; ; redirects += 1) {
+        reachable(object, hop, 'download');
+        const { response, body } = await http.exchange(hop.href, { method: 'GET', headers: { ...hop.header }, redirect: 'manual' });
+        const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null;
+        if (location !== null && redirects < MAX_REDIRECTS && URL.canParse(location, hop.href)) {
+          await response.body?.cancel().catch(() => undefined);
+          const next = new URL(location, hop.href);
+          // As fetch does: the action's Authorization stays with its own origin.
+          const header = next.origin === new URL(hop.href).origin ? hop.header : Object.fromEntries(Object.entries(hop.header ?? {}).filter(([name]) => name.toLowerCase() !== 'authorization'));
+          hop = { href: next.href, ...(header ? { header } : {}) };
+          continue;
+        }
+        if (response.status !== 200) throw await failure(response, body, `download LFS object ${object.oid}`, 'status only');
+        return verified(body, object);
+      }
     },
     async upload(object, actions, content) {
       reachable(object, actions.upload, 'upload');
