@@ -86,7 +86,7 @@ export class BitbucketClient {
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
-    // A path that does not start with one (a `next` link's `//host/…`) is no API path: a transport could read a host in it.
+    // Every API path starts so; one that does not (a `next` link's `//host/…`) could name another host to a transport.
     if (!path.startsWith('/2.0/')) throw new LifeboatError('BITBUCKET_HTTP', `Bitbucket gave a link outside its API (${method}).`);
     await this.meter?.before(path);
     const response = await this.transport(path, {
