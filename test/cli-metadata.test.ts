@@ -222,6 +222,41 @@ describe('lifeboat attach, attachments', () => {
 });
 
 describe('lifeboat prs, pr, verify of metadata', () => {
+  it('prints titles and comments with control characters shown, never obeyed: no escape, no forged row, no reordering', async () => {
+    const bucketUrl = await initialized();
+    const store = storeFor(bucketUrl);
+    // An OSC 52 clipboard write, a line break forging a row, a right-to-left override, an 8-bit CSI.
+    const title = 'Fix \x1b]52;c;cm0gLXJmIH4=\x07it\n#1  MERGED  2026-01-01 00:00  0  Admin  Forged row \u202eevil\u202c \u009b2J';
+    const document = reviewedPullRequest(5, { title });
+    (document.comments[0] as unknown as { content: { raw: string } }).content.raw = 'Looks fine\r\x1b[2KApproved by the admin \u2066hidden\u2069';
+    const result = await backup({
+      store, repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli',
+      encryption: null, objectLock: null, metadata: [storedPullRequests([document])],
+    });
+    assert.equal(result.status, 'created');
+    const id = result.snapshot.id;
+    // eslint-disable-next-line no-control-regex -- what must not reach the terminal
+    const obeyed = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+    const listed = await runCli(['prs', id, '--bucket', bucketUrl]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.doesNotMatch(listed.stdout, obeyed);
+    const rows = listed.stdout.trimEnd().split('\n');
+    assert.equal(rows.length, 2, `a header and one row:\n${listed.stdout}`);
+    assert.ok(rows[1]!.endsWith('Fix \\x1b]52;c;cm0gLXJmIH4=\\x07it\\n#1  MERGED  2026-01-01 00:00  0  Admin  Forged row \\u202eevil\\u202c \\x9b2J'), rows[1]);
+
+    const shown = await runCli(['pr', id, '5', '--bucket', bucketUrl]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.doesNotMatch(shown.stdout, obeyed);
+    assert.equal(shown.stdout.split('\n')[0], '#5 Fix \\x1b]52;c;cm0gLXJmIH4=\\x07it\\n#1  MERGED  2026-01-01 00:00  0  Admin  Forged row \\u202eevil\\u202c \\x9b2J  [MERGED]');
+    assert.match(shown.stdout, /^ {6}Looks fine\\r\\x1b\[2KApproved by the admin \\u2066hidden\\u2069$/m);
+
+    // --json: the same text once parsed, with nothing a terminal obeys in the raw output.
+    const json = await runCli(['prs', id, '--bucket', bucketUrl, '--json']);
+    assert.doesNotMatch(json.stdout, obeyed);
+    assert.equal((JSON.parse(json.stdout) as { pullRequests: { title: string }[] }).pullRequests[0]!.title, title);
+  });
+
   it('lists and shows pull requests with threads, inline and deleted comments; verify catches a damaged document', async () => {
     const key = await generateIdentity();
     const identityFile = join(root, 'prs-identity.txt');

@@ -216,7 +216,7 @@ describe('LFS objects', () => {
     const splitRepo = parseRepoPath('acme/split');
     const run = (deadline?: Date) => backup({
       store, repo: splitRepo, git: createGitClient({ url: source.url('split.git') }), trigger: 'cli', encryption: null, objectLock: null,
-      metadata: [lfsCollector(createLfsClient({ url: source.url('split.git') }))], maxRefsPerBundle: 1, ...(deadline ? { deadline } : {}),
+      metadata: [lfsCollector(createLfsClient({ url: source.url('split.git'), loopbackTransfers: true }))], maxRefsPerBundle: 1, ...(deadline ? { deadline } : {}),
     });
     const first = await run(new Date(0)); // stops after its first bundle
     assert.equal(first.status, 'partial');
@@ -252,7 +252,7 @@ describe('LFS objects', () => {
       const cutRepo = parseRepoPath('acme/cut');
       const run = () => backup({
         store, repo: cutRepo, git: createGitClient({ url: flaky.url('cut.git') }), trigger: 'cli', encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null,
-        metadata: [lfsCollector(createLfsClient({ url: flaky.url('cut.git') }))],
+        metadata: [lfsCollector(createLfsClient({ url: flaky.url('cut.git'), loopbackTransfers: true }))],
       });
       const first = await run();
       assert.ok(first.status === 'created');
@@ -274,7 +274,7 @@ describe('LFS objects', () => {
 
       const copy = join(root, 'target', 'cut-copy.git');
       initBare(copy);
-      const report = await uploadLfsObjects({ store, manifest: second.snapshot, client: createLfsClient({ url: target.url('cut-copy.git') }), identities: [identity] });
+      const report = await uploadLfsObjects({ store, manifest: second.snapshot, client: createLfsClient({ url: target.url('cut-copy.git'), loopbackTransfers: true }), identities: [identity] });
       assert.deepEqual(report, { uploaded: 2, present: 0, missing: [] });
       for (const object of [a, b]) assert.deepEqual(readFileSync(lfsObjectPath(copy, object.oid)), object.content);
     } finally {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { isLifeboatError } from '../engine/errors.js';
-import { apiPath, BitbucketClient } from './client.js';
+import { apiPath, BitbucketClient, tokenTransport } from './client.js';
 
 // A local stand-in serving Bitbucket-shaped pages, including the quirk the client
 // must survive: a bogus `next` on an empty last page.
@@ -73,4 +73,49 @@ test('statuses become stable codes; 429 and 5xx are transient', async () => {
 
 test('apiPath encodes every parameter', () => {
   assert.equal(apiPath`/2.0/repositories/${'my ws'}/${'a/b'}?q=${'name="x"'}`, '/2.0/repositories/my%20ws/a%2Fb?q=name%3D%22x%22');
+});
+
+test('a hostile next link never takes the stored credential to another host', async () => {
+  // "evil" stands for any host but the API: it records what reaches it.
+  const stolen: Array<{ url: string; authorization: string | undefined }> = [];
+  const evil = createServer((request, response) => {
+    stolen.push({ url: request.url!, authorization: request.headers.authorization });
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ values: ['stolen'] }));
+  });
+  await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+  const evilHost = `127.0.0.1:${(evil.address() as AddressInfo).port}`;
+  try {
+    const hostile = [
+      `${base}//${evilHost}/2.0/items`,
+      `${base}/\\${evilHost}/2.0/items`,
+      `${base}/\\/${evilHost}/2.0/items`,
+      `${base}///${evilHost}/2.0/items`,
+      `//${evilHost}/2.0/items`,
+      `http://${evilHost}/2.0/items`,
+      `/\\${evilHost}/2.0/items`,
+      `${base}/%2F%2F${evilHost}/2.0/items`,
+      `${base}/2.0/..//${evilHost}/2.0/items`,
+    ];
+    for (const next of hostile) {
+      const served = createServer((request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ values: ['first'], next }));
+      });
+      await new Promise<void>((resolve) => served.listen(0, '127.0.0.1', resolve));
+      const api = `http://127.0.0.1:${(served.address() as AddressInfo).port}`;
+      try {
+        const client = new BitbucketClient(tokenTransport(api, 'Bearer secret-token'));
+        // Followed on the API host (where it finds nothing) or refused: either way, nowhere else.
+        await client.page('/2.0/first').then(async (page) => page.next === undefined ? undefined : client.page(page.next)).catch((error: unknown) => {
+          if (!isLifeboatError(error)) throw error;
+        });
+      } finally {
+        await new Promise<void>((resolve) => served.close(() => resolve()));
+      }
+      assert.deepEqual(stolen, [], `next ${next}`);
+    }
+  } finally {
+    await new Promise<void>((resolve) => evil.close(() => resolve()));
+  }
 });

@@ -20,6 +20,16 @@ export interface BitbucketResponse {
 /** `path` starts with /2.0/ and is already encoded (see `apiPath`). */
 export type BitbucketTransport = (path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<BitbucketResponse>;
 
+/**
+ * Fetch with a stored credential (`authorization`), for the calls Bitbucket takes from tokens
+ * but not from a Forge app. Every request goes to `apiOrigin`, whatever the path holds.
+ */
+export function tokenTransport(apiOrigin: string, authorization: string): BitbucketTransport {
+  const origin = new URL(apiOrigin).origin;
+  // Appended, not resolved: `new URL('//host/…', origin)` would be another host.
+  return (path, init) => fetch(new URL(origin + path), { ...init, headers: { ...init?.headers, authorization } });
+}
+
 export interface Page<T> {
   values?: T[];
   next?: string;
@@ -76,6 +86,8 @@ export class BitbucketClient {
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    // Every API path starts so; one that does not (a `next` link's `//host/…`) could name another host to a transport.
+    if (!path.startsWith('/2.0/')) throw new LifeboatError('BITBUCKET_HTTP', `Bitbucket gave a link outside its API (${method}).`);
     await this.meter?.before(path);
     const response = await this.transport(path, {
       method,

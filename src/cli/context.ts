@@ -17,7 +17,7 @@ import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
 import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
-import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
+import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import type { Values, commonOptions, gitOptions } from './command.js';
 
@@ -84,9 +84,9 @@ export function gitClient(url: string, values: Values<typeof gitOptions>): GitCl
   return createGitClient({ url, ...gitCredentials(values) });
 }
 
-/** The repository's LFS server (its batch API), with the same credentials as git. */
+/** The repository's LFS server (its batch API), with the same credentials as git; transfers on loopback only for a repository served there. */
 export function lfsClient(url: string, values: Values<typeof gitOptions>): LfsClient {
-  return createLfsClient({ url, ...gitCredentials(values) });
+  return createLfsClient({ url, ...gitCredentials(values), loopbackTransfers: servedOnLoopback(url) });
 }
 
 function gitCredentials(values: Values<typeof gitOptions>): { credentials?: { username: string; password: string } } {

@@ -28,7 +28,7 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
   return {
     json: options.json,
     result(value, text) {
-      stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+      stdout.write(options.json ? `${jsonText(value)}\n` : `${visible(text())}\n`);
     },
     progress(line, always = false) {
       if (options.quiet) return;
@@ -37,10 +37,10 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
         if (!always && now - lastDraw < 100) return; // at most ten redraws a second
         lastDraw = now;
         const width = ('columns' in stderr && stderr.columns) || 100;
-        stderr.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
+        stderr.write(`\r\x1b[2K${visible(line, 'one line').slice(0, width - 1)}`);
         drawn = true;
       } else if (always) {
-        stderr.write(`${line}\n`);
+        stderr.write(`${visible(line, 'one line')}\n`);
       }
     },
     done() {
@@ -50,9 +50,42 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
     warn(line) {
       if (drawn) stderr.write('\n');
       drawn = false;
-      stderr.write(`${line}\n`);
+      stderr.write(`${visible(line)}\n`);
     },
   };
+}
+
+/**
+ * Characters a terminal acts on instead of showing: C0 (escape sequences, a carriage
+ * return drawing over a line), DEL, C1 (an 8-bit CSI or OSC, e.g. OSC 52 writing the
+ * clipboard) and the bidi controls that reorder what follows (U+061C, U+200E/F,
+ * U+202A–U+202E, U+2066–U+2069), plus the line and paragraph separators. The line
+ * feed and the tab stay in running text; `one line` (a table cell, a title) shows them too.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const HIDDEN_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text read from a bucket (or sent by a server), as a terminal should print it: every
+ * character of HIDDEN written as an escape (`\x1b`, `\u202e`), so it is seen, never obeyed.
+ * Every text the CLI prints passes here (Output); a cell or a one-line field also with `one line`.
+ */
+export function visible(text: string, form?: 'one line'): string {
+  return text.replace(form === 'one line' ? HIDDEN_IN_LINE : HIDDEN, (char) => {
+    const code = char.charCodeAt(0);
+    return NAMED[char] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** A field printed within one line (a title, a name, a table cell): its line breaks shown too. */
+export const inLine = (text: string): string => visible(text, 'one line');
+
+/** JSON escapes C0 itself; C1, DEL and the bidi controls become \u escapes too (the same value once parsed). */
+function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -65,8 +98,8 @@ export function reportError(error: unknown, output: Output | undefined, options:
   const failure: LifeboatError = toLifeboatError(error);
   const hint = cliHint(failure);
   output?.done();
-  if (output?.json) process.stdout.write(`${JSON.stringify({ error: { ...failure.toJSON(), ...(hint ? { hint } : {}) } }, null, 2)}\n`);
-  stderr.write(`${oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint ? ` — ${hint}` : ''}`)}\n`);
+  if (output?.json) process.stdout.write(`${jsonText({ error: { ...failure.toJSON(), ...(hint ? { hint } : {}) } })}\n`);
+  stderr.write(`${visible(oneLine(`lifeboat: error [${failure.code}]: ${failure.message}${hint ? ` — ${hint}` : ''}`), 'one line')}\n`);
   if (failure.kind === 'bug' && options.debug && failure.cause instanceof Error) stderr.write(`${failure.cause.stack}\n`);
   return failure.code === 'INVALID_ARGUMENT' ? ExitCode.usage : ExitCode.failed;
 }
@@ -92,6 +125,6 @@ export function describeUnreadable(unreadable: readonly UnreadableManifest[]): s
   if (unreadable.length === 0) return [];
   return [
     `${unreadable.length} snapshot manifest${unreadable.length === 1 ? '' : 's'} could not be read and ${unreadable.length === 1 ? 'is' : 'are'} left out (\`lifeboat verify --all\` counts ${unreadable.length === 1 ? 'it' : 'them'} as problems):`,
-    ...unreadable.map((problem) => `  [${problem.code}] ${problem.message}`),
+    ...unreadable.map((problem) => `  [${problem.code}] ${inLine(problem.message)}`),
   ];
 }

@@ -4,11 +4,11 @@
 // identity of its own.
 import api, { assumeTrustedRoute, permissions } from '@forge/api';
 import { bracedUuid } from '../bitbucket/uuid.js';
-import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter } from '../bitbucket/client.js';
+import { BitbucketClient, apiPath, type BitbucketTransport, type RequestMeter, tokenTransport } from '../bitbucket/client.js';
 import { GIT_USERNAMES } from '../bitbucket/credentials.js';
 import { createGitClient } from '../engine/git/client.js';
 import { basicAuth } from '../engine/git/http.js';
-import { type LfsClient, createLfsClient } from '../engine/git/lfs.js';
+import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
 import { LifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -34,8 +34,7 @@ export function restAuthorization(settings: WorkspaceSettings, token: string): s
  * allows the API host, and the local world answers there too).
  */
 export function credentialBitbucket(apiOrigin: string, settings: WorkspaceSettings, token: string): BitbucketClient {
-  const authorization = restAuthorization(settings, token);
-  return new BitbucketClient((path, init) => fetch(new URL(path, apiOrigin), { ...init, headers: { ...init?.headers, authorization } }));
+  return new BitbucketClient(tokenTransport(apiOrigin, restAuthorization(settings, token)));
 }
 
 /** A repository as Bitbucket answers it, with the fields the app asks for (`fields=` may leave any out but the UUID). */
@@ -109,7 +108,8 @@ export function gitClientFor(url: string, settings: WorkspaceSettings, token: st
  * declare fails that object by name, not with Forge's egress refusal.
  */
 export function lfsClientFor(url: string, settings: WorkspaceSettings, token: string): LfsClient {
-  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch });
+  // Bitbucket Cloud is never on loopback: only the sandbox's Bitbucket, on this machine, gets its transfers there.
+  return createLfsClient({ url, credentials: gitCredentials(settings, token), canReach: mayFetch, loopbackTransfers: servedOnLoopback(url) });
 }
 
 /**

@@ -5,7 +5,7 @@ import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { lfsCollector } from '../../engine/lfs.js';
 import { gitClient, lfsClient, openBucketFromOptions, wholeNumber } from '../context.js';
-import { formatBytes, type Output } from '../output.js';
+import { formatBytes, inLine, type Output } from '../output.js';
 
 export const backupCommand = defineCommand({
   name: 'backup',
@@ -69,7 +69,7 @@ function showProgress(progress: BackupProgress, output: Output): void {
       output.progress(`Listed ${progress.refs} refs`, true);
       break;
     case 'skipped':
-      for (const problem of progress.unreadable) output.warn(`lifeboat: warning [${problem.code}]: ${problem.message} The backup builds on the newest snapshot that can be read.`);
+      for (const problem of progress.unreadable) output.warn(`lifeboat: warning [${problem.code}]: ${inLine(problem.message)} The backup builds on the newest snapshot that can be read.`);
       break;
     case 'fetch':
       output.progress(`Fetching ${progress.kind} bundle ${progress.bundle}/${progress.bundles} (${progress.refs} refs)`, true);

@@ -2,6 +2,7 @@ import { downloadSnapshot } from '../services/download.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openSnapshotData } from '../context.js';
+import { inLine } from '../output.js';
 
 export const downloadCommand = defineCommand({
   name: 'download',
@@ -19,7 +20,7 @@ export const downloadCommand = defineCommand({
       onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}`, true),
     });
     output.done();
-    output.result(report, () => [`Wrote snapshot ${report.snapshot} to ${report.directory}:`, ...report.files.map((file) => `  ${file.path}`), `Rebuild it with plain git: sh ${report.directory}/restore.sh`].join('\n'));
+    output.result(report, () => [`Wrote snapshot ${report.snapshot} to ${report.directory}:`, ...report.files.map((file) => `  ${inLine(file.path)}`), `Rebuild it with plain git: sh ${report.directory}/restore.sh`].join('\n'));
     return 0;
   },
 });

@@ -3,7 +3,7 @@ import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retent
 import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { type OptionSpec, type Values, defineCommand } from '../command.js';
 import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
-import { ExitCode, formatBytes } from '../output.js';
+import { ExitCode, formatBytes, inLine } from '../output.js';
 
 const POLICY_FLAGS = {
   'keep-last': 'keepLast',
@@ -38,7 +38,7 @@ export const pruneCommand = defineCommand({
     output.done();
     output.result(result, () => [
       ...result.reports.map(describe),
-      ...result.failures.map((failure) => `${formatRepoPath(failure.repo)}: not pruned: [${failure.error.code}] ${failure.error.message}`),
+      ...result.failures.map((failure) => `${formatRepoPath(failure.repo)}: not pruned: [${failure.error.code}] ${inLine(failure.error.message)}`),
     ].join('\n') || 'Nothing to prune.');
     return result.failures.length > 0 ? ExitCode.failed : ExitCode.ok;
   },

@@ -4,7 +4,7 @@ import { type RestorePlan, planRestore } from '../../engine/restore-plan.js';
 import { restoreToDirectory } from '../services/local-restore.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { gitClient, lfsClient, openSnapshotData, wholeNumber } from '../context.js';
-import { type Output, formatBytes } from '../output.js';
+import { formatBytes, inLine, type Output } from '../output.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
@@ -56,7 +56,7 @@ export const restoreCommand = defineCommand({
     const target = git?.url ?? to!;
     output.done();
     output.result({ ...report, target, ...(plan ? { plan } : {}) }, () => {
-      const where = report.mode === 'beside' ? ` under the restored/${report.snapshot}/ namespaces (e.g. ${report.refs[0]?.to ?? `refs/heads/restored/${report.snapshot}/...`})` : '';
+      const where = report.mode === 'beside' ? ` under the restored/${report.snapshot}/ namespaces (e.g. ${report.refs[0] ? inLine(report.refs[0].to) : `refs/heads/restored/${report.snapshot}/...`})` : '';
       const resumed = report.bundlesResumed > 0 ? ` ${report.bundlesResumed} of ${report.bundlesApplied} bundles were already on the server from an interrupted restore.` : '';
       const leftOut = report.leftOut.length > 0 ? ` Left out ${report.leftOut.length} refs of earlier restores beside work (restored/...): name them with --ref to restore them too.` : '';
       const lfs = report.lfs ? ` ${report.lfs.uploaded} LFS object(s) ${git ? 'uploaded' : 'written to its lfs/objects'}${report.lfs.present > 0 ? `, ${report.lfs.present} already there` : ''}.` : '';
@@ -79,7 +79,7 @@ function planLines(plan: RestorePlan): string[] {
   if (plan.overRepositoryLimit) lines.push(`The snapshot is ${formatBytes(plan.bytes)}, over Bitbucket's repository size limit of ${formatBytes(limits.repositoryMaxBytes)} (${limits.repositoryMaxBytes} bytes): Bitbucket locks a repository that large.`);
   if (plan.largeFiles.length > 0) {
     lines.push(`${plan.largeFiles.length} file(s) over ${formatBytes(limits.fileMaxBytes)} (${limits.fileMaxBytes} bytes), which Bitbucket refuses in a push unless the repository's file size limit is turned off (Repository settings > Advanced):`);
-    for (const file of plan.largeFiles.slice(0, LISTED_LARGE_FILES)) lines.push(`  ${file.path ? `${file.path}: ` : ''}${file.blob ? `blob ${file.blob}` : 'a blob stored as a delta (its id is not read)'}, ${formatBytes(file.size)}, in bundle ${file.bundle}`);
+    for (const file of plan.largeFiles.slice(0, LISTED_LARGE_FILES)) lines.push(`  ${file.path ? `${inLine(file.path)}: ` : ''}${file.blob ? `blob ${file.blob}` : 'a blob stored as a delta (its id is not read)'}, ${formatBytes(file.size)}, in bundle ${file.bundle}`);
     if (plan.largeFiles.length > LISTED_LARGE_FILES) lines.push(`  and ${plan.largeFiles.length - LISTED_LARGE_FILES} more (--plan --json lists them all)`);
     // A delta's blob id is not read, and the trees kept to find paths have a memory budget.
     if (plan.largeFiles.some((file) => !file.path)) lines.push('  (Where no path is shown, `git rev-list --objects --all | grep <blob>` in a copy restored with --to names it.)');

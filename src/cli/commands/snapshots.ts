@@ -6,7 +6,7 @@ import { type SnapshotContents, describeSummary, snapshotContents } from '../../
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
-import { describeUnreadable, formatBytes } from '../output.js';
+import { describeUnreadable, formatBytes, inLine } from '../output.js';
 
 export function summarize(manifest: SnapshotManifest) {
   return {
@@ -52,9 +52,9 @@ export const showCommand = defineCommand({
     const manifest = await openSnapshot(store, args.values, id);
     const contents = manifest.metadata ? snapshotContents(await readMetadataIndex(store, manifest), manifest.metadata.partial) : null;
     output.result({ ...manifest, contents }, () => [
-      `Snapshot ${manifest.id} of ${formatRepoPath(manifest.repository)}${manifest.repository.name ? ` (${manifest.repository.name})` : ''}`,
+      `Snapshot ${manifest.id} of ${inLine(formatRepoPath(manifest.repository))}${manifest.repository.name ? ` (${inLine(manifest.repository.name)})` : ''}`,
       `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
-      `HEAD -> ${manifest.head.symref ?? '(detached)'}${manifest.head.unborn ? ' (unborn)' : ''}`,
+      `HEAD -> ${inLine(manifest.head.symref ?? '(detached)')}${manifest.head.unborn ? ' (unborn)' : ''}`,
       `Encryption: ${manifest.encryption ? `age to ${manifest.encryption.recipients.join(', ')}` : 'none'}`,
       '',
       ...contentsText(contents),
@@ -62,7 +62,7 @@ export const showCommand = defineCommand({
       ...manifest.bundles.map((b, i) => `  ${i + 1}. ${b.kind.padEnd(11)} ${formatBytes(b.size).padStart(10)}  ${b.refs.length} refs, ${b.pack.objectCount} objects  ${b.key}`),
       '',
       `Refs (${manifest.refs.length}):`,
-      ...manifest.refs.map((r) => `  ${r.oid} ${r.name}${r.peeled ? ` (-> ${r.peeled})` : ''}`),
+      ...manifest.refs.map((r) => `  ${r.oid} ${inLine(r.name)}${r.peeled ? ` (-> ${r.peeled})` : ''}`),
     ].join('\n'));
     return 0;
   },
@@ -77,13 +77,15 @@ function contentsText(contents: SnapshotContents | null): string[] {
     `  Pull requests: ${contents.pullRequests === null ? 'not collected' : `${contents.pullRequests}${contents.pullRequestsOutstanding > 0 ? ` (${contents.pullRequestsOutstanding} changed, not stored yet)` : ''}`}`,
     `  Configuration: ${contents.configuration.length === 0 ? 'none' : contents.configuration.join(', ')}`,
     `  LFS objects: ${lfs === null ? 'not collected' : `${lfs.objects} (${formatBytes(lfs.bytes)})${lfs.missing > 0 ? `, ${lfs.missing} missing` : ''}`}`,
-    `  Attachments: ${contents.attachments.length === 0 ? 'none' : contents.attachments.map((item) => `${item.kind} ${item.name} (${describeSummary(item.summary)})`).join('; ')}`,
-    ...contents.problems.map((problem) => `  Problem in ${problem.section}${problem.subject ? ` (${problem.subject})` : ''}: [${problem.code}] ${problem.message}${problem.firstSeen ? ` (first seen ${problem.firstSeen}, last seen ${problem.lastSeen ?? problem.firstSeen})` : ''}`),
+    `  Attachments: ${contents.attachments.length === 0 ? 'none' : contents.attachments.map((item) => `${item.kind} ${inLine(item.name)} (${describeSummary(item.summary)})`).join('; ')}`,
+    ...contents.problems.map((problem) => `  Problem in ${problem.section}${problem.subject ? ` (${inLine(problem.subject)})` : ''}: [${problem.code}] ${inLine(problem.message)}${problem.firstSeen ? ` (first seen ${problem.firstSeen}, last seen ${problem.lastSeen ?? problem.firstSeen})` : ''}`),
     '',
   ];
 }
 
+/** Rows of cells; a cell is one line whatever it holds (a line break in a title would forge a row). */
 export function table(rows: string[][]): string {
+  rows = rows.map((row) => row.map(inLine));
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
 }

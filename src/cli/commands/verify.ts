@@ -3,7 +3,7 @@ import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
 import { defineCommand } from '../command.js';
 import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
-import { ExitCode, formatBytes } from '../output.js';
+import { ExitCode, formatBytes, inLine } from '../output.js';
 
 export const verifyCommand = defineCommand({
   name: 'verify',
@@ -34,7 +34,7 @@ export const verifyCommand = defineCommand({
     const ok = reports.every((report) => report.ok);
     output.result({ ok, snapshots: reports }, () => reports.map((report) => {
       const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
-      return [head, ...report.problems.map((problem) => `         ${problem.code}: ${problem.message}`)].join('\n');
+      return [head, ...report.problems.map((problem) => `         ${problem.code}: ${inLine(problem.message)}`)].join('\n');
     }).join('\n') || 'No snapshots to verify.');
     return ok ? ExitCode.ok : ExitCode.verifyFailed;
   },

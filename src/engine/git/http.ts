@@ -133,7 +133,7 @@ export function transportError(error: unknown, url: string): LifeboatError {
  */
 const nodeFetch: HttpFetch = async (url, init) => {
   try {
-    return await fetch(url, { ...init, redirect: init.method === 'GET' ? 'follow' : 'error' });
+    return await fetch(url, { ...init, redirect: init.method !== 'GET' ? 'error' : init.redirect ?? 'follow' });
   } catch (error) {
     const root = rootCause(error);
     if (root instanceof Error && root.message === 'unexpected redirect') {
@@ -243,7 +243,7 @@ export class GitHttp {
    * repository's credentials go only to its own origin, and only when `headers`
    * carry no Authorization of their own; the answer is returned whatever its status.
    */
-  async exchange(url: string, init: { method: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: Uint8Array | ByteStream }): Promise<{ response: HttpResponse; body: ByteStream }> {
+  async exchange(url: string, init: { method: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: Uint8Array | ByteStream; redirect?: 'manual' }): Promise<{ response: HttpResponse; body: ByteStream }> {
     let idle = this.idle;
     let sendBody: Pick<HttpRequestInit, 'body' | 'duplex'> = {};
     if (init.body instanceof Uint8Array) sendBody = { body: init.body };
@@ -255,7 +255,7 @@ export class GitHttp {
     const own = new URL(url).origin === new URL(this.url).origin;
     const given = Object.keys(init.headers).some((name) => name.toLowerCase() === 'authorization');
     const headers = { 'User-Agent': this.userAgent, ...(own && !given && this.credentials ? { Authorization: basicAuth(this.credentials) } : {}), ...init.headers };
-    const response = await this.send(url, undefined, { method: init.method, headers, ...sendBody }, idle);
+    const response = await this.send(url, undefined, { method: init.method, headers, ...sendBody, ...(init.redirect ? { redirect: init.redirect } : {}) }, idle);
     return { response, body: body(response, this.url, idle) };
   }
 

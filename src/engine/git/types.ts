@@ -20,6 +20,8 @@ export interface HttpRequestInit {
   body?: Uint8Array | ReadableStream<Uint8Array>;
   duplex?: 'half';
   signal?: AbortSignal;
+  /** A GET's redirects come back as answers, for the caller to check each hop (otherwise followed). */
+  redirect?: 'manual';
 }
 
 export interface HttpResponse {
