@@ -15,7 +15,7 @@ import { absoluteTime, bytes, triggerWords } from '../../shared/format.js';
 type Option = { label: string; value: string };
 
 const REASON_WORDS: Record<string, string> = {
-  newest: 'the newest', unlimited: 'no rule limits it', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
+  newest: 'the newest', unlimited: 'no rule limits it', within: 'within the time kept whole', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
 };
 
 export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
