@@ -46,6 +46,9 @@ export const kvsKeys = {
   lease: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:lease`,
   /** Taken by the one contender that takes over a dead lease (lease.ts), named by that lease's id. */
   leaseTakeover: (repositoryUuid: string, leaseId: string): string => `repo:${bareUuid(repositoryUuid)}:lease-takeover:${leaseId}`,
+  /** A snapshot kept by every prune for a holder (pins.ts): one per snapshot and holder. */
+  pinPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:pin:`,
+  pin: (repositoryUuid: string, snapshotId: string, holder: string): string => `repo:${bareUuid(repositoryUuid)}:pin:${snapshotId}:${holder}`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
   /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-request-events.ts). */
