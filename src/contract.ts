@@ -388,6 +388,8 @@ export interface DestructiveEvent {
   /** The newest snapshot that holds previousTip at that ref, when known. */
   snapshotId?: string;
   undoneBy?: { jobId: string; at: string };
+  /** In a listing: snapshotId is no longer in the index (removed behind the app's back), so there is nothing to put back. */
+  snapshotGone?: boolean;
 }
 
 export type RestoreDestination = 'beside' | 'new-repository' | 'overwrite';
@@ -588,11 +590,17 @@ export interface DeletedRepository {
   lastSnapshotAt: string;
 }
 
+/**
+ * Why a snapshot is pinned (kept by every prune): an open destructive-event banner's undo, or an
+ * overwrite restore's guard; `until`: when the pin ends (absent while the banner stands).
+ */
+export type PinView = ({ kind: 'event'; eventId: string } | { kind: 'restore-guard'; jobId: string }) & { until?: string };
+
 /** Which of a repository's existing snapshots a retention policy keeps (the admin page's preview, before saving). */
 export interface RetentionPreview {
   repositoryUuid: string;
   /** Newest first. */
-  snapshots: Array<{ id: string; createdAt: string; trigger: SnapshotTrigger; ownBytes: number; kept: boolean; reasons: KeepReason[] }>;
+  snapshots: Array<{ id: string; createdAt: string; trigger: SnapshotTrigger; ownBytes: number; kept: boolean; reasons: KeepReason[]; pins?: PinView[] }>;
   /** The repository has older snapshots than these; the decisions shown are exact all the same (the rules walk newest first). */
   more: boolean;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isLifeboatError } from './engine/errors.js';
+import { DEFAULT_RETENTION } from './engine/bucket/retention.js';
 import { parseSettings, type WorkspaceSettingsInput } from './settings.js';
 
 const valid: WorkspaceSettingsInput = {
@@ -70,6 +71,11 @@ test('unknown fields are refused at every level, each named by its field', () =>
     [{ ...valid, bitbucket: { ...valid.bitbucket, token: 'x' } as never }, /bitbucket Unrecognized key/],
   ];
   for (const [input, expected] of cases) assert.throws(() => parseSettings(input), expected, JSON.stringify(input).slice(0, 200));
+});
+
+test('retention takes keepWithin (the default policy) and names a bad duration by its field', () => {
+  assert.deepEqual(parseSettings({ ...valid, retention: DEFAULT_RETENTION }).retention, { keepWithin: '30d', keepDaily: 7, keepWeekly: 4, keepMonthly: 12 });
+  assert.throws(() => parseSettings({ ...valid, retention: { keepWithin: 'a month' } }), /retention Retention rule keepWithin must be a duration/);
 });
 
 test('a retention policy with a "__proto__" rule is refused, not read as "keep everything"', () => {

@@ -268,11 +268,17 @@ describe('backups in the local world', () => {
     assert.equal(finished.value.state, 'done');
     assert.ok(Number(jobOfKind(finished.value, 'sweep').result?.backupsQueued) >= 4, JSON.stringify(finished.value.result));
 
-    // Retention runs after the backups: web-app is pruned to its newest snapshot.
+    // Retention runs after the backups: web-app is pruned to its newest snapshot, and the snapshots
+    // that open force-push banners (an earlier test) offer to restore from: those are pinned.
     // Its newest: the one before the sweep, or the sweep's own (the first scheduled backup adds the repository's configuration).
+    const listed = (await app.repoPage('listDestructiveEvents', {}, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<Paged<DestructiveEvent>>;
+    assert.ok(listed.ok, JSON.stringify(listed));
+    const pinned = new Set(listed.value.items.filter((event) => !event.undoneBy && event.snapshotId).map((event) => event.snapshotId));
     const kept = await snapshotIds('web-app');
-    assert.equal(kept.length, 1, kept.join(', '));
-    assert.ok(kept[0]! >= webAppNewest!, `${kept[0]} is not older than ${webAppNewest}`);
+    assert.ok([...pinned].every((id) => kept.includes(id!)), `pinned ${[...pinned].join(', ')}; kept ${kept.join(', ')}`);
+    const unpinned = kept.filter((id) => !pinned.has(id));
+    assert.equal(unpinned.length, 1, kept.join(', '));
+    assert.ok(unpinned[0]! >= webAppNewest!, `${unpinned[0]} is not older than ${webAppNewest}`);
     // The prune recorded its outcome after its last delete.
     const audit = (): Array<{ action: string; repositoryUuid?: string; outcome?: string }> => Object.entries(app.world.host.kvsDump())
       .filter(([key]) => key.startsWith('audit:')).map(([, value]) => value as { action: string; repositoryUuid?: string; outcome?: string });

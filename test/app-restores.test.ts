@@ -195,6 +195,7 @@ describe('restores in the local world', () => {
     assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
     const guardId = done.result?.snapshotBeforeOverwrite;
     assert.equal(typeof guardId, 'string', 'the job names the snapshot taken before overwriting');
+    assert.ok(app.world.host.kvsDump()[kvsKeys.pin(app.repositoryUuid('web-app'), guardId as string, `guard-${job.id}`)], 'the snapshot the undo of this restore needs is pinned');
     const guard = await readManifest(store, { repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('web-app')), id: guardId as string });
     assert.equal(guard.refs.find((ref) => ref.name === 'refs/heads/main')?.oid, newTip, 'the replaced tip is in the bucket');
     assert.equal((await remoteRefs('web-app')).get('refs/heads/main'), oldTip);

@@ -524,6 +524,20 @@ describe('lifeboat CLI: bad input gets a clear error and changes nothing', () =>
     assert.equal(report.reports[0]!.dryRun, true);
     assert.equal(report.reports[0]!.keptSnapshots.length, 1);
   });
+
+  it('prune --keep-within takes a restic duration and refuses anything else before touching the bucket', async () => {
+    const bucketUrl = await initialized();
+    await backedUp(bucketUrl);
+    const within = await runCli(['prune', '--keep-within', '30d', '--dry-run', '--bucket', bucketUrl, '--json']);
+    assert.equal(within.code, 0, within.stderr);
+    const report = JSON.parse(within.stdout) as { reports: { policy: unknown; keptSnapshots: { reasons: string[] }[]; forgottenSnapshots: string[] }[] };
+    assert.deepEqual(report.reports[0]!.policy, { keepWithin: '30d' });
+    assert.ok(report.reports[0]!.keptSnapshots.every((kept) => kept.reasons.includes('within')));
+    assert.deepEqual(report.reports[0]!.forgottenSnapshots, []);
+    const refused = await runCli(['prune', '--keep-within', '30 days', '--bucket', bucketUrl]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /keepWithin must be a duration such as 30d/);
+  });
 });
 
 async function assertOnlyMarker(bucketUrl: string): Promise<void> {

@@ -196,7 +196,7 @@ test('schedule and retention are saved; turning encryption off asks first; the a
   let stored = await app.adminPage('getSettings', undefined);
   assert.ok(stored.ok);
   assert.equal(stored.value.settings?.schedule.interval, 'hour');
-  assert.deepEqual(stored.value.settings?.retention, { keepHourly: 24, keepDaily: 7, keepMonthly: 12 });
+  assert.deepEqual(stored.value.settings?.retention, { keepWithin: '30d', keepHourly: 24, keepDaily: 7, keepMonthly: 12 });
 
   await frame.getByRole('tab', { name: 'Set-up' }).click();
   await frame.getByRole('textbox', { name: 'age recipients' }).fill(recipient);

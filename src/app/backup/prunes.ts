@@ -1,7 +1,7 @@
 // The prune queue's consumer (manifest.yml `prune-consumer`): a repository's
 // retention policy applied under its lease (so no restore reads a snapshot
 // while it is forgotten) and the bucket's own lock; what it forgot leaves the
-// KVS index too.
+// KVS index too. Pinned snapshots (pins.ts) are kept whatever the policy says.
 import { z } from 'zod';
 import { bitbucketUuid, bracedUuid } from '../../bitbucket/uuid.js';
 import { prune } from '../../engine/bucket/prune.js';
@@ -9,6 +9,7 @@ import { isUnlimited } from '../../engine/bucket/retention.js';
 import { openWorkspaceBucket, repoPath } from '../../forge/bucket.js';
 import { retentionFor } from '../catalogue/coverage.js';
 import { defineConsumer } from '../../forge/jobs.js';
+import { heldPins } from '../catalogue/pins.js';
 import { QUEUES } from '../../forge/queues.js';
 import { requireConfiguration } from '../settings/settings-store.js';
 import { forgetSnapshots } from '../catalogue/snapshot-index.js';
@@ -28,7 +29,8 @@ export const runPrune = defineConsumer<PruneBody>({
     const { settings, secrets } = await requireConfiguration();
     const policy = retentionFor(settings, body.repositoryUuid);
     if (isUnlimited(policy)) return { state: 'done', note: { code: 'everything-kept' }, quiet: true };
-    const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)' });
+    const pinned = new Set((await heldPins(body.repositoryUuid, new Date(), { dropExpired: true })).keys());
+    const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)', pinned });
     await forgetSnapshots(body.repositoryUuid, report.forgottenSnapshots);
     return {
       state: 'done',

@@ -1,10 +1,12 @@
 // The admin page's retention preview: which of a repository's existing
 // snapshots a policy (saved or not) keeps, by the engine's one rule
 // (applyPolicy, as prune applies it) over the KVS snapshot index — never the
-// bucket, and never more than a bounded number of KVS pages in a resolver.
+// bucket, and never more than a bounded number of KVS pages in a resolver
+// (besides the repository's pins, a handful: one per open banner and recent overwrite restore).
 import { bracedUuid } from '../../bitbucket/uuid.js';
 import type { RetentionPreview } from '../../contract.js';
 import { applyPolicy, type RetentionPolicy } from '../../engine/bucket/retention.js';
+import { heldPins } from './pins.js';
 import { newestIndexedSnapshots } from './snapshot-index.js';
 
 /**
@@ -18,7 +20,8 @@ export async function previewRetention(repositoryUuid: string, policy: Retention
   // One more than previewed: whether there are more.
   const snapshots = await newestIndexedSnapshots(repositoryUuid, PREVIEW_SNAPSHOTS + 1);
   const previewed = snapshots.slice(0, PREVIEW_SNAPSHOTS);
-  const decision = applyPolicy(previewed.map((snapshot) => ({ id: snapshot.id, createdAt: new Date(snapshot.createdAt) })), policy);
+  const pins = await heldPins(repositoryUuid);
+  const decision = applyPolicy(previewed.map((snapshot) => ({ id: snapshot.id, createdAt: new Date(snapshot.createdAt) })), policy, new Set(pins.keys()));
   const reasons = new Map(decision.keep.map((kept) => [kept.id, kept.reasons]));
   return {
     repositoryUuid: bracedUuid(repositoryUuid),
@@ -29,6 +32,7 @@ export async function previewRetention(repositoryUuid: string, policy: Retention
       ownBytes: snapshot.ownBytes,
       kept: reasons.has(snapshot.id),
       reasons: reasons.get(snapshot.id) ?? [],
+      ...(pins.has(snapshot.id) ? { pins: pins.get(snapshot.id) } : {}),
     })),
     more: snapshots.length > PREVIEW_SNAPSHOTS,
   };

@@ -133,6 +133,11 @@ export async function newestIndexedSnapshots(repositoryUuid: string, count: numb
   return firstValues<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid), count);
 }
 
+/** Whether the index has the snapshot: what the pages offer to restore from is what it has. */
+export async function isIndexed(repositoryUuid: string, snapshotId: string): Promise<boolean> {
+  return (await appState().get(kvsKeys.snapshotEntry(repositoryUuid, snapshotId))) !== undefined;
+}
+
 /** The ids of the repository's newest `count` snapshots, newest first. */
 export async function newestSnapshotIds(repositoryUuid: string, count: number): Promise<string[]> {
   return (await newestIndexedSnapshots(repositoryUuid, count)).map((summary) => summary.id);

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decideRef } from './destructive-events.js';
+import type { DestructiveEvent } from '../../contract.js';
+import type { SnapshotManifest } from '../../engine/bucket/format.js';
+import { decideRef, listDestructiveEvents } from './destructive-events.js';
+import { forgetSnapshots, indexSnapshot } from '../catalogue/snapshot-index.js';
+import { kvsKeys } from '../state/state-keys.js';
+import { appState } from '../../forge/state/context.js';
+import { memoryApp } from '../state/testing.js';
 
 const BRANCH = 'refs/heads/v1';
 const TAG = 'refs/tags/v1';
@@ -40,5 +46,25 @@ describe('decideRef: a push event names a short name; the app decides branch or 
     assert.equal(decideRef(CANDIDATES, deleted, { newest: [], current: new Map() }), undefined, 'created and deleted between two backups');
     assert.equal(decideRef(CANDIDATES, deleted, { newest: [BRANCH, TAG], current: new Map() }), undefined, 'both backed up, both gone');
     assert.equal(decideRef(CANDIDATES, forced, { current: new Map([[BRANCH, [NEW]], [TAG, [NEW]]]), newest: [BRANCH, TAG] }), undefined, 'both at the new tip');
+  });
+});
+
+describe('the banner offers an undo only while its snapshot is there', () => {
+  it('an open event whose snapshot the index no longer has is listed as snapshotGone; one undone, or without a snapshot, is not', async () => {
+    const repo = '{6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d}';
+    const snapshotId = '20261207T100000Z-aaaaaa';
+    await memoryApp().run(async () => {
+      await indexSnapshot(repo, {
+        id: snapshotId, createdAt: '2026-12-07T10:00:00Z', trigger: 'push', refs: [{ name: BRANCH, oid: OLD }],
+        bundles: [{ createdBy: snapshotId, size: 1 }], encryption: null, repository: { uuid: repo, slug: 'web-app', name: 'Web app' },
+      } as unknown as SnapshotManifest, undefined);
+      const event = (id: string, extra: Partial<DestructiveEvent>): DestructiveEvent => ({ id, repositoryUuid: repo, kind: 'force-push', ref: BRANCH, previousTip: OLD, newTip: NEW, at: '2026-12-07T10:05:00.000Z', ...extra });
+      const records = [event('1796637900000-aaaaaaaaaaaa', { snapshotId }), event('1796637900001-bbbbbbbbbbbb', {}), event('1796637900002-cccccccccccc', { snapshotId, undoneBy: { jobId: 'j', at: '2026-12-07T10:06:00.000Z' } })];
+      for (const record of records) await appState().set(kvsKeys.destructiveEvent(repo, new Date(record.at), record.id), record);
+      const gone = async () => Object.fromEntries((await listDestructiveEvents(repo)).items.map((item) => [item.id, item.snapshotGone ?? false]));
+      assert.deepEqual(await gone(), { [records[0]!.id]: false, [records[1]!.id]: false, [records[2]!.id]: false });
+      await forgetSnapshots(repo, [snapshotId]);
+      assert.deepEqual(await gone(), { [records[0]!.id]: true, [records[1]!.id]: false, [records[2]!.id]: false });
+    });
   });
 });

@@ -10,10 +10,11 @@ import { fullRefNames, isTagRef } from '../../engine/git/ref-name.js';
 import { cloneUrl, getRepository, gitClientFor } from '../../forge/bitbucket.js';
 import { openWorkspaceBucket, repoPath } from '../../forge/bucket.js';
 import type { RepositoryPushEvent } from '../../forge/events.js';
+import { pinSnapshot, releasePin } from '../catalogue/pins.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { listByPrefix } from '../state/app-state.js';
 import { requireConfiguration } from '../settings/settings-store.js';
-import { newestSnapshotIds } from '../catalogue/snapshot-index.js';
+import { isIndexed, newestSnapshotIds } from '../catalogue/snapshot-index.js';
 import { appState } from '../../forge/state/context.js';
 
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
@@ -101,6 +102,8 @@ export async function recordDestructivePush(event: RepositoryPushEvent, previous
     at: new Date(atMs).toISOString(),
     ...(snapshotId ? { snapshotId } : {}),
   };
+  // Pinned first: the banner must never offer an undo whose snapshot a prune took meanwhile.
+  if (snapshotId) await pinSnapshot(repositoryUuid, snapshotId, { kind: 'event', eventId: id });
   await appState().set(kvsKeys.destructiveEvent(repositoryUuid, new Date(atMs), id), record);
 }
 
@@ -139,9 +142,12 @@ async function currentRefs(workspaceUuid: string, repositoryUuid: string): Promi
   return new Map(listing.refs.map((ref) => [ref.name, ref.peeled === undefined ? [ref.oid] : [ref.oid, ref.peeled]]));
 }
 
-/** Newest first. */
+/** Newest first; an open event whose snapshot the index no longer has says so, for the banner not to offer its undo. */
 export async function listDestructiveEvents(repositoryUuid: string, cursor?: string): Promise<Paged<DestructiveEvent>> {
-  return listByPrefix<DestructiveEvent>(appState(), kvsKeys.destructiveEventPrefix(repositoryUuid), cursor);
+  const page = await listByPrefix<DestructiveEvent>(appState(), kvsKeys.destructiveEventPrefix(repositoryUuid), cursor);
+  const items = await Promise.all(page.items.map(async (event) => (
+    event.snapshotId && !event.undoneBy && !(await isIndexed(repositoryUuid, event.snapshotId)) ? { ...event, snapshotGone: true } : event)));
+  return { ...page, items };
 }
 
 /** Event ids are `<epoch ms>-<digest>`, so the record's key follows from the id. */
@@ -160,5 +166,6 @@ export async function getDestructiveEvent(repositoryUuid: string, eventId: strin
 export async function markEventUndone(repositoryUuid: string, eventId: string, jobId: string): Promise<DestructiveEvent> {
   const event = { ...(await getDestructiveEvent(repositoryUuid, eventId)), undoneBy: { jobId, at: new Date().toISOString() } };
   await appState().set(destructiveEventKey(repositoryUuid, eventId), event);
+  if (event.snapshotId) await releasePin(repositoryUuid, event.snapshotId, { kind: 'event', eventId });
   return event;
 }

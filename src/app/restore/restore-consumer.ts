@@ -25,6 +25,7 @@ import { backUpRepository } from '../backup/backups.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, cloneUrl, credentialBitbucket, getRepository, gitClientFor, lfsClientFor } from '../../forge/bitbucket.js';
 import { openSnapshot, repoPath } from '../../forge/bucket.js';
 import { markEventUndone } from './destructive-events.js';
+import { pinSnapshot } from '../catalogue/pins.js';
 import { type Outcome, type RunContext, defineConsumer } from '../../forge/jobs.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { type RequesterAccess, makeRepositoryAdmin } from '../../forge/permissions.js';
@@ -141,6 +142,8 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     // Configuration written back replaces what the repository has now: keep that in a snapshot first, as an overwrite does.
     if ((stored.mode === 'overwrite' || stored.configuration) && !stored.guardSnapshotId) {
       stored.guardSnapshotId = await backUpCurrentState(configuration, body, context);
+      // The result promises "this restore can be undone" from it: no prune may take it meanwhile.
+      await pinSnapshot(body.repositoryUuid, stored.guardSnapshotId, { kind: 'restore-guard', jobId: body.jobId });
       await appState().set(kvsKeys.restoreRequest(body.jobId), stored);
     }
   }

@@ -78,7 +78,8 @@ export async function requestUndo(input: Requester & { eventId: string; inPlace:
   const store = openWorkspaceBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
   const found = await snapshotForUndo(store, repoPath(input.workspaceUuid, input.repositoryUuid), input.repositoryUuid, event);
   if (!found) {
-    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: it was never backed up, so it cannot be put back.`);
+    const why = event.snapshotId ? `snapshot ${event.snapshotId}, which held it, is no longer in the bucket` : 'it was never backed up';
+    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot holds ${event.ref} at ${event.previousTip.slice(0, 12)}: ${why}, so it cannot be put back.`);
   }
   refuseEncrypted(found.manifest, ONLY_WITH_IDENTITY);
   const stored: StoredRestore = {

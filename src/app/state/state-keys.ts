@@ -48,6 +48,9 @@ export const kvsKeys = {
   leaseTakeover: (repositoryUuid: string, leaseId: string): string => `repo:${bareUuid(repositoryUuid)}:lease-takeover:${leaseId}`,
   /** A ref update a restore of Lifeboat's is about to make (own-ref-updates.ts), by a digest of ref name and new tip. */
   ownRefUpdate: (repositoryUuid: string, digest: string): string => `repo:${bareUuid(repositoryUuid)}:own-update:${digest}`,
+  /** A snapshot kept by every prune for a holder (pins.ts): one per snapshot and holder. */
+  pinPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:pin:`,
+  pin: (repositoryUuid: string, snapshotId: string, holder: string): string => `repo:${bareUuid(repositoryUuid)}:pin:${snapshotId}:${holder}`,
   destructiveEventPrefix: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:event:`,
   destructiveEvent: (repositoryUuid: string, at: Date, id: string): string => `repo:${bareUuid(repositoryUuid)}:event:${newestFirst(at)}:${id}`,
   /** One per pull request that Forge's pull-request events marked as changed since its last fetch (pull-request-events.ts). */

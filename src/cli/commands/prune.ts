@@ -6,6 +6,7 @@ import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 
 const POLICY_FLAGS = {
+  'keep-within': 'keepWithin',
   'keep-last': 'keepLast',
   'keep-hourly': 'keepHourly',
   'keep-daily': 'keepDaily',
@@ -18,8 +19,8 @@ const policyOptions = Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) =>
 
 export const pruneCommand = defineCommand({
   name: 'prune',
-  usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
-  summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs and abort uploads that interrupted backups left.',
+  usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-within <duration, e.g. 30d, 1y6m>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
+  summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs and abort uploads that interrupted backups left. The newest snapshot is always kept. The app\'s pins (snapshots an undo or a restore still needs) live in the app, not in the bucket: this command does not see them, so keep at least the app\'s keep-within window (--keep-within 30d).',
   options: {
     'dry-run': { type: 'boolean' },
     repo: { type: 'string' },
@@ -45,9 +46,10 @@ export const pruneCommand = defineCommand({
 });
 
 function policyFrom(values: Values<typeof policyOptions>): RetentionPolicy {
-  const policy: Record<string, number> = {};
+  const policy: Record<string, number | string> = {};
   for (const [flag, field] of Object.entries(POLICY_FLAGS) as [PolicyFlag, string][]) {
-    const value = wholeNumber(values[flag], `--${flag}`);
+    // A duration is checked by validatePolicy, which names the flag's rule.
+    const value = flag === 'keep-within' ? values[flag] : wholeNumber(values[flag], `--${flag}`);
     if (value !== undefined) policy[field] = value;
   }
   return validatePolicy(policy);

@@ -176,6 +176,25 @@ describe('prune', () => {
     assert.ok(progress.some((line) => line.startsWith('acme/app: forgetting 3 snapshots')));
   });
 
+  it('never forgets a pinned snapshot, nor the objects of its chain; keepWithin keeps the window before the newest', async () => {
+    const world = new World();
+    const s = await fiveDays(world);
+    // S1 is pinned (an undo needs it); keepWithin 1d keeps only the newest (S3 is exactly a day older: not strictly newer).
+    const report = await prune(world.store, repo, { keepWithin: '1d' }, options(world, { pinned: new Set([sid(1)]) }));
+    assert.deepEqual(report.keptSnapshots, [{ id: sid(1), reasons: ['pinned'] }, { id: sid(4), reasons: ['newest', 'within'] }]);
+    assert.deepEqual(report.forgottenSnapshots, [sid(0), sid(2), sid(3)]);
+    for (const needed of [s.f0, s.i1, s.f3, s.i4]) assert.ok(await world.store.stat(needed.key), `${needed.key} must survive`);
+    assert.ok(!(await world.store.stat(s.i2.key)), 'S2 alone named increment 2');
+  });
+
+  it('never forgets the newest snapshot, even under the narrowest policy', async () => {
+    const world = new World();
+    await fiveDays(world);
+    const report = await prune(world.store, repo, { keepWithin: '1h', keepLast: 0 }, options(world));
+    assert.deepEqual(report.keptSnapshots, [{ id: sid(4), reasons: ['newest', 'within'] }]);
+    assert.ok(await world.store.stat(snapshotKey(repo, sid(4))));
+  });
+
   it('never deletes an old full bundle that a kept incremental still needs', async () => {
     const world = new World();
     const s = await fiveDays(world);

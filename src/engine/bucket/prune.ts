@@ -38,6 +38,8 @@ export interface PruneOptions {
   /** The lock stale age; pending backups not updated for this long are presumed dead. */
   staleAfterMs?: number;
   onProgress?: (message: string) => void;
+  /** Snapshots promised to someone (an undo, a restore's guard): kept whatever the policy says. The bucket records no pins. */
+  pinned?: ReadonlySet<string>;
 }
 
 /** `pending-base`: a live pending backup increments from this snapshot and will need its chain. */
@@ -201,7 +203,8 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
   const deadPending = pending.filter((entry) => !livePending.includes(entry));
 
   // 2. Decide which snapshots stay.
-  const decision = applyPolicy([...manifests].map(([id, manifest]) => ({ id, createdAt: manifest.createdAt })), policy);
+  // applyPolicy always keeps the newest snapshot: a prune never leaves a repository without its latest state.
+  const decision = applyPolicy([...manifests].map(([id, manifest]) => ({ id, createdAt: manifest.createdAt })), policy, options.pinned);
   const reasons = new Map<string, SnapshotKeepReason[]>(decision.keep.map((entry) => [entry.id, [...entry.reasons]]));
   for (const { record } of livePending) {
     if (record.base !== null && manifests.has(record.base)) reasons.set(record.base, [...(reasons.get(record.base) ?? []), 'pending-base']);

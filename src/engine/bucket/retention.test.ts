@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
-import { type RetentionInput, applyPolicy, isUnlimited, validatePolicy } from './retention.js';
+import { DEFAULT_RETENTION, type RetentionInput, applyPolicy, isUnlimited, parseDuration, subtractDuration, validatePolicy } from './retention.js';
 
 /** A snapshot named by its UTC instant, so expectations read as dates. */
 function at(iso: string): RetentionInput {
@@ -31,6 +31,10 @@ describe('validatePolicy', () => {
     ['Infinity', { keepYearly: Number.POSITIVE_INFINITY }, /keepYearly/],
     ['an unknown rule', { keepDayly: 7 }, /Unknown retention rule "keepDayly"/],
     ['every rule 0', { keepLast: 0, keepDaily: 0 }, /every snapshot but the newest/],
+    ['a keepWithin that is no duration', { keepWithin: '30 days' }, /keepWithin must be a duration such as 30d/],
+    ['a keepWithin in seconds', { keepWithin: '30s' }, /keepWithin must be a duration/],
+    ['a keepWithin of no length', { keepWithin: '0d' }, /longer than 0; got "0d"/],
+    ['a keepWithin as a number', { keepWithin: 30 }, /keepWithin must be a duration/],
     ['not an object', 7, /must be an object/],
     ['null', null, /must be an object/],
     ['an array', [], /must be an object/],
@@ -47,6 +51,21 @@ describe('validatePolicy', () => {
   it('isUnlimited: no rule given', () => {
     assert.equal(isUnlimited({}), true);
     assert.equal(isUnlimited({ keepYearly: 1 }), false);
+    assert.equal(isUnlimited({ keepWithin: '1d' }), false);
+  });
+
+  it('accepts restic durations for keepWithin, alone or beside counts that are 0', () => {
+    assert.deepEqual(validatePolicy({ keepWithin: '1y6m2d12h' }), { keepWithin: '1y6m2d12h' });
+    assert.deepEqual(validatePolicy({ keepWithin: '30d', keepLast: 0 }), { keepWithin: '30d', keepLast: 0 });
+    assert.deepEqual(validatePolicy(DEFAULT_RETENTION), DEFAULT_RETENTION);
+  });
+
+  it('parses and subtracts restic durations by the UTC calendar', () => {
+    assert.deepEqual(parseDuration('1y6m2d12h'), { years: 1, months: 6, days: 2, hours: 12 });
+    assert.deepEqual(parseDuration('2d3d'), { years: 0, months: 0, days: 5, hours: 0 });
+    assert.equal(parseDuration('d'), undefined);
+    assert.equal(subtractDuration(new Date('2026-03-31T10:00:00Z'), { years: 0, months: 1, days: 0, hours: 0 }).toISOString(), '2026-03-03T10:00:00.000Z');
+    assert.equal(subtractDuration(new Date('2026-03-01T01:00:00Z'), { years: 1, months: 0, days: 1, hours: 2 }).toISOString(), '2025-02-27T23:00:00.000Z');
   });
 });
 
@@ -158,5 +177,39 @@ describe('applyPolicy', () => {
   it('always keeps the newest snapshot', () => {
     const decision = applyPolicy(daily('2026-01-01', 4), { keepMonthly: 1 });
     assert.deepEqual(decision.keep, [{ id: '2026-01-04T12:00:00.000Z', reasons: ['newest', 'monthly'] }]);
+  });
+
+  it('keepWithin keeps every snapshot strictly newer than the newest one minus the duration, measured from the newest', () => {
+    // Hourly snapshots over three days, the newest at 2026-05-03T23:00Z; nothing was taken since (the window does not move with the clock).
+    const snapshots = Array.from({ length: 72 }, (_, hour) => at(new Date(Date.parse('2026-05-01T00:00:00Z') + hour * 3_600_000).toISOString()));
+    const decision = applyPolicy(snapshots, { keepWithin: '1d' });
+    assert.equal(decision.keep.length, 24, 'the 24 hours after 2026-05-02T23:00Z; that one itself is not strictly newer');
+    assert.equal(decision.keep[0]?.id, '2026-05-03T00:00:00.000Z');
+    assert.deepEqual(decision.keep.at(-1), { id: '2026-05-03T23:00:00.000Z', reasons: ['newest', 'within'] });
+    assert.deepEqual(decision.keep[0]?.reasons, ['within']);
+    assert.equal(decision.forget.length, 48);
+  });
+
+  it('the default policy keeps a burst of snapshots (a force-push, then "back up all now") whole, and then thins out by the rules', () => {
+    // Nine snapshots of one day, two minutes apart: restic's rules alone kept one of them.
+    const burst = Array.from({ length: 9 }, (_, index) => at(new Date(Date.parse('2026-12-07T10:00:00Z') + index * 120_000).toISOString()));
+    assert.equal(keptIds(burst, { keepDaily: 7, keepWeekly: 4, keepMonthly: 12 }).length, 1);
+    assert.equal(keptIds(burst, DEFAULT_RETENTION).length, 9);
+    // A year of daily snapshots: the last 30 days whole, then the weeks and months before them.
+    const year = applyPolicy(daily('2026-01-01', 365), DEFAULT_RETENTION);
+    const within = year.keep.filter((entry) => entry.reasons.includes('within'));
+    assert.equal(within.length, 30);
+    assert.equal(within[0]?.id, '2026-12-02T12:00:00.000Z');
+    assert.ok(year.keep.some((entry) => entry.id.startsWith('2026-11-30') && entry.reasons.includes('monthly')));
+  });
+
+  it('keeps pinned snapshots whatever the rules say, and says so', () => {
+    const snapshots = daily('2026-01-01', 5);
+    const decision = applyPolicy(snapshots, { keepLast: 1 }, new Set(['2026-01-02T12:00:00.000Z', 'not-a-snapshot']));
+    assert.deepEqual(decision.keep, [
+      { id: '2026-01-02T12:00:00.000Z', reasons: ['pinned'] },
+      { id: '2026-01-05T12:00:00.000Z', reasons: ['newest', 'last'] },
+    ]);
+    assert.deepEqual(decision.forget, ['2026-01-01T12:00:00.000Z', '2026-01-03T12:00:00.000Z', '2026-01-04T12:00:00.000Z']);
   });
 });

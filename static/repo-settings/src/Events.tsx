@@ -68,7 +68,8 @@ function EventBanner({ event, onUndone }: { event: DestructiveEvent; onUndone: (
         {event.newTip ? <>; now to <code>{short(event.newTip)}</code></> : ''} (<time dateTime={event.at}>{absoluteTime(event.at)}</time>).
         {' '}Commits that were only on it may no longer be on any branch.
       </p>
-      {!job && (
+      {event.snapshotGone && <p>The snapshot that held it is no longer in the bucket, so Lifeboat cannot put it back.</p>}
+      {!job && !event.snapshotGone && (
         <Box xcss={actionsStyles}>
           <Inline space="space.100" alignBlock="center" shouldWrap>
             <Button appearance="primary" onClick={() => void undo(false)}>Restore the previous tip beside it</Button>

@@ -7,7 +7,7 @@ import Select from '@atlaskit/select';
 import { useState } from 'react';
 import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { ErrorMessage } from '../../shared/page-error.js';
-import { invoke, type WorkspaceSettings } from './api.js';
+import { invoke, type PinView, type WorkspaceSettings } from './api.js';
 import { Loading } from './common.js';
 import { useResource, useSettled } from '../../shared/data.js';
 import { absoluteTime, bytes, triggerWords } from '../../shared/format.js';
@@ -15,8 +15,16 @@ import { absoluteTime, bytes, triggerWords } from '../../shared/format.js';
 type Option = { label: string; value: string };
 
 const REASON_WORDS: Record<string, string> = {
-  newest: 'the newest', unlimited: 'no rule limits it', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
+  newest: 'the newest', unlimited: 'no rule limits it', within: 'within the time kept whole', last: 'one of the last', hourly: 'hourly', daily: 'daily', weekly: 'weekly', monthly: 'monthly', yearly: 'yearly',
 };
+
+/** Why a pinned snapshot is kept whatever the policy says. */
+function pinWords(pin: PinView): string {
+  const until = pin.until ? ` until ${absoluteTime(pin.until)}` : '';
+  return pin.kind === 'event'
+    ? `pinned${until || ' while the banner stands'}: a force-push or deletion banner offers to put its tip back from it`
+    : `pinned${until}: an overwrite restore can be undone from it`;
+}
 
 export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
   // Repositories with at least one snapshot: the coverage list's first page, searched by the backend as the person types.
@@ -73,7 +81,7 @@ export function RetentionPreview({ draft }: { draft: WorkspaceSettings }) {
                   <td>{triggerWords(snapshot.trigger)}</td>
                   <td>{bytes(snapshot.ownBytes)}</td>
                   <td><Lozenge appearance={snapshot.kept ? 'success' : 'removed'}>{snapshot.kept ? 'kept' : 'forgotten'}</Lozenge></td>
-                  <td>{snapshot.reasons.map((reason) => REASON_WORDS[reason] ?? reason).join(', ')}</td>
+                  <td>{[...snapshot.reasons.filter((reason) => reason !== 'pinned').map((reason) => REASON_WORDS[reason] ?? reason), ...(snapshot.pins ?? []).map(pinWords)].join(', ')}</td>
                 </tr>
               ))}
             </tbody>

@@ -12,7 +12,7 @@ import Select from '@atlaskit/select';
 import Toggle from '@atlaskit/toggle';
 import { useState } from 'react';
 import { GIT_USERNAMES } from '../../../src/bitbucket/credentials.js';
-import type { RetentionPolicy } from '../../../src/engine/bucket/retention.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../../../src/engine/bucket/retention.js';
 import { invoke, type BitbucketCheck, type BucketCheck, type SaveSettingsRequest, type SettingsView, type WorkspaceSettings } from './api.js';
 import { bitbucketCheckWords, bucketCheckWords } from './check-words.js';
 import { ErrorMessage, PageError, fieldProblems } from '../../shared/page-error.js';
@@ -27,7 +27,7 @@ export const DEFAULT_SETTINGS: WorkspaceSettings = {
   encryption: { recipients: [] },
   objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
   schedule: { interval: 'day' },
-  retention: { keepDaily: 7, keepWeekly: 4, keepMonthly: 12 },
+  retention: { ...DEFAULT_RETENTION },
   repositories: { mode: 'all', chosen: [], includeNew: true },
   overrides: {},
   bitbucket: { credential: 'access-token', email: '' },
@@ -75,7 +75,7 @@ function CheckResult({ check }: { check: BucketCheck | BitbucketCheck | undefine
 
 const parseRecipients = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
 const RETENTION_RULES: ReadonlyArray<[keyof RetentionPolicy, string]> = [
-  ['keepLast', 'Keep the last'], ['keepHourly', 'Hourly'], ['keepDaily', 'Daily'], ['keepWeekly', 'Weekly'], ['keepMonthly', 'Monthly'], ['keepYearly', 'Yearly'],
+  ['keepWithin', 'Everything within'], ['keepLast', 'Keep the last'], ['keepHourly', 'Hourly'], ['keepDaily', 'Daily'], ['keepWeekly', 'Weekly'], ['keepMonthly', 'Monthly'], ['keepYearly', 'Yearly'],
 ];
 
 export interface SettingsFormProps {
@@ -211,21 +211,21 @@ export function SettingsForm({ view, onSaved, part, draft, setDraft }: SettingsF
           />
         </Section>
         <Section title="Retention">
-          <Text>Which snapshots pruning keeps, by restic's rules: each rule keeps the newest snapshot of that many hours, days, weeks, months or years. The newest snapshot is always kept. Leave a rule empty not to use it; leave all empty to keep everything.</Text>
+          <Text>Which snapshots pruning keeps, by restic's rules: every snapshot within a time of the newest one (e.g. 30d, 1y6m, 12h), and each other rule keeps the newest snapshot of that many hours, days, weeks, months or years. The newest snapshot is always kept, and so is every snapshot an undo or a restore still needs. Leave a rule empty not to use it; leave all empty to keep everything.</Text>
           <Inline space="space.200" shouldWrap>
             {RETENTION_RULES.map(([rule, label]) => (
               <TextField
                 key={rule}
                 id={`retention-${rule}`}
                 label={label}
-                type="number"
+                type={rule === 'keepWithin' ? 'text' : 'number'}
                 width={120}
                 value={draft.retention[rule]?.toString() ?? ''}
                 onChange={(text) => {
                   const rest = { ...draft.retention };
                   delete rest[rule];
                   setSaved(false);
-                  setDraft({ ...draft, retention: text === '' ? rest : { ...rest, [rule]: Number(text) } });
+                  setDraft({ ...draft, retention: text === '' ? rest : { ...rest, [rule]: rule === 'keepWithin' ? text.trim() : Number(text) } });
                 }}
               />
             ))}
