@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import type { BackupRequested, Result } from '../src/contract.js';
 import { apiTokenAuth, call } from '../sandbox/bitbucket/test-support.js';
 import { buildPages } from '../sandbox/ui/build.js';
@@ -49,11 +49,9 @@ describe('restoring repository configuration from the page, in chromium', () => 
     await app?.close();
   });
 
-  it('Bob restores a deleted branch restriction: the dialog shows the plan first, then what was and was not written', async () => {
-    const [rule] = await forceRules();
-    assert.ok(rule);
-    assert.equal((await call(app.world.emulator, `${RULES}/${rule.id}`, apiTokenAuth('admin'), { method: 'DELETE' })).status, 204);
 
+  /** The repository page as its admin, with the Restore dialog open on "Only the repository configuration". */
+  const openConfigurationRestore = async (): Promise<{ frame: Frame; dialog: Locator }> => {
     const url = new URL(app.world.urls.pages.repositorySettings[SLUG]!);
     url.searchParams.set('as', 'repoAdmin');
     await page.goto(url.href);
@@ -63,6 +61,14 @@ describe('restoring repository configuration from the page, in chromium', () => 
     await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
     const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
     await dialog.getByRole('radio', { name: /^Only the repository configuration/ }).check({ force: true });
+    return { frame, dialog };
+  };
+  it('Bob restores a deleted branch restriction: the dialog shows the plan first, then what was and was not written', async () => {
+    const [rule] = await forceRules();
+    assert.ok(rule);
+    assert.equal((await call(app.world.emulator, `${RULES}/${rule.id}`, apiTokenAuth('admin'), { method: 'DELETE' })).status, 204);
+
+    const { frame, dialog } = await openConfigurationRestore();
 
     const plan = dialog.getByTestId('configuration-plan');
     await plan.waitFor();
@@ -88,15 +94,7 @@ describe('restoring repository configuration from the page, in chromium', () => 
     const hookUrls = async (): Promise<string[]> => ((await call(app.world.emulator, HOOKS, apiTokenAuth('admin'))).body as { values: Array<{ url: string }> }).values.map((hook) => hook.url);
     assert.equal((await call(app.world.emulator, HOOKS, apiTokenAuth('admin'), { method: 'POST', body: { url: 'https://drift.example.com/hook', events: ['repo:push'] } })).status, 201);
 
-    const url = new URL(app.world.urls.pages.repositorySettings[SLUG]!);
-    url.searchParams.set('as', 'repoAdmin');
-    await page.goto(url.href);
-    const frame = await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame();
-    assert.ok(frame);
-    await frame.getByRole('heading', { level: 1 }).waitFor();
-    await frame.getByRole('button', { name: /^Restore from the snapshot/ }).first().click();
-    const dialog = frame.getByRole('dialog', { name: /Restore from the snapshot/ });
-    await dialog.getByRole('radio', { name: /^Only the repository configuration/ }).check({ force: true });
+    const { dialog } = await openConfigurationRestore();
 
     const lowering = dialog.getByTestId('configuration-lowering');
     await lowering.waitFor();
