@@ -21,7 +21,7 @@ import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest } from './bucket/format.js';
 import { BlobPathFinder } from './git/blob-paths.js';
 import { blobId } from './git/lfs-pointers.js';
-import { BLOB, OFS_DELTA, type PackObjectHeader, type PackObjectSink, PackWalker, REF_DELTA, readDeltaSizes } from './git/pack-walk.js';
+import { BLOB, OFS_DELTA, type PackObjectHeader, type PackObjectSink, PackWalker, REF_DELTA, packCorrupt, readDeltaSizes } from './git/pack-walk.js';
 import { openStoredBundle } from './stored-bundle.js';
 
 export interface RestoreLimits {
@@ -212,7 +212,7 @@ class LargeFileFinder {
 
   private delta(header: PackObjectHeader, start: Buffer): void {
     const sizes = readDeltaSizes(start);
-    if (!sizes) throw new LifeboatError('PACK_CORRUPT', `The delta at offset ${header.offset} of the pack has no sizes.`);
+    if (!sizes) throw packCorrupt(`The delta at offset ${header.offset} of the pack has no sizes.`);
     const base = header.baseOffset === undefined ? undefined : this.types.get(header.baseOffset);
     const type = base ?? BLOB;
     if (type === BLOB && sizes.resultSize > this.limit) this.found.push({ bundle: this.bundle, size: sizes.resultSize });

@@ -10,7 +10,7 @@ import { createGitClient } from '../engine/git/client.js';
 import { basicAuth } from '../engine/git/http.js';
 import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
-import { LifeboatError } from '../engine/errors.js';
+import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import type { WorkspaceSettings } from '../settings.js';
 
 // Paths come from apiPath (every parameter encoded) or from Bitbucket's own `next` links.
@@ -67,6 +67,17 @@ const API_HOST = 'https://api.bitbucket.org';
 
 export async function getRepository(workspaceUuid: string, repositoryUuid: string): Promise<RepositoryJson> {
   return appBitbucket().get<RepositoryJson>(apiPath`/2.0/repositories/${bracedUuid(workspaceUuid)}/${bracedUuid(repositoryUuid)}`);
+}
+
+/** Absent from a listing may still mean hidden from it: only a 404 by UUID says deleted. */
+export async function existsInBitbucket(workspaceUuid: string, repositoryUuid: string): Promise<boolean> {
+  try {
+    await getRepository(workspaceUuid, repositoryUuid);
+    return true;
+  } catch (error) {
+    if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) return false;
+    throw error;
+  }
 }
 
 /** The repository's https clone URL as Bitbucket gives it, without any user name in it. */

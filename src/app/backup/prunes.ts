@@ -29,7 +29,7 @@ export const runPrune = defineConsumer<PruneBody>({
     const { settings, secrets } = await requireConfiguration();
     const policy = retentionFor(settings, body.repositoryUuid);
     if (isUnlimited(policy)) return { state: 'done', note: { code: 'everything-kept' }, quiet: true };
-    const pinned = new Set((await heldPins(body.repositoryUuid, new Date(), { dropExpired: true })).keys());
+    const pinned = new Set((await heldPins(body.repositoryUuid, undefined, { dropExpired: true })).keys());
     const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)', pinned });
     await forgetSnapshots(body.repositoryUuid, report.forgottenSnapshots);
     return {

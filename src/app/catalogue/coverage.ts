@@ -4,9 +4,9 @@ import { bracedUuid } from '../../bitbucket/uuid.js';
 import type { CoveragePage, CoverageQuery, CoverageRow } from '../../contract.js';
 import type { RetentionPolicy } from '../../engine/bucket/retention.js';
 import { inTurns } from '../../engine/concurrency.js';
-import { type FieldProblem, LifeboatError, isLifeboatError } from '../../engine/errors.js';
+import { type FieldProblem, LifeboatError } from '../../engine/errors.js';
 import type { WorkspaceSettings } from '../../settings.js';
-import { type RepositoryJson, getRepository, repositoriesPage } from '../../forge/bitbucket.js';
+import { type RepositoryJson, existsInBitbucket, repositoriesPage } from '../../forge/bitbucket.js';
 import { recordAudit } from '../jobs/audit.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { requireSettings, storeSettings } from '../settings/settings-store.js';
@@ -52,15 +52,8 @@ export async function setIncluded(repositoryUuids: readonly string[], included: 
 export async function requireWorkspaceRepositories(workspaceUuid: string, repositoryUuids: ReadonlyArray<{ uuid: string; at: Array<string | number> }>): Promise<void> {
   if (repositoryUuids.length === 0) return;
   const listed = new Set((await readCatalogue())?.rows.map((row) => row.u));
-  const unknown = await inTurns(repositoryUuids.filter(({ uuid }) => !listed.has(bracedUuid(uuid))), 4, async (entry) => {
-    try {
-      await getRepository(workspaceUuid, entry.uuid);
-      return undefined;
-    } catch (error) {
-      if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) return entry;
-      throw error;
-    }
-  });
+  const unknown = await inTurns(repositoryUuids.filter(({ uuid }) => !listed.has(bracedUuid(uuid))), 4,
+    async (entry) => ((await existsInBitbucket(workspaceUuid, entry.uuid)) ? undefined : entry));
   const problems = unknown.filter((entry) => entry !== undefined)
     .map(({ at }): FieldProblem => ({ path: at, kind: 'invalid', message: 'is not a repository of this workspace' }));
   if (problems.length === 0) return;

@@ -7,7 +7,7 @@
 import type { PinView } from '../../contract.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { entriesByPrefix } from '../state/app-state.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now as appNow } from '../../forge/state/context.js';
 
 /** A pin holds at least this long after it was made: the default policy's keep-within window (30d). */
 export const PIN_MIN_MS = 30 * 86_400_000;
@@ -25,7 +25,7 @@ interface Pin {
 const holderKey = (holder: PinHolder): string => (holder.kind === 'event' ? `event-${holder.eventId}` : `guard-${holder.jobId}`);
 
 /** Pins `snapshotId` for `holder`: an event's pin stands until released, a restore guard's for PIN_MIN_MS. */
-export async function pinSnapshot(repositoryUuid: string, snapshotId: string, holder: PinHolder, now = new Date()): Promise<void> {
+export async function pinSnapshot(repositoryUuid: string, snapshotId: string, holder: PinHolder, now = new Date(appNow())): Promise<void> {
   const pin: Pin = {
     snapshotId, holder, since: now.toISOString(),
     ...(holder.kind === 'restore-guard' ? { until: new Date(now.getTime() + PIN_MIN_MS).toISOString() } : {}),
@@ -34,7 +34,7 @@ export async function pinSnapshot(repositoryUuid: string, snapshotId: string, ho
 }
 
 /** The holder no longer needs the snapshot: the pin still holds until PIN_MIN_MS after it was made. */
-export async function releasePin(repositoryUuid: string, snapshotId: string, holder: PinHolder, now = new Date()): Promise<void> {
+export async function releasePin(repositoryUuid: string, snapshotId: string, holder: PinHolder, now = new Date(appNow())): Promise<void> {
   const key = kvsKeys.pin(repositoryUuid, snapshotId, holderKey(holder));
   const pin = await appState().get<Pin>(key);
   if (!pin || pin.until !== undefined) return;
@@ -46,7 +46,7 @@ export async function releasePin(repositoryUuid: string, snapshotId: string, hol
  * The repository's pins that hold at `now`, by snapshot id; with `dropExpired`,
  * the ones that no longer hold are deleted (a prune's clean-up).
  */
-export async function heldPins(repositoryUuid: string, now = new Date(), options: { dropExpired?: boolean } = {}): Promise<Map<string, PinView[]>> {
+export async function heldPins(repositoryUuid: string, now = new Date(appNow()), options: { dropExpired?: boolean } = {}): Promise<Map<string, PinView[]>> {
   const held = new Map<string, PinView[]>();
   const expired: string[] = [];
   for await (const { key, value: pin } of entriesByPrefix<Pin>(appState(), kvsKeys.pinPrefix(repositoryUuid))) {
@@ -54,9 +54,7 @@ export async function heldPins(repositoryUuid: string, now = new Date(), options
       expired.push(key);
       continue;
     }
-    const view: PinView = pin.holder.kind === 'event'
-      ? { kind: 'event', eventId: pin.holder.eventId, ...(pin.until ? { until: pin.until } : {}) }
-      : { kind: 'restore-guard', jobId: pin.holder.jobId, ...(pin.until ? { until: pin.until } : {}) };
+    const view: PinView = { ...pin.holder, ...(pin.until ? { until: pin.until } : {}) };
     held.set(pin.snapshotId, [...(held.get(pin.snapshotId) ?? []), view]);
   }
   // Collected first: KVS does not promise a cursor survives a delete under it.

@@ -12,7 +12,7 @@ import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { type MetadataIndex, readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type RepoPath, parseKey } from '../../engine/bucket/bucket-keys.js';
 import { isLifeboatError } from '../../engine/errors.js';
-import { getRepository } from '../../forge/bitbucket.js';
+import { existsInBitbucket } from '../../forge/bitbucket.js';
 import { openWorkspaceBucket, repoPath } from '../../forge/bucket.js';
 import { type Outcome, defineConsumer, startJob } from '../../forge/jobs.js';
 import { kvsKeys } from '../state/state-keys.js';
@@ -152,17 +152,6 @@ async function newestIndex(store: BlobStore, manifest: SnapshotManifest): Promis
     return await readMetadataIndex(store, manifest);
   } catch (error) {
     if (isLifeboatError(error) && error.kind === 'user') return undefined;
-    throw error;
-  }
-}
-
-/** Absent from a listing may still mean hidden from it: only a 404 by UUID says deleted. */
-async function existsInBitbucket(workspaceUuid: string, repositoryUuid: string): Promise<boolean> {
-  try {
-    await getRepository(workspaceUuid, repositoryUuid);
-    return true;
-  } catch (error) {
-    if (isLifeboatError(error, 'BITBUCKET_NOT_FOUND')) return false;
     throw error;
   }
 }
