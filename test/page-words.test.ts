@@ -48,7 +48,7 @@ describe('the pages\' words for a job\'s note', () => {
     assert.equal(jobNoteWords({ code: 'snapshot-stored', snapshotId: 's1', trigger: 'push', recipients: 1, newChain: true }), 'Snapshot s1 stored (push): encrypted to 1 age recipient, new full chain.');
     assert.equal(jobNoteWords({ code: 'snapshot-unchanged', snapshotId: 's1', trigger: 'restore-guard' }), 'Nothing changed since snapshot s1 (before overwrite).');
     assert.equal(jobNoteWords({ code: 'backup-continuing', bundles: 1, refsRemaining: 40 }), 'Stored 1 more bundle; 40 refs to go, continuing.');
-    assert.equal(jobNoteWords({ code: 'swept', sweep: { repositories: 3, backupsQueued: 2, prunesQueued: 1, includedAutomatically: 1 } }), 'Swept 3 repositories: 2 backups and 1 prunes queued; 1 new repositories included.');
+    assert.equal(jobNoteWords({ code: 'swept', sweep: { repositories: 3, backupsQueued: 2, prunesQueued: 1, includedAutomatically: 1 } }), 'Swept 3 repositories: 2 backups and 1 prune queued; 1 new repository included.');
     assert.equal(jobNoteWords({ code: 'pruned', snapshots: 2, objects: 5, bytes: 900, uploads: 0 }), 'Forgot 2 snapshots, deleted 5 objects (900 bytes), aborted 0 incomplete uploads.');
   });
 });
@@ -99,7 +99,7 @@ describe('the audit log\'s detail column', () => {
   const entry = { id: 'e', at: '2026-12-07T00:00:00.000Z', action: 'x' };
   it('words a note, a failure and the job a request started; an older entry keeps its words', () => {
     assert.equal(auditDetailWords({ ...entry, note: { code: 'work-parked', events: 1, queue: 'lifeboat-backup', jobIds: ['j1'] } }),
-      'Forge\'s cyclic invocation limit was reached: 1 event for lifeboat-backup (job j1) wait for the next scheduled run.');
+      'Forge\'s cyclic invocation limit was reached: 1 event for lifeboat-backup (job j1) waits for the next scheduled run.');
     assert.equal(auditDetailWords({ ...entry, note: { code: 'included-automatically', slug: 'web' } }), 'web: new repositories join the backups (workspace setting).');
     assert.equal(auditDetailWords({ ...entry, outcome: 'failed', error: { code: 'LOCKED', message: 'The bucket is locked.' } }), 'LOCKED: The bucket is locked.');
     assert.equal(auditDetailWords({ ...entry, jobId: 'j2' }), 'job j2');

@@ -77,7 +77,7 @@ export function jobNoteWords(note: JobNote): string {
     case 'indexed': return `Rebuilt the index of ${note.repositories} repositories from the bucket.`;
     case 'swept': {
       const { repositories, backupsQueued, prunesQueued, includedAutomatically } = note.sweep;
-      return `Swept ${repositories} repositories: ${backupsQueued} backups and ${prunesQueued} prunes queued${includedAutomatically ? `; ${includedAutomatically} new repositories included` : ''}.`;
+      return `Swept ${plural(repositories, 'repository', 'repositories')}: ${plural(backupsQueued, 'backup')} and ${plural(prunesQueued, 'prune')} queued${includedAutomatically ? `; ${plural(includedAutomatically, 'new repository', 'new repositories')} included` : ''}.`;
     }
     case 'restored': return restoredWords(note.restore);
     case 'as-written': return note.words;

@@ -28,7 +28,7 @@ export function auditNoteWords(note: AuditNote): string {
     case 'repository-deleted': return 'Its snapshots stay in the bucket and can be restored into a new repository.';
     case 'repository-created': return `${note.slug} from snapshot ${note.snapshotId}`;
     case 'joined-job': return `joined job ${note.jobId}, already waiting in the queue`;
-    case 'work-parked': return `Forge's cyclic invocation limit was reached: ${plural(note.events, 'event')} for ${note.queue}${note.jobIds.length > 0 ? ` (job ${note.jobIds.join(', ')})` : ''} wait for the next scheduled run.`;
+    case 'work-parked': return `Forge's cyclic invocation limit was reached: ${plural(note.events, 'event')} for ${note.queue}${note.jobIds.length > 0 ? ` (job ${note.jobIds.join(', ')})` : ''} ${note.events === 1 ? 'waits' : 'wait'} for the next scheduled run.`;
     case 'parked-work-queued': return `${plural(note.events, 'event')} parked at Forge's cyclic invocation limit queued again by the scheduled run.`;
     default: return jobNoteWords(note);
   }
