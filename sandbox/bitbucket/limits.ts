@@ -5,7 +5,8 @@
  * the moment it arrives.
  *
  * Sizes: Bitbucket writes "MB" and "GB" without saying whether it means 1000 or
- * 1024 (not documented: assumed 1024, as the issue's 3.5 GiB).
+ * 1024 (not documented: assumed 1024, the larger reading; the app's restore plan takes
+ * the smaller one, so it asks whenever either could refuse).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 

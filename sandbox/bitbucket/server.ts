@@ -118,7 +118,8 @@ const HOOKS_DIR = fileURLToPath(new URL('./hooks', import.meta.url));
  * emulator's pre-receive hook (hooks/pre-receive) for the file size limit and the repository lock.
  */
 function pushLimits(limits: GitLimits, repository: Repository, gitDir: string): { config: Record<string, string>; env: Record<string, string> } {
-  const env: Record<string, string> = {};
+  // Every variable set, empty for "off": the hook must not see a value from the shell that started the emulator.
+  const env: Record<string, string> = { LIFEBOAT_REPO_LOCKED: '', LIFEBOAT_FILE_MAX_BYTES: '', LIFEBOAT_FILE_MAX_LABEL: '' };
   // The repository's size as its REST `size` reports it, measured before the push (under the push lock).
   if (directorySize(gitDir) > limits.repositoryMaxBytes) env.LIFEBOAT_REPO_LOCKED = sizeLabel(limits.repositoryMaxBytes);
   if (!repository.fileSizeLimitDisabled) {

@@ -149,7 +149,7 @@ export interface Invocation {
 const storage = new AsyncLocalStorage<Invocation>();
 
 // The app ages its leases and waiting marks by the platform's time (src/forge/state/context.ts `now`):
-// during an invocation here, the host's clock, which tests move on. Not a Forge API (Forge's functions
+// during an invocation here, the host's clock, which tests move on. Not a Forge API (Forge's functions, not documented: assumed to
 // read the wall clock): the sandbox's own seam, which nothing sets on Forge.
 (globalThis as Record<symbol, unknown>)[Symbol.for('lifeboat.sandbox.clock')] = (): number => storage.getStore()?.services.now() ?? Date.now();
 
