@@ -48,7 +48,9 @@ describe('a restore\'s plan in the local world', () => {
 
   before(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-app-plan-'));
-    app = await startAppWorld({ clock: new ManualClock() });
+    // The emulator's file limit at the plan's reading of "100 MB" (README, platform assumptions): the
+    // file below is over it, so only a repository whose limit is lifted takes it.
+    app = await startAppWorld({ clock: new ManualClock(), bitbucketLimits: { fileMaxBytes: 100 * 1000 * 1000 } });
     await app.configure({ retention: {} });
   });
 
@@ -68,7 +70,10 @@ describe('a restore\'s plan in the local world', () => {
     await writeFile(join(work, 'video.bin'), Buffer.alloc(size));
     await gitAsync(work, ['add', 'video.bin']);
     await gitAsync(work, ['-c', 'user.name=Test', '-c', 'user.email=test@lifeboat.invalid', 'commit', '--quiet', '-m', 'a large file']);
+    // Seeded with the repository's limit lifted, then put back on as a new repository has it.
+    await app.world.emulator.setFileSizeLimit(DEMO_WORKSPACE.slug, slug, false);
     await gitAsync(work, ['push', '--quiet', app.gitUrl(slug), 'HEAD:refs/heads/main']);
+    await app.world.emulator.setFileSizeLimit(DEMO_WORKSPACE.slug, slug, true);
     const blob = (await gitAsync(work, ['rev-parse', 'HEAD:video.bin'])).trim();
     await app.world.emulator.eventsIdle();
     await app.world.host.idle();
@@ -94,6 +99,16 @@ describe('a restore\'s plan in the local world', () => {
     assert.match(stopped.error?.hint ?? '', /Repository settings > Advanced/);
     assert.deepEqual(await remoteRefs(slug), refsBefore, 'nothing was written');
 
+    // Confirmed, into a new repository, whose limit is on as every new repository's: Bitbucket refuses the
+    // push (the file is new to it), and the job says why; no real ref was set there.
+    const copy = 'large-files-copy';
+    const refused = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'new-repository', newRepositorySlug: copy, largeFilesConfirmed: true }, page), 'startRestore').id, slug);
+    assert.equal(refused.state, 'failed');
+    assert.equal(refused.error?.code, 'RESTORE_LARGE_FILE_REFUSED', refused.error?.message);
+    assert.equal((await remoteRefs(copy)).get('refs/heads/main'), undefined, 'no real ref was set by the refused restore');
+
+    // Beside, into the repository that holds the file already, the confirmed restore completes (Bitbucket's
+    // limit is on pushes of new files: this repository's own objects are not sent again).
     const confirmed = await settledJob(valueOf(await app.repoPage('startRestore', { snapshotId: taken.id, mode: 'beside', largeFilesConfirmed: true }, page), 'startRestore').id, slug);
     assert.equal(confirmed.state, 'done', confirmed.error?.message);
     assert.equal(confirmed.result?.plan?.largeFileCount, 1);
