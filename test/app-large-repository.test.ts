@@ -7,7 +7,6 @@
 // then restored into a new repository under a push cap below the whole pack but
 // above one segment: refs identical, `git fsck` clean.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { type InvocationRecord, ManualClock } from '../sandbox/forge/index.js';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { importLinearHistory } from './helpers/fixtures.js';
 import { git, refsOf } from './helpers/repos.js';
 
 const CAP_SECONDS = 3;
@@ -67,12 +67,7 @@ test('a large single-branch repository is backed up in segments under the reques
   // One branch, history only: the repository's own refs replaced by 2,000 commits of 3 KB of random bytes each.
   const bare = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, SLUG);
   for (const line of refsOf(bare).trim().split('\n').filter(Boolean)) git(bare, ['update-ref', '-d', line.split(' ')[1]!]);
-  const parts: string[] = [];
-  for (let n = 1; n <= COMMITS; n += 1) {
-    const content = `${randomBytes(2250).toString('base64')}\n`;
-    parts.push(`commit refs/heads/main\ncommitter Lifeboat Test <test@lifeboat.invalid> ${1800000000 + n} +0000\ndata 9\nWork ${String(n).padStart(4, '0')}\nM 644 inline big/file-${n % 7}.txt\ndata ${content.length}\n${content}\n`);
-  }
-  git(bare, ['fast-import', '--quiet'], undefined, parts.join(''));
+  importLinearHistory(bare, { commits: COMMITS, bytes: 2250 });
   git(bare, ['symbolic-ref', 'HEAD', 'refs/heads/main']);
   git(bare, ['gc', '--quiet']);
   const sourceRefs = refsOf(bare).trim().split('\n').filter(Boolean).sort();

@@ -4,7 +4,6 @@
 // and queues the next; the snapshot holds the refs exactly, and the segment refs
 // are none of them.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
@@ -13,7 +12,8 @@ import { isSegmentRef } from '../src/engine/segments.js';
 import { bareUuid } from '../src/bitbucket/uuid.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
-import { git, refsOf } from './helpers/repos.js';
+import { importLinearHistory } from './helpers/fixtures.js';
+import { refsOf } from './helpers/repos.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 
 let app: AppWorld;
@@ -30,12 +30,7 @@ after(() => app?.close());
 test('a long single branch is backed up in segments of history across jobs, and its refs come back exactly', async () => {
   // 1,200 commits of 2 KB on web-app's main: past two deepen steps (500 commits each), 2.4 MB in all.
   const bare = app.world.emulator.gitDir(DEMO_WORKSPACE.slug, 'web-app');
-  const parts: string[] = [];
-  for (let n = 1; n <= 1200; n += 1) {
-    const content = `${randomBytes(1500).toString('base64')}\n`;
-    parts.push(`commit refs/heads/main\ncommitter Lifeboat Test <test@lifeboat.invalid> ${1800000000 + n} +0000\ndata 9\nWork ${String(n).padStart(4, '0')}\n${n === 1 ? 'from refs/heads/main^0\n' : ''}M 644 inline long/file-${n % 9}.txt\ndata ${content.length}\n${content}\n`);
-  }
-  git(bare, ['fast-import', '--quiet'], undefined, parts.join(''));
+  importLinearHistory(bare, { commits: 1200, bytes: 1500, files: 9 });
   const bareRefs = refsOf(bare).trim().split('\n').filter(Boolean).sort();
 
   const started = (await app.repoPage('backupNow', undefined, { as: 'repoAdmin', repositorySlug: 'web-app' })) as Result<BackupRequested>;

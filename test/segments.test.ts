@@ -6,7 +6,6 @@
  * and restored by push and into a folder.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +26,7 @@ import { chainProblems } from '../src/engine/verify.js';
 import { restoreToDirectory } from '../src/cli/services/local-restore.js';
 import { downloadSnapshot } from '../src/cli/services/download.js';
 import { startGitServer } from './helpers/git-server.js';
+import { importLinearHistory } from './helpers/fixtures.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
@@ -54,15 +54,7 @@ const BUDGET = 80_000;
 function longBranch(name: string, commits = COMMITS): { bare: string; url: string } {
   const bare = join(root, 'served', `${name}.git`);
   initBare(bare);
-  const parts: (string | Buffer)[] = [];
-  for (let n = 1; n <= commits; n += 1) {
-    const message = `Commit ${n}\n`;
-    const content = `${randomBytes(1500).toString('base64')}\n`;
-    parts.push(`commit refs/heads/main\nmark :${n}\ncommitter Lifeboat Test <test@lifeboat.invalid> ${1700000000 + n} +0000\ndata ${Buffer.byteLength(message)}\n${message}`);
-    if (n > 1) parts.push(`from :${n - 1}\n`);
-    parts.push(`M 644 inline file-${n % 7}.txt\ndata ${Buffer.byteLength(content)}\n${content}\n`);
-  }
-  git(bare, ['fast-import', '--quiet'], undefined, parts.join(''));
+  importLinearHistory(bare, { commits, bytes: 1500, firstTime: 1_700_000_000 });
   git(bare, ['tag', '-a', 'v1', '-m', 'Release 1', `main~${Math.floor(commits / 4)}`]);
   return { bare, url: server.url(`${name}.git`) };
 }

@@ -74,3 +74,23 @@ export function addCommit(work: string, message: string, path = `changes/${messa
   write(work, path, `${message}\n`);
   commit(work, message);
 }
+
+/**
+ * `commits` commits on refs/heads/main of the bare repository, each changing one of
+ * `files` files to `bytes` random bytes written as base64 (incompressible: the pack
+ * grows with the history, as a real one does), through git fast-import. Continues
+ * main where it is, when it exists.
+ */
+export function importLinearHistory(bare: string, options: { commits: number; bytes: number; files?: number; firstTime?: number }): void {
+  const { commits, bytes, files = 7, firstTime = 1_800_000_000 } = options;
+  const continues = git(bare, ['for-each-ref', '--format=%(refname)', 'refs/heads/main']).trim() !== '';
+  const parts: string[] = [];
+  for (let n = 1; n <= commits; n += 1) {
+    const content = `${randomBytes(bytes).toString('base64')}\n`;
+    const message = `Work ${String(n).padStart(4, '0')}\n`;
+    parts.push(`commit refs/heads/main\ncommitter Lifeboat Test <test@lifeboat.invalid> ${firstTime + n} +0000\ndata ${message.length}\n${message}`);
+    if (n === 1 && continues) parts.push('from refs/heads/main^0\n');
+    parts.push(`M 644 inline history/file-${n % files}.txt\ndata ${content.length}\n${content}\n`);
+  }
+  git(bare, ['fast-import', '--quiet'], undefined, parts.join(''));
+}
