@@ -205,7 +205,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       } catch (error) {
         // A cut the server refuses ("upload-pack: not our ref <oid>": history rewritten and collected
         // between two invocations) would fail every retry: the stored segments stay, the rest comes with the refs.
-        if (isLifeboatError(error, 'GIT_REMOTE_ERROR') && group.some((ref) => error.message.includes(ref.oid))) {
+        if (isLifeboatError(error, 'GIT_REMOTE_ERROR') && group.some((ref) => ref.oid === error.details?.refusedWant)) {
           plan = { ...plan, cuts: plan.cuts.slice(0, plan.done), spans: plan.spans.slice(0, plan.done) };
           await savePending();
           continue;

@@ -94,4 +94,12 @@ describe('packetText', () => {
     assert.throws(() => packetText(Buffer.from('ERR upload-pack: not our ref 1234\n')), (error) =>
       isLifeboatError(error, 'GIT_REMOTE_ERROR') && error.message.includes('upload-pack: not our ref 1234'));
   });
+
+  it('names the want upload-pack refused, so that no caller reads the server\'s words', () => {
+    const oid = 'a'.repeat(40);
+    assert.throws(() => packetText(Buffer.from(`ERR upload-pack: not our ref ${oid}\n`)), (error) =>
+      isLifeboatError(error, 'GIT_REMOTE_ERROR') && error.details?.refusedWant === oid);
+    assert.throws(() => packetText(Buffer.from('ERR upload-pack: something else\n')), (error) =>
+      isLifeboatError(error, 'GIT_REMOTE_ERROR') && error.details === undefined);
+  });
 });

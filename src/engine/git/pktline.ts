@@ -41,8 +41,18 @@ export function asBuffer(bytes: Uint8Array): Buffer {
 export function packetText(data: Uint8Array): string {
   const text = asBuffer(data).toString('utf8');
   const line = text.endsWith('\n') ? text.slice(0, -1) : text;
-  if (line.startsWith('ERR ')) throw new LifeboatError('GIT_REMOTE_ERROR', `The git server reported an error: ${line.slice(4)}`);
+  if (line.startsWith('ERR ')) throw remoteError(line.slice(4));
   return line;
+}
+
+/**
+ * The server's fatal error (an ERR packet or band 3). upload-pack's refusal of a want
+ * ("upload-pack: not our ref <oid>", git's upload-pack.c) names the object in
+ * `details.refusedWant`, so that callers need not read the server's words.
+ */
+export function remoteError(message: string): LifeboatError {
+  const refused = /\bnot our ref ([0-9a-f]{40}|[0-9a-f]{64})\b/.exec(message)?.[1];
+  return new LifeboatError('GIT_REMOTE_ERROR', `The git server reported an error: ${message}`, refused ? { details: { refusedWant: refused } } : undefined);
 }
 
 function protocolError(message: string): LifeboatError {

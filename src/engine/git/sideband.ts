@@ -5,7 +5,7 @@
  */
 import { LifeboatError } from '../errors.js';
 import type { ByteStream } from '../streams.js';
-import { packetText, type PktLineReader } from './pktline.js';
+import { packetText, remoteError, type PktLineReader } from './pktline.js';
 
 /** Progress text arrives in arbitrary pieces; lines end at CR (in-place updates) or LF. */
 function progressSplitter(onProgress: (line: string) => void): { push(bytes: Uint8Array): void; end(): void } {
@@ -48,7 +48,7 @@ export async function* demuxSideband(reader: PktLineReader, onProgress?: (line: 
       progress?.push(packet.subarray(1));
     } else if (band === 3) {
       const message = new TextDecoder().decode(packet.subarray(1)).trim();
-      throw new LifeboatError('GIT_REMOTE_ERROR', `The git server reported an error: ${message}`);
+      throw remoteError(message);
     } else {
       // Not a band: maybe an `ERR` packet, which packetText throws as the server's error.
       throw new LifeboatError('GIT_PROTOCOL', `Unexpected side-band packet: ${JSON.stringify(packetText(packet).slice(0, 80))}`);
