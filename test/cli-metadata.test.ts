@@ -26,6 +26,8 @@ import { git } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
 import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
 import { zipBomb } from './helpers/zip-bomb.js';
+import { TEST_SIGNER } from './helpers/signing.js';
+import { UNCHECKED } from '../src/engine/bucket/signing.js';
 
 let root: string;
 let work: string;
@@ -111,14 +113,14 @@ describe('lifeboat attach, attachments', () => {
     assert.deepEqual(await contentsOf(store), before);
 
     const backedUp = await cliJson<{ snapshot: string }>(['backup', server.url('rich.git'), '--repo', 'acme/rich', '--bucket', bucketUrl]);
-    const first = await readManifest(store, { repo: { workspace: 'acme', repository: 'rich' }, id: backedUp.snapshot });
+    const first = await readManifest(store, { repo: { workspace: 'acme', repository: 'rich' }, id: backedUp.snapshot }, UNCHECKED);
 
     const attached = await cliJson<{ status: string; snapshot: string; attachment: { kind: string; summary: Record<string, number> } }>(['attach', zipPath, '--repo', 'acme/rich', '--bucket', bucketUrl]);
     assert.equal(attached.status, 'attached');
     assert.equal(attached.attachment.kind, 'issues-export');
     assert.deepEqual(Object.keys(attached.attachment.summary), ['issues', 'comments', 'attachments']);
     assert.ok(attached.attachment.summary.issues! > 0);
-    const withZip = await readManifest(store, { repo: first.repository, id: attached.snapshot });
+    const withZip = await readManifest(store, { repo: first.repository, id: attached.snapshot }, UNCHECKED);
     assert.notEqual(withZip.id, first.id);
     assert.deepEqual(withZip.bundles, first.bundles, 'the newest snapshot\'s bundles, unchanged');
     assert.deepEqual(withZip.refs, first.refs);
@@ -207,7 +209,7 @@ describe('lifeboat attach, attachments', () => {
     const zipPath = join(root, 'encrypted-issues.zip');
     writeFileSync(zipPath, demoIssueExport());
     const { snapshot } = await cliJson<{ snapshot: string }>(['attach', zipPath, '--repo', 'acme/rich', '--bucket', bucketUrl]);
-    const manifest = await readManifest(store, { repo: { workspace: 'acme', repository: 'rich' }, id: snapshot });
+    const manifest = await readManifest(store, { repo: { workspace: 'acme', repository: 'rich' }, id: snapshot }, UNCHECKED);
     const [entry] = (await readMetadataIndex(store, manifest))!.attachments!;
     assert.equal(entry!.object.encrypted, true);
     assert.ok(!(await collect(await store.get(entry!.object.key))).subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'binary')), 'no zip bytes in the bucket');
@@ -230,7 +232,7 @@ describe('lifeboat prs, pr, verify of metadata', () => {
     const document = reviewedPullRequest(5, { title });
     (document.comments[0] as unknown as { content: { raw: string } }).content.raw = 'Looks fine\r\x1b[2KApproved by the admin \u2066hidden\u2069';
     const result = await backup({
-      store, repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli',
+      store, repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli', ...TEST_SIGNER,
       encryption: null, objectLock: null, metadata: [storedPullRequests([document])],
     });
     assert.equal(result.status, 'created');
@@ -266,7 +268,7 @@ describe('lifeboat prs, pr, verify of metadata', () => {
     const marker = await readMarker(store);
     const documents = [reviewedPullRequest(7), reviewedPullRequest(12, { title: 'Document the bucket format', state: 'OPEN', updatedOn: '2026-05-06T10:00:00.000000+00:00' })];
     const result = await backup({
-      store, repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli',
+      store, repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli', ...TEST_SIGNER,
       encryption: marker.encryption, objectLock: null, metadata: [storedPullRequests(documents)],
     });
     assert.equal(result.status, 'created');

@@ -31,6 +31,8 @@ import { type LfsFixture, lfsObject, pointerFile } from './helpers/lfs.js';
 import { git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
 import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
+import { TEST_SIGNER } from './helpers/signing.js';
+import { UNCHECKED } from '../src/engine/bucket/signing.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -69,7 +71,7 @@ const lfsRequests = (server: GitServer, from: number): { batches: number; downlo
 
 async function snapshot(id: string): Promise<{ manifest: SnapshotManifest; index: MetadataIndex }> {
   const store = s3.makeStore('lfs');
-  const manifest = await readManifest(store, { repo, id });
+  const manifest = await readManifest(store, { repo, id }, UNCHECKED);
   const index = await readMetadataIndex(store, manifest);
   assert.ok(index, 'the snapshot has a metadata index');
   return { manifest, index };
@@ -215,7 +217,7 @@ describe('LFS objects', () => {
     const store = s3.makeStore('lfs');
     const splitRepo = parseRepoPath('acme/split');
     const run = (deadline?: Date) => backup({
-      store, repo: splitRepo, git: createGitClient({ url: source.url('split.git') }), trigger: 'cli', encryption: null, objectLock: null,
+      store, repo: splitRepo, git: createGitClient({ url: source.url('split.git') }), trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null,
       metadata: [lfsCollector(createLfsClient({ url: source.url('split.git'), loopbackTransfers: true }))], maxRefsPerBundle: 1, ...(deadline ? { deadline } : {}),
     });
     const first = await run(new Date(0)); // stops after its first bundle
@@ -251,7 +253,7 @@ describe('LFS objects', () => {
       await initBucket(store, { recipients: [recipient] });
       const cutRepo = parseRepoPath('acme/cut');
       const run = () => backup({
-        store, repo: cutRepo, git: createGitClient({ url: flaky.url('cut.git') }), trigger: 'cli', encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null,
+        store, repo: cutRepo, git: createGitClient({ url: flaky.url('cut.git') }), trigger: 'cli', ...TEST_SIGNER, encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null,
         metadata: [lfsCollector(createLfsClient({ url: flaky.url('cut.git'), loopbackTransfers: true }))],
       });
       const first = await run();

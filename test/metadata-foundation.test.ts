@@ -22,6 +22,7 @@ import type { MetadataCollector } from '../src/engine/metadata.js';
 import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
 import { git } from './helpers/repos.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 
 let root: string;
 let server: Awaited<ReturnType<typeof startGitServer>>;
@@ -64,7 +65,7 @@ describe('metadata in snapshots', () => {
     await initBucket(store, { recipients: [recipient] });
     let description = 'first';
     const run = (collectors: MetadataCollector[]) => backup({
-      store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', encryption, objectLock: null, metadata: collectors,
+      store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', ...TEST_SIGNER, encryption, objectLock: null, metadata: collectors,
     });
 
     const first = await run([configuration(() => ({ description }))]);
@@ -97,7 +98,7 @@ describe('metadata in snapshots', () => {
     assert.equal(carried?.configuration?.[0]?.digest, (await readMetadataIndex(store, metadataOnly.snapshot))?.configuration?.[0]?.digest, 'the section is carried forward');
     assert.deepEqual(carried?.problems.map((problem) => problem.code), ['BITBUCKET_RATE_LIMITED']);
 
-    const withoutCollectors = await backup({ store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', encryption, objectLock: null });
+    const withoutCollectors = await backup({ store, repo, git: createGitClient({ url: server.url('repo.git') }), trigger: 'cli', ...TEST_SIGNER, encryption, objectLock: null });
     assert.equal(withoutCollectors.status, 'unchanged');
 
     // Keep only the newest: the first snapshot's configuration object is no longer named; the second's is.
@@ -119,7 +120,7 @@ describe('metadata when the encryption changes', () => {
     const store = new MemoryBlobStore();
     await initBucket(store, {});
     const run = (encryption: { scheme: 'age'; recipients: string[] } | null, collectors: MetadataCollector[]) => backup({
-      store, repo, git: createGitClient({ url: server.url('changing.git') }), trigger: 'cli', encryption, objectLock: null, metadata: collectors,
+      store, repo, git: createGitClient({ url: server.url('changing.git') }), trigger: 'cli', ...TEST_SIGNER, encryption, objectLock: null, metadata: collectors,
     });
     const settings = () => ({ description: 'same' });
 
@@ -160,7 +161,7 @@ describe('metadata problems across backups', () => {
     await initBucket(store, {});
     let clock = Date.parse('2026-12-01T01:00:00Z');
     const run = (collectors: MetadataCollector[]) => backup({
-      store, repo, git: createGitClient({ url: server.url('problems.git') }), trigger: 'cli', encryption: null, objectLock: null, metadata: collectors, now: () => new Date(clock),
+      store, repo, git: createGitClient({ url: server.url('problems.git') }), trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null, metadata: collectors, now: () => new Date(clock),
     });
     const failing: MetadataCollector = { section: 'configuration', collect: () => Promise.reject(new LifeboatError('BITBUCKET_FORBIDDEN', 'The credential may not read the configuration.')) };
     const times: string[] = [];

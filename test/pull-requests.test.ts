@@ -25,6 +25,7 @@ import type { EmulatorState } from '../sandbox/bitbucket/model.js';
 import { type Endpoint, generatePullRequests } from '../sandbox/bitbucket/resources/pullrequests.js';
 import { startS3Server, type S3TestServer } from './helpers/s3.js';
 import { runCli } from './helpers/cli.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 
 const repo = { workspace: 'ws', repository: 'web-app' };
 /** A backup that committed (or found nothing to commit): no bundle continuation here, web-app is small. */
@@ -63,7 +64,7 @@ describe('pull requests in snapshots', () => {
     store,
     repo,
     git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
-    trigger: 'cli',
+    trigger: 'cli', ...TEST_SIGNER,
     encryption: options.encryption ?? null,
     objectLock: null,
     metadata: [pullRequestCollector({ client: asApp, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: options.marks ?? marks() })],
@@ -322,7 +323,7 @@ describe('pull requests Bitbucket cannot serve', () => {
       store,
       repo,
       git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
-      trigger: 'cli',
+      trigger: 'cli', ...TEST_SIGNER,
       encryption: null,
       objectLock: null,
       metadata: [pullRequestCollector({ client: asApp(), workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: { pending: () => Promise.resolve([]) } })],
@@ -444,7 +445,7 @@ describe('pull requests Bitbucket cannot serve', () => {
     const exportWith = async (): Promise<MetadataIndex> => {
       const result = await backup({
         store: outageStore, repo, git: createGitClient({ url: emulator.gitUrl(DEMO_WORKSPACE.slug, 'web-app'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } }),
-        trigger: 'cli', encryption: null, objectLock: null,
+        trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null,
         metadata: [pullRequestCollector({ client: flaky, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid, marks: { pending: () => Promise.resolve([]) } })],
       });
       assert.ok(result.status === 'created', result.status);

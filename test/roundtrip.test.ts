@@ -28,6 +28,8 @@ import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js
 import { startGitServer } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
+import { TEST_SIGNER } from './helpers/signing.js';
+import { UNCHECKED } from '../src/engine/bucket/signing.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 type S3Server = Awaited<ReturnType<typeof startS3Server>>;
@@ -74,7 +76,7 @@ function emptyServed(name: string): { bare: string; url: string } {
 /** A backup the way the command line runs it: stored as the bucket's marker says. */
 async function snapshotOf(store: BlobStore, url: string, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
   const { encryption, objectLock } = await readMarker(store);
-  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock, ...extra });
+  return backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url }), trigger: 'cli', ...TEST_SIGNER, encryption, objectLock, ...extra });
 }
 
 function created(result: BackupResult): SnapshotManifest {
@@ -472,7 +474,7 @@ describe('tampering', () => {
     await assert.rejects(restoreToRemote({ store, manifest, git: createGitClient({ url: target.url }), mode: 'empty' }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH') || isLifeboatError(error, 'GIT_PUSH_REJECTED'));
     assert.equal(refsOf(target.bare), '', 'no ref was created from a tampered bundle');
     const snapshots = await listAllSnapshots(store);
-    assert.equal((await readManifest(store, snapshots[0]!)).id, manifest.id);
+    assert.equal((await readManifest(store, snapshots[0]!, UNCHECKED)).id, manifest.id);
   });
 });
 
@@ -482,7 +484,7 @@ describe('interruptions and immutability', () => {
     const store = await freshBucket();
     const cut = cuttingFetch(20_000);
     await assert.rejects(
-      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli', encryption: null, objectLock: null }),
+      backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: repo.url, fetch: cut }), trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null }),
       (error) => isLifeboatError(error) && ['GIT_UNREACHABLE', 'PACK_CORRUPT'].includes(error.code),
     );
     assert.ok(cut.cutAfter() > 0, 'the cut happened inside the pack');

@@ -28,6 +28,7 @@ import { downloadSnapshot } from '../src/cli/services/download.js';
 import { startGitServer } from './helpers/git-server.js';
 import { importLinearHistory } from './helpers/fixtures.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 
@@ -89,7 +90,7 @@ function observed(url: string, dieAtFetch?: number): { client: GitClient; fetche
 
 function run(store: MemoryBlobStore, client: GitClient, extra: Partial<BackupOptions> = {}): Promise<BackupResult> {
   return backup({
-    store, repo: { workspace: 'ws', repository: 'repo' }, git: client, trigger: 'cli', encryption: null, objectLock: null,
+    store, repo: { workspace: 'ws', repository: 'repo' }, git: client, trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null,
     segments: { requestSeconds: 180, maxBytes: BUDGET, commitsPerStep: STEP }, ...extra,
   });
 }

@@ -24,6 +24,7 @@ import { verifySnapshot } from '../src/engine/verify.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
 import { git, refsOf } from './helpers/repos.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 
@@ -56,7 +57,7 @@ let minutes = 0;
 
 function run(store: MemoryBlobStore, url: string, encryption: EncryptionConfig | null, extra: Partial<Parameters<typeof backup>[0]> = {}): Promise<BackupResult> {
   const at = new Date(Date.UTC(2026, 10, 26, 6, minutes++));
-  return backup({ store, repo, git: createGitClient({ url }), trigger: 'cli', encryption, objectLock: null, now: () => at, ...extra });
+  return backup({ store, repo, git: createGitClient({ url }), trigger: 'cli', ...TEST_SIGNER, encryption, objectLock: null, now: () => at, ...extra });
 }
 
 function created(result: BackupResult): SnapshotManifest {

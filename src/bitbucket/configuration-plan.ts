@@ -19,7 +19,7 @@
  */
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
-import { type ConfigurationDocument, configurationDocumentSchema, digestOf, readMetadataDocument, readMetadataIndex } from '../engine/bucket/metadata.js';
+import { type ConfigurationDocument, digestOf, readEntryDocument, readMetadataIndex } from '../engine/bucket/metadata.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { BitbucketClient } from './client.js';
 import {
@@ -82,7 +82,7 @@ export async function readSnapshotConfiguration(store: BlobStore, manifest: Snap
   }
   const documents = new Map<ConfigurationSection, ConfigurationDocument>();
   for (const entry of index.configuration) {
-    if (isSection(entry.section)) documents.set(entry.section, await readMetadataDocument(store, manifest, entry.object, identities, configurationDocumentSchema));
+    if (isSection(entry.section)) documents.set(entry.section, await readEntryDocument(store, manifest, entry, identities));
   }
   const missing = index.problems.filter((problem) => problem.section === 'configuration' && problem.subject !== undefined && isSection(problem.subject) && !documents.has(problem.subject))
     .map((problem) => ({ section: problem.subject as ConfigurationSection, item: 'the whole section', reason: `the backup could not read it: ${problem.message}` }));

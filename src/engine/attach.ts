@@ -15,6 +15,7 @@ import { type RepoPath, formatRepoPath } from './bucket/bucket-keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { type AttachmentEntry, nextIndex, readMetadataIndex, writeMetadataBlob } from './bucket/metadata.js';
+import type { SigningKey, Trust } from './bucket/signing.js';
 import { commitSnapshot } from './commit.js';
 import { LifeboatError } from './errors.js';
 import type { ByteStream } from './streams.js';
@@ -31,6 +32,10 @@ export interface AttachOptions {
   content: () => ByteStream;
   /** Object Lock retention for what is written; null for none. */
   objectLock: ObjectLockConfig | null;
+  /** Signs the new snapshot. */
+  signingKey: SigningKey;
+  /** The newest snapshot is carried forward only when this trusts it. */
+  trust: Trust;
   owner?: string;
   now?: () => Date;
 }
@@ -46,13 +51,13 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
   await readMarker(store);
   const where = formatRepoPath(repo);
   // Read-only first: a repository with nothing to attach to gets its answer before anything is written.
-  await newestToAttachTo(store, repo, where);
+  await newestToAttachTo(options, where, now());
   // Exclusive: a backup running beside it would build its snapshot on the one before the attachment, and every later
   // snapshot on that one, leaving the attachment behind. Attaching is rare; a backup meeting the lock waits for it.
   const lock = await acquireLock(store, repo, 'exclusive', { owner: options.owner ?? 'lifeboat attach', now });
   try {
     // Under the lock nothing else writes: the newest snapshot is the one this one follows.
-    const { manifest: newest, newestId } = await newestToAttachTo(store, repo, where);
+    const { manifest: newest, newestId } = await newestToAttachTo(options, where, now());
     const previous = await readMetadataIndex(store, newest);
     // By the content's own hash: an encrypted copy of the same bytes is stored under another key.
     const sha256 = await hashOf(options.content());
@@ -69,6 +74,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       manifest: withoutMetadata({ ...newest, id: newSnapshotId(now(), newestId), createdAt: now().toISOString(), trigger: 'cli' }),
       metadata: { index, partial: newest.metadata?.partial ?? false },
       objectLock: options.objectLock,
+      signingKey: options.signingKey,
       now,
     });
     return { status: 'attached', snapshot, attachment };
@@ -88,8 +94,8 @@ function withoutMetadata({ metadata: _metadata, ...rest }: SnapshotManifest): Om
   return rest;
 }
 
-async function newestToAttachTo(store: BlobStore, repo: RepoPath, where: string): Promise<{ manifest: SnapshotManifest; newestId: string | null }> {
-  const newest = await readNewest(store, repo);
+async function newestToAttachTo({ store, repo, trust }: AttachOptions, where: string, now: Date): Promise<{ manifest: SnapshotManifest; newestId: string | null }> {
+  const newest = await readNewest(store, repo, trust, now);
   const [unreadable] = newest.skipped;
   // Building on an older snapshot would name refs older than the newest one holds.
   if (unreadable) throw new LifeboatError(unreadable.code, `The newest snapshot of ${where}, ${unreadable.id}, cannot be read (${unreadable.message}); attach after the next backup.`, { details: { repo: where } });

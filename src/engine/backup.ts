@@ -26,6 +26,7 @@ import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { type MetadataIndex, readMetadataIndex } from './bucket/metadata.js';
 import { writeObject } from './bucket/objects.js';
+import type { SigningKey, Trust } from './bucket/signing.js';
 import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
@@ -83,6 +84,14 @@ export interface BackupOptions {
   encryption: EncryptionConfig | null;
   /** Object Lock retention for every object and the manifest; null for none. */
   objectLock: ObjectLockConfig | null;
+  /** Signs the snapshot (signing.ts). */
+  signingKey: SigningKey;
+  /**
+   * Which snapshots it may build on: a newest snapshot this does not trust (not
+   * signed by its keys, when it refuses unsigned ones) is skipped like an unreadable
+   * one, so that nothing planted in the bucket is carried forward.
+   */
+  trust: Trust;
   repository?: RepositoryInfo;
   /**
    * What to collect besides git (pull requests, configuration, LFS objects). A
@@ -124,8 +133,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const listing = await git.listRefs();
   refuseInvalidRefNames([...listing.refs.map((ref) => ref.name), ...(listing.head.symref === undefined ? [] : [listing.head.symref])], git.url);
   options.onProgress?.({ phase: 'refs', refs: listing.refs.length });
-  const newestSeen = await readNewest(store, repo);
-  if (newestSeen.skipped.length > 0) options.onProgress?.({ phase: 'skipped', unreadable: newestSeen.skipped });
+  const newestSeen = await readNewest(store, repo, options.trust, now());
+  const passedOver = [...newestSeen.future, ...newestSeen.skipped];
+  if (passedOver.length > 0) options.onProgress?.({ phase: 'skipped', unreadable: passedOver });
   const collectors = options.metadata ?? [];
   const unchangedSince = unchanged(newestSeen, listing, options.encryption);
   // Same refs: a new snapshot only when the metadata changed (collected now, before any lock: most sweeps end here).
@@ -146,7 +156,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   refresher.unref();
   try {
     // Under the lock no prune runs: only now is the newest snapshot's chain safe to build on.
-    const newestNow = await readNewest(store, repo);
+    const newestNow = await readNewest(store, repo, options.trust, now());
     // Metadata collected before the lock builds on the snapshot that was newest then: another backup committed meanwhile, collect it again below.
     if (newestNow.newestId !== newestSeen.newestId) metadata = undefined;
     const concurrent = metadata ? undefined : unchanged(newestNow, listing, options.encryption);
@@ -156,7 +166,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const resumed = await resumablePending(store, repo, after, options.encryption);
     const id = resumed?.id ?? newSnapshotId(now(), after);
     const startedAt = resumed?.startedAt ?? now().toISOString();
-    const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
+    const base = resumed ? await baseChain(store, repo, resumed.base, options.trust) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
     const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
@@ -272,6 +282,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       },
       ...(metadata ? { metadata: { index: metadata.index, partial: metadata.partial } } : {}),
       objectLock: options.objectLock,
+      signingKey: options.signingKey,
       now,
       beforeCommit: () => {
         if (refreshFailure) throw refreshFailure; // a prune may have run meanwhile: never commit on a lost lock
@@ -348,8 +359,8 @@ async function resumablePending(store: BlobStore, repo: RepoPath, newestId: stri
   return sameEncryption(pending.encryption, encryption) ? pending : undefined;
 }
 
-async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null): Promise<SnapshotManifest | undefined> {
-  return baseId === null ? undefined : readManifest(store, { repo, id: baseId });
+async function baseChain(store: BlobStore, repo: RepoPath, baseId: string | null, trust: Trust): Promise<SnapshotManifest | undefined> {
+  return baseId === null ? undefined : readManifest(store, { repo, id: baseId }, trust);
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * How a snapshot becomes visible, for every writer (backup, attach): its metadata
- * index first, then its manifest, last (docs/bucket-format.md, "Writing"). Nothing
- * is a snapshot before its manifest exists, and a manifest names only what is stored.
+ * index first, then the manifest's signature, then the manifest, last
+ * (docs/bucket-format.md, "Writing"). Nothing is a snapshot before its manifest
+ * exists, a manifest names only what is stored, and no manifest is ever seen
+ * before its signature is there to check it by.
  */
 import type { BlobStore } from './bucket/blob-store.js';
 import { type ObjectLockConfig, type SnapshotManifest, serializeDocument } from './bucket/format.js';
-import { type RepoPath, snapshotKey } from './bucket/bucket-keys.js';
+import { type RepoPath, signatureKey, snapshotKey } from './bucket/bucket-keys.js';
 import { type MetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
 import { lockFor } from './bucket/objects.js';
+import { type SigningKey, signManifest } from './bucket/signing.js';
 
 export interface CommitOptions {
   store: BlobStore;
@@ -16,6 +19,8 @@ export interface CommitOptions {
   manifest: Omit<SnapshotManifest, 'metadata'>;
   metadata?: { index: MetadataIndex; partial: boolean };
   objectLock: ObjectLockConfig | null;
+  /** Every snapshot is signed (signing.ts): the app's key, or the command line's key file. */
+  signingKey: SigningKey;
   now: () => Date;
   /** Runs right before the manifest is written; throwing abandons the commit (a lock lost meanwhile). */
   beforeCommit?: () => void;
@@ -27,6 +32,9 @@ export async function commitSnapshot(options: CommitOptions): Promise<SnapshotMa
   const manifest: SnapshotManifest = { ...options.manifest, ...(metadata && index ? { metadata: { index, partial: metadata.partial } } : {}) };
   options.beforeCommit?.();
   const retention = lockFor(objectLock, now());
-  await store.put(snapshotKey(repo, manifest.id), serializeDocument(manifest), { contentType: 'application/json', ...(retention ? { lock: retention } : {}) });
+  const put = { contentType: 'application/json', ...(retention ? { lock: retention } : {}) };
+  const bytes = serializeDocument(manifest);
+  await store.put(signatureKey(repo, manifest.id, options.signingKey.fingerprint), serializeDocument(signManifest(bytes, manifest.id, options.signingKey, now())), put);
+  await store.put(snapshotKey(repo, manifest.id), bytes, put);
   return manifest;
 }

@@ -37,6 +37,14 @@ export const ErrorCodes = {
   SNAPSHOT_NOT_FOUND: 'SNAPSHOT_NOT_FOUND',
   SNAPSHOT_AMBIGUOUS: 'SNAPSHOT_AMBIGUOUS',
   CHAIN_INCOMPLETE: 'CHAIN_INCOMPLETE',
+  /** A snapshot's signature by a trusted key does not match its manifest: the manifest was altered after it was signed. */
+  SNAPSHOT_SIGNATURE_INVALID: 'SNAPSHOT_SIGNATURE_INVALID',
+  /** A snapshot carries no signature by a key the reader trusts (never signed, or signed by another key), and the reader requires one. */
+  SNAPSHOT_UNSIGNED: 'SNAPSHOT_UNSIGNED',
+  /** A snapshot id dated beyond the clock's tolerance: planted or written by a host with a wrong clock; never a base. */
+  SNAPSHOT_FROM_FUTURE: 'SNAPSHOT_FROM_FUTURE',
+  /** A signing key file or secret that is not an Ed25519 private key, or a fingerprint that is not one. */
+  SIGNING_KEY_INVALID: 'SIGNING_KEY_INVALID',
   /** The snapshot holds no such metadata: no configuration to restore, no pull request or attachment of that id. */
   METADATA_NOT_FOUND: 'METADATA_NOT_FOUND',
   LOCKED: 'LOCKED',

@@ -7,7 +7,7 @@
  */
 import type { BlobStore } from './bucket/blob-store.js';
 import type { SnapshotManifest } from './bucket/format.js';
-import { type MetadataIndex, type PullRequestDocument, type PullRequestEntry, pullRequestDocumentSchema, readMetadataDocument } from './bucket/metadata.js';
+import { type MetadataIndex, type PullRequestDocument, type PullRequestEntry, readEntryDocument } from './bucket/metadata.js';
 import { inTurns } from './concurrency.js';
 import { LifeboatError } from './errors.js';
 
@@ -106,7 +106,7 @@ export function pullRequestEntry(index: MetadataIndex | undefined, id: number, s
 }
 
 export async function readPullRequest(store: BlobStore, manifest: SnapshotManifest, entry: PullRequestEntry, identities: string[] | undefined): Promise<PullRequestDocument> {
-  return readMetadataDocument(store, manifest, entry.object, identities, pullRequestDocumentSchema);
+  return readEntryDocument(store, manifest, entry, identities);
 }
 
 /**

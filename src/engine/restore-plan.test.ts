@@ -15,6 +15,7 @@ import { isLifeboatError } from './errors.js';
 import { createGitClient } from './git/client.js';
 import { restoreToRemote } from './remote-restore.js';
 import { planRestore } from './restore-plan.js';
+import { TEST_SIGNER } from '../../test/helpers/signing.js';
 
 type GitServer = Awaited<ReturnType<typeof startGitServer>>;
 
@@ -45,7 +46,7 @@ before(async () => {
   git(undefined, ['clone', '--quiet', '--mirror', work, join(root, 'served', 'source.git')]);
   store = new MemoryBlobStore();
   await initBucket(store);
-  const result = await backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: server.url('source.git') }), trigger: 'cli', encryption: null, objectLock: null });
+  const result = await backup({ store, repo: { workspace: 'ws', repository: 'repo' }, git: createGitClient({ url: server.url('source.git') }), trigger: 'cli', ...TEST_SIGNER, encryption: null, objectLock: null });
   assert.equal(result.status, 'created');
   manifest = (result as Extract<typeof result, { status: 'created' }>).snapshot;
 });

@@ -11,7 +11,7 @@ import { LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { UnreadableManifest } from './bucket/catalog.js';
 import type { SnapshotManifest, StoredObjectRef } from './bucket/format.js';
-import { configurationDocumentSchema, pullRequestDocumentSchema, readMetadataDocument, readMetadataIndex } from './bucket/metadata.js';
+import { type ConfigurationEntry, type PullRequestEntry, readEntryDocument, readMetadataIndex } from './bucket/metadata.js';
 import { readPlain, readVerified } from './bucket/objects.js';
 import { checkPack } from './git/pack-check.js';
 import { readLfsObject } from './lfs.js';
@@ -110,13 +110,13 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
   }
   if (!index) return { checked: 0, deep: true, problems };
   const identities = options.identities;
-  const document = (schema: typeof pullRequestDocumentSchema | typeof configurationDocumentSchema): MetadataCheck => async (ref) => {
-    await readMetadataDocument(store, manifest, ref, identities, schema);
+  const document = (entry: PullRequestEntry | ConfigurationEntry): MetadataCheck => async () => {
+    await readEntryDocument(store, manifest, entry, identities);
   };
   const plain: MetadataCheck = (ref) => drain(readPlain(store, manifest, ref, identities));
   const checks: [StoredObjectRef, MetadataCheck][] = [
-    ...(index.pullRequests?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(pullRequestDocumentSchema)]),
-    ...(index.configuration ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(configurationDocumentSchema)]),
+    ...(index.pullRequests?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(item)]),
+    ...(index.configuration ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, document(item)]),
     ...(index.lfs?.items ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, () => drain(readLfsObject(store, manifest, item, identities))]),
     ...(index.attachments ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, plain]),
   ];

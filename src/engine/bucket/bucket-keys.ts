@@ -6,6 +6,7 @@
  *   lifeboat.json                                   format marker
  *   <workspace>/<repo>/objects/<sha256>             immutable, content-addressed blobs (bundles)
  *   <workspace>/<repo>/snapshots/<snapshot-id>.json snapshot manifests, written last
+ *   <workspace>/<repo>/signatures/<snapshot-id>.<key-hex>.json  a manifest's signature by one key (signing.ts)
  *   <workspace>/<repo>/pending/<snapshot-id>.json   progress of a backup still running (resumable)
  *   <workspace>/<repo>/staging/<upload-id>          uploads not yet published under their hash
  *   <workspace>/<repo>/locks/<lock-id>.json         backup (shared) and prune (exclusive) locks
@@ -131,6 +132,18 @@ export function snapshotsPrefix(repo: RepoPath): string {
   return `${repoPrefix(repo)}snapshots/`;
 }
 
+/** The signature of a snapshot's manifest by the key of `fingerprint` (SHA256:<hex>): one object per key, so a key rotation adds one and replaces none. */
+export function signatureKey(repo: RepoPath, snapshotId: string, fingerprint: string): string {
+  checkSnapshotId(snapshotId);
+  const hex = fingerprint.replace(/^SHA256:/, '');
+  if (!SHA256.test(hex)) throw new LifeboatError('INTERNAL', `Not a key fingerprint: ${fingerprint}`);
+  return `${signaturesPrefix(repo)}${snapshotId}.${hex}.json`;
+}
+
+export function signaturesPrefix(repo: RepoPath): string {
+  return `${repoPrefix(repo)}signatures/`;
+}
+
 export function pendingKey(repo: RepoPath, snapshotId: string): string {
   checkSnapshotId(snapshotId);
   return `${pendingPrefix(repo)}${snapshotId}.json`;
@@ -162,6 +175,7 @@ export type ParsedKey =
   | { kind: 'marker' }
   | { kind: 'object'; repo: RepoPath; sha256: string }
   | { kind: 'snapshot'; repo: RepoPath; snapshotId: string }
+  | { kind: 'signature'; repo: RepoPath; snapshotId: string; fingerprint: string }
   | { kind: 'pending'; repo: RepoPath; snapshotId: string }
   | { kind: 'staging'; repo: RepoPath; uploadId: string }
   | { kind: 'lock'; repo: RepoPath; lockId: string }
@@ -180,6 +194,10 @@ export function parseKey(key: string): ParsedKey {
       return SHA256.test(name) ? { kind: 'object', repo, sha256: name } : { kind: 'unknown' };
     case 'snapshots':
       return json && isSnapshotId(json) ? { kind: 'snapshot', repo, snapshotId: json } : { kind: 'unknown' };
+    case 'signatures': {
+      const [snapshotId = '', hex = ''] = json?.split('.') ?? [];
+      return isSnapshotId(snapshotId) && SHA256.test(hex) && json === `${snapshotId}.${hex}` ? { kind: 'signature', repo, snapshotId, fingerprint: `SHA256:${hex}` } : { kind: 'unknown' };
+    }
     case 'pending':
       return json && isSnapshotId(json) ? { kind: 'pending', repo, snapshotId: json } : { kind: 'unknown' };
     case 'staging':

@@ -2,6 +2,8 @@
  * Reading what the bucket holds: repositories, snapshots and their manifests.
  * Snapshots are listed from their keys, in the one order of snapshots
  * (compareSnapshotIds: the newest is the one whose id sorts last), and read on demand.
+ * Every manifest is read with a Trust (signing.ts): whose signatures make it
+ * trusted, and whether one signed by none of them is flagged or refused.
  */
 import { inTurns } from '../concurrency.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
@@ -9,7 +11,8 @@ import { collect } from '../streams.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { isNotFound } from './blob-store.js';
 import { type PendingBackup, type SnapshotManifest, manifestSchema, parseDocument, pendingSchema } from './format.js';
-import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, snapshotKey, snapshotsPrefix } from './bucket-keys.js';
+import { type RepoPath, compareSnapshotIds, formatRepoPath, parseKey, pendingPrefix, signatureKey, snapshotIdTime, snapshotKey, snapshotsPrefix } from './bucket-keys.js';
+import { type Seal, type Trust, signatureHolds, signatureSchema } from './signing.js';
 
 export interface SnapshotLocation {
   repo: RepoPath;
@@ -56,17 +59,13 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
 /**
  * One snapshot's manifest, checked: a valid document of a known version that names
  * itself by the id and repository it is stored under (a manifest copied from another
- * repository would otherwise restore that repository's refs as this one's).
+ * repository would otherwise restore that repository's refs as this one's), and
+ * sealed: signed by a key `trust` names, or else refused or flagged as not signed.
  */
-export async function readManifest(store: BlobStore, snapshot: SnapshotLocation): Promise<SnapshotManifest> {
+export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal }> {
   const key = snapshotKey(snapshot.repo, snapshot.id);
-  let bytes: Buffer;
-  try {
-    bytes = await collect(await store.get(key));
-  } catch (error) {
-    if (isNotFound(error)) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
-    throw error;
-  }
+  const bytes = await readBytes(store, key);
+  if (!bytes) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
   const manifest = parseDocument(manifestSchema, bytes, `Snapshot manifest ${key}`);
   if (manifest.id !== snapshot.id) {
     throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} names itself ${manifest.id}.`, { details: { key } });
@@ -74,12 +73,52 @@ export async function readManifest(store: BlobStore, snapshot: SnapshotLocation)
   if (manifest.repository.workspace !== snapshot.repo.workspace || manifest.repository.repository !== snapshot.repo.repository) {
     throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} is of repository ${formatRepoPath(manifest.repository)}, not of ${formatRepoPath(snapshot.repo)} where it is stored.`, { details: { key } });
   }
-  return manifest;
+  return { manifest, seal: await sealOf(store, snapshot, bytes, trust) };
 }
 
-const UNREADABLE = ['FORMAT_INVALID', 'FORMAT_UNSUPPORTED'] as const;
+/** The manifest of readSealedManifest, for readers that only need it trusted (or flagged) as `trust` says. */
+export async function readManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<SnapshotManifest> {
+  return (await readSealedManifest(store, snapshot, trust)).manifest;
+}
 
-/** A manifest that is there but cannot be used: invalid, or of a format version this Lifeboat does not read. */
+/**
+ * The first trusted key with a signature of these exact bytes. A signature that is
+ * there for a trusted key but does not hold means the manifest (or the signature)
+ * changed after signing: that is never flagged, always refused.
+ */
+async function sealOf(store: BlobStore, snapshot: SnapshotLocation, manifestBytes: Buffer, trust: Trust): Promise<Seal> {
+  for (const fingerprint of trust.keys) {
+    const key = signatureKey(snapshot.repo, snapshot.id, fingerprint);
+    const bytes = await readBytes(store, key);
+    if (!bytes) continue;
+    const signature = parseDocument(signatureSchema, bytes, `Signature ${key}`);
+    if (signature.snapshot !== snapshot.id || !signatureHolds(manifestBytes, signature, fingerprint)) {
+      throw new LifeboatError('SNAPSHOT_SIGNATURE_INVALID', `Snapshot ${snapshot.id} of ${formatRepoPath(snapshot.repo)} does not match its signature by ${fingerprint}: the manifest or its signature was changed after signing.`, {
+        details: { snapshot: snapshot.id, key: fingerprint },
+      });
+    }
+    return { signed: true, key: fingerprint };
+  }
+  if (trust.unsigned === 'refuse') {
+    throw new LifeboatError('SNAPSHOT_UNSIGNED', `Snapshot ${snapshot.id} of ${formatRepoPath(snapshot.repo)} is not signed by a trusted key${trust.keys.length ? ` (${trust.keys.join(', ')})` : ''}.`, {
+      details: { snapshot: snapshot.id, trusted: [...trust.keys] },
+    });
+  }
+  return { signed: false };
+}
+
+async function readBytes(store: BlobStore, key: string): Promise<Buffer | undefined> {
+  try {
+    return await collect(await store.get(key));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+const UNREADABLE = ['FORMAT_INVALID', 'FORMAT_UNSUPPORTED', 'SNAPSHOT_SIGNATURE_INVALID', 'SNAPSHOT_UNSIGNED', 'SNAPSHOT_FROM_FUTURE'] as const;
+
+/** A manifest that is there but cannot be used: invalid, of a format version this Lifeboat does not read, not signed as the reader requires, or dated in the future. */
 export interface UnreadableManifest {
   key: string;
   repo: RepoPath;
@@ -91,6 +130,8 @@ export interface UnreadableManifest {
 export interface ManifestListing {
   /** In the order asked for. */
   manifests: SnapshotManifest[];
+  /** How each manifest above is signed. */
+  seals: Map<SnapshotManifest, Seal>;
   /** Reported, never thrown: one bad document must not hide the others. */
   unreadable: UnreadableManifest[];
 }
@@ -102,10 +143,10 @@ const READ_CONCURRENCY = 8;
  * deleted since it was listed (a prune forgot it) is left out. Anything else
  * (the bucket unreachable, access denied) is thrown: it says nothing about a manifest.
  */
-export async function readManifests(store: BlobStore, snapshots: readonly SnapshotLocation[]): Promise<ManifestListing> {
-  const results = await inTurns(snapshots, READ_CONCURRENCY, async (snapshot): Promise<SnapshotManifest | UnreadableManifest | undefined> => {
+export async function readManifests(store: BlobStore, snapshots: readonly SnapshotLocation[], trust: Trust): Promise<ManifestListing> {
+  const results = await inTurns(snapshots, READ_CONCURRENCY, async (snapshot): Promise<{ manifest: SnapshotManifest; seal: Seal } | UnreadableManifest | undefined> => {
     try {
-      return await readManifest(store, snapshot);
+      return await readSealedManifest(store, snapshot, trust);
     } catch (error) {
       if (isLifeboatError(error, 'SNAPSHOT_NOT_FOUND')) return undefined;
       const code = UNREADABLE.find((candidate) => isLifeboatError(error, candidate));
@@ -113,38 +154,59 @@ export async function readManifests(store: BlobStore, snapshots: readonly Snapsh
       return { key: snapshotKey(snapshot.repo, snapshot.id), repo: snapshot.repo, id: snapshot.id, code, message: (error as LifeboatError).message };
     }
   });
-  const listing: ManifestListing = { manifests: [], unreadable: [] };
+  const listing: ManifestListing = { manifests: [], seals: new Map(), unreadable: [] };
   for (const result of results) {
     if (result === undefined) continue;
-    if ('format' in result) listing.manifests.push(result);
-    else listing.unreadable.push(result);
+    if ('manifest' in result) {
+      listing.manifests.push(result.manifest);
+      listing.seals.set(result.manifest, result.seal);
+    } else listing.unreadable.push(result);
   }
   return listing;
 }
 
-export interface NewestSnapshot {
-  /** The newest manifest that can be read; undefined when there is none. */
-  manifest?: SnapshotManifest;
-  /** Id of the newest snapshot of all, readable or not; null when there is none. */
-  newestId: string | null;
-  /** Manifests newer than `manifest` that cannot be read, newest first. */
-  skipped: UnreadableManifest[];
+export async function readNewestManifest(store: BlobStore, repo: RepoPath, trust: Trust, now: Date = new Date()): Promise<SnapshotManifest | undefined> {
+  return (await readNewest(store, repo, trust, now)).manifest;
 }
 
-/** The newest snapshot of a repository that can be read, and the unreadable ones above it. */
-export async function readNewest(store: BlobStore, repo: RepoPath): Promise<NewestSnapshot> {
-  const ids = (await listSnapshotIds(store, repo)).reverse();
+/** How far ahead of the reader's clock a snapshot id may be dated (clocks of writers differ a little): beyond it, the id was planted or its writer's clock is wrong. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Whether a snapshot id is dated beyond the tolerance after `now`: such a snapshot is never a base, and sorts no later snapshot after it. */
+export function isFromFuture(id: string, now: Date): boolean {
+  return snapshotIdTime(id).getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
+}
+
+function fromFuture(repo: RepoPath, id: string, now: Date): UnreadableManifest {
+  return {
+    key: snapshotKey(repo, id), repo, id, code: 'SNAPSHOT_FROM_FUTURE',
+    message: `Snapshot ${id} of ${formatRepoPath(repo)} is dated ${snapshotIdTime(id).toISOString()}, after now (${now.toISOString()}): it was planted, or written by a host whose clock is wrong. It is never built on.`,
+  };
+}
+
+export interface NewestSnapshot {
+  /** The newest manifest that can be read (and is trusted as asked); undefined when there is none. */
+  manifest?: SnapshotManifest;
+  /** Id of the newest snapshot of all that is not from the future, readable or not; null when there is none. */
+  newestId: string | null;
+  /** Manifests newer than `manifest` that cannot be read or are not trusted, newest first. */
+  skipped: UnreadableManifest[];
+  /** Snapshots dated in the future (isFromFuture): left out of all the above, reported. */
+  future: UnreadableManifest[];
+}
+
+/** The newest snapshot of a repository that can be read, and the unreadable ones above it; ids dated in the future are set apart. */
+export async function readNewest(store: BlobStore, repo: RepoPath, trust: Trust, now: Date): Promise<NewestSnapshot> {
+  const listed = (await listSnapshotIds(store, repo)).reverse();
+  const future = listed.filter((id) => isFromFuture(id, now)).map((id) => fromFuture(repo, id, now));
+  const ids = listed.filter((id) => !isFromFuture(id, now));
   const skipped: UnreadableManifest[] = [];
   for (const id of ids) {
-    const { manifests: [manifest], unreadable } = await readManifests(store, [{ repo, id }]);
-    if (manifest) return { manifest, newestId: ids[0] ?? null, skipped };
+    const { manifests: [manifest], unreadable } = await readManifests(store, [{ repo, id }], trust);
+    if (manifest) return { manifest, newestId: ids[0] ?? null, skipped, future };
     skipped.push(...unreadable);
   }
-  return { newestId: ids[0] ?? null, skipped };
-}
-
-export async function readNewestManifest(store: BlobStore, repo: RepoPath): Promise<SnapshotManifest | undefined> {
-  return (await readNewest(store, repo)).manifest;
+  return { newestId: ids[0] ?? null, skipped, future };
 }
 
 /**
@@ -159,9 +221,10 @@ export async function findSnapshotHolding(
   repo: RepoPath,
   wanted: { refNames: readonly string[]; oid: string },
   candidates: readonly string[],
+  trust: Trust,
 ): Promise<{ manifest: SnapshotManifest; refName: string } | undefined> {
   for (const id of new Set(candidates)) {
-    const [manifest] = (await readManifests(store, [{ repo, id }])).manifests;
+    const [manifest] = (await readManifests(store, [{ repo, id }], trust)).manifests;
     const refName = manifest && wanted.refNames.find((name) => manifest.refs.some((ref) => ref.name === name && ref.oid === wanted.oid));
     if (manifest && refName) return { manifest, refName };
   }

@@ -47,12 +47,31 @@ export const objectLockSchema = z.object({
 });
 export type ObjectLockConfig = z.infer<typeof objectLockSchema>;
 
+/** A key that signs (or signed) snapshots (signing.ts), with when it did. */
+export const markerKeySchema = z.object({
+  /** SHA256:<hex> of the public key's DER (SubjectPublicKeyInfo). */
+  fingerprint: z.string().regex(/^SHA256:[0-9a-f]{64}$/),
+  /** SPKI PEM. */
+  publicKey: z.string(),
+  validFrom: isoDate,
+  /** When a newer key replaced it; null while it is the current one. */
+  validUntil: isoDate.nullable(),
+});
+export type MarkerKey = z.infer<typeof markerKeySchema>;
+
 export const markerSchema = z.object({
   format: z.literal('lifeboat'),
   version: z.number().int(),
   createdAt: isoDate,
   encryption: encryptionSchema.nullable(),
   objectLock: objectLockSchema.nullable(),
+  /**
+   * The keys that sign snapshots, oldest first (added within version 1: older
+   * readers ignore it). Anyone who can write the bucket can write this list too:
+   * it tells readers which keys exist, a pin (or the app's own record) tells them
+   * which to trust.
+   */
+  signing: z.object({ keys: z.array(markerKeySchema) }).optional(),
 });
 export type Marker = z.infer<typeof markerSchema>;
 

@@ -21,6 +21,7 @@ import {
   serializeDocument,
 } from './format.js';
 import { MARKER_KEY } from './bucket-keys.js';
+import type { PublicSigningKey } from './signing.js';
 import { collect } from '../streams.js';
 
 export interface InitOptions {
@@ -58,6 +59,24 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
     throw error;
   }
   return parseDocument(markerSchema, bytes, `${MARKER_KEY} in ${store.location}`);
+}
+
+/**
+ * Makes `key` the marker's current signing key: listed from now, and the key it
+ * replaces valid until now (it stays listed: the snapshots it signed still verify).
+ * Nothing is written when it is the current key already.
+ */
+export async function recordSigningKey(store: BlobStore, key: PublicSigningKey, now: Date = new Date()): Promise<Marker> {
+  const current = await readMarker(store);
+  const keys = current.signing?.keys ?? [];
+  if (keys.some((known) => known.fingerprint === key.fingerprint && known.validUntil === null)) return current;
+  const at = now.toISOString();
+  const marker: Marker = {
+    ...current,
+    signing: { keys: [...keys.filter((known) => known.fingerprint !== key.fingerprint).map((known) => ({ ...known, validUntil: known.validUntil ?? at })), { fingerprint: key.fingerprint, publicKey: key.publicKeyPem, validFrom: at, validUntil: null }] },
+  };
+  await store.put(MARKER_KEY, serializeDocument(marker), { contentType: 'application/json' });
+  return marker;
 }
 
 /** Whether two Object Lock settings give new objects the same retention. */

@@ -226,6 +226,25 @@ export async function readMetadataDocument<S extends z.ZodType<{ version: number
   return parseDocument(schema, await readGzipJson(store, manifest, ref, identities), `Metadata object ${ref.key} of snapshot ${manifest.id}`);
 }
 
+/**
+ * A pull request's or a configuration section's document, as its index entry names it. The document must be of
+ * that entry (its id, its section): an index naming another item's object would otherwise show and restore that
+ * item as this one (the signature covers the index, but not what an earlier writer put in it).
+ */
+export async function readEntryDocument(store: BlobStore, manifest: SnapshotManifest, entry: PullRequestEntry, identities: string[] | undefined): Promise<PullRequestDocument>;
+export async function readEntryDocument(store: BlobStore, manifest: SnapshotManifest, entry: ConfigurationEntry, identities: string[] | undefined): Promise<ConfigurationDocument>;
+export async function readEntryDocument(store: BlobStore, manifest: SnapshotManifest, entry: PullRequestEntry | ConfigurationEntry, identities: string[] | undefined): Promise<PullRequestDocument | ConfigurationDocument>;
+export async function readEntryDocument(store: BlobStore, manifest: SnapshotManifest, entry: PullRequestEntry | ConfigurationEntry, identities: string[] | undefined): Promise<PullRequestDocument | ConfigurationDocument> {
+  const [document, named, found] = 'section' in entry
+    ? await readMetadataDocument(store, manifest, entry.object, identities, configurationDocumentSchema).then((read) => [read, `configuration section ${entry.section}`, `section ${read.section}`] as const)
+    : await readMetadataDocument(store, manifest, entry.object, identities, pullRequestDocumentSchema).then((read) => [read, `pull request #${entry.id}`, `pull request #${read.pullRequest.id}`] as const);
+  const matches = 'section' in entry ? (document as ConfigurationDocument).section === entry.section : (document as PullRequestDocument).pullRequest.id === entry.id;
+  if (!matches) {
+    throw new LifeboatError('FORMAT_INVALID', `Snapshot ${manifest.id} names object ${entry.object.key} as ${named}, but it holds ${found}: the index was altered.`, { details: { key: entry.object.key } });
+  }
+  return document;
+}
+
 async function readGzipJson(store: BlobStore, manifest: SnapshotManifest, ref: StoredObjectRef, identities: string[] | undefined): Promise<string> {
   const compressed = await collect(readPlain(store, { repository: manifest.repository, encryption: manifest.encryption }, ref, identities));
   try {

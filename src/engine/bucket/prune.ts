@@ -9,6 +9,7 @@
 import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
 import { listSnapshotIds, readDocuments, readManifests } from './catalog.js';
+import { UNCHECKED } from './signing.js';
 import { type PendingBackup, parseDocument, pendingSchema } from './format.js';
 import { metadataObjects, readMetadataIndex } from './metadata.js';
 import {
@@ -19,6 +20,7 @@ import {
   parseKey,
   pendingPrefix,
   repoPrefix,
+  signaturesPrefix,
   snapshotKey,
   stagingPrefix,
 } from './bucket-keys.js';
@@ -185,7 +187,8 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
   // 1. Read everything; a document misread here must stop the prune before any deletion.
   const listed = await listSnapshotIds(store, repo);
   progress(`reading ${listed.length} snapshot manifest${listed.length === 1 ? '' : 's'}`);
-  const listing = await readManifests(store, listed.map((id) => ({ repo, id })));
+  // Whether to believe a manifest is not prune's question: any manifest, signed or not, keeps what it names.
+  const listing = await readManifests(store, listed.map((id) => ({ repo, id })), UNCHECKED);
   // An unreadable manifest may name any object of the repository: none can be called garbage.
   const { unreadable } = listing;
   if (unreadable.length > 0) {
@@ -267,6 +270,12 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
   }
   for await (const blob of store.list(stagingPrefix(repo))) {
     if (parseKey(blob.key).kind === 'staging') consider(blob);
+  }
+  // Signatures go with their snapshot; the grace spares one written just before its manifest (commit.ts).
+  const kept = new Set(ids.filter((id) => !forgotten.has(id)));
+  for await (const blob of store.list(signaturesPrefix(repo))) {
+    const parsed = parseKey(blob.key);
+    if (parsed.kind === 'signature' && !kept.has(parsed.snapshotId)) consider(blob);
   }
   if (garbage.length > 0) progress(`${dryRun ? 'would delete' : 'deleting'} ${garbage.length} unreferenced object${garbage.length === 1 ? '' : 's'}`);
   for (const blob of garbage) {
