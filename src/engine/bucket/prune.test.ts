@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { isLifeboatError } from '../errors.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { type BundleEntry, type PendingBackup, type SnapshotManifest, serializeDocument } from './format.js';
-import { type RepoPath, lockKey, locksPrefix, objectKey, pendingKey, snapshotKey, stagingKey } from './bucket-keys.js';
+import { type RepoPath, lockKey, locksPrefix, objectKey, pendingKey, signatureKey, snapshotKey, stagingKey } from './bucket-keys.js';
 import { acquireLock } from './locks.js';
 import { MemoryBlobStore } from './memory-store.js';
 import { type PruneReport, listRepositories, prune, pruneAll } from './prune.js';
@@ -185,6 +185,22 @@ describe('prune', () => {
     assert.deepEqual(report.forgottenSnapshots, [sid(0), sid(2), sid(3)]);
     for (const needed of [s.f0, s.i1, s.f3, s.i4]) assert.ok(await world.store.stat(needed.key), `${needed.key} must survive`);
     assert.ok(!(await world.store.stat(s.i2.key)), 'S2 alone named increment 2');
+  });
+
+  it('deletes the signatures of the snapshots it forgets, and keeps those of kept snapshots and one written just now', async () => {
+    const world = new World();
+    await fiveDays(world);
+    const fingerprint = `SHA256:${'ab'.repeat(32)}`;
+    world.at(4 * DAY);
+    for (const day of [0, 1, 2, 3, 4]) await world.store.put(signatureKey(repo, sid(day), fingerprint), Buffer.from('{}'));
+    world.at(5 * DAY - MINUTE);
+    // A backup committing right now: its signature is written before its manifest (commit.ts).
+    const committing = signatureKey(repo, sid(5), fingerprint);
+    await world.store.put(committing, Buffer.from('{}'));
+    world.at(5 * DAY);
+    await prune(world.store, repo, { keepLast: 2 }, options(world));
+    const signatures = (await world.keys()).filter((key) => key.includes('/signatures/')).sort();
+    assert.deepEqual(signatures, [signatureKey(repo, sid(3), fingerprint), signatureKey(repo, sid(4), fingerprint), committing].sort());
   });
 
   it('never forgets the newest snapshot, even under the narrowest policy', async () => {
