@@ -24,11 +24,13 @@ const ARTIFACTS = join(appDir, 'test-artifacts');
 let app: AppWorld;
 let browser: Browser;
 let page: Page;
+/** The host's delays move it on; the app reads the time from it. */
+const clock = new ManualClock();
 
 before(async () => {
   await buildPages(appDir);
   // The host's delays (30 s coalescing, 120 s prunes) wait until a test settles the host.
-  app = await startAppWorld({ clock: new ManualClock() });
+  app = await startAppWorld({ clock });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -274,7 +276,7 @@ test('an endpoint check that fails says so beside the endpoint, instead of showi
 });
 
 test('an API token about to expire is warned about two weeks ahead, above every tab, with its date in the set-up', async () => {
-  const inFiveDays = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
+  const inFiveDays = new Date(clock.now() + 5 * 86_400_000).toISOString().slice(0, 10);
   await app.configure({ bitbucket: { credential: 'api-token', email: DEMO_USERS.admin.email, expiresOn: inFiveDays } });
   try {
     const frame = await adminPage('admin');

@@ -16,6 +16,7 @@ import { DEMO_WORKSPACE } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import type { JobView, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { readNewestManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
@@ -440,5 +441,45 @@ describe('the repository settings page in chromium', () => {
     const restored = [...(await remoteRefs())].filter(([name]) => name.startsWith('refs/heads/restored/') && name.endsWith('/media'));
     assert.deepEqual(restored.map(([, oid]) => oid), [tip]);
     await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('a banner whose snapshot is gone from the bucket says so and offers no undo', async () => {
+    // web-app backed up by its pushes, in the clear, whatever ran before.
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } } });
+    const work = await mkdtemp(join(scratch, 'gone-'));
+    await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(SLUG), work]);
+    const git = (...args: string[]) => gitAsync(work, ['-c', 'user.name=Bob', '-c', 'user.email=bob@lifeboat.invalid', ...args]);
+    const settle = async () => {
+      await app.world.emulator.eventsIdle();
+      await app.world.host.idle();
+    };
+    await git('checkout', '--quiet', '-b', 'gone-topic');
+    await git('commit', '--quiet', '--allow-empty', '-m', 'work that will be rewritten');
+    await git('push', '--quiet', 'origin', 'gone-topic');
+    await settle();
+    const lostTip = (await git('rev-parse', 'HEAD')).trim();
+    await git('commit', '--quiet', '--amend', '--allow-empty', '-m', 'rewritten');
+    await git('push', '--quiet', '--force', 'origin', 'gone-topic');
+    await settle();
+    const listed = await app.repoPage('listDestructiveEvents', {}, { as: 'repoAdmin', repositorySlug: SLUG });
+    assert.ok(listed.ok, JSON.stringify(listed));
+    const event = listed.value.items.find((candidate) => candidate.kind === 'force-push' && candidate.previousTip === lostTip);
+    assert.ok(event?.snapshotId, 'the force-push is recorded with the snapshot holding the lost tip');
+
+    // Someone with bucket access deletes that snapshot; the index, rebuilt from the bucket, no longer has it.
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    await store.remove(snapshotKey(repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)), event.snapshotId));
+    const reindex = await app.adminPage('rebuildIndex', undefined);
+    assert.ok(reindex.ok, JSON.stringify(reindex));
+    await settle();
+    const indexed = await app.adminPage('getJob', { jobId: reindex.value.id });
+    assert.equal(indexed.ok && indexed.value.state, 'done', JSON.stringify(indexed));
+
+    const frame = await open('repoAdmin');
+    const banner = frame.locator('section').filter({ has: frame.getByRole('heading', { name: /^gone-topic was force-pushed/ }) });
+    await banner.getByText('The snapshot that held it is no longer in the bucket, so Lifeboat cannot put it back.').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-snapshot-gone.png'), fullPage: true });
+    assert.equal(await banner.getByRole('button').count(), 0, 'neither undo is offered');
   });
 });

@@ -8,6 +8,8 @@ import { getJob } from '../app/jobs/job-records.js';
 import { type Consumer, MAX_RETRIES, defineConsumer, retryPlan, startJob } from './jobs.js';
 import { kvsKeys } from '../app/state/state-keys.js';
 import { acquireLease } from '../app/jobs/lease.js';
+import { readStatus } from '../app/jobs/status.js';
+import { now } from './state/context.js';
 import { QUEUES } from './queues.js';
 import { type MemoryApp, memoryApp } from '../app/state/testing.js';
 
@@ -171,6 +173,30 @@ describe('the job kernel: one lifecycle for every consumer', () => {
       await handler({ body: app.pushed[1]!.body });
       const done = await getJob(job.id);
       assert.deepEqual([done.state, done.result, app.pushed.length], ['done', { repositories: 3 }, 2]);
+    });
+  });
+
+  it('a retry\'s time, the status\'s progress and its error are stamped by the app\'s clock, as the job record is', async () => {
+    const app = memoryApp();
+    await app.run(async () => {
+      const job = await start(app);
+      const handler = consumer(async (_event, context) => {
+        context.progress('fetching');
+        throw context.retryCount === 0 ? new LifeboatError('GIT_SERVER_BUSY', 'busy') : new LifeboatError('INVALID_ARGUMENT', 'no such thing');
+      }, { keepsStatus: true });
+      // A day on: the wall clock is a day behind what the app ages its records by.
+      app.advance(86_400_000);
+      const since = now();
+      await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 0 } });
+      const retried = now();
+      const within = (at: string | undefined, from: number, to: number, what: string) => assert.ok(at !== undefined && Date.parse(at) >= from && Date.parse(at) <= to, `${what} ${at} is not within ${new Date(from).toISOString()}…${new Date(to).toISOString()}`);
+      const waiting = await getJob(job.id);
+      within(waiting.nextAttemptAt, since + 30_000, retried + 30_000, 'the next attempt');
+      within(waiting.updatedAt, since, retried, 'the job record');
+      within((await readStatus(REPO)).progress?.updatedAt, since, retried, 'the status\'s "waiting to retry"');
+      await handler({ body: { repositoryUuid: REPO, jobId: job.id }, retryContext: { retryCount: 1 } });
+      const status = await readStatus(REPO);
+      within(status.lastError?.at, retried, now(), 'the status\'s error');
     });
   });
 

@@ -133,7 +133,7 @@ export interface RunContext {
   /** The job record, when someone follows this work. */
   job?: JobView;
   retryCount: number;
-  /** When this delivery started (epoch ms): budgets within the 900 s count from here. */
+  /** When this delivery started (epoch ms, real time: Forge's 900 s do not follow the app's clock): budgets within them count from here. */
   startedAt: number;
   /** What the work is doing now; written to the job record at most every couple of seconds. */
   progress(phase: string, progress?: JobProgress): void;
@@ -332,18 +332,18 @@ async function failOrRetry<B extends JobBody>(consumer: Consumer<B>, body: B, re
   const keptStatus = consumer.keepsStatus ? status : undefined;
   if (plan) {
     await markWaiting(body, shown, plan.afterSeconds);
-    await keptStatus?.({ state: 'queued', progress: { phase: `waiting to retry: ${shown.message}`, updatedAt: new Date().toISOString() } });
+    await keptStatus?.({ state: 'queued', progress: { phase: `waiting to retry: ${shown.message}`, updatedAt: new Date(now()).toISOString() } });
     return new InvocationError({ retryAfter: plan.afterSeconds, retryReason: plan.reason });
   }
   await ended(consumer, body);
   if (body.jobId) await updateJob(body.jobId, { state: 'failed', error: shown }).catch(forgotten);
-  await keptStatus?.({ state: 'failed', progress: undefined, lastError: { ...shown, at: new Date().toISOString() } });
+  await keptStatus?.({ state: 'failed', progress: undefined, lastError: { ...shown, at: new Date(now()).toISOString() } });
   await recordAudit({ ...(await consumer.audit(body)), outcome: 'failed', error: { code: shown.code, message: shown.message } });
   return undefined;
 }
 
 async function markWaiting(body: JobBody, reason: UserError, afterSeconds: number): Promise<void> {
-  const nextAttemptAt = new Date(Date.now() + afterSeconds * 1000).toISOString();
+  const nextAttemptAt = new Date(now() + afterSeconds * 1000).toISOString();
   if (body.jobId) await updateJob(body.jobId, { state: 'waiting-to-retry', error: reason, nextAttemptAt }).catch(forgotten);
 }
 
@@ -355,7 +355,7 @@ function progressWriter<B extends JobBody>(consumer: Consumer<B>, body: B, statu
       if (Date.now() - lastWrite < PROGRESS_WRITE_INTERVAL_MS) return;
       lastWrite = Date.now();
       // Taken into the status writes now, in the order of the work's own (a later "idle" lands after it).
-      const shown = consumer.keepsStatus ? status({ state: 'running', progress: { phase, ...progress, updatedAt: new Date().toISOString() } }) : undefined;
+      const shown = consumer.keepsStatus ? status({ state: 'running', progress: { phase, ...progress, updatedAt: new Date(now()).toISOString() } }) : undefined;
       writing = Promise.all([
         writing.then(async () => {
           if (body.jobId) await updateJob(body.jobId, { state: 'running', phase, ...(progress ? { progress } : {}) });

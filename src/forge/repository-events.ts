@@ -65,8 +65,6 @@ async function onCreated(event: RepositoryLifecycleEvent): Promise<void> {
 
 async function onDeleted(event: RepositoryLifecycleEvent): Promise<void> {
   const repositoryUuid = bracedUuid(event.repository.uuid);
-  // Marked apart from the status, which only a delivery holding the repository's lease writes (status.ts).
-  await appState().set(kvsKeys.deletedAt(repositoryUuid), new Date().toISOString());
   await appState().delete(kvsKeys.backupQueued(repositoryUuid));
   await markDeleted(repositoryUuid);
   await recordAudit({

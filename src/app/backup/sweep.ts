@@ -21,7 +21,7 @@ import { QUEUES, enqueue, resumeParked } from '../../forge/queues.js';
 import { loadSettings, requireConfiguration, storeSettings } from '../settings/settings-store.js';
 import { healIndex } from '../catalogue/reindex.js';
 import { forgetEndedIdentities } from '../restore/restore-identity.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now } from '../../forge/state/context.js';
 
 const INTERVAL_MS = { hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 } as const;
 /** The hourly trigger does not fire on the second: a sweep due within this much is run now rather than an hour late. */
@@ -63,8 +63,8 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
   await forgetEndedIdentities().catch((error: unknown) => console.warn('lifeboat: could not forget the identities of ended restores; the next hour tries again', toLifeboatError(error).message));
   const workspaceUuid = workspaceFromContext(context);
   const last = await appState().get<string>(kvsKeys.lastSweep);
-  if (last && Date.now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
-  await appState().set(kvsKeys.lastSweep, new Date().toISOString());
+  if (last && now() - Date.parse(last) < INTERVAL_MS[settings.schedule.interval] - SCHEDULE_SLACK_MS) return;
+  await appState().set(kvsKeys.lastSweep, new Date(now()).toISOString());
   await enqueue(QUEUES.sweep, [{ workspaceUuid } satisfies SweepBody]);
 }
 
@@ -76,7 +76,7 @@ export async function handleSchedule(_event: unknown, context: unknown): Promise
 export async function nextSweepAt(settings: WorkspaceSettings): Promise<string | undefined> {
   const last = await appState().get<string>(kvsKeys.lastSweep);
   if (!last) return undefined;
-  return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], Date.now())).toISOString();
+  return new Date(Math.max(Date.parse(last) + INTERVAL_MS[settings.schedule.interval], now())).toISOString();
 }
 
 /**

@@ -12,9 +12,12 @@ import { withAppContext } from '../../forge/state/context.js';
 import { memoryState } from '../state/memory-state.js';
 import { memoryApp } from '../state/testing.js';
 import { type StoredStatus, readStatus } from './status.js';
+import type { SnapshotManifest } from '../../engine/bucket/format.js';
+import { indexSnapshot, listDeletedRepositories } from '../catalogue/snapshot-index.js';
 
 const WORKSPACE = '{0d6c3b1e-4a5f-4c2d-9e8f-7a6b5c4d3e21}';
 const REPO = '{6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d}';
+const SNAPSHOT = '20261207T100000Z-aaaaaa';
 /** A backup running under the repository's lease, its status as the kernel stored it for that delivery. */
 const RUNNING: StoredStatus = { repositoryUuid: REPO, state: 'running', jobId: '3f0c5a52-5b7e-4c1e-9d5a-1c2b3a4d5e6f', progress: { phase: 'uploading', bytes: 2048, updatedAt: '2026-12-07T12:00:00.000Z' } };
 const retried = (returned: unknown): boolean => (returned as { _retry?: boolean } | undefined)?._retry === true;
@@ -90,9 +93,12 @@ describe('the repository status: written by the job kernel, for the delivery hol
   it('a repository deleted in Bitbucket is marked apart: the status of a backup still running is its own', async () => {
     const app = memoryApp();
     await app.run(async () => {
+      await indexSnapshot(REPO, {
+        id: SNAPSHOT, createdAt: '2026-12-07T10:00:00Z', trigger: 'push', refs: [], bundles: [], encryption: null, repository: { uuid: REPO, slug: 'web-app', name: 'Web app' },
+      } as unknown as SnapshotManifest, undefined);
       await app.state.set(kvsKeys.repoStatus(REPO), RUNNING);
       await handleRepositoryEvent({ eventType: 'avi:bitbucket:deleted:repository', workspace: { uuid: WORKSPACE }, repository: { uuid: REPO } });
-      assert.ok(await app.state.get(kvsKeys.deletedAt(REPO)), 'marked deleted');
+      assert.deepEqual((await listDeletedRepositories()).items.map((entry) => [entry.repositoryUuid, entry.lastSnapshotId]), [[REPO, SNAPSHOT]], 'listed for restore');
       assert.deepEqual(await app.state.get(kvsKeys.repoStatus(REPO)), RUNNING);
     });
   });

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DestructiveEvent } from '../../contract.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
-import { decideRef, listDestructiveEvents } from './destructive-events.js';
+import { decideRef, listDestructiveEvents, markEventUndone } from './destructive-events.js';
 import { forgetSnapshots, indexSnapshot } from '../catalogue/snapshot-index.js';
 import { kvsKeys } from '../state/state-keys.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now } from '../../forge/state/context.js';
 import { memoryApp } from '../state/testing.js';
 
 const BRANCH = 'refs/heads/v1';
@@ -65,6 +65,23 @@ describe('the banner offers an undo only while its snapshot is there', () => {
       assert.deepEqual(await gone(), { [records[0]!.id]: false, [records[1]!.id]: false, [records[2]!.id]: false });
       await forgetSnapshots(repo, [snapshotId]);
       assert.deepEqual(await gone(), { [records[0]!.id]: true, [records[1]!.id]: false, [records[2]!.id]: false });
+    });
+  });
+});
+
+describe('markEventUndone', () => {
+  it('dates the undo by the app\'s clock', async () => {
+    const repo = '{6f1e2d3c-4b5a-4978-8c6d-5e4f3a2b1c0d}';
+    const app = memoryApp();
+    // A day on: the wall clock is a day behind the app's.
+    app.advance(86_400_000);
+    await app.run(async () => {
+      const record: DestructiveEvent = { id: '1796637900000-aaaaaaaaaaaa', repositoryUuid: repo, kind: 'force-push', ref: BRANCH, previousTip: OLD, newTip: NEW, at: '2026-12-07T10:05:00.000Z' };
+      await appState().set(kvsKeys.destructiveEvent(repo, new Date(record.at), record.id), record);
+      const since = now();
+      const undone = await markEventUndone(repo, record.id, 'j');
+      const at = Date.parse(undone.undoneBy?.at ?? '');
+      assert.ok(at >= since && at <= now(), `undone at ${undone.undoneBy?.at}, the app's clock ${new Date(since).toISOString()}`);
     });
   });
 });

@@ -15,7 +15,7 @@ import { kvsKeys } from '../state/state-keys.js';
 import { listByPrefix } from '../state/app-state.js';
 import { requireConfiguration } from '../settings/settings-store.js';
 import { isIndexed, newestSnapshotIds } from '../catalogue/snapshot-index.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now } from '../../forge/state/context.js';
 
 /** Manifests the push trigger reads looking for the snapshot that holds a rewritten tip (it has 25 s). */
 const LOOKUP_MANIFESTS = 10;
@@ -75,7 +75,7 @@ export async function recordDestructivePush(event: RepositoryPushEvent, previous
   const candidates = fullRefNames(push.ref);
   // Bitbucket's timestamp, when it gives one, is the same on every redelivery; so is what the id is made of
   // (never the decision, which may learn more the second time): a duplicate rewrites the same record.
-  const atMs = Date.parse(event.timestamp ?? '') || Date.now();
+  const atMs = Date.parse(event.timestamp ?? '') || now();
   const digest = createHash('sha256').update([repositoryUuid, push.ref, previousTip, push.after ?? '', push.closed ? 'closed' : 'forced'].join('\n')).digest('hex').slice(0, 12);
   const id = `${atMs}-${digest}`;
   // Bounded: slow reads must not push the trigger past its 25 s and lose the record itself.
@@ -164,7 +164,7 @@ export async function getDestructiveEvent(repositoryUuid: string, eventId: strin
 }
 
 export async function markEventUndone(repositoryUuid: string, eventId: string, jobId: string): Promise<DestructiveEvent> {
-  const event = { ...(await getDestructiveEvent(repositoryUuid, eventId)), undoneBy: { jobId, at: new Date().toISOString() } };
+  const event = { ...(await getDestructiveEvent(repositoryUuid, eventId)), undoneBy: { jobId, at: new Date(now()).toISOString() } };
   await appState().set(destructiveEventKey(repositoryUuid, eventId), event);
   if (event.snapshotId) await releasePin(repositoryUuid, event.snapshotId, { kind: 'event', eventId });
   return event;

@@ -13,7 +13,7 @@ import { kvsKeys } from '../state/state-keys.js';
 import { requireWorkspaceRepositories } from '../catalogue/coverage.js';
 import { refuseFailingSecrets } from '../../forge/checks.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now } from '../../forge/state/context.js';
 
 /** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way); the page words it. */
 export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipients: string[] | undefined): StorageStatus {
@@ -26,7 +26,7 @@ export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipient
 export async function settingsView(): Promise<SettingsView> {
   const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
   const expiresOn = settings?.bitbucket.credential === 'api-token' ? settings.bitbucket.expiresOn : undefined;
-  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets), ...(expiresOn ? { bitbucketExpiry: credentialExpiry(expiresOn, new Date()) } : {}) };
+  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets), ...(expiresOn ? { bitbucketExpiry: credentialExpiry(expiresOn, new Date(now())) } : {}) };
 }
 
 /** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */
@@ -44,10 +44,10 @@ function changedFields(before: unknown, after: unknown, path = ''): string[] {
 function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ action: string; note: AuditNote }> {
   const changes: Array<{ action: string; note: AuditNote }> = [];
   const was = before.encryption?.recipients ?? [];
-  const now = after.encryption?.recipients ?? [];
+  const to = after.encryption?.recipients ?? [];
   if (!sameEncryption(before.encryption, after.encryption)) {
-    const action = now.length === 0 ? 'encryption turned off' : was.length === 0 ? 'encryption turned on' : 'encryption recipients changed';
-    changes.push({ action, note: { code: 'encryption-changed', from: was, to: now } });
+    const action = to.length === 0 ? 'encryption turned off' : was.length === 0 ? 'encryption turned on' : 'encryption recipients changed';
+    changes.push({ action, note: { code: 'encryption-changed', from: was, to } });
   }
   if (!sameObjectLock(before.objectLock, after.objectLock)) {
     changes.push({ action: 'Object Lock changed', note: { code: 'object-lock-changed', from: before.objectLock, to: after.objectLock } });
@@ -58,7 +58,7 @@ function storageChanges(before: StorageSetting, after: StorageSetting): Array<{ 
 /** `request.settings` is checked here (parseSettings names every field); the rest of the payload by the resolver. */
 export async function saveSettings({ accountId, workspaceUuid }: { accountId: string; workspaceUuid: string }, request: Omit<SaveSettingsRequest, 'settings'> & { settings: unknown }): Promise<SettingsView> {
   // Validate everything before writing anything.
-  const settings = parseSettings(request.settings);
+  const settings = parseSettings(request.settings, new Date(now()));
   const previous = await loadSettings();
   const added = Object.keys(settings.overrides).filter((uuid) => previous?.overrides[uuid] === undefined);
   await requireWorkspaceRepositories(workspaceUuid, added.map((uuid) => ({ uuid, at: ['overrides', uuid] })));
@@ -80,6 +80,7 @@ export async function saveSettings({ accountId, workspaceUuid }: { accountId: st
   ];
   const settingsChanged = previous ? changedFields(previous, settings) : [];
   if (!previous || settingsChanged.some((field) => field === 'repositories' || field.startsWith('repositories.'))) {
+    // The wall clock, not the app's: the sweep compares it with Bitbucket's created_on, which Bitbucket's clock sets.
     await appState().set(kvsKeys.selectionSavedAt, Date.now());
   }
   const note: AuditNote = previous ? { code: 'settings-changed', fields: settingsChanged, secrets } : { code: 'settings-created', secrets };

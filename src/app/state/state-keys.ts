@@ -18,8 +18,6 @@ export const kvsKeys = {
   bitbucketSecret: 'secret:bitbucket-token',
   repoStatus: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:status`,
   lastPush: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:last-push`,
-  /** When Bitbucket reported the repository deleted (ISO 8601); its snapshots stay in the bucket. */
-  deletedAt: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:deleted-at`,
   /** Set while a backup of the repository waits in the queue: later pushes coalesce into it. */
   backupQueued: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:backup-queued`,
   /** The newest snapshot and what the pages show of it (snapshot-index.ts). */
