@@ -7,6 +7,7 @@
 // settles; plain snapshots keep plain SHA-256, and none is carried into an
 // encrypted snapshot.
 import assert from 'node:assert/strict';
+import { createHmac, hkdfSync } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { BitbucketClient } from '../src/bitbucket/client.js';
@@ -119,6 +120,11 @@ describe('metadata digests', () => {
     const plain = await plainDigests(store, first.snapshot, index, [identity]);
     assert.equal(plain.size, CONFIGURATION_SECTIONS.length + (index.pullRequests?.items.length ?? 0));
     for (const [item, digest] of plain) assert.ok(!text.includes(digest), `the SHA-256 of ${item} is nowhere in the index`);
+    // The holder of the signing key computes it as the format says ("Digests"): HKDF of the private key, HMAC of the canonical JSON.
+    const key = hkdfSync('sha256', Buffer.from(TEST_SIGNING_KEY.privateKey.export({ format: 'jwk' }).d!, 'base64url'), Buffer.alloc(0), 'lifeboat metadata digest v1', 32);
+    const canonical = (value: unknown): string => JSON.stringify(value, (_key, item: unknown) => (item && typeof item === 'object' && !Array.isArray(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1))) : item));
+    const branchingModel = index.configuration?.find((entry) => entry.section === 'branching-model');
+    assert.equal(branchingModel?.digest, createHmac('sha256', Buffer.from(key)).update(canonical({ data: truth.data, unreadable: truth.unreadable })).digest('hex'));
 
     // Change detection still works on the keyed digests: the same repository again stores nothing.
     const stored = await objectKeys(store);

@@ -10,7 +10,9 @@
  *
  * The index is never encrypted. It holds ids, states, times, sizes and hashes, no
  * content: the app, which holds no age identity, must still tell what changed
- * since the last snapshot, and prune must tell which objects are still named.
+ * since the last snapshot, and prune must tell which objects are still named. The
+ * digests of an encrypted snapshot's documents are keyed (metadataDigest), so that
+ * the index confirms no guess of them.
  */
 import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
