@@ -226,7 +226,8 @@ export function metadataDigest(encrypted: boolean, signingKey: SigningKey): Meta
   if (!encrypted) return { key: undefined, of: digestOf };
   // The JWK's `d` is the raw 32-byte private key, however the key's PEM was written.
   const { d } = signingKey.privateKey.export({ format: 'jwk' });
-  const key = Buffer.from(hkdfSync('sha256', Buffer.from(d ?? '', 'base64url'), Buffer.alloc(0), DIGEST_KEY_INFO, 32));
+  if (d === undefined) throw new LifeboatError('SIGNING_KEY_INVALID', 'The signing key holds no private key to key the metadata digests with.');
+  const key = Buffer.from(hkdfSync('sha256', Buffer.from(d, 'base64url'), Buffer.alloc(0), DIGEST_KEY_INFO, 32));
   return { key: signingKey.fingerprint, of: (value) => createHmac('sha256', key).update(canonicalJson(value)).digest('hex') };
 }
 
