@@ -13,6 +13,7 @@ import { BitbucketClient } from '../src/bitbucket/client.js';
 import { type PullRequestMarks, pullRequestCollector } from '../src/bitbucket/pull-request-collector.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { MetadataIndex } from '../src/engine/bucket/metadata.js';
+import { generateSigningKey } from '../src/engine/bucket/signing.js';
 import { collectMetadata } from '../src/engine/metadata.js';
 import { DEMO_USERS, DEMO_WORKSPACE } from '../sandbox/demo.js';
 import { startBitbucketEmulator, type Emulator } from '../sandbox/bitbucket/index.js';
@@ -60,12 +61,14 @@ export async function benchPullRequests(dataDir: string, count: number, changed:
       const id = /\/pullrequests\/(\d+)[/?]/.exec(path)?.[1] ?? new URL(path, emulator.url).searchParams.get('from_pullrequest_id');
       return id ? Number(id) : undefined;
     };
+    // Plain: the signing key only keys an encrypted snapshot's digests.
+    const signingKey = generateSigningKey().key;
     const collect = async (previous: MetadataIndex | undefined): Promise<{ index: MetadataIndex; calls: number; subjects: Array<number | undefined>; seconds: number }> => {
       emulator.clearRequests();
       const started = process.hrtime.bigint();
       const { index } = await collectMetadata({
         store, repo, collectors: [pullRequestCollector({ client, workspaceUuid: DEMO_WORKSPACE.uuid, repositoryUuid: repository.uuid, marks: noMarks })],
-        previous, lfsPointers: [], encryption: null, objectLock: null, now: () => new Date(),
+        previous, lfsPointers: [], encryption: null, objectLock: null, signingKey, now: () => new Date(),
       });
       const rest = emulator.requests().filter((record) => record.rest);
       return { index, calls: rest.length, subjects: rest.map((record) => subject(record.path)), seconds: Number(process.hrtime.bigint() - started) / 1e9 };

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestEmulator, WORKSPACE_TOKEN_AUTH, type TestEmulator } from '../../sandbox/bitbucket/test-support.js';
 import { MemoryBlobStore } from '../engine/bucket/memory-store.js';
+import { TEST_SIGNING_KEY } from '../../test/helpers/signing.js';
 import { collectMetadata } from '../engine/metadata.js';
 import { BitbucketClient } from './client.js';
 import { CONFIGURATION_SECTIONS, configurationCollector } from './configuration.js';
@@ -30,6 +31,7 @@ describe('the configuration collector', () => {
     lfsPointers: [],
     encryption: null,
     objectLock: null,
+    signingKey: TEST_SIGNING_KEY,
     now: () => new Date('2026-12-02T01:00:00Z'),
   });
 

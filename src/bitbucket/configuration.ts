@@ -12,7 +12,7 @@
  * configuration digests the same.
  */
 import type { ConfigurationEntry, MetadataProblem } from '../engine/bucket/metadata.js';
-import { type ConfigurationDocument, digestOf } from '../engine/bucket/metadata.js';
+import type { ConfigurationDocument } from '../engine/bucket/metadata.js';
 import { FORMAT_VERSION } from '../engine/bucket/format.js';
 import { inTurns } from '../engine/concurrency.js';
 import { toLifeboatError } from '../engine/errors.js';
@@ -155,9 +155,9 @@ export async function readSection(clients: ConfigurationClients, address: Reposi
   return { section, readWith, data, unreadable };
 }
 
-/** What a section's entry is compared by: its content, never when it was read or by whom. */
-export function sectionDigest(read: Pick<SectionRead, 'data' | 'unreadable'>): string {
-  return digestOf({ data: read.data, unreadable: read.unreadable });
+/** What a section's entry is compared by: its content, never when it was read or by whom (`digest`: the snapshot's, MetadataContext). */
+export function sectionDigest(read: Pick<SectionRead, 'data' | 'unreadable'>, digest: (value: unknown) => string): string {
+  return digest({ data: read.data, unreadable: read.unreadable });
 }
 
 /** Sections read at once: a few, well within what the hourly budget and Bitbucket's per-second limits allow. */
@@ -216,7 +216,7 @@ export function configurationCollector(options: ConfigurationCollectorOptions): 
           problems.push({ section: 'configuration', subject: section, code: failure.code, message: `${failure.message} ${readerNeeds(section, options.credential)}${before ? ' The previous snapshot\'s copy is kept.' : ''}` });
           return before;
         }
-        const digest = sectionDigest(read);
+        const digest = sectionDigest(read, context.digest);
         if (before?.digest === digest) return before;
         const document: ConfigurationDocument = {
           format: 'lifeboat-configuration', version: FORMAT_VERSION, fetchedAt: context.now().toISOString(),

@@ -24,7 +24,7 @@
  * run's deadline stops the export, the section says `complete: false` with
  * everything stored so far, and the next backup goes on from there.
  */
-import { type MetadataProblem, type PullRequestDocument, type PullRequestEntry, type PullRequestsSection, digestOf } from '../engine/bucket/metadata.js';
+import type { MetadataProblem, PullRequestDocument, PullRequestEntry, PullRequestsSection } from '../engine/bucket/metadata.js';
 import { FORMAT_VERSION } from '../engine/bucket/format.js';
 import { type LifeboatError, isLifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { MetadataCollector, MetadataContext } from '../engine/metadata.js';
@@ -145,7 +145,7 @@ async function collectPullRequests(options: PullRequestCollectorOptions, context
     // Every request about this one failing right after the one before failed too is Bitbucket failing: an outage stops the export.
     if (failed.length > 0 && previousFailed && !answered && !gotItself) throw failed[0]!.error;
     previousFailed = failed.length > 0;
-    const digest = digestOf({ ...document, fetchedAt: undefined });
+    const digest = context.digest({ ...document, fetchedAt: undefined });
     const known = items.get(pr.id);
     // Fetched again with nothing changed (a duplicate event): the stored object still says it all.
     const object = known?.digest === digest ? known.object : await context.writeDocument(document);

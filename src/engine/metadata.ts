@@ -7,8 +7,9 @@
 import type { BlobStore } from './bucket/blob-store.js';
 import { type EncryptionConfig, type ObjectLockConfig, type SnapshotManifest, type StoredObjectRef, sameEncryption } from './bucket/format.js';
 import type { RepoPath } from './bucket/bucket-keys.js';
-import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, metadataObjects, nextIndex, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
+import { type MetadataIndex, type MetadataProblem, type MetadataSections, isPartial, metadataDigest, metadataObjects, nextIndex, withDigestsOf, writeMetadataBlob, writeMetadataDocument } from './bucket/metadata.js';
 import { readVerified } from './bucket/objects.js';
+import type { SigningKey } from './bucket/signing.js';
 import { toLifeboatError } from './errors.js';
 import type { ByteStream } from './streams.js';
 
@@ -20,8 +21,13 @@ export interface LfsPointer {
 
 export interface MetadataContext {
   repo: RepoPath;
-  /** The index of the snapshot this one follows (the newest readable), if it has one. */
+  /** The index of the snapshot this one follows (the newest readable), if it has one; its digests are of `digest`'s kind or absent. */
   previous: MetadataIndex | undefined;
+  /**
+   * The digest an entry records of its document (plain SHA-256, or keyed in an encrypted snapshot: metadataDigest):
+   * an entry whose digest equals the previous entry's names the same object again.
+   */
+  digest(value: unknown): string;
   /** The LFS objects the snapshot's bundle chain points to, each once (recorded per bundle while its pack streamed). */
   lfsPointers: readonly LfsPointer[];
   /** Stores a JSON document (gzip, encrypted like the snapshot) and returns what the index names. */
@@ -49,6 +55,8 @@ export interface CollectOptions {
   lfsPointers: readonly LfsPointer[];
   encryption: EncryptionConfig | null;
   objectLock: ObjectLockConfig | null;
+  /** The snapshot's signing key: an encrypted snapshot's digests are keyed by a key derived from it. */
+  signingKey: SigningKey;
   deadline?: Date;
   now: () => Date;
   signal?: AbortSignal;
@@ -63,9 +71,13 @@ export interface CollectOptions {
  */
 export async function collectMetadata(options: CollectOptions): Promise<{ index: MetadataIndex; changed: boolean; partial: boolean }> {
   const write = { store: options.store, repo: options.repo, encryption: options.encryption, objectLock: options.objectLock, ...(options.signal ? { signal: options.signal } : {}) };
+  const digest = metadataDigest(options.encryption !== null, options.signingKey);
+  // Compared like with like: digests of another kind are dropped, never carried or matched (withDigestsOf).
+  const previous = options.previous && withDigestsOf(options.previous, digest);
   const context: MetadataContext = {
     repo: options.repo,
-    previous: options.previous,
+    previous,
+    digest: digest.of,
     lfsPointers: options.lfsPointers,
     writeDocument: (document) => writeMetadataDocument(document, { ...write, now: options.now() }),
     writeBlob: (content) => writeMetadataBlob(content, { ...write, now: options.now() }),
@@ -89,7 +101,7 @@ export async function collectMetadata(options: CollectOptions): Promise<{ index:
       collected.problems.push({ section: collector.section, code: failure.code, message: failure.message });
     }
   }
-  const next = nextIndex(options.previous, collected, options.now().toISOString());
+  const next = nextIndex(previous, collected, options.now().toISOString(), digest.key);
   return { ...next, partial: interrupted || isPartial(next.index) };
 }
 

@@ -10,9 +10,11 @@
  *
  * The index is never encrypted. It holds ids, states, times, sizes and hashes, no
  * content: the app, which holds no age identity, must still tell what changed
- * since the last snapshot, and prune must tell which objects are still named.
+ * since the last snapshot, and prune must tell which objects are still named. The
+ * digests of an encrypted snapshot's documents are keyed (metadataDigest), so that
+ * the index confirms no guess of them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { LifeboatError } from '../errors.js';
@@ -20,6 +22,7 @@ import { type ByteStream, collect, fromBytes } from '../streams.js';
 import type { BlobStore } from './blob-store.js';
 import { type SnapshotManifest, type StoredObjectRef, FORMAT_VERSION, parseDocument, storedObjectSchema } from './format.js';
 import { type WriteObjectOptions, readPlain, writeObject } from './objects.js';
+import { type SigningKey, fingerprintSchema } from './signing.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a 64-hex SHA-256');
 const isoDate = z.string().datetime({ offset: true });
@@ -50,7 +53,10 @@ export const pullRequestEntrySchema = z.object({
   updatedOn: isoDate,
   /** A `lifeboat-pull-request` document. */
   object: storedObjectSchema,
-  /** SHA-256 of the document without `fetchedAt` (digestOf): a pull request fetched again with nothing changed keeps its stored object. */
+  /**
+   * The index's digest (MetadataDigest) of the document without `fetchedAt`: a pull request fetched again with
+   * nothing changed keeps its stored object. Absent when carried from an index whose digests were of another kind.
+   */
   digest: sha256.optional(),
   /**
    * Parts Bitbucket answered with a server error when this was fetched (`status`: e.g. 555 for a diffstat that
@@ -77,7 +83,11 @@ export type PullRequestsSection = z.infer<typeof pullRequestsSectionSchema>;
 export const configurationEntrySchema = z.object({
   /** repository, branch-restrictions, default-reviewers, branching-model, webhooks, deploy-keys, permissions, pipelines, pipeline-variables, environments... */
   section: z.string(),
-  /** SHA-256 of the section's canonical JSON (digestOf): unchanged configuration is not stored again. */
+  /**
+   * The index's digest (MetadataDigest) of the section's content: unchanged configuration is not stored again.
+   * Carried from an index whose digests were of another kind, 64 random hex digits that no content has (older
+   * readers require the field), so that the section is stored again the next time it is read.
+   */
   digest: sha256,
   /** A `lifeboat-configuration` document. */
   object: storedObjectSchema,
@@ -121,6 +131,11 @@ export const metadataIndexSchema = z.object({
   format: z.literal('lifeboat-metadata'),
   version: z.number().int(),
   createdAt: isoDate,
+  /**
+   * The signing key (fingerprint) whose derived key made the digests of this index (HMAC-SHA256, metadataDigest);
+   * absent: plain SHA-256. Optional, added within version 1: older readers ignore it.
+   */
+  digestKey: fingerprintSchema.optional(),
   /** A section is absent when it was never collected for this repository. */
   pullRequests: pullRequestsSectionSchema.optional(),
   configuration: z.array(configurationEntrySchema).optional(),
@@ -185,9 +200,52 @@ function canonicalJson(value: unknown): string {
     : item));
 }
 
-/** SHA-256 of canonical JSON: how configuration is compared with the last snapshot's without reading (or decrypting) it. */
+/** SHA-256 of canonical JSON: how two values are compared, and a plain snapshot's index digest (metadataDigest). */
 export function digestOf(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+/** How a snapshot's index digests documents, so that the next backup compares with the last without reading them. */
+export interface MetadataDigest {
+  /** The index's `digestKey`: the signing key's fingerprint when keyed, undefined for plain SHA-256. */
+  key: string | undefined;
+  of(value: unknown): string;
+}
+
+/** HKDF's `info`: the derived key serves this one purpose (and a later derivation gets another string). */
+const DIGEST_KEY_INFO = 'lifeboat metadata digest v1';
+
+/**
+ * The digests of a snapshot's index, which is never encrypted. A plain snapshot's are SHA-256 (digestOf): nothing to
+ * hide, its documents are readable anyway. An encrypted one's are HMAC-SHA256, since the plain digest of a small
+ * document gives it away to anyone who can guess it (a branching model is one of a few). The key is derived (HKDF)
+ * from the writer's Ed25519 private key: one secret the writer already holds, never stored in the bucket, and
+ * another signing key makes other digests (the next backup then stores the documents once again).
+ */
+export function metadataDigest(encrypted: boolean, signingKey: SigningKey): MetadataDigest {
+  if (!encrypted) return { key: undefined, of: digestOf };
+  // The JWK's `d` is the raw 32-byte private key, however the key's PEM was written.
+  const { d } = signingKey.privateKey.export({ format: 'jwk' });
+  if (d === undefined) throw new LifeboatError('SIGNING_KEY_INVALID', 'The signing key holds no private key to key the metadata digests with.');
+  const key = Buffer.from(hkdfSync('sha256', Buffer.from(d, 'base64url'), Buffer.alloc(0), DIGEST_KEY_INFO, 32));
+  return { key: signingKey.fingerprint, of: (value) => createHmac('sha256', key).update(canonicalJson(value)).digest('hex') };
+}
+
+/**
+ * The previous index as the next snapshot's collectors compare with it. Digests of another kind than `digest`
+ * (plain where this snapshot keys them, or keyed by another signing key) match nothing computed now, and a plain one
+ * must never be carried into an encrypted snapshot's index: a pull request entry loses its digest (fetched again, it
+ * is stored again), a configuration entry gets one of no content (read again, its section is stored again; one that
+ * cannot be read keeps its object).
+ */
+export function withDigestsOf(index: MetadataIndex, digest: MetadataDigest): MetadataIndex {
+  if (index.digestKey === digest.key) return index;
+  const keyed = ({ digestKey: _digestKey, ...rest }: MetadataIndex): MetadataIndex => (digest.key === undefined ? rest : { ...rest, digestKey: digest.key });
+  return keyed({
+    ...index,
+    ...(index.pullRequests ? { pullRequests: { ...index.pullRequests, items: index.pullRequests.items.map(({ digest: _digest, ...entry }) => entry) } } : {}),
+    ...(index.configuration ? { configuration: index.configuration.map((entry) => ({ ...entry, digest: randomBytes(32).toString('hex') })) } : {}),
+  });
 }
 
 type ObjectWriteOptions = Omit<WriteObjectOptions, 'onProgress'>;
@@ -302,9 +360,11 @@ export function isPartial(index: MetadataIndex): boolean {
  * snapshot's, the rest are carried forward as they were (so is every problem of a
  * section not collected now). `changed`: whether it names anything else than the
  * previous one did; an unchanged repository then needs no new snapshot.
+ * `digestKey`: the kind of its digests (MetadataDigest), as the previous one's
+ * unless given (a previous index of another kind passes through withDigestsOf first).
  */
-export function nextIndex(previous: MetadataIndex | undefined, collected: MetadataSections & { problems: MetadataProblem[] }, createdAt: string): { index: MetadataIndex; changed: boolean } {
-  const index: MetadataIndex = { format: 'lifeboat-metadata', version: FORMAT_VERSION, createdAt, problems: [] };
+export function nextIndex(previous: MetadataIndex | undefined, collected: MetadataSections & { problems: MetadataProblem[] }, createdAt: string, digestKey = previous?.digestKey): { index: MetadataIndex; changed: boolean } {
+  const index: MetadataIndex = { format: 'lifeboat-metadata', version: FORMAT_VERSION, createdAt, ...(digestKey === undefined ? {} : { digestKey }), problems: [] };
   const refreshed = new Set<string>();
   for (const section of METADATA_SECTIONS) {
     const value = collected[section] ?? previous?.[section];
