@@ -21,7 +21,8 @@ import { besideRefName, isRestoredRef, restoreToRemote } from '../src/engine/rem
 import { restoreToDirectory } from '../src/cli/services/local-restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { downloadSnapshot } from '../src/cli/services/download.js';
-import { collect } from '../src/engine/streams.js';
+import { collect, fromBytes } from '../src/engine/streams.js';
+import { attach } from '../src/engine/attach.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { GitClient, HttpFetch, PushCommand } from '../src/engine/git/types.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
@@ -527,6 +528,11 @@ describe('interruptions and immutability', () => {
     addCommit(repo.work, 'More after the first');
     git(repo.work, ['push', '--quiet', 'origin', 'HEAD']);
     await refusal(s3rver); // an incremental backup too
+    // `lifeboat attach` reads back its manifest as well.
+    await assert.rejects(attach({
+      store: s3rver, repo: { workspace: 'ws', repository: 'repo' }, kind: 'issues-export', name: 'issues.zip', summary: {},
+      content: () => fromBytes(Buffer.from('not really a zip')), objectLock: { mode: 'GOVERNANCE', days: 30 },
+    }), (error) => isLifeboatError(error, 'OBJECT_LOCK_NOT_APPLIED') && /NOT protected/.test(error.message));
     // A bucket that keeps less than asked: 1 day of the 7.
     const shortened = retentionKeptAs(new MemoryBlobStore({ objectLockEnabled: true }), (lock) => ({ ...lock, retainUntil: new Date(Date.now() + 86_400_000) }));
     await initBucket(shortened, { objectLock: { mode: 'COMPLIANCE', days: 7 } });
