@@ -533,7 +533,10 @@ describe('interruptions and immutability', () => {
       store: s3rver, repo: { workspace: 'ws', repository: 'repo' }, kind: 'issues-export', name: 'issues.zip', summary: {},
       content: () => fromBytes(Buffer.from('not really a zip')), objectLock: { mode: 'GOVERNANCE', days: 30 },
     }), (error) => isLifeboatError(error, 'OBJECT_LOCK_NOT_APPLIED') && /NOT protected/.test(error.message));
-    // A bucket that keeps less than asked: 1 day of the 7.
+    // In memory: a bucket that accepts the lock and keeps none, and one that keeps less than asked (1 day of the 7).
+    const ignoring = retentionKeptAs(new MemoryBlobStore({ objectLockEnabled: undefined }), () => undefined);
+    await initBucket(ignoring, { objectLock: { mode: 'GOVERNANCE', days: 7 } });
+    await refusal(ignoring);
     const shortened = retentionKeptAs(new MemoryBlobStore({ objectLockEnabled: true }), (lock) => ({ ...lock, retainUntil: new Date(Date.now() + 86_400_000) }));
     await initBucket(shortened, { objectLock: { mode: 'COMPLIANCE', days: 7 } });
     await refusal(shortened);
@@ -568,11 +571,15 @@ function cuttingFetch(limit: number): HttpFetch & { cutAfter(): number } {
 }
 
 /** `store` as a bucket that keeps another retention than a put or copy asks for (`kept`), answering the rest as `store` does. */
-function retentionKeptAs(store: MemoryBlobStore, kept: (lock: ObjectLockOptions) => ObjectLockOptions): BlobStore {
+function retentionKeptAs(store: MemoryBlobStore, kept: (lock: ObjectLockOptions) => ObjectLockOptions | undefined): BlobStore {
+  const keep = <T extends { lock?: ObjectLockOptions }>({ lock, ...rest }: T): Omit<T, 'lock'> & { lock?: ObjectLockOptions } => {
+    const applied = lock && kept(lock);
+    return applied ? { ...rest, lock: applied } : rest;
+  };
   return {
     location: store.location,
-    put: (key, body, options = {}) => store.put(key, body, options.lock ? { ...options, lock: kept(options.lock) } : options),
-    copy: (from, to, options = {}) => store.copy(from, to, options.lock ? { lock: kept(options.lock) } : options),
+    put: (key, body, options = {}) => store.put(key, body, keep(options)),
+    copy: (from, to, options = {}) => store.copy(from, to, keep(options)),
     get: (key, range) => store.get(key, range),
     stat: (key) => store.stat(key),
     list: (prefix) => store.list(prefix),

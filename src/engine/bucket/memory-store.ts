@@ -97,7 +97,7 @@ export class MemoryBlobStore implements BlobStore {
     return chunked(bytes.subarray(start, end));
   }
 
-  /** With the retention in effect, as S3's HeadObject answers it: the mode and date the object was written with. */
+  /** With the retention in effect as S3 answers it (S3 API Reference, HeadObject: ObjectLockMode, ObjectLockRetainUntilDate): the mode and date the put or copy asked for. */
   async stat(key: string): Promise<BlobStat | undefined> {
     const object = this.objects.get(key);
     return object && { ...this.info(key, object), ...(object.lock ? { lock: { ...object.lock } } : {}) };
