@@ -21,6 +21,8 @@ import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { bareUuid } from '../src/bitbucket/uuid.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { currentInvocation } from '../sandbox/forge/runtime.js';
+import { kvsKeys } from '../src/app/state/state-keys.js';
 import { nextInvocation } from '../sandbox/forge/testing.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
@@ -394,6 +396,26 @@ describe('backups in the local world', () => {
     const off = await storage();
     assert.equal(off.newChainPending, true);
     assert.match(storageWords(off), /newest snapshot is stored encrypted to 1 age recipient.*new full chain stored unencrypted\. Earlier snapshots stay as they were stored/);
+  });
+
+  it('Object Lock in settings saved before the bucket was checked, on a bucket that keeps no retention: the backup fails, saying the objects are NOT protected', async () => {
+    await app.configure();
+    // Saving them is refused now (test/app-resolvers.test.ts): stored as an earlier Lifeboat stored them.
+    await app.world.host.runInInvocation(async () => {
+      const value = { ...workingSettings(app.world), objectLock: { enabled: true, mode: 'GOVERNANCE', days: 30 } };
+      assert.ok(currentInvocation()?.services.kvsRequest('/api/v1/set', { key: kvsKeys.settings, value })?.ok);
+    });
+    const before = (await snapshotIds('docs')).length;
+    await commitAndPush('docs', 'main', 'written under a lock s3rver ignores');
+    await settle();
+    const answer = (await app.repoPage('getRepoStatus', {}, { as: 'admin', repositorySlug: 'docs' })) as Result<RepoStatus>;
+    assert.ok(answer.ok, JSON.stringify(answer));
+    assert.equal(answer.value.state, 'failed');
+    assert.equal(answer.value.lastError?.code, 'OBJECT_LOCK_NOT_APPLIED');
+    assert.match(answer.value.lastError?.message ?? '', /NOT protected/);
+    assert.match(answer.value.lastError?.hint ?? '', /stored, but not protected/);
+    assert.equal((await snapshotIds('docs')).length, before + 1, 'the snapshot is stored, without the protection');
+    await app.configure();
   });
 
   it('reads the workspace from the installation ARI, braces or not, else from workspaceId', async () => {

@@ -7,10 +7,12 @@ import { scopesFor } from '../src/bitbucket/credentials.js';
 import type { AdminPageResolvers, BitbucketCheck, RepoPageResolvers, Result } from '../src/contract.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { parseSettings } from '../src/settings.js';
+import { kvsKeys } from '../src/app/state/state-keys.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { ManualClock } from '../sandbox/forge/index.js';
+import { currentInvocation } from '../sandbox/forge/runtime.js';
 import { auditNoteWords } from '../static/workspace-admin/src/audit-words.js';
 import { bitbucketCheckWords, bucketCheckWords } from '../static/workspace-admin/src/check-words.js';
 
@@ -284,7 +286,11 @@ describe('the pages\' resolvers', () => {
     for await (const blob of store.list('')) left.push(blob.key);
     assert.deepEqual(left.filter((key) => key.includes('connection-test')), []);
 
-    await configure({ objectLock: { enabled: true, mode: 'GOVERNANCE', days: 7 } });
+    // Settings with Object Lock can no longer be saved for this bucket; ones an earlier Lifeboat saved still get the warning.
+    await app.world.host.runInInvocation(async () => {
+      const value = parseSettings({ ...workingSettings(app.world), objectLock: { enabled: true, mode: 'GOVERNANCE', days: 7 } });
+      assert.ok(currentInvocation()?.services.kvsRequest('/api/v1/set', { key: kvsKeys.settings, value })?.ok);
+    });
     const locked = expectValue(await admin('testBucket', {}), 'testBucket with lock');
     assert.equal(locked.ok, false);
     assert.match(bucketCheckWords(locked), /Object Lock/);
@@ -307,6 +313,20 @@ describe('the pages\' resolvers', () => {
     assert.equal(wrong.ok, false);
     assert.match(bucketCheckWords(wrong), /test object/);
     await configure();
+  });
+
+  it('refuses to save Object Lock for a bucket that does not say it has it (s3rver cannot tell), even with saveAnyway; nothing is saved', async () => {
+    await configure();
+    const stored = (): string => JSON.stringify(Object.entries(app.world.host.kvsDump()).filter(([key]) => key === kvsKeys.settings || key.startsWith(kvsKeys.auditPrefix)));
+    const before = stored();
+    const lockOn = { ...workingSettings(app.world), objectLock: { enabled: true, mode: 'GOVERNANCE', days: 30 } };
+    for (const request of [{ settings: lockOn }, { settings: lockOn, bucketSecretAccessKey: bucketSecret, saveAnyway: true }]) {
+      const refused = expectFailure(await admin('saveSettings', request), 'OBJECT_LOCK_UNAVAILABLE', 'Object Lock on a bucket without it');
+      assert.match(refused.message, /not saved: Object Lock is turned on, but the bucket behind s3:\/\/.* did not say whether it has Object Lock enabled/);
+      assert.match(refused.hint ?? '', /Turn Object Lock off/);
+    }
+    assert.equal(stored(), before, 'neither the settings nor the audit log changed');
+    assert.equal(expectValue(await admin('getSettings', {}), 'getSettings').settings?.objectLock.enabled, false);
   });
 
   /** area phase identity → status, as the test answered them. */

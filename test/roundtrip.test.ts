@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backup, type BackupResult } from '../src/engine/backup.js';
-import type { BlobStore } from '../src/engine/bucket/blob-store.js';
+import type { BlobStore, ObjectLockOptions } from '../src/engine/bucket/blob-store.js';
 import { listAllSnapshots, readManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
@@ -21,7 +21,8 @@ import { besideRefName, isRestoredRef, restoreToRemote } from '../src/engine/rem
 import { restoreToDirectory } from '../src/cli/services/local-restore.js';
 import { verifySnapshot } from '../src/engine/verify.js';
 import { downloadSnapshot } from '../src/cli/services/download.js';
-import { collect } from '../src/engine/streams.js';
+import { collect, fromBytes } from '../src/engine/streams.js';
+import { attach } from '../src/engine/attach.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { GitClient, HttpFetch, PushCommand } from '../src/engine/git/types.js';
 import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
@@ -493,21 +494,54 @@ describe('interruptions and immutability', () => {
     created(await snapshotOf(store, repo.url));
   });
 
-  it('puts Object Lock retention on every object and manifest it writes', async () => {
+  it('puts Object Lock retention on every object, manifest and signature it writes', async () => {
     const repo = serve('locked', buildRichWorkRepo);
     const now = new Date();
     const store = new MemoryBlobStore({ objectLockEnabled: true });
     await initBucket(store, { objectLock: { mode: 'COMPLIANCE', days: 7 } });
     const manifest = created(await snapshotOf(store, repo.url));
     const keys = await allKeys(store);
-    const retained = keys.filter((key) => key.includes('/objects/') || key.includes('/snapshots/'));
-    assert.equal(retained.length, 2);
+    const retained = keys.filter((key) => ['/objects/', '/snapshots/', '/signatures/'].some((area) => key.includes(area)));
+    assert.equal(retained.length, 3);
     for (const key of retained) {
-      const lock = store.lockOf(key);
+      const lock = (await store.stat(key))?.lock;
       assert.equal(lock?.mode, 'COMPLIANCE', key);
       assert.ok(lock!.retainUntil.getTime() >= now.getTime() + 7 * 86_400_000 - 60_000, key);
     }
     await assert.rejects(store.remove(manifest.bundles[0]!.key), (error) => isLifeboatError(error, 'OBJECT_LOCKED'));
+  });
+
+  it('fails loudly when what it wrote with Object Lock comes back without the retention asked: NOT protected', async () => {
+    const repo = serve('unlocked', buildRichWorkRepo);
+    const lockedKeys = async (store: BlobStore): Promise<string[]> => (await allKeys(store)).filter((key) => ['/objects/', '/snapshots/', '/signatures/'].some((area) => key.includes(area)));
+    /** The backup's failure, which must name exactly the objects it wrote (a manifest, its signature and a bundle). */
+    const refusal = async (store: BlobStore): Promise<void> => {
+      const before = new Set(await lockedKeys(store));
+      const error = await snapshotOf(store, repo.url).then(() => assert.fail('the backup reported success'), (failure: unknown) => failure);
+      assert.ok(isLifeboatError(error, 'OBJECT_LOCK_NOT_APPLIED'), String(error));
+      assert.match(error.message, /NOT protected/);
+      const written = (await lockedKeys(store)).filter((key) => !before.has(key));
+      assert.equal(written.length, 3, 'a manifest, its signature and a bundle');
+      assert.deepEqual([...(error.details?.keys as string[])].sort(), written.sort());
+    };
+    // s3rver does not say whether it has Object Lock (undefined), accepts the lock headers and keeps no retention.
+    const s3rver = await freshBucket({ objectLock: { mode: 'GOVERNANCE', days: 30 } });
+    await refusal(s3rver);
+    addCommit(repo.work, 'More after the first');
+    git(repo.work, ['push', '--quiet', 'origin', 'HEAD']);
+    await refusal(s3rver); // an incremental backup too
+    // `lifeboat attach` reads back its manifest as well.
+    await assert.rejects(attach({
+      store: s3rver, repo: { workspace: 'ws', repository: 'repo' }, kind: 'issues-export', name: 'issues.zip', summary: {},
+      content: () => fromBytes(Buffer.from('not really a zip')), objectLock: { mode: 'GOVERNANCE', days: 30 }, ...TEST_SIGNER,
+    }), (error) => isLifeboatError(error, 'OBJECT_LOCK_NOT_APPLIED') && /NOT protected/.test(error.message));
+    // In memory: a bucket that accepts the lock and keeps none, and one that keeps less than asked (1 day of the 7).
+    const ignoring = retentionKeptAs(new MemoryBlobStore({ objectLockEnabled: undefined }), () => undefined);
+    await initBucket(ignoring, { objectLock: { mode: 'GOVERNANCE', days: 7 } });
+    await refusal(ignoring);
+    const shortened = retentionKeptAs(new MemoryBlobStore({ objectLockEnabled: true }), (lock) => ({ ...lock, retainUntil: new Date(Date.now() + 86_400_000) }));
+    await initBucket(shortened, { objectLock: { mode: 'COMPLIANCE', days: 7 } });
+    await refusal(shortened);
   });
 });
 
@@ -536,6 +570,26 @@ function cuttingFetch(limit: number): HttpFetch & { cutAfter(): number } {
     return { status: response.status, statusText: response.statusText, headers: response.headers, body };
   };
   return Object.assign(wrapped, { cutAfter: () => cutAt });
+}
+
+/** `store` as a bucket that keeps another retention than a put or copy asks for (`kept`), answering the rest as `store` does. */
+function retentionKeptAs(store: MemoryBlobStore, kept: (lock: ObjectLockOptions) => ObjectLockOptions | undefined): BlobStore {
+  const keep = <T extends { lock?: ObjectLockOptions }>({ lock, ...rest }: T): Omit<T, 'lock'> & { lock?: ObjectLockOptions } => {
+    const applied = lock && kept(lock);
+    return applied ? { ...rest, lock: applied } : rest;
+  };
+  return {
+    location: store.location,
+    put: (key, body, options = {}) => store.put(key, body, keep(options)),
+    copy: (from, to, options = {}) => store.copy(from, to, keep(options)),
+    get: (key, range) => store.get(key, range),
+    stat: (key) => store.stat(key),
+    list: (prefix) => store.list(prefix),
+    remove: (key) => store.remove(key),
+    objectLockEnabled: () => store.objectLockEnabled(),
+    listIncompleteUploads: (prefix) => store.listIncompleteUploads(prefix),
+    abortIncompleteUpload: (upload) => store.abortIncompleteUpload(upload),
+  };
 }
 
 async function allKeys(store: BlobStore): Promise<string[]> {

@@ -28,6 +28,8 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
   },
   METADATA_NOT_FOUND: (details) => (typeof details.snapshot === 'string' ? `list them with \`lifeboat prs ${details.snapshot}\`` : undefined),
   ATTACHMENT_TOO_LARGE: 'nothing was written; `unzip -lv <file>` lists what each entry inflates to: a genuine issue export stays well within these limits',
+  OBJECT_LOCK_UNAVAILABLE: 'use a bucket created with Object Lock enabled, or start without --object-lock-days',
+  OBJECT_LOCK_NOT_APPLIED: 'the snapshot was stored, but not protected: use a bucket that keeps Object Lock retention (created with Object Lock enabled) and credentials that may read it back (s3:GetObjectRetention)',
   BUCKET_NOT_INITIALIZED: 'check --bucket (or LIFEBOAT_BUCKET) and its prefix, or run `lifeboat init` to start a backup there',
   BUCKET_NOT_FOUND: 'check the bucket name in --bucket (or LIFEBOAT_BUCKET) and the endpoint (--endpoint or AWS_ENDPOINT_URL_S3)',
   BUCKET_ACCESS_DENIED:

@@ -11,10 +11,12 @@ import { newSnapshotId } from './backup.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import { readNewest } from './bucket/catalog.js';
 import type { ObjectLockConfig, SnapshotManifest } from './bucket/format.js';
-import { type RepoPath, formatRepoPath } from './bucket/bucket-keys.js';
+import { type RepoPath, formatRepoPath, signatureKey, snapshotKey } from './bucket/bucket-keys.js';
 import { acquireLock } from './bucket/locks.js';
+import { checkRetention } from './bucket/lock-check.js';
 import { readMarker } from './bucket/marker.js';
 import { type AttachmentEntry, nextIndex, readMetadataIndex, writeMetadataBlob } from './bucket/metadata.js';
+import { lockFor } from './bucket/objects.js';
 import type { SigningKey, Trust } from './bucket/signing.js';
 import { commitSnapshot } from './commit.js';
 import { LifeboatError } from './errors.js';
@@ -63,6 +65,7 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
     const sha256 = await hashOf(options.content());
     const known = previous?.attachments?.find((entry) => entry.kind === options.kind && entry.sha256 === sha256);
     if (known) return { status: 'unchanged', snapshot: newest, attachment: known };
+    const lockedFrom = lockFor(options.objectLock, now());
     // Encrypted like the snapshot it joins: a snapshot is encrypted all or nothing.
     const object = await writeMetadataBlob(options.content(), { store, repo, encryption: newest.encryption, objectLock: options.objectLock, now: now() });
     const attachment: AttachmentEntry = { kind: options.kind, name: options.name, attachedAt: now().toISOString(), sha256, object, summary: options.summary };
@@ -77,6 +80,8 @@ export async function attach(options: AttachOptions): Promise<AttachResult> {
       signingKey: options.signingKey,
       now,
     });
+    // The manifest only: the attached object may be one stored before (same bytes), with the retention it got then.
+    if (lockedFrom) await checkRetention(store, [snapshotKey(repo, snapshot.id), signatureKey(repo, snapshot.id, options.signingKey.fingerprint)], lockedFrom);
     return { status: 'attached', snapshot, attachment };
   } finally {
     await lock.release().catch(() => undefined);

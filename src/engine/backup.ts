@@ -21,11 +21,12 @@ import {
   sameEncryption,
   serializeDocument,
 } from './bucket/format.js';
-import { type RepoPath, pendingKey, snapshotIdTime } from './bucket/bucket-keys.js';
+import { type RepoPath, pendingKey, signatureKey, snapshotIdTime, snapshotKey } from './bucket/bucket-keys.js';
 import { acquireLock } from './bucket/locks.js';
 import { readMarker } from './bucket/marker.js';
 import { type MetadataIndex, readMetadataIndex } from './bucket/metadata.js';
-import { writeObject } from './bucket/objects.js';
+import { checkRetention } from './bucket/lock-check.js';
+import { lockFor, writeObject } from './bucket/objects.js';
 import type { SigningKey, Trust } from './bucket/signing.js';
 import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
@@ -150,6 +151,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
 
   const repoLock = await acquireLock(store, repo, 'shared', { owner: options.owner ?? 'lifeboat backup', now });
+  // Before any object is written: each asks for retention from its own write on, so at least from here.
+  const lockedFrom = lockFor(options.objectLock, now());
   // A single bundle may upload for longer than a lock stays fresh: keep it alive meanwhile.
   let refreshFailure: unknown;
   const refresher = setInterval(() => repoLock.refresh().catch((error: unknown) => { refreshFailure = error; }), LOCK_REFRESH_MS);
@@ -289,6 +292,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       },
     });
     if (pendingWritten) await store.remove(pendingKey(repo, id));
+    // Read back: a bucket that ignored the lock leaves the snapshot unprotected, and the backup must fail saying so.
+    if (lockedFrom) await checkRetention(store, [snapshotKey(repo, id), signatureKey(repo, id, options.signingKey.fingerprint), ...chain.slice(chain.length - bundlesWritten).map((bundle) => bundle.key)], lockedFrom);
     options.onProgress?.({ phase: 'commit', snapshot: id });
     return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), ...(metadata ? { metadata: metadata.index } : {}), bytesUploaded, bundlesWritten };
   } finally {

@@ -30,6 +30,10 @@ export const ErrorCodes = {
   BUCKET_ERROR: 'BUCKET_ERROR',
   OBJECT_NOT_FOUND: 'OBJECT_NOT_FOUND',
   OBJECT_LOCKED: 'OBJECT_LOCKED',
+  /** Object Lock was asked for, but the bucket does not say it has Object Lock enabled (it has not, or it cannot tell). */
+  OBJECT_LOCK_UNAVAILABLE: 'OBJECT_LOCK_UNAVAILABLE',
+  /** Objects written with Object Lock carry no retention, or less than asked, when read back: they are not protected. */
+  OBJECT_LOCK_NOT_APPLIED: 'OBJECT_LOCK_NOT_APPLIED',
   FORMAT_UNSUPPORTED: 'FORMAT_UNSUPPORTED',
   FORMAT_INVALID: 'FORMAT_INVALID',
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',

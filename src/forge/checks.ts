@@ -55,6 +55,27 @@ async function bucketCheckWith(settings: WorkspaceSettings, bucketSecretAccessKe
   return { ok: lock === true || !lockWanted, objectLock: lock === true, found };
 }
 
+/**
+ * Object Lock is saved only for a bucket that says it has it (GetObjectLockConfiguration
+ * answers Enabled): the settings then never promise a protection the bucket does not give.
+ * A bucket that cannot tell (a server without Object Lock, as s3rver, or a key without
+ * s3:GetBucketObjectLockConfiguration) is not taken for one that has it.
+ */
+export async function refuseObjectLockWithout(settings: WorkspaceSettings, bucketSecretAccessKey: string | undefined): Promise<void> {
+  if (!settings.objectLock.enabled) return;
+  const refusal = (why: string, objectLock: 'disabled' | 'unknown' | 'not-checked', location?: string): LifeboatError =>
+    new LifeboatError('OBJECT_LOCK_UNAVAILABLE', `The settings were not saved: Object Lock is turned on, but ${why}, so nothing a backup writes would be protected as they say.`, {
+      details: { objectLock, ...(location ? { location } : {}) },
+    });
+  if (!bucketSecretAccessKey) throw refusal('Lifeboat needs the bucket\'s secret access key to check that the bucket has Object Lock enabled', 'not-checked');
+  const egress = endpointEgress(settings.bucket.endpoint);
+  if (!egress.allowed) throw refusal(`Forge does not let Lifeboat reach ${egress.origin} yet to check that the bucket has Object Lock enabled`, 'not-checked');
+  const store = openWorkspaceBucket(settings, bucketSecretAccessKey);
+  const lock = await store.objectLockEnabled();
+  if (lock === false) throw refusal(`the bucket behind ${store.location} does not have Object Lock enabled`, 'disabled', store.location);
+  if (lock === undefined) throw refusal(`the bucket behind ${store.location} did not say whether it has Object Lock enabled (the server does not support it, or the key may not read the bucket's Object Lock configuration)`, 'unknown', store.location);
+}
+
 const declaredStorage = new EgressFilteringService([...DECLARED_STORAGE_EGRESS]);
 
 /**

@@ -20,6 +20,8 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   BUCKET_NOT_FOUND: `Check the bucket's name and region on ${ADMIN_PAGE} ("Test bucket").`,
   BUCKET_ACCESS_DENIED: `Check the access key and the bucket policy on ${ADMIN_PAGE} ("Test bucket").`,
   BUCKET_NOT_INITIALIZED: `Check the bucket and prefix on ${ADMIN_PAGE}: the first backup sets a new one up by itself.`,
+  OBJECT_LOCK_UNAVAILABLE: `Turn Object Lock off on ${ADMIN_PAGE}, or choose a bucket created with Object Lock enabled ("Test bucket" says whether it is).`,
+  OBJECT_LOCK_NOT_APPLIED: `The snapshot was stored, but not protected. Use a bucket that keeps Object Lock retention (created with Object Lock enabled, "Test bucket" says whether it is) and a key that may read it back (s3:GetObjectRetention), or turn Object Lock off on ${ADMIN_PAGE}.`,
   IDENTITY_REQUIRED: 'Give the age identity in the restore dialog (it is kept only for that job), or restore with the lifeboat command line.',
   IDENTITY_MISMATCH: 'Start the restore again with the identity of one of the snapshot\'s recipients (`age-keygen -y <identity file>` prints an identity\'s recipient). The identity given was deleted with the job.',
   IDENTITY_INVALID: 'Paste the line AGE-SECRET-KEY-1... of your age identity file (or the whole file).',

@@ -11,7 +11,7 @@ import { parseSettings, storageSettingOf, type WorkspaceSettings } from '../../s
 import { recordAudit } from '../jobs/audit.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { requireWorkspaceRepositories } from '../catalogue/coverage.js';
-import { refuseFailingSecrets } from '../../forge/checks.js';
+import { refuseFailingSecrets, refuseObjectLockWithout } from '../../forge/checks.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
 import { appState, now } from '../../forge/state/context.js';
 
@@ -68,6 +68,8 @@ export async function saveSettings({ accountId, workspaceUuid }: { accountId: st
     throw new LifeboatError('INVALID_ARGUMENT', `The settings were not saved: confirmDowngrade ${problem.message}.`, { details: { problems: [problem] } });
   }
   if (request.saveAnyway !== true) await refuseFailingSecrets(workspaceUuid, previous, settings, request);
+  // No "save anyway" here: settings that say Object Lock must mean the bucket has it.
+  await refuseObjectLockWithout(settings, request.bucketSecretAccessKey ?? (await loadSecrets()).bucketSecretAccessKey);
   await storeSettings(settings);
   await storeSecrets({
     ...(request.bucketSecretAccessKey !== undefined ? { bucketSecretAccessKey: request.bucketSecretAccessKey } : {}),

@@ -115,6 +115,7 @@ export function runBlobStoreConformance(name: string, makeStore: () => Promise<{
       assert.equal(info?.size, 3);
       // Servers keep whole seconds.
       assert.ok(info && info.lastModified.getTime() >= before - 2000 && info.lastModified.getTime() <= Date.now() + 2000);
+      assert.equal(info.lock, undefined, 'written without Object Lock: no retention');
       assert.equal(await store.stat('x/z'), undefined);
       assert.equal(await store.stat('x'), undefined);
     });

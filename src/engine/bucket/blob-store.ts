@@ -17,6 +17,16 @@ export interface ObjectLockOptions {
   retainUntil: Date;
 }
 
+/**
+ * What stat() says of one object: besides BlobInfo, the Object Lock retention in
+ * effect (S3 API Reference, HeadObject: ObjectLockMode and ObjectLockRetainUntilDate,
+ * "only returned if the requester has the s3:GetObjectRetention permission").
+ */
+export interface BlobStat extends BlobInfo {
+  /** Absent when the object has no retention, or the store may not read it. */
+  lock?: ObjectLockOptions;
+}
+
 export interface PutOptions {
   contentType?: string;
   /** Byte length when known up front; a single request is used then, multipart otherwise. */
@@ -52,7 +62,7 @@ export interface BlobStore {
   /** Throws OBJECT_NOT_FOUND when absent. */
   get(key: string, range?: ByteRange): Promise<ByteStream>;
   /** undefined when absent. */
-  stat(key: string): Promise<BlobInfo | undefined>;
+  stat(key: string): Promise<BlobStat | undefined>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Idempotent: removing an absent key succeeds. Throws OBJECT_LOCKED under retention. */

@@ -116,8 +116,13 @@ export async function recordStorageSetting(store: BlobStore, setting: StorageSet
   return marker;
 }
 
+/**
+ * A bucket that says it has no Object Lock is refused before anything is written. One that
+ * cannot tell (a policy without s3:GetBucketObjectLockConfiguration) is written to: what the
+ * objects then carry is read back after the writes (lock-check.ts).
+ */
 async function checkObjectLock(store: BlobStore, setting: StorageSetting): Promise<void> {
   if (setting.objectLock && (await store.objectLockEnabled()) === false) {
-    throw new LifeboatError('INVALID_ARGUMENT', `Object Lock was requested but the bucket behind ${store.location} does not have Object Lock enabled. Create the bucket with Object Lock (versioning on), or leave out the lock option.`);
+    throw new LifeboatError('OBJECT_LOCK_UNAVAILABLE', `Object Lock was requested but the bucket behind ${store.location} does not have Object Lock enabled. Create the bucket with Object Lock (versioning on), or leave out the lock option.`, { details: { location: store.location, objectLock: 'disabled' } });
   }
 }

@@ -33,7 +33,7 @@ describe('MemoryBlobStore Object Lock', () => {
     const store = new MemoryBlobStore({ objectLockEnabled: true, now: time.now });
     const lock = { mode: 'COMPLIANCE' as const, retainUntil: new Date(time.now().getTime() + 24 * hour) };
     await store.put('objects/a', Buffer.from('data'), { lock });
-    assert.deepEqual(store.lockOf('objects/a'), lock);
+    assert.deepEqual((await store.stat('objects/a'))?.lock, lock);
     await assert.rejects(store.remove('objects/a'), (error) => isLifeboatError(error, 'OBJECT_LOCKED') && /2026-01-02T00:00:00.000Z/.test(error.message));
     await assert.rejects(store.put('objects/a', Buffer.from('other')), (error) => isLifeboatError(error, 'OBJECT_LOCKED'));
     await store.put('staging/b', Buffer.from('more'));
@@ -50,9 +50,9 @@ describe('MemoryBlobStore Object Lock', () => {
     const lock = { mode: 'GOVERNANCE' as const, retainUntil: new Date(Date.now() + hour) };
     await store.put('staging/x', Buffer.from('x'), { lock });
     await store.copy('staging/x', 'objects/x');
-    assert.equal(store.lockOf('objects/x'), undefined);
+    assert.equal((await store.stat('objects/x'))?.lock, undefined);
     await store.copy('staging/x', 'objects/y', { lock });
-    assert.deepEqual(store.lockOf('objects/y'), lock);
+    assert.deepEqual((await store.stat('objects/y'))?.lock, lock);
   });
 
   it('stores a copy of the caller’s bytes', async () => {

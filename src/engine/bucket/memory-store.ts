@@ -6,7 +6,7 @@
  */
 import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
-import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { checkRange, notFound, type BlobInfo, type BlobStat, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 
 export interface MemoryBlobStoreOptions {
   /** What objectLockEnabled() answers (default false); lock puts need true or undefined, as on S3. */
@@ -97,9 +97,10 @@ export class MemoryBlobStore implements BlobStore {
     return chunked(bytes.subarray(start, end));
   }
 
-  async stat(key: string): Promise<BlobInfo | undefined> {
+  /** With the retention in effect as S3 answers it (S3 API Reference, HeadObject: ObjectLockMode, ObjectLockRetainUntilDate): the mode and date the put or copy asked for. */
+  async stat(key: string): Promise<BlobStat | undefined> {
     const object = this.objects.get(key);
-    return object && { key, size: object.bytes.byteLength, lastModified: object.lastModified };
+    return object && { ...this.info(key, object), ...(object.lock ? { lock: { ...object.lock } } : {}) };
   }
 
   async *list(prefix: string): AsyncIterable<BlobInfo> {
@@ -108,8 +109,8 @@ export class MemoryBlobStore implements BlobStore {
       .filter((key) => key.startsWith(prefix))
       .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     for (const key of keys) {
-      const info = await this.stat(key);
-      if (info) yield info;
+      const object = this.objects.get(key);
+      if (object) yield this.info(key, object);
     }
   }
 
@@ -144,9 +145,8 @@ export class MemoryBlobStore implements BlobStore {
     if (this.uploads.get(upload.uploadId)?.key === upload.key) this.uploads.delete(upload.uploadId);
   }
 
-  /** The retention an object was written with, for tests that check lock puts. */
-  lockOf(key: string): ObjectLockOptions | undefined {
-    return this.objects.get(key)?.lock;
+  private info(key: string, object: StoredObject): BlobInfo {
+    return { key, size: object.bytes.byteLength, lastModified: object.lastModified };
   }
 
   private checkNotRetained(key: string, what: 'deleted' | 'overwritten'): void {

@@ -203,6 +203,30 @@ describe('S3 store', () => {
     assert.ok(seen.some((headers) => headers['x-amz-object-lock-mode'] === 'GOVERNANCE'));
   });
 
+  it('stats an object\'s retention from HeadObject\'s Object Lock headers; s3rver accepts a locked put and keeps none', async () => {
+    // S3 API Reference, HeadObject: x-amz-object-lock-mode and x-amz-object-lock-retain-until-date (ISO 8601) for an object under retention.
+    const headers: Record<string, string> = { 'content-length': '5', 'last-modified': 'Tue, 01 Dec 2026 10:00:00 GMT' };
+    const http = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(200, headers).end();
+    });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    try {
+      const store = createS3Store({ bucket: 'b', endpoint: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, credentials: S3RVER_CREDENTIALS });
+      assert.equal((await store.stat('plain'))?.lock, undefined);
+      Object.assign(headers, { 'x-amz-object-lock-mode': 'GOVERNANCE', 'x-amz-object-lock-retain-until-date': '2030-01-01T00:00:00.000Z' });
+      assert.deepEqual((await store.stat('locked'))?.lock, { mode: 'GOVERNANCE', retainUntil: new Date('2030-01-01T00:00:00.000Z') });
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+    // What a backup's retention check meets on a server without Object Lock.
+    const local = server.makeStore('lock-ignored');
+    await local.put('a', Buffer.from('x'), { lock: { mode: 'COMPLIANCE', retainUntil: new Date('2030-01-01T00:00:00Z') } });
+    assert.equal((await local.stat('a'))?.lock, undefined);
+  });
+
   it('copies large objects part by part above the threshold; s3rver lacks UploadPartCopy, so the copy fails cleanly', async () => {
     const { client, sent } = recordingClient();
     const store = createS3Store({ bucket: server.bucket, client, prefix: 'copy', multipartCopyThresholdBytes: 5 * MiB, copyPartSizeBytes: 5 * MiB });

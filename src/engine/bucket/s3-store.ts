@@ -22,7 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, cancelled, toLifeboatError } from '../errors.js';
 import { fromBytes, type ByteStream } from '../streams.js';
 import { trimSlashes } from './bucket-url.js';
-import { checkRange, notFound, type BlobInfo, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
+import { checkRange, notFound, type BlobInfo, type BlobStat, type BlobStore, type ByteRange, type IncompleteUpload, type ObjectLockOptions, type PutOptions } from './blob-store.js';
 import { checkBucketPrefix } from './bucket-keys.js';
 import { type S3ConnectionOptions, createS3Client, describeEndpoint } from './s3-client.js';
 import { MAX_PARTS, multipartCopy } from './s3-copy.js';
@@ -218,11 +218,14 @@ class S3BlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<BlobInfo | undefined> {
+  async stat(key: string): Promise<BlobStat | undefined> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.fullKey(key) }));
       this.bucketSeen = true;
-      return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified ?? new Date(0) };
+      const { ObjectLockMode: mode, ObjectLockRetainUntilDate: retainUntil } = head;
+      // HeadObject sends both headers for an object under retention (and a caller with s3:GetObjectRetention).
+      const lock = mode && retainUntil ? { lock: { mode, retainUntil } } : {};
+      return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified ?? new Date(0), ...lock };
     } catch (error) {
       // HEAD answers carry no error code: a 404 is the same for a missing key and a missing bucket.
       if (statusOf(error) === 404) {
