@@ -59,6 +59,15 @@ function longBranch(name: string, commits = COMMITS): { bare: string; url: strin
   return { bare, url: server.url(`${name}.git`) };
 }
 
+function isAncestor(bare: string, ancestor: string, commit: string): boolean {
+  try {
+    git(bare, ['merge-base', '--is-ancestor', ancestor, commit]);
+    return ancestor !== commit;
+  } catch {
+    return false;
+  }
+}
+
 async function freshBucket(): Promise<MemoryBlobStore> {
   const store = new MemoryBlobStore();
   await initBucket(store, {});
@@ -301,6 +310,66 @@ describe('segmented fetch, by history', () => {
     await restoreToDirectory({ store, manifest: done, directory: folder });
     assert.equal(refsOf(folder), refsOf(repo.bare));
     fsck(folder);
+  });
+
+  it('an incremental too large for one request is segmented too: cuts on the new history only, kept across a continuation', async () => {
+    const repo = longBranch('incremental');
+    const store = await freshBucket();
+    const first = created(await run(store, observed(repo.url).client));
+    const oldMain = git(repo.bare, ['rev-parse', 'main']).trim();
+    // A long history pushed at once: 130 commits beyond the stored tip (not a whole number of steps).
+    importLinearHistory(repo.bare, { commits: 130, bytes: 1500, firstTime: 1_700_100_000 });
+
+    const planning = observed(repo.url);
+    const partial = await run(store, planning.client, { deadline: new Date(0) });
+    assert.ok(partial.status === 'partial' && partial.segmented && partial.stored === 1, JSON.stringify(partial));
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.base, first.id, 'it extends the first snapshot\'s chain');
+    const cuts = pending!.segments!.cuts.flat();
+    assert.equal(cuts.length, 6, 'a cut every 20 commits of the 130 new ones');
+    // The walk ends at the step that reaches the stored tip, not at the root: 7 steps; then 4 to find how far below the oldest cut the tip is.
+    assert.equal(planning.boundaries, 7 + 4);
+    assert.deepEqual(pending!.segments!.spans, [10, 20, 20, 20, 20, 20], 'the oldest cut 10 commits above the stored tip');
+    for (const cut of cuts) {
+      assert.ok(isAncestor(repo.bare, oldMain, cut), `cut ${cut} lies on the new history`);
+    }
+
+    const resumed = observed(repo.url);
+    const second = created(await run(store, resumed.client));
+    assert.equal(second.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    assert.equal(resumed.boundaries, 0, 'the continuation does not plan again');
+    const added = second.bundles.filter((bundle) => bundle.createdBy === second.id);
+    assert.deepEqual(second.bundles.slice(0, first.bundles.length), first.bundles, 'the first chain, then the increments');
+    assert.ok(added.length >= 4, `${added.length} incremental bundles`);
+    assert.ok(added.every((bundle) => bundle.kind === 'incremental'));
+    assert.ok(added.slice(0, -1).every((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)) && bundle.pack.bytes <= BUDGET), 'segments within the budget, then the refs');
+    assert.ok(added[0]!.prerequisites.includes(oldMain), 'the first segment builds on the stored tip');
+    for (const [index, bundle] of second.bundles.entries()) {
+      const before = new Set(second.bundles.slice(0, index).flatMap((earlier) => earlier.refs.map((ref) => ref.oid)));
+      assert.ok(bundle.prerequisites.every((oid) => before.has(oid)), `bundle ${index + 1} needs only earlier tips`);
+    }
+    assert.deepEqual(chainProblems(second), []);
+
+    // Plain git applies the chain in order.
+    const files = await bundleFiles(store, second, join(root, 'bundles', 'incremental'));
+    const plain = join(root, 'plain', 'incremental.git');
+    initBare(plain);
+    for (const [index, file] of files.entries()) {
+      git(plain, ['bundle', 'verify', '--quiet', file]);
+      git(plain, ['fetch', '--quiet', '--no-tags', file, `+refs/*:refs/b${index}/*`]);
+    }
+    assert.equal(git(plain, ['rev-parse', `refs/b${files.length - 1}/heads/main`]).trim(), git(repo.bare, ['rev-parse', 'main']).trim());
+    const folder = join(root, 'restored', 'incremental.git');
+    await restoreToDirectory({ store, manifest: second, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+
+    // A short increment (on the same chain: the policy would start a new one now) costs the plan one deepen request, and comes in one bundle.
+    importLinearHistory(repo.bare, { commits: 3, bytes: 100, firstTime: 1_700_200_000 });
+    const short = observed(repo.url);
+    const third = created(await run(store, short.client, { chainPolicy: { maxIncrements: 30, maxIncrementRatio: 10 } }));
+    assert.equal(short.boundaries, 1);
+    assert.equal(third.bundles.length, second.bundles.length + 1);
   });
 
   it('a history shorter than one step is fetched in one bundle, as before', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isLifeboatError } from './errors.js';
 import { type SegmentPlan, parseDocument, pendingSchema } from './bucket/format.js';
 import { DEFAULT_BYTES_PER_SECOND, afterSegment, byteBudget, deepenHistory, nextCut, smallerSegment } from './segments.js';
-import type { GitClient } from './git/types.js';
+import type { GitClient, ShallowRequest } from './git/types.js';
 
 const oid = (n: number): string => n.toString(16).padStart(40, '0');
 const plan = (cuts: number, extra: Partial<SegmentPlan> = {}): SegmentPlan => ({ cuts: Array.from({ length: cuts }, (_, index) => [oid(index + 1)]), spans: Array.from({ length: cuts }, () => 10), done: 0, ...extra });
@@ -32,37 +32,53 @@ describe('segment sizing', () => {
   });
 
   it('after a failed segment, plans a smaller one: half the estimate for several cuts, a cut half way down for one', async () => {
-    const asked: { wants: string[]; depth: number }[] = [];
-    const git = { shallowBoundary: async (options: { wants: string[]; depth: number }) => (asked.push(options), [oid(99)]) } as unknown as GitClient;
-    const several = await smallerSegment(plan(10, { done: 2, bytesPerCommit: 10 }), git, 400, 5);
+    const asked: ShallowRequest[] = [];
+    const git = { shallowBoundary: async (options: ShallowRequest) => (asked.push(options), { boundary: [oid(99)], unshallow: [] }) } as unknown as GitClient;
+    const several = await smallerSegment(plan(10, { done: 2, bytesPerCommit: 10 }), git, 400, 5, []);
     assert.equal(nextCut(several!, 400), 3, 'four cuts failed: two next');
     assert.deepEqual(asked, [], 'no request for that');
-    const split = await smallerSegment(plan(4, { done: 1 }), git, 400, 1);
-    assert.deepEqual(asked, [{ wants: [oid(2)], depth: 6 }], 'five commits below the failed cut');
+    const split = await smallerSegment(plan(4, { done: 1 }), git, 400, 1, [oid(1)]);
+    assert.deepEqual(asked, [{ wants: [oid(2)], depth: 6, shallow: [oid(1)] }], 'five commits below the failed cut, above the stored ones');
     assert.deepEqual(split?.cuts, [[oid(1)], [oid(99)], [oid(2)], [oid(3)], [oid(4)]]);
     assert.deepEqual(split?.spans, [10, 5, 5, 10, 10]);
-    assert.equal(await smallerSegment(plan(2, { spans: [1, 1] }), git, 400, 0), undefined, 'a cut of one commit cannot be smaller');
+    assert.equal(await smallerSegment(plan(2, { spans: [1, 1] }), git, 400, 0, []), undefined, 'a cut of one commit cannot be smaller');
   });
 });
 
 describe('cut points from deepen requests', () => {
   it('walks down step by step from the tip and gives the cuts oldest first', async () => {
     // A linear history 0..9 (9 the tip): the boundary `depth - 1` below a commit.
-    const asked: { wants: string[]; depth: number }[] = [];
+    const asked: ShallowRequest[] = [];
     const git = {
-      shallowBoundary: async (options: { wants: string[]; depth: number }) => {
+      shallowBoundary: async (options: ShallowRequest) => {
         asked.push(options);
         const below = Number.parseInt(options.wants[0]!, 16) - (options.depth - 1);
-        return below >= 0 ? [oid(below)] : [];
+        return { boundary: below >= 0 ? [oid(below)] : [], unshallow: [] };
       },
     } as unknown as GitClient;
-    assert.deepEqual(await deepenHistory(git)!.cuts(oid(9), 3), [{ commits: [oid(0)], span: 3 }, { commits: [oid(3)], span: 3 }, { commits: [oid(6)], span: 3 }]);
+    assert.deepEqual(await deepenHistory(git)!.cuts(oid(9), 3, []), [{ commits: [oid(0)], span: 3 }, { commits: [oid(3)], span: 3 }, { commits: [oid(6)], span: 3 }]);
     assert.deepEqual(asked.map((request) => request.depth), [4, 4, 4, 4]);
+  });
+
+  it('stops above the stored history: at the step that unshallows a stored commit, or whose boundary is one', async () => {
+    // A linear history 0..29 (29 the tip); 11 is stored: new history is 12..29.
+    const linear = {
+      shallowBoundary: async (options: ShallowRequest) => {
+        const from = Number.parseInt(options.wants[0]!, 16);
+        const below = from - (options.depth - 1);
+        const declared = (options.shallow ?? []).map((known) => Number.parseInt(known, 16));
+        // As upload-pack answers: a declared commit within the step is unshallowed, one at the boundary left out.
+        return { boundary: below >= 0 && !declared.includes(below) ? [oid(below)] : [], unshallow: declared.filter((known) => known <= from && known > below).map(oid) };
+      },
+    } as unknown as GitClient;
+    assert.deepEqual(await deepenHistory(linear)!.cuts(oid(29), 5, [oid(11)]), [{ commits: [oid(14)], span: 3 }, { commits: [oid(19)], span: 5 }, { commits: [oid(24)], span: 5 }], 'the oldest cut\'s span measured down to the stored commit');
+    assert.deepEqual(await deepenHistory(linear)!.cuts(oid(29), 5, [oid(14)]), [{ commits: [oid(19)], span: 5 }, { commits: [oid(24)], span: 5 }], 'the stored commit at a boundary');
+    assert.deepEqual(await deepenHistory(linear)!.cuts(oid(29), 5, [oid(26)]), [], 'new history within one step: no cuts');
   });
 
   it('is none for a client that cannot ask, and no cuts where the server cannot deepen', async () => {
     assert.equal(deepenHistory({} as GitClient), undefined);
-    assert.deepEqual(await deepenHistory({ shallowBoundary: async () => undefined } as unknown as GitClient)!.cuts(oid(9), 3), []);
+    assert.deepEqual(await deepenHistory({ shallowBoundary: async () => undefined } as unknown as GitClient)!.cuts(oid(9), 3, []), []);
   });
 });
 
