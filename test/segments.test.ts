@@ -136,9 +136,11 @@ describe('segmented fetch, by history', () => {
       const before = new Set(snapshot.bundles.slice(0, index).flatMap((earlier) => earlier.refs.map((ref) => ref.oid)));
       assert.ok(bundle.prerequisites.length > 0 && bundle.prerequisites.every((oid) => before.has(oid)), `bundle ${index + 1} needs only earlier tips`);
     }
-    // The first segment takes one cut, whatever it weighs; later ones as many as the budget holds at the bytes per cut measured.
+    // The first segment takes one cut, whatever it weighs; later ones as many as the budget holds at the bytes per cut measured,
+    // ending at a tag where one is in range: cut 5 is v1's (main~30, half way between the cuts at main~40 and main~20).
     const cutOf = (bundle: (typeof segments)[number]): number => Number(bundle.refs[0]!.name.split('/').at(-2));
-    assert.deepEqual(segments.map(cutOf), [1, 3, 5], 'one cut, then two per segment');
+    assert.deepEqual(segments.map(cutOf), [1, 3, 5, 6], 'one cut, then two steps per segment, the second up to v1, then the last step');
+    assert.ok(segments[2]!.refs.some((ref) => ref.oid === git(repo.bare, ['rev-parse', 'v1^{commit}']).trim()));
     assert.ok(segments.every((bundle) => bundle.pack.bytes <= BUDGET), 'every segment within the budget');
     assert.deepEqual(chainProblems(snapshot), []);
     assert.ok(snapshot.refs.every((ref) => !isSegmentRef(ref.name)), 'segment refs are no refs of the snapshot');
@@ -300,7 +302,7 @@ describe('segmented fetch, by history', () => {
     const failing = observed(repo.url, 1);
     await assert.rejects(run(store, failing.client), /killed/);
     const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
-    assert.equal(pending?.segments?.cuts.length, 6, 'five cuts, and one more half way below the first');
+    assert.equal(pending?.segments?.cuts.length, 7, 'five cuts and v1\'s, and one more half way below the first');
     assert.deepEqual(pending?.segments?.spans.slice(0, 2), [10, 10]);
     assert.deepEqual(pending?.segments?.cuts[1], failing.fetches[0], 'the new cut lies below the one that failed');
     const retry = observed(repo.url);
@@ -370,6 +372,37 @@ describe('segmented fetch, by history', () => {
     const third = created(await run(store, short.client, { chainPolicy: { maxIncrements: 30, maxIncrementRatio: 10 } }));
     assert.equal(short.boundaries, 1);
     assert.equal(third.bundles.length, second.bundles.length + 1);
+  });
+
+  it('tags are natural cut points: a segment ends at a tagged commit where one lies within its budget', async () => {
+    const repo = longBranch('tagged');
+    // v1 (annotated) is on main~30; a lightweight tag on main~70; tags of a tree and of a blob are no cut points.
+    git(repo.bare, ['tag', 'light', 'main~70']);
+    git(repo.bare, ['tag', 'a-tree', 'main~50^{tree}']);
+    git(repo.bare, ['tag', '-a', 'a-blob', '-m', 'A blob', 'main:history/file-1.txt']);
+    const tagged = [git(repo.bare, ['rev-parse', 'v1^{commit}']).trim(), git(repo.bare, ['rev-parse', 'light']).trim()];
+    const store = await freshBucket();
+    const client = observed(repo.url);
+    const snapshot = created(await run(store, client.client));
+
+    const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
+    const tips = segments.map((bundle) => bundle.refs.map((ref) => ref.oid));
+    for (const commit of tagged) assert.ok(tips.some((oids) => oids.includes(commit)), `a segment ends at the tagged ${commit}`);
+    // Each of them instead of the plain cut 10 commits further that the budget would also have held.
+    assert.ok(segments.every((bundle) => bundle.pack.bytes <= BUDGET), 'every segment within the budget');
+    assert.equal(segments.length, 4, 'one cut, then up to each tag, then the rest');
+    assert.deepEqual(chainProblems(snapshot), []);
+    const files = await bundleFiles(store, snapshot, join(root, 'bundles', 'tagged'));
+    const plain = join(root, 'plain', 'tagged.git');
+    initBare(plain);
+    for (const [index, file] of files.entries()) {
+      git(plain, ['bundle', 'verify', '--quiet', file]);
+      git(plain, ['fetch', '--quiet', '--no-tags', file, `+refs/*:refs/b${index}/*`]);
+    }
+    const folder = join(root, 'restored', 'tagged.git');
+    await restoreToDirectory({ store, manifest: snapshot, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
   });
 
   it('a history shorter than one step is fetched in one bundle, as before', async () => {

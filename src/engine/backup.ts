@@ -30,7 +30,7 @@ import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
-import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
+import { isBranchRef, isTagRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips, smallerSegment } from './segments.js';
 import { concatStreams } from './streams.js';
@@ -176,7 +176,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     let plan: SegmentPlan | undefined = resumed?.segments;
     if (!resumed && options.segments && groups.length > 0) {
       const tip = historyTip(listing, groups.flat());
-      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip, storedCommits(chain));
+      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip, { stored: storedCommits(chain), tags: tagTargets(groups.flat()) });
       if (plan) await savePending();
     }
     let bytesUploaded = 0;
@@ -185,6 +185,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
     /** Bundles of this backup that earlier invocations stored: progress counts from them. */
     const earlier = resumed?.bundles.length ?? 0;
+    /** What the repository's tags point at: the cuts at them are preferred (nextCut). */
+    const taggedCommits = new Set(tagTargets(listing.refs));
     const segmentsLeft = (): boolean => plan !== undefined && options.segments !== undefined && plan.done < plan.cuts.length;
     /** The bundles the backup expects in all when the next segment starts at cut `fromCut`: each cut left one, and the ref groups. */
     const expected = (fromCut = plan?.done ?? 0): number => earlier + bundlesWritten + (plan && options.segments ? plan.cuts.length - fromCut : 0) + groups.length;
@@ -197,7 +199,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     while (segmentsLeft() || groups.length > 0) {
       options.signal?.throwIfAborted();
       const budget = segmentsLeft() ? byteBudget(options.segments!, plan) : undefined;
-      const through = budget === undefined ? undefined : nextCut(plan!, budget);
+      const through = budget === undefined ? undefined : nextCut(plan!, budget, taggedCommits);
       const group = through === undefined ? groups[0]! : plan!.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
       const kind = chain.length === 0 ? 'full' : 'incremental';
       options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: expected(through ?? plan?.cuts.length), refs: group.length, kind, segmented: plan !== undefined });
@@ -398,6 +400,11 @@ function commitTips(chain: BundleEntry[]): string[] {
 function historyTip(listing: RefListing, fetched: readonly RemoteRef[]): string | undefined {
   const branches = fetched.filter((ref) => isBranchRef(ref.name));
   return (branches.find((ref) => ref.name === listing.head.symref) ?? branches[0])?.oid;
+}
+
+/** What tags point at, peeled: commits mostly, but a tag may name a tree or a blob. */
+function tagTargets(refs: readonly RemoteRef[]): string[] {
+  return refs.filter((ref) => isTagRef(ref.name)).map((ref) => ref.peeled ?? ref.oid);
 }
 
 /**
