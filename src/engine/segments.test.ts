@@ -109,6 +109,17 @@ describe('cut points from deepen requests', () => {
     assert.equal(asked.filter((request) => request.shallow?.includes(oid(20))).length, 2, 'tags are looked for until found');
   });
 
+  it('doubles the step every 64 steps, however many cuts at tags the steps found', async () => {
+    const asked: ShallowRequest[] = [];
+    const git = linearHistory(1000, asked);
+    // A tag in every step of two commits: two cuts per step.
+    const tags = Array.from({ length: 500 }, (_, index) => oid(2 * index + 1));
+    const cuts = await deepenHistory(git)!.cuts(oid(1000), 2, { stored: [], tags });
+    const walk = asked.filter((request) => request.depth > 1 && request.shallow?.length === 0).map((request) => request.depth);
+    assert.deepEqual(walk.slice(0, 65), [...Array.from({ length: 64 }, () => 3), 5], 'a step of 2 for 64 steps, then of 4');
+    assert.ok(cuts.length > 128, `${cuts.length} cuts`);
+  });
+
   it('is none for a client that cannot ask, and no cuts where the server cannot deepen', async () => {
     assert.equal(deepenHistory({} as GitClient), undefined);
     assert.deepEqual(await deepenHistory({ shallowBoundary: async () => undefined } as unknown as GitClient)!.cuts(oid(9), 3, { stored: [], tags: [] }), []);

@@ -119,7 +119,7 @@ const MEASURE_SHARE = 0.1;
 export const DEFAULT_COMMITS_PER_STEP = 500;
 /** At most this many tags are looked for on the history (each is a line of every request that looks). */
 const MAX_TAGS = 1000;
-/** At most this many deepen requests per plan; the step doubles every STEPS_PER_DOUBLING of them. */
+/** At most this many steps down the history per plan (a request each, two where tags are looked for); the step doubles every STEPS_PER_DOUBLING of them. */
 const MAX_CUTS = 256;
 const STEPS_PER_DOUBLING = 64;
 
@@ -157,20 +157,21 @@ export function deepenHistory(git: GitClient): HistorySource | undefined {
       const found: Cut[] = [];
       let from = [tip];
       let size = step;
-      while (found.length < MAX_CUTS) {
-        if (found.length > 0 && found.length % STEPS_PER_DOUBLING === 0) size *= 2;
+      // Each step starts from the cut the one before found (the last one pushed), the first from the tip.
+      for (let steps = 0; steps < MAX_CUTS; steps += 1) {
+        if (steps > 0 && steps % STEPS_PER_DOUBLING === 0) size *= 2;
         // The cut this step starts from lies at most `size` commits above the next one (or the root, or the chain's history).
-        if (found.length > 0) found.at(-1)!.span = size;
+        if (steps > 0) found.at(-1)!.span = size;
         // "deepen <depth>" keeps commits less than `depth` away: the boundary `size` below asks for size + 1.
         const below = await boundary({ wants: from, depth: size + 1, shallow: [...stored] });
         if (below === undefined) return [];
-        if (below.unshallow.length > 0 && found.length > 0) {
+        if (below.unshallow.length > 0 && steps > 0) {
           // The oldest cut's span sizes the first segment, whose bytes per commit size all the others: made exact.
           found.at(-1)!.span = await distanceToStored(boundary, from, size, stored);
           break;
         }
         if (below.unshallow.length > 0) break;
-        if (found.length === 0 && below.boundary.length === 0) break;
+        if (steps === 0 && below.boundary.length === 0) break;
         unplaced ??= await tagCommits(boundary, tags, stored);
         // Depth size + 2 unshallows the tags down to the boundary; those strictly between the two cuts make one.
         const tagged = unplaced.length > 0 ? ((await boundary({ wants: from, depth: size + 2, shallow: unplaced }))?.unshallow ?? []) : [];
@@ -178,7 +179,7 @@ export function deepenHistory(git: GitClient): HistorySource | undefined {
         const inside = tagged.filter((oid) => !from.includes(oid) && !below.boundary.includes(oid));
         if (inside.length > 0 && size > 1) {
           const lower = Math.ceil(size / 2);
-          if (found.length > 0) found.at(-1)!.span = size - lower;
+          if (steps > 0) found.at(-1)!.span = size - lower;
           found.push({ commits: [...new Set([...inside, ...below.boundary])].sort(), span: lower });
         }
         if (below.boundary.length === 0) break;
