@@ -159,7 +159,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const base = resumed ? await baseChain(store, repo, resumed.base) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
-    const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
+    const fetched = refsToFetch(chain, listing.refs);
+    const groups = splitRefs(fetched, options.maxRefsPerBundle);
     let pendingWritten = resumed !== undefined;
     /** Records what is stored so far, so that the next invocation (or one after a kill) goes on from there. */
     const savePending = async (): Promise<void> => {
@@ -175,8 +176,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     // The plan is made once, for the history this backup brings, and kept with the pending record: continuations never plan again.
     let plan: SegmentPlan | undefined = resumed?.segments;
     if (!resumed && options.segments && groups.length > 0) {
-      const tip = historyTip(listing, groups.flat());
-      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip, { stored: storedCommits(chain), tags: tagTargets(groups.flat()) });
+      const tip = historyTip(listing, fetched);
+      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip, { stored: storedCommits(chain), tags: tagTargets(fetched) });
       if (plan) await savePending();
     }
     let bytesUploaded = 0;
