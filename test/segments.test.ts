@@ -374,6 +374,27 @@ describe('segmented fetch, by history', () => {
     assert.equal(third.bundles.length, second.bundles.length + 1);
   });
 
+  it('a new branch pushed at once with a long history is segmented along it, HEAD\'s branch unchanged', async () => {
+    const repo = longBranch('new-branch');
+    const store = await freshBucket();
+    const first = created(await run(store, observed(repo.url).client));
+    const oldMain = git(repo.bare, ['rev-parse', 'main']).trim();
+    importLinearHistory(repo.bare, { commits: 70, bytes: 1500, firstTime: 1_700_300_000 });
+    git(repo.bare, ['branch', 'big', 'main']);
+    git(repo.bare, ['update-ref', 'refs/heads/main', oldMain]);
+
+    const second = created(await run(store, observed(repo.url).client));
+    const added = second.bundles.filter((bundle) => bundle.createdBy === second.id);
+    const segments = added.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
+    assert.ok(segments.length >= 2, `${segments.length} segments along big`);
+    assert.ok(segments.flatMap((bundle) => bundle.refs).every((ref) => isAncestor(repo.bare, oldMain, ref.oid) && isAncestor(repo.bare, ref.oid, git(repo.bare, ['rev-parse', 'big']).trim())), 'every cut on big\'s new history');
+    assert.deepEqual(second.bundles.slice(0, first.bundles.length), first.bundles);
+    const folder = join(root, 'restored', 'new-branch.git');
+    await restoreToDirectory({ store, manifest: second, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
   it('tags are natural cut points: a segment ends at a tagged commit where one lies within its budget', async () => {
     const repo = longBranch('tagged');
     // v1 (annotated) is on main~30; a lightweight tag on main~70; tags of a tree and of a blob are no cut points.
