@@ -180,12 +180,23 @@ describe('shallow boundaries (the cut points of a segmented backup)', () => {
     const revs = (...args: string[]): string[] => git(bare, ['rev-parse', ...args]).trim().split('\n').sort();
     const [main] = revs('refs/heads/main');
     // One step below main: its parents (two, main being a merge).
-    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: 2 }), revs('main^@'));
+    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: 2 }), { boundary: revs('main^@'), unshallow: [] });
     // From a boundary commit, the next step down: successive requests walk the history.
     const [below] = revs('main~1');
-    assert.deepEqual(await client.shallowBoundary!({ wants: [below!], depth: 2 }), revs('main~1^@'));
+    assert.deepEqual(await client.shallowBoundary!({ wants: [below!], depth: 2 }), { boundary: revs('main~1^@'), unshallow: [] });
     const all = Number(git(bare, ['rev-list', '--count', 'main']).trim());
-    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: all + 1 }), [], 'a depth past every root has no boundary');
+    assert.deepEqual(await client.shallowBoundary!({ wants: [main!], depth: all + 1 }), { boundary: [], unshallow: [] }, 'a depth past every root has no boundary');
+  });
+
+  it('says which of the commits sent as shallow lie within the step (unshallow), and leaves one at the boundary out', async () => {
+    const bare = join(served, 'rich.git');
+    const client = createGitClient({ url: server.url('rich.git') });
+    const rev = (name: string): string => git(bare, ['rev-parse', name]).trim();
+    const [within, at, beyond] = [rev('main~1'), rev('main~2'), rev('main~3')];
+    const info = await client.shallowBoundary!({ wants: [rev('main~1')], depth: 2, shallow: [within, beyond] });
+    assert.deepEqual(info, { boundary: [rev('main~2')], unshallow: [within] });
+    const left = await client.shallowBoundary!({ wants: [rev('main~1')], depth: 2, shallow: [at] });
+    assert.deepEqual(left, { boundary: [], unshallow: [] }, 'a commit the client calls shallow is not named again at the boundary');
   });
 
   it('is undefined where the server cannot deepen (protocol v0 here)', async () => {

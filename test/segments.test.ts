@@ -60,6 +60,15 @@ function longBranch(name: string, commits = COMMITS): { bare: string; url: strin
   return { bare, url: server.url(`${name}.git`) };
 }
 
+function isAncestor(bare: string, ancestor: string, commit: string): boolean {
+  try {
+    git(bare, ['merge-base', '--is-ancestor', ancestor, commit]);
+    return ancestor !== commit;
+  } catch {
+    return false;
+  }
+}
+
 async function freshBucket(): Promise<MemoryBlobStore> {
   const store = new MemoryBlobStore();
   await initBucket(store, {});
@@ -128,9 +137,11 @@ describe('segmented fetch, by history', () => {
       const before = new Set(snapshot.bundles.slice(0, index).flatMap((earlier) => earlier.refs.map((ref) => ref.oid)));
       assert.ok(bundle.prerequisites.length > 0 && bundle.prerequisites.every((oid) => before.has(oid)), `bundle ${index + 1} needs only earlier tips`);
     }
-    // The first segment takes one cut, whatever it weighs; later ones as many as the budget holds at the bytes per cut measured.
+    // The first segment takes one cut, whatever it weighs; later ones as many as the budget holds at the bytes per cut measured,
+    // ending at a tag where one is in range: cut 5 is v1's (main~30, half way between the cuts at main~40 and main~20).
     const cutOf = (bundle: (typeof segments)[number]): number => Number(bundle.refs[0]!.name.split('/').at(-2));
-    assert.deepEqual(segments.map(cutOf), [1, 3, 5], 'one cut, then two per segment');
+    assert.deepEqual(segments.map(cutOf), [1, 3, 5, 6], 'one cut, then two steps per segment, the second up to v1, then the last step');
+    assert.ok(segments[2]!.refs.some((ref) => ref.oid === git(repo.bare, ['rev-parse', 'v1^{commit}']).trim()));
     assert.ok(segments.every((bundle) => bundle.pack.bytes <= BUDGET), 'every segment within the budget');
     assert.deepEqual(chainProblems(snapshot), []);
     assert.ok(snapshot.refs.every((ref) => !isSegmentRef(ref.name)), 'segment refs are no refs of the snapshot');
@@ -292,7 +303,7 @@ describe('segmented fetch, by history', () => {
     const failing = observed(repo.url, 1);
     await assert.rejects(run(store, failing.client), /killed/);
     const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
-    assert.equal(pending?.segments?.cuts.length, 6, 'five cuts, and one more half way below the first');
+    assert.equal(pending?.segments?.cuts.length, 7, 'five cuts and v1\'s, and one more half way below the first');
     assert.deepEqual(pending?.segments?.spans.slice(0, 2), [10, 10]);
     assert.deepEqual(pending?.segments?.cuts[1], failing.fetches[0], 'the new cut lies below the one that failed');
     const retry = observed(repo.url);
@@ -300,6 +311,118 @@ describe('segmented fetch, by history', () => {
     assert.notDeepEqual(retry.fetches[0], failing.fetches[0], 'the retry fetches the smaller segment first');
     const folder = join(root, 'restored', 'split-first.git');
     await restoreToDirectory({ store, manifest: done, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('an incremental too large for one request is segmented too: cuts on the new history only, kept across a continuation', async () => {
+    const repo = longBranch('incremental');
+    const store = await freshBucket();
+    const first = created(await run(store, observed(repo.url).client));
+    const oldMain = git(repo.bare, ['rev-parse', 'main']).trim();
+    // A long history pushed at once: 130 commits beyond the stored tip (not a whole number of steps).
+    importLinearHistory(repo.bare, { commits: 130, bytes: 1500, firstTime: 1_700_100_000 });
+
+    const planning = observed(repo.url);
+    const partial = await run(store, planning.client, { deadline: new Date(0) });
+    assert.ok(partial.status === 'partial' && partial.segmented && partial.stored === 1, JSON.stringify(partial));
+    const [pending] = await listPending(store, { workspace: 'ws', repository: 'repo' });
+    assert.equal(pending?.base, first.id, 'it extends the first snapshot\'s chain');
+    const cuts = pending!.segments!.cuts.flat();
+    assert.equal(cuts.length, 6, 'a cut every 20 commits of the 130 new ones');
+    // The walk ends at the step that reaches the stored tip, not at the root: 7 steps; then 4 to find how far below the oldest cut the tip is.
+    assert.equal(planning.boundaries, 7 + 4);
+    assert.deepEqual(pending!.segments!.spans, [10, 20, 20, 20, 20, 20], 'the oldest cut 10 commits above the stored tip');
+    for (const cut of cuts) {
+      assert.ok(isAncestor(repo.bare, oldMain, cut), `cut ${cut} lies on the new history`);
+    }
+
+    const resumed = observed(repo.url);
+    const second = created(await run(store, resumed.client));
+    assert.equal(second.id, partial.status === 'partial' ? partial.pendingId : '', 'the same backup, continued');
+    assert.equal(resumed.boundaries, 0, 'the continuation does not plan again');
+    const added = second.bundles.filter((bundle) => bundle.createdBy === second.id);
+    assert.deepEqual(second.bundles.slice(0, first.bundles.length), first.bundles, 'the first chain, then the increments');
+    assert.ok(added.length >= 4, `${added.length} incremental bundles`);
+    assert.ok(added.every((bundle) => bundle.kind === 'incremental'));
+    assert.ok(added.slice(0, -1).every((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)) && bundle.pack.bytes <= BUDGET), 'segments within the budget, then the refs');
+    assert.ok(added[0]!.prerequisites.includes(oldMain), 'the first segment builds on the stored tip');
+    for (const [index, bundle] of second.bundles.entries()) {
+      const before = new Set(second.bundles.slice(0, index).flatMap((earlier) => earlier.refs.map((ref) => ref.oid)));
+      assert.ok(bundle.prerequisites.every((oid) => before.has(oid)), `bundle ${index + 1} needs only earlier tips`);
+    }
+    assert.deepEqual(chainProblems(second), []);
+
+    // Plain git applies the chain in order.
+    const files = await bundleFiles(store, second, join(root, 'bundles', 'incremental'));
+    const plain = join(root, 'plain', 'incremental.git');
+    initBare(plain);
+    for (const [index, file] of files.entries()) {
+      git(plain, ['bundle', 'verify', '--quiet', file]);
+      git(plain, ['fetch', '--quiet', '--no-tags', file, `+refs/*:refs/b${index}/*`]);
+    }
+    assert.equal(git(plain, ['rev-parse', `refs/b${files.length - 1}/heads/main`]).trim(), git(repo.bare, ['rev-parse', 'main']).trim());
+    const folder = join(root, 'restored', 'incremental.git');
+    await restoreToDirectory({ store, manifest: second, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+
+    // A short increment (on the same chain: the policy would start a new one now) costs the plan one deepen request, and comes in one bundle.
+    importLinearHistory(repo.bare, { commits: 3, bytes: 100, firstTime: 1_700_200_000 });
+    const short = observed(repo.url);
+    const third = created(await run(store, short.client, { chainPolicy: { maxIncrements: 30, maxIncrementRatio: 10 } }));
+    assert.equal(short.boundaries, 1);
+    assert.equal(third.bundles.length, second.bundles.length + 1);
+  });
+
+  it('a new branch pushed at once with a long history is segmented along it, HEAD\'s branch unchanged', async () => {
+    const repo = longBranch('new-branch');
+    const store = await freshBucket();
+    const first = created(await run(store, observed(repo.url).client));
+    const oldMain = git(repo.bare, ['rev-parse', 'main']).trim();
+    importLinearHistory(repo.bare, { commits: 70, bytes: 1500, firstTime: 1_700_300_000 });
+    git(repo.bare, ['branch', 'big', 'main']);
+    git(repo.bare, ['update-ref', 'refs/heads/main', oldMain]);
+
+    const second = created(await run(store, observed(repo.url).client));
+    const added = second.bundles.filter((bundle) => bundle.createdBy === second.id);
+    const segments = added.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
+    assert.ok(segments.length >= 2, `${segments.length} segments along big`);
+    assert.ok(segments.flatMap((bundle) => bundle.refs).every((ref) => isAncestor(repo.bare, oldMain, ref.oid) && isAncestor(repo.bare, ref.oid, git(repo.bare, ['rev-parse', 'big']).trim())), 'every cut on big\'s new history');
+    assert.deepEqual(second.bundles.slice(0, first.bundles.length), first.bundles);
+    const folder = join(root, 'restored', 'new-branch.git');
+    await restoreToDirectory({ store, manifest: second, directory: folder });
+    assert.equal(refsOf(folder), refsOf(repo.bare));
+    fsck(folder);
+  });
+
+  it('tags are natural cut points: a segment ends at a tagged commit where one lies within its budget', async () => {
+    const repo = longBranch('tagged');
+    // v1 (annotated) is on main~30; a lightweight tag on main~70; tags of a tree and of a blob are no cut points.
+    git(repo.bare, ['tag', 'light', 'main~70']);
+    git(repo.bare, ['tag', 'a-tree', 'main~50^{tree}']);
+    git(repo.bare, ['tag', '-a', 'a-blob', '-m', 'A blob', 'main:history/file-1.txt']);
+    const tagged = [git(repo.bare, ['rev-parse', 'v1^{commit}']).trim(), git(repo.bare, ['rev-parse', 'light']).trim()];
+    const store = await freshBucket();
+    const client = observed(repo.url);
+    const snapshot = created(await run(store, client.client));
+
+    const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
+    const tips = segments.map((bundle) => bundle.refs.map((ref) => ref.oid));
+    for (const commit of tagged) assert.ok(tips.some((oids) => oids.includes(commit)), `a segment ends at the tagged ${commit}`);
+    // Each of them instead of the plain cut 10 commits further that the budget would also have held.
+    assert.ok(segments.every((bundle) => bundle.pack.bytes <= BUDGET), 'every segment within the budget');
+    assert.equal(segments.length, 4, 'one cut, then up to each tag, then the rest');
+    assert.deepEqual(chainProblems(snapshot), []);
+    const files = await bundleFiles(store, snapshot, join(root, 'bundles', 'tagged'));
+    const plain = join(root, 'plain', 'tagged.git');
+    initBare(plain);
+    for (const [index, file] of files.entries()) {
+      git(plain, ['bundle', 'verify', '--quiet', file]);
+      git(plain, ['fetch', '--quiet', '--no-tags', file, `+refs/*:refs/b${index}/*`]);
+    }
+    const folder = join(root, 'restored', 'tagged.git');
+    await restoreToDirectory({ store, manifest: snapshot, directory: folder });
     assert.equal(refsOf(folder), refsOf(repo.bare));
     fsck(folder);
   });

@@ -32,7 +32,7 @@ import { commitSnapshot } from './commit.js';
 import { type LfsPointer, type MetadataCollector, collectMetadata, indexToBuildOn } from './metadata.js';
 import { writeBundleHeader } from './git/bundle.js';
 import { LfsPointerScanner, type PointerRecord } from './git/lfs-pointers.js';
-import { isBranchRef, refuseInvalidRefNames } from './git/ref-name.js';
+import { isBranchRef, isTagRef, refuseInvalidRefNames } from './git/ref-name.js';
 import type { GitClient, RefListing, RemoteRef } from './git/types.js';
 import { type SegmentOptions, afterSegment, byteBudget, nextCut, planSegments, segmentRefName, segmentTips, smallerSegment } from './segments.js';
 import { concatStreams } from './streams.js';
@@ -172,7 +172,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const base = resumed ? await baseChain(store, repo, resumed.base, options.trust) : chooseBase(newest, options.chainPolicy ?? DEFAULT_CHAIN_POLICY, options.encryption);
     const chain: BundleEntry[] = [...(base?.bundles ?? []), ...(resumed?.bundles ?? [])];
 
-    const groups = splitRefs(refsToFetch(chain, listing.refs), options.maxRefsPerBundle);
+    const fetched = refsToFetch(chain, listing.refs);
+    const groups = splitRefs(fetched, options.maxRefsPerBundle);
     let pendingWritten = resumed !== undefined;
     /** Records what is stored so far, so that the next invocation (or one after a kill) goes on from there. */
     const savePending = async (): Promise<void> => {
@@ -185,11 +186,11 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       pendingWritten = true;
       await repoLock.refresh();
     };
-    // The plan is made once, for a new chain, and kept with the pending record: continuations never plan again.
+    // The plan is made once, for the history this backup brings, and kept with the pending record: continuations never plan again.
     let plan: SegmentPlan | undefined = resumed?.segments;
-    if (!resumed && chain.length === 0 && options.segments && groups.length > 0) {
-      const tip = historyTip(listing);
-      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip);
+    if (!resumed && options.segments && groups.length > 0) {
+      const tip = historyTip(listing, fetched);
+      plan = tip === undefined ? undefined : await planSegments(options.segments, git, tip, { stored: storedCommits(chain), tags: tagTargets(fetched) });
       if (plan) await savePending();
     }
     let bytesUploaded = 0;
@@ -198,24 +199,30 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const outOfTime = (): boolean => options.deadline !== undefined && now() >= options.deadline;
     /** Bundles of this backup that earlier invocations stored: progress counts from them. */
     const earlier = resumed?.bundles.length ?? 0;
-    const cutsLeft = (): number => (plan && options.segments ? plan.cuts.length - plan.done : 0);
+    /** What the repository's tags point at: the cuts at them are preferred (nextCut). */
+    const taggedCommits = new Set(tagTargets(listing.refs));
+    const segmentsLeft = (): boolean => plan !== undefined && options.segments !== undefined && plan.done < plan.cuts.length;
+    /** The bundles the backup expects in all when the next segment starts at cut `fromCut`: each cut left one, and the ref groups. */
+    const expected = (fromCut = plan?.done ?? 0): number => earlier + bundlesWritten + (plan && options.segments ? plan.cuts.length - fromCut : 0) + groups.length;
     const partial = (): BackupResult => ({
       status: 'partial', pendingId: id, bytesUploaded, bundlesWritten, refsRemaining: groups.flat().length,
-      stored: earlier + bundlesWritten, expected: earlier + bundlesWritten + cutsLeft() + groups.length, segmented: plan !== undefined,
+      stored: earlier + bundlesWritten, expected: expected(), segmented: plan !== undefined,
     });
-    // Segments first: the history up to each cut, oldest first, each with the tips stored before it as haves.
-    while (plan && options.segments && plan.done < plan.cuts.length) {
+    // One fetch per bundle: segments first (the history up to each cut, oldest first), then the ref groups;
+    // each with the tips stored before it as haves.
+    while (segmentsLeft() || groups.length > 0) {
       options.signal?.throwIfAborted();
-      const budget = byteBudget(options.segments, plan);
-      const through = nextCut(plan, budget);
-      const group = plan.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
+      const budget = segmentsLeft() ? byteBudget(options.segments!, plan) : undefined;
+      const through = budget === undefined ? undefined : nextCut(plan!, budget, taggedCommits);
+      const group = through === undefined ? groups[0]! : plan!.cuts[through]!.map((oid, tip) => ({ name: segmentRefName(id, through + 1, tip + 1), oid }));
       const kind = chain.length === 0 ? 'full' : 'incremental';
-      options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: earlier + bundlesWritten + plan.cuts.length - through + groups.length, refs: group.length, kind, segmented: true });
+      options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: expected(through ?? plan?.cuts.length), refs: group.length, kind, segmented: plan !== undefined });
       const started = now().getTime();
       let entry: BundleEntry;
       try {
         entry = await storeBundle({ ...options, id, group, haves: commitTips(chain), kind, now, knownPointers: knownPointers() });
       } catch (error) {
+        if (through === undefined || !plan) throw error;
         // A cut the server refuses ("upload-pack: not our ref <oid>": history rewritten and collected
         // between two invocations) would fail every retry: the stored segments stay, the rest comes with the refs.
         if (isLifeboatError(error, 'GIT_REMOTE_ERROR') && group.some((ref) => ref.oid === error.details?.refusedWant)) {
@@ -225,7 +232,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         }
         // Anything else (the request cut at the cap, most likely): the retry fetches a smaller segment.
         if (!options.signal?.aborted) {
-          const smaller = await smallerSegment(plan, git, budget, through).catch(() => undefined);
+          const smaller = await smallerSegment(plan, git, budget!, through, storedCommits(chain)).catch(() => undefined);
           if (smaller) {
             plan = smaller;
             await savePending().catch(() => undefined);
@@ -237,26 +244,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       bytesUploaded += entry.size;
       bundlesWritten += 1;
       options.onProgress?.({ phase: 'stored', bundle: earlier + bundlesWritten, bytes: entry.size });
-      plan = afterSegment(plan, options.segments, through, entry.pack.bytes, (now().getTime() - started) / 1000);
-      await savePending();
-      if (outOfTime()) return partial();
-    }
-    for (const [index, group] of groups.entries()) {
-      options.signal?.throwIfAborted();
-      const haves = commitTips(chain);
-      const kind = chain.length === 0 ? 'full' : 'incremental';
-      options.onProgress?.({ phase: 'fetch', bundle: earlier + bundlesWritten + 1, bundles: earlier + bundlesWritten + groups.length - index, refs: group.length, kind, segmented: plan !== undefined });
-      const entry = await storeBundle({ ...options, id, group, haves, kind, now, knownPointers: knownPointers() });
-      chain.push(entry);
-      bytesUploaded += entry.size;
-      bundlesWritten += 1;
-      options.onProgress?.({ phase: 'stored', bundle: earlier + bundlesWritten, bytes: entry.size });
-      if (index < groups.length - 1) {
+      if (through === undefined) groups.shift();
+      else plan = afterSegment(plan!, options.segments!, through, entry.pack.bytes, (now().getTime() - started) / 1000);
+      // After the last bundle comes the manifest: no pending record needed.
+      if (segmentsLeft() || groups.length > 0) {
         await savePending();
-        if (outOfTime()) {
-          groups.splice(0, index + 1);
-          return partial();
-        }
+        if (outOfTime()) return partial();
       }
     }
 
@@ -416,10 +409,28 @@ function commitTips(chain: BundleEntry[]): string[] {
   return [...tips].sort();
 }
 
-/** The history a plan cuts: HEAD's branch (the default branch, usually the longest), else the first branch. */
-function historyTip(listing: RefListing): string | undefined {
-  const head = listing.refs.find((ref) => ref.name === listing.head.symref);
-  return (head && isBranchRef(head.name) ? head : listing.refs.find((ref) => isBranchRef(ref.name)))?.oid;
+/**
+ * The history a plan cuts: of the branches this backup fetches, HEAD's (the default
+ * branch, usually the longest), else the first. One line only: another branch's new
+ * history comes with the refs, in one fetch.
+ */
+function historyTip(listing: RefListing, fetched: readonly RemoteRef[]): string | undefined {
+  const branches = fetched.filter((ref) => isBranchRef(ref.name));
+  return (branches.find((ref) => ref.name === listing.head.symref) ?? branches[0])?.oid;
+}
+
+/** What tags point at, peeled: commits mostly, but a tag may name a tree or a blob. */
+function tagTargets(refs: readonly RemoteRef[]): string[] {
+  return refs.filter((ref) => isTagRef(ref.name)).map((ref) => ref.peeled ?? ref.oid);
+}
+
+/**
+ * The commits a chain is known to hold, where an incremental's new history ends
+ * (deepenHistory): its branch tips and the tips of all its segments. Commits only
+ * (a shallow line naming anything else fails the request): see commitTips.
+ */
+function storedCommits(chain: BundleEntry[]): string[] {
+  return [...new Set([...commitTips(chain), ...chain.flatMap(segmentTips)])].sort();
 }
 
 function splitRefs(refs: RemoteRef[], maxPerBundle: number | undefined): RemoteRef[][] {

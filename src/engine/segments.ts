@@ -1,7 +1,7 @@
 /**
- * Segmented fetch, by history: a new chain whose history may not fit one request
- * (Forge cuts every outbound request at 180 s) is fetched as a chain of bundles
- * cut along its history, oldest first. Segment k wants the commits of cut k and
+ * Segmented fetch, by history: a backup whose new history may not fit one request
+ * (Forge cuts every outbound request at 180 s), a new chain's or an incremental's,
+ * is fetched as a chain of bundles cut along that history, oldest first. Segment k wants the commits of cut k and
  * has every tip stored before it, so its bundle is an ordinary thin bundle whose
  * prerequisites are the previous bundles' tips; its refs name the cut's commits
  * under SEGMENT_NAMESPACE, which no restore sets as a real ref (the manifest's
@@ -79,10 +79,18 @@ export interface HistorySource {
    * Cut points below `tip`, oldest first: each about `step` commits (its span)
    * before the next one (and the last about `step` before `tip`), and ancestors
    * of it: the newest stored cut reaches every older one, so it alone is what
-   * later fetches name as haves. [] when the history is not longer than a step,
-   * or cannot be walked.
+   * later fetches name as haves. Above `known.stored` only; where `known.tags`
+   * lie on the history, cuts at them too. [] when the history is not longer than
+   * a step, or cannot be walked.
    */
-  cuts(tip: string, step: number): Promise<Cut[]>;
+  cuts(tip: string, step: number, known: KnownCommits): Promise<Cut[]>;
+}
+
+export interface KnownCommits {
+  /** Commits the chain already holds: an incremental's new history ends where it reaches them. */
+  stored: readonly string[];
+  /** What the tags this backup fetches point at (peeled; not all commits): candidate cut points. */
+  tags: readonly string[];
 }
 
 export interface SegmentOptions {
@@ -109,7 +117,9 @@ const REQUEST_SHARE = 0.5;
 /** A rate measured on a shorter fetch than this share of the cap is mostly latency: not adopted. */
 const MEASURE_SHARE = 0.1;
 export const DEFAULT_COMMITS_PER_STEP = 500;
-/** At most this many deepen requests per plan; the step doubles every STEPS_PER_DOUBLING of them. */
+/** At most this many tags are looked for on the history (each is a line of every request that looks). */
+const MAX_TAGS = 1000;
+/** At most this many steps down the history per plan (a request each, two where tags are looked for); the step doubles every STEPS_PER_DOUBLING of them. */
 const MAX_CUTS = 256;
 const STEPS_PER_DOUBLING = 64;
 
@@ -120,40 +130,103 @@ export function byteBudget(options: SegmentOptions, plan?: SegmentPlan): number 
   return Math.max(1, Math.floor(options.requestSeconds * rate * REQUEST_SHARE));
 }
 
-/** Cut points from successive `deepen` fetches that read only the shallow boundary (see the module comment). */
+/**
+ * Cut points from successive `deepen` fetches that read only the shallow boundary (see the module comment).
+ * An incremental's new history ends where the walk reaches the chain's commits: they go with each request as
+ * the client's shallow commits, and the first step whose reply unshallows one (it lies within the step) ends
+ * the walk; one exactly at a boundary leaves that line's boundary out (fetch.ts, shallowBoundary). A first
+ * backup has none. Across a merge the walk ends at the first line that reaches the chain, so a long line merged
+ * beside a short one comes whole with the segment above the last cut.
+ *
+ * Tags are natural cut points (a release is where a person looks for history, and its whole history then
+ * sits in the segments up to it). The issue orders them by commit date; the ref listing carries no dates and
+ * reading them costs a fetch per tag, so the walk's own order (ancestry, to a step) is used instead: each step
+ * also asks which tags lie within it (their commits sent as shallow, a second request of the same walk), and
+ * those become a cut of their own between the step's two cuts, with the step's lower cut in it so that it
+ * reaches every older cut across merges too. Where in the step they lie is not measured (log2(step) more
+ * requests each): the step's span is split evenly between the two cuts, so that spans still add up to the
+ * history's length and the bytes per commit measured over them stay right.
+ */
 export function deepenHistory(git: GitClient): HistorySource | undefined {
   const boundary = git.shallowBoundary?.bind(git);
   if (!boundary) return undefined;
   return {
-    async cuts(tip, step) {
-      const found: string[][] = [];
-      const sizes: number[] = [];
+    async cuts(tip, step, { stored, tags }) {
+      /** Tag commits not yet found within a step; looked up once the history is longer than a step. */
+      let unplaced: string[] | undefined;
+      const found: Cut[] = [];
       let from = [tip];
       let size = step;
-      while (found.length < MAX_CUTS) {
-        if (found.length > 0 && found.length % STEPS_PER_DOUBLING === 0) size *= 2;
-        const next = await boundaryBelow(boundary, from, size);
-        if (next === undefined) return [];
-        if (next.length === 0) break;
-        found.push(next);
-        sizes.push(size);
-        from = next;
+      // Each step starts from the cut the one before found (the last one pushed), the first from the tip.
+      for (let steps = 0; steps < MAX_CUTS; steps += 1) {
+        if (steps > 0 && steps % STEPS_PER_DOUBLING === 0) size *= 2;
+        // The cut this step starts from lies at most `size` commits above the next one (or the root, or the chain's history).
+        if (steps > 0) found.at(-1)!.span = size;
+        // "deepen <depth>" keeps commits less than `depth` away: the boundary `size` below asks for size + 1.
+        const below = await boundary({ wants: from, depth: size + 1, shallow: [...stored] });
+        if (below === undefined) return [];
+        if (below.unshallow.length > 0 && steps > 0) {
+          // The oldest cut's span sizes the first segment, whose bytes per commit size all the others: made exact.
+          found.at(-1)!.span = await distanceToStored(boundary, from, size, stored);
+          break;
+        }
+        if (below.unshallow.length > 0) break;
+        if (steps === 0 && below.boundary.length === 0) break;
+        unplaced ??= await tagCommits(boundary, tags, stored);
+        // Depth size + 2 unshallows the tags down to the boundary; those strictly between the two cuts make one.
+        const tagged = unplaced.length > 0 ? ((await boundary({ wants: from, depth: size + 2, shallow: unplaced }))?.unshallow ?? []) : [];
+        unplaced = unplaced.filter((oid) => !tagged.includes(oid));
+        const inside = tagged.filter((oid) => !from.includes(oid) && !below.boundary.includes(oid));
+        if (inside.length > 0 && size > 1) {
+          const lower = Math.ceil(size / 2);
+          if (steps > 0) found.at(-1)!.span = size - lower;
+          found.push({ commits: [...new Set([...inside, ...below.boundary])].sort(), span: lower });
+        }
+        if (below.boundary.length === 0) break;
+        found.push({ commits: below.boundary, span: size });
+        from = below.boundary;
       }
-      // Found newest first, each `size` below the one before; the oldest's span (down to the root) is at most the next size.
-      return found.map((commits, index) => ({ commits, span: sizes[index + 1] ?? size })).reverse();
+      return found.reverse();
     },
   };
 }
 
-/** "deepen <depth>" keeps commits less than `depth` away: the boundary `commits` below `from` asks for depth commits + 1. */
-function boundaryBelow(boundary: NonNullable<GitClient['shallowBoundary']>, from: string[], commits: number): Promise<string[] | undefined> {
-  return boundary({ wants: from, depth: commits + 1 });
+/**
+ * The commits of `tags` (one request: "want" each, "deepen 1": the boundary is the
+ * wants themselves, peeled to commits; a tag of a tree or a blob is left out
+ * without an error: measured on git 2.39's upload-pack, not documented: assumed),
+ * except those already stored. [] when that cannot be asked: cuts then ignore tags.
+ */
+async function tagCommits(boundary: NonNullable<GitClient['shallowBoundary']>, tags: readonly string[], stored: readonly string[]): Promise<string[]> {
+  const candidates = [...new Set(tags)].filter((oid) => !stored.includes(oid)).slice(0, MAX_TAGS);
+  if (candidates.length === 0) return [];
+  const commits = await boundary({ wants: candidates, depth: 1 }).catch(() => undefined);
+  return (commits?.boundary ?? []).filter((oid) => !stored.includes(oid));
 }
 
-/** The plan of a new chain below `tip`, or undefined when its history is one segment. */
-export async function planSegments(options: SegmentOptions, git: GitClient, tip: string): Promise<SegmentPlan | undefined> {
+/**
+ * How far below `from` the nearest `stored` commit lies, known to be less than
+ * `size`: the least depth whose reply unshallows one, by bisection (log2(size)
+ * more requests of at most `size` commits each).
+ */
+async function distanceToStored(boundary: NonNullable<GitClient['shallowBoundary']>, from: string[], size: number, stored: readonly string[]): Promise<number> {
+  // Invariant: a stored commit lies at a distance in [low, high].
+  let [low, high] = [1, size - 1];
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    // Depth middle + 2 has its boundary middle + 1 below, and unshallows the stored commits above it.
+    const within = await boundary({ wants: from, depth: middle + 2, shallow: [...stored] });
+    if (within === undefined) return size;
+    if (within.unshallow.length > 0) high = middle;
+    else low = middle + 1;
+  }
+  return Math.max(1, low);
+}
+
+/** The plan of the history below `tip` above the stored commits, or undefined when it is one segment. */
+export async function planSegments(options: SegmentOptions, git: GitClient, tip: string, known: KnownCommits): Promise<SegmentPlan | undefined> {
   const history = options.history ?? deepenHistory(git);
-  const cuts = history ? await history.cuts(tip, options.commitsPerStep ?? DEFAULT_COMMITS_PER_STEP) : [];
+  const cuts = history ? await history.cuts(tip, options.commitsPerStep ?? DEFAULT_COMMITS_PER_STEP, known) : [];
   return cuts.length > 0 ? { cuts: cuts.map((cut) => cut.commits), spans: cuts.map((cut) => cut.span), done: 0 } : undefined;
 }
 
@@ -161,12 +234,18 @@ function commitsIn(plan: SegmentPlan, from: number, through: number): number {
   return plan.spans.slice(from, through + 1).reduce((sum, span) => sum + span, 0);
 }
 
-/** The index of the last cut the next segment covers: as many as the budget holds at the bytes per commit measured so far, at least one. */
-export function nextCut(plan: SegmentPlan, budget: number): number {
+/**
+ * The index of the last cut the next segment covers: as many as the budget holds at
+ * the bytes per commit measured so far, at least one; and of those, the last one at
+ * a tag (`tagged`: what the repository's tags point at), unless that would leave the
+ * segment less than half as long.
+ */
+export function nextCut(plan: SegmentPlan, budget: number, tagged: ReadonlySet<string> = new Set()): number {
   if (!plan.bytesPerCommit) return plan.done;
   let through = plan.done;
   while (through + 1 < plan.cuts.length && commitsIn(plan, plan.done, through + 1) * plan.bytesPerCommit <= budget) through += 1;
-  return through;
+  const atTag = plan.cuts.findLastIndex((cut, index) => index >= plan.done && index <= through && cut.some((oid) => tagged.has(oid)));
+  return atTag >= 0 && 2 * commitsIn(plan, plan.done, atTag) >= commitsIn(plan, plan.done, through) ? atTag : through;
 }
 
 /** The plan after a segment through cut `through` was stored: `bytes` fetched in `seconds`. */
@@ -180,21 +259,22 @@ export function afterSegment(plan: SegmentPlan, options: SegmentOptions, through
  * After the segment through cut `through` failed (cut at the request cap, most
  * likely): a plan whose next segment is about half as large, so that retries
  * converge instead of failing alike forever. Several cuts: the estimate doubles.
- * One cut: it is split by a cut half way down (one more deepen request).
- * Undefined when it cannot be smaller (a step of one commit).
+ * One cut: it is split by a cut half way down (one more deepen request),
+ * above the `stored` commits (deepenHistory). Undefined when it cannot be
+ * smaller (a step of one commit).
  */
-export async function smallerSegment(plan: SegmentPlan, git: GitClient, budget: number, through: number): Promise<SegmentPlan | undefined> {
+export async function smallerSegment(plan: SegmentPlan, git: GitClient, budget: number, through: number, stored: readonly string[]): Promise<SegmentPlan | undefined> {
   if (through > plan.done) return { ...plan, bytesPerCommit: Math.ceil((2 * budget) / commitsIn(plan, plan.done, through)) };
   const boundary = git.shallowBoundary?.bind(git);
   const span = plan.spans[through]!;
-  // The oldest cut's span is an upper bound (the root may be nearer): halve until a boundary is found.
+  // The oldest cut's span is an upper bound (the root, or the stored history, may be nearer): halve until a boundary is found above them.
   for (let half = Math.floor(span / 2); boundary && half >= 1; half = Math.floor(half / 2)) {
-    const below = await boundaryBelow(boundary, plan.cuts[through]!, half);
+    const below = await boundary({ wants: plan.cuts[through]!, depth: half + 1, shallow: [...stored] });
     if (below === undefined) return undefined;
-    if (below.length === 0) continue;
+    if (below.unshallow.length > 0 || below.boundary.length === 0) continue;
     return {
       ...plan,
-      cuts: [...plan.cuts.slice(0, through), below, ...plan.cuts.slice(through)],
+      cuts: [...plan.cuts.slice(0, through), below.boundary, ...plan.cuts.slice(through)],
       spans: [...plan.spans.slice(0, through), span - half, half, ...plan.spans.slice(through + 1)],
     };
   }

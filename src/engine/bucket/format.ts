@@ -171,7 +171,7 @@ export const manifestSchema = z.object({
 export type SnapshotManifest = z.infer<typeof manifestSchema>;
 
 /**
- * A new chain fetched in segments along its history (segments.ts): the cut points,
+ * A backup fetched in segments along its new history (segments.ts): the cut points,
  * oldest first, each the commits one segment wants; `done` of them are stored.
  */
 export const segmentPlanSchema = z.object({

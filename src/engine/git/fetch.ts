@@ -6,7 +6,7 @@ import type { GitHttp } from './http.js';
 import { checkedPack } from './pack-check.js';
 import { FLUSH_PKT, PktLineReader, packetText, pktLine, readLines } from './pktline.js';
 import { demuxSideband } from './sideband.js';
-import type { FetchPackOptions, PackStream } from './types.js';
+import type { FetchPackOptions, PackStream, ShallowInfo, ShallowRequest } from './types.js';
 
 export interface FetchRequest {
   wants: string[];
@@ -130,28 +130,44 @@ export async function fetchPack(http: GitHttp, advertisement: Advertisement, opt
  * so the answer costs the server a walk of `depth` commits and the start of a
  * pack, and the transfer a few lines. Undefined when the server cannot deepen
  * (protocol v0 here, or a v2 `fetch` without the `shallow` feature).
+ *
+ * `shallow`: commits sent as the client's own shallow ones ("shallow <oid>"). Of
+ * those, the reply's `unshallow` names the ones less than `depth` below `wants`
+ * ("The server sends an 'unshallow' line for each commit which the client has
+ * indicated is shallow, but is no longer shallow as a result of the fetch",
+ * gitprotocol-v2, fetch): it tells whether a known commit lies within the step.
+ * One exactly at the boundary is in neither list (git 2.39's upload-pack sends a
+ * boundary commit the client already calls shallow no "shallow" line: measured).
+ * Each must be a commit: upload-pack dies on a shallow line naming another object
+ * ("invalid shallow object"), and ignores one it does not have.
  */
-export async function shallowBoundary(http: GitHttp, advertisement: Advertisement, options: { wants: string[]; depth: number }): Promise<string[] | undefined> {
+export async function shallowBoundary(http: GitHttp, advertisement: Advertisement, options: ShallowRequest): Promise<ShallowInfo | undefined> {
   const wants = distinctOids(options.wants, 'wants');
+  const declared = distinctOids(options.shallow ?? [], 'shallow');
   if (!Number.isSafeInteger(options.depth) || options.depth < 1) throw new LifeboatError('INTERNAL', `A deepen depth must be a positive integer, not ${options.depth}.`);
   const features = advertisement.protocol === 2 ? capability(advertisement.capabilities, 'fetch') : undefined;
   if (features === undefined || !features.split(' ').includes('shallow')) return undefined;
-  const body = writeCommandRequest('fetch', advertisement.capabilities, ['no-progress', ...wants.map((oid) => `want ${oid}`), `deepen ${options.depth}`, 'done']);
-  const reader = new PktLineReader(await http.request('git-upload-pack', body, true));
+  const lines = ['no-progress', ...wants.map((oid) => `want ${oid}`), ...declared.map((oid) => `shallow ${oid}`), `deepen ${options.depth}`, 'done'];
+  const reader = new PktLineReader(await http.request('git-upload-pack', writeCommandRequest('fetch', advertisement.capabilities, lines), true));
   try {
     for (;;) {
       const packet = await reader.read();
       if (!(packet instanceof Uint8Array)) throw protocolError('the fetch reply has no packfile section');
       const section = packetText(packet);
-      if (section === 'packfile') return [];
-      const { lines, end } = await readLines(reader);
+      if (section === 'packfile') return { boundary: [], unshallow: [] };
+      const { lines: reply, end } = await readLines(reader);
       if (end !== 'delim') throw protocolError(`the fetch reply ended after the ${section} section without a packfile`);
       if (section !== 'shallow-info') continue;
-      const shallow = lines.filter((line) => line.startsWith('shallow ')).map((line) => line.slice('shallow '.length));
-      if (shallow.some((oid) => !OID.test(oid))) throw protocolError('a shallow-info line does not name an object');
-      return [...new Set(shallow)].sort();
+      return { boundary: namedIn(reply, 'shallow '), unshallow: namedIn(reply, 'unshallow ') };
     }
   } finally {
     await reader.close();
   }
+}
+
+/** The distinct object ids of the lines that start with `prefix`, sorted. */
+function namedIn(lines: readonly string[], prefix: string): string[] {
+  const oids = lines.filter((line) => line.startsWith(prefix)).map((line) => line.slice(prefix.length));
+  if (oids.some((oid) => !OID.test(oid))) throw protocolError('a shallow-info line does not name an object');
+  return [...new Set(oids)].sort();
 }

@@ -77,6 +77,20 @@ export interface RefListing {
   capabilities: string[];
 }
 
+export interface ShallowRequest {
+  wants: string[];
+  depth: number;
+  /** Commits to send as the client's shallow ones: the reply says which lie less than `depth` below `wants`. Commits only. */
+  shallow?: string[];
+}
+
+export interface ShallowInfo {
+  /** The commits `depth` below `wants` (a `shallow` one exactly there is left out). */
+  boundary: string[];
+  /** The `shallow` commits less than `depth` below `wants`. */
+  unshallow: string[];
+}
+
 export interface FetchPackOptions {
   wants: string[];
   /** Commits the caller already has: the server sends a thin pack against them. */
@@ -123,7 +137,7 @@ export interface GitClient {
    * history is shallower), without their pack; undefined when the server cannot deepen.
    * Absent from clients that cannot ask: their backups are not split by history.
    */
-  shallowBoundary?(options: { wants: string[]; depth: number }): Promise<string[] | undefined>;
+  shallowBoundary?(options: ShallowRequest): Promise<ShallowInfo | undefined>;
   /** Current refs as receive-pack advertises them (for restores). */
   listPushRefs(): Promise<RefListing>;
   /** Runs receive-pack; throws GIT_PUSH_REJECTED unless `unpack ok` and every ref `ok`. */
