@@ -4,7 +4,8 @@
  * snapshot that is signed, altered, planted (not signed) or dated in the future.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -303,6 +304,46 @@ describe('lifeboat backup and attach: every write is signed', () => {
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stderr, /warning \[SNAPSHOT_FROM_FUTURE\]/);
     assert.ok((JSON.parse(backup.stdout) as { snapshot: string }).snapshot.startsWith(real.slice(0, 4)), 'dated now, not after 2999');
+  });
+});
+
+describe('checking a signature without Lifeboat, as docs/bucket-format.md says', () => {
+  /** The block the doc marks as checked by this test, as it is written there. */
+  function documentedCheck(): string {
+    const doc = readFileSync(new URL('../docs/bucket-format.md', import.meta.url), 'utf8');
+    const block = /<!-- checked by test\/cli-signing\.test\.ts[^\n]*-->\n```sh\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(block, 'the doc marks the commands it gives');
+    return block;
+  }
+
+  function runCheck(dir: string, pin: string, id: string): { code: number; output: string } {
+    const result = spawnSync('sh', ['-c', documentedCheck()], { cwd: dir, env: { ...process.env, pin, id }, encoding: 'utf8' });
+    return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
+  }
+
+  it('openssl and jq verify a snapshot the CLI wrote, and refuse it once the manifest is edited or under another pin', async () => {
+    const { bucketUrl, store } = await initialized();
+    const id = await backedUp(bucketUrl);
+    const pin = TEST_KEY;
+    // What the doc's `aws s3 cp` lines fetch: the stored bytes, unchanged.
+    const dir = mkdtempSync(join(root, 'openssl-'));
+    writeFileSync(join(dir, 'manifest.json'), await collect(await store.get(`acme/signed/snapshots/${id}.json`)));
+    writeFileSync(join(dir, 'signature.json'), await collect(await store.get(`acme/signed/signatures/${id}.${pin.replace(/^SHA256:/, '')}.json`)));
+
+    const good = runCheck(dir, pin, id);
+    assert.equal(good.code, 0, good.output);
+    assert.match(good.output, /Signature Verified Successfully/);
+
+    const other = runCheck(dir, generateSigningKey().key.fingerprint, id);
+    assert.equal(other.code, 1, other.output);
+    assert.match(other.output, /not the pinned key/);
+
+    const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8');
+    assert.ok(manifest.includes('"trigger": "cli"'));
+    writeFileSync(join(dir, 'manifest.json'), manifest.replace('"trigger": "cli"', '"trigger": "cron"'));
+    const edited = runCheck(dir, pin, id);
+    assert.notEqual(edited.code, 0, edited.output);
+    assert.match(edited.output, /Signature Verification Failure/);
   });
 });
 
