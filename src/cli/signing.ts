@@ -18,12 +18,14 @@ import type { Options, Values } from './command.js';
 import type { Output } from './output.js';
 
 export const signingKeyOptions = {
-  'signing-key': { type: 'string', env: ['LIFEBOAT_SIGNING_KEY'], value: '<file>', help: 'Ed25519 key file that signs what this command writes (lifeboat keygen makes one)' },
+  /** The Ed25519 key file that signs what the command writes (`lifeboat keygen` makes one). */
+  'signing-key': { type: 'string', env: ['LIFEBOAT_SIGNING_KEY'] },
 } as const satisfies Options;
 
 /** For the commands that read a snapshot's data: restore, download, prs, pr, attachments. */
 export const allowUnsignedOptions = {
-  'allow-unsigned': { type: 'boolean', help: 'read a snapshot no trusted key signed (one written before signing; it may be a plant)' },
+  /** Read a snapshot no trusted key signed (one written before signing; it may be a plant). */
+  'allow-unsigned': { type: 'boolean' },
 } as const satisfies Options;
 
 const KEYGEN = 'create one with `lifeboat keygen --out <file>`';
@@ -68,8 +70,8 @@ export async function writerSigning(store: BlobStore, values: Values<typeof sign
   if (!path) throw new LifeboatError('INVALID_ARGUMENT', `${command} signs what it writes: give --signing-key <file> or set LIFEBOAT_SIGNING_KEY (${KEYGEN}).`);
   const signingKey = await readKeyFile(path);
   if (!signingKey) throw new LifeboatError('SIGNING_KEY_INVALID', `No signing key file ${path}.`, { details: { path } });
-  await recordSigningKey(store, signingKey);
   const keys = [signingKey.fingerprint, ...pinnedKeys(values)];
+  await recordSigningKey(store, signingKey);
   return { signingKey, trust: { keys: [...new Set(keys)], unsigned: 'refuse' } };
 }
 

@@ -100,13 +100,13 @@ function showProgress(progress: BackupProgress, output: Output, trust: Trust): v
 }
 
 /**
- * The snapshots newer than the one a write builds on, said once each; those not
+ * The snapshots newer than the one the backup builds on, said once each; those not
  * signed by a trusted key in one line (a bucket from before signing has them all).
  */
-export function passedOver(unreadable: readonly UnreadableManifest[], trust: Trust): string[] {
+function passedOver(unreadable: readonly UnreadableManifest[], trust: Trust): string[] {
   const unsigned = unreadable.filter((problem) => problem.code === 'SNAPSHOT_UNSIGNED');
   return [
-    ...unreadable.filter((problem) => problem.code !== 'SNAPSHOT_UNSIGNED').map((problem) => `lifeboat: warning [${problem.code}]: ${inLine(problem.message)} The write builds on the newest snapshot that can be read.`),
+    ...unreadable.filter((problem) => problem.code !== 'SNAPSHOT_UNSIGNED').map((problem) => `lifeboat: warning [${problem.code}]: ${inLine(problem.message)} The backup builds on the newest snapshot that can be read.`),
     ...(unsigned.length === 0 ? [] : [
       `lifeboat: warning [SNAPSHOT_UNSIGNED]: ${unsigned.length} newer snapshot(s) (the newest ${unsigned[0]!.id}) are not signed by this key${trust.keys.length > 1 ? ' or a pinned one' : ''} and are not built on (nothing planted is carried forward); ` +
         'pin the key that signed them with --trust <fingerprint> to build on them.',

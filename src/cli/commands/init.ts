@@ -36,7 +36,7 @@ export const initCommand = defineCommand({
         `Initialised ${store.location} (bucket format ${marker.version}).`,
         marker.encryption ? `Encryption: age, to ${marker.encryption.recipients.join(', ')}. Keep the identity file safe: restores need it.` : 'Encryption: none.',
         marker.objectLock ? `Object Lock: ${marker.objectLock.mode}, ${marker.objectLock.days} days on every object.` : 'Object Lock: none.',
-        ...keyLines(keyFile, key.fingerprint, existing ? 'Signing key: from' : 'Signing key: created'),
+        ...keyLines(keyFile, key.fingerprint, !existing),
       ].join('\n'));
     return 0;
   },

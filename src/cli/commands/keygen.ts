@@ -11,15 +11,15 @@ export const keygenCommand = defineCommand({
     const out = args.values.out;
     if (!out || args.positionals.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Give the new key's file: ${this.usage}`);
     const key = await writeKeyFile(out);
-    output.result({ file: out, fingerprint: key.fingerprint, publicKey: key.publicKeyPem }, () => keyLines(out, key.fingerprint, 'Wrote a new signing key to').join('\n'));
+    output.result({ file: out, fingerprint: key.fingerprint, publicKey: key.publicKeyPem }, () => keyLines(out, key.fingerprint, true).join('\n'));
     return 0;
   },
 });
 
 /** What a person needs to know of a new key: where it is, and the fingerprint to keep apart from the bucket. */
-export function keyLines(file: string, fingerprint: string, wrote: string): string[] {
+export function keyLines(file: string, fingerprint: string, created: boolean): string[] {
   return [
-    `${wrote} ${file} (readable by you only; it signs every snapshot written with --signing-key ${file}).`,
+    `${created ? 'Created the signing key' : 'Signing key:'} ${file}${created ? ', readable by you only' : ''}: it signs every snapshot written with --signing-key ${file}.`,
     `Fingerprint: ${fingerprint}`,
     'Keep the fingerprint outside the bucket (and outside Bitbucket): readers pin it with --trust <fingerprint> to tell your snapshots from planted ones.',
   ];

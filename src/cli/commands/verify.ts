@@ -15,7 +15,8 @@ export const verifyCommand = defineCommand({
   options: {
     all: { type: 'boolean' },
     repo: { type: 'string' },
-    'allow-unsigned': { type: 'boolean', help: 'count a snapshot no trusted key signed as ok (one written before signing)' },
+    /** Count a snapshot no trusted key signed as ok (one written before signing). */
+    'allow-unsigned': { type: 'boolean' },
   },
   async run(args, output) {
     const { positionals: [id], values } = args;
