@@ -321,7 +321,7 @@ describe('checking a signature without Lifeboat, as docs/bucket-format.md says',
     return { code: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
   }
 
-  it('openssl and jq verify a snapshot the CLI wrote, and refuse it once the manifest is edited or under another pin', async () => {
+  it('openssl and jq verify a snapshot the CLI wrote (in the bucket and downloaded), and refuse it once the manifest is edited or under another pin', async () => {
     const { bucketUrl, store } = await initialized();
     const id = await backedUp(bucketUrl);
     const pin = TEST_KEY;
@@ -337,6 +337,15 @@ describe('checking a signature without Lifeboat, as docs/bucket-format.md says',
     const other = runCheck(dir, generateSigningKey().key.fingerprint, id);
     assert.equal(other.code, 1, other.output);
     assert.match(other.output, /not the pinned key/);
+
+    // A folder `lifeboat download` wrote holds the same two files.
+    const downloaded = join(root, 'openssl-download');
+    const download = await runCli(['download', id, '--out', downloaded, '--bucket', bucketUrl, '--trust', pin]);
+    assert.equal(download.code, 0, download.stderr);
+    assert.ok(readFileSync(join(downloaded, 'manifest.json')).equals(readFileSync(join(dir, 'manifest.json'))), 'the manifest as stored');
+    const offline = runCheck(downloaded, pin, id);
+    assert.equal(offline.code, 0, offline.output);
+    assert.match(offline.output, /Signature Verified Successfully/);
 
     const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8');
     assert.ok(manifest.includes('"trigger": "cli"'));

@@ -59,24 +59,24 @@ export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoi
 }
 
 /** The manifest of the snapshot `id`, searched under --repo when given, read through `trust`. */
-export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal }> {
+export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
   return readTrustedManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)), trust, output);
 }
 
 /**
  * What reading a snapshot's data takes: the bucket, the snapshot's manifest (trusted
  * as dataPolicy says: refused when no trusted key signed it, unless --allow-unsigned)
- * and the identities to decrypt it.
+ * with its seal and stored bytes, and the identities to decrypt it.
  */
 export async function openSnapshotData(
   values: Pick<Common, 'bucket' | 'endpoint' | 'identity' | 'trust'> & Values<typeof allowUnsignedOptions> & { repo?: string },
   id: string,
   output: Output,
-): Promise<{ store: BlobStore; manifest: SnapshotManifest; identities: string[] | undefined }> {
+): Promise<{ store: BlobStore; manifest: SnapshotManifest; seal: Seal; bytes: Buffer; identities: string[] | undefined }> {
   const store = await openLifeboatBucket(values);
   const identities = await loadIdentities(values);
   const { trust } = await readerTrust(store, values, output, dataPolicy(values['allow-unsigned']));
-  return { store, identities, manifest: (await openSnapshot(store, values, id, trust, output)).manifest };
+  return { store, identities, ...(await openSnapshot(store, values, id, trust, output)) };
 }
 
 /** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */

@@ -117,7 +117,7 @@ export function dataPolicy(allowUnsigned: boolean | undefined): (keys: readonly 
 export const listingPolicy = (): Trust['unsigned'] => 'flag';
 
 /** A manifest read through `trust`, with a note on stderr when it is read though not signed. */
-export async function readTrustedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal }> {
+export async function readTrustedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
   const sealed = await readSealedManifest(store, snapshot, trust);
   if (!sealed.seal.signed) output.warn(`lifeboat: snapshot ${snapshot.id} is not signed${trust.keys.length > 0 ? ' by a trusted key' : ''}: nothing shows that Lifeboat wrote it.`);
   return sealed;

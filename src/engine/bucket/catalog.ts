@@ -61,8 +61,9 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
  * itself by the id and repository it is stored under (a manifest copied from another
  * repository would otherwise restore that repository's refs as this one's), and
  * sealed: signed by a key `trust` names, or else refused or flagged as not signed.
+ * `bytes` are the manifest as stored, the bytes its signature covers (`lifeboat download` keeps them).
  */
-export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal }> {
+export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
   const key = snapshotKey(snapshot.repo, snapshot.id);
   const bytes = await readBytes(store, key);
   if (!bytes) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
@@ -73,7 +74,7 @@ export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLoc
   if (manifest.repository.workspace !== snapshot.repo.workspace || manifest.repository.repository !== snapshot.repo.repository) {
     throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} is of repository ${formatRepoPath(manifest.repository)}, not of ${formatRepoPath(snapshot.repo)} where it is stored.`, { details: { key } });
   }
-  return { manifest, seal: await sealOf(store, snapshot, bytes, trust) };
+  return { manifest, seal: await sealOf(store, snapshot, bytes, trust), bytes };
 }
 
 /** The manifest of readSealedManifest, for readers that only need it trusted (or flagged) as `trust` says. */
