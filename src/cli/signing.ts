@@ -97,7 +97,7 @@ export async function readerTrust(store: BlobStore, values: { trust?: string[] }
   if (pins.length > 0) return { trust: { keys: pins, unsigned: unsigned(pins) }, pinned: true };
   const keys = ((await readMarker(store)).signing?.keys ?? []).map((key) => key.fingerprint);
   output.warn(keys.length > 0
-    ? `lifeboat: no key pinned (--trust or LIFEBOAT_TRUST): trusting the signing keys the bucket's lifeboat.json lists, ${keys.map(shortFingerprint).join(', ')}. Whoever can write the bucket can change that list: pin the key you know to be sure.`
+    ? `lifeboat: no key pinned (--trust or LIFEBOAT_TRUST): trusting the signing keys the bucket's lifeboat.json lists, ${keys.join(', ')}. Whoever can write the bucket can change that list: pin the key you know to be sure.`
     : 'lifeboat: no key pinned (--trust or LIFEBOAT_TRUST), and the bucket lists no signing keys (written before signing): its snapshots are read as not signed.');
   return { trust: { keys, unsigned: unsigned(keys) }, pinned: false };
 }
