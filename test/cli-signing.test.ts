@@ -144,6 +144,11 @@ describe('lifeboat backup and attach: every write is signed', () => {
     const attach = await runCli(['attach', work, '--repo', 'acme/signed', '--bucket', bucketUrl], { LIFEBOAT_SIGNING_KEY: keyFile('missing.key') });
     assert.equal(attach.code, 1, attach.stderr);
     assert.match(attach.stderr, /\[SIGNING_KEY_INVALID\]: No signing key file .*missing\.key\. — .*lifeboat keygen --out <file>/);
+    const notAKey = keyFile('not-a-key.pem');
+    writeFileSync(notAKey, 'not a key\n');
+    const garbage = await runCli(['backup', server.url('signed.git'), '--repo', 'acme/signed', '--bucket', bucketUrl], { LIFEBOAT_SIGNING_KEY: notAKey });
+    assert.equal(garbage.code, 1, garbage.stderr);
+    assert.match(garbage.stderr, /\[SIGNING_KEY_INVALID\]: .*not-a-key\.pem: The signing key is not a PEM private key\./);
     assert.deepEqual(await keys(store), before, 'nothing written');
   });
 
