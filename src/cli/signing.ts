@@ -36,7 +36,7 @@ export async function writeKeyFile(path: string): Promise<SigningKey> {
   try {
     await writeFile(path, privateKeyPem, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new LifeboatError('INVALID_ARGUMENT', `${path} exists already: a signing key is never overwritten (the snapshots it signed verify only with it). Choose another file.`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new LifeboatError('INVALID_ARGUMENT', `${path} exists already: a signing key is never overwritten (it may be the only copy of a key that signs your snapshots). Choose another file.`);
     throw new LifeboatError('SIGNING_KEY_INVALID', `Cannot write the signing key file ${path}: ${(error as Error).message}`, { cause: error });
   }
   return key;
