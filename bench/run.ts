@@ -112,7 +112,8 @@ async function main(): Promise<void> {
       scratch, git, gitRoot,
       bucket: s3.bucket,
       bucketDir: join(s3.directory, s3.bucket),
-      childEnv: { ...process.env, ...s3.env, ...GIT_ENV },
+      // Every write is signed: the first `lifeboat init` creates this key file, later commands sign with it.
+      childEnv: { ...process.env, ...s3.env, ...GIT_ENV, LIFEBOAT_SIGNING_KEY: join(scratch, 'signing.key') },
     };
     for (const repo of repos) {
       const measured = await measureRepo(context, repo, log);

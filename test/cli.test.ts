@@ -389,21 +389,26 @@ describe('lifeboat CLI: a hostile git server and a tampered bucket', () => {
     assert.equal(problem(throughDots)?.code, 'OBJECT_KEY_MISMATCH');
     assert.equal(problem(direct)?.code, 'OBJECT_KEY_MISMATCH');
 
+    // Planted, so not signed: refused as such first; read anyway (--allow-unsigned), still refused for what they name.
+    const unsigned = await runCli(['restore', direct, '--repo', 'acme/small', '--to', join(root, 'foreign-unsigned'), '--bucket', bucketUrl]);
+    assert.equal(unsigned.code, 1, unsigned.stdout);
+    assert.match(unsigned.stderr, /\[SNAPSHOT_UNSIGNED\]/);
+    assert.ok(reports.find((report) => report.snapshot === direct)?.problems.some((found) => found.code === 'SNAPSHOT_UNSIGNED'), 'verify fails it as not signed too');
     for (const [id, code] of [[copied, 'FORMAT_INVALID'], [throughDots, 'OBJECT_KEY_MISMATCH'], [direct, 'OBJECT_KEY_MISMATCH']] as const) {
       const folder = join(root, `foreign-${id}`);
-      const restore = await runCli(['restore', id, '--repo', 'acme/small', '--to', folder, '--bucket', bucketUrl]);
+      const restore = await runCli(['restore', id, '--repo', 'acme/small', '--to', folder, '--bucket', bucketUrl, '--allow-unsigned']);
       assert.equal(restore.code, 1, restore.stdout);
       assert.match(restore.stderr, new RegExp(`\\[${code}\\]`));
       assert.throws(() => readdirSync(folder), /ENOENT/, 'nothing restored');
       const out = join(root, `foreign-download-${id}`);
-      const download = await runCli(['download', id, '--repo', 'acme/small', '--out', out, '--bucket', bucketUrl]);
+      const download = await runCli(['download', id, '--repo', 'acme/small', '--out', out, '--bucket', bucketUrl, '--allow-unsigned']);
       assert.equal(download.code, 1, download.stdout);
       assert.match(download.stderr, new RegExp(`\\[${code}\\]`));
       assert.throws(() => readdirSync(out), /ENOENT/, 'nothing downloaded');
     }
     const target = join(root, 'served', 'foreign-target.git');
     initBare(target);
-    const push = await runCli(['restore', throughDots, '--repo', 'acme/small', '--push', server.url('foreign-target.git'), '--bucket', bucketUrl]);
+    const push = await runCli(['restore', throughDots, '--repo', 'acme/small', '--push', server.url('foreign-target.git'), '--bucket', bucketUrl, '--allow-unsigned']);
     assert.equal(push.code, 1, push.stdout);
     assert.match(push.stderr, /\[OBJECT_KEY_MISMATCH\]/);
     assert.equal(refsOf(target), '', 'no ref was pushed');

@@ -14,6 +14,7 @@ import type { BlobStore, ObjectLockOptions } from '../src/engine/bucket/blob-sto
 import { listAllSnapshots, readManifest } from '../src/engine/bucket/catalog.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { initBucket, readMarker } from '../src/engine/bucket/marker.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { isLifeboatError } from '../src/engine/errors.js';
@@ -219,7 +220,7 @@ describe('chains across awkward histories', () => {
     await assertRestoresExactly(store, second, refsOf(repo.bare), 'release');
 
     const out = join(root, 'downloads', 'release');
-    await downloadSnapshot(store, second, { directory: out });
+    await downloadSnapshot(store, second, { directory: out, manifestBytes: await storedManifest(store, second) });
     const rebuilt = join(root, 'restored', 'release-sh.git');
     execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
     assert.equal(refsOf(rebuilt), refsOf(repo.bare));
@@ -243,7 +244,7 @@ describe('chains across awkward histories', () => {
     assert.ok(second.bundles[1]!.refs.some((ref) => ref.name === 'refs/tags/rel/1.0'));
 
     const out = join(root, 'downloads', 'tag-rename');
-    await downloadSnapshot(store, second, { directory: out });
+    await downloadSnapshot(store, second, { directory: out, manifestBytes: await storedManifest(store, second) });
     const bin = join(root, 'only-sh-and-git');
     mkdirSync(bin);
     for (const tool of ['sh', 'git']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool));
@@ -596,4 +597,9 @@ async function allKeys(store: BlobStore): Promise<string[]> {
   const keys: string[] = [];
   for await (const blob of store.list('')) keys.push(blob.key);
   return keys;
+}
+
+/** The manifest as stored, as `lifeboat download` writes it. */
+async function storedManifest(store: BlobStore, manifest: SnapshotManifest): Promise<Buffer> {
+  return collect(await store.get(snapshotKey(manifest.repository, manifest.id)));
 }

@@ -13,7 +13,9 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backup, type BackupOptions, type BackupResult } from '../src/engine/backup.js';
 import { listPending } from '../src/engine/bucket/catalog.js';
+import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import { readPlain } from '../src/engine/bucket/objects.js';
@@ -166,7 +168,7 @@ describe('segmented fetch, by history', () => {
     fsck(target);
     // restore.sh, with nothing but sh and git on PATH.
     const out = join(root, 'downloads', 'long');
-    await downloadSnapshot(store, snapshot, { directory: out });
+    await downloadSnapshot(store, snapshot, { directory: out, manifestBytes: await storedManifest(store, snapshot) });
     const bin = join(root, 'only-sh-and-git');
     mkdirSync(bin, { recursive: true });
     for (const tool of ['sh', 'git']) execFileSync('ln', ['-sf', execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(bin, tool)]);
@@ -290,7 +292,7 @@ describe('segmented fetch, by history', () => {
     const second = created(await run(store, observed(repo.url).client));
     assert.ok(!second.bundles.at(-1)!.prerequisites.includes(blob), 'the blob is no prerequisite');
     const out = join(root, 'downloads', 'own-namespace');
-    await downloadSnapshot(store, second, { directory: out });
+    await downloadSnapshot(store, second, { directory: out, manifestBytes: await storedManifest(store, second) });
     const rebuilt = join(root, 'restored', 'own-namespace-sh.git');
     execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
     assert.equal(refsOf(rebuilt), refsOf(repo.bare));
@@ -437,3 +439,8 @@ describe('segmented fetch, by history', () => {
     assert.deepEqual(await listPending(store, { workspace: 'ws', repository: 'repo' }), [], 'no pending record for a backup in one bundle');
   });
 });
+
+/** The manifest as stored, as `lifeboat download` writes it. */
+async function storedManifest(store: BlobStore, manifest: SnapshotManifest): Promise<Buffer> {
+  return collect(await store.get(snapshotKey(manifest.repository, manifest.id)));
+}

@@ -34,6 +34,7 @@ export const commonOptions = {
     help: 'S3-compatible endpoint',
   },
   identity: { type: 'string', env: ['LIFEBOAT_IDENTITY'], value: '<file>', help: 'age identity file for encrypted snapshots' },
+  trust: { type: 'string', multiple: true, env: ['LIFEBOAT_TRUST'], value: '<fingerprint>', help: 'trust snapshots signed by this key (repeatable; the variable comma or space separated)' },
   json: { type: 'boolean', help: 'results as JSON on stdout' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   help: { type: 'boolean', short: 'h' },

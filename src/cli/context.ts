@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { findSnapshot, readManifest } from '../engine/bucket/catalog.js';
+import { findSnapshot } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
@@ -19,7 +19,10 @@ import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
+import type { Seal, Trust } from '../engine/bucket/signing.js';
 import type { Values, commonOptions, gitOptions } from './command.js';
+import type { Output } from './output.js';
+import { type allowUnsignedOptions, dataPolicy, readTrustedManifest, readerTrust } from './signing.js';
 
 type Common = Values<typeof commonOptions>;
 
@@ -55,16 +58,25 @@ export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoi
   return store;
 }
 
-/** The manifest of the snapshot `id`, searched under --repo when given. */
-export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string): Promise<SnapshotManifest> {
-  return readManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)));
+/** The manifest of the snapshot `id`, searched under --repo when given, read through `trust`. */
+export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+  return readTrustedManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)), trust, output);
 }
 
-/** What reading a snapshot's data takes: the bucket, the snapshot's manifest and the identities to decrypt it. */
-export async function openSnapshotData(values: Pick<Common, 'bucket' | 'endpoint' | 'identity'> & { repo?: string }, id: string): Promise<{ store: BlobStore; manifest: SnapshotManifest; identities: string[] | undefined }> {
+/**
+ * What reading a snapshot's data takes: the bucket, the snapshot's manifest (trusted
+ * as dataPolicy says: refused when no trusted key signed it, unless --allow-unsigned)
+ * with its seal and stored bytes, and the identities to decrypt it.
+ */
+export async function openSnapshotData(
+  values: Pick<Common, 'bucket' | 'endpoint' | 'identity' | 'trust'> & Values<typeof allowUnsignedOptions> & { repo?: string },
+  id: string,
+  output: Output,
+): Promise<{ store: BlobStore; manifest: SnapshotManifest; seal: Seal; bytes: Buffer; identities: string[] | undefined }> {
   const store = await openLifeboatBucket(values);
   const identities = await loadIdentities(values);
-  return { store, identities, manifest: await openSnapshot(store, values, id) };
+  const { trust } = await readerTrust(store, values, output, dataPolicy(values['allow-unsigned']));
+  return { store, identities, ...(await openSnapshot(store, values, id, trust, output)) };
 }
 
 /** Identities from --identity / LIFEBOAT_IDENTITY (a file path); undefined when none is given. */

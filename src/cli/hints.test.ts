@@ -10,5 +10,9 @@ describe('CLI hints', () => {
     assert.match(cliHint(new LifeboatError('INTERNAL', 'x')) ?? '', /bug in Lifeboat/);
     assert.equal(cliHint(new LifeboatError('CHECKSUM_MISMATCH', 'x')), undefined);
     assert.match(cliHint(new LifeboatError('RESTORE_LARGE_FILES', 'x')) ?? '', /Repository settings > Advanced.*--allow-large-files$/);
+    assert.match(cliHint(new LifeboatError('SNAPSHOT_SIGNATURE_INVALID', 'x', { details: { snapshot: 's' } })) ?? '', /do not restore it.*older than s/);
+    assert.match(cliHint(new LifeboatError('SNAPSHOT_UNSIGNED', 'x')) ?? '', /--trust <fingerprint>.*--allow-unsigned/);
+    assert.match(cliHint(new LifeboatError('SNAPSHOT_FROM_FUTURE', 'x')) ?? '', /clock/);
+    assert.match(cliHint(new LifeboatError('SIGNING_KEY_INVALID', 'x')) ?? '', /lifeboat keygen --out <file>/);
   });
 });

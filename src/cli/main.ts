@@ -10,6 +10,7 @@ import { attachmentsCommand } from './commands/attachments.js';
 import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
+import { keygenCommand } from './commands/keygen.js';
 import { prCommand } from './commands/pr.js';
 import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
@@ -20,6 +21,7 @@ import { GIT_CREDENTIALS } from './hints.js';
 import { ExitCode, type Output, createOutput, reportError } from './output.js';
 
 export const commands: Command[] = [
+  keygenCommand,
   initCommand,
   backupCommand,
   snapshotsCommand,

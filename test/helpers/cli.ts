@@ -1,8 +1,10 @@
 /** The lifeboat command line as a child process, as a person runs it: one helper for every CLI test. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_SIGNING_KEY } from './signing.js';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
@@ -32,11 +34,28 @@ function assertBuilt(): void {
   checked = true;
 }
 
-/** Starts the CLI with `env` over this process's environment (LIFEBOAT_BUCKET cleared: each test names its bucket); the result once it exits (code -1 when killed). */
+let keyFile: string | undefined;
+/**
+ * The key file the CLI signs with unless a test gives another (LIFEBOAT_SIGNING_KEY): TEST_SIGNING_KEY,
+ * so that snapshots the engine's writers sign in a test are the CLI's own too.
+ */
+export function testSigningKeyFile(): string {
+  if (keyFile) return keyFile;
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-test-key-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  keyFile = join(dir, 'signing.key');
+  writeFileSync(keyFile, TEST_SIGNING_KEY.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return keyFile;
+}
+
+/**
+ * Starts the CLI with `env` over this process's environment (LIFEBOAT_BUCKET and LIFEBOAT_TRUST cleared: each test
+ * names its bucket and pins; LIFEBOAT_SIGNING_KEY the test key file); the result once it exits (code -1 when killed).
+ */
 export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; result: Promise<CliResult> } {
   assertBuilt();
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, LIFEBOAT_BUCKET: '', ...env },
+    env: { ...process.env, LIFEBOAT_BUCKET: '', LIFEBOAT_TRUST: '', LIFEBOAT_SIGNING_KEY: testSigningKeyFile(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const result = new Promise<CliResult>((resolve, reject) => {

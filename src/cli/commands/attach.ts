@@ -7,12 +7,13 @@ import { defineCommand } from '../command.js';
 import { openBucketFromOptions } from '../context.js';
 import { formatBytes } from '../output.js';
 import { prepareAttachment } from '../services/attachments.js';
+import { signingKeyOptions, writerSigning } from '../signing.js';
 
 export const attachCommand = defineCommand({
   name: 'attach',
-  usage: 'lifeboat attach <issue-export.zip | wiki-folder> --repo <workspace>/<repo>',
+  usage: 'lifeboat attach <issue-export.zip | wiki-folder> --repo <workspace>/<repo> --signing-key <file> [--trust <fingerprint>]...',
   summary: "Keep a pre-sunset issue export (zip) or wiki clone with a repository's backups, in a new snapshot of it.",
-  options: { repo: { type: 'string' } },
+  options: { repo: { type: 'string' }, ...signingKeyOptions },
   async run(args, output) {
     const [path, extra] = args.positionals;
     if (!path || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one zip file or wiki folder: ${this.usage}`);
@@ -24,8 +25,10 @@ export const attachCommand = defineCommand({
     // Checked in full before anything is written.
     const prepared = await prepareAttachment(path);
     try {
+      const signing = await writerSigning(store, values, 'attach');
       output.progress(`Attaching ${prepared.name}`);
       const result = await attach({
+        ...signing,
         store,
         repo,
         kind: prepared.kind,

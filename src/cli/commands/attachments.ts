@@ -6,16 +6,17 @@ import { openSnapshotData } from '../context.js';
 import { formatBytes } from '../output.js';
 import { writeAttachments } from '../services/attachments.js';
 import { table } from './snapshots.js';
+import { allowUnsignedOptions } from '../signing.js';
 
 export const attachmentsCommand = defineCommand({
   name: 'attachments',
-  usage: 'lifeboat attachments <snapshot> [--out <dir>] [--repo <workspace>/<repo>] [--identity <file>]',
+  usage: 'lifeboat attachments <snapshot> [--out <dir>] [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'List the issue exports and wikis attached to a snapshot; with --out, write them out (the zip as it was, the wiki as a bundle and a clone).',
-  options: { repo: { type: 'string' }, out: { type: 'string' } },
+  options: { repo: { type: 'string' }, out: { type: 'string' }, ...allowUnsignedOptions },
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
-    const { store, manifest, identities } = await openSnapshotData(args.values, id);
+    const { store, manifest, identities } = await openSnapshotData(args.values, id, output);
     const attachments = (await readMetadataIndex(store, manifest))?.attachments ?? [];
     const out = args.values.out;
     if (out !== undefined) {

@@ -1,18 +1,22 @@
 import { backup, type BackupProgress } from '../../engine/backup.js';
 import { parseRepoPath } from '../../engine/bucket/bucket-keys.js';
+import type { UnreadableManifest } from '../../engine/bucket/catalog.js';
 import { readMarker } from '../../engine/bucket/marker.js';
+import type { Trust } from '../../engine/bucket/signing.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { lfsCollector } from '../../engine/lfs.js';
 import { gitClient, lfsClient, openBucketFromOptions, wholeNumber } from '../context.js';
 import { formatBytes, inLine, type Output } from '../output.js';
+import { signingKeyOptions, writerSigning } from '../signing.js';
 
 export const backupCommand = defineCommand({
   name: 'backup',
-  usage: 'lifeboat backup <git-url> --repo <workspace>/<repo> [--max-refs-per-bundle N]',
+  usage: 'lifeboat backup <git-url> --repo <workspace>/<repo> --signing-key <file> [--trust <fingerprint>]... [--max-refs-per-bundle N]',
   summary: 'Back up every ref of a git repository into a new snapshot (nothing is written when nothing changed).',
   options: {
     ...gitOptions,
+    ...signingKeyOptions,
     repo: { type: 'string' },
     'max-refs-per-bundle': { type: 'string' },
   },
@@ -27,7 +31,9 @@ export const backupCommand = defineCommand({
     const maxRefs = wholeNumber(values['max-refs-per-bundle'], '--max-refs-per-bundle', 1);
     // The command line keeps the bucket's own setting, as `init` wrote it.
     const marker = await readMarker(store);
+    const signing = await writerSigning(store, values, 'backup');
     const result = await backup({
+      ...signing,
       store,
       repo,
       git: gitClient(url, values),
@@ -39,7 +45,7 @@ export const backupCommand = defineCommand({
       metadata: [lfsCollector(lfsClient(url, values))],
       ...(maxRefs !== undefined ? { maxRefsPerBundle: maxRefs } : {}),
       owner: `lifeboat-cli pid ${process.pid}`,
-      onProgress: (progress) => showProgress(progress, output),
+      onProgress: (progress) => showProgress(progress, output, signing.trust),
     });
     output.done();
     if (result.status === 'partial') throw new LifeboatError('INTERNAL', 'Backup stopped before its end without a deadline.');
@@ -63,13 +69,13 @@ export const backupCommand = defineCommand({
   },
 });
 
-function showProgress(progress: BackupProgress, output: Output): void {
+function showProgress(progress: BackupProgress, output: Output, trust: Trust): void {
   switch (progress.phase) {
     case 'refs':
       output.progress(`Listed ${progress.refs} refs`, true);
       break;
     case 'skipped':
-      for (const problem of progress.unreadable) output.warn(`lifeboat: warning [${problem.code}]: ${inLine(problem.message)} The backup builds on the newest snapshot that can be read.`);
+      for (const line of passedOver(progress.unreadable, trust)) output.warn(line);
       break;
     case 'fetch':
       output.progress(`Fetching ${progress.kind} bundle ${progress.bundle}/${progress.bundles} (${progress.refs} refs)`, true);
@@ -91,4 +97,19 @@ function showProgress(progress: BackupProgress, output: Output): void {
     case 'commit':
       break;
   }
+}
+
+/**
+ * The snapshots newer than the one the backup builds on, said once each; those not
+ * signed by a trusted key in one line (a bucket from before signing has them all).
+ */
+function passedOver(unreadable: readonly UnreadableManifest[], trust: Trust): string[] {
+  const unsigned = unreadable.filter((problem) => problem.code === 'SNAPSHOT_UNSIGNED');
+  return [
+    ...unreadable.filter((problem) => problem.code !== 'SNAPSHOT_UNSIGNED').map((problem) => `lifeboat: warning [${problem.code}]: ${inLine(problem.message)} The backup builds on the newest snapshot that can be read.`),
+    ...(unsigned.length === 0 ? [] : [
+      `lifeboat: warning [SNAPSHOT_UNSIGNED]: ${unsigned.length} newer snapshot(s) (the newest ${unsigned[0]!.id}) are not signed by this key${trust.keys.length > 1 ? ' or a pinned one' : ''} and are not built on (nothing planted is carried forward); ` +
+        'pin the key that signed them with --trust <fingerprint> to build on them.',
+    ]),
+  ];
 }

@@ -3,18 +3,21 @@ import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { inLine } from '../output.js';
+import { allowUnsignedOptions } from '../signing.js';
 
 export const downloadCommand = defineCommand({
   name: 'download',
-  usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>]',
-  summary: 'Write a snapshot as plain git bundles (decrypted), its manifest and a restore.sh that needs only git.',
-  options: { out: { type: 'string' }, repo: { type: 'string' } },
+  usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
+  summary: 'Write a snapshot as plain git bundles (decrypted), its manifest as stored with its signature, and a restore.sh that needs only git.',
+  options: { out: { type: 'string' }, repo: { type: 'string' }, ...allowUnsignedOptions },
   async run(args, output) {
     const { positionals: [id], values } = args;
     const out = values.out;
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
-    const { store, manifest, identities } = await openSnapshotData(values, id);
+    const { store, manifest, seal, bytes, identities } = await openSnapshotData(values, id, output);
     const report = await downloadSnapshot(store, manifest, {
+      manifestBytes: bytes,
+      ...(seal.signed ? { signedBy: seal.key } : {}),
       directory: out,
       ...(identities ? { identities } : {}),
       onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}`, true),

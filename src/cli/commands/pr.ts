@@ -4,17 +4,18 @@ import { pullRequestEntry, readPullRequest, viewPullRequest } from '../../engine
 import { defineCommand } from '../command.js';
 import { openSnapshotData, wholeNumber } from '../context.js';
 import { pullRequestText } from './pull-request-text.js';
+import { allowUnsignedOptions } from '../signing.js';
 
 export const prCommand = defineCommand({
   name: 'pr',
-  usage: 'lifeboat pr <snapshot> <id> [--repo <workspace>/<repo>] [--identity <file>]',
+  usage: 'lifeboat pr <snapshot> <id> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Show one pull request of a snapshot: description, reviewers, the conversation, tasks, builds and commits.',
-  options: { repo: { type: 'string' } },
+  options: { repo: { type: 'string' }, ...allowUnsignedOptions },
   async run(args, output) {
     const [id, number] = args.positionals;
     if (!id || !number) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot and pull request? ${this.usage}`);
     const prId = wholeNumber(number.replace(/^#/, ''), 'The pull request id', 1)!;
-    const { store, manifest, identities } = await openSnapshotData(args.values, id);
+    const { store, manifest, identities } = await openSnapshotData(args.values, id, output);
     const index = await readMetadataIndex(store, manifest);
     const document = await readPullRequest(store, manifest, pullRequestEntry(index, prId, manifest.id), identities);
     output.result(document, () => pullRequestText(viewPullRequest(document)));

@@ -5,16 +5,17 @@ import { defineCommand } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { shortDate } from './pull-request-text.js';
 import { table } from './snapshots.js';
+import { allowUnsignedOptions } from '../signing.js';
 
 export const prsCommand = defineCommand({
   name: 'prs',
-  usage: 'lifeboat prs <snapshot> [--repo <workspace>/<repo>] [--identity <file>]',
+  usage: 'lifeboat prs <snapshot> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: "List a snapshot's pull requests, newest first.",
-  options: { repo: { type: 'string' } },
+  options: { repo: { type: 'string' }, ...allowUnsignedOptions },
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
-    const { store, manifest, identities } = await openSnapshotData(args.values, id);
+    const { store, manifest, identities } = await openSnapshotData(args.values, id, output);
     const index = await readMetadataIndex(store, manifest);
     const entries = pullRequestEntries(index);
     const items = await listPullRequests(store, manifest, entries, identities);

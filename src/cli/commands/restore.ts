@@ -5,10 +5,11 @@ import { restoreToDirectory } from '../services/local-restore.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { gitClient, lfsClient, openSnapshotData, wholeNumber } from '../context.js';
 import { formatBytes, inLine, type Output } from '../output.js';
+import { allowUnsignedOptions } from '../signing.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
-  usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite] [--plan] [--allow-large-files] [--file-limit <bytes>] [--push-limit <bytes>]) [--ref <refname>]... [--identity <file>]',
+  usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite] [--plan] [--allow-large-files] [--file-limit <bytes>] [--push-limit <bytes>]) [--ref <refname>]... [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Restore a snapshot into a new local bare repository, or push it to any git server.',
   options: {
     ...gitOptions,
@@ -24,6 +25,7 @@ export const restoreCommand = defineCommand({
     'allow-large-files': { type: 'boolean' },
     'file-limit': { type: 'string' },
     'push-limit': { type: 'string' },
+    ...allowUnsignedOptions,
   },
   async run(args, output) {
     const { positionals: [id], values } = args;
@@ -35,7 +37,7 @@ export const restoreCommand = defineCommand({
     if (to !== undefined && pushOnly.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `${pushOnly.map((flag) => `--${flag}`).join(', ')} apply to --push only.`);
     const fileMaxBytes = wholeNumber(values['file-limit'], '--file-limit', 1);
     const pushMaxBytes = wholeNumber(values['push-limit'], '--push-limit', 1);
-    const { store, manifest, identities } = await openSnapshotData(values, id);
+    const { store, manifest, identities } = await openSnapshotData(values, id, output);
     const only = values.ref;
     const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
     const mode: PushMode = beside ? 'beside' : overwrite ? 'overwrite' : 'empty';

@@ -1,14 +1,16 @@
 import { listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
+import type { Seal } from '../../engine/bucket/signing.js';
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
 import { describeUnreadable, formatBytes, inLine } from '../output.js';
+import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
-export function summarize(manifest: SnapshotManifest) {
+export function summarize(manifest: SnapshotManifest, seal: Seal) {
   return {
     id: manifest.id,
     repo: `${manifest.repository.workspace}/${manifest.repository.repository}`,
@@ -18,22 +20,25 @@ export function summarize(manifest: SnapshotManifest) {
     bundles: manifest.bundles.length,
     bytes: manifest.bundles.reduce((sum, bundle) => sum + bundle.size, 0),
     encrypted: manifest.encryption !== null,
+    /** The fingerprint of the trusted key that signed it; null when none did. */
+    signedBy: seal.signed ? seal.key : null,
   };
 }
 
 export const snapshotsCommand = defineCommand({
   name: 'snapshots',
-  usage: 'lifeboat snapshots [--repo <workspace>/<repo>]',
-  summary: 'List snapshots, oldest first.',
+  usage: 'lifeboat snapshots [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
+  summary: 'List snapshots, oldest first, each signed by a trusted key or not.',
   options: { repo: { type: 'string' } },
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
-    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(args.values.repo)));
-    const snapshots = listing.manifests.map(summarize);
+    const { trust } = await readerTrust(store, args.values, output, listingPolicy);
+    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(args.values.repo)), trust);
+    const snapshots = listing.manifests.map((manifest) => summarize(manifest, listing.seals.get(manifest)!));
     const unreadable = listing.unreadable.map(({ key, code, message }) => ({ key, code, message }));
     output.result({ snapshots, unreadable }, () => {
-      const rows = snapshots.map((s) => [s.id, s.repo, s.createdAt, s.trigger, `${s.refs} refs`, `${s.bundles} bundles`, formatBytes(s.bytes), s.encrypted ? 'encrypted' : '']);
-      const list = snapshots.length === 0 ? `No snapshots in ${store.location}.` : table([['SNAPSHOT', 'REPOSITORY', 'CREATED', 'TRIGGER', 'REFS', 'CHAIN', 'SIZE', ''], ...rows]);
+      const rows = snapshots.map((s) => [s.id, s.repo, s.createdAt, s.trigger, `${s.refs} refs`, `${s.bundles} bundles`, formatBytes(s.bytes), describeSeal(s.signedBy), s.encrypted ? 'encrypted' : '']);
+      const list = snapshots.length === 0 ? `No snapshots in ${store.location}.` : table([['SNAPSHOT', 'REPOSITORY', 'CREATED', 'TRIGGER', 'REFS', 'CHAIN', 'SIZE', 'SIGNATURE', ''], ...rows]);
       return [list, ...describeUnreadable(listing.unreadable)].join('\n');
     });
     return 0;
@@ -42,20 +47,24 @@ export const snapshotsCommand = defineCommand({
 
 export const showCommand = defineCommand({
   name: 'show',
-  usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>]',
+  usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
   summary: 'Show a snapshot: its refs, HEAD, bundle chain and what it holds besides git.',
   options: { repo: { type: 'string' } },
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);
     const store = await openLifeboatBucket(args.values);
-    const manifest = await openSnapshot(store, args.values, id);
+    // Showing is how a person looks at a snapshot they doubt: shown signed or not, never refused (a broken signature is).
+    const { trust } = await readerTrust(store, args.values, output, listingPolicy);
+    const { manifest, seal } = await openSnapshot(store, args.values, id, trust, output);
     const contents = manifest.metadata ? snapshotContents(await readMetadataIndex(store, manifest), manifest.metadata.partial) : null;
-    output.result({ ...manifest, contents }, () => [
+    const signedBy = seal.signed ? seal.key : null;
+    output.result({ ...manifest, contents, signedBy }, () => [
       `Snapshot ${manifest.id} of ${inLine(formatRepoPath(manifest.repository))}${manifest.repository.name ? ` (${inLine(manifest.repository.name)})` : ''}`,
       `Taken ${manifest.createdAt} (${manifest.trigger}) from ${manifest.source}`,
       `HEAD -> ${inLine(manifest.head.symref ?? '(detached)')}${manifest.head.unborn ? ' (unborn)' : ''}`,
       `Encryption: ${manifest.encryption ? `age to ${manifest.encryption.recipients.join(', ')}` : 'none'}`,
+      `Signature: ${signedBy ? `signed by ${signedBy}` : describeSeal(null)}`,
       '',
       ...contentsText(contents),
       `Bundles (apply in order):`,

@@ -1,15 +1,23 @@
-import { findSnapshot, listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
+import { findSnapshot, fromFuture, isFromFuture, listAllSnapshots, readManifests } from '../../engine/bucket/catalog.js';
+import { snapshotKey } from '../../engine/bucket/bucket-keys.js';
+import { shortFingerprint } from '../../engine/bucket/signing.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
 import { defineCommand } from '../command.js';
 import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
+import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
 export const verifyCommand = defineCommand({
   name: 'verify',
-  usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>]',
-  summary: 'Check checksums, chain completeness, metadata objects and (decrypted, with an identity) bundle headers, pack trailers and metadata documents.',
-  options: { all: { type: 'boolean' }, repo: { type: 'string' } },
+  usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
+  summary: 'Check signatures, checksums, chain completeness, metadata objects and (decrypted, with an identity) bundle headers, pack trailers and metadata documents.',
+  options: {
+    all: { type: 'boolean' },
+    repo: { type: 'string' },
+    /** Count a snapshot no trusted key signed as ok (one written before signing). */
+    'allow-unsigned': { type: 'boolean' },
+  },
   async run(args, output) {
     const { positionals: [id], values } = args;
     const all = values.all === true;
@@ -17,23 +25,37 @@ export const verifyCommand = defineCommand({
     const store = await openLifeboatBucket(values);
     const identities = await loadIdentities(values);
     const repo = optionalRepo(values.repo);
+    // Every snapshot is read and checked; whether it is signed is part of the verdict, below.
+    const { trust } = await readerTrust(store, values, output, listingPolicy);
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
-    const reports: VerifyReport[] = [];
+    const now = new Date();
+    const reports: (VerifyReport & { signedBy: string | null })[] = [];
     const verified = new Set<string>();
     for (const location of locations) {
-      const { manifests: [manifest], unreadable: [problem] } = await readManifests(store, [location]);
-      if (problem) reports.push(unreadableReport(problem));
+      const { manifests: [manifest], unreadable: [problem], seals } = await readManifests(store, [location], trust);
+      if (problem) reports.push({ ...unreadableReport(problem), signedBy: null });
       if (!manifest) continue;
-      reports.push(await verifySnapshot(store, manifest, {
+      const seal = seals.get(manifest)!;
+      const report = await verifySnapshot(store, manifest, {
         ...(identities ? { identities } : {}),
         verified,
         onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}`),
-      }));
+      });
+      // Where there are keys to expect a signature by, a snapshot none of them signed is what a plant looks
+      // like: a failure unless --allow-unsigned accepts it (written before signing). With no key at all it is only said.
+      if (!seal.signed && trust.keys.length > 0 && values['allow-unsigned'] !== true) {
+        report.problems.push({ code: 'SNAPSHOT_UNSIGNED', message: `Not signed by a trusted key (${trust.keys.map(shortFingerprint).join(', ')}): nothing shows that Lifeboat wrote it.`, key: snapshotKey(location.repo, location.id) });
+      }
+      if (isFromFuture(location.id, now)) {
+        const future = fromFuture(location.repo, location.id, now);
+        report.problems.push({ code: future.code, message: future.message, key: future.key });
+      }
+      reports.push({ ...report, ok: report.problems.length === 0, signedBy: seal.signed ? seal.key : null });
     }
     output.done();
     const ok = reports.every((report) => report.ok);
     output.result({ ok, snapshots: reports }, () => reports.map((report) => {
-      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
+      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${describeSeal(report.signedBy)}, ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
       return [head, ...report.problems.map((problem) => `         ${problem.code}: ${inLine(problem.message)}`)].join('\n');
     }).join('\n') || 'No snapshots to verify.');
     return ok ? ExitCode.ok : ExitCode.verifyFailed;

@@ -1,7 +1,9 @@
 /**
  * Download: a snapshot as plain files that need only git — the decrypted bundles in
- * apply order, the manifest, the exact ref list (refs.txt), and restore.sh, which
- * applies them with sh and git alone. This is the way out that depends on nothing of Lifeboat's.
+ * apply order, the manifest as stored and the trusted key's signature of it
+ * (signature.json, which `openssl` checks: docs/bucket-format.md, "Signatures"), the
+ * exact ref list (refs.txt), and restore.sh, which applies them with sh and git alone.
+ * This is the way out that depends on nothing of Lifeboat's.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -9,8 +11,10 @@ import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../engine/errors.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
-import { type SnapshotManifest, serializeDocument } from '../../engine/bucket/format.js';
+import type { SnapshotManifest } from '../../engine/bucket/format.js';
+import { signatureKey } from '../../engine/bucket/bucket-keys.js';
 import { readPlain } from '../../engine/bucket/objects.js';
+import { collect } from '../../engine/streams.js';
 
 export interface DownloadReport {
   snapshot: string;
@@ -21,7 +25,15 @@ export interface DownloadReport {
 export async function downloadSnapshot(
   store: BlobStore,
   manifest: SnapshotManifest,
-  options: { directory: string; identities?: string[]; onBundle?: (index: number, total: number) => void },
+  options: {
+    directory: string;
+    /** The manifest as stored: the bytes its signature covers. */
+    manifestBytes: Uint8Array;
+    /** The trusted key that signed it, whose signature is written beside it; absent when none did. */
+    signedBy?: string;
+    identities?: string[];
+    onBundle?: (index: number, total: number) => void;
+  },
 ): Promise<DownloadReport> {
   const directory = resolve(options.directory);
   await mkdir(directory, { recursive: true });
@@ -38,14 +50,15 @@ export async function downloadSnapshot(
       files.push({ path: name, bytes });
       bundleNames.push(name);
     }
-    const plainFiles: [string, string | Buffer][] = [
+    const plainFiles: [string, string | Uint8Array][] = [
       ['refs.txt', manifest.refs.map((ref) => `${ref.oid} ${ref.name}\n`).join('')],
-      ['manifest.json', serializeDocument(manifest)],
+      ['manifest.json', options.manifestBytes],
+      ...(options.signedBy ? [['signature.json', await collect(await store.get(signatureKey(manifest.repository, manifest.id, options.signedBy)))] as [string, Uint8Array]] : []),
       ['restore.sh', restoreScript(manifest, bundleNames)],
     ];
     for (const [name, content] of plainFiles) {
       await writeFile(join(directory, name), content, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
-      files.push({ path: name, bytes: Buffer.byteLength(content) });
+      files.push({ path: name, bytes: typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength });
     }
   } catch (error) {
     await rm(directory, { recursive: true, force: true });

@@ -61,8 +61,9 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
  * itself by the id and repository it is stored under (a manifest copied from another
  * repository would otherwise restore that repository's refs as this one's), and
  * sealed: signed by a key `trust` names, or else refused or flagged as not signed.
+ * `bytes` are the manifest as stored, the bytes its signature covers (`lifeboat download` keeps them).
  */
-export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal }> {
+export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
   const key = snapshotKey(snapshot.repo, snapshot.id);
   const bytes = await readBytes(store, key);
   if (!bytes) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
@@ -73,7 +74,7 @@ export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLoc
   if (manifest.repository.workspace !== snapshot.repo.workspace || manifest.repository.repository !== snapshot.repo.repository) {
     throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} is of repository ${formatRepoPath(manifest.repository)}, not of ${formatRepoPath(snapshot.repo)} where it is stored.`, { details: { key } });
   }
-  return { manifest, seal: await sealOf(store, snapshot, bytes, trust) };
+  return { manifest, seal: await sealOf(store, snapshot, bytes, trust), bytes };
 }
 
 /** The manifest of readSealedManifest, for readers that only need it trusted (or flagged) as `trust` says. */
@@ -177,7 +178,8 @@ export function isFromFuture(id: string, now: Date): boolean {
   return snapshotIdTime(id).getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
 }
 
-function fromFuture(repo: RepoPath, id: string, now: Date): UnreadableManifest {
+/** What is said of a snapshot dated in the future (readNewest sets it apart; `lifeboat verify` reports it). */
+export function fromFuture(repo: RepoPath, id: string, now: Date): UnreadableManifest {
   return {
     key: snapshotKey(repo, id), repo, id, code: 'SNAPSHOT_FROM_FUTURE',
     message: `Snapshot ${id} of ${formatRepoPath(repo)} is dated ${snapshotIdTime(id).toISOString()}, after now (${now.toISOString()}): it was planted, or written by a host whose clock is wrong. It is never built on.`,
