@@ -268,7 +268,7 @@ describe('lifeboat backup and attach: every write is signed', () => {
     assert.deepEqual(listed.snapshots.map((s) => [s.id, s.signedBy]), [[old, null], [signed, TEST_KEY]]);
   });
 
-  it('a new key rotates the marker\'s; a backup with it builds on the old key\'s snapshots only when that key is pinned', async () => {
+  it('a new key is listed beside the marker\'s; a backup with it builds on the old key\'s snapshots only when that key is pinned', async () => {
     const { bucketUrl, store } = await initialized();
     const first = await backedUp(bucketUrl);
     const firstBundles = (JSON.parse(await readText(store, snapshotKey(REPO, first))) as { bundles: unknown[] }).bundles;
@@ -282,7 +282,8 @@ describe('lifeboat backup and attach: every write is signed', () => {
     const second = (JSON.parse(backup.stdout) as { snapshot: string }).snapshot;
     assert.deepEqual((JSON.parse(await readText(store, snapshotKey(REPO, second))) as { bundles: unknown[] }).bundles.slice(0, 1), firstBundles, 'built on the old key\'s snapshot');
     const marker = JSON.parse(await readText(store, MARKER_KEY)) as { signing: { keys: { fingerprint: string; validUntil: string | null }[] } };
-    assert.deepEqual(marker.signing.keys.map((entry) => [entry.fingerprint, entry.validUntil === null]), [[TEST_KEY, false], [made.fingerprint, true]]);
+    // A second key is listed beside the first (the command line does not know it replaces a key: the app and it may share a bucket).
+    assert.deepEqual(marker.signing.keys.map((entry) => [entry.fingerprint, entry.validUntil === null]), [[TEST_KEY, true], [made.fingerprint, true]]);
 
     // Both keys of the marker are trusted without a pin: the old snapshots still verify.
     const verify = await runCli(['verify', '--all', '--bucket', bucketUrl]);

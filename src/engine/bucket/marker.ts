@@ -62,19 +62,25 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
 }
 
 /**
- * Makes `key` the marker's current signing key: listed from now, and the key it
- * replaces valid until now (it stays listed: the snapshots it signed still verify).
- * Nothing is written when it is the current key already.
+ * Lists `key` in the marker as a signing key, valid from now. Other keys stay as
+ * they are: the app and the command line (attach) may write the same bucket, each
+ * with its own key, and neither retires the other's. `replaces`: a key of the same
+ * writer that this one replaces, now valid until now (it stays listed, so the
+ * snapshots it signed still verify). Nothing is written when nothing changes.
  */
-export async function recordSigningKey(store: BlobStore, key: PublicSigningKey, now: Date = new Date()): Promise<Marker> {
+export async function recordSigningKey(store: BlobStore, key: PublicSigningKey, now: Date = new Date(), replaces?: string): Promise<Marker> {
   const current = await readMarker(store);
   const keys = current.signing?.keys ?? [];
-  if (keys.some((known) => known.fingerprint === key.fingerprint && known.validUntil === null)) return current;
   const at = now.toISOString();
-  const marker: Marker = {
-    ...current,
-    signing: { keys: [...keys.filter((known) => known.fingerprint !== key.fingerprint).map((known) => ({ ...known, validUntil: known.validUntil ?? at })), { fingerprint: key.fingerprint, publicKey: key.publicKeyPem, validFrom: at, validUntil: null }] },
-  };
+  const isOpen = (fingerprint: string): boolean => keys.some((known) => known.fingerprint === fingerprint && known.validUntil === null);
+  const retire = replaces !== undefined && replaces !== key.fingerprint && isOpen(replaces);
+  if (isOpen(key.fingerprint) && !retire) return current;
+  // A key retired earlier and used again is listed once, valid from now.
+  const listed = keys
+    .filter((known) => known.fingerprint !== key.fingerprint || known.validUntil === null)
+    .map((known) => (retire && known.fingerprint === replaces ? { ...known, validUntil: at } : known));
+  if (!isOpen(key.fingerprint)) listed.push({ fingerprint: key.fingerprint, publicKey: key.publicKeyPem, validFrom: at, validUntil: null });
+  const marker: Marker = { ...current, signing: { keys: listed } };
   await store.put(MARKER_KEY, serializeDocument(marker), { contentType: 'application/json' });
   return marker;
 }
