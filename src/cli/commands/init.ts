@@ -25,11 +25,12 @@ export const initCommand = defineCommand({
     const keyFile = values['signing-key'];
     if (!keyFile) throw new LifeboatError('INVALID_ARGUMENT', 'init records the key that signs the bucket\'s snapshots: give --signing-key <file> (created when it does not exist) or set LIFEBOAT_SIGNING_KEY.');
     const existing = await readKeyFile(keyFile);
-    const key = existing ?? (await writeKeyFile(keyFile));
     await initBucket(store, {
       recipients: values.recipient ?? [],
       ...(days ? { objectLock: { mode, days } } : {}),
     });
+    // Made only once the bucket was started: an init refused (a bucket in use already) leaves no unasked-for key behind.
+    const key = existing ?? (await writeKeyFile(keyFile));
     const marker = await recordSigningKey(store, key);
     output.result({ bucket: store.location, marker, signingKey: { file: keyFile, fingerprint: key.fingerprint, created: !existing } }, () =>
       [
