@@ -22,6 +22,8 @@ import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { TEST_SIGNER } from './helpers/signing.js';
+import { UNCHECKED } from '../src/engine/bucket/signing.js';
 import { checkAccessibility } from './helpers/axe.js';
 import { documentedEvent, type Json } from './helpers/forge-events.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
@@ -237,8 +239,8 @@ describe('the repository settings page in chromium', () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG));
-    const newest = await readNewestManifest(store, repo);
-    const written = await backup({
+    const newest = await readNewestManifest(store, repo, app.trust());
+    const written = await backup({ ...(await app.signer()),
       store, repo, git: createGitClient({ url: app.gitUrl(SLUG) }), trigger: 'manual', encryption: newest?.encryption ?? null, objectLock: null,
       metadata: [storedPullRequests([
         reviewedPullRequest(7),
@@ -287,7 +289,7 @@ describe('the repository settings page in chromium', () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     const { recipient } = await generateIdentity();
-    const written = await backup({
+    const written = await backup({ ...TEST_SIGNER,
       store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git: createGitClient({ url: app.gitUrl('docs') }), trigger: 'manual',
       encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null, metadata: [storedPullRequests([reviewedPullRequest(3)])],
     });
@@ -370,7 +372,7 @@ describe('the repository settings page in chromium', () => {
   it('a documented force-push event, posted, and a branch deleted with git each show their banner', async () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
-    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)));
+    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)), UNCHECKED);
     const held = newest?.refs.find((ref) => ref.name === 'refs/heads/feature/dark-mode');
     assert.ok(held, 'the newest snapshot holds feature/dark-mode');
     // Atlassian's example of a branch push, about this world's web-app, forced away from the tip the snapshot holds.

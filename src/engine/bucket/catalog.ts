@@ -177,7 +177,8 @@ export function isFromFuture(id: string, now: Date): boolean {
   return snapshotIdTime(id).getTime() > now.getTime() + FUTURE_TOLERANCE_MS;
 }
 
-function fromFuture(repo: RepoPath, id: string, now: Date): UnreadableManifest {
+/** How a snapshot dated in the future is reported (readNewest's `future`, and listings that set such ids apart). */
+export function fromFuture(repo: RepoPath, id: string, now: Date): UnreadableManifest {
   return {
     key: snapshotKey(repo, id), repo, id, code: 'SNAPSHOT_FROM_FUTURE',
     message: `Snapshot ${id} of ${formatRepoPath(repo)} is dated ${snapshotIdTime(id).toISOString()}, after now (${now.toISOString()}): it was planted, or written by a host whose clock is wrong. It is never built on.`,
