@@ -183,6 +183,8 @@ export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath, r
       previous = manifest;
     }
   }
+  // Listed apart, never as a snapshot: an entry a backup wrote before its manifest became unreadable (a signature that no longer holds) goes.
+  await Promise.all(unreadable.map((bad) => appState().delete(kvsKeys.snapshotEntry(repositoryUuid, bad.id))));
   if (signer) await appState().set(kvsKeys.legacySigned(repositoryUuid), { at: now.toISOString(), signed });
   // Newest first, as the page lists: the future ones sort after every other id.
   await recordUnreadable(repositoryUuid, [...future.reverse().map((id) => fromFuture(repo, id, now)), ...unreadable.reverse()]);
