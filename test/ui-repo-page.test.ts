@@ -3,6 +3,8 @@
 // (real git) and s3rver. A person's steps, found by role and accessible name; the
 // results checked with plain git.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { recordStorageSetting } from '../src/engine/bucket/marker.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,7 @@ import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
 import { TEST_SIGNER } from './helpers/signing.js';
-import { UNCHECKED } from '../src/engine/bucket/signing.js';
+import { UNCHECKED, shortFingerprint } from '../src/engine/bucket/signing.js';
 import { checkAccessibility } from './helpers/axe.js';
 import { documentedEvent, type Json } from './helpers/forge-events.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
@@ -311,6 +313,40 @@ describe('the repository settings page in chromium', () => {
     assert.equal(await list.getByRole('button').count(), 0, 'nothing to open: the app cannot decrypt it');
     await checkAccessibility(frame, 'encrypted pull requests');
     await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob sees which snapshots Lifeboat signed, by which key, and which are not signed', async () => {
+    // Two snapshots of api-server: one as the app writes them (its key), then a newer one by a key the app does not know.
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const slug = 'api-server';
+    const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug));
+    // As the app's first backup does, when this test runs alone.
+    await recordStorageSetting(store, { encryption: null, objectLock: null });
+    const signer = await app.signer();
+    const signed = await backup({ store, repo, git: createGitClient({ url: app.gitUrl(slug) }), trigger: 'manual', encryption: null, objectLock: null, ...signer });
+    assert.notEqual(signed.status, 'partial');
+    execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', 'refs/heads/unsigned-later', 'HEAD']);
+    const unsigned = await backup({ store, repo, git: createGitClient({ url: app.gitUrl(slug) }), trigger: 'manual', encryption: null, objectLock: null, ...TEST_SIGNER });
+    assert.equal(unsigned.status, 'created');
+    const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(rebuild.ok, JSON.stringify(rebuild));
+    await app.world.host.idle();
+
+    const url = new URL(app.world.urls.pages.repositorySettings[slug]!);
+    url.searchParams.set('as', 'admin');
+    await page.goto(url.href);
+    const frame = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    const rows = frame.getByTestId('snapshots--table').getByRole('row');
+    // Newest first: the one by a stranger's key, then the app's with its key's short fingerprint.
+    await rows.nth(1).getByText('not signed', { exact: true }).waitFor();
+    const short = shortFingerprint(signer.signingKey.fingerprint);
+    await rows.nth(2).getByText(short, { exact: true }).waitFor();
+    assert.match(await rows.nth(2).innerText(), /\bsigned\b/);
+    assert.doesNotMatch(await rows.nth(2).innerText(), /not signed/);
+    assert.equal(await rows.nth(1).getByText(short).count(), 0);
+    await checkAccessibility(frame, 'signatures in the snapshot list');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signatures.png'), fullPage: true });
   });
 
   it('Bob restores an encrypted snapshot with his age identity; git has the branch beside, and the identity is gone', async () => {
