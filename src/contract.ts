@@ -604,7 +604,9 @@ export type AuditNote =
   | { code: 'joined-job'; jobId: string }
   /** Work Forge refused at its cyclic invocation limit, parked for the next scheduled run; then queued again by it. */
   | { code: 'work-parked'; events: number; queue: string; jobIds: string[] }
-  | { code: 'parked-work-queued'; events: number };
+  | { code: 'parked-work-queued'; events: number }
+  /** Snapshots from before signing that the app signed, once, because its own index recorded the same content. */
+  | { code: 'snapshots-signed'; snapshots: number };
 
 export interface DeletedRepository {
   repositoryUuid: string;

@@ -74,6 +74,23 @@ describe('signed snapshots in the local world', () => {
     return id;
   };
 
+  /**
+   * Makes a repository's snapshots what an installation from before signing had: no signatures in the bucket,
+   * and index entries without a seal or a digest (an earlier Lifeboat wrote neither), except `keepDigest`'s,
+   * which keep their digest; and no once-only mark (the rebuilds and backups of the tests before set it).
+   */
+  const asBeforeSigning = async (slug: string, entries: SnapshotSummary[], keepDigest: SnapshotSummary[] = []): Promise<void> => {
+    for await (const blob of store.list(signaturesPrefix(repo(slug)))) await store.remove(blob.key);
+    await app.world.host.runInInvocation(async () => {
+      const { appState } = await import('../src/forge/state/context.js');
+      const { kvsKeys } = await import('../src/app/state/state-keys.js');
+      // JSON drops undefined fields, as KVS stores values.
+      for (const entry of entries) await appState().set(kvsKeys.snapshotEntry(app.repositoryUuid(slug), entry.id), { ...entry, signedBy: undefined, manifestSha256: undefined });
+      for (const entry of keepDigest) await appState().set(kvsKeys.snapshotEntry(app.repositoryUuid(slug), entry.id), { ...entry, signedBy: undefined });
+      await appState().delete(kvsKeys.legacySigned(app.repositoryUuid(slug)));
+    });
+  };
+
   it('a backup is signed by the app\'s key, which the marker lists and the admin page shows; the private key is only a Forge secret', async () => {
     const done = await backUpNow('web-app');
     assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
@@ -183,19 +200,8 @@ describe('signed snapshots in the local world', () => {
     }
     const entries = (await listed(slug)).items.filter((item) => item.signedBy !== undefined);
     assert.ok(entries.length >= 3, `several signed snapshots: ${entries.length}`);
-    // Make them what an installation from before signing had: no signatures in the bucket, and index entries
-    // without a seal or a digest (an earlier Lifeboat wrote neither), except one that keeps its digest; the
-    // index rebuilds of the tests before never looked at them as such (no once-only mark).
-    for await (const blob of store.list(signaturesPrefix(repo(slug)))) await store.remove(blob.key);
     const [withDigest, planted, ...legacy] = entries as [SnapshotSummary, SnapshotSummary, ...SnapshotSummary[]];
-    await app.world.host.runInInvocation(async () => {
-      const { appState } = await import('../src/forge/state/context.js');
-      const { kvsKeys } = await import('../src/app/state/state-keys.js');
-      // JSON drops undefined fields, as KVS stores values.
-      for (const entry of [planted, ...legacy]) await appState().set(kvsKeys.snapshotEntry(app.repositoryUuid(slug), entry.id), { ...entry, signedBy: undefined, manifestSha256: undefined });
-      await appState().set(kvsKeys.snapshotEntry(app.repositoryUuid(slug), withDigest.id), { ...withDigest, signedBy: undefined });
-      await appState().delete(kvsKeys.legacySigned(app.repositoryUuid(slug)));
-    });
+    await asBeforeSigning(slug, [planted, ...legacy], [withDigest]);
     // One changed since its backup recorded it: a ref added, which the recorded count refuses.
     const original = parseDocument(manifestSchema, await manifestBytes(slug, planted.id), 'manifest');
     await plant(slug, { ...original, refs: [...original.refs, { name: 'refs/heads/planted-later', oid: original.refs[0]!.oid }] });
@@ -219,5 +225,26 @@ describe('signed snapshots in the local world', () => {
     const second = await rebuildIndex();
     assert.equal(second.result?.signed, undefined);
     assert.equal((await listed(slug)).items.find((item) => item.id === planted.id)?.signedBy, undefined);
+  });
+  it('an installation from before signing: the first backup signs what the index recorded, says so, and builds on it', async () => {
+    const slug = 'api-server';
+    const entries = (await listed(slug)).items;
+    assert.ok(entries.length >= 3, `several snapshots: ${entries.length}`);
+    await asBeforeSigning(slug, entries);
+    const newest = entries[0]!;
+    execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', 'refs/heads/after-upgrade', 'HEAD']);
+
+    const done = await backUpNow(slug);
+    assert.equal(done.state, 'done', JSON.stringify(done.error ?? done.note));
+    const audit = valueOf(await app.adminPage('getAuditLog', {}, ADMIN), 'getAuditLog') as Paged<AuditEntry>;
+    const note = audit.items.find((entry) => entry.action === 'snapshots signed')?.note;
+    assert.deepEqual(note, { code: 'snapshots-signed', snapshots: entries.length });
+    const after = await listed(slug);
+    assert.ok(after.items.every((item) => item.signedBy === app.trust().keys[0]), 'every one signed, the new one too');
+    // Built on the newest of them: an increment of its chain, not a new full one.
+    const taken = after.items[0]!;
+    assert.notEqual(taken.id, newest.id);
+    assert.equal(taken.chain, 'incremental', JSON.stringify(taken));
+    assert.ok(!after.unreadable.some((entry) => entry.code === 'SNAPSHOT_UNSIGNED'), 'nothing passed by as not signed');
   });
 });

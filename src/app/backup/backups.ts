@@ -19,7 +19,13 @@ import { metadataCollectors } from './metadata-collectors.js';
 import { type Outcome, type RunContext, defineConsumer } from '../../forge/jobs.js';
 import { QUEUES, enqueue } from '../../forge/queues.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
-import { healIndex } from '../catalogue/reindex.js';
+import { healIndex, rebuildRepositoryIndex } from '../catalogue/reindex.js';
+import type { LegacySigner } from '../catalogue/legacy-signing.js';
+import type { BlobStore } from '../../engine/bucket/blob-store.js';
+import type { RepoPath } from '../../engine/bucket/bucket-keys.js';
+import { recordAudit } from '../jobs/audit.js';
+import { kvsKeys } from '../state/state-keys.js';
+import { appState } from '../../forge/state/context.js';
 import { indexSnapshot, noteUnreadable, readSummary } from '../catalogue/snapshot-index.js';
 import { estimate } from '../../progress-estimate.js';
 import { appSigningKey, appTrust } from '../settings/signing-keys.js';
@@ -143,6 +149,8 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   // The marker lists the key for readers without the app (the command line); the app itself trusts its own record.
   const signingKey = await appSigningKey();
   await recordSigningKey(store, signingKey);
+  const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
+  await signRecordedOnce(store, repo, body.repositoryUuid, { key: signingKey, objectLock: setting.objectLock, now: new Date() });
   // Refused, not flagged: a snapshot the app did not sign is never the base of its next one.
   const trust = await appTrust('refuse');
   const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
@@ -161,7 +169,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   try {
     result = await backup({
       store,
-      repo: repoPath(body.workspaceUuid, body.repositoryUuid),
+      repo,
       git,
       trigger: triggerOf(body),
       ...setting,
@@ -201,6 +209,17 @@ export async function backUpRepository(configuration: Configuration, body: Backu
     ? { state: 'queued', progress: undefined }
     : { state: 'idle', progress: undefined, lastError: undefined, jobId: undefined });
   return result;
+}
+
+/**
+ * Before a repository's first signed backup (once): its snapshots from before signing that the app's index
+ * recorded are signed by the index rebuild (legacy-signing.ts), so that this backup builds on them rather
+ * than starting a new full chain beside snapshots it cannot trust. The audit log says how many.
+ */
+async function signRecordedOnce(store: BlobStore, repo: RepoPath, repositoryUuid: string, signer: LegacySigner): Promise<void> {
+  if ((await appState().get(kvsKeys.legacySigned(repositoryUuid))) !== undefined) return;
+  const signed = await rebuildRepositoryIndex(store, repo, { trust: await appTrust('flag'), signer });
+  if (signed > 0) await recordAudit({ action: 'snapshots signed', repositoryUuid: bracedUuid(repositoryUuid), outcome: 'ok', note: { code: 'snapshots-signed', snapshots: signed } });
 }
 
 /** The engine's progress events as a phase and counts for the job and the repository status. */
