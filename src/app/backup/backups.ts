@@ -150,7 +150,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   const signingKey = await appSigningKey();
   await recordSigningKey(store, signingKey);
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
-  await signRecordedOnce(store, repo, body.repositoryUuid, { key: signingKey, objectLock: setting.objectLock, now: new Date() });
+  await signRecordedOnce(store, repo, body.repositoryUuid, { key: signingKey, objectLock: setting.objectLock });
   // Refused, not flagged: a snapshot the app did not sign is never the base of its next one.
   const trust = await appTrust('refuse');
   const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);

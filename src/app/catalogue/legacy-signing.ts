@@ -18,7 +18,6 @@ export interface LegacySigner {
   key: SigningKey;
   /** Retention for the signature objects, as the settings give it for everything written now. */
   objectLock: ObjectLockConfig | null;
-  now: Date;
 }
 
 /**
@@ -38,8 +37,9 @@ export async function signIfRecorded(store: BlobStore, repo: RepoPath, id: strin
   const manifest = parseDocument(manifestSchema, bytes, `Snapshot manifest ${key}`);
   if (manifest.id !== id || manifest.repository.workspace !== repo.workspace || manifest.repository.repository !== repo.repository) return false;
   if (!matchesRecord(recorded, bytes, manifest, previous)) return false;
-  const lock = lockFor(signer.objectLock, signer.now);
-  await store.put(signatureKey(repo, id, signer.key.fingerprint), serializeDocument(signManifest(bytes, id, signer.key, signer.now)), { contentType: 'application/json', ...(lock ? { lock } : {}) });
+  const now = new Date();
+  const lock = lockFor(signer.objectLock, now);
+  await store.put(signatureKey(repo, id, signer.key.fingerprint), serializeDocument(signManifest(bytes, id, signer.key, now)), { contentType: 'application/json', ...(lock ? { lock } : {}) });
   return true;
 }
 

@@ -79,7 +79,7 @@ export const runReindex = defineConsumer<IndexBody>({
     const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
     // The app's own key signs what its index vouches for (created here when no backup has made it yet).
     const key = await appSigningKey();
-    const reading: RepositoryReading = { trust: await appTrust('flag'), signer: { key, objectLock: storageSettingOf(settings).objectLock, now: new Date() } };
+    const reading: RepositoryReading = { trust: await appTrust('flag'), signer: { key, objectLock: storageSettingOf(settings).objectLock } };
     const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
     const repositories = all.filter((repo) => body.after === undefined || repo.repository > body.after);
     let done = 0;
@@ -142,7 +142,8 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
  */
 export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath, reading: RepositoryReading): Promise<number> {
   const repositoryUuid = bracedUuid(repo.repository);
-  const now = reading.signer?.now ?? new Date();
+  // Read now, not when the job began: a rebuild may run for minutes, while backups of repositories it has yet to reach commit.
+  const now = new Date();
   const listed = await listSnapshotIds(store, repo);
   // Never the newest, never in the list: a planted id dated 2999 would otherwise head it forever.
   const future = listed.filter((id) => isFromFuture(id, now));
