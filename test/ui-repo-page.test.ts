@@ -4,7 +4,6 @@
 // results checked with plain git.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { recordStorageSetting } from '../src/engine/bucket/marker.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,10 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import type { JobView, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
 import { readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
+import { type SnapshotManifest, serializeDocument } from '../src/engine/bucket/format.js';
+import { recordStorageSetting } from '../src/engine/bucket/marker.js';
+import { collect } from '../src/engine/streams.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
@@ -347,6 +350,21 @@ describe('the repository settings page in chromium', () => {
     assert.equal(await rows.nth(1).getByText(short).count(), 0);
     await checkAccessibility(frame, 'signatures in the snapshot list');
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signatures.png'), fullPage: true });
+
+    // The signed one changed in the bucket afterwards: a problem on the page, no longer a snapshot in the list.
+    assert.ok(signed.status !== 'partial');
+    const key = snapshotKey(repo, signed.snapshot.id);
+    const changed = JSON.parse((await collect(await store.get(key))).toString('utf8')) as SnapshotManifest;
+    await store.put(key, serializeDocument({ ...changed, trigger: 'schedule' }), { contentType: 'application/json' });
+    const again = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(again.ok, JSON.stringify(again));
+    await app.world.host.idle();
+    await page.goto(url.href);
+    const reloaded = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    await reloaded.getByText(/1 snapshot could not be read or cannot be trusted/).waitFor();
+    await reloaded.getByText(new RegExp(`${signed.snapshot.id}.*does not match its signature`)).waitFor();
+    assert.equal(await reloaded.getByTestId('snapshots--table').getByRole('row').count(), 2, 'the header and the one left');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signature-broken.png'), fullPage: true });
   });
 
   it('Bob restores an encrypted snapshot with his age identity; git has the branch beside, and the identity is gone', async () => {
