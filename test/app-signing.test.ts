@@ -194,14 +194,17 @@ describe('signed snapshots in the local world', () => {
   it('snapshots from before signing: the app signs, once, exactly those its index recorded with the same content', async () => {
     // A repository where nothing was planted yet; two more backups of new refs, so that there are several to look at.
     const slug = 'api-server';
-    for (const name of ['one', 'two']) {
+    for (const name of ['one', 'two', 'three']) {
       execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', `refs/heads/legacy-${name}`, 'HEAD']);
       assert.equal((await backUpNow(slug)).state, 'done');
     }
     const entries = (await listed(slug)).items.filter((item) => item.signedBy !== undefined);
-    assert.ok(entries.length >= 3, `several signed snapshots: ${entries.length}`);
-    const [withDigest, planted, ...legacy] = entries as [SnapshotSummary, SnapshotSummary, ...SnapshotSummary[]];
-    await asBeforeSigning(slug, [planted, ...legacy], [withDigest]);
+    assert.ok(entries.length >= 4, `several signed snapshots: ${entries.length}`);
+    const [withDigest, moved, planted, ...legacy] = entries as [SnapshotSummary, SnapshotSummary, SnapshotSummary, ...SnapshotSummary[]];
+    await asBeforeSigning(slug, [planted, ...legacy], [withDigest, moved]);
+    // One whose index entry kept its digest, changed with every count kept (a ref moved): only the digest tells.
+    const recorded = parseDocument(manifestSchema, await manifestBytes(slug, moved.id), 'manifest');
+    await plant(slug, { ...recorded, refs: recorded.refs.map((ref, index) => (index === 0 ? { ...ref, oid: 'd'.repeat(40) } : ref)) });
     // One changed since its backup recorded it: a ref added, which the recorded count refuses.
     const original = parseDocument(manifestSchema, await manifestBytes(slug, planted.id), 'manifest');
     await plant(slug, { ...original, refs: [...original.refs, { name: 'refs/heads/planted-later', oid: original.refs[0]!.oid }] });
@@ -213,6 +216,7 @@ describe('signed snapshots in the local world', () => {
     const after = await listed(slug);
     assert.deepEqual(after.items.filter((item) => item.signedBy !== undefined).map((item) => item.id).sort(), expected, 'exactly those, by the app\'s key');
     assert.equal(after.items.find((item) => item.id === planted.id)?.signedBy, undefined, 'the changed one stays not signed');
+    assert.equal(after.items.find((item) => item.id === moved.id)?.signedBy, undefined, 'so does the one whose digest differs');
     for (const id of expected) {
       const { seal } = await readSealedManifest(store, { repo: repo(slug), id }, app.trust());
       assert.ok(seal.signed, `${id} verifies by the app's key`);
@@ -220,8 +224,9 @@ describe('signed snapshots in the local world', () => {
     const audit = valueOf(await app.adminPage('getAuditLog', {}, ADMIN), 'getAuditLog') as Paged<AuditEntry>;
     assert.ok(audit.items.some((entry) => entry.note?.code === 'indexed' && entry.note.signed === expected.length), 'the audit log says it too');
 
-    // Once: the changed one put back as it was recorded is not signed by a later rebuild.
+    // Once: the changed ones put back as they were recorded are not signed by a later rebuild.
     await plant(slug, original);
+    await plant(slug, recorded);
     const second = await rebuildIndex();
     assert.equal(second.result?.signed, undefined);
     assert.equal((await listed(slug)).items.find((item) => item.id === planted.id)?.signedBy, undefined);
