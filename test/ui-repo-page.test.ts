@@ -350,6 +350,17 @@ describe('the repository settings page in chromium', () => {
     assert.equal(await rows.nth(1).getByText(short).count(), 0);
     await checkAccessibility(frame, 'signatures in the snapshot list');
     await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signatures.png'), fullPage: true });
+    // The restore dialog warns before restoring the one Lifeboat did not sign, and not before the other.
+    const dialog = frame.getByRole('dialog');
+    await rows.nth(1).getByRole('button', { name: /^Restore from/ }).click();
+    await dialog.getByText('This snapshot is not signed by Lifeboat').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rows.nth(2).getByRole('button', { name: /^Restore from/ }).click();
+    await dialog.getByText('What', { exact: true }).waitFor();
+    assert.equal(await dialog.getByText('This snapshot is not signed by Lifeboat').count(), 0);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
 
     // The signed one changed in the bucket afterwards: a problem on the page, no longer a snapshot in the list.
     assert.ok(signed.status !== 'partial');
