@@ -70,7 +70,7 @@ export async function benchForgeLarge(log: (line: string) => void): Promise<Forg
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid(SLUG)) };
     const [id] = await listSnapshotIds(store, repo);
-    const snapshot = await readManifest(store, { repo, id: id! });
+    const snapshot = await readManifest(store, { repo, id: id! }, app.trust());
     const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name))).length;
     const refsMatch = JSON.stringify(snapshot.refs.map((ref) => `${ref.oid} ${ref.name}`).sort()) === JSON.stringify(sourceRefs);
     const gitRequests = app.world.emulator.requests().filter((request) => !request.rest);

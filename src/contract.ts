@@ -141,6 +141,18 @@ export interface SnapshotSummary {
    * only the newest one's).
    */
   unreadableConfiguration?: UnreadableSection[];
+  /**
+   * The fingerprint (SHA256:…) of the app's key whose signature of the manifest held when it was
+   * indexed. Absent: not signed by a key the app trusts (taken before the app signed, or written
+   * by someone else); a manifest whose signature does not hold is never indexed (it is unreadable).
+   */
+  signedBy?: string;
+  /**
+   * SHA-256 of the manifest's bytes as the app's backup committed them (recorded since snapshots
+   * are signed; absent in entries of other origins). The app signs an unsigned snapshot only
+   * when the bucket's manifest still matches what its own index recorded.
+   */
+  manifestSha256?: string;
 }
 
 export interface UnreadableSection {
@@ -257,7 +269,8 @@ export type JobNote =
   /** The retention policy keeps every snapshot: nothing to prune. */
   | { code: 'everything-kept' }
   | { code: 'pruned'; snapshots: number; objects: number; bytes: number; uploads: number }
-  | { code: 'indexed'; repositories: number }
+  /** `signed`: snapshots from before signing that the app signed, because its own index recorded the same content. */
+  | { code: 'indexed'; repositories: number; signed?: number }
   | { code: 'swept'; sweep: SweepResult }
   | { code: 'restored'; restore: RestoreSummary }
   /** A record written before jobs had notes (records are kept two weeks): its words as written then. */
@@ -347,6 +360,8 @@ export interface SweepResult {
 export interface IndexResult {
   /** Repositories whose index was rebuilt. */
   repositories: number;
+  /** Snapshots taken before signing that the app signed (once): its own index recorded the same content. */
+  signed?: number;
 }
 
 /** What each kind of job leaves in `result` once done (a prune leaves none; a sweep's totals grow while it runs). */
@@ -440,8 +455,17 @@ export interface SecretsPresence {
   bitbucketToken: boolean;
 }
 
+/** The key the app signs snapshots with: its public half only (the private key never leaves the app's secrets). */
+export interface SigningKeyView {
+  /** SHA256:<64 hex>: what `lifeboat … --trust <fingerprint>` pins. */
+  fingerprint: string;
+  validFrom: string;
+}
+
 export interface SettingsView {
   settings?: WorkspaceSettings;
+  /** Absent until the app first needs one (the first backup, or saving the settings). */
+  signingKey?: SigningKeyView;
   /** Whether each secret is stored; secrets themselves never leave the backend. */
   secrets: SecretsPresence;
   /** When the stored API token expires, as the admin entered it, and whether that is soon (the page warns). */
@@ -580,7 +604,9 @@ export type AuditNote =
   | { code: 'joined-job'; jobId: string }
   /** Work Forge refused at its cyclic invocation limit, parked for the next scheduled run; then queued again by it. */
   | { code: 'work-parked'; events: number; queue: string; jobIds: string[] }
-  | { code: 'parked-work-queued'; events: number };
+  | { code: 'parked-work-queued'; events: number }
+  /** Snapshots from before signing that the app signed, once, because its own index recorded the same content. */
+  | { code: 'snapshots-signed'; snapshots: number };
 
 export interface DeletedRepository {
   repositoryUuid: string;

@@ -54,7 +54,7 @@ describe('backups in the local world', () => {
   const newest = async (slug: string): Promise<SnapshotManifest> => {
     const id = (await snapshotIds(slug)).at(-1);
     assert.ok(id, `${slug} has a snapshot`);
-    return readManifest(store, { repo: repo(slug), id });
+    return readManifest(store, { repo: repo(slug), id }, app.trust());
   };
   /** The bare repository's refs, as `for-each-ref` lists them. */
   const bareRefs = (slug: string): string[] => refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug)).trim().split('\n').filter(Boolean).sort();
@@ -369,7 +369,7 @@ describe('backups in the local world', () => {
     assert.match(listed, new RegExp(`^${tip} refs/heads/main$`, 'm'));
     assert.deepEqual((await readMarker(store)).encryption, { scheme: 'age', recipients: [recipient] }, 'the marker records the current setting');
     // The earlier snapshot stays as it was.
-    assert.deepEqual(await readManifest(store, { repo: repo('docs'), id: plain.id }), plain);
+    assert.deepEqual(await readManifest(store, { repo: repo('docs'), id: plain.id }, app.trust()), plain);
 
     const done = await storage();
     assert.equal(done.newChainPending, false);

@@ -71,6 +71,6 @@ test('a continuation chain that reaches the cyclic invocation limit waits for th
   const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
   const [first] = await listSnapshotIds(store, repo);
   assert.ok(first, 'the chain committed its snapshot');
-  const manifest = await readManifest(store, { repo, id: first });
+  const manifest = await readManifest(store, { repo, id: first }, app.trust());
   assert.deepEqual(manifest.refs.map((ref) => `${ref.oid} ${ref.name}`).sort(), bareRefs, 'every ref, nothing lost across the parking');
 });

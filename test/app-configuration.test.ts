@@ -22,6 +22,7 @@ import { DEMO_USERS, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, workingSettings, type AppWorld } from './helpers/app-world.js';
 import { jobOfKind } from './helpers/jobs.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { jobNoteWords } from '../static/shared/job-words.js';
 
@@ -54,7 +55,7 @@ describe('repository configuration in the local world', () => {
   const newest = async (slug: string): Promise<SnapshotManifest> => {
     const id = (await listSnapshotIds(store, repo(slug))).at(-1);
     assert.ok(id, `${slug} has a snapshot`);
-    return readManifest(store, { repo: repo(slug), id });
+    return readManifest(store, { repo: repo(slug), id }, app.trust());
   };
   const settle = async (): Promise<void> => {
     await app.world.emulator.eventsIdle();
@@ -255,13 +256,13 @@ describe('repository configuration in the local world', () => {
     // The state it replaced is a snapshot of its own.
     const guardId = job.result?.snapshotBeforeOverwrite as string;
     assert.ok(guardId);
-    const guard = await readManifest(store, { repo: repo('web-app'), id: guardId });
+    const guard = await readManifest(store, { repo: repo('web-app'), id: guardId }, app.trust());
     assert.deepEqual(comparable(await snapshotConfiguration(guard)), drifted);
   });
 
   it('a snapshot without configuration is refused with a clear error, and nothing is queued', async () => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, 'docs'), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const taken = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git, trigger: 'cli', encryption: null, objectLock: null });
+    const taken = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git, trigger: 'cli', encryption: null, objectLock: null, ...TEST_SIGNER });
     assert.equal(taken.status, 'created');
     const snapshotId = (taken as { snapshot: SnapshotManifest }).snapshot.id;
     const jobs = restoreJobs();

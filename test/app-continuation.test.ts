@@ -41,7 +41,7 @@ test('a backup that does not finish in one invocation continues in the next from
   const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
   // The git history is committed once, by the last job of the chain. With no run time at all, each later job then
   // stores one pull request more (an export always moves on) and commits it as a snapshot of the same bundles.
-  const manifests = await Promise.all((await listSnapshotIds(store, repo)).map((id) => readManifest(store, { repo, id })));
+  const manifests = await Promise.all((await listSnapshotIds(store, repo)).map((id) => readManifest(store, { repo, id }, app.trust())));
   const [first, ...later] = manifests;
   assert.ok(first);
   assert.equal(first.trigger, 'manual');

@@ -62,7 +62,7 @@ describe('documented product events in the local world', () => {
     return listed.value.items;
   };
   const newestManifest = async (slug: string) => {
-    const manifest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)));
+    const manifest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), app.trust());
     assert.ok(manifest, `${slug} has a snapshot`);
     return manifest;
   };

@@ -115,7 +115,7 @@ test('a large single-branch repository is backed up in segments under the reques
   assert.deepEqual(app.world.host.invocations.filter((record) => record.outcome !== 'ok').map((record) => `${record.functionKey} ${record.outcome} ${record.error}`), [], 'no job failed or was retried');
 
   const [id] = await listSnapshotIds(store, repo);
-  const snapshot = await readManifest(store, { repo, id: id! });
+  const snapshot = await readManifest(store, { repo, id: id! }, app.trust());
   assert.equal(snapshot.id, pending.id, 'the snapshot is the interrupted backup, continued');
   assert.deepEqual(snapshot.bundles[0], storedFirst, 'the segment stored before the stop is the chain\'s first, not fetched again');
   const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));

@@ -81,7 +81,7 @@ describe('LFS objects in the app', () => {
     await settle(); // the push event queued a backup
 
     const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG));
-    const manifest = await readNewestManifest(store, repo);
+    const manifest = await readNewestManifest(store, repo, app.trust());
     assert.ok(manifest, 'the push was backed up');
     const index = await readMetadataIndex(store, manifest);
     assert.deepEqual(index?.lfs?.items.map((entry) => entry.oid), objects.map((object) => object.oid).sort());
@@ -122,7 +122,7 @@ describe('LFS objects in the app', () => {
     try {
       await gitAsync(work, ['push', '--quiet', 'origin', 'HEAD']);
       await settle();
-      const manifest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)));
+      const manifest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)), app.trust());
       assert.ok(manifest);
       assert.equal(manifest.refs.find((ref) => ref.name === 'refs/heads/main')?.oid, (await gitAsync(work, ['rev-parse', 'HEAD'])).trim(), 'git is backed up');
       const index = await readMetadataIndex(store, manifest);

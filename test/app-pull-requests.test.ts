@@ -45,7 +45,7 @@ describe('pull requests through the app', () => {
   const newest = async (): Promise<{ manifest: SnapshotManifest; index: MetadataIndex }> => {
     const id = (await listSnapshotIds(store, repo())).at(-1);
     assert.ok(id);
-    const manifest = await readManifest(store, { repo: repo(), id });
+    const manifest = await readManifest(store, { repo: repo(), id }, app.trust());
     const index = await readMetadataIndex(store, manifest);
     assert.ok(index);
     return { manifest, index };
@@ -147,7 +147,7 @@ describe('a pull request export cut short by the run time', () => {
     await app.world.emulator.eventsIdle();
     await app.world.host.idle();
     const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
-    const manifests = await Promise.all((await listSnapshotIds(store, repo)).map((id) => readManifest(store, { repo, id })));
+    const manifests = await Promise.all((await listSnapshotIds(store, repo)).map((id) => readManifest(store, { repo, id }, app.trust())));
     assert.ok(manifests.length >= 2, `${manifests.length} snapshots`);
     assert.equal(manifests[0]?.metadata?.partial, true, 'the first snapshot says its pull requests are partial');
     const last = manifests.at(-1)!;

@@ -21,6 +21,7 @@ import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { TEST_SIGNER } from './helpers/signing.js';
 import { jobOfKind } from './helpers/jobs.js';
 
 const ADMIN = { as: 'admin' as const };
@@ -85,7 +86,7 @@ describe('a restore\'s plan in the local world', () => {
       if (!isLifeboatError(error, 'BUCKET_ALREADY_INITIALIZED')) throw error;
     });
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: null, objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: null, objectLock: null, ...TEST_SIGNER, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     // 'unchanged' when the push's own backup already took it.
     assert.notEqual(result.status, 'partial');
     const taken = (result as { snapshot: SnapshotManifest }).snapshot;

@@ -26,6 +26,7 @@ import { DEMO_USERS, DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/dem
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { apiTokenAuth, call, gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { type AppWorld, startAppWorld, workingSettings } from './helpers/app-world.js';
+import { UNCHECKED } from '../src/engine/bucket/signing.js';
 import { jobOfKind } from './helpers/jobs.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { jobNoteWords } from '../static/shared/job-words.js';
@@ -52,7 +53,7 @@ describe('restores in the local world', () => {
   /** A snapshot taken with the engine straight into the app's bucket path, so these tests do not wait on push-driven backups. */
   const snapshot = async (slug: string, recipients: string[] = [], into: BlobStore = store): Promise<SnapshotManifest> => {
     const git = createGitClient({ url: app.world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug), credentials: { username: 'x-token-auth', password: DEMO_WORKSPACE_TOKEN.token } });
-    const result = await backup({ store: into, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: encryptionFor(recipients), objectLock: null, repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
+    const result = await backup({ store: into, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug)), git, trigger: 'manual', encryption: encryptionFor(recipients), objectLock: null, ...(await app.signer()), repository: { slug, name: slug, uuid: app.repositoryUuid(slug), workspaceSlug: DEMO_WORKSPACE.slug } });
     assert.notEqual(result.status, 'partial');
     return (result as { snapshot: SnapshotManifest }).snapshot;
   };
@@ -197,7 +198,7 @@ describe('restores in the local world', () => {
     const guardId = done.result?.snapshotBeforeOverwrite;
     assert.equal(typeof guardId, 'string', 'the job names the snapshot taken before overwriting');
     assert.ok(app.world.host.kvsDump()[kvsKeys.pin(app.repositoryUuid('web-app'), guardId as string, `guard-${job.id}`)], 'the snapshot the undo of this restore needs is pinned');
-    const guard = await readManifest(store, { repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('web-app')), id: guardId as string });
+    const guard = await readManifest(store, { repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('web-app')), id: guardId as string }, app.trust());
     assert.equal(guard.refs.find((ref) => ref.name === 'refs/heads/main')?.oid, newTip, 'the replaced tip is in the bucket');
     assert.equal((await remoteRefs('web-app')).get('refs/heads/main'), oldTip);
   });
@@ -532,7 +533,7 @@ describe('restores in the local world', () => {
     const sweep = valueOf(await app.adminPage('sweepNow', undefined, ADMIN), 'sweepNow');
     await settle();
     assert.equal(valueOf(await app.adminPage('getJob', { jobId: sweep.id }, ADMIN), 'getJob').state, 'done');
-    const swept = await readManifest(store, { repo, id: (await listSnapshotIds(store, repo)).at(-1)! });
+    const swept = await readManifest(store, { repo, id: (await listSnapshotIds(store, repo)).at(-1)! }, app.trust());
     assert.equal(swept.trigger, 'schedule');
     release();
     const held = await manual;
@@ -541,7 +542,7 @@ describe('restores in the local world', () => {
     const rebuild = valueOf(await app.adminPage('rebuildIndex', {}, ADMIN), 'rebuildIndex');
     await settle();
     assert.equal(valueOf(await app.adminPage('getJob', { jobId: rebuild.id }, ADMIN), 'getJob').state, 'done');
-    assert.equal((await readNewest(store, repo)).newestId, swept.id, 'the newest: the highest id');
+    assert.equal((await readNewest(store, repo, UNCHECKED, new Date())).newestId, swept.id, 'the newest: the highest id');
     const summary = app.world.host.kvsDump()[kvsKeys.repoSummary(app.repositoryUuid(slug))] as RepoSummary | undefined;
     assert.equal(summary?.latest?.id, swept.id, 'the summary follows the same order');
     const listed = valueOf(await app.repoPage('listSnapshots', {}, { ...ADMIN, repositorySlug: slug }), 'listSnapshots').items.map((item) => item.id);
@@ -554,7 +555,7 @@ describe('restores in the local world', () => {
     const deleted = await call(app.world.emulator, `/2.0/repositories/${DEMO_WORKSPACE.slug}/docs`, apiTokenAuth('admin'), { method: 'DELETE' });
     assert.equal(deleted.status, 204);
     await settle();
-    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, uuid));
+    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, uuid), app.trust());
     assert.ok(newest);
 
     // The snapshot was taken behind the app's back: the index job finds it in the bucket, and that Bitbucket no longer has the repository.

@@ -43,7 +43,7 @@ test('a long single branch is backed up in segments of history across jobs, and 
   const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
   const repo = { workspace: bareUuid(DEMO_WORKSPACE.uuid), repository: bareUuid(app.repositoryUuid('web-app')) };
   const [id] = await listSnapshotIds(store, repo);
-  const snapshot = await readManifest(store, { repo, id: id! });
+  const snapshot = await readManifest(store, { repo, id: id! }, app.trust());
   const segments = snapshot.bundles.filter((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name)));
   assert.equal(segments.length, 2, 'one segment per deepen step of history');
   assert.deepEqual(snapshot.bundles.slice(0, 2), segments, 'the segments come first, oldest first');

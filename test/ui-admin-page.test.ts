@@ -111,6 +111,11 @@ test('a workspace admin finishes the first-run set-up, and the settings are kept
   assert.equal(await frame.getByLabel('Workspace access token', { exact: true }).inputValue(), '');
   assert.match(await section(frame, /Bitbucket access/).innerText(), /A Bitbucket token is stored/);
   assert.equal(await frame.getByText('Set up Lifeboat').count(), 0);
+  // The app's signing key, made with the set-up: its fingerprint to keep outside Bitbucket, never its private half.
+  assert.ok(stored.value.signingKey, 'the set-up made the signing key');
+  assert.equal(await frame.getByTestId('signing-key-fingerprint').innerText(), stored.value.signingKey.fingerprint);
+  assert.match(await frame.getByText(/Keep this fingerprint outside Bitbucket/).innerText(), /lifeboat … --trust <fingerprint>/);
+  assert.ok(!html.includes('PRIVATE KEY'), 'no private key reaches the page');
 
   // The sandbox frames the page at the window's height: a tall window shows all of it.
   await mkdir(ARTIFACTS, { recursive: true });

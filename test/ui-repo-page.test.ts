@@ -3,6 +3,7 @@
 // (real git) and s3rver. A person's steps, found by role and accessible name; the
 // results checked with plain git.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +19,16 @@ import type { JobView, Result } from '../src/contract.js';
 import { backup } from '../src/engine/backup.js';
 import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { readNewestManifest } from '../src/engine/bucket/catalog.js';
+import { type SnapshotManifest, serializeDocument } from '../src/engine/bucket/format.js';
+import { recordStorageSetting } from '../src/engine/bucket/marker.js';
+import { collect } from '../src/engine/streams.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { repoPath } from '../src/forge/bucket.js';
 import { type AppWorld, startAppWorld } from './helpers/app-world.js';
+import { TEST_SIGNER } from './helpers/signing.js';
+import { UNCHECKED, shortFingerprint } from '../src/engine/bucket/signing.js';
 import { checkAccessibility } from './helpers/axe.js';
 import { documentedEvent, type Json } from './helpers/forge-events.js';
 import { reviewedPullRequest, storedPullRequests } from './helpers/pull-requests.js';
@@ -238,8 +244,8 @@ describe('the repository settings page in chromium', () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG));
-    const newest = await readNewestManifest(store, repo);
-    const written = await backup({
+    const newest = await readNewestManifest(store, repo, app.trust());
+    const written = await backup({ ...(await app.signer()),
       store, repo, git: createGitClient({ url: app.gitUrl(SLUG) }), trigger: 'manual', encryption: newest?.encryption ?? null, objectLock: null,
       metadata: [storedPullRequests([
         reviewedPullRequest(7),
@@ -288,7 +294,7 @@ describe('the repository settings page in chromium', () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
     const { recipient } = await generateIdentity();
-    const written = await backup({
+    const written = await backup({ ...TEST_SIGNER,
       store, repo: repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid('docs')), git: createGitClient({ url: app.gitUrl('docs') }), trigger: 'manual',
       encryption: { scheme: 'age', recipients: [recipient] }, objectLock: null, metadata: [storedPullRequests([reviewedPullRequest(3)])],
     });
@@ -310,6 +316,66 @@ describe('the repository settings page in chromium', () => {
     assert.equal(await list.getByRole('button').count(), 0, 'nothing to open: the app cannot decrypt it');
     await checkAccessibility(frame, 'encrypted pull requests');
     await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  it('Bob sees which snapshots Lifeboat signed, by which key, and which are not signed', async () => {
+    // Two snapshots of api-server: one as the app writes them (its key), then a newer one by a key the app does not know.
+    const { bucket } = app.world.urls;
+    const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    const slug = 'api-server';
+    const repo = repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(slug));
+    // As the app's first backup does, when this test runs alone.
+    await recordStorageSetting(store, { encryption: null, objectLock: null });
+    const signer = await app.signer();
+    const signed = await backup({ store, repo, git: createGitClient({ url: app.gitUrl(slug) }), trigger: 'manual', encryption: null, objectLock: null, ...signer });
+    assert.notEqual(signed.status, 'partial');
+    execFileSync('git', ['-C', app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug), 'update-ref', 'refs/heads/unsigned-later', 'HEAD']);
+    const unsigned = await backup({ store, repo, git: createGitClient({ url: app.gitUrl(slug) }), trigger: 'manual', encryption: null, objectLock: null, ...TEST_SIGNER });
+    assert.equal(unsigned.status, 'created');
+    const rebuild = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(rebuild.ok, JSON.stringify(rebuild));
+    await app.world.host.idle();
+
+    const url = new URL(app.world.urls.pages.repositorySettings[slug]!);
+    url.searchParams.set('as', 'admin');
+    await page.goto(url.href);
+    const frame = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    const rows = frame.getByTestId('snapshots--table').getByRole('row');
+    // Newest first: the one by a stranger's key, then the app's with its key's short fingerprint.
+    await rows.nth(1).getByText('not signed', { exact: true }).waitFor();
+    const short = shortFingerprint(signer.signingKey.fingerprint);
+    await rows.nth(2).getByText(short, { exact: true }).waitFor();
+    assert.match(await rows.nth(2).innerText(), /\bsigned\b/);
+    assert.doesNotMatch(await rows.nth(2).innerText(), /not signed/);
+    assert.equal(await rows.nth(1).getByText(short).count(), 0);
+    await checkAccessibility(frame, 'signatures in the snapshot list');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signatures.png'), fullPage: true });
+    // The restore dialog warns before restoring the one Lifeboat did not sign, and not before the other.
+    const dialog = frame.getByRole('dialog');
+    await rows.nth(1).getByRole('button', { name: /^Restore from/ }).click();
+    await dialog.getByText('This snapshot is not signed by Lifeboat').waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await rows.nth(2).getByRole('button', { name: /^Restore from/ }).click();
+    await dialog.getByText('What', { exact: true }).waitFor();
+    assert.equal(await dialog.getByText('This snapshot is not signed by Lifeboat').count(), 0);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // The signed one changed in the bucket afterwards: a problem on the page, no longer a snapshot in the list.
+    assert.ok(signed.status !== 'partial');
+    const key = snapshotKey(repo, signed.snapshot.id);
+    const changed = JSON.parse((await collect(await store.get(key))).toString('utf8')) as SnapshotManifest;
+    await store.put(key, serializeDocument({ ...changed, trigger: 'schedule' }), { contentType: 'application/json' });
+    const again = (await app.adminPage('rebuildIndex', {})) as Result<JobView>;
+    assert.ok(again.ok, JSON.stringify(again));
+    await app.world.host.idle();
+    await page.goto(url.href);
+    const reloaded = (await (await page.waitForSelector('#lifeboat-app-frame')).contentFrame())!;
+    await reloaded.getByText(/1 snapshot could not be read or cannot be trusted/).waitFor();
+    await reloaded.getByText(new RegExp(`${signed.snapshot.id}.*does not match its signature`)).waitFor();
+    assert.equal(await reloaded.getByTestId('snapshots--table').getByRole('row').count(), 2, 'the header and the one left');
+    await page.screenshot({ path: join(ARTIFACTS, 'repo-page-signature-broken.png'), fullPage: true });
   });
 
   it('Bob restores an encrypted snapshot with his age identity; git has the branch beside, and the identity is gone', async () => {
@@ -371,7 +437,7 @@ describe('the repository settings page in chromium', () => {
   it('a documented force-push event, posted, and a branch deleted with git each show their banner', async () => {
     const { bucket } = app.world.urls;
     const store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
-    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)));
+    const newest = await readNewestManifest(store, repoPath(DEMO_WORKSPACE.uuid, app.repositoryUuid(SLUG)), UNCHECKED);
     const held = newest?.refs.find((ref) => ref.name === 'refs/heads/feature/dark-mode');
     assert.ok(held, 'the newest snapshot holds feature/dark-mode');
     // Atlassian's example of a branch push, about this world's web-app, forced away from the tip the snapshot holds.

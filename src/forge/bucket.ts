@@ -1,8 +1,9 @@
 // The customer's bucket, opened from the stored settings and secret.
 import { bareUuid } from '../bitbucket/uuid.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { readManifest } from '../engine/bucket/catalog.js';
+import { readSealedManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import type { Seal, Trust } from '../engine/bucket/signing.js';
 import type { RepoPath } from '../engine/bucket/bucket-keys.js';
 import { createS3Store, partSizeFor } from '../engine/bucket/s3-store.js';
 import type { WorkspaceSettings } from '../settings.js';
@@ -47,8 +48,12 @@ export function repoPath(workspaceUuid: string, repositoryUuid: string): RepoPat
   return { workspace: bareUuid(workspaceUuid), repository: bareUuid(repositoryUuid) };
 }
 
-/** The bucket, and one snapshot of a repository read from it by id (SNAPSHOT_NOT_FOUND when it has none such). */
-export async function openSnapshot(configuration: Configuration, where: { workspaceUuid: string; repositoryUuid: string }, snapshotId: string): Promise<{ store: BlobStore; manifest: SnapshotManifest }> {
+/**
+ * The bucket, and one snapshot of a repository read from it by id (SNAPSHOT_NOT_FOUND when it has none such), with
+ * its seal by the keys `trust` names (the app's, appTrust('flag')): one it did not sign is read and shown "not signed";
+ * one whose signature by its key does not hold is refused (SNAPSHOT_SIGNATURE_INVALID), so it is never shown, planned or restored.
+ */
+export async function openSnapshot(configuration: Configuration, where: { workspaceUuid: string; repositoryUuid: string }, snapshotId: string, trust: Trust): Promise<{ store: BlobStore; manifest: SnapshotManifest; seal: Seal }> {
   const store = openWorkspaceBucket(configuration.settings, configuration.secrets.bucketSecretAccessKey);
-  return { store, manifest: await readManifest(store, { repo: repoPath(where.workspaceUuid, where.repositoryUuid), id: snapshotId }) };
+  return { store, ...(await readSealedManifest(store, { repo: repoPath(where.workspaceUuid, where.repositoryUuid), id: snapshotId }, trust)) };
 }

@@ -23,3 +23,12 @@ test('a restore stopped for a file over the limit says where the limit is turned
   assert.match(userError(new LifeboatError('RESTORE_LARGE_FILES', 'x')).hint ?? '', /Repository settings > Advanced.*Restore dialog/);
   assert.match(userError(new LifeboatError('RESTORE_LARGE_FILE_REFUSED', 'x')).hint ?? '', /Repository settings > Advanced/);
 });
+
+test('each refusal of signed snapshots says on the page what happened and what to do, without the command line\'s flags', () => {
+  for (const code of ['SNAPSHOT_SIGNATURE_INVALID', 'SNAPSHOT_UNSIGNED', 'SNAPSHOT_FROM_FUTURE', 'SIGNING_KEY_INVALID'] as const) {
+    const hint = userError(new LifeboatError(code, 'x')).hint ?? '';
+    assert.ok(hint.length > 0, code);
+    assert.doesNotMatch(hint, /--|LIFEBOAT_/, code);
+  }
+  assert.match(userError(new LifeboatError('SNAPSHOT_SIGNATURE_INVALID', 'x')).hint ?? '', /never restored/);
+});

@@ -30,6 +30,10 @@ const PAGE_HINTS: Partial<Record<ErrorCode, string>> = {
   RESTORE_LARGE_FILE_REFUSED: `Check that the file size limit of the target repository is off (${FILE_LIMIT_SETTING}), then start the restore again.`,
   PERMISSION_DENIED: 'Ask a repository or workspace admin.',
   CONNECTION_LOST: 'Lifeboat tries again by itself. Forge ends any single request after 180 s: if this keeps happening, one request carries too much to finish in that time.',
+  SNAPSHOT_SIGNATURE_INVALID: 'The snapshot was changed in the bucket after Lifeboat signed it: it is never restored or built on. Restore from another snapshot, and find out who can write to the bucket (its access keys and policy).',
+  SNAPSHOT_UNSIGNED: 'Lifeboat did not sign this snapshot: it was written before Lifeboat signed its snapshots, or by someone else with write access to the bucket. Lifeboat never builds on it; restore it only if you know where it came from.',
+  SNAPSHOT_FROM_FUTURE: 'Its id is dated in the future: it was planted, or written by a host whose clock is wrong. Lifeboat never builds on it; check the bucket\'s access keys, and delete it once you know where it came from.',
+  SIGNING_KEY_INVALID: `Lifeboat's signing key is missing or damaged in the app's storage. Tell Lifeboat's maintainers; the fingerprint on ${ADMIN_PAGE} is still the one to trust for the snapshots already signed.`,
   LFS_HOST_NOT_ALLOWED: 'Bitbucket sent this LFS transfer to a host the app does not declare (Forge lets an app reach only the hosts its manifest names): update Lifeboat, or tell its maintainers the host named above.',
   INTERNAL: 'The app\'s log has the details.',
 };

@@ -44,6 +44,7 @@ import { previewRetention } from '../app/catalogue/retention-preview.js';
 import { requestDeletedRestore, requestRestore, requestUndo } from '../app/restore/restore-requests.js';
 import { saveSettings, settingsView, storageStatus } from '../app/settings/settings-changes.js';
 import { loadSettings, requireConfiguration } from '../app/settings/settings-store.js';
+import { appTrust } from '../app/settings/signing-keys.js';
 import { listDeletedRepositories, listIndexedSnapshots, listUnreadable, readSummary, summarize } from '../app/catalogue/snapshot-index.js';
 import { contentsOf, pullRequestOf, pullRequestPage } from '../app/catalogue/snapshot-metadata.js';
 import { readStatus } from '../app/jobs/status.js';
@@ -165,9 +166,9 @@ async function snapshotsPage({ repositoryUuid }: RepoCaller, cursor?: string): P
 
 /** One manifest, read by its key (never a listing): every ref of the snapshot. */
 async function snapshotDetails(caller: RepoCaller, id: string): Promise<SnapshotDetails> {
-  const { store, manifest } = await openSnapshot(await requireConfiguration(), caller, id);
+  const { store, manifest, seal } = await openSnapshot(await requireConfiguration(), caller, id, await appTrust('flag'));
   return {
-    ...summarize(manifest),
+    ...summarize(manifest, undefined, undefined, seal),
     refList: manifest.refs.map((ref) => ({ name: ref.name, target: ref.oid })),
     bundles: manifest.bundles.length,
     contents: await contentsOf(store, manifest),

@@ -74,7 +74,7 @@ export function jobNoteWords(note: JobNote): string {
     case 'snapshot-unchanged': return `Nothing changed since snapshot ${note.snapshotId} (${triggerWords(note.trigger).toLowerCase()}).`;
     case 'everything-kept': return 'The retention policy keeps every snapshot.';
     case 'pruned': return `Forgot ${note.snapshots} snapshots, deleted ${note.objects} objects (${note.bytes} bytes), aborted ${note.uploads} incomplete uploads.`;
-    case 'indexed': return `Rebuilt the index of ${note.repositories} repositories from the bucket.`;
+    case 'indexed': return `Rebuilt the index of ${note.repositories} repositories from the bucket${note.signed ? `; signed ${plural(note.signed, 'snapshot')} taken before signing, whose content the app's own index recorded` : ''}.`;
     case 'swept': {
       const { repositories, backupsQueued, prunesQueued, includedAutomatically } = note.sweep;
       return `Swept ${plural(repositories, 'repository', 'repositories')}: ${plural(backupsQueued, 'backup')} and ${plural(prunesQueued, 'prune')} queued${includedAutomatically ? `; ${plural(includedAutomatically, 'new repository', 'new repositories')} included` : ''}.`;

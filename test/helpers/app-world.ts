@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdminPageResolvers, RepoPageResolvers } from '../../src/contract.js';
 import type { WorkspaceSettingsInput } from '../../src/settings.js';
+import type { SigningKey, Trust } from '../../src/engine/bucket/signing.js';
 import { DEMO_REPOSITORIES, DEMO_USERS, DEMO_WORKSPACE, type DemoRole } from '../../sandbox/demo.js';
 import type { GitLimits } from '../../sandbox/bitbucket/index.js';
 import type { Limits, ManualClock } from '../../sandbox/forge/index.js';
@@ -30,6 +31,16 @@ export interface AppWorld {
   /** Saves working settings (the local bucket, the workspace access token) as the workspace admin. */
   configure(change?: Partial<WorkspaceSettingsInput>): Promise<void>;
   repositoryUuid(slug: string): string;
+  /**
+   * What the app trusts, from its own KVS record of its signing keys (none before its first backup),
+   * refusing anything else: a test reading the bucket with it checks that the app signed what it reads.
+   */
+  trust(): Trust;
+  /**
+   * The app's own signing key (made if it has none yet) and its trust: for snapshots a test writes with the engine
+   * in the app's stead. Read inside an invocation of the host, the way the app reads its secret.
+   */
+  signer(): Promise<{ signingKey: SigningKey; trust: Trust }>;
   /** An authenticated https-style git URL for `git` commands (Alice's API token). */
   gitUrl(slug: string): string;
   /** Stops the world; its data is removed unless the caller gave it (options.dataDir). */
@@ -75,6 +86,16 @@ export async function startAppWorld(options: {
     adminPage: (key, payload, callOptions) => call('lifeboat-workspace-admin', key, payload, callOptions?.as ?? 'admin', { type: 'bitbucket:workspaceSettingsMenuPage' }),
     configure: (change = {}) => configureWorld(world, change),
     repositoryUuid,
+    trust() {
+      const record = world.host.kvsDump()['signing:keys'] as { keys: Array<{ fingerprint: string }> } | undefined;
+      return { keys: record?.keys.map((key) => key.fingerprint) ?? [], unsigned: 'refuse' };
+    },
+    async signer() {
+      // Imported here, not at the top: the host's seam for @forge/kvs is in place only once the world runs.
+      const { appSigningKey } = await import('../../src/app/settings/signing-keys.js');
+      const signingKey = await world.host.runInInvocation(() => appSigningKey());
+      return { signingKey, trust: appWorld.trust() };
+    },
     gitUrl(slug) {
       const url = new URL(world.emulator.gitUrl(DEMO_WORKSPACE.slug, slug));
       url.username = 'x-bitbucket-api-token-auth';

@@ -6,8 +6,10 @@
 import { bracedUuid } from '../../bitbucket/uuid.js';
 import type { JobProgress } from '../../contract.js';
 import { type BackupProgress, type BackupResult, backup } from '../../engine/backup.js';
-import type { SnapshotManifest, SnapshotTrigger } from '../../engine/bucket/format.js';
-import { recordStorageSetting } from '../../engine/bucket/marker.js';
+import { createHash } from 'node:crypto';
+import { type SnapshotManifest, type SnapshotTrigger, serializeDocument } from '../../engine/bucket/format.js';
+import type { UnreadableManifest } from '../../engine/bucket/catalog.js';
+import { recordSigningKey, recordStorageSetting } from '../../engine/bucket/marker.js';
 import { storageSettingOf } from '../../settings.js';
 import { type BackupBody, type BackupReason, backupBody, clearQueuedMark, queueBackup } from './backup-queue.js';
 import { cloneUrl, getRepository, gitClientFor } from '../../forge/bitbucket.js';
@@ -17,9 +19,16 @@ import { metadataCollectors } from './metadata-collectors.js';
 import { type Outcome, type RunContext, defineConsumer } from '../../forge/jobs.js';
 import { QUEUES, enqueue } from '../../forge/queues.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
-import { healIndex } from '../catalogue/reindex.js';
-import { indexSnapshot, readSummary } from '../catalogue/snapshot-index.js';
+import { healIndex, rebuildRepositoryIndex } from '../catalogue/reindex.js';
+import type { LegacySigner } from '../catalogue/legacy-signing.js';
+import type { BlobStore } from '../../engine/bucket/blob-store.js';
+import type { RepoPath } from '../../engine/bucket/bucket-keys.js';
+import { recordAudit } from '../jobs/audit.js';
+import { kvsKeys } from '../state/state-keys.js';
+import { appState } from '../../forge/state/context.js';
+import { indexSnapshot, noteUnreadable, readSummary } from '../catalogue/snapshot-index.js';
 import { estimate } from '../../progress-estimate.js';
+import { appSigningKey, appTrust } from '../settings/signing-keys.js';
 
 /** The engine stops after the bundle that ends past this, leaving room to commit and record within 900 s. */
 const RUN_BUDGET_SECONDS = 780;
@@ -137,6 +146,13 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   // The settings decide how this backup writes; the marker records them for the command line.
   const setting = storageSettingOf(settings);
   await recordStorageSetting(store, setting);
+  // The marker lists the key for readers without the app (the command line); the app itself trusts its own record.
+  const signingKey = await appSigningKey();
+  await recordSigningKey(store, signingKey);
+  const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
+  await signRecordedOnce(store, repo, body.repositoryUuid, { key: signingKey, objectLock: setting.objectLock });
+  // Refused, not flagged: a snapshot the app did not sign is never the base of its next one.
+  const trust = await appTrust('refuse');
   const repository = await getRepository(body.workspaceUuid, body.repositoryUuid);
   const git = gitClientFor(cloneUrl(repository), settings, secrets.bitbucketToken);
   const workspaceSlug = repository.full_name?.split('/')[0];
@@ -149,13 +165,16 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   });
   const collected = metadataCollectors({ configuration, workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, repository, reason: body.reason });
   let result: BackupResult;
+  const passedOver: UnreadableManifest[] = [];
   try {
     result = await backup({
       store,
-      repo: repoPath(body.workspaceUuid, body.repositoryUuid),
+      repo,
       git,
       trigger: triggerOf(body),
       ...setting,
+      signingKey,
+      trust,
       repository: {
         uuid: bracedUuid(body.repositoryUuid),
         ...(workspaceSlug ? { workspaceSlug } : {}),
@@ -167,7 +186,7 @@ export async function backUpRepository(configuration: Configuration, body: Backu
       segments: { requestSeconds: engineLimits().requestSeconds },
       deadline,
       owner: `lifeboat ${body.reason} backup (Forge)`,
-      ...(context.progress ? { onProgress: progressReporter(context.progress) } : {}),
+      onProgress: progressReporter(context.progress, passedOver),
     });
   } catch (error) {
     // Whoever called records the failure (the consumer's status hooks); never leave the page saying "running".
@@ -177,7 +196,13 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   // A collector that stopped short (the pull requests, at a deadline or a rate limit) asks for a backup to go on later.
   const retryAfter = collected.retryAfterSeconds();
   if (retryAfter !== undefined) await queueBackup({ workspaceUuid: body.workspaceUuid, repositoryUuid: body.repositoryUuid, reason: 'schedule' }, retryAfter);
-  if (result.status === 'created') await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata);
+  // The page lists what the backup passed by: unreadable, not signed by the app, or dated in the future.
+  if (passedOver.length > 0) await noteUnreadable(body.repositoryUuid, passedOver);
+  if (result.status === 'created') {
+    // commitSnapshot wrote exactly serializeDocument(manifest): its digest is the bucket's bytes'.
+    const manifestSha256 = createHash('sha256').update(serializeDocument(result.snapshot)).digest('hex');
+    await indexSnapshot(body.repositoryUuid, result.snapshot, result.previous, result.metadata, { seal: { signed: true, key: signingKey.fingerprint }, manifestSha256 });
+  }
   // The index missed a snapshot (its write failed after the commit, or it was written behind the app's back): heal it.
   if (result.status === 'unchanged' && (await readSummary(body.repositoryUuid))?.latest?.id !== result.snapshot.id) await healIndex(body.workspaceUuid, body.repositoryUuid);
   await context.status(result.status === 'partial'
@@ -186,8 +211,19 @@ export async function backUpRepository(configuration: Configuration, body: Backu
   return result;
 }
 
+/**
+ * Before a repository's first signed backup (once): its snapshots from before signing that the app's index
+ * recorded are signed by the index rebuild (legacy-signing.ts), so that this backup builds on them rather
+ * than starting a new full chain beside snapshots it cannot trust. The audit log says how many.
+ */
+async function signRecordedOnce(store: BlobStore, repo: RepoPath, repositoryUuid: string, signer: LegacySigner): Promise<void> {
+  if ((await appState().get(kvsKeys.legacySigned(repositoryUuid))) !== undefined) return;
+  const signed = await rebuildRepositoryIndex(store, repo, { trust: await appTrust('flag'), signer });
+  if (signed > 0) await recordAudit({ action: 'snapshots signed', repositoryUuid: bracedUuid(repositoryUuid), outcome: 'ok', note: { code: 'snapshots-signed', snapshots: signed } });
+}
+
 /** The engine's progress events as a phase and counts for the job and the repository status. */
-function progressReporter(report: (phase: string, progress?: JobProgress) => void): (progress: BackupProgress) => void {
+function progressReporter(report: ((phase: string, progress?: JobProgress) => void) | undefined, passedOver: UnreadableManifest[]): (progress: BackupProgress) => void {
   const counts: JobProgress = {};
   let storedBytes = 0;
   const startedAt = Date.now();
@@ -203,8 +239,9 @@ function progressReporter(report: (phase: string, progress?: JobProgress) => voi
         break;
       case 'server': return; // git's own chatter: too frequent to store
       case 'skipped':
-        // The snapshot list on the page names these; the log says why this backup passed them by.
-        console.warn(`lifeboat: backup built on the newest readable snapshot, past ${progress.unreadable.length} unreadable manifest(s)`, progress.unreadable.map((skipped) => skipped.key).join(', '));
+        // The snapshot list on the page names these (backUpRepository records them); the log says why this backup passed them by.
+        passedOver.push(...progress.unreadable);
+        console.warn(`lifeboat: backup built on the newest snapshot it trusts, past ${progress.unreadable.length} manifest(s) unreadable, not signed by the app or dated in the future`, progress.unreadable.map((skipped) => `${skipped.key} (${skipped.code})`).join(', '));
         return;
       case 'upload': phase = 'uploading'; counts.bytes = storedBytes + progress.bytes; break;
       case 'stored': phase = 'uploading'; storedBytes += progress.bytes; storedNow += 1; counts.bytes = storedBytes; counts.done = progress.bundle; break;
@@ -212,6 +249,6 @@ function progressReporter(report: (phase: string, progress?: JobProgress) => voi
       case 'commit': phase = 'committing'; break;
     }
     const stepsLeft = counts.total === undefined ? undefined : counts.total - (counts.done ?? 0);
-    report(phase, { ...counts, ...estimate({ startedAt, now: Date.now(), bytes: counts.bytes ?? 0, steps: storedNow, ...(stepsLeft === undefined ? {} : { stepsLeft }) }) });
+    report?.(phase, { ...counts, ...estimate({ startedAt, now: Date.now(), bytes: counts.bytes ?? 0, steps: storedNow, ...(stepsLeft === undefined ? {} : { stepsLeft }) }) });
   };
 }

@@ -5,6 +5,7 @@ import type { SnapshotSummary } from '../../contract.js';
 import { compareSnapshotIds, snapshotIdTime, snapshotKey } from '../../engine/bucket/bucket-keys.js';
 import { FORMAT_VERSION, type SnapshotManifest } from '../../engine/bucket/format.js';
 import { MemoryBlobStore } from '../../engine/bucket/memory-store.js';
+import { UNCHECKED } from '../../engine/bucket/signing.js';
 import { repoPath } from '../../forge/bucket.js';
 import { QUEUES } from '../../forge/queues.js';
 import { healIndex, rebuildRepositoryIndex } from './reindex.js';
@@ -45,7 +46,7 @@ describe('the snapshot index: keys of the first layout rebuilt to the current on
       await healIndex(WORKSPACE); // a second sweep while the rebuild waits
       assert.deepEqual(app.pushed.map((event) => [event.queue, event.body]), [[QUEUES.index, { workspaceUuid: WORKSPACE }]]);
 
-      await rebuildRepositoryIndex(store, repo);
+      await rebuildRepositoryIndex(store, repo, { trust: UNCHECKED });
       const newestFirstIds = [...inBucket].sort(compareSnapshotIds).reverse();
       const keys = Object.keys(app.state.dump()).filter((key) => key.startsWith(kvsKeys.snapshotEntryPrefix(REPO)));
       assert.deepEqual(keys, newestFirstIds.map((id) => kvsKeys.snapshotEntry(REPO, id)), 'only current keys, of what the bucket holds, newest first');

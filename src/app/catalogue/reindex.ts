@@ -7,10 +7,11 @@ import { z } from 'zod';
 import { bareUuid, bitbucketUuid, bracedUuid } from '../../bitbucket/uuid.js';
 import type { JobView, SnapshotSummary } from '../../contract.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
-import { type UnreadableManifest, listSnapshotIds, readManifests } from '../../engine/bucket/catalog.js';
+import { type UnreadableManifest, fromFuture, isFromFuture, listSnapshotIds, readManifests } from '../../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { type MetadataIndex, readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type RepoPath, parseKey } from '../../engine/bucket/bucket-keys.js';
+import type { Seal, Trust } from '../../engine/bucket/signing.js';
 import { isLifeboatError } from '../../engine/errors.js';
 import { existsInBitbucket } from '../../forge/bitbucket.js';
 import { openWorkspaceBucket, repoPath } from '../../forge/bucket.js';
@@ -18,6 +19,9 @@ import { type Outcome, defineConsumer, startJob } from '../../forge/jobs.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { QUEUES, enqueue } from '../../forge/queues.js';
 import { requireConfiguration } from '../settings/settings-store.js';
+import { appSigningKey, appTrust } from '../settings/signing-keys.js';
+import { storageSettingOf } from '../../settings.js';
+import { type LegacySigner, signIfRecorded } from './legacy-signing.js';
 import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
 import { entriesByPrefix } from '../state/app-state.js';
 import { appState } from '../../forge/state/context.js';
@@ -32,6 +36,8 @@ const indexBody = z.object({
   jobId: z.string().optional(),
   /** The last repository (bare UUID) already indexed, when a rebuild continues. */
   after: z.string().optional(),
+  /** Snapshots from before signing signed so far by this rebuild (its earlier deliveries). */
+  signed: z.number().int().nonnegative().optional(),
 });
 type IndexBody = z.infer<typeof indexBody>;
 
@@ -71,18 +77,22 @@ export const runReindex = defineConsumer<IndexBody>({
   async run(body, context): Promise<Outcome<IndexBody>> {
     const { settings, secrets } = await requireConfiguration();
     const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
+    // The app's own key signs what its index vouches for (created here when no backup has made it yet).
+    const key = await appSigningKey();
+    const reading: RepositoryReading = { trust: await appTrust('flag'), signer: { key, objectLock: storageSettingOf(settings).objectLock } };
     const all = body.repositoryUuid ? [repoPath(body.workspaceUuid, body.repositoryUuid)] : await repositoriesInBucket(store, body.workspaceUuid);
     const repositories = all.filter((repo) => body.after === undefined || repo.repository > body.after);
     let done = 0;
+    let signed = body.signed ?? 0;
     for (const repo of repositories) {
       // A busy repository (a backup or prune writing its index) is indexed when it is free again.
       const busy = Date.now() - context.startedAt > BUDGET_MS || !(await context.underLease(repo.repository, async () => {
         context.progress('indexing', { done, total: repositories.length });
-        await reindexRepository(store, body.workspaceUuid, repo);
+        signed += await reindexRepository(store, body.workspaceUuid, repo, reading);
       }));
       if (busy) {
         const after = repositories[done - 1]?.repository ?? body.after;
-        return { state: 'continuing', note: { code: 'index-continuing', repositories: done }, next: { body: { ...body, ...(after ? { after } : {}) }, afterSeconds: CONTINUE_AFTER_SECONDS } };
+        return { state: 'continuing', note: { code: 'index-continuing', repositories: done }, next: { body: { ...body, ...(after ? { after } : {}), signed }, afterSeconds: CONTINUE_AFTER_SECONDS } };
       }
       done++;
     }
@@ -90,7 +100,8 @@ export const runReindex = defineConsumer<IndexBody>({
       await appState().set(kvsKeys.indexBuiltAt, new Date().toISOString());
       await appState().delete(kvsKeys.reindexRequested());
     }
-    return { state: 'done', note: { code: 'indexed', repositories: done }, result: { repositories: done } };
+    const counts = { repositories: done, ...(signed > 0 ? { signed } : {}) };
+    return { state: 'done', note: { code: 'indexed', ...counts }, result: counts };
   },
 });
 
@@ -104,30 +115,52 @@ async function repositoriesInBucket(store: BlobStore, workspaceUuid: string): Pr
   return [...found.values()].sort((a, b) => a.repository.localeCompare(b.repository));
 }
 
-/** One repository's entries made equal to its manifests; then whether Bitbucket still has it. */
-async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: RepoPath): Promise<void> {
-  await rebuildRepositoryIndex(store, repo);
+/** How a rebuild reads manifests (the app's trust, flagging what it did not sign) and, when given, signs those of before signing. */
+export interface RepositoryReading {
+  trust: Trust;
+  signer?: LegacySigner;
+}
+
+/** One repository's entries made equal to its manifests; then whether Bitbucket still has it. Returns how many snapshots it signed. */
+async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: RepoPath, reading: RepositoryReading): Promise<number> {
+  const signed = await rebuildRepositoryIndex(store, repo, reading);
   const repositoryUuid = bracedUuid(repo.repository);
   if (await existsInBitbucket(workspaceUuid, repositoryUuid)) await unmarkDeleted(repositoryUuid);
   else await markDeleted(repositoryUuid);
   await appState().delete(kvsKeys.reindexRequested(repositoryUuid)); // a later drift may ask again
+  return signed;
 }
 
 /**
  * One repository's entries, summary and unreadable list made equal to its manifests
  * in the bucket, under the current key layout: an entry kept under an older one is
- * deleted and written anew.
+ * deleted and written anew. Each entry says whether the app's key signed it; a
+ * manifest whose signature does not hold, and an id dated in the future, are listed
+ * as unreadable, never indexed. The first rebuild with a signer signs the snapshots
+ * from before signing that the index recorded with the same content (legacy-signing.ts),
+ * once. Returns how many it signed.
  */
-export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath): Promise<void> {
+export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath, reading: RepositoryReading): Promise<number> {
   const repositoryUuid = bracedUuid(repo.repository);
-  const ids = await listSnapshotIds(store, repo);
+  // Read now, not when the job began: a rebuild may run for minutes, while backups of repositories it has yet to reach commit.
+  const now = new Date();
+  const listed = await listSnapshotIds(store, repo);
+  // Never the newest, never in the list: a planted id dated 2999 would otherwise head it forever.
+  const future = listed.filter((id) => isFromFuture(id, now));
+  const ids = listed.filter((id) => !isFromFuture(id, now));
   const inBucket = new Set(ids);
   // Collected before deleting: KVS's cursors are not promised to survive deletes under them.
   // Stale: gone from the bucket, or kept under an older key layout (indexed again below).
   const stale: string[] = [];
+  // What the index recorded before this rebuild rewrites it: what the app vouches for.
+  const recorded = new Map<string, SnapshotSummary>();
   for await (const { key, value } of entriesByPrefix<SnapshotSummary>(appState(), kvsKeys.snapshotEntryPrefix(repositoryUuid))) {
     if (!inBucket.has(value.id) || key !== kvsKeys.snapshotEntry(repositoryUuid, value.id)) stale.push(key);
+    if (inBucket.has(value.id)) recorded.set(value.id, value);
   }
+  // Once: after it, the entries are the rebuild's own reading of the bucket, which vouches for nothing.
+  const signer = reading.signer && (await appState().get(kvsKeys.legacySigned(repositoryUuid))) === undefined ? reading.signer : undefined;
+  let signed = 0;
   await Promise.all(stale.map((key) => appState().delete(key)));
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await appState().delete(kvsKeys.repoSummary(repositoryUuid));
@@ -135,15 +168,28 @@ export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath): 
   const unreadable: UnreadableManifest[] = [];
   let previous: SnapshotManifest | undefined;
   for (let start = 0; start < ids.length; start += MANIFEST_BATCH) {
-    const batch = await readManifests(store, ids.slice(start, start + MANIFEST_BATCH).map((id) => ({ repo, id })));
+    const batch = await readManifests(store, ids.slice(start, start + MANIFEST_BATCH).map((id) => ({ repo, id })), reading.trust);
     unreadable.push(...batch.unreadable);
     for (const manifest of batch.manifests) {
+      let seal: Seal = batch.seals.get(manifest) ?? { signed: false };
+      const entry = recorded.get(manifest.id);
+      if (!seal.signed && signer && entry && await signIfRecorded(store, repo, manifest.id, entry, previous, signer)) {
+        seal = { signed: true, key: signer.key.fingerprint };
+        signed++;
+      }
       // The page shows the newest snapshot's unreadable configuration: only its metadata index is read.
-      await indexSnapshot(repositoryUuid, manifest, previous, manifest.id === ids.at(-1) ? await newestIndex(store, manifest) : undefined);
+      await indexSnapshot(repositoryUuid, manifest, previous, manifest.id === ids.at(-1) ? await newestIndex(store, manifest) : undefined, {
+        seal, ...(entry?.manifestSha256 ? { manifestSha256: entry.manifestSha256 } : {}),
+      });
       previous = manifest;
     }
   }
-  await recordUnreadable(repositoryUuid, unreadable.reverse()); // newest first, as the page lists
+  // Listed apart, never as a snapshot: an entry a backup wrote before its manifest became unreadable (a signature that no longer holds) goes.
+  await Promise.all(unreadable.map((bad) => appState().delete(kvsKeys.snapshotEntry(repositoryUuid, bad.id))));
+  if (signer) await appState().set(kvsKeys.legacySigned(repositoryUuid), { at: now.toISOString(), signed });
+  // Newest first, as the page lists: the future ones sort after every other id.
+  await recordUnreadable(repositoryUuid, [...future.reverse().map((id) => fromFuture(repo, id, now)), ...unreadable.reverse()]);
+  return signed;
 }
 
 /** The newest snapshot's metadata index; one that cannot be read (a format problem) leaves its summary without it. */

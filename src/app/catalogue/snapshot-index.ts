@@ -11,6 +11,7 @@ import type { DeletedRepository, Paged, RepoSummary, SnapshotChanges, SnapshotSu
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { compareSnapshotIds } from '../../engine/bucket/bucket-keys.js';
 import type { MetadataIndex } from '../../engine/bucket/metadata.js';
+import type { Seal } from '../../engine/bucket/signing.js';
 import type { ErrorCode } from '../../engine/errors.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { firstValues, listByPrefix } from '../state/app-state.js';
@@ -18,9 +19,10 @@ import { appState } from '../../forge/state/context.js';
 
 /**
  * A snapshot as the timeline shows it; `previous` is the repository's snapshot before it, if any.
- * With its metadata index: the configuration sections its backup could not read (the index's problems).
+ * With its metadata index: the configuration sections its backup could not read (the index's problems);
+ * with its seal: the app's key that signed it.
  */
-export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifest, metadata?: MetadataIndex): SnapshotSummary {
+export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifest, metadata?: MetadataIndex, seal?: Seal): SnapshotSummary {
   const ownBundles = manifest.bundles.filter((bundle) => bundle.createdBy === manifest.id);
   const chainStart = manifest.bundles[0]?.createdBy;
   const unreadable = (metadata?.problems ?? []).filter((problem) => problem.section === 'configuration' && problem.subject !== undefined)
@@ -39,6 +41,7 @@ export function summarize(manifest: SnapshotManifest, previous?: SnapshotManifes
     increments: new Set(manifest.bundles.map((bundle) => bundle.createdBy).filter((id) => id !== chainStart)).size,
     changes: changesSince(manifest, previous),
     ...(unreadable.length > 0 ? { unreadableConfiguration: unreadable } : {}),
+    ...(seal?.signed ? { signedBy: seal.key } : {}),
   };
 }
 
@@ -56,12 +59,18 @@ function changesSince(manifest: SnapshotManifest, previous: SnapshotManifest | u
   return { added, moved, deleted };
 }
 
+/** How the app knows a snapshot it indexes: its seal by the app's keys, and the digest of the manifest the app's backup committed. */
+export interface IndexedAs {
+  seal: Seal;
+  manifestSha256?: string;
+}
+
 /**
  * Adds a committed snapshot (`previous`: the one before it; `metadata`: its index, when at hand);
  * the summary follows the newest by the engine's order (compareSnapshotIds), as readNewest does.
  */
-export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex): Promise<SnapshotSummary> {
-  const summary = summarize(manifest, previous, metadata);
+export async function indexSnapshot(repositoryUuid: string, manifest: SnapshotManifest, previous: SnapshotManifest | undefined, metadata?: MetadataIndex, as?: IndexedAs): Promise<SnapshotSummary> {
+  const summary = { ...summarize(manifest, previous, metadata, as?.seal), ...(as?.manifestSha256 ? { manifestSha256: as.manifestSha256 } : {}) };
   await appState().set(kvsKeys.snapshotEntry(repositoryUuid, summary.id), summary);
   const current = await readSummary(repositoryUuid);
   if (!current?.latest || compareSnapshotIds(current.latest.id, summary.id) <= 0) {
@@ -122,6 +131,16 @@ const MAX_UNREADABLE = 50;
 export async function recordUnreadable(repositoryUuid: string, unreadable: readonly UnreadableSnapshot[]): Promise<void> {
   if (unreadable.length === 0) await appState().delete(kvsKeys.unreadable(repositoryUuid));
   else await appState().set(kvsKeys.unreadable(repositoryUuid), unreadable.slice(0, MAX_UNREADABLE).map(({ id, code, message }) => ({ id, code, message })));
+}
+
+/**
+ * Adds what a backup passed by (unreadable, not signed by the app, dated in the future) to the list the page names,
+ * until the next index rebuild makes the list equal to the bucket again.
+ */
+export async function noteUnreadable(repositoryUuid: string, found: readonly UnreadableSnapshot[]): Promise<void> {
+  const known = await listUnreadable(repositoryUuid);
+  const ids = new Set(found.map((snapshot) => snapshot.id));
+  await recordUnreadable(repositoryUuid, [...found, ...known.filter((snapshot) => !ids.has(snapshot.id))]);
 }
 
 export async function readSummary(repositoryUuid: string): Promise<RepoSummary | undefined> {

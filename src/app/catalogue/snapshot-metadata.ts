@@ -11,6 +11,7 @@ import { listPullRequests, pullRequestEntries, pullRequestEntry, readPullRequest
 import { type SnapshotContents, snapshotContents } from '../../engine/snapshot-contents.js';
 import { openSnapshot } from '../../forge/bucket.js';
 import { requireConfiguration } from '../settings/settings-store.js';
+import { appTrust } from '../settings/signing-keys.js';
 
 /** Pull requests per page: each one is a document read from the bucket. */
 export const PULL_REQUEST_PAGE = 20;
@@ -22,7 +23,7 @@ interface Where {
 }
 
 async function open(where: Where): Promise<{ store: BlobStore; manifest: SnapshotManifest }> {
-  return openSnapshot(await requireConfiguration(), where, where.snapshotId);
+  return openSnapshot(await requireConfiguration(), where, where.snapshotId, await appTrust('flag'));
 }
 
 export async function contentsOf(store: BlobStore, manifest: SnapshotManifest): Promise<SnapshotContents | null> {

@@ -14,6 +14,7 @@ import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket, getR
 import { openSnapshot } from '../../forge/bucket.js';
 import { refuseEncrypted } from './restore-identity.js';
 import type { Configuration } from '../settings/settings-store.js';
+import { appTrust } from '../settings/signing-keys.js';
 
 interface Where {
   workspaceUuid: string;
@@ -34,7 +35,7 @@ const addressOf = (workspaceUuid: string, repositoryUuid: string) => ({ workspac
  * configuration the app or the credential cannot read, before anything is written.
  */
 export async function planConfigurationRestore(configuration: Configuration, where: Where, snapshotId: string, target: ConfigurationPlanView['target']): Promise<ConfigurationPlanView> {
-  const { store, manifest } = await openSnapshot(configuration, where, snapshotId);
+  const { store, manifest } = await openSnapshot(configuration, where, snapshotId, await appTrust('flag'));
   // The plan is shown before any identity is asked for.
   refuseEncrypted(manifest, 'its configuration cannot be read here. Restore its branches with the age identity; its configuration is readable offline with age and the identity (docs/bucket-format.md).');
   const snapshot = await readSnapshotConfiguration(store, manifest);

@@ -14,6 +14,7 @@ import { pinSnapshot, releasePin } from '../catalogue/pins.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { listByPrefix } from '../state/app-state.js';
 import { requireConfiguration } from '../settings/settings-store.js';
+import { appTrust } from '../settings/signing-keys.js';
 import { isIndexed, newestSnapshotIds } from '../catalogue/snapshot-index.js';
 import { appState, now } from '../../forge/state/context.js';
 
@@ -126,11 +127,13 @@ async function snapshotEvidence(workspaceUuid: string, repositoryUuid: string, c
   const [{ settings, secrets }, ids] = await Promise.all([requireConfiguration(), newestSnapshotIds(repositoryUuid, LOOKUP_MANIFESTS)]);
   const store = openWorkspaceBucket(settings, secrets.bucketSecretAccessKey);
   const repo = repoPath(workspaceUuid, repositoryUuid);
-  const found = await findSnapshotHolding(store, repo, { refNames: candidates, oid: tip }, ids);
+  // Flagged, not refused: a snapshot the app did not sign still holds history; one whose signature is broken is never read.
+  const trust = await appTrust('flag');
+  const found = await findSnapshotHolding(store, repo, { refNames: candidates, oid: tip }, ids, trust);
   const holding = found && { snapshotId: found.manifest.id, refNames: candidates.filter((name) => found.manifest.refs.some((ref) => ref.name === name && ref.oid === tip)) };
   const newestId = ids[0];
   let newestManifest = found?.manifest;
-  if (newestManifest?.id !== newestId) newestManifest = newestId === undefined ? undefined : (await readManifests(store, [{ repo, id: newestId }])).manifests[0];
+  if (newestManifest?.id !== newestId) newestManifest = newestId === undefined ? undefined : (await readManifests(store, [{ repo, id: newestId }], trust)).manifests[0];
   const newest = newestManifest && candidates.filter((name) => newestManifest.refs.some((ref) => ref.name === name));
   return { ...(holding ? { holding } : {}), ...(newest ? { newest } : {}) };
 }

@@ -34,6 +34,7 @@ import { QUEUES } from '../../forge/queues.js';
 import { estimate } from '../../progress-estimate.js';
 import { forgetIdentity, isEncrypted, readIdentity } from './restore-identity.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
+import { appTrust } from '../settings/signing-keys.js';
 import { appState } from '../../forge/state/context.js';
 
 /** What the consumer is asked to do, kept beside the job; the steps already done are added as they finish. */
@@ -115,7 +116,7 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
   const { settings, secrets } = configuration;
   const repo = repoPath(body.workspaceUuid, body.repositoryUuid);
   context.progress('reading the snapshot');
-  const { store, manifest } = await openSnapshot(configuration, body, stored.snapshotId);
+  const { store, manifest } = await openSnapshot(configuration, body, stored.snapshotId, await appTrust('flag'));
   // Checked before anything is created or overwritten: a wrong identity changes nothing.
   const identities = isEncrypted(manifest) ? await readIdentity(body.jobId) : undefined;
   if (identities && manifest.encryption) await requireMatchingIdentity(identities, manifest.encryption.recipients);

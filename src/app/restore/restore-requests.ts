@@ -25,6 +25,7 @@ import { planConfigurationRestore } from './configuration-restores.js';
 import { forgetIdentity, isEncrypted, keepIdentity, refuseEncrypted } from './restore-identity.js';
 import { type RestoreBody, type StoredRestore, restoreAction } from './restore-consumer.js';
 import { type Configuration, requireConfiguration } from '../settings/settings-store.js';
+import { appTrust } from '../settings/signing-keys.js';
 import { newestSnapshotIds, readSummary } from '../catalogue/snapshot-index.js';
 import { appState } from '../../forge/state/context.js';
 
@@ -42,7 +43,7 @@ interface Requester {
 export async function requestRestore(input: Requester & { request: RestoreRequest }): Promise<JobView<'restore'>> {
   const { request } = input;
   const configuration = await requireConfiguration();
-  const { manifest } = await openSnapshot(configuration, input, request.snapshotId);
+  const { manifest } = await openSnapshot(configuration, input, request.snapshotId, await appTrust('flag'));
   // Only an encrypted snapshot takes an identity; whether it fits is the job's first step.
   if (request.identity === undefined) refuseEncrypted(manifest, 'give the age identity (AGE-SECRET-KEY-1...) for this restore.');
   else if (!isEncrypted(manifest)) throw new LifeboatError('INVALID_ARGUMENT', `Snapshot ${manifest.id} is not encrypted: it needs no identity.`);
@@ -125,7 +126,7 @@ async function queueRestore(input: Requester, stored: StoredRestore, restore: Re
 }
 
 async function restorableSnapshot(configuration: Configuration, input: Requester, snapshotId: string): Promise<SnapshotManifest> {
-  const { manifest } = await openSnapshot(configuration, input, snapshotId);
+  const { manifest } = await openSnapshot(configuration, input, snapshotId, await appTrust('flag'));
   refuseEncrypted(manifest, ONLY_WITH_IDENTITY);
   return manifest;
 }
@@ -167,7 +168,7 @@ async function checkSlugFree(workspaceUuid: string, slug: string): Promise<void>
 async function snapshotForUndo(store: BlobStore, repo: RepoPath, repositoryUuid: string, event: DestructiveEvent): Promise<{ manifest: SnapshotManifest; ref: string } | undefined> {
   const refNames = event.ref.startsWith('refs/') ? [event.ref] : fullRefNames(event.ref, event.kind === 'tag-deleted' ? 'tag' : undefined);
   const candidates = event.snapshotId ? [event.snapshotId] : await newestSnapshotIds(repositoryUuid, UNDO_SEARCH_SNAPSHOTS);
-  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates);
+  const found = await findSnapshotHolding(store, repo, { refNames, oid: event.previousTip }, candidates, await appTrust('flag'));
   return found && { manifest: found.manifest, ref: found.refName };
 }
 

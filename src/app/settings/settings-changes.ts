@@ -13,6 +13,7 @@ import { kvsKeys } from '../state/state-keys.js';
 import { requireWorkspaceRepositories } from '../catalogue/coverage.js';
 import { refuseFailingSecrets, refuseObjectLockWithout } from '../../forge/checks.js';
 import { loadSecrets, loadSettings, secretsPresence, storeSecrets, storeSettings } from './settings-store.js';
+import { appSigningKey, currentSigningKey } from './signing-keys.js';
 import { appState, now } from '../../forge/state/context.js';
 
 /** How the newest snapshot is stored against what the settings ask of the next backup (the engine's chain rule decides the same way); the page words it. */
@@ -24,9 +25,15 @@ export function storageStatus(settings: WorkspaceSettings, lastSnapshotRecipient
 }
 
 export async function settingsView(): Promise<SettingsView> {
-  const [settings, secrets] = await Promise.all([loadSettings(), loadSecrets()]);
+  const [settings, secrets, signingKey] = await Promise.all([loadSettings(), loadSecrets(), currentSigningKey()]);
   const expiresOn = settings?.bitbucket.credential === 'api-token' ? settings.bitbucket.expiresOn : undefined;
-  return { ...(settings ? { settings } : {}), secrets: secretsPresence(secrets), ...(expiresOn ? { bitbucketExpiry: credentialExpiry(expiresOn, new Date(now())) } : {}) };
+  return {
+    ...(settings ? { settings } : {}),
+    secrets: secretsPresence(secrets),
+    ...(expiresOn ? { bitbucketExpiry: credentialExpiry(expiresOn, new Date(now())) } : {}),
+    // The public half only: the private key stays in the app's secrets.
+    ...(signingKey ? { signingKey: { fingerprint: signingKey.fingerprint, validFrom: signingKey.validFrom } } : {}),
+  };
 }
 
 /** Field paths whose values differ, e.g. bucket.name, repositories.chosen. */
@@ -88,5 +95,7 @@ export async function saveSettings({ accountId, workspaceUuid }: { accountId: st
   const note: AuditNote = previous ? { code: 'settings-changed', fields: settingsChanged, secrets } : { code: 'settings-created', secrets };
   await recordAudit({ actorAccountId: accountId, action: previous ? 'settings changed' : 'settings created', outcome: 'ok', note });
   for (const change of storage) await recordAudit({ actorAccountId: accountId, ...change, outcome: 'ok' });
+  // Made now rather than at the first backup: the page shows its fingerprint, to be written down outside Bitbucket, from the set-up on.
+  await appSigningKey();
   return settingsView();
 }

@@ -16,6 +16,10 @@ export const kvsKeys = {
   selectionSavedAt: 'settings:selection-saved-at',
   bucketSecret: 'secret:bucket-secret-access-key',
   bitbucketSecret: 'secret:bitbucket-token',
+  /** A Forge secret: the app's Ed25519 signing key (PKCS#8 PEM), one per key by its fingerprint's hex (signing-keys.ts). */
+  signingSecret: (fingerprint: string): string => `secret:signing-key:${fingerprint.replace(/^SHA256:/, '')}`,
+  /** The app's own record of its signing keys (public halves, validity): what it trusts, not the bucket's marker. */
+  signingKeys: 'signing:keys',
   repoStatus: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:status`,
   lastPush: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:last-push`,
   /** Set while a backup of the repository waits in the queue: later pushes coalesce into it. */
@@ -35,9 +39,13 @@ export const kvsKeys = {
   deleted: (repositoryUuid: string): string => `deleted:${bareUuid(repositoryUuid)}`,
   /**
    * When the index job last rebuilt the KVS index from the bucket (ISO 8601), in the
-   * current key layout: an installation with only the older 'index:built-at' gets rebuilt once.
+   * current key layout and with each snapshot's seal: an installation with only an older
+   * 'index:built-at' or 'index:v2:built-at' gets rebuilt once (and so its snapshots from before
+   * signing looked at, legacy-signing.ts).
    */
-  indexBuiltAt: 'index:v2:built-at',
+  indexBuiltAt: 'index:v3:built-at',
+  /** Set once the index job has signed the repository's snapshots from before signing (legacy-signing.ts): never again. */
+  legacySigned: (repositoryUuid: string): string => `repo:${bareUuid(repositoryUuid)}:legacy-signed`,
   /** Set for an hour when the app asked for a rebuild by itself (of the workspace, or one repository). */
   reindexRequested: (repositoryUuid?: string): string => (repositoryUuid ? `repo:${bareUuid(repositoryUuid)}:reindex-requested` : 'index:requested'),
   /** Held by the one backup, restore or prune running on the repository. */

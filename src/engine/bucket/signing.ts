@@ -17,8 +17,9 @@ import { type KeyObject, createHash, createPrivateKey, createPublicKey, generate
 import { z } from 'zod';
 import { LifeboatError } from '../errors.js';
 import { FORMAT_VERSION } from './format.js';
+import { FINGERPRINT_PREFIX } from './fingerprint.js';
 
-const FINGERPRINT_PREFIX = 'SHA256:';
+export { shortFingerprint } from './fingerprint.js';
 const FINGERPRINT = /^SHA256:[0-9a-f]{64}$/;
 
 export const fingerprintSchema = z.string().regex(FINGERPRINT, 'a key fingerprint (SHA256: and 64 hex digits)');
@@ -88,12 +89,6 @@ export function parseFingerprint(text: string): string {
     throw new LifeboatError('SIGNING_KEY_INVALID', `"${text}" is not a key fingerprint: give the 64 hex digits of SHA256:… as the admin page or \`lifeboat keygen\` shows them.`, { details: { fingerprint: text } });
   }
   return fingerprint;
-}
-
-/** A fingerprint short enough to read aloud and compare by eye: SHA256:1a2b3c4d…9e0f (first 16, last 4 hex digits). */
-export function shortFingerprint(fingerprint: string): string {
-  const hex = fingerprint.slice(FINGERPRINT_PREFIX.length);
-  return `${FINGERPRINT_PREFIX}${hex.slice(0, 16)}…${hex.slice(-4)}`;
 }
 
 export const signatureSchema = z.object({

@@ -156,6 +156,11 @@ export function RestoreDialog({ snapshot, repository, onClose, onFinished }: { s
           {!details && loadError === undefined && <Spinner label="Loading the snapshot" />}
           {details && !job && (
             <>
+              {details.signedBy === undefined && (
+                <SectionMessage appearance="warning" title="This snapshot is not signed by Lifeboat">
+                  <p>It was taken before Lifeboat signed its snapshots, or written into the bucket by someone else. Restore it only if you know where it came from.</p>
+                </SectionMessage>
+              )}
               <fieldset>
                 <legend>What</legend>
                 <RadioGroup

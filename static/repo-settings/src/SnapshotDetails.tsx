@@ -9,6 +9,7 @@ import { invoke, type SnapshotDetails, type SnapshotSummary } from './api.js';
 import { ErrorMessage } from '../../shared/page-error.js';
 import { absoluteTime, plural, refLabel, triggerWords } from './format.js';
 import { SnapshotContentsView } from './SnapshotContents.js';
+import { SignatureWords } from './SignatureWords.js';
 import { useResource } from '../../shared/data.js';
 
 interface DetailsSection {
@@ -46,7 +47,8 @@ export function SnapshotDetailsDialog({ snapshot, onClose }: { snapshot: Snapsho
         <ModalBody>
           <p>
             <code>{snapshot.id}</code> · {triggerWords(snapshot.trigger)} · {snapshot.chain === 'full' ? 'full backup' : `increment ${snapshot.increments} of its chain`} ·{' '}
-            {snapshot.recipients.length ? `encrypted to ${plural(snapshot.recipients.length, 'age recipient')}` : 'stored unencrypted'}
+            {snapshot.recipients.length ? `encrypted to ${plural(snapshot.recipients.length, 'age recipient')}` : 'stored unencrypted'} ·{' '}
+            <SignatureWords signedBy={snapshot.signedBy} />
           </p>
           {error !== undefined && <ErrorMessage error={error} title="Could not read the snapshot" />}
           {!details && error === undefined && <Spinner label="Loading the snapshot" />}

@@ -13,6 +13,7 @@ import { SnapshotDetailsDialog } from './SnapshotDetails.js';
 import { useMorePages } from '../../shared/data.js';
 import { Inline } from '@atlaskit/primitives';
 import { Panel } from '../../shared/layout.js';
+import { SignatureWords } from './SignatureWords.js';
 
 function changesWords({ added, moved, deleted }: SnapshotSummary['changes']): string {
   const parts = [added && `${added} added`, moved && `${moved} moved`, deleted && `${deleted} deleted`].filter(Boolean);
@@ -25,6 +26,7 @@ const HEAD = {
     { key: 'trigger', content: 'Trigger' },
     { key: 'changes', content: 'Refs changed' },
     { key: 'size', content: 'Size' },
+    { key: 'signature', content: 'Signature' },
     { key: 'actions', content: 'Actions' },
   ],
 };
@@ -43,6 +45,7 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
       { key: 'trigger', content: <>{triggerWords(snapshot.trigger)}{snapshot.recipients.length > 0 && <> <Lozenge>encrypted</Lozenge></>}</> },
       { key: 'changes', content: changesWords(snapshot.changes) },
       { key: 'size', content: `${bytes(snapshot.bytes)} (${bytes(snapshot.ownBytes)} new)` },
+      { key: 'signature', content: <SignatureWords signedBy={snapshot.signedBy} /> },
       {
         key: 'actions',
         content: (
@@ -60,7 +63,7 @@ export function Timeline({ version, onRestore }: { version: number; onRestore: (
       <Heading size="medium" as="h2" id="timeline-heading">Snapshots</Heading>
       {error !== undefined && <ErrorMessage error={error} title="Could not list the snapshots" />}
       {unreadable.length > 0 && (
-        <SectionMessage appearance="warning" title={`${plural(unreadable.length, 'snapshot')} could not be read`}>
+        <SectionMessage appearance="warning" title={`${plural(unreadable.length, 'snapshot')} could not be read or cannot be trusted`}>
           <ul>{unreadable.map((item) => <li key={item.id}><code>{item.id}</code>: {item.message}</li>)}</ul>
         </SectionMessage>
       )}

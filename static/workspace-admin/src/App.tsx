@@ -10,6 +10,7 @@ import { useResource } from '../../shared/data.js';
 import { ExpiryWarning } from './credential-access.js';
 import { AuditLog, Coverage, DeletedRepositories } from './lists.js';
 import { DEFAULT_SETTINGS, SettingsForm } from './settings-form.js';
+import { SigningKey } from './signing-key.js';
 
 const pageStyles = xcss({ padding: 'space.300', maxWidth: '960px' });
 const panelStyles = xcss({ paddingBlock: 'space.200', width: '100%' });
@@ -63,7 +64,7 @@ export function App() {
             <Tab>Deleted repositories</Tab>
             <Tab>Audit log</Tab>
           </TabList>
-          <TabPanel><Box xcss={panelStyles}><SettingsForm part="setup" view={view} onSaved={saved} draft={draft} setDraft={setDraft} /></Box></TabPanel>
+          <TabPanel><Box xcss={panelStyles}><Stack space="space.200"><SigningKey view={view} /><SettingsForm part="setup" view={view} onSaved={saved} draft={draft} setDraft={setDraft} /></Stack></Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}><SettingsForm part="schedule" view={view} onSaved={saved} draft={draft} setDraft={setDraft} /></Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}>{firstRun ? <Text>Save the set-up first; then every repository of the workspace is listed here with its backups.</Text> : <Coverage view={view} onSaved={overridesSaved} />}</Box></TabPanel>
           <TabPanel><Box xcss={panelStyles}>{firstRun ? <Text>Nothing is in the bucket yet.</Text> : <DeletedRepositories />}</Box></TabPanel>

@@ -30,6 +30,7 @@ export function auditNoteWords(note: AuditNote): string {
     case 'joined-job': return `joined job ${note.jobId}, already waiting in the queue`;
     case 'work-parked': return `Forge's cyclic invocation limit was reached: ${plural(note.events, 'event')} for ${note.queue}${note.jobIds.length > 0 ? ` (job ${note.jobIds.join(', ')})` : ''} ${note.events === 1 ? 'waits' : 'wait'} for the next scheduled run.`;
     case 'parked-work-queued': return `${plural(note.events, 'event')} parked at Forge's cyclic invocation limit queued again by the scheduled run.`;
+    case 'snapshots-signed': return `Signed ${plural(note.snapshots, 'snapshot')} taken before Lifeboat signed its snapshots, whose content Lifeboat's own index recorded; any others stay "not signed".`;
     default: return jobNoteWords(note);
   }
 }
