@@ -1,7 +1,7 @@
 /** The lifeboat command line as a child process, as a person runs it: one helper for every CLI test. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
@@ -26,9 +26,9 @@ export function assertBuilt(built = BUILT, command = 'npm run build'): void {
   try {
     builtAt = statSync(built).mtimeMs;
   } catch {
-    throw new Error(`${relative(root, built)} is missing: run \`${command}\` (npm test builds first).`);
+    throw new Error(`${built} is missing: run \`${command}\` (npm test builds first).`);
   }
-  if (newestMtime(join(root, 'src')) > builtAt) throw new Error(`${relative(root, built)} is older than src/: run \`${command}\` (npm test builds first).`);
+  if (newestMtime(join(root, 'src')) > builtAt) throw new Error(`${built} is older than src/: run \`${command}\` (npm test builds first).`);
   checked.add(built);
 }
 
