@@ -63,6 +63,10 @@ export async function storedRecoveryKitSha256(store: BlobStore): Promise<string 
  * Writes the kit unless the bucket already names this very file: the file and the playbook
  * first, its SHA-256 last, so a write cut short is written again next time. With Object Lock,
  * each object is read back for its retention (OBJECT_LOCK_NOT_APPLIED when it has none).
+ * A refresh puts over the same keys: retention holds an object version and Object Lock needs
+ * versioning (S3 User Guide, "Locking objects with Object Lock"), so the older kit stays as a
+ * retained version and the new one becomes current. (MemoryBlobStore keeps one version and
+ * refuses that put while the old one is retained.)
  */
 export async function refreshRecoveryKit(
   store: BlobStore,
