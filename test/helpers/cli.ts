@@ -20,18 +20,18 @@ function newestMtime(dir: string): number {
     .reduce((newest, entry) => Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs), 0);
 }
 
-let checked = false;
-/** A test of a stale build would test old code: refuse it, once per process. */
-function assertBuilt(): void {
-  if (checked) return;
-  let built: number;
+const checked = new Set<string>();
+/** A test of a stale build would test old code: refuse it (once per file and process). `command` is the build that makes `built`. */
+export function assertBuilt(built = BUILT, command = 'npm run build'): void {
+  if (checked.has(built)) return;
+  let builtAt: number;
   try {
-    built = statSync(BUILT).mtimeMs;
+    builtAt = statSync(built).mtimeMs;
   } catch {
-    throw new Error('dist/ is missing: run `npm run build` (npm test builds first).');
+    throw new Error(`${built} is missing: run \`${command}\` (npm test builds first).`);
   }
-  if (newestMtime(join(root, 'src')) > built) throw new Error('dist/ is older than src/: run `npm run build` (npm test builds first).');
-  checked = true;
+  if (newestMtime(join(root, 'src')) > builtAt) throw new Error(`${built} is older than src/: run \`${command}\` (npm test builds first).`);
+  checked.add(built);
 }
 
 let keyFile: string | undefined;

@@ -12,6 +12,7 @@ import { LifeboatError, toLifeboatError } from '../../engine/errors.js';
 import type { WorkspaceSettings } from '../../settings.js';
 import { recordAudit } from '../jobs/audit.js';
 import type { BackupBody } from './backup-queue.js';
+import { keepRecoveryKit } from './recovery-kit.js';
 import { type RepositoryJson, type RepositoryListing, repositoriesPage } from '../../forge/bitbucket.js';
 import { isIncluded, publishCatalogue, retentionFor, writeCatalogueChunk } from '../catalogue/coverage.js';
 import { type Outcome, type RunContext, defineConsumer, startJob } from '../../forge/jobs.js';
@@ -154,6 +155,8 @@ async function sweep(body: SweepBody, context: RunContext): Promise<Outcome<Swee
     }
   }
   await publishCatalogue(catalogue);
+  // The tool travels with the data; a kit not written now is written by the next sweep (it compares the SHA-256).
+  await keepRecoveryKit().catch((error: unknown) => console.warn('lifeboat: could not write the recovery kit into the bucket; the next sweep tries again', toLifeboatError(error).message));
   const total = runningTotal(context.job, tally);
   return {
     state: 'done',

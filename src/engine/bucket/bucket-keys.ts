@@ -10,10 +10,22 @@
  *   <workspace>/<repo>/pending/<snapshot-id>.json   progress of a backup still running (resumable)
  *   <workspace>/<repo>/staging/<upload-id>          uploads not yet published under their hash
  *   <workspace>/<repo>/locks/<lock-id>.json         backup (shared) and prune (exclusive) locks
+ *   recovery/lifeboat.mjs, .sha256, README.txt      the recovery kit (recovery-kit.ts): two segments, never a repository's key
  */
 import { LifeboatError } from '../errors.js';
 
 export const MARKER_KEY = 'lifeboat.json';
+
+/**
+ * The recovery kit the app keeps in the bucket: the command line in one file, its SHA-256 in
+ * `sha256sum`'s format (written last: a refresh compares it) and the playbook. A repository's keys
+ * have four segments, so a workspace named "recovery" keeps its own.
+ */
+export const RECOVERY_KEYS = {
+  bundle: 'recovery/lifeboat.mjs',
+  sha256: 'recovery/lifeboat.mjs.sha256',
+  readme: 'recovery/README.txt',
+} as const;
 
 /** Where one repository's objects live: the workspace and repository UUIDs (Forge) or slugs (CLI). */
 export interface RepoPath {
@@ -173,6 +185,7 @@ export function locksPrefix(repo: RepoPath): string {
 
 export type ParsedKey =
   | { kind: 'marker' }
+  | { kind: 'recovery' }
   | { kind: 'object'; repo: RepoPath; sha256: string }
   | { kind: 'snapshot'; repo: RepoPath; snapshotId: string }
   | { kind: 'signature'; repo: RepoPath; snapshotId: string; fingerprint: string }
@@ -183,6 +196,7 @@ export type ParsedKey =
 
 export function parseKey(key: string): ParsedKey {
   if (key === MARKER_KEY) return { kind: 'marker' };
+  if ((Object.values(RECOVERY_KEYS) as string[]).includes(key)) return { kind: 'recovery' };
   const parts = key.split('/');
   if (parts.length !== 4) return { kind: 'unknown' };
   const [workspace, repository, area, name] = parts as [string, string, string, string];

@@ -135,7 +135,7 @@ export async function listRepositories(store: BlobStore): Promise<RepoPath[]> {
   const found = new Map<string, RepoPath>();
   for await (const blob of store.list('')) {
     const parsed = parseKey(blob.key);
-    if (parsed.kind === 'marker' || parsed.kind === 'unknown') continue;
+    if (!('repo' in parsed)) continue; // the marker, the recovery kit, keys not Lifeboat's
     found.set(formatRepoPath(parsed.repo), parsed.repo);
   }
   return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, repo]) => repo);
