@@ -182,11 +182,11 @@ export function workingSettings({ urls }: Pick<World, 'urls'>): WorkspaceSetting
 }
 
 /** Saves working settings as the workspace admin would, through the admin page's resolver (`npm start -- --configured`, tests). */
-export async function configureWorld(world: World, change: Partial<WorkspaceSettingsInput> = {}): Promise<void> {
+export async function configureWorld(world: World, change: Partial<WorkspaceSettingsInput> = {}, confirm: { confirmDowngrade?: true } = {}): Promise<void> {
   const answer = await world.host.invokeResolver({
     moduleKey: 'lifeboat-workspace-admin',
     functionKey: 'saveSettings',
-    payload: { settings: { ...workingSettings(world), ...change }, bucketSecretAccessKey: world.urls.bucket.secretAccessKey, bitbucketToken: DEMO_WORKSPACE_TOKEN.token },
+    payload: { settings: { ...workingSettings(world), ...change }, bucketSecretAccessKey: world.urls.bucket.secretAccessKey, bitbucketToken: DEMO_WORKSPACE_TOKEN.token, ...confirm },
     accountId: DEMO_USERS.admin.accountId,
     extension: { type: 'bitbucket:workspaceSettingsMenuPage' },
   });

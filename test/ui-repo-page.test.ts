@@ -510,8 +510,8 @@ describe('the repository settings page in chromium', () => {
   });
 
   it('a banner whose snapshot is gone from the bucket says so and offers no undo', async () => {
-    // web-app backed up by its pushes, in the clear, whatever ran before.
-    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } } });
+    // web-app backed up by its pushes, in the clear, whatever ran before (an earlier test may have turned encryption on).
+    await app.configure({ retention: {}, repositories: { mode: 'chosen', chosen: [], includeNew: false }, overrides: { [app.repositoryUuid(SLUG)]: { enabled: true } } }, { confirmDowngrade: true });
     const work = await mkdtemp(join(scratch, 'gone-'));
     await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(SLUG), work]);
     const git = (...args: string[]) => gitAsync(work, ['-c', 'user.name=Bob', '-c', 'user.email=bob@lifeboat.invalid', ...args]);

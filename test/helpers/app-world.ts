@@ -29,7 +29,8 @@ export interface AppWorld {
   /** A workspace admin page resolver, called as `as`. */
   adminPage<K extends keyof AdminPageResolvers>(key: K, payload: Payload<AdminPageResolvers, K>, options?: { as?: DemoRole }): Promise<Answer<AdminPageResolvers, K>>;
   /** Saves working settings (the local bucket, the workspace access token) as the workspace admin. */
-  configure(change?: Partial<WorkspaceSettingsInput>): Promise<void>;
+  /** Saves the working settings with `change`; `confirm` answers the page's confirmation (turning encryption off). */
+  configure(change?: Partial<WorkspaceSettingsInput>, confirm?: { confirmDowngrade?: true }): Promise<void>;
   repositoryUuid(slug: string): string;
   /**
    * What the app trusts, from its own KVS record of its signing keys (none before its first backup),
@@ -84,7 +85,7 @@ export async function startAppWorld(options: {
       repository: { uuid: repositoryUuid(repositorySlug) },
     }),
     adminPage: (key, payload, callOptions) => call('lifeboat-workspace-admin', key, payload, callOptions?.as ?? 'admin', { type: 'bitbucket:workspaceSettingsMenuPage' }),
-    configure: (change = {}) => configureWorld(world, change),
+    configure: (change = {}, confirm = {}) => configureWorld(world, change, confirm),
     repositoryUuid,
     trust() {
       const record = world.host.kvsDump()['signing:keys'] as { keys: Array<{ fingerprint: string }> } | undefined;
