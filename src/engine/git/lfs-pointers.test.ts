@@ -15,7 +15,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 async function scan(pack: Buffer, chunk: number, known: PointerRecord[] = []): Promise<{ pointers: PointerRecord[]; maxHeld: number }> {
   const scanner = new LfsPointerScanner(known);
   for (let at = 0; at < pack.byteLength; at += chunk) await scanner.write(pack.subarray(at, at + chunk));
-  return { pointers: scanner.end().pointers, maxHeld: scanner.maxHeldBytes };
+  return { pointers: (await scanner.end()).pointers, maxHeld: scanner.maxHeldBytes };
 }
 
 function packOf(work: string, revs: string, thin = false): Buffer {

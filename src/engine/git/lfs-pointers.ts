@@ -140,8 +140,8 @@ export class LfsPointerScanner {
   }
 
   /** The pointers of the pack, once all of it was written (checked by pack-check). */
-  end(): ScanResult {
-    this.walker.end();
+  async end(): Promise<ScanResult> {
+    await this.walker.end();
     // Bases that came after their delta: resolve until nothing more resolves.
     for (let progress = true; progress && this.deferred.length > 0;) {
       progress = false;

@@ -8,7 +8,7 @@
  * The LFS pointer scanner (lfs-pointers.ts) and the restore plan (restore-plan.ts)
  * read packs through it.
  */
-import { type Inflate, createInflate, inflateSync } from 'node:zlib';
+import { type Inflate, constants, createInflate, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
 
 export const COMMIT = 1;
@@ -165,10 +165,38 @@ class StreamingInflate {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * An object's data inflated at once, and how many bytes of `data` it used; undefined
+ * when `data` ends before the object's zlib stream does. Z_SYNC_FLUSH: a stream cut
+ * off returns what it inflated instead of throwing (the hot path builds no errors).
+ */
+function inflateWhole(data: Buffer, header: PackObjectHeader): { content: Buffer; used: number } | undefined {
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
+    inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64), finishFlush: constants.Z_SYNC_FLUSH }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+  } catch (error) {
+    throw packCorrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
+  }
+  const used = inflated.engine.bytesWritten;
+  // The stream ended where inflating stopped short of the input's end; having used all of it, it may lack its last bytes (the Adler-32).
+  if (used === data.byteLength) return undefined;
+  if (inflated.buffer.byteLength !== header.size) throw packCorrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
+  return { content: inflated.buffer, used };
+}
+
 /** Feed it a pack's bytes in order (`write`), then call `end`; each object goes to the visitor. */
 export class PackWalker {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Pack offset of pending[0]. */
+  /** Input not parsed yet, joined only once it holds `need` bytes: an object is inflated once, never retried as its bytes trickle in. */
+  private queue: Buffer[] = [];
+  private queued = 0;
+  /** Bytes the parser needs at the queue's start to make progress: the pack header, an object header, or an object's data up to compressedLimit. */
+  private need = 12;
+  /** Set by `end`: no more input comes, so what is queued is parsed as it is. */
+  private final = false;
+  /** Pack offset of the queue's first byte. */
   private offset = 0;
   private objectsLeft = -1;
   private header: PackObjectHeader | undefined;
@@ -195,26 +223,41 @@ export class PackWalker {
         this.objectDone();
         continue;
       }
-      this.pending = this.pending.byteLength === 0 ? input : Buffer.concat([this.pending, input]);
-      input = Buffer.alloc(0);
-      this.parse();
-      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.pending.byteLength);
-      if (this.streaming) {
-        input = this.pending;
-        this.pending = Buffer.alloc(0);
-      }
+      this.queue.push(input);
+      this.queued += input.byteLength;
+      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.queued);
+      input = this.parseQueue();
     }
   }
 
-  /** Once all of the pack was written (its trailer is checked by pack-check): throws when objects are missing. */
-  end(): void {
+  /** Once all of the pack was written (its trailer is checked by pack-check): parses what waited for more input, and throws when objects are missing. */
+  async end(): Promise<void> {
+    this.final = true;
+    if (!this.streaming && this.queued > 0) await this.write(this.parseQueue());
     this.streaming?.inflate.close();
-    if (this.objectsLeft !== 0) throw packCorrupt('The pack ended before all of its objects.');
+    if (this.streaming || this.objectsLeft !== 0) throw packCorrupt('The pack ended before all of its objects.');
   }
 
-  private parse(): void {
+  /** Parses the queue once it holds what the parser needs; returns the input a streamed object takes next. */
+  private parseQueue(): Buffer {
+    if (this.queued < this.need && !this.final) return EMPTY;
+    const buffer = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    const at = this.parse(buffer);
+    this.offset += at;
+    let rest = buffer.subarray(at);
+    this.queue = [];
+    this.queued = 0;
+    if (this.streaming) return rest;
+    // Never hold on to a whole chunk for a few bytes of it.
+    if (rest.byteLength > 0 && rest.byteLength < buffer.byteLength / 4) rest = Buffer.from(rest);
+    if (rest.byteLength > 0) this.queue.push(rest);
+    this.queued = rest.byteLength;
+    return EMPTY;
+  }
+
+  /** Visits the objects `buffer` holds whole; returns how much of it was used, having set `need` (or started streaming). */
+  private parse(buffer: Buffer): number {
     let at = 0;
-    const buffer = this.pending;
     for (;;) {
       if (this.objectsLeft < 0) {
         if (buffer.byteLength - at < 12) break;
@@ -224,42 +267,43 @@ export class PackWalker {
         continue;
       }
       if (this.objectsLeft === 0) {
-        at = buffer.byteLength; // the trailer (pack-check verifies it)
-        break;
+        this.need = 1;
+        return buffer.byteLength; // the trailer (pack-check verifies it)
       }
       if (!this.header) {
         const header = readHeader(buffer, at, this.offset + at);
-        if (!header) break;
+        if (!header) {
+          this.need = buffer.byteLength - at + 1;
+          return at;
+        }
         this.header = header;
         at += header.length;
       }
       const header = this.header;
       if (header.size > SYNC_LIMIT) {
         this.stream(header);
-        break;
+        return at;
       }
       const data = buffer.subarray(at);
-      let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
-      try {
-        // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
-        inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-          // Incomplete: wait for more, unless it is already longer than an object this size can be (then stream it).
-          if (data.byteLength > compressedLimit(header.size)) this.stream(header);
-          break;
-        }
-        throw packCorrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
+      const limit = compressedLimit(header.size);
+      if (data.byteLength < limit && !this.final) {
+        // Wait until the object's data must be whole: inflating it now might only find it cut off, to be inflated again.
+        this.need = limit;
+        return at;
       }
-      if (inflated.buffer.byteLength !== header.size) throw packCorrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
-      at += inflated.engine.bytesWritten;
-      this.visitor.object(header, inflated.buffer);
+      const inflated = inflateWhole(data, header);
+      if (!inflated) {
+        if (this.final) return at; // cut off: `end` says the pack ended early
+        // Longer than an object this size can be from zlib: stream it.
+        this.stream(header);
+        return at;
+      }
+      at += inflated.used;
+      this.visitor.object(header, inflated.content);
       this.objectDone();
     }
-    this.offset += at;
-    this.pending = buffer.subarray(at);
-    // Never hold on to a whole chunk for a few bytes of it.
-    if (this.pending.byteLength > 0 && this.pending.byteLength < buffer.byteLength / 4) this.pending = Buffer.from(this.pending);
+    this.need = 12;
+    return at;
   }
 
   private stream(header: PackObjectHeader): void {
