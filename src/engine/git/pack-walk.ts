@@ -10,6 +10,7 @@
  */
 import { type Inflate, constants, createInflate, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
+import { zlibStreamLength } from './zlib-end.js';
 
 export const COMMIT = 1;
 export const TREE = 2;
@@ -45,6 +46,12 @@ export interface PackObjectSink {
 }
 
 export interface PackVisitor {
+  /**
+   * Whether `object` wants this object's content, decided from its header (type,
+   * size, base); when not, the walker only finds where its data ends, without
+   * inflating it where its blocks allow (zlib-end.ts). Absent: every object.
+   */
+  wants?(header: PackObjectHeader): boolean;
   /** An object inflated whole (at most SYNC_LIMIT bytes). */
   object(header: PackObjectHeader, content: Buffer): void;
   /** A larger object: a sink for its inflated bytes, or undefined to discard them. */
@@ -291,6 +298,13 @@ export class PackWalker {
         this.need = limit;
         return at;
       }
+      const wanted = this.visitor.wants?.(header) ?? true;
+      const skipped = wanted ? undefined : zlibStreamLength(data, header.size);
+      if (skipped !== undefined) {
+        at += skipped;
+        this.objectDone();
+        continue;
+      }
       const inflated = inflateWhole(data, header);
       if (!inflated) {
         if (this.final) return at; // cut off: `end` says the pack ended early
@@ -299,7 +313,7 @@ export class PackWalker {
         return at;
       }
       at += inflated.used;
-      this.visitor.object(header, inflated.content);
+      if (wanted) this.visitor.object(header, inflated.content);
       this.objectDone();
     }
     this.need = 12;
