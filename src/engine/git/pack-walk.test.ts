@@ -31,6 +31,17 @@ async function walk(bytes: Buffer, chunk: number, wants?: (header: PackObjectHea
   return handed;
 }
 
+/** Large blobs (over the 256 KiB read at once): incompressible (stored deflate blocks), and stored blocks then a compressed one copying from them. */
+const large = join(root, 'large');
+git(undefined, ['init', '--quiet', large]);
+const random = randomBytes(300 * 1024);
+write(large, 'random.bin', randomBytes(600 * 1024));
+write(large, 'mixed.bin', Buffer.concat([random, ...Array.from({ length: 8 }, () => random.subarray(random.byteLength - 30_000, random.byteLength - 10_000))]));
+write(large, 'small.txt', 'small\n');
+git(large, ['add', '-A']);
+git(large, ['commit', '--quiet', '-m', 'large']);
+const largePack = gitBytes(large, ['pack-objects', '--revs', '--stdout', '--delta-base-offset'], undefined, 'HEAD\n');
+
 describe('PackWalker', () => {
   it('hands over only the objects the visitor wants, and still walks every object to the pack\'s end', async () => {
     const all = await walk(pack, 8192);
@@ -46,6 +57,34 @@ describe('PackWalker', () => {
       assert.deepEqual(asked, all.map((header) => header.offset), `chunks of ${chunk}: asked about every object`);
       assert.deepEqual(handed.map((header) => header.offset), smallBlobs, `chunks of ${chunk}`);
     }
+  });
+
+  it('skips large objects nobody reads to the same ends as inflating them', async () => {
+    const inflated: number[] = [];
+    const read = new PackWalker({
+      object: () => undefined,
+      large: (header) => {
+        let bytes = 0;
+        return { data: (chunk) => { bytes += chunk.byteLength; }, end: () => { assert.equal(bytes, header.size); inflated.push(header.size); } };
+      },
+    });
+    for (let at = 0; at < largePack.byteLength; at += 65536) await read.write(largePack.subarray(at, at + 65536));
+    await read.end();
+    assert.deepEqual(inflated.sort((a, b) => a - b), [random.byteLength + 8 * 20_000, 600 * 1024]);
+    for (const chunk of [1, 4096, 65536]) {
+      const handed = await walk(largePack, chunk);
+      assert.deepEqual(handed.map((header) => header.type).sort(), [1, 2, 3], `chunks of ${chunk}: the commit, the tree and the small blob whole, the large blobs skipped`);
+    }
+  });
+
+  it('fails on a large object that is damaged', async () => {
+    // The first stored block's LEN of the incompressible blob: its zlib stream starts after its header.
+    const at = largePack.indexOf(Buffer.from([0x78, 0x9c, 0x00]));
+    assert.ok(at > 0);
+    const damaged = Buffer.from(largePack);
+    damaged[at + 3] = damaged[at + 3]! ^ 0xff;
+    await assert.rejects(walk(damaged, 4096), { code: 'PACK_CORRUPT', message: /length does not match/ });
+    await assert.rejects(walk(largePack.subarray(0, largePack.byteLength - 1000), 4096), { code: 'PACK_CORRUPT' });
   });
 
   it('fails on a pack cut short or damaged, whether it reads the object or skips it', async () => {

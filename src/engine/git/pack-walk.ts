@@ -8,7 +8,7 @@
  * The LFS pointer scanner (lfs-pointers.ts) and the restore plan (restore-plan.ts)
  * read packs through it.
  */
-import { type Inflate, constants, createInflate, inflateSync } from 'node:zlib';
+import { type Inflate, constants, createInflate, createInflateRaw, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
 import { zlibStreamLength } from './zlib-end.js';
 
@@ -148,10 +148,9 @@ function readHeader(buffer: Buffer, at: number, offset: number): PackObjectHeade
 
 /** Inflates one large object as a stream, its bytes to the sink (or discarded), to learn where its zlib data ends. */
 class StreamingInflate {
-  private readonly inflate: Inflate = createInflate();
   private failure: Error | undefined;
 
-  constructor(sink: PackObjectSink | undefined) {
+  constructor(sink: PackObjectSink | undefined, private readonly inflate: Inflate = createInflate()) {
     this.inflate.on('data', sink ? (chunk: Buffer) => sink.data(chunk) : () => undefined);
     this.inflate.on('error', (error) => { this.failure = error; });
   }
@@ -194,6 +193,115 @@ function inflateWhole(data: Buffer, header: PackObjectHeader): { content: Buffer
   return { content: inflated.buffer, used };
 }
 
+/** Deflate's window: how far back a block may copy from (RFC 1951 2.2). */
+const WINDOW = 32 * 1024;
+
+/**
+ * A large object nobody reads, skipped as its bytes pass: its stored blocks
+ * (incompressible data, most of a large binary) by their lengths, without inflating
+ * (zlib-end.ts reads whole small objects the same way). From the first block of
+ * another type on, a raw inflater takes over, primed with the window the stored
+ * bytes left, and its output is only counted.
+ */
+class StoredSkip {
+  private phase: 'header' | 'block' | 'length' | 'data' | 'trailer' = 'header';
+  /** A field cut by a chunk's end: its bytes so far. */
+  private readonly field = Buffer.alloc(4);
+  private fieldBytes = 0;
+  private left = 0;
+  private finalBlock = false;
+  private out = 0;
+  /** The last WINDOW bytes of output: what a later compressed block may copy from. */
+  private readonly window = Buffer.alloc(WINDOW);
+  private windowBytes = 0;
+  private inflater: StreamingInflate | undefined;
+
+  constructor(private readonly header: PackObjectHeader) {}
+
+  /** As StreamingInflate.feed: how much of `input` the object used when it ended within it, or undefined to go on. */
+  async feed(input: Buffer): Promise<number | undefined> {
+    let at = 0;
+    while (at < input.byteLength) {
+      if (this.inflater) {
+        const used = await this.inflater.feed(input.subarray(at));
+        if (used === undefined) return undefined;
+        at += used;
+        this.inflater.close();
+        this.inflater = undefined;
+        this.phase = 'trailer';
+        continue;
+      }
+      if (this.phase === 'data') {
+        const length = Math.min(this.left, input.byteLength - at);
+        this.remember(input.subarray(at, at + length));
+        at += length;
+        this.left -= length;
+        if (this.left === 0) this.phase = this.finalBlock ? 'trailer' : 'block';
+        continue;
+      }
+      if (this.phase === 'block') {
+        const byte = input[at]!;
+        this.finalBlock = (byte & 1) === 1;
+        if (((byte >> 1) & 3) !== 0) {
+          this.inflater = new StreamingInflate({ data: (chunk) => this.counted(chunk.byteLength), end: () => undefined }, createInflateRaw({ dictionary: this.window.subarray(0, this.windowBytes) }));
+          continue;
+        }
+        // Stored: the rest of the byte is padding.
+        at += 1;
+        this.phase = 'length';
+        continue;
+      }
+      // A fixed-size field: the zlib header (2), LEN and NLEN (4), the Adler-32 (4).
+      const size = this.phase === 'header' ? 2 : 4;
+      const length = Math.min(size - this.fieldBytes, input.byteLength - at);
+      input.copy(this.field, this.fieldBytes, at, at + length);
+      this.fieldBytes += length;
+      at += length;
+      if (this.fieldBytes < size) return undefined;
+      this.fieldBytes = 0;
+      if (this.phase === 'header') {
+        const [cmf = 0, flags = 0] = this.field;
+        if ((cmf & 0x0f) !== 8 || (flags & 0x20) !== 0 || ((cmf << 8) | flags) % 31 !== 0) throw this.damaged('its zlib header is not one');
+        this.phase = 'block';
+      } else if (this.phase === 'length') {
+        this.left = this.field.readUInt16LE(0);
+        if ((this.left ^ 0xffff) !== this.field.readUInt16LE(2)) throw this.damaged('a stored block\'s length does not match its check');
+        this.phase = this.left > 0 ? 'data' : this.finalBlock ? 'trailer' : 'block';
+      } else {
+        if (this.out !== this.header.size) throw this.damaged(`it inflates to ${this.out} bytes`);
+        return at;
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.inflater?.close();
+  }
+
+  private remember(bytes: Buffer): void {
+    this.counted(bytes.byteLength);
+    if (bytes.byteLength >= WINDOW) {
+      bytes.copy(this.window, 0, bytes.byteLength - WINDOW);
+      this.windowBytes = WINDOW;
+      return;
+    }
+    const kept = Math.min(this.windowBytes, WINDOW - bytes.byteLength);
+    this.window.copy(this.window, 0, this.windowBytes - kept, this.windowBytes);
+    bytes.copy(this.window, kept);
+    this.windowBytes = kept + bytes.byteLength;
+  }
+
+  private counted(bytes: number): void {
+    this.out += bytes;
+    if (this.out > this.header.size) throw this.damaged(`it inflates to more than ${this.header.size} bytes`);
+  }
+
+  private damaged(why: string): LifeboatError {
+    return packCorrupt(`The object at offset ${this.header.offset} of the pack is damaged (${why}).`);
+  }
+}
+
 /** Feed it a pack's bytes in order (`write`), then call `end`; each object goes to the visitor. */
 export class PackWalker {
   /** Input not parsed yet, joined only once it holds `need` bytes: an object is inflated once, never retried as its bytes trickle in. */
@@ -207,7 +315,7 @@ export class PackWalker {
   private offset = 0;
   private objectsLeft = -1;
   private header: PackObjectHeader | undefined;
-  private streaming: { inflate: StreamingInflate; sink: PackObjectSink | undefined } | undefined;
+  private streaming: { inflate: StreamingInflate | StoredSkip; sink: PackObjectSink | undefined } | undefined;
   /** Most bytes of input held at once. */
   maxPendingBytes = 0;
 
@@ -322,7 +430,7 @@ export class PackWalker {
 
   private stream(header: PackObjectHeader): void {
     const sink = this.visitor.large?.(header);
-    this.streaming = { inflate: new StreamingInflate(sink), sink };
+    this.streaming = { inflate: sink ? new StreamingInflate(sink) : new StoredSkip(header), sink };
   }
 
   private objectDone(): void {
