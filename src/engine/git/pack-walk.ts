@@ -2,11 +2,14 @@
  * A pack read object by object as its bytes pass (gitformat-pack), in constant
  * memory: nothing is held but the bytes of the object being read. Each object's
  * header gives its type and inflated size; a pack has no index, so where an
- * object ends is known only by inflating its zlib data. An object of up to
- * SYNC_LIMIT bytes is inflated at once and handed over whole; a larger one is
- * inflated as a stream, its bytes handed to a sink when the visitor wants them.
- * The LFS pointer scanner (lfs-pointers.ts) and the restore plan (restore-plan.ts)
- * read packs through it.
+ * object ends is known only from its zlib data. An object of up to SYNC_LIMIT
+ * bytes is read once its data must be whole (never inflated again as more bytes
+ * arrive) and handed over whole; a larger one is inflated as a stream, its bytes
+ * handed to a sink when the visitor wants them. An object the visitor does not
+ * want (decided from its header) is only walked past: through its stored and
+ * fixed-Huffman blocks without inflating (zlib-end.ts, StoredSkip), by zlib where
+ * it is coded otherwise. The LFS pointer scanner (lfs-pointers.ts) and the restore
+ * plan (restore-plan.ts) read packs through it.
  */
 import { type Inflate, constants, createInflate, createInflateRaw, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
