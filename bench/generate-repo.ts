@@ -32,6 +32,13 @@ export interface RepoSpec {
   seed: number;
 }
 
+/** The bench's repositories (bench/run.ts, bench/lfs-scan.ts). */
+export const BENCH_REPOS: RepoSpec[] = [
+  { name: 'small', targetPackMiB: 10, seed: 1 },
+  { name: 'medium', targetPackMiB: 100, seed: 1 },
+  { name: 'large', targetPackMiB: 430, seed: 1 },
+];
+
 export interface GeneratedRepo {
   spec: RepoSpec;
   /** The bare repository. */

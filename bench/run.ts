@@ -15,18 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startGitServer, type GitServer } from '../test/helpers/git-server.js';
 import { startS3Server } from '../test/helpers/s3.js';
-import { DATA_DIR, generateRepo, type GeneratedRepo, type RepoSpec } from './generate-repo.js';
+import { BENCH_REPOS as REPOS, DATA_DIR, generateRepo, type GeneratedRepo } from './generate-repo.js';
 import { benchPullRequests, type PullRequestRow } from './pull-requests.js';
 import { benchForgeLarge, type ForgeLargeRow } from './forge-large.js';
 import { firstLine, HAVE_GNU_TIME, mustRun, run, type RunResult } from './lib/proc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LIFEBOAT = join(ROOT, 'bin', 'lifeboat.js');
-const REPOS: RepoSpec[] = [
-  { name: 'small', targetPackMiB: 10, seed: 1 },
-  { name: 'medium', targetPackMiB: 100, seed: 1 },
-  { name: 'large', targetPackMiB: 430, seed: 1 },
-];
 /** Time and memory targets apply to these; the small repository's figures are mostly process start-up. */
 const TARGETED = new Set(['medium', 'large']);
 const TARGETS = { vsMirrorBundle: 0.35, vsUploadPack: 1.3, rssBytes: 150e6, incrementalShare: 0.01, restoreVsPush: 1.1 };

@@ -159,7 +159,7 @@ describe('LFS objects', () => {
     const bundle = await openStoredBundle(s3.makeStore('lfs'), manifest, increment, undefined);
     const scanner = new LfsPointerScanner();
     for await (const chunk of bundle.pack) await scanner.write(chunk);
-    assert.deepEqual(scanner.end().pointers, [], 'the pointer is a delta against an object outside the thin pack');
+    assert.deepEqual((await scanner.end()).pointers, [], 'the pointer is a delta against an object outside the thin pack');
 
     const before = source.requests.length;
     const unchanged = await cli(['backup', source.url('lfs.git'), '--repo', 'acme/lfs']);

@@ -487,7 +487,7 @@ async function storeBundle(options: StoreBundleOptions): Promise<BundleEntry> {
     onProgress: (bytes) => options.onProgress?.({ phase: 'upload', bytes }),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const pointers = scanner.end().pointers;
+  const pointers = (await scanner.end()).pointers;
   return {
     key: stored.key,
     sha256: stored.sha256,

@@ -92,7 +92,7 @@ export async function planRestore(source: {
     const finder = new LargeFileFinder(index + 1, limits.fileMaxBytes);
     const walker = new PackWalker(finder);
     for await (const chunk of bundle.pack) await walker.write(chunk);
-    walker.end();
+    await walker.end();
     largeFiles.push(...finder.found);
   }
   await findPaths(source.store, manifest, source.identities, largeFiles);
@@ -122,7 +122,7 @@ async function findPaths(store: BlobStore, manifest: SnapshotManifest, identitie
     const bundle = await openStoredBundle(store, manifest, entry, identities);
     const walker = new PackWalker(finder.pack());
     for await (const chunk of bundle.pack) await walker.write(chunk);
-    walker.end();
+    await walker.end();
     if (finder.exhausted) break;
   }
   const paths = finder.paths();

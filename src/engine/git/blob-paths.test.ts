@@ -16,7 +16,7 @@ async function find(packs: Buffer[], targets: string[], budget = 1 << 20): Promi
   for (const pack of packs) {
     const walker = new PackWalker(finder.pack());
     for (let at = 0; at < pack.byteLength; at += 4096) await walker.write(pack.subarray(at, at + 4096));
-    walker.end();
+    await walker.end();
   }
   return { paths: finder.paths(), exhausted: finder.exhausted };
 }

@@ -15,7 +15,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 async function scan(pack: Buffer, chunk: number, known: PointerRecord[] = []): Promise<{ pointers: PointerRecord[]; maxHeld: number }> {
   const scanner = new LfsPointerScanner(known);
   for (let at = 0; at < pack.byteLength; at += chunk) await scanner.write(pack.subarray(at, at + chunk));
-  return { pointers: scanner.end().pointers, maxHeld: scanner.maxHeldBytes };
+  return { pointers: (await scanner.end()).pointers, maxHeld: scanner.maxHeldBytes };
 }
 
 function packOf(work: string, revs: string, thin = false): Buffer {
@@ -113,6 +113,47 @@ describe('LfsPointerScanner', () => {
     const { pointers, maxHeld } = await scan(pack, 64 * 1024);
     assert.deepEqual(pointers.map((pointer) => pointer.oid), [object.oid]);
     assert.ok(maxHeld < 512 * 1024, `held at most ${maxHeld} bytes`);
+  });
+
+  it('finds the same pointers in a pack of many large blobs and a few pointers as reading every blob does', async () => {
+    const mixed = join(root, 'mixed');
+    git(undefined, ['init', '--quiet', mixed]);
+    const objects = [lfsObject(), lfsObject(), lfsObject()];
+    // Text that zlib codes with dynamic Huffman tables, edited so that git deltifies it.
+    let text = Array.from({ length: 4000 }, (_, line) => `line ${line} of a file that compresses well ${line % 7}\n`).join('');
+    for (let round = 0; round < 6; round++) {
+      // Incompressible blobs (stored deflate blocks), one over the walker's 256 KiB limit for reading an object at once.
+      for (let index = 0; index < 8; index++) write(mixed, `bin/${round}-${index}.dat`, randomBytes(round === 0 && index === 0 ? 600 * 1024 : 20 * 1024 + index * 4096));
+      text = text.replace(`line ${round * 10} `, `line ${round * 10} edited `);
+      write(mixed, 'big.txt', text);
+      write(mixed, `small/${round}.txt`, `a short file ${round}\n`);
+      // Pointers with extension lines deltify one against another; the canonical one never does.
+      write(mixed, 'assets/a.bin', pointerFile(objects[round % 2]!, 3));
+      if (round === 3) write(mixed, 'assets/c.bin', canonicalPointer(objects[2]!.oid, objects[2]!.size));
+      // Pointer-like, but no pointer (keys out of order): kept as a base, never reported.
+      write(mixed, 'assets/near.txt', `version https://git-lfs.github.com/spec/v1\nsize ${round}\noid sha256:${objects[0]!.oid}\n`);
+      git(mixed, ['add', '-A']);
+      git(mixed, ['commit', '--quiet', '-m', `round ${round}`]);
+    }
+    git(mixed, ['repack', '-adfq', '--depth=50', '--window=250']);
+    // What reading every small blob of the repository finds.
+    const expected = git(mixed, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype) %(objectsize)']).trim().split('\n')
+      .map((line) => line.split(' '))
+      .filter(([, type, size]) => type === 'blob' && Number(size) <= 1024)
+      .flatMap(([id]) => {
+        const content = gitBytes(mixed, ['cat-file', 'blob', id!]);
+        const pointer = parsePointer(content);
+        return pointer ? [{ blob: id!, ...pointer, ...(content.toString() === canonicalPointer(pointer.oid, pointer.size) ? {} : { text: content.toString() }) }] : [];
+      })
+      .sort((a, b) => a.blob.localeCompare(b.blob));
+    assert.equal(expected.length, 3);
+    const deltas = deltified(mixed);
+    assert.ok(expected.some((pointer) => deltas.has(pointer.blob)), 'git stored a pointer as a delta');
+    const pack = packOf(mixed, 'HEAD\n');
+    for (const chunk of [8192, 65536]) {
+      const { pointers } = await scan(pack, chunk);
+      assert.deepEqual([...pointers].sort((a, b) => a.blob.localeCompare(b.blob)), expected, `chunks of ${chunk}`);
+    }
   });
 
   it('computes git blob ids', () => {

@@ -6,6 +6,8 @@
  *
  * "Pointer files must be < 1024 bytes in size" (spec): only blobs of at most
  * MAX_POINTER_SIZE bytes are read, and only deltas whose result is that small.
+ * What to read is decided from each object's header (`wants`), before its data is
+ * inflated; the rest is skipped (pack-walk.ts), most of it without inflating.
  *
  * Deltified pointers (OFS_DELTA, REF_DELTA) are resolved against their base when
  * the base is one that may produce a pointer. Git deltifies a target only when the
@@ -116,7 +118,7 @@ interface ScanResult {
  * pointers that earlier bundles of the chain recorded (bases of a thin pack).
  */
 export class LfsPointerScanner {
-  private readonly walker = new PackWalker({ object: (header, content) => this.object(header, content) });
+  private readonly walker = new PackWalker({ wants: (header) => this.wants(header), object: (header, content) => this.object(header, content) });
   private readonly known = new Map<string, Buffer>();
   private readonly basesByOffset = new Map<number, Buffer>();
   private readonly basesById = new Map<string, Buffer>();
@@ -140,8 +142,8 @@ export class LfsPointerScanner {
   }
 
   /** The pointers of the pack, once all of it was written (checked by pack-check). */
-  end(): ScanResult {
-    this.walker.end();
+  async end(): Promise<ScanResult> {
+    await this.walker.end();
     // Bases that came after their delta: resolve until nothing more resolves.
     for (let progress = true; progress && this.deferred.length > 0;) {
       progress = false;
@@ -157,6 +159,17 @@ export class LfsPointerScanner {
     }
     // Left: bases outside the pack that no earlier bundle recorded as a pointer, or never kept: no pointer (see the module comment).
     return { pointers: [...this.found.values()], unresolved: this.unresolved };
+  }
+
+  /**
+   * Decided from the header alone: a blob small enough to be a pointer, a delta
+   * against a kept base (by offset, known before the delta is read), and a delta
+   * by id (its base may come later). Everything else, most of a pack, is skipped.
+   */
+  private wants(header: PackObjectHeader): boolean {
+    if (header.type === BLOB) return header.size <= MAX_POINTER_SIZE;
+    if (header.type === OFS_DELTA) return this.basesByOffset.has(header.baseOffset!);
+    return header.type === REF_DELTA;
   }
 
   private object(header: PackObjectHeader, content: Buffer): void {

@@ -2,14 +2,18 @@
  * A pack read object by object as its bytes pass (gitformat-pack), in constant
  * memory: nothing is held but the bytes of the object being read. Each object's
  * header gives its type and inflated size; a pack has no index, so where an
- * object ends is known only by inflating its zlib data. An object of up to
- * SYNC_LIMIT bytes is inflated at once and handed over whole; a larger one is
- * inflated as a stream, its bytes handed to a sink when the visitor wants them.
- * The LFS pointer scanner (lfs-pointers.ts) and the restore plan (restore-plan.ts)
- * read packs through it.
+ * object ends is known only from its zlib data. An object of up to SYNC_LIMIT
+ * bytes is read once its data must be whole (never inflated again as more bytes
+ * arrive) and handed over whole; a larger one is inflated as a stream, its bytes
+ * handed to a sink when the visitor wants them. An object the visitor does not
+ * want (decided from its header) is only walked past: through its stored and
+ * fixed-Huffman blocks without inflating (zlib-end.ts, StoredSkip), by zlib where
+ * it is coded otherwise. The LFS pointer scanner (lfs-pointers.ts) and the restore
+ * plan (restore-plan.ts) read packs through it.
  */
-import { type Inflate, createInflate, inflateSync } from 'node:zlib';
+import { type Inflate, constants, createInflate, createInflateRaw, inflateSync } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
+import { zlibStreamLength } from './zlib-end.js';
 
 export const COMMIT = 1;
 export const TREE = 2;
@@ -45,6 +49,12 @@ export interface PackObjectSink {
 }
 
 export interface PackVisitor {
+  /**
+   * Whether `object` wants this object's content, decided from its header (type,
+   * size, base); when not, the walker only finds where its data ends, without
+   * inflating it where its blocks allow (zlib-end.ts). Absent: every object.
+   */
+  wants?(header: PackObjectHeader): boolean;
   /** An object inflated whole (at most SYNC_LIMIT bytes). */
   object(header: PackObjectHeader, content: Buffer): void;
   /** A larger object: a sink for its inflated bytes, or undefined to discard them. */
@@ -141,10 +151,9 @@ function readHeader(buffer: Buffer, at: number, offset: number): PackObjectHeade
 
 /** Inflates one large object as a stream, its bytes to the sink (or discarded), to learn where its zlib data ends. */
 class StreamingInflate {
-  private readonly inflate: Inflate = createInflate();
   private failure: Error | undefined;
 
-  constructor(sink: PackObjectSink | undefined) {
+  constructor(sink: PackObjectSink | undefined, private readonly inflate: Inflate = createInflate()) {
     this.inflate.on('data', sink ? (chunk: Buffer) => sink.data(chunk) : () => undefined);
     this.inflate.on('error', (error) => { this.failure = error; });
   }
@@ -165,14 +174,151 @@ class StreamingInflate {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * An object's data inflated at once, and how many bytes of `data` it used; undefined
+ * when `data` ends before the object's zlib stream does. Z_SYNC_FLUSH: a stream cut
+ * off returns what it inflated instead of throwing (the hot path builds no errors).
+ */
+function inflateWhole(data: Buffer, header: PackObjectHeader): { content: Buffer; used: number } | undefined {
+  let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
+  try {
+    // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
+    inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64), finishFlush: constants.Z_SYNC_FLUSH }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+  } catch (error) {
+    throw packCorrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
+  }
+  const used = inflated.engine.bytesWritten;
+  // The stream ended where inflating stopped short of the input's end; having used all of it, it may lack its last bytes (the Adler-32).
+  if (used === data.byteLength) return undefined;
+  if (inflated.buffer.byteLength !== header.size) throw packCorrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
+  return { content: inflated.buffer, used };
+}
+
+/** Deflate's window: how far back a block may copy from (RFC 1951 2.2). */
+const WINDOW = 32 * 1024;
+
+/**
+ * A large object nobody reads, skipped as its bytes pass: its stored blocks
+ * (incompressible data, most of a large binary) by their lengths, without inflating
+ * (zlib-end.ts reads whole small objects the same way). From the first block of
+ * another type on, a raw inflater takes over, primed with the window the stored
+ * bytes left, and its output is only counted.
+ */
+class StoredSkip {
+  private phase: 'header' | 'block' | 'length' | 'data' | 'trailer' = 'header';
+  /** A field cut by a chunk's end: its bytes so far. */
+  private readonly field = Buffer.alloc(4);
+  private fieldBytes = 0;
+  private left = 0;
+  private finalBlock = false;
+  private out = 0;
+  /** The last WINDOW bytes of output: what a later compressed block may copy from. */
+  private readonly window = Buffer.alloc(WINDOW);
+  private windowBytes = 0;
+  private inflater: StreamingInflate | undefined;
+
+  constructor(private readonly header: PackObjectHeader) {}
+
+  /** As StreamingInflate.feed: how much of `input` the object used when it ended within it, or undefined to go on. */
+  async feed(input: Buffer): Promise<number | undefined> {
+    let at = 0;
+    while (at < input.byteLength) {
+      if (this.inflater) {
+        const used = await this.inflater.feed(input.subarray(at));
+        if (used === undefined) return undefined;
+        at += used;
+        this.inflater.close();
+        this.inflater = undefined;
+        this.phase = 'trailer';
+        continue;
+      }
+      if (this.phase === 'data') {
+        const length = Math.min(this.left, input.byteLength - at);
+        this.remember(input.subarray(at, at + length));
+        at += length;
+        this.left -= length;
+        if (this.left === 0) this.phase = this.finalBlock ? 'trailer' : 'block';
+        continue;
+      }
+      if (this.phase === 'block') {
+        const byte = input[at]!;
+        this.finalBlock = (byte & 1) === 1;
+        if (((byte >> 1) & 3) !== 0) {
+          this.inflater = new StreamingInflate({ data: (chunk) => this.counted(chunk.byteLength), end: () => undefined }, createInflateRaw({ dictionary: this.window.subarray(0, this.windowBytes) }));
+          continue;
+        }
+        // Stored: the rest of the byte is padding.
+        at += 1;
+        this.phase = 'length';
+        continue;
+      }
+      // A fixed-size field: the zlib header (2), LEN and NLEN (4), the Adler-32 (4).
+      const size = this.phase === 'header' ? 2 : 4;
+      const length = Math.min(size - this.fieldBytes, input.byteLength - at);
+      input.copy(this.field, this.fieldBytes, at, at + length);
+      this.fieldBytes += length;
+      at += length;
+      if (this.fieldBytes < size) return undefined;
+      this.fieldBytes = 0;
+      if (this.phase === 'header') {
+        const [cmf = 0, flags = 0] = this.field;
+        if ((cmf & 0x0f) !== 8 || (flags & 0x20) !== 0 || ((cmf << 8) | flags) % 31 !== 0) throw this.damaged('its zlib header is not one');
+        this.phase = 'block';
+      } else if (this.phase === 'length') {
+        this.left = this.field.readUInt16LE(0);
+        if ((this.left ^ 0xffff) !== this.field.readUInt16LE(2)) throw this.damaged('a stored block\'s length does not match its check');
+        this.phase = this.left > 0 ? 'data' : this.finalBlock ? 'trailer' : 'block';
+      } else {
+        if (this.out !== this.header.size) throw this.damaged(`it inflates to ${this.out} bytes`);
+        return at;
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    this.inflater?.close();
+  }
+
+  private remember(bytes: Buffer): void {
+    this.counted(bytes.byteLength);
+    if (bytes.byteLength >= WINDOW) {
+      bytes.copy(this.window, 0, bytes.byteLength - WINDOW);
+      this.windowBytes = WINDOW;
+      return;
+    }
+    const kept = Math.min(this.windowBytes, WINDOW - bytes.byteLength);
+    this.window.copy(this.window, 0, this.windowBytes - kept, this.windowBytes);
+    bytes.copy(this.window, kept);
+    this.windowBytes = kept + bytes.byteLength;
+  }
+
+  private counted(bytes: number): void {
+    this.out += bytes;
+    if (this.out > this.header.size) throw this.damaged(`it inflates to more than ${this.header.size} bytes`);
+  }
+
+  private damaged(why: string): LifeboatError {
+    return packCorrupt(`The object at offset ${this.header.offset} of the pack is damaged (${why}).`);
+  }
+}
+
 /** Feed it a pack's bytes in order (`write`), then call `end`; each object goes to the visitor. */
 export class PackWalker {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Pack offset of pending[0]. */
+  /** Input not parsed yet, joined only once it holds `need` bytes: an object is inflated once, never retried as its bytes trickle in. */
+  private queue: Buffer[] = [];
+  private queued = 0;
+  /** Bytes the parser needs at the queue's start to make progress: the pack header, an object header, or an object's data up to compressedLimit. */
+  private need = 12;
+  /** Set by `end`: no more input comes, so what is queued is parsed as it is. */
+  private final = false;
+  /** Pack offset of the queue's first byte. */
   private offset = 0;
   private objectsLeft = -1;
   private header: PackObjectHeader | undefined;
-  private streaming: { inflate: StreamingInflate; sink: PackObjectSink | undefined } | undefined;
+  private streaming: { inflate: StreamingInflate | StoredSkip; sink: PackObjectSink | undefined } | undefined;
   /** Most bytes of input held at once. */
   maxPendingBytes = 0;
 
@@ -195,26 +341,41 @@ export class PackWalker {
         this.objectDone();
         continue;
       }
-      this.pending = this.pending.byteLength === 0 ? input : Buffer.concat([this.pending, input]);
-      input = Buffer.alloc(0);
-      this.parse();
-      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.pending.byteLength);
-      if (this.streaming) {
-        input = this.pending;
-        this.pending = Buffer.alloc(0);
-      }
+      this.queue.push(input);
+      this.queued += input.byteLength;
+      this.maxPendingBytes = Math.max(this.maxPendingBytes, this.queued);
+      input = this.parseQueue();
     }
   }
 
-  /** Once all of the pack was written (its trailer is checked by pack-check): throws when objects are missing. */
-  end(): void {
+  /** Once all of the pack was written (its trailer is checked by pack-check): parses what waited for more input, and throws when objects are missing. */
+  async end(): Promise<void> {
+    this.final = true;
+    if (!this.streaming && this.queued > 0) await this.write(this.parseQueue());
     this.streaming?.inflate.close();
-    if (this.objectsLeft !== 0) throw packCorrupt('The pack ended before all of its objects.');
+    if (this.streaming || this.objectsLeft !== 0) throw packCorrupt('The pack ended before all of its objects.');
   }
 
-  private parse(): void {
+  /** Parses the queue once it holds what the parser needs; returns the input a streamed object takes next. */
+  private parseQueue(): Buffer {
+    if (this.queued < this.need && !this.final) return EMPTY;
+    const buffer = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+    const at = this.parse(buffer);
+    this.offset += at;
+    let rest = buffer.subarray(at);
+    this.queue = [];
+    this.queued = 0;
+    if (this.streaming) return rest;
+    // Never hold on to a whole chunk for a few bytes of it.
+    if (rest.byteLength > 0 && rest.byteLength < buffer.byteLength / 4) rest = Buffer.from(rest);
+    if (rest.byteLength > 0) this.queue.push(rest);
+    this.queued = rest.byteLength;
+    return EMPTY;
+  }
+
+  /** Visits the objects `buffer` holds whole; returns how much of it was used, having set `need` (or started streaming). */
+  private parse(buffer: Buffer): number {
     let at = 0;
-    const buffer = this.pending;
     for (;;) {
       if (this.objectsLeft < 0) {
         if (buffer.byteLength - at < 12) break;
@@ -224,47 +385,55 @@ export class PackWalker {
         continue;
       }
       if (this.objectsLeft === 0) {
-        at = buffer.byteLength; // the trailer (pack-check verifies it)
-        break;
+        this.need = 1;
+        return buffer.byteLength; // the trailer (pack-check verifies it)
       }
       if (!this.header) {
         const header = readHeader(buffer, at, this.offset + at);
-        if (!header) break;
+        if (!header) {
+          this.need = buffer.byteLength - at + 1;
+          return at;
+        }
         this.header = header;
         at += header.length;
       }
       const header = this.header;
       if (header.size > SYNC_LIMIT) {
         this.stream(header);
-        break;
+        return at;
       }
       const data = buffer.subarray(at);
-      let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
-      try {
-        // An output chunk the size of the object: the default (16 KiB) costs more than the inflating itself.
-        inflated = inflateSync(data, { info: true, chunkSize: Math.max(64, header.size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
-          // Incomplete: wait for more, unless it is already longer than an object this size can be (then stream it).
-          if (data.byteLength > compressedLimit(header.size)) this.stream(header);
-          break;
-        }
-        throw packCorrupt(`The object at offset ${header.offset} of the pack is damaged (${(error as Error).message}).`);
+      const limit = compressedLimit(header.size);
+      if (data.byteLength < limit && !this.final) {
+        // Wait until the object's data must be whole: inflating it now might only find it cut off, to be inflated again.
+        this.need = limit;
+        return at;
       }
-      if (inflated.buffer.byteLength !== header.size) throw packCorrupt(`The object at offset ${header.offset} of the pack inflates to ${inflated.buffer.byteLength} bytes, not ${header.size}.`);
-      at += inflated.engine.bytesWritten;
-      this.visitor.object(header, inflated.buffer);
+      const wanted = this.visitor.wants?.(header) ?? true;
+      const skipped = wanted ? undefined : zlibStreamLength(data, header.size);
+      if (skipped !== undefined) {
+        at += skipped;
+        this.objectDone();
+        continue;
+      }
+      const inflated = inflateWhole(data, header);
+      if (!inflated) {
+        if (this.final) return at; // cut off: `end` says the pack ended early
+        // Longer than an object this size can be from zlib: stream it.
+        this.stream(header);
+        return at;
+      }
+      at += inflated.used;
+      if (wanted) this.visitor.object(header, inflated.content);
       this.objectDone();
     }
-    this.offset += at;
-    this.pending = buffer.subarray(at);
-    // Never hold on to a whole chunk for a few bytes of it.
-    if (this.pending.byteLength > 0 && this.pending.byteLength < buffer.byteLength / 4) this.pending = Buffer.from(this.pending);
+    this.need = 12;
+    return at;
   }
 
   private stream(header: PackObjectHeader): void {
     const sink = this.visitor.large?.(header);
-    this.streaming = { inflate: new StreamingInflate(sink), sink };
+    this.streaming = { inflate: sink ? new StreamingInflate(sink) : new StoredSkip(header), sink };
   }
 
   private objectDone(): void {
