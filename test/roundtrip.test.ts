@@ -322,6 +322,25 @@ describe('restore beside existing work and over it', () => {
     );
   });
 
+  it('into an empty repository: the report names the branch its HEAD should name, which no push can set', async () => {
+    const repo = serve('head', buildRichWorkRepo);
+    git(repo.bare, ['symbolic-ref', 'HEAD', 'refs/heads/feature/login']);
+    const store = await freshBucket();
+    const snapshot = created(await snapshotOf(store, repo.url));
+    assert.equal(snapshot.head.symref, 'refs/heads/feature/login');
+
+    const target = emptyServed('head-target');
+    const report = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: target.url }), mode: 'empty' });
+    assert.equal(report.head, 'refs/heads/feature/login');
+    assert.equal(git(target.bare, ['symbolic-ref', 'HEAD']).trim(), 'refs/heads/main', 'the push left the target\'s HEAD as it was');
+
+    // Beside other work, the target's HEAD stays theirs; a restore leaving HEAD's branch out has none to name.
+    const beside = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    assert.equal(beside.head, undefined);
+    const partial = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: emptyServed('head-partial').url }), mode: 'empty', only: ['refs/heads/main'] });
+    assert.equal(partial.head, undefined);
+  });
+
   it('overwrite: puts chosen branches back at the snapshot and touches nothing else', async () => {
     const repo = serve('overwrite', buildRichWorkRepo);
     const store = await freshBucket();
