@@ -155,9 +155,10 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     // A push cannot set the default branch (report.head). The repository was created with `mainbranch`, but whether
     // Bitbucket keeps it while that branch does not exist yet is not documented: now that it does, set it with
     // "Update a repository" (PUT /2.0/repositories/{workspace}/{repo_slug}, the repository's `mainbranch`).
+    // Best effort: the refs are what the restore promises, and they are in place.
     const mainBranch = branchName(report.head);
     if (stored.createdRepository && mainBranch) {
-      await appBitbucket().put(apiPath`/2.0/repositories/${bracedUuid(body.workspaceUuid)}/${stored.createdRepository.uuid}`, { mainbranch: { type: 'branch', name: mainBranch } });
+      await appBitbucket().put(apiPath`/2.0/repositories/${bracedUuid(body.workspaceUuid)}/${stored.createdRepository.uuid}`, { mainbranch: { type: 'branch', name: mainBranch } }).catch(() => undefined);
     }
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
