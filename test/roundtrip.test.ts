@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +26,7 @@ import { collect, fromBytes } from '../src/engine/streams.js';
 import { attach } from '../src/engine/attach.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import type { GitClient, HttpFetch, PushCommand } from '../src/engine/git/types.js';
-import { addCommit, addManyRefs, buildRichWorkRepo } from './helpers/fixtures.js';
+import { addCommit, addManyRefs, buildRichWorkRepo, importLinearHistory } from './helpers/fixtures.js';
 import { startGitServer } from './helpers/git-server.js';
 import { fsck, git, initBare, refsOf } from './helpers/repos.js';
 import { startS3Server } from './helpers/s3.js';
@@ -323,6 +323,25 @@ describe('restore beside existing work and over it', () => {
     );
   });
 
+  it('into an empty repository: the report names the branch its HEAD should name, which no push can set', async () => {
+    const repo = serve('head', buildRichWorkRepo);
+    git(repo.bare, ['symbolic-ref', 'HEAD', 'refs/heads/feature/login']);
+    const store = await freshBucket();
+    const snapshot = created(await snapshotOf(store, repo.url));
+    assert.equal(snapshot.head.symref, 'refs/heads/feature/login');
+
+    const target = emptyServed('head-target');
+    const report = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: target.url }), mode: 'empty' });
+    assert.equal(report.head, 'refs/heads/feature/login');
+    assert.equal(git(target.bare, ['symbolic-ref', 'HEAD']).trim(), 'refs/heads/main', 'the push left the target\'s HEAD as it was');
+
+    // Beside other work, the target's HEAD stays theirs; a restore leaving HEAD's branch out has none to name.
+    const beside = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: repo.url }), mode: 'beside' });
+    assert.equal(beside.head, undefined);
+    const partial = await restoreToRemote({ store, manifest: snapshot, git: createGitClient({ url: emptyServed('head-partial').url }), mode: 'empty', only: ['refs/heads/main'] });
+    assert.equal(partial.head, undefined);
+  });
+
   it('overwrite: puts chosen branches back at the snapshot and touches nothing else', async () => {
     const repo = serve('overwrite', buildRichWorkRepo);
     const store = await freshBucket();
@@ -473,11 +492,42 @@ describe('tampering', () => {
     const directory = join(root, 'restored', 'tampered');
     await assert.rejects(restoreToDirectory({ store, manifest, directory }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH'));
     const target = emptyServed('pushed-tampered');
-    await assert.rejects(restoreToRemote({ store, manifest, git: createGitClient({ url: target.url }), mode: 'empty' }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH') || isLifeboatError(error, 'GIT_PUSH_REJECTED'));
+    await assert.rejects(restoreToRemote({ store, manifest, git: createGitClient({ url: target.url }), mode: 'empty' }), (error) => isLifeboatError(error, 'CHECKSUM_MISMATCH'));
     assert.equal(refsOf(target.bare), '', 'no ref was created from a tampered bundle');
     const snapshots = await listAllSnapshots(store);
     assert.equal((await readManifest(store, snapshots[0]!, UNCHECKED)).id, manifest.id);
   });
+
+  for (const encrypted of [false, true]) {
+    it(`a damaged byte early in ${encrypted ? 'an encrypted' : 'a plain'} bundle is refused by its checksum before git sees any of it`, async () => {
+      const name = `damaged-${encrypted ? 'age' : 'plain'}`;
+      const repo = emptyServed(name);
+      // About 2 MB of incompressible history: git meets the damage long before the stream ends.
+      importLinearHistory(repo.bare, { commits: 40, bytes: 40_000 });
+      const key = await generateIdentity();
+      const store = await freshBucket(encrypted ? { recipients: [key.recipient] } : {});
+      const identities = encrypted ? [key.identity] : undefined;
+      const manifest = created(await snapshotOf(store, repo.url));
+      const bundle = manifest.bundles[0]!;
+      const bytes = await collect(await store.get(bundle.key));
+      // Inside the pack's first objects (past the bundle header and the age header).
+      bytes[2000] = (bytes[2000]! + 1) % 256;
+      await store.put(bundle.key, bytes);
+      const damaged = (error: unknown): boolean => isLifeboatError(error, 'CHECKSUM_MISMATCH') && error.message.includes(bundle.key);
+
+      mkdirSync(join(root, 'restored'), { recursive: true });
+      const directory = join(root, 'restored', name);
+      await assert.rejects(restoreToDirectory({ store, manifest, directory, ...(identities ? { identities } : {}) }), damaged);
+      assert.deepEqual(readdirSync(join(root, 'restored')).filter((entry) => entry.includes(name)), [], 'no folder, not even a partial one');
+
+      const target = emptyServed(`pushed-${name}`);
+      const client = recordingClient(target.url);
+      await assert.rejects(restoreToRemote({ store, manifest, git: client, mode: 'empty', ...(identities ? { identities } : {}) }), damaged);
+      assert.deepEqual(client.pushes, [], 'nothing pushed');
+      assert.equal(refsOf(target.bare), '', 'no ref');
+      assert.match(git(target.bare, ['count-objects', '-v']), /^count: 0\n(.|\n)*^in-pack: 0$/m, 'no object');
+    });
+  }
 });
 
 describe('interruptions and immutability', () => {

@@ -6,8 +6,8 @@
  * and restored by push and into a folder.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { listPending } from '../src/engine/bucket/catalog.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
+import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { initBucket } from '../src/engine/bucket/marker.js';
 import { MemoryBlobStore } from '../src/engine/bucket/memory-store.js';
 import { readPlain } from '../src/engine/bucket/objects.js';
@@ -123,6 +124,42 @@ async function bundleFiles(store: MemoryBlobStore, manifest: SnapshotManifest, d
   return files;
 }
 
+/**
+ * What "Restoring without Lifeboat" (docs/bucket-format.md) works with: the bucket as
+ * files, an `aws` that serves them (s3 cp, s3 ls), the script saved as the document
+ * says, and its command listing snapshot ids (for repository ws/repo).
+ */
+async function standardTools(store: MemoryBlobStore, name: string): Promise<{ env: NodeJS.ProcessEnv; work: string; script: string; listIds: string }> {
+  const bucket = join(root, `bucket-${name}`);
+  for await (const { key } of store.list('')) {
+    mkdirSync(dirname(join(bucket, 'prefix', key)), { recursive: true });
+    writeFileSync(join(bucket, 'prefix', key), await collect(await store.get(key)));
+  }
+  const bin = join(root, `fake-aws-${name}`);
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'aws'), [
+    '#!/bin/sh',
+    '# aws s3 cp [--only-show-errors] s3://bucket/<key> <file>; aws s3 ls s3://bucket/<prefix>/ (objects only, as "date time size name")',
+    '[ "$1" = s3 ] || exit 2',
+    'case $2 in',
+    `  cp) shift 2; [ "$1" != --only-show-errors ] || shift; cp "${bucket}/\${1#s3://bucket/}" "$2" ;;`,
+    `  ls) for f in "${bucket}/\${3#s3://bucket/}"*; do if [ -f "$f" ]; then echo "2026-12-07 06:15:00 $(wc -c < "$f") \${f##*/}"; fi; done ;;`,
+    '  *) exit 2 ;;',
+    'esac',
+    '',
+  ].join('\n'));
+  chmodSync(join(bin, 'aws'), 0o755);
+  const doc = readFileSync(new URL('../docs/bucket-format.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Restoring without Lifeboat'), doc.indexOf('### Finding a repository by name'));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]!);
+  const listIds = blocks.find((block) => block.includes('/snapshots/"'))!.replace('repo=acme/web', 'repo=ws/repo');
+  const work = join(root, `${name}-work`);
+  mkdirSync(work);
+  const script = join(work, 'restore-from-bucket.sh');
+  writeFileSync(script, blocks.find((block) => block.startsWith('#!/bin/sh'))!);
+  return { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, work, script, listIds };
+}
+
 describe('segmented fetch, by history', () => {
   it('a single branch backed up with a small byte budget becomes a chain of ordinary bundles that git applies in order', async () => {
     const repo = longBranch('long');
@@ -178,28 +215,41 @@ describe('segmented fetch, by history', () => {
     fsck(rebuilt);
   });
 
-  it('the recipe of docs/bucket-format.md ("Restoring without Lifeboat") rebuilds a segmented snapshot', async () => {
+  it('the recipe of docs/bucket-format.md ("Restoring without Lifeboat"), saved and run as written, rebuilds a segmented snapshot; the ids are listed as written', async () => {
     const repo = longBranch('recipe');
     const store = await freshBucket();
     const snapshot = created(await run(store, observed(repo.url).client));
     assert.ok(snapshot.bundles.length >= 4);
-    // The bucket as files, and an `aws` that copies them: the recipe's own commands do the rest.
-    const bucket = join(root, 'bucket-recipe');
-    for await (const { key } of store.list('')) {
-      mkdirSync(dirname(join(bucket, 'prefix', key)), { recursive: true });
-      writeFileSync(join(bucket, 'prefix', key), await collect(await store.get(key)));
+    const { env, work, script, listIds } = await standardTools(store, 'recipe');
+
+    assert.equal(execFileSync('sh', ['-c', listIds], { cwd: work, env, stdio: 'pipe' }).toString(), `${snapshot.id}\n`);
+    const said = execFileSync('sh', [script, 's3://bucket/prefix', 'ws/repo', snapshot.id, 'web.git'], { cwd: work, env, stdio: 'pipe' }).toString();
+    assert.match(said, /^restored ws\/repo snapshot .* into web\.git$/m);
+    assert.equal(refsOf(join(work, 'web.git')), refsOf(repo.bare));
+    fsck(join(work, 'web.git'));
+  });
+
+  it('the recipe restores an encrypted snapshot with its age identity; a wrong identity or none fails loudly, non-zero, with no repository', async () => {
+    const repo = longBranch('recipe-age', 40);
+    const store = await freshBucket();
+    const key = await generateIdentity();
+    const snapshot = created(await run(store, observed(repo.url).client, { encryption: { scheme: 'age', recipients: [key.recipient] } }));
+    assert.ok(snapshot.bundles.every((bundle) => bundle.encrypted));
+    const { env, work, script } = await standardTools(store, 'recipe-age');
+    writeFileSync(join(work, 'key.txt'), `${key.identity}\n`);
+    writeFileSync(join(work, 'wrong.txt'), `${(await generateIdentity()).identity}\n`);
+    const restore = (out: string, ...identity: string[]): ReturnType<typeof spawnSync> =>
+      spawnSync('sh', [script, 's3://bucket/prefix', 'ws/repo', snapshot.id, out, ...identity], { cwd: work, env, encoding: 'utf8' });
+
+    for (const [out, identity, why] of [['wrong.git', ['wrong.txt'], /age cannot decrypt bundle 0/], ['none.git', [], /encrypted: give the age identity file/]] as const) {
+      const failed = restore(out, ...identity);
+      assert.notEqual(failed.status, 0, `${out}: exit ${failed.status}`);
+      assert.match(String(failed.stderr), why);
+      assert.match(String(failed.stderr), /FAILED, nothing restored into/);
+      assert.equal(existsSync(join(work, out)), false, `no ${out}`);
     }
-    const bin = join(root, 'fake-aws');
-    mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, 'aws'), `#!/bin/sh\n# aws s3 cp s3://bucket/<key> <file>\n[ "$1 $2" = "s3 cp" ] || exit 2\ncp "${bucket}/\${3#s3://bucket/}" "$4"\n`);
-    chmodSync(join(bin, 'aws'), 0o755);
-    const doc = readFileSync(new URL('../docs/bucket-format.md', import.meta.url), 'utf8');
-    const section = doc.slice(doc.indexOf('## Restoring without Lifeboat'));
-    const recipe = /```sh\n([\s\S]*?)```/.exec(section)![1]!
-      .replace('repo=acme/web; id=20261126T061500Z-3fa9c1', `repo=ws/repo; id=${snapshot.id}`);
-    const work = join(root, 'recipe-work');
-    mkdirSync(work);
-    execFileSync('sh', ['-eu', '-c', recipe], { cwd: work, env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }, stdio: 'pipe' });
+    const restored = restore('web.git', 'key.txt');
+    assert.equal(restored.status, 0, String(restored.stderr));
     assert.equal(refsOf(join(work, 'web.git')), refsOf(repo.bare));
     fsck(join(work, 'web.git'));
   });

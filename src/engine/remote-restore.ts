@@ -47,6 +47,14 @@ export interface RestoreReport {
   bundlesResumed: number;
   /** The snapshot's LFS objects put in the target; absent when the snapshot holds none (or none were asked for). */
   lfs?: LfsRestoreReport;
+  /**
+   * A push restore's ref the target's HEAD (its default branch) should name: the
+   * snapshot's HEAD, when this restore wrote the ref it names and not beside other
+   * work. A push cannot set a remote's HEAD (receive-pack updates refs only), so the
+   * caller sets it where the host lets it (Bitbucket: the repository's `mainbranch`),
+   * or says which branch to make default.
+   */
+  head?: string;
 }
 
 /** What a push restore knows before it writes: its plan (read here when not given), and whether the person confirmed the target takes the plan's large files. */
@@ -185,8 +193,10 @@ export async function restoreToRemote(source: RestoreSource & RestorePlanning & 
   // After the refs: a server may take LFS objects only for a repository that has commits.
   const lfs = source.lfs ? await uploadLfsObjects({ store: source.store, manifest, client: source.lfs, ...(source.identities ? { identities: source.identities } : {}) }) : undefined;
   if (lfs) source.onProgress?.({ phase: 'lfs', objects: lfs.uploaded + lfs.present });
+  const head = manifest.head.symref;
   return {
     ...(lfs ? { lfs } : {}),
+    ...(head && mode !== 'beside' && selected.some((ref) => ref.name === head) ? { head } : {}),
     snapshot: manifest.id,
     mode,
     refs: selected.map((ref) => ({ from: ref.name, to: target(ref.name), oid: ref.oid })),

@@ -16,13 +16,14 @@
  * push failing.
  */
 import { createHash } from 'node:crypto';
-import { LifeboatError } from './errors.js';
+import { LifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
-import type { SnapshotManifest } from './bucket/format.js';
+import type { BundleEntry, SnapshotManifest } from './bucket/format.js';
+import { rootCause } from './bucket/objects.js';
 import { BlobPathFinder } from './git/blob-paths.js';
 import { blobId } from './git/lfs-pointers.js';
-import { BLOB, OFS_DELTA, type PackObjectHeader, type PackObjectSink, PackWalker, REF_DELTA, packCorrupt, readDeltaSizes } from './git/pack-walk.js';
-import { openStoredBundle } from './stored-bundle.js';
+import { BLOB, OFS_DELTA, type PackObjectHeader, type PackObjectSink, type PackVisitor, PackWalker, REF_DELTA, packCorrupt, readDeltaSizes } from './git/pack-walk.js';
+import { scanStoredBundle } from './stored-bundle.js';
 
 export interface RestoreLimits {
   /** A push containing a file larger than this is refused (unless the target's large-file limit is lifted). */
@@ -88,11 +89,8 @@ export async function planRestore(source: {
   const largeFiles: LargeFile[] = [];
   for (const [index, entry] of manifest.bundles.entries()) {
     source.onProgress?.({ phase: 'plan', bundle: index + 1, bundles: manifest.bundles.length, bytes: entry.pack.bytes });
-    const bundle = await openStoredBundle(source.store, manifest, entry, source.identities);
     const finder = new LargeFileFinder(index + 1, limits.fileMaxBytes);
-    const walker = new PackWalker(finder);
-    for await (const chunk of bundle.pack) await walker.write(chunk);
-    await walker.end();
+    await walkBundle(source.store, manifest, entry, source.identities, finder);
     largeFiles.push(...finder.found);
   }
   await findPaths(source.store, manifest, source.identities, largeFiles);
@@ -119,16 +117,25 @@ async function findPaths(store: BlobStore, manifest: SnapshotManifest, identitie
   if (targets.size === 0) return;
   const finder = new BlobPathFinder(targets, PATH_BUDGET_BYTES);
   for (const entry of manifest.bundles) {
-    const bundle = await openStoredBundle(store, manifest, entry, identities);
-    const walker = new PackWalker(finder.pack());
-    for await (const chunk of bundle.pack) await walker.write(chunk);
-    await walker.end();
+    await walkBundle(store, manifest, entry, identities, finder.pack());
     if (finder.exhausted) break;
   }
   const paths = finder.paths();
   for (const file of largeFiles) {
     const path = file.blob ? paths.get(file.blob) : undefined;
     if (path !== undefined) file.path = path;
+  }
+}
+
+/** One read of a bundle's pack through `visitor`; a damaged bundle fails as CHECKSUM_MISMATCH, whatever part of the walk met the damage first. */
+async function walkBundle(store: BlobStore, manifest: SnapshotManifest, entry: BundleEntry, identities: string[] | undefined, visitor: PackVisitor): Promise<void> {
+  try {
+    const bundle = await scanStoredBundle(store, manifest, entry, identities);
+    const walker = new PackWalker(visitor);
+    for await (const chunk of bundle.pack) await walker.write(chunk);
+    await walker.end();
+  } catch (error) {
+    throw await rootCause(store, manifest.repository, entry, toLifeboatError(error));
   }
 }
 

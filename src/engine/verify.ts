@@ -7,15 +7,15 @@
  * with an identity (or plain) also decrypted and parsed (a JSON document against
  * its schema, an LFS object against its oid).
  */
-import { LifeboatError, isLifeboatError, toLifeboatError } from './errors.js';
+import { toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { UnreadableManifest } from './bucket/catalog.js';
 import type { SnapshotManifest, StoredObjectRef } from './bucket/format.js';
 import { type ConfigurationEntry, type PullRequestEntry, readEntryDocument, readMetadataIndex } from './bucket/metadata.js';
-import { readPlain, readVerified } from './bucket/objects.js';
+import { checkObject, readPlain, rootCause } from './bucket/objects.js';
 import { checkPack } from './git/pack-check.js';
 import { readLfsObject } from './lfs.js';
-import { openStoredBundle } from './stored-bundle.js';
+import { scanStoredBundle } from './stored-bundle.js';
 import { drain } from './streams.js';
 
 export interface VerifyProblem {
@@ -55,9 +55,9 @@ export async function verifySnapshot(
     if (options.verified?.has(entry.key)) continue;
     try {
       if (!canOpen(entry, options.identities)) {
-        await drain(readVerified(store, manifest.repository, entry));
+        await checkObject(store, manifest.repository, entry);
       } else {
-        const bundle = await openStoredBundle(store, manifest, entry, options.identities);
+        const bundle = await scanStoredBundle(store, manifest, entry, options.identities);
         const stats = await checkPack(bundle.pack);
         if (stats.trailer !== entry.pack.trailer || stats.objectCount !== entry.pack.objectCount) {
           problems.push({ code: 'PACK_CORRUPT', message: `Pack in ${entry.key} is not the one recorded (trailer ${stats.trailer}, ${stats.objectCount} objects; recorded ${entry.pack.trailer}, ${entry.pack.objectCount}).`, key: entry.key });
@@ -66,7 +66,7 @@ export async function verifySnapshot(
       }
       options.verified?.add(entry.key);
     } catch (error) {
-      const failure = await rootCause(store, manifest, entry, toLifeboatError(error));
+      const failure = await rootCause(store, manifest.repository, entry, toLifeboatError(error));
       if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
       problems.push({ code: failure.code, message: failure.message, key: entry.key });
     }
@@ -91,10 +91,10 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
   const check = async (ref: StoredObjectRef, deepCheck: MetadataCheck): Promise<void> => {
     if (options.verified?.has(ref.key)) return;
     try {
-      await (canOpen(ref, options.identities) ? deepCheck(ref) : drain(readVerified(store, manifest.repository, ref)));
+      await (canOpen(ref, options.identities) ? deepCheck(ref) : checkObject(store, manifest.repository, ref));
       options.verified?.add(ref.key);
     } catch (error) {
-      const failure = await rootCause(store, manifest, ref, toLifeboatError(error));
+      const failure = await rootCause(store, manifest.repository, ref, toLifeboatError(error));
       if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
       problems.push({ code: failure.code, message: failure.message, key: ref.key });
     }
@@ -104,7 +104,7 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
   try {
     index = await readMetadataIndex(store, manifest);
   } catch (error) {
-    const failure = await rootCause(store, manifest, indexRef, toLifeboatError(error));
+    const failure = await rootCause(store, manifest.repository, indexRef, toLifeboatError(error));
     if (failure.kind !== 'user') throw failure;
     return { checked: 1, deep: true, problems: [{ code: failure.code, message: failure.message, key: indexRef.key }] };
   }
@@ -127,17 +127,6 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
 /** A snapshot whose manifest cannot be read fails verification: nothing of it can be restored. */
 export function unreadableReport(problem: UnreadableManifest): VerifyReport {
   return { snapshot: problem.id, ok: false, deep: false, bundles: 0, bytes: 0, metadata: 0, problems: [{ code: problem.code, message: problem.message, key: problem.key }] };
-}
-
-/** A damaged object can fail the header or pack check before its hash is known: report the checksum, the real cause. */
-async function rootCause(store: BlobStore, manifest: SnapshotManifest, entry: { key: string; sha256: string; size: number }, failure: LifeboatError): Promise<LifeboatError> {
-  if (failure.code === 'CHECKSUM_MISMATCH' || failure.code === 'OBJECT_NOT_FOUND' || failure.code === 'OBJECT_KEY_MISMATCH') return failure;
-  try {
-    await drain(readVerified(store, manifest.repository, entry));
-  } catch (error) {
-    if (isLifeboatError(error, 'CHECKSUM_MISMATCH')) return error;
-  }
-  return failure;
 }
 
 /** Structure alone: the first bundle is full, prerequisites come from earlier bundles, every ref is delivered. */

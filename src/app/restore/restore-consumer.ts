@@ -153,6 +153,14 @@ async function perform(body: RestoreBody, stored: StoredRestore, context: RunCon
     // Only an overwrite moves existing refs (the others add new ones): its push is no one's force-push.
     if (target.mode === 'overwrite') await recordOwnRefUpdates(stored.createdRepository?.uuid ?? body.repositoryUuid, selectRefs(manifest, stored.refs, false).selected);
     const report = await pushSnapshot(store, repo, manifest, stored, target, identities, body.jobId, context, plan!);
+    // A push cannot set the default branch (report.head). The repository was created with `mainbranch`, but whether
+    // Bitbucket keeps it while that branch does not exist yet is not documented: now that it does, set it with
+    // "Update a repository" (PUT /2.0/repositories/{workspace}/{repo_slug}, the repository's `mainbranch`).
+    // Best effort: the refs are what the restore promises, and they are in place.
+    const mainBranch = branchName(report.head);
+    if (stored.createdRepository && mainBranch) {
+      await appBitbucket().put(apiPath`/2.0/repositories/${bracedUuid(body.workspaceUuid)}/${stored.createdRepository.uuid}`, { mainbranch: { type: 'branch', name: mainBranch } }).catch(() => undefined);
+    }
     stored.pushed = {
       refCount: report.refs.length, refs: firstRefs(report.refs), leftOut: report.leftOut.length, bundlesResumed: report.bundlesResumed,
       ...(report.lfs ? { lfs: { restored: report.lfs.uploaded + report.lfs.present, missing: report.lfs.missing.length } } : {}),

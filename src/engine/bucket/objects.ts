@@ -7,8 +7,8 @@
  * rename). A crash leaves only a staging object, which prune removes later.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { LifeboatError } from '../errors.js';
-import type { ByteStream } from '../streams.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import { type ByteStream, drain } from '../streams.js';
 import type { BlobStore, ObjectLockOptions } from './blob-store.js';
 import { decryptStream, encryptStream } from './crypto.js';
 import type { EncryptionConfig, ObjectLockConfig } from './format.js';
@@ -71,7 +71,8 @@ export async function writeObject(plain: ByteStream, options: WriteObjectOptions
  * must be exactly the one `repo` stores that SHA-256 under: a manifest naming any
  * other key (another repository's object, a path with "..") is refused before a
  * byte is read. The last chunk is held back until the hash matches, so no consumer
- * (a push, index-pack) ever sees the complete content of a tampered object.
+ * ever sees the complete content of a tampered object; one that must see none of
+ * it (git) runs checkObject first.
  */
 export async function* readVerified(store: BlobStore, repo: RepoPath, entry: { key: string; sha256: string; size: number }): ByteStream {
   const expected = objectKey(repo, entry.sha256);
@@ -92,6 +93,27 @@ export async function* readVerified(store: BlobStore, repo: RepoPath, entry: { k
     throw new LifeboatError('CHECKSUM_MISMATCH', `Object ${entry.key} is damaged or was altered: expected SHA-256 ${entry.sha256} (${entry.size} bytes), found ${actual} (${size} bytes).`, { details: { key: entry.key, expected: entry.sha256, actual } });
   }
   if (held) yield held;
+}
+
+/** A hashing pass over a stored object: resolves when its bytes are the ones recorded, throws as readVerified does otherwise. */
+export async function checkObject(store: BlobStore, repo: RepoPath, entry: { key: string; sha256: string; size: number }): Promise<void> {
+  await drain(readVerified(store, repo, entry));
+}
+
+/**
+ * What a reader of an object failed on, told truly: a damaged object can fail a
+ * parser (bundle header, pack, age) before its hash is known, so on such a failure
+ * the object is hashed and a mismatch is reported instead, as the cause.
+ */
+export async function rootCause(store: BlobStore, repo: RepoPath, entry: { key: string; sha256: string; size: number }, failure: LifeboatError): Promise<LifeboatError> {
+  // Failures no damaged byte causes: no second read.
+  if (['CHECKSUM_MISMATCH', 'OBJECT_NOT_FOUND', 'OBJECT_KEY_MISMATCH', 'IDENTITY_REQUIRED'].includes(failure.code)) return failure;
+  try {
+    await checkObject(store, repo, entry);
+  } catch (error) {
+    if (isLifeboatError(error, 'CHECKSUM_MISMATCH')) return error;
+  }
+  return failure;
 }
 
 /** The plaintext of an object a snapshot names: verified, then decrypted when it was encrypted. */
