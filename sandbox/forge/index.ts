@@ -6,6 +6,7 @@
 // module hook that register.ts installs).
 import './register.js';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AsyncEvent } from '@forge/events';
 import { realClock, type HostClock, type ManualClock } from './clock.js';
@@ -24,7 +25,7 @@ export { DEFAULT_LIMITS, defaultLimits } from './runtime.js';
 export interface ForgeHostOptions {
   /** Folder holding manifest.yml; handler `index.run` is export `run` of <appDir>/src/index.ts (or .js). */
   appDir: string;
-  /** KVS (kvs.json) and secrets (kvs-secrets.json) persist here. */
+  /** KVS (kvs.json), secrets (kvs-secrets.json) and the queues' events not yet finished (queue.json) persist here. */
   dataDir: string;
   installation: {
     /** Bitbucket workspace UUID with braces. */
@@ -436,6 +437,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     },
     deliver,
     onSettled: notify,
+    file: join(options.dataDir, 'queue.json'),
+    log,
   });
 
   /** Runs a trigger or scheduled trigger and records it; failures are logged, not thrown (Forge does not retry them). */
@@ -457,6 +460,9 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const scheduler = startScheduler(manifest.scheduledTriggers, clock, (key) => {
     runScheduledTrigger(key).catch((error: unknown) => log(`[forge] scheduledTrigger ${key} could not run: ${errorMessage(error)}`));
   });
+
+  // Last: a redelivered event may start at once, and everything it needs is in place now.
+  broker.resume();
 
   const failure = (message: string): ResolverResult => ({ ok: false, error: { message: `There was an error invoking the function - ${message}` } });
 
