@@ -291,6 +291,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     installContext,
     installationId,
     kvsRequest: (path, body) => kvsStore.request(path, body),
+    kvsWritten: () => kvsStore.written(),
     queueRequest: (path, body) => broker.request(path, body),
     takeProxyFault() {
       if (faults.proxyErrors <= 0) return undefined;
