@@ -10,12 +10,14 @@
 // ones the package's out/validators.js turns into its error classes.
 //
 // The queue is Forge's, not the app's: an event it accepted outlives the
-// invocation that runs it. Forge retries an event whose invocation died (the
-// retry reasons FUNCTION_OUT_OF_MEMORY, FUNCTION_TIME_OUT and
-// FUNCTION_PLATFORM_UNKNOWN_ERROR of @forge/events out/invocationErrorCode.d.ts,
-// which no code of the app's can return), so the broker keeps its events in a
-// file: a host stopped or killed (kill -9) and started again on the same data
-// delivers what was waiting, and delivers again, as a retry, what was running.
+// invocation that runs it. Forge retries an event until it is delivered, and an
+// invocation that times out, runs out of memory or meets a platform error is not
+// a delivery (the Async events API page's retries section; the retry reasons
+// FUNCTION_TIME_OUT, FUNCTION_OUT_OF_MEMORY and FUNCTION_PLATFORM_UNKNOWN_ERROR of
+// @forge/events out/invocationErrorCode.d.ts, which no code of the app's
+// returns). So the broker keeps its events in a file: a host stopped or killed
+// (kill -9) and started again on the same data delivers what was waiting, and
+// delivers again, as a retry, what was running.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AsyncEvent } from '@forge/events';
@@ -215,9 +217,11 @@ export class QueueBroker {
   /**
    * Takes up the events a host before this one left in the file: a waiting event waits
    * out what is left of its delay; one that was running died with that host and is
-   * retried, as Forge retries an event whose invocation died (the retry reason is not
-   * documented for this case: assumed FUNCTION_PLATFORM_UNKNOWN_ERROR, after the same
-   * backoff as a timeout), unless that was its last delivery. Job stats start again
+   * retried, as Forge retries an event whose invocation died, unless that was its last
+   * delivery. Not documented for a runtime that dies under the invocation: assumed a retry
+   * reason of FUNCTION_PLATFORM_UNKNOWN_ERROR, a retryCount one higher (the docs say
+   * platform-level errors leave it alone: counting it is the stricter of the two, nearer
+   * the sandbox's retry bound) and the same backoff as a timeout. Job stats start again
    * from the events (counts of finished events are not kept).
    */
   resume(): void {
