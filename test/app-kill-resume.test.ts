@@ -9,7 +9,7 @@
 // ends done; a restore of its snapshot gives the source's refs, `git fsck` clean.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
 import type { BackupRequested, JobView, Result } from '../src/contract.js';
+import { type RepoPath, pendingKey } from '../src/engine/bucket/bucket-keys.js';
 import { listPending, listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import { type PendingBackup, parseDocument, pendingSchema } from '../src/engine/bucket/format.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
@@ -80,13 +81,10 @@ async function portFree(port: number): Promise<void> {
   }
 }
 
-/** The pending record as the killed world left it on disk (s3rver's file store: `<key>._S3rver_object`). */
-async function pendingOnDisk(dataDir: string, id: string): Promise<PendingBackup> {
-  const root = join(dataDir, 's3', DEMO_BUCKET);
-  const name = `${id}.json._S3rver_object`;
-  const found = (await readdir(root, { recursive: true })).filter((path) => path.endsWith(`/pending/${name}`) || path.endsWith(name));
-  assert.equal(found.length, 1, `one pending record ${id} on disk: ${found.join(', ')}`);
-  return parseDocument(pendingSchema, await readFile(join(root, found[0]!)), 'the pending record');
+/** The pending record as the killed world left it on disk (s3rver's file store keeps key K in `<bucket>/K._S3rver_object`). */
+async function pendingOnDisk(dataDir: string, repo: RepoPath, id: string): Promise<PendingBackup> {
+  const file = join(dataDir, 's3', DEMO_BUCKET, 'lifeboat', `${pendingKey(repo, id)}._S3rver_object`);
+  return parseDocument(pendingSchema, await readFile(file), 'the pending record');
 }
 
 function stop(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<unknown> {
@@ -140,7 +138,7 @@ test('a segmented backup whose world is killed (SIGKILL) mid-way resumes from th
   const ports = first.ready.ports;
   await portFree(ports.s3);
 
-  const atKill = await pendingOnDisk(dataDir, seen.id);
+  const atKill = await pendingOnDisk(dataDir, repo, seen.id);
   assert.ok(atKill.bundles.length >= seen.bundles.length, 'what was stored stays stored');
   assert.ok(atKill.bundles.every((bundle) => bundle.refs.every((ref) => isSegmentRef(ref.name))), 'only segments so far');
   // Forge's queue, not the killed process, holds the event whose delivery died with it.
