@@ -165,7 +165,10 @@ test('a segmented backup whose world is killed (SIGKILL) mid-way resumes from th
   t.diagnostic(`${atKill.bundles.length} of ${snapshot.bundles.length} bundles stored when the world was killed`);
   assert.deepEqual(snapshot.refs.map((ref) => `${ref.oid} ${ref.name}`).sort(), sourceRefs);
 
-  // Restored into a new repository under the push cap: the source's refs, and nothing broken.
+  // Restored into a new repository under the push cap, which the whole pack is over (one push of it would be refused):
+  // the source's refs, and nothing broken.
+  const packBytes = snapshot.bundles.reduce((sum, bundle) => sum + bundle.pack.bytes, 0);
+  assert.ok(packBytes > Number(KNOBS.LIFEBOAT_SANDBOX_PUSH_MAX_BYTES), `${packBytes} bytes in all, over the push cap`);
   const restore = await repoPage<Result<JobView>>(second.ready, 'startRestore', { snapshotId: snapshot.id, mode: 'new-repository', newRepositorySlug: RESTORED });
   assert.ok(restore.ok, JSON.stringify(restore));
   const restored = await finished(second.ready, restore.value.id);
