@@ -6,6 +6,7 @@
 // module hook that register.ts installs).
 import './register.js';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AsyncEvent } from '@forge/events';
@@ -25,7 +26,7 @@ export { DEFAULT_LIMITS, defaultLimits } from './runtime.js';
 export interface ForgeHostOptions {
   /** Folder holding manifest.yml; handler `index.run` is export `run` of <appDir>/src/index.ts (or .js). */
   appDir: string;
-  /** KVS (kvs.json), secrets (kvs-secrets.json) and the queues' events not yet finished (queue.json) persist here. */
+  /** KVS (kvs.json), secrets (kvs-secrets.json), the queues' events not yet finished (queue.json) and the egress an admin approved (egress.json) persist here. */
   dataDir: string;
   installation: {
     /** Bitbucket workspace UUID with braces. */
@@ -235,7 +236,10 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const installationId = createHash('sha256').update(`${manifest.appId ?? options.appDir}|${workspaceId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
 
   const kvsStore = await KvsStore.open({ dataDir: options.dataDir, valueBytes: limits.kvsValueBytes, queryLimit: limits.kvsQueryLimit });
-  const approved = new Map<string, EgressGroup>();
+  // What a workspace admin approved is a setting of the installation and outlives a restart of the host
+  // (not documented: assumed, as for any setting an admin saves).
+  const approvedFile = join(options.dataDir, 'egress.json');
+  const approved = new Map<string, EgressGroup>(existsSync(approvedFile) ? (JSON.parse(readFileSync(approvedFile, 'utf8')) as EgressGroup[]).map((group) => [group.key, group]) : []);
   const policy = () => createEgressPolicy({
     backend: manifest.egress.backend,
     configurable: manifest.egress.configurable,
@@ -560,6 +564,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
       set(groups) {
         if (!manifest.egress.configurable) throw new Error('manifest.yml does not enable customer-managed egress (permissions.external.configurable).');
         for (const group of groups) approved.set(group.key, overTheWire(group));
+        writeFileSync(`${approvedFile}.tmp`, JSON.stringify([...approved.values()]));
+        renameSync(`${approvedFile}.tmp`, approvedFile);
         egress = policy();
         return groups.map((group) => approved.get(group.key)!);
       },
