@@ -101,7 +101,8 @@ test('a large single-branch repository is backed up in segments under the reques
   assert.ok(waiting.ok, JSON.stringify(waiting));
   assert.deepEqual({ steps: waiting.value.progress?.steps, done: waiting.value.progress?.done, total: waiting.value.progress?.total }, { steps: 'segments', done: 1, total: 4 });
 
-  // Stopped with the continuation still queued (lost with the host's queue), started again on the same data and ports.
+  // Stopped with the continuation still queued (kept in the host's queue, as Forge keeps it), started again on the same data and ports;
+  // a backup asked for now goes on from the stored segments (test/app-kill-resume.test.ts leaves it to the queue, after a kill).
   const ports = portsOf(app);
   await app.close();
   app = undefined;

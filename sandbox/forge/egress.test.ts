@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http, { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultLimits } from './runtime.js';
 import { fixtureVariant, startFixtureHost } from './testing.js';
@@ -82,6 +85,34 @@ test('customer-managed egress: approved origins are allowed only when the manife
     await fixed.close();
     await variant.remove();
     await bucket.close();
+  }
+});
+
+test('what an admin approved outlives a restart of the host on the same data', async () => {
+  const bucket = await startServer();
+  const variant = await fixtureVariant((text) => text.replace('  external:\n', '  external:\n    configurable:\n      enabled: true\n'));
+  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-egress-'));
+  const group = { key: 'bucket', description: 'The bucket', configured: [{ domain: bucket.origin, type: ['FETCH_BACKEND_SIDE'] }] };
+  try {
+    const first = await startFixtureHost({ appDir: variant.appDir, dataDir });
+    try {
+      assert.match((await first.body<Captured>('egress', { url: `${bucket.origin}/before`, via: 'fetch' })).error?.message ?? '', /is not allowed/, 'refused before the approval');
+      first.host.egressGroups.set([group]);
+    } finally {
+      await first.close();
+    }
+    const second = await startFixtureHost({ appDir: variant.appDir, dataDir });
+    try {
+      assert.deepEqual(second.host.egressGroups.get(), [group]);
+      assert.deepEqual(await second.body('egress', { url: `${bucket.origin}/after`, via: 'fetch' }), { value: 204 });
+      assert.deepEqual(bucket.hits, ['/after']);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await variant.remove();
+    await bucket.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
 

@@ -6,6 +6,8 @@
 // module hook that register.ts installs).
 import './register.js';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AsyncEvent } from '@forge/events';
 import { realClock, type HostClock, type ManualClock } from './clock.js';
@@ -24,7 +26,7 @@ export { DEFAULT_LIMITS, defaultLimits } from './runtime.js';
 export interface ForgeHostOptions {
   /** Folder holding manifest.yml; handler `index.run` is export `run` of <appDir>/src/index.ts (or .js). */
   appDir: string;
-  /** KVS (kvs.json) and secrets (kvs-secrets.json) persist here. */
+  /** KVS (kvs.json), secrets (kvs-secrets.json), the queues' events not yet finished (queue.json) and the egress an admin approved (egress.json) persist here. */
   dataDir: string;
   installation: {
     /** Bitbucket workspace UUID with braces. */
@@ -234,7 +236,10 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const installationId = createHash('sha256').update(`${manifest.appId ?? options.appDir}|${workspaceId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
 
   const kvsStore = await KvsStore.open({ dataDir: options.dataDir, valueBytes: limits.kvsValueBytes, queryLimit: limits.kvsQueryLimit });
-  const approved = new Map<string, EgressGroup>();
+  // What a workspace admin approved is a setting of the installation and outlives a restart of the host
+  // (not documented: assumed, as for any setting an admin saves).
+  const approvedFile = join(options.dataDir, 'egress.json');
+  const approved = new Map<string, EgressGroup>(existsSync(approvedFile) ? (JSON.parse(readFileSync(approvedFile, 'utf8')) as EgressGroup[]).map((group) => [group.key, group]) : []);
   const policy = () => createEgressPolicy({
     backend: manifest.egress.backend,
     configurable: manifest.egress.configurable,
@@ -290,6 +295,7 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     installContext,
     installationId,
     kvsRequest: (path, body) => kvsStore.request(path, body),
+    kvsWritten: () => kvsStore.written(),
     queueRequest: (path, body) => broker.request(path, body),
     takeProxyFault() {
       if (faults.proxyErrors <= 0) return undefined;
@@ -436,6 +442,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
     },
     deliver,
     onSettled: notify,
+    file: join(options.dataDir, 'queue.json'),
+    log,
   });
 
   /** Runs a trigger or scheduled trigger and records it; failures are logged, not thrown (Forge does not retry them). */
@@ -457,6 +465,9 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
   const scheduler = startScheduler(manifest.scheduledTriggers, clock, (key) => {
     runScheduledTrigger(key).catch((error: unknown) => log(`[forge] scheduledTrigger ${key} could not run: ${errorMessage(error)}`));
   });
+
+  // Last: a redelivered event may start at once, and everything it needs is in place now.
+  broker.resume();
 
   const failure = (message: string): ResolverResult => ({ ok: false, error: { message: `There was an error invoking the function - ${message}` } });
 
@@ -553,6 +564,8 @@ export async function startForgeHost(options: ForgeHostOptions): Promise<ForgeHo
       set(groups) {
         if (!manifest.egress.configurable) throw new Error('manifest.yml does not enable customer-managed egress (permissions.external.configurable).');
         for (const group of groups) approved.set(group.key, overTheWire(group));
+        writeFileSync(`${approvedFile}.tmp`, JSON.stringify([...approved.values()]));
+        renameSync(`${approvedFile}.tmp`, approvedFile);
         egress = policy();
         return groups.map((group) => approved.get(group.key)!);
       },

@@ -80,6 +80,10 @@ export class KvsStore {
   private readonly dirty = new Set<Which>();
   private writing: Promise<void> | undefined;
   private writeError: unknown;
+  /** Changes made, and how many of them are on disk: written() waits for its own, not for later ones. */
+  private changes = 0;
+  private stored = 0;
+  private readonly waiters: Array<{ upTo: number; resolve: () => void; reject: (error: unknown) => void }> = [];
 
   private constructor(private readonly options: KvsStoreOptions) {}
 
@@ -123,6 +127,13 @@ export class KvsStore {
   /** Unexpired secret keys, sorted; their values stay inside. */
   secretKeys(): string[] {
     return [...this.tables.secrets.keys()].sort().filter((key) => this.live('secrets', key) !== undefined);
+  }
+
+  /** Resolves once every change made so far is on disk (at once when there is none); rejects if writing it failed. */
+  written(): Promise<void> {
+    const upTo = this.changes;
+    if (this.stored >= upTo) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ upTo, resolve, reject }));
   }
 
   /** Resolves when everything set so far is on disk; rejects if a write failed. */
@@ -317,6 +328,7 @@ export class KvsStore {
   }
 
   private changed(which: Which): void {
+    this.changes += 1;
     this.dirty.add(which);
     this.writing ??= this.writeDirty();
   }
@@ -325,6 +337,7 @@ export class KvsStore {
     try {
       while (this.dirty.size > 0) {
         const batch = [...this.dirty];
+        const upTo = this.changes;
         this.dirty.clear();
         for (const which of batch) {
           const file = this.file(which);
@@ -332,10 +345,16 @@ export class KvsStore {
           await writeFile(temp, JSON.stringify(Object.fromEntries(this.tables[which])), { mode: 0o600 });
           await rename(temp, file);
         }
+        this.stored = upTo;
+        for (const waiter of this.waiters.filter((candidate) => candidate.upTo <= upTo)) {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve();
+        }
       }
     } catch (error) {
-      // Kept for flush(): nobody awaits this background write.
+      // Kept for flush(), and told to whoever waits for a change this write carried.
       this.writeError = error;
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
     } finally {
       this.writing = undefined;
     }

@@ -140,3 +140,20 @@ test('a FAIL_IF_EXISTS conflict is the real ForgeKvsAPIError with HTTP 409 (code
     await fixture.close();
   }
 });
+
+test('a write is on disk once answered: a host killed right after keeps it', async () => {
+  const fixture = await startFixtureHost();
+  try {
+    // Read straight after each answer, before anything else runs: no flush, no close.
+    for (let i = 0; i < 5; i++) {
+      assert.deepEqual(await fixture.body('kvs:set', { key: `durable:${i}`, value: i }), {});
+      const stored = JSON.parse(await readFile(join(fixture.dataDir, 'kvs.json'), 'utf8')) as Record<string, { value: unknown }>;
+      assert.equal(stored[`durable:${i}`]?.value, i, `write ${i} is in kvs.json`);
+    }
+    assert.deepEqual(await fixture.body('kvs:delete', { key: 'durable:0' }), {});
+    const stored = JSON.parse(await readFile(join(fixture.dataDir, 'kvs.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(stored['durable:0'], undefined, 'so is a delete');
+  } finally {
+    await fixture.close();
+  }
+});

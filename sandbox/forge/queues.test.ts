@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ManualClock } from './clock.js';
 import { currentInvocation } from './runtime.js';
@@ -228,5 +231,45 @@ test('the service refuses what the client should have: over 50 events (400, assu
     assert.equal(fixture.host.invocations.filter((record) => record.kind === 'consumer').length, 0, 'nothing of either was queued');
   } finally {
     await fixture.close();
+  }
+});
+
+test('the queue outlives the host: started again on the same data, it delivers what waited and retries what was running when it stopped', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lifeboat-forge-queue-'));
+  try {
+    const first = await startFixtureHost({ dataDir, clock: new ManualClock() });
+    let started: { value?: { jobId: string } };
+    try {
+      started = await push(first, [{ body: { id: 'waiting', mode: 'ok' }, delayInSeconds: 600 }, { body: { id: 'cut', mode: 'sleep', sleepMs: 200 } }]);
+      assert.ok(started.value);
+      // The host stops while `cut` runs (its attempt is recorded as it starts): its result is lost with the host.
+      while (attempts(first, 'cut').length === 0) await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      await first.close();
+    }
+    assert.deepEqual(attempts(first, 'waiting'), [], 'the delayed event had not run');
+
+    const second = await startFixtureHost({ dataDir, clock: new ManualClock() });
+    try {
+      await second.host.idle();
+      const cut = attempts(second, 'cut');
+      assert.deepEqual(cut.map((a) => [a.retryCount, a.retryReason]), [[0, null], [1, 'FUNCTION_PLATFORM_UNKNOWN_ERROR']], 'delivered again, as a retry');
+      assert.equal(cut[1]?.eventId, cut[0]?.eventId, 'the same event');
+      const waiting = attempts(second, 'waiting');
+      assert.deepEqual(waiting.map((a) => [a.retryCount, a.jobId]), [[0, started.value.jobId]], 'the waiting event ran once, in its job');
+      assert.deepEqual(second.host.invocations.filter((r) => r.kind === 'consumer').map((r) => r.outcome), ['ok', 'ok']);
+    } finally {
+      await second.close();
+    }
+
+    const third = await startFixtureHost({ dataDir, clock: new ManualClock() });
+    try {
+      await third.host.idle();
+      assert.deepEqual(third.host.invocations, [], 'nothing finished is delivered again');
+    } finally {
+      await third.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

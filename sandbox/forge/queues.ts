@@ -8,7 +8,18 @@
 // and delivers each event to the queue's consumer at least once, retrying as
 // Forge does until the retry bound is spent. The answers' status codes are the
 // ones the package's out/validators.js turns into its error classes.
+//
+// The queue is Forge's, not the app's: an event it accepted outlives the
+// invocation that runs it. Forge retries an event until it is delivered, and an
+// invocation that times out, runs out of memory or meets a platform error is not
+// a delivery (the Async events API page's retries section; the retry reasons
+// FUNCTION_TIME_OUT, FUNCTION_OUT_OF_MEMORY and FUNCTION_PLATFORM_UNKNOWN_ERROR of
+// @forge/events out/invocationErrorCode.d.ts, which no code of the app's
+// returns). So the broker keeps its events in a file: a host stopped or killed
+// (kill -9) and started again on the same data delivers what was waiting, and
+// delivers again, as a retry, what was running.
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { AsyncEvent } from '@forge/events';
 import type { ClockTimer, HostClock } from './clock.js';
 import type { ConsumerModule } from './manifest.js';
@@ -33,6 +44,9 @@ export interface QueueBrokerOptions {
   deliver(consumer: ConsumerModule, event: AsyncEvent, finalAttempt: boolean, origin: string | undefined): Promise<DeliveryResult>;
   /** Called whenever an event finishes, is dropped or waits for its retry (for idle()). */
   onSettled(): void;
+  /** Where the events not yet finished are kept, written on every change (none: in memory only). */
+  file?: string;
+  log?: (line: string) => void;
 }
 
 interface PendingEvent {
@@ -41,6 +55,17 @@ interface PendingEvent {
   /** The originating invocation of the push that queued it (none when pushed outside an invocation). */
   origin?: string;
   timer?: ClockTimer;
+  /** When it starts (the clock's epoch ms), once scheduled. */
+  due?: number;
+  running: boolean;
+}
+
+/** An event as the file keeps it. */
+interface KeptEvent {
+  consumer: string;
+  payload: AsyncEvent;
+  origin?: string;
+  due?: number;
   running: boolean;
 }
 
@@ -106,7 +131,10 @@ export class QueueBroker {
     return json(404, 'Not Found', { message: `unknown async events endpoint ${path}` });
   }
 
-  /** Drops every pending event and timer: the host is shutting down. */
+  /**
+   * Stops every timer: the host is shutting down. The file keeps the events, for the
+   * host started next on the same data; one running now is delivered again then.
+   */
   close(): void {
     this.closed = true;
     for (const event of this.events.values()) event.timer?.cancel();
@@ -170,6 +198,8 @@ export class QueueBroker {
       job.pending.add(payload.eventId);
       this.schedule(pending, payload.delayInSeconds ?? 0);
     }
+    // Kept before the push is answered: what Forge accepted survives whatever happens next.
+    this.persist();
     if (accepted.length < pushed.length) {
       const failedEvents = pushed.slice(accepted.length).map((_, i) => ({ index: accepted.length + i, errorMessage: 'The event could not be recorded; push it again.' }));
       return json(202, 'Accepted', { failedEvents });
@@ -178,8 +208,68 @@ export class QueueBroker {
   }
 
   private schedule(event: PendingEvent, seconds: number): void {
+    const ms = seconds * 1000;
+    event.due = this.options.clock.now() + this.options.clock.scale(ms);
     // Timers are created outside the pushing invocation so that its context does not leak into deliveries.
-    event.timer = outsideInvocation(() => this.options.clock.after(seconds * 1000, () => this.start(event)));
+    event.timer = outsideInvocation(() => this.options.clock.after(ms, () => this.start(event)));
+  }
+
+  /**
+   * Takes up the events a host before this one left in the file: a waiting event waits
+   * out what is left of its delay; one that was running died with that host and is
+   * retried, as Forge retries an event whose invocation died, unless that was its last
+   * delivery. Not documented for a runtime that dies under the invocation: assumed a retry
+   * reason of FUNCTION_PLATFORM_UNKNOWN_ERROR, a retryCount one higher (the docs say
+   * platform-level errors leave it alone: counting it is the stricter of the two, nearer
+   * the sandbox's retry bound) and the same backoff as a timeout. Job stats start again
+   * from the events (counts of finished events are not kept).
+   */
+  resume(): void {
+    const file = this.options.file;
+    if (file === undefined || !existsSync(file)) return;
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as KeptEvent[];
+    const now = this.options.clock.now();
+    for (const entry of kept) {
+      const consumer = this.options.consumers.find((candidate) => candidate.key === entry.consumer);
+      if (!consumer) {
+        this.options.log?.(`[forge] queue: dropping an event of ${entry.consumer}, which manifest.yml no longer declares`);
+        continue;
+      }
+      let { payload } = entry;
+      let seconds: number;
+      if (entry.running) {
+        const retryCount = payload.retryContext?.retryCount ?? 0;
+        if (retryCount >= this.options.limits.queueRetries) {
+          this.options.log?.(`[forge] queue: ${consumer.queue} event ${payload.eventId} died on its last delivery; dropped`);
+          continue;
+        }
+        payload = { ...payload, retryContext: { retryCount: retryCount + 1, retryReason: 'FUNCTION_PLATFORM_UNKNOWN_ERROR', retryData: undefined } };
+        seconds = 2 ** retryCount;
+      } else {
+        // What is left of the delay, in the clock's platform seconds.
+        seconds = Math.max(0, (entry.due ?? now) - now) / this.options.clock.scale(1000);
+      }
+      const event: PendingEvent = { consumer, payload, running: false, ...(entry.origin === undefined ? {} : { origin: entry.origin }) };
+      this.events.set(payload.eventId, event);
+      const job = this.jobs.get(payload.jobId) ?? { queueName: payload.queueName, success: 0, failed: 0, pending: new Set<string>() };
+      job.pending.add(payload.eventId);
+      this.jobs.set(payload.jobId, job);
+      this.schedule(event, seconds);
+    }
+    this.persist();
+  }
+
+  /** Writes the events not yet finished, whole and at once (temp file + rename), so that a kill leaves the last complete list. */
+  private persist(): void {
+    const file = this.options.file;
+    if (file === undefined || this.closed) return;
+    const kept: KeptEvent[] = [...this.events.values()].map((event) => ({
+      consumer: event.consumer.key, payload: event.payload, running: event.running,
+      ...(event.origin === undefined ? {} : { origin: event.origin }),
+      ...(event.due === undefined ? {} : { due: event.due }),
+    }));
+    writeFileSync(`${file}.tmp`, JSON.stringify(kept));
+    renameSync(`${file}.tmp`, file);
   }
 
   private start(event: PendingEvent): void {
@@ -199,6 +289,7 @@ export class QueueBroker {
 
   private async run(event: PendingEvent): Promise<void> {
     event.running = true;
+    this.persist();
     const retryCount = event.payload.retryContext?.retryCount ?? 0;
     const final = retryCount >= this.options.limits.queueRetries;
     const result = await this.options.deliver(event.consumer, event.payload, final, event.origin);
@@ -217,6 +308,7 @@ export class QueueBroker {
     }
     event.payload = { ...event.payload, retryContext: { retryCount: retryCount + 1, retryReason: result.retryReason, retryData: result.retryData } };
     this.schedule(event, result.retryAfterSeconds);
+    this.persist();
     this.options.onSettled();
   }
 
@@ -233,6 +325,7 @@ export class QueueBroker {
   private drop(event: PendingEvent): void {
     event.timer?.cancel();
     this.events.delete(event.payload.eventId);
+    this.persist();
     this.jobs.get(event.payload.jobId)?.pending.delete(event.payload.eventId);
     const key = event.payload.concurrency?.key;
     const slot = key === undefined ? undefined : this.slots.get(key);

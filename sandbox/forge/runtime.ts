@@ -114,6 +114,8 @@ export interface PlatformServices {
   installationId: string;
   /** The in-process KVS and queue endpoints that the real client classes talk to. */
   kvsRequest(path: string, body: unknown): Response;
+  /** Resolves once every KVS write answered so far is on disk (the client waits for it before it hands on an answer). */
+  kvsWritten(): Promise<void>;
   queueRequest(path: string, body: unknown): Response;
   /** The proxy failure the next product request suffers (the host's fault knob), consumed; undefined for none. */
   takeProxyFault(): { status: number; reason: string } | undefined;

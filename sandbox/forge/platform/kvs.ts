@@ -13,7 +13,11 @@ export { Filter, FilterConditions, ForgeKvsAPIError, ForgeKvsError, isOverrideAn
 
 const transport = async (path: string, init?: { body?: unknown }): Promise<Response> => {
   const invocation = requireInvocation('@forge/kvs');
-  return invocation.services.kvsRequest(path, typeof init?.body === 'string' ? JSON.parse(init.body) : undefined);
+  const response = invocation.services.kvsRequest(path, typeof init?.body === 'string' ? JSON.parse(init.body) : undefined);
+  // A write Forge has answered is stored: a host killed (kill -9) right after keeps it. Forge does not say so in
+  // words (not documented: assumed, as of any database that answers a write); the store's coalesced writes make this cheap.
+  await invocation.services.kvsWritten();
+  return response;
 };
 
 export const kvs: KvsImpl = new KvsImpl(new StorageApi(transport));
