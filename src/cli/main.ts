@@ -14,6 +14,7 @@ import { keygenCommand } from './commands/keygen.js';
 import { prCommand } from './commands/pr.js';
 import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
+import { reposCommand } from './commands/repos.js';
 import { restoreCommand } from './commands/restore.js';
 import { showCommand, snapshotsCommand } from './commands/snapshots.js';
 import { verifyCommand } from './commands/verify.js';
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   keygenCommand,
   initCommand,
   backupCommand,
+  reposCommand,
   snapshotsCommand,
   showCommand,
   verifyCommand,

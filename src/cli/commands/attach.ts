@@ -1,10 +1,9 @@
 import { attach } from '../../engine/attach.js';
-import { parseRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { describeSummary } from '../../engine/snapshot-contents.js';
 import { defineCommand } from '../command.js';
-import { openBucketFromOptions } from '../context.js';
+import { openBucketFromOptions, resolveRepo } from '../context.js';
 import { formatBytes } from '../output.js';
 import { prepareAttachment } from '../services/attachments.js';
 import { signingKeyOptions, writerSigning } from '../signing.js';
@@ -19,9 +18,9 @@ export const attachCommand = defineCommand({
     if (!path || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one zip file or wiki folder: ${this.usage}`);
     const { values } = args;
     if (!values.repo) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names the repository whose backups keep the attachment.');
-    const repo = parseRepoPath(values.repo);
     const store = openBucketFromOptions(values);
     const marker = await readMarker(store);
+    const repo = await resolveRepo(store, values.repo);
     // Checked in full before anything is written.
     const prepared = await prepareAttachment(path);
     try {

@@ -2,7 +2,7 @@ import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js'
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
 import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { type OptionSpec, type Values, defineCommand } from '../command.js';
-import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
+import { openLifeboatBucket, resolveRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 
 const POLICY_FLAGS = {
@@ -29,7 +29,7 @@ export const pruneCommand = defineCommand({
   async run({ values }, output) {
     const store = await openLifeboatBucket(values);
     const policy = policyFrom(values);
-    const repo = optionalRepo(values.repo);
+    const repo = await resolveRepo(store, values.repo);
     const options = {
       dryRun: values['dry-run'] === true,
       owner: `lifeboat-cli prune pid ${process.pid}`,

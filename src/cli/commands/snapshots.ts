@@ -6,7 +6,7 @@ import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
-import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
+import { openLifeboatBucket, openSnapshot, resolveRepo } from '../context.js';
 import { describeUnreadable, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
@@ -33,7 +33,7 @@ export const snapshotsCommand = defineCommand({
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
     const { trust } = await readerTrust(store, args.values, output, listingPolicy);
-    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(args.values.repo)), trust);
+    const listing = await readManifests(store, await listAllSnapshots(store, await resolveRepo(store, args.values.repo)), trust);
     const snapshots = listing.manifests.map((manifest) => summarize(manifest, listing.seals.get(manifest)!));
     const unreadable = listing.unreadable.map(({ key, code, message }) => ({ key, code, message }));
     output.result({ snapshots, unreadable }, () => {

@@ -4,7 +4,7 @@ import { shortFingerprint } from '../../engine/bucket/signing.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
 import { defineCommand } from '../command.js';
-import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
+import { loadIdentities, openLifeboatBucket, resolveRepo } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
@@ -24,7 +24,7 @@ export const verifyCommand = defineCommand({
     if ((id === undefined) === !all) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot id or --all: ${this.usage}`);
     const store = await openLifeboatBucket(values);
     const identities = await loadIdentities(values);
-    const repo = optionalRepo(values.repo);
+    const repo = await resolveRepo(store, values.repo);
     // Every snapshot is read and checked; whether it is signed is part of the verdict, below.
     const { trust } = await readerTrust(store, values, output, listingPolicy);
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);
