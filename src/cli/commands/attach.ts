@@ -2,7 +2,7 @@ import { attach } from '../../engine/attach.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { describeSummary } from '../../engine/snapshot-contents.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openBucketFromOptions, resolveRepo } from '../context.js';
 import { formatBytes } from '../output.js';
 import { prepareAttachment } from '../services/attachments.js';
@@ -12,7 +12,8 @@ export const attachCommand = defineCommand({
   name: 'attach',
   usage: 'lifeboat attach <issue-export.zip | wiki-folder> --repo <workspace>/<repo> --signing-key <file> [--trust <fingerprint>]...',
   summary: "Keep a pre-sunset issue export (zip) or wiki clone with a repository's backups, in a new snapshot of it.",
-  options: { repo: { type: 'string' }, ...signingKeyOptions },
+  options: { ...repoOptions, ...signingKeyOptions },
+  examples: ['lifeboat attach rich-issues.zip --repo acme/rich --signing-key ~/lifeboat-signing.key', 'lifeboat attach ./rich.wiki --repo acme/rich --signing-key ~/lifeboat-signing.key'],
   async run(args, output) {
     const [path, extra] = args.positionals;
     if (!path || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one zip file or wiki folder: ${this.usage}`);

@@ -11,6 +11,7 @@ export const reposCommand = defineCommand({
   usage: 'lifeboat repos',
   summary: 'List the repositories in the bucket: workspace, slug and name at the newest snapshot, where they are stored, the newest snapshot and how many there are. Every --repo takes the path or any workspace/slug or workspace/name a repository had.',
   options: {},
+  examples: ['lifeboat repos --bucket s3://acme-backups/lifeboat'],
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
     // Names, as the manifests give them; `lifeboat snapshots` says which are signed.

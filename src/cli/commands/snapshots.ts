@@ -5,7 +5,7 @@ import type { Seal } from '../../engine/bucket/signing.js';
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openLifeboatBucket, openSnapshot, resolveRepo } from '../context.js';
 import { describeUnreadable, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
@@ -29,7 +29,8 @@ export const snapshotsCommand = defineCommand({
   name: 'snapshots',
   usage: 'lifeboat snapshots [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
   summary: 'List snapshots, oldest first, each signed by a trusted key or not.',
-  options: { repo: { type: 'string' } },
+  options: repoOptions,
+  examples: ['lifeboat snapshots --repo acme/web'],
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
     const { trust } = await readerTrust(store, args.values, output, listingPolicy);
@@ -49,7 +50,8 @@ export const showCommand = defineCommand({
   name: 'show',
   usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
   summary: 'Show a snapshot: its refs, HEAD, bundle chain and what it holds besides git.',
-  options: { repo: { type: 'string' } },
+  options: repoOptions,
+  examples: ['lifeboat show latest --repo acme/web', 'lifeboat show 20261207T16 --json'],
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);

@@ -3,7 +3,7 @@ import { snapshotKey } from '../../engine/bucket/bucket-keys.js';
 import { shortFingerprint } from '../../engine/bucket/signing.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { loadIdentities, openLifeboatBucket, resolveRepo } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
@@ -13,11 +13,11 @@ export const verifyCommand = defineCommand({
   usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Check signatures, checksums, chain completeness, metadata objects and (decrypted, with an identity) bundle headers, pack trailers and metadata documents.',
   options: {
-    all: { type: 'boolean' },
-    repo: { type: 'string' },
-    /** Count a snapshot no trusted key signed as ok (one written before signing). */
-    'allow-unsigned': { type: 'boolean' },
+    all: { type: 'boolean', help: 'verify every snapshot (of --repo, when given)' },
+    ...repoOptions,
+    'allow-unsigned': { type: 'boolean', help: 'count a snapshot no trusted key signed as ok (one written before signing)' },
   },
+  examples: ['lifeboat verify --all --identity ~/lifeboat-key.txt', 'lifeboat verify latest --repo acme/web --identity ~/lifeboat-key.txt'],
   async run(args, output) {
     const { positionals: [id], values } = args;
     const all = values.all === true;
