@@ -34,6 +34,7 @@ const DOCS_OLD = `${WORKSPACE}/2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f`;
 const DOCS_NEW = `${WORKSPACE}/3d4e5f6a-7b8c-4d9e-8f0a-2b3c4d5e6f7a`;
 
 const ids: Record<string, string> = {};
+const oids: Record<string, string> = {};
 
 function runCli(args: string[]): Promise<CliResult> {
   return runTestCli([...args, '--bucket', bucketUrl], s3.env);
@@ -76,8 +77,15 @@ before(async () => {
   assert.equal(init.code, 0, init.stderr);
   // web was called web-old until a rename between its two snapshots.
   ids.webOld = await appSnapshot(WEB, '2026-12-07T15:00:00Z', { workspaceSlug: 'acme', slug: 'web-old', name: 'Web (old)' });
+  oids.mainBefore = git(bare, ['rev-parse', 'refs/heads/main']).trim();
+  oids.ghPages = git(bare, ['rev-parse', 'refs/heads/gh-pages']).trim();
+  // Between the two: main moves, develop is added, gh-pages deleted, HEAD turns to develop.
   addCommit(work, 'After the rename');
+  git(work, ['branch', 'develop']);
+  git(work, ['branch', '-D', '--quiet', 'gh-pages']);
   git(work, ['push', '--quiet', '--mirror', bare]);
+  git(bare, ['symbolic-ref', 'HEAD', 'refs/heads/develop']);
+  oids.mainAfter = git(bare, ['rev-parse', 'refs/heads/main']).trim();
   ids.web = await appSnapshot(WEB, '2026-12-07T16:30:00Z', { workspaceSlug: 'acme', slug: 'web', name: 'Web' });
   ids.api = await appSnapshot(API, '2026-12-07T16:45:00Z', { workspaceSlug: 'acme', slug: 'api', name: 'API' });
   // Two repositories that were each named acme/docs: one deleted, then another created under the name.
@@ -147,5 +155,55 @@ describe('lifeboat CLI: naming the snapshot', () => {
     assert.equal(prefix.code, 1);
     assert.match(prefix.stderr, new RegExp(`\\[SNAPSHOT_AMBIGUOUS\\]: 20261207T16 is the start of 2 snapshot ids: ${ids.web} \\(${WEB}\\), ${ids.api} \\(${API}\\)\\. — give more of the id, or add --repo`));
     assert.equal((await cliJson<{ id: string }>(['show', '20261207T16', '--repo', 'acme/api'])).id, ids.api);
+  });
+});
+
+describe('lifeboat CLI: what changed', () => {
+  const changes = () => ({
+    added: [{ name: 'refs/heads/develop', oid: oids.mainAfter }],
+    moved: [{ name: 'refs/heads/main', from: oids.mainBefore, to: oids.mainAfter }],
+    deleted: [{ name: 'refs/heads/gh-pages', oid: oids.ghPages }],
+    head: { from: 'refs/heads/main', to: 'refs/heads/develop' },
+  });
+
+  it('log: each snapshot with the refs it added, moved and deleted, a move not claimed to be a fast-forward or not', async () => {
+    const log = await cliJson<{ repo: string; snapshots: { id: string; refs: number; changes: { added: unknown[] } }[] }>(['log', '--repo', 'acme/web']);
+    assert.equal(log.repo, WEB);
+    assert.deepEqual(log.snapshots.map((snapshot) => snapshot.id), [ids.webOld, ids.web]);
+    assert.equal(log.snapshots[0]!.changes.added.length, log.snapshots[0]!.refs);
+    assert.deepEqual(log.snapshots[1]!.changes, changes());
+    const text = await runCli(['log', '--repo', 'acme/web']);
+    assert.equal(text.code, 0, text.stderr);
+    const short = (oid: string) => oid.slice(0, 12);
+    assert.ok(text.stdout.includes([
+      `${ids.web}  2026-12-07T16:30:00.000Z  schedule  4 changes`,
+      `  + refs/heads/develop  ${short(oids.mainAfter!)}`,
+      `  ~ refs/heads/main  ${short(oids.mainBefore!)} -> ${short(oids.mainAfter!)}`,
+      `  - refs/heads/gh-pages  ${short(oids.ghPages!)}`,
+      '  HEAD: refs/heads/main -> refs/heads/develop',
+      '',
+      'A move is not told apart from a force-push',
+    ].join('\n')), text.stdout);
+  });
+
+  it("log --ref: one ref's value in each snapshot, by its short name", async () => {
+    const deleted = await cliJson<{ ref: string; history: unknown[] }>(['log', '--repo', 'acme/web', '--ref', 'gh-pages']);
+    assert.deepEqual(deleted, { repo: WEB, ref: 'refs/heads/gh-pages', unreadable: [], history: [
+      { snapshot: ids.webOld, createdAt: '2026-12-07T15:00:00.000Z', oid: oids.ghPages, change: 'added' },
+      { snapshot: ids.web, createdAt: '2026-12-07T16:30:00.000Z', oid: null, change: 'deleted' },
+    ] });
+    const main = await runCli(['log', '--repo', 'acme/web', '--ref', 'main']);
+    assert.equal(main.code, 0, main.stderr);
+    assert.match(main.stdout, new RegExp(`^SNAPSHOT +CREATED +refs/heads/main +CHANGE\n${ids.webOld} +\\S+ +${oids.mainBefore} +added\n${ids.web} +\\S+ +${oids.mainAfter} +moved\n`));
+    const none = await runCli(['log', '--repo', 'acme/web', '--ref', 'no-such-branch']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /No snapshot of [^\n]* holds a ref no-such-branch \(nor refs\/heads\/no-such-branch or refs\/tags\/no-such-branch\)/);
+  });
+
+  it('diff: the same changes between any two snapshots, each named as every command names one', async () => {
+    const diff = await cliJson<Record<string, unknown>>(['diff', ids.webOld!.slice(0, 13), 'latest', '--repo', 'acme/web-old']);
+    assert.deepEqual(diff, { from: ids.webOld, to: ids.web, ...changes() });
+    const back = await cliJson<{ added: { name: string }[]; deleted: { name: string }[] }>(['diff', ids.web!, ids.webOld!]);
+    assert.deepEqual([back.added.map((ref) => ref.name), back.deleted.map((ref) => ref.name)], [['refs/heads/gh-pages'], ['refs/heads/develop']]);
   });
 });

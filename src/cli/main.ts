@@ -11,6 +11,7 @@ import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
 import { keygenCommand } from './commands/keygen.js';
+import { diffCommand, logCommand } from './commands/log.js';
 import { prCommand } from './commands/pr.js';
 import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
@@ -29,6 +30,8 @@ export const commands: Command[] = [
   reposCommand,
   snapshotsCommand,
   showCommand,
+  logCommand,
+  diffCommand,
   verifyCommand,
   restoreCommand,
   downloadCommand,
