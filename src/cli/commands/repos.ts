@@ -9,7 +9,7 @@ import { table } from './snapshots.js';
 export const reposCommand = defineCommand({
   name: 'repos',
   usage: 'lifeboat repos',
-  summary: 'List the repositories in the bucket: workspace, slug and name at the newest snapshot, where they are stored, the newest snapshot and how many there are. Every --repo takes the path or any workspace/slug or workspace/name a repository had.',
+  summary: 'List the repositories in the bucket: names at the newest snapshot, path, newest snapshot, count. Any --repo takes the path or a workspace/slug or workspace/name one had.',
   options: {},
   examples: ['lifeboat repos --bucket s3://acme-backups/lifeboat'],
   async run(args, output) {
