@@ -8,18 +8,18 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { findSnapshot } from '../engine/bucket/catalog.js';
+import { type SnapshotLocation, findSnapshot, listRepositories, listSnapshotIds } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
-import { parseRepoPath, type RepoPath } from '../engine/bucket/bucket-keys.js';
+import { formatRepoPath, isValidSegment, parseRepoPath, type RepoPath } from '../engine/bucket/bucket-keys.js';
 import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
 import { DEFAULT_REGION } from '../engine/bucket/s3-client.js';
 import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
-import type { Seal, Trust } from '../engine/bucket/signing.js';
+import { type Seal, type Trust, UNCHECKED } from '../engine/bucket/signing.js';
 import type { Values, commonOptions, gitOptions } from './command.js';
 import type { Output } from './output.js';
 import { type allowUnsignedOptions, dataPolicy, readTrustedManifest, readerTrust } from './signing.js';
@@ -58,9 +58,53 @@ export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoi
   return store;
 }
 
-/** The manifest of the snapshot `id`, searched under --repo when given, read through `trust`. */
+/** The manifest of the snapshot `id` (resolveSnapshot), searched under --repo when given, read through `trust`. */
 export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
-  return readTrustedManifest(store, await findSnapshot(store, id, optionalRepo(values.repo)), trust, output);
+  return readTrustedManifest(store, await resolveSnapshot(store, values, id), trust, output);
+}
+
+/**
+ * The one reading of a snapshot argument, for every command that takes one: a whole id,
+ * a unique prefix of one, or `latest` (findSnapshot), in the repository --repo names (resolveRepo).
+ */
+export async function resolveSnapshot(store: BlobStore, values: { repo?: string }, id: string): Promise<SnapshotLocation> {
+  return findSnapshot(store, id, await resolveRepo(store, values.repo));
+}
+
+/**
+ * The repository --repo names: its path in the bucket (`workspace/repository` as stored: the
+ * app's UUIDs, the command line's slugs), or else any `workspace/slug` or `workspace/name` its
+ * manifests ever gave it (renamed or deleted since), compared without case. A path that holds
+ * snapshots is taken as it is, without reading a manifest; a name that fits several
+ * repositories is refused, naming their paths. Undefined when --repo was not given.
+ */
+export async function resolveRepo(store: BlobStore, text: string): Promise<RepoPath>;
+export async function resolveRepo(store: BlobStore, text: string | undefined): Promise<RepoPath | undefined>;
+export async function resolveRepo(store: BlobStore, text: string | undefined): Promise<RepoPath | undefined> {
+  if (text === undefined) return undefined;
+  const path = asRepoPath(text);
+  if (path && (await listSnapshotIds(store, path)).length > 0) return path;
+  // Names only: which manifests are trusted is for the command that reads the snapshot to decide.
+  const { repositories } = await listRepositories(store, UNCHECKED);
+  const wanted = text.toLowerCase();
+  const matches = repositories.filter((entry) => entry.names.some((name) => name.toLowerCase() === wanted));
+  const [match, another] = matches;
+  if (another) {
+    const candidates = matches.map((entry) => `${formatRepoPath(entry.repo)} (${entry.names.join(', ')})`);
+    throw new LifeboatError('INVALID_ARGUMENT', `--repo ${text} fits ${matches.length} repositories: ${candidates.join('; ')}. Give the path of the one you mean (\`lifeboat repos\` lists them).`, {
+      details: { repo: text, candidates: matches.map((entry) => formatRepoPath(entry.repo)) },
+    });
+  }
+  if (match) return match.repo;
+  // A path with no snapshots yet: each command says what that means for it.
+  if (path) return path;
+  throw new LifeboatError('INVALID_ARGUMENT', `No repository in ${store.location} is stored as or was ever named ${text} (\`lifeboat repos\` lists them).`, { details: { repo: text } });
+}
+
+/** `text` as a repository path, or undefined when it cannot be one (a name with spaces, say). */
+function asRepoPath(text: string): RepoPath | undefined {
+  const parts = text.split('/');
+  return parts.length === 2 && parts.every((part) => isValidSegment(part.replace(/^\{(.*)\}$/, '$1'))) ? parseRepoPath(text) : undefined;
 }
 
 /**
@@ -107,10 +151,6 @@ function gitCredentials(values: Values<typeof gitOptions>): { credentials?: { us
     throw new LifeboatError('INVALID_ARGUMENT', 'Set both LIFEBOAT_GIT_USERNAME and LIFEBOAT_GIT_PASSWORD, or neither.');
   }
   return username !== undefined && password !== undefined ? { credentials: { username, password } } : {};
-}
-
-export function optionalRepo(text: string | undefined): RepoPath | undefined {
-  return text === undefined ? undefined : parseRepoPath(text);
 }
 
 /** A flag's whole number of at least `min`; undefined when the flag is absent. */

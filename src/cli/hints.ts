@@ -23,8 +23,11 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
   IDENTITY_MISMATCH: `${IDENTITY} with an identity of one of the snapshot's recipients (lifeboat show <snapshot> names them)`,
   SNAPSHOT_NOT_FOUND: (details) => `list the snapshots with \`lifeboat snapshots${typeof details.repo === 'string' ? ` --repo ${details.repo}` : ''}\``,
   SNAPSHOT_AMBIGUOUS: (details) => {
-    const [first] = Array.isArray(details.repos) ? details.repos : [];
-    return `add --repo <workspace>/<repo>${typeof first === 'string' ? `, e.g. --repo ${first}` : ''}`;
+    const repos = Array.isArray(details.repos) ? details.repos : [];
+    const byRepo = `add --repo <workspace>/<repo>${typeof repos[0] === 'string' ? `, e.g. --repo ${repos[0]}` : ''}`;
+    // A prefix that fits several ids (details.matches): more of the id tells them apart, --repo only across repositories.
+    if (!Array.isArray(details.matches)) return byRepo;
+    return `give more of the id${repos.length > 1 ? `, or ${byRepo}` : ''}`;
   },
   METADATA_NOT_FOUND: (details) => (typeof details.snapshot === 'string' ? `list them with \`lifeboat prs ${details.snapshot}\`` : undefined),
   ATTACHMENT_TOO_LARGE: 'nothing was written; `unzip -lv <file>` lists what each entry inflates to: a genuine issue export stays well within these limits',

@@ -18,14 +18,12 @@ import type { Options, Values } from './command.js';
 import type { Output } from './output.js';
 
 export const signingKeyOptions = {
-  /** The Ed25519 key file that signs what the command writes (`lifeboat keygen` makes one). */
-  'signing-key': { type: 'string', env: ['LIFEBOAT_SIGNING_KEY'] },
+  'signing-key': { type: 'string', env: ['LIFEBOAT_SIGNING_KEY'], value: '<file>', help: 'the Ed25519 key file that signs what the command writes (`lifeboat keygen` makes one)' },
 } as const satisfies Options;
 
 /** For the commands that read a snapshot's data: restore, download, prs, pr, attachments. */
 export const allowUnsignedOptions = {
-  /** Read a snapshot no trusted key signed (one written before signing; it may be a plant). */
-  'allow-unsigned': { type: 'boolean' },
+  'allow-unsigned': { type: 'boolean', help: 'read a snapshot no trusted key signed (one written before signing; it may be a plant)' },
 } as const satisfies Options;
 
 const KEYGEN = 'create one with `lifeboat keygen --out <file>`';

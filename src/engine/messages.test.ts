@@ -34,6 +34,12 @@ describe('engine error messages', () => {
     for (const repository of ['web', 'api']) await store.put(snapshotKey({ workspace: 'acme', repository }, id), Buffer.from('{}'));
     await assert.rejects(findSnapshot(store, id), (error) =>
       edgeFree(error) && error.code === 'SNAPSHOT_AMBIGUOUS' && JSON.stringify(error.details?.repos) === JSON.stringify(['acme/api', 'acme/web']));
+    // A prefix of several ids lists them; latest across repositories names them.
+    await assert.rejects(findSnapshot(store, '20260401T10'), (error) =>
+      edgeFree(error) && error.code === 'SNAPSHOT_AMBIGUOUS' && /is the start of 2 snapshot ids: 20260401T100000Z-abcdef \(acme\/api\), 20260401T100000Z-abcdef \(acme\/web\)/.test(error.message) && Array.isArray(error.details?.matches));
+    await assert.rejects(findSnapshot(store, 'latest'), (error) => edgeFree(error) && error.code === 'SNAPSHOT_AMBIGUOUS' && !('matches' in (error.details ?? {})));
+    assert.deepEqual(await findSnapshot(store, 'latest', { workspace: 'acme', repository: 'web' }), { repo: { workspace: 'acme', repository: 'web' }, id });
+    assert.deepEqual(await findSnapshot(store, '2026', { workspace: 'acme', repository: 'api' }), { repo: { workspace: 'acme', repository: 'api' }, id });
   });
 
   it('a bucket without a marker', async () => {

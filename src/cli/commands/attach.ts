@@ -1,10 +1,9 @@
 import { attach } from '../../engine/attach.js';
-import { parseRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { readMarker } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { describeSummary } from '../../engine/snapshot-contents.js';
-import { defineCommand } from '../command.js';
-import { openBucketFromOptions } from '../context.js';
+import { defineCommand, repoOptions } from '../command.js';
+import { openBucketFromOptions, resolveRepo } from '../context.js';
 import { formatBytes } from '../output.js';
 import { prepareAttachment } from '../services/attachments.js';
 import { signingKeyOptions, writerSigning } from '../signing.js';
@@ -13,15 +12,16 @@ export const attachCommand = defineCommand({
   name: 'attach',
   usage: 'lifeboat attach <issue-export.zip | wiki-folder> --repo <workspace>/<repo> --signing-key <file> [--trust <fingerprint>]...',
   summary: "Keep a pre-sunset issue export (zip) or wiki clone with a repository's backups, in a new snapshot of it.",
-  options: { repo: { type: 'string' }, ...signingKeyOptions },
+  options: { ...repoOptions, ...signingKeyOptions },
+  examples: ['lifeboat attach rich-issues.zip --repo acme/rich --signing-key ~/lifeboat-signing.key', 'lifeboat attach ./rich.wiki --repo acme/rich --signing-key ~/lifeboat-signing.key'],
   async run(args, output) {
     const [path, extra] = args.positionals;
     if (!path || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one zip file or wiki folder: ${this.usage}`);
     const { values } = args;
     if (!values.repo) throw new LifeboatError('INVALID_ARGUMENT', '--repo <workspace>/<repo> is required: it names the repository whose backups keep the attachment.');
-    const repo = parseRepoPath(values.repo);
     const store = openBucketFromOptions(values);
     const marker = await readMarker(store);
+    const repo = await resolveRepo(store, values.repo);
     // Checked in full before anything is written.
     const prepared = await prepareAttachment(path);
     try {

@@ -1,7 +1,7 @@
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { attachmentSummaries, describeSummary } from '../../engine/snapshot-contents.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { formatBytes } from '../output.js';
 import { writeAttachments } from '../services/attachments.js';
@@ -12,7 +12,8 @@ export const attachmentsCommand = defineCommand({
   name: 'attachments',
   usage: 'lifeboat attachments <snapshot> [--out <dir>] [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'List the issue exports and wikis attached to a snapshot; with --out, write them out (the zip as it was, the wiki as a bundle and a clone).',
-  options: { repo: { type: 'string' }, out: { type: 'string' }, ...allowUnsignedOptions },
+  options: { ...repoOptions, out: { type: 'string', value: '<dir>', help: 'write the attachments into this new folder: the zip as it was, the wiki as a bundle and a clone' }, ...allowUnsignedOptions },
+  examples: ['lifeboat attachments latest --repo acme/rich', 'lifeboat attachments latest --repo acme/rich --out rich-presunset --identity ~/lifeboat-key.txt'],
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);

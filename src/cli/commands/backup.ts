@@ -17,9 +17,10 @@ export const backupCommand = defineCommand({
   options: {
     ...gitOptions,
     ...signingKeyOptions,
-    repo: { type: 'string' },
-    'max-refs-per-bundle': { type: 'string' },
+    repo: { type: 'string', value: '<workspace>/<repo>', help: 'where the snapshots go in the bucket (a path: letters, digits, ".", "_", "-")' },
+    'max-refs-per-bundle': { type: 'string', value: 'N', help: 'split a first backup into bundles of at most N refs each' },
   },
+  examples: ['lifeboat backup https://bitbucket.org/acme/web.git --repo acme/web --signing-key ~/lifeboat-signing.key'],
   async run(args, output) {
     const [url, extra] = args.positionals;
     if (!url || extra !== undefined) throw new LifeboatError('INVALID_ARGUMENT', `Give one git URL: ${this.usage}`);

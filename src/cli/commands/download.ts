@@ -1,15 +1,16 @@
 import { downloadSnapshot } from '../services/download.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { inLine } from '../output.js';
 import { allowUnsignedOptions } from '../signing.js';
 
 export const downloadCommand = defineCommand({
   name: 'download',
-  usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
+  usage: 'lifeboat download <snapshot> --out <dir> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Write a snapshot as plain git bundles (decrypted), its manifest as stored with its signature, and a restore.sh that needs only git.',
-  options: { out: { type: 'string' }, repo: { type: 'string' }, ...allowUnsignedOptions },
+  options: { out: { type: 'string', value: '<dir>', help: 'the new folder to write the bundles, manifest and restore.sh into' }, ...repoOptions, ...allowUnsignedOptions },
+  examples: ['lifeboat download latest --repo acme/web --out web-snapshot --identity ~/lifeboat-key.txt && sh web-snapshot/restore.sh web.git'],
   async run(args, output) {
     const { positionals: [id], values } = args;
     const out = values.out;

@@ -11,10 +11,11 @@ export const initCommand = defineCommand({
   summary: 'Start a Lifeboat backup in a bucket (writes lifeboat.json) and record the key that signs its snapshots (the file is created when it does not exist).',
   options: {
     ...signingKeyOptions,
-    recipient: { type: 'string', multiple: true },
-    'object-lock-days': { type: 'string' },
-    'object-lock-mode': { type: 'string' },
+    recipient: { type: 'string', multiple: true, value: 'age1...', help: 'encrypt every snapshot to this age recipient (repeatable); none: snapshots are not encrypted' },
+    'object-lock-days': { type: 'string', value: 'N', help: 'keep every object under S3 Object Lock for N days (the bucket must have Object Lock enabled)' },
+    'object-lock-mode': { type: 'string', value: 'GOVERNANCE|COMPLIANCE', help: 'the Object Lock mode (GOVERNANCE unless given)' },
   },
+  examples: ['lifeboat init --bucket s3://acme-backups/lifeboat --signing-key ~/lifeboat-signing.key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'],
   async run(args, output) {
     const { values } = args;
     const store = openBucketFromOptions(values);

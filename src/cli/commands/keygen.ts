@@ -6,7 +6,8 @@ export const keygenCommand = defineCommand({
   name: 'keygen',
   usage: 'lifeboat keygen --out <file>',
   summary: 'Create an Ed25519 key that signs snapshots (backup, attach --signing-key <file>) and print its fingerprint, the one readers pin with --trust.',
-  options: { out: { type: 'string' } },
+  options: { out: { type: 'string', value: '<file>', help: 'the new key file (never overwritten)' } },
+  examples: ['lifeboat keygen --out ~/lifeboat-signing.key'],
   async run(args, output) {
     const out = args.values.out;
     if (!out || args.positionals.length > 0) throw new LifeboatError('INVALID_ARGUMENT', `Give the new key's file: ${this.usage}`);

@@ -1,7 +1,7 @@
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { pullRequestEntry, readPullRequest, viewPullRequest } from '../../engine/pull-request-views.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openSnapshotData, wholeNumber } from '../context.js';
 import { pullRequestText } from './pull-request-text.js';
 import { allowUnsignedOptions } from '../signing.js';
@@ -10,7 +10,8 @@ export const prCommand = defineCommand({
   name: 'pr',
   usage: 'lifeboat pr <snapshot> <id> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Show one pull request of a snapshot: description, reviewers, the conversation, tasks, builds and commits.',
-  options: { repo: { type: 'string' }, ...allowUnsignedOptions },
+  options: { ...repoOptions, ...allowUnsignedOptions },
+  examples: ['lifeboat pr latest 7 --repo acme/web --identity ~/lifeboat-key.txt'],
   async run(args, output) {
     const [id, number] = args.positionals;
     if (!id || !number) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot and pull request? ${this.usage}`);

@@ -1,7 +1,7 @@
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { listPullRequests, pullRequestEntries } from '../../engine/pull-request-views.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, repoOptions } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { shortDate } from './pull-request-text.js';
 import { table } from './snapshots.js';
@@ -11,7 +11,8 @@ export const prsCommand = defineCommand({
   name: 'prs',
   usage: 'lifeboat prs <snapshot> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: "List a snapshot's pull requests, newest first.",
-  options: { repo: { type: 'string' }, ...allowUnsignedOptions },
+  options: { ...repoOptions, ...allowUnsignedOptions },
+  examples: ['lifeboat prs latest --repo acme/web --identity ~/lifeboat-key.txt'],
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);

@@ -1,35 +1,37 @@
 import { prune, pruneAll, type PruneReport } from '../../engine/bucket/prune.js';
 import { type RetentionPolicy, validatePolicy } from '../../engine/bucket/retention.js';
 import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
-import { type OptionSpec, type Values, defineCommand } from '../command.js';
-import { openLifeboatBucket, optionalRepo, wholeNumber } from '../context.js';
+import { type OptionSpec, type Values, defineCommand, repoOptions } from '../command.js';
+import { openLifeboatBucket, resolveRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 
+/** The policy's flags, each with the field of the engine's RetentionPolicy it sets. */
 const POLICY_FLAGS = {
-  'keep-within': 'keepWithin',
-  'keep-last': 'keepLast',
-  'keep-hourly': 'keepHourly',
-  'keep-daily': 'keepDaily',
-  'keep-weekly': 'keepWeekly',
-  'keep-monthly': 'keepMonthly',
-  'keep-yearly': 'keepYearly',
+  'keep-within': { field: 'keepWithin', value: '<duration>', help: 'keep every snapshot taken within this long before the newest (30d, 1y6m, 2d12h)' },
+  'keep-last': { field: 'keepLast', value: 'N', help: 'keep the newest N snapshots' },
+  'keep-hourly': { field: 'keepHourly', value: 'N', help: 'keep the newest snapshot of each of the last N hours that have one' },
+  'keep-daily': { field: 'keepDaily', value: 'N', help: 'keep the newest snapshot of each of the last N days that have one' },
+  'keep-weekly': { field: 'keepWeekly', value: 'N', help: 'keep the newest snapshot of each of the last N weeks that have one' },
+  'keep-monthly': { field: 'keepMonthly', value: 'N', help: 'keep the newest snapshot of each of the last N months that have one' },
+  'keep-yearly': { field: 'keepYearly', value: 'N', help: 'keep the newest snapshot of each of the last N years that have one' },
 } as const;
 type PolicyFlag = keyof typeof POLICY_FLAGS;
-const policyOptions = Object.fromEntries(Object.keys(POLICY_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<PolicyFlag, OptionSpec & { type: 'string' }>;
+const policyOptions = Object.fromEntries(Object.entries(POLICY_FLAGS).map(([flag, { value, help }]) => [flag, { type: 'string', value, help }])) as Record<PolicyFlag, OptionSpec & { type: 'string' }>;
 
 export const pruneCommand = defineCommand({
   name: 'prune',
   usage: 'lifeboat prune [--dry-run] [--repo <workspace>/<repo>] [--keep-within <duration, e.g. 30d, 1y6m>] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]',
   summary: 'Forget snapshots outside the retention policy (none given: keep all), then delete objects no snapshot needs and abort uploads that interrupted backups left. The newest snapshot is always kept. The app\'s pins (snapshots an undo or a restore still needs) live in the app, not in the bucket: this command does not see them, so keep at least the app\'s keep-within window (--keep-within 30d).',
   options: {
-    'dry-run': { type: 'boolean' },
-    repo: { type: 'string' },
+    'dry-run': { type: 'boolean', help: 'say what would be forgotten and deleted; change nothing' },
+    ...repoOptions,
     ...policyOptions,
   },
+  examples: ['lifeboat prune --keep-within 30d --keep-daily 14 --keep-monthly 12 --dry-run'],
   async run({ values }, output) {
     const store = await openLifeboatBucket(values);
     const policy = policyFrom(values);
-    const repo = optionalRepo(values.repo);
+    const repo = await resolveRepo(store, values.repo);
     const options = {
       dryRun: values['dry-run'] === true,
       owner: `lifeboat-cli prune pid ${process.pid}`,
@@ -47,7 +49,7 @@ export const pruneCommand = defineCommand({
 
 function policyFrom(values: Values<typeof policyOptions>): RetentionPolicy {
   const policy: Record<string, number | string> = {};
-  for (const [flag, field] of Object.entries(POLICY_FLAGS) as [PolicyFlag, string][]) {
+  for (const [flag, { field }] of Object.entries(POLICY_FLAGS) as [PolicyFlag, (typeof POLICY_FLAGS)[PolicyFlag]][]) {
     // A duration is checked by validatePolicy, which names the flag's rule.
     const value = flag === 'keep-within' ? values[flag] : wholeNumber(values[flag], `--${flag}`);
     if (value !== undefined) policy[field] = value;

@@ -2,31 +2,33 @@ import { LifeboatError } from '../../engine/errors.js';
 import { type PushMode, type RestoreProgress, restoreToRemote } from '../../engine/remote-restore.js';
 import { type RestorePlan, planRestore } from '../../engine/restore-plan.js';
 import { restoreToDirectory } from '../services/local-restore.js';
-import { defineCommand, gitOptions } from '../command.js';
+import { defineCommand, gitOptions, repoOptions } from '../command.js';
 import { gitClient, lfsClient, openSnapshotData, wholeNumber } from '../context.js';
 import { formatBytes, inLine, type Output } from '../output.js';
 import { allowUnsignedOptions } from '../signing.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
-  usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite] [--plan] [--allow-large-files] [--file-limit <bytes>] [--push-limit <bytes>]) [--ref <refname>]... [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
+  usage: 'lifeboat restore <snapshot> (--to <dir> | --push <git-url> [--beside | --overwrite] [--plan] [--allow-large-files] [--file-limit <bytes>] [--push-limit <bytes>]) [--ref <refname>]... [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Restore a snapshot into a new local bare repository, or push it to any git server.',
   options: {
     ...gitOptions,
-    to: { type: 'string' },
-    push: { type: 'string' },
-    beside: { type: 'boolean' },
-    overwrite: { type: 'boolean' },
-    ref: { type: 'string', multiple: true },
-    repo: { type: 'string' },
-    /** Only print what a push restore would do. */
-    plan: { type: 'boolean' },
-    /** The person confirms the target takes files over --file-limit (on Bitbucket: its limit was turned off). */
-    'allow-large-files': { type: 'boolean' },
-    'file-limit': { type: 'string' },
-    'push-limit': { type: 'string' },
+    to: { type: 'string', value: '<dir>', help: 'restore into a new local bare repository in this folder' },
+    push: { type: 'string', value: '<git-url>', help: 'push the refs to this git server (an empty repository, unless --beside or --overwrite)' },
+    beside: { type: 'boolean', help: 'push beside what the target holds, under refs/*/restored/<snapshot>/...' },
+    overwrite: { type: 'boolean', help: "set the target's refs to the snapshot's, over what is there" },
+    ref: { type: 'string', multiple: true, value: '<refname>', help: 'restore only this ref (repeatable)' },
+    ...repoOptions,
+    plan: { type: 'boolean', help: 'only print what the push restore would do: size, pushes, files the target may refuse' },
+    'allow-large-files': { type: 'boolean', help: 'confirm the target takes files over --file-limit (on Bitbucket: its limit was turned off)' },
+    'file-limit': { type: 'string', value: '<bytes>', help: "the target's largest file (Bitbucket's 100 MB unless given)" },
+    'push-limit': { type: 'string', value: '<bytes>', help: "the target's largest push (Bitbucket's 3.5 GB unless given)" },
     ...allowUnsignedOptions,
   },
+  examples: [
+    'lifeboat restore latest --repo acme/web --to web.git --identity ~/lifeboat-key.txt',
+    'lifeboat restore 20261126T061500Z-3fa9c1 --push https://gitlab.example.com/acme/web.git --identity ~/lifeboat-key.txt',
+  ],
   async run(args, output) {
     const { positionals: [id], values } = args;
     const { to, push, beside, overwrite } = values;

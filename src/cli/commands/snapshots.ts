@@ -5,8 +5,8 @@ import type { Seal } from '../../engine/bucket/signing.js';
 import { readMetadataIndex } from '../../engine/bucket/metadata.js';
 import { type SnapshotContents, describeSummary, snapshotContents } from '../../engine/snapshot-contents.js';
 import { LifeboatError } from '../../engine/errors.js';
-import { defineCommand } from '../command.js';
-import { openLifeboatBucket, openSnapshot, optionalRepo } from '../context.js';
+import { defineCommand, repoOptions } from '../command.js';
+import { openLifeboatBucket, openSnapshot, resolveRepo } from '../context.js';
 import { describeUnreadable, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
@@ -29,11 +29,12 @@ export const snapshotsCommand = defineCommand({
   name: 'snapshots',
   usage: 'lifeboat snapshots [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
   summary: 'List snapshots, oldest first, each signed by a trusted key or not.',
-  options: { repo: { type: 'string' } },
+  options: repoOptions,
+  examples: ['lifeboat snapshots --repo acme/web'],
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
     const { trust } = await readerTrust(store, args.values, output, listingPolicy);
-    const listing = await readManifests(store, await listAllSnapshots(store, optionalRepo(args.values.repo)), trust);
+    const listing = await readManifests(store, await listAllSnapshots(store, await resolveRepo(store, args.values.repo)), trust);
     const snapshots = listing.manifests.map((manifest) => summarize(manifest, listing.seals.get(manifest)!));
     const unreadable = listing.unreadable.map(({ key, code, message }) => ({ key, code, message }));
     output.result({ snapshots, unreadable }, () => {
@@ -49,7 +50,8 @@ export const showCommand = defineCommand({
   name: 'show',
   usage: 'lifeboat show <snapshot> [--repo <workspace>/<repo>] [--trust <fingerprint>]...',
   summary: 'Show a snapshot: its refs, HEAD, bundle chain and what it holds besides git.',
-  options: { repo: { type: 'string' } },
+  options: repoOptions,
+  examples: ['lifeboat show latest --repo acme/web', 'lifeboat show 20261207T16 --json'],
   async run(args, output) {
     const [id] = args.positionals;
     if (!id) throw new LifeboatError('INVALID_ARGUMENT', `Which snapshot? ${this.usage}`);

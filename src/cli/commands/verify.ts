@@ -3,8 +3,8 @@ import { snapshotKey } from '../../engine/bucket/bucket-keys.js';
 import { shortFingerprint } from '../../engine/bucket/signing.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
-import { defineCommand } from '../command.js';
-import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
+import { defineCommand, repoOptions } from '../command.js';
+import { loadIdentities, openLifeboatBucket, resolveRepo } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
@@ -13,18 +13,18 @@ export const verifyCommand = defineCommand({
   usage: 'lifeboat verify <snapshot>|--all [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
   summary: 'Check signatures, checksums, chain completeness, metadata objects and (decrypted, with an identity) bundle headers, pack trailers and metadata documents.',
   options: {
-    all: { type: 'boolean' },
-    repo: { type: 'string' },
-    /** Count a snapshot no trusted key signed as ok (one written before signing). */
-    'allow-unsigned': { type: 'boolean' },
+    all: { type: 'boolean', help: 'verify every snapshot (of --repo, when given)' },
+    ...repoOptions,
+    'allow-unsigned': { type: 'boolean', help: 'count a snapshot no trusted key signed as ok (one written before signing)' },
   },
+  examples: ['lifeboat verify --all --identity ~/lifeboat-key.txt', 'lifeboat verify latest --repo acme/web --identity ~/lifeboat-key.txt'],
   async run(args, output) {
     const { positionals: [id], values } = args;
     const all = values.all === true;
     if ((id === undefined) === !all) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot id or --all: ${this.usage}`);
     const store = await openLifeboatBucket(values);
     const identities = await loadIdentities(values);
-    const repo = optionalRepo(values.repo);
+    const repo = await resolveRepo(store, values.repo);
     // Every snapshot is read and checked; whether it is signed is part of the verdict, below.
     const { trust } = await readerTrust(store, values, output, listingPolicy);
     const locations = id ? [await findSnapshot(store, id, repo)] : await listAllSnapshots(store, repo);

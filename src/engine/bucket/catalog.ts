@@ -40,20 +40,84 @@ export async function listAllSnapshots(store: BlobStore, repo?: RepoPath): Promi
   return found.sort((a, b) => compareSnapshotIds(a.id, b.id) || formatRepoPath(a.repo).localeCompare(formatRepoPath(b.repo)));
 }
 
-/** Finds a snapshot by id anywhere in the bucket (ids are unique per repository, and in practice globally). */
-export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath): Promise<SnapshotLocation> {
-  const matches = (await listAllSnapshots(store, repo)).filter((snapshot) => snapshot.id === id);
+/** The word that names a repository's newest snapshot, as restic has it. */
+export const LATEST = 'latest';
+
+/** How many matches of an ambiguous prefix a message lists. */
+const LISTED_MATCHES = 20;
+
+/**
+ * Finds a snapshot anywhere in the bucket (ids are unique per repository, and in practice
+ * globally), as restic reads ids: the whole id, any prefix of one id only (`20261207T16`),
+ * or `latest`, the newest of one repository that is not dated in the future (isFromFuture:
+ * a planted id must not become what `latest` restores).
+ */
+export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath, now: Date = new Date()): Promise<SnapshotLocation> {
+  const all = await listAllSnapshots(store, repo);
+  const notFound = (): LifeboatError => new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in ${store.location}${repo ? ` for ${formatRepoPath(repo)}` : ''}.`, {
+    details: { snapshot: id, ...(repo ? { repo: formatRepoPath(repo) } : {}) },
+  });
+  if (id === LATEST) {
+    const repos = [...new Set(all.map((snapshot) => formatRepoPath(snapshot.repo)))].sort();
+    if (repos.length > 1) throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `"${LATEST}" is the newest snapshot of one repository, and ${store.location} holds ${repos.length} (${repos.join(', ')}).`, { details: { snapshot: id, repos } });
+    const newest = all.filter((snapshot) => !isFromFuture(snapshot.id, now)).at(-1);
+    if (!newest) throw notFound();
+    return newest;
+  }
+  const exact = all.filter((snapshot) => snapshot.id === id);
+  const matches = exact.length > 0 ? exact : all.filter((snapshot) => snapshot.id.startsWith(id));
   const [first, second] = matches;
-  if (!first) {
-    throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${id} in ${store.location}${repo ? ` for ${formatRepoPath(repo)}` : ''}.`, {
-      details: { snapshot: id, ...(repo ? { repo: formatRepoPath(repo) } : {}) },
+  if (!first) throw notFound();
+  if (second) {
+    const repos = [...new Set(matches.map((m) => formatRepoPath(m.repo)))];
+    if (exact.length > 0) throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `Snapshot id ${id} exists for several repositories (${repos.join(', ')}).`, { details: { snapshot: id, repos } });
+    const listed = matches.slice(0, LISTED_MATCHES).map((m) => `${m.id} (${formatRepoPath(m.repo)})`).join(', ');
+    const more = matches.length > LISTED_MATCHES ? ` and ${matches.length - LISTED_MATCHES} more` : '';
+    throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `${id} is the start of ${matches.length} snapshot ids: ${listed}${more}.`, {
+      details: { snapshot: id, repos, matches: matches.map((m) => ({ id: m.id, repo: formatRepoPath(m.repo) })) },
     });
   }
-  if (second) {
-    const repos = matches.map((m) => formatRepoPath(m.repo));
-    throw new LifeboatError('SNAPSHOT_AMBIGUOUS', `Snapshot id ${id} exists for several repositories (${repos.join(', ')}).`, { details: { snapshot: id, repos } });
-  }
   return first;
+}
+
+/** One repository as its snapshots name it (listRepositories). */
+export interface RepositoryNames {
+  repo: RepoPath;
+  /** Its snapshot ids, oldest first. */
+  ids: string[];
+  /** The newest manifest that could be read: its `repository` names the repository as it was last seen. */
+  newest?: SnapshotManifest;
+  /** Every `workspace/slug` and `workspace/name` its manifests give, newest first, each once. */
+  names: string[];
+}
+
+/**
+ * Every repository in the bucket with the names its manifests give it, so that one
+ * renamed or deleted is still found by any name it had. Every manifest is read with
+ * `trust`; those that cannot be read are reported, as readManifests does.
+ */
+export async function listRepositories(store: BlobStore, trust: Trust): Promise<{ repositories: RepositoryNames[]; unreadable: UnreadableManifest[] }> {
+  const locations = await listAllSnapshots(store);
+  const listing = await readManifests(store, locations, trust);
+  const byPath = new Map<string, RepositoryNames>();
+  for (const { repo, id } of locations) {
+    const path = formatRepoPath(repo);
+    const entry = byPath.get(path) ?? { repo, ids: [], names: [] };
+    entry.ids.push(id);
+    byPath.set(path, entry);
+  }
+  // Newest first, so that the newest manifest and the newest names come first.
+  for (const manifest of [...listing.manifests].reverse()) {
+    const entry = byPath.get(formatRepoPath(manifest.repository))!;
+    entry.newest ??= manifest;
+    const { workspaceSlug, slug, name } = manifest.repository;
+    if (workspaceSlug === undefined) continue;
+    for (const last of [slug, name]) {
+      const full = last === undefined ? undefined : `${workspaceSlug}/${last}`;
+      if (full !== undefined && !entry.names.includes(full)) entry.names.push(full);
+    }
+  }
+  return { repositories: [...byPath.values()], unreadable: listing.unreadable };
 }
 
 /**
