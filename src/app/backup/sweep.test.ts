@@ -6,21 +6,11 @@ import { parseSettings } from '../../settings.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { appState, now } from '../../forge/state/context.js';
 import { QUEUES } from '../../forge/queues.js';
-import { memoryApp } from '../state/testing.js';
+import { TEST_CONTEXT, memoryApp, testSettingsInput } from '../state/testing.js';
 import { handleSchedule, nextSweepAt } from './sweep.js';
 
-const WORKSPACE = '{4c16a397-8e48-479c-8ca2-442e46c90570}';
-const CONTEXT = { installContext: `ari:cloud:bitbucket::workspace/${WORKSPACE}` };
-const SETTINGS = parseSettings({
-  bucket: { endpoint: '', region: 'eu-west-1', name: 'lifeboat-test', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: 'AKIAEXAMPLE' },
-  encryption: { recipients: [] },
-  objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
-  schedule: { interval: 'hour' },
-  retention: {},
-  repositories: { mode: 'all', chosen: [], includeNew: false },
-  overrides: {},
-  bitbucket: { credential: 'access-token', email: '' },
-});
+const CONTEXT = TEST_CONTEXT;
+const SETTINGS = parseSettings(testSettingsInput());
 const HOUR = 3_600_000;
 
 describe('the sweep\'s schedule', () => {

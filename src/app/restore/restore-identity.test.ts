@@ -11,21 +11,11 @@ import { storeJob } from '../jobs/job-records.js';
 import { keepIdentity } from './restore-identity.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { appState, now } from '../../forge/state/context.js';
-import { memoryApp } from '../state/testing.js';
+import { TEST_CONTEXT, memoryApp, testSettingsInput } from '../state/testing.js';
 import { handleSchedule } from '../backup/sweep.js';
 
-const WORKSPACE = '{4c16a397-8e48-479c-8ca2-442e46c90570}';
-const CONTEXT = { installContext: `ari:cloud:bitbucket::workspace/${WORKSPACE}` };
-const SETTINGS = parseSettings({
-  bucket: { endpoint: '', region: 'eu-west-1', name: 'lifeboat-test', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: 'AKIAEXAMPLE' },
-  encryption: { recipients: [] },
-  objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
-  schedule: { interval: 'hour' },
-  retention: {},
-  repositories: { mode: 'all', chosen: [], includeNew: true },
-  overrides: {},
-  bitbucket: { credential: 'access-token', email: '' },
-});
+const CONTEXT = TEST_CONTEXT;
+const SETTINGS = parseSettings(testSettingsInput({ repositories: { mode: 'all', chosen: [], includeNew: true } }));
 const IDENTITY = ['AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'];
 
 describe('the age identity of a restore', () => {

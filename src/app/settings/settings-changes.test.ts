@@ -5,21 +5,12 @@ import { describe, it } from 'node:test';
 import { parseSettings, type WorkspaceSettingsInput } from '../../settings.js';
 import { kvsKeys } from '../state/state-keys.js';
 import { appState, now } from '../../forge/state/context.js';
-import { memoryApp } from '../state/testing.js';
+import { TEST_WORKSPACE, memoryApp, testSettingsInput } from '../state/testing.js';
 import { saveSettings, settingsView } from './settings-changes.js';
 
-const WORKSPACE = '{4c16a397-8e48-479c-8ca2-442e46c90570}';
+const WORKSPACE = TEST_WORKSPACE;
 const DAY = 86_400_000;
-const withExpiry = (expiresOn: string): WorkspaceSettingsInput => ({
-  bucket: { endpoint: '', region: 'eu-west-1', name: 'lifeboat-test', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: 'AKIAEXAMPLE' },
-  encryption: { recipients: [] },
-  objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
-  schedule: { interval: 'day' },
-  retention: {},
-  repositories: { mode: 'all', chosen: [], includeNew: false },
-  overrides: {},
-  bitbucket: { credential: 'api-token', email: 'admin@example.com', expiresOn },
-});
+const withExpiry = (expiresOn: string): WorkspaceSettingsInput => testSettingsInput({ schedule: { interval: 'day' }, bitbucket: { credential: 'api-token', email: 'admin@example.com', expiresOn } });
 
 describe('an API token\'s expiry, by the app\'s clock', () => {
   it('is checked at saving and shown counted from the app\'s day, not the wall clock\'s', async () => {

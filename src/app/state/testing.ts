@@ -3,6 +3,26 @@
 // Forge host needed.
 import { type MemoryState, memoryState } from './memory-state.js';
 import { withAppContext } from '../../forge/state/context.js';
+import type { WorkspaceSettingsInput } from '../../settings.js';
+
+/** The workspace the unit tests' app is installed in, and its Forge install context. */
+export const TEST_WORKSPACE = '{4c16a397-8e48-479c-8ca2-442e46c90570}';
+export const TEST_CONTEXT = { installContext: `ari:cloud:bitbucket::workspace/${TEST_WORKSPACE}` };
+
+/** Settings an admin could save, for unit tests: an hourly schedule over every repository, a bucket at AWS; `change` replaces whole sections. */
+export function testSettingsInput(change: Partial<WorkspaceSettingsInput> = {}): WorkspaceSettingsInput {
+  return {
+    bucket: { endpoint: '', region: 'eu-west-1', name: 'lifeboat-test', prefix: 'lifeboat', addressing: 'virtual-hosted', accessKeyId: 'AKIAEXAMPLE' },
+    encryption: { recipients: [] },
+    objectLock: { enabled: false, mode: 'GOVERNANCE', days: 30 },
+    schedule: { interval: 'hour' },
+    retention: {},
+    repositories: { mode: 'all', chosen: [], includeNew: false },
+    overrides: {},
+    bitbucket: { credential: 'access-token', email: '' },
+    ...change,
+  };
+}
 
 export interface Pushed {
   queue: string;
