@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { type SnapshotLocation, findSnapshot, listRepositories, listSnapshotIds } from '../engine/bucket/catalog.js';
+import { type SnapshotLocation, findSnapshot, listRepositoryNames, listSnapshotIds } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
@@ -85,7 +85,7 @@ export async function resolveRepo(store: BlobStore, text: string | undefined): P
   const path = asRepoPath(text);
   if (path && (await listSnapshotIds(store, path)).length > 0) return path;
   // Names only: which manifests are trusted is for the command that reads the snapshot to decide.
-  const { repositories } = await listRepositories(store, UNCHECKED);
+  const { repositories } = await listRepositoryNames(store, UNCHECKED);
   const wanted = text.toLowerCase();
   const matches = repositories.filter((entry) => entry.names.some((name) => name.toLowerCase() === wanted));
   const [match, another] = matches;

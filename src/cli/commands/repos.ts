@@ -1,4 +1,4 @@
-import { listRepositories } from '../../engine/bucket/catalog.js';
+import { listRepositoryNames } from '../../engine/bucket/catalog.js';
 import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { UNCHECKED } from '../../engine/bucket/signing.js';
 import { defineCommand } from '../command.js';
@@ -15,7 +15,7 @@ export const reposCommand = defineCommand({
   async run(args, output) {
     const store = await openLifeboatBucket(args.values);
     // Names, as the manifests give them; `lifeboat snapshots` says which are signed.
-    const { repositories, unreadable } = await listRepositories(store, UNCHECKED);
+    const { repositories, unreadable } = await listRepositoryNames(store, UNCHECKED);
     const rows = repositories.map(({ repo, ids, newest, names }) => ({
       workspace: newest?.repository.workspaceSlug ?? repo.workspace,
       slug: newest?.repository.slug ?? repo.repository,

@@ -80,7 +80,7 @@ export async function findSnapshot(store: BlobStore, id: string, repo?: RepoPath
   return first;
 }
 
-/** One repository as its snapshots name it (listRepositories). */
+/** One repository as its snapshots name it (listRepositoryNames). */
 export interface RepositoryNames {
   repo: RepoPath;
   /** Its snapshot ids, oldest first. */
@@ -96,7 +96,7 @@ export interface RepositoryNames {
  * renamed or deleted is still found by any name it had. Every manifest is read with
  * `trust`; those that cannot be read are reported, as readManifests does.
  */
-export async function listRepositories(store: BlobStore, trust: Trust): Promise<{ repositories: RepositoryNames[]; unreadable: UnreadableManifest[] }> {
+export async function listRepositoryNames(store: BlobStore, trust: Trust): Promise<{ repositories: RepositoryNames[]; unreadable: UnreadableManifest[] }> {
   const locations = await listAllSnapshots(store);
   const listing = await readManifests(store, locations, trust);
   const byPath = new Map<string, RepositoryNames>();
