@@ -196,6 +196,50 @@ describe('LFS objects', () => {
     for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(copy, object.oid)), object.content);
   });
 
+  it('restore --push to a host without LFS restores the refs and says the LFS step failed apart; --no-lfs skips it; lfs-push retries it alone', async () => {
+    // A host without LFS: its git server answers 404 on the LFS batch endpoint.
+    const plain = await startGitServer({ root: join(root, 'no-lfs'), receivePack: true });
+    try {
+      const copy = join(root, 'no-lfs', 'copy.git');
+      initBare(copy);
+      const url = plain.url('copy.git');
+      const failed = await runCli(['restore', secondId, '--push', url, '--json']);
+      assert.equal(failed.code, 1, failed.stderr);
+      const result = JSON.parse(failed.stdout) as { refs: { to: string; oid: string }[]; steps: unknown; lfs?: unknown; lfsError: { code: string; message: string }; lfsRetry: string };
+      assert.deepEqual(result.steps, { refs: 'restored', lfs: 'failed' });
+      assert.equal(result.lfs, undefined, 'nothing uploaded');
+      assert.match(result.lfsError.message, /404/);
+      const retry = `lifeboat lfs-push ${secondId} --push ${url}`;
+      assert.equal(result.lfsRetry, retry);
+      assert.equal(refsOf(copy), refsOf(bare), 'every ref was restored');
+      assert.deepEqual(result.refs.map((ref) => `${ref.oid} ${ref.to}`).sort().join('\n'), refsOf(bare).trim());
+      assert.match(failed.stderr, new RegExp(`^lifeboat: error \\[RESTORE_LFS_NOT_UPLOADED\\]: Refs restored, LFS objects not uploaded: \\[GIT_HTTP\\] .*404.* — run \`${retry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\``, 'm'));
+
+      const skippedCopy = join(root, 'no-lfs', 'skipped.git');
+      initBare(skippedCopy);
+      const skipped = await runCli(['restore', secondId, '--push', plain.url('skipped.git'), '--no-lfs']);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.match(skipped.stdout, new RegExp(`LFS objects not uploaded \\(--no-lfs\\): \`lifeboat lfs-push ${secondId} --push `));
+      assert.equal(refsOf(skippedCopy), refsOf(bare));
+      assert.equal(plain.requests.filter((request) => request.path.includes('/info/lfs/')).length, 1, 'only the first restore asked for LFS');
+    } finally {
+      await plain.close();
+    }
+
+    // Refs first, without LFS; then the LFS step alone, twice: the second finds every object there.
+    const later = join(root, 'target', 'later.git');
+    initBare(later);
+    const refsOnly = await cli(['restore', secondId, '--push', target.url('later.git'), '--no-lfs']);
+    assert.deepEqual(refsOnly.steps, { refs: 'restored', lfs: 'skipped' });
+    assert.equal(refsOnly.lfs, undefined);
+    const pushed = await cli(['lfs-push', secondId, '--push', target.url('later.git')]);
+    assert.deepEqual(pushed.lfs, { uploaded: 5, present: 0, missing: [] });
+    for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(later, object.oid)), object.content);
+    const again = await runCli(['lfs-push', secondId, '--push', target.url('later.git')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^0 LFS object\(s\) uploaded, 5 already there\.$/m);
+  });
+
   it('a backup split across invocations keeps the pointers of the bundles an earlier invocation stored', async () => {
     const split = join(root, 'split');
     git(undefined, ['init', '--quiet', split]);

@@ -11,6 +11,7 @@ import { backupCommand } from './commands/backup.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
 import { keygenCommand } from './commands/keygen.js';
+import { lfsPushCommand } from './commands/lfs-push.js';
 import { prCommand } from './commands/pr.js';
 import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
@@ -28,6 +29,7 @@ export const commands: Command[] = [
   showCommand,
   verifyCommand,
   restoreCommand,
+  lfsPushCommand,
   downloadCommand,
   prsCommand,
   prCommand,
