@@ -6,6 +6,7 @@
  * and restored byte for byte into a folder's LFS store and to another host.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -183,6 +184,25 @@ describe('LFS objects', () => {
     // (The pointers with extension lines need those extensions configured to check out: the canonical ones do not.)
     assert.deepEqual(readFileSync(join(clone, 'plain.bin')), objects.plain.content);
     assert.deepEqual(readFileSync(join(clone, 'later.bin')), objects.later.content);
+  });
+
+  it('download writes them beside the bundles, and its restore.sh puts them in the new repository\'s LFS store; missing ones are said on stderr and in --json', async () => {
+    const out = join(root, 'downloaded');
+    const result = await cli(['download', secondId, '--out', out]) as { lfs: unknown; files: { path: string }[] };
+    assert.deepEqual(result.lfs, { objects: 5, missing: [] });
+    for (const object of Object.values(objects)) assert.ok(result.files.some((file) => file.path === `lfs/objects/${object.oid.slice(0, 2)}/${object.oid.slice(2, 4)}/${object.oid}`), object.oid);
+    // Only sh and git (and cp): the objects land where git-lfs looks in a bare repository.
+    const rebuilt = join(root, 'downloaded-rebuilt.git');
+    execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(bare));
+    for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(rebuilt, object.oid)), object.content, object.oid);
+
+    const partial = await runCli(['download', firstId, '--out', join(root, 'downloaded-partial'), '--json']);
+    assert.equal(partial.code, 0, partial.stderr);
+    assert.deepEqual((JSON.parse(partial.stdout) as { lfs: unknown }).lfs, { objects: 3, missing: [objects.later.oid] });
+    assert.match(partial.stderr, new RegExp(`^1 LFS object\\(s\\) the snapshot names were never stored .*a checkout of them fails\\. ${objects.later.oid}$`, 'm'));
+    const text = await runCli(['download', firstId, '--out', join(root, 'downloaded-text')]);
+    assert.match(text.stdout, /^ {2}lfs\/objects\/ \(3 LFS object\(s\); restore\.sh puts them in the repository's LFS store\)$/m);
   });
 
   it('restore --push uploads them to the other host\'s LFS server; objects it has are not sent again', async () => {

@@ -8,7 +8,7 @@ import { allowUnsignedOptions } from '../signing.js';
 export const downloadCommand = defineCommand({
   name: 'download',
   usage: 'lifeboat download <snapshot> --out <dir> [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
-  summary: 'Write a snapshot as plain git bundles (decrypted), its manifest as stored with its signature, and a restore.sh that needs only git.',
+  summary: 'Write a snapshot as plain git bundles and LFS objects (decrypted), its manifest as stored with its signature, and a restore.sh that needs only git.',
   options: { out: { type: 'string' }, repo: { type: 'string' }, ...allowUnsignedOptions },
   async run(args, output) {
     const { positionals: [id], values } = args;
@@ -21,9 +21,19 @@ export const downloadCommand = defineCommand({
       directory: out,
       ...(identities ? { identities } : {}),
       onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}`, true),
+      onLfsObject: (index, total) => output.progress(`Downloading LFS object ${index}/${total}`),
     });
     output.done();
-    output.result(report, () => [`Wrote snapshot ${report.snapshot} to ${report.directory}:`, ...report.files.map((file) => `  ${inLine(file.path)}`), `Rebuild it with plain git: sh ${report.directory}/restore.sh`].join('\n'));
+    const missing = report.lfs?.missing ?? [];
+    if (missing.length > 0) output.warn(`${missing.length} LFS object(s) the snapshot names were never stored (see its metadata index), so they are not in ${report.directory}: a checkout of them fails. ${missing.join(', ')}`);
+    // The LFS objects are counted, not listed: a repository may hold thousands.
+    const listed = report.files.filter((file) => !file.path.startsWith('lfs/'));
+    output.result(report, () => [
+      `Wrote snapshot ${report.snapshot} to ${report.directory}:`,
+      ...listed.map((file) => `  ${inLine(file.path)}`),
+      ...(report.lfs ? [`  lfs/objects/ (${report.lfs.objects} LFS object(s); restore.sh puts them in the repository's LFS store)`] : []),
+      `Rebuild it with plain git: sh ${report.directory}/restore.sh`,
+    ].join('\n'));
     return 0;
   },
 });
