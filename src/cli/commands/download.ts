@@ -3,6 +3,7 @@ import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
 import { openSnapshotData } from '../context.js';
 import { inLine } from '../output.js';
+import { bundleMeter } from '../progress.js';
 import { allowUnsignedOptions } from '../signing.js';
 
 export const downloadCommand = defineCommand({
@@ -15,12 +16,13 @@ export const downloadCommand = defineCommand({
     const out = values.out;
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
     const { store, manifest, seal, bytes, identities } = await openSnapshotData(values, id, output);
+    const meter = bundleMeter(manifest.bundles.map((entry) => entry.size));
     const report = await downloadSnapshot(store, manifest, {
       manifestBytes: bytes,
       ...(seal.signed ? { signedBy: seal.key } : {}),
       directory: out,
       ...(identities ? { identities } : {}),
-      onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}`, true),
+      onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}: ${meter(index)}`, true),
       onLfsObject: (index, total) => output.progress(`Downloading LFS object ${index}/${total}`),
     });
     output.done();

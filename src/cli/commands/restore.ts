@@ -6,6 +6,7 @@ import { restoreToDirectory } from '../services/local-restore.js';
 import { defineCommand, gitOptions } from '../command.js';
 import { gitClient, openSnapshotData, wholeNumber } from '../context.js';
 import { formatBytes, inLine, type Output, reportError } from '../output.js';
+import { bundleMeter } from '../progress.js';
 import { lfsLine, pushLfsObjects } from './lfs-push.js';
 import { allowUnsignedOptions } from '../signing.js';
 
@@ -43,7 +44,7 @@ export const restoreCommand = defineCommand({
     const pushMaxBytes = wholeNumber(values['push-limit'], '--push-limit', 1);
     const { store, manifest, identities } = await openSnapshotData(values, id, output);
     const only = values.ref;
-    const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: (p: RestoreProgress) => showProgress(p, output) };
+    const common = { store, manifest, ...(identities ? { identities } : {}), ...(only ? { only } : {}), onProgress: restoreProgress(manifest.bundles.map((entry) => entry.size), output) };
     const mode: PushMode = beside ? 'beside' : overwrite ? 'overwrite' : 'empty';
     const git = push === undefined ? undefined : gitClient(push, values);
     // Read before anything is written, and shown, so that the person sees what the push will carry.
@@ -133,9 +134,16 @@ function planLines(plan: RestorePlan): string[] {
   return lines;
 }
 
-function showProgress(progress: RestoreProgress, output: Output): void {
-  if (progress.phase === 'plan') output.progress(`Reading bundle ${progress.bundle}/${progress.bundles} for the plan (${formatBytes(progress.bytes)})`);
-  else if (progress.phase === 'bundle') output.progress(progress.resumed ? `Bundle ${progress.bundle}/${progress.bundles} is already on the server (from an interrupted restore)` : `Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`, true);
-  else if (progress.phase === 'server') output.progress(`remote: ${progress.message}`);
-  else if (progress.phase === 'lfs') output.progress(`Restored ${progress.objects} LFS object(s)`, true);
+/** One redrawn line: the bundle being applied, bytes so far, rate and time left (from the bundles' stored sizes). */
+function restoreProgress(sizes: number[], output: Output): (progress: RestoreProgress) => void {
+  const meter = bundleMeter(sizes);
+  let label = '';
+  return (progress) => {
+    if (progress.phase === 'plan') output.progress(`Reading bundle ${progress.bundle}/${progress.bundles} for the plan (${formatBytes(progress.bytes)})`);
+    else if (progress.phase === 'bundle') {
+      label = progress.resumed ? `Bundle ${progress.bundle}/${progress.bundles} is already on the server (from an interrupted restore)` : `Applying bundle ${progress.bundle}/${progress.bundles} (${formatBytes(progress.bytes)})`;
+      output.progress(`${label}: ${meter(progress.bundle, progress.resumed)}`, true);
+    } else if (progress.phase === 'server') output.progress(`${label}: remote: ${progress.message}`);
+    else if (progress.phase === 'lfs') output.progress(`Restored ${progress.objects} LFS object(s)`, true);
+  };
 }

@@ -6,6 +6,7 @@ import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engin
 import { defineCommand } from '../command.js';
 import { loadIdentities, openLifeboatBucket, optionalRepo } from '../context.js';
 import { ExitCode, formatBytes, inLine, reportError } from '../output.js';
+import { bundleMeter } from '../progress.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
 export const verifyCommand = defineCommand({
@@ -36,10 +37,11 @@ export const verifyCommand = defineCommand({
       if (problem) reports.push({ ...unreadableReport(problem), signedBy: null });
       if (!manifest) continue;
       const seal = seals.get(manifest)!;
+      const meter = bundleMeter(manifest.bundles.map((entry) => entry.size));
       const report = await verifySnapshot(store, manifest, {
         ...(identities ? { identities } : {}),
         verified,
-        onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}`),
+        onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}, ${meter(index)}`),
       });
       // Where there are keys to expect a signature by, a snapshot none of them signed is what a plant looks
       // like: a failure unless --allow-unsigned accepts it (written before signing). With no key at all it is only said.
