@@ -259,6 +259,43 @@ describe('lifeboat prs, pr, verify of metadata', () => {
     assert.equal((JSON.parse(json.stdout) as { pullRequests: { title: string }[] }).pullRequests[0]!.title, title);
   });
 
+  it('prs lists the most recently updated first, and says (text and --json) when encrypted details were left out', async () => {
+    const key = await generateIdentity();
+    const identityFile = join(root, 'prs-order-identity.txt');
+    writeFileSync(identityFile, `${key.identity}\n`);
+    const bucketUrl = await initialized(['--recipient', key.recipient]);
+    const marker = await readMarker(storeFor(bucketUrl));
+    // Ids and update times in different orders: #3 is the oldest id and the newest update; times in other offsets.
+    const documents = [
+      reviewedPullRequest(7, { updatedOn: '2026-05-04T09:30:00.000000+00:00' }),
+      reviewedPullRequest(12, { updatedOn: '2026-05-06T12:00:00.000000+02:00' }),
+      reviewedPullRequest(3, { updatedOn: '2026-05-08T01:00:00.000000+00:00' }),
+      reviewedPullRequest(9, { updatedOn: '2026-05-05T20:00:00.000000-08:00' }),
+    ];
+    const result = await backup({
+      store: storeFor(bucketUrl), repo: { workspace: 'acme', repository: 'rich' }, git: createGitClient({ url: server.url('rich.git') }), trigger: 'cli', ...TEST_SIGNER,
+      encryption: marker.encryption, objectLock: null, metadata: [storedPullRequests(documents)],
+    });
+    assert.equal(result.status, 'created');
+    const id = result.snapshot.id;
+    // #12 (05-06 12:00 +02:00, 10:00Z) is newer than #9 (05-05 20:00 -08:00, 05-06 04:00Z).
+    const newestFirst = [3, 12, 9, 7];
+
+    const locked = await cliJson<{ encrypted: boolean; decrypted: boolean; pullRequests: { id: number }[] }>(['prs', id, '--bucket', bucketUrl]);
+    assert.deepEqual(locked.pullRequests.map((item) => item.id), newestFirst);
+    assert.equal(locked.encrypted, true);
+    assert.equal(locked.decrypted, false);
+    const text = await runCli(['prs', id, '--bucket', bucketUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.deepEqual(text.stdout.split('\n').slice(1, 5).map((line) => line.split(' ')[0]), newestFirst.map((n) => `#${n}`));
+    assert.match(text.stdout, /^The pull requests are encrypted: only ids, states and times are listed; pass --identity <file> for titles, authors and comments\.$/m);
+
+    const opened = await cliJson<{ encrypted: boolean; decrypted: boolean; pullRequests: { id: number }[] }>(['prs', id, '--bucket', bucketUrl, '--identity', identityFile]);
+    assert.deepEqual(opened.pullRequests.map((item) => item.id), newestFirst);
+    assert.deepEqual([opened.encrypted, opened.decrypted], [true, true]);
+    assert.doesNotMatch((await runCli(['prs', id, '--bucket', bucketUrl, '--identity', identityFile])).stdout, /encrypted/);
+  });
+
   it('lists and shows pull requests with threads, inline and deleted comments; verify catches a damaged document', async () => {
     const key = await generateIdentity();
     const identityFile = join(root, 'prs-identity.txt');

@@ -15,6 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { MARKER_KEY } from '../src/engine/bucket/bucket-keys.js';
+import { encryptionFor } from '../src/engine/bucket/format.js';
+import { recordStorageSetting } from '../src/engine/bucket/marker.js';
 import { collect } from '../src/engine/streams.js';
 import { addCommit, buildRichWorkRepo } from './helpers/fixtures.js';
 import { startGitServer, startRenamingGitProxy } from './helpers/git-server.js';
@@ -205,6 +207,9 @@ describe('lifeboat CLI: the recovery path', () => {
     assert.equal(restored.code, 0, restored.stderr);
     assert.equal(refsOf(target), refsOf(bare));
     fsck(target);
+    // A push cannot set the target's HEAD: the restore says which branch to make the default.
+    const head = git(bare, ['symbolic-ref', 'HEAD']).trim().replace('refs/heads/', '');
+    assert.ok(restored.stdout.includes(`make ${head} the target's default branch`), restored.stdout);
   });
 
   it('encrypts to the recipient, and the stored objects open with the standard age command', async () => {
@@ -239,6 +244,54 @@ describe('lifeboat CLI: the recovery path', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /\[IDENTITY_MISMATCH\]/);
     assert.throws(() => readdirSync(join(root, 'enc-wrong')), /ENOENT/, 'nothing written');
+  });
+
+  it('verify --all with a wrong identity reports every snapshot, plain and encrypted, and exits 1 (3 once damage is found)', async () => {
+    const key = await generateIdentity();
+    const wrong = await generateIdentity();
+    const wrongFile = join(root, 'verify-wrong.txt');
+    writeFileSync(wrongFile, `${wrong.identity}\n`);
+    const bucketUrl = await initialized();
+    const store = storeFor(bucketUrl);
+    const backUp = async (repo: string): Promise<string> => {
+      const result = await runCli(['backup', server.url('rich.git'), '--repo', repo, '--bucket', bucketUrl, '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      return (JSON.parse(result.stdout) as { snapshot: string }).snapshot;
+    };
+    // Plain, encrypted, plain again: the bucket's setting changed between backups (as the app may change it).
+    const first = await backUp('acme/a-plain');
+    await recordStorageSetting(store, { encryption: encryptionFor([key.recipient]), objectLock: null });
+    const encrypted = await backUp('acme/b-encrypted');
+    await recordStorageSetting(store, { encryption: null, objectLock: null });
+    const last = await backUp('acme/c-plain');
+
+    const verify = await runCli(['verify', '--all', '--bucket', bucketUrl, '--identity', wrongFile, '--json']);
+    assert.equal(verify.code, 1, verify.stderr);
+    const report = JSON.parse(verify.stdout) as { ok: boolean; snapshots: { snapshot: string; ok: boolean; deep: boolean; problems: { code: string }[] }[] };
+    assert.equal(report.ok, false);
+    // Listed by id: two backups within one second may come in either order.
+    assert.deepEqual(report.snapshots.map((s) => [s.snapshot, s.ok, s.deep, s.problems.map((p) => p.code)]).sort(), [
+      [first, true, true, []],
+      [encrypted, false, false, ['IDENTITY_MISMATCH']],
+      [last, true, true, []],
+    ].sort());
+    assert.match(verify.stderr, new RegExp(`^lifeboat: error \\[IDENTITY_MISMATCH\\]: .*1 encrypted snapshot\\(s\\) \\(${encrypted}\\).* — pass --identity`, 'm'));
+
+    const text = await runCli(['verify', '--all', '--bucket', bucketUrl, '--identity', wrongFile]);
+    assert.equal(text.code, 1);
+    assert.match(text.stdout, new RegExp(`^ok +${first} `, 'm'));
+    assert.match(text.stdout, new RegExp(`^FAILED ${encrypted} .*checksums only: encrypted, the identity does not open it\\)\\n +IDENTITY_MISMATCH: `, 'm'));
+    assert.match(text.stdout, new RegExp(`^ok +${last} `, 'm'));
+
+    // Damage in a plain snapshot is still found, and wins: exit 3.
+    const show = JSON.parse((await runCli(['show', last, '--bucket', bucketUrl, '--json'])).stdout) as { bundles: { key: string }[] };
+    const bytes = await collect(await store.get(show.bundles[0]!.key));
+    bytes[200] = bytes[200]! ^ 0xff;
+    await store.put(show.bundles[0]!.key, bytes);
+    const damaged = await runCli(['verify', '--all', '--bucket', bucketUrl, '--identity', wrongFile]);
+    assert.equal(damaged.code, 3, damaged.stderr);
+    assert.match(damaged.stdout, new RegExp(`^FAILED ${encrypted} `, 'm'));
+    assert.match(damaged.stdout, new RegExp(`^FAILED ${last} .*\\n +CHECKSUM_MISMATCH`, 'm'));
   });
 
   it('reports a tampered object with exit code 3', async () => {

@@ -6,6 +6,7 @@
  * and restored byte for byte into a folder's LFS store and to another host.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -185,6 +186,25 @@ describe('LFS objects', () => {
     assert.deepEqual(readFileSync(join(clone, 'later.bin')), objects.later.content);
   });
 
+  it('download writes them beside the bundles, and its restore.sh puts them in the new repository\'s LFS store; missing ones are said on stderr and in --json', async () => {
+    const out = join(root, 'downloaded');
+    const result = await cli(['download', secondId, '--out', out]) as { lfs: unknown; files: { path: string }[] };
+    assert.deepEqual(result.lfs, { objects: 5, missing: [] });
+    for (const object of Object.values(objects)) assert.ok(result.files.some((file) => file.path === `lfs/objects/${object.oid.slice(0, 2)}/${object.oid.slice(2, 4)}/${object.oid}`), object.oid);
+    // Only sh and git (and cp): the objects land where git-lfs looks in a bare repository.
+    const rebuilt = join(root, 'downloaded-rebuilt.git');
+    execFileSync('sh', [join(out, 'restore.sh'), rebuilt], { stdio: 'pipe' });
+    assert.equal(refsOf(rebuilt), refsOf(bare));
+    for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(rebuilt, object.oid)), object.content, object.oid);
+
+    const partial = await runCli(['download', firstId, '--out', join(root, 'downloaded-partial'), '--json']);
+    assert.equal(partial.code, 0, partial.stderr);
+    assert.deepEqual((JSON.parse(partial.stdout) as { lfs: unknown }).lfs, { objects: 3, missing: [objects.later.oid] });
+    assert.match(partial.stderr, new RegExp(`^1 LFS object\\(s\\) the snapshot names were never stored .*a checkout of them fails\\. ${objects.later.oid}$`, 'm'));
+    const text = await runCli(['download', firstId, '--out', join(root, 'downloaded-text')]);
+    assert.match(text.stdout, /^ {2}lfs\/objects\/ \(3 LFS object\(s\); restore\.sh puts them in the repository's LFS store\)$/m);
+  });
+
   it('restore --push uploads them to the other host\'s LFS server; objects it has are not sent again', async () => {
     const result = await cli(['restore', firstId, '--push', target.url('copy.git')]);
     assert.deepEqual(result.lfs, { uploaded: 3, present: 0, missing: [objects.later.oid] });
@@ -194,6 +214,50 @@ describe('LFS objects', () => {
     const beside = await cli(['restore', secondId, '--push', target.url('copy.git'), '--beside']);
     assert.deepEqual(beside.lfs, { uploaded: 2, present: 3, missing: [] });
     for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(copy, object.oid)), object.content);
+  });
+
+  it('restore --push to a host without LFS restores the refs and says the LFS step failed apart; --no-lfs skips it; lfs-push retries it alone', async () => {
+    // A host without LFS: its git server answers 404 on the LFS batch endpoint.
+    const plain = await startGitServer({ root: join(root, 'no-lfs'), receivePack: true });
+    try {
+      const copy = join(root, 'no-lfs', 'copy.git');
+      initBare(copy);
+      const url = plain.url('copy.git');
+      const failed = await runCli(['restore', secondId, '--push', url, '--json']);
+      assert.equal(failed.code, 1, failed.stderr);
+      const result = JSON.parse(failed.stdout) as { refs: { to: string; oid: string }[]; steps: unknown; lfs?: unknown; lfsError: { code: string; message: string }; lfsRetry: string };
+      assert.deepEqual(result.steps, { refs: 'restored', lfs: 'failed' });
+      assert.equal(result.lfs, undefined, 'nothing uploaded');
+      assert.match(result.lfsError.message, /404/);
+      const retry = `lifeboat lfs-push ${secondId} --push ${url}`;
+      assert.equal(result.lfsRetry, retry);
+      assert.equal(refsOf(copy), refsOf(bare), 'every ref was restored');
+      assert.deepEqual(result.refs.map((ref) => `${ref.oid} ${ref.to}`).sort().join('\n'), refsOf(bare).trim());
+      assert.match(failed.stderr, new RegExp(`^lifeboat: error \\[RESTORE_LFS_NOT_UPLOADED\\]: Refs restored, LFS objects not uploaded: \\[GIT_HTTP\\] .*404.* — run \`${retry.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\``, 'm'));
+
+      const skippedCopy = join(root, 'no-lfs', 'skipped.git');
+      initBare(skippedCopy);
+      const skipped = await runCli(['restore', secondId, '--push', plain.url('skipped.git'), '--no-lfs']);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.match(skipped.stdout, new RegExp(`LFS objects not uploaded \\(--no-lfs\\): \`lifeboat lfs-push ${secondId} --push `));
+      assert.equal(refsOf(skippedCopy), refsOf(bare));
+      assert.equal(plain.requests.filter((request) => request.path.includes('/info/lfs/')).length, 1, 'only the first restore asked for LFS');
+    } finally {
+      await plain.close();
+    }
+
+    // Refs first, without LFS; then the LFS step alone, twice: the second finds every object there.
+    const later = join(root, 'target', 'later.git');
+    initBare(later);
+    const refsOnly = await cli(['restore', secondId, '--push', target.url('later.git'), '--no-lfs']);
+    assert.deepEqual(refsOnly.steps, { refs: 'restored', lfs: 'skipped' });
+    assert.equal(refsOnly.lfs, undefined);
+    const pushed = await cli(['lfs-push', secondId, '--push', target.url('later.git')]);
+    assert.deepEqual(pushed.lfs, { uploaded: 5, present: 0, missing: [] });
+    for (const object of Object.values(objects)) assert.deepEqual(readFileSync(lfsObjectPath(later, object.oid)), object.content);
+    const again = await runCli(['lfs-push', secondId, '--push', target.url('later.git')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^0 LFS object\(s\) uploaded, 5 already there\.$/m);
   });
 
   it('a backup split across invocations keeps the pointers of the bundles an earlier invocation stored', async () => {

@@ -18,6 +18,7 @@ const LIFT_FILE_LIMIT = 'on Bitbucket a repository admin turns the file size lim
 const HINTS: Partial<Record<ErrorCode, Hint>> = {
   RESTORE_LARGE_FILES: `once the target takes files that large (${LIFT_FILE_LIMIT}), run the same command with --allow-large-files`,
   RESTORE_LARGE_FILE_REFUSED: `check that the target takes files that large (${LIFT_FILE_LIMIT}), then run the same command again`,
+  RESTORE_LFS_NOT_UPLOADED: (details) => `run \`${typeof details.retry === 'string' ? details.retry : 'lifeboat lfs-push <snapshot> --push <git-url>'}\` (with the same bucket and identity) once the target's LFS server takes them; the refs need no restore again`,
   GIT_AUTH_REQUIRED: GIT_CREDENTIALS,
   IDENTITY_REQUIRED: IDENTITY,
   IDENTITY_MISMATCH: `${IDENTITY} with an identity of one of the snapshot's recipients (lifeboat show <snapshot> names them)`,

@@ -12,6 +12,7 @@ import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
 import { keygenCommand } from './commands/keygen.js';
 import { diffCommand, logCommand } from './commands/log.js';
+import { lfsPushCommand } from './commands/lfs-push.js';
 import { prCommand } from './commands/pr.js';
 import { prsCommand } from './commands/prs.js';
 import { pruneCommand } from './commands/prune.js';
@@ -34,6 +35,7 @@ export const commands: Command[] = [
   diffCommand,
   verifyCommand,
   restoreCommand,
+  lfsPushCommand,
   downloadCommand,
   prsCommand,
   prCommand,

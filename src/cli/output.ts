@@ -12,7 +12,10 @@ export interface Output {
   json: boolean;
   /** A result: printed as text, or as JSON when --json was given. */
   result(value: unknown, text: () => string): void;
-  /** A progress line on stderr; redrawn in place on a terminal, dropped otherwise unless `always`. */
+  /**
+   * The progress line on stderr when it is a terminal (README), redrawn in place at most ten times a
+   * second (`always`: drawn now, a step worth seeing); nothing otherwise: a log or a pipe gets results and errors only.
+   */
   progress(line: string, always?: boolean): void;
   /** Ends a redrawn progress line. */
   done(): void;
@@ -31,17 +34,13 @@ export function createOutput(options: { json: boolean; quiet: boolean; stdout?: 
       stdout.write(options.json ? `${jsonText(value)}\n` : `${visible(text())}\n`);
     },
     progress(line, always = false) {
-      if (options.quiet) return;
-      if (tty) {
-        const now = Date.now();
-        if (!always && now - lastDraw < 100) return; // at most ten redraws a second
-        lastDraw = now;
-        const width = ('columns' in stderr && stderr.columns) || 100;
-        stderr.write(`\r\x1b[2K${visible(line, 'one line').slice(0, width - 1)}`);
-        drawn = true;
-      } else if (always) {
-        stderr.write(`${visible(line, 'one line')}\n`);
-      }
+      if (options.quiet || !tty) return;
+      const now = Date.now();
+      if (!always && now - lastDraw < 100) return; // at most ten redraws a second
+      lastDraw = now;
+      const width = ('columns' in stderr && stderr.columns) || 100;
+      stderr.write(`\r\x1b[2K${visible(line, 'one line').slice(0, width - 1)}`);
+      drawn = true;
     },
     done() {
       if (drawn) stderr.write('\n');

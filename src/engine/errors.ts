@@ -65,6 +65,8 @@ export const ErrorCodes = {
   RESTORE_LARGE_FILES: 'RESTORE_LARGE_FILES',
   /** A push carrying a file over the limit was refused although the person confirmed the limit was lifted. */
   RESTORE_LARGE_FILE_REFUSED: 'RESTORE_LARGE_FILE_REFUSED',
+  /** A push restore wrote every ref, but the snapshot's LFS objects did not reach the target's LFS server (e.g. a host without LFS). */
+  RESTORE_LFS_NOT_UPLOADED: 'RESTORE_LFS_NOT_UPLOADED',
   LOCAL_GIT_FAILED: 'LOCAL_GIT_FAILED',
   LOCAL_FILE_ERROR: 'LOCAL_FILE_ERROR',
   /** `lifeboat attach`: the file or folder is not an issue export or a wiki clone. */

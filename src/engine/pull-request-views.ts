@@ -94,9 +94,9 @@ const who = (account: unknown): string => text(record(account).display_name) ?? 
 const raw = (content: unknown): string => (typeof content === 'string' ? content : text(record(content).raw) ?? '');
 const byDate = <T>(date: (item: T) => string) => (a: T, b: T): number => date(a).localeCompare(date(b));
 
-/** The index's pull requests, newest id first. */
+/** The index's pull requests, newest first: the most recently updated, then the highest id (times carry offsets: compared as instants). */
 export function pullRequestEntries(index: MetadataIndex | undefined): PullRequestEntry[] {
-  return [...(index?.pullRequests?.items ?? [])].sort((a, b) => b.id - a.id);
+  return [...(index?.pullRequests?.items ?? [])].sort((a, b) => Date.parse(b.updatedOn) - Date.parse(a.updatedOn) || b.id - a.id);
 }
 
 export function pullRequestEntry(index: MetadataIndex | undefined, id: number, snapshot: string): PullRequestEntry {

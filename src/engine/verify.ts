@@ -7,7 +7,7 @@
  * with an identity (or plain) also decrypted and parsed (a JSON document against
  * its schema, an LFS object against its oid).
  */
-import { toLifeboatError } from './errors.js';
+import { type LifeboatError, toLifeboatError } from './errors.js';
 import type { BlobStore } from './bucket/blob-store.js';
 import type { UnreadableManifest } from './bucket/catalog.js';
 import type { SnapshotManifest, StoredObjectRef } from './bucket/format.js';
@@ -47,14 +47,15 @@ export async function verifySnapshot(
   } = {},
 ): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [...chainProblems(manifest)];
-  let deep = manifest.bundles.every((entry) => canOpen(entry, options.identities));
+  const keys = new Keys(options.identities);
+  let deep = manifest.bundles.every((entry) => keys.canOpen(entry));
   let bytes = 0;
   for (const [index, entry] of manifest.bundles.entries()) {
     options.onBundle?.(index + 1, manifest.bundles.length);
     bytes += entry.size;
     if (options.verified?.has(entry.key)) continue;
     try {
-      if (!canOpen(entry, options.identities)) {
+      if (!keys.canOpen(entry)) {
         await checkObject(store, manifest.repository, entry);
       } else {
         const bundle = await scanStoredBundle(store, manifest, entry, options.identities);
@@ -67,36 +68,57 @@ export async function verifySnapshot(
       options.verified?.add(entry.key);
     } catch (error) {
       const failure = await rootCause(store, manifest.repository, entry, toLifeboatError(error));
-      if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
-      problems.push({ code: failure.code, message: failure.message, key: entry.key });
+      if (failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
+      if (keys.mismatched(failure)) deep = false;
+      else problems.push({ code: failure.code, message: failure.message, key: entry.key });
     }
   }
-  const metadata = await verifyMetadata(store, manifest, options);
+  const metadata = await verifyMetadata(store, manifest, keys, options);
   problems.push(...metadata.problems);
   deep &&= metadata.deep;
+  // A wrong key is said once per snapshot: the checksums were checked, the contents could not be.
+  if (keys.mismatch) problems.push(keys.mismatch);
   return { snapshot: manifest.id, ok: problems.length === 0, deep, bundles: manifest.bundles.length, bytes, metadata: metadata.checked, problems };
 }
 
 type MetadataCheck = (ref: StoredObjectRef) => Promise<void>;
 
-/** Each object says whether it is an age file; without an identity only plain ones can be opened. */
-function canOpen(object: { encrypted: boolean }, identities: string[] | undefined): boolean {
-  return !object.encrypted || (identities?.length ?? 0) > 0;
+/**
+ * Which objects can be opened: each says whether it is an age file; without an identity only
+ * plain ones, and once the identities turned out not to fit this snapshot, only plain ones too
+ * (the rest are checked against their checksums, and the snapshot reports IDENTITY_MISMATCH).
+ */
+class Keys {
+  mismatch: VerifyProblem | undefined;
+  constructor(readonly identities: string[] | undefined) {}
+
+  canOpen(object: { encrypted: boolean }): boolean {
+    return !object.encrypted || ((this.identities?.length ?? 0) > 0 && !this.mismatch);
+  }
+
+  /** Whether `failure` is the identities not fitting (remembered); rootCause already found the stored bytes sound. */
+  mismatched(failure: LifeboatError): boolean {
+    if (failure.code !== 'IDENTITY_MISMATCH') return false;
+    this.mismatch ??= { code: failure.code, message: `${failure.message} Only the stored checksums were checked.` };
+    return true;
+  }
 }
 
 /** The index, then every object it names, each checked as deeply as the identities allow. */
-async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, options: { identities?: string[]; verified?: Set<string> }): Promise<{ checked: number; deep: boolean; problems: VerifyProblem[] }> {
+async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, keys: Keys, options: { verified?: Set<string> }): Promise<{ checked: number; deep: boolean; problems: VerifyProblem[] }> {
   if (!manifest.metadata) return { checked: 0, deep: true, problems: [] };
   const problems: VerifyProblem[] = [];
+  let deep = true;
   const check = async (ref: StoredObjectRef, deepCheck: MetadataCheck): Promise<void> => {
     if (options.verified?.has(ref.key)) return;
     try {
-      await (canOpen(ref, options.identities) ? deepCheck(ref) : checkObject(store, manifest.repository, ref));
+      await (keys.canOpen(ref) ? deepCheck(ref) : checkObject(store, manifest.repository, ref));
       options.verified?.add(ref.key);
     } catch (error) {
       const failure = await rootCause(store, manifest.repository, ref, toLifeboatError(error));
-      if (failure.code === 'IDENTITY_MISMATCH' || failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
-      problems.push({ code: failure.code, message: failure.message, key: ref.key });
+      if (failure.code === 'BUCKET_ACCESS_DENIED' || failure.code === 'BUCKET_UNREACHABLE') throw failure;
+      if (keys.mismatched(failure)) deep = false;
+      else problems.push({ code: failure.code, message: failure.message, key: ref.key });
     }
   };
   const indexRef = manifest.metadata.index;
@@ -109,7 +131,7 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
     return { checked: 1, deep: true, problems: [{ code: failure.code, message: failure.message, key: indexRef.key }] };
   }
   if (!index) return { checked: 0, deep: true, problems };
-  const identities = options.identities;
+  const identities = keys.identities;
   const document = (entry: PullRequestEntry | ConfigurationEntry): MetadataCheck => async () => {
     await readEntryDocument(store, manifest, entry, identities);
   };
@@ -121,7 +143,7 @@ async function verifyMetadata(store: BlobStore, manifest: SnapshotManifest, opti
     ...(index.attachments ?? []).map((item): [StoredObjectRef, MetadataCheck] => [item.object, plain]),
   ];
   for (const [ref, deepCheck] of checks) await check(ref, deepCheck);
-  return { checked: 1 + checks.length, deep: checks.every(([ref]) => canOpen(ref, options.identities)), problems };
+  return { checked: 1 + checks.length, deep: deep && checks.every(([ref]) => keys.canOpen(ref)), problems };
 }
 
 /** A snapshot whose manifest cannot be read fails verification: nothing of it can be restored. */

@@ -8,6 +8,7 @@ import { defineCommand, gitOptions } from '../command.js';
 import { lfsCollector } from '../../engine/lfs.js';
 import { gitClient, lfsClient, openBucketFromOptions, wholeNumber } from '../context.js';
 import { formatBytes, inLine, type Output } from '../output.js';
+import { transferMeter } from '../progress.js';
 import { signingKeyOptions, writerSigning } from '../signing.js';
 
 export const backupCommand = defineCommand({
@@ -46,7 +47,7 @@ export const backupCommand = defineCommand({
       metadata: [lfsCollector(lfsClient(url, values))],
       ...(maxRefs !== undefined ? { maxRefsPerBundle: maxRefs } : {}),
       owner: `lifeboat-cli pid ${process.pid}`,
-      onProgress: (progress) => showProgress(progress, output, signing.trust),
+      onProgress: backupProgress(output, signing.trust),
     });
     output.done();
     if (result.status === 'partial') throw new LifeboatError('INTERNAL', 'Backup stopped before its end without a deadline.');
@@ -70,34 +71,44 @@ export const backupCommand = defineCommand({
   },
 });
 
-function showProgress(progress: BackupProgress, output: Output, trust: Trust): void {
-  switch (progress.phase) {
-    case 'refs':
-      output.progress(`Listed ${progress.refs} refs`, true);
-      break;
-    case 'skipped':
-      for (const line of passedOver(progress.unreadable, trust)) output.warn(line);
-      break;
-    case 'fetch':
-      output.progress(`Fetching ${progress.kind} bundle ${progress.bundle}/${progress.bundles} (${progress.refs} refs)`, true);
-      break;
-    case 'server':
-      output.progress(`remote: ${progress.message}`);
-      break;
-    case 'upload':
-      output.progress(`Uploaded ${formatBytes(progress.bytes)}`);
-      break;
-    case 'stored':
-      output.progress(`Stored bundle ${progress.bundle} (${formatBytes(progress.bytes)})`, true);
-      output.done();
-      break;
-    case 'metadata':
-      output.progress('Reading metadata', true);
-      break;
-    case 'unchanged':
-    case 'commit':
-      break;
-  }
+/** One redrawn line: the bundle being fetched and stored, bytes stored, rate and time left (counted in bundles: their sizes are not known ahead). */
+function backupProgress(output: Output, trust: Trust): (progress: BackupProgress) => void {
+  const meter = transferMeter();
+  let stored = 0;
+  let storedBundles = 0;
+  let current = { bundle: 0, bundles: 0, label: '' };
+  const line = (bytes: number, bundlesLeft: number): string => `${current.label}: ${meter({ bytes, steps: storedBundles, stepsLeft: bundlesLeft })}`;
+  return (progress) => {
+    switch (progress.phase) {
+      case 'refs':
+        output.progress(`Listed ${progress.refs} refs`, true);
+        break;
+      case 'skipped':
+        for (const warning of passedOver(progress.unreadable, trust)) output.warn(warning);
+        break;
+      case 'fetch':
+        current = { bundle: progress.bundle, bundles: progress.bundles, label: `Bundle ${progress.bundle}/${progress.bundles} (${progress.kind}, ${progress.refs} refs)` };
+        output.progress(line(stored, progress.bundles - progress.bundle + 1), true);
+        break;
+      case 'server':
+        output.progress(`${current.label}: remote: ${progress.message}`);
+        break;
+      case 'upload':
+        output.progress(line(stored + progress.bytes, current.bundles - current.bundle + 1));
+        break;
+      case 'stored':
+        stored += progress.bytes;
+        storedBundles += 1;
+        output.progress(line(stored, current.bundles - progress.bundle), true);
+        break;
+      case 'metadata':
+        output.progress('Reading metadata', true);
+        break;
+      case 'unchanged':
+      case 'commit':
+        break;
+    }
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { allowUnsignedOptions } from '../signing.js';
 export const prsCommand = defineCommand({
   name: 'prs',
   usage: 'lifeboat prs <snapshot> [--repo <workspace>/<repo>] [--identity <file>] [--trust <fingerprint>]... [--allow-unsigned]',
-  summary: "List a snapshot's pull requests, newest first.",
+  summary: "List a snapshot's pull requests, newest first (most recently updated).",
   options: { ...repoOptions, ...allowUnsignedOptions },
   examples: ['lifeboat prs latest --repo acme/web --identity ~/lifeboat-key.txt'],
   async run(args, output) {
@@ -20,11 +20,16 @@ export const prsCommand = defineCommand({
     const index = await readMetadataIndex(store, manifest);
     const entries = pullRequestEntries(index);
     const items = await listPullRequests(store, manifest, entries, identities);
-    if (!identities && entries.some((entry) => entry.object.encrypted)) output.warn(`The pull requests are encrypted: only ids, states and times are listed; pass --identity <file> for titles, authors and comments.`);
-    output.result({ snapshot: manifest.id, collected: index?.pullRequests !== undefined, pullRequests: items }, () => {
+    // Encrypted documents with no identity to open them: the listing holds only what the plain index says, and says so.
+    const encrypted = entries.some((entry) => entry.object.encrypted);
+    const decrypted = !encrypted || identities !== undefined;
+    const locked = 'The pull requests are encrypted: only ids, states and times are listed; pass --identity <file> for titles, authors and comments.';
+    if (!decrypted && output.json) output.warn(locked);
+    output.result({ snapshot: manifest.id, collected: index?.pullRequests !== undefined, encrypted, decrypted, pullRequests: items }, () => {
       if (!index?.pullRequests) return `Snapshot ${manifest.id} holds no pull requests (they were not collected).`;
       if (items.length === 0) return `Snapshot ${manifest.id} holds no pull requests (the repository has none).`;
-      return table([['ID', 'STATE', 'UPDATED', 'COMMENTS', 'AUTHOR', 'TITLE'], ...items.map((item) => [`#${item.id}`, item.state, shortDate(item.updatedOn), String(item.comments ?? ''), item.author ?? '', item.title ?? ''])]);
+      const rows = table([['ID', 'STATE', 'UPDATED', 'COMMENTS', 'AUTHOR', 'TITLE'], ...items.map((item) => [`#${item.id}`, item.state, shortDate(item.updatedOn), String(item.comments ?? ''), item.author ?? '', item.title ?? ''])]);
+      return decrypted ? rows : `${rows}\n${locked}`;
     });
     return 0;
   },

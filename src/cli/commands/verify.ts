@@ -5,7 +5,8 @@ import { LifeboatError } from '../../engine/errors.js';
 import { type VerifyReport, unreadableReport, verifySnapshot } from '../../engine/verify.js';
 import { defineCommand, repoOptions } from '../command.js';
 import { loadIdentities, openLifeboatBucket, resolveRepo } from '../context.js';
-import { ExitCode, formatBytes, inLine } from '../output.js';
+import { ExitCode, formatBytes, inLine, reportError } from '../output.js';
+import { bundleMeter } from '../progress.js';
 import { describeSeal, listingPolicy, readerTrust } from '../signing.js';
 
 export const verifyCommand = defineCommand({
@@ -36,10 +37,11 @@ export const verifyCommand = defineCommand({
       if (problem) reports.push({ ...unreadableReport(problem), signedBy: null });
       if (!manifest) continue;
       const seal = seals.get(manifest)!;
+      const meter = bundleMeter(manifest.bundles.map((entry) => entry.size));
       const report = await verifySnapshot(store, manifest, {
         ...(identities ? { identities } : {}),
         verified,
-        onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}`),
+        onBundle: (index, total) => output.progress(`Verifying ${manifest.id}: bundle ${index}/${total}, ${meter(index)}`),
       });
       // Where there are keys to expect a signature by, a snapshot none of them signed is what a plant looks
       // like: a failure unless --allow-unsigned accepts it (written before signing). With no key at all it is only said.
@@ -55,9 +57,16 @@ export const verifyCommand = defineCommand({
     output.done();
     const ok = reports.every((report) => report.ok);
     output.result({ ok, snapshots: reports }, () => reports.map((report) => {
-      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${describeSeal(report.signedBy)}, ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : ' (checksums only: encrypted, no --identity)'}`;
+      const head = `${report.ok ? 'ok    ' : 'FAILED'} ${report.snapshot}  ${describeSeal(report.signedBy)}, ${report.bundles} bundles, ${formatBytes(report.bytes)}${report.metadata > 0 ? `, ${report.metadata} metadata objects` : ''}${report.deep || report.bundles === 0 ? '' : identities ? ' (checksums only: encrypted, the identity does not open it)' : ' (checksums only: encrypted, no --identity)'}`;
       return [head, ...report.problems.map((problem) => `         ${problem.code}: ${inLine(problem.message)}`)].join('\n');
     }).join('\n') || 'No snapshots to verify.');
+    // A wrong key is the caller's mistake, not damage: exit 1 as any command refused with it, unless damage was found too.
+    const damaged = reports.some((report) => report.problems.some((problem) => problem.code !== 'IDENTITY_MISMATCH'));
+    const undecrypted = reports.filter((report) => report.problems.some((problem) => problem.code === 'IDENTITY_MISMATCH')).map((report) => report.snapshot);
+    if (!damaged && undecrypted.length > 0) {
+      const error = new LifeboatError('IDENTITY_MISMATCH', `The given identity opens none of ${undecrypted.length} encrypted snapshot(s) (${undecrypted.join(', ')}): only their checksums were checked.`);
+      return reportError(error, undefined, { debug: false });
+    }
     return ok ? ExitCode.ok : ExitCode.verifyFailed;
   },
 });

@@ -2,24 +2,30 @@
  * Download: a snapshot as plain files that need only git — the decrypted bundles in
  * apply order, the manifest as stored and the trusted key's signature of it
  * (signature.json, which `openssl` checks: docs/bucket-format.md, "Signatures"), the
- * exact ref list (refs.txt), and restore.sh, which applies them with sh and git alone.
+ * exact ref list (refs.txt), the LFS objects (decrypted, as git-lfs keeps them: lfs/objects/),
+ * and restore.sh, which applies them with sh and git alone and copies the LFS objects into the
+ * new repository's LFS store.
  * This is the way out that depends on nothing of Lifeboat's.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../engine/errors.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
 import { signatureKey } from '../../engine/bucket/bucket-keys.js';
 import { readPlain } from '../../engine/bucket/objects.js';
+import { readLfsObject, snapshotLfs } from '../../engine/lfs.js';
 import { collect } from '../../engine/streams.js';
+import { lfsStorePath } from './local-restore.js';
 
 export interface DownloadReport {
   snapshot: string;
   directory: string;
   files: { path: string; bytes: number }[];
+  /** The snapshot's LFS objects written under lfs/objects/, and the oids it names but never stored; absent when it holds none. */
+  lfs?: { objects: number; missing: string[] };
 }
 
 export async function downloadSnapshot(
@@ -33,6 +39,7 @@ export async function downloadSnapshot(
     signedBy?: string;
     identities?: string[];
     onBundle?: (index: number, total: number) => void;
+    onLfsObject?: (index: number, total: number) => void;
   },
 ): Promise<DownloadReport> {
   const directory = resolve(options.directory);
@@ -42,6 +49,7 @@ export async function downloadSnapshot(
   }
   const files: DownloadReport['files'] = [];
   const bundleNames: string[] = [];
+  let lfs: DownloadReport['lfs'];
   try {
     for (const [index, entry] of manifest.bundles.entries()) {
       options.onBundle?.(index + 1, manifest.bundles.length);
@@ -50,11 +58,19 @@ export async function downloadSnapshot(
       files.push({ path: name, bytes });
       bundleNames.push(name);
     }
+    const section = await snapshotLfs(store, manifest);
+    for (const [index, entry] of (section?.items ?? []).entries()) {
+      options.onLfsObject?.(index + 1, section!.items.length);
+      const path = lfsStorePath(entry.oid);
+      await mkdir(join(directory, dirname(path)), { recursive: true });
+      files.push({ path, bytes: await writeStreamToFile(join(directory, path), readLfsObject(store, manifest, entry, options.identities)) });
+    }
+    lfs = section && { objects: section.items.length, missing: section.missing.map((entry) => entry.oid) };
     const plainFiles: [string, string | Uint8Array][] = [
       ['refs.txt', manifest.refs.map((ref) => `${ref.oid} ${ref.name}\n`).join('')],
       ['manifest.json', options.manifestBytes],
       ...(options.signedBy ? [['signature.json', await collect(await store.get(signatureKey(manifest.repository, manifest.id, options.signedBy)))] as [string, Uint8Array]] : []),
-      ['restore.sh', restoreScript(manifest, bundleNames)],
+      ['restore.sh', restoreScript(manifest, bundleNames, (section?.items.length ?? 0) > 0)],
     ];
     for (const [name, content] of plainFiles) {
       await writeFile(join(directory, name), content, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
@@ -64,7 +80,7 @@ export async function downloadSnapshot(
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
-  return { snapshot: manifest.id, directory, files };
+  return { snapshot: manifest.id, directory, files, ...(lfs ? { lfs } : {}) };
 }
 
 /** Writes through a temporary name, so a file with the final name is always complete. */
@@ -92,7 +108,7 @@ export async function writeStreamToFile(path: string, stream: AsyncIterable<Uint
  * repository from the files beside it. Ref names stay data (read from refs.txt),
  * never script text.
  */
-function restoreScript(manifest: SnapshotManifest, bundles: string[]): string {
+function restoreScript(manifest: SnapshotManifest, bundles: string[], lfs: boolean): string {
   // Manifest text is data, not script: no line breaks or quotes may reach the shell.
   const comment = (text: string): string => text.replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?');
   // --no-tags: git would otherwise also copy tags into refs/tags/, where a tag `rel` of one
@@ -116,6 +132,9 @@ ${fetches.join('\n')}
 git -C "$target" for-each-ref --format='delete %(refname)' | git -C "$target" update-ref --stdin
 while read -r oid name; do printf 'create %s %s\\n' "$name" "$oid"; done < "$here/refs.txt" | git -C "$target" update-ref --stdin
 ${manifest.head.symref ? `git -C "$target" symbolic-ref HEAD '${manifest.head.symref.replace(/'/g, `'\\''`)}'` : ''}
+${lfs ? `# The LFS objects, where git-lfs looks in a bare repository: $GIT_DIR/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>.
+mkdir -p "$target/lfs"
+cp -R "$here/lfs/objects" "$target/lfs/"` : ''}
 echo "Restored ${manifest.refs.length} refs into $target"
 `;
 }

@@ -66,12 +66,17 @@ async function writeLfsObjects(source: RestoreSource, gitDir: string): Promise<L
   const section = await snapshotLfs(source.store, source.manifest);
   if (!section) return undefined;
   for (const entry of section.items) {
-    const path = join(gitDir, 'lfs', 'objects', entry.oid.slice(0, 2), entry.oid.slice(2, 4), entry.oid);
+    const path = join(gitDir, lfsStorePath(entry.oid));
     await mkdir(dirname(path), { recursive: true });
     await pipeline(Readable.from(readLfsObject(source.store, source.manifest, entry, source.identities)), createWriteStream(path));
   }
   source.onProgress?.({ phase: 'lfs', objects: section.items.length });
   return { uploaded: section.items.length, present: 0, missing: section.missing.map((entry) => entry.oid) };
+}
+
+/** Where git-lfs keeps an object, relative to the GIT_DIR: "lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>". */
+export function lfsStorePath(oid: string): string {
+  return `lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
 }
 
 async function isNonEmptyDirectory(path: string): Promise<boolean> {
