@@ -17,7 +17,7 @@
  * Applying is idempotent: a plan made again after an interrupted run has only
  * what is still left to do.
  */
-import { type ConfigurationDocument, digestOf } from '../engine/bucket/metadata.js';
+import { digestOf } from '../engine/bucket/metadata.js';
 import type { ConfigurationNote, SnapshotConfiguration } from '../engine/configuration-views.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { BitbucketClient } from './client.js';
