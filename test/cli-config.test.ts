@@ -14,12 +14,13 @@ import { startTestEmulator, WORKSPACE_TOKEN_AUTH, type TestEmulator } from '../s
 import { DEMO_WORKSPACE, DEMO_WORKSPACE_TOKEN } from '../sandbox/demo.js';
 import { BitbucketClient } from '../src/bitbucket/client.js';
 import { configurationCollector } from '../src/bitbucket/configuration.js';
-import { backup } from '../src/engine/backup.js';
+import { backup, newSnapshotId } from '../src/engine/backup.js';
+import { snapshotKey } from '../src/engine/bucket/bucket-keys.js';
 import { generateIdentity } from '../src/engine/bucket/crypto.js';
 import { readMarker } from '../src/engine/bucket/marker.js';
 import { type ConfigurationDocument, readEntryDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
-import type { SnapshotManifest } from '../src/engine/bucket/format.js';
+import { type SnapshotManifest, serializeDocument } from '../src/engine/bucket/format.js';
 import { CONFIGURATION_SECTIONS } from '../src/engine/configuration-views.js';
 import { createGitClient } from '../src/engine/git/client.js';
 import { type CliResult, runCli as runTestCli } from './helpers/cli.js';
@@ -198,6 +199,21 @@ describe('lifeboat config', () => {
     assert.equal(shown.code, 0, shown.stderr);
     assert.match(shown.stdout, /^webhooks\n {2}not held: the backup could not read it \(below\)$/m);
     assert.match(shown.stdout, new RegExp(`^Problems the backup met:\\n {2}\\[${parsed.problems[0]!.code}\\] webhooks: .+\\n {2}\\[${parsed.problems[1]!.code}\\] deploy-keys: `, 'm'));
+  });
+
+  it('a snapshot no trusted key signed is read only with --allow-unsigned', async () => {
+    const { url, store } = await initialized();
+    const manifest = await backUp(store, 'web', { configuration: true });
+    // A copy of the real manifest under a later id, with no signature: what anyone who can write the bucket could plant.
+    const planted = newSnapshotId(new Date(), manifest.id);
+    await store.put(snapshotKey(manifest.repository, planted), serializeDocument({ ...manifest, id: planted }), { contentType: 'application/json' });
+    const refused = await runCli(['config', planted, '--bucket', url]);
+    oneLineError(refused, 'SNAPSHOT_UNSIGNED');
+    assert.match(refused.stderr, /config and attachments read it with --allow-unsigned/);
+    const read = await runCli(['config', planted, '--bucket', url, '--allow-unsigned', '--section', 'webhooks']);
+    assert.equal(read.code, 0, read.stderr);
+    assert.match(read.stderr, new RegExp(`snapshot ${planted} is not signed by a trusted key`));
+    assert.match(read.stdout, /^ {2}https:\/\/ci\.example\.com\/hooks\/bitbucket {2}active/m);
   });
 
   it('a snapshot without configuration: METADATA_NOT_FOUND, and where to look', async () => {
