@@ -17,9 +17,8 @@
  * Applying is idempotent: a plan made again after an interrupted run has only
  * what is still left to do.
  */
-import type { BlobStore } from '../engine/bucket/blob-store.js';
-import type { SnapshotManifest } from '../engine/bucket/format.js';
-import { type ConfigurationDocument, digestOf, readEntryDocument, readMetadataIndex } from '../engine/bucket/metadata.js';
+import { digestOf } from '../engine/bucket/metadata.js';
+import type { ConfigurationNote, SnapshotConfiguration } from '../engine/configuration-views.js';
 import { LifeboatError, toLifeboatError } from '../engine/errors.js';
 import type { BitbucketClient } from './client.js';
 import {
@@ -28,12 +27,6 @@ import {
 import { CONFIGURATION_ACCESS, type CredentialKind, credentialScopes, readsWith, writesWith } from './credentials.js';
 
 type Item = Record<string, unknown>;
-
-export interface ConfigurationNote {
-  section: ConfigurationSection;
-  item: string;
-  reason: string;
-}
 
 export interface ConfigurationChange {
   section: ConfigurationSection;
@@ -64,29 +57,6 @@ export interface ConfigurationRestoreResult {
   written: ConfigurationChange[];
   /** What the plan could not write (notWritable), and the writes Bitbucket refused, with its reason. */
   notWritten: ConfigurationNote[];
-}
-
-/** The configuration a snapshot holds: each section's document, and the sections its backup could not read. */
-export interface SnapshotConfiguration {
-  documents: Map<ConfigurationSection, ConfigurationDocument>;
-  missing: ConfigurationNote[];
-}
-
-const isSection = (name: string): name is ConfigurationSection => (CONFIGURATION_SECTIONS as readonly string[]).includes(name);
-
-/** Reads every configuration document a snapshot names; a snapshot taken without configuration is refused. */
-export async function readSnapshotConfiguration(store: BlobStore, manifest: SnapshotManifest, identities?: string[]): Promise<SnapshotConfiguration> {
-  const index = await readMetadataIndex(store, manifest);
-  if (!index?.configuration || index.configuration.length === 0) {
-    throw new LifeboatError('METADATA_NOT_FOUND', `Snapshot ${manifest.id} holds no repository configuration: it was taken before Lifeboat backed configuration up (choose a later snapshot).`, { details: { snapshotId: manifest.id } });
-  }
-  const documents = new Map<ConfigurationSection, ConfigurationDocument>();
-  for (const entry of index.configuration) {
-    if (isSection(entry.section)) documents.set(entry.section, await readEntryDocument(store, manifest, entry, identities));
-  }
-  const missing = index.problems.filter((problem) => problem.section === 'configuration' && problem.subject !== undefined && isSection(problem.subject) && !documents.has(problem.subject))
-    .map((problem) => ({ section: problem.subject as ConfigurationSection, item: 'the whole section', reason: `the backup could not read it: ${problem.message}` }));
-  return { documents, missing };
 }
 
 /**

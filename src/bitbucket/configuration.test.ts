@@ -8,7 +8,8 @@ import { TEST_SIGNING_KEY } from '../../test/helpers/signing.js';
 import { collectMetadata } from '../engine/metadata.js';
 import { BitbucketClient } from './client.js';
 import { CONFIGURATION_SECTIONS, configurationCollector } from './configuration.js';
-import { type SnapshotConfiguration, planConfiguration } from './configuration-plan.js';
+import type { SnapshotConfiguration } from '../engine/configuration-views.js';
+import { planConfiguration } from './configuration-plan.js';
 
 describe('the configuration collector', () => {
   let emulator: TestEmulator;
@@ -61,6 +62,7 @@ describe('the configuration restore plan', () => {
   const snapshot = (documents: Record<string, { data: unknown; unreadable?: Array<{ item: string; reason: string }> }>): SnapshotConfiguration => ({
     documents: new Map(Object.entries(documents).map(([section, { data, unreadable = [] }]) => [section as never, { format: 'lifeboat-configuration', version: 1, fetchedAt: '2026-12-02T01:00:00Z', section, data, unreadable }])),
     missing: [],
+    problems: [],
   });
   const changes = (plan: ReturnType<typeof planConfiguration>) => plan.steps.map((step) => `${step.action} ${step.section}: ${step.item}`);
 

@@ -16,6 +16,7 @@ import type { ConfigurationDocument } from '../engine/bucket/metadata.js';
 import { FORMAT_VERSION } from '../engine/bucket/format.js';
 import { inTurns } from '../engine/concurrency.js';
 import { toLifeboatError } from '../engine/errors.js';
+import { CONFIGURATION_SECTIONS, type ConfigurationSection } from '../engine/configuration-views.js';
 import type { MetadataCollector, MetadataContext } from '../engine/metadata.js';
 import { type BitbucketClient, apiPath } from './client.js';
 import { CONFIGURATION_ACCESS, type CredentialKind, type Identity, credentialScopes, readsWith } from './credentials.js';
@@ -33,11 +34,8 @@ export interface RepositoryAddress {
   repository: string;
 }
 
-export const CONFIGURATION_SECTIONS = [
-  'repository', 'branch-restrictions', 'default-reviewers', 'branching-model', 'webhooks', 'deploy-keys',
-  'user-permissions', 'group-permissions', 'pipelines', 'pipeline-variables', 'environments',
-] as const;
-export type ConfigurationSection = (typeof CONFIGURATION_SECTIONS)[number];
+// The list is the bucket format's (the engine reads snapshots without this module).
+export { CONFIGURATION_SECTIONS, type ConfigurationSection } from '../engine/configuration-views.js';
 
 export type Unreadable = ConfigurationDocument['unreadable'][number];
 

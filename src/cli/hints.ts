@@ -30,14 +30,18 @@ const HINTS: Partial<Record<ErrorCode, Hint>> = {
     if (!Array.isArray(details.matches)) return byRepo;
     return `give more of the id${repos.length > 1 ? `, or ${byRepo}` : ''}`;
   },
-  METADATA_NOT_FOUND: (details) => (typeof details.snapshot === 'string' ? `list them with \`lifeboat prs ${details.snapshot}\`` : undefined),
+  METADATA_NOT_FOUND: (details) => {
+    // A snapshot without configuration: a later one of the same repository may hold it.
+    if (details.section === 'configuration') return `\`lifeboat log --repo ${typeof details.repo === 'string' ? details.repo : '<workspace>/<repo>'}\` lists its snapshots, \`lifeboat show <snapshot>\` the configuration each holds`;
+    return typeof details.snapshot === 'string' ? `list them with \`lifeboat prs ${details.snapshot}\`` : undefined;
+  },
   ATTACHMENT_TOO_LARGE: 'nothing was written; `unzip -lv <file>` lists what each entry inflates to: a genuine issue export stays well within these limits',
   OBJECT_LOCK_UNAVAILABLE: 'use a bucket created with Object Lock enabled, or start without --object-lock-days',
   OBJECT_LOCK_NOT_APPLIED: 'the snapshot was stored, but not protected: use a bucket that keeps Object Lock retention (created with Object Lock enabled) and credentials that may read it back (s3:GetObjectRetention)',
   SNAPSHOT_SIGNATURE_INVALID: (details) => `the snapshot was changed after it was signed: do not restore it; \`lifeboat verify --all\` shows which snapshots still hold${typeof details.snapshot === 'string' ? ` (restore one older than ${details.snapshot})` : ''}`,
   SNAPSHOT_UNSIGNED:
     'if another key of yours signed it, pin that key with --trust <fingerprint>; if it was written before signing (or you know who wrote it), ' +
-    'restore, download, prs, pr and attachments read it with --allow-unsigned (`lifeboat snapshots` says which snapshots are signed)',
+    'restore, download, prs, pr, config and attachments read it with --allow-unsigned (`lifeboat snapshots` says which snapshots are signed)',
   SNAPSHOT_FROM_FUTURE: 'it was planted or written by a host whose clock is wrong: check it with `lifeboat show`, and remove its manifest if it is not yours; it is never built on',
   SIGNING_KEY_INVALID: 'give the key file `lifeboat keygen --out <file>` or `lifeboat init` created (--signing-key <file> or LIFEBOAT_SIGNING_KEY); a pin is the key\'s fingerprint, SHA256: and 64 hex digits, as they print it',
   BUCKET_NOT_INITIALIZED: 'check --bucket (or LIFEBOAT_BUCKET) and its prefix, or run `lifeboat init` to start a backup there',

@@ -8,6 +8,7 @@ import { type Command, closest, commandHelp, commonOptions, describeOptions, par
 import { attachCommand } from './commands/attach.js';
 import { attachmentsCommand } from './commands/attachments.js';
 import { backupCommand } from './commands/backup.js';
+import { configCommand } from './commands/config.js';
 import { downloadCommand } from './commands/download.js';
 import { initCommand } from './commands/init.js';
 import { keygenCommand } from './commands/keygen.js';
@@ -39,6 +40,7 @@ export const commands: Command[] = [
   downloadCommand,
   prsCommand,
   prCommand,
+  configCommand,
   attachCommand,
   attachmentsCommand,
   pruneCommand,

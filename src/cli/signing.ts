@@ -21,7 +21,7 @@ export const signingKeyOptions = {
   'signing-key': { type: 'string', env: ['LIFEBOAT_SIGNING_KEY'], value: '<file>', help: 'the Ed25519 key file that signs what the command writes (`lifeboat keygen` makes one)' },
 } as const satisfies Options;
 
-/** For the commands that read a snapshot's data: restore, download, prs, pr, attachments. */
+/** For the commands that read a snapshot's data: restore, download, prs, pr, config, attachments. */
 export const allowUnsignedOptions = {
   'allow-unsigned': { type: 'boolean', help: 'read a snapshot no trusted key signed (one written before signing; it may be a plant)' },
 } as const satisfies Options;

@@ -3,13 +3,14 @@
 // makes (src/bitbucket/configuration-plan.ts holds the rules). Both read the
 // target's configuration now, so the job writes only what is still different.
 import {
-  type ConfigurationRestoreResult, applyConfiguration, describePlan, planConfiguration, readSnapshotConfiguration, readTargetConfiguration,
+  type ConfigurationRestoreResult, applyConfiguration, describePlan, planConfiguration, readTargetConfiguration,
 } from '../../bitbucket/configuration-plan.js';
 import type { ConfigurationClients } from '../../bitbucket/configuration.js';
 import { bracedUuid } from '../../bitbucket/uuid.js';
 import type { ConfigurationPlanView } from '../../contract.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
+import { readSnapshotConfiguration } from '../../engine/configuration-views.js';
 import { type RepositoryJson, apiOrigin, appBitbucket, credentialBitbucket, getRepository } from '../../forge/bitbucket.js';
 import { openSnapshot } from '../../forge/bucket.js';
 import { refuseEncrypted } from './restore-identity.js';
