@@ -1,7 +1,7 @@
 /**
  * The README's "Bitbucket is down" playbook, run as written (issue 19): the block marked as
  * checked by this test runs in `sh -e` against a bucket the app filled in the local world
- * (a plain chain of two backups, an encrypted snapshot, the recovery kit its sweep wrote),
+ * (a plain chain of two backups, an encrypted snapshot with an LFS object, the recovery kit its sweep wrote),
  * with only the variables the README's set-up block exports given values. Each run must
  * leave a bare repository with exactly the source's refs that `git fsck` finds clean.
  * The fetch step uses the machine's `aws` when there is one, otherwise test/helpers/fake-aws.mjs.
@@ -19,11 +19,17 @@ import { bareUuid } from '../src/bitbucket/uuid.js';
 import { listSnapshotIds, readManifest } from '../src/engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../src/engine/bucket/format.js';
 import { createS3Store } from '../src/engine/bucket/s3-store.js';
+import { createLfsClient } from '../src/engine/git/lfs.js';
+import { fromBytes } from '../src/engine/streams.js';
+import { lfsObjectPath } from '../sandbox/bitbucket/lfs.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { gitAsync } from '../sandbox/bitbucket/test-support.js';
 import { ManualClock } from '../sandbox/forge/index.js';
 import { DEMO_BUCKET } from '../sandbox/world.js';
 import { DEMO_WORKSPACE, startAppWorld, type AppWorld } from './helpers/app-world.js';
+import { assertBuilt } from './helpers/cli.js';
+import { write } from './helpers/fixtures.js';
+import { lfsObject, pointerFile } from './helpers/lfs.js';
 import { fsck, refsOf } from './helpers/repos.js';
 
 const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -53,6 +59,7 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
   /** Directories put before the PATH: the node running the tests, and the stand-in `aws` when the machine has none. */
   let pathDirs: string[];
   const clones = new Map<string, string>();
+  const media = lfsObject();
 
   const settle = async (): Promise<void> => {
     await app.world.emulator.eventsIdle();
@@ -64,20 +71,25 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
     assert.ok(id, `${slug} has a snapshot`);
     return readManifest(store, { repo: repo(slug), id }, app.trust());
   };
-  const commitAndPush = async (slug: string, message: string): Promise<void> => {
+  /** A commit (with `files` added) pushed to the repository's current branch. */
+  const commitAndPush = async (slug: string, message: string, files: Record<string, string> = {}): Promise<void> => {
     let dir = clones.get(slug);
     if (!dir) {
       dir = join(scratch, 'clones', slug);
       await gitAsync(undefined, ['clone', '--quiet', app.gitUrl(slug), dir]);
       clones.set(slug, dir);
     }
-    await gitAsync(dir, ['commit', '--quiet', '--allow-empty', '-m', message]);
+    for (const [path, content] of Object.entries(files)) write(dir, path, content);
+    await gitAsync(dir, ['add', '-A']);
+    await gitAsync(dir, ['-c', 'user.name=Alice', '-c', 'user.email=alice@example.com', 'commit', '--quiet', '--allow-empty', '-m', message]);
     await gitAsync(dir, ['push', '--quiet', 'origin', 'HEAD']);
   };
   /** The source: the emulator's bare repository, as `for-each-ref` lists it. */
   const sourceRefs = (slug: string): string => refsOf(app.world.emulator.gitDir(DEMO_WORKSPACE.slug, slug));
 
   before(async () => {
+    // The app carries the recovery build (src/generated/, made with dist/recovery/lifeboat.mjs): not an old one.
+    assertBuilt(fileURLToPath(new URL('../dist/recovery/lifeboat.mjs', import.meta.url)), 'npm run build:recovery');
     app = await startAppWorld({ clock: new ManualClock() });
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-readme-playbook-'));
     const { bucket } = app.world.urls;
@@ -103,9 +115,14 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
     await settle();
     await commitAndPush('web-app', 'after the first backup');
     await settle();
-    // Encryption on: docs' next snapshot starts a chain encrypted to the identity's recipient.
+    // Encryption on: docs' next snapshot starts a chain encrypted to the identity's recipient, with an LFS
+    // object (uploaded through the batch API as git-lfs would, then its pointer pushed).
     await app.configure({ repositories, encryption: { recipients: [recipient] } });
-    await commitAndPush('docs', 'after encryption was turned on');
+    const lfs = createLfsClient({ url: app.gitUrl('docs'), loopbackTransfers: true });
+    const upload = (await lfs.batch('upload', [media])).get(media.oid)?.actions?.upload;
+    assert.ok(upload, 'the emulator offers an upload');
+    await lfs.upload(media, { upload }, fromBytes(media.content));
+    await commitAndPush('docs', 'after encryption was turned on', { 'media/logo.bin': pointerFile(media) });
     await settle();
   });
 
@@ -160,7 +177,7 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
     };
   };
 
-  const restoresAsTheSource = async (slug: string): Promise<void> => {
+  const restoresAsTheSource = async (slug: string): Promise<string> => {
     const run = await runPlaybook(values(slug));
     assert.equal(run.code, 0, run.output);
     assert.ok(run.commands.trim().split('\n').length <= 4, 'at most four commands');
@@ -171,6 +188,7 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
     const restored = join(run.cwd, to);
     assert.equal(refsOf(restored), sourceRefs(slug), 'exactly the source\'s refs');
     fsck(restored);
+    return restored;
   };
 
   it('restores the newest snapshot of a plain repository whose chain has two bundles', async () => {
@@ -180,9 +198,10 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
     await restoresAsTheSource('web-app');
   });
 
-  it('restores the newest snapshot of an encrypted repository with the identity the set-up block names', async () => {
+  it('restores the newest snapshot of an encrypted repository, its LFS object too, with the identity the set-up block names', async () => {
     const manifest = await newest('docs');
     assert.notEqual(manifest.encryption, null, 'docs\' newest snapshot is encrypted');
-    await restoresAsTheSource('docs');
+    const restored = await restoresAsTheSource('docs');
+    assert.deepEqual(readFileSync(lfsObjectPath(restored, media.oid)), media.content, 'the LFS object, in the folder\'s LFS store');
   });
 });
