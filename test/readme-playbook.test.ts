@@ -4,11 +4,11 @@
  * (a plain chain of two backups, an encrypted snapshot with an LFS object, the recovery kit its sweep wrote),
  * with only the variables the README's set-up block exports given values. Each run must
  * leave a bare repository with exactly the source's refs that `git fsck` finds clean.
- * The fetch step uses the machine's `aws` when there is one, otherwise test/helpers/fake-aws.mjs.
+ * The fetch step uses the machine's `aws` when it reads AWS_ENDPOINT_URL, otherwise test/helpers/fake-aws.mjs.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -48,15 +48,24 @@ const variablesUsed = (script: string): Set<string> => new Set([...script.matchA
 const variablesExported = (script: string): Set<string> =>
   new Set(script.split('\n').filter((line) => line.startsWith('export ')).flatMap((line) => [...line.matchAll(/(?:^export |\s)([A-Za-z_][A-Za-z0-9_]*)=/g)].map((match) => match[1]!)));
 
-/** Whether this machine has an `aws` on its PATH. */
-const hasAws = (): boolean => spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0;
+/**
+ * Whether this machine's `aws` reads AWS_ENDPOINT_URL: AWS CLI 1.29.0 and 2.13.0 on ("Using endpoints in the AWS CLI",
+ * AWS CLI user guide; the release is named in localstack/awscli-local#76). An older one would go to AWS itself.
+ */
+function awsReadsEndpointVariable(): boolean {
+  const answer = spawnSync('aws', ['--version'], { encoding: 'utf8' });
+  const version = /aws-cli\/(\d+)\.(\d+)\./.exec(`${answer.stdout ?? ''}${answer.stderr ?? ''}`);
+  if (!version) return false;
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  return major > 2 || (major === 2 && minor >= 13) || (major === 1 && minor >= 29);
+}
 
 describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
   let app: AppWorld;
   let store: BlobStore;
   let scratch: string;
   let identityFile: string;
-  /** Directories put before the PATH: the node running the tests, and the stand-in `aws` when the machine has none. */
+  /** Directories put before the PATH: the node running the tests, and the stand-in `aws` when the machine has none that reads AWS_ENDPOINT_URL. */
   let pathDirs: string[];
   const clones = new Map<string, string>();
   const media = lfsObject();
@@ -90,22 +99,21 @@ describe('the README\'s "Bitbucket is down" playbook, run as written', () => {
   before(async () => {
     // The app carries the recovery build (src/generated/, made with dist/recovery/lifeboat.mjs): not an old one.
     assertBuilt(fileURLToPath(new URL('../dist/recovery/lifeboat.mjs', import.meta.url)), 'npm run build:recovery');
-    app = await startAppWorld({ clock: new ManualClock() });
     scratch = await mkdtemp(join(tmpdir(), 'lifeboat-readme-playbook-'));
-    const { bucket } = app.world.urls;
-    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
-    identityFile = join(scratch, 'lifeboat-key.txt');
-    execFileSync('age-keygen', ['-o', identityFile], { stdio: 'ignore' });
-    const recipient = execFileSync('age-keygen', ['-y', identityFile], { encoding: 'utf8' }).trim();
-
     pathDirs = [dirname(process.execPath)];
-    if (!hasAws()) {
-      const bin = mkdtempSync(join(scratch, 'bin-'));
+    if (!awsReadsEndpointVariable()) {
+      const bin = await mkdtemp(join(scratch, 'bin-'));
       const fake = fileURLToPath(new URL('./helpers/fake-aws.mjs', import.meta.url));
       writeFileSync(join(bin, 'aws'), `#!/bin/sh\nexec '${process.execPath}' '${fake}' "$@"\n`);
       chmodSync(join(bin, 'aws'), 0o755);
       pathDirs.unshift(bin);
     }
+    app = await startAppWorld({ clock: new ManualClock() });
+    const { bucket } = app.world.urls;
+    store = createS3Store({ bucket: DEMO_BUCKET, prefix: 'lifeboat', endpoint: bucket.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: bucket.accessKeyId, secretAccessKey: bucket.secretAccessKey } });
+    identityFile = join(scratch, 'lifeboat-key.txt');
+    execFileSync('age-keygen', ['-o', identityFile], { stdio: 'ignore' });
+    const recipient = execFileSync('age-keygen', ['-y', identityFile], { encoding: 'utf8' }).trim();
 
     const repositories = { mode: 'chosen' as const, chosen: [app.repositoryUuid('web-app'), app.repositoryUuid('docs')], includeNew: false };
     await app.configure({ repositories });

@@ -1,6 +1,6 @@
 /**
- * A stand-in for the AWS CLI, used by test/readme-playbook.test.ts only when no `aws` is on
- * the PATH (CI's machine has none): the README's playbook fetches the recovery kit with
+ * A stand-in for the AWS CLI, used by test/readme-playbook.test.ts only when the machine has
+ * no `aws` that reads AWS_ENDPOINT_URL (CI's has none): the README's playbook fetches the recovery kit with
  * `aws s3 cp`, and this runs that line as written. It does only what the line needs,
  * `aws s3 cp [--recursive] s3://<bucket>/<key> <local path>`, through the AWS SDK the engine
  * already uses, reading the endpoint, region and keys from the environment as the CLI does
