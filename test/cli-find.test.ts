@@ -114,7 +114,7 @@ describe('lifeboat CLI: finding the repository', () => {
     assert.match(text.stdout, new RegExp(`\\nacme +web +Web +${WEB} +${ids.web} +2 +acme/web-old, acme/Web \\(old\\)\\n?$`));
   });
 
-  it("the README's outage example: snapshots --repo acme/web on a bucket the app filled, and by any name the repository had", async () => {
+  it("snapshots --repo acme/web (a name) on a bucket the app filled (UUID paths), and by any name the repository had", async () => {
     for (const repo of ['acme/web', 'acme/web-old', 'acme/Web (old)', 'ACME/WEB', WEB]) {
       const { snapshots } = await cliJson<{ snapshots: { id: string }[] }>(['snapshots', '--repo', repo]);
       assert.deepEqual(snapshots.map((snapshot) => snapshot.id), [ids.webOld, ids.web], repo);
