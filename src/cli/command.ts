@@ -53,7 +53,7 @@ export const repoOptions = {
   repo: { type: 'string', value: '<workspace>/<repo>', help: 'the repository: its path in the bucket, or any workspace/slug or workspace/name it had (`lifeboat repos` lists them)' },
 } as const satisfies Options;
 
-/** How a snapshot argument is read (context.ts resolveSnapshot), for the help of the commands that take one. */
+/** How a snapshot argument is read (context.ts openSnapshot), for the help of the commands that take one. */
 export const SNAPSHOT_ARGUMENT = '<snapshot> is a snapshot id, a unique prefix of one (20261207T16) or latest (the newest, with --repo).';
 
 export interface Args<O extends Options> {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { type SnapshotLocation, findSnapshot, listRepositoryNames, listSnapshotIds } from '../engine/bucket/catalog.js';
+import { LATEST, type SnapshotLocation, findSnapshot, listRepositoryNames, listSnapshotIds, readNewest } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
@@ -58,18 +58,23 @@ export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoi
   return store;
 }
 
-/** The manifest of the snapshot `id` (resolveSnapshot), searched under --repo when given, read through `trust`. */
-export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
-  return readTrustedManifest(store, await resolveSnapshot(store, values, id), trust, output);
-}
-
 /**
  * The one reading of a snapshot argument, for every command that takes one: a whole id,
- * a unique prefix of one, or `latest` (findSnapshot), in the repository --repo names (resolveRepo).
+ * a unique prefix of one, or `latest` (the newest a trusted key signed), in the repository
+ * --repo names (resolveRepo); its manifest read through `trust`.
  */
-export async function resolveSnapshot(store: BlobStore, values: { repo?: string }, id: string): Promise<SnapshotLocation> {
-  return findSnapshot(store, id, await resolveRepo(store, values.repo));
+export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+  const repo = await resolveRepo(store, values.repo);
+  if (id === LATEST && repo && trust.keys.length > 0) {
+    // `latest` is the newest snapshot a trusted key signed: a planted newer id must not become it.
+    const newest = await readNewest(store, repo, { ...trust, unsigned: 'refuse' }, new Date());
+    const passed = [...newest.future, ...newest.skipped];
+    if (passed.length > 0) output.warn(`lifeboat: latest passes over ${passed.length} newer snapshot(s) not signed by a trusted key or dated in the future: ${passed.map((entry) => `${entry.id} (${entry.code})`).join(', ')}.`);
+    if (newest.manifest) return readTrustedManifest(store, { repo, id: newest.manifest.id }, trust, output);
+  }
+  return readTrustedManifest(store, await findSnapshot(store, id, repo), trust, output);
 }
+
 
 /**
  * The repository --repo names: its path in the bucket (`workspace/repository` as stored: the

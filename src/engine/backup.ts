@@ -286,7 +286,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     });
     if (pendingWritten) await store.remove(pendingKey(repo, id));
     // Read back: a bucket that ignored the lock leaves the snapshot unprotected, and the backup must fail saying so.
-    if (lockedFrom) await checkRetention(store, [snapshotKey(repo, id), signatureKey(repo, id, options.signingKey.fingerprint), ...chain.slice(chain.length - bundlesWritten).map((bundle) => bundle.key)], lockedFrom);
+    if (lockedFrom) await checkRetention(store, [snapshotKey(repo, id), signatureKey(repo, id, options.signingKey.fingerprint), ...(manifest.metadata ? [manifest.metadata.index.key] : []), ...chain.slice(chain.length - bundlesWritten).map((bundle) => bundle.key)], lockedFrom);
     options.onProgress?.({ phase: 'commit', snapshot: id });
     return { status: 'created', snapshot: manifest, ...(newest ? { previous: newest } : {}), ...(metadata ? { metadata: metadata.index } : {}), bytesUploaded, bundlesWritten };
   } finally {

@@ -5,7 +5,7 @@
  * exists, a manifest names only what is stored, and no manifest is ever seen
  * before its signature is there to check it by.
  */
-import type { BlobStore } from './bucket/blob-store.js';
+import type { BlobStore, ObjectLockOptions } from './bucket/blob-store.js';
 import { type ObjectLockConfig, type SnapshotManifest, serializeDocument } from './bucket/format.js';
 import { type RepoPath, signatureKey, snapshotKey } from './bucket/bucket-keys.js';
 import { type MetadataIndex, writeMetadataIndex } from './bucket/metadata.js';
@@ -31,10 +31,19 @@ export async function commitSnapshot(options: CommitOptions): Promise<SnapshotMa
   const index = metadata ? await writeMetadataIndex(metadata.index, { store, repo, encryption: null, objectLock, now: now() }) : undefined;
   const manifest: SnapshotManifest = { ...options.manifest, ...(metadata && index ? { metadata: { index, partial: metadata.partial } } : {}) };
   options.beforeCommit?.();
-  const retention = lockFor(objectLock, now());
-  const put = { contentType: 'application/json', ...(retention ? { lock: retention } : {}) };
   const bytes = serializeDocument(manifest);
-  await store.put(signatureKey(repo, manifest.id, options.signingKey.fingerprint), serializeDocument(signManifest(bytes, manifest.id, options.signingKey, now())), put);
-  await store.put(snapshotKey(repo, manifest.id), bytes, put);
+  await writeSignature({ store, repo, id: manifest.id, manifestBytes: bytes, signingKey: options.signingKey, objectLock, now: now() });
+  await store.put(snapshotKey(repo, manifest.id), bytes, jsonPut(objectLock, now()));
   return manifest;
+}
+
+/** Signs a manifest's exact bytes and stores the signature (signatures/<id>.<key>.json), locked like the manifest. */
+export async function writeSignature(options: { store: BlobStore; repo: RepoPath; id: string; manifestBytes: Buffer; signingKey: SigningKey; objectLock: ObjectLockConfig | null; now: Date }): Promise<void> {
+  const { store, repo, id, signingKey, now } = options;
+  await store.put(signatureKey(repo, id, signingKey.fingerprint), serializeDocument(signManifest(options.manifestBytes, id, signingKey, now)), jsonPut(options.objectLock, now));
+}
+
+function jsonPut(objectLock: ObjectLockConfig | null, now: Date): { contentType: string; lock?: ObjectLockOptions } {
+  const lock = lockFor(objectLock, now);
+  return { contentType: 'application/json', ...(lock ? { lock } : {}) };
 }

@@ -13,6 +13,7 @@ import { heldPins } from '../catalogue/pins.js';
 import { QUEUES } from '../../forge/queues.js';
 import { requireConfiguration } from '../settings/settings-store.js';
 import { forgetSnapshots } from '../catalogue/snapshot-index.js';
+import { appTrust } from '../settings/signing-keys.js';
 
 const pruneBody = z.object({ workspaceUuid: bitbucketUuid, repositoryUuid: bitbucketUuid, jobId: z.string().optional() });
 export type PruneBody = z.infer<typeof pruneBody>;
@@ -30,7 +31,7 @@ export const runPrune = defineConsumer<PruneBody>({
     const policy = retentionFor(settings, body.repositoryUuid);
     if (isUnlimited(policy)) return { state: 'done', note: { code: 'everything-kept' }, quiet: true };
     const pinned = new Set((await heldPins(body.repositoryUuid, undefined, { dropExpired: true })).keys());
-    const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)', pinned });
+    const report = await prune(openWorkspaceBucket(settings, secrets.bucketSecretAccessKey), repoPath(body.workspaceUuid, body.repositoryUuid), policy, { owner: 'lifeboat prune (Forge)', pinned, trust: await appTrust('flag') });
     await forgetSnapshots(body.repositoryUuid, report.forgottenSnapshots);
     return {
       state: 'done',

@@ -3,16 +3,21 @@
 // own KVS index recorded with the same content: the index is written by the app
 // alone, so it vouches for what the app's backups committed, where the bucket (which
 // anyone with its keys can write) cannot. What the index cannot vouch for stays "not signed".
+// Its limit: an earlier Lifeboat rebuilt entries from the bucket when they drifted
+// (an index heal); an entry healed from a manifest planted before the upgrade
+// vouches for the plant. Entries written since signing carry the committed digest
+// and are never rebuilt from the bucket's bytes.
 import { createHash } from 'node:crypto';
 import type { SnapshotSummary } from '../../contract.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
 import { isNotFound } from '../../engine/bucket/blob-store.js';
-import { type ObjectLockConfig, type SnapshotManifest, manifestSchema, parseDocument, serializeDocument } from '../../engine/bucket/format.js';
-import { type RepoPath, signatureKey, snapshotKey } from '../../engine/bucket/bucket-keys.js';
-import { lockFor } from '../../engine/bucket/objects.js';
-import { type SigningKey, signManifest } from '../../engine/bucket/signing.js';
+import { type ObjectLockConfig, type SnapshotManifest, manifestSchema, parseDocument } from '../../engine/bucket/format.js';
+import { type RepoPath, snapshotKey } from '../../engine/bucket/bucket-keys.js';
+import type { SigningKey } from '../../engine/bucket/signing.js';
+import { writeSignature } from '../../engine/commit.js';
 import { collect } from '../../engine/streams.js';
 import { summarize } from './snapshot-index.js';
+import { now as appNow } from '../../forge/state/context.js';
 
 export interface LegacySigner {
   key: SigningKey;
@@ -37,9 +42,7 @@ export async function signIfRecorded(store: BlobStore, repo: RepoPath, id: strin
   const manifest = parseDocument(manifestSchema, bytes, `Snapshot manifest ${key}`);
   if (manifest.id !== id || manifest.repository.workspace !== repo.workspace || manifest.repository.repository !== repo.repository) return false;
   if (!matchesRecord(recorded, bytes, manifest, previous)) return false;
-  const now = new Date();
-  const lock = lockFor(signer.objectLock, now);
-  await store.put(signatureKey(repo, id, signer.key.fingerprint), serializeDocument(signManifest(bytes, id, signer.key, now)), { contentType: 'application/json', ...(lock ? { lock } : {}) });
+  await writeSignature({ store, repo, id, manifestBytes: bytes, signingKey: signer.key, objectLock: signer.objectLock, now: new Date(appNow()) });
   return true;
 }
 

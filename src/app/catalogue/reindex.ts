@@ -24,7 +24,7 @@ import { storageSettingOf } from '../../settings.js';
 import { type LegacySigner, signIfRecorded } from './legacy-signing.js';
 import { indexSnapshot, markDeleted, recordUnreadable, unmarkDeleted } from './snapshot-index.js';
 import { entriesByPrefix } from '../state/app-state.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now as appNow } from '../../forge/state/context.js';
 
 /** Leaves time within the 900 s to record the outcome and queue the continuation. */
 const BUDGET_MS = 600_000;
@@ -143,7 +143,7 @@ async function reindexRepository(store: BlobStore, workspaceUuid: string, repo: 
 export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath, reading: RepositoryReading): Promise<number> {
   const repositoryUuid = bracedUuid(repo.repository);
   // Read now, not when the job began: a rebuild may run for minutes, while backups of repositories it has yet to reach commit.
-  const now = new Date();
+  const now = new Date(appNow());
   const listed = await listSnapshotIds(store, repo);
   // Never the newest, never in the list: a planted id dated 2999 would otherwise head it forever.
   const future = listed.filter((id) => isFromFuture(id, now));
@@ -161,6 +161,9 @@ export async function rebuildRepositoryIndex(store: BlobStore, repo: RepoPath, r
   // Once: after it, the entries are the rebuild's own reading of the bucket, which vouches for nothing.
   const signer = reading.signer && (await appState().get(kvsKeys.legacySigned(repositoryUuid))) === undefined ? reading.signer : undefined;
   let signed = 0;
+  // Marked before anything is rewritten: a rebuild that dies part-way must not let the next one compare the
+  // bucket's manifests with entries this one already rewrote from them (which would vouch for a plant).
+  if (signer) await appState().set(kvsKeys.legacySigned(repositoryUuid), { at: now.toISOString(), signed: 0 });
   await Promise.all(stale.map((key) => appState().delete(key)));
   // The summary follows the newest snapshot indexed below, whatever it said before.
   await appState().delete(kvsKeys.repoSummary(repositoryUuid));

@@ -8,7 +8,7 @@
 import { LifeboatError } from '../../engine/errors.js';
 import { type SigningKey, type Trust, generateSigningKey, loadSigningKey } from '../../engine/bucket/signing.js';
 import { kvsKeys } from '../state/state-keys.js';
-import { appState } from '../../forge/state/context.js';
+import { appState, now } from '../../forge/state/context.js';
 
 export interface AppSigningKeyRecord {
   fingerprint: string;
@@ -46,12 +46,12 @@ export async function appTrust(unsigned: Trust['unsigned']): Promise<Trust> {
  * (setIfAbsent); the loser forgets its secret and uses the winner's. The secret is
  * written before the record, so the record never names a key whose secret is not there.
  */
-export async function appSigningKey(now: Date = new Date()): Promise<SigningKey> {
+export async function appSigningKey(): Promise<SigningKey> {
   const current = await currentSigningKey();
   if (current) return loadKept(current);
   const { key, privateKeyPem } = generateSigningKey();
   await appState().secrets.set(kvsKeys.signingSecret(key.fingerprint), privateKeyPem);
-  const record: AppSigningKeys = { keys: [{ fingerprint: key.fingerprint, publicKeyPem: key.publicKeyPem, validFrom: now.toISOString(), validUntil: null }] };
+  const record: AppSigningKeys = { keys: [{ fingerprint: key.fingerprint, publicKeyPem: key.publicKeyPem, validFrom: new Date(now()).toISOString(), validUntil: null }] };
   if (await appState().setIfAbsent(kvsKeys.signingKeys, record)) return key;
   await appState().secrets.delete(kvsKeys.signingSecret(key.fingerprint));
   const winner = await currentSigningKey();

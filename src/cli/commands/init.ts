@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { initBucket, recordSigningKey } from '../../engine/bucket/marker.js';
 import { LifeboatError } from '../../engine/errors.js';
 import { defineCommand } from '../command.js';
@@ -26,12 +27,17 @@ export const initCommand = defineCommand({
     const keyFile = values['signing-key'];
     if (!keyFile) throw new LifeboatError('INVALID_ARGUMENT', 'init records the key that signs the bucket\'s snapshots: give --signing-key <file> (created when it does not exist) or set LIFEBOAT_SIGNING_KEY.');
     const existing = await readKeyFile(keyFile);
-    await initBucket(store, {
-      recipients: values.recipient ?? [],
-      ...(days ? { objectLock: { mode, days } } : {}),
-    });
-    // Made only once the bucket was started: an init refused (a bucket in use already) leaves no unasked-for key behind.
+    // The key file first, so that a bucket is never started without its key; removed again when the bucket refuses (in use already).
     const key = existing ?? (await writeKeyFile(keyFile));
+    try {
+      await initBucket(store, {
+        recipients: values.recipient ?? [],
+        ...(days ? { objectLock: { mode, days } } : {}),
+      });
+    } catch (error) {
+      if (!existing) await rm(keyFile, { force: true });
+      throw error;
+    }
     const marker = await recordSigningKey(store, key);
     output.result({ bucket: store.location, marker, signingKey: { file: keyFile, fingerprint: key.fingerprint, created: !existing } }, () =>
       [

@@ -4,6 +4,7 @@ import { formatRepoPath } from '../../engine/bucket/bucket-keys.js';
 import { type OptionSpec, type Values, defineCommand, repoOptions } from '../command.js';
 import { openLifeboatBucket, resolveRepo, wholeNumber } from '../context.js';
 import { ExitCode, formatBytes, inLine } from '../output.js';
+import { listingPolicy, readerTrust } from '../signing.js';
 
 /** The policy's flags, each with the field of the engine's RetentionPolicy it sets. */
 const POLICY_FLAGS = {
@@ -32,7 +33,10 @@ export const pruneCommand = defineCommand({
     const store = await openLifeboatBucket(values);
     const policy = policyFrom(values);
     const repo = await resolveRepo(store, values.repo);
+    // The policy counts only snapshots a trusted key signed (a plant must not push real ones out); a bucket from before signing counts all.
+    const { trust } = await readerTrust(store, values, output, listingPolicy);
     const options = {
+      ...(trust.keys.length > 0 ? { trust } : {}),
       dryRun: values['dry-run'] === true,
       owner: `lifeboat-cli prune pid ${process.pid}`,
       onProgress: (message: string) => output.progress(message),

@@ -64,22 +64,15 @@ export async function readMarker(store: BlobStore): Promise<Marker> {
 /**
  * Lists `key` in the marker as a signing key, valid from now. Other keys stay as
  * they are: the app and the command line (attach) may write the same bucket, each
- * with its own key, and neither retires the other's. `replaces`: a key of the same
- * writer that this one replaces, now valid until now (it stays listed, so the
- * snapshots it signed still verify). Nothing is written when nothing changes.
+ * with its own key, and neither retires the other's (`validUntil` is for a rotation,
+ * which nothing performs yet). Nothing is written when the key is listed already.
  */
-export async function recordSigningKey(store: BlobStore, key: PublicSigningKey, now: Date = new Date(), replaces?: string): Promise<Marker> {
+export async function recordSigningKey(store: BlobStore, key: PublicSigningKey, now: Date = new Date()): Promise<Marker> {
   const current = await readMarker(store);
   const keys = current.signing?.keys ?? [];
-  const at = now.toISOString();
-  const isOpen = (fingerprint: string): boolean => keys.some((known) => known.fingerprint === fingerprint && known.validUntil === null);
-  const retire = replaces !== undefined && replaces !== key.fingerprint && isOpen(replaces);
-  if (isOpen(key.fingerprint) && !retire) return current;
+  if (keys.some((known) => known.fingerprint === key.fingerprint && known.validUntil === null)) return current;
   // A key retired earlier and used again is listed once, valid from now.
-  const listed = keys
-    .filter((known) => known.fingerprint !== key.fingerprint || known.validUntil === null)
-    .map((known) => (retire && known.fingerprint === replaces ? { ...known, validUntil: at } : known));
-  if (!isOpen(key.fingerprint)) listed.push({ fingerprint: key.fingerprint, publicKey: key.publicKeyPem, validFrom: at, validUntil: null });
+  const listed = [...keys.filter((known) => known.fingerprint !== key.fingerprint), { fingerprint: key.fingerprint, publicKey: key.publicKeyPem, validFrom: now.toISOString(), validUntil: null }];
   const marker: Marker = { ...current, signing: { keys: listed } };
   await store.put(MARKER_KEY, serializeDocument(marker), { contentType: 'application/json' });
   return marker;

@@ -7,6 +7,9 @@ import { type BundleEntry, type PendingBackup, type SnapshotManifest, serializeD
 import { type RepoPath, lockKey, locksPrefix, objectKey, pendingKey, signatureKey, snapshotKey, stagingKey } from './bucket-keys.js';
 import { acquireLock } from './locks.js';
 import { MemoryBlobStore } from './memory-store.js';
+import { signManifest } from './signing.js';
+import { collect } from '../streams.js';
+import { TEST_SIGNING_KEY, TEST_TRUST } from '../../../test/helpers/signing.js';
 import { type PruneReport, listRepositories, prune, pruneAll } from './prune.js';
 
 const repo: RepoPath = { workspace: 'acme', repository: 'app' };
@@ -201,6 +204,20 @@ describe('prune', () => {
     await prune(world.store, repo, { keepLast: 2 }, options(world));
     const signatures = (await world.keys()).filter((key) => key.includes('/signatures/')).sort();
     assert.deepEqual(signatures, [signatureKey(repo, sid(3), fingerprint), signatureKey(repo, sid(4), fingerprint), committing].sort());
+  });
+
+  it('with a trust, counts only signed snapshots: a planted one neither takes the newest\'s place nor has real ones forgotten', async () => {
+    const world = new World();
+    await fiveDays(world);
+    for (const day of [0, 1, 2, 3, 4]) {
+      const bytes = await collect(await world.store.get(snapshotKey(repo, sid(day))));
+      await world.store.put(signatureKey(repo, sid(day), TEST_SIGNING_KEY.fingerprint), serializeDocument(signManifest(bytes, sid(day), TEST_SIGNING_KEY, world.now())));
+    }
+    await world.manifest(sid(5), []); // planted: unsigned, the newest id
+    const trusting = await prune(world.store, repo, { keepLast: 1 }, options(world, { dryRun: true, trust: TEST_TRUST }));
+    assert.deepEqual(trusting.keptSnapshots, [{ id: sid(4), reasons: ['newest', 'last'] }, { id: sid(5), reasons: ['untrusted'] }]);
+    const blind = await prune(world.store, repo, { keepLast: 1 }, options(world, { dryRun: true }));
+    assert.deepEqual(blind.keptSnapshots, [{ id: sid(5), reasons: ['newest', 'last'] }], 'without a trust the plant would have been the newest');
   });
 
   it('never forgets the newest snapshot, even under the narrowest policy', async () => {

@@ -8,9 +8,9 @@
  */
 import { LifeboatError, type LifeboatErrorJson, isLifeboatError, toLifeboatError } from '../errors.js';
 import type { BlobInfo, BlobStore } from './blob-store.js';
-import { listSnapshotIds, readDocuments, readManifests } from './catalog.js';
-import { UNCHECKED } from './signing.js';
-import { type PendingBackup, parseDocument, pendingSchema } from './format.js';
+import { isFromFuture, listSnapshotIds, readDocuments, readManifests } from './catalog.js';
+import { type Trust, UNCHECKED } from './signing.js';
+import { type PendingBackup, type SnapshotManifest, parseDocument, pendingSchema } from './format.js';
 import { metadataObjects, readMetadataIndex } from './metadata.js';
 import {
   type RepoPath,
@@ -42,10 +42,17 @@ export interface PruneOptions {
   onProgress?: (message: string) => void;
   /** Snapshots promised to someone (an undo, a restore's guard): kept whatever the policy says. The bucket records no pins. */
   pinned?: ReadonlySet<string>;
+  /**
+   * Whose snapshots the policy counts. A manifest no trusted key signed, or dated in
+   * the future, is kept and counted for nothing: a planted one must not take the
+   * newest's place or a rule's slot and so have real snapshots forgotten. Without
+   * it every readable manifest counts (a bucket from before signing).
+   */
+  trust?: Trust;
 }
 
-/** `pending-base`: a live pending backup increments from this snapshot and will need its chain. */
-export type SnapshotKeepReason = KeepReason | 'pending-base';
+/** `pending-base`: a live pending backup increments from this snapshot and will need its chain; `untrusted`: not signed by a trusted key, or dated in the future. */
+export type SnapshotKeepReason = KeepReason | 'pending-base' | 'untrusted';
 
 export interface PrunedObject {
   key: string;
@@ -187,8 +194,8 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
   // 1. Read everything; a document misread here must stop the prune before any deletion.
   const listed = await listSnapshotIds(store, repo);
   progress(`reading ${listed.length} snapshot manifest${listed.length === 1 ? '' : 's'}`);
-  // Whether to believe a manifest is not prune's question: any manifest, signed or not, keeps what it names.
-  const listing = await readManifests(store, listed.map((id) => ({ repo, id })), UNCHECKED);
+  // Any manifest, signed or not, keeps what it names; only trusted ones count for the policy (options.trust).
+  const listing = await readManifests(store, listed.map((id) => ({ repo, id })), options.trust ? { ...options.trust, unsigned: 'flag' } : UNCHECKED);
   // An unreadable manifest may name any object of the repository: none can be called garbage.
   const { unreadable } = listing;
   if (unreadable.length > 0) {
@@ -207,8 +214,10 @@ async function run(store: BlobStore, repo: RepoPath, policy: RetentionPolicy, op
 
   // 2. Decide which snapshots stay.
   // applyPolicy always keeps the newest snapshot: a prune never leaves a repository without its latest state.
-  const decision = applyPolicy([...manifests].map(([id, manifest]) => ({ id, createdAt: manifest.createdAt })), policy, options.pinned);
+  const counted = (id: string, manifest: SnapshotManifest): boolean => !options.trust || (listing.seals.get(manifest)?.signed === true && !isFromFuture(id, options.now()));
+  const decision = applyPolicy([...manifests].filter(([id, { manifest }]) => counted(id, manifest)).map(([id, manifest]) => ({ id, createdAt: manifest.createdAt })), policy, options.pinned);
   const reasons = new Map<string, SnapshotKeepReason[]>(decision.keep.map((entry) => [entry.id, [...entry.reasons]]));
+  for (const [id, { manifest }] of manifests) if (!counted(id, manifest)) reasons.set(id, ['untrusted']);
   for (const { record } of livePending) {
     if (record.base !== null && manifests.has(record.base)) reasons.set(record.base, [...(reasons.get(record.base) ?? []), 'pending-base']);
   }

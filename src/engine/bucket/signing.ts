@@ -147,8 +147,9 @@ export interface Trust {
 }
 
 /**
- * For readers that need what manifests name, not whether to believe them: prune
- * (an object any manifest names stays, planted or not) and tools that list. Every
+ * For readers that need what manifests name, not whether to believe them: prune's
+ * garbage pass (an object any manifest names stays, planted or not; its policy
+ * counts only what PruneOptions.trust trusts) and tools that list names. Every
  * manifest reads, as not signed.
  */
 export const UNCHECKED: Trust = { keys: [], unsigned: 'flag' };
