@@ -229,6 +229,11 @@ describe('lifeboat backup and attach: every write is signed', () => {
     assert.match(prs.stderr, /\[SNAPSHOT_UNSIGNED\]/, 'the marker lists a key: an unsigned snapshot is refused without a pin too');
     const allowed = await runCli(['restore', real, '--to', join(root, 'real-restored'), '--bucket', bucketUrl, '--trust', TEST_KEY]);
     assert.equal(allowed.code, 0, allowed.stderr);
+    // `latest` is the newest snapshot a trusted key signed: the plant is passed over, and said so.
+    const latest = await runCli(['show', 'latest', '--repo', `${REPO.workspace}/${REPO.repository}`, '--bucket', bucketUrl, '--trust', TEST_KEY, '--json']);
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.equal((JSON.parse(latest.stdout) as { id: string }).id, real);
+    assert.match(latest.stderr, new RegExp(`latest passes over 1 newer snapshot\\(s\\) .*${planted} \\(SNAPSHOT_UNSIGNED\\)`));
     const read = await runCli(['download', planted, '--out', join(root, 'planted-download'), '--bucket', bucketUrl, '--trust', TEST_KEY, '--allow-unsigned']);
     assert.equal(read.code, 0, read.stderr);
     assert.match(read.stderr, new RegExp(`snapshot ${planted} is not signed by a trusted key`));
