@@ -271,6 +271,16 @@ describe('lifeboat backup and attach: every write is signed', () => {
     assert.deepEqual(marker.signing.keys.map((entry) => entry.fingerprint), [TEST_KEY]);
     const listed = await cliJson<{ snapshots: { id: string; signedBy: string | null }[] }>(['snapshots', '--bucket', bucketUrl]);
     assert.deepEqual(listed.snapshots.map((s) => [s.id, s.signedBy]), [[old, null], [signed, TEST_KEY]]);
+
+    // The key list removed from a bucket whose snapshots are signed does not make it "a bucket from before signing".
+    const stripped = JSON.parse(await readText(store, MARKER_KEY)) as Record<string, unknown>;
+    delete stripped.signing;
+    await store.put(MARKER_KEY, serializeDocument(stripped), { contentType: 'application/json' });
+    const refused = await runCli(['restore', old, '--to', join(root, 'after-stripping'), '--bucket', bucketUrl]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /\[SNAPSHOT_UNSIGNED\]: The bucket's lifeboat\.json lists no signing keys, but snapshots of .* are signed: the key list was removed/);
+    const pinned = await runCli(['restore', signed, '--to', join(root, 'after-stripping-pinned'), '--bucket', bucketUrl, '--trust', TEST_KEY]);
+    assert.equal(pinned.code, 0, pinned.stderr);
   });
 
   it('a new key is listed beside the marker\'s; a backup with it builds on the old key\'s snapshots only when that key is pinned', async () => {

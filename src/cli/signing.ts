@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
 import { type SnapshotLocation, readSealedManifest } from '../engine/bucket/catalog.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { type RepoPath, formatRepoPath, parseKey, signaturesPrefix } from '../engine/bucket/bucket-keys.js';
 import { readMarker, recordSigningKey } from '../engine/bucket/marker.js';
 import { type Seal, type SigningKey, type Trust, generateSigningKey, loadSigningKey, parseFingerprint, shortFingerprint } from '../engine/bucket/signing.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
@@ -116,9 +117,21 @@ export const listingPolicy = (): Trust['unsigned'] => 'flag';
 
 /** A manifest read through `trust`, with a note on stderr when it is read though not signed. */
 export async function readTrustedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+  if (trust.keys.length === 0 && await holdsSignatures(store, snapshot.repo)) {
+    // No pin and no key in the marker, yet this repository's snapshots are signed: the marker's key list was removed,
+    // and reading on "as written before signing" is exactly what someone who planted a manifest would want.
+    throw new LifeboatError('SNAPSHOT_UNSIGNED', `The bucket's lifeboat.json lists no signing keys, but snapshots of ${formatRepoPath(snapshot.repo)} are signed: the key list was removed. Pin the key you know with --trust <fingerprint> (or LIFEBOAT_TRUST).`, {
+      details: { snapshot: snapshot.id, trusted: [] },
+    });
+  }
   const sealed = await readSealedManifest(store, snapshot, trust);
   if (!sealed.seal.signed) output.warn(`lifeboat: snapshot ${snapshot.id} is not signed${trust.keys.length > 0 ? ' by a trusted key' : ''}: nothing shows that Lifeboat wrote it.`);
   return sealed;
+}
+
+async function holdsSignatures(store: BlobStore, repo: RepoPath): Promise<boolean> {
+  for await (const blob of store.list(signaturesPrefix(repo))) if (parseKey(blob.key).kind === 'signature') return true;
+  return false;
 }
 
 /** "signed by SHA256:1a2b…9e0f" or "not signed" (by a trusted key), as the listings show it. */
