@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { LATEST, type SnapshotLocation, findSnapshot, listRepositoryNames, listSnapshotIds, readNewest } from '../engine/bucket/catalog.js';
+import { LATEST, findSnapshot, listRepositoryNames, listSnapshotIds, readNewest } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
 import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
