@@ -14,7 +14,7 @@ import { type ChangeMark, type PullRequestMarks, linkedIssueKeys, pullRequestCol
 import { type BackupResult, backup } from '../src/engine/backup.js';
 import type { BlobStore } from '../src/engine/bucket/blob-store.js';
 import { generateIdentity, isAgeEncrypted } from '../src/engine/bucket/crypto.js';
-import { initBucket } from '../src/engine/bucket/marker.js';
+import { initBucket, recordSigningKey } from '../src/engine/bucket/marker.js';
 import type { EncryptionConfig, SnapshotManifest } from '../src/engine/bucket/format.js';
 import { type MetadataIndex, type PullRequestDocument, pullRequestDocumentSchema, readMetadataDocument, readMetadataIndex } from '../src/engine/bucket/metadata.js';
 import { collect } from '../src/engine/streams.js';
@@ -25,7 +25,7 @@ import type { EmulatorState } from '../sandbox/bitbucket/model.js';
 import { type Endpoint, generatePullRequests } from '../sandbox/bitbucket/resources/pullrequests.js';
 import { startS3Server, type S3TestServer } from './helpers/s3.js';
 import { runCli } from './helpers/cli.js';
-import { TEST_SIGNER } from './helpers/signing.js';
+import { TEST_SIGNER, TEST_SIGNING_KEY } from './helpers/signing.js';
 
 const repo = { workspace: 'ws', repository: 'web-app' };
 /** A backup that committed (or found nothing to commit): no bundle continuation here, web-app is small. */
@@ -94,6 +94,7 @@ describe('pull requests in snapshots', () => {
   const newBucket = async (recipients: string[] = []): Promise<BlobStore> => {
     const fresh = s3.makeStore(`prs-${Math.random().toString(36).slice(2)}`);
     await initBucket(fresh, { recipients });
+    await recordSigningKey(fresh, TEST_SIGNING_KEY); // as the app and the command line do: the key that signs is listed
     return fresh;
   };
   let store: BlobStore;
@@ -140,6 +141,7 @@ describe('pull requests in snapshots', () => {
     const prefix = `prs-cli-${Math.random().toString(36).slice(2)}`;
     const cliStore = s3.makeStore(prefix);
     await initBucket(cliStore, {});
+    await recordSigningKey(cliStore, TEST_SIGNING_KEY); // as the app and the command line do: the key that signs is listed
     const exported = await run(cliStore);
     const lifeboat = async (...args: string[]): Promise<string> => {
       const result = await runCli([...args, '--bucket', `s3://${s3.bucket}/${prefix}`], s3.env);
@@ -310,6 +312,7 @@ describe('pull requests Bitbucket cannot serve', () => {
     s3 = await startS3Server();
     store = s3.makeStore(prefix);
     await initBucket(store, {});
+    await recordSigningKey(store, TEST_SIGNING_KEY); // as the app and the command line do: the key that signs is listed
   });
   after(async () => {
     await s3?.close();
@@ -435,6 +438,7 @@ describe('pull requests Bitbucket cannot serve', () => {
   it('an outage in the middle of an export stops it, rather than storing every pull request without its parts', async () => {
     const outageStore = s3.makeStore(`${prefix}-outage`);
     await initBucket(outageStore, {});
+    await recordSigningKey(outageStore, TEST_SIGNING_KEY); // as the app and the command line do: the key that signs is listed
     let calls = 0;
     let down = true;
     // Bitbucket answers 503 to everything from the 40th REST call of the first export on.
