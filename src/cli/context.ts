@@ -8,9 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LifeboatError } from '../engine/errors.js';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { LATEST, findSnapshot, listRepositoryNames, listSnapshotIds, readNewest } from '../engine/bucket/catalog.js';
+import { LATEST, type SealedManifest, findSnapshot, listRepositoryNames, listSnapshotIds, readNewest } from '../engine/bucket/catalog.js';
 import { parseIdentities } from '../engine/bucket/crypto.js';
-import type { SnapshotManifest } from '../engine/bucket/format.js';
 import { readMarker } from '../engine/bucket/marker.js';
 import { formatRepoPath, isValidSegment, parseRepoPath, type RepoPath } from '../engine/bucket/bucket-keys.js';
 import { parseBucketUrl } from '../engine/bucket/bucket-url.js';
@@ -19,7 +18,7 @@ import { createS3Store } from '../engine/bucket/s3-store.js';
 import { createGitClient } from '../engine/git/client.js';
 import { type LfsClient, createLfsClient, servedOnLoopback } from '../engine/git/lfs.js';
 import type { GitClient } from '../engine/git/types.js';
-import { type Seal, type Trust, UNCHECKED } from '../engine/bucket/signing.js';
+import { type Trust, UNCHECKED } from '../engine/bucket/signing.js';
 import type { Values, commonOptions, gitOptions } from './command.js';
 import type { Output } from './output.js';
 import { type allowUnsignedOptions, dataPolicy, readTrustedManifest, readerTrust } from './signing.js';
@@ -63,7 +62,7 @@ export async function openLifeboatBucket(values: Pick<Common, 'bucket' | 'endpoi
  * a unique prefix of one, or `latest` (the newest a trusted key signed), in the repository
  * --repo names (resolveRepo); its manifest read through `trust`.
  */
-export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+export async function openSnapshot(store: BlobStore, values: { repo?: string }, id: string, trust: Trust, output: Output): Promise<SealedManifest> {
   const repo = await resolveRepo(store, values.repo);
   if (id === LATEST && repo && trust.keys.length > 0) {
     // `latest` is the newest snapshot a trusted key signed: a planted newer id must not become it.
@@ -121,7 +120,7 @@ export async function openSnapshotData(
   values: Pick<Common, 'bucket' | 'endpoint' | 'identity' | 'trust'> & Values<typeof allowUnsignedOptions> & { repo?: string },
   id: string,
   output: Output,
-): Promise<{ store: BlobStore; manifest: SnapshotManifest; seal: Seal; bytes: Buffer; identities: string[] | undefined }> {
+): Promise<SealedManifest & { store: BlobStore; identities: string[] | undefined }> {
   const store = await openLifeboatBucket(values);
   const identities = await loadIdentities(values);
   const { trust } = await readerTrust(store, values, output, dataPolicy(values['allow-unsigned']));

@@ -9,11 +9,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type { BlobStore } from '../engine/bucket/blob-store.js';
-import { type SnapshotLocation, readSealedManifest } from '../engine/bucket/catalog.js';
-import type { SnapshotManifest } from '../engine/bucket/format.js';
+import { type SealedManifest, type SnapshotLocation, readSealedManifest } from '../engine/bucket/catalog.js';
 import { type RepoPath, formatRepoPath, parseKey, signaturesPrefix } from '../engine/bucket/bucket-keys.js';
 import { readMarker, recordSigningKey } from '../engine/bucket/marker.js';
-import { type Seal, type SigningKey, type Trust, generateSigningKey, loadSigningKey, parseFingerprint, shortFingerprint } from '../engine/bucket/signing.js';
+import { type SigningKey, type Trust, generateSigningKey, loadSigningKey, parseFingerprint, shortFingerprint } from '../engine/bucket/signing.js';
 import { LifeboatError, isLifeboatError } from '../engine/errors.js';
 import type { Options, Values } from './command.js';
 import type { Output } from './output.js';
@@ -116,7 +115,7 @@ export function dataPolicy(allowUnsigned: boolean | undefined): (keys: readonly 
 export const listingPolicy = (): Trust['unsigned'] => 'flag';
 
 /** A manifest read through `trust`, with a note on stderr when it is read though not signed. */
-export async function readTrustedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust, output: Output): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+export async function readTrustedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust, output: Output): Promise<SealedManifest> {
   if (trust.keys.length === 0 && await holdsSignatures(store, snapshot.repo)) {
     // No pin and no key in the marker, yet this repository's snapshots are signed: the marker's key list was removed,
     // and reading on "as written before signing" is exactly what someone who planted a manifest would want.

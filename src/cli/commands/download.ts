@@ -16,11 +16,11 @@ export const downloadCommand = defineCommand({
     const { positionals: [id], values } = args;
     const out = values.out;
     if (!id || !out) throw new LifeboatError('INVALID_ARGUMENT', `Give a snapshot and --out: ${this.usage}`);
-    const { store, manifest, seal, bytes, identities } = await openSnapshotData(values, id, output);
+    const { store, manifest, bytes, signature, identities } = await openSnapshotData(values, id, output);
     const meter = bundleMeter(manifest.bundles.map((entry) => entry.size));
     const report = await downloadSnapshot(store, manifest, {
       manifestBytes: bytes,
-      ...(seal.signed ? { signedBy: seal.key } : {}),
+      ...(signature ? { signature } : {}),
       directory: out,
       ...(identities ? { identities } : {}),
       onBundle: (index, total) => output.progress(`Downloading bundle ${index}/${total}: ${meter(index)}`, true),

@@ -14,10 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import { LifeboatError } from '../../engine/errors.js';
 import type { BlobStore } from '../../engine/bucket/blob-store.js';
 import type { SnapshotManifest } from '../../engine/bucket/format.js';
-import { signatureKey } from '../../engine/bucket/bucket-keys.js';
 import { readPlain } from '../../engine/bucket/objects.js';
 import { readLfsObject, snapshotLfs } from '../../engine/lfs.js';
-import { collect } from '../../engine/streams.js';
 import { lfsStorePath } from './local-restore.js';
 
 export interface DownloadReport {
@@ -35,8 +33,8 @@ export async function downloadSnapshot(
     directory: string;
     /** The manifest as stored: the bytes its signature covers. */
     manifestBytes: Uint8Array;
-    /** The trusted key that signed it, whose signature is written beside it; absent when none did. */
-    signedBy?: string;
+    /** The trusted key's signature of it as stored and checked, written beside it; absent when none signed it. */
+    signature?: Uint8Array;
     identities?: string[];
     onBundle?: (index: number, total: number) => void;
     onLfsObject?: (index: number, total: number) => void;
@@ -69,7 +67,7 @@ export async function downloadSnapshot(
     const plainFiles: [string, string | Uint8Array][] = [
       ['refs.txt', manifest.refs.map((ref) => `${ref.oid} ${ref.name}\n`).join('')],
       ['manifest.json', options.manifestBytes],
-      ...(options.signedBy ? [['signature.json', await collect(await store.get(signatureKey(manifest.repository, manifest.id, options.signedBy)))] as [string, Uint8Array]] : []),
+      ...(options.signature ? [['signature.json', options.signature] as [string, Uint8Array]] : []),
       ['restore.sh', restoreScript(manifest, bundleNames, (section?.items.length ?? 0) > 0)],
     ];
     for (const [name, content] of plainFiles) {

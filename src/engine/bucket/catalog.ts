@@ -127,7 +127,7 @@ export async function listRepositoryNames(store: BlobStore, trust: Trust): Promi
  * sealed: signed by a key `trust` names, or else refused or flagged as not signed.
  * `bytes` are the manifest as stored, the bytes its signature covers (`lifeboat download` keeps them).
  */
-export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<{ manifest: SnapshotManifest; seal: Seal; bytes: Buffer }> {
+export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLocation, trust: Trust): Promise<SealedManifest> {
   const key = snapshotKey(snapshot.repo, snapshot.id);
   const bytes = await readBytes(store, key);
   if (!bytes) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `No snapshot ${snapshot.id} for ${formatRepoPath(snapshot.repo)} in ${store.location}.`, { details: { snapshot: snapshot.id } });
@@ -138,7 +138,7 @@ export async function readSealedManifest(store: BlobStore, snapshot: SnapshotLoc
   if (manifest.repository.workspace !== snapshot.repo.workspace || manifest.repository.repository !== snapshot.repo.repository) {
     throw new LifeboatError('FORMAT_INVALID', `Snapshot manifest ${key} is of repository ${formatRepoPath(manifest.repository)}, not of ${formatRepoPath(snapshot.repo)} where it is stored.`, { details: { key } });
   }
-  return { manifest, seal: await sealOf(store, snapshot, bytes, trust), bytes };
+  return { manifest, bytes, ...(await sealOf(store, snapshot, bytes, trust)) };
 }
 
 /** The manifest of readSealedManifest, for readers that only need it trusted (or flagged) as `trust` says. */
@@ -146,12 +146,20 @@ export async function readManifest(store: BlobStore, snapshot: SnapshotLocation,
   return (await readSealedManifest(store, snapshot, trust)).manifest;
 }
 
+/** A manifest as read: the document, its stored bytes, its seal and, when signed, the signature's stored bytes (what was checked). */
+export interface SealedManifest {
+  manifest: SnapshotManifest;
+  bytes: Buffer;
+  seal: Seal;
+  signature?: Buffer;
+}
+
 /**
  * The first trusted key with a signature of these exact bytes. A signature that is
  * there for a trusted key but does not hold means the manifest (or the signature)
  * changed after signing: that is never flagged, always refused.
  */
-async function sealOf(store: BlobStore, snapshot: SnapshotLocation, manifestBytes: Buffer, trust: Trust): Promise<Seal> {
+async function sealOf(store: BlobStore, snapshot: SnapshotLocation, manifestBytes: Buffer, trust: Trust): Promise<{ seal: Seal; signature?: Buffer }> {
   for (const fingerprint of trust.keys) {
     const key = signatureKey(snapshot.repo, snapshot.id, fingerprint);
     const bytes = await readBytes(store, key);
@@ -162,14 +170,14 @@ async function sealOf(store: BlobStore, snapshot: SnapshotLocation, manifestByte
         details: { snapshot: snapshot.id, key: fingerprint },
       });
     }
-    return { signed: true, key: fingerprint };
+    return { seal: { signed: true, key: fingerprint }, signature: bytes };
   }
   if (trust.unsigned === 'refuse') {
     throw new LifeboatError('SNAPSHOT_UNSIGNED', `Snapshot ${snapshot.id} of ${formatRepoPath(snapshot.repo)} is not signed by a trusted key${trust.keys.length ? ` (${trust.keys.join(', ')})` : ''}.`, {
       details: { snapshot: snapshot.id, trusted: [...trust.keys] },
     });
   }
-  return { signed: false };
+  return { seal: { signed: false } };
 }
 
 async function readBytes(store: BlobStore, key: string): Promise<Buffer | undefined> {

@@ -54,7 +54,7 @@ describe('LFS client', () => {
     // URL parser normalises (decimal, hex, IPv4-mapped, a two-byte last part, hex octets): tests name no
     // private address in dotted form, and nothing is sent anyway (the fetch above only records).
     const elsewhere = [
-      'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:a9fe:a9fe]/latest/meta-data/', 'http://167837955/x', 'http://0xac100001/x', 'http://[::ffff:ac1f:ffff]/x', 'http://192.168.257/x',
+      'http://169.254.169.254/latest/meta-data/', 'http://[::ffff:a9fe:a9fe]/latest/meta-data/', 'http://167837955/x', 'http://0xac100001/x', 'http://[::ffff:ac1f:ffff]/x', 'http://0xc0.0xa8.1.1/x',
       'http://0x64.0x40.0.1/x', 'http://0.0.0.0/x', 'http://0/x', 'http://224.0.0.1/x', 'http://255.255.255.255/x', 'http://[::]/x', 'http://[fe80::1]/x', 'http://[fc00::1]/x', 'http://[fd12:3456::1]/x',
       'http://[::7f00:1]/x', 'http://[64:ff9b::a9fe:a9fe]/x', 'http://[2002:a9fe:a9fe::]/x', 'file:///etc/passwd', 'ftp://media.example.net/x',
     ];
